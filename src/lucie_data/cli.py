@@ -1,0 +1,215 @@
+"""The ``lucie-data`` command line. Each command is a small function; heavy imports happen inside it."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import LucieError
+
+DEMO_PIPELINE = "pipelines/demo.yaml"
+
+
+def _project_root() -> Path:
+    """The folder holding pipelines/ and sources/: the current directory, else the source checkout."""
+    cwd = Path.cwd()
+    if (cwd / DEMO_PIPELINE).exists():
+        return cwd
+    here = Path(__file__).resolve().parents[2]
+    return here
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------- validate
+def cmd_validate(args) -> int:
+    from .recipe import validate_paths
+
+    paths = [Path(p) for p in args.paths] or sorted((_project_root()).glob("pipelines/*.yaml"))
+    files: list[Path] = []
+    for p in paths:
+        files.extend(sorted(p.glob("**/*.y*ml")) if p.is_dir() else [p])
+    issues = validate_paths(files)
+    con = _console()
+    if issues:
+        con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]")
+        for i in issues:
+            con.print(f"  - {i}", markup=False)
+        return 2
+    con.print(f"[green]OK[/green]: {len(files)} file(s) valid")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- build
+def _load_target(path: str | None, output: str | None):
+    from .recipe import _read_yaml, load_pipeline, load_source, single_source_pipeline
+    from .errors import RecipeError
+
+    p = Path(path) if path else _project_root() / DEMO_PIPELINE
+    if not p.exists():
+        from .errors import InputError
+
+        raise InputError(f"{p}: no such pipeline or recipe file")
+    data, _, issues = _read_yaml(p)
+    if issues:
+        raise RecipeError(issues)
+    if "sources" in data and "input" not in data:
+        return load_pipeline(p)
+    src, issues = load_source(p)
+    if issues:
+        raise RecipeError(issues)
+    return single_source_pipeline(src, Path(output) if output else None)
+
+
+def cmd_build(args) -> int:
+    import time
+
+    from rich.status import Status
+
+    from .runner import build
+
+    pipe = _load_target(args.pipeline, args.output)
+    con = _console()
+    out = Path(args.output).resolve() if args.output else pipe.output_dir
+    con.print(f"[bold]lucie-data {__version__}[/bold] · pipeline [cyan]{pipe.recipe.name}[/cyan] · "
+              f"{len(pipe.sources)} source(s) → {out}")
+    status = Status("starting", console=con)
+    status.start()
+    started: dict[str, float] = {}
+
+    def on_event(kind: str, d: dict) -> None:
+        if kind == "source_start":
+            started[d["source"]] = time.time()
+            status.update(f"[cyan]{d['source']}[/cyan] reading…")
+        elif kind == "segment":
+            status.update(f"[cyan]{d['source']}[/cyan] segment {d['segment'] + 1}/{d['of']}…")
+        elif kind == "plan":
+            status.update(f"[cyan]{d['source']}[/cyan] planning {d['stage']}…")
+        elif kind == "source_done":
+            r = d["result"]
+            led = r.ledger
+            if r.status == "up-to-date":
+                con.print(f"  [dim]✓ {r.name}: up to date ({led['docs_kept']:,} docs kept), skipped[/dim]")
+                return
+            secs = max(r.seconds, 1e-6)
+            mb = led["chars_kept"] / 1e6
+            con.print(f"  [green]✓[/green] {r.name}: {led['records_read']:,} read → {led['docs_kept']:,} kept, "
+                      f"{led['docs_removed']:,} removed · {led['records_read'] / secs:,.0f} docs/s · "
+                      f"{secs:.1f} s")
+    try:
+        result = build(pipe, Path(args.output) if args.output else None, args.workers, args.only, on_event)
+    finally:
+        status.stop()
+    kept = sum(s.ledger["docs_kept"] for s in result.sources)
+    read = sum(s.ledger["records_read"] for s in result.sources)
+    con.print(f"[bold]done[/bold]: {read:,} records read, {kept:,} documents kept; "
+              f"ledgers in {out}/sources/*/ledger.json, manifest {out}/manifest.json")
+    probs = result.problems
+    if probs:
+        con.print(f"[yellow]{len(probs)} input problem(s), handled and recorded in the ledgers:[/yellow]")
+        for p in probs:
+            con.print(f"  - {p}", markup=False)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- stages / schema
+def cmd_stages(args) -> int:
+    from .stages import stage_table
+
+    con = _console()
+    for tname, spec in sorted(stage_table().items()):
+        doc = (spec.__doc__ or "").strip().splitlines()[0] if spec.__doc__ else ""
+        con.print(f"[bold cyan]{tname}[/bold cyan]  {doc}")
+        for fname, f in spec.model_fields.items():
+            if fname == "type":
+                continue
+            default = "required" if f.is_required() else f"default {f.default!r}"
+            ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+            desc = f" — {f.description}" if f.description else ""
+            con.print(f"    {fname}: {ann} ({default}){desc}", markup=False)
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from .recipe import PipelineRecipe, SourceRecipe
+
+    model = PipelineRecipe if args.kind == "pipeline" else SourceRecipe
+    print(json.dumps(model.model_json_schema(), indent=2))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- main
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lucie-data", description="Declarative, licence-aware corpus curation.")
+    p.add_argument("--version", action="version", version=f"lucie-data {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check recipes and pipelines; report every error at once")
+    v.add_argument("paths", nargs="*", help="pipeline/recipe files or folders (default: pipelines/*.yaml)")
+    v.set_defaults(func=cmd_validate)
+
+    b = sub.add_parser("build", help="run a pipeline (default: the bundled demo) into a build folder")
+    b.add_argument("pipeline", nargs="?", help="pipeline file, or a single source recipe")
+    b.add_argument("--output", "-o", help="build folder (default: the pipeline's output_dir)")
+    b.add_argument("--workers", "-w", type=int, help="processes at once (output does not depend on it)")
+    b.add_argument("--only", nargs="+", metavar="SOURCE", help="build only these sources")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("stages", help="list every stage type with its arguments and defaults")
+    s.set_defaults(func=cmd_stages)
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of recipes (for editors)")
+    sc.add_argument("kind", nargs="?", choices=["source", "pipeline"], default="source")
+    sc.set_defaults(func=cmd_schema)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+_EXTRA_COMMANDS: list = []
+
+
+def extra_command(fn):
+    """Later modules register their sub-commands here (report, trace, mix, push)."""
+    _EXTRA_COMMANDS.append(fn)
+    return fn
+
+
+def _load_extras() -> None:
+    import importlib
+
+    for mod in ("lucie_data.cli_extra",):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extras()
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args) or 0
+    except LucieError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""User-facing errors: each one carries what went wrong, where, and how to fix it.
+
+The CLI prints these without a traceback (rule 3 of the product: bad input gets a clear error).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in one recipe or pipeline file."""
+
+    file: str
+    path: str  # YAML path such as ``stages[2].min_chars`` ('' for the whole file)
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        return f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+
+
+class LucieError(Exception):
+    """Base of the errors the CLI reports without a traceback."""
+
+    exit_code = 1
+
+
+@dataclass
+class RecipeError(LucieError):
+    """One or more invalid recipes or pipelines; reported all at once, before any work starts."""
+
+    issues: list[ConfigIssue] = field(default_factory=list)
+    exit_code = 2
+
+    def __str__(self) -> str:
+        n = len(self.issues)
+        head = f"{n} problem{'s' if n != 1 else ''} found in recipes:"
+        return "\n".join([head, *(f"  - {i}" for i in self.issues)])
+
+
+class InputError(LucieError):
+    """An input the build cannot use at all (missing file, unreachable dataset)."""
+
+    exit_code = 2
+
+
+class BuildError(LucieError):
+    """A build that ran but could not account for its documents or failed a task."""

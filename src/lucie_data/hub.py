@@ -1,0 +1,449 @@
+"""Publishing a mix folder to the Hugging Face Hub: the only module that talks to the Hub.
+
+Why it exists rather than a bare ``upload_folder``:
+- a mix whose licence check failed (or was never run) must never be published;
+- mixes are large: the upload is split into several commits, and a push that dies half-way is
+  resumed by pushing again (files whose content is already on the Hub are not re-sent);
+- the Hub and the network fail transiently: every API call is retried with exponential backoff
+  on 5xx / 429 / dropped connections, never on other 4xx (those are the user's to fix);
+- the token is never printed, logged or written anywhere.
+
+All HTTP goes through ``huggingface_hub.HfApi``; this module does not speak the protocol itself.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import LucieError
+
+__all__ = ["PushError", "PushResult", "push", "plan_batches"]
+
+REPO_TYPE = "dataset"
+README = "README.md"
+PLAN = "mix_plan.json"
+# Never part of a mix: VCS metadata, caches, editor litter.
+_IGNORED_PARTS = {".git", ".cache", "__pycache__", ".ipynb_checkpoints"}
+_IGNORED_NAMES = {".DS_Store", "Thumbs.db"}
+_REPO_ID = re.compile(r"(?!.*--)(?!.*\.\.)[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9_])?/[A-Za-z0-9_](?:[\w.-]{0,94}[A-Za-z0-9_])?")
+_MAX_SLEEP = 60.0
+
+
+class PushError(LucieError):
+    """A push that cannot (or must not) go on; the message says why and what to do."""
+
+
+@dataclass
+class PushResult:
+    """What a push did (or, with ``dry_run``, would do).
+
+    ``uploaded``: paths sent (dry run: paths that would be sent if they differ on the Hub);
+    ``skipped``: local paths already on the Hub with the same content; ``commits``: commit oids,
+    in order; ``url``: the repo (or branch / pull request) page, None when nothing happened.
+    """
+
+    repo_id: str
+    revision: str | None
+    commits: list[str] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    url: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class _LocalFile:
+    path: str  # path in repo, posix
+    abspath: Path
+    size: int
+
+
+# --- checks that need no network ---------------------------------------------------------------
+
+def _check_plan(folder: Path) -> None:
+    """Refuse to publish a mix whose licence check did not pass: publishing is not reversible."""
+    plan_path = folder / PLAN
+    if not plan_path.is_file():
+        raise PushError(
+            f"{folder} has no {PLAN}: it is not a built mix folder. Build the mix first "
+            "(the build writes mix_plan.json with its licence check), then push that folder."
+        )
+    try:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise PushError(f"{plan_path} is not readable JSON ({err}); rebuild the mix.") from None
+    check = plan.get("license_check") if isinstance(plan, dict) else None
+    if not isinstance(check, dict):
+        raise PushError(
+            f"{plan_path} has no license_check: this mix was never checked against a licence policy, "
+            "so it cannot be published. Rebuild the mix with a licence policy."
+        )
+    if check.get("passed") is True:
+        return
+    violations = check.get("violations") or []
+    if not isinstance(violations, list):
+        violations = [violations]
+    lines = [f"  - {_format_violation(v)}" for v in violations] or ["  - (no violation listed)"]
+    raise PushError(
+        f"Refusing to push {folder}: its licence check failed ({len(violations)} violation"
+        f"{'s' if len(violations) != 1 else ''}):\n" + "\n".join(lines) + "\n"
+        "Fix: rebuild the mix with a licence policy that excludes these sources (or drop them from "
+        "the recipe), then push the new folder."
+    )
+
+
+def _format_violation(v: Any) -> str:
+    if isinstance(v, dict):
+        who = v.get("source") or v.get("name") or v.get("dataset") or v.get("id")
+        lic = v.get("license") or v.get("licence")
+        why = v.get("reason") or v.get("message") or v.get("rule")
+        parts = [str(who) if who else None, f"licence {lic}" if lic else None, str(why) if why else None]
+        text = ": ".join(p for p in (parts[0], ", ".join(p for p in parts[1:] if p)) if p)
+        return text or json.dumps(v, sort_keys=True)
+    return str(v)
+
+
+def _check_repo_id(repo_id: str) -> None:
+    if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id) or len(repo_id.split("/")[1]) > 96:
+        raise PushError(
+            f"Invalid repo id {repo_id!r}: expected ORG/NAME (letters, digits, '-', '_', '.'; "
+            "no '--' or '..'; at most 96 characters each), e.g. OpenLLM-France/lucie-mix-fr."
+        )
+
+
+def _local_files(folder: Path) -> list[_LocalFile]:
+    out = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if not p.is_file() or _IGNORED_PARTS.intersection(rel.parts) or p.name in _IGNORED_NAMES or p.suffix == ".pyc":
+            continue
+        out.append(_LocalFile(rel.as_posix(), p, p.stat().st_size))
+    return out
+
+
+def _upload_order(f: _LocalFile) -> tuple:
+    """Data first, then other metadata, README.md last: the card (whose configs point at the data)
+    only appears once the data it describes is there."""
+    return (f.path == README, not f.path.startswith("data/"), f.path)
+
+
+def plan_batches(files: list[_LocalFile], max_files: int, max_bytes: int) -> list[list[_LocalFile]]:
+    """Greedy split in upload order; a file bigger than ``max_bytes`` gets a commit of its own."""
+    batches: list[list[_LocalFile]] = []
+    cur: list[_LocalFile] = []
+    cur_bytes = 0
+    for f in sorted(files, key=_upload_order):
+        if cur and (len(cur) >= max_files or cur_bytes + f.size > max_bytes):
+            batches.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append(f)
+        cur_bytes += f.size
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+# --- hashing: what the Hub reports, so unchanged files are not re-sent --------------------------
+
+def _git_blob_sha1(path: Path, size: int) -> str:
+    h = hashlib.sha1(b"blob %d\0" % size)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _same_content(local: _LocalFile, remote: Any) -> bool:
+    """Compare with a ``RepoFile``: LFS/Xet files carry the content's sha256, regular files the
+    git blob sha1 of the content."""
+    if remote is None or getattr(remote, "size", None) != local.size:
+        return False
+    lfs = getattr(remote, "lfs", None)
+    if lfs is not None:
+        return _sha256(local.abspath) == lfs.sha256
+    return _git_blob_sha1(local.abspath, local.size) == remote.blob_id
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+def _transient_types() -> tuple[type[BaseException], ...]:
+    """Transport-level errors of whichever HTTP library this huggingface_hub uses."""
+    types: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for mod, name in (("httpx2", "TransportError"), ("httpx", "TransportError"),
+                      ("requests", "ConnectionError"), ("requests", "Timeout")):
+        try:
+            types.append(getattr(__import__(mod), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(types)
+
+
+def _status(err: BaseException) -> int | None:
+    response = getattr(err, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _is_transient(err: BaseException) -> bool:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(err, HfHubHTTPError):  # an OSError subclass: check before the generic ones
+        status = _status(err)
+        return status is not None and (status >= 500 or status in (408, 429))
+    if isinstance(err, json.JSONDecodeError):  # e.g. an HTML error page from a proxy in front of the Hub
+        return True
+    return isinstance(err, _transient_types())
+
+
+class _Caller:
+    """Runs one API call with retries; counts attempts so the user can be told what happened."""
+
+    def __init__(self, retries: int, backoff: float, log: Callable[[str], Any], redact: Callable[[str], str]):
+        self.retries, self.backoff, self.log, self.redact = retries, backoff, log, redact
+
+    def __call__(self, what: str, fn: Callable[[], Any], before_retry: Callable[[], Any] | None = None) -> Any:
+        attempt = 0
+        while True:
+            try:
+                if attempt and before_retry is not None:
+                    result = before_retry()
+                    if result is not None:  # the previous attempt turned out to have succeeded
+                        return result
+                return fn()
+            except Exception as err:  # noqa: BLE001 - classified just below
+                if not _is_transient(err) or attempt >= self.retries:
+                    raise
+                delay = min(max(self.backoff * 2**attempt, _retry_after(err)), _MAX_SLEEP)
+                attempt += 1
+                self.log(f"  {what}: {self.redact(_short(err))}; retry {attempt}/{self.retries} in {delay:.2g}s")
+                time.sleep(delay)
+
+
+def _retry_after(err: BaseException) -> float:
+    """Seconds the server asked us to wait (``Retry-After`` on 429/503), 0 if it did not say."""
+    headers = getattr(getattr(err, "response", None), "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After", 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _short(err: BaseException) -> str:
+    """One line about an error, for progress messages (never includes request headers)."""
+    status = _status(err)
+    first = (str(err).strip().splitlines() or [""])[0]
+    if status:
+        return f"HTTP {status}" if not first else (first if first.startswith(str(status)) else f"HTTP {status}: {first}")
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
+
+
+def _explain(err: BaseException, repo_id: str, revision: str | None, stage: str, retries: int) -> str:
+    """A message for the user: what failed, the likely cause, and what to do."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    if isinstance(err, OfflineModeIsEnabled):
+        return "HF_HUB_OFFLINE is set: pushing needs the Hub. Unset HF_HUB_OFFLINE and retry."
+    status = _status(err) if isinstance(err, HfHubHTTPError) else None
+    server = (getattr(err, "server_message", None) or "").strip()
+    detail = f" (Hub says: {server})" if server else ""
+    where = f"{repo_id}" + (f"@{revision}" if revision else "")
+    if status == 401:
+        return (f"Authentication failed while {stage} {where} (HTTP 401){detail}. Check the token: pass "
+                "token=..., set HF_TOKEN, or run `hf auth login`; it needs write access.")
+    if status == 403:
+        return (f"Permission denied while {stage} {where} (HTTP 403){detail}. The token cannot write to the "
+                f"'{repo_id.split('/')[0]}' namespace: use a token with write access to it (fine-grained tokens "
+                "need 'write' on that organisation's repos).")
+    if status == 404:
+        return (f"Not found while {stage} {where} (HTTP 404){detail}. Check the repo id, the revision and that "
+                "the token can see the repo.")
+    if status == 412:
+        return f"The branch moved while {stage} {where} (HTTP 412){detail}. Push again."
+    if status is not None and not _is_transient(err):
+        return f"The Hub refused the request while {stage} {where} (HTTP {status}){detail}."
+    if _is_transient(err):
+        return (f"The Hub kept failing while {stage} {where} after {retries} retries "
+                f"({_short(err)}). Push again later: files already uploaded are not sent twice.")
+    return f"Push failed while {stage} {where}: {type(err).__name__}: {err}"
+
+
+# --- push ---------------------------------------------------------------------------------------
+
+def push(folder: str | Path, repo_id: str, *, revision: str | None = None, private: bool = False,
+         create_pr: bool = False, dry_run: bool = False, token: str | None = None,
+         max_files_per_commit: int = 50, max_bytes_per_commit: int = 512 * 2**20,
+         retries: int = 5, backoff: float = 0.5, endpoint: str | None = None,
+         log: Callable[[str], Any] = print) -> PushResult:
+    """Publish the mix ``folder`` as the dataset repo ``repo_id``.
+
+    Creates the repo (``private`` only applies on creation) and the branch ``revision`` if
+    missing, then uploads the local files whose content is not already at ``revision`` in
+    commits of at most ``max_files_per_commit`` files / ``max_bytes_per_commit`` bytes, data
+    first and README.md last. ``create_pr``: the first commit opens a pull request against
+    ``revision`` (default main) and the next ones go to that PR; to resume an interrupted PR
+    push, pass ``revision="refs/pr/N"``. ``dry_run`` makes no HTTP call at all: it lists every
+    local file as a candidate, since it cannot know what the Hub already has. ``token``
+    defaults to huggingface_hub's resolution (``HF_TOKEN``, then the saved login).
+    ``endpoint`` defaults to ``HF_ENDPOINT`` / huggingface.co.
+
+    Raises PushError with a message meant for the user.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PushError(f"{folder} is not a folder: pass the folder of a built mix.")
+    _check_repo_id(repo_id)
+    if max_files_per_commit < 1 or max_bytes_per_commit < 1 or retries < 0 or backoff < 0:
+        raise PushError("max_files_per_commit and max_bytes_per_commit must be >= 1, retries and backoff >= 0.")
+    if revision is not None and not revision.strip():
+        raise PushError("revision must be a branch name (or refs/pr/N), not empty.")
+    if create_pr and revision is not None and revision.startswith("refs/pr/"):
+        raise PushError(f"revision={revision!r} is already a pull request: drop create_pr to add commits to it.")
+    _check_plan(folder)
+    files = _local_files(folder)
+
+    if dry_run:
+        return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)
+
+    from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    if constants.is_offline_mode():
+        raise PushError("HF_HUB_OFFLINE is set: pushing needs the Hub. Unset HF_HUB_OFFLINE and retry.")
+    token = token or get_token()
+    if not token:
+        raise PushError("No Hugging Face token: pass token=..., set HF_TOKEN, or run `hf auth login` "
+                        "(the token needs write access to the target namespace).")
+
+    def redact(text: str) -> str:
+        return text.replace(token, "***") if token else text
+
+    def say(msg: str) -> None:
+        log(redact(msg))
+
+    api = HfApi(endpoint=endpoint, token=token)
+    call = _Caller(retries, backoff, say, redact)
+    result = PushResult(repo_id=repo_id, revision=revision)
+    stage = "creating"
+    target = revision or constants.DEFAULT_REVISION
+    try:
+        repo_url = call("create repo", lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True))
+        result.url = str(repo_url) + (f"/tree/{revision}" if revision else "")
+        if private:
+            # ``private`` only applies when the repo is created: never pour data meant to be private
+            # into a repo that already exists as a public one.
+            stage = "checking the visibility of"
+            info = call("repo info", lambda: api.repo_info(repo_id, repo_type=REPO_TYPE))
+            if info.private is False:
+                raise PushError(f"{repo_id} already exists and is public, but private=True was asked: nothing was "
+                                "uploaded. Make the repo private on the Hub first, or push without private=True.")
+        if revision and not revision.startswith("refs/") and revision != constants.DEFAULT_REVISION:
+            stage = "creating branch of"
+            call("create branch", lambda: api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True))
+
+        stage = "listing files of"
+
+        def remote_files(rev: str) -> dict[str, Any]:
+            return call("list remote files", lambda: {
+                e.path: e for e in api.list_repo_tree(repo_id, recursive=True, revision=rev, repo_type=REPO_TYPE)
+                if hasattr(e, "blob_id")
+            })
+
+        remote = remote_files(target)
+        todo = [f for f in files if not _same_content(f, remote.get(f.path))]
+        sending = {f.path for f in todo}
+        result.skipped = [f.path for f in files if f.path not in sending]
+        if not todo:
+            say(f"{repo_id}: all {len(files)} files are already on the Hub at {target}; nothing to upload.")
+            return result
+        batches = plan_batches(todo, max_files_per_commit, max_bytes_per_commit)
+        total = sum(f.size for f in todo)
+        say(f"{repo_id}@{target}: uploading {len(todo)} file(s), {_human(total)}, in {len(batches)} commit(s)"
+            + (f"; {len(result.skipped)} unchanged file(s) skipped" if result.skipped else "")
+            + (" (as a pull request)" if create_pr else ""))
+
+        pr_revision: str | None = None
+        for i, batch in enumerate(batches, 1):
+            stage = f"committing part {i}/{len(batches)} to"
+            opens_pr = create_pr and pr_revision is None
+            commit_rev = pr_revision or target
+            message = f"Upload mix part {i}/{len(batches)}" if len(batches) > 1 else "Upload mix"
+            description = "\n".join(f"- {f.path}" for f in batch)
+
+            def send(batch=batch, commit_rev=commit_rev, opens_pr=opens_pr, message=message, description=description):
+                # Fresh operations on every attempt: create_commit mutates them.
+                ops = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.abspath)) for f in batch]
+                return api.create_commit(repo_id, ops, commit_message=message, commit_description=description,
+                                         repo_type=REPO_TYPE, revision=commit_rev, create_pr=opens_pr)
+
+            def already_landed(batch=batch, commit_rev=commit_rev, opens_pr=opens_pr):
+                # The previous attempt may have landed with its answer lost: re-check before re-sending,
+                # so a retry never makes a duplicate commit (a PR-opening one cannot be checked this way).
+                if opens_pr:
+                    return None
+                now = remote_files(commit_rev)
+                return "landed" if all(_same_content(f, now.get(f.path)) for f in batch) else None
+
+            info = call(f"commit {i}/{len(batches)}", send, before_retry=already_landed)
+            if info == "landed":
+                say(f"  commit {i}/{len(batches)}: already on the Hub (an earlier attempt landed)")
+            else:
+                result.commits.append(info.oid)
+                if opens_pr:
+                    pr_revision = info.pr_revision
+                    result.url = info.pr_url
+                say(f"  commit {i}/{len(batches)}: {len(batch)} file(s), {_human(sum(f.size for f in batch))}"
+                    f" -> {info.oid[:12]}" + (f" ({pr_revision})" if pr_revision else ""))
+            result.uploaded.extend(f.path for f in batch)
+        if pr_revision:
+            result.revision = pr_revision
+        say(f"Done: {result.url}")
+        return result
+    except PushError:
+        raise
+    except Exception as err:  # noqa: BLE001 - turned into a message for the user
+        done = f" ({len(result.commits)} commit(s) had landed)" if result.commits else ""
+        if isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled)) or _is_transient(err):
+            raise PushError(redact(_explain(err, repo_id, revision, stage, retries) + done)) from None
+        if isinstance(err, ValueError):  # e.g. invalid README.md metadata, checked by the Hub before upload
+            raise PushError(redact(f"The Hub rejected the upload to {repo_id}: {err}{done}")) from None
+        if isinstance(err, OSError):
+            raise PushError(f"Could not read a local file of {folder}: {err}") from None
+        raise
+
+
+def _dry_run(files: list[_LocalFile], repo_id: str, revision: str | None, create_pr: bool,
+             max_files: int, max_bytes: int, log: Callable[[str], Any]) -> PushResult:
+    """Print the plan; no HTTP call (not even to resolve the token)."""
+    batches = plan_batches(files, max_files, max_bytes)
+    target = revision or "main"
+    log(f"[dry run] {repo_id}@{target}{' (as a pull request)' if create_pr else ''}: {len(files)} local file(s), "
+        f"{_human(sum(f.size for f in files))}, in {len(batches)} commit(s); files already on the Hub with the "
+        "same content would be skipped.")
+    for i, batch in enumerate(batches, 1):
+        log(f"  commit {i}/{len(batches)}: {len(batch)} file(s), {_human(sum(f.size for f in batch))}")
+        for f in batch:
+            log(f"    {f.path}  ({_human(f.size)})")
+    return PushResult(repo_id=repo_id, revision=revision, uploaded=[f.path for f in sorted(files, key=_upload_order)],
+                      dry_run=True)

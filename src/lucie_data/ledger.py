@@ -1,0 +1,114 @@
+"""The per-source ledger: documents and characters in, kept and removed (per reason) at every stage.
+
+Entries and exits are counted by the pipeline (datatrove stats of ``StageEnter``/``StageExit``); removals
+are counted from the removed shards on disk and kept documents from the data shards. The three are
+independent, so ``in = kept + removed`` is a real check, not an identity.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from .steps.readers import FILE_LEVEL_REASONS
+
+
+def _stat_total(v) -> int:
+    return int(v["total"]) if isinstance(v, dict) else int(v)
+
+
+def read_stage_counts(source_dir: Path) -> dict[str, dict[str, int]]:
+    """Sum ``enter:<stage>``/``exit:<stage>`` counters over every task of every segment."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for f in sorted((source_dir / "logs").glob("seg*/stats/*.json")):
+        for step in json.loads(f.read_text()):
+            name = step.get("name", "").split(": ", 1)[-1]
+            if name.startswith(("enter:", "exit:")):
+                side, sid = name.split(":", 1)
+                for key in ("docs", "chars"):
+                    if key in step.get("stats", {}):
+                        counts[sid][f"{side}_{key}"] += _stat_total(step["stats"][key])
+    return counts
+
+
+def removed_counts(source_dir: Path):
+    """(stage, reason) -> docs, chars, read from the removed shards; plus file-level read errors."""
+    import polars as pl
+
+    files = sorted((source_dir / "removed").glob("*/*.parquet"))
+    per: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    quarantined: list[dict] = []
+    if not files:
+        return per, quarantined
+    df = pl.concat([pl.read_parquet(f, columns=["text", "metadata", "removal_stage", "removal_reason"]) for f in files])
+    agg = (df.group_by("removal_stage", "removal_reason")
+           .agg(pl.len().alias("docs"), pl.col("text").str.len_chars().sum().alias("chars"))
+           .sort("removal_stage", "removal_reason"))
+    for row in agg.iter_rows(named=True):
+        per[row["removal_stage"]][row["removal_reason"]] = {"docs": int(row["docs"]), "chars": int(row["chars"] or 0)}
+    q = df.filter(pl.col("removal_reason").is_in(list(FILE_LEVEL_REASONS)))
+    for row in q.iter_rows(named=True):
+        meta = json.loads(row["metadata"])
+        quarantined.append({"file": meta.get("source_file"), "reason": row["removal_reason"],
+                            "detail": meta.get("read_error_detail")})
+    quarantined.sort(key=lambda d: (str(d["file"]), d["reason"]))
+    return per, quarantined
+
+
+def kept_counts(source_dir: Path) -> dict:
+    import polars as pl
+
+    files = sorted((source_dir / "data").glob("**/*.parquet"))
+    if not files:
+        return {"docs": 0, "chars": 0, "by_language": {}, "shards": 0}
+    df = pl.concat([pl.read_parquet(f, columns=["text", "language"]) for f in files])
+    by_lang = (df.group_by("language").agg(pl.len().alias("docs"), pl.col("text").str.len_chars().sum().alias("chars"))
+               .sort("language"))
+    return {"docs": df.height, "chars": int(df["text"].str.len_chars().sum() or 0), "shards": len(files),
+            "by_language": {str(r["language"]): {"docs": int(r["docs"]), "chars": int(r["chars"])}
+                            for r in by_lang.iter_rows(named=True)}}
+
+
+def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
+    counts = read_stage_counts(source_dir)
+    removed, quarantined = removed_counts(source_dir)
+    kept = kept_counts(source_dir)
+    stages = []
+    imbalances = []
+    prev_kept = None
+    for sid, stype in [("read", "read")] + [(s, t.type) for s, t in zip(stage_ids, src.recipe.stages)]:
+        c = counts.get(sid, {})
+        rem = removed.get(sid, {})
+        entry = {"stage": sid, "type": stype,
+                 "docs_in": c.get("enter_docs", 0), "chars_in": c.get("enter_chars", 0),
+                 "docs_kept": c.get("exit_docs", 0), "chars_kept": c.get("exit_chars", 0),
+                 "docs_removed": sum(r["docs"] for r in rem.values()),
+                 "chars_removed": sum(r["chars"] for r in rem.values()),
+                 "removed": rem}
+        if entry["docs_in"] != entry["docs_kept"] + entry["docs_removed"]:
+            imbalances.append(f"stage {sid}: in {entry['docs_in']} != kept {entry['docs_kept']} + removed {entry['docs_removed']}")
+        if prev_kept is not None and prev_kept != entry["docs_in"]:
+            imbalances.append(f"stage {sid}: in {entry['docs_in']} != previous stage's kept {prev_kept}")
+        prev_kept = entry["docs_kept"]
+        stages.append(entry)
+    if prev_kept is not None and prev_kept != kept["docs"]:
+        imbalances.append(f"output: {kept['docs']} rows in data/ != last stage's kept {prev_kept}")
+    unknown_stages = set(removed) - {s["stage"] for s in stages}
+    for s in sorted(unknown_stages):
+        imbalances.append(f"removed/{s}/ does not belong to any stage of the recipe")
+    records_read = stages[0]["docs_in"]
+    total_removed = sum(s["docs_removed"] for s in stages)
+    return {
+        "source": src.name,
+        "records_read": records_read,
+        "docs_kept": kept["docs"],
+        "chars_kept": kept["chars"],
+        "docs_removed": total_removed,
+        "kept_by_language": kept["by_language"],
+        "data_shards": kept["shards"],
+        "stages": stages,
+        "read_removed": {k: v["docs"] for k, v in removed.get("read", {}).items()},
+        "quarantined_files": quarantined,
+        "balanced": not imbalances and records_read == kept["docs"] + total_removed,
+        "imbalances": imbalances,
+    }

@@ -1,0 +1,1098 @@
+"""Pure licence core: normalise licence strings to SPDX, classify them, decide policy.
+
+Nothing here does I/O. Every function is total on its documented input (it never
+raises on odd strings): corpus metadata is messy and a licence normaliser that
+crashes half-way through a build is worse than one that answers "unknown" --
+and "unknown" is always denied unless a recipe explicitly says otherwise.
+
+Sources:
+
+* SPDX License List, https://spdx.org/licenses/ (ids, including the Creative
+  Commons jurisdiction ports SPDX lists, ``LGPLLR``, ``etalab-2.0``, ``ODC-By-1.0``);
+  SPDX expression syntax, https://spdx.github.io/spdx-spec/v2.3/SPDX-license-expressions/
+  (``AND`` binds tighter than ``OR``; identifiers are case-insensitive).
+* Creative Commons licence list and legal code, https://creativecommons.org/licenses/list.en
+  (BY-SA / BY-NC-SA 2.0, 2.5, 3.0 and their ports let adaptations be licensed under
+  "a later version of this License with the same License Elements", §4(b)), and
+  https://creativecommons.org/share-your-work/licensing-considerations/compatible-licenses/
+* OpenLLM-France Lucie-Training, ``data.py`` ``DataIteratorGutenberg``
+  (https://github.com/OpenLLM-France/Lucie-Training) for :func:`gutenberg_allowed`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Literal, Union
+
+import pydantic
+from pydantic import field_validator
+
+__all__ = [
+    "LicenseClass",
+    "UNKNOWN",
+    "LICENSE_CLASSES",
+    "CLASS_RANK",
+    "SPDX_IDS",
+    "normalize_license",
+    "license_from_statement",
+    "license_class",
+    "needs_attribution",
+    "is_share_alike",
+    "is_no_derivatives",
+    "is_non_commercial",
+    "share_alike_obligations",
+    "mix_license",
+    "LicensePolicy",
+    "gutenberg_allowed",
+]
+
+LicenseClass = Literal["public-domain", "permissive", "share-alike", "non-commercial", "no-derivatives", "unknown"]
+
+#: The id returned for anything that cannot be recognised.
+UNKNOWN = "LicenseRef-unknown"
+
+#: Classes from least to most restrictive. The most restrictive obligation wins:
+#: unknown > non-commercial > no-derivatives > share-alike > permissive > public-domain
+#: (so CC-BY-NC-ND-4.0 is "non-commercial", CC-BY-NC-SA-4.0 is "non-commercial").
+LICENSE_CLASSES: tuple[LicenseClass, ...] = (
+    "public-domain", "permissive", "share-alike", "no-derivatives", "non-commercial", "unknown",
+)
+CLASS_RANK: dict[str, int] = {c: i for i, c in enumerate(LICENSE_CLASSES)}
+
+# ---------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------
+
+# Creative Commons ids present in the SPDX License List (v3.2x). Ports that are not
+# here (e.g. CC BY 2.0 DE, CC BY-SA 2.5 CH, CC BY-SA 3.0 US) become "LicenseRef-CC-…".
+_CC_SPDX = frozenset("""
+CC-BY-1.0 CC-BY-2.0 CC-BY-2.5 CC-BY-2.5-AU CC-BY-3.0 CC-BY-3.0-AT CC-BY-3.0-AU CC-BY-3.0-DE
+CC-BY-3.0-IGO CC-BY-3.0-NL CC-BY-3.0-US CC-BY-4.0
+CC-BY-NC-1.0 CC-BY-NC-2.0 CC-BY-NC-2.5 CC-BY-NC-3.0 CC-BY-NC-3.0-DE CC-BY-NC-4.0
+CC-BY-NC-ND-1.0 CC-BY-NC-ND-2.0 CC-BY-NC-ND-2.5 CC-BY-NC-ND-3.0 CC-BY-NC-ND-3.0-DE CC-BY-NC-ND-3.0-IGO
+CC-BY-NC-ND-4.0
+CC-BY-NC-SA-1.0 CC-BY-NC-SA-2.0 CC-BY-NC-SA-2.0-DE CC-BY-NC-SA-2.0-FR CC-BY-NC-SA-2.0-UK CC-BY-NC-SA-2.5
+CC-BY-NC-SA-3.0 CC-BY-NC-SA-3.0-DE CC-BY-NC-SA-3.0-IGO CC-BY-NC-SA-4.0
+CC-BY-ND-1.0 CC-BY-ND-2.0 CC-BY-ND-2.5 CC-BY-ND-3.0 CC-BY-ND-3.0-DE CC-BY-ND-4.0
+CC-BY-SA-1.0 CC-BY-SA-2.0 CC-BY-SA-2.0-UK CC-BY-SA-2.1-JP CC-BY-SA-2.5 CC-BY-SA-3.0 CC-BY-SA-3.0-AT
+CC-BY-SA-3.0-DE CC-BY-SA-3.0-IGO CC-BY-SA-4.0
+CC-SA-1.0
+""".split())
+
+# Non-CC-attribute SPDX ids we know, with (class, needs attribution).
+# Deprecated-but-valid ids (GPL-2.0, LGPL-2.1, …) are kept as written: normalising the
+# spelling must not change what the source claimed. "GPL-2.0+" style is rewritten to
+# the current "-or-later" form.
+_PD, _PERM, _SA = "public-domain", "permissive", "share-alike"
+_OTHER_SPDX: dict[str, tuple[str, bool]] = {
+    # public domain / no conditions
+    "CC0-1.0": (_PD, False), "CC-PDDC": (_PD, False), "CC-PDM-1.0": (_PD, False),
+    "PDDL-1.0": (_PD, False), "Unlicense": (_PD, False),
+    # permissive without attribution
+    "0BSD": (_PERM, False), "MIT-0": (_PERM, False), "WTFPL": (_PERM, False),
+    # permissive, notices/credit required
+    "MIT": (_PERM, True), "X11": (_PERM, True), "ISC": (_PERM, True), "Zlib": (_PERM, True),
+    "Apache-1.0": (_PERM, True), "Apache-1.1": (_PERM, True), "Apache-2.0": (_PERM, True),
+    "BSD-2-Clause": (_PERM, True), "BSD-3-Clause": (_PERM, True), "BSD-4-Clause": (_PERM, True),
+    "BSL-1.0": (_PERM, True), "PSF-2.0": (_PERM, True), "Python-2.0": (_PERM, True),
+    "PostgreSQL": (_PERM, True), "NCSA": (_PERM, True), "UPL-1.0": (_PERM, True),
+    "ODC-By-1.0": (_PERM, True), "etalab-2.0": (_PERM, True),
+    "CDLA-Permissive-1.0": (_PERM, True), "CDLA-Permissive-2.0": (_PERM, True),
+    "OGL-UK-1.0": (_PERM, True), "OGL-UK-2.0": (_PERM, True), "OGL-UK-3.0": (_PERM, True),
+    "OGL-Canada-2.0": (_PERM, True), "CECILL-B": (_PERM, True),
+    # copyleft / share-alike (weak copyleft such as MPL, LGPL, CeCILL-C counts too)
+    "ODbL-1.0": (_SA, True), "CDLA-Sharing-1.0": (_SA, True), "LGPLLR": (_SA, True),
+    "MPL-1.0": (_SA, True), "MPL-1.1": (_SA, True), "MPL-2.0": (_SA, True),
+    "EUPL-1.0": (_SA, True), "EUPL-1.1": (_SA, True), "EUPL-1.2": (_SA, True),
+    "CECILL-2.0": (_SA, True), "CECILL-2.1": (_SA, True), "CECILL-C": (_SA, True),
+}
+for _fam, _versions in (
+    ("GPL", ("1.0", "2.0", "3.0")), ("LGPL", ("2.0", "2.1", "3.0")), ("AGPL", ("1.0", "3.0")),
+    ("GFDL", ("1.1", "1.2", "1.3")),
+):
+    for _v in _versions:
+        for _suffix in ("", "-only", "-or-later"):
+            _OTHER_SPDX[f"{_fam}-{_v}{_suffix}"] = (_SA, True)
+
+#: Every SPDX id this module knows. Anything else is UNKNOWN (or a LicenseRef- it was given).
+SPDX_IDS: frozenset[str] = frozenset(_CC_SPDX | _OTHER_SPDX.keys())
+_SPDX_BY_LOWER: dict[str, str] = {i.lower(): i for i in SPDX_IDS}
+
+# Creative Commons jurisdiction codes (ported licences); "igo" = intergovernmental orgs.
+_CC_JURISDICTIONS = frozenset("""
+am ar at au az be bg br ca ch cl cn co cr cz de dk ec ee eg es fi fr ge gr gt hk hr hu ie igo il in it
+jo jp kr lu mk mt mx my nl no nz pe ph pl pr pt ro rs scotland se sg si sk th tw ug uk us ve vn za
+""".split())
+_CC_VERSIONS = frozenset({"1.0", "2.0", "2.1", "2.5", "3.0", "4.0"})
+_CC_ELEMENTS = ("by", "nc", "sa", "nd")
+
+# ---------------------------------------------------------------------------
+# Tokenisation: "CC BY-SA 4.0", "cc_by_sa_4_0", "Creative Commons Attribution-ShareAlike
+# 4.0 International" and "CC-BY-SA-4.0" all become the key "cc by sa 4.0".
+# ---------------------------------------------------------------------------
+
+_JUR = "zzj"  # prefix of a jurisdiction token that came from an explicit country name
+
+# (phrase, replacement). Phrases are tokenised like the input; noise words map to "".
+_PHRASES_SRC: list[tuple[str, str]] = [
+    # noise
+    *[(w, "") for w in (
+        "the", "license", "licence", "licenses", "licences", "lizenz", "licensed", "licencia",
+        "licenza", "version", "v", "ver", "international", "unported", "generic", "universal",
+        "deed", "legalcode",
+    )],
+    # Creative Commons, in English, German, French, Spanish and Italian
+    ("creative commons zero", "cczero"), ("cc zero", "cczero"), ("creative commons", "cc"),
+    ("creativecommons", "cc"),
+    *[(w, "by") for w in ("attribution", "namensnennung", "paternite", "reconocimiento",
+                          "atribucion", "attribuzione")],
+    *[(w, "sa") for w in ("sharealike", "share alike", "weitergabe unter gleichen bedingungen",
+                          "partage dans les memes conditions", "partage a l identique",
+                          "compartir igual", "compartirigual", "condividi allo stesso modo")],
+    *[(w, "nc") for w in ("noncommercial", "non commercial", "nicht kommerziell", "nichtkommerziell",
+                          "pas d utilisation commerciale", "no comercial", "nocomercial",
+                          "non commerciale")],
+    *[(w, "nd") for w in ("noderivatives", "no derivatives", "noderivs", "no derivs",
+                          "no derivative works", "keine bearbeitung", "keinebearbeitung",
+                          "pas de modification", "sin obra derivada", "sin obras derivadas",
+                          "sinobraderivada", "non opere derivate")],
+    # jurisdictions spelled out
+    *[(w, _JUR + "de") for w in ("deutschland", "germany", "allemagne")],
+    *[(w, _JUR + "at") for w in ("osterreich", "austria", "autriche")],
+    *[(w, _JUR + "ch") for w in ("schweiz", "switzerland", "suisse", "svizzera")],
+    *[(w, _JUR + "us") for w in ("united states", "united states of america")],
+    *[(w, _JUR + "uk") for w in ("england and wales", "england wales")],
+    *[(w, _JUR + "fr") for w in ("france",)],
+    *[(w, _JUR + "nl") for w in ("netherlands", "nederland")],
+    *[(w, _JUR + "au") for w in ("australia",)],
+    *[(w, _JUR + "es") for w in ("spain", "espana")],
+    *[(w, _JUR + "it") for w in ("italy", "italia")],
+    *[(w, _JUR + "jp") for w in ("japan",)],
+    *[(w, _JUR + "be") for w in ("belgium", "belgique")],
+    *[(w, _JUR + "ca") for w in ("canada",)],
+    *[(w, _JUR + "lu") for w in ("luxembourg",)],
+    *[(w, _JUR + "pl") for w in ("poland", "polska")],
+    *[(w, _JUR + "br") for w in ("brazil", "brasil")],
+    # GNU and other long names
+    ("or any later", "or later"),
+    ("gnu general public", "gpl"), ("general public", "gpl"), ("gnu gpl", "gpl"),
+    ("gnu lesser general public", "lgpl"), ("lesser general public", "lgpl"),
+    ("gnu library general public", "lgpl"), ("library general public", "lgpl"), ("gnu lgpl", "lgpl"),
+    ("gnu affero general public", "agpl"), ("affero general public", "agpl"), ("gnu agpl", "agpl"),
+    ("gnu free documentation", "gfdl"), ("free documentation", "gfdl"), ("gnu fdl", "gfdl"),
+    ("fdl", "gfdl"),
+    ("mozilla public", "mpl"), ("european union public", "eupl"), ("apache software", "apache"),
+    ("open data commons", "odc"), ("open database", "odbl"),
+]
+
+_SEPARATORS_OK = re.compile(r"[^a-z0-9\s\-.,:;/()'+&]")
+_TOKEN_RE = re.compile(r"[a-z]+|\d+")
+
+
+def _fold(s: str) -> str:
+    """Casefold and strip accents ("Österreich" -> "osterreich"), "_" becomes a space."""
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
+    s = s.replace("_", " ").replace("\u2019", "'").replace("\u2013", "-").replace("\u2014", "-")
+    s = re.sub(r"(?<=\d)\+", " or later ", s)  # GPL-2.0+ -> gpl 2.0 or later
+    s = re.sub(r"\bcc[\s-]?(?:0|zero)\b", " cczero ", s)  # CC0, CC-0, cc zero
+    s = re.sub(r"(?<=[a-z])v(?=\d)", " ", s)  # GPLv3, LGPLv2.1
+    return s
+
+
+def _raw_tokens(folded: str) -> list[str]:
+    """Split into letter / number tokens; adjacent numbers form a version ("4 0" -> "4.0")."""
+    out: list[str] = []
+    prev_end = -1
+    glued = False  # the previous number was glued to letters (cczero handled before)
+    for m in _TOKEN_RE.finditer(folded):
+        tok = m.group()
+        if tok[0].isdigit() and out and out[-1][0].isdigit():
+            sep = folded[prev_end:m.start()]
+            last = out[-1]
+            if sep == "." or (
+                len(sep) == 1 and sep in " -" and not glued and "." not in last
+                and len(last) <= 2 and len(tok) <= 2
+            ):
+                out[-1] = f"{last}.{tok}"
+                prev_end = m.end()
+                continue
+        glued = tok[0].isdigit() and m.start() > 0 and folded[m.start() - 1].isalpha()
+        out.append(tok)
+        prev_end = m.end()
+    return out
+
+
+def _build_phrases() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    table: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for src, rep in _PHRASES_SRC:
+        key = tuple(_raw_tokens(_fold(src)))
+        table[key] = tuple(rep.split())
+    return table, max(len(k) for k in table)
+
+
+_PHRASES, _PHRASE_MAX = _build_phrases()
+
+
+def _tokens(folded: str) -> list[str]:
+    toks = _raw_tokens(folded)
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        for n in range(min(_PHRASE_MAX, len(toks) - i), 0, -1):
+            rep = _PHRASES.get(tuple(toks[i:i + n]))
+            if rep is not None:
+                out.extend(rep)
+                i += n
+                break
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
+def _key(s: str) -> str | None:
+    """Whole-string key, or None when the string holds characters no licence name has."""
+    folded = _fold(s.strip().strip("\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"))
+    if _SEPARATORS_OK.search(folded):
+        return None
+    toks = _tokens(folded)
+    return " ".join(toks) if toks else None
+
+
+def _version(tok: str) -> str | None:
+    if re.fullmatch(r"\d", tok):
+        tok += ".0"
+    return tok if tok in _CC_VERSIONS else None
+
+
+def _cc_id(elements: Iterable[str], version: str, jurisdiction: str | None) -> str | None:
+    """Canonical id for a CC licence, or None if CC never published such a licence."""
+    els = set(elements)
+    if not els or not els <= set(_CC_ELEMENTS) or ("sa" in els and "nd" in els):
+        return None
+    if "by" not in els and version != "1.0":  # only the 1.0 family had non-BY licences
+        return None
+    if jurisdiction is not None and (version == "4.0" or jurisdiction not in _CC_JURISDICTIONS):
+        return None
+    if jurisdiction is None and version == "2.1":  # 2.1 exists only as ports
+        return None
+    base = "CC-" + "-".join(e.upper() for e in _CC_ELEMENTS if e in els) + "-" + version
+    if jurisdiction:
+        base += "-" + jurisdiction.upper()
+    if base in _CC_SPDX:
+        return base
+    if jurisdiction or "by" not in els:
+        return "LicenseRef-" + base
+    return None
+
+
+def _cc_from_tokens(toks: list[str]) -> str | None:
+    """Parse a full token list "cc by sa 3.0 de" (the whole list must be consumed)."""
+    if len(toks) < 3 or toks[0] != "cc":
+        return None
+    i, els = 1, []
+    while i < len(toks) and toks[i] in _CC_ELEMENTS and toks[i] not in els:
+        els.append(toks[i])
+        i += 1
+    if i >= len(toks) or (version := _version(toks[i])) is None:
+        return None
+    i += 1
+    jur = None
+    if i < len(toks):
+        t = toks[i]
+        jur = t[len(_JUR):] if t.startswith(_JUR) else t
+        i += 1
+    if i != len(toks):
+        return None
+    return _cc_id(els, version, jur)
+
+
+# Aliases: written in natural form, keyed through the same _key() as the input.
+_ALIAS_SRC: dict[str, str] = {
+    "CC0": "CC0-1.0", "CC0 1.0": "CC0-1.0", "CC Zero": "CC0-1.0",
+    "CC0 1.0 Universal Public Domain Dedication": "CC0-1.0",
+    "Public Domain Mark 1.0": "CC-PDM-1.0", "PDM 1.0": "CC-PDM-1.0",
+    "public domain": "LicenseRef-public-domain", "PD": "LicenseRef-public-domain",
+    "domaine public": "LicenseRef-public-domain", "dominio publico": "LicenseRef-public-domain",
+    "pubblico dominio": "LicenseRef-public-domain", "gemeinfrei": "LicenseRef-public-domain",
+    "Public Domain Dedication and License": "PDDL-1.0", "PDDL": "PDDL-1.0", "ODC-PDDL": "PDDL-1.0",
+    "Expat": "MIT", "MIT License": "MIT",
+    "ASL 2.0": "Apache-2.0", "Apache 2": "Apache-2.0",
+    "3-Clause BSD": "BSD-3-Clause", "BSD 3": "BSD-3-Clause", "New BSD": "BSD-3-Clause",
+    "BSD New": "BSD-3-Clause", "Modified BSD": "BSD-3-Clause", "Revised BSD": "BSD-3-Clause",
+    "2-Clause BSD": "BSD-2-Clause", "BSD 2": "BSD-2-Clause", "Simplified BSD": "BSD-2-Clause",
+    "FreeBSD": "BSD-2-Clause",
+    "ODC-BY": "ODC-By-1.0", "Open Data Commons Attribution License": "ODC-By-1.0",
+    "ODbL": "ODbL-1.0", "ODC-ODbL": "ODbL-1.0", "Open Database License": "ODbL-1.0",
+    "Etalab 2.0": "etalab-2.0", "Licence Ouverte 2.0": "etalab-2.0",
+    "Etalab Licence Ouverte 2.0": "etalab-2.0", "Licence Ouverte Etalab 2.0": "etalab-2.0",
+    "LO 2.0": "etalab-2.0", "Licence Ouverte / Open Licence 2.0": "etalab-2.0",
+    "Etalab Open Licence 2.0": "etalab-2.0",
+    "LGPL-LR": "LGPLLR", "LGPL LR": "LGPLLR",
+    "Lesser General Public License For Linguistic Resources": "LGPLLR",
+}
+
+# LicenseRef- ids that have a canonical spelling (so fuzzed spellings converge).
+_KNOWN_REFS: dict[str, str] = {
+    "public domain": "LicenseRef-public-domain",
+    "pd us project gutenberg": "LicenseRef-PD-US-Project-Gutenberg",
+    "lgpl lr": "LGPLLR",  # SPDX lists LGPLLR, so the SPDX id is preferred
+}
+
+
+def _build_aliases() -> dict[str, str]:
+    table: dict[str, str] = {}
+
+    def add(src: str, target: str) -> None:
+        k = _key(src)
+        if k is None:
+            raise AssertionError(f"alias {src!r} has no key")
+        variants = {k, re.sub(r"\b(\d+)\.0\b", r"\1", k)}  # "apache 2.0" and "apache 2"
+        for v in variants:
+            if table.get(v, target) != target:
+                raise AssertionError(f"alias collision on {v!r}: {table[v]} vs {target}")
+            table[v] = target
+
+    for spdx in _OTHER_SPDX:
+        add(spdx, spdx)
+    for src, target in _ALIAS_SRC.items():
+        add(src, target)
+    return table
+
+
+_ALIASES = _build_aliases()
+
+# ---------------------------------------------------------------------------
+# Single-licence normalisation
+# ---------------------------------------------------------------------------
+
+_LICENSEREF_RE = re.compile(r"licenseref-([A-Za-z0-9.\-]+)", re.I)
+_CC_URL_RE = re.compile(
+    r"(?:https?://)?(?:www\.)?creativecommons\.org/licen[cs]es/(?P<el>[a-z]+(?:-[a-z]+)*)/"
+    r"(?P<ver>\d(?:\.\d)?)(?:/(?!deed|legalcode)(?P<jur>[a-z]{2,9}))?"
+    r"(?:/(?:deed|legalcode)(?:\.[a-z]{2,3}(?:[-_][a-z]{2,4})?)?(?:\.txt)?)?/?(?:[#?].*)?",
+    re.I,
+)
+_CC_PD_URL_RE = re.compile(
+    r"(?:https?://)?(?:www\.)?creativecommons\.org/publicdomain/(?P<kind>zero|mark)/1\.0"
+    r"(?:/(?:deed|legalcode)(?:\.[a-z]{2,3}(?:[-_][a-z]{2,4})?)?(?:\.txt)?)?/?(?:[#?].*)?",
+    re.I,
+)
+_OTHER_URL_RES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?:https?://)?(?:www\.)?(?:spdx\.org/licenses|opensource\.org/licenses?)/"
+                r"([A-Za-z0-9.+\-]+?)(?:\.html?|\.php)?/?", re.I), "{0}"),
+    (re.compile(r"(?:https?://)?(?:www\.)?apache\.org/licenses/LICENSE-2\.0(?:\.txt|\.html)?/?", re.I),
+     "Apache-2.0"),
+    (re.compile(r"(?:https?://)?(?:www\.)?gnu\.org/licenses/(?:old-licenses/)?(gpl|lgpl|agpl|fdl)-"
+                r"(\d\.\d)(?:\.en)?(?:\.html|\.txt)?/?", re.I), "{0}-{1}"),
+]
+
+
+def _cc_from_url_parts(elements: str, version: str, jurisdiction: str | None) -> str | None:
+    v = _version(version)
+    if v is None:
+        return None
+    return _cc_id(elements.lower().split("-"), v, jurisdiction.lower() if jurisdiction else None)
+
+
+def _from_url(s: str) -> str | None:
+    if m := _CC_URL_RE.fullmatch(s):
+        return _cc_from_url_parts(m["el"], m["ver"], m["jur"])
+    if m := _CC_PD_URL_RE.fullmatch(s):
+        return "CC0-1.0" if m["kind"].lower() == "zero" else "CC-PDM-1.0"
+    for rx, template in _OTHER_URL_RES:
+        if m := rx.fullmatch(s):
+            inner = template.format(*m.groups()).replace("fdl-", "gfdl-")
+            return _single_no_url(inner)
+    return None
+
+
+def _single_no_url(s: str) -> str | None:
+    s = s.strip()
+    if not s:
+        return None
+    if m := _LICENSEREF_RE.fullmatch(s):
+        rest = m.group(1)
+        if rest.lower() == "unknown":
+            return None
+        k = _key(rest)
+        if k is not None:
+            if k in _KNOWN_REFS:
+                return _KNOWN_REFS[k]
+            if (cc := _cc_from_tokens(k.split())) is not None:
+                return cc
+        return "LicenseRef-" + rest  # an existing LicenseRef is kept as given
+    if (hit := _SPDX_BY_LOWER.get(s.lower())) is not None:
+        return hit
+    if s.endswith("+") and (hit := _SPDX_BY_LOWER.get(s[:-1].lower() + "-or-later")) is not None:
+        return hit
+    k = _key(s)
+    if k is None:
+        return None
+    if k in _ALIASES:
+        return _ALIASES[k]
+    toks = k.split()
+    if (cc := _cc_from_tokens(toks)) is not None:
+        return cc
+    if toks[0] == "licenseref" and len(toks) > 1:
+        rest = " ".join(toks[1:])
+        if rest in _KNOWN_REFS:
+            return _KNOWN_REFS[rest]
+        return _cc_from_tokens(toks[1:])
+    return None
+
+
+def _single(s: str) -> str | None:
+    s = s.strip()
+    if "/" in s and ("." in s or ":" in s) and (hit := _from_url(s)) is not None:
+        return hit
+    return _single_no_url(s)
+
+
+# ---------------------------------------------------------------------------
+# Expressions. A node is ("leaf", id, exception|None) or ("or"|"and", (children…)).
+# ---------------------------------------------------------------------------
+
+Node = tuple
+_MAX_LEN = 1000
+_MAX_DEPTH = 16
+_FILE_REF_RE = re.compile(r"(?:see\s+)?(?:(?:LICEN[CS]E|COPYING)[\w.\-]*(?:\s*,\s*)?)+", re.I)
+_DUAL_RE = re.compile(r"dual(?:ly)?(?:[\s\-]*licen[cs]ed)?(?:\s+under)?\s*:?\s+(.+)", re.I | re.S)
+_OP_SPLIT_RE = re.compile(r"(\(|\)|(?<![^\s()])(?:and|or|with)(?![^\s()]))", re.I)
+_EXCEPTION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*exception[A-Za-z0-9.+\-]*", re.I)
+
+
+def _leaf(i: str) -> Node:
+    return ("leaf", i, None)
+
+
+def _make(op: str, children: Iterable[Node]) -> Node:
+    flat: list[Node] = []
+    for c in children:
+        flat.extend(c[1] if c[0] == op else (c,))
+    seen: dict[str, Node] = {}
+    for c in flat:
+        seen.setdefault(_render(c), c)
+    uniq = tuple(seen.values())
+    return uniq[0] if len(uniq) == 1 else (op, uniq)
+
+
+def _render(node: Node) -> str:
+    if node[0] == "leaf":
+        return node[1] if node[2] is None else f"{node[1]} WITH {node[2]}"
+    op = node[0].upper()
+    parts = [f"({_render(c)})" if c[0] not in ("leaf", node[0]) else _render(c) for c in node[1]]
+    return f" {op} ".join(parts)
+
+
+def _single_or_slash(s: str) -> Node | None:
+    hit = _single(s)
+    if hit is not None:
+        return _leaf(hit)
+    if "/" in s and "://" not in s and "creativecommons" not in s.lower():
+        parts = [p.strip() for p in s.split("/")]
+        if len(parts) >= 2 and all(parts):
+            ids = [_single(p) for p in parts]
+            if all(ids):
+                return _make("or", (_leaf(i) for i in ids))  # "MIT/Apache-2.0"
+    return None
+
+
+def _parse_expression(s: str) -> Node | None:
+    s = re.sub(r"[\s\-]+or[\s\-]+(?:any[\s\-]+)?later(?:[\s\-]+version)?\b", "-or-later", s, flags=re.I)
+    raw = [p.strip() for p in _OP_SPLIT_RE.split(s)]
+    toks: list[tuple[str, str]] = []
+    for p in raw:
+        if not p:
+            continue
+        up = p.upper()
+        toks.append(("op", up) if up in ("(", ")", "AND", "OR", "WITH") else ("text", p))
+    if not any(t[0] == "op" for t in toks):
+        return None
+    pos = 0
+
+    def peek() -> tuple[str, str] | None:
+        return toks[pos] if pos < len(toks) else None
+
+    def parse_or(depth: int) -> Node | None:
+        nonlocal pos
+        first = parse_and(depth)
+        if first is None:
+            return None
+        items = [first]
+        while peek() == ("op", "OR"):
+            pos += 1
+            nxt = parse_and(depth)
+            if nxt is None:
+                return None
+            items.append(nxt)
+        return _make("or", items)
+
+    def parse_and(depth: int) -> Node | None:
+        nonlocal pos
+        first = parse_with(depth)
+        if first is None:
+            return None
+        items = [first]
+        while peek() == ("op", "AND"):
+            pos += 1
+            nxt = parse_with(depth)
+            if nxt is None:
+                return None
+            items.append(nxt)
+        return _make("and", items)
+
+    def parse_with(depth: int) -> Node | None:
+        nonlocal pos
+        atom = parse_atom(depth)
+        if atom is None:
+            return None
+        if peek() == ("op", "WITH"):
+            pos += 1
+            t = peek()
+            if atom[0] != "leaf" or t is None or t[0] != "text" or not _EXCEPTION_RE.fullmatch(t[1]):
+                return None
+            pos += 1
+            return ("leaf", atom[1], t[1])
+        return atom
+
+    def parse_atom(depth: int) -> Node | None:
+        nonlocal pos
+        t = peek()
+        if t is None or depth > _MAX_DEPTH:
+            return None
+        if t == ("op", "("):
+            pos += 1
+            inner = parse_or(depth + 1)
+            if inner is None or peek() != ("op", ")"):
+                return None
+            pos += 1
+            return inner
+        if t[0] == "text":
+            pos += 1
+            return _single_or_slash(t[1])
+        return None
+
+    node = parse_or(0)
+    return node if node is not None and pos == len(toks) else None
+
+
+def _parse(s: str) -> Node | None:
+    s = s.strip()
+    if not s or len(s) > _MAX_LEN:
+        return None
+    if (hit := _single(s)) is not None:
+        return _leaf(hit)
+    # "Apache License 2.0 (LICENSE)", "MIT License (MIT)", "Attribution 4.0 International (CC BY 4.0)"
+    if m := re.fullmatch(r"(.*?)\s*\(([^()]*)\)", s, re.S):
+        outer, inner = m.group(1).strip(), m.group(2).strip()
+        if outer:
+            if _FILE_REF_RE.fullmatch(inner):
+                return _parse(outer)
+            inner_id = _single(inner)
+            if inner_id is not None and inner_id in (_single(outer), _single("Creative Commons " + outer)):
+                return _leaf(inner_id)
+    # "dual MIT / Apache-2.0", "dual-licensed under MIT and Apache-2.0": alternatives
+    if m := _DUAL_RE.fullmatch(s):
+        body = re.sub(r"\s+and\s+|\s*,\s*|\s*/\s*", " OR ", m.group(1), flags=re.I)
+        node = _parse_expression(body) if " OR " in body else None
+        if node is not None and node[0] == "or":
+            return node
+    if (node := _parse_expression(s)) is not None:
+        return node
+    return _single_or_slash(s)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalized_ast(s: str) -> Node | None:
+    return _parse(s)
+
+
+def _ast(raw: object) -> Node | None:
+    if not isinstance(raw, str) or len(raw) > _MAX_LEN:
+        return None
+    try:
+        return _normalized_ast(raw)
+    except Exception:  # pragma: no cover - defensive: a licence must never crash a build
+        return None
+
+
+def normalize_license(raw: object) -> str:
+    """Normalise a licence string found in the wild to an SPDX id / expression.
+
+    Returns an SPDX id (``CC-BY-SA-4.0``), an SPDX expression whose members are each
+    normalised (``MIT OR Apache-2.0``), a ``LicenseRef-…`` id when SPDX has none (CC ports
+    such as ``LicenseRef-CC-BY-2.0-DE``, ``LicenseRef-public-domain``), or :data:`UNKNOWN`.
+
+    Why so strict: the result decides what may be redistributed, so nothing is guessed.
+    A CC licence without a version ("CC BY-SA") is UNKNOWN, as is "BSD" or "GPL" alone, a
+    string with characters no licence name has, and any expression with an unknown member.
+    Non-strings (None, numbers, …) are UNKNOWN. An existing ``LicenseRef-xxx`` is kept as
+    given, except CC ports and a few known refs that get their canonical spelling (so
+    ``LicenseRef-CC-BY-3.0-DE``, which SPDX lists, becomes ``CC-BY-3.0-DE``).
+    """
+    node = _ast(raw)
+    return UNKNOWN if node is None else _render(node)
+
+
+# ---------------------------------------------------------------------------
+# Free-text licence statements (web pages, READMEs)
+# ---------------------------------------------------------------------------
+
+_FRAGMENT_RE = re.compile(
+    r"(?:https?://)?(?:www\.)?(?:creativecommons\.org/licen[cs]es/)?"
+    r"(?<![a-z\-])(?P<el>by(?:-(?:nc|sa|nd)){0,2})/(?P<ver>\d(?:\.\d)?)"
+    r"(?:/(?!deed|legalcode)(?P<jur>[a-z]{2,9})(?![a-z]))?",
+    re.I,
+)
+_PD_FRAGMENT_RE = re.compile(r"creativecommons\.org/publicdomain/(zero|mark)/1\.0", re.I)
+_NEGATIONS = frozenset({"not", "no", "non", "nicht", "kein", "keine", "pas", "ne", "sin", "without"})
+
+
+def license_from_statement(statement: object) -> str:
+    """Find the licence stated in a free-text sentence ("… steht unter einer Creative
+    Commons Namensnennung 3.0 Deutschland Lizenz", "rel=license by-sa/3.0/de").
+
+    Separate from :func:`normalize_license` on purpose: free text needs searching, and
+    searching a ``license`` metadata field would turn junk into licences (German "mit"
+    is not MIT). Only Creative Commons licences (text, URLs, ``by-sa/4.0`` fragments),
+    CC0 / Public Domain Mark and Project Gutenberg's "public domain in the USA" are
+    recognised. Exactly one versioned licence must be stated: a statement without a
+    version ("Creative Commons Attribution-ShareAlike License"), with two different
+    licences, or with a negation just before the mention gives :data:`UNKNOWN`.
+    """
+    if not isinstance(statement, str) or not statement.strip():
+        return UNKNOWN
+    text = statement[:10_000]
+    found: set[str] = set()
+    families: set[frozenset[str]] = set()
+    bad = False
+
+    def blank(m: re.Match[str]) -> str:
+        return " ; "
+
+    for m in _PD_FRAGMENT_RE.finditer(text):
+        found.add("CC0-1.0" if m.group(1).lower() == "zero" else "CC-PDM-1.0")
+    text = _PD_FRAGMENT_RE.sub(blank, text)
+    for m in _FRAGMENT_RE.finditer(text):
+        hit = _cc_from_url_parts(m["el"], m["ver"], m["jur"])
+        if hit is None:
+            bad = True
+        else:
+            found.add(hit)
+    text = _FRAGMENT_RE.sub(blank, text)
+    # an upper-case country code right after a version is a jurisdiction ("3.0 DE")
+    text = re.sub(r"(?<=\d\.\d)[\s\-]+([A-Z]{2})\b", lambda m: f" {_JUR}{m.group(1).lower()} ", text)
+    folded = re.sub(r"[^a-z0-9\s\-.'+]", " ", _fold(text))
+    toks = _tokens(folded)
+    for i, t in enumerate(toks):
+        if t not in ("cc", "cczero"):
+            continue
+        negated = bool(_NEGATIONS.intersection(toks[max(0, i - 4):i]))
+        if t == "cczero":
+            bad |= negated
+            found.add("CC0-1.0")
+            continue
+        j, els = i + 1, []
+        while j < len(toks) and toks[j] in _CC_ELEMENTS and toks[j] not in els:
+            els.append(toks[j])
+            j += 1
+        if not els:
+            continue
+        bad |= negated
+        version = _version(toks[j]) if j < len(toks) else None
+        if version is None:
+            families.add(frozenset(els))
+            continue
+        jur = None
+        if j + 1 < len(toks) and toks[j + 1].startswith(_JUR):
+            jur = toks[j + 1][len(_JUR):]
+        hit = _cc_id(els, version, jur)
+        if hit is None:
+            bad = True
+        else:
+            found.add(hit)
+    joined = " ".join(toks)
+    if "project gutenberg" in joined and "public domain" in joined:
+        pos = joined.index("public domain")
+        bad |= bool(_NEGATIONS.intersection(joined[:pos].split()[-4:]))
+        found.add("LicenseRef-PD-US-Project-Gutenberg")
+    if bad or len(found) != 1:
+        return UNKNOWN
+    (hit,) = found
+    info = _cc_info(hit)
+    if families and (info is None or any(f != info[0] for f in families)):
+        return UNKNOWN  # an unversioned mention of a different CC licence
+    return hit
+
+
+# ---------------------------------------------------------------------------
+# Classification
+# ---------------------------------------------------------------------------
+
+_CC_ID_RE = re.compile(r"(?:LicenseRef-)?CC-((?:BY|NC|SA|ND)(?:-(?:BY|NC|SA|ND))*)-(\d\.\d)(?:-([A-Z]+))?", re.I)
+
+
+def _cc_info(i: str) -> tuple[frozenset[str], str, str | None] | None:
+    """(elements, version, jurisdiction) of a canonical CC id, else None."""
+    m = _CC_ID_RE.fullmatch(i)
+    if not m:
+        return None
+    els = m.group(1).lower().split("-")
+    jur = m.group(3).lower() if m.group(3) else None
+    if _cc_id(els, m.group(2), jur) is None:
+        return None
+    return frozenset(els), m.group(2), jur
+
+
+# Leaf facts: (class, attribution, share-alike, no-derivatives, non-commercial)
+_Facts = tuple[str, bool, bool, bool, bool]
+_UNKNOWN_FACTS: _Facts = ("unknown", True, False, False, False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf_facts(i: str) -> _Facts:
+    if i in _OTHER_SPDX:
+        cls, attr = _OTHER_SPDX[i]
+        return cls, attr, cls == _SA, False, False
+    if (cc := _cc_info(i)) is not None:
+        els = cc[0]
+        cls = ("non-commercial" if "nc" in els else "no-derivatives" if "nd" in els
+               else "share-alike" if "sa" in els else "permissive")
+        return cls, "by" in els, "sa" in els, "nd" in els, "nc" in els
+    low = i.lower()
+    if low == "licenseref-public-domain" or re.fullmatch(r"licenseref-pd(?:-[a-z0-9.\-]*)?", low):
+        return _PD, False, False, False, False
+    if low == "licenseref-lgpl-lr":
+        return _OTHER_SPDX["LGPLLR"][0], True, True, False, False
+    return _UNKNOWN_FACTS
+
+
+def _effective(node: Node) -> tuple[int, tuple[str, ...]]:
+    """(class rank, leaves whose obligations apply). OR: the licensee picks the least
+    restrictive alternative (fewest obligations on ties); AND: every member applies."""
+    if node[0] == "leaf":
+        return CLASS_RANK[_leaf_facts(node[1])[0]], (node[1],)
+    kids = [_effective(c) for c in node[1]]
+    if node[0] == "and":
+        return max(k[0] for k in kids), tuple(leaf for k in kids for leaf in k[1])
+
+    def cost(k: tuple[int, tuple[str, ...]]) -> tuple[int, int]:
+        return k[0], sum(sum(_leaf_facts(leaf)[1:]) for leaf in k[1])
+
+    return min(kids, key=cost)
+
+
+def _facts_of(spdx: object) -> tuple[str, tuple[_Facts, ...]]:
+    node = _ast(spdx)
+    if node is None:
+        return "unknown", (_UNKNOWN_FACTS,)
+    rank, leaves = _effective(node)
+    return LICENSE_CLASSES[rank], tuple(_leaf_facts(leaf) for leaf in leaves)
+
+
+def license_class(spdx: str) -> LicenseClass:
+    """Class of a licence or expression (raw strings are normalised first).
+
+    Precedence, most restrictive wins: unknown > non-commercial > no-derivatives >
+    share-alike > permissive > public-domain. ``A OR B``: the least restrictive member
+    (the licensee may choose); ``A AND B``: the most restrictive. UNKNOWN and unrecognised
+    ``LicenseRef-`` ids are "unknown".
+    """
+    return _facts_of(spdx)[0]  # type: ignore[return-value]
+
+
+def needs_attribution(spdx: str) -> bool:
+    """True when redistribution must credit the source or keep its notice: CC BY family,
+    ODC-By, MIT/Apache/BSD/ISC notices, etalab, copyleft licences. False for CC0 / public
+    domain / Unlicense / 0BSD. True for unknown licences: when in doubt, credit."""
+    return any(f[1] for f in _facts_of(spdx)[1])
+
+
+def is_share_alike(spdx: str) -> bool:
+    """Adaptations must keep the same licence (CC BY-SA, BY-NC-SA, GPL family, ODbL, …).
+    False for unknown licences: check :func:`license_class` for "unknown" first."""
+    return any(f[2] for f in _facts_of(spdx)[1])
+
+
+def is_no_derivatives(spdx: str) -> bool:
+    """Only verbatim copies may be shared (CC BY-ND, BY-NC-ND): no cleaned / cut versions."""
+    return any(f[3] for f in _facts_of(spdx)[1])
+
+
+def is_non_commercial(spdx: str) -> bool:
+    """Commercial use is not granted (any CC licence with the NC element)."""
+    return any(f[4] for f in _facts_of(spdx)[1])
+
+
+# ---------------------------------------------------------------------------
+# Mixing documents
+# ---------------------------------------------------------------------------
+
+_GNU_RE = re.compile(r"(GPL|LGPL|AGPL|GFDL)-(\d\.\d)(-only|-or-later)?")
+
+
+def _sa_groups(ids: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Group share-alike ids that can be distributed together under one licence.
+
+    Known rules only (conservative): CC BY-SA / BY-NC-SA >= 2.0 (ports included) may be
+    adapted under a later version with the same elements (legal code §4(b)), so several of
+    them unify to the highest unported version, or to 4.0; GNU "-or-later" licences unify
+    with a later version of the same licence. Anything else stays on its own.
+    Returns [(target licence, sorted members)], sorted by target.
+    """
+    cc: dict[frozenset[str], list[str]] = {}
+    gnu: dict[str, list[tuple[str, str, str]]] = {}
+    alone: list[str] = []
+    for i in sorted(set(ids)):
+        info = _cc_info(i)
+        if info is not None and info[1] >= "2.0":
+            cc.setdefault(info[0], []).append(i)
+        elif (m := _GNU_RE.fullmatch(i)) is not None:
+            gnu.setdefault(m.group(1), []).append((i, m.group(2), m.group(3) or ""))
+        else:
+            alone.append(i)
+    groups: list[tuple[str, list[str]]] = [(i, [i]) for i in alone]
+    for els, members in cc.items():
+        if len(members) == 1:
+            groups.append((members[0], members))
+            continue
+        infos = {m: _cc_info(m) for m in members}
+        top = max(v[1] for v in infos.values() if v)
+        unported = [m for m, v in infos.items() if v and v[1] == top and v[2] is None]
+        others_lower = all(v[1] < top for m, v in infos.items() if v and m not in unported)
+        target = unported[0] if unported and others_lower else _cc_id(els, "4.0", None)
+        groups.append((target or members[-1], members))
+    for members in gnu.values():
+        # target: the highest version, preferring a fixed ("-only"/bare) id at that version;
+        # every other member must be an "-or-later" id of a version <= target's.
+        top_v = max(v for _, v, _ in members)
+        target = min((m for m in members if m[1] == top_v), key=lambda m: m[2] == "-or-later")
+        if all(m == target or (m[2] == "-or-later" and m[1] <= top_v) for m in members):
+            groups.append((target[0], sorted(m[0] for m in members)))
+        else:
+            groups.extend((m[0], [m[0]]) for m in members)
+    return sorted(groups)
+
+
+def _doc_leaves(licenses: Iterable[str]) -> tuple[list[str], list[tuple[str, _Facts]], bool]:
+    """Distinct normalised licences, the effective (leaf, facts) pairs, any unknown?"""
+    distinct: list[str] = []
+    leaves: dict[str, _Facts] = {}
+    unknown = False
+    for raw in licenses:
+        n = normalize_license(raw)
+        if n not in distinct:
+            distinct.append(n)
+        node = _ast(n)
+        if node is None:
+            unknown = True
+            continue
+        rank, eff = _effective(node)
+        unknown |= LICENSE_CLASSES[rank] == "unknown"
+        for leaf in eff:
+            leaves[leaf] = _leaf_facts(leaf)
+    return distinct, sorted(leaves.items()), unknown
+
+
+def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
+    """Sentences (deterministic order) on what the share-alike licences in a mix imply for
+    the licence of the combined dataset; empty when no document is share-alike.
+
+    One sentence per share-alike licence, then one if the copyleft licences present cannot
+    be reconciled (e.g. CC-BY-SA-3.0 with GPL-3.0): the mix then keeps per-document licences.
+    """
+    _, leaves, _ = _doc_leaves(licenses)
+    sa = [leaf for leaf, f in leaves if f[2]]
+    if not sa:
+        return []
+    groups = _sa_groups(sa)
+    target_of = {m: target for target, members in groups for m in members}
+    out = []
+    for leaf in sorted(sa):
+        info = _cc_info(leaf)
+        later = (" (or a compatible later version)" if (info and info[1] >= "2.0")
+                 or leaf.endswith("-or-later") else "")
+        sentence = f"Documents under {leaf} must stay under {leaf}{later} in any adaptation"
+        if len(groups) == 1:
+            sentence += f"; a mix that includes them should be distributed under {target_of[leaf]}"
+        out.append(sentence + ".")
+    for target, members in groups:
+        if len(members) > 1:
+            out.append(
+                f"{', '.join(members)} can be combined: each allows adaptations under {target}"
+                + (", the licence to declare for the mix." if len(groups) == 1 else ".")
+            )
+    if len(groups) > 1:
+        out.append(
+            f"The copyleft licences {', '.join(g[0] for g in groups)} cannot be relicensed "
+            "together: the mix has no single licence, so per-document licences must be kept "
+            "(declare 'other' on the dataset card and ship each document's licence)."
+        )
+    return out
+
+
+def mix_license(licenses: Iterable[str]) -> str:
+    """The licence to declare on a dataset card for a mix of these documents (SPDX; the
+    caller lower-cases it for the Hugging Face ``license:`` field), or ``"other"``.
+
+    Rule: a single distinct licence -> that licence. Otherwise, if share-alike licences are
+    present and they unify to one (same family, later-version rule, see ``_sa_groups``) and
+    every other document is public-domain or permissive -> that share-alike licence (e.g.
+    CC-BY-SA-3.0 + CC-BY-SA-4.0 + CC-BY-4.0 -> CC-BY-SA-4.0). Everything else -> "other":
+    several different permissive licences, incompatible copyleft, any NC/ND licence mixed
+    with something else, any unknown licence, or an empty mix.
+    """
+    distinct, leaves, unknown = _doc_leaves(licenses)
+    if not distinct or unknown:
+        return "other"
+    if len(distinct) == 1:
+        return distinct[0]
+    sa = [leaf for leaf, f in leaves if f[2]]
+    rest_ok = all(f[0] in (_PD, _PERM) for leaf, f in leaves if not f[2])
+    if sa and rest_ok:
+        groups = _sa_groups(sa)
+        if len(groups) == 1:
+            return groups[0][0]
+    return "other"
+
+
+# ---------------------------------------------------------------------------
+# Policy
+# ---------------------------------------------------------------------------
+
+
+class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
+    """Which document licences a recipe accepts.
+
+    ``deny`` beats ``allow``, which beats ``allow_classes``. Unknown licences are never
+    silently allowed: with ``unknown: allow`` they pass but the caller must warn.
+    For expressions: ``A OR B`` passes if any alternative passes (a denied alternative is
+    simply not chosen); ``A AND B`` needs every member to pass, so a denied member denies it.
+    """
+
+    allow_classes: list[LicenseClass] = ["public-domain", "permissive", "share-alike"]
+    allow: list[str] = []
+    deny: list[str] = []
+    unknown: Literal["deny", "allow"] = "deny"
+
+    @field_validator("allow_classes")
+    @classmethod
+    def _no_unknown_class(cls, v: list[str]) -> list[str]:
+        if "unknown" in v:
+            raise ValueError("'unknown' cannot be an allowed class: set `unknown: allow` instead")
+        return list(dict.fromkeys(v))
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _normalise_ids(cls, v: list[str], info: pydantic.ValidationInfo) -> list[str]:
+        out: list[str] = []
+        for raw in v:
+            n = normalize_license(raw)
+            if n == UNKNOWN:
+                raise ValueError(
+                    f"unrecognised licence {raw!r} in `{info.field_name}`: use an SPDX id "
+                    "(e.g. CC-BY-SA-4.0), an SPDX expression or a LicenseRef-… id"
+                    + (" (to accept unknown licences set `unknown: allow`)" if raw == UNKNOWN else "")
+                )
+            if n not in out:
+                out.append(n)
+        return out
+
+    def _sets(self) -> tuple[frozenset[str], frozenset[str]]:
+        # computed per call (lists are short; normalisation is cached) so that model_copy(update=…)
+        # or model_construct() can never leave a stale deny list behind
+        def fold(ids: list[str]) -> frozenset[str]:
+            return frozenset(normalize_license(i).casefold() for i in ids)
+
+        return fold(self.allow), fold(self.deny)
+
+    def _verdict(self, node: Node, allow: frozenset[str], deny: frozenset[str]) -> str:
+        key = _render(node).casefold()
+        if key in deny:
+            return "denied"
+        if key in allow:
+            return "ok"
+        if node[0] == "leaf":
+            if node[1].casefold() in deny:
+                return "denied"
+            if node[1].casefold() in allow:
+                return "ok"
+            cls = _leaf_facts(node[1])[0]
+            if cls == "unknown":
+                return "unknown"
+            return "ok" if cls in self.allow_classes else "denied"
+        kids = [self._verdict(c, allow, deny) for c in node[1]]
+        if node[0] == "and":
+            if all(k == "ok" for k in kids):
+                return "ok"
+            return "denied" if "denied" in kids else "unknown"
+        if "ok" in kids:
+            return "ok"
+        return "denied" if all(k == "denied" for k in kids) else "unknown"
+
+    def decide(self, spdx: str) -> tuple[bool, str | None]:
+        """(True, None) if allowed; (False, "license_not_allowed") if denied by the lists or
+        classes; (False, "license_unknown") for an unknown licence under ``unknown: deny``."""
+        node = _ast(spdx)
+        verdict = "unknown" if node is None else self._verdict(node, *self._sets())
+        if verdict == "ok":
+            return True, None
+        if verdict == "denied":
+            return False, "license_not_allowed"
+        return (True, None) if self.unknown == "allow" else (False, "license_unknown")
+
+
+# ---------------------------------------------------------------------------
+# Project Gutenberg
+# ---------------------------------------------------------------------------
+
+
+def _year(v: Union[int, str, None]) -> int | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        return None
+
+
+def gutenberg_allowed(
+    language: str | None,
+    author_death_year: int | None,
+    author_birth_year: int | None,
+    usagerights: str | None,
+    current_year: int,
+    years_fr: int = 80,
+    years_other: int = 70,
+) -> tuple[bool, str | None]:
+    """Lucie's Project Gutenberg rule (Lucie-Training ``DataIteratorGutenberg``).
+
+    Gutenberg books are public domain in the USA, not necessarily in Europe, so Lucie keeps a
+    book only if ``usagerights != "copyright"`` and the author is old enough: threshold 80
+    years for French (French war-time extensions), 70 otherwise; kept if
+    ``death <= current_year - thr``, or, death unknown, ``birth <= current_year - thr - 80``;
+    kept when both dates are unknown (as Lucie did). For English only the copyright check
+    applies. Reasons: ``license_gutenberg_copyright``, ``license_gutenberg_author_too_recent``.
+    Years may be given as strings (``"1850"``); unparsable years count as unknown.
+    """
+    if (usagerights or "").strip().lower() == "copyright":
+        return False, "license_gutenberg_copyright"
+    lang = re.split(r"[-_]", (language or "").strip().lower())[0]
+    if lang == "en":
+        return True, None
+    thr = years_fr if lang == "fr" else years_other
+    death, birth = _year(author_death_year), _year(author_birth_year)
+    if death is None and birth is None:
+        return True, None
+    if death is not None:
+        ok = death <= current_year - thr
+    else:
+        ok = birth is not None and birth <= current_year - thr - 80
+    return (True, None) if ok else (False, "license_gutenberg_author_too_recent")

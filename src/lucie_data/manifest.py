@@ -1,0 +1,98 @@
+"""``<out>/manifest.json``: what went in and what came out, with content hashes, for audits and rebuilds."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from . import __version__
+
+
+def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class HashCache:
+    """SHA-256 of inputs cached by (path, size, mtime) so resumed builds don't re-hash terabytes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+
+    def get(self, p: Path) -> str:
+        st = p.stat()
+        key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
+        if key not in self.data:
+            self.data[key] = sha256_file(p)
+        return self.data[key]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.data, sort_keys=True))
+
+
+def shard_entries(out: Path, folder_glob: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    entries = []
+    for f in sorted(out.glob(folder_glob)):
+        entries.append({"path": f.relative_to(out).as_posix(), "rows": pq.ParquetFile(f).metadata.num_rows,
+                        "bytes": f.stat().st_size, "sha256": sha256_file(f)})
+    return entries
+
+
+def models_used(pipe) -> list[dict]:
+    """Models and tool data the build's stages load, with licences (stages declare them via ``models()``)."""
+    seen: dict[str, dict] = {}
+    for src in pipe.sources:
+        for st in src.recipe.stages:
+            for m in getattr(st, "models", lambda: [])():
+                seen.setdefault(m["name"], m)
+    return [seen[k] for k in sorted(seen)]
+
+
+def write_manifest(out: Path, pipe, result) -> dict:
+    cache = HashCache(out / ".cache" / "sha256.json")
+    sources = []
+    built = {s.name: s for s in result.sources}
+    for src in pipe.sources:
+        if src.name not in built:
+            continue
+        led = built[src.name].ledger
+        sources.append({
+            "name": src.name,
+            "recipe_file": str(src.file),
+            "recipe_sha256": sha256_file(src.file),
+            "resolved_recipe_sha256": src.recipe_hash(),
+            "license": src.recipe.license,
+            "redistributable": src.recipe.redistributable,
+            "inputs": [{"path": str(p), "size": p.stat().st_size, "sha256": cache.get(p)} for p in src.inputs],
+            "records_read": led["records_read"], "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
+        })
+    cache.save()
+    manifest = {
+        "lucie_data_version": __version__,
+        "layout_version": 1,
+        "pipeline": {"name": pipe.recipe.name, "file": str(pipe.file) if pipe.file else None,
+                     "sha256": sha256_file(pipe.file) if pipe.file else None,
+                     "resolved_sha256": pipe.pipeline_hash()},
+        "seed": pipe.recipe.seed,
+        "tasks": pipe.recipe.executor.tasks,
+        "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
+        "sources": sources,
+        "models": models_used(pipe),
+        "shards": shard_entries(out, "sources/*/data/**/*.parquet"),
+        "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet"),
+    }
+    tmp = out / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
+    os.replace(tmp, out / "manifest.json")
+    return manifest

@@ -1,0 +1,619 @@
+"""Pure mix planning: turn per-subset token counts + upsampling factors into a training mix.
+
+The weighting rule is Lucie's, from OpenLLM-France/Lucie-Training
+``training/collect_data_and_weights.py`` (commit c3b8b3a; identical to
+``collect_data_and_weights_light.py`` used for phase 1)::
+
+    num_epochs       = domain_upsampling[language + "--" + category] * add_language_weights.get(language, other_weight)
+    reweighted_count = num_epochs * count
+    new_ratio        = reweighted_count / total_reweighted_count
+
+Here ``domain_upsampling`` is ``Weights.factors``, ``add_language_weights`` is
+``Weights.languages`` (missing languages default to 1.0, Lucie's ``--other_weight``
+default) and ``Weights.sources`` is an extra per-subset multiplier (1.0 by default).
+
+Everything here is pure (no I/O except the two explicit loaders) and exact:
+factors are read as the decimals they are written as (``1.5`` is 3/2) and token
+counts are multiplied with :class:`fractions.Fraction`, so Lucie's published
+figures (3,121,744,220,736 tokens seen) are reproduced to the token.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "MixPlanError",
+    "SubsetStats",
+    "SubsetPlan",
+    "MixPlan",
+    "Weights",
+    "language_group",
+    "load_stats_csv",
+    "load_weights_yaml",
+    "parse_weights",
+    "plan_mix",
+    "solve_factors",
+]
+
+KEY_SEP = "--"  # Lucie's weight keys are "<language>--<category>"
+PARALLEL = "parallel"
+
+
+class MixPlanError(ValueError):
+    """A mix cannot be planned from the given stats/weights; the message says how to fix it."""
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class SubsetStats:
+    """One row of the stats table: a subset and its raw (one-epoch) token count."""
+
+    subset: str
+    language: str
+    category: str
+    tokens: int
+
+    @property
+    def key(self) -> str:
+        """The ``language--category`` key that selects the subset's factor."""
+        return f"{self.language}{KEY_SEP}{self.category}"
+
+
+def _reject_bool(v: Any) -> Any:
+    # YAML 1.1 turns `yes`/`no`/`on` into booleans; pydantic would silently read them as 1.0/0.0.
+    if isinstance(v, bool):
+        raise ValueError("a factor must be a number, not a boolean")
+    return v
+
+
+Factor = Annotated[float, BeforeValidator(_reject_bool), Field(ge=0, allow_inf_nan=False)]
+
+
+class Weights(BaseModel):
+    """Upsampling factors (Lucie's ``assets/dataset_weights.yaml`` plus optional multipliers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    factors: dict[str, Factor] = Field(description="language--category -> number of epochs")
+    languages: dict[str, Factor] = Field(
+        default_factory=dict, description="per-language multiplier (Lucie's --fr_weight etc.), default 1.0"
+    )
+    sources: dict[str, Factor] = Field(default_factory=dict, description="per-subset multiplier, default 1.0")
+    default_factor: Factor | None = Field(
+        default=None, description="factor for keys absent from `factors`; null makes a missing key an error"
+    )
+
+    def to_yaml(self) -> str:
+        """Serialise in the same format :func:`load_weights_yaml` reads."""
+        data: dict[str, Any] = {"factors": dict(self.factors)}
+        if self.languages:
+            data["languages"] = dict(self.languages)
+        if self.sources:
+            data["sources"] = dict(self.sources)
+        data["default_factor"] = self.default_factor
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _exact(x: float | int | Decimal | Fraction) -> Fraction:
+    """Read a factor as the decimal it was written as (1.5 -> 3/2), not its binary float value."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, int):
+        return Fraction(x)
+    if isinstance(x, Decimal):
+        return Fraction(x)
+    return Fraction(repr(float(x)))  # repr is the shortest round-tripping decimal
+
+
+def _format_validation_error(err: ValidationError, origin: str) -> str:
+    allowed = ", ".join(Weights.model_fields)
+    lines = [f"invalid weights{origin}:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  - unknown top-level key {loc!r} (allowed keys: {allowed})")
+        elif e["type"] == "missing":
+            lines.append(f"  - missing required key {loc!r}: add a `{loc}:` mapping of language--category -> factor")
+        else:
+            lines.append(f"  - {loc}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def parse_weights(data: Mapping[str, Any] | Weights, *, origin: str = "") -> Weights:
+    """Validate a weights mapping, turning pydantic errors into a readable :class:`MixPlanError`."""
+    if isinstance(data, Weights):
+        return data
+    if not isinstance(data, Mapping):
+        raise MixPlanError(
+            f"invalid weights{origin}: expected a mapping with a `factors:` key, got {type(data).__name__}"
+        )
+    try:
+        return Weights.model_validate(dict(data))
+    except ValidationError as err:
+        raise MixPlanError(_format_validation_error(err, origin)) from None
+
+
+def load_weights_yaml(path: str | Path) -> Weights:
+    """Load and validate a weights YAML file."""
+    path = Path(path)
+    origin = f" in {path}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MixPlanError(f"weights file not found: {path}") from None
+    except yaml.YAMLError as err:
+        raise MixPlanError(f"weights file {path} is not valid YAML: {err}") from None
+    if data is None:
+        raise MixPlanError(f"weights file {path} is empty: it needs at least a `factors:` mapping")
+    return parse_weights(data, origin=origin)
+
+
+_STATS_COLUMNS = ("subset", "language", "category", "tokens")
+
+
+def _parse_tokens(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise MixPlanError(f"{where}: tokens must be a non-negative integer, got {value!r}")
+    if isinstance(value, int):
+        tokens = value
+    elif isinstance(value, float) and value.is_integer():
+        tokens = int(value)
+    else:
+        text = str(value).strip().replace("_", "")
+        if not re.fullmatch(r"\d+", text):
+            raise MixPlanError(f"{where}: tokens must be a non-negative integer, got {value!r}")
+        tokens = int(text)
+    if tokens < 0:
+        raise MixPlanError(f"{where}: tokens must be a non-negative integer, got {value!r}")
+    return tokens
+
+
+def load_stats_csv(source: str | Path | Iterable[Mapping[str, Any] | SubsetStats]) -> list[SubsetStats]:
+    """Read per-subset stats from a CSV path (``subset,language,category,tokens``; extra columns
+    are ignored) or from an iterable of dicts / :class:`SubsetStats`."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise MixPlanError(f"stats file not found: {path}") from None
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [c for c in _STATS_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise MixPlanError(
+                f"stats file {path} lacks column(s) {', '.join(missing)}; "
+                f"expected a header with {','.join(_STATS_COLUMNS)} (found: {reader.fieldnames})"
+            )
+        rows: Iterable[Any] = list(reader)
+        origin = str(path)
+        first_line = 2  # line 1 is the header
+    else:
+        rows = source
+        origin = "stats"
+        first_line = 1
+
+    out: list[SubsetStats] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows, start=first_line):
+        if isinstance(row, SubsetStats):
+            item = row
+            where = f"{origin} row {i} ({row.subset})"
+            _parse_tokens(item.tokens, where)
+        else:
+            where = f"{origin} row {i}"
+            missing = [c for c in _STATS_COLUMNS if row.get(c) is None or str(row.get(c)).strip() == ""]
+            if missing:
+                raise MixPlanError(f"{where}: missing value for {', '.join(missing)}")
+            subset = str(row["subset"]).strip()
+            where = f"{origin} row {i} ({subset})"
+            item = SubsetStats(
+                subset=subset,
+                language=str(row["language"]).strip(),
+                category=str(row["category"]).strip(),
+                tokens=_parse_tokens(row["tokens"], where),
+            )
+        if item.subset in seen:
+            raise MixPlanError(f"{where}: duplicate subset {item.subset!r}; subset names must be unique")
+        seen.add(item.subset)
+        out.append(item)
+    return out
+
+
+# --------------------------------------------------------------------------- outputs
+
+_PAIR_RE = re.compile(r"^[a-z]{2,3}\s*[-,]\s*[a-z]{2,3}$")
+
+
+def language_group(lang: str) -> str:
+    """Group a language label for reporting: pairs (``fr-en``, ``fr,en``) -> ``"parallel"``.
+
+    Lucie's model card reports the aligned corpora as one "parallel data" row (2.5 %), while
+    the stats keep them as ``fr-en``, ``it-en``, ... . The HF schema labels code ``code:<lang>``;
+    those fold into ``"code"``. Anything else is returned unchanged.
+    """
+    if _PAIR_RE.match(lang):
+        return PARALLEL
+    if lang.startswith("code:"):
+        return "code"
+    return lang
+
+
+def _num(x: Fraction) -> int | float:
+    """Integral values stay exact ints; others become floats."""
+    return int(x) if x.denominator == 1 else float(x)
+
+
+@dataclass(frozen=True)
+class SubsetPlan:
+    """One subset in the mix: how many epochs it gets and its share of tokens seen."""
+
+    subset: str
+    language: str
+    category: str
+    tokens: int
+    epochs: float
+    tokens_seen: int | float
+    share: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.language}{KEY_SEP}{self.category}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subset": self.subset,
+            "language": self.language,
+            "category": self.category,
+            "tokens": self.tokens,
+            "epochs": self.epochs,
+            "tokens_seen": self.tokens_seen,
+            "share": self.share,
+        }
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    """A planned mix. ``targets`` is set only by :func:`solve_factors`."""
+
+    subsets: list[SubsetPlan]
+    languages: dict[str, dict]
+    total_tokens: int
+    total_tokens_seen: int | float
+    targets: dict | None = None
+    language_groups: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "total_tokens": self.total_tokens,
+            "total_tokens_seen": self.total_tokens_seen,
+            "subsets": [s.to_dict() for s in self.subsets],
+            "languages": {k: dict(v) for k, v in self.languages.items()},
+            "language_groups": {k: dict(v) for k, v in self.language_groups.items()},
+        }
+        if self.targets is not None:
+            out["targets"] = self.targets
+        return out
+
+    def to_markdown(self) -> str:
+        def n(x: int | float) -> str:
+            return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
+
+        def pct(x: float) -> str:
+            return f"{x * 100:.3f}"
+
+        lines = [
+            "## Mix plan",
+            "",
+            f"Raw tokens: {n(self.total_tokens)}; tokens seen: {n(self.total_tokens_seen)}.",
+            "",
+            "### Per subset",
+            "",
+            "| subset | language | category | tokens | epochs | tokens seen | % mix |",
+            "|---|---|---|---:|---:|---:|---:|",
+        ]
+        for s in sorted(self.subsets, key=lambda s: (-s.tokens_seen, s.subset)):
+            lines.append(
+                f"| {s.subset} | {s.language} | {s.category} | {n(s.tokens)} | {s.epochs:g} "
+                f"| {n(s.tokens_seen)} | {pct(s.share)} |"
+            )
+        for title, table in (("Per language", self.languages), ("Per language group", self.language_groups)):
+            lines += ["", f"### {title}", "", "| language | tokens | tokens seen | % mix |", "|---|---:|---:|---:|"]
+            for lang, row in table.items():
+                lines.append(f"| {lang} | {n(row['tokens'])} | {n(row['tokens_seen'])} | {pct(row['share'])} |")
+        if self.targets is not None:
+            t = self.targets
+            lines += [
+                "",
+                "### Targets",
+                "",
+                f"max_epochs: {t['max_epochs']:g}; feasible: {'yes' if t['feasible'] else 'no'}",
+                "",
+                "| language | target % | achieved % | multiplier | max epochs | capped |",
+                "|---|---:|---:|---:|---:|---|",
+            ]
+            for lang, row in t["languages"].items():
+                lines.append(
+                    f"| {lang} | {pct(row['target'])} | {pct(row['achieved'])} | {row['multiplier']:.6g} "
+                    f"| {row['max_epochs']:.6g} | {'yes' if row['capped'] else 'no'} |"
+                )
+        return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
+    """Epochs per subset, exactly; all missing factors are reported at once."""
+    unknown_sources = sorted(set(weights.sources) - {s.subset for s in stats})
+    if unknown_sources:
+        raise MixPlanError(
+            f"weights `sources:` names subset(s) not in the stats: {', '.join(unknown_sources)}; "
+            "fix the spelling or remove them (keys must be subset names)"
+        )
+    missing: dict[str, list[str]] = {}
+    epochs: list[Fraction] = []
+    for s in stats:
+        if s.key in weights.factors:
+            f = _exact(weights.factors[s.key])
+        elif weights.default_factor is not None:
+            f = _exact(weights.default_factor)
+        else:
+            missing.setdefault(s.key, []).append(s.subset)
+            continue
+        f *= _exact(weights.languages.get(s.language, 1))
+        f *= _exact(weights.sources.get(s.subset, 1))
+        epochs.append(f)
+    if missing:
+        parts = [f"{key!r} (used by: {', '.join(subs)})" for key, subs in sorted(missing.items())]
+        first = sorted(missing)[0]
+        raise MixPlanError(
+            "no factor for weight key(s) "
+            + "; ".join(parts)
+            + f". Add them under `factors:` (e.g. `{first}: 1`) or set `default_factor`."
+        )
+    return epochs
+
+
+def _group_table(stats: list[SubsetStats], seen: list[Fraction], total_seen: Fraction, key) -> dict[str, dict]:
+    tokens: dict[str, int] = {}
+    tseen: dict[str, Fraction] = {}
+    for s, ts in zip(stats, seen):
+        g = key(s.language)
+        tokens[g] = tokens.get(g, 0) + s.tokens
+        tseen[g] = tseen.get(g, Fraction(0)) + ts
+    order = sorted(tokens, key=lambda g: (-tseen[g], g))
+    return {
+        g: {"tokens": tokens[g], "tokens_seen": _num(tseen[g]), "share": float(tseen[g] / total_seen)}
+        for g in order
+    }
+
+
+def plan_mix(
+    stats: Iterable[SubsetStats | Mapping[str, Any]] | str | Path,
+    weights: Weights | Mapping[str, Any],
+) -> MixPlan:
+    """Apply Lucie's rule (epochs = factor x language x source multiplier; share = seen / total seen)."""
+    stats = load_stats_csv(stats)
+    weights = parse_weights(weights)
+    if not stats:
+        raise MixPlanError("no subsets in the stats: nothing to plan")
+    epochs = _exact_epochs(stats, weights)
+    seen = [e * s.tokens for e, s in zip(epochs, stats)]
+    total_seen = sum(seen, Fraction(0))
+    if total_seen == 0:
+        raise MixPlanError("every subset gets 0 tokens seen (all factors or token counts are 0): shares are undefined")
+    subsets = [
+        SubsetPlan(
+            subset=s.subset,
+            language=s.language,
+            category=s.category,
+            tokens=s.tokens,
+            epochs=float(e),
+            tokens_seen=_num(ts),
+            share=float(ts / total_seen),
+        )
+        for s, e, ts in zip(stats, epochs, seen)
+    ]
+    return MixPlan(
+        subsets=subsets,
+        languages=_group_table(stats, seen, total_seen, lambda lang: lang),
+        total_tokens=sum(s.tokens for s in stats),
+        total_tokens_seen=_num(total_seen),
+        targets=None,
+        language_groups=_group_table(stats, seen, total_seen, language_group),
+    )
+
+
+# --------------------------------------------------------------------------- solving
+
+_TOL = 1e-9
+
+
+def _float_at_most(x: Fraction) -> float:
+    """The float nearest x that does not exceed it (so capped epochs never overshoot the cap)."""
+    f = float(x)
+    while _exact(f) > x:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
+def solve_factors(
+    stats: Iterable[SubsetStats | Mapping[str, Any]] | str | Path,
+    target_shares: Mapping[str, float],
+    max_epochs: float = 5.0,
+    base_weights: Weights | Mapping[str, Any] | None = None,
+    language_of: Callable[[str], str] = language_group,
+) -> tuple[Weights, MixPlan]:
+    """Find per-language multipliers (on top of ``base_weights``) that hit ``target_shares``.
+
+    Why: Lucie's factors were hand-tuned until fr and en each got ~33 % of tokens seen; this
+    does that search mechanically. Languages (as mapped by ``language_of``, default
+    :func:`language_group`, so ``"parallel"`` is a valid target) not in the targets keep
+    multiplier 1 and share the remainder. No subset may exceed ``max_epochs``.
+
+    Method: with the non-target tokens seen ``R`` fixed, the unconstrained solution is
+    ``total = R / (1 - sum(targets))``. A fixed-point iteration on the set of capped languages
+    then pins the most binding language (smallest cap/target ratio) at its cap and recomputes
+    the total, until no free language exceeds its cap. Capping only lowers the total, so the
+    set only grows and the loop ends in at most len(targets) rounds. The result is exact and
+    deterministic. If a target cannot be met the closest plan is returned with
+    ``targets["feasible"] == False``. ``base_weights=None`` means every factor is 1 (raw tokens).
+    """
+    stats = load_stats_csv(stats)
+    if not stats:
+        raise MixPlanError("no subsets in the stats: nothing to solve")
+    if base_weights is None:
+        base = Weights(factors={k: 1.0 for k in sorted({s.key for s in stats})})
+    else:
+        base = parse_weights(base_weights)
+    if not (isinstance(max_epochs, (int, float)) and math.isfinite(max_epochs) and max_epochs > 0):
+        raise MixPlanError(f"max_epochs must be a positive number, got {max_epochs!r}")
+    cap = _exact(max_epochs)
+
+    targets: dict[str, Fraction] = {}
+    for lang, p in target_shares.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) or not 0 <= p <= 1:
+            raise MixPlanError(f"target share for {lang!r} must be a number in [0, 1], got {p!r}")
+        targets[lang] = _exact(p)
+    if not targets:
+        raise MixPlanError("no target shares given")
+    p_sum = sum(targets.values(), Fraction(0))
+    if p_sum > 1 + Fraction(_TOL):
+        raise MixPlanError(
+            f"target shares sum to {float(p_sum):.6g} > 1 ({', '.join(f'{k}={float(v):g}' for k, v in targets.items())}); "
+            "lower some targets"
+        )
+    groups = {language_of(s.language) for s in stats}
+    unknown = sorted(set(targets) - groups)
+    if unknown:
+        raise MixPlanError(
+            f"target language(s) {', '.join(unknown)} match no subset; known languages: {', '.join(sorted(groups))}"
+        )
+
+    base_epochs = _exact_epochs(stats, base)
+    B: dict[str, Fraction] = {g: Fraction(0) for g in targets}  # base tokens seen per target group
+    top: dict[str, Fraction] = {g: Fraction(0) for g in targets}  # highest base epochs in the group
+    R = Fraction(0)
+    for s, e in zip(stats, base_epochs):
+        g = language_of(s.language)
+        if g in targets:
+            B[g] += e * s.tokens
+            top[g] = max(top[g], e)
+        else:
+            R += e * s.tokens
+            if e > cap:
+                raise MixPlanError(
+                    f"subset {s.subset!r} ({g}, not in targets) already has {float(e):g} epochs > max_epochs "
+                    f"{float(cap):g} under the base weights; raise max_epochs, lower its factor, or add {g!r} to the targets"
+                )
+    for g in targets:
+        if B[g] == 0 and targets[g] > 0:
+            raise MixPlanError(f"target language {g!r} has 0 tokens seen under the base weights; it cannot reach any share")
+
+    # Capacity: the most tokens seen a group can reach without any of its subsets exceeding the cap.
+    C = {g: (cap / top[g]) * B[g] if top[g] > 0 else Fraction(0) for g in targets}
+    S: dict[str, Fraction] = {}
+    capped: set[str] = set()
+    free = [g for g in targets if B[g] > 0]
+    for g in targets:
+        if B[g] == 0:
+            S[g] = Fraction(0)
+
+    if R == 0:
+        # Only target languages exist: shares are scale-free. Normalise the targets and pick the
+        # smallest scale at which no target language is subsampled, unless the cap forbids it.
+        if p_sum == 0:
+            raise MixPlanError("all targets are 0 and no other language exists: nothing left to train on")
+        q = {g: targets[g] / p_sum for g in free}
+        pos = [g for g in free if q[g] > 0]
+        total = max(B[g] / q[g] for g in pos)
+        total = min(total, min(C[g] / q[g] for g in pos))
+        for g in free:
+            S[g] = q[g] * total
+            if S[g] == C[g] and q[g] > 0:
+                capped.add(g)
+    else:
+        while True:
+            denom = 1 - sum((targets[g] for g in free), Fraction(0))
+            numer = R + sum((C[g] for g in capped), Fraction(0))
+            if denom <= 0:  # targets leave no room for the non-target languages: push all to the cap
+                for g in free:
+                    capped.add(g)
+                    S[g] = C[g]
+                free = []
+                break
+            total = numer / denom
+            over = [g for g in free if targets[g] * total > C[g]]
+            if not over:
+                for g in free:
+                    S[g] = targets[g] * total
+                break
+            g = min(over, key=lambda g: (C[g] / targets[g], g))  # the most binding language first
+            capped.add(g)
+            S[g] = C[g]
+            free.remove(g)
+
+    # Express the multipliers in Lucie's own terms: a per-language weight (--fr_weight & co).
+    mult: dict[str, float] = {}
+    for g in targets:
+        m = S[g] / B[g] if B[g] > 0 else Fraction(1)
+        mult[g] = _float_at_most(m) if g in capped else float(m)
+    languages = dict(base.languages)
+    for lang in sorted({s.language for s in stats}):
+        g = language_of(lang)
+        if g in targets:
+            m = _exact(base.languages.get(lang, 1)) * _exact(mult[g])
+            languages[lang] = _float_at_most(m) if g in capped else float(m)
+    weights = base.model_copy(update={"languages": languages})
+
+    plan = plan_mix(stats, weights)
+    achieved = {g: 0.0 for g in targets}
+    max_ep = {g: 0.0 for g in targets}
+    for sp in plan.subsets:
+        g = language_of(sp.language)
+        if g in targets:
+            achieved[g] += sp.share
+            max_ep[g] = max(max_ep[g], sp.epochs)
+    # the plan is recomputed from the float weights; capped multipliers were rounded down
+    worst = max(sp.epochs for sp in plan.subsets)
+    if worst > float(cap):
+        raise AssertionError(f"solver bug: epochs {worst} above cap {float(cap)}")  # pragma: no cover
+
+    report_langs = {}
+    feasible = True
+    for g in targets:
+        ok = abs(achieved[g] - float(targets[g])) <= 1e-6
+        feasible &= ok
+        report_langs[g] = {
+            "target": float(targets[g]),
+            "achieved": achieved[g],
+            "multiplier": mult[g],
+            "max_epochs": max_ep[g],
+            "capped": g in capped,
+        }
+    report = {"max_epochs": float(cap), "feasible": bool(feasible), "languages": report_langs}
+    if R == 0 and abs(p_sum - 1) > _TOL:
+        report["note"] = "targets do not sum to 1 and no other language fills the remainder; shares were normalised"
+    return weights, MixPlan(
+        subsets=plan.subsets,
+        languages=plan.languages,
+        total_tokens=plan.total_tokens,
+        total_tokens_seen=plan.total_tokens_seen,
+        targets=report,
+        language_groups=plan.language_groups,
+    )

@@ -1,0 +1,448 @@
+"""Recipes: per-source YAML (``sources/*.yaml``) and pipeline YAML (``pipelines/*.yaml``).
+
+Everything here is validated up front with pydantic (unknown keys rejected), and every problem is
+reported at once with its file, YAML path and line, so an invalid recipe fails before any work.
+"""
+from __future__ import annotations
+
+import copy
+import glob
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigIssue, RecipeError
+from .licenses import LicensePolicy, UNKNOWN, normalize_license
+from .stages import StageList
+
+Category = Literal[
+    "web", "newspaper", "technical", "book", "legi_written", "legi_spoken", "legi_dialogue",
+    "wiki", "math", "forum", "dialogue", "aligned", "programming",
+]  # Lucie's categories (lucie-dataset.md §4), the second half of a weighting key `lang--category`
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Provenance(Strict):
+    url: str | None = None
+    citation: str | None = None
+    retrieved: str | None = None
+    notes: str | None = None
+
+
+class InputSpec(Strict):
+    """Where a source's documents come from and how their fields map to ours."""
+
+    type: Literal["jsonl", "parquet", "text", "html", "warc", "hf_dataset"]
+    paths: list[str] = Field(default_factory=list, description="files, folders or globs, relative to the recipe")
+    text_field: str = "text"
+    id_field: str | None = "id"
+    metadata_fields: list[str] = Field(default_factory=list, description="record fields copied into the output")
+    language_field: str | None = Field(None, description="per-record language (or programming language for code)")
+    license_field: str | None = Field(None, description="per-record licence; overrides the recipe's `license`")
+    url_field: str | None = "url"
+    title_field: str | None = "title"
+    date_field: str | None = "date"
+    # hf_dataset
+    dataset: str | None = Field(None, description="Hub dataset id or local dataset folder (hf_dataset)")
+    config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    sidecar: str | None = Field(None, description="JSONL of per-file records (licence, url…) joined on `sidecar_key`")
+    sidecar_key: str = Field("path", description="sidecar field holding the input file's path relative to the sidecar")
+    # html / warc
+    favor_precision: bool = True
+    include_tables: bool = True
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> "InputSpec":
+        if self.type == "hf_dataset":
+            if not self.dataset:
+                raise ValueError("input.type hf_dataset needs `dataset:` (a Hub id such as ORG/NAME or a local folder)")
+        elif not self.paths:
+            raise ValueError(f"input.type {self.type} needs `paths:` (files, folders or globs relative to the recipe)")
+        return self
+
+
+class OutputSpec(Strict):
+    max_rows_per_shard: int = Field(100_000, ge=1, le=50_000_000)
+
+
+class SourceRecipe(Strict):
+    """One source: its origin, licence, expected languages, input and stage list."""
+
+    name: Annotated[str, Field(pattern=NAME_RE)]
+    description: str = ""
+    category: Category
+    languages: list[str] = Field(min_length=1)
+    license: str
+    provenance: Provenance = Provenance()
+    redistributable: bool = Field(True, description="false: may enter a build, never a published mix (e.g. Persée)")
+    input: InputSpec
+    stages: StageList = Field(default_factory=list)
+    output: OutputSpec = OutputSpec()
+    preset: str | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _langs(cls, v: list[str]) -> list[str]:
+        for lang in v:
+            if not re.fullmatch(r"[a-z]{2,3}(-[a-z]{2,3})?|code(:[a-z0-9#+_.-]+)?|[a-z]{2},[a-z]{2}", lang):
+                raise ValueError(
+                    f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]"
+                )
+        return v
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, v: str) -> str:
+        spdx = normalize_license(v)
+        if spdx == UNKNOWN and v != UNKNOWN:
+            raise ValueError(
+                f"licence {v!r} is not recognised; use an SPDX id (CC-BY-4.0, MIT…) or LicenseRef-<name>"
+            )
+        return spdx
+
+    @model_validator(mode="after")
+    def _unique_stage_ids(self) -> "SourceRecipe":
+        seen: set[str] = set()
+        for i, sid in enumerate(stage_ids(self.stages)):
+            if sid in seen:
+                raise ValueError(f"stages[{i}]: stage name {sid!r} is used twice; give one a distinct `name:`")
+            seen.add(sid)
+        return self
+
+    @property
+    def is_code(self) -> bool:
+        return self.category == "programming" or any(lang.startswith("code") for lang in self.languages)
+
+
+class ExecutorSpec(Strict):
+    type: Literal["local"] = "local"
+    workers: int = Field(2, ge=1, le=512, description="processes run at once (does not change the output)")
+    tasks: int = Field(4, ge=1, le=10_000, description="shards per source; part of the output, keep it fixed")
+
+
+class PipelineRecipe(Strict):
+    """A build: which sources, where the output goes, how it runs, and the licence policy."""
+
+    name: Annotated[str, Field(pattern=NAME_RE)]
+    description: str = ""
+    sources: list[str] = Field(min_length=1, description="recipe files or globs, relative to this file")
+    output_dir: str | None = None
+    executor: ExecutorSpec = ExecutorSpec()
+    seed: int = 0
+    defaults: dict[str, Any] = Field(default_factory=dict, description="keys merged under every source recipe")
+    presets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="named recipe fragments (`preset:`)")
+    license_policy: LicensePolicy | None = None
+    mix: dict[str, Any] | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML and map each node's path (tuple of keys/indices) to its 1-based line."""
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+
+    def walk(n: yaml.Node, path: tuple) -> None:
+        lines[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value
+                lines[path + (key,)] = k.start_mark.line + 1
+                walk(v, path + (key,))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, path + (i,))
+
+    if node is not None:
+        walk(node, ())
+    return yaml.safe_load(text), lines
+
+
+def _fmt_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _clean_loc(loc: tuple, data: Any) -> tuple:
+    """Drop the discriminator tags pydantic inserts in union locations (``stages.1.min_length.min_chars``)."""
+    out: list = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, list) and isinstance(part, int):
+            out.append(part)
+            cur = cur[part] if part < len(cur) else None
+        elif isinstance(cur, dict):
+            if part in cur:
+                out.append(part)
+                cur = cur[part]
+            elif isinstance(part, str) and cur.get("type") == part:
+                continue  # union tag
+            else:
+                out.append(part)
+                cur = None
+        elif isinstance(part, str) and part.startswith("function-"):
+            continue
+        else:
+            out.append(part)
+            cur = None
+    return tuple(out)
+
+
+def _friendly(err: dict) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key (remove it or fix its spelling; `lucie-data stages` lists every stage's arguments)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        tag, expected = ctx.get("tag"), ctx.get("expected_tags", "")
+        import difflib
+
+        options = [t.strip().strip("'") for t in str(expected).split(",")]
+        close = difflib.get_close_matches(str(tag), options, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"unknown stage type {tag!r}; available: {', '.join(options)}.{hint}"
+    if kind == "union_tag_not_found":
+        return "each stage needs a `type:` key (see `lucie-data stages`)"
+    if kind.startswith("value_error"):
+        msg = msg.removeprefix("Value error, ")
+    inp = err.get("input")
+    if kind not in ("model_type", "dict_type") and not isinstance(inp, (dict, list)) and inp is not None:
+        msg += f" (got {inp!r})"
+    return msg
+
+
+def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int]) -> list[ConfigIssue]:
+    issues = []
+    for err in exc.errors():
+        loc = _clean_loc(tuple(err["loc"]), data)
+        line = None
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in lines:
+                line = lines[loc[:n]]
+                break
+        issues.append(ConfigIssue(file, _fmt_path(loc), _friendly(err), line))
+    return issues
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """Merge ``over`` onto ``base``: mappings merge recursively, everything else (lists too) is replaced."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, {}, [ConfigIssue(str(path), "", "file not found")]
+    except UnicodeDecodeError as e:
+        return None, {}, [ConfigIssue(str(path), "", f"not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8")]
+    try:
+        data, lines = _yaml_with_lines(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(e, "problem", None) or str(e)
+        return None, {}, [ConfigIssue(str(path), "", f"invalid YAML: {problem}", line)]
+    if not isinstance(data, dict):
+        return None, {}, [ConfigIssue(str(path), "", "expected a mapping of keys (name:, input:, stages: …) at the top")]
+    return data, lines, []
+
+
+def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
+    """Expand globs and folders relative to ``base``; sorted, so shard assignment is deterministic."""
+    out: list[Path] = []
+    for pat in patterns:
+        p = Path(pat)
+        full = p if p.is_absolute() else base / p
+        matches = sorted(Path(m) for m in glob.glob(str(full), recursive=True))
+        for m in matches:
+            if m.is_dir():
+                out.extend(sorted(x for x in m.rglob("*") if x.is_file()))
+            else:
+                out.append(m)
+    seen, uniq = set(), []
+    for m in out:
+        r = m.resolve()
+        if r not in seen:
+            seen.add(r)
+            uniq.append(r)
+    return uniq
+
+
+class LoadedSource:
+    """A validated source recipe with the file it came from and its resolved input files."""
+
+    def __init__(self, recipe: SourceRecipe, file: Path, raw: dict, inputs: list[Path]):
+        self.recipe = recipe
+        self.file = file
+        self.raw = raw
+        self.inputs = inputs
+
+    @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    def recipe_hash(self) -> str:
+        return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
+
+
+def load_source(
+    path: Path, defaults: dict | None = None, presets: dict | None = None
+) -> tuple[LoadedSource | None, list[ConfigIssue]]:
+    path = Path(path)
+    data, lines, issues = _read_yaml(path)
+    if issues:
+        return None, issues
+    merged = data
+    preset_name = data.get("preset")
+    if preset_name is not None:
+        if not presets or preset_name not in presets:
+            known = ", ".join(sorted(presets or {})) or "none defined"
+            return None, [ConfigIssue(str(path), "preset", f"unknown preset {preset_name!r}; available: {known}. "
+                                      "Define it under `presets:` in the pipeline that lists this source",
+                                      lines.get(("preset",)))]
+        merged = deep_merge(presets[preset_name], merged)
+    if defaults:
+        merged = deep_merge(defaults, merged)
+    try:
+        recipe = SourceRecipe.model_validate(merged)
+    except ValidationError as e:
+        return None, issues_from_validation(e, merged, str(path), lines)
+    inputs: list[Path] = []
+    if recipe.input.type != "hf_dataset":
+        for i, pat in enumerate(recipe.input.paths):
+            found = resolve_paths(path.parent, [pat])
+            if not found:
+                issues.append(ConfigIssue(str(path), f"input.paths[{i}]",
+                                          f"no file matches {pat!r} (relative to {path.parent}); check the path",
+                                          lines.get(("input", "paths", i))))
+            inputs.extend(f for f in found if f not in inputs)
+    else:
+        ds = recipe.input.dataset or ""
+        local = (path.parent / ds)
+        if ds.startswith((".", "/")) and not local.exists():
+            issues.append(ConfigIssue(str(path), "input.dataset", f"local dataset folder {ds!r} does not exist",
+                                      lines.get(("input", "dataset"))))
+    if issues:
+        return None, issues
+    return LoadedSource(recipe, path.resolve(), merged, inputs), []
+
+
+class LoadedPipeline:
+    def __init__(self, recipe: PipelineRecipe, file: Path | None, sources: list[LoadedSource]):
+        self.recipe = recipe
+        self.file = file
+        self.sources = sources
+
+    @property
+    def output_dir(self) -> Path:
+        base = self.file.parent if self.file else Path.cwd()
+        out = self.recipe.output_dir or f"build/{self.recipe.name}"
+        p = Path(out)
+        return (p if p.is_absolute() else base / p).resolve()
+
+    def pipeline_hash(self) -> str:
+        return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
+
+
+def load_pipeline(path: Path) -> LoadedPipeline:
+    """Load and validate a pipeline and all its sources; raise RecipeError listing every problem."""
+    path = Path(path)
+    data, lines, issues = _read_yaml(path)
+    if issues:
+        raise RecipeError(issues)
+    try:
+        pipe = PipelineRecipe.model_validate(data)
+    except ValidationError as e:
+        raise RecipeError(issues_from_validation(e, data, str(path), lines)) from None
+    files: list[Path] = []
+    for i, pat in enumerate(pipe.sources):
+        found = [f for f in resolve_paths(path.parent, [pat]) if f.suffix in (".yaml", ".yml")]
+        if not found:
+            issues.append(ConfigIssue(str(path), f"sources[{i}]", f"no recipe matches {pat!r}", lines.get(("sources", i))))
+        files.extend(f for f in found if f not in files)
+    sources: list[LoadedSource] = []
+    for f in files:
+        src, errs = load_source(f, pipe.defaults, pipe.presets)
+        issues.extend(errs)
+        if src:
+            sources.append(src)
+    names: dict[str, Path] = {}
+    for s in sources:
+        if s.name in names:
+            issues.append(ConfigIssue(str(s.file), "name", f"source name {s.name!r} is also used by {names[s.name]}"))
+        names[s.name] = s.file
+    if issues:
+        raise RecipeError(issues)
+    return LoadedPipeline(pipe, path.resolve(), sources)
+
+
+def single_source_pipeline(src: LoadedSource, output_dir: Path | None = None) -> LoadedPipeline:
+    """Wrap one source recipe in a default pipeline, so `lucie-data build sources/x.yaml` works."""
+    pipe = PipelineRecipe(name=src.name, sources=[str(src.file)],
+                          output_dir=str(output_dir) if output_dir else str(Path.cwd() / "build" / src.name))
+    return LoadedPipeline(pipe, None, [src])
+
+
+def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
+    """Validate any mix of pipeline and source files; returns every issue found."""
+    issues: list[ConfigIssue] = []
+    for p in paths:
+        data, _, errs = _read_yaml(Path(p))
+        if errs:
+            issues.extend(errs)
+            continue
+        if "sources" in data and "input" not in data:
+            try:
+                load_pipeline(Path(p))
+            except RecipeError as e:
+                issues.extend(e.issues)
+        else:
+            _, errs = load_source(Path(p))
+            issues.extend(errs)
+    return issues
+
+
+def stage_ids(stages: list) -> list[str]:
+    """Each stage's id: its `name:` if given, else its type (the folder name under removed/)."""
+    return [s.name or s.type for s in stages]
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -1,0 +1,227 @@
+"""Compile a source recipe into datatrove pipelines and run them; the only module that spends compute.
+
+A source's stage list is cut into *segments* at barrier stages (dedup): each segment is one datatrove
+executor run whose completions make reruns skip finished tasks; documents cross a barrier through
+hand-off Parquet files in ``work/``. After the last segment the ledger is computed and checked
+(``in = kept + removed`` per stage) and the scratch space is removed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from datatrove.executor.local import LocalPipelineExecutor
+
+from .errors import BuildError, InputError
+from .ledger import compute_ledger
+from .recipe import LoadedPipeline, LoadedSource, stage_ids
+from .stages.base import BuildContext
+from .steps.base import KeptWriter, StageEnter, StageExit, WorkReader, WorkWriter
+from .steps.filters import ReadGateFilter
+from .steps.readers import RecordReader
+
+LAYOUT_VERSION = 1
+
+
+@dataclass
+class Segment:
+    index: int
+    stages: list  # (stage_id, spec)
+    barrier: tuple | None  # (stage_id, spec) that starts this segment, if any
+
+
+def compile_segments(src: LoadedSource) -> list[Segment]:
+    """Cut the stage list at barrier stages. Pure: no I/O."""
+    ids = stage_ids(src.recipe.stages)
+    segments = [Segment(0, [], None)]
+    for sid, spec in zip(ids, src.recipe.stages):
+        if spec.barrier:
+            segments.append(Segment(len(segments), [(sid, spec)], (sid, spec)))
+        else:
+            segments[-1].stages.append((sid, spec))
+    return segments
+
+
+def _ctx(src: LoadedSource, sid: str, source_dir: Path, seed: int, tasks: int) -> BuildContext:
+    return BuildContext(source=src.recipe, stage_id=sid, source_dir=str(source_dir), seed=seed, tasks=tasks,
+                        work_dir=str(source_dir / "work"))
+
+
+def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None, source_dir: Path,
+                           seed: int, tasks: int, base_dir: Path) -> list:
+    steps: list = []
+    if seg.index == 0:
+        r = src.recipe
+        steps.append(RecordReader(
+            source=r.name, input_spec=r.input.model_dump(), files=[str(p) for p in src.inputs],
+            base_dir=str(base_dir), languages=r.languages, license=r.license, is_code=r.is_code,
+            recipe_dir=str(src.file.parent)))
+        steps += [StageEnter("read"),
+                  ReadGateFilter(removed_dir=str(source_dir / "removed" / "read"), stage_id="read", stage_type="read"),
+                  StageExit("read")]
+    else:
+        steps.append(WorkReader(str(source_dir / "work" / f"seg{seg.index - 1}")))
+    for sid, spec in seg.stages:
+        ctx = _ctx(src, sid, source_dir, seed, tasks)
+        steps += [StageEnter(sid), *spec.build(ctx), StageExit(sid)]
+    if nxt is None:
+        steps.append(KeptWriter(str(source_dir / "data"), src.recipe.output.max_rows_per_shard))
+    else:
+        bid, bspec = nxt.barrier
+        steps += bspec.pre_barrier(_ctx(src, bid, source_dir, seed, tasks))
+        steps.append(WorkWriter(str(source_dir / "work" / f"seg{seg.index}")))
+    return steps
+
+
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's task logger also prints to stderr; keep its logs in files so our progress stays readable."""
+
+    def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
+        if not os.environ.get("LUCIE_VERBOSE"):
+            sys.stderr = open(os.devnull, "w")
+        return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
+
+    def _run_for_rank(self, rank, local_rank=0, node_rank=-1):
+        if self.workers == 1 and not os.environ.get("LUCIE_VERBOSE"):
+            saved, sys.stderr = sys.stderr, open(os.devnull, "w")
+            try:
+                return super()._run_for_rank(rank, local_rank, node_rank)
+            finally:
+                sys.stderr = saved
+        return super()._run_for_rank(rank, local_rank, node_rank)
+
+
+def input_fingerprint(paths: list[Path]) -> list[dict]:
+    out = []
+    for p in paths:
+        st = p.stat()
+        out.append({"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    return out
+
+
+def source_build_key(src: LoadedSource, seed: int, tasks: int) -> str:
+    """Changes whenever the output could change: recipe, inputs, seed, task count, version, layout."""
+    payload = {"recipe": json.loads(src.recipe.model_dump_json()), "inputs": input_fingerprint(src.inputs),
+               "seed": seed, "tasks": tasks, "version": __version__, "layout": LAYOUT_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class SourceResult:
+    name: str
+    status: str  # built | up-to-date
+    ledger: dict
+    seconds: float = 0.0
+
+
+@dataclass
+class BuildResult:
+    output_dir: Path
+    sources: list[SourceResult] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        out = []
+        for s in self.sources:
+            for q in s.ledger.get("quarantined_files", []):
+                out.append(f"{s.name}: quarantined {q['file']} ({q['reason']}: {q['detail']})")
+            bad = {k: v for k, v in s.ledger.get("read_removed", {}).items()}
+            if bad:
+                out.append(f"{s.name}: unreadable records removed: " + ", ".join(f"{k} × {v}" for k, v in sorted(bad.items())))
+        return out
+
+
+def run_source(src: LoadedSource, out: Path, seed: int, tasks: int, workers: int,
+               on_event: Callable[[str, dict], None] = lambda e, d: None) -> SourceResult:
+    source_dir = out / "sources" / src.name
+    key = source_build_key(src, seed, tasks)
+    key_file = source_dir / ".build_key"
+    ledger_file = source_dir / "ledger.json"
+    if key_file.exists() and key_file.read_text() == key and ledger_file.exists():
+        return SourceResult(src.name, "up-to-date", json.loads(ledger_file.read_text()))
+    if source_dir.exists() and (not key_file.exists() or key_file.read_text() != key):
+        shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
+    source_dir.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    (source_dir / "recipe.resolved.json").write_text(
+        json.dumps({"layout_version": LAYOUT_VERSION, "recipe_file": str(src.file),
+                    "recipe": json.loads(src.recipe.model_dump_json())}, indent=2, sort_keys=True))
+
+    Executor = QuietLocalExecutor
+    segments = compile_segments(src)
+    base_dir = out.parent if out.parent.exists() else out
+    t0 = time.time()
+    for i, seg in enumerate(segments):
+        nxt = segments[i + 1] if i + 1 < len(segments) else None
+        if seg.barrier is not None:
+            bid, bspec = seg.barrier
+            ctx = _ctx(src, bid, source_dir, seed, tasks)
+            if not os.path.exists(ctx.plan_path):
+                on_event("plan", {"source": src.name, "stage": bid})
+                bspec.plan(ctx, str(source_dir / "work" / f"seg{i - 1}"))
+        pipeline = build_segment_pipeline(src, seg, nxt, source_dir, seed, tasks, _common_base(src))
+        on_event("segment", {"source": src.name, "segment": i, "of": len(segments)})
+        ex = Executor(pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(source_dir / "logs" / f"seg{i}"),
+                      skip_completed=True)
+        try:
+            ex.run()
+        except Exception as e:  # a task crashed: keep completed tasks, report clearly
+            raise BuildError(f"source {src.name!r}, segment {i}: a task failed ({type(e).__name__}: {e}). "
+                             f"Task logs: {source_dir / 'logs' / f'seg{i}' / 'logs'}. Rerun to resume.") from e
+    ledger = compute_ledger(source_dir, src, [sid for seg in segments for sid, _ in seg.stages])
+    seconds = time.time() - t0
+    if not ledger["balanced"]:
+        raise BuildError(f"source {src.name!r}: documents unaccounted for: {'; '.join(ledger['imbalances'])}")
+    shutil.rmtree(source_dir / "work", ignore_errors=True)
+    tmp = ledger_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(ledger, indent=2, sort_keys=True, ensure_ascii=False))
+    os.replace(tmp, ledger_file)
+    return SourceResult(src.name, "built", ledger, seconds)
+
+
+def _common_base(src: LoadedSource) -> Path:
+    """Input paths are recorded relative to the recipe's folder's project root (stable across machines)."""
+    if not src.inputs:
+        return src.file.parent
+    try:
+        return Path(os.path.commonpath([str(src.file.parent), *map(str, src.inputs)]))
+    except ValueError:
+        return src.file.parent
+
+
+def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None = None,
+          only: list[str] | None = None, on_event: Callable[[str, dict], None] = lambda e, d: None) -> BuildResult:
+    from .manifest import write_manifest
+
+    out = Path(output).resolve() if output else pipe.output_dir
+    sources = pipe.sources
+    if only:
+        names = {s.name for s in sources}
+        unknown = [o for o in only if o not in names]
+        if unknown:
+            raise InputError(f"--only: unknown source(s) {', '.join(unknown)}; available: {', '.join(sorted(names))}")
+        sources = [s for s in sources if s.name in only]
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("LUCIE_VERBOSE"):
+        from loguru import logger
+
+        logger.remove()  # datatrove's summaries go to the build log, not the terminal
+        logger.add(str(out / "build.log"), level="INFO")
+    ex = pipe.recipe.executor
+    result = BuildResult(out)
+    for src in sources:
+        on_event("source_start", {"source": src.name})
+        res = run_source(src, out, pipe.recipe.seed, ex.tasks, workers or ex.workers, on_event)
+        result.sources.append(res)
+        on_event("source_done", {"source": src.name, "result": res})
+    result.manifest = write_manifest(out, pipe, result)
+    return result

@@ -1,0 +1,56 @@
+"""The contract every stage spec follows: validate YAML arguments, then ``build()`` datatrove steps."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from datatrove.pipeline.base import PipelineStep
+
+    from ..recipe import SourceRecipe
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a stage needs to know about where it runs; nothing about YAML or the CLI reaches the steps."""
+
+    source: "SourceRecipe"
+    stage_id: str
+    source_dir: str  # <out>/sources/<source>
+    seed: int = 0
+    tasks: int = 1
+    work_dir: str = ""  # scratch space of this source (barrier plans, hand-off files)
+
+    @property
+    def removed_dir(self) -> str:
+        return os.path.join(self.source_dir, "removed", self.stage_id)
+
+    @property
+    def plan_path(self) -> str:
+        return os.path.join(self.work_dir, f"plan_{self.stage_id}.parquet")
+
+
+class StageSpec(BaseModel):
+    """Base of every stage spec. Subclasses set ``type: Literal[...]`` and implement ``build``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                             description="stage id (folder under removed/); defaults to the type")
+    barrier: ClassVar[bool] = False
+    """A barrier stage needs to see every document of the source before deciding (dedup)."""
+
+    def build(self, ctx: BuildContext) -> list["PipelineStep"]:
+        raise NotImplementedError
+
+    # barrier stages only -------------------------------------------------------------------
+    def pre_barrier(self, ctx: BuildContext) -> list["PipelineStep"]:
+        """Steps run at the end of the segment before the barrier (e.g. compute a signature into ``_sig``)."""
+        return []
+
+    def plan(self, ctx: BuildContext, work_folder: str) -> None:
+        """Read the hand-off files in ``work_folder`` and write ``ctx.plan_path`` (runs once, in the main process)."""
+        raise NotImplementedError

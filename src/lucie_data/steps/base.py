@@ -1,0 +1,157 @@
+"""Accounting and output steps shared by every stage.
+
+Rule 1 of the product: per stage, ``in = kept + removed``. ``StageEnter``/``StageExit`` count what
+enters and leaves a stage; removals are counted from the removed shards themselves, so a step that
+drops a document without writing it to ``removed/`` makes the ledger fail instead of hiding it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.parquet import ParquetWriter
+
+from .rows import KEPT_SCHEMA, REMOVED_SCHEMA, WORK_SCHEMA, doc_to_row, dumps
+
+
+class StageEnter(PipelineStep):
+    type = "📊 LEDGER"
+
+    def __init__(self, stage_id: str):
+        self.name = f"enter:{stage_id}"
+        super().__init__()
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            self.stat_update("docs")
+            self.stat_update("chars", value=len(doc.text) if isinstance(doc.text, str) else 0)
+            yield doc
+
+
+class StageExit(StageEnter):
+    def __init__(self, stage_id: str):
+        super().__init__(stage_id)
+        self.name = f"exit:{stage_id}"
+        self.stats.name = str(self)
+
+
+class RemovedWriter(ParquetWriter):
+    """Writes dropped documents with ``removal_stage`` and ``removal_reason`` (datatrove's exclusion writer)."""
+
+    name = "🗑️ Removed"
+
+    def __init__(self, output_folder: str, stage_id: str, stage_type: str):
+        super().__init__(output_folder, "${rank}.parquet", compression="zstd", schema=REMOVED_SCHEMA,
+                         adapter=None, max_file_size=-1, use_content_defined_chunking=False)
+        self.stage_id = stage_id
+        self.stage_type = stage_type
+        self.adapter = self._removed_row
+
+    def _removed_row(self, doc: Document) -> dict:
+        reason = doc.metadata.pop("filter_reason", None) or f"{self.stage_type}_unspecified"
+        row = doc_to_row(doc)
+        row["removal_stage"] = self.stage_id
+        row["removal_reason"] = reason
+        return row
+
+
+class LucieFilter(BaseFilter):
+    """A datatrove filter whose drops go to ``removed/<stage>/`` with a snake_case reason."""
+
+    type = "🔻 - FILTER"
+
+    def __init__(self, removed_dir: str | None = None, stage_id: str = "", stage_type: str = ""):
+        writer = RemovedWriter(removed_dir, stage_id, stage_type) if removed_dir else None
+        super().__init__(exclusion_writer=writer)
+        self.stage_id = stage_id
+
+
+class ShardedParquetWriter(ParquetWriter):
+    """Parquet writer that rolls to a new shard every ``max_rows`` rows per partition.
+
+    datatrove's writer rolls on bytes (``max_file_size``); recipes speak in rows, which also makes shard
+    boundaries independent of compression and so stable across library versions.
+    """
+
+    def __init__(self, output_folder: str, output_filename: str, schema, adapter, max_rows: int):
+        super().__init__(output_folder, output_filename, compression="zstd", adapter=adapter, schema=schema,
+                         batch_size=min(1000, max_rows), max_file_size=-1, use_content_defined_chunking=False)
+        self.max_rows = max_rows
+        self._rows: Counter = Counter()
+
+    def write(self, document: Document, rank: int = 0, **kwargs):
+        key = self._get_output_filename(document, rank, shard="")
+        n = self._rows[key]
+        shard = n // self.max_rows
+        if n and n % self.max_rows == 0:
+            self.close_file(self._get_output_filename(document, rank, shard=f"{shard - 1:04d}"))
+        self._rows[key] += 1
+        super().write(document, rank, shard=f"{shard:04d}", **kwargs)
+
+
+def partition_of(doc: Document) -> str:
+    """Folder name for a document's language: `fr`, `code-python`, `fr-en`, or `und` when unknown."""
+    lang = doc.metadata.get("language") or "und"
+    return str(lang).replace(":", "-").replace(",", "-").replace("/", "-")
+
+
+class KeptWriter(ShardedParquetWriter):
+    name = "📒 Kept"
+
+    def __init__(self, output_folder: str, max_rows: int):
+        super().__init__(output_folder, "${_partition}/${rank}-${shard}.parquet", KEPT_SCHEMA, None, max_rows)
+        self.adapter = self._kept_row
+
+    def _kept_row(self, doc: Document) -> dict:
+        return doc_to_row(doc)
+
+    def write(self, document: Document, rank: int = 0, **kwargs):
+        document.metadata["_partition"] = partition_of(document)
+        super().write(document, rank, **kwargs)
+        document.metadata.pop("_partition", None)
+
+
+class WorkWriter(ParquetWriter):
+    """Hands documents from one segment of a source to the next (across a dedup barrier)."""
+
+    name = "📦 Work"
+
+    def __init__(self, output_folder: str):
+        super().__init__(output_folder, "${rank}.parquet", compression="zstd", schema=WORK_SCHEMA, adapter=None,
+                         max_file_size=-1, use_content_defined_chunking=False)
+        self.adapter = self._work_row
+
+    def _work_row(self, doc: Document) -> dict:
+        meta = dict(doc.metadata)
+        sig = meta.pop("_sig", None)
+        return {"id": doc.id, "text": doc.text, "metadata": dumps(meta), "sig": sig}
+
+
+class WorkReader(PipelineStep):
+    """Reads this rank's hand-off file; adds ``_pos`` (row index) so a barrier's plan can address rows."""
+
+    name = "📦 Work reader"
+    type = "📖 - READER"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import json
+        import os
+
+        import pyarrow.parquet as pq
+
+        path = os.path.join(self.folder, f"{rank:05d}.parquet")
+        if not os.path.exists(path):
+            return
+        pos = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1000, columns=["id", "text", "metadata"]):
+            for row in batch.to_pylist():
+                meta = json.loads(row["metadata"])
+                meta["_pos"] = pos
+                pos += 1
+                yield Document(text=row["text"], id=row["id"], metadata=meta)

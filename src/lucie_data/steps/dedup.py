@@ -1,0 +1,94 @@
+"""Exact deduplication within a source, across all of its tasks.
+
+Two halves around a barrier: ``ExactSignature`` stores an xxh3 digest of the normalised text in
+``_sig``; the plan keeps the first occurrence in (task, position) order, which is deterministic; then
+``PlannedRemoval`` drops the rows the plan names, recording ``duplicate_of``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from .base import LucieFilter
+
+_WS = re.compile(r"\s+")
+
+
+def exact_key(text: str, lowercase: bool = False) -> str:
+    """The text as compared: NFC, whitespace runs collapsed, trimmed (and lower-cased if asked)."""
+    t = _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return t.lower() if lowercase else t
+
+
+class ExactSignature(PipelineStep):
+    name = "#️⃣ Exact signature"
+    type = "🫂 - DEDUP"
+    _requires_dependencies = ["xxhash"]
+
+    def __init__(self, lowercase: bool = False):
+        super().__init__()
+        self.lowercase = lowercase
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import xxhash
+
+        for doc in data:
+            doc.metadata["_sig"] = xxhash.xxh3_128_hexdigest(exact_key(doc.text, self.lowercase).encode("utf-8"))
+            yield doc
+
+
+def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
+    """Write (rank, pos, duplicate_of) for every row whose signature appeared earlier; returns the count."""
+    import polars as pl
+
+    frames = []
+    for fn in sorted(os.listdir(work_folder)) if os.path.isdir(work_folder) else []:
+        if fn.endswith(".parquet"):
+            rank = int(fn.split(".")[0])
+            df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig"])
+            frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
+                                          pl.int_range(pl.len(), dtype=pl.Int64).alias("pos")))
+    if frames:
+        allrows = pl.concat(frames).sort(["rank", "pos"])
+        first = allrows.group_by("sig", maintain_order=True).agg(pl.col("id").first().alias("duplicate_of"),
+                                                                 pl.col("rank").first().alias("r0"),
+                                                                 pl.col("pos").first().alias("p0"))
+        dups = (allrows.join(first, on="sig").filter((pl.col("rank") != pl.col("r0")) | (pl.col("pos") != pl.col("p0")))
+                .select("rank", "pos", "duplicate_of").sort(["rank", "pos"]))
+    else:
+        dups = pl.DataFrame({"rank": [], "pos": [], "duplicate_of": []},
+                            schema={"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8})
+    tmp = plan_path + ".tmp"
+    dups.write_parquet(tmp)
+    os.replace(tmp, plan_path)
+    return dups.height
+
+
+class PlannedRemoval(LucieFilter):
+    """Drops the rows a barrier plan names for this task, with the plan's reason."""
+
+    name = "🫂 Planned removal"
+
+    def __init__(self, plan_path: str, reason: str, **kw):
+        super().__init__(**kw)
+        self.plan_path = plan_path
+        self.reason = reason
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        import polars as pl
+
+        plan = pl.read_parquet(self.plan_path).filter(pl.col("rank") == rank)
+        self._drop = dict(zip(plan["pos"].to_list(), plan["duplicate_of"].to_list()))
+        yield from super().run(data, rank, world_size)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        pos = doc.metadata.pop("_pos", None)
+        dup_of = self._drop.get(pos)
+        if dup_of is None:
+            return True
+        doc.metadata["duplicate_of"] = dup_of
+        return False, self.reason

@@ -1,0 +1,363 @@
+"""One reader for the six input types, built so that no record is lost silently.
+
+A record that cannot become a document (bad JSON, bad UTF-8, empty or non-string text, a truncated or
+corrupt file) still comes out as a `Document` flagged with ``_read_error``; the ``read`` gate that
+follows sends it to ``removed/read/`` with that reason. Files are split over tasks by file when there
+are enough of them, otherwise records are striped (record i goes to task i % tasks), so a single large
+file still uses every worker and the split never depends on the number of workers.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from typing import Any, Iterator
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from ..licenses import normalize_license
+
+FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable"}
+MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for an auditor to see the problem
+
+
+def clean_str(s: str) -> str:
+    """Make ``s`` encodable as UTF-8 (lone surrogates from JSON escapes become U+FFFD)."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _clean_value(v: Any) -> Any:
+    if isinstance(v, str):
+        return clean_str(v)
+    if isinstance(v, (int, float, bool)) or v is None:
+        return v
+    if isinstance(v, dict):
+        return {str(k): _clean_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean_value(x) for x in v]
+    return clean_str(str(v))
+
+
+def open_maybe_compressed(path: str) -> io.BufferedIOBase:
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if path.endswith((".zst", ".zstd")):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))
+    return open(path, "rb")
+
+
+def decode_text_file(data: bytes) -> tuple[str, str | None]:
+    """Decode a plain-text file: UTF-8 (BOM stripped); a sequence cut at the very end is dropped;
+    anything else is decoded with the detected charset. Returns (text, note)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        if e.start >= len(data) - 3 and e.reason == "unexpected end of data":
+            return data[: e.start].decode("utf-8"), "truncated_utf8_sequence_dropped"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        return data.decode("utf-8", "replace"), "undecodable_bytes_replaced"
+    return str(best), f"decoded_from_{best.encoding}"
+
+
+class RecordReader(PipelineStep):
+    """Reads a source's inputs into Documents carrying the recipe's defaults (source, licence, language)."""
+
+    name = "📖 Lucie reader"
+    type = "📖 - READER"
+
+    def __init__(self, source: str, input_spec: dict, files: list[str], base_dir: str,
+                 languages: list[str], license: str, is_code: bool, recipe_dir: str):
+        super().__init__()
+        self.source = source
+        self.spec = input_spec
+        self.files = files
+        self.base_dir = base_dir
+        self.languages = languages
+        self.license = license
+        self.is_code = is_code
+        self.recipe_dir = recipe_dir
+
+    # ------------------------------------------------------------------ helpers
+    def _rel(self, path: str) -> str:
+        try:
+            return os.path.relpath(path, self.base_dir)
+        except ValueError:
+            return path
+
+    def _error(self, reason: str, file_rel: str, pos: int | None, detail: str, raw: str = "") -> Document:
+        meta = {"source": self.source, "license": self.license, "license_evidence": "recipe",
+                "source_file": file_rel, "source_record": pos, "read_error_detail": detail,
+                "_read_error": reason}
+        doc_id = f"{self.source}/{file_rel}:{pos if pos is not None else 'file'}"
+        return Document(text=clean_str(raw[:MAX_RAW_CHARS]), id=doc_id, metadata=meta)
+
+    def make_doc(self, rec: Any, file_rel: str, pos: int, raw: str = "") -> Document:
+        """Map one raw record to a Document, or to a flagged error Document."""
+        sp = self.spec
+        if not isinstance(rec, dict):
+            return self._error("read_not_an_object", file_rel, pos, f"record is a {type(rec).__name__}", raw)
+        if sp["text_field"] not in rec:
+            return self._error("read_missing_text", file_rel, pos,
+                               f"no field {sp['text_field']!r}; fields: {sorted(rec)[:20]}", raw)
+        text = rec[sp["text_field"]]
+        if not isinstance(text, str):
+            return self._error("read_text_not_string", file_rel, pos, f"text is a {type(text).__name__}", raw or repr(text))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            return self._error("read_invalid_unicode", file_rel, pos, f"unencodable character at {e.start}: {e.reason}", text)
+        if not text.strip():
+            return self._error("read_empty_text", file_rel, pos, "text is empty or whitespace only", text)
+
+        orig = rec.get(sp["id_field"]) if sp.get("id_field") else None
+        orig_id = clean_str(str(orig)) if orig not in (None, "") else f"{file_rel}:{pos}"
+        meta: dict[str, Any] = {"source": self.source, "source_file": file_rel, "source_record": pos}
+        # language: per-record field, else the recipe's single language
+        lang = None
+        if sp.get("language_field") and rec.get(sp["language_field"]):
+            lang = str(rec[sp["language_field"]]).strip().lower()
+            if self.is_code and not lang.startswith("code"):
+                lang = f"code:{lang}"
+        elif len(self.languages) == 1:
+            lang = self.languages[0]
+        meta["language"] = lang
+        # licence: per-record field overrides the recipe
+        lic_field = sp.get("license_field")
+        if lic_field and rec.get(lic_field) not in (None, ""):
+            raw_lic = rec[lic_field]
+            meta["license"] = normalize_license(raw_lic)
+            meta["license_evidence"] = f"record:{lic_field}"
+            if meta["license"] != raw_lic:
+                meta["license_raw"] = _clean_value(raw_lic)
+        else:
+            meta["license"] = self.license
+            meta["license_evidence"] = "recipe"
+        for key, field in (("url", sp.get("url_field")), ("title", sp.get("title_field")), ("date", sp.get("date_field"))):
+            if field and rec.get(field) not in (None, ""):
+                meta[key] = _clean_value(rec[field])
+        for f in sp.get("metadata_fields", []):
+            if f in rec and f not in meta:
+                meta[f] = _clean_value(rec[f])
+        return Document(text=text, id=f"{self.source}/{orig_id}", metadata=meta)
+
+    # ------------------------------------------------------------------ per type
+    def _iter_jsonl(self, path: str, file_rel: str, mine) -> Iterator[Document]:
+        n = 0
+        line_no = 0
+        try:
+            with open_maybe_compressed(path) as f:
+                for line_no, bline in enumerate(f, start=1):
+                    if not bline.strip():
+                        continue  # blank separator lines are not records
+                    n += 1
+                    if not mine(n - 1):
+                        continue
+                    if line_no == 1 and bline.startswith(b"\xef\xbb\xbf"):
+                        bline = bline[3:]
+                    try:
+                        line = bline.decode("utf-8")
+                    except UnicodeDecodeError as e:
+                        yield self._error("read_invalid_utf8", file_rel, line_no,
+                                          f"line {line_no}: invalid UTF-8 at byte {e.start}", bline.decode("utf-8", "replace"))
+                        continue
+                    try:
+                        rec = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        truncated = not bline.endswith(b"\n")
+                        yield self._error("read_truncated_record" if truncated else "read_invalid_json", file_rel, line_no,
+                                          f"line {line_no}, column {e.colno}: {e.msg}", line)
+                        continue
+                    yield self.make_doc(rec, file_rel, line_no, line)
+        except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
+            yield from self._file_error(path, file_rel, line_no, e, "read_truncated_file" if line_no else "read_corrupt_file")
+
+    def _file_error(self, path, file_rel, pos, exc, reason):
+        if self._owner_of_file(path):
+            yield self._error(reason, file_rel, pos, f"{type(exc).__name__}: {exc} (after record {pos}); file quarantined")
+
+    def _iter_parquet(self, path: str, file_rel: str, mine) -> Iterator[Document]:
+        import pyarrow.parquet as pq
+
+        i = 0
+        try:
+            pf = pq.ParquetFile(path)
+            for batch in pf.iter_batches(batch_size=1000):
+                for rec in batch.to_pylist():
+                    if mine(i):
+                        yield self.make_doc(rec, file_rel, i, "")
+                    i += 1
+        except Exception as e:  # pyarrow raises several types for corrupt files
+            yield from self._file_error(path, file_rel, i, e, "read_corrupt_file")
+
+    def _iter_text(self, path: str, file_rel: str) -> Iterator[Document]:
+        try:
+            with open_maybe_compressed(path) as f:
+                data = f.read()
+        except (EOFError, OSError, gzip.BadGzipFile) as e:
+            yield self._error("read_corrupt_file", file_rel, 0, f"{type(e).__name__}: {e}; file quarantined")
+            return
+        text, note = decode_text_file(data)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        doc = self.make_doc({"text": text, "id": file_rel, "title": stem}, file_rel, 0)
+        if note and not doc.metadata.get("_read_error"):
+            doc.metadata["read_note"] = note
+        yield doc
+
+    def _extract(self, html: str | bytes, url: str | None = None) -> dict | None:
+        import trafilatura
+
+        res = trafilatura.bare_extraction(html, url=url, favor_precision=self.spec.get("favor_precision", True),
+                                          include_tables=self.spec.get("include_tables", True),
+                                          include_comments=False, with_metadata=True)
+        if res is None:
+            return None
+        return res if isinstance(res, dict) else res.as_dict()
+
+    def _sidecar(self, path: str) -> dict:
+        """The sidecar record of an input file (joined on its path relative to the sidecar), or {}."""
+        sc = self.spec.get("sidecar")
+        if not sc:
+            return {}
+        if not hasattr(self, "_side"):
+            sc_path = os.path.join(self.recipe_dir, sc)
+            self._side_dir = os.path.dirname(sc_path)
+            self._side = {}
+            with open(sc_path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        rec = json.loads(line)
+                        self._side[str(rec.get(self.spec.get("sidecar_key", "path")))] = rec
+        return dict(self._side.get(os.path.relpath(path, self._side_dir), {}))
+
+    def _html_record(self, extracted: dict | None, file_rel: str, pos: int, fallback: dict, side: dict) -> Document:
+        if not extracted or not (extracted.get("text") or "").strip():
+            return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text")
+        sp = self.spec
+        rec = {"url": extracted.get("url") or fallback.get("url"), "title": extracted.get("title"),
+               "date": extracted.get("date") or fallback.get("date"), "sitename": extracted.get("sitename"),
+               "license_detected": extracted.get("license")}
+        rec = {k: v for k, v in rec.items() if v}
+        rec.update(side)
+        rec[sp["text_field"]] = extracted["text"]
+        if sp.get("id_field"):
+            rec.setdefault(sp["id_field"], fallback.get("id") or file_rel)
+        doc = self.make_doc(rec, file_rel, pos)
+        if rec.get("license_detected") and not doc.metadata.get("_read_error"):
+            doc.metadata["license_detected"] = clean_str(str(rec["license_detected"]))
+        return doc
+
+    def _iter_html(self, path: str, file_rel: str) -> Iterator[Document]:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            yield self._error("read_corrupt_file", file_rel, 0, f"{e}; file quarantined")
+            return
+        yield self._html_record(self._extract(data), file_rel, 0, {"id": file_rel}, self._sidecar(path))
+
+    def _iter_warc(self, path: str, file_rel: str, mine) -> Iterator[Document]:
+        from datatrove.pipeline.readers.warc import process_record
+        from warcio.archiveiterator import ArchiveIterator
+
+        n = 0
+        try:
+            with open(path, "rb") as f:
+                for ri, record in enumerate(ArchiveIterator(f)):
+                    if record.rec_type not in ("response", "conversion"):
+                        continue  # requests, warcinfo and metadata records are not documents
+                    n += 1
+                    if not mine(n - 1):
+                        continue
+                    data = process_record(record)
+                    if not data:
+                        yield self._error("read_unsupported_record", file_rel, ri,
+                                          "not an HTML/text payload or undecodable")
+                        continue
+                    yield self._html_record(self._extract(data["text"], data.get("url")), file_rel, ri, data, {})
+        except Exception as e:  # warcio raises ArchiveLoadFailed and zlib errors on damaged files
+            yield from self._file_error(path, file_rel, n, e, "read_truncated_file" if n else "read_corrupt_file")
+
+    def _iter_hf(self, mine) -> Iterator[Document]:
+        import datasets
+
+        sp = self.spec
+        ds_path = sp["dataset"]
+        local = os.path.join(self.recipe_dir, ds_path)
+        if ds_path.startswith((".", "/")) or os.path.isdir(local):
+            ds_path = local
+        label = sp["dataset"] + (f":{sp['config']}" if sp.get("config") else "") + f"[{sp.get('split', 'train')}]"
+        try:
+            ds = datasets.load_dataset(ds_path, sp.get("config"), split=sp.get("split", "train"),
+                                       revision=sp.get("revision"))
+        except Exception as e:
+            if self._rank == 0:
+                yield self._error("read_dataset_unavailable", label, None,
+                                  f"{type(e).__name__}: {str(e)[:500]}. Check the dataset id/config/split "
+                                  "(and the network or HF_HUB_OFFLINE for Hub datasets)")
+            return
+        for i, rec in enumerate(ds):
+            if mine(i):
+                yield self.make_doc(rec, label, i)
+
+    # ------------------------------------------------------------------ run
+    def _owner_of_file(self, path: str) -> bool:
+        """With striping every task opens every file: only one of them reports a file-level error."""
+        if not self._striped:
+            return True
+        return self.files.index(path) % self._world == self._rank
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        self._rank, self._world = rank, world_size
+        kind = self.spec["type"]
+        if kind == "hf_dataset":
+            self._striped = True
+            for doc in self._iter_hf(lambda i: i % world_size == rank):
+                self.stat_update("records")
+                yield doc
+            return
+        files = self.files
+        self._striped = len(files) < world_size
+        if self._striped:
+            my_files = files
+            counter = {"n": 0}
+
+            def mine_global(_: int) -> bool:  # record-level striping across all files, in file order
+                k = counter["n"]
+                counter["n"] += 1
+                return k % world_size == rank
+        else:
+            my_files = files[rank::world_size]
+
+            def mine_global(_: int) -> bool:
+                return True
+        for path in my_files:
+            rel = self._rel(path)
+            if kind == "jsonl":
+                it = self._iter_jsonl(path, rel, mine_global)
+            elif kind == "parquet":
+                it = self._iter_parquet(path, rel, mine_global)
+            elif kind == "warc":
+                it = self._iter_warc(path, rel, mine_global)
+            else:  # one document per file
+                if not mine_global(0):
+                    continue
+                it = self._iter_text(path, rel) if kind == "text" else self._iter_html(path, rel)
+            for doc in it:
+                self.stat_update("records")
+                yield doc
+

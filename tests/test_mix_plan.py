@@ -1,0 +1,250 @@
+"""Mix planning: reproduce Lucie's published phase-1 mix exactly, and check errors and the solver.
+
+Reference figures: OpenLLM-France/Lucie-Training @c3b8b3a (`assets/training_weights.md`,
+`assets/stats_tokens/*.json`, `assets/dataset_weights.yaml`), as compiled in
+/work/shared/notes/lucie-dataset.md sections 1b and 2.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from lucie_data.mix.plan import (
+    MixPlanError,
+    SubsetStats,
+    Weights,
+    language_group,
+    load_stats_csv,
+    load_weights_yaml,
+    plan_mix,
+    solve_factors,
+)
+
+ASSETS = files("lucie_data") / "assets" / "lucie"
+STATS = Path(str(ASSETS / "stats.csv"))
+WEIGHTS = Path(str(ASSETS / "weights.yaml"))
+
+LUCIE_TOTAL_TOKENS = 2_320_616_506_310
+LUCIE_TOTAL_SEEN = 3_121_744_220_736
+LUCIE_SHARES_PCT = {  # training_weights.md "Weights per language"; model card: 33.2 / 32.4 / 14.7 / ...
+    "en": 33.189,
+    "fr": 32.353,
+    "code": 14.668,
+    "de": 6.904,
+    "es": 6.623,
+    "it": 3.771,
+    "parallel": 2.492,
+}
+
+
+@pytest.fixture(scope="module")
+def lucie_stats() -> list[SubsetStats]:
+    return load_stats_csv(STATS)
+
+
+@pytest.fixture(scope="module")
+def lucie_weights() -> Weights:
+    return load_weights_yaml(WEIGHTS)
+
+
+@pytest.fixture(scope="module")
+def lucie_plan(lucie_stats, lucie_weights):
+    return plan_mix(lucie_stats, lucie_weights)
+
+
+# --------------------------------------------------------------------------- Lucie reproduction
+
+
+def test_shipped_files_cover_every_key(lucie_stats, lucie_weights):
+    keys = {s.key for s in lucie_stats}
+    assert len(lucie_stats) == 38  # one row per language--category key of table 1b
+    assert keys == set(lucie_weights.factors)
+    assert sum(s.tokens for s in lucie_stats) == LUCIE_TOTAL_TOKENS
+    assert lucie_weights.factors["code--programming"] == 2
+    assert lucie_weights.factors["en--web"] == 1.5
+
+
+def test_lucie_totals_are_exact(lucie_plan):
+    assert lucie_plan.total_tokens == LUCIE_TOTAL_TOKENS
+    assert lucie_plan.total_tokens_seen == LUCIE_TOTAL_SEEN
+    assert isinstance(lucie_plan.total_tokens_seen, int)
+
+
+def test_lucie_language_shares(lucie_plan):
+    got = {g: round(row["share"] * 100, 3) for g, row in lucie_plan.language_groups.items()}
+    assert got == LUCIE_SHARES_PCT
+    # the raw language column keeps the pairs apart; they add up to the parallel row
+    pairs = ["fr-en", "it-en", "es-en", "de-fr"]
+    assert set(pairs) <= set(lucie_plan.languages)
+    assert sum(lucie_plan.languages[p]["tokens_seen"] for p in pairs) == 77_784_222_171
+    assert lucie_plan.languages["en"]["tokens_seen"] == 1_036_085_764_941
+    assert lucie_plan.languages["fr"]["tokens_seen"] == 1_009_967_623_078
+
+
+@pytest.mark.parametrize(
+    ("key", "epochs", "seen"),
+    [
+        ("en--web", 1.5, 701_757_153_855),
+        ("code--programming", 2.0, 457_909_522_654),
+        ("fr-en--aligned", 3.0, 76_479_915_144),
+        ("fr--web", 1.0, 741_022_389_745),
+        ("en--forum", 2.5, 31_084_437_040),
+    ],
+)
+def test_lucie_rows(lucie_plan, key, epochs, seen):
+    row = next(s for s in lucie_plan.subsets if s.subset == key)
+    assert row.epochs == epochs
+    assert row.tokens_seen == seen
+    assert isinstance(row.tokens_seen, int)
+
+
+def test_half_tokens_stay_exact(lucie_plan):
+    # 71,519,153,799 x 2.5 is not an integer: it is reported as is, not rounded (table 1b rounds to ...498)
+    row = next(s for s in lucie_plan.subsets if s.subset == "en--technical")
+    assert row.tokens_seen == 178_797_884_497.5
+
+
+def test_language_group():
+    assert language_group("fr-en") == "parallel"
+    assert language_group("fr,en") == "parallel"
+    assert language_group("de-fr") == "parallel"
+    assert language_group("fr") == "fr"
+    assert language_group("code") == "code"
+    assert language_group("code:python") == "code"
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def test_to_dict_keys(lucie_plan):
+    d = lucie_plan.to_dict()
+    assert set(d) == {"total_tokens", "total_tokens_seen", "subsets", "languages", "language_groups"}
+    assert set(d["subsets"][0]) == {"subset", "language", "category", "tokens", "epochs", "tokens_seen", "share"}
+    for table in (d["languages"], d["language_groups"]):
+        for row in table.values():
+            assert set(row) == {"tokens", "tokens_seen", "share"}
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_to_markdown(lucie_plan):
+    md = lucie_plan.to_markdown()
+    assert "### Per language" in md
+    assert "| en | 611,894,301,353 | 1,036,085,764,941 | 33.189 |" in md
+    assert "| parallel | 25,928,074,057 | 77,784,222,171 | 2.492 |" in md
+    # subsets sorted by tokens seen, descending
+    lines = [ln for ln in md.splitlines() if ln.startswith("| fr--web") or ln.startswith("| en--web")]
+    assert lines[0].startswith("| fr--web")
+
+
+# --------------------------------------------------------------------------- errors
+
+_STATS = [
+    {"subset": "A", "language": "fr", "category": "web", "tokens": 100},
+    {"subset": "B", "language": "en", "category": "web", "tokens": 50},
+    {"subset": "C", "language": "en", "category": "web", "tokens": 10},
+]
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        pytest.param({"factors": {"fr--web": 1}}, r"'en--web' \(used by: B, C\).*default_factor", id="missing-factor"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": -1}}, r"factors\.en--web.*greater than or equal to 0", id="negative"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "factor": {}}, r"unknown top-level key 'factor'", id="unknown-key"),
+        pytest.param({"languages": {"fr": 1}}, r"missing required key 'factors'", id="no-factors"),
+        pytest.param({"factors": {"fr--web": True, "en--web": 1}}, r"not a boolean", id="boolean"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "sources": {"Z": 2}}, r"subset\(s\) not in the stats: Z", id="unknown-source"),
+    ],
+)
+def test_invalid_weights(weights, match):
+    with pytest.raises(MixPlanError, match=match):
+        plan_mix(_STATS, weights)
+
+
+def test_targets_above_one():
+    with pytest.raises(MixPlanError, match=r"sum to 1\.1 > 1"):
+        solve_factors(_STATS, {"fr": 0.6, "en": 0.5})
+
+
+def test_unknown_target_language():
+    with pytest.raises(MixPlanError, match=r"match no subset.*known languages: en, fr"):
+        solve_factors(_STATS, {"de": 0.5})
+
+
+def test_invalid_weights_yaml_file(tmp_path):
+    p = tmp_path / "w.yaml"
+    p.write_text("factors:\n  fr--web: 1\nweights: 2\n")
+    with pytest.raises(MixPlanError, match=r"(?s)in .*w\.yaml.*unknown top-level key 'weights'"):
+        load_weights_yaml(p)
+
+
+def test_invalid_stats(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("subset,language,tokens\nA,fr,1\n")
+    with pytest.raises(MixPlanError, match="lacks column.*category"):
+        load_stats_csv(p)
+    p.write_text("subset,language,category,tokens\nA,fr,web,1.5\n")
+    with pytest.raises(MixPlanError, match=r"row 2 \(A\): tokens must be a non-negative integer"):
+        load_stats_csv(p)
+
+
+def test_multipliers_and_default_factor():
+    w = {"factors": {"fr--web": 2}, "default_factor": 1, "languages": {"en": 0.5}, "sources": {"C": 3}}
+    plan = plan_mix(_STATS, w)
+    by = {s.subset: s for s in plan.subsets}
+    assert (by["A"].epochs, by["B"].epochs, by["C"].epochs) == (2.0, 0.5, 1.5)
+    assert plan.total_tokens_seen == 200 + 25 + 15
+    assert plan.languages["fr"]["share"] == pytest.approx(200 / 240)
+
+
+# --------------------------------------------------------------------------- solver
+
+
+def test_solver_hits_lucie_targets(lucie_stats, lucie_weights):
+    targets = {"fr": 0.33, "en": 0.33, "code": 0.15}
+    weights, plan = solve_factors(lucie_stats, targets, max_epochs=5, base_weights=lucie_weights)
+    assert plan.targets["feasible"] is True
+    for lang, t in targets.items():
+        assert abs(plan.language_groups[lang]["share"] - t) < 1e-3
+        assert abs(plan.targets["languages"][lang]["achieved"] - t) < 1e-3
+        assert plan.targets["languages"][lang]["capped"] is False
+    assert max(s.epochs for s in plan.subsets) <= 5
+    # languages outside the targets keep their base epochs
+    assert all(s.epochs == lucie_weights.factors[s.key] for s in plan.subsets if s.language in {"de", "es", "it"})
+    # the returned weights reproduce the plan with the plain planner
+    assert plan_mix(lucie_stats, weights).to_dict() == {k: v for k, v in plan.to_dict().items() if k != "targets"}
+    assert set(plan.to_dict()) == {"total_tokens", "total_tokens_seen", "subsets", "languages", "language_groups", "targets"}
+    assert "### Targets" in plan.to_markdown()
+
+
+def test_solver_reports_infeasible_cap(lucie_stats, lucie_weights):
+    # fr--wiki already has 3 epochs, so with a cap of 3 French cannot be upsampled to 50 %
+    _, plan = solve_factors(lucie_stats, {"fr": 0.5, "en": 0.3}, max_epochs=3, base_weights=lucie_weights)
+    t = plan.targets
+    assert t["feasible"] is False
+    assert t["languages"]["fr"]["capped"] is True
+    assert t["languages"]["fr"]["achieved"] < 0.5
+    assert t["languages"]["fr"]["max_epochs"] == 3.0
+    assert abs(t["languages"]["en"]["achieved"] - 0.3) < 1e-9  # the uncapped target is still met
+    assert max(s.epochs for s in plan.subsets) <= 3.0
+
+
+def test_solver_default_base_and_parallel_group(lucie_stats):
+    # base_weights=None: every factor is 1; "parallel" is a valid target through language_group
+    weights, plan = solve_factors(lucie_stats, {"fr": 0.4, "parallel": 0.05}, max_epochs=6)
+    assert plan.targets["feasible"] is True
+    assert abs(plan.language_groups["parallel"]["share"] - 0.05) < 1e-9
+    assert {"fr-en", "it-en", "es-en", "de-fr"} <= set(weights.languages)
+    assert all(s.epochs == 1.0 for s in plan.subsets if s.language in {"en", "de", "code"})
+
+
+def test_solver_only_target_languages():
+    # no language outside the targets: shares are scale-free, nothing is subsampled
+    _, plan = solve_factors(_STATS, {"fr": 0.5, "en": 0.5}, max_epochs=10)
+    assert plan.targets["feasible"] is True
+    assert plan.languages["fr"]["share"] == pytest.approx(0.5)
+    assert min(s.epochs for s in plan.subsets) == 1.0

@@ -1,0 +1,143 @@
+"""Recipe validation: a table of valid and invalid recipes with the message each must produce."""
+import textwrap
+
+import pytest
+
+from lucie_data.cli import main
+from lucie_data.errors import RecipeError
+from lucie_data.recipe import load_pipeline, load_source, validate_paths
+
+from .conftest import write
+
+BASE = """\
+name: s1
+category: book
+languages: [fr]
+license: CC-BY-4.0
+input:
+  type: jsonl
+  paths: [data.jsonl]
+"""
+
+
+def recipe(tmp_path, body: str):
+    write(tmp_path / "data.jsonl", '{"id": "1", "text": "Bonjour"}\n')
+    return write(tmp_path / "s1.yaml", textwrap.dedent(body))
+
+
+VALID = [
+    BASE,
+    BASE + "stages:\n  - type: normalize\n  - {type: min_length, min_chars: 10}\n  - type: exact_dedup\n",
+    BASE + "stages:\n  - {type: min_length, min_words: 3}\n  - {type: min_length, min_chars: 50, name: long_enough}\n",
+    BASE.replace("license: CC-BY-4.0", "license: cc by-sa 4.0"),
+    BASE.replace("languages: [fr]", "languages: [fr, en]"),
+    BASE + "output:\n  max_rows_per_shard: 10\n",
+]
+
+INVALID = [
+    # (body, expected message regex, expected yaml path, expected line)
+    (BASE + "stages:\n  - type: gopher_qualty\n", r"unknown stage type 'gopher_qualty'; available: .*normalize", "stages[0]", 9),
+    (BASE + "stages:\n  - {type: min_length, min_chars: -5}\n", r"greater than or equal to 0 \(got -5\)", "stages[0].min_chars", 9),
+    (BASE + "stages:\n  - {type: min_length, min_char: 5}\n", r"unknown key", "stages[0].min_char", 9),
+    (BASE + "stages:\n  - {type: min_length}\n", r"needs `min_chars` or `min_words`", "stages[0]", 9),
+    (BASE + "stages:\n  - {min_chars: 5}\n", r"needs a `type:`", "stages[0]", 9),
+    (BASE + "colour: blue\n", r"unknown key", "colour", 8),
+    (BASE.replace("category: book", "category: novel"), r"Input should be 'web', 'newspaper'", "category", 2),
+    (BASE.replace("license: CC-BY-4.0", "license: whatever licence"), r"licence 'whatever licence' is not recognised", "license", 4),
+    (BASE.replace("languages: [fr]", "languages: [french]"), r"not an ISO 639-1 code", "languages", 3),
+    (BASE.replace("type: jsonl", "type: csv"), r"Input should be 'jsonl', 'parquet'", "input.type", 6),
+    (BASE.replace("paths: [data.jsonl]", "paths: [missing/*.jsonl]"), r"no file matches 'missing/\*.jsonl'", "input.paths[0]", 7),
+    (BASE.replace("  paths: [data.jsonl]\n", ""), r"needs `paths:`", "input", 5),
+    (BASE.replace("name: s1", "name: 'bad name!'"), r"String should match pattern", "name", 1),
+    (BASE + "stages:\n  - type: normalize\n    form: NFX\n", r"Input should be 'NFC'", "stages[0].form", 10),
+    (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: x}\n  - {type: normalize, name: x}\n", r"stage name 'x' is used twice", "", None),
+    ("name: [unclosed\n", r"invalid YAML", "", 2),
+    ("- just\n- a list\n", r"expected a mapping", "", None),
+]
+
+
+@pytest.mark.parametrize("body", VALID)
+def test_valid_recipes(tmp_path, body):
+    src, issues = load_source(recipe(tmp_path, body))
+    assert issues == [] and src is not None
+    assert src.inputs == [(tmp_path / "data.jsonl").resolve()]
+
+
+@pytest.mark.parametrize("body, message, path, line", INVALID)
+def test_invalid_recipes(tmp_path, body, message, path, line):
+    import re
+
+    _, issues = load_source(recipe(tmp_path, body))
+    assert issues, "expected a validation error"
+    matching = [i for i in issues if re.search(message, i.message)]
+    assert matching, f"no issue matches {message!r}: {[str(i) for i in issues]}"
+    assert matching[0].path == path
+    if line is not None:
+        assert matching[0].line == line
+    assert str(tmp_path / "s1.yaml") in str(matching[0])
+
+
+def test_licence_normalised_in_recipe(tmp_path):
+    src, _ = load_source(recipe(tmp_path, BASE.replace("license: CC-BY-4.0", "license: Creative Commons Attribution-ShareAlike 4.0 International")))
+    assert src.recipe.license == "CC-BY-SA-4.0"
+
+
+def test_all_errors_reported_at_once(tmp_path):
+    body = BASE.replace("category: book", "category: novel") + "stages:\n  - type: gopher_qualty\n  - {type: min_length, min_chars: -1}\n"
+    _, issues = load_source(recipe(tmp_path, body))
+    paths = {i.path for i in issues}
+    assert {"category", "stages[0]", "stages[1].min_chars"} <= paths
+
+
+def test_pipeline_collects_errors_from_every_source(tmp_path):
+    write(tmp_path / "data.jsonl", '{"id": "1", "text": "x"}\n')
+    write(tmp_path / "sources" / "a.yaml", BASE.replace("name: s1", "name: a").replace("data.jsonl", "../data.jsonl") + "stages:\n  - type: nope\n")
+    write(tmp_path / "sources" / "b.yaml", BASE.replace("name: s1", "name: b").replace("category: book", "category: x").replace("data.jsonl", "../data.jsonl"))
+    write(tmp_path / "sources" / "c.yaml", BASE.replace("name: s1", "name: b").replace("data.jsonl", "../data.jsonl"))
+    p = write(tmp_path / "pipelines" / "p.yaml", "name: p\nsources: [../sources/*.yaml]\nexecutor: {workers: 0}\n")
+    with pytest.raises(RecipeError) as ei:
+        load_pipeline(p)
+    text = str(ei.value)
+    assert "executor.workers" in text and "a.yaml" in text and "b.yaml" in text
+    p.write_text("name: p\nsources: [../sources/*.yaml]\n")
+    with pytest.raises(RecipeError, match="source name 'b' is also used by"):
+        load_pipeline(p)
+
+
+def test_presets_and_defaults(tmp_path):
+    write(tmp_path / "data.jsonl", '{"id": "1", "text": "x"}\n')
+    write(tmp_path / "sources" / "a.yaml", "name: a\nlanguages: [fr]\nlicense: CC0-1.0\npreset: fr_book\n"
+          "input: {type: jsonl, paths: [../data.jsonl]}\n")
+    write(tmp_path / "sources" / "b.yaml", "name: b\nlanguages: [en]\nlicense: CC0-1.0\npreset: fr_book\n"
+          "input: {type: jsonl, paths: [../data.jsonl]}\nstages: [{type: normalize}]\n")
+    p = write(tmp_path / "p.yaml", textwrap.dedent("""\
+        name: p
+        sources: [sources/*.yaml]
+        defaults: {output: {max_rows_per_shard: 7}}
+        presets:
+          fr_book:
+            category: book
+            stages: [{type: normalize}, {type: min_length, min_chars: 200}, {type: exact_dedup}]
+        """))
+    pipe = load_pipeline(p)
+    a, b = pipe.sources
+    assert [s.type for s in a.recipe.stages] == ["normalize", "min_length", "exact_dedup"]
+    assert [s.type for s in b.recipe.stages] == ["normalize"]  # the recipe's own list wins
+    assert a.recipe.output.max_rows_per_shard == 7 and a.recipe.category == "book"
+    p.write_text(p.read_text().replace("fr_book:", "other:"))
+    with pytest.raises(RecipeError, match="unknown preset 'fr_book'; available: other"):
+        load_pipeline(p)
+
+
+def test_cli_validate_reports_without_traceback(tmp_path, capsys):
+    f = recipe(tmp_path, BASE + "stages:\n  - type: gopher_qualty\n  - {type: min_length, min_chars: -5}\n")
+    code = main(["validate", str(f)])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "Traceback" not in out.out + out.err
+    assert "stages[0]" in out.out and "stages[1].min_chars" in out.out and f"{f}:9" in out.out
+
+
+def test_cli_validate_ok_on_bundled_recipes(root, capsys):
+    assert main(["validate", str(root / "pipelines"), str(root / "sources")]) == 0
+    assert validate_paths(sorted((root / "sources").glob("**/*.yaml"))) == []
