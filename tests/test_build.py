@@ -74,7 +74,7 @@ def test_code_and_web_use_record_licences(demo_build):
     assert sorted(p.name for p in (demo_build / "sources" / "code_permissive" / "data").iterdir())[0].startswith("code-")
     web = pl.read_parquet(demo_build / "sources" / "web_cc" / "data" / "**" / "*.parquet")
     assert "CC-BY-ND-3.0-DE" in set(web["license"]) and set(web["language"]) <= {"en", "de"}
-    tsne = web.filter(pl.col("url").str.contains("tsne", literal=True))
+    tsne = web.filter(pl.col("id").str.contains("tsne", literal=True))
     assert tsne.height == 1 and "t-distributed" in tsne["text"][0].lower()
 
 
@@ -104,24 +104,39 @@ def test_rerun_is_byte_identical_and_skips(demo_build, tmp_path):
     assert shard_hashes(out2) == first
 
 
-def test_killed_build_resumes_without_duplicates(tmp_path):
-    """Simulate a kill: remove one task's completion and outputs, rerun, compare with a clean build."""
+def test_killed_build_resumes_without_duplicates(tmp_path, monkeypatch):
+    """A build killed while the last segment's task 1 was writing: rerun redoes only that task."""
+    import lucie_data.runner as runner
+
     root = Path(__file__).resolve().parents[1]
     pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    clean_out = tmp_path / "clean"
+    build(pipe, clean_out, only=["pud_en"])
+    clean = shard_hashes(clean_out)
+
     out = tmp_path / "out"
-    build(pipe, out, only=["pud_en"])
-    clean = shard_hashes(out)
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "compute_ledger", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build(pipe, out, only=["pud_en"])
+    monkeypatch.undo()
     src = out / "sources" / "pud_en"
-    (src / "ledger.json").unlink()
-    (src / "logs" / "seg1" / "completions" / "00001").unlink()
+    (src / "logs" / "seg1" / "completions" / "00001").unlink()  # task 1 never finished...
     for f in (src / "data").glob("**/00001-*.parquet"):
-        f.unlink()
-    done_before = (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns
-    build(pipe, out, only=["pud_en"])
-    assert (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns == done_before  # not redone
+        f.write_bytes(f.read_bytes()[:100])  # ...and left a half-written shard
+    seg0_stats = (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns
+    seg1_task0 = (src / "logs" / "seg1" / "stats" / "00000.json").stat().st_mtime_ns
+    res = build(pipe, out, only=["pud_en"])
+    assert res.sources[0].status == "built"
+    assert (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns == seg0_stats  # not redone
+    assert (src / "logs" / "seg1" / "stats" / "00000.json").stat().st_mtime_ns == seg1_task0  # not redone
     assert shard_hashes(out) == clean
-    led = json.loads((src / "ledger.json").read_text())
-    assert led["balanced"]
+    assert res.sources[0].ledger["balanced"]
+    kept = pl.read_parquet(src / "data" / "**" / "*.parquet")
+    assert kept["id"].n_unique() == kept.height
 
 
 def test_recipe_change_rebuilds_source(demo_copy):

@@ -100,6 +100,8 @@ def test_pipeline_collects_errors_from_every_source(tmp_path):
     text = str(ei.value)
     assert "executor.workers" in text and "a.yaml" in text and "b.yaml" in text
     p.write_text("name: p\nsources: [../sources/*.yaml]\n")
+    (tmp_path / "sources" / "a.yaml").unlink()
+    (tmp_path / "sources" / "b.yaml").write_text((tmp_path / "sources" / "c.yaml").read_text())
     with pytest.raises(RecipeError, match="source name 'b' is also used by"):
         load_pipeline(p)
 

@@ -165,7 +165,7 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
     lines: dict[tuple, int] = {}
 
     def walk(n: yaml.Node, path: tuple) -> None:
-        lines[path] = n.start_mark.line + 1
+        lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = k.value
@@ -387,19 +387,24 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     data, lines, issues = _read_yaml(path)
     if issues:
         raise RecipeError(issues)
+    pipe = None
     try:
         pipe = PipelineRecipe.model_validate(data)
     except ValidationError as e:
-        raise RecipeError(issues_from_validation(e, data, str(path), lines)) from None
+        issues.extend(issues_from_validation(e, data, str(path), lines))
+    # keep going with whatever is usable, so every source's problems are reported in the same run
+    patterns = data.get("sources") if isinstance(data.get("sources"), list) else []
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    presets = data.get("presets") if isinstance(data.get("presets"), dict) else {}
     files: list[Path] = []
-    for i, pat in enumerate(pipe.sources):
-        found = [f for f in resolve_paths(path.parent, [pat]) if f.suffix in (".yaml", ".yml")]
+    for i, pat in enumerate(patterns):
+        found = [f for f in resolve_paths(path.parent, [str(pat)]) if f.suffix in (".yaml", ".yml")]
         if not found:
             issues.append(ConfigIssue(str(path), f"sources[{i}]", f"no recipe matches {pat!r}", lines.get(("sources", i))))
         files.extend(f for f in found if f not in files)
     sources: list[LoadedSource] = []
     for f in files:
-        src, errs = load_source(f, pipe.defaults, pipe.presets)
+        src, errs = load_source(f, defaults, presets)
         issues.extend(errs)
         if src:
             sources.append(src)
@@ -408,7 +413,7 @@ def load_pipeline(path: Path) -> LoadedPipeline:
         if s.name in names:
             issues.append(ConfigIssue(str(s.file), "name", f"source name {s.name!r} is also used by {names[s.name]}"))
         names[s.name] = s.file
-    if issues:
+    if issues or pipe is None:
         raise RecipeError(issues)
     return LoadedPipeline(pipe, path.resolve(), sources)
 

@@ -148,7 +148,10 @@ def run_source(src: LoadedSource, out: Path, seed: int, tasks: int, workers: int
     ledger_file = source_dir / "ledger.json"
     if key_file.exists() and key_file.read_text() == key and ledger_file.exists():
         return SourceResult(src.name, "up-to-date", json.loads(ledger_file.read_text()))
-    if source_dir.exists() and (not key_file.exists() or key_file.read_text() != key):
+    stale = source_dir.exists() and (not key_file.exists() or key_file.read_text() != key)
+    # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
+    lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(compile_segments(src)) > 1
+    if stale or lost_work:
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
     source_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key)

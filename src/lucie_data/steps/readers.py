@@ -246,7 +246,7 @@ class RecordReader(PipelineStep):
         if not extracted or not (extracted.get("text") or "").strip():
             return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text")
         sp = self.spec
-        rec = {"url": extracted.get("url") or fallback.get("url"), "title": extracted.get("title"),
+        rec = {"url": fallback.get("url") or extracted.get("url"), "title": extracted.get("title"),
                "date": extracted.get("date") or fallback.get("date"), "sitename": extracted.get("sitename"),
                "license_detected": extracted.get("license")}
         rec = {k: v for k, v in rec.items() if v}
@@ -282,6 +282,12 @@ class RecordReader(PipelineStep):
                     if not mine(n - 1):
                         continue
                     data = process_record(record)
+                    if data and getattr(record.raw_stream, "limit", 0) > 0:
+                        # warcio stops quietly at a cut member: a record shorter than its Content-Length
+                        yield from self._file_error(path, file_rel, ri, EOFError(
+                            f"record {ri} ends {record.raw_stream.limit} bytes before its Content-Length"),
+                            "read_truncated_file")
+                        return
                     if not data:
                         yield self._error("read_unsupported_record", file_rel, ri,
                                           "not an HTML/text payload or undecodable")

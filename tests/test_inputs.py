@@ -1,0 +1,222 @@
+"""The six input types and the real problematic inputs: readable records go on, bad ones are accounted for."""
+import gzip
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lucie_data.cli import main
+from lucie_data.errors import RecipeError
+from lucie_data.recipe import load_pipeline
+from lucie_data.runner import build
+
+from .conftest import DATA, ROOT, write
+
+PROB = DATA / "problematic"
+
+
+def make_build(tmp_path: Path, recipe: str, tasks: int = 2) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    write(tmp_path / "sources" / "s.yaml", textwrap.dedent(recipe))
+    write(tmp_path / "p.yaml", f"name: t\nsources: [sources/*.yaml]\noutput_dir: out\nexecutor: {{tasks: {tasks}, workers: 2}}\n")
+    res = build(load_pipeline(tmp_path / "p.yaml"))
+    led = res.sources[0].ledger
+    src = tmp_path / "out" / "sources" / led["source"]
+    kept_files = list((src / "data").glob("**/*.parquet"))
+    kept = pl.concat([pl.read_parquet(f) for f in kept_files]) if kept_files else pl.DataFrame()
+    rem_files = list((src / "removed").glob("*/*.parquet"))
+    removed = pl.concat([pl.read_parquet(f) for f in rem_files]) if rem_files else pl.DataFrame()
+    assert led["balanced"], led["imbalances"]
+    assert kept.height + removed.height == led["records_read"]
+    return led, kept, removed
+
+
+def text_of(kept: pl.DataFrame, doc_id: str) -> str:
+    return kept.filter(pl.col("id") == doc_id)["text"][0]
+
+
+def test_problematic_jsonl(tmp_path):
+    for f in ("problematic_docs.jsonl", "derived_truncated_last_line.jsonl", "derived_truncated.jsonl.gz"):
+        shutil.copy(PROB / f, tmp_path / f)
+    led, kept, removed = make_build(tmp_path, """\
+        name: prob
+        category: web
+        languages: [fr, en, de, es, it]
+        license: CC-BY-4.0
+        input: {type: jsonl, paths: ["../*.jsonl", "../*.jsonl.gz"]}
+        stages:
+          - type: normalize
+          - type: exact_dedup
+        """)
+    reasons = dict(zip(*removed.group_by("removal_reason").len().sort("removal_reason").to_dict(as_series=False).values()))
+    assert reasons["read_empty_text"] == 3  # problem-018 (real empty chapter), -019, -020 (whitespace incl. NBSP/U+3000)
+    assert reasons["read_invalid_unicode"] == 1  # problem-029, lone surrogate
+    assert reasons["read_truncated_record"] == 1  # the cut last JSON line
+    assert reasons["read_truncated_file"] == 1  # the gzip cut at 60 %
+    # real duplicates (NewsEye segment, cross-posted spam), and documents that become identical once
+    # normalised: double mojibake = single mojibake; BOM/zero-width/NUL variants = the clean PUD original
+    assert reasons["exact_duplicate"] == 5
+    assert [q["file"].endswith("derived_truncated.jsonl.gz") for q in led["quarantined_files"]] == [True]
+    # records before the gzip cut still go on
+    assert kept.filter(pl.col("metadata").str.contains("derived_truncated.jsonl.gz", literal=True)).height >= 1
+    dups = removed.filter(pl.col("removal_reason") == "exact_duplicate")
+    assert dict(zip(dups["id"], (json.loads(m)["duplicate_of"] for m in dups["metadata"]))) == {
+        "prob/problem-005": "prob/problem-004", "prob/problem-007": "prob/problem-006",
+        "prob/problem-022": "prob/problem-021", "prob/problem-023": "prob/fr-pud-n01001",
+        "prob/problem-024": "prob/fr-pud-n01001"}
+    # normalisation repaired the real and derived defects
+    assert "CURÉ" in text_of(kept, "prob/problem-021") and "été" in text_of(kept, "prob/problem-021")
+    removed_text = dict(zip(removed["id"], removed["text"]))
+    assert removed_text["prob/problem-022"] == text_of(kept, "prob/problem-021")  # double mojibake repaired too
+    t23 = removed_text["prob/problem-023"]
+    assert "\ufeff" not in t23 and "\u200b" not in t23 and t23.startswith("« Alors")
+    assert "\x00" not in removed_text["prob/problem-024"]
+    assert "Œil" in text_of(kept, "prob/problem-002")  # cp1252 C1 control repaired
+    assert "\x96" not in text_of(kept, "prob/problem-003")
+    assert "modified_by" in kept.filter(pl.col("id") == "prob/problem-021")["metadata"][0]
+    # near-duplicates are not exact duplicates: both stay until fuzzy dedup
+    assert {"prob/problem-025", "prob/problem-026"} <= set(kept["id"])
+    # the read stage's `in` is every record seen, good and bad
+    assert led["stages"][0]["docs_in"] == led["records_read"]
+
+
+def test_text_files_in_odd_encodings(tmp_path):
+    for f in ("real_iso-8859-1_crlf_gutenberg-44157.txt", "real_utf8-bom_crlf_gutenberg-44157.txt",
+              "derived_truncated_mid-utf8-sequence.txt"):
+        shutil.copy(PROB / f, tmp_path / f)
+    led, kept, removed = make_build(tmp_path, """\
+        name: txt
+        category: book
+        languages: [fr]
+        license: LicenseRef-PD-US-Project-Gutenberg
+        input: {type: text, paths: ["../*.txt"]}
+        stages: [{type: normalize}]
+        """)
+    assert kept.height == 3 and removed.height == 0
+    latin1 = kept.filter(pl.col("id").str.contains("iso-8859-1"))["text"][0]
+    bom = kept.filter(pl.col("id").str.contains("utf8-bom"))["text"][0]
+    assert "\r" not in latin1 and "\ufeff" not in bom and "\ufffd" not in latin1
+    assert "é" in latin1 and "é" in bom
+    trunc = kept.filter(pl.col("id").str.contains("truncated"))
+    assert json.loads(trunc["metadata"][0])["read_note"] == "truncated_utf8_sequence_dropped"
+    assert json.loads(kept.filter(pl.col("id").str.contains("iso-8859-1"))["metadata"][0])["read_note"].startswith("decoded_from_")
+
+
+def test_html_with_wrong_declared_charset(tmp_path):
+    shutil.copy(PROB / "derived_cp1252_but_declares_utf8.html", tmp_path / "page.html")
+    shutil.copy(ROOT / "data" / "demo" / "html" / "trafilatura-flowfx.de.tmux.html", tmp_path / "tmux.html")
+    (tmp_path / "empty.html").write_text("<html><head><title>x</title></head><body></body></html>")
+    led, kept, removed = make_build(tmp_path, """\
+        name: html
+        category: web
+        languages: [en, de]
+        license: CC-BY-4.0
+        input: {type: html, paths: ["../*.html"]}
+        """)
+    assert kept.height == 2
+    assert removed["removal_reason"].to_list() == ["read_extraction_failed"]
+    page = kept.filter(pl.col("id").str.contains("page.html"))
+    assert "\ufffd" not in page["text"][0] and page["title"][0]
+    assert any(ch in page["text"][0] for ch in "äöüßé")  # cp1252 bytes decoded, not replaced
+
+
+def test_parquet_and_corrupt_parquet(tmp_path):
+    rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "en_ud_pud.jsonl")][:50]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "a.parquet")
+    (tmp_path / "b.parquet").write_bytes(b"PAR1 this is not parquet")
+    led, kept, removed = make_build(tmp_path, """\
+        name: pq
+        category: web
+        languages: [en]
+        license: CC-BY-SA-3.0
+        input: {type: parquet, paths: ["../*.parquet"], metadata_fields: [genre]}
+        """)
+    assert kept.height == 50
+    assert removed["removal_reason"].to_list() == ["read_corrupt_file"]
+    assert led["quarantined_files"][0]["file"].endswith("b.parquet")
+
+
+def test_warc(tmp_path):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    pages = sorted((ROOT / "data" / "demo" / "html").glob("trafilatura-*.html"))[:3]
+    with open(tmp_path / "crawl.warc.gz", "wb") as f:
+        w = WARCWriter(f, gzip=True)
+        for i, p in enumerate(pages):
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            rec = w.create_warc_record(f"https://example.org/{i}", "response", payload=open(p, "rb"),
+                                       http_headers=http, warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"})
+            w.write_record(rec)
+    data = (tmp_path / "crawl.warc.gz").read_bytes()
+    (tmp_path / "cut.warc.gz").write_bytes(data[: len(data) // 2])
+    led, kept, removed = make_build(tmp_path, """\
+        name: warc
+        category: web
+        languages: [en, de]
+        license: CC-BY-4.0
+        input: {type: warc, paths: ["../*.warc.gz"]}
+        """, tasks=1)
+    from_full = kept.filter(pl.col("metadata").str.contains('"source_file":"crawl.warc.gz"', literal=True))
+    assert from_full.height == 3
+    assert set(from_full["url"]) == {f"https://example.org/{i}" for i in range(3)}  # the crawl's URL, not the page's
+    assert removed["removal_reason"].to_list() == ["read_truncated_file"]
+    assert kept.height == 4  # 3 + the complete record before the cut
+    assert any(q["file"] == "cut.warc.gz" for q in led["quarantined_files"])
+
+
+def test_hf_dataset_local_folder(tmp_path):
+    """No machine here reaches the Hub: the same loader runs on a local dataset folder (closest honest stand-in)."""
+    ds = tmp_path / "ds" / "data"
+    ds.mkdir(parents=True)
+    rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl")][:30]
+    pq.write_table(pa.Table.from_pylist(rows), ds / "train-00000-of-00001.parquet")
+    led, kept, removed = make_build(tmp_path, """\
+        name: hf
+        category: newspaper
+        languages: [fr]
+        license: CC0-1.0
+        input: {type: hf_dataset, dataset: ../ds, split: train}
+        """)
+    assert kept.height == 30 and removed.height == 0
+    assert set(kept["id"]) == {f"hf/{r['id']}" for r in rows}
+
+
+def test_hf_dataset_unreachable_is_quarantined_not_a_crash(tmp_path):
+    led, kept, removed = make_build(tmp_path, """\
+        name: hub
+        category: web
+        languages: [fr]
+        license: CC0-1.0
+        input: {type: hf_dataset, dataset: OpenLLM-France/Lucie-Training-Dataset, config: fr}
+        """, tasks=1)
+    assert kept.height == 0 and removed["removal_reason"].to_list() == ["read_dataset_unavailable"]
+
+
+def test_missing_input_is_clear_error(tmp_path, capsys):
+    write(tmp_path / "s.yaml", "name: s\ncategory: web\nlanguages: [fr]\nlicense: CC0-1.0\n"
+          "input: {type: jsonl, paths: [nowhere.jsonl]}\n")
+    code = main(["build", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr()
+    assert code == 2 and "no file matches 'nowhere.jsonl'" in err.out + err.err
+    assert "Traceback" not in err.out + err.err
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_single_recipe_build_and_striping(tmp_path):
+    """One big file, four tasks: records are striped, so every task gets work and nothing is duplicated."""
+    shutil.copy(ROOT / "data" / "demo" / "en_ud_pud.jsonl", tmp_path / "en.jsonl")
+    led, kept, removed = make_build(tmp_path, """\
+        name: one
+        category: web
+        languages: [en]
+        license: CC-BY-SA-3.0
+        input: {type: jsonl, paths: [../en.jsonl]}
+        """, tasks=4)
+    files = sorted((tmp_path / "out" / "sources" / "one" / "data" / "en").glob("*.parquet"))
+    assert [f.name[:5] for f in files] == ["00000", "00001", "00002", "00003"]
+    assert kept.height == 397 and kept["id"].n_unique() == 397
