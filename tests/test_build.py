@@ -12,7 +12,7 @@ from lucie_data.cli import main
 from lucie_data.recipe import load_pipeline
 from lucie_data.runner import build
 
-KEPT_COLUMNS = ["id", "text", "source", "language", "license", "license_evidence", "url", "title", "date", "metadata"]
+KEPT_COLUMNS = ["id", "text", "source", "language", "license", "license_evidence", "url", "title", "date", "metadata", "n_tokens"]
 
 
 def shard_hashes(out: Path) -> dict[str, str]:
@@ -64,6 +64,7 @@ def test_kept_schema_and_values(demo_build):
     meta = json.loads(row["metadata"])
     assert meta["source_file"].endswith("fr_eltec_novels.jsonl") and isinstance(meta["source_record"], int)
     assert "author" in meta
+    assert row["n_tokens"] > len(row["text"]) / 8  # fallback pre-token count (no tokenizer configured)
 
 
 def test_code_and_web_use_record_licences(demo_build):
@@ -151,7 +152,7 @@ def test_recipe_change_rebuilds_source(demo_copy):
     after = res.sources[0].ledger["docs_kept"]
     assert after < before
     removed = pl.read_parquet(out / "sources" / "pud_en" / "removed" / "min_length" / "*.parquet")
-    assert removed.height == before - after + json.loads(json.dumps(res.sources[0].ledger))["stages"][2]["docs_removed"] - (before - after) or True
+    assert removed.height == res.sources[0].ledger["stages"][2]["docs_removed"] > 0
     assert set(removed["removal_reason"]) == {"min_length_chars"}
     assert (removed["text"].str.strip_chars().str.len_chars() < 400).all()
 

@@ -177,21 +177,20 @@ def make_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list = []
 
 
-def extra_command(fn):
-    """Later modules register their sub-commands here (report, trace, mix, push)."""
-    _EXTRA_COMMANDS.append(fn)
-    return fn
-
-
 def _load_extras() -> None:
-    import importlib
+    """Each module of ``lucie_data.commands`` adds sub-commands through ``register(subparsers)``.
 
-    for mod in ("lucie_data.cli_extra",):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
+    Keep those modules light: import heavy libraries inside the command function, not at the top.
+    """
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    _EXTRA_COMMANDS.clear()
+    for m in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        mod = importlib.import_module(f"{commands.__name__}.{m.name}")
+        _EXTRA_COMMANDS.append(mod.register)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -141,6 +141,8 @@ class PipelineRecipe(Strict):
     output_dir: str | None = None
     executor: ExecutorSpec = ExecutorSpec()
     seed: int = 0
+    tokenizer: str | None = Field(None, description="tokenizer.json path or Hub id for token counts; "
+                                  "default: regex pre-token count (see lucie_data.tokens)")
     defaults: dict[str, Any] = Field(default_factory=dict, description="keys merged under every source recipe")
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="named recipe fragments (`preset:`)")
     license_policy: LicensePolicy | None = None

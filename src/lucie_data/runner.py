@@ -31,6 +31,21 @@ from .steps.readers import RecordReader
 LAYOUT_VERSION = 1
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """Pipeline-level settings every source of a build shares."""
+
+    seed: int = 0
+    tasks: int = 1
+    workers: int = 1
+    tokenizer: str | None = None
+    license_policy: object | None = None  # licenses.LicensePolicy
+
+    def key(self) -> dict:
+        policy = self.license_policy.model_dump(mode="json") if self.license_policy is not None else None
+        return {"seed": self.seed, "tasks": self.tasks, "tokenizer": self.tokenizer, "license_policy": policy}
+
+
 @dataclass
 class Segment:
     index: int
@@ -50,13 +65,14 @@ def compile_segments(src: LoadedSource) -> list[Segment]:
     return segments
 
 
-def _ctx(src: LoadedSource, sid: str, source_dir: Path, seed: int, tasks: int) -> BuildContext:
+def _ctx(src: LoadedSource, sid: str, source_dir: Path, seed: int, tasks: int, tokenizer: str | None = None) -> BuildContext:
     return BuildContext(source=src.recipe, stage_id=sid, source_dir=str(source_dir), seed=seed, tasks=tasks,
-                        work_dir=str(source_dir / "work"))
+                        work_dir=str(source_dir / "work"), tokenizer=tokenizer)
 
 
 def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None, source_dir: Path,
-                           seed: int, tasks: int, base_dir: Path) -> list:
+                           opts: RunOptions, base_dir: Path) -> list:
+    seed, tasks, tok = opts.seed, opts.tasks, opts.tokenizer
     steps: list = []
     if seg.index == 0:
         r = src.recipe
@@ -65,18 +81,19 @@ def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None,
             base_dir=str(base_dir), languages=r.languages, license=r.license, is_code=r.is_code,
             recipe_dir=str(src.file.parent)))
         steps += [StageEnter("read"),
-                  ReadGateFilter(removed_dir=str(source_dir / "removed" / "read"), stage_id="read", stage_type="read"),
+                  ReadGateFilter(removed_dir=str(source_dir / "removed" / "read"), stage_id="read", stage_type="read",
+                                 tokenizer=tok),
                   StageExit("read")]
     else:
         steps.append(WorkReader(str(source_dir / "work" / f"seg{seg.index - 1}")))
     for sid, spec in seg.stages:
-        ctx = _ctx(src, sid, source_dir, seed, tasks)
+        ctx = _ctx(src, sid, source_dir, seed, tasks, tok)
         steps += [StageEnter(sid), *spec.build(ctx), StageExit(sid)]
     if nxt is None:
-        steps.append(KeptWriter(str(source_dir / "data"), src.recipe.output.max_rows_per_shard))
+        steps.append(KeptWriter(str(source_dir / "data"), src.recipe.output.max_rows_per_shard, tok))
     else:
         bid, bspec = nxt.barrier
-        steps += bspec.pre_barrier(_ctx(src, bid, source_dir, seed, tasks))
+        steps += bspec.pre_barrier(_ctx(src, bid, source_dir, seed, tasks, tok))
         steps.append(WorkWriter(str(source_dir / "work" / f"seg{seg.index}")))
     return steps
 
@@ -107,10 +124,10 @@ def input_fingerprint(paths: list[Path]) -> list[dict]:
     return out
 
 
-def source_build_key(src: LoadedSource, seed: int, tasks: int) -> str:
-    """Changes whenever the output could change: recipe, inputs, seed, task count, version, layout."""
+def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
+    """Changes whenever the output could change: recipe, inputs, seed, task count, tokenizer, policy, version."""
     payload = {"recipe": json.loads(src.recipe.model_dump_json()), "inputs": input_fingerprint(src.inputs),
-               "seed": seed, "tasks": tasks, "version": __version__, "layout": LAYOUT_VERSION}
+               "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -140,10 +157,11 @@ class BuildResult:
         return out
 
 
-def run_source(src: LoadedSource, out: Path, seed: int, tasks: int, workers: int,
+def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                on_event: Callable[[str, dict], None] = lambda e, d: None) -> SourceResult:
     source_dir = out / "sources" / src.name
-    key = source_build_key(src, seed, tasks)
+    seed, tasks, workers = opts.seed, opts.tasks, opts.workers
+    key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
     ledger_file = source_dir / "ledger.json"
     if key_file.exists() and key_file.read_text() == key and ledger_file.exists():
@@ -167,11 +185,11 @@ def run_source(src: LoadedSource, out: Path, seed: int, tasks: int, workers: int
         nxt = segments[i + 1] if i + 1 < len(segments) else None
         if seg.barrier is not None:
             bid, bspec = seg.barrier
-            ctx = _ctx(src, bid, source_dir, seed, tasks)
+            ctx = _ctx(src, bid, source_dir, seed, tasks, opts.tokenizer)
             if not os.path.exists(ctx.plan_path):
                 on_event("plan", {"source": src.name, "stage": bid})
                 bspec.plan(ctx, str(source_dir / "work" / f"seg{i - 1}"))
-        pipeline = build_segment_pipeline(src, seg, nxt, source_dir, seed, tasks, _common_base(src))
+        pipeline = build_segment_pipeline(src, seg, nxt, source_dir, opts, _common_base(src))
         on_event("segment", {"source": src.name, "segment": i, "of": len(segments)})
         ex = Executor(pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(source_dir / "logs" / f"seg{i}"),
                       skip_completed=True)
@@ -220,10 +238,12 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
         logger.remove()  # datatrove's summaries go to the build log, not the terminal
         logger.add(str(out / "build.log"), level="INFO")
     ex = pipe.recipe.executor
+    opts = RunOptions(seed=pipe.recipe.seed, tasks=ex.tasks, workers=workers or ex.workers,
+                      tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy)
     result = BuildResult(out)
     for src in sources:
         on_event("source_start", {"source": src.name})
-        res = run_source(src, out, pipe.recipe.seed, ex.tasks, workers or ex.workers, on_event)
+        res = run_source(src, out, opts, on_event)
         result.sources.append(res)
         on_event("source_done", {"source": src.name, "result": res})
     result.manifest = write_manifest(out, pipe, result)

@@ -23,6 +23,12 @@ class BuildContext:
     seed: int = 0
     tasks: int = 1
     work_dir: str = ""  # scratch space of this source (barrier plans, hand-off files)
+    tokenizer: str | None = None  # pipeline's tokenizer (token counts of kept and removed documents)
+
+    def filter_kwargs(self, stage_type: str) -> dict:
+        """Arguments every LucieFilter of this stage takes: where removals go and how they are labelled."""
+        return {"removed_dir": self.removed_dir, "stage_id": self.stage_id, "stage_type": stage_type,
+                "tokenizer": self.tokenizer}
 
     @property
     def removed_dir(self) -> str:

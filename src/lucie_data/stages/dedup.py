@@ -28,5 +28,4 @@ class ExactDedupSpec(StageSpec):
     def build(self, ctx: BuildContext):
         from ..steps.dedup import PlannedRemoval
 
-        return [PlannedRemoval(ctx.plan_path, "exact_duplicate", removed_dir=ctx.removed_dir,
-                               stage_id=ctx.stage_id, stage_type=self.type)]
+        return [PlannedRemoval(ctx.plan_path, "exact_duplicate", **ctx.filter_kwargs(self.type))]

@@ -23,7 +23,7 @@ class NormalizeSpec(StageSpec):
 
         return [NormalizeFilter(form=self.form, fix_mojibake=self.fix_mojibake, strip_control=self.strip_control,
                                 strip_zero_width=self.strip_zero_width, fix_line_breaks=self.fix_line_breaks,
-                                removed_dir=ctx.removed_dir, stage_id=ctx.stage_id, stage_type=self.type)]
+                                **ctx.filter_kwargs(self.type))]
 
 
 class MinLengthSpec(StageSpec):
@@ -42,5 +42,4 @@ class MinLengthSpec(StageSpec):
     def build(self, ctx: BuildContext):
         from ..steps.filters import MinLengthFilter
 
-        return [MinLengthFilter(self.min_chars, self.min_words, removed_dir=ctx.removed_dir,
-                                stage_id=ctx.stage_id, stage_type=self.type)]
+        return [MinLengthFilter(self.min_chars, self.min_words, **ctx.filter_kwargs(self.type))]

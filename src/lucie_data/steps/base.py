@@ -42,16 +42,19 @@ class RemovedWriter(ParquetWriter):
 
     name = "🗑️ Removed"
 
-    def __init__(self, output_folder: str, stage_id: str, stage_type: str):
+    def __init__(self, output_folder: str, stage_id: str, stage_type: str, tokenizer: str | None = None):
         super().__init__(output_folder, "${rank}.parquet", compression="zstd", schema=REMOVED_SCHEMA,
                          adapter=None, max_file_size=-1, use_content_defined_chunking=False)
+        from ..tokens import TokenCounter
+
+        self.token_counter = TokenCounter(tokenizer)
         self.stage_id = stage_id
         self.stage_type = stage_type
         self.adapter = self._removed_row
 
     def _removed_row(self, doc: Document) -> dict:
         reason = doc.metadata.pop("filter_reason", None) or f"{self.stage_type}_unspecified"
-        row = doc_to_row(doc)
+        row = doc_to_row(doc, self.token_counter)
         row["removal_stage"] = self.stage_id
         row["removal_reason"] = reason
         return row
@@ -62,8 +65,9 @@ class LucieFilter(BaseFilter):
 
     type = "🔻 - FILTER"
 
-    def __init__(self, removed_dir: str | None = None, stage_id: str = "", stage_type: str = ""):
-        writer = RemovedWriter(removed_dir, stage_id, stage_type) if removed_dir else None
+    def __init__(self, removed_dir: str | None = None, stage_id: str = "", stage_type: str = "",
+                 tokenizer: str | None = None):
+        writer = RemovedWriter(removed_dir, stage_id, stage_type, tokenizer) if removed_dir else None
         super().__init__(exclusion_writer=writer)
         self.stage_id = stage_id
 
@@ -100,12 +104,15 @@ def partition_of(doc: Document) -> str:
 class KeptWriter(ShardedParquetWriter):
     name = "📒 Kept"
 
-    def __init__(self, output_folder: str, max_rows: int):
+    def __init__(self, output_folder: str, max_rows: int, tokenizer: str | None = None):
         super().__init__(output_folder, "${_partition}/${rank}-${shard}.parquet", KEPT_SCHEMA, None, max_rows)
+        from ..tokens import TokenCounter
+
+        self.token_counter = TokenCounter(tokenizer)
         self.adapter = self._kept_row
 
     def _kept_row(self, doc: Document) -> dict:
-        return doc_to_row(doc)
+        return doc_to_row(doc, self.token_counter)
 
     def write(self, document: Document, rank: int = 0, **kwargs):
         document.metadata["_partition"] = partition_of(document)

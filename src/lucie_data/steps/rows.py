@@ -12,7 +12,7 @@ TOP_LEVEL = ("source", "language", "license", "license_evidence", "url", "title"
 KEPT_SCHEMA = pa.schema(
     [("id", pa.string()), ("text", pa.string())]
     + [(k, pa.string()) for k in TOP_LEVEL]
-    + [("metadata", pa.string())]
+    + [("metadata", pa.string()), ("n_tokens", pa.int64())]
 )
 REMOVED_SCHEMA = pa.schema(list(KEPT_SCHEMA) + [("removal_stage", pa.string()), ("removal_reason", pa.string())])
 # Internal hand-off between segments of a source (before/after a dedup barrier): full metadata + a signature.
@@ -30,13 +30,14 @@ def dumps(obj) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def doc_to_row(doc: Document) -> dict:
+def doc_to_row(doc: Document, token_counter=None) -> dict:
     meta = doc.metadata
     row = {"id": doc.id, "text": doc.text}
     for k in TOP_LEVEL:
         row[k] = _s(meta.get(k))
     rest = {k: v for k, v in meta.items() if k not in TOP_LEVEL and not k.startswith("_")}
     row["metadata"] = dumps(rest)
+    row["n_tokens"] = token_counter.count(doc.text) if token_counter is not None else None
     return row
 
 
