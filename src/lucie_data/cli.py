@@ -131,10 +131,19 @@ def cmd_stages(args) -> int:
             if fname == "type":
                 continue
             default = "required" if f.is_required() else f"default {f.default!r}"
-            ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+            ann = _type_str(f.annotation)
             desc = f" — {f.description}" if f.description else ""
             con.print(f"    {fname}: {ann} ({default}){desc}", markup=False)
     return 0
+
+
+def _type_str(ann) -> str:
+    import re
+
+    if isinstance(ann, type) and not getattr(ann, "__args__", None):
+        return ann.__name__
+    text = str(ann).replace("typing.", "").replace("NoneType", "null")
+    return re.sub(r"<class '([\w.]+)'>", lambda m: m.group(1).rsplit(".", 1)[-1], text)
 
 
 def cmd_schema(args) -> int:
@@ -205,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     except LucieError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # `lucie-data schema | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
         return 130

@@ -60,11 +60,12 @@ def kept_counts(source_dir: Path) -> dict:
 
     files = sorted((source_dir / "data").glob("**/*.parquet"))
     if not files:
-        return {"docs": 0, "chars": 0, "by_language": {}, "shards": 0}
-    df = pl.concat([pl.read_parquet(f, columns=["text", "language"]) for f in files])
+        return {"docs": 0, "chars": 0, "by_language": {}, "shards": 0, "duplicate_ids": 0}
+    df = pl.concat([pl.read_parquet(f, columns=["id", "text", "language"]) for f in files])
     by_lang = (df.group_by("language").agg(pl.len().alias("docs"), pl.col("text").str.len_chars().sum().alias("chars"))
                .sort("language"))
     return {"docs": df.height, "chars": int(df["text"].str.len_chars().sum() or 0), "shards": len(files),
+            "duplicate_ids": df.height - df["id"].n_unique(),
             "by_language": {str(r["language"]): {"docs": int(r["docs"]), "chars": int(r["chars"])}
                             for r in by_lang.iter_rows(named=True)}}
 
@@ -76,7 +77,10 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
     stages = []
     imbalances = []
     prev_kept = None
-    for sid, stype in [("read", "read")] + [(s, t.type) for s, t in zip(stage_ids, src.recipe.stages)]:
+    # stage_ids: ids (typed from the recipe) or (id, type) pairs, which include the implicit licence gate
+    pairs = list(stage_ids) if stage_ids and isinstance(stage_ids[0], tuple) \
+        else [(s, t.type) for s, t in zip(stage_ids, src.recipe.stages)]
+    for sid, stype in [("read", "read")] + pairs:
         c = counts.get(sid, {})
         rem = removed.get(sid, {})
         entry = {"stage": sid, "type": stype,
@@ -109,6 +113,8 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         "stages": stages,
         "read_removed": {k: v["docs"] for k, v in removed.get("read", {}).items()},
         "quarantined_files": quarantined,
+        # the same input id on two different records: both are kept (texts differ), ids are not unique
+        "duplicate_ids": kept["duplicate_ids"],
         "balanced": not imbalances and records_read == kept["docs"] + total_removed,
         "imbalances": imbalances,
     }

@@ -64,9 +64,13 @@ def write_manifest(out: Path, pipe, result) -> dict:
     sources = []
     built = {s.name: s for s in result.sources}
     for src in pipe.sources:
-        if src.name not in built:
-            continue
-        led = built[src.name].ledger
+        if src.name in built:
+            led = built[src.name].ledger
+        else:  # not part of this run (--only): describe it if an earlier run built it
+            lf = out / "sources" / src.name / "ledger.json"
+            if not lf.exists():
+                continue
+            led = json.loads(lf.read_text())
         sources.append({
             "name": src.name,
             "recipe_file": str(src.file),

@@ -53,11 +53,15 @@ class Segment:
     barrier: tuple | None  # (stage_id, spec) that starts this segment, if any
 
 
-def compile_segments(src: LoadedSource) -> list[Segment]:
+def compile_segments(src: LoadedSource, license_policy=None) -> list[Segment]:
     """Cut the stage list at barrier stages. Pure: no I/O."""
     ids = stage_ids(src.recipe.stages)
+    # licence policy gate (issue 5): the pipeline's policy reaches every license_gate, and a recipe
+    # without one gets an implicit `license_policy` gate at the end (stages/licence.py)
+    from .stages.licence import with_policy_gate
+
     segments = [Segment(0, [], None)]
-    for sid, spec in zip(ids, src.recipe.stages):
+    for sid, spec in with_policy_gate(list(zip(ids, src.recipe.stages)), license_policy):
         if spec.barrier:
             segments.append(Segment(len(segments), [(sid, spec)], (sid, spec)))
         else:
@@ -151,6 +155,9 @@ class BuildResult:
         for s in self.sources:
             for q in s.ledger.get("quarantined_files", []):
                 out.append(f"{s.name}: quarantined {q['file']} ({q['reason']}: {q['detail']})")
+            if s.ledger.get("duplicate_ids"):
+                out.append(f"{s.name}: {s.ledger['duplicate_ids']} kept documents share an id with another "
+                           "(same input id, different text); set `id_field` to a unique field")
             bad = {k: v for k, v in s.ledger.get("read_removed", {}).items()}
             if bad:
                 out.append(f"{s.name}: unreadable records removed: " + ", ".join(f"{k} × {v}" for k, v in sorted(bad.items())))
@@ -168,7 +175,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         return SourceResult(src.name, "up-to-date", json.loads(ledger_file.read_text()))
     stale = source_dir.exists() and (not key_file.exists() or key_file.read_text() != key)
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
-    lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(compile_segments(src)) > 1
+    lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(compile_segments(src, opts.license_policy)) > 1
     if stale or lost_work:
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
     source_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +185,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                     "recipe": json.loads(src.recipe.model_dump_json())}, indent=2, sort_keys=True))
 
     Executor = QuietLocalExecutor
-    segments = compile_segments(src)
+    segments = compile_segments(src, opts.license_policy)
     base_dir = out.parent if out.parent.exists() else out
     t0 = time.time()
     for i, seg in enumerate(segments):
@@ -198,7 +205,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         except Exception as e:  # a task crashed: keep completed tasks, report clearly
             raise BuildError(f"source {src.name!r}, segment {i}: a task failed ({type(e).__name__}: {e}). "
                              f"Task logs: {source_dir / 'logs' / f'seg{i}' / 'logs'}. Rerun to resume.") from e
-    ledger = compute_ledger(source_dir, src, [sid for seg in segments for sid, _ in seg.stages])
+    ledger = compute_ledger(source_dir, src, [(sid, spec.type) for seg in segments for sid, spec in seg.stages])
     seconds = time.time() - t0
     if not ledger["balanced"]:
         raise BuildError(f"source {src.name!r}: documents unaccounted for: {'; '.join(ledger['imbalances'])}")
