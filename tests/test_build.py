@@ -31,7 +31,7 @@ def demo_build(tmp_path_factory):
 def test_demo_layout_and_conservation(demo_build):
     out = demo_build
     names = sorted(p.name for p in (out / "sources").iterdir())
-    assert names == ["code_permissive", "eltec_fr", "ocr_fr_europeana", "pud_en", "web_cc"]
+    assert names == ["code_permissive", "eltec_fr", "ocr_fr_europeana", "parallel_fr_en", "pud_en", "web_cc"]
     for name in names:
         led = json.loads((out / "sources" / name / "ledger.json").read_text())
         assert led["balanced"], led["imbalances"]
@@ -45,9 +45,10 @@ def test_demo_layout_and_conservation(demo_build):
         assert kept.height == led["docs_kept"]
         assert kept.height + removed.height == led["records_read"]
         assert kept["id"].n_unique() == kept.height
-        if name in ("eltec_fr", "ocr_fr_europeana", "pud_en", "code_permissive"):
+        if name != "web_cc":
             n_lines = sum(1 for l in open(raw / {"eltec_fr": "fr_eltec_novels.jsonl", "ocr_fr_europeana": "fr_ocr_europeana_bnf.jsonl",
-                                                 "pud_en": "en_ud_pud.jsonl", "code_permissive": "code_permissive.jsonl"}[name]) if l.strip())
+                                                 "pud_en": "en_ud_pud.jsonl", "code_permissive": "code_permissive.jsonl",
+                                                 "parallel_fr_en": "parallel_fr_en_pud.jsonl"}[name]) if l.strip())
             assert led["records_read"] == n_lines
         else:
             assert led["records_read"] == len(list((raw / "html").glob("*.html")))
@@ -74,7 +75,9 @@ def test_code_and_web_use_record_licences(demo_build):
     assert {"code:python", "code:go", "code:rust"} <= set(code["language"])
     assert sorted(p.name for p in (demo_build / "sources" / "code_permissive" / "data").iterdir())[0].startswith("code-")
     web = pl.read_parquet(demo_build / "sources" / "web_cc" / "data" / "**" / "*.parquet")
-    assert "CC-BY-ND-3.0-DE" in set(web["license"]) and set(web["language"]) <= {"en", "de"}
+    assert "CC-BY-ND-3.0-DE" not in set(web["license"]) and set(web["language"]) <= {"en", "de"}
+    nd = pl.read_parquet(demo_build / "sources" / "web_cc" / "removed" / "license_policy" / "*.parquet")
+    assert set(nd["license"]) == {"CC-BY-ND-3.0-DE"}  # the demo pipeline's license_policy removes it
     tsne = web.filter(pl.col("id").str.contains("tsne", literal=True))
     assert tsne.height == 1 and "t-distributed" in tsne["text"][0].lower()
 
@@ -82,7 +85,7 @@ def test_code_and_web_use_record_licences(demo_build):
 def test_manifest(demo_build):
     m = json.loads((demo_build / "manifest.json").read_text())
     assert m["lucie_data_version"] and m["pipeline"]["name"] == "demo" and m["seed"] == 0
-    assert len(m["sources"]) == 5
+    assert len(m["sources"]) == 6
     for s in m["sources"]:
         for inp in s["inputs"]:
             assert hashlib.sha256(Path(inp["path"]).read_bytes()).hexdigest() == inp["sha256"]

@@ -28,6 +28,11 @@ def read_stage_counts(source_dir: Path) -> dict[str, dict[str, int]]:
                 for key in ("docs", "chars"):
                     if key in step.get("stats", {}):
                         counts[sid][f"{side}_{key}"] += _stat_total(step["stats"][key])
+            # a step that turns one document into several (language_id chunk split) counts the new ones
+            # as `created:<stage>`; the stage then balances as in + created = kept + removed
+            for key, v in step.get("stats", {}).items():
+                if key.startswith("created:"):
+                    counts[key.split(":", 1)[1]]["created_docs"] += _stat_total(v)
     return counts
 
 
@@ -89,8 +94,12 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
                  "docs_removed": sum(r["docs"] for r in rem.values()),
                  "chars_removed": sum(r["chars"] for r in rem.values()),
                  "removed": rem}
-        if entry["docs_in"] != entry["docs_kept"] + entry["docs_removed"]:
-            imbalances.append(f"stage {sid}: in {entry['docs_in']} != kept {entry['docs_kept']} + removed {entry['docs_removed']}")
+        created = c.get("created_docs", 0)
+        if created:
+            entry["docs_created"] = created
+        if entry["docs_in"] + created != entry["docs_kept"] + entry["docs_removed"]:
+            imbalances.append(f"stage {sid}: in {entry['docs_in']}{f' + created {created}' if created else ''} "
+                              f"!= kept {entry['docs_kept']} + removed {entry['docs_removed']}")
         if prev_kept is not None and prev_kept != entry["docs_in"]:
             imbalances.append(f"stage {sid}: in {entry['docs_in']} != previous stage's kept {prev_kept}")
         prev_kept = entry["docs_kept"]
@@ -102,6 +111,7 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         imbalances.append(f"removed/{s}/ does not belong to any stage of the recipe")
     records_read = stages[0]["docs_in"]
     total_removed = sum(s["docs_removed"] for s in stages)
+    total_created = sum(s.get("docs_created", 0) for s in stages)
     return {
         "source": src.name,
         "records_read": records_read,
@@ -115,6 +125,7 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         "quarantined_files": quarantined,
         # the same input id on two different records: both are kept (texts differ), ids are not unique
         "duplicate_ids": kept["duplicate_ids"],
-        "balanced": not imbalances and records_read == kept["docs"] + total_removed,
+        **({"docs_created": total_created} if total_created else {}),
+        "balanced": not imbalances and records_read + total_created == kept["docs"] + total_removed,
         "imbalances": imbalances,
     }

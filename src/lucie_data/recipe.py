@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigIssue, RecipeError
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
+from .mix.build import MixSpec
 from .stages import StageList
 
 Category = Literal[
@@ -121,15 +122,29 @@ class SourceRecipe(Strict):
             seen.add(sid)
         return self
 
+    @model_validator(mode="after")
+    def _language_stage_order(self) -> "SourceRecipe":
+        from .stages.langid import check_language_stage_order  # language_gate needs an earlier language_id
+
+        problem = check_language_stage_order(self.stages)
+        if problem:
+            raise ValueError(problem)
+        return self
+
     @property
     def is_code(self) -> bool:
         return self.category == "programming" or any(lang.startswith("code") for lang in self.languages)
 
 
 class ExecutorSpec(Strict):
-    type: Literal["local"] = "local"
-    workers: int = Field(2, ge=1, le=512, description="processes run at once (does not change the output)")
+    """Where tasks run: `local` processes (datatrove's LocalPipelineExecutor) or a Ray cluster."""
+
+    type: Literal["local", "ray"] = "local"
+    workers: int = Field(2, ge=1, le=512, description="tasks run at once (does not change the output)")
     tasks: int = Field(4, ge=1, le=10_000, description="shards per source; part of the output, keep it fixed")
+    address: str | None = Field(None, description="ray: cluster address (`auto`, `ray://host:10001`); "
+                                "default starts a local Ray with `workers` CPUs")
+    mem_per_cpu_gb: float = Field(2.0, gt=0, description="ray: memory reserved per task")
 
 
 class PipelineRecipe(Strict):
@@ -146,7 +161,7 @@ class PipelineRecipe(Strict):
     defaults: dict[str, Any] = Field(default_factory=dict, description="keys merged under every source recipe")
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict, description="named recipe fragments (`preset:`)")
     license_policy: LicensePolicy | None = None
-    mix: dict[str, Any] | None = None
+    mix: MixSpec | None = Field(None, description="how `lucie-data mix build` weights and materialises the mix")
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,6 +322,37 @@ def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
     return uniq
 
 
+def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dict) -> tuple[SourceRecipe, list[ConfigIssue]]:
+    """Make each stage's file arguments absolute (relative to the recipe) and check they exist."""
+    issues: list[ConfigIssue] = []
+    stages = []
+    changed = False
+    for i, st in enumerate(recipe.stages):
+        update = {}
+        for f in getattr(st, "path_fields", ()):
+            v = getattr(st, f, None)
+            if not v:
+                continue
+            p = Path(v).expanduser()
+            full = p if p.is_absolute() else (base / p).resolve()
+            if not full.exists():
+                issues.append(ConfigIssue(file, f"stages[{i}].{f}", f"file {v!r} does not exist (relative paths are "
+                                          f"resolved from {base}); fix the path or download the model first",
+                                          lines.get(("stages", i, f))))
+            elif str(full) != v:
+                update[f] = str(full)
+        if update:
+            st = st.model_copy(update=update)
+            changed = True
+        stages.append(st)
+    if recipe.input.sidecar:
+        sc = (base / recipe.input.sidecar)
+        if not sc.is_file():
+            issues.append(ConfigIssue(file, "input.sidecar", f"sidecar file {recipe.input.sidecar!r} does not exist",
+                                      lines.get(("input", "sidecar"))))
+    return (recipe.model_copy(update={"stages": stages}) if changed else recipe), issues
+
+
 class LoadedSource:
     """A validated source recipe with the file it came from and its resolved input files."""
 
@@ -346,6 +392,8 @@ def load_source(
         recipe = SourceRecipe.model_validate(merged)
     except ValidationError as e:
         return None, issues_from_validation(e, merged, str(path), lines)
+    recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines)
+    issues.extend(path_issues)
     inputs: list[Path] = []
     if recipe.input.type != "hf_dataset":
         for i, pat in enumerate(recipe.input.paths):

@@ -40,6 +40,9 @@ class RunOptions:
     workers: int = 1
     tokenizer: str | None = None
     license_policy: object | None = None  # licenses.LicensePolicy
+    executor: str = "local"  # local | ray (does not change the output)
+    ray_address: str | None = None
+    mem_per_cpu_gb: float = 2.0
 
     def key(self) -> dict:
         policy = self.license_policy.model_dump(mode="json") if self.license_policy is not None else None
@@ -120,6 +123,29 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         return super()._run_for_rank(rank, local_rank, node_rank)
 
 
+def ensure_ray(opts: RunOptions) -> None:
+    """Connect to the configured Ray cluster, or start a local one sized to ``workers``."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("executor.type ray needs Ray: pip install 'lucie-data[ray]'") from None
+    if not ray.is_initialized():
+        kw = {"address": opts.ray_address} if opts.ray_address else {"num_cpus": opts.workers, "include_dashboard": False}
+        ray.init(log_to_driver=bool(os.environ.get("LUCIE_VERBOSE")), ignore_reinit_error=True, **kw)
+
+
+def make_executor(opts: RunOptions, pipeline: list, logging_dir: str):
+    if opts.executor == "ray":
+        from datatrove.executor.ray import RayPipelineExecutor
+
+        ensure_ray(opts)
+        return RayPipelineExecutor(pipeline, tasks=opts.tasks, workers=min(opts.workers, opts.tasks),
+                                   logging_dir=logging_dir, skip_completed=True, cpus_per_task=1,
+                                   mem_per_cpu_gb=opts.mem_per_cpu_gb)
+    return QuietLocalExecutor(pipeline, tasks=opts.tasks, workers=min(opts.workers, opts.tasks),
+                              logging_dir=logging_dir, skip_completed=True)
+
+
 def input_fingerprint(paths: list[Path]) -> list[dict]:
     out = []
     for p in paths:
@@ -184,7 +210,6 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         json.dumps({"layout_version": LAYOUT_VERSION, "recipe_file": str(src.file),
                     "recipe": json.loads(src.recipe.model_dump_json())}, indent=2, sort_keys=True))
 
-    Executor = QuietLocalExecutor
     segments = compile_segments(src, opts.license_policy)
     base_dir = out.parent if out.parent.exists() else out
     t0 = time.time()
@@ -198,8 +223,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                 bspec.plan(ctx, str(source_dir / "work" / f"seg{i - 1}"))
         pipeline = build_segment_pipeline(src, seg, nxt, source_dir, opts, _common_base(src))
         on_event("segment", {"source": src.name, "segment": i, "of": len(segments)})
-        ex = Executor(pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(source_dir / "logs" / f"seg{i}"),
-                      skip_completed=True)
+        ex = make_executor(opts, pipeline, str(source_dir / "logs" / f"seg{i}"))
         try:
             ex.run()
         except Exception as e:  # a task crashed: keep completed tasks, report clearly
@@ -246,7 +270,8 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
         logger.add(str(out / "build.log"), level="INFO")
     ex = pipe.recipe.executor
     opts = RunOptions(seed=pipe.recipe.seed, tasks=ex.tasks, workers=workers or ex.workers,
-                      tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy)
+                      tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy,
+                      executor=ex.type, ray_address=ex.address, mem_per_cpu_gb=ex.mem_per_cpu_gb)
     result = BuildResult(out)
     for src in sources:
         on_event("source_start", {"source": src.name})

@@ -11,12 +11,22 @@ from pydantic import Field
 
 from .base import BuildContext, StageSpec
 from .dedup import ExactDedupSpec
+from .langid import LanguageGateSpec, LanguageIdSpec
+from .licence import LicenseGateSpec, LicenseRulesSpec
+from .parallel import ParallelJoinSpec
+from .quality import QUALITY_SPECS
 from .text import MinLengthSpec, NormalizeSpec
 
 STAGE_SPECS: tuple[type[StageSpec], ...] = (
     NormalizeSpec,
     MinLengthSpec,
     ExactDedupSpec,
+    LicenseRulesSpec,
+    LicenseGateSpec,
+    LanguageIdSpec,
+    LanguageGateSpec,
+    ParallelJoinSpec,
+    *QUALITY_SPECS,
 )
 
 AnyStage = Annotated[Union[STAGE_SPECS], Field(discriminator="type")]  # type: ignore[valid-type]

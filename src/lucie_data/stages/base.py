@@ -48,6 +48,9 @@ class StageSpec(BaseModel):
                              description="stage id (folder under removed/); defaults to the type")
     barrier: ClassVar[bool] = False
     """A barrier stage needs to see every document of the source before deciding (dedup)."""
+    path_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields naming local files (models, word lists): resolved against the recipe's folder and checked
+    to exist when the recipe is loaded, so a missing file fails before any work starts."""
 
     def build(self, ctx: BuildContext) -> list["PipelineStep"]:
         raise NotImplementedError

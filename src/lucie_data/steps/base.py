@@ -24,10 +24,18 @@ class StageEnter(PipelineStep):
         super().__init__()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for doc in data:
-            self.stat_update("docs")
-            self.stat_update("chars", value=len(doc.text) if isinstance(doc.text, str) else 0)
-            yield doc
+        # counted locally and added to the stats in one call each (the ledger reads the totals):
+        # two stat_update calls per document were a measurable share of a cheap stage's time
+        docs = chars = 0
+        try:
+            for doc in data:
+                docs += 1
+                chars += len(doc.text) if isinstance(doc.text, str) else 0
+                yield doc
+        finally:
+            if docs:
+                self.stat_update("docs", value=docs)
+                self.stat_update("chars", value=chars)
 
 
 class StageExit(StageEnter):

@@ -1,0 +1,20 @@
+"""``lucie-data trace BUILD DOC_ID``: where a document came from and where it went."""
+from __future__ import annotations
+
+
+def cmd_trace(args) -> int:
+    import json
+
+    from ..report.trace import format_trace, trace
+
+    t = trace(args.build, args.doc_id)
+    print(json.dumps(t, indent=2, ensure_ascii=False, default=str) if args.json else format_trace(t), end="")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("trace", help="print a document's lineage: recipe, input record, annotations, licence, fate")
+    p.add_argument("build", help="build folder")
+    p.add_argument("doc_id", help="document id (<source>/<original id>)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_trace)

@@ -1,0 +1,630 @@
+"""Materialise a mix from a build: Lucie's epochs applied to documents, in a Hub-ready folder.
+
+How documents are repeated (documented in the dataset card too):
+
+* a subset (``<source>--<language>``) with ``e`` epochs contributes every allowed document
+  ``floor(e)`` times, plus once more for the documents whose ``xxh64(id, seed) / 2**64`` falls
+  below ``e - floor(e)`` -- the way dolma's mixer and datatrove's ``SamplerFilter`` sample, but
+  seeded by the document id instead of a stream position, so the selection does not depend on
+  shard layout, worker count or reruns, and raising the fraction only adds documents;
+* the first copy keeps its ``id``; copy ``k >= 2`` gets ``id#k``. Every row also carries an
+  ``epoch`` column (1-based copy number), so ``id.split("#")[0]`` recovers the document.
+
+Licences (rule 2 of the product): the pipeline's ``license_policy`` (or the default policy when
+the pipeline has none) is applied again here; a source whose recipe says ``redistributable: false``
+never enters. What was left out, and why, is written to ``mix_plan.json["license_check"]["excluded"]``.
+The check is then redone on the written shards (not assumed): ``passed`` is true only if no shard
+holds a document from a non-redistributable source or under a licence the policy forbids.
+
+Layout (Lucie's): ``data/{natural|code}/{language}/{Source}/{Source}--{language}--NNN.parquet``
+(language pairs as ``fr-en``; code as ``data/code/<programming language>/...``), ``mix_plan.json``
+and ``README.md`` (the dataset card, :mod:`lucie_data.mix.card`). The output is written next to
+its final place and swapped in at the end, so an interrupted build never leaves half a mix.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .plan import Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
+from .stats import SourceInfo, code_language, mix_language, read_sources, subset_name
+
+__all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME", "selection_key"]
+
+ID_SCHEME = ("first copy keeps `id`; copy k >= 2 is `id#k`; column `epoch` = copy number (1-based). "
+             "Fractional epochs select documents with xxh64(id, seed) / 2**64 < fraction.")
+PLAN_FILE = "mix_plan.json"
+
+
+class MixSpec(BaseModel):
+    """The pipeline's ``mix:`` block: how to weight and materialise the mix of a build."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    factors: dict[str, Factor] | None = Field(
+        None, description="language--category -> epochs (Lucie's dataset_weights.yaml); or use weights_file")
+    languages: dict[str, Factor] = Field(default_factory=dict, description="per-language multiplier")
+    sources: dict[str, Factor] = Field(default_factory=dict, description="per-subset (<source>--<lang>) multiplier")
+    default_factor: Factor | None = Field(None, description="factor of keys absent from `factors` (null: error)")
+    weights_file: str | None = Field(None, description="weights YAML (same format as `factors:` & co), "
+                                     "relative to the pipeline file")
+    seed: int | None = Field(None, ge=0, lt=2**64, description="selection seed; default: the pipeline's seed")
+    targets: dict[str, float] | None = Field(
+        None, description="language -> target share of tokens seen; per-language multipliers are solved")
+    max_epochs: float = Field(5.0, gt=0, description="cap on epochs per subset when solving `targets`")
+    output: str | None = Field(None, description="mix folder; default <build>/mix; relative to the build folder")
+    max_rows_per_shard: int = Field(100_000, ge=1, le=50_000_000)
+
+    @model_validator(mode="after")
+    def _one_source_of_weights(self) -> "MixSpec":
+        if self.factors is not None and self.weights_file is not None:
+            raise ValueError("give either `factors:` or `weights_file:`, not both")
+        if self.factors is None and self.weights_file is None and self.targets is None:
+            raise ValueError("the mix needs `factors:` (language--category -> epochs), `weights_file:` or `targets:`")
+        if self.targets is not None:
+            for lang, p in self.targets.items():
+                if not 0 <= p <= 1:
+                    raise ValueError(f"targets.{lang}: a share must be in [0, 1] (got {p})")
+        return self
+
+    def inline_weights(self) -> Weights | None:
+        if self.factors is None:
+            return None
+        return parse_weights({"factors": self.factors, "languages": self.languages, "sources": self.sources,
+                              "default_factor": self.default_factor}, origin=" in the pipeline's mix: block")
+
+
+class MixConfig(BaseModel):
+    """Everything a mix build needs besides the build folder, resolved from the pipeline and the CLI."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    weights: Weights | None = None
+    targets: dict[str, float] | None = None
+    max_epochs: float = 5.0
+    seed: int = 0
+    policy: Any = None  # LicensePolicy
+    policy_origin: str = "default"
+    output: Path | None = None
+    max_rows_per_shard: int = 100_000
+    pipeline_name: str | None = None
+
+
+def _format_spec_error(err: ValidationError, where: str) -> str:
+    lines = [f"invalid mix: block in {where}:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown key (allowed: {', '.join(MixSpec.model_fields)})"
+        lines.append(f"  - mix{'.' + loc if loc else ''}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_mix_spec(data: Any, where: str = "the pipeline") -> MixSpec:
+    if isinstance(data, MixSpec):
+        return data
+    try:
+        return MixSpec.model_validate(data)
+    except ValidationError as err:
+        raise MixPlanError(_format_spec_error(err, where)) from None
+
+
+def _pipeline_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise MixPlanError(f"cannot read the pipeline {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise MixPlanError(f"{path}: expected a pipeline mapping at the top")
+    return data
+
+
+def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, weights: str | Path | None = None,
+                    seed: int | None = None, output: str | Path | None = None,
+                    require_weights: bool = True) -> MixConfig:
+    """Resolve weights, seed, licence policy and output: CLI arguments beat the pipeline's ``mix:`` block.
+
+    The pipeline is ``pipeline`` or the one recorded in ``BUILD/manifest.json``; its ``license_policy``
+    (else the one the manifest recorded, else :class:`LicensePolicy`'s default, which denies
+    non-commercial, no-derivatives and unknown licences) decides which documents may enter.
+    """
+    from ..licenses import LicensePolicy
+
+    build = Path(build)
+    manifest: dict = {}
+    mpath = build / "manifest.json"
+    if mpath.is_file():
+        try:
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise MixPlanError(f"{mpath} is not valid JSON ({err}); rerun `lucie-data build`") from None
+    pfile = Path(pipeline) if pipeline else None
+    if pfile is None and (manifest.get("pipeline") or {}).get("file"):
+        candidate = Path(manifest["pipeline"]["file"])
+        pfile = candidate if candidate.is_file() else None
+    if pipeline and not Path(pipeline).is_file():
+        raise MixPlanError(f"pipeline file not found: {pipeline}")
+    pdata = _pipeline_yaml(pfile) if pfile else {}
+
+    spec = parse_mix_spec(pdata["mix"], str(pfile)) if pdata.get("mix") is not None else None
+    cfg = MixConfig(pipeline_name=pdata.get("name") or (manifest.get("pipeline") or {}).get("name"))
+
+    # licence policy
+    raw_policy, origin = None, "default (no license_policy in the pipeline)"
+    if pdata.get("license_policy") is not None:
+        raw_policy, origin = pdata["license_policy"], f"pipeline {pfile.name}"
+    elif manifest.get("license_policy") is not None:
+        raw_policy, origin = manifest["license_policy"], "build manifest"
+    try:
+        cfg.policy = LicensePolicy.model_validate(raw_policy) if raw_policy is not None else LicensePolicy()
+    except ValidationError as err:
+        raise MixPlanError(f"invalid license_policy ({origin}): {err.errors()[0]['msg']}") from None
+    cfg.policy_origin = origin
+
+    # weights
+    if weights is not None:
+        cfg.weights = load_weights_yaml(weights)
+    elif spec is not None:
+        if spec.weights_file:
+            wf = Path(spec.weights_file)
+            cfg.weights = load_weights_yaml(wf if wf.is_absolute() else pfile.parent / wf)
+        else:
+            cfg.weights = spec.inline_weights()
+    if spec is not None:
+        cfg.targets = dict(spec.targets) if spec.targets is not None else None
+        cfg.max_epochs = spec.max_epochs
+        cfg.max_rows_per_shard = spec.max_rows_per_shard
+    if cfg.weights is None and cfg.targets is None and require_weights:
+        where = f"the pipeline {pfile}" if pfile else "the build (its pipeline file was not found)"
+        raise MixPlanError(f"no mix weights: pass --weights WEIGHTS.yaml or add a `mix:` block with `factors:` to {where}")
+
+    # seed and output
+    if seed is not None:
+        cfg.seed = seed
+    elif spec is not None and spec.seed is not None:
+        cfg.seed = spec.seed
+    else:
+        cfg.seed = int(pdata.get("seed", manifest.get("seed", 0)) or 0)
+    if not 0 <= cfg.seed < 2**64:
+        raise MixPlanError(f"seed must be in [0, 2**64), got {cfg.seed}")
+    if output is not None:
+        cfg.output = Path(output)
+    elif spec is not None and spec.output:
+        o = Path(spec.output)
+        cfg.output = o if o.is_absolute() else build / o
+    else:
+        cfg.output = build / "mix"
+    return cfg
+
+
+# --------------------------------------------------------------------------------------------- selection
+
+
+def selection_key(doc_id: str, seed: int) -> float:
+    """A document's uniform draw in [0, 1): xxh64 of its id, seeded."""
+    import xxhash
+
+    return xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=seed) / 2.0**64
+
+
+def _copies(ids: list[str], epochs: float, seed: int):
+    """Copies of each document for ``epochs``: floor(epochs), +1 where the draw is below the fraction."""
+    import numpy as np
+    import xxhash
+
+    whole = math.floor(epochs)
+    frac = epochs - whole
+    copies = np.full(len(ids), whole, dtype=np.int64)
+    if frac > 0:
+        h = xxhash.xxh64_intdigest
+        threshold = frac * 2.0**64
+        extra = np.fromiter((h(i.encode("utf-8"), seed=seed) < threshold for i in ids), dtype=bool, count=len(ids))
+        copies += extra
+    return copies
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+class _BucketWriter:
+    """Rows of one (kind, language, source) folder, cut into shards of ``max_rows`` rows."""
+
+    def __init__(self, folder: Path, stem: str, max_rows: int, schema,
+                 write: Callable[[Any, Path], None] | None = None):
+        self.folder, self.stem, self.max_rows, self.schema = folder, stem, max_rows, schema
+        self.write = write or (lambda table, path: _write_shard(table, path, {}))
+        self.pending: list = []
+        self.n_pending = 0
+        self.index = 0
+        self.written: list[Path] = []
+
+    def add(self, table) -> None:
+        if table.num_rows == 0:
+            return
+        self.pending.append(table)
+        self.n_pending += table.num_rows
+        while self.n_pending >= self.max_rows:
+            self._flush(self.max_rows)
+
+    def _flush(self, n: int) -> None:
+        import pyarrow as pa
+
+        table = pa.concat_tables(self.pending)
+        out, rest = table.slice(0, n), table.slice(n)
+        self.pending = [rest] if rest.num_rows else []
+        self.n_pending = rest.num_rows
+        if not self.index:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.stem}--{self.index:03d}.parquet"
+        self.written.append(path)
+        self.index += 1
+        self.write(out, path)
+
+    def close(self) -> None:
+        if self.n_pending:
+            self._flush(self.n_pending)
+
+
+def _write_shard(table, path: Path, hashes: dict) -> None:
+    """Encode one shard in memory, hash those bytes, then write them: each file is hashed once, never re-read."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    # fixed options, no timestamps: the same input gives the same bytes (rule 4)
+    pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
+    data = buf.getbuffer()
+    hashes[path] = hashlib.sha256(data).hexdigest()
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+def _read(path: Path, columns: list[str] | None = None):
+    """One Parquet file, without ``pq.read_table``'s dataset layer (3x its cost on small shards)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read(columns=columns, use_threads=False)
+
+
+def _grouped(path: Path, keys: list[str]) -> tuple[int, int, list[tuple]]:
+    """(rows, null n_tokens, [(*keys, sum of n_tokens, rows)] in order of first appearance) of one shard."""
+    t = _read(path, keys + ["n_tokens"])
+    if t.num_rows == 0:
+        return 0, 0, []
+    g = t.group_by(keys, use_threads=False).aggregate([("n_tokens", "sum"), ([], "count_all")])
+    cols = [g.column(c).to_pylist() for c in keys + ["n_tokens_sum", "count_all"]]
+    return t.num_rows, t.column("n_tokens").null_count, list(zip(*cols))
+
+
+def _pool_map(fn, items: list) -> list:
+    """``map`` over two threads (pyarrow releases the GIL), results in input order: deterministic."""
+    if len(items) < 2 or (os.cpu_count() or 1) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(fn, items))
+
+
+def _codes(column) -> tuple[list, "object"]:
+    """(distinct values, numpy index of each row into them) of a column; null is a value of its own.
+
+    Why: per-row decisions (licence, bucket, subset) are taken once per distinct value, then spread
+    over the rows with numpy, instead of a Python call per row.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    enc = column.dictionary_encode(null_encoding="encode")
+    return enc.dictionary.to_pylist(), np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _mix_schema():
+    import pyarrow as pa
+
+    from ..steps.rows import KEPT_SCHEMA
+
+    return pa.schema(list(KEPT_SCHEMA) + [("epoch", pa.int32())])
+
+
+def _bucket_of(source: str, lang: str | None) -> tuple[str, str, str]:
+    """(kind, language folder, source) of a document: Lucie's data/{natural|code}/{language}/{Source}."""
+    ml = mix_language(lang)
+    if ml == "code":
+        return "code", code_language(lang), source
+    return "natural", ml, source
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _lic(lic: str | None) -> str:
+    from ..licenses import UNKNOWN
+
+    return lic if lic else UNKNOWN
+
+
+def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
+             hashes: dict[Path, str] | None = None):
+    """Read back every shard of a mix folder: (shards, achieved per subset, rows per licence, violations).
+
+    A violation is a shard holding a document of a non-redistributable or unknown source, or under a
+    licence ``decide`` forbids; one entry per (source, licence, reason), with the first shard seen.
+    ``hashes`` (path -> sha256 of the bytes just written) saves re-reading files this process wrote;
+    the rows are always read back from the files. Rows are grouped by (source, language, licence) with
+    pyarrow, in order of first appearance, and each group is decided once.
+    """
+    folder = Path(folder)
+    hashes = hashes or {}
+    shards, achieved, violations = [], {}, []
+    lic_docs: dict[str, int] = {}
+    seen: set[tuple[str, str, str]] = set()
+    paths = sorted(folder.glob("data/**/*.parquet"))
+    for path, (rows, _nulls, groups) in zip(paths, _pool_map(
+            lambda p: _grouped(p, ["source", "language", "license"]), paths)):
+        rel = path.relative_to(folder).as_posix()
+        parts = path.relative_to(folder).parts
+        kind, lang_dir, src_name = (parts[1:4] if len(parts) == 5 else ("?", "?", "?"))
+        sha = hashes.get(path)
+        shards.append({"path": rel, "rows": rows, "bytes": path.stat().st_size,
+                       "sha256": sha if sha is not None else _sha256(path),
+                       "source": src_name, "kind": kind, "language": lang_dir})
+        for s, lang, lic, n, docs in groups:
+            sub = subset_name(s, mix_language(lang))
+            a = achieved.setdefault(sub, {"docs": 0, "tokens": 0})
+            a["docs"] += docs
+            a["tokens"] += int(n or 0)
+            lic_docs[_lic(lic)] = lic_docs.get(_lic(lic), 0) + docs
+            info = sources.get(s)
+            if info is None or not info.redistributable:
+                why = "not_redistributable" if info else "unknown_source"
+            else:
+                ok, why = decide(lic)
+                if ok:
+                    continue
+            if (s, _lic(lic), why) not in seen:
+                seen.add((s, _lic(lic), why))
+                violations.append({"source": s, "license": _lic(lic), "reason": why, "shard": rel})
+    return shards, achieved, lic_docs, violations
+
+
+def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None]):
+    """Same result as :func:`lucie_data.mix.stats.build_counts` (counts per subset, excluded tallies),
+    grouped with pyarrow per shard instead of a Python step per row; only the small columns are read."""
+    from .stats import SubsetCount
+
+    counts: dict[tuple[str, str], SubsetCount] = {}
+    excluded: dict[str, dict[str, dict]] = {}
+    work = [(src, shard) for src in sources for shard in src.shards]
+    for (src, shard), (_rows, nulls, groups) in zip(work, _pool_map(
+            lambda w: _grouped(w[1], ["language", "license"]), work)):
+        if nulls:
+            raise MixPlanError(f"{shard}: a document has no n_tokens; rebuild with this lucie-data version")
+        for lang, lic, n, docs in groups:
+            n = int(n or 0)
+            reason = keep(src, lic)
+            if reason is not None:
+                e = excluded.setdefault(src.name, {}).setdefault(str(lic), {"reason": reason, "docs": 0, "tokens": 0})
+                e["docs"] += docs
+                e["tokens"] += n
+                continue
+            ml = mix_language(lang)
+            sc = counts.get((src.name, ml))
+            if sc is None:
+                sc = counts[(src.name, ml)] = SubsetCount(src.name, ml, src.category)
+            sc.tokens += n
+            sc.docs += docs
+            if ml == "code":
+                cl = code_language(lang)
+                sc.code_languages[cl] = sc.code_languages.get(cl, 0) + docs
+    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded
+
+
+def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
+    """Re-check a mix folder against a build's sources and a licence policy; returns the violations."""
+    by_name = {s.name: s for s in read_sources(build)}
+    return scan_mix(Path(folder), by_name, lambda lic: policy.decide(_lic(lic)))[3]
+
+
+def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any] = lambda _m: None) -> dict:
+    """Materialise the mix of ``build`` into ``config.output``; returns the ``mix_plan.json`` content."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from . import card as card_mod
+
+    build = Path(build)
+    sources = read_sources(build)
+    by_name = {s.name: s for s in sources}
+    policy = config.policy
+    decisions: dict[str, tuple[bool, str | None]] = {}
+
+    def decide(lic: str | None) -> tuple[bool, str | None]:
+        key = _lic(lic)
+        if key not in decisions:
+            decisions[key] = policy.decide(key)
+        return decisions[key]
+
+    def keep(src: SourceInfo, lic: str | None) -> str | None:
+        if not src.redistributable:
+            return "not_redistributable"
+        ok, reason = decide(lic)
+        return None if ok else (reason or "license_not_allowed")
+
+    # 1. measure and plan on what may enter
+    counts, excluded = _count_subsets(sources, keep)
+    stats = [c.to_stats() for c in counts]
+    if not stats:
+        raise MixPlanError(f"no document of {build} may enter the mix under the licence policy "
+                           f"({config.policy_origin}); nothing to build")
+    if config.targets is not None:
+        weights, plan = solve_factors(stats, config.targets, config.max_epochs, base_weights=config.weights)
+    else:
+        weights = config.weights
+        plan = plan_mix(stats, weights)
+    epochs = {sp.subset: sp.epochs for sp in plan.subsets}
+    log(f"planned {len(plan.subsets)} subset(s), {plan.total_tokens:,} tokens -> {plan.total_tokens_seen:,} seen")
+
+    # 2. write next to the final folder, swap at the end
+    out = Path(config.output).resolve()
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    schema = _mix_schema()
+    in_schema = pa.schema(list(schema)[:-1])
+    writers: dict[tuple[str, str, str], _BucketWriter] = {}
+    hashes: dict[Path, str] = {}
+    src_of = {shard: src for src in sources if src.redistributable for shard in src.shards}
+    shard_paths = list(src_of)
+    # Two threads: pyarrow decodes and encodes without the GIL, so reading the next input shard and
+    # encoding finished output shards overlap the Python bookkeeping. Each output file's content is fixed
+    # before it is handed over, so bytes do not depend on timing. Both queues are bounded (memory).
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        writes: deque = deque()
+
+        def write(table, path: Path) -> None:
+            writes.append(pool.submit(_write_shard, table, path, hashes))
+            while len(writes) > 4:
+                writes.popleft().result()
+
+        def prefetched():
+            ahead: deque = deque()
+            for shard in shard_paths:
+                ahead.append((shard, pool.submit(_read, shard)))
+                if len(ahead) > 2:
+                    s_, f_ = ahead.popleft()
+                    yield s_, f_.result()
+            while ahead:
+                s_, f_ = ahead.popleft()
+                yield s_, f_.result()
+
+        for shard, table in prefetched():
+            src = src_of[shard]
+            if table.num_rows == 0:
+                continue
+            table = table.select(in_schema.names)
+            if not table.schema.equals(in_schema, check_metadata=True):
+                table = table.cast(in_schema)
+            # decisions per distinct licence / language, spread over rows by index
+            lic_values, lic_idx = _codes(table.column("license"))
+            allowed = np.array([keep(src, lic) is None for lic in lic_values], dtype=bool)[lic_idx]
+            lang_values, lang_idx = _codes(table.column("language"))
+            subset_names = [subset_name(src.name, mix_language(lang)) for lang in lang_values]
+            bucket_names = [_bucket_of(src.name, lang) for lang in lang_values]
+            copies = np.zeros(table.num_rows, dtype=np.int64)
+            ids = None
+            for sub in sorted(set(subset_names)):
+                codes = [i for i, s_ in enumerate(subset_names) if s_ == sub]
+                rows = np.nonzero(np.isin(lang_idx, codes) & allowed)[0]
+                if len(rows):
+                    e = epochs[sub]
+                    if e != math.floor(e):  # only fractional epochs need the ids (hash draw)
+                        if ids is None:
+                            ids = table.column("id")
+                        copies[rows] = _copies(ids.take(pa.array(rows)).to_pylist(), e, config.seed)
+                    else:
+                        copies[rows] = math.floor(e)
+            max_copies = int(copies.max(initial=0))
+            for bucket in sorted(set(bucket_names)):
+                in_bucket = np.isin(lang_idx, [i for i, b_ in enumerate(bucket_names) if b_ == bucket])
+                w = writers.get(bucket)
+                if w is None:
+                    kind, lang_dir, name = bucket
+                    w = writers[bucket] = _BucketWriter(tmp / "data" / kind / lang_dir / name, f"{name}--{lang_dir}",
+                                                        config.max_rows_per_shard, schema, write)
+                for k in range(1, max_copies + 1):
+                    idx = np.nonzero(in_bucket & (copies >= k))[0]
+                    if not len(idx):
+                        continue
+                    part = table if len(idx) == table.num_rows else table.take(pa.array(idx))
+                    if k > 1:
+                        part = part.set_column(0, "id", pc.binary_join_element_wise(
+                            part.column("id"), pa.scalar(f"#{k}"), ""))
+                    part = part.append_column(schema.field("epoch"), pa.array(np.full(len(idx), k, dtype=np.int32)))
+                    w.add(part)
+        for key in sorted(writers):
+            writers[key].close()
+        while writes:
+            writes.popleft().result()
+
+    # 3. verify on the written shards, not from the plan
+    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes)
+
+    excluded_sources = {}
+    for src in sources:
+        if not src.redistributable:
+            docs = sum(v["docs"] for v in excluded.get(src.name, {}).values())
+            tokens = sum(v["tokens"] for v in excluded.get(src.name, {}).values())
+            excluded_sources[src.name] = {"reason": "not_redistributable", "docs": docs, "tokens": tokens}
+    excluded_docs = {s: v for s, v in excluded.items() if by_name[s].redistributable}
+
+    subsets_out = {}
+    for sp in plan.subsets:
+        a = achieved.get(sp.subset, {"docs": 0, "tokens": 0})
+        c = next(c for c in counts if c.subset == sp.subset)
+        subsets_out[sp.subset] = {
+            "source": c.source, "language": sp.language, "category": sp.category, "epochs": sp.epochs,
+            "docs": c.docs, "tokens": sp.tokens, "tokens_seen_planned": sp.tokens_seen,
+            "docs_achieved": a["docs"], "tokens_achieved": a["tokens"],
+            "code_languages": dict(sorted(c.code_languages.items())) if c.code_languages else None,
+        }
+    manifest = build / "manifest.json"
+    mix_plan = {
+        "format": 1,
+        "name": config.pipeline_name or build.name,
+        "seed": config.seed,
+        "id_scheme": ID_SCHEME,
+        "build": {"manifest_sha256": _sha256(manifest) if manifest.is_file() else None},
+        "weights": json.loads(weights.model_dump_json()),
+        "plan": plan.to_dict(),
+        "subsets": subsets_out,
+        "totals": {"docs": sum(s["rows"] for s in shards), "tokens": sum(a["tokens"] for a in achieved.values())},
+        "licenses": dict(sorted(lic_docs.items())),
+        "shards": shards,
+        "sources": {s.name: {"category": s.category, "license": s.license, "redistributable": s.redistributable,
+                             "provenance": s.provenance, "description": s.description} for s in sources},
+        "license_check": {
+            "passed": not violations,
+            "policy": json.loads(policy.model_dump_json()),
+            "policy_origin": config.policy_origin,
+            "violations": violations,
+            "excluded": {"sources": excluded_sources, "documents": excluded_docs},
+        },
+    }
+    (tmp / PLAN_FILE).write_text(json.dumps(mix_plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                 encoding="utf-8")
+    (tmp / "README.md").write_text(card_mod.render_card(mix_plan), encoding="utf-8")
+
+    if out.exists():
+        old = out.with_name(out.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, out)
+    log(f"wrote {len(shards)} shard(s), {mix_plan['totals']['docs']:,} rows to {out}; "
+        f"licence check {'passed' if not violations else 'FAILED'}")
+    return mix_plan

@@ -1,0 +1,172 @@
+"""The dataset card (README.md) of a built mix, generated from its ``mix_plan.json``.
+
+Why generated: the card is the contract with trainers (``configs:`` is what
+``datasets.load_dataset(folder_or_repo, "fr")`` reads) and with licensors (licence, attribution,
+share-alike obligations). Writing it by hand would let it drift from the shards.
+
+Config names: ``default`` (everything), one per language (``fr``), one per language pair with the
+pair written ``fr-en`` (a Hub config name cannot hold a comma), ``code`` and ``code-<language>``,
+and one per source under the source's name (``source-<name>`` if that name is already a language).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+__all__ = ["card_configs", "render_card", "hf_license", "front_matter"]
+
+
+def hf_license(spdx: str) -> str:
+    """The Hub's ``license:`` value: SPDX id lower-cased; ``other`` for expressions and refs."""
+    if not spdx or spdx == "other" or " " in spdx or spdx.startswith("LicenseRef-"):
+        return "other"
+    return spdx.lower()
+
+
+def card_configs(mix_plan: dict) -> list[dict]:
+    """The ``configs:`` list, in a stable order, each path a glob relative to the mix folder."""
+    shards = mix_plan["shards"]
+    natural = sorted({s["language"] for s in shards if s["kind"] == "natural"})
+    code = sorted({s["language"] for s in shards if s["kind"] == "code"})
+    sources = sorted({s["source"] for s in shards})
+
+    def cfg(name: str, path: str, default: bool = False) -> dict:
+        c: dict[str, Any] = {"config_name": name, "data_files": [{"split": "train", "path": path}]}
+        if default:
+            c["default"] = True
+        return c
+
+    out = [cfg("default", "data/*/*/*/*.parquet", default=True)]
+    names = {"default"}
+    for lang in natural:  # languages first, then pairs (they contain a '-')
+        if "-" not in lang:
+            out.append(cfg(lang, f"data/natural/{lang}/*/*.parquet"))
+            names.add(lang)
+    for lang in natural:
+        if "-" in lang:
+            out.append(cfg(lang, f"data/natural/{lang}/*/*.parquet"))
+            names.add(lang)
+    if code:
+        out.append(cfg("code", "data/code/*/*/*.parquet"))
+        names.add("code")
+        for lang in code:
+            out.append(cfg(f"code-{lang}", f"data/code/{lang}/*/*.parquet"))
+            names.add(f"code-{lang}")
+    for src in sources:
+        name = src if src not in names else f"source-{src}"
+        out.append(cfg(name, f"data/*/*/{src}/*.parquet"))
+        names.add(name)
+    return out
+
+
+def _iso_languages(mix_plan: dict) -> list[str]:
+    langs: set[str] = set()
+    for s in mix_plan["shards"]:
+        if s["kind"] == "natural":
+            langs.update(p for p in s["language"].split("-") if p.isalpha() and len(p) in (2, 3))
+    return sorted(langs)
+
+
+def front_matter(mix_plan: dict) -> dict:
+    from ..licenses import mix_license
+
+    langs = _iso_languages(mix_plan)
+    spdx = mix_license(list(mix_plan["licenses"]))
+    fm: dict[str, Any] = {
+        "pretty_name": f"{mix_plan['name']} training mix (lucie-data)",
+        "license": hf_license(spdx),
+        "language": langs,
+        "multilinguality": "multilingual" if len(langs) > 1 else "monolingual",
+        "task_categories": ["text-generation"],
+        "tags": ["lucie-data", "pretraining"] + (["code"] if any(s["kind"] == "code" for s in mix_plan["shards"]) else []),
+        "configs": card_configs(mix_plan),
+    }
+    if fm["license"] == "other":
+        fm["license_name"] = "per-document licences"
+        fm["license_details"] = (spdx if spdx != "other" else
+                                 "Mixed licences: each row's `license` column holds its SPDX licence; see the card.")
+    return fm
+
+
+def _n(x: int | float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
+
+
+def render_card(mix_plan: dict) -> str:
+    from ..licenses import license_class, mix_license, needs_attribution, share_alike_obligations
+
+    fm = front_matter(mix_plan)
+    plan = mix_plan["plan"]
+    subsets = mix_plan["subsets"]
+    lines = ["---", yaml.safe_dump(fm, sort_keys=False, allow_unicode=True).rstrip(), "---", "",
+             f"# {fm['pretty_name']}", "",
+             "A pre-training mix materialised by [lucie-data](https://github.com/OpenLLM-France) with the weighting "
+             "rule of the Lucie Training Dataset (epochs = factor per `language--category`; tokens seen = epochs x "
+             "tokens).", "",
+             "## Loading", "", "```python", "from datasets import load_dataset",
+             f'ds = load_dataset("<this repo or folder>", "{fm["configs"][1]["config_name"] if len(fm["configs"]) > 1 else "default"}", split="train")',
+             "```", "",
+             "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". Language pairs are "
+             "named `xx-yy` (`fr-en`); code is `code` and `code-<language>`; each source has its own config.", "",
+             "Repeated documents: " + mix_plan["id_scheme"] + f" Seed: {mix_plan['seed']}.", "",
+             "## Composition", "",
+             f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "
+             f"(planned tokens seen: {_n(plan['total_tokens_seen'])} from {_n(plan['total_tokens'])} unique tokens).", "",
+             "### Per language", "", "| language | tokens | tokens seen | % of mix |", "|---|---:|---:|---:|"]
+    for lang, row in plan["languages"].items():
+        lines.append(f"| {lang} | {_n(row['tokens'])} | {_n(row['tokens_seen'])} | {row['share'] * 100:.3f} |")
+    lines += ["", "### Per source", "",
+              "| subset | category | documents | tokens | epochs | rows in mix | tokens in mix |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for name, s in sorted(subsets.items()):
+        lines.append(f"| {name} | {s['category']} | {s['docs']:,} | {s['tokens']:,} | {s['epochs']:g} "
+                     f"| {s['docs_achieved']:,} | {s['tokens_achieved']:,} |")
+
+    lics = mix_plan["licenses"]
+    lines += ["", "## Licences", "",
+              f"Declared licence of the mix: `{mix_license(list(lics))}` (derived from every document's licence).", "",
+              "| licence | class | rows |", "|---|---|---:|"]
+    for lic, n in sorted(lics.items()):
+        lines.append(f"| {lic} | {license_class(lic)} | {n:,} |")
+    check = mix_plan["license_check"]
+    lines += ["", f"Licence check: **{'passed' if check['passed'] else 'FAILED'}** (policy: {check['policy_origin']}; "
+              f"allowed classes: {', '.join(check['policy'].get('allow_classes', []))})."]
+    ex_src = check["excluded"]["sources"]
+    ex_doc = check["excluded"]["documents"]
+    if ex_src or ex_doc:
+        lines += ["", "Excluded from the mix:", ""]
+        for name, e in sorted(ex_src.items()):
+            lines.append(f"- source `{name}`: {e['reason']} ({e['docs']:,} documents)")
+        for name, by_lic in sorted(ex_doc.items()):
+            for lic, e in sorted(by_lic.items()):
+                lines.append(f"- `{name}` documents under {lic}: {e['reason']} ({e['docs']:,} documents)")
+    obligations = share_alike_obligations(list(lics))
+    if obligations:
+        lines += ["", "### Share-alike obligations", ""] + [f"- {o}" for o in obligations]
+    lines += ["", "### Attribution", ""]
+    used = sorted({s["source"] for s in mix_plan["shards"]})
+    for name in used:
+        meta = mix_plan["sources"].get(name, {})
+        prov = meta.get("provenance") or {}
+        credit = "requires attribution" if needs_attribution(meta.get("license", "")) else "no attribution required"
+        url = f" <{prov['url']}>" if prov.get("url") else ""
+        cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
+        lines.append(f"- **{name}** ({meta.get('license', '?')}, {credit}): {meta.get('description', '')}{url}.{cite}")
+    lines += ["", "Every row keeps its `url`, `source` and `license`, which together are the per-document attribution.",
+              "", "## Provenance", "",
+              "Built from the lucie-data build whose manifest has sha256 "
+              f"`{mix_plan['build']['manifest_sha256']}`; `mix_plan.json` lists every shard with its row count and "
+              "sha256, the weights, the plan and what the licence check excluded.", "",
+              "## Citation", "", "```bibtex",
+              "@misc{lucie_data_mix,",
+              f"  title  = {{{fm['pretty_name']}}},",
+              "  note   = {Built with lucie-data following the Lucie Training Dataset recipe},",
+              "}",
+              "@misc{gouvert2025lucie,",
+              "  title  = {The Lucie-7B LLM and the Lucie Training Dataset: Open Resources for Multilingual Language Generation},",
+              "  author = {Gouvert, Olivier and Hunter, Julie and Louradour, J{\\'e}r{\\^o}me and others},",
+              "  year   = {2025},",
+              "  eprint = {2503.12294}, archivePrefix = {arXiv},",
+              "}", "```", ""]
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""Measured counts of a build: tokens and documents per source x language x category.
+
+Why: Lucie's weighting (``mix/plan.py``) needs one raw token count per subset. A subset here is one
+(source, mix language) of a build -- ``<source>--<language>`` -- so a source spanning languages
+(web_cc: en + de) gives one row per language, as Lucie's per-language tokenized files did.
+Tokens are the sum of the ``n_tokens`` column the build already wrote for every kept document
+(counted with the pipeline's ``tokenizer:``, or the regex fallback of :mod:`lucie_data.tokens`),
+so planning never re-tokenizes.
+
+Mix languages follow Lucie's stats table: ``code:<lang>`` documents count as ``code`` (one weight
+key ``code--programming`` for all programming languages) and a pair ``fr,en`` as ``fr-en``.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .plan import MixPlanError, SubsetStats
+
+__all__ = ["SourceInfo", "SubsetCount", "mix_language", "code_language", "subset_name", "read_sources",
+           "iter_shards", "build_counts"]
+
+
+def mix_language(lang: str | None) -> str:
+    """The language a document is weighted under: ``code:python`` -> ``code``; ``fr,en`` -> ``fr-en``."""
+    lang = (lang or "").strip().lower()
+    if lang == "code" or lang.startswith("code:") or lang.startswith("code-"):
+        return "code"
+    if "," in lang:
+        return "-".join(p.strip() for p in lang.split(","))
+    return lang or "und"
+
+
+def code_language(lang: str | None) -> str:
+    """The programming language of a code document (``code:python`` -> ``python``; bare ``code`` -> ``other``)."""
+    lang = (lang or "").strip().lower()
+    for prefix in ("code:", "code-"):
+        if lang.startswith(prefix) and lang[len(prefix):]:
+            return lang[len(prefix):]
+    return "other"
+
+
+def subset_name(source: str, language: str) -> str:
+    """Subset names follow Lucie's file naming ``<Source>--<language>``."""
+    return f"{source}--{language}"
+
+
+@dataclass
+class SourceInfo:
+    """What the mix needs to know about one built source (from ``recipe.resolved.json``)."""
+
+    name: str
+    folder: Path
+    category: str
+    languages: list[str]
+    license: str
+    redistributable: bool
+    provenance: dict
+    description: str = ""
+
+    @property
+    def shards(self) -> list[Path]:
+        return sorted((self.folder / "data").glob("*/*.parquet"))
+
+
+@dataclass
+class SubsetCount:
+    source: str
+    language: str
+    category: str
+    tokens: int = 0
+    docs: int = 0
+    code_languages: dict[str, int] = field(default_factory=dict)  # code docs per programming language
+
+    @property
+    def subset(self) -> str:
+        return subset_name(self.source, self.language)
+
+    def to_stats(self) -> SubsetStats:
+        return SubsetStats(self.subset, self.language, self.category, self.tokens)
+
+
+def read_sources(build: str | Path) -> list[SourceInfo]:
+    """Every built source of ``build``, sorted by name; a clear error if ``build`` is not a build folder."""
+    build = Path(build)
+    root = build / "sources"
+    if not root.is_dir():
+        raise MixPlanError(f"{build} is not a build folder (no sources/ inside): run `lucie-data build` first, "
+                           "then pass the folder it wrote (e.g. build/demo)")
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        resolved = folder / "recipe.resolved.json"
+        if not resolved.is_file():
+            raise MixPlanError(f"{folder} has no recipe.resolved.json: the build of this source did not finish; "
+                               "rerun `lucie-data build` (it resumes)")
+        try:
+            recipe = json.loads(resolved.read_text(encoding="utf-8"))["recipe"]
+        except (json.JSONDecodeError, KeyError) as err:
+            raise MixPlanError(f"{resolved} is not a resolved recipe ({err}); rerun `lucie-data build`") from None
+        out.append(SourceInfo(
+            name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
+            license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
+            provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
+        ))
+    if not out:
+        raise MixPlanError(f"{build}/sources is empty: the build has no source")
+    return out
+
+
+def iter_shards(src: SourceInfo, columns: list[str] | None = None) -> Iterator[tuple[Path, "object"]]:
+    """(shard path, pyarrow table) for each kept shard of a source, in sorted path order."""
+    import pyarrow.parquet as pq
+
+    for shard in src.shards:
+        yield shard, pq.read_table(shard, columns=columns)
+
+
+def build_counts(build: str | Path, keep: Callable[[SourceInfo, str | None], str | None] | None = None,
+                 sources: list[SourceInfo] | None = None) -> tuple[list[SubsetCount], dict]:
+    """Counts per (source, mix language) of the kept documents, sorted by subset name, and what ``keep`` excluded.
+
+    ``keep(source, license)`` returns None for a document that may enter the mix, else the reason it may
+    not (``license_not_allowed``, ``not_redistributable``...). Excluded documents are tallied as
+    ``{source: {license: {"reason", "docs", "tokens"}}}``. Only the small columns are read (no text).
+    """
+    sources = sources if sources is not None else read_sources(build)
+    counts: dict[tuple[str, str], SubsetCount] = {}
+    excluded: dict[str, dict[str, dict]] = {}
+    for src in sources:
+        category = src.category
+        for shard, table in iter_shards(src, ["language", "license", "n_tokens"]):
+            langs = table.column("language").to_pylist()
+            lics = table.column("license").to_pylist()
+            toks = table.column("n_tokens").to_pylist()
+            for lang, lic, n in zip(langs, lics, toks):
+                if n is None:
+                    raise MixPlanError(f"{shard}: a document has no n_tokens; rebuild with this lucie-data version")
+                reason = keep(src, lic) if keep is not None else None
+                if reason is not None:
+                    e = excluded.setdefault(src.name, {}).setdefault(str(lic), {"reason": reason, "docs": 0, "tokens": 0})
+                    e["docs"] += 1
+                    e["tokens"] += int(n)
+                    continue
+                ml = mix_language(lang)
+                sc = counts.get((src.name, ml))
+                if sc is None:
+                    sc = counts[(src.name, ml)] = SubsetCount(src.name, ml, category)
+                sc.tokens += int(n)
+                sc.docs += 1
+                if ml == "code":
+                    cl = code_language(lang)
+                    sc.code_languages[cl] = sc.code_languages.get(cl, 0) + 1
+    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded

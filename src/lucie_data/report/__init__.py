@@ -1,0 +1,1 @@
+"""The provenance report (aggregate → render) and document lineage (trace)."""

@@ -1,0 +1,382 @@
+"""The provenance report as data: pure aggregations over a build's shards, ledgers and manifest → dict.
+
+Everything here reads the build folder (public contract, CONTRIBUTING.md "Build folder") and nothing
+else. Counts come from the shards; the ``reconciliation`` section checks them against the ledgers
+and the manifest so that a report that disagrees with its build says so instead of being printed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..licenses import (
+    UNKNOWN,
+    is_no_derivatives,
+    license_class,
+    license_from_statement,
+    mix_license,
+    needs_attribution,
+    normalize_license,
+    share_alike_obligations,
+)
+
+REPORT_VERSION = 1
+GROUP_KEYS = ("status", "license", "language", "source")
+#: fastText's lid.176 model: CC-BY-SA-3.0 (https://fasttext.cc/docs/en/language-identification.html)
+LID176 = {"name": "lid.176", "license": "CC-BY-SA-3.0", "url": "https://fasttext.cc/docs/en/language-identification.html"}
+#: libraries whose code touches the documents, by the stage/input types that use them
+TOOLS = {"lucie-data": None, "datatrove": None, "pyarrow": None, "polars": None, "tokenizers": None,
+         "ftfy": "normalize", "trafilatura": "html"}
+MAX_IDS = 20  # ids listed per warning; the counts are complete
+
+
+# ------------------------------------------------------------------------------------------- loading
+def source_dirs(build_dir: Path) -> list[Path]:
+    return sorted(p for p in (Path(build_dir) / "sources").glob("*") if (p / "ledger.json").exists())
+
+
+def redistributable_sources(build_dir: str | Path) -> dict[str, bool]:
+    """``{source: redistributable}`` from each source's ``recipe.resolved.json`` (what the mix must honour)."""
+    out: dict[str, bool] = {}
+    for p in sorted((Path(build_dir) / "sources").glob("*/recipe.resolved.json")):
+        rec = json.loads(p.read_text())["recipe"]
+        out[rec["name"]] = bool(rec.get("redistributable", True))
+    return out
+
+
+def load_documents(build_dir: str | Path, tokenizer: str | None = None):
+    """One row per document of the build (kept and removed), without the text: a polars DataFrame with
+    ``status, id, source, language, license, license_evidence, chars, tokens, removal_stage,
+    removal_reason, modified, license_detected, license_warning, duplicate_of, title``.
+
+    ``tokens`` is the shards' ``n_tokens`` (the build's counter) unless ``tokenizer`` is given, in
+    which case the texts are recounted with it.
+    """
+    import polars as pl
+
+    frames = []
+    for sd in source_dirs(Path(build_dir)):
+        for status, pattern in (("kept", "data/**/*.parquet"), ("removed", "removed/*/*.parquet")):
+            files = sorted(sd.glob(pattern))
+            if not files:
+                continue
+            lf = pl.scan_parquet(files)
+            extra = ([pl.col("removal_stage"), pl.col("removal_reason")] if status == "removed"
+                     else [pl.lit(None, pl.String).alias("removal_stage"), pl.lit(None, pl.String).alias("removal_reason")])
+            meta = pl.col("metadata")
+            cols = [
+                pl.lit(status).alias("status"), pl.col("id"), pl.col("source"),
+                pl.col("language").fill_null("und"), pl.col("license").fill_null(UNKNOWN),
+                pl.col("license_evidence").fill_null("none"), pl.col("text").str.len_chars().cast(pl.Int64).alias("chars"),
+                pl.col("n_tokens").cast(pl.Int64).fill_null(0).alias("tokens"), *extra,
+                meta.str.contains('"modified_by":[', literal=True).fill_null(False).alias("modified"),
+                meta.str.json_path_match("$.license_detected").alias("license_detected"),
+                meta.str.json_path_match("$.license_warning").alias("license_warning"),
+                meta.str.json_path_match("$.duplicate_of").alias("duplicate_of"),
+                pl.col("title"),
+            ]
+            if tokenizer:
+                cols.append(pl.col("text"))
+            df = lf.select(cols).collect()
+            if tokenizer:
+                from ..tokens import TokenCounter
+
+                tc = TokenCounter(tokenizer)
+                df = df.with_columns(pl.Series("tokens", tc.count_batch(df["text"].to_list()), pl.Int64)).drop("text")
+            frames.append(df)
+    if not frames:
+        return pl.DataFrame(schema={"status": pl.String, "id": pl.String, "source": pl.String, "language": pl.String,
+                                    "license": pl.String, "license_evidence": pl.String, "chars": pl.Int64,
+                                    "tokens": pl.Int64, "removal_stage": pl.String, "removal_reason": pl.String,
+                                    "modified": pl.Boolean, "license_detected": pl.String,
+                                    "license_warning": pl.String, "duplicate_of": pl.String, "title": pl.String})
+    return pl.concat(frames, how="vertical_relaxed").sort("status", "source", "id")
+
+
+def load_ledgers(build_dir: str | Path) -> dict[str, dict]:
+    return {sd.name: json.loads((sd / "ledger.json").read_text()) for sd in source_dirs(Path(build_dir))}
+
+
+def load_recipes(build_dir: str | Path) -> dict[str, dict]:
+    out = {}
+    for sd in source_dirs(Path(build_dir)):
+        p = sd / "recipe.resolved.json"
+        if p.exists():
+            out[sd.name] = json.loads(p.read_text())
+    return out
+
+
+# ------------------------------------------------------------------------------------------- sections
+def _sum(df) -> dict:
+    return {"docs": int(df.height), "chars": int(df["chars"].sum() or 0), "tokens": int(df["tokens"].sum() or 0)}
+
+
+def composition(docs) -> list[dict]:
+    """Documents, characters and tokens per status × licence × language × source (sorted rows)."""
+    import polars as pl
+
+    agg = (docs.group_by(*GROUP_KEYS)
+           .agg(pl.len().alias("docs"), pl.col("chars").sum().alias("chars"), pl.col("tokens").sum().alias("tokens"))
+           .sort(*GROUP_KEYS))
+    return [{**r, "docs": int(r["docs"]), "chars": int(r["chars"]), "tokens": int(r["tokens"]),
+             "license_class": license_class(r["license"])} for r in agg.iter_rows(named=True)]
+
+
+def totals(docs) -> dict:
+    import polars as pl
+
+    return {"all": _sum(docs), "kept": _sum(docs.filter(pl.col("status") == "kept")),
+            "removed": _sum(docs.filter(pl.col("status") == "removed"))}
+
+
+def licenses_summary(docs) -> list[dict]:
+    """Per licence: class, attribution, and kept/removed counts."""
+    import polars as pl
+
+    out = []
+    for lic in sorted(docs["license"].unique().to_list()):
+        sub = docs.filter(pl.col("license") == lic)
+        out.append({"license": lic, "class": license_class(lic), "needs_attribution": needs_attribution(lic),
+                    "kept": _sum(sub.filter(pl.col("status") == "kept")),
+                    "removed": _sum(sub.filter(pl.col("status") == "removed"))})
+    return out
+
+
+def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
+    """Per source, per stage: in, kept, removed (documents, characters, tokens) and removal reasons."""
+    import polars as pl
+
+    rem = docs.filter(pl.col("status") == "removed")
+    tok = {(r["source"], r["removal_stage"]): int(r["tokens"]) for r in
+           rem.group_by("source", "removal_stage").agg(pl.col("tokens").sum()).iter_rows(named=True)}
+    out = {}
+    for name, led in sorted(ledgers.items()):
+        out[name] = [{"stage": st["stage"], "type": st["type"], "docs_in": st["docs_in"], "docs_kept": st["docs_kept"],
+                      "docs_removed": st["docs_removed"], "chars_in": st["chars_in"], "chars_removed": st["chars_removed"],
+                      "tokens_removed": tok.get((name, st["stage"]), 0),
+                      "reasons": {k: v["docs"] for k, v in sorted(st["removed"].items())}}
+                     for st in led["stages"]]
+    return out
+
+
+def attribution(docs, recipes: dict[str, dict]) -> list[dict]:
+    """Every (source, licence) of the output whose licence requires credit, with citation and URL."""
+    import polars as pl
+
+    kept = docs.filter(pl.col("status") == "kept")
+    out = []
+    for name in sorted(kept["source"].unique().to_list()):
+        rec = recipes.get(name, {}).get("recipe", {})
+        prov = rec.get("provenance") or {}
+        sub = kept.filter(pl.col("source") == name)
+        lic_rows = sub.group_by("license").agg(pl.len().alias("docs"), pl.col("license_evidence").unique().sort())
+        needing = [r for r in lic_rows.sort("license").iter_rows(named=True) if needs_attribution(r["license"])]
+        if not needing:
+            continue
+        out.append({"source": name, "licenses": [r["license"] for r in needing],
+                    "docs": int(sum(r["docs"] for r in needing)),
+                    "per_document": any(e != "recipe" for r in needing for e in r["license_evidence"]),
+                    "citation": prov.get("citation") or "", "url": prov.get("url") or "",
+                    "recipe_license": rec.get("license")})
+    return out
+
+
+def share_alike(docs, redistributable: dict[str, bool]) -> dict:
+    """Obligations and the implied licence of the publishable mix (kept documents of redistributable sources)."""
+    import polars as pl
+
+    pub = docs.filter((pl.col("status") == "kept")
+                      & pl.col("source").is_in([s for s, ok in redistributable.items() if ok]))
+    lics = sorted(pub["license"].unique().to_list())
+    return {"licenses": lics, "obligations": share_alike_obligations(lics), "mix_license": mix_license(lics),
+            "excluded_sources": sorted(s for s, ok in redistributable.items() if not ok)}
+
+
+def _package_license(dist: str) -> tuple[str, str]:
+    """(SPDX, version) of an installed distribution, from its metadata (License-Expression, License, classifiers)."""
+    from importlib import metadata
+
+    try:
+        md = metadata.metadata(dist)
+    except metadata.PackageNotFoundError:
+        return UNKNOWN, ""
+    cands = [md.get("License-Expression"), md.get("License")]
+    cands += [c.rsplit("::", 1)[-1].strip() for c in md.get_all("Classifier") or [] if c.startswith("License ::")]
+    for c in cands:
+        if c and len(c) < 200:
+            n = normalize_license(c)
+            if n != UNKNOWN:
+                return n, md.get("Version", "")
+    return UNKNOWN, md.get("Version", "")
+
+
+def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str, dict]) -> dict:
+    """Licences of the models (manifest ``models``; lid.176 when language ID ran) and of the libraries used."""
+    models = {m.get("name"): dict(m) for m in manifest.get("models", []) if m.get("name")}
+    types = {st["type"] for led in ledgers.values() for st in led["stages"]}
+    if "language_id" in types and not any("lid.176" in str(k) for k in models):
+        models["lid.176"] = dict(LID176)
+    inputs = {r.get("recipe", {}).get("input", {}).get("type") for r in recipes.values()}
+    tools = []
+    for dist, needed in TOOLS.items():
+        if needed and needed not in types and not (needed == "html" and inputs & {"html", "warc"}):
+            continue
+        lic, ver = _package_license(dist)
+        tools.append({"name": dist, "version": ver, "license": lic,
+                      "note": "" if lic != UNKNOWN else "no licence declared in the installed package's metadata"})
+    return {"models": [models[k] for k in sorted(models)], "tools": tools}
+
+
+def _ids(df, n: int = MAX_IDS) -> list[str]:
+    return df["id"].head(n).to_list()
+
+
+def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], manifest: dict) -> list[dict]:
+    """Everything an auditor must look at. ``severity``: ``warning`` (acts needed) or ``info``."""
+    import polars as pl
+
+    out: list[dict] = []
+    kept = docs.filter(pl.col("status") == "kept")
+    removed = docs.filter(pl.col("status") == "removed")
+    if manifest.get("license_policy") is None:
+        out.append({"kind": "no_license_policy", "severity": "warning", "source": None, "count": 0, "ids": [],
+                    "message": "the pipeline has no license_policy: licences were recorded but not enforced"})
+    unk = kept.filter(pl.col("license").map_elements(lambda s: license_class(s) == "unknown", return_dtype=pl.Boolean))
+    for name in sorted(unk["source"].unique().to_list()):
+        sub = unk.filter(pl.col("source") == name)
+        out.append({"kind": "unknown_license_kept", "severity": "warning", "source": name, "count": sub.height,
+                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) with an unknown licence "
+                    f"({', '.join(sorted(set(sub['license'])))}); the policy allows unknown licences"})
+    unk_rm = removed.filter(pl.col("removal_reason") == "license_unknown")
+    for name in sorted(unk_rm["source"].unique().to_list()):
+        sub = unk_rm.filter(pl.col("source") == name)
+        out.append({"kind": "unknown_license_removed", "severity": "info", "source": name, "count": sub.height,
+                    "ids": _ids(sub), "message": f"{sub.height} document(s) removed because their licence is unknown"})
+    nc = kept.filter(pl.col("license").map_elements(lambda s: license_class(s) == "non-commercial", return_dtype=pl.Boolean))
+    if nc.height:
+        out.append({"kind": "non_commercial_kept", "severity": "warning", "source": None, "count": nc.height,
+                    "ids": _ids(nc), "message": f"{nc.height} kept document(s) do not grant commercial use"})
+    nd = docs.filter(pl.col("modified") & pl.col("license").map_elements(is_no_derivatives, return_dtype=pl.Boolean))
+    nd_kept = nd.filter(pl.col("status") == "kept")
+    if nd_kept.height:
+        out.append({"kind": "no_derivatives_modified_kept", "severity": "warning", "source": None,
+                    "count": nd_kept.height, "ids": _ids(nd_kept),
+                    "message": f"{nd_kept.height} no-derivatives document(s) were modified by a stage and kept "
+                    "(flagged): they must not be published"})
+    nd_rm = removed.filter(pl.col("removal_reason") == "license_no_derivatives_modified")
+    if nd_rm.height:
+        out.append({"kind": "no_derivatives_modified_removed", "severity": "info", "source": None,
+                    "count": nd_rm.height, "ids": _ids(nd_rm),
+                    "message": f"{nd_rm.height} no-derivatives document(s) modified by a stage were removed"})
+    for name, ok in sorted(redistributable.items()):
+        if not ok:
+            n = kept.filter(pl.col("source") == name).height
+            out.append({"kind": "not_redistributable", "severity": "warning", "source": name, "count": n, "ids": [],
+                        "message": f"source {name} may be used for training but not redistributed: "
+                        f"its {n} kept document(s) are excluded from any published mix"})
+    for name, led in sorted(ledgers.items()):
+        for q in led.get("quarantined_files", []):
+            out.append({"kind": "quarantined_file", "severity": "warning", "source": name, "count": 1, "ids": [],
+                        "message": f"{q['file']}: {q['reason']} ({q.get('detail')})"})
+    det = docs.filter(pl.col("license_detected").is_not_null())
+    rows = []
+    for r in det.select("id", "source", "license", "license_detected", "status").iter_rows(named=True):
+        d = normalize_license(r["license_detected"])
+        if d == UNKNOWN:
+            d = license_from_statement(r["license_detected"])
+        if d != r["license"]:
+            kind = ("unrecognised" if d == UNKNOWN else
+                    "same_class" if license_class(d) == license_class(r["license"]) else "different_class")
+            rows.append({**r, "detected_spdx": d, "kind": kind})
+    labels = {"different_class": ("warning", "states a licence of another class than the recorded one"),
+              "same_class": ("info", "states a variant of the recorded licence (same class)"),
+              "unrecognised": ("info", "carries a licence mention the normaliser does not recognise")}
+    for kind, (sev, text) in labels.items():
+        sub = [r for r in rows if r["kind"] == kind]
+        if sub:
+            pairs = sorted({f"{r['license']} vs detected {r['license_detected']!r}" for r in sub})
+            out.append({"kind": f"license_detected_{kind}", "severity": sev, "source": None, "count": len(sub),
+                        "ids": [r["id"] for r in sub][:MAX_IDS],
+                        "message": f"{len(sub)} document(s) whose page {text}: " + "; ".join(pairs[:10])})
+    return out
+
+
+def removed_examples(docs, per_group: int = 10) -> list[dict]:
+    """Up to ``per_group`` removed documents per (source, stage, reason), with titles, for a human to check."""
+    import polars as pl
+
+    rem = docs.filter(pl.col("status") == "removed").sort("source", "removal_stage", "removal_reason", "id")
+    rows = rem.group_by("source", "removal_stage", "removal_reason", maintain_order=True).head(per_group)
+    return [{"source": r["source"], "stage": r["removal_stage"], "reason": r["removal_reason"], "id": r["id"],
+             "title": r["title"], "license": r["license"], "duplicate_of": r["duplicate_of"]}
+            for r in rows.iter_rows(named=True)]
+
+
+def reconciliation(docs, ledgers: dict[str, dict], manifest: dict) -> dict:
+    """Checks that the report's counts equal the ledgers' and the manifest's; ``ok`` only if all hold."""
+    import polars as pl
+
+    checks = []
+
+    def check(what: str, report_value, other_value) -> None:
+        checks.append({"check": what, "report": report_value, "expected": other_value, "ok": report_value == other_value})
+
+    for name, led in sorted(ledgers.items()):
+        sub = docs.filter(pl.col("source") == name)
+        k = sub.filter(pl.col("status") == "kept")
+        r = sub.filter(pl.col("status") == "removed")
+        check(f"{name}: documents = records read", sub.height, led["records_read"])
+        check(f"{name}: kept documents", k.height, led["docs_kept"])
+        check(f"{name}: kept characters", int(k["chars"].sum() or 0), led["chars_kept"])
+        check(f"{name}: removed documents", r.height, led["docs_removed"])
+        by = {(x["removal_stage"], x["removal_reason"]): int(x["len"]) for x in
+              r.group_by("removal_stage", "removal_reason").len().iter_rows(named=True)}
+        led_by = {(st["stage"], reason): v["docs"] for st in led["stages"] for reason, v in st["removed"].items()}
+        check(f"{name}: removals per stage and reason", dict(sorted((f"{a}/{b}", v) for (a, b), v in by.items())),
+              dict(sorted((f"{a}/{b}", v) for (a, b), v in led_by.items())))
+    if manifest.get("shards") is not None:
+        check("kept documents = rows of manifest shards", int(docs.filter(pl.col("status") == "kept").height),
+              sum(s["rows"] for s in manifest["shards"]))
+    if manifest.get("removed_shards") is not None:
+        check("removed documents = rows of manifest removed shards",
+              int(docs.filter(pl.col("status") == "removed").height), sum(s["rows"] for s in manifest["removed_shards"]))
+    return {"ok": all(c["ok"] for c in checks), "checks": checks}
+
+
+def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
+    """The whole report as a JSON-able dict (deterministic: sorted rows, no timestamps)."""
+    build_dir = Path(build_dir)
+    mpath = build_dir / "manifest.json"
+    manifest = json.loads(mpath.read_text()) if mpath.exists() else {}
+    ledgers = load_ledgers(build_dir)
+    recipes = load_recipes(build_dir)
+    redis = redistributable_sources(build_dir)
+    docs = load_documents(build_dir, tokenizer)
+    sources = []
+    for name, led in sorted(ledgers.items()):
+        rec = recipes.get(name, {})
+        r = rec.get("recipe", {})
+        msrc = next((s for s in manifest.get("sources", []) if s["name"] == name), {})
+        sources.append({"name": name, "recipe_file": rec.get("recipe_file"), "recipe_sha256": msrc.get("recipe_sha256"),
+                        "license": r.get("license"), "category": r.get("category"), "languages": r.get("languages"),
+                        "redistributable": redis.get(name, True), "records_read": led["records_read"],
+                        "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
+                        "provenance": r.get("provenance") or {}})
+    return {
+        "report_version": REPORT_VERSION,
+        "build": {"pipeline": (manifest.get("pipeline") or {}).get("name"),
+                  "lucie_data_version": manifest.get("lucie_data_version"), "seed": manifest.get("seed"),
+                  "license_policy": manifest.get("license_policy"),
+                  "token_counter": tokenizer or "n_tokens column (the build's counter)"},
+        "totals": totals(docs),
+        "sources": sources,
+        "licenses": licenses_summary(docs),
+        "composition": composition(docs),
+        "funnel": funnel(ledgers, docs),
+        "attribution": attribution(docs, recipes),
+        "share_alike": share_alike(docs, redis),
+        "tools_and_models": tools_and_models(manifest, ledgers, recipes),
+        "warnings": warnings(docs, ledgers, redis, manifest),
+        "removed_examples": removed_examples(docs),
+        "reconciliation": reconciliation(docs, ledgers, manifest),
+    }

@@ -1,0 +1,283 @@
+"""Render the report dict (``aggregate.build_report``) as JSON, Markdown and a self-contained HTML page.
+
+The HTML page has no script, no external resource (inline CSS, inline SVG charts drawn here) and every
+string that comes from documents, recipes or the build passes through ``html.escape``: a document
+titled ``<script>…</script>`` shows as text.
+"""
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+# Okabe-Ito colour-blind-safe palette (Okabe & Ito 2008, "Color Universal Design"), then Tableau-20 tones
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+           "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#aec7e8", "#ffbb78", "#98df8a",
+           "#ff9896", "#c5b0d5", "#c49c94", "#dbdb8d"]
+KEPT, REMOVED = "#009E73", "#D55E00"
+
+
+def to_json(report: dict) -> str:
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _n(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+# ---------------------------------------------------------------------------------------- Markdown
+def _md_cell(v) -> str:
+    s = _n(v) if v is not None else ""
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(headers: list[str], rows: list[list]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
+    return out + [""]
+
+
+def to_markdown(r: dict) -> str:
+    b = r["build"]
+    L = [f"# Provenance report: {b['pipeline']}", "",
+         f"lucie-data {b['lucie_data_version']} · seed {b['seed']} · tokens: {b['token_counter']}", "",
+         f"Reconciliation with ledgers and manifest: **{'OK' if r['reconciliation']['ok'] else 'FAILED'}**", ""]
+    t = r["totals"]
+    L += ["## Totals", ""] + _md_table(["", "documents", "characters", "tokens"],
+                                       [[k, t[k]["docs"], t[k]["chars"], t[k]["tokens"]] for k in ("kept", "removed", "all")])
+    L += ["## Sources", ""] + _md_table(
+        ["source", "licence (recipe)", "redistributable", "read", "kept", "removed", "citation", "url"],
+        [[s["name"], s["license"], "yes" if s["redistributable"] else "**no**", s["records_read"], s["docs_kept"],
+          s["docs_removed"], s["provenance"].get("citation") or "", s["provenance"].get("url") or ""]
+         for s in r["sources"]])
+    L += ["## Licences", ""] + _md_table(
+        ["licence", "class", "attribution", "kept docs", "kept tokens", "removed docs"],
+        [[x["license"], x["class"], "yes" if x["needs_attribution"] else "no", x["kept"]["docs"], x["kept"]["tokens"],
+          x["removed"]["docs"]] for x in r["licenses"]])
+    L += ["## Composition (licence × language × source)", ""] + _md_table(
+        ["status", "licence", "language", "source", "documents", "characters", "tokens"],
+        [[c["status"], c["license"], c["language"], c["source"], c["docs"], c["chars"], c["tokens"]]
+         for c in r["composition"]])
+    L += ["## Funnel", ""]
+    for src, stages in r["funnel"].items():
+        L += [f"### {src}", ""] + _md_table(
+            ["stage", "type", "in", "kept", "removed", "reasons"],
+            [[s["stage"], s["type"], s["docs_in"], s["docs_kept"], s["docs_removed"],
+              ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages])
+    L += ["## Attribution", ""] + _md_table(
+        ["source", "licences", "documents", "citation", "url"],
+        [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],
+          a["citation"], a["url"]] for a in r["attribution"]])
+    sa = r["share_alike"]
+    L += ["## Share-alike obligations and the licence of the mix", "",
+          f"Licence to declare for a published mix: **{sa['mix_license']}**", ""]
+    L += [f"- {o}" for o in sa["obligations"]] or ["- none (no share-alike document in the output)"]
+    if sa["excluded_sources"]:
+        L += [f"- not redistributable, excluded from the mix: {', '.join(sa['excluded_sources'])}"]
+    L += ["", "## Tools and models", ""] + _md_table(
+        ["kind", "name", "version", "licence"],
+        [["model", m.get("name"), m.get("version", m.get("sha256", "")) or "", m.get("license")]
+         for m in r["tools_and_models"]["models"]]
+        + [["library", x["name"], x["version"], x["license"]] for x in r["tools_and_models"]["tools"]])
+    L += ["## Warnings", ""]
+    L += [f"- **{w['severity']}** `{w['kind']}`{' (' + w['source'] + ')' if w['source'] else ''}: {w['message']}"
+          + (f" — e.g. {', '.join(w['ids'][:5])}" if w["ids"] else "") for w in r["warnings"]] or ["- none"]
+    L += ["", "## Removed documents (examples)", ""] + _md_table(
+        ["source", "stage", "reason", "id", "title"],
+        [[e["source"], e["stage"], e["reason"], e["id"], e["title"] or ""] for e in r["removed_examples"]])
+    bad = [c for c in r["reconciliation"]["checks"] if not c["ok"]]
+    L += ["## Reconciliation", "", f"{len(r['reconciliation']['checks'])} checks, {len(bad)} failed.", ""]
+    L += [f"- FAILED {c['check']}: report {c['report']} vs {c['expected']}" for c in bad]
+    return "\n".join(L) + "\n"
+
+
+# ---------------------------------------------------------------------------------------- SVG charts
+def _svg_composition(r: dict, width: int = 900) -> str:
+    """Stacked horizontal bars: kept tokens per licence, one segment per language."""
+    rows: dict[str, dict[str, int]] = {}
+    for c in r["composition"]:
+        if c["status"] == "kept":
+            rows.setdefault(c["license"], {}).setdefault(c["language"], 0)
+            rows[c["license"]][c["language"]] += c["tokens"]
+    if not rows:
+        return "<p>No kept documents.</p>"
+    langs = sorted({lang for d in rows.values() for lang in d})
+    color = {lang: PALETTE[i % len(PALETTE)] for i, lang in enumerate(langs)}
+    label_w, bar_h, gap, top = 190, 22, 8, 10
+    maxv = max(sum(d.values()) for d in rows.values()) or 1
+    scale = (width - label_w - 90) / maxv
+    legend, lx, ly = [], label_w, 0
+    for lang in langs:  # legend entries wrap onto as many rows as needed
+        w = 30 + 7 * len(lang)
+        if lx + w > width:
+            lx, ly = label_w, ly + 18
+        legend.append((lang, lx, ly))
+        lx += w
+    h = top + len(rows) * (bar_h + gap) + 30 + ly
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" '
+             f'aria-label="kept tokens per licence and language" class="chart">']
+    y = top
+    for lic in sorted(rows, key=lambda k: -sum(rows[k].values())):
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end">{escape(lic)}</text>')
+        x = float(label_w)
+        for lang in langs:
+            v = rows[lic].get(lang, 0)
+            if not v:
+                continue
+            w = v * scale
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{max(w, 1):.1f}" height="{bar_h}" fill="{color[lang]}">'
+                         f'<title>{escape(lic)} · {escape(lang)}: {v:,} tokens</title></rect>')
+            x += w
+        parts.append(f'<text x="{x + 5:.1f}" y="{y + bar_h * 0.7:.1f}">{sum(rows[lic].values()):,}</text>')
+        y += bar_h + gap
+    for lang, lx, ly in legend:
+        parts.append(f'<rect x="{lx}" y="{y + 8 + ly}" width="12" height="12" fill="{color[lang]}"/>'
+                     f'<text x="{lx + 16}" y="{y + 18 + ly}">{escape(lang)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_funnel(src: str, stages: list[dict], width: int = 900) -> str:
+    """One bar per stage: documents entering it, split into kept and removed."""
+    label_w, bar_h, gap = 190, 18, 6
+    maxv = max((s["docs_in"] for s in stages), default=0) or 1
+    scale = (width - label_w - 160) / maxv
+    h = len(stages) * (bar_h + gap) + 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" '
+             f'aria-label="funnel of {escape(src)}" class="chart">']
+    y = 4
+    for s in stages:
+        kw, rw = s["docs_kept"] * scale, s["docs_removed"] * scale
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.75:.1f}" text-anchor="end">{escape(s["stage"])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{kw:.1f}" height="{bar_h}" fill="{KEPT}">'
+                     f'<title>kept {s["docs_kept"]:,}</title></rect>')
+        if s["docs_removed"]:
+            parts.append(f'<rect x="{label_w + kw:.1f}" y="{y}" width="{max(rw, 2):.1f}" height="{bar_h}" fill="{REMOVED}">'
+                         f'<title>removed {s["docs_removed"]:,}</title></rect>')
+        parts.append(f'<text x="{label_w + kw + max(rw, 2) + 5:.1f}" y="{y + bar_h * 0.75:.1f}">'
+                     f'{s["docs_kept"]:,} kept · {s["docs_removed"]:,} removed</text>')
+        y += bar_h + gap
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------- HTML
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+h1{border-bottom:3px solid #0072B2;padding-bottom:.2em} h2{margin-top:2em;color:#0b4f7c}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#eef4f8} td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#007a4d;font-weight:bold} .bad{color:#b00020;font-weight:bold}
+.warning{background:#fff4e0} .info{background:#eef6ff} .chart text{font-size:12px;fill:#222}
+.pill{display:inline-block;padding:0 .5em;border-radius:1em;background:#eee;font-size:.85em}
+code{background:#f4f4f4;padding:0 .2em}
+"""
+
+
+def _cell(v, numeric: bool = False) -> str:
+    if v is None:
+        v = ""
+    return f'<td class="n">{escape(_n(v))}</td>' if numeric else f"<td>{escape(_n(v))}</td>"
+
+
+def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(), cls: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f'<table class="{escape(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def to_html(r: dict) -> str:
+    b = r["build"]
+    ok = r["reconciliation"]["ok"]
+    t = r["totals"]
+    H = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+         f"<title>Provenance report: {escape(str(b['pipeline']))}</title>",
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         f"<style>{CSS}</style></head><body>",
+         f"<h1>Provenance report: {escape(str(b['pipeline']))}</h1>",
+         f"<p>lucie-data {escape(str(b['lucie_data_version']))} · seed {escape(str(b['seed']))} · tokens: "
+         f"{escape(str(b['token_counter']))} · licence policy: <code>{escape(json.dumps(b['license_policy']))}</code></p>",
+         f'<p>Reconciliation with ledgers and manifest: <span class="{"ok" if ok else "bad"}">'
+         f'{"OK" if ok else "FAILED"}</span> ({len(r["reconciliation"]["checks"])} checks)</p>',
+         '<h2 id="totals">Totals</h2>',
+         _table(["", "documents", "characters", "tokens"],
+                [[k, t[k]["docs"], t[k]["chars"], t[k]["tokens"]] for k in ("kept", "removed", "all")], {1, 2, 3}, "totals"),
+         '<h2 id="composition">Composition</h2><p>Kept tokens per licence, by language.</p>',
+         _svg_composition(r),
+         _table(["status", "licence", "class", "language", "source", "documents", "characters", "tokens"],
+                [[c["status"], c["license"], c["license_class"], c["language"], c["source"], c["docs"], c["chars"],
+                  c["tokens"]] for c in r["composition"]], {5, 6, 7}, "composition"),
+         '<h2 id="licences">Licences</h2>',
+         _table(["licence", "class", "attribution", "kept docs", "kept tokens", "removed docs", "removed tokens"],
+                [[x["license"], x["class"], "yes" if x["needs_attribution"] else "no", x["kept"]["docs"],
+                  x["kept"]["tokens"], x["removed"]["docs"], x["removed"]["tokens"]] for x in r["licenses"]],
+                {3, 4, 5, 6}, "licences"),
+         '<h2 id="sources">Sources</h2>',
+         _table(["source", "recipe", "recipe sha256", "licence", "redistributable", "read", "kept", "removed"],
+                [[s["name"], s["recipe_file"], (s["recipe_sha256"] or "")[:16], s["license"],
+                  "yes" if s["redistributable"] else "NO", s["records_read"], s["docs_kept"], s["docs_removed"]]
+                 for s in r["sources"]], {5, 6, 7}, "sources"),
+         '<h2 id="funnel">Funnel</h2>']
+    for src, stages in r["funnel"].items():
+        H.append(f"<h3>{escape(src)}</h3>")
+        H.append(_svg_funnel(src, stages))
+        H.append(_table(["stage", "type", "in", "kept", "removed", "tokens removed", "reasons"],
+                        [[s["stage"], s["type"], s["docs_in"], s["docs_kept"], s["docs_removed"], s["tokens_removed"],
+                          ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages],
+                        {2, 3, 4, 5}, "funnel"))
+    H += ['<h2 id="attribution">Attribution</h2>',
+          _table(["source", "licences", "documents", "citation", "url"],
+                 [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],
+                   a["citation"], a["url"]] for a in r["attribution"]], {2}, "attribution")]
+    sa = r["share_alike"]
+    H += ['<h2 id="share-alike">Share-alike obligations and the licence of the mix</h2>',
+          f'<p>Licence to declare for a published mix: <span class="pill">{escape(sa["mix_license"])}</span></p><ul>']
+    H += [f"<li>{escape(o)}</li>" for o in sa["obligations"]] or ["<li>No share-alike document in the output.</li>"]
+    if sa["excluded_sources"]:
+        H.append(f"<li>Not redistributable, excluded from the mix: {escape(', '.join(sa['excluded_sources']))}</li>")
+    H.append("</ul>")
+    tm = r["tools_and_models"]
+    H += ['<h2 id="tools">Tools and models</h2>',
+          _table(["kind", "name", "version", "licence", "note"],
+                 [["model", m.get("name"), m.get("version", "") or m.get("sha256", "") or "", m.get("license"),
+                   m.get("url", m.get("path", ""))] for m in tm["models"]]
+                 + [["library", x["name"], x["version"], x["license"], x.get("note", "")] for x in tm["tools"]],
+                 cls="tools")]
+    H.append('<h2 id="warnings">Warnings</h2>')
+    if r["warnings"]:
+        H.append('<table class="warnings"><thead><tr><th>severity</th><th>kind</th><th>source</th><th>count</th>'
+                 "<th>message</th><th>documents</th></tr></thead><tbody>")
+        for w in r["warnings"]:
+            H.append(f'<tr class="{escape(w["severity"])}"><td>{escape(w["severity"])}</td><td>{escape(w["kind"])}</td>'
+                     f'<td>{escape(w["source"] or "")}</td><td class="n">{w["count"]:,}</td><td>{escape(w["message"])}</td>'
+                     f'<td>{escape(", ".join(w["ids"][:10]))}</td></tr>')
+        H.append("</tbody></table>")
+    else:
+        H.append("<p>None.</p>")
+    H += ['<h2 id="removed">Removed documents (examples)</h2>',
+          _table(["source", "stage", "reason", "id", "title", "licence", "duplicate of"],
+                 [[e["source"], e["stage"], e["reason"], e["id"], e["title"], e["license"], e["duplicate_of"]]
+                  for e in r["removed_examples"]], cls="removed")]
+    bad = [c for c in r["reconciliation"]["checks"] if not c["ok"]]
+    H += ['<h2 id="reconciliation">Reconciliation</h2>',
+          _table(["check", "ok"], [[c["check"], "yes" if c["ok"] else "NO"] for c in r["reconciliation"]["checks"]],
+                 cls="reconciliation")]
+    if bad:
+        H.append(f'<p class="bad">{len(bad)} check(s) failed.</p>')
+    H.append("</body></html>")
+    return "\n".join(H) + "\n"
+
+
+def write_reports(report: dict, out_dir: Path) -> dict[str, Path]:
+    """Write provenance.{json,md,html} into ``out_dir`` (atomically) and return their paths."""
+    import os
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for ext, text in (("json", to_json(report)), ("md", to_markdown(report)), ("html", to_html(report))):
+        p = out_dir / f"provenance.{ext}"
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+        paths[ext] = p
+    return paths

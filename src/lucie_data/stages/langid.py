@@ -1,0 +1,273 @@
+"""Language identification stages: ``language_id`` (annotate) and ``language_gate`` (decide).
+
+Default detector: fastText lid.176, compressed (``lid.176.ftz``, CC-BY-SA-3.0, Joulin et al. 2016/2017),
+shipped inside lucie-data so a build never needs the network. A user may point ``model:`` at another
+fastText file or at a Hub repository (downloaded only then, and only if the network is allowed).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .base import BuildContext, StageSpec
+
+ISO1_RE = r"[a-z]{2}"
+GATE_LANG_RE = r"[a-z]{2,3}(-[a-z]{2,3})?|code(:[a-z0-9#+_.-]+)?|[a-z]{2},[a-z]{2}"  # as SourceRecipe.languages
+HUB_ID_RE = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
+# Lucie kept RedPajama web text only with `ccnet_language_score >= 0.65` (lucie-dataset.md §3.1, from
+# webdata_processing/base.py) and Gallica chunks with fastText "fr" and score >= 0.65 (§3.3); FineWeb
+# uses the same fastText threshold (0.65) for its language filter.
+LUCIE_MIN_SCORE = 0.65
+# fastText lid.176 is unreliable below ~40 characters (2-5 word snippets: 0.90 vs 1.00 on sentences,
+# environment.md "fastText and language ID"); the benchmark in benchmarks/langid_bench.py measures it here.
+SHORT_TEXT_CHARS = 40
+# Second opinion only below 20 characters: on UD PUD openings lingua (5 candidates) beats fastText under
+# 20 chars (0.901 vs 0.889) but not under 40 (0.980 vs 0.988); benchmarks/results/langid.md.
+SECOND_OPINION_CHARS = 20
+LIBRARY_LICENSES = {
+    "langdetect": {"name": "langdetect", "license": "Apache-2.0", "source": "https://github.com/Mimino666/langdetect"},
+    "lingua": {"name": "lingua-language-detector", "license": "Apache-2.0",
+               "source": "https://github.com/pemistahl/lingua-py"},
+}
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _need_lingua(what: str) -> None:
+    if importlib.util.find_spec("lingua") is None:
+        raise ValueError(f"{what} needs the lingua package: pip install 'lucie-data[lingua]' "
+                         "(or lingua-language-detector)")
+
+
+def natural_languages(languages: list[str]) -> list[str]:
+    """The ISO 639-1 codes a recipe expects in text: pairs expanded, code entries left out."""
+    out: list[str] = []
+    for lang in languages:
+        if lang.startswith("code"):
+            continue
+        for part in lang.split(","):
+            if part not in out:
+                out.append(part)
+    return out
+
+
+class ChunkSpec(BaseModel):
+    """Identify each chunk of a document (mixed-language documents, OCR books with foreign passages)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["paragraph", "size"] = Field("paragraph", description="blank-line paragraphs, or fixed size "
+                                               "extended to the next newline (Lucie's Gallica chunker)")
+    size: int = Field(2000, ge=100, le=10_000_000, description="chunk size in characters (mode: size); "
+                      "Lucie used 10,000 for Gallica")
+    action: Literal["annotate", "drop_off_language", "split"] = Field(
+        "annotate", description="annotate: only record `language_chunks`; drop_off_language: replace runs of "
+        "off-language chunks with \\n\\n[...]\\n\\n; split: one document per language (`<id>#<lang>`)")
+    min_chars: int = Field(SHORT_TEXT_CHARS, ge=0, description="shorter chunks are not judged: they take the "
+                           "language of the previous chunk")
+    min_score: float = Field(LUCIE_MIN_SCORE, ge=0, le=1, description="drop_off_language: a chunk in an expected "
+                             "language below this score is off-language too (Lucie's Gallica rule: 0.65)")
+    languages: list[str] | None = Field(None, description="expected languages (drop_off_language); default: "
+                                        "the recipe's")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ChunkSpec":
+        if "size" in self.model_fields_set and self.mode != "size":
+            raise ValueError("`size` only applies to `mode: size`; remove it or set `mode: size`")
+        if self.languages is not None and self.action != "drop_off_language":
+            raise ValueError("chunk `languages` only applies to `action: drop_off_language`")
+        for lang in self.languages or []:
+            if not re.fullmatch(ISO1_RE, lang):
+                raise ValueError(f"chunk language {lang!r} is not an ISO 639-1 code (fr, en…)")
+        return self
+
+
+class LanguageIdSpec(StageSpec):
+    """Annotate language (top-k scores, ISO 639-1) with fastText lid.176 (offline), langdetect or lingua."""
+
+    type: Literal["language_id"]
+    backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
+    model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "
+                              "working directory) or a Hub repository ORG/NAME (needs the network once); "
+                              "default: the lid.176.ftz shipped with lucie-data")
+    model_file: str = Field("model.bin", description="file to fetch when `model` is a Hub repository")
+    model_license: str | None = Field(None, description="licence of a user-supplied model, for the manifest")
+    top_k: int = Field(3, ge=1, le=20, description="languages kept in `language_scores`")
+    candidates: list[str] | None = Field(None, description="lingua: languages to choose from; default: the "
+                                         "recipe's languages")
+    second_opinion: Literal["lingua", "langdetect"] | None = Field(
+        None, description="detector used instead for texts shorter than `short_text_chars`")
+    short_text_chars: int = Field(SECOND_OPINION_CHARS, ge=1, le=100_000,
+                                  description="texts shorter than this go to the second opinion")
+    chunk: ChunkSpec | None = None
+
+    @field_validator("candidates")
+    @classmethod
+    def _cands(cls, v):
+        for lang in v or []:
+            if not re.fullmatch(ISO1_RE, lang):
+                raise ValueError(f"candidate {lang!r} is not an ISO 639-1 code (fr, en…)")
+        if v is not None and len(v) < 2:
+            raise ValueError("lingua needs at least 2 `candidates` to choose from")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> "LanguageIdSpec":
+        if self.model is not None:
+            if self.backend != "fasttext":
+                raise ValueError(f"`model` only applies to backend fasttext (backend is {self.backend})")
+            if not (self.model.endswith((".bin", ".ftz")) or re.fullmatch(HUB_ID_RE, self.model)):
+                raise ValueError(f"model {self.model!r} is neither a fastText file (.bin/.ftz) nor a Hub "
+                                 "repository id ORG/NAME")
+        if self.candidates is not None and "lingua" not in (self.backend, self.second_opinion):
+            raise ValueError("`candidates` only applies to lingua (backend: lingua or second_opinion: lingua)")
+        if self.second_opinion is not None and self.second_opinion == self.backend:
+            raise ValueError(f"second_opinion {self.second_opinion!r} is already the backend; choose the other one")
+        if "second_opinion" not in self.model_fields_set and "short_text_chars" in self.model_fields_set:
+            raise ValueError("`short_text_chars` only applies with a `second_opinion`")
+        if "lingua" in (self.backend, self.second_opinion):
+            _need_lingua(f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua")
+        return self
+
+    # -- model resolution (main process; never touches the network unless the user asked for a Hub id) --
+    def _is_hub(self) -> bool:
+        return self.model is not None and not self.model.endswith((".bin", ".ftz"))
+
+    def model_path(self) -> str:
+        from ..steps.langid import vendored_model_path
+
+        if self.model is None:
+            return vendored_model_path()
+        if not self._is_hub():
+            path = os.path.abspath(os.path.expanduser(self.model))
+            if not os.path.isfile(path):
+                from ..errors import InputError
+
+                raise InputError(f"language_id: model file {self.model!r} not found (looked at {path}); "
+                                 "give an absolute path, or omit `model:` to use the bundled lid.176.ftz")
+            return path
+        return self._hub_download()
+
+    def _hub_download(self) -> str:
+        from ..errors import InputError
+
+        try:
+            from huggingface_hub import hf_hub_download
+
+            return hf_hub_download(repo_id=self.model, filename=self.model_file)
+        except Exception as e:  # offline (HF_HUB_OFFLINE=1) and not cached, no network, unknown repo…
+            raise InputError(f"language_id: cannot get {self.model_file!r} from Hub repository {self.model!r} "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). Download it "
+                             "where the network is available and set `model:` to the local file, or omit "
+                             "`model:` to use the bundled lid.176.ftz") from None
+
+    def _candidates(self, ctx_languages: list[str]) -> list[str]:
+        cands = self.candidates or natural_languages(ctx_languages)
+        if len(cands) < 2:
+            from ..errors import InputError
+
+            raise InputError(f"language_id with lingua: the recipe expects {cands} only; lingua needs at least 2 "
+                             "languages to choose from: set `candidates: [fr, en, …]`")
+        return cands
+
+    def models(self) -> list[dict]:
+        out = []
+        if self.backend == "fasttext":
+            if self.model is None:
+                from ..steps.langid import LID176_LICENSE, LID176_NAME, LID176_SOURCE, vendored_model_path
+
+                path = vendored_model_path()
+                out.append({"name": LID176_NAME, "path": path, "license": LID176_LICENSE,
+                            "sha256": _sha256(path), "source": LID176_SOURCE})
+            elif self._is_hub():
+                out.append({"name": f"{self.model}/{self.model_file}", "id": self.model,
+                            "license": self.model_license or "NOASSERTION",
+                            "source": f"https://huggingface.co/{self.model}"})
+            else:
+                path = os.path.abspath(os.path.expanduser(self.model))
+                out.append({"name": os.path.basename(path), "path": path,
+                            "license": self.model_license or "NOASSERTION",
+                            "sha256": _sha256(path) if os.path.isfile(path) else None})
+        for lib in {self.backend, self.second_opinion} & set(LIBRARY_LICENSES):
+            out.append(dict(LIBRARY_LICENSES[lib]))
+        return sorted(out, key=lambda m: m["name"])
+
+    def _detector_cfg(self, backend: str, ctx: BuildContext) -> dict:
+        if backend == "fasttext":
+            path = self.model_path()
+            name = "fasttext:lid.176.ftz" if self.model is None else f"fasttext:{os.path.basename(path)}"
+            return {"backend": "fasttext", "model_path": path, "name": name}
+        if backend == "lingua":
+            return {"backend": "lingua", "candidates": self._candidates(ctx.source.languages)}
+        return {"backend": backend}
+
+    def build(self, ctx: BuildContext):
+        from ..steps.langid import LanguageID
+
+        src = ctx.source
+        keep = src.is_code or any("," in lang for lang in src.languages)
+        chunk = None
+        if self.chunk is not None:
+            chunk = self.chunk.model_dump()
+        expected = (self.chunk.languages if self.chunk and self.chunk.languages
+                    else natural_languages(src.languages))
+        split = chunk is not None and chunk["action"] == "split"
+        return [LanguageID(
+            detector=self._detector_cfg(self.backend, ctx),
+            second_opinion=self._detector_cfg(self.second_opinion, ctx) if self.second_opinion else None,
+            top_k=self.top_k, short_text_chars=self.short_text_chars, keep_language=keep, chunk=chunk,
+            expected=expected, stage_id=ctx.stage_id, removed_dir=ctx.removed_dir if split else None,
+            tokenizer=ctx.tokenizer)]
+
+
+class LanguageGateSpec(StageSpec):
+    """Keep documents in an expected language with score >= min_score (needs an earlier language_id)."""
+
+    type: Literal["language_gate"]
+    languages: list[str] | None = Field(None, description="expected languages; default: the recipe's `languages`")
+    min_score: float = Field(LUCIE_MIN_SCORE, ge=0, le=1, description="minimum `language_score` (Lucie/FineWeb: "
+                             "0.65); not applied to code:<lang> documents")
+
+    @field_validator("languages")
+    @classmethod
+    def _langs(cls, v):
+        if v is not None and not v:
+            raise ValueError("`languages` is empty; omit it to use the recipe's languages")
+        for lang in v or []:
+            if not re.fullmatch(GATE_LANG_RE, lang):
+                raise ValueError(f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]")
+        return v
+
+    def build(self, ctx: BuildContext):
+        from ..steps.langid import LanguageGateFilter
+
+        # default: the recipe's languages, plus the members of a pair (`fr,en`), so that the parts of a
+        # parallel document split by language_id (`chunk: {action: split}`) are expected too
+        langs = self.languages or list(dict.fromkeys([*ctx.source.languages, *natural_languages(ctx.source.languages)]))
+        return [LanguageGateFilter(langs, self.min_score, **ctx.filter_kwargs(self.type))]
+
+
+def check_language_stage_order(stages: list) -> str | None:
+    """A language_gate needs a language_id before it (otherwise every document would be `language_missing`)."""
+    seen_id = False
+    for i, st in enumerate(stages):
+        t = getattr(st, "type", None)
+        if t == "language_id":
+            seen_id = True
+        elif t == "language_gate" and not seen_id:
+            return (f"stages[{i}]: language_gate needs a `- type: language_id` stage before it "
+                    "(the gate reads the scores language_id writes)")
+    return None

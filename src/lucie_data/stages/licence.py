@@ -1,0 +1,101 @@
+"""Licence stages: ``license_rules`` annotates, ``license_gate`` decides ("annotate first, decide later").
+
+A pipeline's ``license_policy`` reaches every source: :func:`with_policy_gate` (called by the runner when
+it assembles a source's stage list) hands the pipeline policy to each ``license_gate`` and appends an
+implicit gate (id ``license_policy``) to any recipe that forgot one. Rule 2 of the product: no document
+reaches the output unless the pipeline's policy allows its licence.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from ..licenses import LicensePolicy
+from .base import BuildContext, StageSpec
+
+IMPLICIT_GATE_ID = "license_policy"
+
+
+class GutenbergRule(BaseModel):
+    """Lucie's Project Gutenberg rule (Lucie-Training ``DataIteratorGutenberg``): the book is kept only if
+    ``usagerights != "copyright"`` and the author died at least 80 (French) / 70 (other) years before
+    ``current_year``. Field names are keys of ``doc.metadata`` (copy them with ``input.metadata_fields``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    death_year_field: str = "author_death_year"
+    birth_year_field: str = "author_birth_year"
+    usagerights_field: str = "usagerights"
+    # A build must not depend on the day it runs (rule 4): the year is part of the recipe. Lucie's
+    # dataset was assembled in 2024.
+    current_year: int = Field(2024, ge=1900, le=2200, description="year the copyright terms are counted from")
+    years_fr: int = Field(80, ge=0, description="French: 70 years + war-time extensions (Lucie)")
+    years_other: int = Field(70, ge=0, description="EU term: author's death + 70 years")
+
+
+class LicenseRulesSpec(StageSpec):
+    """Per-document licence from a metadata field or statement, and Lucie's Gutenberg rule (annotates only)."""
+
+    type: Literal["license_rules"]
+    license_field: str | None = Field(None, description="metadata key holding a licence id or name; normalised "
+                                      "to SPDX, overrides the current licence (evidence rule:<stage>)")
+    statement_field: str | None = Field(None, description="metadata key holding a free-text rights statement "
+                                        "(e.g. a page footer); used when license_field gives nothing")
+    use_detected: bool = Field(False, description="adopt `license_detected` (trafilatura) when the licence only "
+                               "comes from the recipe and the detected one is recognised")
+    gutenberg: GutenbergRule | None = Field(None, description="apply Lucie's Gutenberg rule; verdict in "
+                                            "metadata `license_rule_verdict`, enforced by license_gate")
+
+    def build(self, ctx: BuildContext):
+        from ..steps.licence import LicenseRulesAnnotator
+
+        g = self.gutenberg.model_dump() if self.gutenberg else None
+        return [LicenseRulesAnnotator(rule_name=ctx.stage_id, license_field=self.license_field,
+                                      statement_field=self.statement_field, use_detected=self.use_detected,
+                                      gutenberg=g)]
+
+
+class LicenseGateSpec(StageSpec):
+    """Remove documents whose licence the policy forbids, failed licence rules, modified no-derivatives docs."""
+
+    type: Literal["license_gate"]
+    policy: LicensePolicy | None = Field(None, description="extra policy for this source; it adds restrictions "
+                                         "to the pipeline's license_policy, it cannot loosen it")
+    no_derivatives_modified: Literal["remove", "flag"] = Field(
+        "remove", description="a no-derivatives document whose text a stage changed: remove it, or keep it with "
+        "metadata `license_warning` (the report lists it; a published mix must not ship it)")
+
+    _pipeline_policy: LicensePolicy | None = PrivateAttr(None)
+
+    def policies(self) -> list[LicensePolicy]:
+        """Every policy a document must pass; the default policy when none is configured anywhere."""
+        out = [p for p in (self._pipeline_policy, self.policy) if p is not None]
+        return out or [LicensePolicy()]
+
+    def build(self, ctx: BuildContext):
+        from ..steps.licence import LicenseGateFilter
+
+        return [LicenseGateFilter(policies=[p.model_dump(mode="json") for p in self.policies()],
+                                  no_derivatives_modified=self.no_derivatives_modified,
+                                  **ctx.filter_kwargs(self.type))]
+
+
+def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None) -> list[tuple[str, StageSpec]]:
+    """(id, spec) pairs with the pipeline ``policy`` applied: every ``license_gate`` gets it, and a recipe
+    without a gate gets an implicit one (id ``license_policy``) at the end. Pure; specs are copied."""
+    if policy is None:
+        return list(stages)
+    out: list[tuple[str, StageSpec]] = []
+    has_gate = False
+    for sid, spec in stages:
+        if isinstance(spec, LicenseGateSpec):
+            spec = spec.model_copy()
+            spec._pipeline_policy = policy
+            has_gate = True
+        out.append((sid, spec))
+    if not has_gate:
+        gate = LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID)
+        gate._pipeline_policy = policy
+        out.append((IMPLICIT_GATE_ID, gate))
+    return out

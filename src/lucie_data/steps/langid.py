@@ -1,0 +1,412 @@
+"""Language identification: annotate every document (and optionally its chunks) offline.
+
+"Annotate first, decide later" (dolma): ``LanguageID`` never drops a document for its language; the
+``language_gate`` stage decides. The one exception is chunk ``action: split``, which replaces a
+bilingual document by one document per language: the parent goes to ``removed/<stage>/`` with reason
+``language_split_into_parts`` and the parts are counted in the ledger as *created* (stat
+``created:<stage>``), so ``in + created = kept + removed`` still holds per stage.
+
+Detectors load lazily, once per worker process, never at pickling time.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Iterable
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from .base import LucieFilter
+from .filters import mark_modified
+
+LID176_NAME = "fasttext-lid.176.ftz"
+LID176_SOURCE = "https://fasttext.cc/docs/en/language-identification.html"
+LID176_LICENSE = "CC-BY-SA-3.0"
+SPLIT_REASON = "language_split_into_parts"
+DROP_MARKER = "\n\n[...]\n\n"  # Lucie's Gallica rule: removed spans become "\n\n[...]\n\n" (lucie-dataset.md §3.3)
+UNDETERMINED = "und"
+
+# ISO 639-3/2 -> 639-1 for models labelled with 3-letter codes (e.g. NLLB's `fra_Latn` in
+# facebook/fasttext-language-identification). lid.176 already uses 639-1 where one exists.
+_ISO3_TO_1 = {
+    "fra": "fr", "eng": "en", "deu": "de", "spa": "es", "ita": "it", "por": "pt", "nld": "nl", "cat": "ca",
+    "eus": "eu", "glg": "gl", "oci": "oc", "bre": "br", "cos": "co", "pol": "pl", "ces": "cs", "ron": "ro",
+    "swe": "sv", "dan": "da", "nob": "nb", "fin": "fi", "ell": "el", "rus": "ru", "ukr": "uk", "ara": "ar",
+    "zho": "zh", "jpn": "ja", "kor": "ko", "tur": "tr", "hun": "hu", "bul": "bg", "hrv": "hr", "slk": "sk",
+    "slv": "sl", "lit": "lt", "lav": "lv", "est": "et", "gle": "ga", "cym": "cy", "lat": "la", "epo": "eo",
+}
+
+
+def vendored_model_path() -> str:
+    """The compressed lid.176 model shipped inside lucie-data (CC-BY-SA-3.0, see NOTICE.md)."""
+    from importlib.resources import files
+
+    return str(files("lucie_data") / "assets" / "lid.176.ftz")
+
+
+def normalize_label(label: str) -> str:
+    """`__label__fr` -> `fr`; `__label__fra_Latn` -> `fr`; `zh-cn` -> `zh`."""
+    lab = label.removeprefix("__label__").lower()
+    base = re.split(r"[_-]", lab, maxsplit=1)[0]
+    return _ISO3_TO_1.get(base, base)
+
+
+def _clamp(score: float) -> float:
+    # fastText's softmax can exceed 1 by float error (1.00001); rounding keeps shards byte-identical
+    return round(min(1.0, max(0.0, float(score))), 4)
+
+
+# ---------------------------------------------------------------------------------- detectors
+
+
+class Detector:
+    """A language detector: ``predict(texts, k)`` -> per text, the top-k ``[(lang, score)]`` (may be empty)."""
+
+    name = "detector"
+
+    def __getstate__(self):
+        # never ship a loaded model to worker processes: each loads its own, lazily
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        raise NotImplementedError
+
+
+class FastTextDetector(Detector):
+    def __init__(self, model_path: str, name: str = "fasttext"):
+        self.model_path = model_path
+        self.name = name
+
+    def _load(self):
+        import fasttext
+
+        model = fasttext.load_model(self.model_path)
+        # `fasttext-numpy2-wheel` exposes the C++ binding as `.f`; calling it directly skips the numpy
+        # arrays the Python wrapper builds for every call (a large share of the per-document cost).
+        raw = getattr(model, "f", None)
+        self._raw = raw if raw is not None and hasattr(raw, "predict") else None
+        self._model = model
+        self._labels: dict[str, str] = {}
+
+    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        if not hasattr(self, "_model"):
+            self._load()
+        labels, out = self._labels, []
+        raw = self._raw
+        for text in texts:
+            text = text.replace("\n", " ")  # fastText predicts one line; a newline would cut the text
+            if raw is not None:
+                pairs = raw.predict(text + "\n", k, 0.0, "replace")  # [(prob, label)]
+            else:
+                labs, probs = self._model.predict(text, k=k)
+                pairs = list(zip(probs, labs))
+            res = []
+            for prob, lab in pairs:  # hot loop: inlined label cache and clamp (see _clamp)
+                code = labels.get(lab)
+                if code is None:
+                    code = labels[lab] = normalize_label(lab)
+                res.append((code, round(prob if prob < 1.0 else 1.0, 4)))
+            out.append(res)
+        return out
+
+
+class LangdetectDetector(Detector):
+    name = "langdetect"
+
+    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        from langdetect import DetectorFactory, detect_langs
+        from langdetect.lang_detect_exception import LangDetectException
+
+        DetectorFactory.seed = 0  # langdetect samples n-grams at random: a fixed seed makes it deterministic
+        out = []
+        for text in texts:
+            try:
+                res = detect_langs(text)
+            except LangDetectException:  # no letters at all
+                res = []
+            best: dict[str, float] = {}
+            for r in res:
+                code = normalize_label(r.lang)
+                best[code] = max(best.get(code, 0.0), _clamp(r.prob))
+            out.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k])
+        return out
+
+
+class LinguaDetector(Detector):
+    name = "lingua"
+
+    def __init__(self, candidates: list[str]):
+        self.candidates = list(candidates)
+
+    def predict(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        if not hasattr(self, "_det"):
+            from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+            codes = [IsoCode639_1.from_str(c) for c in self.candidates]
+            self._det = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+        out = []
+        for text in texts:
+            vals = self._det.compute_language_confidence_values(text)
+            res = [(v.language.iso_code_639_1.name.lower(), _clamp(v.value)) for v in vals]
+            out.append([r for r in res if r[1] > 0][:k])
+        return out
+
+
+def make_detector(cfg: dict) -> Detector:
+    """Build a detector from a plain dict (what the stage spec hands to the step)."""
+    kind = cfg["backend"]
+    if kind == "fasttext":
+        return FastTextDetector(cfg["model_path"], cfg.get("name", "fasttext"))
+    if kind == "langdetect":
+        return LangdetectDetector()
+    if kind == "lingua":
+        return LinguaDetector(cfg["candidates"])
+    raise ValueError(f"unknown language-id backend {kind!r}")
+
+
+# ---------------------------------------------------------------------------------- chunking
+
+_PARA_RE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each blank-line-separated paragraph (separators belong to no chunk)."""
+    spans, pos = [], 0
+    for m in _PARA_RE.finditer(text):
+        if text[pos:m.start()].strip():
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if text[pos:].strip():
+        spans.append((pos, len(text)))
+    return spans
+
+
+def size_spans(text: str, size: int) -> list[tuple[int, int]]:
+    """Chunks of ``size`` characters, each extended to the next newline (Lucie's Gallica chunker, §3.3)."""
+    spans, pos, n = [], 0, len(text)
+    while pos < n:
+        end = pos + size
+        if end >= n:
+            end = n
+        else:
+            nl = text.find("\n", end)
+            end = n if nl < 0 else nl + 1
+        if text[pos:end].strip():
+            spans.append((pos, end))
+        pos = end
+    return spans
+
+
+# ---------------------------------------------------------------------------------- the step
+
+
+class LanguageID(PipelineStep):
+    """Writes ``language_scores`` (top-k), ``language_score``, ``language_detector`` and ``language``.
+
+    Code sources keep ``code:<lang>`` and parallel sources their pair (``keep_language``); their scores
+    are still written. With ``chunk``, every chunk is identified too (``language_chunks``).
+    """
+
+    name = "🌐 Language ID"
+    type = "🏷️ - ANNOTATOR"
+
+    def __init__(self, detector: dict, top_k: int = 3, second_opinion: dict | None = None,
+                 short_text_chars: int = 20, keep_language: bool = False, chunk: dict | None = None,
+                 expected: Iterable[str] = (), stage_id: str = "language_id", removed_dir: str | None = None,
+                 tokenizer: str | None = None, batch_size: int = 256):
+        super().__init__()
+        self.detector = make_detector(detector)
+        self.second = make_detector(second_opinion) if second_opinion else None
+        self.top_k = top_k
+        self.short = short_text_chars
+        self.keep_language = keep_language
+        self.chunk = chunk
+        self.expected = set(expected)
+        self.stage_id = stage_id
+        self.removed_dir = removed_dir
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+
+    # -- identification ------------------------------------------------------------------------
+    def identify(self, texts: list[str]) -> list[tuple[list[tuple[str, float]], str]]:
+        """Top-k of each text and the detector that decided (the second opinion for short texts)."""
+        res = self.detector.predict(texts, self.top_k)
+        names = [self.detector.name] * len(texts)
+        if self.second is not None and self.short:
+            idx = [i for i, t in enumerate(texts) if len(t.strip()) < self.short]
+            if idx:
+                for i, r in zip(idx, self.second.predict([texts[i] for i in idx], self.top_k)):
+                    if r:
+                        res[i], names[i] = r, self.second.name
+        return list(zip(res, names))
+
+    def annotate(self, doc: Document, top: list[tuple[str, float]], detector: str) -> None:
+        meta = doc.metadata
+        meta["language_scores"] = dict(top)
+        meta["language_detector"] = detector
+        if top:
+            lang, score = top[0]
+        else:
+            lang, score = UNDETERMINED, 0.0
+        meta["language_score"] = score
+        cur = meta.get("language")
+        if not (self.keep_language or (isinstance(cur, str) and cur.startswith("code"))):
+            meta["language"] = lang
+
+    # -- chunks --------------------------------------------------------------------------------
+    def _chunk_labels(self, text: str) -> list[list]:
+        c = self.chunk
+        spans = paragraph_spans(text) if c["mode"] == "paragraph" else size_spans(text, c["size"])
+        judged = [i for i, (s, e) in enumerate(spans) if len(text[s:e].strip()) >= c["min_chars"]]
+        preds = self.identify([text[spans[i][0]:spans[i][1]] for i in judged]) if judged else []
+        labels: list = [None] * len(spans)
+        for i, (top, _) in zip(judged, preds):
+            labels[i] = top[0] if top else (UNDETERMINED, 0.0)
+        # chunks too short to judge (headings, "— Oui.") take the language of the previous judged chunk
+        # (or of the next one at the start), so they follow their neighbours instead of being guessed
+        last = next((lab for lab in labels if lab is not None), None)
+        if last is None:
+            return []
+        for i, lab in enumerate(labels):
+            if lab is None:
+                labels[i] = (last[0], None)
+            else:
+                last = lab
+        return [[s, e, lab[0], lab[1]] for (s, e), lab in zip(spans, labels)]
+
+    def _is_kept_chunk(self, ch: list) -> bool:
+        lang, score = ch[2], ch[3]
+        return lang in self.expected and (score is None or score >= self.chunk["min_score"])
+
+    def _drop_off_language(self, doc: Document, chunks: list[list]) -> None:
+        keep = [self._is_kept_chunk(ch) for ch in chunks]
+        if all(keep) or not any(keep):
+            return  # nothing to cut, or nothing would remain: the document-level gate decides
+        text, out, pos, i = doc.text, [], 0, 0
+        while i < len(chunks):
+            if keep[i]:
+                i += 1
+                continue
+            j = i
+            while j < len(chunks) and not keep[j]:
+                j += 1
+            cut_start = chunks[i - 1][1] if i > 0 else 0  # swallow separators on both sides of the run
+            cut_end = chunks[j][0] if j < len(chunks) else len(text)
+            out.append(text[pos:cut_start])
+            marker = DROP_MARKER
+            if i == 0:
+                marker = marker.lstrip("\n")
+            if j == len(chunks):
+                marker = marker.rstrip("\n")
+            out.append(marker)
+            pos, i = cut_end, j
+        out.append(text[pos:])
+        doc.text = "".join(out)
+        doc.metadata["language_chunks_removed"] = sum(1 for k in keep if not k)
+        mark_modified(doc, self.stage_id)
+
+    def _split(self, doc: Document, chunks: list[list]) -> list[Document] | None:
+        langs: list[str] = []
+        for ch in chunks:
+            if ch[2] not in langs:
+                langs.append(ch[2])
+        if len(langs) < 2:
+            return None
+        parts = []
+        for lang in langs:
+            mine = [ch for ch in chunks if ch[2] == lang]
+            meta = copy.deepcopy(doc.metadata)
+            meta["split_from"] = doc.id
+            meta["language_chunks"] = mine
+            meta["_split_lang"] = lang
+            text = "\n\n".join(doc.text[s:e].strip("\n") for s, e, _, _ in mine)
+            part = Document(text=text, id=f"{doc.id}#{lang}", metadata=meta)
+            mark_modified(part, self.stage_id)
+            parts.append(part)
+        return parts
+
+    # -- run -----------------------------------------------------------------------------------
+    def _process(self, batch: list[Document], writer, rank: int) -> Iterable[Document]:
+        action = self.chunk["action"] if self.chunk else None
+        out: list[Document] = []
+        for doc in batch:
+            if self.chunk is None:
+                out.append(doc)
+                continue
+            chunks = self._chunk_labels(doc.text)
+            doc.metadata["language_chunks"] = chunks
+            if action == "drop_off_language":
+                self._drop_off_language(doc, chunks)
+            elif action == "split":
+                parts = self._split(doc, chunks)
+                if parts:
+                    self.stat_update(f"created:{self.stage_id}", value=len(parts))
+                    self.stat_update(f"dropped_{SPLIT_REASON}")
+                    doc.metadata["filter_reason"] = SPLIT_REASON
+                    doc.metadata["split_into"] = [p.id for p in parts]
+                    self._annotate_all([doc])
+                    writer.write(doc, rank)
+                    out.extend(parts)
+                    continue
+            out.append(doc)
+        self._annotate_all(out)
+        return out
+
+    def _annotate_all(self, docs: list[Document]) -> None:
+        if not docs:
+            return
+        for doc, (top, name) in zip(docs, self.identify([d.text for d in docs])):
+            self.annotate(doc, top, name)
+            part_lang = doc.metadata.pop("_split_lang", None)
+            if part_lang is not None and not str(doc.metadata.get("language", "")).startswith("code"):
+                doc.metadata["language"] = part_lang  # a part is, by construction, in its chunks' language
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import contextlib
+
+        writer = None
+        if self.chunk and self.chunk["action"] == "split" and self.removed_dir:
+            from .base import RemovedWriter
+
+            writer = RemovedWriter(self.removed_dir, self.stage_id, "language_id", self.tokenizer)
+        with writer if writer is not None else contextlib.nullcontext():
+            batch: list[Document] = []
+            for doc in data:
+                batch.append(doc)
+                if len(batch) >= self.batch_size:
+                    with self.track_time("batch"):
+                        done = self._process(batch, writer, rank)
+                    self.stat_update("docs", value=len(batch))
+                    yield from done
+                    batch = []
+            if batch:
+                with self.track_time("batch"):
+                    done = self._process(batch, writer, rank)
+                self.stat_update("docs", value=len(batch))
+                yield from done
+
+
+class LanguageGateFilter(LucieFilter):
+    """Keeps documents whose identified language is expected, with a score at or above ``min_score``."""
+
+    name = "🚦 Language gate"
+
+    def __init__(self, languages: Iterable[str], min_score: float = 0.65, **kw):
+        super().__init__(**kw)
+        self.languages = set(languages)
+        self.min_score = min_score
+        self.any_code = "code" in self.languages
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        meta = doc.metadata
+        if "language_detector" not in meta:
+            return False, "language_missing"
+        lang = str(meta.get("language") or UNDETERMINED)
+        is_code = lang.startswith("code")
+        # an uncertain identification is reported as such, not as a confident "other language"
+        if not is_code and float(meta.get("language_score") or 0.0) < self.min_score:
+            return False, "language_low_score"
+        if lang not in self.languages and not (is_code and self.any_code):
+            return False, "language_not_expected"
+        return True

@@ -1,0 +1,108 @@
+"""Licence annotator and gate (datatrove steps; pure over ``Document``, no YAML or I/O).
+
+``LicenseRulesAnnotator`` never drops a document: it rewrites ``license``/``license_evidence`` from
+per-document data and records Lucie's Gutenberg verdict in ``license_rule_verdict``.
+``LicenseGateFilter`` decides, with machine-readable reasons: ``license_gutenberg_*`` (a failed rule),
+``license_not_allowed``/``license_unknown`` (``LicensePolicy.decide``), ``license_no_derivatives_modified``.
+"""
+from __future__ import annotations
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from ..licenses import UNKNOWN, LicensePolicy, gutenberg_allowed, is_no_derivatives, license_from_statement, normalize_license
+from .base import LucieFilter
+
+ALLOWED = "allowed"
+ND_MODIFIED = "license_no_derivatives_modified"
+
+
+class LicenseRulesAnnotator(PipelineStep):
+    """Sets each document's licence from its own rights data; annotates only (a later gate decides)."""
+
+    name = "⚖️ Licence rules"
+    type = "🏷 - ANNOTATOR"
+
+    def __init__(self, rule_name: str, license_field: str | None = None, statement_field: str | None = None,
+                 use_detected: bool = False, gutenberg: dict | None = None):
+        super().__init__()
+        self.rule_name = rule_name
+        self.license_field = license_field
+        self.statement_field = statement_field
+        self.use_detected = use_detected
+        self.gutenberg = gutenberg
+
+    def _set(self, doc: Document, spdx: str, raw, evidence: str) -> None:
+        meta = doc.metadata
+        if meta.get("license") not in (None, spdx):
+            meta.setdefault("license_previous", meta.get("license"))
+        meta["license"] = spdx
+        meta["license_evidence"] = evidence
+        if isinstance(raw, str) and raw != spdx:
+            meta["license_raw"] = raw
+        elif not isinstance(raw, str):
+            meta["license_raw"] = repr(raw)[:200]
+
+    def annotate(self, doc: Document) -> None:
+        meta = doc.metadata
+        done = False
+        if self.license_field:
+            raw = meta.get(self.license_field)
+            if raw not in (None, ""):
+                self._set(doc, normalize_license(raw), raw, f"rule:{self.rule_name}")
+                done = True
+        if not done and self.statement_field:
+            raw = meta.get(self.statement_field)
+            if raw not in (None, ""):
+                self._set(doc, license_from_statement(raw), raw, f"rule:{self.rule_name}")
+                done = True
+        if not done and self.use_detected and meta.get("license_evidence") == "recipe":
+            det = meta.get("license_detected")
+            spdx = normalize_license(det) if det else UNKNOWN
+            if spdx == UNKNOWN and det:
+                spdx = license_from_statement(det)
+            if spdx != UNKNOWN:
+                self._set(doc, spdx, det, "detector:trafilatura")
+        if self.gutenberg:
+            g = self.gutenberg
+            ok, reason = gutenberg_allowed(
+                meta.get("language"), meta.get(g["death_year_field"]), meta.get(g["birth_year_field"]),
+                meta.get(g["usagerights_field"]), current_year=g["current_year"], years_fr=g["years_fr"],
+                years_other=g["years_other"])
+            meta["license_rule_verdict"] = ALLOWED if ok else reason
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            with self.track_time():
+                self.annotate(doc)
+            self.stat_update("annotated")
+            yield doc
+
+
+class LicenseGateFilter(LucieFilter):
+    """Keeps a document only if every policy allows its licence and no licence rule failed."""
+
+    name = "⚖️ Licence gate"
+
+    def __init__(self, policies: list[dict], no_derivatives_modified: str = "remove", **kw):
+        super().__init__(**kw)
+        self.policies = [LicensePolicy.model_validate(p) for p in policies]
+        self.no_derivatives_modified = no_derivatives_modified
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        meta = doc.metadata
+        verdict = meta.get("license_rule_verdict")
+        if verdict not in (None, ALLOWED):
+            return False, str(verdict)
+        lic = meta.get("license")
+        lic = lic if isinstance(lic, str) and lic else UNKNOWN
+        for policy in self.policies:
+            ok, reason = policy.decide(lic)
+            if not ok:
+                return False, reason or "license_not_allowed"
+        # conservative: "MIT OR CC-BY-ND-4.0" counts as no-derivatives too
+        if meta.get("modified_by") and is_no_derivatives(lic):
+            if self.no_derivatives_modified == "remove":
+                return False, ND_MODIFIED
+            meta["license_warning"] = "no_derivatives_modified"
+        return True

@@ -1,0 +1,107 @@
+"""What every quality filter shares: per-language presets, ``annotate_only`` and signal bookkeeping."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from datatrove.data import Document
+
+from ..base import LucieFilter
+
+LANGUAGES = ("fr", "en", "de", "es", "it")
+
+
+@lru_cache(maxsize=1)
+def presets() -> dict:
+    import yaml
+
+    return yaml.safe_load(_asset_path().read_text(encoding="utf-8"))
+
+
+def _asset_path():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2] / "assets" / "quality" / "presets.yaml"
+
+
+def preset_params(family: str, language: str) -> dict:
+    """English values (datatrove's defaults) overlaid with the language's own values."""
+    table = presets()[family]
+    out = dict(table["en"])
+    if language != "en":
+        out.update(table.get(language, {}))
+    return out
+
+
+def doc_language(doc: Document, default: str) -> str:
+    lang = doc.metadata.get("language")
+    if not lang or not isinstance(lang, str):
+        return default
+    lang = lang.split(",")[0].split("-")[0].split("_")[0].strip().lower()
+    return lang if lang in LANGUAGES else default
+
+
+def put_signals(doc: Document, key: str, signals: dict) -> None:
+    """Write ``signals`` under ``doc.metadata["quality_signals"][key]``.
+
+    RedPajama-V2 records carry ``quality_signals`` as a JSON string; it is parsed so both live in one dict.
+    """
+    qs = doc.metadata.get("quality_signals")
+    if isinstance(qs, str):
+        try:
+            qs = json.loads(qs)
+        except ValueError:
+            qs = {"_raw": qs}
+    if not isinstance(qs, dict):
+        qs = {} if qs is None else {"_raw": qs}
+    qs[key] = signals
+    doc.metadata["quality_signals"] = qs
+
+
+class QualityFilter(LucieFilter):
+    """A filter whose rule values come from a per-language preset (``language: auto`` = the document's).
+
+    Subclasses implement ``evaluate(doc, lang, params, full) -> (signals, reason | None)``; with
+    ``annotate_only`` the signals and the would-be reason go to ``quality_signals.<stage>`` and the
+    document is kept.
+    """
+
+    family = ""
+
+    def __init__(self, language: str = "auto", default_language: str = "en", annotate_only: bool = False,
+                 overrides: dict | None = None, **kw):
+        super().__init__(**kw)
+        self.language = language
+        self.default_language = default_language
+        self.annotate_only = annotate_only
+        self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        self._params: dict[str, dict] = {}
+
+    def params(self, lang: str) -> dict:
+        p = self._params.get(lang)
+        if p is None:
+            p = preset_params(self.family, lang)
+            p.update(self.overrides)
+            p = self._params[lang] = self.prepare(p)
+        return p
+
+    def prepare(self, params: dict) -> dict:
+        return params
+
+    def lang_of(self, doc: Document) -> str:
+        return doc_language(doc, self.default_language) if self.language == "auto" else self.language
+
+    def evaluate(self, doc: Document, lang: str, params: dict, full: bool) -> tuple[dict, str | None]:
+        raise NotImplementedError
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        lang = self.lang_of(doc)
+        signals, reason = self.evaluate(doc, lang, self.params(lang), self.annotate_only)
+        if self.annotate_only:
+            signals = dict(signals, language=lang, would_remove=reason)
+            put_signals(doc, self.stage_id or self.family, signals)
+            return True
+        if reason:
+            self.stat_update(reason)
+            return False, reason
+        return True

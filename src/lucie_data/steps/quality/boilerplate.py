@@ -1,0 +1,73 @@
+"""Boilerplate cleaners: Project Gutenberg header/footer, Wikipedia category lines, repeated lines.
+
+The repeated-lines rule is Lucie's ``clean_theses`` (lucie-dataset.md §3.3): lines repeated ≥ 10 times
+that are ≥ 10 characters long are removed (running headers and footers of PDFs).
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from datatrove.data import Document
+
+from ..base import LucieFilter
+from ..filters import mark_modified
+
+GUTENBERG_START = re.compile(r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E(?:-)?BOOK[^\n]*\*{3}[^\n]*\n?",
+                             re.I | re.M)
+GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E(?:-)?BOOK", re.I | re.M)
+# "Catégories : …", "Category:", "Kategorien:", "Categorías:", "Categorie:" up to the end of the line
+WIKI_CATEGORIES = re.compile(
+    r"(?:(?<=\n)|(?<=^)|(?<=[.!?] ))(?:Catégories?|Categor(?:y|ies)|Kategorien?|Categor[ií]as?|Categori[ae])\s?:[^\n]*",
+    re.M)
+
+
+class BoilerplateFilter(LucieFilter):
+    name = "🧹 Boilerplate (lucie)"
+
+    def __init__(self, gutenberg: bool = True, wikipedia_categories: bool = True, repeated_lines: bool = True,
+                 min_repeats: int = 10, min_line_chars: int = 10, drop_if_empty: bool = True, **kw):
+        super().__init__(**kw)
+        self.gutenberg = gutenberg
+        self.wikipedia_categories = wikipedia_categories
+        self.repeated_lines = repeated_lines
+        self.min_repeats = min_repeats
+        self.min_line_chars = min_line_chars
+        self.drop_if_empty = drop_if_empty
+
+    def clean(self, text: str) -> tuple[str, list[str]]:
+        done = []
+        if self.gutenberg and "GUTENBERG" in text.upper():
+            start = GUTENBERG_START.search(text)
+            if start:
+                text = text[start.end():]
+                done.append("gutenberg_header")
+            end = GUTENBERG_END.search(text)
+            if end:
+                text = text[:end.start()]
+                done.append("gutenberg_footer")
+            text = text.strip("\r\n") + "\n" if (start or end) else text
+        if self.wikipedia_categories and ":" in text:
+            new = WIKI_CATEGORIES.sub("", text)
+            if new != text:
+                text = new
+                done.append("wikipedia_categories")
+        if self.repeated_lines and text.count("\n") >= self.min_repeats:
+            lines = text.split("\n")
+            counts = Counter(ln.strip() for ln in lines)
+            bad = {ln for ln, c in counts.items() if c >= self.min_repeats and len(ln) >= self.min_line_chars}
+            if bad:
+                text = "\n".join(ln for ln in lines if ln.strip() not in bad)
+                done.append("repeated_lines")
+        return text, done
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        text, done = self.clean(doc.text)
+        if text != doc.text:
+            doc.text = text
+            mark_modified(doc, self.stage_id)
+            for d in done:
+                self.stat_update(d)
+            if self.drop_if_empty and not text.strip():
+                return False, "boilerplate_empty_after_cleaning"
+        return True

@@ -1,0 +1,96 @@
+"""Noisy-OCR heuristics (share of dictionary-like words, symbol ratio, broken words).
+
+Signals, per document (whitespace tokens):
+* ``stop_ratio`` — share of alphabetic tokens that are stop words of the language (spaCy's lists,
+  ``assets/quality/stopwords``): OCR noise turns ``de``/``la``/``les`` into ``dc``/``Ia``/``lcs``.
+* ``weird_ratio`` — share of tokens mixing letters with digits or stray symbols, or with an upper-case
+  letter after a lower-case one (``avrtl``-style garbage such as ``l908``, ``dSfiJ``, ``BÊ>ÀCTION``).
+* ``symbol_ratio`` — share of non-space characters that are neither letters, digits nor ordinary
+  punctuation.
+* ``short_ratio`` — share of alphabetic tokens of one or two letters that are not stop words
+  (words broken by the OCR: ``t 2 1 3 m``).
+Thresholds were tuned by benchmarks/quality_bench.py on fr_ocr_europeana_bnf (very noisy) against
+ELTeC and UD French (clean); see benchmarks/results/quality.md.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from datatrove.data import Document
+
+from ..base import LucieFilter
+from .base import doc_language, put_signals
+
+_ORDINARY = set(".,;:!?'\"«»()[]-–—…’‘“”/%&*+=°§")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_CAMEL = re.compile(r"[a-zà-ÿ][A-ZÀ-Ý]")
+_STRIP = "".join(sorted(_ORDINARY))
+
+
+@lru_cache(maxsize=None)
+def stop_words(lang: str) -> frozenset:
+    path = Path(__file__).resolve().parents[2] / "assets" / "quality" / "stopwords" / f"{lang}.txt"
+    if not path.exists():
+        return frozenset()
+    return frozenset(w for w in path.read_text(encoding="utf-8").split("\n") if w and not w.startswith("#"))
+
+
+def ocr_signals(text: str, lang: str) -> dict:
+    sw = stop_words(lang)
+    toks = text.split()
+    n = len(toks) or 1
+    alpha = stops = short = weird = 0
+    for t in toks:
+        w = t.strip(_STRIP)
+        if not w:
+            continue
+        if w.isalpha():
+            alpha += 1
+            lw = w.lower()
+            if lw in sw:
+                stops += 1
+            elif len(w) <= 2:
+                short += 1
+            elif _CAMEL.search(w):
+                weird += 1
+            continue
+        if _LETTER.search(w) and (_DIGIT.search(w) or any(not (c.isalnum() or c in _ORDINARY) for c in w)):
+            weird += 1
+    nonspace = len(text) - sum(text.count(c) for c in " \n\t")
+    sym = sum(1 for c in text if not (c.isalnum() or c.isspace() or c in _ORDINARY))
+    a = alpha or 1
+    out = {"tokens": len(toks), "stop_ratio": stops / a, "weird_ratio": weird / n,
+           "symbol_ratio": sym / (nonspace or 1), "short_ratio": short / a}
+    out["noise"] = out["weird_ratio"] + out["short_ratio"] / 3 + 5 * out["symbol_ratio"]
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
+
+
+class OCRQualityFilter(LucieFilter):
+    name = "📰 OCR quality (lucie)"
+
+    def __init__(self, language: str = "auto", default_language: str = "fr", max_noise: float = 0.02,
+                 min_stop_ratio: float = 0.2, min_tokens: int = 50, annotate_only: bool = False, **kw):
+        super().__init__(**kw)
+        self.language, self.default_language = language, default_language
+        self.max_noise, self.min_stop_ratio, self.min_tokens = max_noise, min_stop_ratio, min_tokens
+        self.annotate_only = annotate_only
+
+    def decide(self, s: dict) -> str | None:
+        """noise = weird + short/3 + 5 × symbol (weights and threshold tuned in benchmarks/quality_bench.py)."""
+        if s["tokens"] < self.min_tokens:  # too short for the ratios to mean anything
+            return None
+        if s["noise"] > self.max_noise or s["stop_ratio"] < self.min_stop_ratio:
+            return "ocr_noisy_text"
+        return None
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        lang = doc_language(doc, self.default_language) if self.language == "auto" else self.language
+        s = ocr_signals(doc.text, lang)
+        reason = self.decide(s)
+        if self.annotate_only:
+            put_signals(doc, self.stage_id or "ocr_quality", dict(s, would_remove=reason))
+            return True
+        return (False, reason) if reason else True

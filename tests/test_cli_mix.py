@@ -1,0 +1,170 @@
+"""`lucie-data mix plan|build` and `lucie-data push`, run through the real CLI entry point."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from huggingface_hub import constants as hf_constants
+from huggingface_hub.utils import _http as hf_http
+
+from lucie_data.cli import main
+from lucie_data.testing.hub_stub import HubStub
+from tests.test_mix_build import make_build
+
+TOKEN = "hf_CLItoken_s3cr3t_abcdef0123456789"
+REPO = "OpenLLM-France/lucie-mix-cli"
+LUCIE_SHARES = {"en": 33.189, "fr": 32.353, "code": 14.668, "de": 6.904, "es": 6.623, "it": 3.771, "parallel": 2.492}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    return make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+
+
+@pytest.fixture(scope="session")
+def mixed(built):
+    assert main(["mix", "build", str(built)]) == 0
+    return built / "mix"
+
+
+def test_plan_reproduces_lucie(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    md = tmp_path / "plan.md"
+    assert main(["mix", "plan", "--json", str(out), "--markdown", str(md)]) == 0
+    plan = json.loads(out.read_text())
+    assert plan["total_tokens_seen"] == 3_121_744_220_736
+    assert {k: round(v["share"] * 100, 3) for k, v in plan["language_groups"].items()} == LUCIE_SHARES
+    assert set(plan) >= {"total_tokens", "total_tokens_seen", "subsets", "languages"}
+    assert set(plan["subsets"][0]) == {"subset", "language", "category", "tokens", "epochs", "tokens_seen", "share"}
+    printed = capsys.readouterr().out
+    assert "33.189" in printed and "32.353" in printed
+    assert "| fr |" in md.read_text()
+    # --lucie is the same thing, explicitly
+    assert main(["mix", "plan", "--lucie", "--json", str(tmp_path / "b.json")]) == 0
+    assert json.loads((tmp_path / "b.json").read_text()) == plan
+
+
+def test_plan_from_stats_and_targets(tmp_path, capsys):
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nB,en,web,300\nC,code,programming,100\n")
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {fr--web: 1, en--web: 2, code--programming: 1}\n")
+    out = tmp_path / "p.json"
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w), "--json", str(out)]) == 0
+    plan = json.loads(out.read_text())
+    assert plan["total_tokens_seen"] == 1300 and plan["languages"]["en"]["tokens_seen"] == 600
+    assert main(["mix", "plan", "--stats", str(stats), "--target", "fr=0.4", "--target", "en=0.4",
+                 "--max-epochs", "3", "--json", str(out)]) == 0
+    t = json.loads(out.read_text())["targets"]
+    assert t["feasible"] and abs(t["languages"]["en"]["achieved"] - 0.4) < 1e-9
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--stats", "{stats}"], "--stats needs --weights"),
+    (["--stats", "{stats}", "--weights", "{bad}"], r"no factor for weight key\(s\) 'en--web'"),
+    (["--stats", "{stats}", "--target", "fr:0.3"], "expected LANGUAGE=SHARE"),
+    (["--lucie", "--stats", "{stats}"], "--lucie uses the shipped"),
+    (["--build", "{nowhere}", "--weights", "{bad}"], "is not a build folder"),
+])
+def test_plan_errors_are_clear(argv, match, tmp_path, capsys):
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nB,en,web,300\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("factors: {fr--web: 1}\n")
+    argv = [a.format(stats=stats, bad=bad, nowhere=tmp_path / "nowhere") for a in argv]
+    assert main(["mix", "plan", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert __import__("re").search(match, err), err
+
+
+def test_plan_from_build_uses_measured_tokens(built, tmp_path):
+    out = tmp_path / "p.json"
+    assert main(["mix", "plan", "--build", str(built), "--json", str(out)]) == 0
+    plan = json.loads(out.read_text())
+    subsets = {s["subset"]: s for s in plan["subsets"]}
+    assert subsets["pud_en--en"]["epochs"] == 1.5 and subsets["parallel_fr_en--fr-en"]["epochs"] == 3
+    assert "ocr_private--fr" not in subsets  # not redistributable: not planned either
+    assert set(plan["languages"]) == {"fr", "en", "de", "code", "fr-en"}
+
+
+def test_mix_build_cli(mixed, built, capsys):
+    plan = json.loads((mixed / "mix_plan.json").read_text())
+    assert plan["license_check"]["passed"] and plan["seed"] == 0
+    assert (mixed / "README.md").is_file()
+    assert main(["mix", "build", str(built.parent / "no-such-build")]) == 2
+    assert "no such build folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------- push
+
+
+class _InstantTime:
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(_seconds):
+        return None
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token-here"))
+    monkeypatch.setattr(hf_http, "time", _InstantTime())
+    with HubStub(tmp_path / "hub", token=TOKEN) as stub:
+        yield stub
+    assert not stub.errors, stub.errors[0]
+
+
+def test_push_cli_uploads_the_mix_and_it_loads(hub, mixed, built, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert main(["push", str(built), "--repo-id", REPO, "--endpoint", hub.endpoint, "--max-files-per-commit", "5"]) == 0
+    local = {p.relative_to(mixed).as_posix(): p.read_bytes() for p in mixed.rglob("*") if p.is_file()}
+    remote = {p: b for p, b in hub.files(REPO).items() if p != ".gitattributes"}
+    assert remote == local
+    assert len(hub.commits(REPO)) - 1 == -(-len(local) // 5)  # several commits
+    out = capsys.readouterr()
+    assert TOKEN not in out.out + out.err
+    # pushing again sends nothing
+    assert main(["push", str(mixed), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 0
+    assert "nothing to upload" in capsys.readouterr().out
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+    env.update(HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "hf_home"),
+               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1")
+    code = f"import datasets\nprint(datasets.load_dataset({REPO!r}, 'fr-en', split='train').num_rows)\n"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plan = json.loads((mixed / "mix_plan.json").read_text())
+    assert int(proc.stdout.split()[-1]) == plan["subsets"]["parallel_fr_en--fr-en"]["docs_achieved"]
+
+
+def test_push_cli_dry_run_and_refusals(hub, mixed, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert main(["push", str(mixed), "--repo-id", REPO, "--endpoint", hub.endpoint, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "[dry run]" in out and "mix_plan.json" in out and TOKEN not in out
+    assert hub.requests == [] and not hub.repo_exists(REPO)
+
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(mixed, bad)
+    plan = json.loads((bad / "mix_plan.json").read_text())
+    plan["license_check"]["passed"] = False
+    plan["license_check"]["violations"] = [{"source": "ocr_private", "license": "CC0-1.0", "reason": "not_redistributable"}]
+    (bad / "mix_plan.json").write_text(json.dumps(plan))
+    assert main(["push", str(bad), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 1
+    err = capsys.readouterr().err
+    assert "Refusing to push" in err and "ocr_private" in err and "Traceback" not in err
+    assert not hub.repo_exists(REPO)
+
+    assert main(["push", str(tmp_path), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 1
+    assert "no built mix" in capsys.readouterr().err

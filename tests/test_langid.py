@@ -1,0 +1,446 @@
+"""Language identification: accuracy on real labelled text, the gate's reasons, chunk mode, offline use,
+recipe validation, and end-to-end builds (ledger, partitions by language, manifest)."""
+import hashlib
+import json
+import re
+import socket
+import textwrap
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import polars as pl
+import pytest
+from datatrove.data import Document
+
+from lucie_data.errors import InputError
+from lucie_data.recipe import SourceRecipe, load_pipeline, load_source
+from lucie_data.runner import build
+from lucie_data.stages import BuildContext
+
+from .conftest import DATA, write
+
+LABELLED = DATA / "langid" / "labelled.jsonl"
+PROBLEMS = DATA / "problematic" / "problematic_docs.jsonl"
+
+
+def rows(path=LABELLED):
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+def problem(pid):
+    return next(r for r in rows(PROBLEMS) if r["id"] == pid)
+
+
+def recipe_with(stages, languages=("fr",), category="book"):
+    return SourceRecipe.model_validate({
+        "name": "t", "category": category, "languages": list(languages), "license": "CC-BY-4.0",
+        "input": {"type": "jsonl", "paths": ["x.jsonl"]}, "stages": stages})
+
+
+def steps_of(tmp_path, stages, languages=("fr",), index=0, category="book"):
+    rec = recipe_with(stages, languages, category)
+    spec = rec.stages[index]
+    sid = spec.name or spec.type
+    return spec.build(BuildContext(source=rec, stage_id=sid, source_dir=str(tmp_path), work_dir=str(tmp_path / "w")))
+
+
+def annotate(tmp_path, docs, languages=("fr",), category="book", **args):
+    (step,) = steps_of(tmp_path, [{"type": "language_id", **args}], languages, category=category)
+    return list(step.run(iter(docs)))
+
+
+def docs_from(records, lang_meta=True):
+    return [Document(text=r["text"], id=r["id"], metadata={"language": r["language"]} if lang_meta else {})
+            for r in records]
+
+
+# ------------------------------------------------------------------------------------ accuracy
+
+def test_fasttext_accuracy_per_language_on_real_documents(tmp_path):
+    """UD PUD, ELTeC chapters and noisy French OCR (≥ 200 chars): ≥ 99 % per language."""
+    recs = [r for r in rows() if len(r["text"]) >= 200]
+    out = annotate(tmp_path, docs_from(recs, lang_meta=False), languages=("fr", "en", "de", "es", "it"))
+    hits, total = Counter(), Counter()
+    for r, d in zip(recs, out):
+        total[r["language"]] += 1
+        hits[r["language"]] += d.metadata["language"] == r["language"]
+    assert set(total) == {"fr", "en", "de", "es", "it"} and min(total.values()) >= 100
+    acc = {lang: hits[lang] / total[lang] for lang in total}
+    assert min(acc.values()) >= 0.99, acc
+    ocr = [d for r, d in zip(recs, out) if "ocr" in r["corpus"]]
+    assert len(ocr) == 16 and sum(d.metadata["language"] == "fr" for d in ocr) >= 15
+
+
+def test_annotation_fields(tmp_path):
+    recs = rows()[:40]
+    out = annotate(tmp_path, docs_from(recs), top_k=2)
+    for d in out:
+        m = d.metadata
+        scores = m["language_scores"]
+        assert 1 <= len(scores) <= 2 and list(scores)[0] == m["language"]
+        assert list(scores.values()) == sorted(scores.values(), reverse=True)
+        assert all(round(v, 4) == v and 0 <= v <= 1 for v in scores.values())
+        assert m["language_score"] == scores[m["language"]] and m["language_detector"] == "fasttext:lid.176.ftz"
+
+
+def test_code_and_parallel_sources_keep_their_language(tmp_path):
+    code = rows(Path(__file__).resolve().parents[1] / "data" / "demo" / "code_permissive.jsonl")[:3]
+    docs = [Document(text=r["text"], id=r["id"], metadata={"language": "code:python"}) for r in code]
+    out = annotate(tmp_path, docs, languages=("code",), category="programming")
+    assert {d.metadata["language"] for d in out} == {"code:python"}
+    assert all(d.metadata["language_scores"] for d in out)  # scores are still recorded
+    par = [Document(text=r["text"], id=r["id"], metadata={"language": "fr,en"}) for r in rows()[:5]]
+    out = annotate(tmp_path, par, languages=("fr,en",), category="aligned")
+    assert {d.metadata["language"] for d in out} == {"fr,en"}
+
+
+def test_langdetect_backend_is_deterministic_and_accurate(tmp_path):
+    recs = [r for r in rows() if "pud" in r["corpus"]][::10]  # 50 documents, 10 per language
+    a = annotate(tmp_path, docs_from(recs), backend="langdetect")
+    b = annotate(tmp_path, docs_from(recs), backend="langdetect")
+    assert [d.metadata for d in a] == [d.metadata for d in b]
+    assert sum(d.metadata["language"] == r["language"] for r, d in zip(recs, a)) >= 49
+    assert a[0].metadata["language_detector"] == "langdetect"
+
+
+def test_lingua_second_opinion_on_short_text(tmp_path):
+    pytest.importorskip("lingua")
+    # fastText's known misses on short strings (environment.md): "Bonne nuit" -> en; default cut-off: 20 chars
+    short = [Document(text="Bonne nuit", id="s1", metadata={}), Document(text="Guten Morgen", id="s2", metadata={})]
+    ft = annotate(tmp_path, [Document(text=d.text, id=d.id, metadata={}) for d in short], languages=("fr", "de", "en"))
+    assert ft[0].metadata["language"] != "fr"
+    both = annotate(tmp_path, short, languages=("fr", "de", "en"), second_opinion="lingua")
+    assert [d.metadata["language"] for d in both] == ["fr", "de"]
+    assert {d.metadata["language_detector"] for d in both} == {"lingua"}
+    assert set(both[0].metadata["language_scores"]) <= {"fr", "de", "en"}  # restricted to the candidates
+    long = annotate(tmp_path, docs_from(rows()[:3]), languages=("fr", "de", "en"), second_opinion="lingua")
+    assert {d.metadata["language_detector"] for d in long} == {"fasttext:lid.176.ftz"}
+
+
+# ------------------------------------------------------------------------------------ the gate
+
+GATE_CASES = [
+    # (metadata after language_id, gate args, expected: True or reason)
+    ({"language": "fr", "language_score": 0.98, "language_detector": "f"}, {}, True),
+    ({"language": "fr", "language_score": 0.65, "language_detector": "f"}, {}, True),  # threshold is inclusive
+    ({"language": "fr", "language_score": 0.64, "language_detector": "f"}, {}, "language_low_score"),
+    ({"language": "en", "language_score": 0.99, "language_detector": "f"}, {}, "language_not_expected"),
+    ({"language": "en", "language_score": 0.99, "language_detector": "f"}, {"languages": ["en", "de"]}, True),
+    ({"language": "fr", "language_score": 0.5, "language_detector": "f"}, {"min_score": 0.4}, True),
+    ({"language": "fr"}, {}, "language_missing"),
+    ({"language": "und", "language_score": 0.0, "language_detector": "f"}, {}, "language_low_score"),
+    ({"language": "en", "language_score": 0.3, "language_detector": "f"}, {}, "language_low_score"),  # unsure
+    ({"language": "code:python", "language_score": 0.1, "language_detector": "f"}, {"languages": ["code"]}, True),
+]
+
+
+@pytest.mark.parametrize("meta, args, expected", GATE_CASES)
+def test_gate_reasons(tmp_path, meta, args, expected):
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate", **args}], index=1)
+    doc = Document(text="x", id="d", metadata=dict(meta))
+    kept = list(gate.run(iter([doc])))
+    if expected is True:
+        assert kept == [doc]
+    else:
+        assert kept == []
+        removed = pl.read_parquet(tmp_path / "removed" / "language_gate" / "*.parquet")
+        assert removed["removal_reason"].to_list() == [expected]
+
+
+def test_gate_on_a_parallel_source_expects_the_pair_and_its_members(tmp_path):
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate"}], languages=("fr,en",),
+                       index=1, category="aligned")
+    docs = [Document(text="x", id=lang, metadata={"language": lang, "language_score": 0.9, "language_detector": "f"})
+            for lang in ("fr,en", "fr", "en", "de")]
+    assert [d.id for d in gate.run(iter(docs))] == ["fr,en", "fr", "en"]
+
+
+def test_gate_on_real_text(tmp_path):
+    """The OCR stock-exchange table (mostly numbers; fastText: en 0.25) is low-score, not "English";
+    confident English text is not expected in a French source."""
+    recs = {r["id"]: r for r in rows()}
+    picked = [recs["newseye-fr-test_fr_6"], recs["fr-pud-n01001"], recs["en-pud-n01001"]]
+    out = annotate(tmp_path, docs_from(picked))
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate"}], index=1)
+    kept = list(gate.run(iter(out)))
+    assert [d.id for d in kept] == ["fr-pud-n01001"]
+    removed = pl.read_parquet(tmp_path / "removed" / "language_gate" / "*.parquet")
+    assert dict(zip(removed["id"], removed["removal_reason"])) == {
+        "newseye-fr-test_fr_6": "language_low_score", "en-pud-n01001": "language_not_expected"}
+
+
+# ------------------------------------------------------------------------------------ chunk mode
+
+def test_chunk_annotate_french_document_with_english_paragraph(tmp_path):
+    p = problem("problem-028")  # French paragraph followed by its English translation
+    (d,) = annotate(tmp_path, [Document(text=p["text"], id="p28", metadata={"language": "fr"})],
+                    chunk={"mode": "paragraph"})
+    chunks = d.metadata["language_chunks"]
+    assert [c[2] for c in chunks] == ["fr", "en"] and all(c[3] > 0.9 for c in chunks)
+    assert p["text"][chunks[1][0]:chunks[1][1]].startswith("“While much")
+    assert d.text == p["text"] and "modified_by" not in d.metadata
+
+
+def test_chunk_drop_off_language_leaves_marker(tmp_path):
+    p = problem("problem-028")
+    fr_par = p["text"].split("\n\n")[0]
+    text = fr_par + "\n\n" + p["text"].split("\n\n")[1] + "\n\n" + fr_par  # fr / en / fr
+    (d,) = annotate(tmp_path, [Document(text=text, id="p", metadata={"language": "fr"})],
+                    chunk={"mode": "paragraph", "action": "drop_off_language"})
+    assert d.text == fr_par + "\n\n[...]\n\n" + fr_par
+    assert d.metadata["modified_by"] == ["language_id"] and d.metadata["language_chunks_removed"] == 1
+    assert d.metadata["language"] == "fr" and d.metadata["language_score"] > 0.95  # scored after the cut
+    (end,) = annotate(tmp_path, [Document(text=p["text"], id="p", metadata={})],
+                      chunk={"mode": "paragraph", "action": "drop_off_language"})
+    assert end.text == fr_par + "\n\n[...]"
+
+
+def test_chunk_size_mode_extends_to_newline(tmp_path):
+    recs = [r for r in rows() if r["corpus"] == "fr_eltec_novels"]
+    text = recs[0]["text"] + "\n" + [r for r in rows() if r["corpus"] == "de_eltec_novels"][0]["text"]
+    (d,) = annotate(tmp_path, [Document(text=text, id="x", metadata={})], chunk={"mode": "size", "size": 300})
+    chunks = d.metadata["language_chunks"]
+    assert chunks[0][0] == 0 and chunks[-1][1] == len(text)
+    for (s, e, _, _), nxt in zip(chunks, chunks[1:]):
+        assert e - s >= 300 and text[e - 1] == "\n" and nxt[0] == e
+    langs = [c[2] for c in chunks]
+    assert langs[0] == "fr" and langs[-1] == "de" and set(langs) == {"fr", "de"}
+
+
+def test_chunk_split_makes_one_document_per_language(tmp_path):
+    p = problem("problem-028")
+    out = annotate(tmp_path, [Document(text=p["text"], id="s/p28", metadata={"language": "fr", "source": "s"})],
+                   chunk={"mode": "paragraph", "action": "split"})
+    assert [d.id for d in out] == ["s/p28#fr", "s/p28#en"]
+    assert [d.metadata["language"] for d in out] == ["fr", "en"]
+    assert out[1].text == p["text"].split("\n\n")[1] and all(d.metadata["split_from"] == "s/p28" for d in out)
+    removed = pl.read_parquet(tmp_path / "removed" / "language_id" / "*.parquet")
+    assert removed["id"].to_list() == ["s/p28"] and removed["text"].to_list() == [p["text"]]
+    assert removed["removal_reason"].to_list() == ["language_split_into_parts"]
+
+
+# ------------------------------------------------------------------------------------ offline
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any internet connection attempt fails loudly and is recorded (local AF_UNIX sockets, which
+    multiprocessing uses between processes, still work)."""
+    attempts = []
+    real_connect = socket.socket.connect
+
+    def refuse(*a, **k):
+        attempts.append(a)
+        raise OSError("network disabled in tests")
+
+    def connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            return refuse(sock, address)
+        return real_connect(sock, address)
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return attempts
+
+
+def test_default_model_works_offline(tmp_path, no_network):
+    out = annotate(tmp_path, docs_from(rows()[:5]))
+    assert all(d.metadata["language"] == "fr" for d in out)
+    assert no_network == []
+
+
+def test_hub_model_offline_is_a_clear_error_without_download(tmp_path, no_network, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    with pytest.raises(InputError, match=r"cannot get 'model.bin' from Hub repository 'someorg/lid-model'.*"
+                                         r"set `model:` to the local file"):
+        steps_of(tmp_path, [{"type": "language_id", "model": "someorg/lid-model"}])
+    assert no_network == []
+
+
+def test_local_model_path(tmp_path):
+    from lucie_data.steps.langid import vendored_model_path
+
+    copy = tmp_path / "my-lid.ftz"
+    copy.write_bytes(Path(vendored_model_path()).read_bytes())
+    out = annotate(tmp_path, docs_from(rows()[:3]), model=str(copy))
+    assert out[0].metadata["language_detector"] == "fasttext:my-lid.ftz" and out[0].metadata["language"] == "fr"
+    with pytest.raises(InputError, match=r"model file '.*nope.ftz' not found"):
+        steps_of(tmp_path, [{"type": "language_id", "model": str(tmp_path / "nope.ftz")}])
+
+
+# ------------------------------------------------------------------------------------ recipe validation
+
+BASE = """\
+name: s1
+category: web
+languages: [fr, en]
+license: CC-BY-4.0
+input:
+  type: jsonl
+  paths: [data.jsonl]
+stages:
+"""
+
+VALID = [
+    "  - type: language_id\n",
+    "  - type: language_id\n  - type: language_gate\n",
+    "  - {type: language_id, top_k: 5}\n  - {type: language_gate, min_score: 0.8, languages: [fr]}\n",
+    "  - {type: language_id, backend: langdetect}\n",
+    "  - {type: language_id, second_opinion: langdetect, short_text_chars: 60}\n",
+    "  - {type: language_id, chunk: {mode: size, size: 10000, action: drop_off_language, languages: [fr]}}\n",
+    "  - {type: language_id, chunk: {action: split}}\n  - type: language_gate\n",
+    "  - {type: language_id, model: /models/lid.176.bin}\n",
+    "  - {type: language_id, model: facebook/fasttext-language-identification}\n",
+]
+
+INVALID = [
+    ("  - type: language_gate\n", r"stages\[0\]: language_gate needs a `- type: language_id` stage before it"),
+    ("  - type: language_gate\n  - type: language_id\n", r"language_gate needs a `- type: language_id`"),
+    ("  - {type: language_id, backend: cld3}\n", r"Input should be 'fasttext', 'langdetect' or 'lingua'"),
+    ("  - {type: language_id, top_k: 0}\n", r"greater than or equal to 1"),
+    ("  - {type: language_id, model: lid.176}\n", r"neither a fastText file \(.bin/.ftz\) nor a Hub repository"),
+    ("  - {type: language_id, backend: langdetect, model: x.bin}\n", r"`model` only applies to backend fasttext"),
+    ("  - {type: language_id, second_opinion: langdetect, backend: langdetect}\n", r"is already the backend"),
+    ("  - {type: language_id, short_text_chars: 20}\n", r"`short_text_chars` only applies with a `second_opinion`"),
+    ("  - {type: language_id, candidates: [fr, en]}\n", r"`candidates` only applies to lingua"),
+    ("  - {type: language_id, chunk: {mode: paragraph, size: 500}}\n", r"`size` only applies to `mode: size`"),
+    ("  - {type: language_id, chunk: {mode: sentence}}\n", r"Input should be 'paragraph' or 'size'"),
+    ("  - {type: language_id, chunk: {action: drop}}\n", r"'annotate', 'drop_off_language' or 'split'"),
+    ("  - {type: language_id, chunk: {size: 50, mode: size}}\n", r"greater than or equal to 100"),
+    ("  - {type: language_id, chunk: {languages: [french], action: drop_off_language}}\n", r"not an ISO 639-1 code"),
+    ("  - {type: language_id, chunk: {languages: [fr]}}\n", r"only applies to `action: drop_off_language`"),
+    ("  - {type: language_id, treshold: 0.5}\n", r"unknown key"),
+    ("  - type: language_id\n  - {type: language_gate, min_score: 1.5}\n", r"less than or equal to 1"),
+    ("  - type: language_id\n  - {type: language_gate, languages: [French]}\n", r"not an ISO 639-1 code"),
+    ("  - type: language_id\n  - {type: language_gate, languages: []}\n", r"`languages` is empty"),
+]
+
+
+def source_file(tmp_path, stages_yaml):
+    write(tmp_path / "data.jsonl", '{"id": "1", "text": "Bonjour"}\n')
+    return write(tmp_path / "s1.yaml", BASE + stages_yaml)
+
+
+@pytest.mark.parametrize("stages_yaml", VALID)
+def test_valid_language_configs(tmp_path, stages_yaml):
+    src, issues = load_source(source_file(tmp_path, stages_yaml))
+    assert issues == [] and src is not None
+
+
+@pytest.mark.parametrize("stages_yaml, message", INVALID)
+def test_invalid_language_configs(tmp_path, stages_yaml, message):
+    src, issues = load_source(source_file(tmp_path, stages_yaml))
+    assert src is None and len(issues) == 1
+    assert str(issues[0]).startswith(str(tmp_path / "s1.yaml"))
+    assert re.search(message, issues[0].message), issues[0]
+
+
+def test_lingua_needs_two_candidates(tmp_path):
+    pytest.importorskip("lingua")
+    with pytest.raises(InputError, match=r"lingua needs at least 2 languages.*set `candidates:"):
+        steps_of(tmp_path, [{"type": "language_id", "backend": "lingua"}], languages=("fr",))
+
+
+# ------------------------------------------------------------------------------------ builds
+
+def multilingual_source(tmp_path, stages: str, languages="[en, de]") -> Path:
+    """A real mixed source: UD PUD + ELTeC in en/de/fr, the French/English problem-028, an OCR table."""
+    picked = [r for r in rows() if r["language"] in ("en", "de")][::8]
+    picked += [r for r in rows() if r["language"] == "fr"][:6]
+    picked += [r for r in rows() if r["id"] == "newseye-fr-test_fr_6"]
+    p28 = problem("problem-028")
+    picked.append({"id": p28["id"], "text": p28["text"], "license": p28["license"]})
+    with open(tmp_path / "mixed.jsonl", "w", encoding="utf-8") as f:
+        for r in picked:
+            f.write(json.dumps({"id": r["id"], "text": r["text"], "license": r["license"]}, ensure_ascii=False) + "\n")
+    write(tmp_path / "src.yaml", textwrap.dedent(f"""\
+        name: mixed
+        category: web
+        languages: {languages}
+        license: CC-BY-SA-3.0
+        input: {{type: jsonl, paths: [mixed.jsonl], license_field: license}}
+        stages:
+        """) + textwrap.indent(textwrap.dedent(stages), "  "))
+    write(tmp_path / "pipe.yaml", "name: p\nsources: [src.yaml]\nexecutor: {tasks: 2, workers: 1}\n")
+    return tmp_path / "pipe.yaml"
+
+
+def test_build_language_id_and_gate(tmp_path, no_network):
+    pipe = load_pipeline(multilingual_source(tmp_path, """\
+        - type: language_id
+        - {type: language_gate, min_score: 0.65}
+        """))
+    res = build(pipe, tmp_path / "out")
+    assert no_network == []
+    led = res.sources[0].ledger
+    assert led["balanced"], led["imbalances"]
+    gate = led["stages"][-1]
+    assert gate["removed"]["language_not_expected"]["docs"] == 7  # 6 French + problem-028 (mostly French)
+    assert gate["removed"]["language_low_score"]["docs"] == 1  # the OCR stock table
+    src_dir = tmp_path / "out" / "sources" / "mixed"
+    assert sorted(p.name for p in (src_dir / "data").iterdir()) == ["de", "en"]
+    for lang in ("de", "en"):
+        df = pl.read_parquet(src_dir / "data" / lang / "*.parquet")
+        assert set(df["language"]) == {lang} and df.height == led["kept_by_language"][lang]["docs"]
+        meta = json.loads(df["metadata"][0])
+        assert meta["language_detector"] == "fasttext:lid.176.ftz" and lang in meta["language_scores"]
+    models = json.loads((tmp_path / "out" / "manifest.json").read_text())["models"]
+    (lid,) = [m for m in models if m["name"] == "fasttext-lid.176.ftz"]
+    assert lid["license"] == "CC-BY-SA-3.0"
+    assert lid["sha256"] == hashlib.sha256(Path(lid["path"]).read_bytes()).hexdigest()
+
+
+def shard_hashes(out: Path) -> dict:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.glob("sources/*/*/**/*.parquet"))}
+
+
+def test_build_split_keeps_the_ledger_balanced_and_is_deterministic(tmp_path):
+    pipe_file = multilingual_source(tmp_path, """\
+        - {type: language_id, chunk: {mode: paragraph, action: split}}
+        - type: language_gate
+        """, languages="[en, de, fr]")
+    res = build(load_pipeline(pipe_file), tmp_path / "out")
+    led = res.sources[0].ledger
+    assert led["balanced"], led["imbalances"]
+    lid = led["stages"][1]
+    assert lid["docs_created"] >= 2 and led["docs_created"] == lid["docs_created"]
+    assert lid["docs_in"] + lid["docs_created"] == lid["docs_kept"] + lid["docs_removed"]
+    assert lid["removed"]["language_split_into_parts"]["docs"] >= 1
+    kept = pl.read_parquet(tmp_path / "out" / "sources" / "mixed" / "data" / "**" / "*.parquet")
+    parts = kept.filter(pl.col("id").str.contains("problem-028#", literal=True))
+    assert sorted(parts["id"]) == ["mixed/problem-028#en", "mixed/problem-028#fr"]
+    assert dict(zip(parts["id"], parts["language"])) == {"mixed/problem-028#en": "en", "mixed/problem-028#fr": "fr"}
+    assert kept["id"].n_unique() == kept.height
+    res2 = build(load_pipeline(pipe_file), tmp_path / "out2")
+    assert shard_hashes(tmp_path / "out") == shard_hashes(tmp_path / "out2")
+
+
+def test_build_drop_off_language_marks_modified(tmp_path):
+    pipe = load_pipeline(multilingual_source(tmp_path, """\
+        - {type: language_id, chunk: {action: drop_off_language}}
+        - type: language_gate
+        """, languages="[fr]"))
+    led = build(pipe, tmp_path / "out").sources[0].ledger
+    assert led["balanced"], led["imbalances"]
+    kept = pl.read_parquet(tmp_path / "out" / "sources" / "mixed" / "data" / "**" / "*.parquet")
+    (p28,) = kept.filter(pl.col("id") == "mixed/problem-028").iter_rows(named=True)
+    assert p28["text"].endswith("un peu différent.\n\n[...]") and p28["language"] == "fr"
+    assert json.loads(p28["metadata"])["modified_by"] == ["language_id"]
+    assert set(kept["language"]) == {"fr"}
+
+
+def test_example_recipe_builds(tmp_path, root):
+    import shutil
+
+    for d in ("sources", "data"):
+        shutil.copytree(root / d, tmp_path / d)
+    src, issues = load_source(tmp_path / "sources" / "examples" / "multilingual_pud.yaml")
+    assert issues == []
+    from lucie_data.recipe import single_source_pipeline
+
+    res = build(single_source_pipeline(src, tmp_path / "out"))
+    led = res.sources[0].ledger
+    assert led["balanced"], led["imbalances"]
+    assert set(led["kept_by_language"]) == {"fr", "en", "de"}

@@ -1,0 +1,297 @@
+"""Materialising a mix from a real build of the demo sources: epochs, determinism, licences, card, loading."""
+import glob
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from lucie_data.cli import main
+from lucie_data.errors import RecipeError
+from lucie_data.licenses import LicensePolicy
+from lucie_data.mix.build import MixSpec, build_mix, load_mix_config, selection_key, verify_mix
+from lucie_data.mix.plan import MixPlanError
+from lucie_data.mix.stats import build_counts
+from lucie_data.recipe import load_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The demo's own sources plus a copy of the OCR source flagged not redistributable (like Persée in Lucie).
+PIPELINE = """name: mixtest
+sources: [../sources/demo/eltec_fr.yaml, ../sources/demo/pud_en.yaml, ../sources/demo/parallel_fr_en.yaml,
+          ../sources/demo/code_permissive.yaml, ../sources/demo/web_cc.yaml, ../sources/private/*.yaml]
+output_dir: ../build/mixtest
+executor: {type: local, workers: 1, tasks: 1}
+seed: 0
+license_policy:
+  allow_classes: [public-domain, permissive, share-alike]
+  unknown: deny
+mix:
+  factors:
+    fr--book: 2
+    fr--newspaper: 1
+    en--web: 1.5
+    de--web: 1
+    code--programming: 2
+    fr-en--aligned: 3
+  seed: 0
+"""
+
+
+def make_build(base: Path) -> Path:
+    """A real `lucie-data build` of the demo sources + one non-redistributable source, cached per session."""
+    out = base / "build" / "mixtest"
+    if (out / "manifest.json").exists():
+        return out
+    for d in ("sources", "data"):
+        shutil.copytree(ROOT / d, base / d, dirs_exist_ok=True)
+    private = (ROOT / "sources" / "demo" / "ocr_fr_europeana.yaml").read_text(encoding="utf-8")
+    private = private.replace("name: ocr_fr_europeana", "name: ocr_private").replace(
+        "license: CC0-1.0", "license: CC0-1.0\nredistributable: false")
+    (base / "sources" / "private").mkdir(parents=True, exist_ok=True)
+    (base / "sources" / "private" / "ocr_private.yaml").write_text(private, encoding="utf-8")
+    (base / "pipelines").mkdir(exist_ok=True)
+    (base / "pipelines" / "mixtest.yaml").write_text(PIPELINE, encoding="utf-8")
+    assert main(["build", str(base / "pipelines" / "mixtest.yaml")]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    return make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+
+
+@pytest.fixture(scope="session")
+def mix(built, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("mix") / "mix"
+    plan = build_mix(built, load_mix_config(built, output=out))
+    return out, plan
+
+
+def read_mix(folder: Path, pattern: str = "data/*/*/*/*.parquet") -> pl.DataFrame:
+    return pl.read_parquet(sorted(folder.glob(pattern)))
+
+
+def kept(built: Path, source: str) -> pl.DataFrame:
+    return pl.read_parquet(sorted((built / "sources" / source / "data").glob("*/*.parquet")))
+
+
+# --------------------------------------------------------------------------------------------- counts
+
+
+def test_counts_one_row_per_source_and_language(built):
+    counts, excluded = build_counts(built)
+    by = {c.subset: c for c in counts}
+    assert {"web_cc--en", "web_cc--de", "parallel_fr_en--fr-en", "code_permissive--code", "eltec_fr--fr"} <= set(by)
+    assert by["code_permissive--code"].category == "programming"
+    assert by["parallel_fr_en--fr-en"].category == "aligned"
+    web = kept(built, "web_cc")
+    for lang in ("en", "de"):
+        assert by[f"web_cc--{lang}"].tokens == web.filter(pl.col("language") == lang)["n_tokens"].sum()
+    assert excluded == {}
+
+
+# --------------------------------------------------------------------------------------------- layout, epochs
+
+
+def test_layout_and_whole_epochs(mix, built):
+    folder, plan = mix
+    rel = sorted(p.relative_to(folder).as_posix() for p in folder.glob("data/**/*.parquet"))
+    assert "data/natural/fr/eltec_fr/eltec_fr--fr--000.parquet" in rel
+    assert "data/natural/fr-en/parallel_fr_en/parallel_fr_en--fr-en--000.parquet" in rel
+    assert "data/code/python/code_permissive/code_permissive--python--000.parquet" in rel
+    df = read_mix(folder)
+    assert df["id"].n_unique() == df.height  # repeats are id#k
+    # eltec_fr: 2 epochs -> every document exactly twice, tokens exactly doubled
+    src = kept(built, "eltec_fr")
+    e = df.filter(pl.col("source") == "eltec_fr")
+    assert e.height == 2 * src.height and e["n_tokens"].sum() == 2 * src["n_tokens"].sum()
+    assert sorted(e.filter(pl.col("epoch") == 2)["id"].str.replace("#2$", "").to_list()) == sorted(src["id"].to_list())
+    # fr-en pairs: 3 epochs
+    assert df.filter(pl.col("source") == "parallel_fr_en").height == 3 * kept(built, "parallel_fr_en").height
+    assert plan["subsets"]["eltec_fr--fr"]["tokens_achieved"] == 2 * src["n_tokens"].sum()
+    # per-shard row counts and hashes in the plan are those of the files
+    for s in plan["shards"]:
+        assert pl.read_parquet(folder / s["path"]).height == s["rows"]
+
+
+def test_fractional_epochs_follow_the_factor(built, tmp_path):
+    weights = tmp_path / "w.yaml"
+    weights.write_text("factors: {en--web: 2.5}\ndefault_factor: 1\n", encoding="utf-8")
+    plan = build_mix(built, load_mix_config(built, weights=weights, output=tmp_path / "m"))
+    src = kept(built, "pud_en")
+    df = read_mix(tmp_path / "m").filter(pl.col("source") == "pud_en")
+    base = df.with_columns(pl.col("id").str.replace(r"#\d+$", "").alias("doc"))
+    per_doc = base.group_by("doc").len()
+    assert per_doc.height == src.height and set(per_doc["len"].to_list()) == {2, 3}  # whole repeats exact
+    ratio = df["n_tokens"].sum() / src["n_tokens"].sum()
+    assert 2.4 <= ratio <= 2.6, ratio  # 349 docs, fraction 0.5: sd of the ratio ~0.03
+    # the third copies are exactly the documents whose hash falls below the fraction
+    thirds = set(base.filter(pl.col("epoch") == 3)["doc"].to_list())
+    assert thirds == {i for i in src["id"].to_list() if selection_key(i, 0) < 0.5}
+    assert plan["subsets"]["pud_en--en"]["epochs"] == 2.5
+
+
+def test_selection_is_stable_and_seeded(built, tmp_path):
+    def seconds(seed, name):
+        out = tmp_path / name
+        build_mix(built, load_mix_config(built, seed=seed, output=out))
+        return set(read_mix(out).filter((pl.col("source") == "pud_en") & (pl.col("epoch") == 2))["id"].to_list())
+
+    a, b, c = seconds(0, "a"), seconds(0, "b"), seconds(7, "c")
+    assert a == b
+    assert a != c
+    n = kept(built, "pud_en").height
+    assert 0.35 * n < len(c) < 0.65 * n  # en--web 1.5 -> about half get a second copy, whatever the seed
+
+
+def test_two_builds_are_byte_identical(mix, built, tmp_path):
+    folder, _ = mix
+    other = tmp_path / "again"
+    build_mix(built, load_mix_config(built, output=other))
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
+    for f in files:
+        assert (folder / f).read_bytes() == (other / f).read_bytes(), f
+
+
+# --------------------------------------------------------------------------------------------- licences
+
+
+def test_forbidden_licences_and_private_sources_never_enter(mix, built):
+    folder, plan = mix
+    df = read_mix(folder)
+    policy = LicensePolicy()
+    assert all(policy.decide(lic)[0] for lic in df["license"].unique().to_list())
+    assert "CC-BY-ND-3.0-DE" not in df["license"].to_list()
+    assert "ocr_private" not in df["source"].to_list()
+    assert kept(built, "ocr_private").height > 0  # it was built, just not mixed
+    check = plan["license_check"]
+    assert check["passed"] is True and check["violations"] == []
+    assert check["excluded"]["sources"]["ocr_private"]["reason"] == "not_redistributable"
+    assert check["excluded"]["sources"]["ocr_private"]["docs"] == kept(built, "ocr_private").height
+    nd = kept(built, "web_cc").filter(pl.col("license") == "CC-BY-ND-3.0-DE").height
+    if nd:  # the build's own licence gate may already have removed it
+        assert check["excluded"]["documents"]["web_cc"]["CC-BY-ND-3.0-DE"] == {
+            "reason": "license_not_allowed", "docs": nd,
+            "tokens": kept(built, "web_cc").filter(pl.col("license") == "CC-BY-ND-3.0-DE")["n_tokens"].sum()}
+    on_disk = json.loads((folder / "mix_plan.json").read_text())
+    assert on_disk["license_check"] == check
+
+
+def test_verification_scans_the_shards(mix, built, tmp_path):
+    """A forbidden document slipped into the folder after the fact is found by reading the shards."""
+    folder, _ = mix
+    copy = tmp_path / "tampered"
+    shutil.copytree(folder, copy)
+    assert verify_mix(copy, built, LicensePolicy()) == []
+    private = kept(built, "ocr_private").head(3).with_columns(pl.lit(1, dtype=pl.Int32).alias("epoch"))
+    target = copy / "data/natural/fr/ocr_private/ocr_private--fr--000.parquet"
+    target.parent.mkdir(parents=True)
+    private.write_parquet(target)
+    nd = pl.DataFrame({"source": ["web_cc"], "language": ["de"], "license": ["CC-BY-NC-4.0"], "n_tokens": [5]})
+    nd.write_parquet(copy / "data/natural/de/web_cc/web_cc--de--999.parquet")
+    found = verify_mix(copy, built, LicensePolicy())
+    assert {(v["source"], v["reason"]) for v in found} == {("ocr_private", "not_redistributable"),
+                                                          ("web_cc", "license_not_allowed")}
+
+
+# --------------------------------------------------------------------------------------------- card and loading
+
+
+def front_matter(folder: Path) -> dict:
+    text = (folder / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("\n---\n", 1)[0][4:])
+
+
+def test_card_front_matter(mix):
+    folder, plan = mix
+    fm = front_matter(folder)
+    names = [c["config_name"] for c in fm["configs"]]
+    assert names[0] == "default" and fm["configs"][0]["default"] is True
+    assert {"fr", "en", "de", "fr-en", "code", "code-python", "code-rust", "eltec_fr", "web_cc", "parallel_fr_en"} <= set(names)
+    assert "ocr_private" not in names
+    assert len(names) == len(set(names))
+    for c in fm["configs"]:
+        (df,) = c["data_files"]
+        assert df["split"] == "train" and glob.glob(str(folder / df["path"])), c
+    assert fm["language"] == ["de", "en", "fr"]
+    assert fm["license"] == fm["license"].lower() and fm["license"] in ("other", "cc-by-sa-4.0")
+    body = (folder / "README.md").read_text(encoding="utf-8")
+    assert "CC-BY-SA-3.0 must stay under CC-BY-SA-3.0" in body  # share-alike obligations
+    assert "ocr_private" in body and "not_redistributable" in body  # what was left out
+    assert "```bibtex" in body and "eltec_fr" in body
+
+
+def test_every_config_loads_with_datasets(mix, tmp_path):
+    import datasets
+
+    folder, plan = mix
+    rows = {}
+    for s in plan["shards"]:
+        rows[s["path"]] = s["rows"]
+    for c in front_matter(folder)["configs"]:
+        ds = datasets.load_dataset(str(folder), c["config_name"], split="train", cache_dir=str(tmp_path / "hf"))
+        expected = sum(n for p, n in rows.items() if glob.fnmatch.fnmatch(p, c["data_files"][0]["path"]))
+        assert ds.num_rows == expected > 0, c["config_name"]
+        assert "epoch" in ds.column_names and "text" in ds.column_names
+    fr = datasets.load_dataset(str(folder), "fr", split="train", cache_dir=str(tmp_path / "hf"))
+    assert set(fr["language"]) == {"fr"}
+    assert fr.num_rows == plan["subsets"]["eltec_fr--fr"]["docs_achieved"]
+
+
+# --------------------------------------------------------------------------------------------- the mix: block
+
+
+@pytest.mark.parametrize("block, match", [
+    ({"factors": {"fr--book": 1}, "weights_file": "w.yaml"}, "either `factors:` or `weights_file:`"),
+    ({"seed": 1}, "needs `factors:`"),
+    ({"factors": {"fr--book": 1}, "facteurs": {}}, "unknown key"),
+    ({"factors": {"fr--book": "lots"}}, "valid number"),
+    ({"targets": {"fr": 1.5}}, r"targets.fr: a share must be in \[0, 1\]"),
+])
+def test_mix_block_errors(block, match, tmp_path):
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(yaml.safe_dump({"name": "p", "sources": [str(ROOT / "sources/demo/eltec_fr.yaml")], "mix": block}))
+    with pytest.raises(RecipeError, match=match) as exc:
+        load_pipeline(pipe)
+    assert "mix" in str(exc.value)
+
+
+def test_missing_weight_key_is_a_clear_error(built, tmp_path):
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {fr--book: 2, en--web: 1}\n")
+    with pytest.raises(MixPlanError, match=r"no factor for weight key\(s\) 'code--programming' \(used by: code_permissive--code\)"):
+        build_mix(built, load_mix_config(built, weights=w, output=tmp_path / "m"))
+    assert not (tmp_path / "m").exists()
+
+
+def test_mix_spec_inline_and_targets(built, tmp_path):
+    spec = MixSpec(targets={"fr": 0.5}, max_epochs=4)
+    assert spec.inline_weights() is None
+    pipe = ROOT / "pipelines" / "demo.yaml"
+    assert load_pipeline(pipe).recipe.mix.factors["en--web"] == 1.5
+    # targets in the pipeline: solved per-language multipliers, recorded in mix_plan.json
+    p = tmp_path / "p.yaml"
+    data = yaml.safe_load(PIPELINE)
+    data["mix"] = {"targets": {"fr": 0.5}, "max_epochs": 4, "sources": {}}
+    p.write_text(yaml.safe_dump(data))
+    plan = build_mix(built, load_mix_config(built, pipeline=p, output=tmp_path / "m"))
+    assert abs(plan["plan"]["languages"]["fr"]["share"] - 0.5) < 1e-9
+    assert plan["plan"]["targets"]["feasible"] is True
+
+
+def test_parallel_source_holds_both_languages(built):
+    """The demo's fr-en source: `parallel_join` puts the English translation after the French text."""
+    raw = {json.loads(line)["id"]: json.loads(line) for line in
+           (ROOT / "data/demo/parallel_fr_en_pud.jsonl").read_text(encoding="utf-8").splitlines()}
+    df = kept(built, "parallel_fr_en")
+    assert df.height == len(raw) and set(df["language"]) == {"fr,en"}
+    for row in df.head(20).iter_rows(named=True):
+        rec = raw[row["id"].split("/", 1)[1]]
+        assert row["text"] == rec["text"].strip() + "\n" + rec["text_en"].strip()
+        assert "text_en" not in json.loads(row["metadata"])  # not stored twice
+        assert "parallel_join" in json.loads(row["metadata"])["modified_by"]

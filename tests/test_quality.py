@@ -1,0 +1,315 @@
+"""Quality stages on real text: presets keep good prose, junk is removed with the expected reason."""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+from pydantic import TypeAdapter, ValidationError
+
+from lucie_data.stages import AnyStage
+from lucie_data.steps.quality.boilerplate import BoilerplateFilter
+from lucie_data.steps.quality.c4 import C4QualityFilter
+from lucie_data.steps.quality.fineweb import FineWebQualityFilter
+from lucie_data.steps.quality.gopher import GopherQualityFilter, GopherRepetitionFilter
+from lucie_data.steps.quality.ocr import OCRQualityFilter
+from lucie_data.steps.quality.pii import LUCIE_EMAILS, LUCIE_IPS, PIIFilter
+from lucie_data.steps.quality.redpajama import RedPajamaRulesFilter
+from lucie_data.steps.quality.regex import RegexFilter
+from lucie_data.steps.quality.url import URLQualityFilter
+
+DATA = Path(__file__).parent / "data" / "quality"
+LANGS = ("fr", "en", "de", "es", "it")
+HEURISTICS = (GopherRepetitionFilter, GopherQualityFilter, C4QualityFilter, FineWebQualityFilter)
+
+
+def docs(name: str) -> list[Document]:
+    out = []
+    for line in open(DATA / name, encoding="utf-8"):
+        r = json.loads(line)
+        out.append(Document(text=r["text"], id=r["id"], metadata={"language": r["language"], "url": r.get("url")}))
+    return out
+
+
+def run(f, d: Document):
+    return f.filter(d)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_language_preset_keeps_good_prose(lang):
+    """Every chapter of the ELTeC slice passes the whole chain with its language preset."""
+    chain = [cls(language=lang) for cls in HEURISTICS]
+    novels = docs(f"{lang}_eltec_novels.jsonl")
+    kept = 0
+    for d in novels:
+        kept += all(f.filter(d) is True for f in chain)
+    assert kept / len(novels) >= 0.9, (lang, kept, len(novels))
+
+
+def test_english_defaults_drop_french_but_fr_preset_keeps_it():
+    from datatrove.pipeline.filters import GopherQualityFilter as DTGopher
+
+    novels = docs("fr_eltec_novels.jsonl")
+    try:
+        dt = DTGopher()
+        dt_results = [dt.filter(copy.deepcopy(d)) for d in novels]
+        assert all(r is not True for r in dt_results)
+        assert sum(r == (False, "gopher_enough_stop_words") for r in dt_results) >= len(novels) // 2
+    except ImportError:  # spaCy missing: check our English preset instead
+        pass
+    en = GopherQualityFilter(language="en")
+    assert all(en.filter(copy.deepcopy(d)) == (False, "gopher_enough_stop_words") for d in novels)
+    fr = GopherQualityFilter(language="fr")
+    assert all(fr.filter(copy.deepcopy(d)) is True for d in novels)
+    auto = GopherQualityFilter(language="auto")  # the document's own language
+    assert all(auto.filter(copy.deepcopy(d)) is True for d in novels)
+
+
+def _text(t, lang="fr"):
+    return Document(text=t, id="x", metadata={"language": lang})
+
+
+def test_junk_is_removed_with_reasons():
+    prose = docs("fr_eltec_novels.jsonl")[0].text
+    para = prose.split("\n")[0]
+    cases = [
+        (GopherRepetitionFilter, "\n\n".join([para[:200]] * 30), "gopher_rep_dup_para_frac"),
+        (GopherRepetitionFilter, "\n".join([para[:200]] * 30), "gopher_rep_dup_line_frac"),
+        (GopherQualityFilter, "Bonjour le monde.", "gopher_short_doc"),
+        (GopherQualityFilter, " ".join(["#" + w for w in prose.split()[:300]]), "gopher_too_many_hashes"),
+        (C4QualityFilter, prose[:3000] + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.", "c4_lorem_ipsum"),
+        (C4QualityFilter, prose[:3000] + "\nfunction f() { return la vie est belle; }.", "c4_curly_bracket"),
+        (C4QualityFilter, "Menu\nAccueil\nContact\nPlan du site", "c4_too_few_sentences"),
+        (FineWebQualityFilter, "\n".join(w for w in prose.split()[:200]), "fineweb_line_punct_ratio"),
+    ]
+    for cls, text, reason in cases:
+        assert cls(language="fr").filter(_text(text)) == (False, reason), reason
+
+
+def test_c4_rewrites_lines_and_marks_modified():
+    prose = docs("fr_eltec_novels.jsonl")[1].text
+    d = _text("Partager sur Facebook\n" + prose)
+    d.metadata["_x"] = 1
+    f = C4QualityFilter(language="fr", stage_id="c4")
+    assert f.filter(d) is True
+    assert not d.text.startswith("Partager") and d.metadata["modified_by"] == ["c4"]
+
+
+def test_annotate_only_keeps_everything_and_writes_signals():
+    pud = docs("fr_ud_pud.jsonl")[:20]  # short news excerpts: Gopher would drop most of them
+    f = GopherQualityFilter(language="fr", annotate_only=True, stage_id="gq")
+    would = 0
+    for d in pud:
+        text = d.text
+        assert f.filter(d) is True and d.text == text
+        s = d.metadata["quality_signals"]["gq"]
+        assert {"n_words", "language", "would_remove"} <= set(s)
+        would += s["would_remove"] is not None
+    assert would >= 10
+    # signals of the same record under a RedPajama JSON string survive (both kept in one dict)
+    d = _text(docs("fr_eltec_novels.jsonl")[0].text)
+    d.metadata["quality_signals"] = json.dumps({"ccnet_perplexity": [[0, 10, 300.0]]})
+    C4QualityFilter(language="fr", annotate_only=True, stage_id="c4").filter(d)
+    assert d.metadata["quality_signals"]["ccnet_perplexity"] == [[0, 10, 300.0]]
+    assert d.metadata["quality_signals"]["c4"]["would_remove"] is None
+
+
+def test_boilerplate_gutenberg_and_wikipedia_and_repeated_lines():
+    raw = (DATA / "real_utf8-bom_crlf_gutenberg-44157.txt").read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    d = _text(raw)
+    f = BoilerplateFilter(stage_id="bp")
+    assert f.filter(d) is True
+    assert "PROJECT GUTENBERG" not in d.text.upper().replace("PROJECT GUTENBERG-TM", "") or "START OF" not in d.text
+    assert "*** END OF" not in d.text and "*** START OF" not in d.text and "FULL LICENSE" not in d.text
+    assert len(d.text) > 0.7 * len(raw[raw.index("*** START"):raw.index("*** END")])
+    seq = [x for x in docs("fr_ud_sequoia.jsonl") if "Catégorie" in x.text]
+    assert seq
+    for x in seq:
+        assert f.filter(x) is True and "Catégorie" not in x.text and x.metadata["modified_by"] == ["bp"]
+    # Lucie's Theses rule: a running header repeated 12 times disappears, the body stays
+    body = docs("fr_eltec_novels.jsonl")[2].text.split("\n")
+    header = "Thèse de doctorat — Université de Lorraine"
+    pages = [header] + body[:3] + [header] * 11 + body[3:]
+    t = _text("\n".join(pages))
+    assert f.filter(t) is True and header not in t.text and body[0] in t.text
+    only = _text("\n".join([header] * 12))
+    assert f.filter(only) == (False, "boilerplate_empty_after_cleaning")
+
+
+def test_ocr_quality_separates_noisy_europeana_from_clean_prose():
+    f = OCRQualityFilter(language="fr", stage_id="ocr")
+    noisy = docs("fr_ocr_europeana_bnf.jsonl")
+    clean = docs("fr_eltec_novels.jsonl") + docs("fr_ud_gsd.jsonl")
+    dropped = [f.filter(d) for d in noisy]
+    assert sum(r == (False, "ocr_noisy_text") for r in dropped) >= 0.3 * len(noisy)
+    # full corpora (benchmarks/quality_bench.py): 97.7 % of clean French ≥ 50 tokens kept; this slice holds
+    # three UD-GSD pseudo-documents with brand names/ordinals (iPhone, 2e) that count as broken words
+    assert sum(f.filter(d) is True for d in clean) >= 0.9 * len(clean)
+
+
+def test_pii_is_deterministic_and_uses_lucie_values():
+    text = docs("fr_eltec_novels.jsonl")[0].text[:500] + " Écrire à jean.dupont@orange.fr ou 8.8.8.8, pas 192.168.0.1."
+    a, b = _text(text), _text(text)
+    PIIFilter(seed=3, stage_id="pii").filter(a)
+    PIIFilter(seed=3, stage_id="pii").filter(b)
+    assert a.text == b.text and "jean.dupont" not in a.text and "8.8.8.8" not in a.text and "192.168.0.1" in a.text
+    assert any(e in a.text for e in LUCIE_EMAILS) and any(ip in a.text for ip in LUCIE_IPS)
+    assert a.metadata["modified_by"] == ["pii"]
+
+
+def test_url_filter_lucie_keywords_and_blocklist():
+    f = URLQualityFilter(keywords=["fr.wikipedia", "theses.fr"], domains=["spam-site.fr"])
+    def url(u):
+        return f.filter(Document(text="x", id="1", metadata={"url": u}))
+    assert url("https://fr.wikipedia.org/wiki/Paris") == (False, "url_keyword")
+    assert url("https://www.theses.fr/2020LORR0001") == (False, "url_keyword")
+    assert url("https://www.spam-site.fr/page") == (False, "url_blocklisted_domain")
+    assert url("https://www.pornhub.com/x")[0] is False  # datatrove's shipped UT1 list
+    assert url("https://www.lemonde.fr/politique/article.html") is True
+
+
+def test_regex_drop_and_replace():
+    prose = docs("fr_eltec_novels.jsonl")[0].text[:400]
+    drop = RegexFilter(r"(?i)cliquez ici", reason="regex_click_here")
+    assert drop.filter(_text(prose + " Cliquez ici !")) == (False, "regex_click_here")
+    rep = RegexFilter(r"\[\d+\]", action="replace", replacement="", stage_id="rx")
+    d = _text(prose + "[12]")
+    assert rep.filter(d) is True and d.text == prose and d.metadata["modified_by"] == ["rx"]
+
+
+def _sig(v):
+    return [[0, 100, v]]
+
+
+def test_redpajama_rules_accept_dict_and_json_string():
+    ok = {"ccnet_perplexity": _sig(300.0), "ccnet_language_score": _sig(0.9), "ccnet_nlines": _sig(10),
+          "rps_doc_num_sentences": _sig(8), "rps_doc_curly_bracket": _sig(0.0), "rps_doc_lorem_ipsum": _sig(0.0),
+          "rps_doc_ldnoobw_words": _sig(0), "rps_doc_word_count": _sig(400), "rps_doc_mean_word_length": _sig(4.8),
+          "rps_doc_symbol_to_word_ratio": _sig(0.0), "rps_lines_start_with_bulletpoint": [[0, 9, 0]] * 10,
+          "rps_doc_frac_lines_end_with_ellipsis": _sig(0.0), "rps_doc_frac_no_alph_words": _sig(0.1),
+          "is_duplicate": False}
+    f = RedPajamaRulesFilter()
+    def run_(signals, as_json=False):
+        return f.filter(Document(text="x", id="1", metadata={"quality_signals": json.dumps(signals) if as_json else signals}))
+    assert run_(ok) is True and run_(ok, as_json=True) is True
+    table = [
+        ("ccnet_perplexity", _sig(5.0), "redpajama_ccnet_perplexity"),
+        ("ccnet_perplexity", _sig(1500.0), "redpajama_ccnet_perplexity"),
+        ("ccnet_language_score", _sig(0.5), "redpajama_ccnet_language_score"),
+        ("rps_doc_num_sentences", _sig(2), "redpajama_c4_num_sentences"),
+        ("rps_doc_word_count", _sig(40), "redpajama_gopher_word_count"),
+        ("rps_doc_mean_word_length", _sig(11.0), "redpajama_gopher_mean_word_length"),
+        ("rps_lines_start_with_bulletpoint", [[0, 9, 1]] * 10, "redpajama_gopher_bullet_lines"),
+        ("rps_doc_frac_no_alph_words", _sig(0.4), "redpajama_gopher_no_alph_words"),
+        ("rps_doc_frac_chars_top_2gram", _sig(0.25), "redpajama_gopher_top_2_gram"),
+        ("is_duplicate", True, "redpajama_is_duplicate"),
+    ]
+    for key, value, reason in table:
+        assert run_(dict(ok, **{key: value}), as_json=True) == (False, reason), key
+    assert f.filter(Document(text="x", id="1", metadata={})) == (False, "redpajama_missing_signals")
+
+
+STAGE = TypeAdapter(AnyStage)
+
+
+@pytest.mark.parametrize("cfg,match", [
+    ({"type": "gopher_quality", "language": "pt"}, "language"),
+    ({"type": "gopher_quality", "min_doc_words": -1}, "min_doc_words"),
+    ({"type": "gopher_quality", "max_doc_wordz": 10}, "max_doc_wordz"),
+    ({"type": "regex", "pattern": "([a-z"}, "not a valid Python regular expression"),
+    ({"type": "regex", "pattern": "x", "reason": "Bad Reason"}, "reason"),
+    ({"type": "regex", "pattern": "x", "action": "delete"}, "action"),
+    ({"type": "url_filter", "preset": "lucie_jp"}, "preset"),
+    ({"type": "pii", "replacement": "random"}, "replacement"),
+    ({"type": "perplexity"}, "model_path"),
+    ({"type": "perplexity", "model_path": "m.arpa", "min_ppl": 2000}, "min_ppl"),
+    ({"type": "ocr_quality", "min_stop_ratio": 2}, "min_stop_ratio"),
+    ({"type": "redpajama_rules", "missing": "ignore"}, "missing"),
+])
+def test_invalid_config(cfg, match):
+    with pytest.raises(ValidationError, match=match):
+        STAGE.validate_python(cfg)
+
+
+def test_valid_configs_build():
+    from types import SimpleNamespace
+
+    from lucie_data.stages.base import BuildContext
+
+    ctx = BuildContext(source=SimpleNamespace(languages=["fr"]), stage_id="q", source_dir="/tmp/x")
+    for cfg in ({"type": "gopher_quality", "min_doc_words": 20}, {"type": "gopher_repetition", "language": "de"},
+                {"type": "c4_quality", "annotate_only": True}, {"type": "fineweb_quality"},
+                {"type": "url_filter", "preset": ["lucie_fr", "lucie_other"]}, {"type": "pii"},
+                {"type": "boilerplate"}, {"type": "ocr_quality"}, {"type": "redpajama_rules"}):
+        steps = STAGE.validate_python(cfg).build(ctx)
+        assert steps and steps[0].stage_id == "q"
+    gq = STAGE.validate_python({"type": "gopher_quality", "min_doc_words": 20}).build(ctx)[0]
+    assert gq.default_language == "fr" and gq.params("fr")["min_doc_words"] == 20
+    assert "l'" in gq.params("fr")["stop_words"]
+
+
+kenlm = pytest.importorskip  # alias for readability below
+
+
+def test_perplexity_rules_with_a_tiny_arpa_model(tmp_path):
+    kenlm_mod = pytest.importorskip("kenlm")
+    from lucie_data.steps.quality.perplexity import ELIDED, PerplexityFilter
+
+    # a unigram ARPA model estimated in code on clean French prose (add-one smoothing)
+    from collections import Counter
+    import math
+
+    train = " ".join(d.text for d in docs("fr_eltec_novels.jsonl")[:6]).lower().split()
+    uni = Counter(train)
+    bi = Counter(zip(train, train[1:]))
+    vocab = sorted(uni)
+    total = sum(uni.values()) + len(vocab) + 2
+    top = [(a, b) for (a, b), c in bi.most_common(3000) if c > 1]
+    lines = ["\\data\\", f"ngram 1={len(vocab) + 3}", f"ngram 2={len(top)}", "", "\\1-grams:"]
+    lines.append(f"{math.log10(1 / total):.6f}\t<unk>\t0")
+    lines.append(f"{math.log10(1 / total):.6f}\t</s>\t0")
+    lines.append("-99\t<s>\t0")
+    lines += [f"{math.log10((uni[w] + 1) / total):.6f}\t{w}\t-0.3" for w in vocab]
+    lines += ["", "\\2-grams:"]
+    lines += [f"{math.log10(bi[(a, b)] / (uni[a] + 1)):.6f}\t{a} {b}" for a, b in top]
+    lines += ["", "\\end\\", ""]
+    arpa = tmp_path / "fr.arpa"
+    arpa.write_text("\n".join(lines), encoding="utf-8")
+    assert kenlm_mod.Model(str(arpa)).order == 2
+
+    clean = docs("fr_eltec_novels.jsonl")[7].text.lower()
+    noisy = docs("fr_ocr_europeana_bnf.jsonl")[0].text.lower()
+    doc_rule = PerplexityFilter(str(arpa), threshold=5000)
+    p_clean, p_noisy = doc_rule.perplexity(clean), doc_rule.perplexity(noisy)
+    assert p_clean < p_noisy
+    thr = (p_clean + p_noisy) / 2
+    doc_rule = PerplexityFilter(str(arpa), threshold=thr)
+    assert doc_rule.filter(_text(clean)) is True
+    assert doc_rule.filter(_text(noisy)) == (False, "perplexity_too_high")
+    # chunk rule: the noisy half is elided, the clean half kept
+    chunk = PerplexityFilter(str(arpa), mode="chunk", min_ppl=1, max_ppl=thr, chunk_chars=1000, stage_id="ppl")
+    d = _text(clean[:3000] + "\n" + noisy[:3000])
+    assert chunk.filter(d) is True and ELIDED in d.text and d.text.startswith(clean[:500])
+    assert chunk.filter(_text(noisy)) == (False, "perplexity_too_high")
+
+
+def test_agreement_with_datatrove_on_real_docs():
+    pytest.importorskip("spacy")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from quality_agreement import agreement
+
+    sample = []
+    for name in ("fr_eltec_novels.jsonl", "en_eltec_novels.jsonl", "de_eltec_novels.jsonl", "es_eltec_novels.jsonl",
+                 "it_eltec_novels.jsonl", "fr_ud_pud.jsonl", "en_ud_pud.jsonl", "de_ud_pud.jsonl", "es_ud_pud.jsonl",
+                 "it_ud_pud.jsonl", "fr_ud_gsd.jsonl", "es_ud_gsd.jsonl", "de_ud_gsd.jsonl", "en_ud_ewt.jsonl",
+                 "fr_ud_sequoia.jsonl"):
+        sample += docs(name)
+    for d in sample:
+        d.metadata.pop("url")
+    assert len(sample) >= 300
+    res = agreement(sample)
+    for fam, r in res.items():
+        assert r["rate"] >= 0.99, (fam, r["disagreements"][:5])

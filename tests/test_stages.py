@@ -1,0 +1,125 @@
+"""The stage table: every YAML `type:` has a row here (minimal config + what it builds), and runs on real text."""
+import json
+
+import pytest
+from datatrove.data import Document
+
+from lucie_data.recipe import SourceRecipe
+from lucie_data.stages import STAGE_SPECS, BuildContext, stage_table
+
+from .conftest import ROOT
+
+# type -> minimal valid arguments. Adding a stage means adding a row (test_every_stage_has_a_row enforces it).
+TABLE = {
+    "normalize": {},
+    "min_length": {"min_chars": 10},
+    "exact_dedup": {},
+    "license_rules": {"license_field": "rights"},
+    "license_gate": {},
+    "language_id": {},
+    "language_gate": {"min_score": 0.5},
+    "parallel_join": {"field": "text_en"},
+    "gopher_quality": {},
+    "gopher_repetition": {},
+    "c4_quality": {},
+    "fineweb_quality": {},
+    "url_filter": {"preset": "lucie_fr"},
+    "pii": {},
+    "regex": {"pattern": "lorem ipsum"},
+    "boilerplate": {},
+    "perplexity": {"model_path": str(ROOT / "tests" / "data" / "quality" / "tiny_fr.arpa")},
+    "ocr_quality": {},
+    "redpajama_rules": {},
+}
+# stages that only make sense after another one
+PREREQUISITES = {"language_gate": [{"type": "language_id"}]}
+
+
+def recipe_with(stages):
+    return SourceRecipe.model_validate({
+        "name": "t", "category": "book", "languages": ["fr"], "license": "CC-BY-4.0",
+        "input": {"type": "jsonl", "paths": ["x.jsonl"]}, "stages": stages})
+
+
+def ctx(tmp_path, rec, sid):
+    return BuildContext(source=rec, stage_id=sid, source_dir=str(tmp_path), work_dir=str(tmp_path / "work"))
+
+
+def test_every_stage_has_a_row():
+    assert set(stage_table()) == set(TABLE), "add a row to TABLE for each new stage type"
+
+
+@pytest.mark.parametrize("stype", sorted(TABLE))
+def test_stage_builds_from_minimal_config(tmp_path, stype):
+    rec = recipe_with(PREREQUISITES.get(stype, []) + [{"type": stype, **TABLE[stype]}])
+    spec = rec.stages[-1]
+    assert spec.__doc__ and spec.__doc__.strip(), "a spec's docstring is what `lucie-data stages` prints"
+    steps = spec.build(ctx(tmp_path, rec, stype))
+    assert steps and all(hasattr(s, "run") for s in steps)
+
+
+def run_filter(step, docs):
+    kept = list(step.run(iter(docs)))
+    return kept
+
+
+def eltec_docs(n=20):
+    rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_eltec_novels.jsonl")][:n]
+    return [Document(text=r["text"], id=r["id"], metadata={}) for r in rows]
+
+
+def test_normalize_keeps_clean_text_and_repairs_mojibake(tmp_path):
+    rec = recipe_with([{"type": "normalize"}])
+    (step,) = rec.stages[0].build(ctx(tmp_path, rec, "normalize"))
+    clean = eltec_docs()
+    before = [d.text for d in clean]
+    broken = Document(text=before[0].encode("utf-8").decode("cp1252", errors="replace").replace("\ufffd", ""),
+                      id="moji", metadata={})
+    kept = run_filter(step, clean + [broken])
+    assert [d.text for d in kept[:-1]] == before  # clean NFC prose is left alone (no quote uncurling etc.)
+    assert "modified_by" not in kept[0].metadata
+    assert "é" in kept[-1].text and "Ã©" not in kept[-1].text and kept[-1].metadata["modified_by"] == ["normalize"]
+
+
+def test_min_length_reasons(tmp_path):
+    rec = recipe_with([{"type": "min_length", "min_chars": 200, "min_words": 60}])
+    (step,) = rec.stages[0].build(ctx(tmp_path, rec, "min_length"))
+    docs = [Document(text="rug works for me", id="a", metadata={}),  # real 16-char EWT review
+            Document(text="mot " * 55, id="b", metadata={}),
+            *eltec_docs(3)]
+    kept = run_filter(step, docs)
+    assert [d.id for d in kept] == [d.id for d in docs[2:]]
+    import polars as pl
+
+    removed = pl.read_parquet(tmp_path / "removed" / "min_length" / "*.parquet")
+    assert dict(zip(removed["id"], removed["removal_reason"])) == {"a": "min_length_chars", "b": "min_length_words"}
+
+
+def test_exact_dedup_plan_and_removal(tmp_path):
+    from lucie_data.steps.base import WorkReader, WorkWriter
+
+    rec = recipe_with([{"type": "exact_dedup"}])
+    spec = rec.stages[0]
+    c = ctx(tmp_path, rec, "exact_dedup")
+    docs = eltec_docs(5)
+    dup = Document(text="  " + docs[1].text.replace(" ", "  ") + "\n", id="dup", metadata={})  # same after whitespace folding
+    (sig,) = spec.pre_barrier(c)
+    w = WorkWriter(str(tmp_path / "work" / "seg0"))
+    list(w.run(sig.run(iter(docs + [dup])), rank=0))
+    spec.plan(c, str(tmp_path / "work" / "seg0"))
+    (flt,) = spec.build(c)
+    kept = list(flt.run(WorkReader(str(tmp_path / "work" / "seg0")).run(None, rank=0), rank=0))
+    assert [d.id for d in kept] == [d.id for d in docs]
+    import polars as pl
+
+    removed = pl.read_parquet(tmp_path / "removed" / "exact_dedup" / "*.parquet")
+    assert removed["id"].to_list() == ["dup"]
+    assert json.loads(removed["metadata"][0])["duplicate_of"] == docs[1].id
+
+
+def test_json_schema_lists_every_stage():
+    schema = SourceRecipe.model_json_schema()
+    mapping = json.dumps(schema)
+    for t in stage_table():
+        assert f'"{t}"' in mapping
+    assert len(STAGE_SPECS) == len(stage_table())
