@@ -51,6 +51,8 @@ INVALID = [
     (BASE.replace("name: s1", "name: 'bad name!'"), r"String should match pattern", "name", 1),
     (BASE + "stages:\n  - type: normalize\n    form: NFX\n", r"Input should be 'NFC'", "stages[0].form", 10),
     (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: x}\n  - {type: normalize, name: x}\n", r"stage name 'x' is used twice", "", None),
+    (BASE + "stages:\n  - {type: perplexity, model_path: models/fr.arpa.bin}\n", r"file 'models/fr.arpa.bin' does not exist", "stages[0].model_path", 9),
+    (BASE.replace("  paths: [data.jsonl]", "  paths: [data.jsonl]\n  sidecar: meta.jsonl"), r"sidecar file 'meta.jsonl' does not exist", "input.sidecar", 8),
     ("name: [unclosed\n", r"invalid YAML", "", 2),
     ("- just\n- a list\n", r"expected a mapping", "", None),
 ]

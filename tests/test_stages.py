@@ -123,3 +123,27 @@ def test_json_schema_lists_every_stage():
     for t in stage_table():
         assert f'"{t}"' in mapping
     assert len(STAGE_SPECS) == len(stage_table())
+
+
+def test_normalize_fast_path_equals_full_ftfy():
+    """The fast path (no mojibake/control signature → NFC only) must give exactly ftfy's result."""
+    import ftfy
+
+    from lucie_data.steps.filters import ZERO_WIDTH, NormalizeFilter
+
+    texts = []
+    for name in ("fr_ocr_newseye.jsonl", "fr_ud_sequoia.jsonl", "it_eltec_novels.jsonl", "de_ud_gsd.jsonl", "en_ud_ewt.jsonl"):
+        path = ROOT.parent / "shared" / "corpora" / name
+        if not path.exists():
+            path = ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl"
+        texts += [json.loads(l)["text"] for l in open(path)][:150]
+    texts += [json.loads(l)["text"] for l in open(ROOT / "tests" / "data" / "problematic" / "problematic_docs.jsonl")
+              if "\\ud83d" not in l]
+    texts += ["Ã©tÃ©\r\nligne", "caf\u00e9 vs cafe\u0301", "\x1b[31mrouge\x1b[0m", "a\u2028b", "é» ok"]
+    step = NormalizeFilter()
+    cfg = step._config()
+    for t in texts:
+        doc = Document(text=t, id="x", metadata={})
+        step.filter(doc)
+        expected = ftfy.fix_text(t, cfg).replace("\x00", "").translate(ZERO_WIDTH)
+        assert doc.text == expected, t[:80]

@@ -9,7 +9,7 @@ document and writes the signals into ``quality_signals.<stage>`` so thresholds c
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -204,6 +204,7 @@ class PerplexitySpec(StageSpec):
     """KenLM perplexity: Lucie's document rule (mean or median chunk ppl ≤ threshold) or chunk rule (10 ≤ ppl ≤ 1000)."""
 
     type: Literal["perplexity"]
+    path_fields: ClassVar[tuple[str, ...]] = ("model_path", "sp_model_path")  # resolved + checked at load
     model_path: str = Field(description="KenLM model (.arpa or .bin), e.g. CCNet's fr.arpa.bin")
     sp_model_path: str | None = Field(None, description="SentencePiece model applied before KenLM (CCNet's fr.sp.model)")
     mode: Literal["document", "chunk"] = "document"

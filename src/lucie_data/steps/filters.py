@@ -1,11 +1,25 @@
 """Small filters and formatters of the foundation stages (datatrove style: a name, typed init, reasons)."""
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from datatrove.data import Document
 
 from .base import LucieFilter
 
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))  # ZWSP, word joiner, BOM; ZWJ/ZWNJ are kept (scripts need them)
+
+# Anything ftfy could change besides Unicode normalisation: control characters (C0 but tab/newline,
+# DEL, C1), CR and Unicode line separators, BOM/zero-width, surrogates, U+FFFD, and the two-character
+# signature of UTF-8 read as Latin-1/cp1252 (a lead byte À-ô followed by a continuation byte, which
+# cp1252 shows as  -¿ or one of €‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ). Text without any of these is left
+# alone by ftfy's fixers, so it only needs NFC; the full ftfy pass runs on the rest.
+_NEEDS_FTFY = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b\u2060\ufeff\ufffd\ud800-\udfff]"
+    "|[\xc2-\xf4][\x80-\xbf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039"
+    "\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178]"
+)
 
 
 def mark_modified(doc: Document, stage_id: str) -> None:
@@ -61,7 +75,12 @@ class NormalizeFilter(LucieFilter):
 
         if not hasattr(self, "_cfg"):
             self._cfg = self._config()
-        text = ftfy.fix_text(doc.text, self._cfg)
+        text = doc.text
+        if _NEEDS_FTFY.search(text) is None:  # fast path: ftfy would only normalise (see _NEEDS_FTFY)
+            if self.form and not unicodedata.is_normalized(self.form, text):
+                text = unicodedata.normalize(self.form, text)
+        else:
+            text = ftfy.fix_text(text, self._cfg)
         if self.strip_control:
             text = text.replace("\x00", "")
         if self.strip_zero_width:
