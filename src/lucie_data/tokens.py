@@ -35,7 +35,7 @@ class TokenCounter:
 
     def count(self, text: str) -> int:
         if not self.tokenizer:
-            return sum(1 for _ in _PRETOKEN.finditer(text))
+            return len(_PRETOKEN.findall(text))
         if self._tok is None:
             self._tok = self._load()
         return len(self._tok.encode(text, add_special_tokens=False).ids)
