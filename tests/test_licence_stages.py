@@ -154,7 +154,10 @@ def test_with_policy_gate_appends_implicit_gate_and_hands_policy_to_gates():
     assert got[1][1].type == "license_gate" and got[1][1].policies() == [pol]
     own = LicenseGateSpec(type="license_gate", policy=LicensePolicy(deny=["MIT"]))
     got = with_policy_gate([("license_gate", own), ("license_rules", rules)], pol)
-    assert [sid for sid, _ in got] == ["license_gate", "license_rules"]  # no second gate
+    # a gate followed by other stages: the policy still has the last word
+    assert [sid for sid, _ in got] == ["license_gate", "license_rules", IMPLICIT_GATE_ID]
+    ends = with_policy_gate([("license_rules", rules), ("license_gate", own)], pol)
+    assert [sid for sid, _ in ends] == ["license_rules", "license_gate"]  # already ends with a gate
     assert got[0][1].policies() == [pol, LicensePolicy(deny=["MIT"])]  # stage policy adds to the pipeline's
     assert own.policies() == [LicensePolicy(deny=["MIT"])]  # the recipe's spec is not mutated
 

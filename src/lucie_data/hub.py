@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LucieError
+from .manifest import sha256_file as _sha256
 
 __all__ = ["PushError", "PushResult", "push", "plan_batches"]
 
@@ -168,12 +169,6 @@ def _git_blob_sha1(path: Path, size: int) -> str:
     return h.hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _same_content(local: _LocalFile, remote: Any) -> bool:

@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..manifest import sha256_file as _sha256
 from .plan import Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
 from .stats import SourceInfo, code_language, mix_language, read_sources, subset_name
 
@@ -348,12 +349,6 @@ def _bucket_of(source: str, lang: str | None) -> tuple[str, str, str]:
     return "natural", ml, source
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _lic(lic: str | None) -> str:

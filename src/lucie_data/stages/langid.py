@@ -7,7 +7,6 @@ fastText file or at a Hub repository (downloaded only then, and only if the netw
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 import re
@@ -39,11 +38,9 @@ LIBRARY_LICENSES = {
 
 @functools.lru_cache(maxsize=16)
 def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from ..manifest import sha256_file
+
+    return sha256_file(path)
 
 
 def _need_lingua(what: str) -> None:

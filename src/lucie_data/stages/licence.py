@@ -83,7 +83,7 @@ class LicenseGateSpec(StageSpec):
 
 def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None) -> list[tuple[str, StageSpec]]:
     """(id, spec) pairs with the pipeline ``policy`` applied: every ``license_gate`` gets it, and a recipe
-    without a gate gets an implicit one (id ``license_policy``) at the end. Pure; specs are copied."""
+    that does not end with a gate gets an implicit one (id ``license_policy``) at the end. Pure; specs are copied."""
     if policy is None:
         return list(stages)
     out: list[tuple[str, StageSpec]] = []
@@ -94,7 +94,9 @@ def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy 
             spec._pipeline_policy = policy
             has_gate = True
         out.append((sid, spec))
-    if not has_gate:
+    # the last word is the policy's: a gate placed earlier cannot see later stages modifying a
+    # no-derivatives document, so unless the recipe already ends with a gate, one more is added
+    if not has_gate or not isinstance(out[-1][1], LicenseGateSpec):
         gate = LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID)
         gate._pipeline_policy = policy
         out.append((IMPLICIT_GATE_ID, gate))
