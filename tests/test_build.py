@@ -101,7 +101,11 @@ def test_rerun_is_byte_identical_and_skips(demo_build, tmp_path):
     pipe = load_pipeline(root / "pipelines" / "demo.yaml")
     first = shard_hashes(demo_build)
     out2 = tmp_path / "again"
+    import sys
+
+    stderr = sys.stderr
     build(pipe, out2, workers=1)  # a different worker count must not change the bytes
+    assert sys.stderr is stderr  # datatrove's console logging is silenced for the run only
     assert shard_hashes(out2) == first
     res = build(pipe, out2, workers=2)
     assert {s.status for s in res.sources} == {"up-to-date"}

@@ -72,11 +72,25 @@ def make_mix(folder: Path, n_parquet: int = 5, license_check: dict | None = None
         pq.write_table(table, src / f"part-{i:05d}.parquet")
     (folder / "README.md").write_text(README, encoding="utf-8")
     if plan:
-        content = {"name": "test-mix", "sources": ["Src"]}
+        content = {"name": "test-mix", "sources": ["Src"], "shards": shard_list(folder)}
         if license_check is not False:
             content["license_check"] = license_check if license_check is not None else {"passed": True, "violations": []}
         (folder / "mix_plan.json").write_text(json.dumps(content), encoding="utf-8")
     return folder
+
+
+def shard_list(folder: Path) -> list[dict]:
+    import hashlib
+
+    return [{"path": p.relative_to(folder).as_posix(), "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+            for p in sorted((folder / "data").rglob("*.parquet"))]
+
+
+def replan(folder: Path) -> None:
+    """What `lucie-data mix build` does when data changes: the plan lists the new shards."""
+    plan = json.loads((folder / "mix_plan.json").read_text())
+    plan["shards"] = shard_list(folder)
+    (folder / "mix_plan.json").write_text(json.dumps(plan))
 
 
 def local_files(folder: Path) -> dict[str, bytes]:
@@ -164,8 +178,11 @@ def test_changed_file_of_same_size_is_detected(tmp_path, lfs_pattern):
         data = bytearray(target.read_bytes())
         data[len(data) // 2] ^= 0xFF
         target.write_bytes(bytes(data))
+        with pytest.raises(PushError, match="changed since the licence check: data/fr/Src/part-00002.parquet"):
+            do_push(hub, mix)  # edited by hand after the mix was built and checked: refused
+        replan(mix)  # a rebuilt mix lists the new shard
         result = do_push(hub, mix)
-        assert result.uploaded == ["data/fr/Src/part-00002.parquet"]
+        assert result.uploaded == ["data/fr/Src/part-00002.parquet", "mix_plan.json"]
         assert hub.files(REPO)["data/fr/Src/part-00002.parquet"] == bytes(data)
         assert not hub.errors
 
@@ -452,3 +469,13 @@ def test_stub_speaks_the_client_protocol(tmp_path):
     with HubStub(tmp_path / "hub") as again:  # the store survives a restart
         assert again.files("org/r", "refs/pr/1")["x.bin"] == b"\0x"
         assert again.is_private("org/r")
+
+
+def test_refuses_files_not_checked_by_the_mix_build(hub, tmp_path):
+    """A shard slipped into data/ after `mix build` (e.g. a removed document) never reaches the Hub."""
+    mix = make_mix(tmp_path / "mix")
+    (mix / "data" / "natural").mkdir(parents=True)
+    (mix / "data" / "natural" / "extra.parquet").write_bytes((mix / "data/fr/Src/part-00000.parquet").read_bytes())
+    with pytest.raises(PushError, match="not in mix_plan.json: data/natural/extra.parquet"):
+        do_push(hub, mix, dry_run=True)
+    assert hub.requests == []

@@ -53,6 +53,7 @@ INVALID = [
     (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: x}\n  - {type: normalize, name: x}\n", r"stage name 'x' is used twice", "", None),
     (BASE + "stages:\n  - {type: perplexity, model_path: models/fr.arpa.bin}\n", r"file 'models/fr.arpa.bin' does not exist", "stages[0].model_path", 9),
     (BASE.replace("  paths: [data.jsonl]", "  paths: [data.jsonl]\n  sidecar: meta.jsonl"), r"sidecar file 'meta.jsonl' does not exist", "input.sidecar", 8),
+    (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: read}\n", r"'read' is reserved for a built-in stage", "", None),
     ("name: [unclosed\n", r"invalid YAML", "", 2),
     ("- just\n- a list\n", r"expected a mapping", "", None),
 ]
@@ -145,3 +146,21 @@ def test_cli_validate_reports_without_traceback(tmp_path, capsys):
 def test_cli_validate_ok_on_bundled_recipes(root, capsys):
     assert main(["validate", str(root / "pipelines"), str(root / "sources")]) == 0
     assert validate_paths(sorted((root / "sources").glob("**/*.yaml"))) == []
+
+
+def test_pipeline_tokenizer_must_exist_or_be_a_hub_id(tmp_path):
+    write(tmp_path / "data.jsonl", '{"id": "1", "text": "x"}\n')
+    write(tmp_path / "s.yaml", BASE.replace("name: s1", "name: a"))
+    p = write(tmp_path / "p.yaml", "name: p\nsources: [s.yaml]\ntokenizer: tok/tokenizer.json\n")
+    with pytest.raises(RecipeError, match=r"p.yaml:3: tokenizer: tokenizer file 'tok/tokenizer.json' does not exist"):
+        load_pipeline(p)
+    write(tmp_path / "tok" / "tokenizer.json", "{}")
+    assert load_pipeline(p).recipe.tokenizer == str((tmp_path / "tok" / "tokenizer.json").resolve())
+    p.write_text("name: p\nsources: [s.yaml]\ntokenizer: OpenLLM-France/Lucie-7B\n")
+    assert load_pipeline(p).recipe.tokenizer == "OpenLLM-France/Lucie-7B"  # a Hub id, used only if configured
+
+
+def test_cli_build_on_a_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["build", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; pass a pipeline or recipe YAML file" in err and "Traceback" not in err

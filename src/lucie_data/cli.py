@@ -155,6 +155,16 @@ def cmd_schema(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- main
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lucie-data", description="Declarative, licence-aware corpus curation.")
     p.add_argument("--version", action="version", version=f"lucie-data {__version__}")
@@ -167,7 +177,7 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="run a pipeline (default: the bundled demo) into a build folder")
     b.add_argument("pipeline", nargs="?", help="pipeline file, or a single source recipe")
     b.add_argument("--output", "-o", help="build folder (default: the pipeline's output_dir)")
-    b.add_argument("--workers", "-w", type=int, help="processes at once (output does not depend on it)")
+    b.add_argument("--workers", "-w", type=_positive_int, help="processes at once (output does not depend on it)")
     b.add_argument("--only", nargs="+", metavar="SOURCE", help="build only these sources")
     b.set_defaults(func=cmd_build)
 

@@ -128,6 +128,25 @@ def _local_files(folder: Path) -> list[_LocalFile]:
     return out
 
 
+def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
+    """The data files must be exactly the shards ``mix_plan.json`` lists, byte for byte (sha256): a file
+    added or edited after the licence check was never checked, so it is refused, not published."""
+    plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
+    listed = {s["path"]: s.get("sha256") for s in plan.get("shards", []) if isinstance(s, dict) and "path" in s}
+    if not listed:
+        raise PushError(f"{folder / PLAN} lists no shards: rebuild the mix with `lucie-data mix build`.")
+    local = {f.path: f for f in files if f.path.startswith("data/")}
+    extra = sorted(set(local) - set(listed))
+    missing = sorted(set(listed) - set(local))
+    changed = sorted(p for p in set(local) & set(listed) if listed[p] and _sha256(local[p].abspath) != listed[p])
+    if extra or missing or changed:
+        parts = [f"{what}: {', '.join(paths[:5])}{' …' if len(paths) > 5 else ''}"
+                 for what, paths in (("not in mix_plan.json", extra), ("missing", missing),
+                                     ("changed since the licence check", changed)) if paths]
+        raise PushError("the mix folder does not match its mix_plan.json (" + "; ".join(parts) +
+                        "). Rebuild it with `lucie-data mix build` instead of editing it by hand.")
+
+
 def _upload_order(f: _LocalFile) -> tuple:
     """Data first, then other metadata, README.md last: the card (whose configs point at the data)
     only appears once the data it describes is there."""
@@ -317,6 +336,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         raise PushError(f"revision={revision!r} is already a pull request: drop create_pr to add commits to it.")
     _check_plan(folder)
     files = _local_files(folder)
+    _check_shards(folder, files)
 
     if dry_run:
         return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)

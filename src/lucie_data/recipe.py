@@ -27,6 +27,8 @@ Category = Literal[
 ]  # Lucie's categories (lucie-dataset.md §4), the second half of a weighting key `lang--category`
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# ids the runner uses itself: the reader's gate, the pipeline's implicit licence gate, the scratch folder
+RESERVED_STAGE_IDS = frozenset({"read", "license_policy", "work"})
 
 
 class Strict(BaseModel):
@@ -117,6 +119,9 @@ class SourceRecipe(Strict):
     def _unique_stage_ids(self) -> "SourceRecipe":
         seen: set[str] = set()
         for i, sid in enumerate(stage_ids(self.stages)):
+            if sid in RESERVED_STAGE_IDS:
+                raise ValueError(f"stages[{i}]: {sid!r} is reserved for a built-in stage "
+                                 f"({', '.join(sorted(RESERVED_STAGE_IDS))}); give this stage another `name:`")
             if sid in seen:
                 raise ValueError(f"stages[{i}]: stage name {sid!r} is used twice; give one a distinct `name:`")
             seen.add(sid)
@@ -289,6 +294,10 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
         return None, {}, [ConfigIssue(str(path), "", "file not found")]
     except UnicodeDecodeError as e:
         return None, {}, [ConfigIssue(str(path), "", f"not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8")]
+    except IsADirectoryError:
+        return None, {}, [ConfigIssue(str(path), "", "is a folder; pass a pipeline or recipe YAML file")]
+    except OSError as e:
+        return None, {}, [ConfigIssue(str(path), "", f"cannot be read: {e.strerror or e}")]
     try:
         data, lines = _yaml_with_lines(text)
     except yaml.YAMLError as e:
@@ -463,9 +472,30 @@ def load_pipeline(path: Path) -> LoadedPipeline:
         if s.name in names:
             issues.append(ConfigIssue(str(s.file), "name", f"source name {s.name!r} is also used by {names[s.name]}"))
         names[s.name] = s.file
+    if pipe is not None and pipe.tokenizer:
+        tok, problem = resolve_tokenizer(pipe.tokenizer, path.parent)
+        if problem:
+            issues.append(ConfigIssue(str(path), "tokenizer", problem, lines.get(("tokenizer",))))
+        elif tok != pipe.tokenizer:
+            pipe = pipe.model_copy(update={"tokenizer": tok})
     if issues or pipe is None:
         raise RecipeError(issues)
     return LoadedPipeline(pipe, path.resolve(), sources)
+
+
+def resolve_tokenizer(value: str, base: Path) -> tuple[str, str | None]:
+    """A tokenizer is a local ``tokenizer.json`` (resolved from the pipeline's folder) or a Hub id ``ORG/NAME``.
+
+    Anything that looks like a file must exist now, so a typo never turns into a download at run time."""
+    looks_like_hub_id = re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", value) and not value.endswith(".json")
+    p = Path(value).expanduser()
+    full = p if p.is_absolute() else (base / p).resolve()
+    if full.is_file():
+        return str(full), None
+    if looks_like_hub_id and not p.is_absolute() and not value.startswith("."):
+        return value, None
+    return value, (f"tokenizer file {value!r} does not exist (relative paths are resolved from {base}); "
+                   "give a tokenizer.json path or a Hub id such as OpenLLM-France/Lucie-7B")
 
 
 def single_source_pipeline(src: LoadedSource, output_dir: Path | None = None) -> LoadedPipeline:

@@ -109,18 +109,16 @@ class QuietLocalExecutor(LocalPipelineExecutor):
     """datatrove's task logger also prints to stderr; keep its logs in files so our progress stays readable."""
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
-        if not os.environ.get("LUCIE_VERBOSE"):
-            sys.stderr = open(os.devnull, "w")
-        return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
-
-    def _run_for_rank(self, rank, local_rank=0, node_rank=-1):
-        if self.workers == 1 and not os.environ.get("LUCIE_VERBOSE"):
-            saved, sys.stderr = sys.stderr, open(os.devnull, "w")
+        # runs in a worker process, or in this process when workers == 1: always restore stderr
+        if os.environ.get("LUCIE_VERBOSE"):
+            return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
+        saved = sys.stderr
+        with open(os.devnull, "w") as devnull:
+            sys.stderr = devnull
             try:
-                return super()._run_for_rank(rank, local_rank, node_rank)
+                return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
             finally:
                 sys.stderr = saved
-        return super()._run_for_rank(rank, local_rank, node_rank)
 
 
 def ensure_ray(opts: RunOptions) -> None:

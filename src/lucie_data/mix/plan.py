@@ -156,6 +156,8 @@ def load_weights_yaml(path: str | Path) -> Weights:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MixPlanError(f"weights file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise MixPlanError(f"weights file {path} cannot be read ({err}); pass a YAML file") from None
     except yaml.YAMLError as err:
         raise MixPlanError(f"weights file {path} is not valid YAML: {err}") from None
     if data is None:
@@ -192,6 +194,8 @@ def load_stats_csv(source: str | Path | Iterable[Mapping[str, Any] | SubsetStats
             text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise MixPlanError(f"stats file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise MixPlanError(f"stats file {path} cannot be read ({err}); pass a CSV file") from None
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in _STATS_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
