@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
+from lucie_data.stages.text import NormalizeSpec
 import yaml
 from datatrove.data import Document
 
@@ -148,7 +150,10 @@ def test_bad_licence_stage_arguments_are_clear_errors(tmp_path, stage, match):
 def test_with_policy_gate_appends_implicit_gate_and_hands_policy_to_gates():
     pol = LicensePolicy(**POLICY)
     rules = LicenseRulesSpec(type="license_rules", license_field="lic")
-    assert with_policy_gate([("license_rules", rules)], None) == [("license_rules", rules)]
+    norm = NormalizeSpec(type="normalize")
+    assert with_policy_gate([("normalize", norm)], None) == [("normalize", norm)]  # nothing to enforce
+    # licence rules without any policy: a gate with the default policy makes their verdict act
+    assert [sid for sid, _ in with_policy_gate([("license_rules", rules)], None)] == ["license_rules", IMPLICIT_GATE_ID]
     got = with_policy_gate([("license_rules", rules)], pol)
     assert [sid for sid, _ in got] == ["license_rules", IMPLICIT_GATE_ID]
     assert got[1][1].type == "license_gate" and got[1][1].policies() == [pol]

@@ -1,5 +1,6 @@
 """Materialising a mix from a real build of the demo sources: epochs, determinism, licences, card, loading."""
 import glob
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ from lucie_data.mix.build import MixSpec, build_mix, load_mix_config, selection_
 from lucie_data.mix.plan import MixPlanError
 from lucie_data.mix.stats import build_counts
 from lucie_data.recipe import load_pipeline
+from lucie_data.steps.rows import KEPT_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +110,8 @@ def test_layout_and_whole_epochs(mix, built):
     src = kept(built, "eltec_fr")
     e = df.filter(pl.col("source") == "eltec_fr")
     assert e.height == 2 * src.height and e["n_tokens"].sum() == 2 * src["n_tokens"].sum()
-    assert sorted(e.filter(pl.col("epoch") == 2)["id"].str.replace("#2$", "").to_list()) == sorted(src["id"].to_list())
+    assert sorted(e.filter(pl.col("id").str.ends_with("#2"))["id"].str.replace("#2$", "").to_list()) == sorted(src["id"].to_list())
+    assert sorted(e.filter(~pl.col("id").str.contains("#"))["id"].to_list()) == sorted(src["id"].to_list())
     # fr-en pairs: 3 epochs
     assert df.filter(pl.col("source") == "parallel_fr_en").height == 3 * kept(built, "parallel_fr_en").height
     assert plan["subsets"]["eltec_fr--fr"]["tokens_achieved"] == 2 * src["n_tokens"].sum()
@@ -129,7 +132,7 @@ def test_fractional_epochs_follow_the_factor(built, tmp_path):
     ratio = df["n_tokens"].sum() / src["n_tokens"].sum()
     assert 2.4 <= ratio <= 2.6, ratio  # 349 docs, fraction 0.5: sd of the ratio ~0.03
     # the third copies are exactly the documents whose hash falls below the fraction
-    thirds = set(base.filter(pl.col("epoch") == 3)["doc"].to_list())
+    thirds = set(base.filter(pl.col("id").str.ends_with("#3"))["doc"].to_list())
     assert thirds == {i for i in src["id"].to_list() if selection_key(i, 0) < 0.5}
     assert plan["subsets"]["pud_en--en"]["epochs"] == 2.5
 
@@ -138,13 +141,50 @@ def test_selection_is_stable_and_seeded(built, tmp_path):
     def seconds(seed, name):
         out = tmp_path / name
         build_mix(built, load_mix_config(built, seed=seed, output=out))
-        return set(read_mix(out).filter((pl.col("source") == "pud_en") & (pl.col("epoch") == 2))["id"].to_list())
+        return set(read_mix(out).filter((pl.col("source") == "pud_en") & pl.col("id").str.ends_with("#2"))["id"].to_list())
 
     a, b, c = seconds(0, "a"), seconds(0, "b"), seconds(7, "c")
     assert a == b
     assert a != c
     n = kept(built, "pud_en").height
     assert 0.35 * n < len(c) < 0.65 * n  # en--web 1.5 -> about half get a second copy, whatever the seed
+
+
+def test_first_copies_are_the_build_shards_bytes(mix, built):
+    """Whole first copies are byte copies of the build's shards; repeats (id#k) are re-encoded next to them."""
+    import pyarrow.parquet as pq
+
+    folder, plan = mix
+    by_sha = {s["sha256"]: s for s in plan["shards"]}
+    for source in ("eltec_fr", "pud_en", "parallel_fr_en"):
+        inputs = sorted((built / "sources" / source / "data").glob("*/*.parquet"))
+        copied = [by_sha.get(hashlib.sha256(p.read_bytes()).hexdigest()) for p in inputs]
+        assert all(c is not None and c["source"] == source for c in copied), source
+        assert sorted(c["path"] for c in copied) == sorted({c["path"] for c in copied})
+    # one schema for every shard, copied or re-encoded: exactly the build's kept schema
+    for s in plan["shards"]:
+        assert pq.read_schema(folder / s["path"]).equals(KEPT_SCHEMA), s["path"]
+    # the repeats of a copied shard are re-encoded with the renamed ids
+    e = read_mix(folder, "data/natural/fr/eltec_fr/*.parquet")
+    assert e.filter(pl.col("id").str.ends_with("#2")).height == kept(built, "eltec_fr").height
+
+
+def test_a_build_shard_with_another_schema_is_re_encoded_not_copied(built, tmp_path):
+    """A shard written with other column types (another version) cannot be copied: the config would mix schemas."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    t = pq.read_table(shard)
+    i = t.schema.get_field_index("n_tokens")
+    pq.write_table(t.set_column(i, "n_tokens", t.column(i).cast(pa.int32())), shard)
+    plan = build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    for s in plan["shards"]:
+        assert pq.read_schema(tmp_path / "m" / s["path"]).equals(KEPT_SCHEMA), s["path"]
+    assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == 2 * kept(built, "eltec_fr").height
+    assert hashlib.sha256(shard.read_bytes()).hexdigest() not in {s["sha256"] for s in plan["shards"]}
 
 
 def test_two_builds_are_byte_identical(mix, built, tmp_path):
@@ -187,7 +227,7 @@ def test_verification_scans_the_shards(mix, built, tmp_path):
     copy = tmp_path / "tampered"
     shutil.copytree(folder, copy)
     assert verify_mix(copy, built, LicensePolicy()) == []
-    private = kept(built, "ocr_private").head(3).with_columns(pl.lit(1, dtype=pl.Int32).alias("epoch"))
+    private = kept(built, "ocr_private").head(3)
     target = copy / "data/natural/fr/ocr_private/ocr_private--fr--000.parquet"
     target.parent.mkdir(parents=True)
     private.write_parquet(target)
@@ -237,7 +277,7 @@ def test_every_config_loads_with_datasets(mix, tmp_path):
         ds = datasets.load_dataset(str(folder), c["config_name"], split="train", cache_dir=str(tmp_path / "hf"))
         expected = sum(n for p, n in rows.items() if glob.fnmatch.fnmatch(p, c["data_files"][0]["path"]))
         assert ds.num_rows == expected > 0, c["config_name"]
-        assert "epoch" in ds.column_names and "text" in ds.column_names
+        assert ds.column_names == KEPT_SCHEMA.names  # the build's schema: no epoch column (copy number is in the id)
     fr = datasets.load_dataset(str(folder), "fr", split="train", cache_dir=str(tmp_path / "hf"))
     assert set(fr["language"]) == {"fr"}
     assert fr.num_rows == plan["subsets"]["eltec_fr--fr"]["docs_achieved"]
@@ -295,3 +335,33 @@ def test_parallel_source_holds_both_languages(built):
         assert row["text"] == rec["text"].strip() + "\n" + rec["text_en"].strip()
         assert "text_en" not in json.loads(row["metadata"])  # not stored twice
         assert "parallel_join" in json.loads(row["metadata"])["modified_by"]
+
+
+def test_flagged_documents_fail_the_licence_check(mix, built, tmp_path):
+    """A modified no-derivatives text kept with `license_warning`, or a failed licence rule, is never publishable."""
+    folder, _ = mix
+    copy = tmp_path / "flagged"
+    shutil.copytree(folder, copy)
+    row = kept(built, "eltec_fr").head(2)
+    row = row.with_columns(pl.Series("metadata", ['{"license_warning":"no_derivatives_modified"}',
+                                                   '{"license_rule_verdict":"license_gutenberg_author_too_recent"}']))
+    row.write_parquet(copy / "data/natural/fr/eltec_fr/eltec_fr--fr--999.parquet")
+    reasons = {v["reason"] for v in verify_mix(copy, built, LicensePolicy())}
+    assert reasons == {"no_derivatives_modified", "license_gutenberg_author_too_recent"}
+
+
+def test_output_that_is_not_a_mix_is_never_replaced(built, tmp_path):
+    victim = tmp_path / "thesis"
+    victim.mkdir()
+    (victim / "thesis.txt").write_text("precious")
+    with pytest.raises(MixPlanError, match="exists and is not a mix folder"):
+        build_mix(built, load_mix_config(built, output=victim))
+    assert (victim / "thesis.txt").read_text() == "precious"
+
+
+def test_unfinished_source_is_refused(built, tmp_path):
+    copy = tmp_path / "b"
+    shutil.copytree(built, copy)
+    (copy / "sources" / "eltec_fr" / "ledger.json").unlink()
+    with pytest.raises(MixPlanError, match="source eltec_fr did not finish building"):
+        build_mix(copy, load_mix_config(copy, output=tmp_path / "m"))

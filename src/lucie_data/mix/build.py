@@ -7,8 +7,17 @@ How documents are repeated (documented in the dataset card too):
   below ``e - floor(e)`` -- the way dolma's mixer and datatrove's ``SamplerFilter`` sample, but
   seeded by the document id instead of a stream position, so the selection does not depend on
   shard layout, worker count or reruns, and raising the fraction only adds documents;
-* the first copy keeps its ``id``; copy ``k >= 2`` gets ``id#k``. Every row also carries an
-  ``epoch`` column (1-based copy number), so ``id.split("#")[0]`` recovers the document.
+* the first copy keeps its ``id``; copy ``k >= 2`` gets ``id#k``. There is no ``epoch`` column: the copy
+  number is ``k`` when the id ends in ``#k`` (k >= 2), else 1, and stripping ``#k`` recovers the build id.
+  Mix shards therefore have exactly the build's schema (:data:`lucie_data.steps.rows.KEPT_SCHEMA`), so
+  every config of the folder has one schema (``datasets.load_dataset`` needs it).
+
+Speed: where a mix shard's rows are exactly a build shard's rows, its bytes are copied, not re-encoded.
+A build shard whose rows are all allowed by the policy and all fall in one output folder (the build
+partitions shards by language, so this is the normal case) is copied whole as the first copy of its
+subset (when its epochs are >= 1), hashed while copying. Copies ``k >= 2`` (renamed ids), fractional
+selections and shards mixing allowed and forbidden rows are re-encoded, grouped per output folder up to
+``max_rows_per_shard`` rows a file. Files are numbered in input order, so the folder stays deterministic.
 
 Licences (rule 2 of the product): the pipeline's ``license_policy`` (or the default policy when
 the pipeline has none) is applied again here; a source whose recipe says ``redistributable: false``
@@ -42,7 +51,8 @@ from .stats import SourceInfo, code_language, mix_language, read_sources, subset
 
 __all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME", "selection_key"]
 
-ID_SCHEME = ("first copy keeps `id`; copy k >= 2 is `id#k`; column `epoch` = copy number (1-based). "
+ID_SCHEME = ("first copy keeps `id`; copy k >= 2 is `id#k` (no epoch column: the copy number is k when the id "
+             "ends in `#k`, else 1; strip `#k` to get the build id). "
              "Fractional epochs select documents with xxh64(id, seed) / 2**64 < fraction.")
 PLAN_FILE = "mix_plan.json"
 
@@ -260,6 +270,14 @@ class _BucketWriter:
         while self.n_pending >= self.max_rows:
             self._flush(self.max_rows)
 
+    def reserve(self) -> Path:
+        """The next file name of this folder (numbered in input order); the writing task makes the folder,
+        so its ``mkdir`` (slow on some file systems, one per source and language) overlaps other work."""
+        path = self.folder / f"{self.stem}--{self.index:03d}.parquet"
+        self.written.append(path)
+        self.index += 1
+        return path
+
     def _flush(self, n: int) -> None:
         import pyarrow as pa
 
@@ -267,12 +285,7 @@ class _BucketWriter:
         out, rest = table.slice(0, n), table.slice(n)
         self.pending = [rest] if rest.num_rows else []
         self.n_pending = rest.num_rows
-        if not self.index:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{self.stem}--{self.index:03d}.parquet"
-        self.written.append(path)
-        self.index += 1
-        self.write(out, path)
+        self.write(out, self.reserve())
 
     def close(self) -> None:
         if self.n_pending:
@@ -290,7 +303,39 @@ def _write_shard(table, path: Path, hashes: dict) -> None:
     pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
     data = buf.getbuffer()
     hashes[path] = hashlib.sha256(data).hexdigest()
+    _ensure_dir(path.parent)
     with open(path, "wb") as fh:
+        fh.write(data)
+
+
+_made_dirs: set[Path] = set()
+
+
+def _ensure_dir(folder: Path) -> None:
+    """``mkdir -p`` once per folder and process (a failed ``mkdir`` costs ~0.2 ms here, times every file)."""
+    if folder not in _made_dirs or not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        _made_dirs.add(folder)
+
+
+def _copy_shard(src: Path, dst: Path, hashes: dict, schema) -> None:
+    """Copy a build shard's bytes to the mix, hashing them on the way (each file is read once).
+
+    A file whose schema is not exactly ``schema`` (a build from another version) is re-encoded to it
+    instead, under the same name: every shard of a config must share one schema for ``datasets``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = Path(src).read_bytes()
+    buf = pa.py_buffer(data)
+    if not pq.read_schema(pa.BufferReader(buf)).equals(schema, check_metadata=True):
+        table = pq.ParquetFile(pa.BufferReader(buf)).read(use_threads=False).select(schema.names).cast(schema)
+        _write_shard(table, dst, hashes)
+        return
+    hashes[dst] = hashlib.sha256(data).hexdigest()
+    _ensure_dir(dst.parent)
+    with open(dst, "wb") as fh:
         fh.write(data)
 
 
@@ -302,13 +347,67 @@ def _read(path: Path, columns: list[str] | None = None):
 
 
 def _grouped(path: Path, keys: list[str]) -> tuple[int, int, list[tuple]]:
-    """(rows, null n_tokens, [(*keys, sum of n_tokens, rows)] in order of first appearance) of one shard."""
+    """(rows, null n_tokens, [(*keys, sum of n_tokens, rows)] in order of first appearance) of one shard.
+
+    Grouped with dictionary codes and numpy, not ``Table.group_by``: Acero's per-call set-up cost ~0.8 ms,
+    4x the read itself on the small shards of a build (benchmarks/results/mix.md).
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
     t = _read(path, keys + ["n_tokens"])
     if t.num_rows == 0:
         return 0, 0, []
-    g = t.group_by(keys, use_threads=False).aggregate([("n_tokens", "sum"), ([], "count_all")])
-    cols = [g.column(c).to_pylist() for c in keys + ["n_tokens_sum", "count_all"]]
-    return t.num_rows, t.column("n_tokens").null_count, list(zip(*cols))
+    tokens = t.column("n_tokens")
+    coded = [_codes(t.column(k)) for k in keys]
+    if all(len(values) == 1 for values, _ in coded):  # the usual shard: one language, one licence
+        total = pc.sum(tokens).as_py()
+        return t.num_rows, tokens.null_count, [(*(values[0] for values, _ in coded), total, t.num_rows)]
+    key = np.zeros(t.num_rows, dtype=np.int64)
+    for values, idx in coded:
+        key = key * len(values) + idx
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(uniq))
+    tok = np.asarray(tokens.combine_chunks().fill_null(0).to_numpy(), dtype=np.int64) if tokens.null_count \
+        else np.asarray(tokens.to_numpy(), dtype=np.int64)
+    sums = np.zeros(len(uniq), dtype=np.int64)
+    np.add.at(sums, inverse, tok)
+    groups = []
+    for g in np.argsort(first, kind="stable"):
+        row = int(first[g])
+        groups.append((*(values[idx[row]] for values, idx in coded), int(sums[g]), int(counts[g])))
+    return t.num_rows, tokens.null_count, groups
+
+
+def _grouped_many(paths: list[Path], keys: list[str]) -> list[tuple[int, int, list[tuple]]]:
+    """:func:`_grouped` of every file, in one multi-threaded polars scan of the small columns.
+
+    Why: opening ~1,000 small Parquet files one by one from Python costs more than copying them; polars
+    reads them all in one query (~0.1 s for 1,320 shards, benchmarks/results/mix.md). Files polars cannot
+    scan together (other column types, a column missing: e.g. a file dropped into a mix by hand) fall
+    back to reading each one with pyarrow, so the result never depends on which path was taken.
+    """
+    import polars as pl
+
+    if not paths:
+        return []
+    try:
+        df = (pl.scan_parquet([str(p) for p in paths], include_file_paths="__path", hive_partitioning=False)
+              .select(["__path", *keys, "n_tokens"])
+              .group_by(["__path", *keys], maintain_order=True)
+              .agg(pl.col("n_tokens").sum().alias("__sum"), pl.col("n_tokens").null_count().alias("__nulls"),
+                   pl.len().alias("__rows"))
+              .collect())
+    except Exception:  # noqa: BLE001 -- any polars refusal: the per-file pyarrow path gives the same answer
+        return _pool_map(lambda p: _grouped(p, keys), paths)
+    out = {str(p): [0, 0, []] for p in paths}
+    for row in df.iter_rows():
+        path, *vals, total, nulls, rows = row
+        o = out[path]
+        o[0] += rows
+        o[1] += nulls
+        o[2].append((*vals, int(total or 0), rows))
+    return [tuple(out[str(p)]) for p in paths]
 
 
 def _pool_map(fn, items: list) -> list:
@@ -334,11 +433,10 @@ def _codes(column) -> tuple[list, "object"]:
 
 
 def _mix_schema():
-    import pyarrow as pa
-
+    """The build's kept schema, unchanged: copied and re-encoded shards of one config share it."""
     from ..steps.rows import KEPT_SCHEMA
 
-    return pa.schema(list(KEPT_SCHEMA) + [("epoch", pa.int32())])
+    return KEPT_SCHEMA
 
 
 def _bucket_of(source: str, lang: str | None) -> tuple[str, str, str]:
@@ -373,8 +471,7 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
     lic_docs: dict[str, int] = {}
     seen: set[tuple[str, str, str]] = set()
     paths = sorted(folder.glob("data/**/*.parquet"))
-    for path, (rows, _nulls, groups) in zip(paths, _pool_map(
-            lambda p: _grouped(p, ["source", "language", "license"]), paths)):
+    for path, (rows, _nulls, groups) in zip(paths, _grouped_many(paths, ["source", "language", "license"])):
         rel = path.relative_to(folder).as_posix()
         parts = path.relative_to(folder).parts
         kind, lang_dir, src_name = (parts[1:4] if len(parts) == 5 else ("?", "?", "?"))
@@ -398,7 +495,34 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
             if (s, _lic(lic), why) not in seen:
                 seen.add((s, _lic(lic), why))
                 violations.append({"source": s, "license": _lic(lic), "reason": why, "shard": rel})
+    violations += _flagged_documents(folder, paths)
     return shards, achieved, lic_docs, violations
+
+
+def _flagged_documents(folder: Path, paths: list[Path]) -> list[dict]:
+    """Documents a licence stage kept but flagged (a modified no-derivatives text with ``license_warning``)
+    or whose licence rule failed (``license_rule_verdict`` other than allowed): never publishable."""
+    import polars as pl
+
+    if not paths:
+        return []
+    flagged = (pl.scan_parquet([str(p) for p in paths], include_file_paths="_file", missing_columns="insert",
+                               extra_columns="ignore")
+               .select("_file", "source", "license", "metadata")
+               .filter(pl.col("metadata").str.contains('"license_warning":', literal=True)
+                       | (pl.col("metadata").str.contains('"license_rule_verdict":', literal=True)
+                          & ~pl.col("metadata").str.contains('"license_rule_verdict":"allowed"', literal=True)))
+               .collect())
+    out, seen = [], set()
+    for row in flagged.sort("_file").iter_rows(named=True):
+        meta = json.loads(row["metadata"])
+        why = meta.get("license_warning") or meta.get("license_rule_verdict")
+        key = (row["source"], _lic(row["license"]), why)
+        if key not in seen:
+            seen.add(key)
+            out.append({"source": row["source"], "license": _lic(row["license"]), "reason": why,
+                        "shard": Path(row["_file"]).relative_to(folder).as_posix()})
+    return out
 
 
 def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None]):
@@ -408,9 +532,10 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
 
     counts: dict[tuple[str, str], SubsetCount] = {}
     excluded: dict[str, dict[str, dict]] = {}
+    per_shard: dict[Path, tuple[int, list[tuple]]] = {}
     work = [(src, shard) for src in sources for shard in src.shards]
-    for (src, shard), (_rows, nulls, groups) in zip(work, _pool_map(
-            lambda w: _grouped(w[1], ["language", "license"]), work)):
+    for (src, shard), (rows, nulls, groups) in zip(work, _grouped_many([w[1] for w in work], ["language", "license"])):
+        per_shard[shard] = (rows, groups)
         if nulls:
             raise MixPlanError(f"{shard}: a document has no n_tokens; rebuild with this lucie-data version")
         for lang, lic, n, docs in groups:
@@ -430,7 +555,7 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
             if ml == "code":
                 cl = code_language(lang)
                 sc.code_languages[cl] = sc.code_languages.get(cl, 0) + docs
-    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded
+    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded, per_shard
 
 
 def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
@@ -444,11 +569,17 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from . import card as card_mod
 
     build = Path(build)
+    target = Path(config.output).resolve()
+    # the output is replaced at the end: only ever replace an earlier mix, never someone's other files
+    if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
+        raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "
+                           "choose another --output or remove it yourself")
+    if target == build.resolve() or build.resolve() in target.parents and target.parent == build.resolve() / "sources":
+        raise MixPlanError(f"output {target} would overwrite the build itself; use BUILD/mix (the default)")
     sources = read_sources(build)
     by_name = {s.name: s for s in sources}
     policy = config.policy
@@ -467,7 +598,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         return None if ok else (reason or "license_not_allowed")
 
     # 1. measure and plan on what may enter
-    counts, excluded = _count_subsets(sources, keep)
+    counts, excluded, per_shard = _count_subsets(sources, keep)
     stats = [c.to_stats() for c in counts]
     if not stats:
         raise MixPlanError(f"no document of {build} may enter the mix under the licence policy "
@@ -486,12 +617,36 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    schema = _mix_schema()
-    in_schema = pa.schema(list(schema)[:-1])
+    schema = in_schema = _mix_schema()
     writers: dict[tuple[str, str, str], _BucketWriter] = {}
     hashes: dict[Path, str] = {}
     src_of = {shard: src for src in sources if src.redistributable for shard in src.shards}
     shard_paths = list(src_of)
+
+    def whole_copy(shard: Path) -> tuple[str, str, str] | None:
+        """The output folder a build shard is copied to byte for byte as the first copy of its rows, or None.
+
+        Only when the output rows are exactly its rows: all allowed, one output folder, epochs >= 1, the
+        kept schema, at most ``max_rows_per_shard`` rows (decided from the counting pass, no new read).
+        """
+        rows, groups = per_shard[shard]
+        src = src_of[shard]
+        if not rows or rows > config.max_rows_per_shard or any(keep(src, lic) is not None for _, lic, _, _ in groups):
+            return None
+        buckets = {_bucket_of(src.name, lang) for lang, _, _, _ in groups}
+        subs = {subset_name(src.name, mix_language(lang)) for lang, _, _, _ in groups}
+        if len(buckets) != 1 or len(subs) != 1 or epochs[subs.pop()] < 1:
+            return None
+        return buckets.pop()
+
+    copied = {shard: whole_copy(shard) for shard in shard_paths}
+
+    def needs_rows(shard: Path) -> bool:
+        """Whether anything beyond the byte copy comes from this shard (repeats, fractions, filtering)."""
+        if copied[shard] is None:
+            return True
+        groups = per_shard[shard][1]
+        return epochs[subset_name(src_of[shard].name, mix_language(groups[0][0]))] > 1
     # Two threads: pyarrow decodes and encodes without the GIL, so reading the next input shard and
     # encoding finished output shards overlap the Python bookkeeping. Each output file's content is fixed
     # before it is handed over, so bytes do not depend on timing. Both queues are bounded (memory).
@@ -506,16 +661,32 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         def prefetched():
             ahead: deque = deque()
             for shard in shard_paths:
-                ahead.append((shard, pool.submit(_read, shard)))
+                ahead.append((shard, pool.submit(_read, shard) if needs_rows(shard) else None))
                 if len(ahead) > 2:
                     s_, f_ = ahead.popleft()
-                    yield s_, f_.result()
+                    yield s_, f_ and f_.result()
             while ahead:
                 s_, f_ = ahead.popleft()
-                yield s_, f_.result()
+                yield s_, f_ and f_.result()
+
+        def writer(bucket: tuple[str, str, str]) -> _BucketWriter:
+            w = writers.get(bucket)
+            if w is None:
+                kind, lang_dir, name = bucket
+                w = writers[bucket] = _BucketWriter(tmp / "data" / kind / lang_dir / name, f"{name}--{lang_dir}",
+                                                    config.max_rows_per_shard, schema, write)
+            return w
 
         for shard, table in prefetched():
             src = src_of[shard]
+            first = 1
+            if copied[shard] is not None:  # copy 1 = the shard's own bytes
+                writes.append(pool.submit(_copy_shard, shard, writer(copied[shard]).reserve(), hashes, schema))
+                while len(writes) > 4:
+                    writes.popleft().result()
+                if table is None:
+                    continue
+                first = 2
             if table.num_rows == 0:
                 continue
             table = table.select(in_schema.names)
@@ -543,12 +714,8 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             max_copies = int(copies.max(initial=0))
             for bucket in sorted(set(bucket_names)):
                 in_bucket = np.isin(lang_idx, [i for i, b_ in enumerate(bucket_names) if b_ == bucket])
-                w = writers.get(bucket)
-                if w is None:
-                    kind, lang_dir, name = bucket
-                    w = writers[bucket] = _BucketWriter(tmp / "data" / kind / lang_dir / name, f"{name}--{lang_dir}",
-                                                        config.max_rows_per_shard, schema, write)
-                for k in range(1, max_copies + 1):
+                w = writer(bucket)
+                for k in range(first, max_copies + 1):
                     idx = np.nonzero(in_bucket & (copies >= k))[0]
                     if not len(idx):
                         continue
@@ -556,7 +723,6 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
                     if k > 1:
                         part = part.set_column(0, "id", pc.binary_join_element_wise(
                             part.column("id"), pa.scalar(f"#{k}"), ""))
-                    part = part.append_column(schema.field("epoch"), pa.array(np.full(len(idx), k, dtype=np.int32)))
                     w.add(part)
         for key in sorted(writers):
             writers[key].close()

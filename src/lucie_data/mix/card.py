@@ -109,7 +109,8 @@ def render_card(mix_plan: dict) -> str:
              "```", "",
              "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". Language pairs are "
              "named `xx-yy` (`fr-en`); code is `code` and `code-<language>`; each source has its own config.", "",
-             "Repeated documents: " + mix_plan["id_scheme"] + f" Seed: {mix_plan['seed']}.", "",
+             "Repeated documents: " + mix_plan["id_scheme"] + f" Seed: {mix_plan['seed']}. Every file has the "
+             "columns of the source build (no extra column), so a first copy can be the build's own shard.", "",
              "## Composition", "",
              f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "
              f"(planned tokens seen: {_n(plan['total_tokens_seen'])} from {_n(plan['total_tokens'])} unique tokens).", "",

@@ -90,7 +90,22 @@ def read_sources(build: str | Path) -> list[SourceInfo]:
         raise MixPlanError(f"{build} is not a build folder (no sources/ inside): run `lucie-data build` first, "
                            "then pass the folder it wrote (e.g. build/demo)")
     out = []
+    in_build = None  # sources of the pipeline as the last build recorded them (older folders are not in it)
+    manifest = build / "manifest.json"
+    if manifest.is_file():
+        try:
+            in_build = {s["name"] for s in json.loads(manifest.read_text(encoding="utf-8")).get("sources", [])}
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise MixPlanError(f"{manifest} is not a lucie-data manifest; rerun `lucie-data build`") from None
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if in_build is not None and folder.name not in in_build:
+            continue
+        ledger = folder / "ledger.json"
+        if not ledger.is_file():
+            raise MixPlanError(f"source {folder.name} did not finish building (no ledger.json): its documents are "
+                               "not accounted for; rerun `lucie-data build` (it resumes)")
+        if not json.loads(ledger.read_text(encoding="utf-8")).get("balanced"):
+            raise MixPlanError(f"source {folder.name}: its ledger does not balance; rebuild it before mixing")
         resolved = folder / "recipe.resolved.json"
         if not resolved.is_file():
             raise MixPlanError(f"{folder} has no recipe.resolved.json: the build of this source did not finish; "

@@ -85,7 +85,11 @@ def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy 
     """(id, spec) pairs with the pipeline ``policy`` applied: every ``license_gate`` gets it, and a recipe
     that does not end with a gate gets an implicit one (id ``license_policy``) at the end. Pure; specs are copied."""
     if policy is None:
-        return list(stages)
+        # no pipeline policy: a recipe's licence rules (e.g. the Gutenberg verdict) still need a gate to act
+        out = list(stages)
+        if any(isinstance(sp, LicenseRulesSpec) for _, sp in out) and not (out and isinstance(out[-1][1], LicenseGateSpec)):
+            out.append((IMPLICIT_GATE_ID, LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID)))
+        return out
     out: list[tuple[str, StageSpec]] = []
     has_gate = False
     for sid, spec in stages:
