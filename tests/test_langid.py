@@ -290,7 +290,7 @@ VALID = [
     "  - {type: language_id, second_opinion: langdetect, short_text_chars: 60}\n",
     "  - {type: language_id, chunk: {mode: size, size: 10000, action: drop_off_language, languages: [fr]}}\n",
     "  - {type: language_id, chunk: {action: split}}\n  - type: language_gate\n",
-    "  - {type: language_id, model: /models/lid.176.bin}\n",
+    "  - {type: language_id, model: " + str(Path(__file__).resolve().parents[1] / "src/lucie_data/assets/lid.176.ftz") + "}\n",
     "  - {type: language_id, model: facebook/fasttext-language-identification}\n",
 ]
 
@@ -311,6 +311,7 @@ INVALID = [
     ("  - {type: language_id, chunk: {languages: [french], action: drop_off_language}}\n", r"not an ISO 639-1 code"),
     ("  - {type: language_id, chunk: {languages: [fr]}}\n", r"only applies to `action: drop_off_language`"),
     ("  - {type: language_id, treshold: 0.5}\n", r"unknown key"),
+    ("  - {type: language_id, model: models/lid.176.bin}\n", r"file 'models/lid.176.bin' does not exist"),
     ("  - type: language_id\n  - {type: language_gate, min_score: 1.5}\n", r"less than or equal to 1"),
     ("  - type: language_id\n  - {type: language_gate, languages: [French]}\n", r"not an ISO 639-1 code"),
     ("  - type: language_id\n  - {type: language_gate, languages: []}\n", r"`languages` is empty"),

@@ -340,7 +340,7 @@ def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dic
         update = {}
         for f in getattr(st, "path_fields", ()):
             v = getattr(st, f, None)
-            if not v:
+            if not v or not st.is_path_value(f, v):
                 continue
             p = Path(v).expanduser()
             full = p if p.is_absolute() else (base / p).resolve()

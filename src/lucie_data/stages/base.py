@@ -52,6 +52,10 @@ class StageSpec(BaseModel):
     """Fields naming local files (models, word lists): resolved against the recipe's folder and checked
     to exist when the recipe is loaded, so a missing file fails before any work starts."""
 
+    def is_path_value(self, field: str, value: str) -> bool:
+        """Whether ``value`` of a ``path_fields`` field names a local file (a field may also take a Hub id)."""
+        return True
+
     def build(self, ctx: BuildContext) -> list["PipelineStep"]:
         raise NotImplementedError
 

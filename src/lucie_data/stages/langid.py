@@ -10,7 +10,7 @@ import functools
 import importlib.util
 import os
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,7 +98,7 @@ class LanguageIdSpec(StageSpec):
     type: Literal["language_id"]
     backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
     model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "
-                              "working directory) or a Hub repository ORG/NAME (needs the network once); "
+                              "recipe) or a Hub repository ORG/NAME (needs the network once); "
                               "default: the lid.176.ftz shipped with lucie-data")
     model_file: str = Field("model.bin", description="file to fetch when `model` is a Hub repository")
     model_license: str | None = Field(None, description="licence of a user-supplied model, for the manifest")
@@ -138,6 +138,11 @@ class LanguageIdSpec(StageSpec):
         if "lingua" in (self.backend, self.second_opinion):
             _need_lingua(f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua")
         return self
+
+    path_fields: ClassVar[tuple[str, ...]] = ("model",)  # a local model file is checked when the recipe loads
+
+    def is_path_value(self, field: str, value: str) -> bool:
+        return not self._is_hub()
 
     # -- model resolution (main process; never touches the network unless the user asked for a Hub id) --
     def _is_hub(self) -> bool:
