@@ -168,3 +168,35 @@ def test_only_unknown_source_is_clear_error(capsys, root):
     code = main(["build", str(root / "pipelines" / "demo.yaml"), "--only", "nope", "--output", "/tmp/never"])
     err = capsys.readouterr().err
     assert code == 2 and "unknown source(s) nope; available:" in err and "Traceback" not in err
+
+
+def test_progress_is_reported_while_tasks_run(tmp_path):
+    """Workers write their read counts; the runner polls them while the executor runs in a thread."""
+    import time as _time
+
+    from datatrove.data import Document
+
+    from lucie_data.runner import run_with_progress
+    from lucie_data.steps.base import ProgressMeter
+
+    meter = ProgressMeter(str(tmp_path / "progress"))
+    docs = [Document(text=f"t{i}", id=str(i), metadata={}) for i in range(1000)]
+    assert len(list(meter.run(iter(docs), rank=3))) == 1000
+    assert (tmp_path / "progress" / "00003").read_text() == "1000"
+
+    class SlowExecutor:  # stands in for a datatrove executor whose tasks are still running
+        def run(self):
+            for n in (100, 250):
+                (tmp_path / "progress" / "00004").write_text(str(n))
+                _time.sleep(0.7)
+
+    seen = []
+    run_with_progress(SlowExecutor(), tmp_path / "progress", lambda n, rate: seen.append(n), every=0.2)
+    assert seen and seen[0] >= 1100 and seen[-1] == 1250 and seen == sorted(seen)
+
+    class Failing:
+        def run(self):
+            raise ValueError("task 2 failed")
+
+    with pytest.raises(ValueError, match="task 2 failed"):
+        run_with_progress(Failing(), tmp_path / "progress", lambda n, rate: None)

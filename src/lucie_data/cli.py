@@ -90,6 +90,9 @@ def cmd_build(args) -> int:
             status.update(f"[cyan]{d['source']}[/cyan] reading…")
         elif kind == "segment":
             status.update(f"[cyan]{d['source']}[/cyan] segment {d['segment'] + 1}/{d['of']}…")
+        elif kind == "progress":
+            status.update(f"[cyan]{d['source']}[/cyan] segment {d['segment'] + 1}/{d['of']} · "
+                          f"{d['docs']:,} documents · {d['rate']:,.0f} docs/s")
         elif kind == "plan":
             status.update(f"[cyan]{d['source']}[/cyan] planning {d['stage']}…")
         elif kind == "source_done":

@@ -24,7 +24,7 @@ from .errors import BuildError, InputError
 from .ledger import compute_ledger
 from .recipe import LoadedPipeline, LoadedSource, stage_ids
 from .stages.base import BuildContext
-from .steps.base import KeptWriter, StageEnter, StageExit, WorkReader, WorkWriter
+from .steps.base import KeptWriter, ProgressMeter, StageEnter, StageExit, WorkReader, WorkWriter
 from .steps.filters import ReadGateFilter
 from .steps.readers import RecordReader
 
@@ -87,12 +87,14 @@ def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None,
             source=r.name, input_spec=r.input.model_dump(), files=[str(p) for p in src.inputs],
             base_dir=str(base_dir), languages=r.languages, license=r.license, is_code=r.is_code,
             recipe_dir=str(src.file.parent)))
-        steps += [StageEnter("read"),
+        steps += [ProgressMeter(str(source_dir / "logs" / f"seg{seg.index}" / "progress")),
+                  StageEnter("read"),
                   ReadGateFilter(removed_dir=str(source_dir / "removed" / "read"), stage_id="read", stage_type="read",
                                  tokenizer=tok),
                   StageExit("read")]
     else:
         steps.append(WorkReader(str(source_dir / "work" / f"seg{seg.index - 1}")))
+        steps.append(ProgressMeter(str(source_dir / "logs" / f"seg{seg.index}" / "progress")))
     for sid, spec in seg.stages:
         ctx = _ctx(src, sid, source_dir, seed, tasks, tok)
         steps += [StageEnter(sid), *spec.build(ctx), StageExit(sid)]
@@ -142,6 +144,35 @@ def make_executor(opts: RunOptions, pipeline: list, logging_dir: str):
                                    mem_per_cpu_gb=opts.mem_per_cpu_gb)
     return QuietLocalExecutor(pipeline, tasks=opts.tasks, workers=min(opts.workers, opts.tasks),
                               logging_dir=logging_dir, skip_completed=True)
+
+
+def run_with_progress(executor, progress_dir: Path, report: Callable[[int, float], None], every: float = 0.5) -> None:
+    """Run ``executor`` in a thread and report the documents its tasks have read so far, with the rate."""
+    import threading
+
+    error: list[BaseException] = []
+
+    def target():
+        try:
+            executor.run()
+        except BaseException as e:  # re-raised in the caller's thread
+            error.append(e)
+
+    t = threading.Thread(target=target, name="lucie-executor", daemon=True)
+    t0 = time.time()
+    t.start()
+    while t.is_alive():
+        t.join(every)
+        n = 0
+        for f in progress_dir.glob("[0-9]*"):
+            try:
+                n += int(f.read_text() or 0)
+            except (OSError, ValueError):
+                pass
+        if n:
+            report(n, n / max(time.time() - t0, 1e-6))
+    if error:
+        raise error[0]
 
 
 def input_fingerprint(paths: list[Path]) -> list[dict]:
@@ -223,7 +254,9 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         on_event("segment", {"source": src.name, "segment": i, "of": len(segments)})
         ex = make_executor(opts, pipeline, str(source_dir / "logs" / f"seg{i}"))
         try:
-            ex.run()
+            run_with_progress(ex, source_dir / "logs" / f"seg{i}" / "progress",
+                              lambda n, rate: on_event("progress", {"source": src.name, "segment": i, "of": len(segments),
+                                                                    "docs": n, "rate": rate}))
         except Exception as e:  # a task crashed: keep completed tasks, report clearly
             raise BuildError(f"source {src.name!r}, segment {i}: a task failed ({type(e).__name__}: {e}). "
                              f"Task logs: {source_dir / 'logs' / f'seg{i}' / 'logs'}. Rerun to resume.") from e

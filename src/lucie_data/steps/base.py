@@ -38,6 +38,41 @@ class StageEnter(PipelineStep):
                 self.stat_update("chars", value=chars)
 
 
+class ProgressMeter(PipelineStep):
+    """Writes how many documents this task has read to ``<folder>/<rank>`` about once a second, so the
+    CLI can show live counts and throughput while worker processes run (datatrove's stats only appear
+    when a task ends)."""
+
+    type = "📊 LEDGER"
+    name = "⏱️ Progress"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def _write(self, rank: int, n: int) -> None:
+        import os
+
+        path = os.path.join(self.folder, f"{rank:05d}")
+        with open(path + ".tmp", "w") as f:
+            f.write(str(n))
+        os.replace(path + ".tmp", path)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import os
+        import time
+
+        os.makedirs(self.folder, exist_ok=True)
+        n, last = 0, time.monotonic()
+        for doc in data:
+            n += 1
+            if not n & 255 and time.monotonic() - last > 1.0:
+                self._write(rank, n)
+                last = time.monotonic()
+            yield doc
+        self._write(rank, n)
+
+
 class StageExit(StageEnter):
     def __init__(self, stage_id: str):
         super().__init__(stage_id)
