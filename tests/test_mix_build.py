@@ -197,6 +197,59 @@ def test_two_builds_are_byte_identical(mix, built, tmp_path):
         assert (folder / f).read_bytes() == (other / f).read_bytes(), f
 
 
+
+def _manifest_untouched(b: Path) -> None:
+    pass
+
+
+def _manifest_without_shards(b: Path) -> None:
+    m = json.loads((b / "manifest.json").read_text())
+    del m["shards"]
+    (b / "manifest.json").write_text(json.dumps(m))
+
+
+def _manifest_wrong_size(b: Path) -> None:
+    m = json.loads((b / "manifest.json").read_text())
+    for e in m["shards"]:
+        e["bytes"] += 1
+        e["sha256"] = "0" * 64
+    (b / "manifest.json").write_text(json.dumps(m))
+
+
+def _shards_newer_than_manifest(b: Path) -> None:
+    import os
+
+    m = json.loads((b / "manifest.json").read_text())
+    for e in m["shards"]:
+        e["sha256"] = "0" * 64  # stale entries: the files changed after the manifest was written
+    (b / "manifest.json").write_text(json.dumps(m))
+    later = (b / "manifest.json").stat().st_mtime_ns + 10**9
+    for e in m["shards"]:
+        os.utime(b / e["path"], ns=(later, later))
+
+
+@pytest.mark.parametrize("tamper", [_manifest_untouched, _manifest_without_shards, _manifest_wrong_size,
+                                    _shards_newer_than_manifest])
+def test_plan_sha256_are_the_written_files_hashes(built, tmp_path, tamper):
+    """Byte copies reuse the manifest's sha256 only when it still describes the file; every hash is true."""
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    tamper(b)
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    assert plan["shards"]
+    for s in plan["shards"]:
+        data = (out / s["path"]).read_bytes()
+        assert s["sha256"] == hashlib.sha256(data).hexdigest(), s["path"]
+        assert s["bytes"] == len(data), s["path"]
+    # the manifest path changes nothing in the output: same files, same bytes as from the untouched build
+    ref = tmp_path / "ref"
+    build_mix(built, load_mix_config(built, output=ref))
+    files = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
+    assert files == sorted(p.relative_to(ref) for p in ref.rglob("*.parquet"))
+    assert all((out / f).read_bytes() == (ref / f).read_bytes() for f in files)
+
+
 # --------------------------------------------------------------------------------------------- licences
 
 

@@ -15,9 +15,10 @@ How documents are repeated (documented in the dataset card too):
 Speed: where a mix shard's rows are exactly a build shard's rows, its bytes are copied, not re-encoded.
 A build shard whose rows are all allowed by the policy and all fall in one output folder (the build
 partitions shards by language, so this is the normal case) is copied whole as the first copy of its
-subset (when its epochs are >= 1), hashed while copying. Copies ``k >= 2`` (renamed ids), fractional
-selections and shards mixing allowed and forbidden rows are re-encoded, grouped per output folder up to
-``max_rows_per_shard`` rows a file. Files are numbered in input order, so the folder stays deterministic.
+subset (when its epochs are >= 1), by the kernel (``shutil.copyfile``) with the sha256 the build's
+manifest recorded (hashed while copying when the manifest lacks it or the file changed since).
+Copies ``k >= 2`` (renamed ids), fractional selections and shards mixing allowed and forbidden rows
+are re-encoded, grouped per output folder up to ``max_rows_per_shard`` rows a file. Files are numbered in input order, so the folder stays deterministic.
 
 Licences (rule 2 of the product): the pipeline's ``license_policy`` (or the default policy when
 the pipeline has none) is applied again here; a source whose recipe says ``redistributable: false``
@@ -318,14 +319,31 @@ def _ensure_dir(folder: Path) -> None:
         _made_dirs.add(folder)
 
 
-def _copy_shard(src: Path, dst: Path, hashes: dict, schema) -> None:
-    """Copy a build shard's bytes to the mix, hashing them on the way (each file is read once).
+def _copy_shard(src: Path, dst: Path, hashes: dict, schema, known: tuple[int, str, int] | None = None) -> None:
+    """Copy a build shard's bytes to the mix, with the sha256 the build's manifest already holds.
 
+    ``known`` is (bytes, sha256, mtime_ns of manifest.json) of ``src`` as the build recorded it: when the
+    file still has that size and was not modified after the manifest was written, the bytes are copied
+    by the kernel (``shutil.copyfile``) and that hash is reused, since hashing ~1/3 of the copy's cost
+    was the biggest per-byte item left (benchmarks/results/mix_corpora.md). Otherwise (no manifest
+    entry, another size, a newer file) the bytes are read once, hashed and written, as before.
     A file whose schema is not exactly ``schema`` (a build from another version) is re-encoded to it
     instead, under the same name: every shard of a config must share one schema for ``datasets``.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    if known is not None:
+        size, sha, manifest_mtime = known
+        st = os.stat(src)
+        if st.st_size == size and st.st_mtime_ns <= manifest_mtime:
+            if not pq.read_schema(src).equals(schema, check_metadata=True):
+                _write_shard(_read(src).select(schema.names).cast(schema), dst, hashes)
+                return
+            _ensure_dir(dst.parent)
+            shutil.copyfile(src, dst)
+            hashes[dst] = sha
+            return
+    import pyarrow as pa
 
     data = Path(src).read_bytes()
     buf = pa.py_buffer(data)
@@ -337,6 +355,22 @@ def _copy_shard(src: Path, dst: Path, hashes: dict, schema) -> None:
     _ensure_dir(dst.parent)
     with open(dst, "wb") as fh:
         fh.write(data)
+
+
+def _manifest_hashes(build: Path) -> dict[Path, tuple[int, str, int]]:
+    """Data shard -> (bytes, sha256, manifest mtime_ns) from ``BUILD/manifest.json``; {} when absent or unreadable.
+
+    Only a hint for :func:`_copy_shard` (checked against the file's size and mtime there); a wrong or
+    missing entry only means the shard is hashed while copying.
+    """
+    mpath = build / "manifest.json"
+    try:
+        mtime = mpath.stat().st_mtime_ns
+        entries = json.loads(mpath.read_text(encoding="utf-8")).get("shards") or []
+        return {build / e["path"]: (int(e["bytes"]), str(e["sha256"]), mtime) for e in entries
+                if isinstance(e, dict) and len(str(e.get("sha256", ""))) == 64}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _read(path: Path, columns: list[str] | None = None):
@@ -640,6 +674,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         return buckets.pop()
 
     copied = {shard: whole_copy(shard) for shard in shard_paths}
+    known = _manifest_hashes(build)  # the build's own sha256 of each shard: copies need not rehash
 
     def needs_rows(shard: Path) -> bool:
         """Whether anything beyond the byte copy comes from this shard (repeats, fractions, filtering)."""
@@ -681,7 +716,8 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             src = src_of[shard]
             first = 1
             if copied[shard] is not None:  # copy 1 = the shard's own bytes
-                writes.append(pool.submit(_copy_shard, shard, writer(copied[shard]).reserve(), hashes, schema))
+                writes.append(pool.submit(_copy_shard, shard, writer(copied[shard]).reserve(), hashes, schema,
+                                          known.get(shard)))
                 while len(writes) > 4:
                     writes.popleft().result()
                 if table is None:
