@@ -186,6 +186,22 @@ def test_hf_dataset_local_folder(tmp_path):
     assert set(kept["id"]) == {f"hf/{r['id']}" for r in rows}
 
 
+def test_hf_dataset_streaming_with_limit(tmp_path):
+    ds = tmp_path / "ds" / "data"
+    ds.mkdir(parents=True)
+    rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl")][:30]
+    pq.write_table(pa.Table.from_pylist(rows), ds / "train-00000-of-00001.parquet")
+    led, kept, removed = make_build(tmp_path, """\
+        name: hfs
+        category: newspaper
+        languages: [fr]
+        license: CC0-1.0
+        input: {type: hf_dataset, dataset: ../ds, split: train, streaming: true, limit: 12}
+        """)
+    assert led["records_read"] == 12 and kept.height == 12
+    assert set(kept["id"]) == {f"hfs/{r['id']}" for r in rows[:12]}
+
+
 def test_hf_dataset_unreachable_is_quarantined_not_a_crash(tmp_path):
     led, kept, removed = make_build(tmp_path, """\
         name: hub

@@ -60,6 +60,8 @@ class InputSpec(Strict):
     config: str | None = None
     split: str = "train"
     revision: str | None = None
+    streaming: bool = Field(False, description="hf_dataset: stream records instead of downloading the whole split")
+    limit: int | None = Field(None, ge=1, description="hf_dataset: read only the first N records (samples, trials)")
     sidecar: str | None = Field(None, description="JSONL of per-file records (licence, url…) joined on `sidecar_key`")
     sidecar_key: str = Field("path", description="sidecar field holding the input file's path relative to the sidecar")
     # html / warc

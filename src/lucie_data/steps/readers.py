@@ -19,7 +19,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from ..licenses import normalize_license
 
-FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable"}
+FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable", "read_dataset_interrupted"}
 MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for an auditor to see the problem
 
 
@@ -305,18 +305,27 @@ class RecordReader(PipelineStep):
         if ds_path.startswith((".", "/")) or os.path.isdir(local):
             ds_path = local
         label = sp["dataset"] + (f":{sp['config']}" if sp.get("config") else "") + f"[{sp.get('split', 'train')}]"
+        limit = sp.get("limit")
         try:
             ds = datasets.load_dataset(ds_path, sp.get("config"), split=sp.get("split", "train"),
-                                       revision=sp.get("revision"))
+                                       revision=sp.get("revision"), streaming=bool(sp.get("streaming")))
         except Exception as e:
             if self._rank == 0:
                 yield self._error("read_dataset_unavailable", label, None,
                                   f"{type(e).__name__}: {str(e)[:500]}. Check the dataset id/config/split "
                                   "(and the network or HF_HUB_OFFLINE for Hub datasets)")
             return
-        for i, rec in enumerate(ds):
-            if mine(i):
-                yield self.make_doc(rec, label, i)
+        i = 0
+        try:
+            for i, rec in enumerate(ds):
+                if limit is not None and i >= limit:
+                    break
+                if mine(i):
+                    yield self.make_doc(rec, label, i)
+        except Exception as e:  # a streamed dataset can fail mid-way (network, a bad remote shard)
+            if self._rank == 0:
+                yield self._error("read_dataset_interrupted", label, i,
+                                  f"{type(e).__name__}: {str(e)[:500]} (after record {i}); records before it go on")
 
     # ------------------------------------------------------------------ run
     def _owner_of_file(self, path: str) -> bool:
