@@ -25,6 +25,9 @@ from lucie_data.steps.licence import LicenseGateFilter, LicenseRulesAnnotator
 
 DATA = Path(__file__).resolve().parent / "data" / "licences"
 TEXTS = [json.loads(line) for line in (DATA / "mixed.jsonl").read_text(encoding="utf-8").splitlines()]
+# two of the pages are the demo's own copies (same bytes): the sidecar points at them, no duplicate files
+DEMO_PAGES = [str(DATA.parents[2] / "data" / "demo" / "html" / n)
+              for n in ("trafilatura-flowfx.de.tmux.html", "trafilatura-mobilsicher.de.icloud.html")]
 PAGES = [json.loads(line) for line in (DATA / "html" / "pages.jsonl").read_text(encoding="utf-8").splitlines()]
 
 POLICY = {"allow_classes": ["public-domain", "permissive", "share-alike"], "deny": ["CC-BY-SA-3.0"], "unknown": "deny"}
@@ -111,7 +114,7 @@ def mixed_sources(tmp: Path) -> dict[str, dict]:
                             "language_field": "language"},
                   "stages": [{"type": "normalize"}]},  # no license_gate: the pipeline's policy must still apply
         "pages": {"category": "web", "languages": ["de", "en"], "license": "CC-BY-4.0",
-                  "input": {"type": "html", "paths": [str(DATA / "html" / "*.html")],
+                  "input": {"type": "html", "paths": [str(DATA / "html" / "*.html")] + DEMO_PAGES,
                             "sidecar": str(DATA / "html" / "pages.jsonl"), "sidecar_key": "path",
                             "license_field": "license", "language_field": "language",
                             "metadata_fields": ["license_statement"]},
