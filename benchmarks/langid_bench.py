@@ -22,7 +22,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

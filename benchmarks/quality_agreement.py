@@ -42,8 +42,6 @@ def datatrove_filter(family: str, lang: str):
         p["dup_n_grams"] = tuple(map(tuple, p["dup_n_grams"]))
         return GopherRepetitionFilter(language=lang, **p)
     if family == "c4_quality":
-        import datatrove.pipeline.filters.c4_filters as c4
-
         end = tuple(p.pop("end_punctuation"))
         f = C4QualityFilter(language=lang, **p)
         f._end = end

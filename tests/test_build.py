@@ -1,7 +1,6 @@
 """End-to-end builds of the bundled demo: conservation law, schema, manifest, determinism, resume."""
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import polars as pl

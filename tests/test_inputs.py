@@ -1,5 +1,4 @@
 """The six input types and the real problematic inputs: readable records go on, bad ones are accounted for."""
-import gzip
 import json
 import shutil
 import textwrap
@@ -8,10 +7,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from lucie_data.cli import main
-from lucie_data.errors import RecipeError
 from lucie_data.recipe import load_pipeline
 from lucie_data.runner import build
 

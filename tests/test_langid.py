@@ -5,7 +5,7 @@ import json
 import re
 import socket
 import textwrap
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -414,7 +414,7 @@ def test_build_split_keeps_the_ledger_balanced_and_is_deterministic(tmp_path):
     assert sorted(parts["id"]) == ["mixed/problem-028#en", "mixed/problem-028#fr"]
     assert dict(zip(parts["id"], parts["language"])) == {"mixed/problem-028#en": "en", "mixed/problem-028#fr": "fr"}
     assert kept["id"].n_unique() == kept.height
-    res2 = build(load_pipeline(pipe_file), tmp_path / "out2")
+    build(load_pipeline(pipe_file), tmp_path / "out2")
     assert shard_hashes(tmp_path / "out") == shard_hashes(tmp_path / "out2")
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -102,7 +101,6 @@ def cmd_build(args) -> int:
                 con.print(f"  [dim]✓ {r.name}: up to date ({led['docs_kept']:,} docs kept), skipped[/dim]")
                 return
             secs = max(r.seconds, 1e-6)
-            mb = led["chars_kept"] / 1e6
             con.print(f"  [green]✓[/green] {r.name}: {led['records_read']:,} read → {led['docs_kept']:,} kept, "
                       f"{led['docs_removed']:,} removed · {led['records_read'] / secs:,.0f} docs/s · "
                       f"{secs:.1f} s")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import glob
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -529,7 +528,3 @@ def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
 def stage_ids(stages: list) -> list[str]:
     """Each stage's id: its `name:` if given, else its type (the folder name under removed/)."""
     return [s.name or s.type for s in stages]
-
-
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)

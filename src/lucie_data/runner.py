@@ -222,7 +222,7 @@ class BuildResult:
 def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                on_event: Callable[[str, dict], None] = lambda e, d: None) -> SourceResult:
     source_dir = out / "sources" / src.name
-    seed, tasks, workers = opts.seed, opts.tasks, opts.workers
+    seed, tasks = opts.seed, opts.tasks
     key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
     ledger_file = source_dir / "ledger.json"
@@ -230,7 +230,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         return SourceResult(src.name, "up-to-date", json.loads(ledger_file.read_text()))
     stale = source_dir.exists() and (not key_file.exists() or key_file.read_text() != key)
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
-    lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(compile_segments(src, opts.license_policy)) > 1
+    segments = compile_segments(src, opts.license_policy)
+    lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(segments) > 1
     if stale or lost_work:
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
     source_dir.mkdir(parents=True, exist_ok=True)
@@ -239,8 +240,6 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         json.dumps({"layout_version": LAYOUT_VERSION, "recipe_file": str(src.file),
                     "recipe": json.loads(src.recipe.model_dump_json())}, indent=2, sort_keys=True))
 
-    segments = compile_segments(src, opts.license_policy)
-    base_dir = out.parent if out.parent.exists() else out
     t0 = time.time()
     for i, seg in enumerate(segments):
         nxt = segments[i + 1] if i + 1 < len(segments) else None

@@ -39,11 +39,3 @@ def doc_to_row(doc: Document, token_counter=None) -> dict:
     row["metadata"] = dumps(rest)
     row["n_tokens"] = token_counter.count(doc.text) if token_counter is not None else None
     return row
-
-
-def row_to_doc(row: dict) -> Document:
-    meta = json.loads(row["metadata"]) if row.get("metadata") else {}
-    for k in TOP_LEVEL:
-        if row.get(k) is not None:
-            meta[k] = row[k]
-    return Document(text=row["text"], id=row["id"], metadata=meta)
