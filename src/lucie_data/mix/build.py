@@ -560,8 +560,8 @@ def _flagged_documents(folder: Path, paths: list[Path]) -> list[dict]:
 
 
 def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None]):
-    """Same result as :func:`lucie_data.mix.stats.build_counts` (counts per subset, excluded tallies),
-    grouped with pyarrow per shard instead of a Python step per row; only the small columns are read."""
+    """Counts per subset and excluded tallies (what :func:`lucie_data.mix.stats.build_counts` returns), plus the
+    per-shard groups the writer reuses; grouped per shard instead of a Python step per row; small columns only."""
     from .stats import SubsetCount
 
     counts: dict[tuple[str, str], SubsetCount] = {}

@@ -140,31 +140,8 @@ def build_counts(build: str | Path, keep: Callable[[SourceInfo, str | None], str
     not (``license_not_allowed``, ``not_redistributable``...). Excluded documents are tallied as
     ``{source: {license: {"reason", "docs", "tokens"}}}``. Only the small columns are read (no text).
     """
+    from .build import _count_subsets  # one implementation, grouped per shard (no per-row Python)
+
     sources = sources if sources is not None else read_sources(build)
-    counts: dict[tuple[str, str], SubsetCount] = {}
-    excluded: dict[str, dict[str, dict]] = {}
-    for src in sources:
-        category = src.category
-        for shard, table in iter_shards(src, ["language", "license", "n_tokens"]):
-            langs = table.column("language").to_pylist()
-            lics = table.column("license").to_pylist()
-            toks = table.column("n_tokens").to_pylist()
-            for lang, lic, n in zip(langs, lics, toks):
-                if n is None:
-                    raise MixPlanError(f"{shard}: a document has no n_tokens; rebuild with this lucie-data version")
-                reason = keep(src, lic) if keep is not None else None
-                if reason is not None:
-                    e = excluded.setdefault(src.name, {}).setdefault(str(lic), {"reason": reason, "docs": 0, "tokens": 0})
-                    e["docs"] += 1
-                    e["tokens"] += int(n)
-                    continue
-                ml = mix_language(lang)
-                sc = counts.get((src.name, ml))
-                if sc is None:
-                    sc = counts[(src.name, ml)] = SubsetCount(src.name, ml, category)
-                sc.tokens += int(n)
-                sc.docs += 1
-                if ml == "code":
-                    cl = code_language(lang)
-                    sc.code_languages[cl] = sc.code_languages.get(cl, 0) + 1
-    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded
+    counts, excluded, _ = _count_subsets(sources, keep if keep is not None else (lambda _src, _lic: None))
+    return counts, excluded
