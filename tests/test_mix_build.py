@@ -250,6 +250,164 @@ def test_plan_sha256_are_the_written_files_hashes(built, tmp_path, tamper):
     assert all((out / f).read_bytes() == (ref / f).read_bytes() for f in files)
 
 
+# --------------------------------------------------------------------------------------------- manifest summaries
+
+
+def _same_mix(out: Path, ref: Path) -> None:
+    """Same shard files with the same bytes, and the same mix_plan.json but for the build manifest's own hash."""
+    files = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
+    assert files and files == sorted(p.relative_to(ref) for p in ref.rglob("*.parquet"))
+    assert all((out / f).read_bytes() == (ref / f).read_bytes() for f in files)
+    a, b = (json.loads((d / "mix_plan.json").read_text()) for d in (out, ref))
+    a["build"] = b["build"] = None
+    assert a == b
+
+
+def test_manifest_summarises_every_kept_shard(built):
+    """The build records, per kept shard, what the mix needs: groups of rows and tokens, flags, schema."""
+    from lucie_data.mix.build import schema_fingerprint
+
+    m = json.loads((built / "manifest.json").read_text())
+    assert m["shards"]
+    for e in m["shards"]:
+        df = pl.read_parquet(built / e["path"])
+        got = {(g[0], g[1], g[2]): (g[3], g[4]) for g in e["summary"]["groups"]}
+        want = {(r["source"], r["language"], r["license"]): (r["t"], r["n"]) for r in
+                df.group_by("source", "language", "license").agg(pl.col("n_tokens").sum().alias("t"),
+                                                                 pl.len().alias("n")).iter_rows(named=True)}
+        assert got == want, e["path"]
+        assert sum(n for _t, n in got.values()) == e["rows"] == df.height
+        assert e["summary"]["null_tokens"] == df["n_tokens"].null_count()
+        assert e["summary"]["schema"] == schema_fingerprint(KEPT_SCHEMA)
+    assert all("summary" not in e for e in m["removed_shards"])
+
+
+def test_a_build_without_summaries_still_mixes(mix, built, tmp_path):
+    """An older build (no per-shard summary in its manifest) is scanned instead: the very same mix."""
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    m = json.loads((b / "manifest.json").read_text())
+    for e in m["shards"]:
+        del e["summary"]
+    (b / "manifest.json").write_text(json.dumps(m))
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    _same_mix(out, mix[0])
+    assert plan["license_check"]["passed"] is True
+    assert build_counts(b) == build_counts(built)
+
+
+def _lying_summary(m: dict, shard: str) -> None:
+    """The manifest's summary of ``shard`` says every row is under a licence the policy forbids."""
+    e = next(e for e in m["shards"] if e["path"] == shard)
+    e["summary"]["groups"] = [[g[0], g[1], "CC-BY-NC-4.0", g[3], g[4]] for g in e["summary"]["groups"]]
+
+
+def _size_changed(b: Path, shard: str) -> None:
+    m = json.loads((b / "manifest.json").read_text())
+    _lying_summary(m, shard)
+    next(e for e in m["shards"] if e["path"] == shard)["bytes"] += 1
+    (b / "manifest.json").write_text(json.dumps(m))
+
+
+def _newer_with_another_sha(b: Path, shard: str) -> None:
+    import os
+
+    m = json.loads((b / "manifest.json").read_text())
+    _lying_summary(m, shard)
+    next(e for e in m["shards"] if e["path"] == shard)["sha256"] = "0" * 64
+    (b / "manifest.json").write_text(json.dumps(m))
+    later = (b / "manifest.json").stat().st_mtime_ns + 10**9
+    os.utime(b / shard, ns=(later, later))
+
+
+def _newer_same_sha(b: Path, shard: str) -> None:
+    """Touched after the build, bytes unchanged: not trusted either (scanned for the plan, read back)."""
+    import os
+
+    m = json.loads((b / "manifest.json").read_text())
+    _lying_summary(m, shard)
+    (b / "manifest.json").write_text(json.dumps(m))
+    later = (b / "manifest.json").stat().st_mtime_ns + 10**9
+    os.utime(b / shard, ns=(later, later))
+
+
+@pytest.mark.parametrize("tamper", [_size_changed, _newer_with_another_sha])
+def test_a_summary_that_no_longer_describes_its_shard_is_not_used(mix, built, tmp_path, tamper):
+    """Another size, or a file newer than the manifest whose bytes hash to another sha256: the shard is read.
+
+    The summary lies (every row forbidden): were it used, eltec_fr would be left out of the plan."""
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0].relative_to(b).as_posix()
+    tamper(b, shard)
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    _same_mix(out, mix[0])
+    assert "eltec_fr" not in plan["license_check"]["excluded"]["documents"]
+
+
+def test_a_touched_shard_is_rescanned_for_the_plan(mix, built, tmp_path):
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0].relative_to(b).as_posix()
+    _newer_same_sha(b, shard)
+    out = tmp_path / "m"
+    build_mix(b, load_mix_config(b, output=out))
+    _same_mix(out, mix[0])
+
+
+def test_a_rewritten_shard_is_counted_and_checked_from_its_rows(mix, built, tmp_path):
+    """A shard rewritten after the build (one document now under a forbidden licence): the manifest's summary
+    no longer describes it, so the forbidden document is found, left out and reported."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    t = pq.read_table(shard)
+    lic = t.column("license").to_pylist()
+    lic[0] = "CC-BY-NC-4.0"
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(lic, pa.string())),
+                   shard, compression="zstd")
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    ex = plan["license_check"]["excluded"]["documents"]["eltec_fr"]["CC-BY-NC-4.0"]
+    assert ex["docs"] == 1 and ex["reason"] == "license_not_allowed"
+    assert plan["license_check"]["passed"] is True
+    assert "CC-BY-NC-4.0" not in read_mix(out)["license"].to_list()
+    ref = mix[1]["subsets"]["eltec_fr--fr"]
+    assert plan["subsets"]["eltec_fr--fr"]["docs"] == ref["docs"] - 1
+    assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == ref["docs_achieved"] - 2  # epochs 2
+    assert verify_mix(out, b, LicensePolicy()) == []
+
+
+def test_a_lying_manifest_is_caught_by_verify_mix(built, tmp_path):
+    """The trust boundary, stated: a manifest rewritten to describe a tampered shard is believed by the mix
+    build (it does not re-hash what it copies), but ``verify_mix`` (run by ``push``) reads every shard."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lucie_data.manifest import sha256_file
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    m = json.loads((b / "manifest.json").read_text())
+    t = pq.read_table(shard)
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license",
+                                pa.array(["CC-BY-NC-4.0"] * t.num_rows, pa.string())), shard, compression="zstd")
+    e = next(e for e in m["shards"] if (b / e["path"]) == shard)
+    e["bytes"], e["sha256"] = shard.stat().st_size, sha256_file(shard)  # summary left as it was
+    (b / "manifest.json").write_text(json.dumps(m))
+    out = tmp_path / "m"
+    build_mix(b, load_mix_config(b, output=out))
+    found = verify_mix(out, b, LicensePolicy())
+    assert {(v["source"], v["license"], v["reason"]) for v in found} == {
+        ("eltec_fr", "CC-BY-NC-4.0", "license_not_allowed")}
+
+
 # --------------------------------------------------------------------------------------------- licences
 
 
@@ -317,6 +475,13 @@ def test_card_front_matter(mix):
     assert "CC-BY-SA-3.0 must stay under CC-BY-SA-3.0" in body  # share-alike obligations
     assert "ocr_private" in body and "not_redistributable" in body  # what was left out
     assert "```bibtex" in body and "eltec_fr" in body
+
+
+def test_card_yaml_is_the_same_with_and_without_libyaml(mix):
+    from lucie_data.mix.card import _dump_yaml, front_matter as fm_of
+
+    fm = fm_of(mix[1])
+    assert _dump_yaml(fm) == yaml.safe_dump(fm, sort_keys=False, allow_unicode=True)
 
 
 def test_every_config_loads_with_datasets(mix, tmp_path):

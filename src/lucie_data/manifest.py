@@ -39,13 +39,26 @@ class HashCache:
         self.path.write_text(json.dumps(self.data, sort_keys=True))
 
 
-def shard_entries(out: Path, folder_glob: str) -> list[dict]:
+def shard_entries(out: Path, folder_glob: str, summaries: bool = False) -> list[dict]:
+    """One entry per shard: path, rows, bytes, sha256; with ``summaries``, also the ``summary`` the mix uses.
+
+    Why a summary (kept shards only): ``lucie-data mix`` plans from rows and tokens per language x licence and
+    checks licences on what it writes; recording them here, once, spares every mix a scan of every shard
+    and a read-back of the shards it copies byte for byte (:func:`lucie_data.mix.build.shard_summaries`).
+    The mix trusts an entry only while the shard keeps this size and is not modified after the manifest.
+    """
     import pyarrow.parquet as pq
 
+    files = sorted(out.glob(folder_glob))
     entries = []
-    for f in sorted(out.glob(folder_glob)):
+    for f in files:
         entries.append({"path": f.relative_to(out).as_posix(), "rows": pq.ParquetFile(f).metadata.num_rows,
                         "bytes": f.stat().st_size, "sha256": sha256_file(f)})
+    if summaries and files:
+        from .mix.build import shard_summaries
+
+        for e, summary in zip(entries, shard_summaries(files)):
+            e["summary"] = summary
     return entries
 
 
@@ -93,7 +106,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
         "sources": sources,
         "models": models_used(pipe),
-        "shards": shard_entries(out, "sources/*/data/**/*.parquet"),
+        "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True),
         "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet"),
     }
     tmp = out / "manifest.json.tmp"

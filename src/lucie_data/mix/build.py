@@ -19,12 +19,24 @@ subset (when its epochs are >= 1), by the kernel (``shutil.copyfile``) with the 
 manifest recorded (hashed while copying when the manifest lacks it or the file changed since).
 Copies ``k >= 2`` (renamed ids), fractional selections and shards mixing allowed and forbidden rows
 are re-encoded, grouped per output folder up to ``max_rows_per_shard`` rows a file. Files are numbered in input order, so the folder stays deterministic.
+Repeats are re-encoded on purpose, to keep every ``id`` of the mix unique (a Hub dataset's key; an
+auditor finds copy k by ``id#k``; a downstream dedup by id cannot silently undo the epochs): writing
+them as byte copies of copy 1 would skip the zstd encode that bounds a mix with repeats
+(benchmarks/results/mix_large.md) but give k rows the same id.
+
+The build's manifest records a summary of every kept shard (:func:`shard_summaries`: rows and tokens per
+source x language x licence, flagged documents, schema fingerprint). While a shard keeps the recorded size
+and is not newer than the manifest, the plan is made from that summary instead of scanning the shard,
+and a byte copy of it is not read back: its rows are the summarised rows. A build without summaries
+(older version) or a shard changed since is scanned and its copy read back, as before.
 
 Licences (rule 2 of the product): the pipeline's ``license_policy`` (or the default policy when
 the pipeline has none) is applied again here; a source whose recipe says ``redistributable: false``
 never enters. What was left out, and why, is written to ``mix_plan.json["license_check"]["excluded"]``.
 The check is then redone on the written shards (not assumed): ``passed`` is true only if no shard
-holds a document from a non-redistributable source or under a licence the policy forbids.
+holds a document from a non-redistributable source or under a licence the policy forbids; every
+re-encoded shard is read back, a byte copy is checked from the summary of the (unchanged) build shard
+it copies. :func:`verify_mix` (and ``push``) read every shard of the folder, trusting nothing.
 
 Layout (Lucie's): ``data/{natural|code}/{language}/{Source}/{Source}--{language}--NNN.parquet``
 (language pairs as ``fr-en``; code as ``data/code/<programming language>/...``), ``mix_plan.json``
@@ -257,6 +269,7 @@ class _BucketWriter:
     def __init__(self, folder: Path, stem: str, max_rows: int, schema,
                  write: Callable[[Any, Path], None] | None = None):
         self.folder, self.stem, self.max_rows, self.schema = folder, stem, max_rows, schema
+        folder.mkdir(parents=True, exist_ok=True)  # once per folder, before any file of it is handed to a thread
         self.write = write or (lambda table, path: _write_shard(table, path, {}))
         self.pending: list = []
         self.n_pending = 0
@@ -272,8 +285,7 @@ class _BucketWriter:
             self._flush(self.max_rows)
 
     def reserve(self) -> Path:
-        """The next file name of this folder (numbered in input order); the writing task makes the folder,
-        so its ``mkdir`` (slow on some file systems, one per source and language) overlaps other work."""
+        """The next file name of this folder (numbered in input order)."""
         path = self.folder / f"{self.stem}--{self.index:03d}.parquet"
         self.written.append(path)
         self.index += 1
@@ -304,45 +316,40 @@ def _write_shard(table, path: Path, hashes: dict) -> None:
     pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
     data = buf.getbuffer()
     hashes[path] = hashlib.sha256(data).hexdigest()
-    _ensure_dir(path.parent)
     with open(path, "wb") as fh:
         fh.write(data)
 
 
-_made_dirs: set[Path] = set()
-
-
-def _ensure_dir(folder: Path) -> None:
-    """``mkdir -p`` once per folder and process (a failed ``mkdir`` costs ~0.2 ms here, times every file)."""
-    if folder not in _made_dirs or not folder.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        _made_dirs.add(folder)
-
-
-def _copy_shard(src: Path, dst: Path, hashes: dict, schema, known: tuple[int, str, int] | None = None) -> None:
+def _copy_shard(src: Path, dst: Path, hashes: dict, schema, schema_fp: str,
+                entry: tuple[int, str, int, dict | None] | None, described: bool,
+                trusted: dict[Path, tuple[int, dict]]) -> None:
     """Copy a build shard's bytes to the mix, with the sha256 the build's manifest already holds.
 
-    ``known`` is (bytes, sha256, mtime_ns of manifest.json) of ``src`` as the build recorded it: when the
-    file still has that size and was not modified after the manifest was written, the bytes are copied
-    by the kernel (``shutil.copyfile``) and that hash is reused, since hashing ~1/3 of the copy's cost
-    was the biggest per-byte item left (benchmarks/results/mix_corpora.md). Otherwise (no manifest
-    entry, another size, a newer file) the bytes are read once, hashed and written, as before.
+    ``entry`` is (bytes, sha256, mtime_ns of manifest.json, summary) of ``src`` as the build recorded it and
+    ``described`` whether it still describes the file (:func:`_describes`). Then the bytes are copied by the
+    kernel (``shutil.copyfile``), that hash is reused (hashing was ~1/3 of the copy's cost,
+    benchmarks/results/mix_corpora.md) and the summary's schema fingerprint stands for reading the schema;
+    the copy goes into ``trusted`` so the licence check takes its rows from the summary instead of reading
+    it back. Otherwise (no entry, another size, a newer file) the bytes are read once, hashed and written,
+    and the copy is read back like a re-encoded file (the plan scanned that shard too).
     A file whose schema is not exactly ``schema`` (a build from another version) is re-encoded to it
-    instead, under the same name: every shard of a config must share one schema for ``datasets``.
+    instead, under the same name (and read back): every shard of a config must share one schema.
     """
     import pyarrow.parquet as pq
 
-    if known is not None:
-        size, sha, manifest_mtime = known
-        st = os.stat(src)
-        if st.st_size == size and st.st_mtime_ns <= manifest_mtime:
-            if not pq.read_schema(src).equals(schema, check_metadata=True):
-                _write_shard(_read(src).select(schema.names).cast(schema), dst, hashes)
-                return
-            _ensure_dir(dst.parent)
-            shutil.copyfile(src, dst)
-            hashes[dst] = sha
+    if described:
+        summary = entry[3]
+        size, sha = entry[0], entry[1]
+        same_schema = (summary["schema"] == schema_fp if summary is not None
+                       else pq.read_schema(src).equals(schema, check_metadata=True))
+        if not same_schema:
+            _write_shard(_read(src).select(schema.names).cast(schema), dst, hashes)
             return
+        shutil.copyfile(src, dst)
+        hashes[dst] = sha
+        if summary is not None:
+            trusted[dst] = (size, summary)
+        return
     import pyarrow as pa
 
     data = Path(src).read_bytes()
@@ -352,25 +359,89 @@ def _copy_shard(src: Path, dst: Path, hashes: dict, schema, known: tuple[int, st
         _write_shard(table, dst, hashes)
         return
     hashes[dst] = hashlib.sha256(data).hexdigest()
-    _ensure_dir(dst.parent)
     with open(dst, "wb") as fh:
         fh.write(data)
 
 
-def _manifest_hashes(build: Path) -> dict[Path, tuple[int, str, int]]:
-    """Data shard -> (bytes, sha256, manifest mtime_ns) from ``BUILD/manifest.json``; {} when absent or unreadable.
+def _manifest_shards(build: Path) -> dict[Path, tuple[int, str, int, dict | None]]:
+    """Data shard -> (bytes, sha256, manifest mtime_ns, summary or None) from ``BUILD/manifest.json``.
 
-    Only a hint for :func:`_copy_shard` (checked against the file's size and mtime there); a wrong or
-    missing entry only means the shard is hashed while copying.
+    A hint, checked before use: an entry describes a shard only while the file still has that size and
+    was not modified after the manifest was written (:func:`_describes`); otherwise the shard is read
+    (counted, hashed, read back) as if the manifest had no entry. {} when absent or unreadable.
     """
     mpath = build / "manifest.json"
     try:
         mtime = mpath.stat().st_mtime_ns
         entries = json.loads(mpath.read_text(encoding="utf-8")).get("shards") or []
-        return {build / e["path"]: (int(e["bytes"]), str(e["sha256"]), mtime) for e in entries
-                if isinstance(e, dict) and len(str(e.get("sha256", ""))) == 64}
+        out = {}
+        for e in entries:
+            if isinstance(e, dict) and len(str(e.get("sha256", ""))) == 64:
+                summary = e.get("summary")
+                out[build / e["path"]] = (int(e["bytes"]), str(e["sha256"]), mtime,
+                                          summary if _valid_summary(summary) else None)
+        return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+
+
+def _described_shards(build: Path, sources: list[SourceInfo]):
+    """(every manifest entry, the entries of the shards the manifest still describes) of a build's sources."""
+    entries = _manifest_shards(build)
+    described: dict[Path, tuple[int, str, int, dict | None]] = {}
+    for src in sources:
+        for shard in src.shards:
+            e = entries.get(shard)
+            if e is not None and _describes(e, os.stat(shard)):
+                described[shard] = e
+    return entries, described
+
+
+def _valid_summary(summary: Any) -> bool:
+    """A shard summary as :func:`shard_summaries` writes it (anything else is ignored: the shard is read)."""
+    try:
+        return (isinstance(summary, dict) and isinstance(summary["schema"], str)
+                and isinstance(summary["null_tokens"], int)
+                and all(len(g) == 5 and isinstance(g[3], int) and isinstance(g[4], int) for g in summary["groups"])
+                and all(len(f) == 3 for f in summary["flagged"]))
+    except (KeyError, TypeError):
+        return False
+
+
+def _describes(entry: tuple[int, str, int, dict | None] | None, st: os.stat_result) -> bool:
+    """Whether a manifest entry still describes the file: same size, not modified after the manifest.
+
+    The same check ``make`` and ``rsync`` use; it cannot see a same-size edit made with the old mtime put
+    back, which is why ``verify_mix`` and ``push`` still read every written shard.
+    """
+    return entry is not None and st.st_size == entry[0] and st.st_mtime_ns <= entry[2]
+
+
+def schema_fingerprint(schema) -> str:
+    """sha256 of a pyarrow schema's IPC serialisation (field names, types, nullability, metadata)."""
+    return hashlib.sha256(schema.serialize().to_pybytes()).hexdigest()
+
+
+def shard_summaries(paths: list[Path]) -> list[dict]:
+    """What the mix needs to know of each Parquet shard, without its text: recorded once in the build manifest.
+
+    ``{"schema": fingerprint, "groups": [[source, language, license, n_tokens, rows], ...] (order of first
+    appearance), "null_tokens": rows without n_tokens, "flagged": [[source, license, reason], ...] (sorted)}``.
+    The mix plans from the groups and, for a shard it copies byte for byte, takes the licence check of the
+    copy from them instead of reading the copy back (:func:`scan_mix` reads the same fields the same way).
+    """
+    import pyarrow.parquet as pq
+
+    if not paths:
+        return []
+    grouped = _grouped_many(paths, ["source", "language", "license"])
+    flagged = _flagged_per_file(paths)
+    out = []
+    for p, (_rows, nulls, groups) in zip(paths, grouped):
+        out.append({"schema": schema_fingerprint(pq.read_schema(p)), "null_tokens": int(nulls),
+                    "groups": [[s, lang, lic, int(n or 0), int(docs)] for s, lang, lic, n, docs in groups],
+                    "flagged": flagged.get(str(p), [])})
+    return out
 
 
 def _read(path: Path, columns: list[str] | None = None):
@@ -490,27 +561,44 @@ def _lic(lic: str | None) -> str:
 
 
 def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
-             hashes: dict[Path, str] | None = None):
+             hashes: dict[Path, str] | None = None, known: dict[Path, tuple[int, dict]] | None = None):
     """Read back every shard of a mix folder: (shards, achieved per subset, rows per licence, violations).
 
     A violation is a shard holding a document of a non-redistributable or unknown source, or under a
-    licence ``decide`` forbids; one entry per (source, licence, reason), with the first shard seen.
-    ``hashes`` (path -> sha256 of the bytes just written) saves re-reading files this process wrote;
-    the rows are always read back from the files. Rows are grouped by (source, language, licence) with
-    pyarrow, in order of first appearance, and each group is decided once.
+    licence ``decide`` forbids, or a flagged document; one entry per (source, licence, reason), with the
+    first shard seen. ``hashes`` (path -> sha256 of the bytes just written) saves re-hashing files this
+    process wrote. ``known`` (path -> (bytes, summary)) is for files this process byte-copied from a build
+    shard its manifest describes (:func:`_describes`, sha256 equal to the recorded one): their summary is
+    exactly what reading them back would give, so only the other files are read. Every file found in the
+    folder is accounted for either way; a file without an entry is read.
     """
     folder = Path(folder)
     hashes = hashes or {}
+    known = known or {}
     shards, achieved, violations = [], {}, []
     lic_docs: dict[str, int] = {}
     seen: set[tuple[str, str, str]] = set()
     paths = sorted(folder.glob("data/**/*.parquet"))
-    for path, (rows, _nulls, groups) in zip(paths, _grouped_many(paths, ["source", "language", "license"])):
+    read = [p for p in paths if p not in known]
+    grouped = dict(zip(read, _grouped_many(read, ["source", "language", "license"])))
+    flagged = _flagged_per_file(read)
+    per_file = []
+    for path in paths:
+        if path in known:
+            size, summary = known[path]
+            groups = [tuple(g) for g in summary["groups"]]
+            rows, flags = sum(g[4] for g in groups), summary["flagged"]
+        else:
+            size = path.stat().st_size
+            rows, _nulls, groups = grouped[path]
+            flags = flagged.get(str(path), [])
+        per_file.append((path, rows, size, groups, flags))
+    for path, rows, size, groups, _flags in per_file:
         rel = path.relative_to(folder).as_posix()
-        parts = path.relative_to(folder).parts
+        parts = rel.split("/")
         kind, lang_dir, src_name = (parts[1:4] if len(parts) == 5 else ("?", "?", "?"))
         sha = hashes.get(path)
-        shards.append({"path": rel, "rows": rows, "bytes": path.stat().st_size,
+        shards.append({"path": rel, "rows": rows, "bytes": size,
                        "sha256": sha if sha is not None else _sha256(path),
                        "source": src_name, "kind": kind, "language": lang_dir})
         for s, lang, lic, n, docs in groups:
@@ -529,46 +617,70 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
             if (s, _lic(lic), why) not in seen:
                 seen.add((s, _lic(lic), why))
                 violations.append({"source": s, "license": _lic(lic), "reason": why, "shard": rel})
-    violations += _flagged_documents(folder, paths)
+    flag_seen: set[tuple] = set()
+    for path, _rows, _size, _groups, flags in per_file:
+        for s, lic, why in flags:
+            if (s, lic, why) not in flag_seen:
+                flag_seen.add((s, lic, why))
+                violations.append({"source": s, "license": lic, "reason": why,
+                                   "shard": path.relative_to(folder).as_posix()})
     return shards, achieved, lic_docs, violations
 
 
-def _flagged_documents(folder: Path, paths: list[Path]) -> list[dict]:
-    """Documents a licence stage kept but flagged (a modified no-derivatives text with ``license_warning``)
-    or whose licence rule failed (``license_rule_verdict`` other than allowed): never publishable."""
+def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
+    """File -> sorted distinct [source, license, reason] of the documents a licence stage kept but flagged
+    (a modified no-derivatives text with ``license_warning``) or whose licence rule failed
+    (``license_rule_verdict`` other than allowed): never publishable."""
     import polars as pl
 
     if not paths:
-        return []
+        return {}
     flagged = (pl.scan_parquet([str(p) for p in paths], include_file_paths="_file", missing_columns="insert",
-                               extra_columns="ignore")
+                               extra_columns="ignore", hive_partitioning=False)
                .select("_file", "source", "license", "metadata")
                .filter(pl.col("metadata").str.contains('"license_warning":', literal=True)
                        | (pl.col("metadata").str.contains('"license_rule_verdict":', literal=True)
                           & ~pl.col("metadata").str.contains('"license_rule_verdict":"allowed"', literal=True)))
                .collect())
-    out, seen = [], set()
-    for row in flagged.sort("_file").iter_rows(named=True):
+    out: dict[str, set] = {}
+    for row in flagged.iter_rows(named=True):
         meta = json.loads(row["metadata"])
         why = meta.get("license_warning") or meta.get("license_rule_verdict")
-        key = (row["source"], _lic(row["license"]), why)
-        if key not in seen:
-            seen.add(key)
-            out.append({"source": row["source"], "license": _lic(row["license"]), "reason": why,
-                        "shard": Path(row["_file"]).relative_to(folder).as_posix()})
-    return out
+        out.setdefault(row["_file"], set()).add((row["source"], _lic(row["license"]), why))
+    return {f: [list(t) for t in sorted(v, key=lambda t: tuple(str(x) for x in t))] for f, v in out.items()}
 
 
-def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None]):
+def _summary_groups(summary: dict) -> tuple[int, int, list[tuple]]:
+    """(rows, null n_tokens, [(language, license, n_tokens, rows)]) of a shard from its manifest summary:
+    what :func:`_grouped` returns for the keys language and license, without reading the shard."""
+    merged: dict[tuple, list[int]] = {}
+    for _src, lang, lic, n, docs in summary["groups"]:
+        m = merged.setdefault((lang, lic), [0, 0])
+        m[0] += n
+        m[1] += docs
+    return (sum(d for _n, d in merged.values()), summary["null_tokens"],
+            [(lang, lic, n, d) for (lang, lic), (n, d) in merged.items()])
+
+
+def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None],
+                   summaries: dict[Path, dict] | None = None):
     """Counts per subset and excluded tallies (what :func:`lucie_data.mix.stats.build_counts` returns), plus the
-    per-shard groups the writer reuses; grouped per shard instead of a Python step per row; small columns only."""
+    per-shard groups the writer reuses; grouped per shard instead of a Python step per row; small columns only.
+
+    ``summaries`` (shard -> the build manifest's summary, only for shards the manifest still describes)
+    replace reading those shards; the others (an older build, a shard changed since) are scanned.
+    """
     from .stats import SubsetCount
 
+    summaries = summaries or {}
     counts: dict[tuple[str, str], SubsetCount] = {}
     excluded: dict[str, dict[str, dict]] = {}
     per_shard: dict[Path, tuple[int, list[tuple]]] = {}
     work = [(src, shard) for src in sources for shard in src.shards]
-    for (src, shard), (rows, nulls, groups) in zip(work, _grouped_many([w[1] for w in work], ["language", "license"])):
+    to_read = [shard for _src, shard in work if shard not in summaries]
+    scanned = dict(zip(to_read, _grouped_many(to_read, ["language", "license"])))
+    for src, shard in work:
+        rows, nulls, groups = _summary_groups(summaries[shard]) if shard in summaries else scanned[shard]
         per_shard[shard] = (rows, groups)
         if nulls:
             raise MixPlanError(f"{shard}: a document has no n_tokens; rebuild with this lucie-data version")
@@ -631,8 +743,11 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         ok, reason = decide(lic)
         return None if ok else (reason or "license_not_allowed")
 
-    # 1. measure and plan on what may enter
-    counts, excluded, per_shard = _count_subsets(sources, keep)
+    # 1. measure and plan on what may enter: from the build manifest's per-shard summaries where the manifest
+    # still describes the shard (same size, not modified since), else by scanning the shard's small columns
+    entries, described = _described_shards(build, sources)
+    counts, excluded, per_shard = _count_subsets(
+        sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
     stats = [c.to_stats() for c in counts]
     if not stats:
         raise MixPlanError(f"no document of {build} may enter the mix under the licence policy "
@@ -674,7 +789,8 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         return buckets.pop()
 
     copied = {shard: whole_copy(shard) for shard in shard_paths}
-    known = _manifest_hashes(build)  # the build's own sha256 of each shard: copies need not rehash
+    schema_fp = schema_fingerprint(schema)
+    trusted: dict[Path, tuple[int, dict]] = {}  # byte copies of described shards: not read back (scan_mix)
 
     def needs_rows(shard: Path) -> bool:
         """Whether anything beyond the byte copy comes from this shard (repeats, fractions, filtering)."""
@@ -717,7 +833,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             first = 1
             if copied[shard] is not None:  # copy 1 = the shard's own bytes
                 writes.append(pool.submit(_copy_shard, shard, writer(copied[shard]).reserve(), hashes, schema,
-                                          known.get(shard)))
+                                          schema_fp, entries.get(shard), shard in described, trusted))
                 while len(writes) > 4:
                     writes.popleft().result()
                 if table is None:
@@ -766,7 +882,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             writes.popleft().result()
 
     # 3. verify on the written shards, not from the plan
-    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes)
+    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes, trusted)
 
     excluded_sources = {}
     for src in sources:
@@ -777,9 +893,10 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     excluded_docs = {s: v for s, v in excluded.items() if by_name[s].redistributable}
 
     subsets_out = {}
+    count_of = {c.subset: c for c in counts}
     for sp in plan.subsets:
         a = achieved.get(sp.subset, {"docs": 0, "tokens": 0})
-        c = next(c for c in counts if c.subset == sp.subset)
+        c = count_of[sp.subset]
         subsets_out[sp.subset] = {
             "source": c.source, "language": sp.language, "category": sp.category, "epochs": sp.epochs,
             "docs": c.docs, "tokens": sp.tokens, "tokens_seen_planned": sp.tokens_seen,

@@ -89,6 +89,13 @@ def front_matter(mix_plan: dict) -> dict:
     return fm
 
 
+def _dump_yaml(data: dict) -> str:
+    """``yaml.safe_dump`` through libyaml when PyYAML has it (10x faster on a card with hundreds of configs);
+    both emitters give the same text for these plain mappings, lists and strings (tests/test_mix_build.py)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
+
+
 def _n(x: int | float) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
 
@@ -99,7 +106,7 @@ def render_card(mix_plan: dict) -> str:
     fm = front_matter(mix_plan)
     plan = mix_plan["plan"]
     subsets = mix_plan["subsets"]
-    lines = ["---", yaml.safe_dump(fm, sort_keys=False, allow_unicode=True).rstrip(), "---", "",
+    lines = ["---", _dump_yaml(fm).rstrip(), "---", "",
              f"# {fm['pretty_name']}", "",
              "A pre-training mix materialised by [lucie-data](https://github.com/OpenLLM-France) with the weighting "
              "rule of the Lucie Training Dataset (epochs = factor per `language--category`; tokens seen = epochs x "

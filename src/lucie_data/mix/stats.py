@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .plan import MixPlanError, SubsetStats
@@ -60,8 +61,9 @@ class SourceInfo:
     provenance: dict
     description: str = ""
 
-    @property
+    @cached_property
     def shards(self) -> list[Path]:
+        """Kept shards in sorted path order (listed once per SourceInfo: the mix asks several times)."""
         return sorted((self.folder / "data").glob("*/*.parquet"))
 
 
@@ -138,10 +140,14 @@ def build_counts(build: str | Path, keep: Callable[[SourceInfo, str | None], str
 
     ``keep(source, license)`` returns None for a document that may enter the mix, else the reason it may
     not (``license_not_allowed``, ``not_redistributable``...). Excluded documents are tallied as
-    ``{source: {license: {"reason", "docs", "tokens"}}}``. Only the small columns are read (no text).
+    ``{source: {license: {"reason", "docs", "tokens"}}}``. Only the small columns are read (no text), and
+    not even those for shards the build manifest summarises (``shards[].summary``, checked by size and mtime).
     """
-    from .build import _count_subsets  # one implementation, grouped per shard (no per-row Python)
+    from .build import _count_subsets, _described_shards  # one implementation, grouped per shard
 
     sources = sources if sources is not None else read_sources(build)
-    counts, excluded, _ = _count_subsets(sources, keep if keep is not None else (lambda _src, _lic: None))
+    # the build manifest's per-shard summaries stand for shards it still describes; the rest are scanned
+    _entries, described = _described_shards(Path(build), sources)
+    counts, excluded, _ = _count_subsets(sources, keep if keep is not None else (lambda _src, _lic: None),
+                                         {p: e[3] for p, e in described.items() if e[3] is not None})
     return counts, excluded
