@@ -71,6 +71,37 @@ def test_fasttext_accuracy_per_language_on_real_documents(tmp_path):
     assert len(ocr) == 16 and sum(d.metadata["language"] == "fr" for d in ocr) >= 15
 
 
+def test_sampled_identification_agrees_with_the_whole_text(tmp_path):
+    """Long documents are identified from three windows; the answer is the whole text's (and the truth)."""
+    recs = [dict(r, language=f.name[:2]) for f in sorted((DATA / "quality").glob("*_eltec_novels.jsonl"))
+            for r in rows(f) if len(r["text"]) > 2000]
+    assert len(recs) >= 50 and {r["language"] for r in recs} == {"fr", "en", "de", "es", "it"}
+    sampled = annotate(tmp_path, docs_from(recs, lang_meta=False), languages=("fr", "en", "de", "es", "it"))
+    whole = annotate(tmp_path, docs_from(recs, lang_meta=False), languages=("fr", "en", "de", "es", "it"),
+                     sample_chars=None)
+    same = sum(a.metadata["language"] == b.metadata["language"] for a, b in zip(sampled, whole))
+    assert same / len(recs) >= 0.99
+    right = sum(d.metadata["language"] == r["language"] for r, d in zip(recs, sampled))
+    assert right / len(recs) >= 0.99
+    assert any(a.metadata["language_score"] != b.metadata["language_score"] for a, b in zip(sampled, whole))
+
+
+def test_sample_windows_span_the_document_so_a_header_does_not_decide(tmp_path):
+    from lucie_data.steps.langid import sample_text
+
+    fr = " ".join(r["text"] for r in rows(DATA / "quality" / "fr_eltec_novels.jsonl"))[:12000]
+    header = ("The Project Gutenberg eBook of this work is for the use of anyone anywhere in the United States "
+              "and most other parts of the world at no cost and with almost no restrictions whatsoever. ") * 12
+    text = header + fr
+    assert sample_text(text, None) is text and sample_text(fr[:1500], 2000) == fr[:1500]
+    s = sample_text(text, 2000)
+    assert len(s) <= 2002 and s.startswith("The Project") and s.split(" ")[-1] == text.split(" ")[-1]
+    out = annotate(tmp_path, [Document(text=text, id="gut", metadata={})], languages=("fr",))
+    assert out[0].metadata["language"] == "fr"
+    head = annotate(tmp_path, [Document(text=text[:2000], id="gut", metadata={})], languages=("fr",))
+    assert head[0].metadata["language"] == "en"  # a head-only sample would have been fooled
+
+
 def test_annotation_fields(tmp_path):
     recs = rows()[:40]
     out = annotate(tmp_path, docs_from(recs), top_k=2)
@@ -292,6 +323,8 @@ VALID = [
     "  - {type: language_id, chunk: {action: split}}\n  - type: language_gate\n",
     "  - {type: language_id, model: " + str(Path(__file__).resolve().parents[1] / "src/lucie_data/assets/lid.176.ftz") + "}\n",
     "  - {type: language_id, model: facebook/fasttext-language-identification}\n",
+    "  - {type: language_id, sample_chars: null}\n",
+    "  - {type: language_id, sample_chars: 500}\n",
 ]
 
 INVALID = [
@@ -311,6 +344,7 @@ INVALID = [
     ("  - {type: language_id, chunk: {languages: [french], action: drop_off_language}}\n", r"not an ISO 639-1 code"),
     ("  - {type: language_id, chunk: {languages: [fr]}}\n", r"only applies to `action: drop_off_language`"),
     ("  - {type: language_id, treshold: 0.5}\n", r"unknown key"),
+    ("  - {type: language_id, sample_chars: 100}\n", r"greater than or equal to 300"),
     ("  - {type: language_id, model: models/lid.176.bin}\n", r"file 'models/lid.176.bin' does not exist"),
     ("  - type: language_id\n  - {type: language_gate, min_score: 1.5}\n", r"less than or equal to 1"),
     ("  - type: language_id\n  - {type: language_gate, languages: [French]}\n", r"not an ISO 639-1 code"),

@@ -313,3 +313,58 @@ def test_agreement_with_datatrove_on_real_docs():
     res = agreement(sample)
     for fam, r in res.items():
         assert r["rate"] >= 0.99, (fam, r["disagreements"][:5])
+
+
+# --- the fast tokeniser must give exactly the regex's tokens ------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from lucie_data.steps.quality.words import tokenize, word_pattern  # noqa: E402
+
+_TRICKY = ("l'homme aujourd'hui dit-il a-t-elle don't John's U.S. z.B. M. Dupont 3,5 1.000 ½ Ⅻ "
+           "https://fr.wikipedia.org/wiki/X. www.theses.fr, a.b@c.fr site.com file.pdf -- ... … "
+           "Straße's peut-être «Oui» — (voilà) _x_ Nr. 5\u00a0km\u2009h\tend\x1cx\u3000y")
+
+
+@pytest.mark.parametrize("lang", LANGS + ("nl",))
+def test_tokenize_equals_regex_findall_on_every_slice(lang):
+    texts = [_TRICKY]
+    for f in sorted(DATA.glob("*.jsonl")):
+        texts += [json.loads(line)["text"] for line in open(f, encoding="utf-8")]
+    pat = word_pattern(lang)
+    diffs = [t[:80] for t in texts if tokenize(t, lang) != pat.findall(t)]
+    assert not diffs
+    assert len(texts) > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("aAéß1 ._-'’@/:,\n\t\u00a0½!?«»") + ["https://", "www.", "n't", "-il"]),
+                max_size=40).map("".join), st.sampled_from(LANGS))
+def test_tokenize_equals_regex_findall_fuzzed(text, lang):
+    assert tokenize(text, lang) == word_pattern(lang).findall(text)
+
+
+def _sentences_reference(line, lang):
+    """The sentencizer rule on the whole line's tokens (what count_sentences computes chunk by chunk)."""
+    from lucie_data.steps.quality.words import SENT_PUNCT, _is_punct
+
+    toks = word_pattern(lang).findall(line)
+    n, seen = 1, False
+    for t in toks:
+        if t in SENT_PUNCT:
+            seen = True
+        elif seen and not _is_punct(t):
+            n, seen = n + 1, False
+    return n if toks else 0
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_count_sentences_matches_the_whole_line_rule_and_stops_early(lang):
+    from lucie_data.steps.quality.words import count_sentences
+
+    lines = [_TRICKY, "", "  ", "M. Dupont arrive. Il part ! Pourquoi ? Fin...", "... . !"]
+    for f in sorted(DATA.glob("*.jsonl")):
+        lines += [ln for line in open(f, encoding="utf-8") for ln in json.loads(line)["text"].splitlines()]
+    for ln in lines:
+        full = _sentences_reference(ln, lang)
+        assert count_sentences(ln, lang) == full, ln[:80]
+        assert count_sentences(ln, lang, stop_at=3) == (full if full < 3 else 3), ln[:80]

@@ -83,8 +83,8 @@ class NormalizeFilter(LucieFilter):
             text = ftfy.fix_text(text, self._cfg)
         if self.strip_control:
             text = text.replace("\x00", "")
-        if self.strip_zero_width:
-            text = text.translate(ZERO_WIDTH)
+        if self.strip_zero_width and ("\u200b" in text or "\u2060" in text or "\ufeff" in text):
+            text = text.translate(ZERO_WIDTH)  # translate walks every character: only when one is there
         if text != doc.text:
             doc.text = text
             mark_modified(doc, self.stage_id)

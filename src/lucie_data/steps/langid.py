@@ -182,6 +182,34 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def sample_text(text: str, max_chars: int | None, windows: int = 3) -> str:
+    """``text`` itself, or for a longer one three windows (start, middle, end) totalling ``max_chars``.
+
+    fastText's cost grows with the text while its answer stops changing after a few hundred words;
+    CLD3 likewise reads at most ``max_num_bytes`` of a text. Windows spread over the document rather
+    than its head, so an English licence header does not decide a French book. Measured on the shared
+    corpora and the quality benchmark (9,252 documents): the top language agrees with the whole-text
+    answer on 99.95 %, accuracy on the 1,406 labelled documents over 1,000 characters is unchanged
+    (1,405 vs 1,404 correct), and language ID runs 3x faster (``benchmarks/results/quality.md``).
+    """
+    n = len(text)
+    if not max_chars or n <= max_chars:
+        return text
+    w = max_chars // windows
+    parts = []
+    for i in range(windows):
+        start = (n - w) * i // (windows - 1)
+        end = start + w
+        if start:  # cut at spaces so no window starts or ends inside a word
+            j = text.find(" ", start, end)
+            start = j + 1 if j >= 0 else start
+        if end < n:
+            j = text.rfind(" ", start, end)
+            end = j if j > start else end
+        parts.append(text[start:end])
+    return " ".join(parts)
+
+
 def size_spans(text: str, size: int) -> list[tuple[int, int]]:
     """Chunks of ``size`` characters, each extended to the next newline (Lucie's Gallica chunker, §3.3)."""
     spans, pos, n = [], 0, len(text)
@@ -214,8 +242,9 @@ class LanguageID(PipelineStep):
     def __init__(self, detector: dict, top_k: int = 3, second_opinion: dict | None = None,
                  short_text_chars: int = 20, keep_language: bool = False, chunk: dict | None = None,
                  expected: Iterable[str] = (), stage_id: str = "language_id", removed_dir: str | None = None,
-                 tokenizer: str | None = None, batch_size: int = 256):
+                 tokenizer: str | None = None, batch_size: int = 256, sample_chars: int | None = None):
         super().__init__()
+        self.sample_chars = sample_chars
         self.detector = make_detector(detector)
         self.second = make_detector(second_opinion) if second_opinion else None
         self.top_k = top_k
@@ -356,7 +385,8 @@ class LanguageID(PipelineStep):
     def _annotate_all(self, docs: list[Document]) -> None:
         if not docs:
             return
-        for doc, (top, name) in zip(docs, self.identify([d.text for d in docs])):
+        texts = [sample_text(d.text, self.sample_chars) for d in docs]
+        for doc, (top, name) in zip(docs, self.identify(texts)):
             self.annotate(doc, top, name)
             part_lang = doc.metadata.pop("_split_lang", None)
             if part_lang is not None and not str(doc.metadata.get("language", "")).startswith("code"):

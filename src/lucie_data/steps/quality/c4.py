@@ -40,7 +40,7 @@ class C4QualityFilter(QualityFilter):
         for line in lines:
             line = line.strip()
             words = line.split()
-            if max_wl != -1 and any(len(w) > max_wl for w in words):
+            if max_wl != -1 and words and max(map(len, words)) > max_wl:
                 dropped += 1
                 continue
             if p["remove_citations"] and "[" in line:
