@@ -132,14 +132,16 @@ def test_normalize_fast_path_equals_full_ftfy():
     from lucie_data.steps.filters import ZERO_WIDTH, NormalizeFilter
 
     texts = []
-    for name in ("fr_ocr_newseye.jsonl", "fr_ud_sequoia.jsonl", "it_eltec_novels.jsonl", "de_ud_gsd.jsonl", "en_ud_ewt.jsonl"):
+    for name in ("fr_ocr_newseye.jsonl", "fr_ocr_europeana_bnf.jsonl", "fr_ud_sequoia.jsonl", "it_eltec_novels.jsonl", "de_ud_gsd.jsonl", "en_ud_ewt.jsonl"):
         path = ROOT.parent / "shared" / "corpora" / name
         if not path.exists():
             path = ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl"
         texts += [json.loads(l)["text"] for l in open(path)][:150]
     texts += [json.loads(l)["text"] for l in open(ROOT / "tests" / "data" / "problematic" / "problematic_docs.jsonl")
               if "\\ud83d" not in l]
-    texts += ["Ã©tÃ©\r\nligne", "caf\u00e9 vs cafe\u0301", "\x1b[31mrouge\x1b[0m", "a\u2028b", "é» ok"]
+    texts += ["Ã©tÃ©\r\nligne", "caf\u00e9 vs cafe\u0301", "\x1b[31mrouge\x1b[0m", "a\u2028b", "é» ok",
+              # ftfy only on the lines that need it: the other lines still get NFC, CR/LF handled per line
+              "cafe\u0301\nÃ©tÃ©\npremi\u00e9¬\nre cafe\u0301\r\nfin\u2028x\n\nÃ\xa0 la\n", "\n\nÃ©\n"]
     step = NormalizeFilter()
     cfg = step._config()
     for t in texts:

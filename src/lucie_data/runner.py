@@ -113,7 +113,8 @@ def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None,
 FORKSERVER_PRELOAD = ["__main__", "pyarrow.parquet", "datatrove.executor.local", "lucie_data.steps.base",
                       "lucie_data.steps.readers", "lucie_data.steps.filters", "lucie_data.steps.dedup",
                       "lucie_data.steps.langid", "lucie_data.steps.licence", "lucie_data.steps.quality.gopher",
-                      "lucie_data.steps.quality.c4", "lucie_data.steps.quality.fineweb", "lucie_data.tokens"]
+                      "lucie_data.steps.quality.c4", "lucie_data.steps.quality.fineweb", "lucie_data.tokens",
+                      "ftfy", "fasttext", "xxhash"]  # imported lazily by steps; a missing one is skipped
 
 
 class QuietLocalExecutor(LocalPipelineExecutor):

@@ -77,10 +77,12 @@ class PlannedRemoval(LucieFilter):
         self.reason = reason
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        import polars as pl
+        import pyarrow.parquet as pq
 
-        plan = pl.read_parquet(self.plan_path).filter(pl.col("rank") == rank)
-        self._drop = dict(zip(plan["pos"].to_list(), plan["duplicate_of"].to_list()))
+        # pyarrow rather than polars here: workers fork from a forkserver that preloads pyarrow, and
+        # polars must not be imported before a fork (its thread pool can deadlock the child)
+        plan = pq.read_table(self.plan_path, columns=["pos", "duplicate_of"], filters=[("rank", "=", rank)])
+        self._drop = dict(zip(plan.column("pos").to_pylist(), plan.column("duplicate_of").to_pylist()))
         yield from super().run(data, rank, world_size)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
