@@ -23,6 +23,8 @@ Then, for every layout, times, on the same input shards (median of ``--repeat`` 
    - ``mix x1``: ``build_mix`` with every factor 1 (same rows out as in);
    - ``mix demo`` (replicas) / ``mix lucie`` (corpora): ``build_mix`` with Lucie-like factors (the demo's,
      epochs 1-3; for corpora: book 2, en--web 1.5, code 2, the rest 1): more rows out than in;
+   - ``mix demo (keep)`` / ``mix lucie (keep)``: the same with ``repeat_ids: keep`` (whole-epoch repeats of a
+     shard copied whole are byte copies, ids unchanged; fractions still re-encoded);
    throughput = input Parquet bytes / wall second, and output bytes / wall second (a mix with repeats writes more).
 """
 from __future__ import annotations
@@ -282,6 +284,8 @@ def main() -> None:
     cfg_demo = load_mix_config(big, output=WORK / f"mix-{tag}demo")
     ones = Weights(factors={}, default_factor=1)
     cfg_one = cfg_demo.model_copy(update={"weights": ones, "output": WORK / f"mix-{tag}one"})
+    cfg_keep = cfg_demo.model_copy(update={"repeat_ids": "keep", "output": WORK / f"mix-{tag}demo-keep"})
+    keep = f"{lucie} (keep)"
     # every operation starts from a missing output (its previous output is deleted untimed: on this VM's
     # disk removing a folder costs 2-4 ms); "mix x1, replacing" times the CLI's rerun case, which deletes
     # the previous mix (after swapping the new one in) inside build_mix
@@ -289,7 +293,8 @@ def main() -> None:
         "copy": (clear(out), copy), "copy (folders)": (clear(out), copy_tree), "rewrite": (clear(out), rewrite),
         "mix x1": (clear(cfg_one.output), lambda: build_mix(big, cfg_one)),
         "mix x1, replacing": lambda: build_mix(big, cfg_one),
-        lucie: (clear(cfg_demo.output), lambda: build_mix(big, cfg_demo))}, args.repeat)
+        lucie: (clear(cfg_demo.output), lambda: build_mix(big, cfg_demo)),
+        keep: (clear(cfg_keep.output), lambda: build_mix(big, cfg_keep))}, args.repeat)
 
     # the physical floor of any Parquet -> Parquet rewrite: zstd-decode the input's bytes and
     # zstd-encode them again, on one in-memory buffer (no Parquet, no files, no per-file overhead)
@@ -301,7 +306,8 @@ def main() -> None:
     results["zstd decode"] = timed(lambda: codec.decompress(packed, decompressed_size=len(raw)), args.repeat)
     results["zstd encode"] = timed(lambda: codec.compress(raw), args.repeat)
     floor = results["zstd decode"] + results["zstd encode"]
-    runs = (("mix x1", f"mix-{tag}one"), ("mix x1, replacing", f"mix-{tag}one"), (lucie, f"mix-{tag}demo"))
+    runs = (("mix x1", f"mix-{tag}one"), ("mix x1, replacing", f"mix-{tag}one"), (lucie, f"mix-{tag}demo"),
+            (keep, f"mix-{tag}demo-keep"))
     out_rows = {k: json.loads((WORK / d / "mix_plan.json").read_text())["totals"]["docs"] for k, d in runs}
     out_bytes = {k: sum(p.stat().st_size for p in (WORK / d).glob("data/**/*.parquet")) for k, d in runs}
     shutil.rmtree(out, ignore_errors=True)
@@ -333,6 +339,9 @@ def main() -> None:
         what = (f"Input: the demo build with every source copied {args.replicas}x: {len(shards):,} shards, "
                 f"{in_rows:,} documents, {mib:,.1f} MiB of Parquet (zstd).")
         lucie_what = "`mix demo`: the demo's Lucie factors (epochs 1-3)."
+    lucie_what += (f" `{keep}`: the same factors with `repeat_ids: keep` (ids unchanged, so a whole-epoch repeat of a "
+                   "shard copied whole is a byte copy `…-e<k>.parquet` of its first copy; fractional selections "
+                   "and shards not copied whole still re-encoded); same rows out as with `repeat_ids: suffix`.")
     lines = [
         "# Mix build throughput" + (" (large shards: the corpora build x36)" if large else
                                      " (realistic build: /work/shared/corpora)" if corpora else ""),
@@ -353,6 +362,7 @@ def main() -> None:
         if k.startswith("zstd"):
             continue
         rows = out_rows.get(k, in_rows)
+        assert k != keep or rows == out_rows[lucie], (rows, out_rows[lucie])  # same rows, other ids
         ob = out_bytes.get(k, in_bytes)
         lines.append(f"| {k} | {s:.3f} | {mib:,.1f} | {ob / 2**20:,.1f} | {mib / s:,.1f} | {ob / 2**20 / s:,.1f} "
                      f"| {in_bytes / s / copy_rate * 100:.0f} % | {ob / s / copy_rate * 100:.0f} % "
@@ -369,14 +379,16 @@ def main() -> None:
         "- `build_mix` copies bytes where the output rows equal the input rows: a build shard whose rows are all "
         "allowed and in one output folder is copied whole as the first copy of its subset, with `shutil.copyfile` "
         "and the sha256 the build's manifest.json recorded (size and mtime checked; hashed while copying "
-        "otherwise); copies k >= 2 (ids renamed `id#k`), fractional selections and mixed-licence shards are "
-        "re-encoded (zstd Parquet, in a second thread). Counts and licence decisions come from the per-shard "
+        "otherwise); with `repeat_ids: suffix` (default) copies k >= 2 (ids renamed `id#k`), fractional selections "
+        "and mixed-licence shards are re-encoded (zstd Parquet, in a second thread); with `repeat_ids: keep` the "
+        "whole-epoch repeats of a shard copied whole are further byte copies of its first copy (same hash, same "
+        "summary), only fractions and shards not copied whole are re-encoded. Counts and licence decisions come from the per-shard "
         "summaries the build's manifest.json records (rows and tokens per source x language x licence, flagged "
         "documents, schema fingerprint; trusted only while a shard keeps its size and is not newer than the "
         "manifest, else the shard is scanned); the licence check reads back every re-encoded file and takes a "
         "byte copy's rows from the summary of the shard it copied; then mix_plan.json and the card. "
         "Times run round-robin (copy, copy (folders), rewrite, mix x1, mix x1 replacing, "
-        f"{lucie}, repeat) because this VM's disk speed drifts several-fold within a minute.",
+        f"{lucie}, {keep}, repeat) because this VM's disk speed drifts several-fold within a minute.",
         f"- Floor of a re-encode, same run: zstd-decoding the {len(raw) / 2**20:,.1f} MiB of text held in these "
         f"shards takes {results['zstd decode']:.3f} s and encoding it again {results['zstd encode']:.3f} s "
         f"({floor:.3f} s = {results['copy'] / floor * 100:.0f} % of the copy, before any Parquet or file work).",
@@ -389,7 +401,7 @@ def main() -> None:
                     f"({results['copy'] / results[k] * 100:.0f} %) and "
                     f"{'MEETS it' if out_bytes[k] / results[k] >= 0.5 * copy_rate else 'does NOT meet it'} on output "
                     f"bytes ({out_bytes[k] / results[k] / copy_rate * 100:.0f} %)"
-                    for k in ("mix x1", "mix x1, replacing", lucie)) + ".",
+                    for k in ("mix x1", "mix x1, replacing", lucie, keep)) + ".",
         "",
     ]
     text = "\n".join(lines)

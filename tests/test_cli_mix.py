@@ -168,3 +168,35 @@ def test_push_cli_dry_run_and_refusals(hub, mixed, monkeypatch, capsys, tmp_path
 
     assert main(["push", str(tmp_path), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 1
     assert "no built mix" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="session")
+def keep_mixed(built, tmp_path_factory):
+    out = tmp_path_factory.mktemp("keep") / "mix"
+    assert main(["mix", "build", str(built), "--repeat-ids", "keep", "--output", str(out)]) == 0
+    return out
+
+
+def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mixed, monkeypatch, capsys, tmp_path):
+    """Byte-identical repeat files (`-e2`, same sha256 as their first copy) upload like any other file."""
+    import shutil
+
+    plan = json.loads((keep_mixed / "mix_plan.json").read_text())
+    assert plan["repeat_ids"] == "keep" and plan["license_check"]["passed"]
+    repeats = [s for s in plan["shards"] if s["path"].endswith("-e2.parquet")]
+    assert repeats and len({s["sha256"] for s in plan["shards"]}) < len(plan["shards"])
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert main(["push", str(keep_mixed), "--repo-id", REPO, "--endpoint", hub.endpoint,
+                 "--max-files-per-commit", "7"]) == 0
+    local = {p.relative_to(keep_mixed).as_posix(): p.read_bytes() for p in keep_mixed.rglob("*") if p.is_file()}
+    assert {p: b for p, b in hub.files(REPO).items() if p != ".gitattributes"} == local
+    capsys.readouterr()
+
+    bad = tmp_path / "bad"
+    shutil.copytree(keep_mixed, bad)
+    edited = bad / repeats[0]["path"]
+    edited.write_bytes((bad / repeats[0]["path"].replace("-e2.parquet", ".parquet")).read_bytes()[:-1] + b"!")
+    assert main(["push", str(bad), "--repo-id", REPO + "-bad", "--endpoint", hub.endpoint]) == 1
+    err = capsys.readouterr().err
+    assert "changed since the licence check" in err and repeats[0]["path"] in err and "Traceback" not in err
+    assert not hub.repo_exists(REPO + "-bad")

@@ -583,3 +583,204 @@ def test_unfinished_source_is_refused(built, tmp_path):
     (copy / "sources" / "eltec_fr" / "ledger.json").unlink()
     with pytest.raises(MixPlanError, match="source eltec_fr did not finish building"):
         build_mix(copy, load_mix_config(copy, output=tmp_path / "m"))
+
+
+# --------------------------------------------------------------------------------------------- repeat_ids: keep
+
+
+@pytest.fixture(scope="session")
+def keep_mix(built, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("keepmix") / "mix"
+    plan = build_mix(built, load_mix_config(built, output=out, repeat_ids="keep"))
+    return out, plan
+
+
+def _config_rows(folder: Path, cache: Path) -> dict[str, int]:
+    import datasets
+
+    out = {}
+    for c in front_matter(folder)["configs"]:
+        ds = datasets.load_dataset(str(folder), c["config_name"], split="train", cache_dir=str(cache))
+        assert ds.column_names == KEPT_SCHEMA.names, c["config_name"]
+        out[c["config_name"]] = ds.num_rows
+    return out
+
+
+def test_keep_mode_has_the_rows_of_suffix_mode_and_of_the_plan(keep_mix, mix, tmp_path):
+    """Every config loads with `datasets` and holds the same rows as the suffix mix and as the plan."""
+    folder, plan = keep_mix
+    got = _config_rows(folder, tmp_path / "hf")
+    assert got == _config_rows(mix[0], tmp_path / "hf2")
+    for c in front_matter(folder)["configs"]:
+        pattern = c["data_files"][0]["path"]
+        assert got[c["config_name"]] == sum(s["rows"] for s in plan["shards"]
+                                            if glob.fnmatch.fnmatch(s["path"], pattern)) > 0, c["config_name"]
+    for name, s in plan["subsets"].items():
+        assert s["docs_achieved"] == mix[1]["subsets"][name]["docs_achieved"], name
+        assert s["tokens_achieved"] == mix[1]["subsets"][name]["tokens_achieved"], name
+        if s["epochs"] == int(s["epochs"]):
+            assert s["docs_achieved"] == s["epochs"] * s["docs"], name
+    assert plan["license_check"]["passed"] is True
+    assert plan["repeat_ids"] == "keep" and mix[1]["repeat_ids"] == "suffix"
+    for s in plan["shards"]:
+        data = (folder / s["path"]).read_bytes()
+        assert s["sha256"] == hashlib.sha256(data).hexdigest() and s["bytes"] == len(data), s["path"]
+
+
+@pytest.mark.parametrize("source, epochs", [("eltec_fr", 2), ("parallel_fr_en", 3), ("code_permissive", 2)])
+def test_keep_mode_repeats_are_byte_copies_of_the_first_copy(keep_mix, built, source, epochs):
+    """Whole-epoch repeats of a shard copied whole: `<first>-e<k>.parquet`, the same bytes as copy 1 (itself the
+    build shard's bytes), and nothing re-encoded for that source."""
+    folder, plan = keep_mix
+    by_sha = {}
+    for s in plan["shards"]:
+        by_sha.setdefault(s["sha256"], []).append(s["path"])
+    inputs = sorted((built / "sources" / source / "data").glob("*/*.parquet"))
+    names = []
+    for p in inputs:
+        paths = sorted(by_sha[hashlib.sha256(p.read_bytes()).hexdigest()], key=len)
+        first = paths[0]
+        assert paths == [first] + [first.replace(".parquet", f"-e{k}.parquet") for k in range(2, epochs + 1)], p
+        names += paths
+    written = sorted(s["path"] for s in plan["shards"] if s["source"] == source)
+    assert written == sorted(names)  # every file of the source is a byte copy of a build shard
+    for n in names:  # the plan's hashes are the files' bytes: a repeat and its first copy are the same bytes
+        assert (folder / n).read_bytes() == (folder / min(by_sha[hashlib.sha256((folder / n).read_bytes())
+                                                                    .hexdigest()], key=len)).read_bytes(), n
+
+
+def test_keep_mode_ids_repeat_once_per_epoch(keep_mix, built):
+    folder, _plan = keep_mix
+    df = read_mix(folder)
+    assert not df["id"].str.contains("#").any()  # no renamed id anywhere
+    per_id = df.group_by("id").len()
+    counts = dict(zip(per_id["id"].to_list(), per_id["len"].to_list()))
+    for source, epochs in (("eltec_fr", 2), ("parallel_fr_en", 3), ("code_permissive", 2)):
+        ids = kept(built, source)["id"].to_list()
+        assert {counts[i] for i in ids} == {epochs}, source  # exactly epochs - 1 extra times
+    # en--web 1.5 (pud_en: copied whole, fraction re-encoded with the ids unchanged): the second copies are the
+    # documents whose draw falls below the fraction, the same documents as suffix mode's `id#2`
+    pud = kept(built, "pud_en")["id"].to_list()
+    assert {i for i in pud if counts[i] == 2} == {i for i in pud if selection_key(i, 0) < 0.5}
+    assert {counts[i] for i in pud} == {1, 2}
+
+
+def test_keep_mode_rerun_is_byte_identical(keep_mix, built, tmp_path):
+    folder, _ = keep_mix
+    other = tmp_path / "again"
+    build_mix(built, load_mix_config(built, output=other, repeat_ids="keep"))
+    files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
+    assert any(f.name.endswith("-e2.parquet") for f in files)
+    for f in files:
+        assert (folder / f).read_bytes() == (other / f).read_bytes(), f
+
+
+def test_card_and_plan_say_which_repeat_ids_mode(keep_mix, mix):
+    keep_card = (keep_mix[0] / "README.md").read_text(encoding="utf-8")
+    suffix_card = (mix[0] / "README.md").read_text(encoding="utf-8")
+    assert "`repeat_ids: keep`" in keep_card and "Ids repeat by design" in keep_card
+    assert "Do not deduplicate this mix by `id`" in keep_card
+    assert "`repeat_ids: suffix`" in suffix_card and "Ids repeat by design" not in suffix_card
+    on_disk = json.loads((keep_mix[0] / "mix_plan.json").read_text())
+    assert on_disk["repeat_ids"] == "keep" and "keeps the build's `id`" in on_disk["id_scheme"]
+
+
+@pytest.mark.parametrize("tamper", [_manifest_without_shards, _manifest_wrong_size, _shards_newer_than_manifest])
+def test_keep_mode_repeats_of_untrusted_copies_are_read_back(keep_mix, built, tmp_path, tamper):
+    """Where the manifest no longer vouches for a shard, its copy and its repeats are hashed and read back:
+    same files, same bytes, true hashes."""
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    tamper(b)
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
+    for s in plan["shards"]:
+        assert s["sha256"] == hashlib.sha256((out / s["path"]).read_bytes()).hexdigest(), s["path"]
+    files = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
+    ref = keep_mix[0]
+    assert files == sorted(p.relative_to(ref) for p in ref.rglob("*.parquet"))
+    assert all((out / f).read_bytes() == (ref / f).read_bytes() for f in files)
+
+
+def test_keep_mode_mixed_licence_shard_repeats_are_re_encoded_with_ids_kept(keep_mix, built, tmp_path):
+    """A shard with one forbidden document cannot be copied whole: its allowed rows are re-encoded for every
+    epoch, ids unchanged, and the forbidden one never enters."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    t = pq.read_table(shard)
+    lic = t.column("license").to_pylist()
+    lic[0] = "CC-BY-NC-4.0"
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(lic, pa.string())),
+                   shard, compression="zstd")
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
+    e = read_mix(out, "data/natural/fr/eltec_fr/*.parquet")
+    assert "CC-BY-NC-4.0" not in e["license"].to_list() and t.column("id")[0].as_py() not in e["id"].to_list()
+    assert set(e.group_by("id").len()["len"].to_list()) == {2} and e["id"].n_unique() == t.num_rows - 1
+    assert not any(p.name.endswith("-e2.parquet") for p in (out / "data/natural/fr/eltec_fr").iterdir())
+    assert plan["license_check"]["passed"] is True and verify_mix(out, b, LicensePolicy()) == []
+
+
+def test_keep_mode_schema_mismatch_repeats_share_the_re_encoded_first_copy(built, tmp_path):
+    """A first copy re-encoded to the kept schema: its repeats are copies of that file (read back, one schema)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    t = pq.read_table(shard)
+    i = t.schema.get_field_index("n_tokens")
+    pq.write_table(t.set_column(i, "n_tokens", t.column(i).cast(pa.int32())), shard)
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
+    for s in plan["shards"]:
+        assert pq.read_schema(out / s["path"]).equals(KEPT_SCHEMA), s["path"]
+    first = out / "data/natural/fr/eltec_fr/eltec_fr--fr--000.parquet"
+    assert (first.with_name("eltec_fr--fr--000-e2.parquet")).read_bytes() == first.read_bytes()
+    assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == 2 * kept(built, "eltec_fr").height
+
+
+def test_keep_mode_verify_accepts_and_catches_a_tampered_repeat(keep_mix, built, tmp_path):
+    folder, _ = keep_mix
+    assert verify_mix(folder, built, LicensePolicy()) == []
+    copy = tmp_path / "tampered"
+    shutil.copytree(folder, copy)
+    repeat = copy / "data/natural/fr/eltec_fr/eltec_fr--fr--000-e2.parquet"
+    df = pl.read_parquet(repeat).with_columns(pl.lit("CC-BY-NC-4.0").alias("license"))
+    df.write_parquet(repeat)
+    found = verify_mix(copy, built, LicensePolicy())
+    assert {(v["source"], v["license"], v["reason"]) for v in found} == {
+        ("eltec_fr", "CC-BY-NC-4.0", "license_not_allowed")}
+
+
+@pytest.mark.parametrize("value, match", [
+    ("rename", r"mix\.repeat_ids: Input should be 'suffix' or 'keep' \(got 'rename'\)"),
+    (True, r"mix\.repeat_ids: Input should be 'suffix' or 'keep'"),
+])
+def test_repeat_ids_errors_name_the_yaml_path(value, match, built, tmp_path):
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(yaml.safe_dump({"name": "p", "sources": [str(ROOT / "sources/demo/eltec_fr.yaml")],
+                                    "mix": {"factors": {"fr--book": 2}, "repeat_ids": value}}))
+    with pytest.raises(RecipeError, match=match) as exc:
+        load_pipeline(pipe)
+    assert f"{pipe}:" in str(exc.value)  # file (and line) of the mistake
+    with pytest.raises(MixPlanError, match=match):
+        load_mix_config(built, pipeline=pipe)
+    with pytest.raises(MixPlanError, match="repeat_ids must be one of suffix, keep"):
+        load_mix_config(built, repeat_ids="rename")
+
+
+def test_repeat_ids_from_the_pipeline(built, tmp_path):
+    p = tmp_path / "p.yaml"
+    data = yaml.safe_load(PIPELINE)
+    data["mix"]["repeat_ids"] = "keep"
+    p.write_text(yaml.safe_dump(data))
+    assert load_mix_config(built, pipeline=p).repeat_ids == "keep"
+    assert load_mix_config(built, pipeline=p, repeat_ids="suffix").repeat_ids == "suffix"  # the CLI wins
+    assert load_mix_config(built).repeat_ids == "suffix"

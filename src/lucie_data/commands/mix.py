@@ -136,7 +136,8 @@ def cmd_build(args) -> int:
     if not build.is_dir():
         raise MixError(f"{build}: no such build folder; run `lucie-data build` first")
     try:
-        cfg = load_mix_config(build, pipeline=args.pipeline, weights=args.weights, seed=args.seed, output=args.output)
+        cfg = load_mix_config(build, pipeline=args.pipeline, weights=args.weights, seed=args.seed, output=args.output,
+                              repeat_ids=args.repeat_ids)
         plan = build_mix(build, cfg, log=print)
     except MixPlanError as err:
         raise MixError(str(err)) from None
@@ -172,4 +173,8 @@ def register(sub) -> None:
     b.add_argument("--pipeline", help="pipeline file (default: the one recorded in BUILD/manifest.json)")
     b.add_argument("--seed", type=int, help="selection seed (default: mix.seed, else the pipeline's seed)")
     b.add_argument("--output", "-o", help="mix folder (default: mix.output, else BUILD/mix)")
+    b.add_argument("--repeat-ids", choices=["suffix", "keep"],
+                   help="ids of whole-epoch repeats (default: mix.repeat_ids, else suffix): suffix renames copy k "
+                        "`id#k` (ids unique, repeats re-encoded); keep keeps the id (repeats of a shard copied whole "
+                        "are byte copies; an id appears once per epoch)")
     b.set_defaults(func=cmd_build)

@@ -7,8 +7,11 @@ How documents are repeated (documented in the dataset card too):
   below ``e - floor(e)`` -- the way dolma's mixer and datatrove's ``SamplerFilter`` sample, but
   seeded by the document id instead of a stream position, so the selection does not depend on
   shard layout, worker count or reruns, and raising the fraction only adds documents;
-* the first copy keeps its ``id``; copy ``k >= 2`` gets ``id#k``. There is no ``epoch`` column: the copy
-  number is ``k`` when the id ends in ``#k`` (k >= 2), else 1, and stripping ``#k`` recovers the build id.
+* ids (``repeat_ids``, :data:`ID_SCHEMES`): ``suffix`` (default): the first copy keeps its ``id``; copy
+  ``k >= 2`` gets ``id#k``. There is no ``epoch`` column: the copy number is ``k`` when the id ends in ``#k``
+  (k >= 2), else 1, and stripping ``#k`` recovers the build id. ``keep``: every copy keeps the build's ``id``
+  (an id appears once per epoch, by design), so a whole-epoch repeat of a shard copied whole is one more byte
+  copy of it, named after its first copy with the epoch (``<Source>--<lang>--NNN-e2.parquet``).
   Mix shards therefore have exactly the build's schema (:data:`lucie_data.steps.rows.KEPT_SCHEMA`), so
   every config of the folder has one schema (``datasets.load_dataset`` needs it).
 
@@ -19,10 +22,12 @@ subset (when its epochs are >= 1), by the kernel (``shutil.copyfile``) with the 
 manifest recorded (hashed while copying when the manifest lacks it or the file changed since).
 Copies ``k >= 2`` (renamed ids), fractional selections and shards mixing allowed and forbidden rows
 are re-encoded, grouped per output folder up to ``max_rows_per_shard`` rows a file. Files are numbered in input order, so the folder stays deterministic.
-Repeats are re-encoded on purpose, to keep every ``id`` of the mix unique (a Hub dataset's key; an
-auditor finds copy k by ``id#k``; a downstream dedup by id cannot silently undo the epochs): writing
-them as byte copies of copy 1 would skip the zstd encode that bounds a mix with repeats
-(benchmarks/results/mix_large.md) but give k rows the same id.
+With ``repeat_ids: suffix`` repeats are re-encoded on purpose, to keep every ``id`` of the mix unique (a Hub
+dataset's key; an auditor finds copy k by ``id#k``; a downstream dedup by id cannot silently undo the epochs).
+``repeat_ids: keep`` trades that for speed: the whole-epoch repeats of a shard copied whole are byte copies of
+its first copy (no zstd encode, which bounds a mix with repeats, benchmarks/results/mix_large.md), with the
+same hash and, when the first copy is trusted, the same summary; only fractional selections and shards that
+cannot be copied whole are still re-encoded (ids unchanged) and read back.
 
 The build's manifest records a summary of every kept shard (:func:`shard_summaries`: rows and tokens per
 source x language x licence, flagged documents, schema fingerprint). While a shard keeps the recorded size
@@ -54,7 +59,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -62,11 +67,21 @@ from ..manifest import sha256_file as _sha256
 from .plan import Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
 from .stats import SourceInfo, code_language, mix_language, read_sources, subset_name
 
-__all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME", "selection_key"]
+__all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME",
+           "ID_SCHEMES", "REPEAT_IDS", "selection_key"]
 
-ID_SCHEME = ("first copy keeps `id`; copy k >= 2 is `id#k` (no epoch column: the copy number is k when the id "
-             "ends in `#k`, else 1; strip `#k` to get the build id). "
-             "Fractional epochs select documents with xxh64(id, seed) / 2**64 < fraction.")
+_FRACTION = "Fractional epochs select documents with xxh64(id, seed) / 2**64 < fraction."
+ID_SCHEMES = {
+    "suffix": ("first copy keeps `id`; copy k >= 2 is `id#k` (no epoch column: the copy number is k when the id "
+               "ends in `#k`, else 1; strip `#k` to get the build id). " + _FRACTION),
+    "keep": ("every copy keeps the build's `id`: a document repeated for e epochs appears e times with the same id, "
+             "by design (a deduplication by id would undo the weighting). A whole-epoch repeat of a build shard "
+             "copied whole is a byte copy of its first copy, named `<first copy>-e<k>.parquet` for epoch k. "
+             + _FRACTION),
+}
+ID_SCHEME = ID_SCHEMES["suffix"]  # the default (older mix_plan.json files have no `repeat_ids`)
+REPEAT_IDS = tuple(ID_SCHEMES)
+RepeatIds = Literal["suffix", "keep"]
 PLAN_FILE = "mix_plan.json"
 
 
@@ -88,6 +103,9 @@ class MixSpec(BaseModel):
     max_epochs: float = Field(5.0, gt=0, description="cap on epochs per subset when solving `targets`")
     output: str | None = Field(None, description="mix folder; default <build>/mix; relative to the build folder")
     max_rows_per_shard: int = Field(100_000, ge=1, le=50_000_000)
+    repeat_ids: RepeatIds = Field(
+        "suffix", description="ids of whole-epoch repeats: `suffix` renames copy k >= 2 `id#k` (re-encoded, ids "
+        "unique); `keep` keeps the id (repeats of a shard copied whole are byte copies; ids repeat per epoch)")
 
     @model_validator(mode="after")
     def _one_source_of_weights(self) -> "MixSpec":
@@ -121,6 +139,7 @@ class MixConfig(BaseModel):
     policy_origin: str = "default"
     output: Path | None = None
     max_rows_per_shard: int = 100_000
+    repeat_ids: RepeatIds = "suffix"
     pipeline_name: str | None = None
 
 
@@ -131,6 +150,8 @@ def _format_spec_error(err: ValidationError, where: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = f"unknown key (allowed: {', '.join(MixSpec.model_fields)})"
+        elif e["type"] == "literal_error":
+            msg += f" (got {e['input']!r})"
         lines.append(f"  - mix{'.' + loc if loc else ''}: {msg}")
     return "\n".join(lines)
 
@@ -158,7 +179,7 @@ def _pipeline_yaml(path: Path) -> dict:
 
 def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, weights: str | Path | None = None,
                     seed: int | None = None, output: str | Path | None = None,
-                    require_weights: bool = True) -> MixConfig:
+                    require_weights: bool = True, repeat_ids: str | None = None) -> MixConfig:
     """Resolve weights, seed, licence policy and output: CLI arguments beat the pipeline's ``mix:`` block.
 
     The pipeline is ``pipeline`` or the one recorded in ``BUILD/manifest.json``; its ``license_policy``
@@ -211,6 +232,11 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
         cfg.targets = dict(spec.targets) if spec.targets is not None else None
         cfg.max_epochs = spec.max_epochs
         cfg.max_rows_per_shard = spec.max_rows_per_shard
+        cfg.repeat_ids = spec.repeat_ids
+    if repeat_ids is not None:
+        if repeat_ids not in REPEAT_IDS:
+            raise MixPlanError(f"repeat_ids must be one of {', '.join(REPEAT_IDS)} (got {repeat_ids!r})")
+        cfg.repeat_ids = repeat_ids
     if cfg.weights is None and cfg.targets is None and require_weights:
         where = f"the pipeline {pfile}" if pfile else "the build (its pipeline file was not found)"
         raise MixPlanError(f"no mix weights: pass --weights WEIGHTS.yaml or add a `mix:` block with `factors:` to {where}")
@@ -321,6 +347,29 @@ def _write_shard(table, path: Path, hashes: dict) -> None:
 
 
 def _copy_shard(src: Path, dst: Path, hashes: dict, schema, schema_fp: str,
+                entry: tuple[int, str, int, dict | None] | None, described: bool,
+                trusted: dict[Path, tuple[int, dict]], repeats: list[Path] = ()) -> None:
+    """Copy a build shard's bytes to the mix (``dst``, then each of ``repeats``: :func:`_copy_repeats`)."""
+    _copy_first(src, dst, hashes, schema, schema_fp, entry, described, trusted)
+    _copy_repeats(dst, repeats, hashes, trusted)
+
+
+def _copy_repeats(first: Path, repeats: list[Path], hashes: dict, trusted: dict[Path, tuple[int, dict]]) -> None:
+    """Whole-epoch repeats (``repeat_ids: keep``) as byte copies of the first copy just written.
+
+    Copied from ``first`` (not the build shard again) so every repeat is exactly the first copy's bytes,
+    whichever way that was made; each inherits its sha256 and its trust: a repeat of a trusted copy is
+    checked from the same summary, a repeat of a copy that is read back (no summary, a shard changed since
+    the build, a re-encoded schema) is read back too (:func:`scan_mix`).
+    """
+    for dst in repeats:
+        shutil.copyfile(first, dst)
+        hashes[dst] = hashes[first]
+        if first in trusted:
+            trusted[dst] = trusted[first]
+
+
+def _copy_first(src: Path, dst: Path, hashes: dict, schema, schema_fp: str,
                 entry: tuple[int, str, int, dict | None] | None, described: bool,
                 trusted: dict[Path, tuple[int, dict]]) -> None:
     """Copy a build shard's bytes to the mix, with the sha256 the build's manifest already holds.
@@ -792,12 +841,24 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     schema_fp = schema_fingerprint(schema)
     trusted: dict[Path, tuple[int, dict]] = {}  # byte copies of described shards: not read back (scan_mix)
 
+    keep_ids = config.repeat_ids == "keep"
+
+    def shard_epochs(shard: Path) -> float:
+        """Epochs of a shard copied whole (its rows are one subset)."""
+        return epochs[subset_name(src_of[shard].name, mix_language(per_shard[shard][1][0][0]))]
+
+    def byte_copies(shard: Path) -> int:
+        """How many copies of a build shard are its own bytes: 0 (re-encoded), 1 (the first copy), or with
+        ``repeat_ids: keep`` every whole epoch (the ids are not renamed, so a repeat is the same bytes)."""
+        if copied[shard] is None:
+            return 0
+        return math.floor(shard_epochs(shard)) if keep_ids else 1
+
     def needs_rows(shard: Path) -> bool:
-        """Whether anything beyond the byte copy comes from this shard (repeats, fractions, filtering)."""
+        """Whether anything beyond the byte copies comes from this shard (repeats, fractions, filtering)."""
         if copied[shard] is None:
             return True
-        groups = per_shard[shard][1]
-        return epochs[subset_name(src_of[shard].name, mix_language(groups[0][0]))] > 1
+        return shard_epochs(shard) > byte_copies(shard)
     # Two threads: pyarrow decodes and encodes without the GIL, so reading the next input shard and
     # encoding finished output shards overlap the Python bookkeeping. Each output file's content is fixed
     # before it is handed over, so bytes do not depend on timing. Both queues are bounded (memory).
@@ -831,14 +892,17 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         for shard, table in prefetched():
             src = src_of[shard]
             first = 1
-            if copied[shard] is not None:  # copy 1 = the shard's own bytes
-                writes.append(pool.submit(_copy_shard, shard, writer(copied[shard]).reserve(), hashes, schema,
-                                          schema_fp, entries.get(shard), shard in described, trusted))
+            n_bytes = byte_copies(shard)
+            if n_bytes:  # copy 1 (and, keeping ids, copies 2..n) = the shard's own bytes
+                dst = writer(copied[shard]).reserve()
+                repeats = [dst.with_name(f"{dst.stem}-e{k}{dst.suffix}") for k in range(2, n_bytes + 1)]
+                writes.append(pool.submit(_copy_shard, shard, dst, hashes, schema, schema_fp, entries.get(shard),
+                                          shard in described, trusted, repeats))
                 while len(writes) > 4:
                     writes.popleft().result()
                 if table is None:
                     continue
-                first = 2
+                first = n_bytes + 1
             if table.num_rows == 0:
                 continue
             table = table.select(in_schema.names)
@@ -872,7 +936,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
                     if not len(idx):
                         continue
                     part = table if len(idx) == table.num_rows else table.take(pa.array(idx))
-                    if k > 1:
+                    if k > 1 and not keep_ids:
                         part = part.set_column(0, "id", pc.binary_join_element_wise(
                             part.column("id"), pa.scalar(f"#{k}"), ""))
                     w.add(part)
@@ -908,7 +972,8 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         "format": 1,
         "name": config.pipeline_name or build.name,
         "seed": config.seed,
-        "id_scheme": ID_SCHEME,
+        "repeat_ids": config.repeat_ids,
+        "id_scheme": ID_SCHEMES[config.repeat_ids],
         "build": {"manifest_sha256": _sha256(manifest) if manifest.is_file() else None},
         "weights": json.loads(weights.model_dump_json()),
         "plan": plan.to_dict(),

@@ -100,6 +100,20 @@ def _n(x: int | float) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
 
 
+def _repeats_paragraph(mix_plan: dict) -> str:
+    """How repeated documents are identified: the mix's ``repeat_ids`` mode, said outright, because in
+    ``keep`` mode an id is not a row key and a deduplication by id would silently undo the epochs."""
+    mode = mix_plan.get("repeat_ids", "suffix")  # mixes built before the option existed: suffix
+    text = (f"Repeated documents (`repeat_ids: {mode}`): " + mix_plan["id_scheme"] + f" Seed: {mix_plan['seed']}. "
+            "Every file has the columns of the source build (no extra column), so a first copy can be the "
+            "build's own shard.")
+    if mode == "keep":
+        text += ("\n\n**Ids repeat by design**: a document weighted e epochs appears e times under the same `id`, "
+                 "once per epoch. Do not deduplicate this mix by `id`: that would undo the "
+                 "weighting. `id` is not a unique key of a row here.")
+    return text
+
+
 def render_card(mix_plan: dict) -> str:
     from ..licenses import license_class, mix_license, needs_attribution, share_alike_obligations
 
@@ -116,8 +130,7 @@ def render_card(mix_plan: dict) -> str:
              "```", "",
              "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". Language pairs are "
              "named `xx-yy` (`fr-en`); code is `code` and `code-<language>`; each source has its own config.", "",
-             "Repeated documents: " + mix_plan["id_scheme"] + f" Seed: {mix_plan['seed']}. Every file has the "
-             "columns of the source build (no extra column), so a first copy can be the build's own shard.", "",
+             _repeats_paragraph(mix_plan), "",
              "## Composition", "",
              f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "
              f"(planned tokens seen: {_n(plan['total_tokens_seen'])} from {_n(plan['total_tokens'])} unique tokens).", "",
