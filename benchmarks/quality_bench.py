@@ -239,6 +239,9 @@ def write_report(res: dict) -> None:
         f"{res['tasks']} tasks on {res['workers']} workers.", "",
         "Chain: normalize → language_id → gopher_repetition → gopher_quality → c4_quality → fineweb_quality → "
         "exact_dedup → Parquet.", "",
+        "Both sides use stage defaults: lucie-data's `language_id` identifies documents over 2,000 characters "
+        "from three windows (`sample_chars`, 99.95 % the same top language as the whole text, see "
+        "`steps/langid.py::sample_text`); datatrove's `LanguageFilter` reads the whole text.", "",
         "| | wall s | MB/s per core | docs/s per core |", "|---|---|---|---|",
         f"| lucie-data build | {L['seconds']} | {L['MB_s_per_core']} | {L['docs_s_per_core']} |",
         f"| datatrove pipeline | {D['seconds']} | {D['MB_s_per_core']} | {D['docs_s_per_core']} |", "",
@@ -266,11 +269,16 @@ def write_report(res: dict) -> None:
         fa = sum(v for k, v in lt.items() if a in k)
         fb = sum(v for k, v in dt.items() if b in k)
         lines.append(f"| {a} | {fa:.1f} | {fb:.1f} |")
+    steps_total = sum(lt.values())
     lines += ["", "The four quality filters take "
-              f"{sum(v for k, v in lt.items() if '(lucie)' in k):.0f} CPU-s here against "
-              f"{sum(v for k, v in dt.items() if any(f in k for f in ('gopher_', 'c4_', 'fineweb_'))):.0f} in datatrove; "
-              "the rest of the lucie-data chain is normalize (ftfy + control/zero-width stripping) and language ID, "
-              "which are other stages and now dominate the wall time.", ""]
+              f"{sum(v for k, v in lt.items() if '(lucie)' in k):.1f} CPU-s here against "
+              f"{sum(v for k, v in dt.items() if any(f in k for f in ('gopher_', 'c4_', 'fineweb_'))):.0f} in datatrove. "
+              f"All lucie-data steps together: {steps_total:.1f} CPU-s of the {L['seconds'] * res['workers']:.1f} "
+              "core-seconds the build had (wall x workers); the rest is reading JSON, the dedup barrier (hand-off "
+              "files, plan, second segment), worker start-up, ledger and manifest.", ""]
+    if res.get("loadavg_before"):
+        lines += [f"Load average (1 min) before the lucie-data run: {res['loadavg_before']}; the VM has 2 cores, "
+                  "so anything above ~0.2 means another process shared them.", ""]
     (HERE / "results" / "quality.md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -289,6 +297,7 @@ def main():
     paths, n_docs, n_bytes = make_corpus(a.mb, a.tasks)
     mb = n_bytes / 1e6
     print(f"corpus: {n_docs} docs, {mb:.1f} MB")
+    load_before = round(os.getloadavg()[0], 2)
     t_l, rem_l, kept_l = run_lucie(paths, a.workers, a.tasks)
     print(f"lucie-data: {t_l:.1f} s")
     t_d, rem_d = run_datatrove(paths, a.workers, a.tasks)
@@ -312,7 +321,7 @@ def main():
     dt_removed = {k: len(v) for k, v in rem_d.items()}
     res = {
         "corpus": {"docs": n_docs, "MB": round(mb, 1), "files": len(paths)},
-        "workers": a.workers, "tasks": a.tasks,
+        "workers": a.workers, "tasks": a.tasks, "loadavg_before": load_before,
         "lucie": {"seconds": round(t_l, 1), "MB_s_per_core": round(mb / t_l / a.workers, 2),
                   "docs_s_per_core": round(n_docs / t_l / a.workers, 1), "removed": per_stage_removed,
                   "kept": kept_l.height,
