@@ -196,3 +196,18 @@ def test_trace_unknown_id_is_clear_error(report_build, capsys, doc_id, match):
 def test_report_on_a_folder_that_is_not_a_build(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "not a build folder" in capsys.readouterr().err
+
+
+def test_report_warns_about_a_source_that_did_not_finish(report_build, tmp_path, capsys):
+    """A killed build leaves a source without its ledger: the report says so instead of silently leaving it out."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(report_build, copy)
+    (copy / "sources" / "fuzz" / "ledger.json").unlink()
+    rep = build_report(copy)
+    unfinished = [w for w in rep["warnings"] if w["kind"] == "unfinished_source"]
+    assert [(w["source"], w["severity"]) for w in unfinished] == [("fuzz", "warning")]
+    assert "rerun `lucie-data build`" in unfinished[0]["message"]
+    assert "fuzz" not in {s["name"] for s in rep["sources"]}
+    assert not [w for w in build_report(report_build)["warnings"] if w["kind"] == "unfinished_source"]

@@ -301,6 +301,20 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
     return out
 
 
+def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict) -> list[dict]:
+    """Sources the build started (a folder under ``sources/``) or lists (manifest) but did not finish.
+
+    They have no ledger, so their documents are in none of the report's totals: an auditor must know
+    the report covers less than the build was asked to produce (rerun ``lucie-data build`` to finish).
+    """
+    started = {p.name for p in (build_dir / "sources").glob("*") if p.is_dir()}
+    listed = {s.get("name") for s in manifest.get("sources", []) if isinstance(s, dict) and s.get("name")}
+    return [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
+             "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
+             "report; rerun `lucie-data build` to finish it"}
+            for name in sorted((started | listed) - set(ledgers))]
+
+
 def removed_examples(docs, per_group: int = 10) -> list[dict]:
     """Up to ``per_group`` removed documents per (source, stage, reason), with titles, for a human to check."""
     import polars as pl
@@ -376,7 +390,7 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
         "attribution": attribution(docs, recipes),
         "share_alike": share_alike(docs, redis),
         "tools_and_models": tools_and_models(manifest, ledgers, recipes),
-        "warnings": warnings(docs, ledgers, redis, manifest),
+        "warnings": unfinished_sources(build_dir, ledgers, manifest) + warnings(docs, ledgers, redis, manifest),
         "removed_examples": removed_examples(docs),
         "reconciliation": reconciliation(docs, ledgers, manifest),
     }
