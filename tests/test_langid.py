@@ -102,6 +102,24 @@ def test_sample_windows_span_the_document_so_a_header_does_not_decide(tmp_path):
     assert head[0].metadata["language"] == "en"  # a head-only sample would have been fooled
 
 
+@pytest.mark.parametrize("sample_chars,short_text_chars,length,second", [
+    (2000, 5000, 3000, True),    # shorter than short_text_chars: the second opinion, as without sampling
+    (2000, 5000, 8000, False),   # longer: the main detector, though its sample is shorter than short_text_chars
+    (300, 600, 1000, False),
+    (300, 600, 500, True),
+    (None, 600, 1000, False),
+])
+def test_second_opinion_is_decided_on_the_document_not_its_sample(tmp_path, sample_chars, short_text_chars, length,
+                                                                   second):
+    """``short_text_chars`` is about the document: sampling a long one must not send it to the second opinion."""
+    fr = " ".join(r["text"] for r in rows(DATA / "quality" / "fr_eltec_novels.jsonl"))
+    text = fr[:length].rsplit(" ", 1)[0]
+    out = annotate(tmp_path, [Document(text=text, id="d", metadata={})], languages=("fr",),
+                   second_opinion="langdetect", short_text_chars=short_text_chars, sample_chars=sample_chars)
+    assert out[0].metadata["language"] == "fr"
+    assert (out[0].metadata["language_detector"] == "langdetect") is second, out[0].metadata["language_detector"]
+
+
 def test_annotation_fields(tmp_path):
     recs = rows()[:40]
     out = annotate(tmp_path, docs_from(recs), top_k=2)

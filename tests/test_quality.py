@@ -145,7 +145,7 @@ def test_ocr_quality_separates_noisy_europeana_from_clean_prose():
     clean = docs("fr_eltec_novels.jsonl") + docs("fr_ud_gsd.jsonl")
     dropped = [f.filter(d) for d in noisy]
     assert sum(r == (False, "ocr_noisy_text") for r in dropped) >= 0.3 * len(noisy)
-    # full corpora (benchmarks/quality_bench.py): 97.7 % of clean French ≥ 50 tokens kept; this slice holds
+    # full corpora (benchmarks/ocr_bench.py): 97.7 % of clean French ≥ 50 tokens kept; this slice holds
     # three UD-GSD pseudo-documents with brand names/ordinals (iPhone, 2e) that count as broken words
     assert sum(f.filter(d) is True for d in clean) >= 0.9 * len(clean)
 
@@ -228,6 +228,8 @@ STAGE = TypeAdapter(AnyStage)
     ({"type": "perplexity", "model_path": "m.arpa", "min_ppl": 2000}, "min_ppl"),
     ({"type": "ocr_quality", "min_stop_ratio": 2}, "min_stop_ratio"),
     ({"type": "redpajama_rules", "missing": "ignore"}, "missing"),
+    ({"type": "gopher_repetition", "top_n_grams": [[0, 0.2]]}, r"top_n_grams\.0\.0\n.*greater than or equal to 1"),
+    ({"type": "gopher_repetition", "dup_n_grams": [[5, 0.15], [-1, 0.1]]}, r"dup_n_grams\.1\.0\n.*greater than or equal to 1"),
 ])
 def test_invalid_config(cfg, match):
     with pytest.raises(ValidationError, match=match):
@@ -368,3 +370,65 @@ def test_count_sentences_matches_the_whole_line_rule_and_stops_early(lang):
         full = _sentences_reference(ln, lang)
         assert count_sentences(ln, lang) == full, ln[:80]
         assert count_sentences(ln, lang, stop_at=3) == (full if full < 3 else 3), ln[:80]
+
+
+# --- n-gram signals: exactly datatrove's functions on our tokens, whatever n and order the user configures ----
+def _dt_ngram_signals(text, lang, top, dup):
+    """datatrove 0.10.1's top / all-duplicate n-gram rules on ``split_words`` (n-grams as tuples: no "".join)."""
+    from datatrove.pipeline.filters import gopher_repetition_filter as dt
+
+    from lucie_data.steps.quality.words import split_words
+
+    words, out = split_words(text, lang), {}
+    for n, _ in top:
+        if len(words) >= n:
+            out[f"top_{n}_gram_frac"] = round(dt.find_top_duplicate(dt.get_n_grams(words, n)) / len(text), 4)
+    for n, _ in sorted(dup):
+        seen, total, i = set(), 0, 0
+        while i < len(words) - n + 1:
+            g = tuple(words[i:i + n])
+            if g in seen:
+                total += sum(map(len, g))
+                i += n
+            else:
+                seen.add(g)
+                i += 1
+        out[f"dup_{n}_gram_frac"] = round(total / len(text), 4)
+    return out
+
+
+_NGRAM_CONFIGS = [  # (top_n_grams, dup_n_grams) as a user may write them
+    ([[1, 1.0]], [[1, 1.0]]),                             # unigrams: the most frequent word
+    ([[4, 1.0], [2, 1.0], [3, 1.0]], [[10, 1.0], [5, 1.0]]),  # not in ascending order
+    ([[2, 1.0], [60, 1.0]], [[2, 1.0], [60, 1.0]]),       # n larger than many documents' word count
+    ([[1, 1.0], [3, 1.0]], [[3, 1.0], [1, 1.0]]),
+]
+
+
+@pytest.mark.parametrize("top,dup", _NGRAM_CONFIGS)
+def test_ngram_signals_equal_datatrove_for_any_configured_n(top, dup):
+    texts = [d.text for name in ("fr_eltec_novels.jsonl", "fr_ud_pud.jsonl", "en_ud_pud.jsonl") for d in docs(name)]
+    prose = texts[0]
+    texts += [" \n\t ", "mot", "le le", "le chat le chat le chat", "\r\n".join([prose[:300]] * 5),
+              " ".join(["la", "la", "le", "le", "le"] * 3 + prose.split()[:40])]
+    f = GopherRepetitionFilter(language="fr", annotate_only=True, stage_id="rep",
+                               overrides={"top_n_grams": top, "dup_n_grams": dup})
+    for t in texts:
+        d = _text(t)
+        assert f.filter(d) is True
+        s = d.metadata["quality_signals"]["rep"]
+        got = {k: v for k, v in s.items() if k.startswith(("top_", "dup_")) and "gram" in k}
+        assert got == _dt_ngram_signals(t, "fr", top, dup), t[:60]
+
+
+def test_ocr_quality_reads_hyphenated_line_breaks_as_layout_not_noise():
+    """NewsEye keeps OCR's "ex¬\ncessif" line-break hyphenation: joined before counting, so readable pages stay."""
+    from lucie_data.steps.quality.ocr import ocr_signals
+
+    assert ocr_signals("un prix déjà ex¬\ncessif de la vie", "fr") == ocr_signals("un prix déjà excessif de la vie", "fr")
+    f = OCRQualityFilter(language="fr", stage_id="ocr")
+    news = docs("fr_ocr_newseye.jsonl")
+    readable, noisy = news[:6], news[6:]
+    assert all("¬" in d.text for d in readable)
+    assert [f.filter(d) for d in readable] == [True] * 6
+    assert [f.filter(d) for d in noisy] == [(False, "ocr_noisy_text")] * 4

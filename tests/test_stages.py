@@ -149,3 +149,36 @@ def test_normalize_fast_path_equals_full_ftfy():
         step.filter(doc)
         expected = ftfy.fix_text(t, cfg).replace("\x00", "").translate(ZERO_WIDTH)
         assert doc.text == expected, t[:80]
+
+
+def _sentences(n):
+    path = ROOT / "tests" / "data" / "quality" / "fr_ud_pud.jsonl"
+    return [json.loads(l)["text"].strip() for l in open(path, encoding="utf-8")][:n]
+
+
+_S = _sentences(6)
+_LATIN1 = _S[0].encode("utf-8").decode("latin-1")  # the signature _NEEDS_FTFY looks for (Ã©)
+
+
+@pytest.mark.parametrize("text", [
+    # a line with Latin-1 mojibake sends the document to ftfy; the other lines must come out as ftfy leaves them
+    f"{_LATIN1}\n{_S[1][:20]}\u206a{_S[1][20:]}\n",                  # deprecated format character (ftfy strips it)
+    f"{_LATIN1}\n\ufff9{_S[2]}\ufffa note\ufffb\n",                   # interlinear annotation characters
+    f"{_LATIN1}\n{_S[3].encode('utf-8').decode('mac_roman')}\n",    # UTF-8 read as MacRoman (√©)
+    f"{_LATIN1}\r\n{_S[4].encode('utf-8').decode('cp1250')}\n{_S[5]}",  # UTF-8 read as Windows-1250 (Ă©)
+    f"{_LATIN1}\n{_S[5].encode('utf-8').decode('cp437')}\n",      # UTF-8 read as DOS cp437 (├⌐)
+    f"{_S[1][:20]}\u206b{_S[1][20:]}",                               # no Latin-1 signature at all
+])
+def test_normalize_lines_without_the_latin1_signature_get_what_ftfy_gives(text):
+    """ftfy runs per line only where needed: the result must still be ``ftfy.fix_text`` of the whole text."""
+    import ftfy
+
+    from lucie_data.steps.filters import ZERO_WIDTH, NormalizeFilter
+
+    step = NormalizeFilter()
+    cfg = step._config()
+    expected = ftfy.fix_text(text, cfg).replace("\x00", "").translate(ZERO_WIDTH)
+    assert expected.splitlines()[-1] != text.splitlines()[-1] or expected.splitlines()[1] != text.splitlines()[1]
+    doc = Document(text=text, id="x", metadata={})
+    step.filter(doc)
+    assert doc.text == expected

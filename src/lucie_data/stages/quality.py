@@ -9,7 +9,7 @@ document and writes the signals into ``quality_signals.<stage>`` so thresholds c
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -65,7 +65,7 @@ class GopherQualitySpec(_Heuristic):
     _step = "gopher.GopherQualityFilter"
 
 
-NGramList = list[tuple[int, float]]
+NGramList = list[tuple[Annotated[int, Field(ge=1)], float]]  # n >= 1: datatrove has no 0-gram rule
 
 
 class GopherRepetitionSpec(_Heuristic):

@@ -11,12 +11,14 @@ from .base import LucieFilter
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))  # ZWSP, word joiner, BOM; ZWJ/ZWNJ are kept (scripts need them)
 
 # Anything ftfy could change besides Unicode normalisation: control characters (C0 but tab/newline,
-# DEL, C1), CR and Unicode line separators, BOM/zero-width, surrogates, U+FFFD, and the two-character
+# DEL, C1, and the other ones ftfy's remove_control_chars strips: U+206A-206F deprecated format characters,
+# U+FFF9-FFFC interlinear annotation; ftfy/chardata.py CONTROL_CHARS), CR and Unicode line separators,
+# BOM/zero-width, surrogates, U+FFFD, and the two-character
 # signature of UTF-8 read as Latin-1/cp1252 (a lead byte À-ô followed by a continuation byte, which
 # cp1252 shows as  -¿ or one of €‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ). Text without any of these is left
 # alone by ftfy's fixers, so it only needs NFC; the full ftfy pass runs on the rest.
 _NEEDS_FTFY = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b\u2060\ufeff\ufffd\ud800-\udfff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b\u2060\u206a-\u206f\ufeff\ufff9-\ufffd\ud800-\udfff]"
     "|[\xc2-\xf4][\x80-\xbf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039"
     "\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178]"
 )
@@ -73,13 +75,17 @@ class NormalizeFilter(LucieFilter):
     def _fix_segments(self, text: str, ftfy) -> str:
         """``ftfy.fix_text`` with the same segments (lines, cut at ``max_decode_length``), ftfy run only on
         those that need it: ftfy fixes segments independently, so the result is identical, and OCR text
-        flagged for one ``é¬`` no longer goes through ftfy line by line (tested against fix_text)."""
+        flagged for one ``é¬`` no longer goes through ftfy line by line (tested against fix_text).
+        A line needs ftfy if it has the signature or if ftfy's own mojibake test (``is_bad``, which gates
+        its encoding fixes) fires: MacRoman, cp437, cp1250... mojibake has no Latin-1 signature."""
+        from ftfy.badness import is_bad
+
         cfg, out, pos, n = self._cfg, [], 0, len(text)
         while pos < n:
             end = text.find("\n", pos) + 1 or n
             end = min(end, pos + cfg.max_decode_length)
             seg = text[pos:end]
-            if _NEEDS_FTFY.search(seg) is not None:
+            if _NEEDS_FTFY.search(seg) is not None or (cfg.fix_encoding and is_bad(seg)):
                 seg = ftfy.fix_text(seg, cfg)
             elif self.form and not unicodedata.is_normalized(self.form, seg):
                 seg = unicodedata.normalize(self.form, seg)

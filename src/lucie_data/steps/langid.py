@@ -258,12 +258,15 @@ class LanguageID(PipelineStep):
         self.batch_size = batch_size
 
     # -- identification ------------------------------------------------------------------------
-    def identify(self, texts: list[str]) -> list[tuple[list[tuple[str, float]], str]]:
-        """Top-k of each text and the detector that decided (the second opinion for short texts)."""
+    def identify(self, texts: list[str], wholes: list[str] | None = None) -> list[tuple[list[tuple[str, float]], str]]:
+        """Top-k of each text and the detector that decided (the second opinion for short texts).
+
+        ``wholes``: the documents when ``texts`` are samples of them (:func:`sample_text`): whether a text is
+        short is decided on the document, so sampling never sends a long one to the second opinion."""
         res = self.detector.predict(texts, self.top_k)
         names = [self.detector.name] * len(texts)
         if self.second is not None and self.short:
-            idx = [i for i, t in enumerate(texts) if len(t.strip()) < self.short]
+            idx = [i for i, t in enumerate(wholes or texts) if len(t.strip()) < self.short]
             if idx:
                 for i, r in zip(idx, self.second.predict([texts[i] for i in idx], self.top_k)):
                     if r:
@@ -386,7 +389,7 @@ class LanguageID(PipelineStep):
         if not docs:
             return
         texts = [sample_text(d.text, self.sample_chars) for d in docs]
-        for doc, (top, name) in zip(docs, self.identify(texts)):
+        for doc, (top, name) in zip(docs, self.identify(texts, [d.text for d in docs])):
             self.annotate(doc, top, name)
             part_lang = doc.metadata.pop("_split_lang", None)
             if part_lang is not None and not str(doc.metadata.get("language", "")).startswith("code"):

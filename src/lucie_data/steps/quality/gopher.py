@@ -159,7 +159,12 @@ class _NGrams:
 
     def top_chars(self, n: int) -> int:
         """datatrove's ``find_top_duplicate`` on " "-joined n-grams: characters of the top n-gram × count."""
-        p, c = self.level(n)[2]
+        if n == 1:  # level 1 keeps every position uncounted: count the words here (top_n_grams: [[1, ...]])
+            _, first, counts = np.unique(self.ids, return_index=True, return_counts=True)
+            c = int(counts.max())
+            p = int(first[counts == c].min())  # ties: the word seen first, as Counter.most_common
+        else:
+            p, c = self.level(n)[2]
         return (int(self.cum[p + n] - self.cum[p]) + n - 1) * c
 
     def dup_chars(self, n: int) -> int:
