@@ -384,32 +384,38 @@ def test_a_rewritten_shard_is_counted_and_checked_from_its_rows(mix, built, tmp_
 
 
 def test_a_lying_manifest_is_caught_by_verify_mix(built, tmp_path):
-    """The trust boundary, stated: a manifest rewritten to describe a tampered shard is believed by the mix
+    """The trust boundary, stated. A manifest whose size and sha256 are rewritten for a tampered shard but whose
+    summary is the old one: the footer digest no longer matches, so the mix reads the shard and leaves the
+    forbidden rows out. A manifest rewritten to lie completely (footer digest too) is believed by the mix
     build (it does not re-hash what it copies), but ``verify_mix`` (run by ``push``) reads every shard."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from lucie_data.manifest import sha256_file
+    from lucie_data.mix.build import footer_digest
 
-    b = tmp_path / "build"
-    shutil.copytree(built, b)
-    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
-    m = json.loads((b / "manifest.json").read_text())
-    t = pq.read_table(shard)
-    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license",
-                                pa.array(["CC-BY-NC-4.0"] * t.num_rows, pa.string())), shard, compression="zstd")
-    e = next(e for e in m["shards"] if (b / e["path"]) == shard)
-    e["bytes"], e["sha256"] = shard.stat().st_size, sha256_file(shard)  # summary left as it was
-    (b / "manifest.json").write_text(json.dumps(m))
-    out = tmp_path / "m"
-    build_mix(b, load_mix_config(b, output=out))
-    found = verify_mix(out, b, LicensePolicy())
-    assert {(v["source"], v["license"], v["reason"]) for v in found} == {
-        ("eltec_fr", "CC-BY-NC-4.0", "license_not_allowed")}
-
-
-# --------------------------------------------------------------------------------------------- licences
-
+    for full_lie in (False, True):
+        b = tmp_path / f"build-{full_lie}"
+        shutil.copytree(built, b)
+        shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+        m = json.loads((b / "manifest.json").read_text())
+        t = pq.read_table(shard)
+        pq.write_table(t.set_column(t.schema.get_field_index("license"), "license",
+                                    pa.array(["CC-BY-NC-4.0"] * t.num_rows, pa.string())), shard, compression="zstd")
+        e = next(e for e in m["shards"] if (b / e["path"]) == shard)
+        e["bytes"], e["sha256"] = shard.stat().st_size, sha256_file(shard)  # rows of the summary left as they were
+        if full_lie:
+            e["summary"]["footer"] = footer_digest(shard)
+        (b / "manifest.json").write_text(json.dumps(m))
+        out = tmp_path / f"m-{full_lie}"
+        plan = build_mix(b, load_mix_config(b, output=out))
+        found = verify_mix(out, b, LicensePolicy())
+        if full_lie:
+            assert {(v["source"], v["license"], v["reason"]) for v in found} == {
+                ("eltec_fr", "CC-BY-NC-4.0", "license_not_allowed")}
+        else:
+            assert found == [] and "CC-BY-NC-4.0" not in read_mix(out)["license"].to_list()
+            assert plan["license_check"]["excluded"]["documents"]["eltec_fr"]["CC-BY-NC-4.0"]["docs"] == t.num_rows
 
 def test_forbidden_licences_and_private_sources_never_enter(mix, built):
     folder, plan = mix
@@ -784,3 +790,34 @@ def test_repeat_ids_from_the_pipeline(built, tmp_path):
     assert load_mix_config(built, pipeline=p).repeat_ids == "keep"
     assert load_mix_config(built, pipeline=p, repeat_ids="suffix").repeat_ids == "suffix"  # the CLI wins
     assert load_mix_config(built).repeat_ids == "suffix"
+
+
+def test_a_same_size_forgery_with_the_old_mtime_is_not_trusted(mix, built, tmp_path):
+    """Rows rewritten under a made-up licence, padded to the old size, old mtime put back: size + mtime cannot
+    see it, the footer digest does, so the shard is read and its forged rows are left out (rule 2)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    st = shard.stat()
+    t = pq.read_table(shard)
+    forged = t.set_column(t.schema.get_field_index("license"), "license",
+                          pa.array(["LicenseRef-Forged"] * t.num_rows, pa.string()))
+    pq.write_table(forged, shard, compression="zstd", compression_level=19)
+    data = shard.read_bytes()
+    n = int.from_bytes(data[-8:-4], "little")
+    pad = st.st_size - len(data)
+    assert pad >= 0, "the forged file must fit in the original size"
+    # bytes between the last page and the footer are never read: a valid Parquet file of the old size
+    shard.write_bytes(data[:-(8 + n)] + b"\0" * pad + data[-(8 + n):])
+    os.utime(shard, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert shard.stat().st_size == st.st_size and pq.read_table(shard).num_rows == t.num_rows
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    assert "LicenseRef-Forged" not in read_mix(out)["license"].to_list()
+    assert plan["license_check"]["excluded"]["documents"]["eltec_fr"]["LicenseRef-Forged"]["docs"] == t.num_rows
+    assert plan["license_check"]["passed"] is True and verify_mix(out, b, LicensePolicy()) == []

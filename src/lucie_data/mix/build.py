@@ -441,9 +441,36 @@ def _described_shards(build: Path, sources: list[SourceInfo]):
     for src in sources:
         for shard in src.shards:
             e = entries.get(shard)
-            if e is not None and _describes(e, os.stat(shard)):
+            if e is not None and _describes(e, os.stat(shard)) and _same_footer(e, shard):
                 described[shard] = e
     return entries, described
+
+
+def footer_digest(path: Path) -> str | None:
+    """sha256 of a Parquet file's footer (its FileMetaData: row groups, offsets, sizes, column statistics).
+
+    Two small reads at the end of the file. Any rewrite of a shard's rows changes the page sizes, offsets
+    or min/max statistics the footer records, so a same-size edit with the old mtime put back (which
+    size + mtime cannot see) is caught without hashing the whole file. None if it is not Parquet.
+    """
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-8, os.SEEK_END)
+            tail = fh.read(8)
+            if tail[4:] != b"PAR1":
+                return None
+            n = int.from_bytes(tail[:4], "little")
+            fh.seek(-(8 + n), os.SEEK_END)
+            return hashlib.sha256(fh.read(n)).hexdigest()
+    except OSError:
+        return None
+
+
+def _same_footer(entry: tuple[int, str, int, dict | None], path: Path) -> bool:
+    """A summary that records its shard's footer digest describes the file only if the footer is unchanged."""
+    summary = entry[3]
+    want = summary.get("footer") if summary is not None else None
+    return want is None or footer_digest(path) == want
 
 
 def _valid_summary(summary: Any) -> bool:
@@ -461,7 +488,8 @@ def _describes(entry: tuple[int, str, int, dict | None] | None, st: os.stat_resu
     """Whether a manifest entry still describes the file: same size, not modified after the manifest.
 
     The same check ``make`` and ``rsync`` use; it cannot see a same-size edit made with the old mtime put
-    back, which is why ``verify_mix`` and ``push`` still read every written shard.
+    back, so the summary's footer digest is compared too (:func:`_same_footer`); a forger who keeps the
+    footer byte-identical is still caught by ``verify_mix`` and ``push``, which read every written shard.
     """
     return entry is not None and st.st_size == entry[0] and st.st_mtime_ns <= entry[2]
 
@@ -487,7 +515,7 @@ def shard_summaries(paths: list[Path]) -> list[dict]:
     flagged = _flagged_per_file(paths)
     out = []
     for p, (_rows, nulls, groups) in zip(paths, grouped):
-        out.append({"schema": schema_fingerprint(pq.read_schema(p)), "null_tokens": int(nulls),
+        out.append({"schema": schema_fingerprint(pq.read_schema(p)), "footer": footer_digest(p), "null_tokens": int(nulls),
                     "groups": [[s, lang, lic, int(n or 0), int(docs)] for s, lang, lic, n, docs in groups],
                     "flagged": flagged.get(str(p), [])})
     return out
