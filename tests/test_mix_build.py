@@ -2,6 +2,7 @@
 import glob
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -169,8 +170,8 @@ def test_first_copies_are_the_build_shards_bytes(mix, built):
     assert e.filter(pl.col("id").str.ends_with("#2")).height == kept(built, "eltec_fr").height
 
 
-def test_a_build_shard_with_another_schema_is_re_encoded_not_copied(built, tmp_path):
-    """A shard written with other column types (another version) cannot be copied: the config would mix schemas."""
+def _build_with_int32_tokens(built: Path, tmp_path: Path) -> Path:
+    """A copy of the build whose first eltec_fr shard has ``n_tokens`` as int32 (as another version might write)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -180,10 +181,19 @@ def test_a_build_shard_with_another_schema_is_re_encoded_not_copied(built, tmp_p
     t = pq.read_table(shard)
     i = t.schema.get_field_index("n_tokens")
     pq.write_table(t.set_column(i, "n_tokens", t.column(i).cast(pa.int32())), shard)
+    return b
+
+
+def test_a_build_shard_with_another_schema_is_re_encoded_not_copied(built, tmp_path):
+    """A shard written with other column types (another version) cannot be copied: the config would mix schemas."""
+    import pyarrow.parquet as pq
+
+    b = _build_with_int32_tokens(built, tmp_path)
     plan = build_mix(b, load_mix_config(b, output=tmp_path / "m"))
     for s in plan["shards"]:
         assert pq.read_schema(tmp_path / "m" / s["path"]).equals(KEPT_SCHEMA), s["path"]
     assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == 2 * kept(built, "eltec_fr").height
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
     assert hashlib.sha256(shard.read_bytes()).hexdigest() not in {s["sha256"] for s in plan["shards"]}
 
 
@@ -357,9 +367,8 @@ def test_a_touched_shard_is_rescanned_for_the_plan(mix, built, tmp_path):
     _same_mix(out, mix[0])
 
 
-def test_a_rewritten_shard_is_counted_and_checked_from_its_rows(mix, built, tmp_path):
-    """A shard rewritten after the build (one document now under a forbidden licence): the manifest's summary
-    no longer describes it, so the forbidden document is found, left out and reported."""
+def _build_with_one_forbidden_document(built: Path, tmp_path: Path):
+    """A copy of the build whose first eltec_fr shard is rewritten with its first document under CC-BY-NC-4.0."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -371,6 +380,13 @@ def test_a_rewritten_shard_is_counted_and_checked_from_its_rows(mix, built, tmp_
     lic[0] = "CC-BY-NC-4.0"
     pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(lic, pa.string())),
                    shard, compression="zstd")
+    return b, t
+
+
+def test_a_rewritten_shard_is_counted_and_checked_from_its_rows(mix, built, tmp_path):
+    """A shard rewritten after the build (one document now under a forbidden licence): the manifest's summary
+    no longer describes it, so the forbidden document is found, left out and reported."""
+    b, _ = _build_with_one_forbidden_document(built, tmp_path)
     out = tmp_path / "m"
     plan = build_mix(b, load_mix_config(b, output=out))
     ex = plan["license_check"]["excluded"]["documents"]["eltec_fr"]["CC-BY-NC-4.0"]
@@ -712,17 +728,7 @@ def test_keep_mode_repeats_of_untrusted_copies_are_read_back(keep_mix, built, tm
 def test_keep_mode_mixed_licence_shard_repeats_are_re_encoded_with_ids_kept(keep_mix, built, tmp_path):
     """A shard with one forbidden document cannot be copied whole: its allowed rows are re-encoded for every
     epoch, ids unchanged, and the forbidden one never enters."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    b = tmp_path / "build"
-    shutil.copytree(built, b)
-    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
-    t = pq.read_table(shard)
-    lic = t.column("license").to_pylist()
-    lic[0] = "CC-BY-NC-4.0"
-    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(lic, pa.string())),
-                   shard, compression="zstd")
+    b, t = _build_with_one_forbidden_document(built, tmp_path)
     out = tmp_path / "m"
     plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
     e = read_mix(out, "data/natural/fr/eltec_fr/*.parquet")
@@ -734,15 +740,9 @@ def test_keep_mode_mixed_licence_shard_repeats_are_re_encoded_with_ids_kept(keep
 
 def test_keep_mode_schema_mismatch_repeats_share_the_re_encoded_first_copy(built, tmp_path):
     """A first copy re-encoded to the kept schema: its repeats are copies of that file (read back, one schema)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    b = tmp_path / "build"
-    shutil.copytree(built, b)
-    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
-    t = pq.read_table(shard)
-    i = t.schema.get_field_index("n_tokens")
-    pq.write_table(t.set_column(i, "n_tokens", t.column(i).cast(pa.int32())), shard)
+    b = _build_with_int32_tokens(built, tmp_path)
     out = tmp_path / "m"
     plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
     for s in plan["shards"]:
@@ -821,3 +821,14 @@ def test_a_same_size_forgery_with_the_old_mtime_is_not_trusted(mix, built, tmp_p
     assert "LicenseRef-Forged" not in read_mix(out)["license"].to_list()
     assert plan["license_check"]["excluded"]["documents"]["eltec_fr"]["LicenseRef-Forged"]["docs"] == t.num_rows
     assert plan["license_check"]["passed"] is True and verify_mix(out, b, LicensePolicy()) == []
+
+
+def test_a_mix_killed_between_the_two_renames_leaves_nothing_behind_on_rerun(mix, built, tmp_path):
+    """Killed after the old mix was moved to `<out>.old` and before the new one took its place: the rerun writes
+    the mix and removes the stale `.old` copy."""
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    os.replace(out, tmp_path / "m.old")
+    build_mix(built, load_mix_config(built, output=out))
+    assert not (tmp_path / "m.old").exists()
+    _same_mix(out, mix[0])

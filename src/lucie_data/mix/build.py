@@ -1023,8 +1023,8 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
                                  encoding="utf-8")
     (tmp / "README.md").write_text(card_mod.render_card(mix_plan), encoding="utf-8")
 
+    old = out.with_name(out.name + ".old")
     if out.exists():
-        old = out.with_name(out.name + ".old")
         if old.exists():
             shutil.rmtree(old)
         os.replace(out, old)
@@ -1032,6 +1032,8 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         shutil.rmtree(old)
     else:
         os.replace(tmp, out)
+        if old.is_dir() and (old / PLAN_FILE).is_file():  # left by a run killed between the two replaces
+            shutil.rmtree(old)
     log(f"wrote {len(shards)} shard(s), {mix_plan['totals']['docs']:,} rows to {out}; "
         f"licence check {'passed' if not violations else 'FAILED'}")
     return mix_plan
