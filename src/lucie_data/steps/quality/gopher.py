@@ -216,23 +216,15 @@ class GopherRepetitionFilter(QualityFilter):
             return not full
 
         L = len(text)
-        paras = _PARA.split(text.strip())
-        pd, pc = _dup_counts(paras)
-        s["dup_para_frac"], s["dup_para_char_frac"] = round(pd / len(paras), 4), round(pc / L, 4)
-        if p["dup_para_frac"] and pd / len(paras) > p["dup_para_frac"]:
-            if fail("gopher_rep_dup_para_frac"):
+        for unit, split in (("para", lambda: _PARA.split(text.strip())), ("line", lambda: _LINES.split(text))):
+            parts = split()
+            d, c = _dup_counts(parts)
+            frac, char_frac = d / len(parts), c / L
+            s[f"dup_{unit}_frac"], s[f"dup_{unit}_char_frac"] = round(frac, 4), round(char_frac, 4)
+            if p[f"dup_{unit}_frac"] and frac > p[f"dup_{unit}_frac"] and fail(f"gopher_rep_dup_{unit}_frac"):
                 return s, reason
-        if p["dup_para_char_frac"] and pc / L > p["dup_para_char_frac"]:
-            if fail("gopher_rep_dup_para_char_frac"):
-                return s, reason
-        lines = _LINES.split(text)
-        ld, lc = _dup_counts(lines)
-        s["dup_line_frac"], s["dup_line_char_frac"] = round(ld / len(lines), 4), round(lc / L, 4)
-        if p["dup_line_frac"] and ld / len(lines) > p["dup_line_frac"]:
-            if fail("gopher_rep_dup_line_frac"):
-                return s, reason
-        if p["dup_line_char_frac"] and lc / L > p["dup_line_char_frac"]:
-            if fail("gopher_rep_dup_line_char_frac"):
+            if (p[f"dup_{unit}_char_frac"] and char_frac > p[f"dup_{unit}_char_frac"]
+                    and fail(f"gopher_rep_dup_{unit}_char_frac")):
                 return s, reason
         words = split_words(text, lang)
         grams = _NGrams(words)
@@ -243,7 +235,7 @@ class GopherRepetitionFilter(QualityFilter):
             s[f"top_{n}_gram_frac"] = round(v, 4)
             if v > frac and fail(f"gopher_rep_top_{n}_gram"):
                 return s, reason
-        for n, frac in sorted(p["dup_n_grams"]):
+        for n, frac in p["dup_n_grams"]:  # in the configured order, as datatrove: the first failing rule names the reason
             v = grams.dup_chars(n) / L
             s[f"dup_{n}_gram_frac"] = round(v, 4)
             if v > frac and fail(f"gopher_rep_duplicated_{n}_n_grams"):
