@@ -166,12 +166,18 @@ def test_warc(tmp_path):
     assert any(q["file"] == "cut.warc.gz" for q in led["quarantined_files"])
 
 
-def test_hf_dataset_local_folder(tmp_path):
-    """No machine here reaches the Hub: the same loader runs on a local dataset folder (closest honest stand-in)."""
+def _local_hf_dataset(tmp_path) -> list[dict]:
+    """A dataset folder as the Hub lays one out (``data/train-*.parquet``) with 30 real demo records."""
     ds = tmp_path / "ds" / "data"
     ds.mkdir(parents=True)
     rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl")][:30]
     pq.write_table(pa.Table.from_pylist(rows), ds / "train-00000-of-00001.parquet")
+    return rows
+
+
+def test_hf_dataset_local_folder(tmp_path):
+    """No machine here reaches the Hub: the same loader runs on a local dataset folder (closest honest stand-in)."""
+    rows = _local_hf_dataset(tmp_path)
     led, kept, removed = make_build(tmp_path, """\
         name: hf
         category: newspaper
@@ -184,10 +190,7 @@ def test_hf_dataset_local_folder(tmp_path):
 
 
 def test_hf_dataset_streaming_with_limit(tmp_path):
-    ds = tmp_path / "ds" / "data"
-    ds.mkdir(parents=True)
-    rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl")][:30]
-    pq.write_table(pa.Table.from_pylist(rows), ds / "train-00000-of-00001.parquet")
+    rows = _local_hf_dataset(tmp_path)
     led, kept, removed = make_build(tmp_path, """\
         name: hfs
         category: newspaper

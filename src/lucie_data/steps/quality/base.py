@@ -58,6 +58,22 @@ def put_signals(doc: Document, key: str, signals: dict) -> None:
     doc.metadata["quality_signals"] = qs
 
 
+class Verdict:
+    """The first rule a document fails. ``fail(reason)`` records it and says whether to stop evaluating:
+    when filtering the first failure decides; with ``annotate_only`` (``full``) every signal is computed."""
+
+    __slots__ = ("reason", "full")
+
+    def __init__(self, full: bool):
+        self.reason: str | None = None
+        self.full = full
+
+    def fail(self, reason: str) -> bool:
+        if self.reason is None:
+            self.reason = reason
+        return not self.full
+
+
 class QualityFilter(LucieFilter):
     """A filter whose rule values come from a per-language preset (``language: auto`` = the document's).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datatrove.data import Document
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
-from .base import QualityFilter
+from .base import QualityFilter, Verdict
 from .gopher import _dup_counts
 from .words import split_words
 
@@ -31,13 +31,8 @@ class FineWebQualityFilter(QualityFilter):
         s: dict = {}
         if not lines:
             return s, "fineweb_empty"
-        reason = None
-
-        def fail(r):
-            nonlocal reason
-            if reason is None:
-                reason = r
-            return not full
+        verdict = Verdict(full)
+        fail = verdict.fail  # stops at the first failure when filtering
 
         n = len(lines)
         stop = p["stop_chars"]
@@ -48,24 +43,24 @@ class FineWebQualityFilter(QualityFilter):
         s["line_punct_ratio"] = round(punct, 4)
         if punct < p["line_punct_thr"] and not (punct == 0 and p["line_punct_exclude_zero"]):
             if fail("fineweb_line_punct_ratio"):
-                return s, reason
+                return s, verdict.reason
         short = sum(1 for ln in lines if len(ln) <= p["short_line_length"]) / n
         s["short_line_ratio"] = round(short, 4)
         if short > p["short_line_thr"] and fail("fineweb_short_line_ratio"):
-            return s, reason
+            return s, verdict.reason
         denom = len(text) - text.count("\n")
         dup = _dup_counts(lines)[1] / denom if denom else 0.0
         s["char_dup_ratio"] = round(dup, 4)
         if dup > p["char_duplicates_ratio"] and fail("fineweb_char_dup_ratio"):
-            return s, reason
+            return s, verdict.reason
         newlines = text.count("\n")
         # tokens ≥ whitespace-separated chunks, so a low bound of the ratio decides most documents
         # without tokenising (C4 may just have rewritten the text, which empties the word cache)
         if not full and newlines / max(1, len(text.split())) <= p["new_line_ratio"]:
-            return s, reason
+            return s, verdict.reason
         n_words = len(split_words(text, lang))
         nl = newlines / n_words if n_words else float("inf")
         s["new_line_ratio"] = round(nl, 4) if n_words else None
         if nl > p["new_line_ratio"] and fail("fineweb_list_ratio"):
-            return s, reason
-        return s, reason
+            return s, verdict.reason
+        return s, verdict.reason

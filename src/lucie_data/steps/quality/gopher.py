@@ -15,7 +15,7 @@ import numpy as np
 from datatrove.data import Document
 from datatrove.utils.text import PUNCTUATION_SET
 
-from .base import QualityFilter
+from .base import QualityFilter, Verdict
 from .words import split_words, split_words_rest
 
 _HAS_ALPHA = re.compile(r"[^\W\d_]")
@@ -40,39 +40,34 @@ class GopherQualityFilter(QualityFilter):
         sym = [w for w in rest if not w.isalnum() and _is_symbol(w)]
         n_non_symbol = n_words - len(sym)
         s: dict = {"n_words": n_non_symbol}
-        reason = None
-
-        def fail(r):
-            nonlocal reason
-            if reason is None:
-                reason = r
-            return not full  # stop computing when filtering
+        verdict = Verdict(full)
+        fail = verdict.fail  # stops at the first failure when filtering
 
         if p["min_doc_words"] and n_non_symbol < p["min_doc_words"]:
             if fail("gopher_short_doc"):
-                return s, reason
+                return s, verdict.reason
         if p["max_doc_words"] and n_non_symbol > p["max_doc_words"]:
             if fail("gopher_long_doc"):
-                return s, reason
+                return s, verdict.reason
         if n_non_symbol == 0:  # datatrove: mean of an empty list is nan and every later comparison is False
-            return s, reason or self._stop_words(words, p, s)
+            return s, verdict.reason or self._stop_words(words, p, s)
         avg = (sum(map(len, words)) - sum(map(len, sym))) / n_non_symbol
         s["avg_word_length"] = round(avg, 4)
         if p["min_avg_word_length"] and avg < p["min_avg_word_length"]:
             if fail("gopher_below_avg_threshold"):
-                return s, reason
+                return s, verdict.reason
         if p["max_avg_word_length"] and avg > p["max_avg_word_length"]:
             if fail("gopher_above_avg_threshold"):
-                return s, reason
+                return s, verdict.reason
         hashes = text.count("#") / n_words
         ellipsis = (text.count("...") + text.count("…")) / n_words
         s["hash_word_ratio"], s["ellipsis_word_ratio"] = round(hashes, 4), round(ellipsis, 4)
         if p["max_symbol_word_ratio"] and hashes > p["max_symbol_word_ratio"]:
             if fail("gopher_too_many_hashes"):
-                return s, reason
+                return s, verdict.reason
         if p["max_symbol_word_ratio"] and ellipsis > p["max_symbol_word_ratio"]:
             if fail("gopher_too_many_ellipsis"):
-                return s, reason
+                return s, verdict.reason
         lines = text.splitlines()
         n_lines = len(lines) or 1
         bullets = sum(1 for ln in lines if ln.lstrip().startswith(("•", "-"))) / n_lines
@@ -80,18 +75,18 @@ class GopherQualityFilter(QualityFilter):
         s["bullet_lines_ratio"], s["ellipsis_lines_ratio"] = round(bullets, 4), round(end_ell, 4)
         if p["max_bullet_lines_ratio"] and bullets > p["max_bullet_lines_ratio"]:
             if fail("gopher_too_many_bullets"):
-                return s, reason
+                return s, verdict.reason
         if p["max_ellipsis_lines_ratio"] and end_ell > p["max_ellipsis_lines_ratio"]:
             if fail("gopher_too_many_end_ellipsis"):
-                return s, reason
+                return s, verdict.reason
         no_alpha = sum(1 for w in rest if not w.isalpha() and not _HAS_ALPHA.search(w))
         alpha = (n_words - no_alpha) / n_words
         s["alpha_words_ratio"] = round(alpha, 4)
         if p["max_non_alpha_words_ratio"] and alpha < p["max_non_alpha_words_ratio"]:
             if fail("gopher_below_alpha_threshold"):
-                return s, reason
+                return s, verdict.reason
         r = self._stop_words(words, p, s)
-        return s, reason or r
+        return s, verdict.reason or r
 
     @staticmethod
     def _stop_words(words, p, s):
@@ -207,13 +202,8 @@ class GopherRepetitionFilter(QualityFilter):
         s: dict = {}
         if not text:
             return s, "gopher_rep_empty"
-        reason = None
-
-        def fail(r):
-            nonlocal reason
-            if reason is None:
-                reason = r
-            return not full
+        verdict = Verdict(full)
+        fail = verdict.fail  # stops at the first failure when filtering
 
         L = len(text)
         for unit, split in (("para", lambda: _PARA.split(text.strip())), ("line", lambda: _LINES.split(text))):
@@ -222,10 +212,10 @@ class GopherRepetitionFilter(QualityFilter):
             frac, char_frac = d / len(parts), c / L
             s[f"dup_{unit}_frac"], s[f"dup_{unit}_char_frac"] = round(frac, 4), round(char_frac, 4)
             if p[f"dup_{unit}_frac"] and frac > p[f"dup_{unit}_frac"] and fail(f"gopher_rep_dup_{unit}_frac"):
-                return s, reason
+                return s, verdict.reason
             if (p[f"dup_{unit}_char_frac"] and char_frac > p[f"dup_{unit}_char_frac"]
                     and fail(f"gopher_rep_dup_{unit}_char_frac")):
-                return s, reason
+                return s, verdict.reason
         words = split_words(text, lang)
         grams = _NGrams(words)
         for n, frac in p["top_n_grams"]:
@@ -234,10 +224,10 @@ class GopherRepetitionFilter(QualityFilter):
             v = grams.top_chars(n) / L
             s[f"top_{n}_gram_frac"] = round(v, 4)
             if v > frac and fail(f"gopher_rep_top_{n}_gram"):
-                return s, reason
+                return s, verdict.reason
         for n, frac in p["dup_n_grams"]:  # in the configured order, as datatrove: the first failing rule names the reason
             v = grams.dup_chars(n) / L
             s[f"dup_{n}_gram_frac"] = round(v, 4)
             if v > frac and fail(f"gopher_rep_duplicated_{n}_n_grams"):
-                return s, reason
-        return s, reason
+                return s, verdict.reason
+        return s, verdict.reason
