@@ -339,10 +339,88 @@ def test_tokenize_equals_regex_findall_on_every_slice(lang):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("aAéß1 ._-'’@/:,\n\t\u00a0½!?«»") + ["https://", "www.", "n't", "-il"]),
+@given(st.lists(st.sampled_from(list("aAéß1 ._-'’@/:,;\n\t\u00a0½!?«»()[]{}\"*¡¿‘“”„‹›–—…#&+") +
+                                ["https://", "www.", "www", "n't", "-il", "etc", "Mr", "Mrs", "p", "Sr", "M", ".."]),
                 max_size=40).map("".join), st.sampled_from(LANGS))
 def test_tokenize_equals_regex_findall_fuzzed(text, lang):
-    assert tokenize(text, lang) == word_pattern(lang).findall(text)
+    from lucie_data.steps.quality.words import tokenize_py
+
+    rest, rest_py = [], []
+    assert tokenize(text, lang, rest) == word_pattern(lang).findall(text) == tokenize_py(text, lang, rest_py)
+    assert rest == rest_py
+
+
+# --- the compiled loops (lucie_data._fast, built by setup.py) equal their pure-Python twins ---------------
+def _slice_texts() -> list[str]:
+    texts = [_TRICKY]
+    for f in sorted(DATA.glob("*.jsonl")):
+        texts += [json.loads(line)["text"] for line in open(f, encoding="utf-8")]
+    return texts
+
+
+def test_compiled_module_is_built():
+    """setup.py builds it on any machine with a C compiler (CI has one): the fast paths are what the suite tests."""
+    from lucie_data.steps.quality import words
+
+    assert words._fast is not None
+
+
+@pytest.mark.parametrize("lang", LANGS + ("nl",))
+def test_compiled_tokenize_fills_rest_as_the_python_twin(lang):
+    from lucie_data.steps.quality.words import tokenize_py
+
+    for t in _slice_texts():
+        rest, rest_py = [], []
+        assert tokenize(t, lang, rest) == tokenize_py(t, lang, rest_py), t[:80]
+        assert rest == rest_py, t[:80]
+
+
+_SEGMENT_TEXTS = ["", "\n", "\n\n", "a", "a\n", "\na", "a\n\n\nb\n\na", " \n a \n\n a\n\n\n", "x\u3000\n\u3000x\n\u2028",
+                  "ligne\nligne\n\nligne\nligne\n", "é\n\né\n\n\U0001f600\n\U0001f600"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "é", "\U0001f600", " ", "\n", "\n\n", "\t", "\u3000", "ab"]),
+                max_size=30).map("".join))
+def test_compiled_segment_dups_equal_python_fuzzed(text):
+    from lucie_data.steps.quality.gopher import segment_dups, segment_dups_py
+
+    assert segment_dups(text) == segment_dups_py(text)
+
+
+def test_compiled_segment_dups_and_ngrams_equal_python_on_real_text():
+    from lucie_data import _fast
+    from lucie_data.steps.quality.gopher import _NGrams, segment_dups_py
+    from lucie_data.steps.quality.words import tokenize_py
+
+    ns = list(range(1, 13))
+    texts = _slice_texts() + _SEGMENT_TEXTS
+    for t in texts:
+        assert _fast.segment_dups(t) == segment_dups_py(t), t[:80]
+        words = tokenize_py(t, "fr")
+        grams = _NGrams(words)
+        tops, dups = _fast.ngram_stats(words, ns, ns[::-1])
+        assert tops == [grams.top_chars(n) if n <= len(words) else None for n in ns], t[:80]
+        assert dups == [grams.dup_chars(n) for n in ns[::-1]], t[:80]
+    assert sum(1 for t in texts if _fast.ngram_stats(tokenize_py(t, "fr"), [], [5])[1][0] > 0) > 5  # repeats seen
+    with pytest.raises(ValueError, match="n-gram size must be >= 1, got 0"):
+        _fast.ngram_stats(["a", "b"], [0], [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab_1½Ⅻ ,.\n\t\u00a0\u3000\x1c\x85é—́") + ["\U0001d400"]), max_size=30))
+def test_compiled_pretoken_count_equals_regex(text):
+    from lucie_data.tokens import _PRETOKEN, count_pretokens
+
+    assert count_pretokens(text) == len(_PRETOKEN.findall(text))
+
+
+def test_compiled_pretoken_count_on_real_text():
+    from lucie_data.tokens import _PRETOKEN, count_pretokens
+
+    texts = _slice_texts()
+    assert all(count_pretokens(t) == len(_PRETOKEN.findall(t)) for t in texts)
+    assert sum(map(count_pretokens, texts)) > 10_000
 
 
 def _sentences_reference(line, lang):

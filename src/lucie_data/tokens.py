@@ -15,6 +15,12 @@ from functools import lru_cache
 _PRETOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 FALLBACK = "regex-pretokens"
 
+try:  # the same count without building the list of matches (setup.py builds it; tests compare both)
+    from ._fast import count_pretokens
+except ImportError:  # pragma: no cover - depends on the install
+    def count_pretokens(text: str) -> int:
+        return len(_PRETOKEN.findall(text))
+
 
 class TokenCounter:
     def __init__(self, tokenizer: str | None = None):
@@ -35,7 +41,7 @@ class TokenCounter:
 
     def count(self, text: str) -> int:
         if not self.tokenizer:
-            return len(_PRETOKEN.findall(text))
+            return count_pretokens(text)
         if self._tok is None:
             self._tok = self._load()
         return len(self._tok.encode(text, add_special_tokens=False).ids)

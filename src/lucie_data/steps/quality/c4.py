@@ -13,11 +13,16 @@ from datatrove.data import Document
 
 from ..filters import mark_modified
 from .base import QualityFilter
-from .words import count_sentences
+from .words import _fast, count_sentences
 
 CITATION_REGEX = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 ELLIPSIS = "..."
 POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+
+
+def longest_word(text: str) -> int:
+    """``max(map(len, text.split()), default=0)``; compiled when ``lucie_data._fast`` is built."""
+    return _fast.longest_run(text) if _fast is not None else max(map(len, text.split()), default=0)
 
 
 class C4QualityFilter(QualityFilter):
@@ -37,33 +42,47 @@ class C4QualityFilter(QualityFilter):
         kept = []
         reason = None
         dropped = 0
+        # Whole-document pre-checks, exact: a line's words are pieces of the document's whitespace-separated
+        # words (splitlines only cuts at whitespace), and a line holds a substring only if the document
+        # does (str.lower maps characters independently, but for Greek final sigma, which is not ASCII),
+        # unless removing a citation joined two pieces: such lines are checked in full.
+        check_long = max_wl != -1 and longest_word(doc.text) > max_wl
+        low_doc = doc.text.lower()
+        lorem = p["filter_lorem_ipsum"] and "lorem ipsum" in low_doc
+        js = p["filter_javascript"] and "javascript" in low_doc
+        curly = p["filter_curly_bracket"] and "{" in doc.text
+        policy = p["filter_policy"] and any(s in low_doc for s in POLICY_SUBSTRINGS)
+        min_words = p["min_words_per_line"]
         for line in lines:
             line = line.strip()
-            words = line.split()
-            if max_wl != -1 and words and max(map(len, words)) > max_wl:
-                dropped += 1
-                continue
-            if p["remove_citations"] and "[" in line:
+            if check_long:
+                words = line.split()
+                if words and max(map(len, words)) > max_wl:
+                    dropped += 1
+                    continue
+            counted = line  # words are counted before citations are removed, as datatrove does
+            cited = p["remove_citations"] and "[" in line
+            if cited:
                 line = CITATION_REGEX.sub("", line)
             if p["filter_no_terminal_punct"] and (not line.endswith(end_punct) or line.endswith(ELLIPSIS)):
                 dropped += 1
                 continue
-            if len(words) < p["min_words_per_line"]:
+            if min_words > 0 and len(counted.split(maxsplit=min_words - 1)) < min_words:
                 dropped += 1
                 continue
-            low = line.lower()
-            if p["filter_lorem_ipsum"] and "lorem ipsum" in low:
+            low = line.lower() if cited or lorem or js or policy else ""
+            if (cited or lorem) and p["filter_lorem_ipsum"] and "lorem ipsum" in low:
                 reason = reason or "c4_lorem_ipsum"
                 if not full:
                     break
-            if p["filter_javascript"] and "javascript" in low:
+            if (cited or js) and p["filter_javascript"] and "javascript" in low:
                 dropped += 1
                 continue
-            if p["filter_curly_bracket"] and "{" in line:
+            if curly and "{" in line:
                 reason = reason or "c4_curly_bracket"
                 if not full:
                     break
-            if p["filter_policy"] and any(s in low for s in POLICY_SUBSTRINGS):
+            if (cited or policy) and p["filter_policy"] and any(s in low for s in POLICY_SUBSTRINGS):
                 dropped += 1
                 continue
             if min_sent != -1 and (full or n_sent < min_sent):

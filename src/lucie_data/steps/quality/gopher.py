@@ -16,7 +16,7 @@ from datatrove.data import Document
 from datatrove.utils.text import PUNCTUATION_SET
 
 from .base import QualityFilter, Verdict
-from .words import split_words, split_words_rest
+from .words import _fast, split_words, split_words_rest
 
 _HAS_ALPHA = re.compile(r"[^\W\d_]")
 
@@ -37,8 +37,15 @@ class GopherQualityFilter(QualityFilter):
         text = doc.text
         words, rest = split_words_rest(text, lang)  # letter-only chunks are never symbols nor alpha-less
         n_words = len(words)
-        sym = [w for w in rest if not w.isalnum() and _is_symbol(w)]
-        n_non_symbol = n_words - len(sym)
+        # per distinct token: the same few punctuation marks make up most of ``rest``
+        n_sym = sym_chars = no_alpha = 0
+        for w, k in Counter(rest).items():
+            if not w.isalnum() and _is_symbol(w):
+                n_sym += k
+                sym_chars += k * len(w)
+            if not w.isalpha() and not _HAS_ALPHA.search(w):
+                no_alpha += k
+        n_non_symbol = n_words - n_sym
         s: dict = {"n_words": n_non_symbol}
         verdict = Verdict(full)
         fail = verdict.fail  # stops at the first failure when filtering
@@ -51,7 +58,7 @@ class GopherQualityFilter(QualityFilter):
                 return s, verdict.reason
         if n_non_symbol == 0:  # datatrove: mean of an empty list is nan and every later comparison is False
             return s, verdict.reason or self._stop_words(words, p, s)
-        avg = (sum(map(len, words)) - sum(map(len, sym))) / n_non_symbol
+        avg = (sum(map(len, words)) - sym_chars) / n_non_symbol
         s["avg_word_length"] = round(avg, 4)
         if p["min_avg_word_length"] and avg < p["min_avg_word_length"]:
             if fail("gopher_below_avg_threshold"):
@@ -79,7 +86,6 @@ class GopherQualityFilter(QualityFilter):
         if p["max_ellipsis_lines_ratio"] and end_ell > p["max_ellipsis_lines_ratio"]:
             if fail("gopher_too_many_end_ellipsis"):
                 return s, verdict.reason
-        no_alpha = sum(1 for w in rest if not w.isalpha() and not _HAS_ALPHA.search(w))
         alpha = (n_words - no_alpha) / n_words
         s["alpha_words_ratio"] = round(alpha, 4)
         if p["max_non_alpha_words_ratio"] and alpha < p["max_non_alpha_words_ratio"]:
@@ -189,8 +195,31 @@ class _NGrams:
         return total
 
 
+class _FastNGrams:
+    """``_NGrams``' answers from the compiled loop (``_fast.ngram_stats``: same hashes, same tie rule)."""
+
+    def __init__(self, words: list[str], top_ns: list[int], dup_ns: list[int]):
+        tops, dups = _fast.ngram_stats(words, top_ns, dup_ns)
+        self._top, self._dup = dict(zip(top_ns, tops)), dict(zip(dup_ns, dups))
+
+    def top_chars(self, n: int) -> int:
+        return self._top[n]
+
+    def dup_chars(self, n: int) -> int:
+        return self._dup[n]
+
+
 _PARA = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
+
+
+def segment_dups_py(text: str) -> tuple[int, int, int, int, int, int]:
+    """(paragraphs, duplicate paragraphs, their characters, lines, duplicate lines, their characters)."""
+    paras, lines = _PARA.split(text.strip()), _LINES.split(text)
+    return (len(paras), *_dup_counts(paras), len(lines), *_dup_counts(lines))
+
+
+segment_dups = _fast.segment_dups if _fast is not None else segment_dups_py
 
 
 class GopherRepetitionFilter(QualityFilter):
@@ -206,10 +235,10 @@ class GopherRepetitionFilter(QualityFilter):
         fail = verdict.fail  # stops at the first failure when filtering
 
         L = len(text)
-        for unit, split in (("para", lambda: _PARA.split(text.strip())), ("line", lambda: _LINES.split(text))):
-            parts = split()
-            d, c = _dup_counts(parts)
-            frac, char_frac = d / len(parts), c / L
+        counts = segment_dups(text)
+        for i, unit in enumerate(("para", "line")):
+            n_parts, d, c = counts[3 * i: 3 * i + 3]
+            frac, char_frac = d / n_parts, c / L
             s[f"dup_{unit}_frac"], s[f"dup_{unit}_char_frac"] = round(frac, 4), round(char_frac, 4)
             if p[f"dup_{unit}_frac"] and frac > p[f"dup_{unit}_frac"] and fail(f"gopher_rep_dup_{unit}_frac"):
                 return s, verdict.reason
@@ -217,7 +246,10 @@ class GopherRepetitionFilter(QualityFilter):
                     and fail(f"gopher_rep_dup_{unit}_char_frac")):
                 return s, verdict.reason
         words = split_words(text, lang)
-        grams = _NGrams(words)
+        if _fast is not None:
+            grams = _FastNGrams(words, [n for n, _ in p["top_n_grams"]], [n for n, _ in p["dup_n_grams"]])
+        else:
+            grams = _NGrams(words)
         for n, frac in p["top_n_grams"]:
             if len(words) < n:
                 continue

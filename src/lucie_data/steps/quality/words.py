@@ -25,6 +25,11 @@ import re
 import unicodedata
 from collections import OrderedDict
 
+try:  # compiled twin of tokenize's loop (setup.py); without a C compiler the Python loop gives the same tokens
+    from ... import _fast
+except ImportError:  # pragma: no cover - depends on the install
+    _fast = None
+
 _URL = r"(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _ABBR = r"(?:[^\W\d_]{1,3}\.){2,}|\b[A-ZÀ-Ý]\.(?!\w)"  # U.S. e.g. z.B. i.e.; initials M. A. W.
 _NUM = r"(?>\d+(?:[.,:/]\d+)*)(?![^\W\d_])"
@@ -65,6 +70,9 @@ def _pattern(lang: str) -> str:
 
 
 _COMPILED: dict[str, re.Pattern] = {}
+# words whose final period belongs to them (the language's abbreviations) or starts a URL (www.):
+# the compiled loop leaves chunks ending in one of them plus "." to the regex
+_KEEP_PERIOD: dict[str, frozenset] = {}
 
 
 def word_pattern(language: str | None) -> re.Pattern:
@@ -72,6 +80,7 @@ def word_pattern(language: str | None) -> re.Pattern:
     pat = _COMPILED.get(lang)
     if pat is None:
         pat = _COMPILED[lang] = re.compile(_pattern(lang))
+        _KEEP_PERIOD[pat.pattern] = frozenset(_ABBREVS.get(lang, "").split("|")) | {"www"}
     return pat
 
 
@@ -84,7 +93,18 @@ def tokenize(text: str, language: str | None = "en", rest: list[str] | None = No
     ``tests/test_quality.py`` checks the equality on every test corpus and on fuzzed text. Tokens
     that came from the regex (every token that is not all letters is among them) are also appended to
     ``rest`` when given, so per-token rules about symbols and digits need not visit plain words.
+
+    The compiled loop (``_fast.c``) also splits letters wrapped in punctuation that no pattern combines
+    with a neighbour (``mot,`` ``(voilà)`` ``«Oui»`` ``fin.``) without the regex; the tokens are the same.
     """
+    if _fast is not None:
+        pat = word_pattern(language)
+        return _fast.tokenize(text, pat.findall, rest, _KEEP_PERIOD[pat.pattern])
+    return tokenize_py(text, language, rest)
+
+
+def tokenize_py(text: str, language: str | None = "en", rest: list[str] | None = None) -> list[str]:
+    """The pure-Python ``tokenize`` (used without the compiled module; tests compare the two)."""
     findall = word_pattern(language).findall
     out: list[str] = []
     add, extend = out.append, out.extend

@@ -1,0 +1,445 @@
+/* Compiled inner loops of the quality filters and the token counter (optional: each caller keeps a
+ * pure-Python twin and uses it when this module was not built).
+ *
+ * Each function computes exactly what its Python twin computes; tests/test_quality.py compares them
+ * on every test corpus and on fuzzed text (hypothesis).
+ *
+ *   tokenize(text, findall, rest, abbrevs)
+ *                                       -> words.tokenize: whitespace chunks; a letters-only chunk is one
+ *                                          token; a chunk made of letters wrapped in "safe" punctuation
+ *                                          (and final periods) is split here; any other chunk goes to the
+ *                                          language's regex.
+ *   segment_dups(text)                  -> duplicate paragraphs and lines (gopher._dup_counts of
+ *                                          _PARA.split(text.strip()) and _LINES.split(text)).
+ *   ngram_stats(words, top_ns, dup_ns)  -> gopher._NGrams.top_chars / dup_chars for each n, with the
+ *                                          same 64-bit rolling hash of Python's str hashes.
+ *   longest_run(text)                   -> max(map(len, text.split()), default=0)
+ *   count_pretokens(text)               -> len(re.findall(r"\w+|[^\w\s]", text)) (tokens.py's fallback)
+ *                                          without building the list.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Punctuation that no alternative of the word patterns (words._pattern) combines with a neighbour:
+ * each is a token on its own (the `[^\w\s]|_` alternative) and never part of a URL, e-mail,
+ * abbreviation, number, elision, contraction, hyphenated word or ellipsis. Excluded on purpose:
+ * . - + @ / ' ’ … _ # & and every other character. All of these are Unicode punctuation (P*). */
+static int is_safe(Py_UCS4 c) {
+    switch (c) {
+    case ',': case ';': case ':': case '!': case '?': case '(': case ')': case '[': case ']':
+    case '{': case '}': case '"': case '*':
+    case 0x00AB: case 0x00BB:                     /* « » */
+    case 0x00A1: case 0x00BF:                     /* ¡ ¿ */
+    case 0x2018: case 0x201C: case 0x201D: case 0x201E:  /* ‘ “ ” „ (not ’: an apostrophe) */
+    case 0x2039: case 0x203A:                     /* ‹ › */
+    case 0x2013: case 0x2014: case 0x2026:        /* – — … (the ellipsis alternative takes one at a time) */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int append_sub(PyObject *list, PyObject *rest, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *s = PyUnicode_Substring(text, a, b);
+    if (s == NULL) return -1;
+    int r = PyList_Append(list, s);
+    if (r == 0 && rest != NULL) r = PyList_Append(rest, s);
+    Py_DECREF(s);
+    return r;
+}
+
+static int extend(PyObject *list, PyObject *items) {
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    return PyList_SetSlice(list, n, n, items);
+}
+
+static PyObject *fast_tokenize(PyObject *self, PyObject *args) {
+    PyObject *text, *findall, *rest, *abbrevs;
+    if (!PyArg_ParseTuple(args, "UOOO!", &text, &findall, &rest, &PyFrozenSet_Type, &abbrevs)) return NULL;
+    if (rest == Py_None) rest = NULL;
+    else if (!PyList_Check(rest)) { PyErr_SetString(PyExc_TypeError, "rest must be a list or None"); return NULL; }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        while (i < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+        if (i >= n) break;
+        const Py_ssize_t s = i;
+        while (i < n && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+        /* chunk [s, i) = leading safe punctuation [s, a) + letters [a, b) + safe punctuation or periods [b, i) */
+        Py_ssize_t a = s, b = i;
+        int dots = 0;
+        while (a < b && is_safe(PyUnicode_READ(kind, data, a))) a++;
+        while (b > a) {
+            const Py_UCS4 c = PyUnicode_READ(kind, data, b - 1);
+            if (c == '.') dots = 1;
+            else if (!is_safe(c)) break;
+            b--;
+        }
+        int fast = !dots || b - a >= 2;  /* a period after one letter is an initial (M.): the regex decides */
+        for (Py_ssize_t k = a; fast && k < b; k++)
+            if (!Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, k))) fast = 0;
+        if (fast && a == s && b == i) {  /* letters only: one token, not in rest (as words.tokenize) */
+            if (append_sub(out, NULL, text, s, i) < 0) goto fail;
+            continue;
+        }
+        PyObject *mid = NULL;
+        if (fast && a < b) {
+            if ((mid = PyUnicode_Substring(text, a, b)) == NULL) goto fail;
+            if (dots && PyUnicode_READ(kind, data, b) == '.') {
+                /* the language's abbreviations (etc. Mr. p.) and www. keep their period: the regex decides */
+                const int hit = PySet_Contains(abbrevs, mid);
+                if (hit < 0) { Py_DECREF(mid); goto fail; }
+                if (hit) fast = 0;
+            }
+        }
+        if (fast) {
+            for (Py_ssize_t k = s; k < a; k++)
+                if (append_sub(out, rest, text, k, k + 1) < 0) { Py_XDECREF(mid); goto fail; }
+            if (mid != NULL) {
+                int r = PyList_Append(out, mid);
+                if (r == 0 && rest != NULL) r = PyList_Append(rest, mid);
+                Py_DECREF(mid);
+                if (r < 0) goto fail;
+            }
+            for (Py_ssize_t k = b; k < i;) {  /* a run of two or more periods is one token (ellipsis) */
+                Py_ssize_t e = k + 1;
+                if (PyUnicode_READ(kind, data, k) == '.')
+                    while (e < i && PyUnicode_READ(kind, data, e) == '.') e++;
+                if (append_sub(out, rest, text, k, e) < 0) goto fail;
+                k = e;
+            }
+        } else {
+            Py_XDECREF(mid);
+            PyObject *chunk = PyUnicode_Substring(text, s, i);
+            if (chunk == NULL) goto fail;
+            PyObject *toks = PyObject_CallOneArg(findall, chunk);
+            Py_DECREF(chunk);
+            if (toks == NULL) goto fail;
+            if (!PyList_Check(toks)) { Py_DECREF(toks); PyErr_SetString(PyExc_TypeError, "findall must return a list"); goto fail; }
+            int r = extend(out, toks);
+            if (r == 0 && rest != NULL) r = extend(rest, toks);
+            Py_DECREF(toks);
+            if (r < 0) goto fail;
+        }
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* ---- open-addressing tables over 64-bit keys ------------------------------------------------ */
+
+typedef struct {
+    uint64_t key;
+    Py_ssize_t first;   /* first position (n-grams) or segment start (segments) */
+    Py_ssize_t count;
+    uint32_t stamp;     /* slot used in the current round when == table stamp */
+} slot_t;
+
+typedef struct {
+    slot_t *slots;
+    size_t mask;
+    uint32_t stamp;
+} table_t;
+
+static int table_init(table_t *t, Py_ssize_t items) {
+    size_t cap = 16;
+    while (cap < (size_t)items * 2) cap <<= 1;
+    t->slots = PyMem_Calloc(cap, sizeof(slot_t));
+    if (t->slots == NULL) { PyErr_NoMemory(); return -1; }
+    t->mask = cap - 1;
+    t->stamp = 1;
+    return 0;
+}
+
+static void table_clear(table_t *t) { t->stamp++; }
+
+static inline uint64_t mix64(uint64_t h) {  /* splitmix64 finaliser: spreads keys over the slots */
+    h ^= h >> 30; h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27; h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+/* ---- duplicate paragraphs and lines --------------------------------------------------------- */
+
+typedef struct { Py_ssize_t parts, dup, dup_chars; } dups_t;
+
+static uint64_t seg_hash(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)(b - a);
+    for (Py_ssize_t k = a; k < b; k++) h = (h ^ PyUnicode_READ(kind, data, k)) * 0x100000001b3ULL;
+    return h;
+}
+
+static int seg_add(table_t *t, dups_t *d, int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    const uint64_t h = seg_hash(kind, data, a, b);
+    size_t j = mix64(h) & t->mask;
+    d->parts++;
+    for (;;) {
+        slot_t *sl = &t->slots[j];
+        if (sl->stamp != t->stamp) {
+            sl->stamp = t->stamp; sl->key = h; sl->first = a; sl->count = b - a;  /* count holds the length */
+            return 0;
+        }
+        if (sl->key == h && sl->count == b - a
+            && memcmp((const char *)data + sl->first * kind, (const char *)data + a * kind, (size_t)(b - a) * kind) == 0) {
+            d->dup++;
+            d->dup_chars += b - a;
+            return 0;
+        }
+        j = (j + 1) & t->mask;
+    }
+}
+
+static PyObject *fast_segment_dups(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
+    const int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    Py_ssize_t newlines = 0;
+    for (Py_ssize_t k = 0; k < n; k++) newlines += PyUnicode_READ(kind, data, k) == '\n';
+    table_t t;
+    if (table_init(&t, newlines + 2) < 0) return NULL;
+    dups_t para = {0, 0, 0}, line = {0, 0, 0};
+
+    /* paragraphs: text.strip() split on runs of two or more newlines */
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, lo))) lo++;
+    while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, hi - 1))) hi--;
+    Py_ssize_t start = lo, k = lo;
+    while (k < hi) {
+        if (PyUnicode_READ(kind, data, k) == '\n' && k + 1 < hi && PyUnicode_READ(kind, data, k + 1) == '\n') {
+            seg_add(&t, &para, kind, data, start, k);
+            while (k < hi && PyUnicode_READ(kind, data, k) == '\n') k++;
+            start = k;
+        } else {
+            k++;
+        }
+    }
+    seg_add(&t, &para, kind, data, start, hi);
+
+    /* lines: the whole text split on runs of newlines */
+    table_clear(&t);
+    start = 0; k = 0;
+    while (k < n) {
+        if (PyUnicode_READ(kind, data, k) == '\n') {
+            seg_add(&t, &line, kind, data, start, k);
+            while (k < n && PyUnicode_READ(kind, data, k) == '\n') k++;
+            start = k;
+        } else {
+            k++;
+        }
+    }
+    seg_add(&t, &line, kind, data, start, n);
+    PyMem_Free(t.slots);
+    return Py_BuildValue("(nnnnnn)", para.parts, para.dup, para.dup_chars, line.parts, line.dup, line.dup_chars);
+}
+
+/* ---- word n-grams ------------------------------------------------------------------------------ */
+
+#define K_ROLL 0x9E3779B97F4A7C15ULL  /* gopher._K: h(n) = h(n-1) * K + hash(word n) */
+
+static Py_ssize_t *parse_ns(PyObject *seq, Py_ssize_t *len, Py_ssize_t *maxn) {
+    PyObject *fast = PySequence_Fast(seq, "n-gram sizes must be a sequence");
+    if (fast == NULL) return NULL;
+    *len = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t *ns = PyMem_Malloc(sizeof(Py_ssize_t) * (*len + 1));
+    if (ns == NULL) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
+    for (Py_ssize_t i = 0; i < *len; i++) {
+        ns[i] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(fast, i));
+        if (ns[i] == -1 && PyErr_Occurred()) { PyMem_Free(ns); Py_DECREF(fast); return NULL; }
+        if (ns[i] < 1) {
+            PyErr_Format(PyExc_ValueError, "n-gram size must be >= 1, got %zd", ns[i]);
+            PyMem_Free(ns); Py_DECREF(fast); return NULL;
+        }
+        if (ns[i] > *maxn) *maxn = ns[i];
+    }
+    Py_DECREF(fast);
+    return ns;
+}
+
+static PyObject *fast_ngram_stats(PyObject *self, PyObject *args) {
+    PyObject *words, *top_seq, *dup_seq;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyList_Type, &words, &top_seq, &dup_seq)) return NULL;
+    Py_ssize_t n_top = 0, n_dup = 0, maxn = 1;
+    Py_ssize_t *top_ns = NULL, *dup_ns = NULL;
+    uint64_t *ids = NULL, *h = NULL;
+    Py_ssize_t *cum = NULL, *pos = NULL;
+    char *rep = NULL;
+    table_t t = {NULL, 0, 0};
+    PyObject *result = NULL, *tops = NULL, *dups = NULL;
+
+    if ((top_ns = parse_ns(top_seq, &n_top, &maxn)) == NULL) goto done;
+    if ((dup_ns = parse_ns(dup_seq, &n_dup, &maxn)) == NULL) goto done;
+    const Py_ssize_t m = PyList_GET_SIZE(words);
+    ids = PyMem_Malloc(sizeof(uint64_t) * (m + 1));
+    h = PyMem_Malloc(sizeof(uint64_t) * (m + 1));
+    cum = PyMem_Malloc(sizeof(Py_ssize_t) * (m + 1));
+    pos = PyMem_Malloc(sizeof(Py_ssize_t) * (m + 1));
+    rep = PyMem_Malloc(m + 1);
+    if (ids == NULL || h == NULL || cum == NULL || pos == NULL || rep == NULL) { PyErr_NoMemory(); goto done; }
+    cum[0] = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        PyObject *w = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(w)) { PyErr_SetString(PyExc_TypeError, "words must be str"); goto done; }
+        Py_hash_t hw = PyObject_Hash(w);
+        if (hw == -1 && PyErr_Occurred()) goto done;
+        ids[i] = h[i] = (uint64_t)hw;
+        cum[i + 1] = cum[i] + PyUnicode_GET_LENGTH(w);
+    }
+    if (table_init(&t, m + 1) < 0) goto done;
+    tops = PyList_New(n_top);
+    dups = PyList_New(n_dup);
+    if (tops == NULL || dups == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n_top; i++) { Py_INCREF(Py_None); PyList_SET_ITEM(tops, i, Py_None); }
+    for (Py_ssize_t i = 0; i < n_dup; i++) { Py_INCREF(Py_None); PyList_SET_ITEM(dups, i, Py_None); }
+
+    /* As gopher._NGrams: level n only keeps the positions whose (n-1)-gram occurs more than once (every
+     * occurrence of a repeated n-gram starts there), so after the bigrams there is little left to do.
+     * pos[0..na) are those positions in increasing order, h[i] the hash of the n-gram at pos[i]. */
+    Py_ssize_t na = m;
+    for (Py_ssize_t p = 0; p < m; p++) pos[p] = p;
+    for (Py_ssize_t n = 1; n <= maxn && n <= m; n++) {
+        if (n > 1) {
+            Py_ssize_t j = 0;
+            for (Py_ssize_t i = 0; i < na; i++) {
+                if (!rep[i] || pos[i] > m - n) continue;
+                pos[j] = pos[i];
+                h[j] = h[i] * K_ROLL + ids[pos[i] + n - 1];
+                j++;
+            }
+            na = j;
+        }
+        /* count every n-gram of the level */
+        table_clear(&t);
+        for (Py_ssize_t i = 0; i < na; i++) {
+            size_t j = mix64(h[i]) & t.mask;
+            for (;;) {
+                slot_t *sl = &t.slots[j];
+                if (sl->stamp != t.stamp) { sl->stamp = t.stamp; sl->key = h[i]; sl->first = pos[i]; sl->count = 1; break; }
+                if (sl->key == h[i]) { sl->count++; break; }
+                j = (j + 1) & t.mask;
+            }
+        }
+        for (Py_ssize_t k = 0; k < n_top; k++) {
+            if (top_ns[k] != n) continue;
+            /* the most frequent n-gram; ties go to the one seen first (Counter.most_common in datatrove) */
+            Py_ssize_t best_c = 0, best_p = 0;
+            for (Py_ssize_t i = 0; i < na; i++) {
+                size_t j = mix64(h[i]) & t.mask;
+                while (t.slots[j].key != h[i]) j = (j + 1) & t.mask;
+                const slot_t *sl = &t.slots[j];
+                if (sl->count > best_c || (sl->count == best_c && sl->first < best_p)) { best_c = sl->count; best_p = sl->first; }
+            }
+            if (best_c <= 1) { best_c = 1; best_p = 0; }
+            PyObject *v = PyLong_FromSsize_t((cum[best_p + n] - cum[best_p] + n - 1) * best_c);
+            if (v == NULL) goto done;
+            Py_SETREF(PyList_GET_ITEM(tops, k), v);
+        }
+        if (n < maxn) {  /* which positions the next level extends */
+            for (Py_ssize_t i = 0; i < na; i++) {
+                size_t j = mix64(h[i]) & t.mask;
+                while (t.slots[j].key != h[i]) j = (j + 1) & t.mask;
+                rep[i] = t.slots[j].count > 1;
+            }
+        }
+        for (Py_ssize_t k = 0; k < n_dup; k++) {
+            if (dup_ns[k] != n) continue;
+            /* datatrove's find_all_duplicate: left to right, a repeat counts its characters and skips n words;
+             * n-grams that occur once never repeat, so visiting only this level's positions gives the same sum */
+            Py_ssize_t total = 0, nxt = 0;
+            table_clear(&t);  /* the counts of this level are no longer needed */
+            for (Py_ssize_t i = 0; i < na; i++) {
+                const Py_ssize_t p = pos[i];
+                if (p < nxt) continue;
+                size_t j = mix64(h[i]) & t.mask;
+                for (;;) {
+                    slot_t *sl = &t.slots[j];
+                    if (sl->stamp != t.stamp) { sl->stamp = t.stamp; sl->key = h[i]; break; }
+                    if (sl->key == h[i]) { total += cum[p + n] - cum[p]; nxt = p + n; break; }
+                    j = (j + 1) & t.mask;
+                }
+            }
+            PyObject *v = PyLong_FromSsize_t(total);
+            if (v == NULL) goto done;
+            Py_SETREF(PyList_GET_ITEM(dups, k), v);
+        }
+    }
+    /* sizes longer than the document: no n-gram at all */
+    for (Py_ssize_t i = 0; i < n_dup; i++) {
+        if (PyList_GET_ITEM(dups, i) == Py_None) {
+            PyObject *v = PyLong_FromLong(0);
+            if (v == NULL) goto done;
+            Py_SETREF(PyList_GET_ITEM(dups, i), v);
+        }
+    }
+    result = PyTuple_Pack(2, tops, dups);
+done:
+    Py_XDECREF(tops);
+    Py_XDECREF(dups);
+    PyMem_Free(top_ns);
+    PyMem_Free(dup_ns);
+    PyMem_Free(ids);
+    PyMem_Free(h);
+    PyMem_Free(cum);
+    PyMem_Free(pos);
+    PyMem_Free(rep);
+    PyMem_Free(t.slots);
+    return result;
+}
+
+/* re's \w for str patterns is str.isalnum() or "_", its \s is str.isspace() (Modules/_sre/sre.c) */
+static PyObject *fast_count_pretokens(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
+    const int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    Py_ssize_t count = 0;
+    int in_word = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (c == '_' || Py_UNICODE_ISALNUM(c)) {
+            count += !in_word;
+            in_word = 1;
+        } else {
+            in_word = 0;
+            count += !Py_UNICODE_ISSPACE(c);
+        }
+    }
+    return PyLong_FromSsize_t(count);
+}
+
+/* max(map(len, text.split()), default=0): the longest run of non-whitespace characters */
+static PyObject *fast_longest_run(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
+    const int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    Py_ssize_t best = 0, run = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k))) run = 0;
+        else if (++run > best) best = run;
+    }
+    return PyLong_FromSsize_t(best);
+}
+
+static PyMethodDef methods[] = {
+    {"longest_run", fast_longest_run, METH_O, "longest_run(text) -> length of the longest whitespace-free run"},
+    {"count_pretokens", fast_count_pretokens, METH_O, "count_pretokens(text) -> number of \\w+ runs and other non-space characters"},
+    {"tokenize", fast_tokenize, METH_VARARGS, "tokenize(text, findall, rest, abbrevs) -> list of tokens (see words.tokenize)"},
+    {"segment_dups", fast_segment_dups, METH_O,
+     "segment_dups(text) -> (paragraphs, duplicate paragraphs, their chars, lines, duplicate lines, their chars)"},
+    {"ngram_stats", fast_ngram_stats, METH_VARARGS,
+     "ngram_stats(words, top_ns, dup_ns) -> (top n-gram chars x count per n, duplicated n-gram chars per n)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fast", "Compiled loops of the quality filters and the token counter.", -1, methods};
+
+PyMODINIT_FUNC PyInit__fast(void) { return PyModule_Create(&module); }
