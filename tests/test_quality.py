@@ -510,3 +510,28 @@ def test_ocr_quality_reads_hyphenated_line_breaks_as_layout_not_noise():
     assert all("¬" in d.text for d in readable)
     assert [f.filter(d) for d in readable] == [True] * 6
     assert [f.filter(d) for d in noisy] == [(False, "ocr_noisy_text")] * 4
+
+
+_FTFY_EDGES = [chr(c) for c in [0, 8, 9, 10, 11, 0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3,
+                                0xe9, 0xf4, 0xf5, 0x2028, 0x2029, 0x200b, 0x200c, 0x2060, 0x2069, 0x206a, 0x206f, 0x2070,
+                                0xfeff, 0xfff8, 0xfff9, 0xfffd, 0xfffe, 0xd800, 0xdfff, 0xe000, 0x20ac, 0x201a, 0x0192,
+                                0x2026, 0x02c6, 0x0160, 0x0178, 0x2012, 0x2122, 0x1f600]]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_FTFY_EDGES), max_size=6).map("".join))
+def test_compiled_ftfy_test_equals_regex_fuzzed(text):
+    from lucie_data.steps.filters import _NEEDS_FTFY, needs_ftfy
+
+    assert needs_ftfy(text) == (_NEEDS_FTFY.search(text) is not None)
+
+
+def test_compiled_ftfy_test_and_longest_word_on_real_text():
+    from lucie_data.steps.filters import _NEEDS_FTFY, needs_ftfy
+    from lucie_data.steps.quality.c4 import longest_word
+
+    texts = _slice_texts() + ["", " ", "Ã©tÃ©", "a\u00a0b", "\ufeffx", "é\u2019"]
+    lines = [ln for t in texts for ln in t.split("\n")]
+    assert all(needs_ftfy(t) == (_NEEDS_FTFY.search(t) is not None) for t in texts + lines)
+    assert sum(map(needs_ftfy, texts)) >= 3  # the mojibake samples above at least
+    assert all(longest_word(t) == max(map(len, t.split()), default=0) for t in texts + lines)

@@ -13,6 +13,7 @@
  *                                          _PARA.split(text.strip()) and _LINES.split(text)).
  *   ngram_stats(words, top_ns, dup_ns)  -> gopher._NGrams.top_chars / dup_chars for each n, with the
  *                                          same 64-bit rolling hash of Python's str hashes.
+ *   needs_ftfy(text)                    -> filters._NEEDS_FTFY.search(text) is not None
  *   longest_run(text)                   -> max(map(len, text.split()), default=0)
  *   count_pretokens(text)               -> len(re.findall(r"\w+|[^\w\s]", text)) (tokens.py's fallback)
  *                                          without building the list.
@@ -415,6 +416,40 @@ static PyObject *fast_count_pretokens(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(count);
 }
 
+/* filters._NEEDS_FTFY.search(text) is not None, character by character */
+static inline int ftfy_class(Py_UCS4 c) {
+    return c <= 0x08 || (c >= 0x0b && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029
+        || c == 0x200b || c == 0x2060 || (c >= 0x206a && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffd)
+        || (c >= 0xd800 && c <= 0xdfff);
+}
+
+static inline int cp1252_continuation(Py_UCS4 c) {  /* a UTF-8 continuation byte as Latin-1 or cp1252 shows it */
+    if (c >= 0x80 && c <= 0xbf) return 1;
+    switch (c) {
+    case 0x20ac: case 0x201a: case 0x0192: case 0x201e: case 0x2026: case 0x2020: case 0x2021: case 0x02c6:
+    case 0x2030: case 0x0160: case 0x2039: case 0x0152: case 0x017d: case 0x2018: case 0x2019: case 0x201c:
+    case 0x201d: case 0x2022: case 0x2013: case 0x2014: case 0x02dc: case 0x2122: case 0x0161: case 0x203a:
+    case 0x0153: case 0x017e: case 0x0178:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static PyObject *fast_needs_ftfy(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
+    const int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (c >= 0x20 && c < 0x7f) continue;
+        if (ftfy_class(c)) Py_RETURN_TRUE;
+        if (c >= 0xc2 && c <= 0xf4 && k + 1 < n && cp1252_continuation(PyUnicode_READ(kind, data, k + 1))) Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
+
 /* max(map(len, text.split()), default=0): the longest run of non-whitespace characters */
 static PyObject *fast_longest_run(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
@@ -430,6 +465,7 @@ static PyObject *fast_longest_run(PyObject *self, PyObject *arg) {
 }
 
 static PyMethodDef methods[] = {
+    {"needs_ftfy", fast_needs_ftfy, METH_O, "needs_ftfy(text) -> filters._NEEDS_FTFY.search(text) is not None"},
     {"longest_run", fast_longest_run, METH_O, "longest_run(text) -> length of the longest whitespace-free run"},
     {"count_pretokens", fast_count_pretokens, METH_O, "count_pretokens(text) -> number of \\w+ runs and other non-space characters"},
     {"tokenize", fast_tokenize, METH_VARARGS, "tokenize(text, findall, rest, abbrevs) -> list of tokens (see words.tokenize)"},

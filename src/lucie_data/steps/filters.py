@@ -24,6 +24,12 @@ _NEEDS_FTFY = re.compile(
 )
 
 
+try:  # the same test character by character in C (setup.py builds it; tests compare both)
+    from .._fast import needs_ftfy
+except ImportError:  # pragma: no cover - depends on the install
+    def needs_ftfy(text: str) -> bool:
+        return _NEEDS_FTFY.search(text) is not None
+
 def mark_modified(doc: Document, stage_id: str) -> None:
     """Remember which stages changed the text (a no-derivatives licence must know)."""
     mods = doc.metadata.setdefault("modified_by", [])
@@ -85,7 +91,7 @@ class NormalizeFilter(LucieFilter):
             end = text.find("\n", pos) + 1 or n
             end = min(end, pos + cfg.max_decode_length)
             seg = text[pos:end]
-            if _NEEDS_FTFY.search(seg) is not None or (cfg.fix_encoding and is_bad(seg)):
+            if needs_ftfy(seg) or (cfg.fix_encoding and is_bad(seg)):
                 seg = ftfy.fix_text(seg, cfg)
             elif self.form and not unicodedata.is_normalized(self.form, seg):
                 seg = unicodedata.normalize(self.form, seg)
@@ -99,7 +105,7 @@ class NormalizeFilter(LucieFilter):
         if not hasattr(self, "_cfg"):
             self._cfg = self._config()
         text = doc.text
-        if _NEEDS_FTFY.search(text) is None:  # fast path: ftfy would only normalise (see _NEEDS_FTFY)
+        if not needs_ftfy(text):  # fast path: ftfy would only normalise (see _NEEDS_FTFY)
             if self.form and not unicodedata.is_normalized(self.form, text):
                 text = unicodedata.normalize(self.form, text)
         else:
