@@ -12,14 +12,18 @@ import os
 import re
 from functools import lru_cache
 
+from .fastpath import compiled
+
 _PRETOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 FALLBACK = "regex-pretokens"
 
-try:  # the same count without building the list of matches (setup.py builds it; tests compare both)
-    from ._fast import count_pretokens
-except ImportError:  # pragma: no cover - depends on the install
-    def count_pretokens(text: str) -> int:
-        return len(_PRETOKEN.findall(text))
+
+def count_pretokens_py(text: str) -> int:
+    return len(_PRETOKEN.findall(text))
+
+
+# the same count without building the list of matches, when the compiled module is there (tests compare both)
+count_pretokens = getattr(compiled(), "count_pretokens", count_pretokens_py)
 
 
 class TokenCounter:

@@ -6,6 +6,7 @@ import unicodedata
 
 from datatrove.data import Document
 
+from ..fastpath import compiled
 from .base import LucieFilter
 
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))  # ZWSP, word joiner, BOM; ZWJ/ZWNJ are kept (scripts need them)
@@ -24,11 +25,13 @@ _NEEDS_FTFY = re.compile(
 )
 
 
-try:  # the same test character by character in C (setup.py builds it; tests compare both)
-    from .._fast import needs_ftfy
-except ImportError:  # pragma: no cover - depends on the install
-    def needs_ftfy(text: str) -> bool:
-        return _NEEDS_FTFY.search(text) is not None
+def needs_ftfy_py(text: str) -> bool:
+    return _NEEDS_FTFY.search(text) is not None
+
+
+# the same test character by character in C when the compiled module is there (tests compare both)
+needs_ftfy = getattr(compiled(), "needs_ftfy", needs_ftfy_py)
+
 
 def mark_modified(doc: Document, stage_id: str) -> None:
     """Remember which stages changed the text (a no-derivatives licence must know)."""

@@ -25,10 +25,9 @@ import re
 import unicodedata
 from collections import OrderedDict
 
-try:  # compiled twin of tokenize's loop (setup.py); without a C compiler the Python loop gives the same tokens
-    from ... import _fast
-except ImportError:  # pragma: no cover - depends on the install
-    _fast = None
+from ...fastpath import compiled
+
+_fast = compiled()  # compiled twin of tokenize's loop, or None: the Python loop gives the same tokens
 
 _URL = r"(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _ABBR = r"(?:[^\W\d_]{1,3}\.){2,}|\b[A-ZÀ-Ý]\.(?!\w)"  # U.S. e.g. z.B. i.e.; initials M. A. W.
