@@ -198,6 +198,22 @@ static int seg_add(table_t *t, dups_t *d, int kind, const void *data, Py_ssize_t
     }
 }
 
+/* counts the duplicates among the pieces of [lo, hi) cut at runs of at least min_run newlines (re.split) */
+static void split_newline_runs(table_t *t, dups_t *d, int kind, const void *data, Py_ssize_t lo, Py_ssize_t hi,
+                               Py_ssize_t min_run) {
+    Py_ssize_t start = lo, k = lo;
+    while (k < hi) {
+        Py_ssize_t e = k;
+        while (e < hi && PyUnicode_READ(kind, data, e) == '\n') e++;
+        if (e - k >= min_run) {
+            seg_add(t, d, kind, data, start, k);
+            start = e;
+        }
+        k = e > k ? e : k + 1;
+    }
+    seg_add(t, d, kind, data, start, hi);
+}
+
 static PyObject *fast_segment_dups(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
     const int kind = PyUnicode_KIND(arg);
@@ -209,35 +225,13 @@ static PyObject *fast_segment_dups(PyObject *self, PyObject *arg) {
     if (table_init(&t, newlines + 2) < 0) return NULL;
     dups_t para = {0, 0, 0}, line = {0, 0, 0};
 
-    /* paragraphs: text.strip() split on runs of two or more newlines */
+    /* paragraphs: text.strip() split on runs of two or more newlines; lines: the text split on runs of newlines */
     Py_ssize_t lo = 0, hi = n;
     while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, lo))) lo++;
     while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, hi - 1))) hi--;
-    Py_ssize_t start = lo, k = lo;
-    while (k < hi) {
-        if (PyUnicode_READ(kind, data, k) == '\n' && k + 1 < hi && PyUnicode_READ(kind, data, k + 1) == '\n') {
-            seg_add(&t, &para, kind, data, start, k);
-            while (k < hi && PyUnicode_READ(kind, data, k) == '\n') k++;
-            start = k;
-        } else {
-            k++;
-        }
-    }
-    seg_add(&t, &para, kind, data, start, hi);
-
-    /* lines: the whole text split on runs of newlines */
+    split_newline_runs(&t, &para, kind, data, lo, hi, 2);
     table_clear(&t);
-    start = 0; k = 0;
-    while (k < n) {
-        if (PyUnicode_READ(kind, data, k) == '\n') {
-            seg_add(&t, &line, kind, data, start, k);
-            while (k < n && PyUnicode_READ(kind, data, k) == '\n') k++;
-            start = k;
-        } else {
-            k++;
-        }
-    }
-    seg_add(&t, &line, kind, data, start, n);
+    split_newline_runs(&t, &line, kind, data, 0, n, 1);
     PyMem_Free(t.slots);
     return Py_BuildValue("(nnnnnn)", para.parts, para.dup, para.dup_chars, line.parts, line.dup, line.dup_chars);
 }
