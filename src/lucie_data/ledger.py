@@ -45,13 +45,17 @@ def removed_counts(source_dir: Path):
     quarantined: list[dict] = []
     if not files:
         return per, quarantined
-    df = pl.concat([pl.read_parquet(f, columns=["text", "metadata", "removal_stage", "removal_reason"]) for f in files])
-    agg = (df.group_by("removal_stage", "removal_reason")
+    # one lazy scan over all shards (read in parallel, text decoded once for both queries): about half
+    # the time of reading them one by one (measured); same rows in the same order
+    lf = pl.scan_parquet([str(f) for f in files], glob=False).select("text", "metadata", "removal_stage",
+                                                                    "removal_reason")
+    agg = (lf.group_by("removal_stage", "removal_reason")
            .agg(pl.len().alias("docs"), pl.col("text").str.len_chars().sum().alias("chars"))
            .sort("removal_stage", "removal_reason"))
+    q = lf.filter(pl.col("removal_reason").is_in(list(FILE_LEVEL_REASONS))).select("metadata", "removal_reason")
+    agg, q = pl.collect_all([agg, q])
     for row in agg.iter_rows(named=True):
         per[row["removal_stage"]][row["removal_reason"]] = {"docs": int(row["docs"]), "chars": int(row["chars"] or 0)}
-    q = df.filter(pl.col("removal_reason").is_in(list(FILE_LEVEL_REASONS)))
     for row in q.iter_rows(named=True):
         meta = json.loads(row["metadata"])
         quarantined.append({"file": meta.get("source_file"), "reason": row["removal_reason"],
@@ -66,7 +70,7 @@ def kept_counts(source_dir: Path) -> dict:
     files = sorted((source_dir / "data").glob("**/*.parquet"))
     if not files:
         return {"docs": 0, "chars": 0, "by_language": {}, "shards": 0, "duplicate_ids": 0}
-    df = pl.concat([pl.read_parquet(f, columns=["id", "text", "language"]) for f in files])
+    df = pl.scan_parquet([str(f) for f in files], glob=False).select("id", "text", "language").collect()
     by_lang = (df.group_by("language").agg(pl.len().alias("docs"), pl.col("text").str.len_chars().sum().alias("chars"))
                .sort("language"))
     return {"docs": df.height, "chars": int(df["text"].str.len_chars().sum() or 0), "shards": len(files),
