@@ -237,10 +237,18 @@ def interleaved(fns: dict, repeat: int) -> dict:
             setup, fn = fn if isinstance(fn, tuple) else (None, fn)
             if setup is not None:  # untimed: e.g. delete the previous run's output
                 setup()
+            c = os.times()
             t = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t)
+            c2 = os.times()
+            CPU.setdefault(k, []).append((c2.user - c.user, c2.system - c.system))
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+# operation -> [(user, system) CPU seconds of this process, all threads] per run: the user time is the Python and
+# Parquet work, the system time mostly the kernel creating files and folders (see the note in the results)
+CPU: dict[str, list[tuple[float, float]]] = {}
 
 
 def main() -> None:
@@ -255,14 +263,26 @@ def main() -> None:
     large = args.layout == "large"
     corpora = args.layout in ("corpora", "large")  # large is the corpora build enlarged: same pipeline, factors
     big = large_build() if large else corpora_build() if corpora else enlarge(demo_build(), args.replicas)
+    load_before = os.getloadavg()
     lucie = "mix lucie" if corpora else "mix demo"  # the run with Lucie-like factors (> 1: repeats)
     shards = sorted(big.glob("sources/*/data/*/*.parquet"))
     in_bytes = sum(p.stat().st_size for p in shards)
     in_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in shards)
     out = WORK / "out"
 
+    trash = WORK / "trash"  # previous outputs, moved aside untimed and deleted after the last timing
+    shutil.rmtree(trash, ignore_errors=True)
+    trash.mkdir()
+
     def clear(folder: Path):
-        return lambda: shutil.rmtree(folder, ignore_errors=True)
+        """Move the previous output aside instead of deleting it: deleting ~2,000 files and folders right before
+        a timed run makes every file that run creates slower on this VM's ext4 (inode allocation scans past
+        inodes freed in the last ~30 s), which is not what a user's mix build meets."""
+        def move() -> None:
+            if folder.exists():
+                os.replace(folder, trash / f"{len(list(trash.iterdir())):04d}")
+            os.sync()  # earlier runs' written bytes flushed now, not while the next run is timed
+        return move
 
     def copy():
         out.mkdir(parents=True)
@@ -311,6 +331,8 @@ def main() -> None:
     out_rows = {k: json.loads((WORK / d / "mix_plan.json").read_text())["totals"]["docs"] for k, d in runs}
     out_bytes = {k: sum(p.stat().st_size for p in (WORK / d).glob("data/**/*.parquet")) for k, d in runs}
     shutil.rmtree(out, ignore_errors=True)
+    load_after = os.getloadavg()
+    shutil.rmtree(trash, ignore_errors=True)
 
     mib = in_bytes / 2**20
     sizes = sorted(p.stat().st_size for p in shards)
@@ -349,13 +371,13 @@ def main() -> None:
         f"`.venv/bin/python benchmarks/mix_bench.py {command}` "
         f"({time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, pyarrow {pa.__version__}; median of {args.repeat}, warm page cache, "
-        "noisy shared VM: +-15 %).",
+        f"noisy shared VM; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after).",
         "",
         what,
         "",
         "| operation | seconds | MiB in | MiB out | MiB/s of input | MiB/s of output | vs copy (input bytes) "
-        "| vs copy (output bytes) | vs rewrite | rows out |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| vs copy (output bytes) | vs rewrite | rows out | CPU user s | CPU sys s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     copy_rate = in_bytes / results["copy"]  # the copy writes what it reads: one rate for both
     for k, s in results.items():
@@ -366,18 +388,21 @@ def main() -> None:
         ob = out_bytes.get(k, in_bytes)
         lines.append(f"| {k} | {s:.3f} | {mib:,.1f} | {ob / 2**20:,.1f} | {mib / s:,.1f} | {ob / 2**20 / s:,.1f} "
                      f"| {in_bytes / s / copy_rate * 100:.0f} % | {ob / s / copy_rate * 100:.0f} % "
-                     f"| {results['rewrite'] / s * 100:.0f} % | {rows:,} |")
+                     f"| {results['rewrite'] / s * 100:.0f} % | {rows:,} "
+                     f"| {statistics.median(u for u, _ in CPU[k]):.2f} | {statistics.median(x for _, x in CPU[k]):.2f} |")
     lines += [
         "",
         "- `copy`: shutil.copyfile of the input shards into one folder (no decoding); the reference of every "
         "ratio. `copy (folders)`: the same into the build's folder tree (a folder per source and language, as a mix "
         "has). `rewrite`: pyarrow read + zstd write of each shard. `mix x1`: `build_mix` with every factor 1 (same "
-        f"rows out). {lucie_what} Each of these starts with its previous output deleted, untimed. "
+        f"rows out). {lucie_what} Each of these starts with its previous output moved aside, untimed (the moved "
+        "folders are deleted after the last timing: deleting them just before a timed run slowed that run's file "
+        "creation, see the CPU note) and `sync` run, so no earlier run's bytes are written back during it. "
         "`mix x1, replacing`: `mix x1` over the previous mix, as a rerun of `lucie-data mix build` does: the "
         "new folder is swapped in, then the old one deleted, timed (this VM's disk takes 2-4 ms per folder "
         "removed, so this row is mostly the folder count).",
         "- `build_mix` copies bytes where the output rows equal the input rows: a build shard whose rows are all "
-        "allowed and in one output folder is copied whole as the first copy of its subset, with `shutil.copyfile` "
+        "allowed and in one output folder is copied whole as the first copy of its subset, with `sendfile` "
         "and the sha256 the build's manifest.json recorded (size and mtime checked; hashed while copying "
         "otherwise); with `repeat_ids: suffix` (default) copies k >= 2 (ids renamed `id#k`), fractional selections "
         "and mixed-licence shards are re-encoded (zstd Parquet, in a second thread); with `repeat_ids: keep` the "
@@ -389,6 +414,12 @@ def main() -> None:
         "byte copy's rows from the summary of the shard it copied; then mix_plan.json and the card. "
         "Times run round-robin (copy, copy (folders), rewrite, mix x1, mix x1 replacing, "
         f"{lucie}, {keep}, repeat) because this VM's disk speed drifts several-fold within a minute.",
+        "- `CPU user s` / `CPU sys s`: median CPU seconds of this process (all threads) per run. On this VM the "
+        "system time is mostly ext4 allocating inodes: `perf` shows `ext4_create` -> `recently_deleted` scanning "
+        "past inodes freed in the last ~30 s (by this benchmark's deletions and by every other process on the "
+        "disk), so creating a file or a folder costs from ~20 us to ~1 ms depending on what was deleted just "
+        "before; that is the drift. A mix creates one inode per file and one per output folder (1,320 + 720 for "
+        "`--replicas 60`), the flat copy one per file only; the user time is what the mix's own code costs.",
         f"- Floor of a re-encode, same run: zstd-decoding the {len(raw) / 2**20:,.1f} MiB of text held in these "
         f"shards takes {results['zstd decode']:.3f} s and encoding it again {results['zstd encode']:.3f} s "
         f"({floor:.3f} s = {results['copy'] / floor * 100:.0f} % of the copy, before any Parquet or file work).",

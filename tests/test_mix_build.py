@@ -832,3 +832,153 @@ def test_a_mix_killed_between_the_two_renames_leaves_nothing_behind_on_rerun(mix
     build_mix(built, load_mix_config(built, output=out))
     assert not (tmp_path / "m.old").exists()
     _same_mix(out, mix[0])
+
+
+# ---------------------------------------------------------------------------- fast paths of a mix of small shards
+# (issue 6: per-file overhead; each fast path must give exactly what the plain implementation gives)
+
+
+def _footer_reference(path: Path) -> str | None:
+    """The footer digest computed the plain way: the whole file read, the footer sliced by its length field."""
+    data = path.read_bytes()
+    if len(data) < 8 or data[-4:] != b"PAR1":
+        return None
+    n = int.from_bytes(data[-8:-4], "little")
+    return hashlib.sha256(data[-8 - n:-8]).hexdigest() if n + 8 <= len(data) else None
+
+
+def _many_row_groups(built: Path, dst: Path) -> Path:
+    """A real shard rewritten with one row group per row: a footer far larger than the 64 KiB tail read."""
+    import pyarrow.parquet as pq
+
+    shard = sorted((built / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    pq.write_table(pq.read_table(shard), dst, row_group_size=1, compression="zstd")
+    return dst
+
+
+@pytest.mark.parametrize("make, footer", [
+    (lambda b, d: sorted((b / "sources" / "web_cc" / "data").glob("*/*.parquet"))[0], "digest"),
+    (_many_row_groups, "large"),
+    (lambda b, d: (d.write_bytes(b"not parquet at all"), d)[1], None),
+    (lambda b, d: (d.write_bytes(b"PAR1"), d)[1], None),  # shorter than the 8-byte trailer
+    (lambda b, d: (d.write_bytes(b"PAR1" + (10**6).to_bytes(4, "little") + b"PAR1"), d)[1], None),  # length > file
+])
+def test_footer_digest_is_the_footer_sha256(built, tmp_path, make, footer):
+    from lucie_data.mix.build import _TAIL, _still_describes, footer_digest
+
+    path = make(built, tmp_path / "f.parquet")
+    want = _footer_reference(path)
+    assert footer_digest(path) == want
+    assert (want is None) == (footer is None)
+    if footer == "large":
+        assert int.from_bytes(path.read_bytes()[-8:-4], "little") > _TAIL  # the second-read branch ran
+    if footer is not None:  # the check the mix runs on each shard: size, mtime and footer, one open
+        st = path.stat()
+        entry = (st.st_size, "0" * 64, st.st_mtime_ns, {"footer": want})
+        assert _still_describes(entry, path)
+        assert not _still_describes((st.st_size, "0" * 64, st.st_mtime_ns, {"footer": "0" * 64}), path)
+        assert not _still_describes((st.st_size + 1, "0" * 64, st.st_mtime_ns, {"footer": want}), path)
+        assert not _still_describes((st.st_size, "0" * 64, st.st_mtime_ns - 1, {"footer": want}), path)
+        assert not _still_describes(entry, tmp_path / "missing.parquet")
+
+
+def test_copy_bytes_is_a_byte_copy_with_the_mode_of_open_wb(built, tmp_path):
+    from lucie_data.mix.build import _copy_bytes
+
+    src = _many_row_groups(built, tmp_path / "src.parquet")  # a few hundred KiB
+    dst = tmp_path / "dst.parquet"
+    dst.write_bytes(b"x" * (src.stat().st_size * 2))  # an older, longer file: truncated, as open("wb") does
+    _copy_bytes(src, dst)
+    assert dst.read_bytes() == src.read_bytes()
+    ref = tmp_path / "ref.parquet"
+    with open(ref, "wb") as fh:
+        fh.write(src.read_bytes())
+    assert (dst.stat().st_mode & 0o777) == (ref.stat().st_mode & 0o777)
+    with pytest.raises(FileNotFoundError):
+        _copy_bytes(tmp_path / "missing.parquet", tmp_path / "out.parquet")
+
+
+def test_listings_are_the_pathlib_globs(built, tmp_path):
+    """scan_mix and SourceInfo.shards list files with os.scandir; the lists are pathlib's, odd entries included."""
+    from lucie_data.mix.build import _parquet_files
+    from lucie_data.mix.stats import read_sources
+
+    b = tmp_path / "b"
+    shutil.copytree(built, b)
+    data = b / "sources" / "web_cc" / "data"
+    (data / "en" / ".hidden.parquet").write_bytes(b"x")
+    (data / "en" / "notes.txt").write_bytes(b"x")
+    (data / "en" / "dir.parquet").mkdir()
+    (data / "en" / "dir.parquet" / "inner.parquet").write_bytes(b"x")
+    (data / "stray.parquet").write_bytes(b"x")  # not in a language folder: not a shard
+    os.symlink(data / "en", data / "linked")  # a linked folder: '*/' follows it, '**' does not enter it
+    for src in read_sources(b):
+        assert src.shards == sorted((src.folder / "data").glob("*/*.parquet"))
+    got = _parquet_files(b / "sources")
+    assert got == sorted((b / "sources").glob("**/*.parquet"))
+    assert b / "sources" / "web_cc" / "data" / "en" / "dir.parquet" / "inner.parquet" in got
+    assert _parquet_files(tmp_path / "missing") == []
+
+
+def test_mix_plan_file_is_json_dumps_of_the_plan(mix, keep_mix):
+    for folder, plan in (mix, keep_mix):
+        text = (folder / "mix_plan.json").read_text(encoding="utf-8")
+        assert text == json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_plan_records_the_manifest_it_read(mix, built):
+    assert mix[1]["build"]["manifest_sha256"] == hashlib.sha256((built / "manifest.json").read_bytes()).hexdigest()
+
+
+def test_a_mix_of_byte_copies_imports_neither_polars_nor_pyarrow_compute(built, tmp_path):
+    """A cold `lucie-data mix build` of a build whose shards are all copied whole: ~0.2 s of imports avoided
+    (numpy comes with pyarrow, which the schema check needs)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lucie_data.mix.build import build_mix, load_mix_config\n"
+            "from lucie_data.mix.plan import Weights\n"
+            f"cfg = load_mix_config({str(built)!r}, output={str(tmp_path / 'm')!r})\n"
+            "cfg = cfg.model_copy(update={'weights': Weights(factors={}, default_factor=1)})\n"
+            f"plan = build_mix({str(built)!r}, cfg)\n"
+            "print(plan['license_check']['passed'], 'polars' in sys.modules, 'pyarrow.compute' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False", "False"]
+
+
+def test_a_folder_whose_rows_are_all_left_out_is_still_made(built, tmp_path):
+    """Folders are made by the writing threads now; a bucket opened for a shard whose rows are all excluded (every
+    document of pud_en put under CC-BY-NC-4.0) still gets its empty folder, as before: the folder tree does not
+    depend on which thread makes folders."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    (shard,) = sorted((b / "sources" / "pud_en" / "data").glob("*/*.parquet"))
+    t = pq.read_table(shard)
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license",
+                                pa.array(["CC-BY-NC-4.0"] * t.num_rows, pa.string())), shard, compression="zstd")
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    assert (out / "data" / "natural" / "en" / "pud_en").is_dir()
+    assert list((out / "data" / "natural" / "en" / "pud_en").iterdir()) == []
+    assert plan["license_check"]["excluded"]["documents"]["pud_en"]["CC-BY-NC-4.0"]["docs"] == t.num_rows
+    assert {p.parent for p in out.glob("data/*/*/*/*.parquet")} | {out / "data" / "natural" / "en" / "pud_en"} \
+        == set(out.glob("data/*/*/*"))
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_build_mix_restores_the_garbage_collector(built, tmp_path, enabled_before):
+    """build_mix pauses the cyclic collector for speed; it leaves it as it found it, also when it fails."""
+    import gc
+
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        build_mix(built, load_mix_config(built, output=tmp_path / "m"))
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(MixPlanError, match="not a build folder"):
+            build_mix(tmp_path / "nothing", load_mix_config(built, output=tmp_path / "m2"))
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()

@@ -13,6 +13,7 @@ key ``code--programming`` for all programming languages) and a pair ``fr,en`` as
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -63,8 +64,33 @@ class SourceInfo:
 
     @cached_property
     def shards(self) -> list[Path]:
-        """Kept shards in sorted path order (listed once per SourceInfo: the mix asks several times)."""
-        return sorted((self.folder / "data").glob("*/*.parquet"))
+        """Kept shards in sorted path order (listed once per SourceInfo: the mix asks several times).
+
+        ``sorted(folder.glob("data/*/*.parquet"))`` with ``os.scandir`` (pathlib's glob was ~5 % of a mix of
+        720 sources): every entry named ``*.parquet`` in a sub-folder (or link to one) of ``data/``.
+        """
+        data = os.path.join(os.fspath(self.folder), "data")
+        out = []
+        try:
+            with os.scandir(data) as it:
+                subs = [e for e in it if _is_dir(e)]
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return []
+        for sub in subs:
+            try:
+                with os.scandir(sub.path) as it:
+                    out.extend(e.path for e in it if e.name.endswith(".parquet"))
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue
+        out.sort(key=lambda p: p.split(os.sep))  # the order of sorted(Path): part by part
+        return [Path(p) for p in out]
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -84,8 +110,12 @@ class SubsetCount:
         return SubsetStats(self.subset, self.language, self.category, self.tokens)
 
 
-def read_sources(build: str | Path) -> list[SourceInfo]:
-    """Every built source of ``build``, sorted by name; a clear error if ``build`` is not a build folder."""
+def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
+    """Every built source of ``build``, sorted by name; a clear error if ``build`` is not a build folder.
+
+    ``manifest``: ``BUILD/manifest.json`` already read by the caller (an object with its parsed JSON as ``data``),
+    so a mix reads it once; else it is read here.
+    """
     build = Path(build)
     root = build / "sources"
     if not root.is_dir():
@@ -93,12 +123,13 @@ def read_sources(build: str | Path) -> list[SourceInfo]:
                            "then pass the folder it wrote (e.g. build/demo)")
     out = []
     in_build = None  # sources of the pipeline as the last build recorded them (older folders are not in it)
-    manifest = build / "manifest.json"
-    if manifest.is_file():
+    mpath = build / "manifest.json"
+    if manifest is not None or mpath.is_file():
         try:
-            in_build = {s["name"] for s in json.loads(manifest.read_text(encoding="utf-8")).get("sources", [])}
+            data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))
+            in_build = {s["name"] for s in data.get("sources", [])}
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise MixPlanError(f"{manifest} is not a lucie-data manifest; rerun `lucie-data build`") from None
+            raise MixPlanError(f"{mpath} is not a lucie-data manifest; rerun `lucie-data build`") from None
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if in_build is not None and folder.name not in in_build:
             continue
