@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -95,11 +96,11 @@ license_policy:
 """
 
 
-def run_lucie(paths, workers, tasks):
+def run_lucie(paths, workers, tasks, folder: str = "lucie"):
     from lucie_data.recipe import load_pipeline
     from lucie_data.runner import build
 
-    d = WORK / "lucie"
+    d = WORK / folder
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     (d / "bench.yaml").write_text(RECIPE.format(paths=json.dumps([str(p) for p in paths])))
@@ -245,6 +246,11 @@ def write_report(res: dict) -> None:
         "| | wall s | MB/s per core | docs/s per core |", "|---|---|---|---|",
         f"| lucie-data build | {L['seconds']} | {L['MB_s_per_core']} | {L['docs_s_per_core']} |",
         f"| datatrove pipeline | {D['seconds']} | {D['MB_s_per_core']} | {D['docs_s_per_core']} |", "",
+        *([f"Without the compiled loops (`LUCIE_DATA_PURE_PYTHON=1`, every Python twin; same corpus, run "
+           f"right after): {res['pure_python']['seconds']} s, {res['pure_python']['MB_s_per_core']} MB/s per "
+           f"core; the compiled loops make the build {res['pure_python']['compiled_speedup']}× faster; "
+           f"same removals per stage and same kept count: {res['pure_python']['same_decisions']}.", ""]
+          if "pure_python" in res else []),
         f"**Speed-up: {res['speedup']}×** (target ≥ 5×). End to end: {L['MB_s_per_core']} MB/s per core (target ≥ 5).", "",
         "Removed per filter (chained, so each filter sees what the previous one kept):", "",
         "| filter | lucie-data | datatrove |", "|---|---|---|",
@@ -289,7 +295,14 @@ def main():
     ap.add_argument("--tasks", type=int, default=4)
     ap.add_argument("--sample", type=int, default=3000, help="docs for the per-filter agreement")
     ap.add_argument("--report-only", action="store_true", help="rewrite quality.md from quality.json")
+    ap.add_argument("--lucie-only", metavar="JSON", help=argparse.SUPPRESS)  # the pure-Python run (a subprocess)
     a = ap.parse_args()
+    if a.lucie_only:
+        paths = sorted((WORK / "corpus").glob("part-*.jsonl"))  # the corpus the parent run just made
+        t, rem, kept = run_lucie(paths, a.workers, a.tasks, "lucie-pure")
+        Path(a.lucie_only).write_text(json.dumps({"seconds": t, "kept": kept.height, "removed": {
+            k: (0 if v is None else v.height) for k, v in rem.items()}}))
+        return
     if a.report_only:
         write_report(json.loads((HERE / "results" / "quality.json").read_text()))
         return
@@ -300,6 +313,14 @@ def main():
     load_before = round(os.getloadavg()[0], 2)
     t_l, rem_l, kept_l = run_lucie(paths, a.workers, a.tasks)
     print(f"lucie-data: {t_l:.1f} s")
+    # the same build with every compiled loop replaced by its Python twin (lucie_data/fastpath.py); in a
+    # subprocess: this process's forkserver already holds the compiled modules
+    pure_json = WORK / "lucie-pure.json"
+    subprocess.run([sys.executable, __file__, "--mb", str(a.mb), "--workers", str(a.workers), "--tasks",
+                    str(a.tasks), "--lucie-only", str(pure_json)], check=True,
+                   env=dict(os.environ, LUCIE_DATA_PURE_PYTHON="1"))
+    pure = json.loads(pure_json.read_text())
+    print(f"lucie-data, pure Python: {pure['seconds']:.1f} s")
     t_d, rem_d = run_datatrove(paths, a.workers, a.tasks)
     print(f"datatrove: {t_d:.1f} s")
 
@@ -331,6 +352,10 @@ def main():
                       "docs_s_per_core": round(n_docs / t_d / a.workers, 1), "removed": dt_removed,
                       "removal_reasons": {k: dict(Counter(r for _, r in v).most_common(8)) for k, v in rem_d.items()}},
         "speedup": round(t_d / t_l, 2),
+        "pure_python": {"seconds": round(pure["seconds"], 1),
+                        "MB_s_per_core": round(mb / pure["seconds"] / a.workers, 2),
+                        "same_decisions": pure["removed"] == per_stage_removed and pure["kept"] == kept_l.height,
+                        "compiled_speedup": round(pure["seconds"] / t_l, 2)},
         "agreement": {k: {kk: vv for kk, vv in v.items()} for k, v in agr.items()},
     }
     (HERE / "results").mkdir(exist_ok=True)
