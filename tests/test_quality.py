@@ -89,6 +89,23 @@ def test_junk_is_removed_with_reasons():
         assert cls(language="fr").filter(_text(text)) == (False, reason), reason
 
 
+def test_c4_checks_lines_that_a_removed_citation_joined():
+    """The whole-document pre-checks skip per-line substring tests only when the document lacks the substring;
+    removing a citation can create one ("terms of[1] use"), so those lines are still tested, as datatrove does."""
+    prose = docs("en_eltec_novels.jsonl")[0].text
+    d = _text(prose + "\nBy using this site you accept our terms of[1] use and the rest.", "en")
+    assert C4QualityFilter(language="en", stage_id="c4").filter(d) is True
+    assert "terms of" not in d.text and d.text.strip()
+    d = _text(prose + "\nLorem [2]ipsum dolor sit amet, consectetur adipiscing elit.", "en")
+    assert C4QualityFilter(language="en", stage_id="c4").filter(d) == (False, "c4_lorem_ipsum")
+    d = _text(prose + "\nThe JavaScript[3] engine of the page is needed here.", "en")
+    assert C4QualityFilter(language="en", stage_id="c4").filter(d) is True
+    assert "engine of the page" not in d.text  # C4's javascript rule drops the line
+    d = _text(prose + "\nJava[4]script is required to view this page today.", "en")
+    assert C4QualityFilter(language="en", stage_id="c4").filter(d) is True
+    assert "required to view" not in d.text
+
+
 def test_c4_rewrites_lines_and_marks_modified():
     prose = docs("fr_eltec_novels.jsonl")[1].text
     d = _text("Partager sur Facebook\n" + prose)
