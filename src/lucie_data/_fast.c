@@ -42,6 +42,13 @@ static int is_safe(Py_UCS4 c) {
     }
 }
 
+/* a METH_O function's str argument: its kind, data and length (kind, data, n), or TypeError */
+#define TEXT_ARG(arg)                                                                                    \
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }    \
+    const int kind = PyUnicode_KIND(arg);                                                                \
+    const void *data = PyUnicode_DATA(arg);                                                              \
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg)
+
 static int append_sub(PyObject *list, PyObject *rest, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
     PyObject *s = PyUnicode_Substring(text, a, b);
     if (s == NULL) return -1;
@@ -215,10 +222,7 @@ static void split_newline_runs(table_t *t, dups_t *d, int kind, const void *data
 }
 
 static PyObject *fast_segment_dups(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
-    const int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    TEXT_ARG(arg);
     Py_ssize_t newlines = 0;
     for (Py_ssize_t k = 0; k < n; k++) newlines += PyUnicode_READ(kind, data, k) == '\n';
     table_t t;
@@ -391,10 +395,7 @@ done:
 
 /* re's \w for str patterns is str.isalnum() or "_", its \s is str.isspace() (Modules/_sre/sre.c) */
 static PyObject *fast_count_pretokens(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
-    const int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    TEXT_ARG(arg);
     Py_ssize_t count = 0;
     int in_word = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
@@ -431,10 +432,7 @@ static inline int cp1252_continuation(Py_UCS4 c) {  /* a UTF-8 continuation byte
 }
 
 static PyObject *fast_needs_ftfy(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
-    const int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    TEXT_ARG(arg);
     for (Py_ssize_t k = 0; k < n; k++) {
         const Py_UCS4 c = PyUnicode_READ(kind, data, k);
         if (c >= 0x20 && c < 0x7f) continue;
@@ -446,10 +444,7 @@ static PyObject *fast_needs_ftfy(PyObject *self, PyObject *arg) {
 
 /* max(map(len, text.split()), default=0): the longest run of non-whitespace characters */
 static PyObject *fast_longest_run(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "text must be str"); return NULL; }
-    const int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    TEXT_ARG(arg);
     Py_ssize_t best = 0, run = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k))) run = 0;
