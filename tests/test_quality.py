@@ -382,6 +382,22 @@ def test_compiled_module_is_built():
     assert words._fast is not None
 
 
+def test_compiled_module_was_built_from_this_source(monkeypatch):
+    """An editable install whose _fast.c changed since the build falls back to the twins, with a warning."""
+    from lucie_data import _fast, fastpath
+
+    assert not fastpath.stale(_fast)
+    monkeypatch.setattr(_fast, "source_sha256", "0" * 64)
+    fastpath.compiled.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match=r"Rebuild it with: pip install -e \."):
+            assert fastpath.compiled() is None
+    finally:
+        monkeypatch.undo()
+        fastpath.compiled.cache_clear()
+    assert fastpath.compiled() is _fast
+
+
 @pytest.mark.parametrize("lang", LANGS + ("nl",))
 def test_compiled_tokenize_fills_rest_as_the_python_twin(lang):
     from lucie_data.steps.quality.words import tokenize_py

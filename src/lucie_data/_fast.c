@@ -467,4 +467,15 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fast", "Compiled loops of the quality filters and the token counter.", -1, methods};
 
-PyMODINIT_FUNC PyInit__fast(void) { return PyModule_Create(&module); }
+#ifndef LUCIE_FAST_SOURCE_SHA256
+#define LUCIE_FAST_SOURCE_SHA256 "unknown"  /* setup.py passes the sha256 of this file */
+#endif
+
+PyMODINIT_FUNC PyInit__fast(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddStringConstant(m, "source_sha256", LUCIE_FAST_SOURCE_SHA256) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
