@@ -49,6 +49,10 @@ static int is_safe(Py_UCS4 c) {
     const void *data = PyUnicode_DATA(arg);                                                              \
     const Py_ssize_t n = PyUnicode_GET_LENGTH(arg)
 
+/* str.isalpha / str.isalnum of one character, with the ASCII answer inline (most characters of our text) */
+static inline int is_alpha(Py_UCS4 c) { return c < 128 ? ((c | 32) - 'a' < 26u) : Py_UNICODE_ISALPHA(c); }
+static inline int is_alnum(Py_UCS4 c) { return c < 128 ? ((c | 32) - 'a' < 26u || c - '0' < 10u) : Py_UNICODE_ISALNUM(c); }
+
 static int append_sub(PyObject *list, PyObject *rest, PyObject *text, Py_ssize_t a, Py_ssize_t b) {
     PyObject *s = PyUnicode_Substring(text, a, b);
     if (s == NULL) return -1;
@@ -91,7 +95,7 @@ static PyObject *fast_tokenize(PyObject *self, PyObject *args) {
         }
         int fast = !dots || b - a >= 2;  /* a period after one letter is an initial (M.): the regex decides */
         for (Py_ssize_t k = a; fast && k < b; k++)
-            if (!Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, k))) fast = 0;
+            if (!is_alpha(PyUnicode_READ(kind, data, k))) fast = 0;
         if (fast && a == s && b == i) {  /* letters only: one token, not in rest (as words.tokenize) */
             if (append_sub(out, NULL, text, s, i) < 0) goto fail;
             continue;
@@ -400,7 +404,7 @@ static PyObject *fast_count_pretokens(PyObject *self, PyObject *arg) {
     int in_word = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         const Py_UCS4 c = PyUnicode_READ(kind, data, k);
-        if (c == '_' || Py_UNICODE_ISALNUM(c)) {
+        if (c == '_' || is_alnum(c)) {
             count += !in_word;
             in_word = 1;
         } else {
