@@ -1,5 +1,5 @@
-"""The build's overhead cuts keep every output: workers skip pyarrow's pandas probe without changing a byte,
-a worker's imports stay light, and the dedup plan is read per rank."""
+"""The build's overhead cuts keep every output: the forkserver preloads what every worker needs, a worker's
+imports stay light, and the dedup plan is read per rank."""
 import json
 import subprocess
 import sys
@@ -22,40 +22,13 @@ def demo_docs() -> list[Document]:
     return docs
 
 
-WORKER = r"""
-import json, sys
-from lucie_data.runner import skip_pyarrow_pandas_probe
-if sys.argv[2] == "skip":
-    skip_pyarrow_pandas_probe()
-from datatrove.data import Document
-from lucie_data.steps.base import KeptWriter, WorkWriter
-docs = [Document(text=json.loads(l)["text"], id=str(i), metadata={"language": "fr", "source": "demo", "k": i})
-        for i, l in enumerate(open(sys.argv[3], encoding="utf-8"))]
-list(KeptWriter(sys.argv[1] + "/kept", max_rows=20).run(iter(docs), rank=0))
-list(WorkWriter(sys.argv[1] + "/work").run(iter(docs), rank=0))
-print(json.dumps({"pandas": "pandas" in sys.modules}))
-"""
+def test_forkserver_preloads_pandas_so_workers_do_not_import_it_per_task():
+    """pyarrow imports pandas on a process's first pa.array(list) (~0.2 s): the forkserver imports it once,
+    instead of each worker of each segment (hiding pandas from pyarrow instead changed how pyarrow converts
+    pandas objects in that process, e.g. categoricals, so it was dropped)."""
+    from lucie_data.runner import FORKSERVER_PRELOAD
 
-
-def test_workers_skip_pandas_and_write_the_same_bytes(tmp_path):
-    """A worker never imports pandas now (~0.2 s each), and its Parquet shards are byte-identical."""
-    seen = {}
-    for mode in ("skip", "default"):
-        res = subprocess.run([sys.executable, "-c", WORKER, str(tmp_path / mode), mode,
-                              str(DEMO / "fr_eltec_novels.jsonl")], capture_output=True, text=True, check=True)
-        seen[mode] = json.loads(res.stdout.strip().splitlines()[-1])["pandas"]
-    assert seen["skip"] is False  # (pyarrow 26 imports it in the default mode: seen["default"] is True)
-    files = sorted(p.relative_to(tmp_path / "skip") for p in (tmp_path / "skip").rglob("*.parquet"))
-    assert len(files) == 4  # 45 novels chapters: three kept shards of 20 rows and one hand-off file
-    for f in files:
-        assert (tmp_path / "skip" / f).read_bytes() == (tmp_path / "default" / f).read_bytes(), f
-
-
-def test_explicit_pandas_still_works_after_the_probe():
-    code = ("import sys, pyarrow as pa\nfrom lucie_data.runner import skip_pyarrow_pandas_probe\n"
-            "skip_pyarrow_pandas_probe()\nprint(pa.table({'a': [1, 2]}).to_pandas()['a'].sum())")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert res.stdout.strip() == "3"
+    assert "pandas" in FORKSERVER_PRELOAD and "pyarrow.parquet" in FORKSERVER_PRELOAD
 
 
 def test_worker_import_of_runner_stays_light():

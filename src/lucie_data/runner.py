@@ -122,39 +122,10 @@ FORKSERVER_PRELOAD = ["__main__", "pyarrow.parquet", "datatrove.executor.local",
                       "lucie_data.steps.langid", "lucie_data.steps.licence", "lucie_data.steps.quality.gopher",
                       "lucie_data.steps.quality.c4", "lucie_data.steps.quality.fineweb", "lucie_data.tokens",
                       "ftfy", "fasttext", "xxhash",  # imported lazily by steps; a missing one is skipped
-                      "lucie_data.runner"]  # QuietLocalExecutor's module: every task unpickles one
-
-
-class _NoPandas:
-    """Import hook that makes ``import pandas`` fail, used once by :func:`skip_pyarrow_pandas_probe`."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError("pandas is not needed in a worker", name=name)
-        return None
-
-
-def skip_pyarrow_pandas_probe() -> None:
-    """Spare a worker process pyarrow's import of pandas (~0.2 s, measured in every worker of every segment).
-
-    ``pa.array(list)``, which datatrove's Parquet writer calls for every batch, first asks pyarrow's pandas
-    shim whether the list is a pandas object, and the shim imports pandas to find out. Answering that probe
-    once with pandas hidden records "no pandas" for the array-like check only: lists convert exactly as
-    before (shards byte-identical), and an explicit ``to_pandas()`` still imports pandas when called. Only
-    in worker processes, never in the caller's. If pyarrow changes, the cost is the import, not the output.
-    """
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    hook = _NoPandas()
-    sys.meta_path.insert(0, hook)
-    try:
-        pa.array([])
-    except Exception:  # noqa: BLE001 - an optimisation only: never let it fail a task
-        pass
-    finally:
-        sys.meta_path.remove(hook)
+                      "lucie_data.runner",  # QuietLocalExecutor's module: every task unpickles one
+                      # pyarrow imports pandas on the first pa.array(list) of every process, to check whether
+                      # the list is a pandas object (~0.2 s, measured): once here rather than in each worker
+                      "pandas"]
 
 
 def start_forkserver() -> None:
@@ -179,8 +150,6 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
-        if self.workers != 1:
-            skip_pyarrow_pandas_probe()
         if os.environ.get("LUCIE_VERBOSE"):
             return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
         saved = sys.stderr
