@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from lucie_data.cli import main
 from lucie_data.recipe import load_pipeline
@@ -175,31 +176,20 @@ def _local_hf_dataset(tmp_path) -> list[dict]:
     return rows
 
 
-def test_hf_dataset_local_folder(tmp_path):
-    """No machine here reaches the Hub: the same loader runs on a local dataset folder (closest honest stand-in)."""
+@pytest.mark.parametrize("name,options,n", [("hf", "", 30), ("hfs", ", streaming: true, limit: 12", 12)])
+def test_hf_dataset_local_folder(tmp_path, name, options, n):
+    """No machine here reaches the Hub: the same loader runs on a local dataset folder (closest honest stand-in),
+    whole or streamed with a limit."""
     rows = _local_hf_dataset(tmp_path)
-    led, kept, removed = make_build(tmp_path, """\
-        name: hf
+    led, kept, removed = make_build(tmp_path, f"""\
+        name: {name}
         category: newspaper
         languages: [fr]
         license: CC0-1.0
-        input: {type: hf_dataset, dataset: ../ds, split: train}
+        input: {{type: hf_dataset, dataset: ../ds, split: train{options}}}
         """)
-    assert kept.height == 30 and removed.height == 0
-    assert set(kept["id"]) == {f"hf/{r['id']}" for r in rows}
-
-
-def test_hf_dataset_streaming_with_limit(tmp_path):
-    rows = _local_hf_dataset(tmp_path)
-    led, kept, removed = make_build(tmp_path, """\
-        name: hfs
-        category: newspaper
-        languages: [fr]
-        license: CC0-1.0
-        input: {type: hf_dataset, dataset: ../ds, split: train, streaming: true, limit: 12}
-        """)
-    assert led["records_read"] == 12 and kept.height == 12
-    assert set(kept["id"]) == {f"hfs/{r['id']}" for r in rows[:12]}
+    assert led["records_read"] == n and kept.height == n and removed.height == 0
+    assert set(kept["id"]) == {f"{name}/{r['id']}" for r in rows[:n]}
 
 
 def test_hf_dataset_unreachable_is_quarantined_not_a_crash(tmp_path):

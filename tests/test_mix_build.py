@@ -900,8 +900,7 @@ def test_copy_bytes_is_a_byte_copy_with_the_mode_of_open_wb(built, tmp_path):
 
 def test_listings_are_the_pathlib_globs(built, tmp_path):
     """scan_mix and SourceInfo.shards list files with os.scandir; the lists are pathlib's, odd entries included."""
-    from lucie_data.mix.build import _parquet_files
-    from lucie_data.mix.stats import read_sources
+    from lucie_data.mix.stats import parquet_files, read_sources
 
     b = tmp_path / "b"
     shutil.copytree(built, b)
@@ -914,10 +913,10 @@ def test_listings_are_the_pathlib_globs(built, tmp_path):
     os.symlink(data / "en", data / "linked")  # a linked folder: '*/' follows it, '**' does not enter it
     for src in read_sources(b):
         assert src.shards == sorted((src.folder / "data").glob("*/*.parquet"))
-    got = _parquet_files(b / "sources")
+    got = parquet_files(b / "sources")
     assert got == sorted((b / "sources").glob("**/*.parquet"))
     assert b / "sources" / "web_cc" / "data" / "en" / "dir.parquet" / "inner.parquet" in got
-    assert _parquet_files(tmp_path / "missing") == []
+    assert parquet_files(tmp_path / "missing") == []
 
 
 def test_mix_plan_file_is_json_dumps_of_the_plan(mix, keep_mix):

@@ -38,9 +38,13 @@ class HashCache:
         except (OSError, ValueError):
             self.data = {}
 
-    def get(self, p: Path) -> str:
+    @staticmethod
+    def key(p: Path) -> str:
         st = p.stat()
-        key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
+        return f"{p}|{st.st_size}|{st.st_mtime_ns}"
+
+    def get(self, p: Path) -> str:
+        key = self.key(p)
         if key not in self.data:
             self.data[key] = sha256_file(p)
         return self.data[key]
@@ -49,8 +53,7 @@ class HashCache:
         """Hash the paths not cached yet, in parallel (:func:`sha256_files`)."""
         todo = {}
         for p in paths:
-            st = p.stat()
-            key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
+            key = self.key(p)
             if key not in self.data:
                 todo.setdefault(key, p)
         for key, digest in zip(todo, sha256_files(list(todo.values()))):

@@ -143,9 +143,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
     def run(self):
         if self.workers != 1 and self.start_method == "forkserver":
-            import multiprocess
-
-            multiprocess.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+            start_forkserver()  # with our preload; already running when run_source started it early
         return super().run()
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
