@@ -570,6 +570,41 @@ def test_compiled_ftfy_test_and_longest_word_on_real_text():
     assert all(longest_word(t) == max(map(len, t.split()), default=0) for t in texts + lines)
 
 
+
+_SPACES = ["", " ", "  ", "a", " a", "a ", "a b", "a  b", "a\nb", "\u3000", "é\u3000", "\u3000é\u3000x",
+           "\U0001f600 \n\t x", "\x1c\x1d\x1e\x1fa\x85\xa0b\u2028\u2029", "ÿ\u2003", "a\u200bb"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "é", "ÿ", "\U0001f600", "\u0100", " ", "  ", "\n", "\t", "\xa0", "\u3000", "\x85",
+                                 "\x1f", "\u200b"]), max_size=12).map("".join))
+def test_compiled_collapse_spaces_equals_split_join_fuzzed(text):
+    from lucie_data.steps.dedup import collapse_spaces, collapse_spaces_py
+
+    out = collapse_spaces(text)
+    assert out == collapse_spaces_py(text)
+    assert hash(out) == hash(collapse_spaces_py(text))  # a str of the narrowest kind, as Python builds it
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "é", "\U0001f600", " ", "\n", "\t", "\xa0", "\u3000", "\x85", "\x1f", "\u200b"]),
+                max_size=12).map("".join))
+def test_compiled_chunk_count_equals_split_fuzzed(text):
+    from lucie_data.steps.quality.words import count_chunks, count_chunks_py
+
+    assert count_chunks(text) == count_chunks_py(text)
+
+
+def test_compiled_collapse_spaces_on_real_text():
+    from lucie_data import _fast
+    from lucie_data.steps.dedup import collapse_spaces_py
+
+    texts = _slice_texts() + _SPACES
+    assert all(_fast.collapse_spaces(t) == collapse_spaces_py(t) for t in texts)
+    assert sum(_fast.collapse_spaces(t) != t for t in texts) > 10  # most real texts have runs to collapse
+    assert _fast.collapse_spaces("déjà vu") is not None and _fast.collapse_spaces("\u3000a").isascii()
+    assert all(_fast.count_runs(t) == len(t.split()) for t in texts)
+
 @pytest.mark.slow
 def test_pure_python_twins_build_byte_identical_shards(tmp_path):
     """The whole quality chain built with the compiled loops and with LUCIE_DATA_PURE_PYTHON=1 (every

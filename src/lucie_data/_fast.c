@@ -17,6 +17,8 @@
  *   longest_run(text)                   -> max(map(len, text.split()), default=0)
  *   count_pretokens(text)               -> len(re.findall(r"\w+|[^\w\s]", text)) (tokens.py's fallback)
  *                                          without building the list.
+ *   collapse_spaces(text)               -> " ".join(text.split()) (dedup.exact_key) without the list of words.
+ *   count_runs(text)                    -> len(text.split()) without the list.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -457,7 +459,58 @@ static PyObject *fast_longest_run(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(best);
 }
 
+/* " ".join(text.split()): runs of str.isspace() characters become one space, none at either end */
+static PyObject *fast_collapse_spaces(PyObject *self, PyObject *arg) {
+    TEXT_ARG(arg);
+    Py_ssize_t k = 0, m = 0;
+    int clean = 1;  /* already collapsed: return the text itself */
+    for (; k < n; k++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (Py_UNICODE_ISSPACE(c) && (c != ' ' || k == 0 || k == n - 1 || Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k + 1)))) {
+            clean = 0;
+            break;
+        }
+    }
+    if (clean) return Py_NewRef(arg);
+    void *buf = PyMem_Malloc(n * kind + 1);
+    if (buf == NULL) return PyErr_NoMemory();
+    memcpy(buf, data, k * kind);  /* the clean prefix */
+    m = k;
+    int pending = 0;  /* a space to write before the next word (never at the start) */
+    for (; k < n; k++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (Py_UNICODE_ISSPACE(c)) {
+            pending = m > 0;
+        } else {
+            if (pending) {
+                PyUnicode_WRITE(kind, buf, m, ' ');
+                m++;
+                pending = 0;
+            }
+            PyUnicode_WRITE(kind, buf, m, c);
+            m++;
+        }
+    }
+    PyObject *out = PyUnicode_FromKindAndData(kind, buf, m);  /* narrows the kind if the widest chars were spaces */
+    PyMem_Free(buf);
+    return out;
+}
+
+/* len(text.split()): runs of non-whitespace characters */
+static PyObject *fast_count_runs(PyObject *self, PyObject *arg) {
+    TEXT_ARG(arg);
+    Py_ssize_t count = 0;
+    int in_run = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k))) in_run = 0;
+        else if (!in_run) { in_run = 1; count++; }
+    }
+    return PyLong_FromSsize_t(count);
+}
+
 static PyMethodDef methods[] = {
+    {"count_runs", fast_count_runs, METH_O, "count_runs(text) -> len(text.split())"},
+    {"collapse_spaces", fast_collapse_spaces, METH_O, "collapse_spaces(text) -> ' '.join(text.split())"},
     {"needs_ftfy", fast_needs_ftfy, METH_O, "needs_ftfy(text) -> filters._NEEDS_FTFY.search(text) is not None"},
     {"longest_run", fast_longest_run, METH_O, "longest_run(text) -> length of the longest whitespace-free run"},
     {"count_pretokens", fast_count_pretokens, METH_O, "count_pretokens(text) -> number of \\w+ runs and other non-space characters"},

@@ -80,7 +80,30 @@ class StageExit(StageEnter):
         self.stats.name = str(self)
 
 
-class RemovedWriter(ParquetWriter):
+class _NamedParquetWriter(ParquetWriter):
+    """datatrove's ParquetWriter with the output name of a document computed from the template's own fields.
+
+    datatrove's ``_get_output_filename`` substitutes the template from a merged copy of every metadata field,
+    twice per document written (once for the file, once for the stats key): 1-2 % of a quality build's CPU
+    (py-spy). Same precedence as datatrove's: keyword arguments, then metadata, then ``rank`` and ``id``.
+    """
+
+    def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
+        fields = self.__dict__.get("_fields")
+        if fields is None:
+            fields = self._fields = tuple(dict.fromkeys(self.output_filename.get_identifiers()))
+            self._names: dict[tuple, str] = {}
+        meta = document.metadata
+        key = (rank,) + tuple(kwargs[f] if f in kwargs else meta[f] if f in meta else
+                              (str(rank).zfill(5) if f == "rank" else document.id if f == "id" else meta[f])
+                              for f in fields)
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = super()._get_output_filename(document, rank, **kwargs)
+        return name
+
+
+class RemovedWriter(_NamedParquetWriter):
     """Writes dropped documents with ``removal_stage`` and ``removal_reason`` (datatrove's exclusion writer)."""
 
     name = "🗑️ Removed"
@@ -115,7 +138,7 @@ class LucieFilter(BaseFilter):
         self.stage_id = stage_id
 
 
-class ShardedParquetWriter(ParquetWriter):
+class ShardedParquetWriter(_NamedParquetWriter):
     """Parquet writer that rolls to a new shard every ``max_rows`` rows per partition.
 
     datatrove's writer rolls on bytes (``max_file_size``); recipes speak in rows, which also makes shard
@@ -163,13 +186,19 @@ class KeptWriter(ShardedParquetWriter):
         document.metadata.pop("_partition", None)
 
 
-class WorkWriter(ParquetWriter):
-    """Hands documents from one segment of a source to the next (across a dedup barrier)."""
+class WorkWriter(_NamedParquetWriter):
+    """Hands documents from one segment of a source to the next (across a dedup barrier).
+
+    Uncompressed: the hand-off lives only until the source is done (the runner deletes ``work/``), so the
+    text that survives the filters is zstd-encoded once, in the final shards, instead of also being
+    encoded for the hand-off and decoded again (~0.2 core-seconds of the 57 MB quality benchmark). The
+    cost is disk while the source builds: about the survivors' plain UTF-8 size instead of ~40 % of it.
+    """
 
     name = "📦 Work"
 
     def __init__(self, output_folder: str):
-        super().__init__(output_folder, "${rank}.parquet", compression="zstd", schema=WORK_SCHEMA, adapter=None,
+        super().__init__(output_folder, "${rank}.parquet", compression=None, schema=WORK_SCHEMA, adapter=None,
                          max_file_size=-1, use_content_defined_chunking=False)
         self.adapter = self._work_row
 

@@ -12,13 +12,21 @@ import unicodedata
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from ..fastpath import compiled
 from .base import LucieFilter
 
+
+def collapse_spaces_py(text: str) -> str:
+    return " ".join(text.split())  # = re.sub(r"\s+", " ", …).strip(), 2.5x faster
+
+
+# the same without the list of words when the compiled module is there (~10x faster; tests compare both)
+collapse_spaces = getattr(compiled(), "collapse_spaces", collapse_spaces_py)
 
 
 def exact_key(text: str, lowercase: bool = False) -> str:
     """The text as compared: NFC, whitespace runs collapsed, trimmed (and lower-cased if asked)."""
-    t = " ".join(unicodedata.normalize("NFC", text).split())  # = re.sub(r"\s+", " ", …).strip(), 2.5x faster
+    t = collapse_spaces(unicodedata.normalize("NFC", text))
     return t.lower() if lowercase else t
 
 

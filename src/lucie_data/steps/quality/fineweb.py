@@ -11,7 +11,7 @@ from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from .base import QualityFilter, Verdict
 from .gopher import _dup_counts
-from .words import split_words
+from .words import count_chunks, split_words
 
 
 class FineWebQualityFilter(QualityFilter):
@@ -56,7 +56,7 @@ class FineWebQualityFilter(QualityFilter):
         newlines = text.count("\n")
         # tokens ≥ whitespace-separated chunks, so a low bound of the ratio decides most documents
         # without tokenising (C4 may just have rewritten the text, which empties the word cache)
-        if not full and newlines / max(1, len(text.split())) <= p["new_line_ratio"]:
+        if not full and newlines / max(1, count_chunks(text)) <= p["new_line_ratio"]:
             return s, verdict.reason
         n_words = len(split_words(text, lang))
         nl = newlines / n_words if n_words else float("inf")

@@ -136,6 +136,14 @@ def _cached(text: str, language: str | None) -> tuple[list[str], list[str]]:
     return words, rest
 
 
+def count_chunks_py(text: str) -> int:
+    return len(text.split())
+
+
+# whitespace-separated chunks without the list of them when the compiled loop is there (tests compare both)
+count_chunks = _fast.count_runs if _fast is not None else count_chunks_py
+
+
 def split_words(text: str, language: str | None = "en") -> list[str]:
     """Words of ``text`` (spaCy-like tokens, whitespace dropped), computed once per text object."""
     return _cached(text, language)[0]
