@@ -1,6 +1,8 @@
 """The build's overhead cuts keep every output: the forkserver preloads what every worker needs, a worker's
 imports stay light, and the dedup plan is read per rank."""
 import json
+
+import pytest
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +59,29 @@ def test_planned_removal_reads_only_its_rank(tmp_path):
     removed = pl.read_parquet(tmp_path / "removed" / "*.parquet")
     assert [json.loads(m)["duplicate_of"] for m in removed["metadata"]] == ["b", "c"]
     assert removed["removal_reason"].to_list() == ["exact_duplicate"] * 2
+
+
+def test_writers_name_files_as_datatrove_does(tmp_path):
+    """Our writers remember a file name per (rank, template fields) instead of datatrove's per-document
+    Template.substitute over all metadata; the names, and the precedence kwargs > metadata > rank, stay."""
+    from datatrove.pipeline.writers.parquet import ParquetWriter
+
+    from lucie_data.steps.base import KeptWriter, RemovedWriter, _NamedParquetWriter
+
+    docs = [Document(text="t", id=f"d{i}", metadata={"_partition": p, "shard": "m", "lang": p})
+            for i, p in enumerate(["fr", "en", "fr", "code-python"])]
+    docs.append(Document(text="t", id="r", metadata={"rank": "meta-rank", "_partition": "fr"}))
+    for template in ("${_partition}/${rank}-${shard}.parquet", "${rank}.parquet", "${lang}/${id}.parquet"):
+        ours = _NamedParquetWriter(str(tmp_path), template)
+        theirs = ParquetWriter(str(tmp_path), template)
+        for doc in docs:
+            for rank, kw in ((0, {"shard": "0001"}), (3, {"shard": "0002"}), ("XXXXX", {"shard": "0001"}), (7, {})):
+                try:
+                    want = theirs._get_output_filename(doc, rank, **kw)
+                except KeyError as e:
+                    with pytest.raises(KeyError, match=str(e)):
+                        ours._get_output_filename(doc, rank, **kw)
+                    continue
+                assert ours._get_output_filename(doc, rank, **kw) == want, (template, doc.id, rank, kw)
+    kept = KeptWriter(str(tmp_path), max_rows=10)
+    assert isinstance(kept, _NamedParquetWriter) and isinstance(RemovedWriter(str(tmp_path), "s", "filter"), _NamedParquetWriter)

@@ -93,9 +93,11 @@ class _NamedParquetWriter(ParquetWriter):
         if fields is None:
             fields = self._fields = tuple(dict.fromkeys(self.output_filename.get_identifiers()))
             self._names: dict[tuple, str] = {}
+        if "id" in fields:  # a name per document: nothing to remember
+            return super()._get_output_filename(document, rank, **kwargs)
         meta = document.metadata
         key = (rank,) + tuple(kwargs[f] if f in kwargs else meta[f] if f in meta else
-                              (str(rank).zfill(5) if f == "rank" else document.id if f == "id" else meta[f])
+                              (str(rank).zfill(5) if f == "rank" else meta[f])
                               for f in fields)
         name = self._names.get(key)
         if name is None:
