@@ -37,6 +37,7 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,17 +53,28 @@ from lucie_data.mix.build import build_mix, load_mix_config  # noqa: E402
 from lucie_data.mix.plan import Weights  # noqa: E402
 
 
+def current_manifest(mpath: Path) -> bool:
+    """A manifest whose shard summaries carry everything this version records (the footer digest the mix's
+    trust check reads): folders built by an older version are rebuilt, so the mix is timed on what a
+    build writes today (without a footer digest the check is one ``stat`` instead of an open and a read)."""
+    if not mpath.exists():
+        return False
+    shards = json.loads(mpath.read_text())["shards"]
+    return all("footer" in (e.get("summary") or {}) for e in shards)
+
+
 def demo_build() -> Path:
     out = WORK / "demo"
-    if not (out / "manifest.json").exists():
+    if not current_manifest(out / "manifest.json"):
+        shutil.rmtree(out, ignore_errors=True)
         assert cli(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(out)]) == 0
     return out
 
 
-BENCH_LAYOUT = 3  # bump when enlarge() changes what it writes: older folders are rebuilt
+BENCH_LAYOUT = 4  # bump when enlarge() changes what it writes: older folders are rebuilt
 
 
-def enlarge(demo: Path, replicas: int) -> Path:
+def enlarge(demo: "Callable[[], Path]", replicas: int) -> Path:
     """Every source copied ``replicas`` times under a new name (ids prefixed ``rNNN/``, same text).
 
     Copies are separate sources, not repeated rows inside one shard: zstd would compress repeated rows
@@ -74,8 +86,9 @@ def enlarge(demo: Path, replicas: int) -> Path:
 
     big = WORK / f"big-{replicas}"
     mpath = big / "manifest.json"
-    if mpath.exists() and json.loads(mpath.read_text()).get("bench_layout") == BENCH_LAYOUT:
+    if current_manifest(mpath) and json.loads(mpath.read_text()).get("bench_layout") == BENCH_LAYOUT:
         return big
+    demo = demo()  # built only when the enlarged folder must be (re)written
     if big.exists():
         shutil.rmtree(big)
     manifest = json.loads((demo / "manifest.json").read_text())
@@ -142,8 +155,8 @@ def corpora_build() -> Path:
     base = WORK / "corpora"
     out = base / "build"
     mpath = out / "manifest.json"
-    if mpath.exists() and all("summary" in e for e in json.loads(mpath.read_text())["shards"]):
-        return out  # (a build from before the manifest had per-shard summaries is rebuilt)
+    if current_manifest(mpath):
+        return out  # (a build from before the manifest had today's per-shard summaries is rebuilt)
     shutil.rmtree(base, ignore_errors=True)
     (base / "sources").mkdir(parents=True)
     for f in sorted(CORPORA.glob("*.jsonl")):
@@ -188,7 +201,7 @@ def large_build(copies: int = LARGE_COPIES) -> Path:
     src_build = corpora_build()
     big = WORK / f"large-{copies}"
     mpath = big / "manifest.json"
-    if mpath.exists() and json.loads(mpath.read_text()).get("bench_layout") == BENCH_LAYOUT:
+    if current_manifest(mpath) and json.loads(mpath.read_text()).get("bench_layout") == BENCH_LAYOUT:
         return big
     shutil.rmtree(big, ignore_errors=True)
     ciphers = [None] + [_cipher(k) for k in range(1, copies)]
@@ -262,7 +275,7 @@ def main() -> None:
     args = ap.parse_args()
     large = args.layout == "large"
     corpora = args.layout in ("corpora", "large")  # large is the corpora build enlarged: same pipeline, factors
-    big = large_build() if large else corpora_build() if corpora else enlarge(demo_build(), args.replicas)
+    big = large_build() if large else corpora_build() if corpora else enlarge(demo_build, args.replicas)
     load_before = os.getloadavg()
     lucie = "mix lucie" if corpora else "mix demo"  # the run with Lucie-like factors (> 1: repeats)
     shards = sorted(big.glob("sources/*/data/*/*.parquet"))
@@ -414,6 +427,14 @@ def main() -> None:
         "byte copy's rows from the summary of the shard it copied; then mix_plan.json and the card. "
         "Times run round-robin (copy, copy (folders), rewrite, mix x1, mix x1 replacing, "
         f"{lucie}, {keep}, repeat) because this VM's disk speed drifts several-fold within a minute.",
+        "- The mix's own Python (the `CPU user s` above, on the main thread but for the copies) runs before the "
+        "copies (sources, listing, manifest trust checks, plan) and after them (listing and checking the written "
+        "folder, mix_plan.json, card); it keys every shard by its path string, not a `pathlib.Path` (~7,000 "
+        "`Path` objects were ~30 % of it) and writes mix_plan.json with the C JSON encoder (one line per shard, "
+        "subset and source; `indent=` forces the pure-Python encoder). Tried and dropped (no gain measured on "
+        "this VM): listing the shards in a second thread while the sources are read, and encoding mix_plan.json's "
+        "fixed parts and the card's front matter while the last copies run (the GIL: a thread in Python makes "
+        "the copying threads wait up to 5 ms each time they leave a system call).",
         "- `CPU user s` / `CPU sys s`: median CPU seconds of this process (all threads) per run. On this VM the "
         "system time is mostly ext4 allocating inodes: `perf` shows `ext4_create` -> `recently_deleted` scanning "
         "past inodes freed in the last ~30 s (by this benchmark's deletions and by every other process on the "

@@ -919,10 +919,45 @@ def test_listings_are_the_pathlib_globs(built, tmp_path):
     assert parquet_files(tmp_path / "missing") == []
 
 
-def test_mix_plan_file_is_json_dumps_of_the_plan(mix, keep_mix):
+def test_mix_plan_file_is_the_plan_one_record_a_line(mix, keep_mix):
+    """mix_plan.json is json.dumps(plan, indent=2, sort_keys=True)'s object, laid out the same way, except that each
+    shard, subset, source and planned subset is one line (the C encoder writes those: the indented encoder is pure
+    Python, benchmarks/results/mix.md)."""
+    from lucie_data.mix.build import plan_json
+
     for folder, plan in (mix, keep_mix):
         text = (folder / "mix_plan.json").read_text(encoding="utf-8")
-        assert text == json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        assert text == plan_json(plan) and text.endswith("}\n")
+        assert json.loads(text) == plan
+        lines = text.splitlines()
+        one_line = {ln.rstrip(",") for ln in lines}
+        for record in plan["shards"]:
+            assert "    " + json.dumps(record, sort_keys=True, ensure_ascii=False) in one_line
+        for record in plan["plan"]["subsets"]:
+            assert "      " + json.dumps(record, sort_keys=True, ensure_ascii=False) in one_line
+        for key in ("subsets", "sources"):
+            for name, entry in plan[key].items():
+                assert f"    {json.dumps(name)}: {json.dumps(entry, sort_keys=True, ensure_ascii=False)}" in one_line
+        # the rest is as indent=2 writes it: e.g. the licence check, key by key
+        check = json.dumps(plan["license_check"], indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n  ")
+        assert f'  "license_check": {check},' in text
+        assert [ln for ln in lines if not ln.startswith("    ")][:2] == ["{", '  "build": {']
+
+
+@pytest.mark.parametrize("plan", [
+    {"a": 1},
+    {"shards": [], "subsets": {}, "sources": {}, "plan": {"subsets": []}, "z": [1, {"b": None}]},
+    {"shards": [{"path": "d/ü, \"x\": {", "rows": 1.5}], "plan": {"subsets": [{"k": [1, 2]}], "languages": {"fr": {}}},
+     "sources": {"s\n": {"provenance": {"url": None}}}, "name": "é"},
+])
+def test_plan_json_round_trips(plan):
+    """Odd values (quotes, separators and newlines in strings, empty collections, non-ASCII) stay valid JSON of the
+    same object, keys sorted as json.dumps sorts them."""
+    from lucie_data.mix.build import plan_json
+
+    text = plan_json(plan)
+    assert json.loads(text) == plan
+    assert json.loads(text, object_pairs_hook=lambda kv: [k for k, _ in kv] == sorted(k for k, _ in kv) or 1 / 0)
 
 
 def test_plan_records_the_manifest_it_read(mix, built):
@@ -981,3 +1016,65 @@ def test_build_mix_restores_the_garbage_collector(built, tmp_path, enabled_befor
         assert gc.isenabled() is enabled_before
     finally:
         gc.enable()
+
+
+# --------------------------------------------------------------------------------------------- string paths
+
+
+def test_a_build_given_as_a_relative_folder_mixes_the_same(mix, built, tmp_path, monkeypatch):
+    """The mix keys shards by path strings (not Path objects): a build passed as "." or "b/./" still matches its
+    manifest entries (trusted, not rescanned) and gives the same mix."""
+    import lucie_data.mix.build as mb
+
+    b = tmp_path / "b"
+    shutil.copytree(built, b)
+    monkeypatch.chdir(b)
+    sources = mb.read_sources(".")
+    entries, described = mb._described_shards(Path("."), sources)
+    assert described and set(described) == {p for s in sources for p in s.shard_paths}
+    assert all(not p.startswith("./") for p in described)
+    out = tmp_path / "m"
+    build_mix(".", load_mix_config(".", output=out))
+    _same_mix(out, mix[0])
+    monkeypatch.chdir(tmp_path)
+    out2 = tmp_path / "m2"
+    build_mix("b/./", load_mix_config("b", output=out2))
+    _same_mix(out2, mix[0])
+
+
+@pytest.mark.parametrize("rel", ["sources/web_cc/data/en/x.parquet", "./sources/web_cc/data/en/x.parquet",
+                                 "sources//web_cc/data/en/x.parquet", "sources/./web_cc/data/en/x.parquet",
+                                 "sources/web_cc/data/en/x.parquet/", "/abs/x.parquet", ".", "sources/../x.parquet"])
+def test_manifest_paths_are_joined_as_pathlib_joins_them(tmp_path, rel):
+    from lucie_data.mix.build import _joined
+
+    for build in (tmp_path, Path("."), Path("rel/b")):
+        prefix = os.fspath(build / "x")[:-1]
+        assert _joined(build, prefix, rel) == os.fspath(build / rel)
+
+
+def test_mkdir_is_pathlibs_mkdir_parents_exist_ok(tmp_path):
+    from lucie_data.mix.build import _mkdir
+
+    deep = tmp_path / "a" / "b" / "c"
+    _mkdir(os.fspath(deep))
+    assert deep.is_dir()
+    _mkdir(os.fspath(deep))  # exists: fine
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(FileExistsError):
+        _mkdir(os.fspath(tmp_path / "file"))
+    with pytest.raises((FileExistsError, NotADirectoryError)):
+        _mkdir(os.fspath(tmp_path / "file" / "sub"))
+
+
+def test_an_entry_without_footer_digest_is_checked_by_size_and_mtime(built):
+    """Summaries of older builds have no footer digest: one stat decides (size, not newer than the manifest)."""
+    from lucie_data.mix.build import _still_describes
+
+    path = sorted(built.glob("sources/*/data/*/*.parquet"))[0]
+    st = path.stat()
+    assert _still_describes((st.st_size, "0" * 64, st.st_mtime_ns, {"schema": "s"}), path)
+    assert _still_describes((st.st_size, "0" * 64, st.st_mtime_ns, None), os.fspath(path))
+    assert not _still_describes((st.st_size + 1, "0" * 64, st.st_mtime_ns, None), path)
+    assert not _still_describes((st.st_size, "0" * 64, st.st_mtime_ns - 1, {"schema": "s"}), path)
+    assert not _still_describes((st.st_size, "0" * 64, st.st_mtime_ns, None), path.with_name("missing.parquet"))

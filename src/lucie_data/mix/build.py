@@ -67,7 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..licenses import UNKNOWN
 from ..manifest import sha256_file as _sha256
 from .plan import Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
-from .stats import SourceInfo, code_language, mix_language, parquet_files, read_sources, subset_name
+from .stats import SourceInfo, _parquet_paths, code_language, mix_language, read_sources, subset_name
 
 __all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME",
            "ID_SCHEMES", "REPEAT_IDS", "selection_key"]
@@ -297,14 +297,13 @@ class _BucketWriter:
     The folder is not created here: whoever writes a file into it does (:class:`_Folders`), in the writing thread.
     """
 
-    def __init__(self, folder: Path, stem: str, max_rows: int, schema,
-                 write: Callable[[Any, Path], None] | None = None):
-        self.folder, self.stem, self.max_rows, self.schema = folder, stem, max_rows, schema
+    def __init__(self, folder: str, stem: str, max_rows: int, schema,
+                 write: Callable[[Any, str], None] | None = None):
+        self.folder, self.stem, self.max_rows, self.schema = os.fspath(folder), stem, max_rows, schema
         self.write = write or (lambda table, path: _write_shard(table, path, {}, _Folders().ensure))
         self.pending: list = []
         self.n_pending = 0
         self.index = 0
-        self.written: list[Path] = []
 
     def add(self, table) -> None:
         if table.num_rows == 0:
@@ -314,10 +313,9 @@ class _BucketWriter:
         while self.n_pending >= self.max_rows:
             self._flush(self.max_rows)
 
-    def reserve(self) -> Path:
-        """The next file name of this folder (numbered in input order)."""
-        path = self.folder / f"{self.stem}--{self.index:03d}.parquet"
-        self.written.append(path)
+    def reserve(self) -> str:
+        """The next file name of this folder (numbered in input order), a string like every path the mix keys by."""
+        path = f"{self.folder}{os.sep}{self.stem}--{self.index:03d}.parquet"
         self.index += 1
         return path
 
@@ -345,15 +343,35 @@ class _Folders:
     """
 
     def __init__(self):
-        self.made: set[Path] = set()
+        self.made: set[str] = set()
 
-    def ensure(self, folder: Path) -> None:
+    def ensure(self, folder: str) -> None:
         if folder not in self.made:
-            folder.mkdir(parents=True, exist_ok=True)  # tries mkdir first (os.makedirs stats the parent first)
+            _mkdir(folder)
             self.made.add(folder)
 
 
-def _write_shard(table, path: Path, hashes: dict, ensure: Callable[[Path], None] | None = None) -> None:
+def _mkdir(folder: str) -> None:
+    """``Path(folder).mkdir(parents=True, exist_ok=True)`` on a string: ``mkdir`` first (``os.makedirs`` stats
+    the parent first), the parents only when it is missing."""
+    try:
+        os.mkdir(folder)
+    except FileNotFoundError:
+        parent = os.path.dirname(folder)
+        if not parent or parent == folder:
+            raise
+        _mkdir(parent)
+        try:
+            os.mkdir(folder)
+        except OSError:
+            if not os.path.isdir(folder):
+                raise
+    except OSError:  # as pathlib: any error is fine when the folder is there
+        if not os.path.isdir(folder):
+            raise
+
+
+def _write_shard(table, path: str, hashes: dict, ensure: Callable[[str], None] | None = None) -> None:
     """Encode one shard in memory, hash those bytes, then write them: each file is hashed once, never re-read."""
     import io
 
@@ -365,7 +383,7 @@ def _write_shard(table, path: Path, hashes: dict, ensure: Callable[[Path], None]
     data = buf.getbuffer()
     hashes[path] = hashlib.sha256(data).hexdigest()
     if ensure is not None:
-        ensure(path.parent)
+        ensure(os.path.dirname(path))
     with open(path, "wb") as fh:
         fh.write(data)
 
@@ -401,13 +419,13 @@ def _copy_bytes(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
-def _copy_shard(src: Path, dst: Path, hashes: dict, schema, schema_fp: str,
+def _copy_shard(src: str, dst: str, hashes: dict, schema, schema_fp: str,
                 entry: tuple[int, str, int, dict | None] | None, described: bool,
-                trusted: dict[Path, tuple[int, dict]], repeats: list[Path] = (),
-                ensure: Callable[[Path], None] | None = None) -> None:
+                trusted: dict[str, tuple[int, dict]], repeats: list[str] = (),
+                ensure: Callable[[str], None] | None = None) -> None:
     """Copy a build shard's bytes to the mix (``dst``, then each of ``repeats``: :func:`_copy_repeats`)."""
     if ensure is not None:
-        ensure(dst.parent)
+        ensure(os.path.dirname(dst))
     _copy_first(src, dst, hashes, schema, schema_fp, entry, described, trusted)
     _copy_repeats(dst, repeats, hashes, trusted)
 
@@ -424,7 +442,7 @@ def _copy_shards(jobs: list[tuple]) -> None:
         _copy_shard(*job)
 
 
-def _copy_repeats(first: Path, repeats: list[Path], hashes: dict, trusted: dict[Path, tuple[int, dict]]) -> None:
+def _copy_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[str, tuple[int, dict]]) -> None:
     """Whole-epoch repeats (``repeat_ids: keep``) as byte copies of the first copy just written.
 
     Copied from ``first`` (not the build shard again) so every repeat is exactly the first copy's bytes,
@@ -439,9 +457,9 @@ def _copy_repeats(first: Path, repeats: list[Path], hashes: dict, trusted: dict[
             trusted[dst] = trusted[first]
 
 
-def _copy_first(src: Path, dst: Path, hashes: dict, schema, schema_fp: str,
+def _copy_first(src: str, dst: str, hashes: dict, schema, schema_fp: str,
                 entry: tuple[int, str, int, dict | None] | None, described: bool,
-                trusted: dict[Path, tuple[int, dict]]) -> None:
+                trusted: dict[str, tuple[int, dict]]) -> None:
     """Copy a build shard's bytes to the mix, with the sha256 the build's manifest already holds.
 
     ``entry`` is (bytes, sha256, mtime_ns of manifest.json, summary) of ``src`` as the build recorded it and
@@ -510,8 +528,9 @@ class _ManifestFile:
         return self._data
 
 
-def _manifest_shards(build: Path, manifest: "_ManifestFile | None" = None) -> dict[Path, tuple[int, str, int, dict | None]]:
-    """Data shard -> (bytes, sha256, manifest mtime_ns, summary or None) from ``BUILD/manifest.json``.
+def _manifest_shards(build: Path, manifest: "_ManifestFile | None" = None) -> dict[str, tuple[int, str, int, dict | None]]:
+    """Data shard (``os.fspath(build / path)``) -> (bytes, sha256, manifest mtime_ns, summary or None) from
+    ``BUILD/manifest.json``.
 
     A hint, checked before use: an entry describes a shard only while the file still has that size and
     was not modified after the manifest was written (:func:`_describes`); otherwise the shard is read
@@ -526,22 +545,33 @@ def _manifest_shards(build: Path, manifest: "_ManifestFile | None" = None) -> di
         mtime = manifest.mtime_ns
         entries = manifest.data.get("shards") or []
         out = {}
+        prefix = os.fspath(build / "x")[:-1]  # what pathlib puts before a child's name ("" for the folder ".")
         for e in entries:
             if isinstance(e, dict) and len(str(e.get("sha256", ""))) == 64:
                 summary = e.get("summary")
-                out[build / e["path"]] = (int(e["bytes"]), str(e["sha256"]), mtime,
-                                          summary if _valid_summary(summary) else None)
+                out[_joined(build, prefix, e["path"])] = (int(e["bytes"]), str(e["sha256"]), mtime,
+                                                          summary if _valid_summary(summary) else None)
         return out
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
+def _joined(build: Path, prefix: str, rel: str) -> str:
+    """``os.fspath(build / rel)`` for a manifest's relative path, by concatenation when ``rel`` is already in the
+    form pathlib gives (no ``.`` part, no doubled or trailing separator, not absolute), else by pathlib itself."""
+    if (os.sep == "/" and isinstance(rel, str) and rel and not rel.startswith(("/", "./")) and "//" not in rel
+            and "/./" not in rel and not rel.endswith(("/", "/.")) and rel != "."):
+        return prefix + rel
+    return os.fspath(build / rel)
+
+
 def _described_shards(build: Path, sources: list[SourceInfo], manifest: "_ManifestFile | None" = None):
-    """(every manifest entry, the entries of the shards the manifest still describes) of a build's sources."""
+    """(every manifest entry, the entries of the shards the manifest still describes) of a build's sources,
+    keyed by the shard's path string (:attr:`SourceInfo.shard_paths`)."""
     entries = _manifest_shards(build, manifest)
-    described: dict[Path, tuple[int, str, int, dict | None]] = {}
+    described: dict[str, tuple[int, str, int, dict | None]] = {}
     for src in sources:
-        for shard in src.shards:
+        for shard in src.shard_paths:
             e = entries.get(shard)
             if e is not None and _still_describes(e, shard):
                 described[shard] = e
@@ -553,18 +583,22 @@ def _still_describes(entry: tuple[int, str, int, dict | None], path: Path) -> bo
     records a footer digest, the same footer (a summary describes the file only while the footer is unchanged).
     One ``open``: ``fstat`` for size and mtime, then one ``pread`` of the file's tail for the footer.
 
-    Why: the same checks as ``os.stat`` + :func:`footer_digest` with 4 system calls instead of 9 per shard.
+    Why: the same checks as ``os.stat`` + :func:`footer_digest` with 4 system calls instead of 9 per shard; one
+    ``stat`` when the summary records no footer digest (a build from an older version).
     """
+    want = entry[3].get("footer") if entry[3] is not None else None
+    if want is None:
+        try:
+            return _describes(entry, os.stat(path))
+        except OSError:
+            return False
     try:
         fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
     except OSError:
         return False
     try:
         st = os.fstat(fd)
-        if not _describes(entry, st):
-            return False
-        want = entry[3].get("footer") if entry[3] is not None else None
-        return want is None or _footer_digest_fd(fd, st.st_size) == want
+        return _describes(entry, st) and _footer_digest_fd(fd, st.st_size) == want
     finally:
         os.close(fd)
 
@@ -774,7 +808,7 @@ def _lic(lic: str | None) -> str:
 
 
 def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
-             hashes: dict[Path, str] | None = None, known: dict[Path, tuple[int, dict]] | None = None):
+             hashes: dict[str, str] | None = None, known: dict[str, tuple[int, dict]] | None = None):
     """Read back every shard of a mix folder: (shards, achieved per subset, rows per licence, violations).
 
     A violation is a shard holding a document of a non-redistributable or unknown source, or under a
@@ -783,7 +817,8 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
     process wrote. ``known`` (path -> (bytes, summary)) is for files this process byte-copied from a build
     shard its manifest describes (:func:`_describes`, sha256 equal to the recorded one): their summary is
     exactly what reading them back would give, so only the other files are read. Every file found in the
-    folder is accounted for either way; a file without an entry is read.
+    folder is accounted for either way; a file without an entry is read. Both are keyed by the path string
+    ``os.fspath(folder / "data" / ...)`` (the mix keys every file by its string, not a ``Path``).
     """
     folder = Path(folder)
     hashes = hashes or {}
@@ -791,24 +826,26 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
     shards, achieved, violations = [], {}, []
     lic_docs: dict[str, int] = {}
     seen: set[tuple[str, str, str]] = set()
-    paths = parquet_files(folder / "data")
+    paths = _parquet_paths(os.fspath(folder / "data"))
     read = [p for p in paths if p not in known]
     grouped = dict(zip(read, _grouped_many(read, ["source", "language", "license"])))
     flagged = _flagged_per_file(read)
-    per_file = []
+    prefix = len(os.fspath(folder / "x")) - 1  # a listed path is this prefix + its path relative to the folder
+    subset_of: dict[tuple[str, str | None], str] = {}  # (source, language) -> subset, once per pair
+    flags_of = []
     for path in paths:
-        if path in known:
-            size, summary = known[path]
-            groups = [tuple(g) for g in summary["groups"]]
+        entry = known.get(path)
+        if entry is not None:
+            size, summary = entry
+            groups = summary["groups"]
             rows, flags = sum(g[4] for g in groups), summary["flagged"]
         else:
-            size = path.stat().st_size
+            size = os.stat(path).st_size
             rows, _nulls, groups = grouped[path]
-            flags = flagged.get(str(path), [])
-        per_file.append((path, rows, size, groups, flags))
-    prefix = len(os.fspath(folder)) + 1
-    for path, rows, size, groups, _flags in per_file:
-        rel = os.fspath(path)[prefix:].replace(os.sep, "/")  # path.relative_to(folder).as_posix(), cheaper
+            flags = flagged.get(path, [])
+        rel = path[prefix:].replace(os.sep, "/")  # Path(path).relative_to(folder).as_posix(), cheaper
+        if flags:
+            flags_of.append((rel, flags))
         parts = rel.split("/")
         kind, lang_dir, src_name = (parts[1:4] if len(parts) == 5 else ("?", "?", "?"))
         sha = hashes.get(path)
@@ -816,11 +853,16 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
                        "sha256": sha if sha is not None else _sha256(path),
                        "source": src_name, "kind": kind, "language": lang_dir})
         for s, lang, lic, n, docs in groups:
-            sub = subset_name(s, mix_language(lang))
-            a = achieved.setdefault(sub, {"docs": 0, "tokens": 0})
+            sub = subset_of.get((s, lang))
+            if sub is None:
+                sub = subset_of[(s, lang)] = subset_name(s, mix_language(lang))
+            a = achieved.get(sub)
+            if a is None:
+                a = achieved[sub] = {"docs": 0, "tokens": 0}
             a["docs"] += docs
             a["tokens"] += int(n or 0)
-            lic_docs[_lic(lic)] = lic_docs.get(_lic(lic), 0) + docs
+            lic = _lic(lic)
+            lic_docs[lic] = lic_docs.get(lic, 0) + docs
             info = sources.get(s)
             if info is None or not info.redistributable:
                 why = "not_redistributable" if info else "unknown_source"
@@ -828,16 +870,15 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
                 ok, why = decide(lic)
                 if ok:
                     continue
-            if (s, _lic(lic), why) not in seen:
-                seen.add((s, _lic(lic), why))
-                violations.append({"source": s, "license": _lic(lic), "reason": why, "shard": rel})
+            if (s, lic, why) not in seen:
+                seen.add((s, lic, why))
+                violations.append({"source": s, "license": lic, "reason": why, "shard": rel})
     flag_seen: set[tuple] = set()
-    for path, _rows, _size, _groups, flags in per_file:
+    for rel, flags in flags_of:
         for s, lic, why in flags:
             if (s, lic, why) not in flag_seen:
                 flag_seen.add((s, lic, why))
-                violations.append({"source": s, "license": lic, "reason": why,
-                                   "shard": path.relative_to(folder).as_posix()})
+                violations.append({"source": s, "license": lic, "reason": why, "shard": rel})
     return shards, achieved, lic_docs, violations
 
 
@@ -867,8 +908,12 @@ def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
 def _summary_groups(summary: dict) -> tuple[int, int, list[tuple]]:
     """(rows, null n_tokens, [(language, license, n_tokens, rows)]) of a shard from its manifest summary:
     what :func:`_grouped` returns for the keys language and license, without reading the shard."""
+    groups = summary["groups"]
+    if len(groups) == 1:  # the usual shard: one language, one licence
+        _src, lang, lic, n, docs = groups[0]
+        return docs, summary["null_tokens"], [(lang, lic, n, docs)]
     merged: dict[tuple, list[int]] = {}
-    for _src, lang, lic, n, docs in summary["groups"]:
+    for _src, lang, lic, n, docs in groups:
         m = merged.setdefault((lang, lic), [0, 0])
         m[0] += n
         m[1] += docs
@@ -877,20 +922,21 @@ def _summary_groups(summary: dict) -> tuple[int, int, list[tuple]]:
 
 
 def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None],
-                   summaries: dict[Path, dict] | None = None):
+                   summaries: dict[str, dict] | None = None):
     """Counts per subset and excluded tallies (what :func:`lucie_data.mix.stats.build_counts` returns), plus the
     per-shard groups the writer reuses; grouped per shard instead of a Python step per row; small columns only.
 
-    ``summaries`` (shard -> the build manifest's summary, only for shards the manifest still describes)
-    replace reading those shards; the others (an older build, a shard changed since) are scanned.
+    ``summaries`` (shard path string -> the build manifest's summary, only for shards the manifest still
+    describes) replace reading those shards; the others (an older build, a shard changed since) are scanned.
+    Shards are keyed by :attr:`SourceInfo.shard_paths` strings.
     """
     from .stats import SubsetCount
 
     summaries = summaries or {}
     counts: dict[tuple[str, str], SubsetCount] = {}
     excluded: dict[str, dict[str, dict]] = {}
-    per_shard: dict[Path, tuple[int, list[tuple]]] = {}
-    work = [(src, shard) for src in sources for shard in src.shards]
+    per_shard: dict[str, tuple[int, list[tuple]]] = {}
+    work = [(src, shard) for src in sources for shard in src.shard_paths]
     to_read = [shard for _src, shard in work if shard not in summaries]
     scanned = dict(zip(to_read, _grouped_many(to_read, ["language", "license"])))
     for src, shard in work:
@@ -916,6 +962,36 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
                 cl = code_language(lang)
                 sc.code_languages[cl] = sc.code_languages.get(cl, 0) + docs
     return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded, per_shard
+
+
+_JSON_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode  # C encoder
+_RECORDS = {("shards",), ("subsets",), ("sources",), ("plan", "subsets")}  # one line per element or entry
+_OPENED = {(), ("plan",)}  # the objects above them: one line per key
+
+
+def plan_json(mix_plan: dict) -> str:
+    """The text of ``mix_plan.json``: ``json.dumps(mix_plan, indent=2, sort_keys=True, ensure_ascii=False)`` (same
+    object for ``json.load``), except that each shard, subset, source and planned subset is one line.
+
+    Why: ``indent`` makes ``json`` use its pure-Python encoder, ~13 ms for the 1,320 shards and 720 subsets of a
+    mix of small shards (benchmarks/results/mix.md); one line per record is encoded by the C encoder (no indent)
+    in half of that, and still reads and diffs one shard per line.
+    """
+    return _json_layout(mix_plan, (), "") + "\n"
+
+
+def _json_layout(obj: Any, where: tuple, indent: str) -> str:
+    inner = indent + "  "
+    if where in _RECORDS and obj:
+        if isinstance(obj, dict):
+            items = [f"{inner}{_JSON_LINE(k)}: {_JSON_LINE(v)}" for k, v in sorted(obj.items())]
+            return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+        return "[\n" + ",\n".join(inner + _JSON_LINE(v) for v in obj) + "\n" + indent + "]"
+    if where in _OPENED and isinstance(obj, dict) and obj:
+        items = [f"{inner}{_JSON_LINE(k)}: {_json_layout(v, (*where, k), inner)}" for k, v in sorted(obj.items())]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    # the small rest, as json.dumps(indent=2) writes it (JSON text holds no raw newline: re-indenting is safe)
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False).replace("\n", "\n" + indent)
 
 
 def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
@@ -997,11 +1073,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     tmp.mkdir(parents=True)
     schema = in_schema = _mix_schema()
     writers: dict[tuple[str, str, str], _BucketWriter] = {}
-    hashes: dict[Path, str] = {}
-    src_of = {shard: src for src in sources if src.redistributable for shard in src.shards}
+    hashes: dict[str, str] = {}  # every path of the mix is a string here (os.fspath), not a Path (cheaper)
+    src_of = {shard: src for src in sources if src.redistributable for shard in src.shard_paths}
     shard_paths = list(src_of)
 
-    def whole_copy(shard: Path) -> tuple[str, str, str] | None:
+    def whole_copy(shard: str) -> tuple[str, str, str] | None:
         """The output folder a build shard is copied to byte for byte as the first copy of its rows, or None.
 
         Only when the output rows are exactly its rows: all allowed, one output folder, epochs >= 1, the
@@ -1011,23 +1087,32 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         src = src_of[shard]
         if not rows or rows > config.max_rows_per_shard or any(keep(src, lic) is not None for _, lic, _, _ in groups):
             return None
-        buckets = {_bucket_of(src.name, lang) for lang, _, _, _ in groups}
-        subs = {subset_name(src.name, mix_language(lang)) for lang, _, _, _ in groups}
-        if len(buckets) != 1 or len(subs) != 1 or epochs[subs.pop()] < 1:
+        where = {folder_of(src.name, lang) for lang, _, _, _ in groups}
+        if len(where) != 1:
             return None
-        return buckets.pop()
+        bucket, sub = where.pop()
+        return bucket if epochs[sub] >= 1 else None
+
+    folder_memo: dict[tuple[str, str | None], tuple[tuple[str, str, str], str]] = {}
+
+    def folder_of(name: str, lang: str | None) -> tuple[tuple[str, str, str], str]:
+        """(output folder, subset) of a source's documents in a language, once per pair."""
+        got = folder_memo.get((name, lang))
+        if got is None:
+            got = folder_memo[(name, lang)] = (_bucket_of(name, lang), subset_name(name, mix_language(lang)))
+        return got
 
     copied = {shard: whole_copy(shard) for shard in shard_paths}
     schema_fp = schema_fingerprint(schema)
-    trusted: dict[Path, tuple[int, dict]] = {}  # byte copies of described shards: not read back (scan_mix)
+    trusted: dict[str, tuple[int, dict]] = {}  # byte copies of described shards: not read back (scan_mix)
 
     keep_ids = config.repeat_ids == "keep"
 
-    def shard_epochs(shard: Path) -> float:
+    def shard_epochs(shard: str) -> float:
         """Epochs of a shard copied whole (its rows are one subset)."""
         return epochs[subset_name(src_of[shard].name, mix_language(per_shard[shard][1][0][0]))]
 
-    def byte_copies_and_rows(shard: Path) -> tuple[int, bool]:
+    def byte_copies_and_rows(shard: str) -> tuple[int, bool]:
         """How many copies of a build shard are its own bytes: 0 (re-encoded), 1 (the first copy), or with
         ``repeat_ids: keep`` every whole epoch (the ids are not renamed, so a repeat is the same bytes); and
         whether anything beyond those byte copies comes from this shard (repeats, fractions, filtering)."""
@@ -1054,7 +1139,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             while len(writes) > 4:
                 writes.popleft().result()
 
-        def write(table, path: Path) -> None:
+        def write(table, path: str) -> None:
             submit(_write_shard, table, path, hashes, folders.ensure)
 
         def flush_copies() -> None:
@@ -1078,7 +1163,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             w = writers.get(bucket)
             if w is None:
                 kind, lang_dir, name = bucket
-                folder = Path(os.path.join(data_dir, kind, lang_dir, name))  # = tmp/data/kind/lang_dir/name, one parse
+                folder = os.path.join(data_dir, kind, lang_dir, name)  # = tmp/data/kind/lang_dir/name
                 w = writers[bucket] = _BucketWriter(folder, f"{name}--{lang_dir}", config.max_rows_per_shard, schema,
                                                     write)
             return w
@@ -1091,7 +1176,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                 flush_copies()
             if n_bytes:  # copy 1 (and, keeping ids, copies 2..n) = the shard's own bytes
                 dst = writer(copied[shard]).reserve()
-                repeats = [dst.with_name(f"{dst.stem}-e{k}{dst.suffix}") for k in range(2, n_bytes + 1)]
+                repeats = [f"{dst[:-len('.parquet')]}-e{k}.parquet" for k in range(2, n_bytes + 1)]
                 copy_jobs.append((shard, dst, hashes, schema, schema_fp, entries.get(shard), shard in described,
                                   trusted, repeats, folders.ensure))
                 copy_bytes[0] += n_bytes * (described[shard][0] if shard in described else _COPY_BATCH_BYTES)
@@ -1196,8 +1281,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             "excluded": {"sources": excluded_sources, "documents": excluded_docs},
         },
     }
-    (tmp / PLAN_FILE).write_text(json.dumps(mix_plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                 encoding="utf-8")
+    (tmp / PLAN_FILE).write_text(plan_json(mix_plan), encoding="utf-8")
     (tmp / "README.md").write_text(card_mod.render_card(mix_plan), encoding="utf-8")
 
     old = out.with_name(out.name + ".old")
