@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -570,6 +571,70 @@ def test_compiled_ftfy_test_and_longest_word_on_real_text():
     assert all(longest_word(t) == max(map(len, t.split()), default=0) for t in texts + lines)
 
 
+
+def _badness_alphabet() -> list[str]:
+    """Every non-ASCII character ftfy's BADNESS_RE names (its category ranges expanded)."""
+    import re as _re
+
+    from ftfy.badness import BADNESS_RE
+
+    pat = BADNESS_RE.pattern
+    chars = {c for c in pat if ord(c) > 127}
+    for a, b in _re.findall(r"([^\x00-\x7f])-([^\x00-\x7f])", pat):
+        chars.update(map(chr, range(ord(a), ord(b) + 1)))
+    return sorted(chars)
+
+
+def test_mojibake_gate_is_a_necessary_condition_of_ftfys_badness():
+    """``maybe_mojibake`` may skip ftfy's ``is_bad`` only where is_bad is False: with the non-ASCII characters
+    isolated between ASCII ones (what the gate lets through), no alternative of BADNESS_RE matches. Every
+    character BADNESS_RE names is tried alone between ASCII characters of each class the pattern uses, and
+    every pair of them separated by one such ASCII character; the gate is on for the pinned ftfy only."""
+    from ftfy.badness import is_bad
+
+    from lucie_data.steps.filters import _is_bad, maybe_mojibake, maybe_mojibake_py
+
+    assert _is_bad() is not is_bad  # the ftfy this was checked for: the gate is used
+    alphabet = _badness_alphabet()
+    assert len(alphabet) > 400
+    ascii_ = ["a", "Z", "0", " ", "\n", ".", "!", "_", "(", "#"]
+    checked = 0
+    for x in alphabet:
+        for a in ascii_:
+            for b in ascii_:
+                t = a + x + b
+                assert maybe_mojibake(t) == maybe_mojibake_py(t)
+                assert maybe_mojibake(t) or not is_bad(t), repr(t)
+                checked += 1
+    for x in alphabet:
+        for y in alphabet:
+            for a in (" ", "a", "."):
+                t = x + a + y
+                assert maybe_mojibake(t) or not is_bad(t), repr(t)
+                checked += 1
+    assert checked > 500_000
+    assert is_bad("caf\u00c3\u00a9") and maybe_mojibake("caf\u00c3\u00a9")  # the gate lets real mojibake through
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", " ", "\n", ".", "é", "Ã", "©", "\u00a0", "¬", "√", "€", "œ", "\x85", "Ð", "В", "Ђ"]),
+                max_size=8).map("".join))
+def test_mojibake_gate_fuzzed(text):
+    from ftfy.badness import is_bad
+
+    from lucie_data.steps.filters import _is_bad, maybe_mojibake, maybe_mojibake_py
+
+    assert maybe_mojibake(text) == maybe_mojibake_py(text)
+    assert _is_bad()(text) == is_bad(text)
+
+
+def test_mojibake_gate_off_for_another_ftfy_pattern(monkeypatch):
+    import ftfy.badness
+
+    from lucie_data.steps.filters import _is_bad
+
+    monkeypatch.setattr(ftfy.badness, "BADNESS_RE", re.compile(ftfy.badness.BADNESS_RE.pattern + "|x", re.VERBOSE))
+    assert _is_bad() is ftfy.badness.is_bad
 
 _SPACES = ["", " ", "  ", "a", " a", "a ", "a b", "a  b", "a\nb", "\u3000", "é\u3000", "\u3000é\u3000x",
            "\U0001f600 \n\t x", "\x1c\x1d\x1e\x1fa\x85\xa0b\u2028\u2029", "ÿ\u2003", "a\u200bb"]

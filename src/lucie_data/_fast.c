@@ -19,6 +19,8 @@
  *                                          without building the list.
  *   collapse_spaces(text)               -> " ".join(text.split()) (dedup.exact_key) without the list of words.
  *   count_runs(text)                    -> len(text.split()) without the list.
+ *   maybe_mojibake(text)                -> filters._MAYBE_BAD.search(text) is not None (a necessary condition
+ *                                          of ftfy's badness test, see filters.py)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -508,7 +510,22 @@ static PyObject *fast_count_runs(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(count);
 }
 
+/* filters._MAYBE_BAD.search(text) is not None: two adjacent non-ASCII characters, or one of Ã Â Œ œ or
+ * a C1 control */
+static PyObject *fast_maybe_mojibake(PyObject *self, PyObject *arg) {
+    TEXT_ARG(arg);
+    int prev = 0;  /* the previous character was not ASCII */
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (c < 0x80) { prev = 0; continue; }
+        if (prev || c <= 0x9f || c == 0xc3 || c == 0xc2 || c == 0x152 || c == 0x153) Py_RETURN_TRUE;
+        prev = 1;
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
+    {"maybe_mojibake", fast_maybe_mojibake, METH_O, "maybe_mojibake(text) -> filters._MAYBE_BAD.search(text) is not None"},
     {"count_runs", fast_count_runs, METH_O, "count_runs(text) -> len(text.split())"},
     {"collapse_spaces", fast_collapse_spaces, METH_O, "collapse_spaces(text) -> ' '.join(text.split())"},
     {"needs_ftfy", fast_needs_ftfy, METH_O, "needs_ftfy(text) -> filters._NEEDS_FTFY.search(text) is not None"},
