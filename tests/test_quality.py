@@ -572,6 +572,28 @@ def test_compiled_ftfy_test_and_longest_word_on_real_text():
 
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("a_1½²Ⅻ.,!?-«»—…'’#$%&*@~^`|\\/é") + ["\U0001d400", "\U0001f600", "\u0301"]),
+                        max_size=4), max_size=8))
+def test_compiled_gopher_counts_equal_python_fuzzed(tokens):
+    from lucie_data.steps.quality.gopher import _gopher_counts_c, gopher_counts_py
+
+    assert _gopher_counts_c(tokens, tokens) == gopher_counts_py(tokens, tokens)
+
+
+def test_compiled_gopher_counts_on_real_text():
+    from lucie_data.steps.quality.gopher import _gopher_counts_c, gopher_counts_py
+    from lucie_data.steps.quality.words import split_words_rest
+
+    seen_symbols = 0
+    for lang in LANGS:
+        for t in _slice_texts():
+            words, rest = split_words_rest(t, lang)
+            got = _gopher_counts_c(words, rest)
+            assert got == gopher_counts_py(words, rest), t[:80]
+            seen_symbols += got[1]
+    assert seen_symbols > 1000  # punctuation tokens were counted as symbols
+
 def _badness_alphabet() -> list[str]:
     """Every non-ASCII character ftfy's BADNESS_RE names (its category ranges expanded)."""
     import re as _re

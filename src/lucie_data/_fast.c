@@ -21,6 +21,8 @@
  *   count_runs(text)                    -> len(text.split()) without the list.
  *   maybe_mojibake(text)                -> filters._MAYBE_BAD.search(text) is not None (a necessary condition
  *                                          of ftfy's badness test, see filters.py)
+ *   gopher_counts(words, rest, punct)   -> gopher.gopher_counts_py: characters of the words, and the symbol and
+ *                                          alpha-less counts of the other tokens, without a Counter.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -524,7 +526,60 @@ static PyObject *fast_maybe_mojibake(PyObject *self, PyObject *arg) {
     Py_RETURN_FALSE;
 }
 
+/* c is one of the code points of `punct` (a str sorted by code point): binary search */
+static int in_sorted(Py_UCS4 c, int pkind, const void *pdata, Py_ssize_t pn) {
+    Py_ssize_t lo = 0, hi = pn;
+    while (lo < hi) {
+        const Py_ssize_t mid = (lo + hi) / 2;
+        const Py_UCS4 m = PyUnicode_READ(pkind, pdata, mid);
+        if (m == c) return 1;
+        if (m < c) lo = mid + 1; else hi = mid;
+    }
+    return 0;
+}
+
+/* gopher.gopher_counts_py: (sum of len(w) for w in words, symbols among rest, their characters, rest tokens
+ * without a letter). A symbol: not w.isalnum() and every character in punct. Without a letter: not w.isalpha()
+ * and no match of [^\W\d_] (re: \w = isalnum() or '_', \d = isdecimal()). */
+static PyObject *fast_gopher_counts(PyObject *self, PyObject *args) {
+    PyObject *words, *rest, *punct;
+    if (!PyArg_ParseTuple(args, "O!O!U", &PyList_Type, &words, &PyList_Type, &rest, &punct)) return NULL;
+    const int pkind = PyUnicode_KIND(punct);
+    const void *pdata = PyUnicode_DATA(punct);
+    const Py_ssize_t pn = PyUnicode_GET_LENGTH(punct);
+    Py_ssize_t chars = 0, n_sym = 0, sym_chars = 0, no_alpha = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(words); i++) {
+        PyObject *w = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(w)) { PyErr_SetString(PyExc_TypeError, "words must be str"); return NULL; }
+        chars += PyUnicode_GET_LENGTH(w);
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rest); i++) {
+        PyObject *w = PyList_GET_ITEM(rest, i);
+        if (!PyUnicode_Check(w)) { PyErr_SetString(PyExc_TypeError, "words must be str"); return NULL; }
+        const int kind = PyUnicode_KIND(w);
+        const void *data = PyUnicode_DATA(w);
+        const Py_ssize_t n = PyUnicode_GET_LENGTH(w);
+        int all_alnum = n > 0, all_alpha = n > 0, all_punct = 1, has_alpha = 0;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+            const int alnum = is_alnum(c);
+            all_alnum &= alnum;
+            all_alpha &= is_alpha(c);
+            if (alnum && c != '_' && !Py_UNICODE_ISDECIMAL(c)) has_alpha = 1;
+            if (all_punct && !in_sorted(c, pkind, pdata, pn)) all_punct = 0;
+        }
+        if (!all_alnum && all_punct) {
+            n_sym++;
+            sym_chars += n;
+        }
+        if (!all_alpha && !has_alpha) no_alpha++;
+    }
+    return Py_BuildValue("(nnnn)", chars, n_sym, sym_chars, no_alpha);
+}
+
 static PyMethodDef methods[] = {
+    {"gopher_counts", fast_gopher_counts, METH_VARARGS,
+     "gopher_counts(words, rest, punct) -> (characters of words, symbols in rest, their characters, rest tokens without a letter)"},
     {"maybe_mojibake", fast_maybe_mojibake, METH_O, "maybe_mojibake(text) -> filters._MAYBE_BAD.search(text) is not None"},
     {"count_runs", fast_count_runs, METH_O, "count_runs(text) -> len(text.split())"},
     {"collapse_spaces", fast_collapse_spaces, METH_O, "collapse_spaces(text) -> ' '.join(text.split())"},

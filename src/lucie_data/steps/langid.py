@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -73,15 +73,27 @@ class Detector:
         raise NotImplementedError
 
 
+_MODELS: dict[str, Any] = {}
+
+
+def _fasttext_model(path: str):
+    """A fastText model loaded once per process: a worker runs several tasks, each with its own unpickled
+    detector (the model is read-only; loading lid.176.ftz took ~30 ms per task)."""
+    model = _MODELS.get(path)
+    if model is None:
+        import fasttext
+
+        model = _MODELS[path] = fasttext.load_model(path)
+    return model
+
+
 class FastTextDetector(Detector):
     def __init__(self, model_path: str, name: str = "fasttext"):
         self.model_path = model_path
         self.name = name
 
     def _load(self):
-        import fasttext
-
-        model = fasttext.load_model(self.model_path)
+        model = _fasttext_model(self.model_path)
         # `fasttext-numpy2-wheel` exposes the C++ binding as `.f`; calling it directly skips the numpy
         # arrays the Python wrapper builds for every call (a large share of the per-document cost).
         raw = getattr(model, "f", None)

@@ -25,6 +25,33 @@ def _is_symbol(w: str) -> bool:
     return not w.isalnum() and all(ch in PUNCTUATION_SET for ch in w)
 
 
+def gopher_counts_py(words: list[str], rest: list[str]) -> tuple[int, int, int, int]:
+    """(characters of ``words``, symbol tokens in ``rest``, their characters, ``rest`` tokens without a letter).
+
+    ``rest``: the tokens that are not whole letter-only chunks (the others are never symbols nor alpha-less).
+    Counted per distinct token: the same few punctuation marks make up most of ``rest``.
+    """
+    n_sym = sym_chars = no_alpha = 0
+    for w, k in Counter(rest).items():
+        if not w.isalnum() and _is_symbol(w):
+            n_sym += k
+            sym_chars += k * len(w)
+        if not w.isalpha() and not _HAS_ALPHA.search(w):
+            no_alpha += k
+    return sum(map(len, words)), n_sym, sym_chars, no_alpha
+
+
+_PUNCT = "".join(sorted(PUNCTUATION_SET))  # the compiled loop's table (sorted by code point: binary search)
+
+
+def _gopher_counts_c(words: list[str], rest: list[str]) -> tuple[int, int, int, int]:
+    return _fast.gopher_counts(words, rest, _PUNCT)
+
+
+# one pass in C without the Counter when the compiled module is there (tests compare both)
+gopher_counts = _gopher_counts_c if _fast is not None else gopher_counts_py
+
+
 class GopherQualityFilter(QualityFilter):
     name = "🥇 Gopher Quality (lucie)"
     family = "gopher_quality"
@@ -37,14 +64,7 @@ class GopherQualityFilter(QualityFilter):
         text = doc.text
         words, rest = split_words_rest(text, lang)  # letter-only chunks are never symbols nor alpha-less
         n_words = len(words)
-        # per distinct token: the same few punctuation marks make up most of ``rest``
-        n_sym = sym_chars = no_alpha = 0
-        for w, k in Counter(rest).items():
-            if not w.isalnum() and _is_symbol(w):
-                n_sym += k
-                sym_chars += k * len(w)
-            if not w.isalpha() and not _HAS_ALPHA.search(w):
-                no_alpha += k
+        word_chars, n_sym, sym_chars, no_alpha = gopher_counts(words, rest)
         n_non_symbol = n_words - n_sym
         s: dict = {"n_words": n_non_symbol}
         verdict = Verdict(full)
@@ -58,7 +78,7 @@ class GopherQualityFilter(QualityFilter):
                 return s, verdict.reason
         if n_non_symbol == 0:  # datatrove: mean of an empty list is nan and every later comparison is False
             return s, verdict.reason or self._stop_words(words, p, s)
-        avg = (sum(map(len, words)) - sym_chars) / n_non_symbol
+        avg = (word_chars - sym_chars) / n_non_symbol
         s["avg_word_length"] = round(avg, 4)
         if p["min_avg_word_length"] and avg < p["min_avg_word_length"]:
             if fail("gopher_below_avg_threshold"):
