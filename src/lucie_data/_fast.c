@@ -73,9 +73,12 @@ static int extend(PyObject *list, PyObject *items) {
     return PyList_SetSlice(list, n, n, items);
 }
 
+static inline int is_apostrophe(Py_UCS4 c) { return c == '\'' || c == 0x2019; }
+
 static PyObject *fast_tokenize(PyObject *self, PyObject *args) {
     PyObject *text, *findall, *rest, *abbrevs;
-    if (!PyArg_ParseTuple(args, "UOOO!", &text, &findall, &rest, &PyFrozenSet_Type, &abbrevs)) return NULL;
+    int elide = 0;
+    if (!PyArg_ParseTuple(args, "UOOO!|p", &text, &findall, &rest, &PyFrozenSet_Type, &abbrevs, &elide)) return NULL;
     if (rest == Py_None) rest = NULL;
     else if (!PyList_Check(rest)) { PyErr_SetString(PyExc_TypeError, "rest must be a list or None"); return NULL; }
     const int kind = PyUnicode_KIND(text);
@@ -99,16 +102,28 @@ static PyObject *fast_tokenize(PyObject *self, PyObject *args) {
             else if (!is_safe(c)) break;
             b--;
         }
-        int fast = !dots || b - a >= 2;  /* a period after one letter is an initial (M.): the regex decides */
-        for (Py_ssize_t k = a; fast && k < b; k++)
-            if (!is_alpha(PyUnicode_READ(kind, data, k))) fast = 0;
-        if (fast && a == s && b == i) {  /* letters only: one token, not in rest (as words.tokenize) */
+        /* with `elide` (fr, it: the pattern's {_L}+['’](?={_L}) alternative), letters may hold one apostrophe
+         * between letters: l'homme -> l' homme, the word after it then plays the part of [a, b) below */
+        Py_ssize_t apos = -1;
+        int fast = 1;
+        for (Py_ssize_t k = a; fast && k < b; k++) {
+            const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+            if (is_alpha(c)) continue;
+            if (elide && apos < 0 && is_apostrophe(c) && k > a && k + 1 < b) apos = k;
+            else fast = 0;
+        }
+        /* French keeps aujourd'hui, quelqu'un(e)(s), prud'hom*, presqu'île* whole, case-insensitively
+         * (_FR_KEEP): an elided part of 4, 6 or 7 characters goes to the regex */
+        if (fast && apos >= 0 && (apos - a == 4 || apos - a == 6 || apos - a == 7)) fast = 0;
+        const Py_ssize_t w = apos >= 0 ? apos + 1 : a;  /* the word the suffix follows: [w, b) */
+        if (fast && dots && b - w < 2) fast = 0;  /* a period after one letter is an initial (M.): the regex decides */
+        if (fast && a == s && b == i && apos < 0) {  /* letters only: one token, not in rest (as words.tokenize) */
             if (append_sub(out, NULL, text, s, i) < 0) goto fail;
             continue;
         }
         PyObject *mid = NULL;
-        if (fast && a < b) {
-            if ((mid = PyUnicode_Substring(text, a, b)) == NULL) goto fail;
+        if (fast && w < b) {
+            if ((mid = PyUnicode_Substring(text, w, b)) == NULL) goto fail;
             if (dots && PyUnicode_READ(kind, data, b) == '.') {
                 /* the language's abbreviations (etc. Mr. p.) and www. keep their period: the regex decides */
                 const int hit = PySet_Contains(abbrevs, mid);
@@ -119,6 +134,7 @@ static PyObject *fast_tokenize(PyObject *self, PyObject *args) {
         if (fast) {
             for (Py_ssize_t k = s; k < a; k++)
                 if (append_sub(out, rest, text, k, k + 1) < 0) { Py_XDECREF(mid); goto fail; }
+            if (apos >= 0 && append_sub(out, rest, text, a, w) < 0) { Py_XDECREF(mid); goto fail; }  /* l' */
             if (mid != NULL) {
                 int r = PyList_Append(out, mid);
                 if (r == 0 && rest != NULL) r = PyList_Append(rest, mid);

@@ -72,6 +72,9 @@ _COMPILED: dict[str, re.Pattern] = {}
 # words whose final period belongs to them (the language's abbreviations) or starts a URL (www.):
 # the compiled loop leaves chunks ending in one of them plus "." to the regex
 _KEEP_PERIOD: dict[str, frozenset] = {}
+# patterns whose {_L}+['’](?={_L}) alternative splits an elision (l'homme -> l' homme): the compiled loop
+# splits letters-apostrophe-letters chunks itself there (but for _FR_KEEP's words)
+_ELIDES: dict[str, bool] = {}
 
 
 def word_pattern(language: str | None) -> re.Pattern:
@@ -80,6 +83,7 @@ def word_pattern(language: str | None) -> re.Pattern:
     if pat is None:
         pat = _COMPILED[lang] = re.compile(_pattern(lang))
         _KEEP_PERIOD[pat.pattern] = frozenset(_ABBREVS.get(lang, "").split("|")) | {"www"}
+        _ELIDES[pat.pattern] = lang in ("fr", "it")
     return pat
 
 
@@ -94,11 +98,12 @@ def tokenize(text: str, language: str | None = "en", rest: list[str] | None = No
     ``rest`` when given, so per-token rules about symbols and digits need not visit plain words.
 
     The compiled loop (``_fast.c``) also splits letters wrapped in punctuation that no pattern combines
-    with a neighbour (``mot,`` ``(voilà)`` ``«Oui»`` ``fin.``) without the regex; the tokens are the same.
+    with a neighbour (``mot,`` ``(voilà)`` ``«Oui»`` ``fin.``), and French and Italian elisions (``l'homme``,
+    ``dell'anno``), without the regex; the tokens are the same.
     """
     if _fast is not None:
         pat = word_pattern(language)
-        return _fast.tokenize(text, pat.findall, rest, _KEEP_PERIOD[pat.pattern])
+        return _fast.tokenize(text, pat.findall, rest, _KEEP_PERIOD[pat.pattern], _ELIDES[pat.pattern])
     return tokenize_py(text, language, rest)
 
 
