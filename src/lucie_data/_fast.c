@@ -4,11 +4,11 @@
  * Each function computes exactly what its Python twin computes; tests/test_quality.py compares them
  * on every test corpus and on fuzzed text (hypothesis).
  *
- *   tokenize(text, findall, rest, abbrevs)
+ *   tokenize(text, findall, rest, abbrevs, elide)
  *                                       -> words.tokenize: whitespace chunks; a letters-only chunk is one
  *                                          token; a chunk made of letters wrapped in "safe" punctuation
- *                                          (and final periods) is split here; any other chunk goes to the
- *                                          language's regex.
+ *                                          (and final periods) is split here, as is, with elide (fr, it),
+ *                                          an elision l'homme; any other chunk goes to the language's regex.
  *   segment_dups(text)                  -> duplicate paragraphs and lines (gopher._dup_counts of
  *                                          _PARA.split(text.strip()) and _LINES.split(text)).
  *   ngram_stats(words, top_ns, dup_ns)  -> gopher._NGrams.top_chars / dup_chars for each n, with the
@@ -602,7 +602,7 @@ static PyMethodDef methods[] = {
     {"needs_ftfy", fast_needs_ftfy, METH_O, "needs_ftfy(text) -> filters._NEEDS_FTFY.search(text) is not None"},
     {"longest_run", fast_longest_run, METH_O, "longest_run(text) -> length of the longest whitespace-free run"},
     {"count_pretokens", fast_count_pretokens, METH_O, "count_pretokens(text) -> number of \\w+ runs and other non-space characters"},
-    {"tokenize", fast_tokenize, METH_VARARGS, "tokenize(text, findall, rest, abbrevs) -> list of tokens (see words.tokenize)"},
+    {"tokenize", fast_tokenize, METH_VARARGS, "tokenize(text, findall, rest, abbrevs, elide=False) -> list of tokens (see words.tokenize)"},
     {"segment_dups", fast_segment_dups, METH_O,
      "segment_dups(text) -> (paragraphs, duplicate paragraphs, their chars, lines, duplicate lines, their chars)"},
     {"ngram_stats", fast_ngram_stats, METH_VARARGS,

@@ -85,7 +85,8 @@ class _NamedParquetWriter(ParquetWriter):
 
     datatrove's ``_get_output_filename`` substitutes the template from a merged copy of every metadata field,
     twice per document written (once for the file, once for the stats key): 1-2 % of a quality build's CPU
-    (py-spy). Same precedence as datatrove's: keyword arguments, then metadata, then ``rank`` and ``id``.
+    (py-spy). Same names and precedence as datatrove's: keyword arguments, then metadata, then ``rank`` (a
+    template naming ``id`` has a name per document and is left to datatrove).
     """
 
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
@@ -96,8 +97,8 @@ class _NamedParquetWriter(ParquetWriter):
         if "id" in fields:  # a name per document: nothing to remember
             return super()._get_output_filename(document, rank, **kwargs)
         meta = document.metadata
-        key = (rank,) + tuple(kwargs[f] if f in kwargs else meta[f] if f in meta else
-                              (str(rank).zfill(5) if f == "rank" else meta[f])
+        # the values that make the name (rank is in the key already; a missing field raises, as datatrove's)
+        key = (rank,) + tuple(kwargs[f] if f in kwargs else meta[f] if f in meta or f != "rank" else None
                               for f in fields)
         name = self._names.get(key)
         if name is None:
