@@ -598,6 +598,41 @@ def test_compiled_gopher_counts_on_real_text():
             seen_symbols += got[1]
     assert seen_symbols > 1000  # punctuation tokens were counted as symbols
 
+def test_lowered_contains_rests_on_how_str_lower_maps_every_code_point():
+    """_fast.lowered_contains keeps one byte per character of text.lower(): ASCII lowered, KELVIN SIGN as k, İ
+    as i plus a non-ASCII mark, anything else non-ASCII. That holds only if str.lower() maps no other character
+    to something holding ASCII: checked on every code point of this Python's Unicode tables."""
+    import unicodedata
+
+    from lucie_data.steps.quality import c4
+
+    assert unicodedata.unidata_version == c4._LOWER_CHECKED_UNICODE  # else the twin runs: check again, then bump
+    assert c4.lowered_contains is c4._lowered_contains_c
+    holding_ascii = {cp for cp in range(128, 0x110000) if any(ord(x) < 128 for x in chr(cp).lower())}
+    assert holding_ascii == {0x130, 0x212A}
+    assert chr(0x130).lower() == "i\u0307" and chr(0x212A).lower() == "k"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["lorem", " ", "ipsum", "LOREM", "Ipsum", "java", "JAVA", "script", "SCRİPT", "\u212a",
+                                 "İ", "i", "k", "cookie", "s", "use", "of", "terms", "Σ", "é", "\n", "\x00", "ǅ"]),
+                max_size=10).map("".join))
+def test_compiled_lowered_contains_equals_lower_fuzzed(text):
+    from lucie_data.steps.quality.c4 import _DOC_NEEDLES, _lowered_contains_c, lowered_contains_py
+
+    needles = _DOC_NEEDLES + ("i", "k", "ik", "", "ki")
+    assert _lowered_contains_c(text, needles) == lowered_contains_py(text, needles)
+
+
+def test_compiled_lowered_contains_on_real_text():
+    from lucie_data.steps.quality.c4 import _DOC_NEEDLES, _lowered_contains_c, lowered_contains_py
+
+    texts = _slice_texts() + ["Lorem Ipsum dolor", "JavaScript", "We use cookies.", "TERMS OF USE"]
+    assert all(_lowered_contains_c(t, _DOC_NEEDLES) == lowered_contains_py(t, _DOC_NEEDLES) for t in texts)
+    assert sum(any(_lowered_contains_c(t, _DOC_NEEDLES)) for t in texts) >= 4
+    with pytest.raises(ValueError, match="needles must be ASCII"):
+        _lowered_contains_c("x", ("é",))
+
 def _badness_alphabet() -> list[str]:
     """Every non-ASCII character ftfy's BADNESS_RE names (its category ranges expanded)."""
     import re as _re

@@ -23,6 +23,8 @@
  *                                          of ftfy's badness test, see filters.py)
  *   gopher_counts(words, rest, punct)   -> gopher.gopher_counts_py: characters of the words, and the symbol and
  *                                          alpha-less counts of the other tokens, without a Counter.
+ *   lowered_contains(text, needles)     -> tuple(n in text.lower() for n in needles) for ASCII needles, without
+ *                                          the lowered copy of the text (c4.lowered_contains_py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -593,7 +595,57 @@ static PyObject *fast_gopher_counts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(nnnn)", chars, n_sym, sym_chars, no_alpha);
 }
 
+/* tuple(n in text.lower() for n in needles), needles ASCII. Only the ASCII characters of text.lower() can be
+ * part of a match, and str.lower() maps a non-ASCII character to non-ASCII characters only, but for two
+ * (Unicode's full lower-case mapping; tests/test_quality.py checks every code point): KELVIN SIGN -> "k" and
+ * LATIN CAPITAL LETTER I WITH DOT ABOVE -> "i" + U+0307. So the lowered text is kept as one byte per
+ * character: ASCII lowered, those two mapped, anything else 0x80 (never in a needle). */
+static PyObject *fast_lowered_contains(PyObject *self, PyObject *args) {
+    PyObject *text, *needles;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyTuple_Type, &needles)) return NULL;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const Py_ssize_t nn = PyTuple_GET_SIZE(needles);
+    for (Py_ssize_t j = 0; j < nn; j++) {
+        PyObject *nd = PyTuple_GET_ITEM(needles, j);
+        if (!PyUnicode_Check(nd) || !PyUnicode_IS_ASCII(nd)) {
+            PyErr_SetString(PyExc_ValueError, "needles must be ASCII str");
+            return NULL;
+        }
+    }
+    unsigned char *low = PyMem_Malloc(2 * (size_t)n + 1);
+    if (low == NULL) return PyErr_NoMemory();
+    Py_ssize_t m = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (c < 128) low[m++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : (unsigned char)c;
+        else if (c == 0x212a) low[m++] = 'k';
+        else if (c == 0x130) { low[m++] = 'i'; low[m++] = 0x80; }
+        else low[m++] = 0x80;
+    }
+    PyObject *out = PyTuple_New(nn);
+    if (out == NULL) { PyMem_Free(low); return NULL; }
+    for (Py_ssize_t j = 0; j < nn; j++) {
+        PyObject *nd = PyTuple_GET_ITEM(needles, j);
+        const unsigned char *p = (const unsigned char *)PyUnicode_DATA(nd);
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(nd);
+        int found = len == 0;
+        for (Py_ssize_t k = 0; !found && k + len <= m; k++) {
+            const unsigned char *hit = memchr(low + k, p[0], (size_t)(m - len - k + 1));
+            if (hit == NULL) break;
+            k = hit - low;
+            if (memcmp(hit, p, (size_t)len) == 0) found = 1;
+        }
+        PyTuple_SET_ITEM(out, j, Py_NewRef(found ? Py_True : Py_False));
+    }
+    PyMem_Free(low);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"lowered_contains", fast_lowered_contains, METH_VARARGS,
+     "lowered_contains(text, needles) -> tuple(n in text.lower() for n in needles), for ASCII needles"},
     {"gopher_counts", fast_gopher_counts, METH_VARARGS,
      "gopher_counts(words, rest, punct) -> (characters of words, symbols in rest, their characters, rest tokens without a letter)"},
     {"maybe_mojibake", fast_maybe_mojibake, METH_O, "maybe_mojibake(text) -> filters._MAYBE_BAD.search(text) is not None"},

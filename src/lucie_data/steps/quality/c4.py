@@ -8,6 +8,7 @@ rule on our tokens), stopping as soon as the minimum is reached.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from datatrove.data import Document
 
@@ -18,6 +19,24 @@ from .words import _fast, count_sentences
 CITATION_REGEX = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 ELLIPSIS = "..."
 POLICY_SUBSTRINGS = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+
+
+def lowered_contains_py(text: str, needles: tuple[str, ...]) -> tuple[bool, ...]:
+    low = text.lower()
+    return tuple(n in low for n in needles)
+
+
+def _lowered_contains_c(text: str, needles: tuple[str, ...]) -> tuple[bool, ...]:
+    return _fast.lowered_contains(text, needles)
+
+
+# The compiled scan never builds the lowered copy of the document. It relies on how str.lower() maps every
+# code point (see _fast.c), which tests/test_quality.py checks against this Unicode version's tables: another
+# version uses the twin until checked again.
+_LOWER_CHECKED_UNICODE = "14.0.0"
+lowered_contains = (_lowered_contains_c if _fast is not None and unicodedata.unidata_version == _LOWER_CHECKED_UNICODE
+                    else lowered_contains_py)
+_DOC_NEEDLES = ("lorem ipsum", "javascript") + POLICY_SUBSTRINGS
 
 
 def longest_word(text: str) -> int:
@@ -47,11 +66,11 @@ class C4QualityFilter(QualityFilter):
         # does (str.lower maps characters independently, but for Greek final sigma, which is not ASCII),
         # unless removing a citation joined two pieces: such lines are checked in full.
         check_long = max_wl != -1 and longest_word(doc.text) > max_wl
-        low_doc = doc.text.lower()
-        lorem = p["filter_lorem_ipsum"] and "lorem ipsum" in low_doc
-        js = p["filter_javascript"] and "javascript" in low_doc
+        found = lowered_contains(doc.text, _DOC_NEEDLES)  # each needle in doc.text.lower()
+        lorem = p["filter_lorem_ipsum"] and found[0]
+        js = p["filter_javascript"] and found[1]
         curly = p["filter_curly_bracket"] and "{" in doc.text
-        policy = p["filter_policy"] and any(s in low_doc for s in POLICY_SUBSTRINGS)
+        policy = p["filter_policy"] and any(found[2:])
         min_words = p["min_words_per_line"]
         for line in lines:
             line = line.strip()
