@@ -207,10 +207,32 @@ static inline uint64_t mix64(uint64_t h) {  /* splitmix64 finaliser: spreads key
 
 typedef struct { Py_ssize_t parts, dup, dup_chars; } dups_t;
 
+/* a segment's hash over its raw bytes, eight at a time (a segment is compared with memcmp when two hashes
+ * agree: the hash only has to spread segments, it never decides) */
 static uint64_t seg_hash(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)(b - a);
-    for (Py_ssize_t k = a; k < b; k++) h = (h ^ PyUnicode_READ(kind, data, k)) * 0x100000001b3ULL;
-    return h;
+    const unsigned char *p = (const unsigned char *)data + a * kind;
+    size_t len = (size_t)(b - a) * kind;
+    uint64_t h = 0xcbf29ce484222325ULL ^ len;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, len);
+    return (h ^ w) * 0x9E3779B97F4A7C15ULL;
+}
+
+/* the first '\n' in [k, hi), or hi (memchr on one-byte strings) */
+static inline Py_ssize_t find_nl(int kind, const void *data, Py_ssize_t k, Py_ssize_t hi) {
+    if (k >= hi) return hi;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const char *q = memchr((const char *)data + k, '\n', (size_t)(hi - k));
+        return q == NULL ? hi : (Py_ssize_t)(q - (const char *)data);
+    }
+    while (k < hi && PyUnicode_READ(kind, data, k) != '\n') k++;
+    return k;
 }
 
 static int seg_add(table_t *t, dups_t *d, int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
@@ -236,7 +258,7 @@ static int seg_add(table_t *t, dups_t *d, int kind, const void *data, Py_ssize_t
 /* counts the duplicates among the pieces of [lo, hi) cut at runs of at least min_run newlines (re.split) */
 static void split_newline_runs(table_t *t, dups_t *d, int kind, const void *data, Py_ssize_t lo, Py_ssize_t hi,
                                Py_ssize_t min_run) {
-    Py_ssize_t start = lo, k = lo;
+    Py_ssize_t start = lo, k = find_nl(kind, data, lo, hi);
     while (k < hi) {
         Py_ssize_t e = k;
         while (e < hi && PyUnicode_READ(kind, data, e) == '\n') e++;
@@ -244,7 +266,7 @@ static void split_newline_runs(table_t *t, dups_t *d, int kind, const void *data
             seg_add(t, d, kind, data, start, k);
             start = e;
         }
-        k = e > k ? e : k + 1;
+        k = find_nl(kind, data, e, hi);
     }
     seg_add(t, d, kind, data, start, hi);
 }
@@ -252,7 +274,7 @@ static void split_newline_runs(table_t *t, dups_t *d, int kind, const void *data
 static PyObject *fast_segment_dups(PyObject *self, PyObject *arg) {
     TEXT_ARG(arg);
     Py_ssize_t newlines = 0;
-    for (Py_ssize_t k = 0; k < n; k++) newlines += PyUnicode_READ(kind, data, k) == '\n';
+    for (Py_ssize_t k = find_nl(kind, data, 0, n); k < n; k = find_nl(kind, data, k + 1, n)) newlines++;
     table_t t;
     if (table_init(&t, newlines + 2) < 0) return NULL;
     dups_t para = {0, 0, 0}, line = {0, 0, 0};
