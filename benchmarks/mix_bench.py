@@ -53,14 +53,16 @@ from lucie_data.mix.build import build_mix, load_mix_config  # noqa: E402
 from lucie_data.mix.plan import Weights  # noqa: E402
 
 
-def current_manifest(mpath: Path) -> bool:
+def current_manifest(mpath: Path, layout: int | None = None) -> bool:
     """A manifest whose shard summaries carry everything this version records (the footer digest the mix's
-    trust check reads): folders built by an older version are rebuilt, so the mix is timed on what a
-    build writes today (without a footer digest the check is one ``stat`` instead of an open and a read)."""
+    trust check reads) and, if given, written by this ``BENCH_LAYOUT``: folders built by an older version
+    are rebuilt, so the mix is timed on what a build writes today (without a footer digest the check is one
+    ``stat`` instead of an open and a read)."""
     if not mpath.exists():
         return False
-    shards = json.loads(mpath.read_text())["shards"]
-    return all("footer" in (e.get("summary") or {}) for e in shards)
+    manifest = json.loads(mpath.read_text())
+    return (all("footer" in (e.get("summary") or {}) for e in manifest["shards"])
+            and (layout is None or manifest.get("bench_layout") == layout))
 
 
 def demo_build() -> Path:
@@ -86,7 +88,7 @@ def enlarge(demo: "Callable[[], Path]", replicas: int) -> Path:
 
     big = WORK / f"big-{replicas}"
     mpath = big / "manifest.json"
-    if current_manifest(mpath) and json.loads(mpath.read_text()).get("bench_layout") == BENCH_LAYOUT:
+    if current_manifest(mpath, BENCH_LAYOUT):
         return big
     demo = demo()  # built only when the enlarged folder must be (re)written
     if big.exists():
@@ -201,7 +203,7 @@ def large_build(copies: int = LARGE_COPIES) -> Path:
     src_build = corpora_build()
     big = WORK / f"large-{copies}"
     mpath = big / "manifest.json"
-    if current_manifest(mpath) and json.loads(mpath.read_text()).get("bench_layout") == BENCH_LAYOUT:
+    if current_manifest(mpath, BENCH_LAYOUT):
         return big
     shutil.rmtree(big, ignore_errors=True)
     ciphers = [None] + [_cipher(k) for k in range(1, copies)]

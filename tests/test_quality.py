@@ -728,7 +728,9 @@ def test_compiled_collapse_spaces_on_real_text():
     texts = _slice_texts() + _SPACES
     assert all(_fast.collapse_spaces(t) == collapse_spaces_py(t) for t in texts)
     assert sum(_fast.collapse_spaces(t) != t for t in texts) > 10  # most real texts have runs to collapse
-    assert _fast.collapse_spaces("déjà vu") is not None and _fast.collapse_spaces("\u3000a").isascii()
+    clean = "déjà vu"
+    assert _fast.collapse_spaces(clean) is clean  # nothing to collapse: the text itself, no copy
+    assert _fast.collapse_spaces("\u3000a") == "a" and _fast.collapse_spaces("\u3000a").isascii()  # narrowest kind
     assert all(_fast.count_runs(t) == len(t.split()) for t in texts)
 
 @pytest.mark.slow
