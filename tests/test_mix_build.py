@@ -1078,3 +1078,48 @@ def test_an_entry_without_footer_digest_is_checked_by_size_and_mtime(built):
     assert not _still_describes((st.st_size + 1, "0" * 64, st.st_mtime_ns, None), path)
     assert not _still_describes((st.st_size, "0" * 64, st.st_mtime_ns - 1, {"schema": "s"}), path)
     assert not _still_describes((st.st_size, "0" * 64, st.st_mtime_ns, None), path.with_name("missing.parquet"))
+
+
+# --------------------------------------------------------------------------------------------- suffix: spliced repeats
+
+
+def _chunk_bytes(path: Path, column: str) -> list[bytes]:
+    """The bytes of a column's chunks, row group by row group, as the footer locates them."""
+    import pyarrow.parquet as pq
+
+    raw = path.read_bytes()
+    meta = pq.ParquetFile(path).metadata
+    out = []
+    for r in range(meta.num_row_groups):
+        rg = meta.row_group(r)
+        c = next(rg.column(i) for i in range(rg.num_columns) if rg.column(i).path_in_schema == column)
+        start = min(o for o in (c.dictionary_page_offset, c.data_page_offset) if o)
+        out.append(raw[start:start + c.total_compressed_size])
+    return out
+
+
+def test_suffix_repeats_are_first_copies_with_renamed_ids(mix, built):
+    """Copy k >= 2 of a shard copied whole is `<first>-e<k>.parquet`: its ids `id#k`, every other column the
+    first copy's own bytes (spliced, not re-encoded), listed in the plan with its hash, checked by verify_mix."""
+    import pyarrow.parquet as pq
+
+    folder, plan = mix
+    shards = {s["path"]: s for s in plan["shards"]}
+    cases = [("data/natural/fr/eltec_fr/eltec_fr--fr--000", 2),
+             ("data/natural/fr-en/parallel_fr_en/parallel_fr_en--fr-en--000", 3)]
+    for stem, epochs in cases:
+        first = folder / f"{stem}.parquet"
+        a = pq.read_table(first)
+        assert not (folder / f"{stem}-e{epochs + 1}.parquet").exists()
+        for k in range(2, epochs + 1):
+            repeat = folder / f"{stem}-e{k}.parquet"
+            b = pq.read_table(repeat)
+            assert b.column("id").to_pylist() == [f"{i}#{k}" for i in a.column("id").to_pylist()]
+            assert b.drop_columns(["id"]).equals(a.drop_columns(["id"]))
+            for column in ("text", "license", "source", "metadata"):
+                assert _chunk_bytes(repeat, column) == _chunk_bytes(first, column)
+            entry = shards[f"{stem}-e{k}.parquet"]
+            assert entry["sha256"] == hashlib.sha256(repeat.read_bytes()).hexdigest()
+            assert entry["rows"] == a.num_rows and entry["bytes"] == repeat.stat().st_size
+    assert verify_mix(folder, built, LicensePolicy(allow_classes=["public-domain", "permissive", "share-alike"],
+                                                   unknown="deny")) == []

@@ -422,12 +422,69 @@ def _copy_bytes(src: Path, dst: Path) -> None:
 def _copy_shard(src: str, dst: str, hashes: dict, schema, schema_fp: str,
                 entry: tuple[int, str, int, dict | None] | None, described: bool,
                 trusted: dict[str, tuple[int, dict]], repeats: list[str] = (),
-                ensure: Callable[[str], None] | None = None) -> None:
-    """Copy a build shard's bytes to the mix (``dst``, then each of ``repeats``: :func:`_copy_repeats`)."""
+                ensure: Callable[[str], None] | None = None, rename: bool = False) -> None:
+    """Copy a build shard's bytes to the mix (``dst``), then its whole-epoch ``repeats`` (copies 2, 3...):
+    byte copies of ``dst`` (:func:`_copy_repeats`) or, with ``rename`` (``repeat_ids: suffix``), ``dst`` with
+    its ids renamed ``id#k`` and every other column's bytes copied (:func:`_splice_repeats`)."""
     if ensure is not None:
         ensure(os.path.dirname(dst))
     _copy_first(src, dst, hashes, schema, schema_fp, entry, described, trusted)
-    _copy_repeats(dst, repeats, hashes, trusted)
+    if rename:
+        _splice_repeats(dst, repeats, hashes, trusted)
+    else:
+        _copy_repeats(dst, repeats, hashes, trusted)
+
+
+def _repeat_number(path: str) -> int:
+    """k of a repeat file ``<first copy>-e<k>.parquet``."""
+    return int(path[path.rindex("-e") + 2:-len(".parquet")])
+
+
+def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[str, tuple[int, dict]]) -> None:
+    """Whole-epoch repeats (``repeat_ids: suffix``): the first copy with ``id`` renamed ``id#k``, spliced.
+
+    Only the ``id`` column is encoded; every other column chunk is the first copy's bytes (:mod:`.splice`),
+    so a repeat costs about a copy and a hash instead of decoding and zstd-encoding its text again
+    (benchmarks/results/mix_corpora.md). A repeat has its first copy's rows but for the ids, so it inherits
+    its trust: when the first copy is checked from its build shard's summary, so is the repeat (the licence,
+    source and language columns are the same bytes); otherwise it is read back (:func:`scan_mix`). A file the
+    splice cannot handle (:class:`~.splice.SpliceUnsupported`) is re-encoded, under the same name.
+    """
+    if not repeats:
+        return
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .splice import ColumnSplicer, SpliceUnsupported
+
+    with open(first, "rb") as fh:
+        data = fh.read()
+    try:
+        splicer = ColumnSplicer(data, "id")
+    except SpliceUnsupported:
+        splicer = None
+    for dst in repeats:
+        suffix = pa.scalar(f"#{_repeat_number(dst)}")
+        if splicer is not None:
+            try:
+                parts = splicer.splice(pc.binary_join_element_wise(splicer.column, suffix, ""))
+            except SpliceUnsupported:
+                parts = None
+            if parts is not None:
+                h = hashlib.sha256()
+                size = 0
+                with open(dst, "wb") as fh:
+                    for part in parts:
+                        h.update(part)
+                        fh.write(part)
+                        size += len(part)
+                hashes[dst] = h.hexdigest()
+                if first in trusted:
+                    trusted[dst] = (size, trusted[first][1])
+                continue
+        table = _read_buffer(data)
+        _write_shard(table.set_column(0, "id", pc.binary_join_element_wise(table.column("id"), suffix, "")),
+                     dst, hashes)
 
 
 _COPY_BATCH = 16  # byte copies per pool task, at most...
@@ -691,6 +748,14 @@ def shard_summaries(paths: list[Path]) -> list[dict]:
                     "groups": [[s, lang, lic, int(n or 0), int(docs)] for s, lang, lic, n, docs in groups],
                     "flagged": flagged.get(str(p), [])})
     return out
+
+
+def _read_buffer(data):
+    """A whole Parquet file held in memory, as a table."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).read(use_threads=False)
 
 
 def _read(path: Path, columns: list[str] | None = None):
@@ -1113,13 +1178,13 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         return epochs[subset_name(src_of[shard].name, mix_language(per_shard[shard][1][0][0]))]
 
     def byte_copies_and_rows(shard: str) -> tuple[int, bool]:
-        """How many copies of a build shard are its own bytes: 0 (re-encoded), 1 (the first copy), or with
-        ``repeat_ids: keep`` every whole epoch (the ids are not renamed, so a repeat is the same bytes); and
-        whether anything beyond those byte copies comes from this shard (repeats, fractions, filtering)."""
+        """How many copies of a build shard are made from its bytes: 0 (re-encoded) or every whole epoch (the
+        first copy, then its repeats: byte copies with ``repeat_ids: keep``, spliced with ``suffix``); and
+        whether any other row comes from this shard (a fraction, filtering), to be read and re-encoded."""
         if copied[shard] is None:
             return 0, True
         e = shard_epochs(shard)
-        n = math.floor(e) if keep_ids else 1
+        n = math.floor(e)
         return n, e > n
 
     plan_of = {shard: byte_copies_and_rows(shard) for shard in shard_paths}  # once per shard
@@ -1178,7 +1243,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                 dst = writer(copied[shard]).reserve()
                 repeats = [f"{dst[:-len('.parquet')]}-e{k}.parquet" for k in range(2, n_bytes + 1)]
                 copy_jobs.append((shard, dst, hashes, schema, schema_fp, entries.get(shard), shard in described,
-                                  trusted, repeats, folders.ensure))
+                                  trusted, repeats, folders.ensure, not keep_ids))
                 copy_bytes[0] += n_bytes * (described[shard][0] if shard in described else _COPY_BATCH_BYTES)
                 if len(copy_jobs) >= _COPY_BATCH or copy_bytes[0] >= _COPY_BATCH_BYTES:
                     flush_copies()
