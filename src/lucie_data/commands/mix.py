@@ -175,6 +175,7 @@ def register(sub) -> None:
     b.add_argument("--output", "-o", help="mix folder (default: mix.output, else BUILD/mix)")
     b.add_argument("--repeat-ids", choices=["suffix", "keep"],
                    help="ids of whole-epoch repeats (default: mix.repeat_ids, else suffix): suffix renames copy k "
-                        "`id#k` (ids unique, repeats re-encoded); keep keeps the id (repeats of a shard copied whole "
-                        "are byte copies; an id appears once per epoch)")
+                        "`id#k` (ids unique; a repeat of a shard copied whole is its first copy with only the id "
+                        "column re-encoded); keep keeps the id (such repeats are byte copies; an id appears once "
+                        "per epoch)")
     b.set_defaults(func=cmd_build)

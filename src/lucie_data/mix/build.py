@@ -20,14 +20,16 @@ A build shard whose rows are all allowed by the policy and all fall in one outpu
 partitions shards by language, so this is the normal case) is copied whole as the first copy of its
 subset (when its epochs are >= 1), by the kernel (``sendfile``, :func:`_copy_bytes`) with the sha256 the build's
 manifest recorded (hashed while copying when the manifest lacks it or the file changed since).
-Copies ``k >= 2`` (renamed ids), fractional selections and shards mixing allowed and forbidden rows
-are re-encoded, grouped per output folder up to ``max_rows_per_shard`` rows a file. Files are numbered in input order, so the folder stays deterministic.
-With ``repeat_ids: suffix`` repeats are re-encoded on purpose, to keep every ``id`` of the mix unique (a Hub
-dataset's key; an auditor finds copy k by ``id#k``; a downstream dedup by id cannot silently undo the epochs).
-``repeat_ids: keep`` trades that for speed: the whole-epoch repeats of a shard copied whole are byte copies of
-its first copy (no zstd encode, which bounds a mix with repeats, benchmarks/results/mix_large.md), with the
-same hash and, when the first copy is trusted, the same summary; only fractional selections and shards that
-cannot be copied whole are still re-encoded (ids unchanged) and read back.
+Its whole-epoch repeats (copies ``k >= 2``) are files of their own, ``<first copy>-e<k>.parquet``, made from the
+first copy: with ``repeat_ids: suffix`` (default) its ids are renamed ``id#k``, to keep every ``id`` of the mix
+unique (a Hub dataset's key; an auditor finds copy k by ``id#k``; a downstream dedup by id cannot silently undo
+the epochs), by splicing: only the ``id`` column is encoded, every other column chunk is the first copy's bytes
+(:mod:`.splice`; re-encoding the text was what bounded a mix with repeats, benchmarks/results/mix_large.md).
+With ``repeat_ids: keep`` a repeat is a byte copy of its first copy, with the same hash. Either way a repeat
+of a trusted first copy is checked from the same summary. Fractional selections and shards mixing allowed and
+forbidden rows are re-encoded (ids ``id#k`` or unchanged), grouped per output folder up to
+``max_rows_per_shard`` rows a file, and read back. Files are numbered in input order, so the folder stays
+deterministic.
 
 The build's manifest records a summary of every kept shard (:func:`shard_summaries`: rows and tokens per
 source x language x licence, flagged documents, schema fingerprint). While a shard keeps the recorded size
@@ -106,8 +108,9 @@ class MixSpec(BaseModel):
     output: str | None = Field(None, description="mix folder; default <build>/mix; relative to the build folder")
     max_rows_per_shard: int = Field(100_000, ge=1, le=50_000_000)
     repeat_ids: RepeatIds = Field(
-        "suffix", description="ids of whole-epoch repeats: `suffix` renames copy k >= 2 `id#k` (re-encoded, ids "
-        "unique); `keep` keeps the id (repeats of a shard copied whole are byte copies; ids repeat per epoch)")
+        "suffix", description="ids of whole-epoch repeats: `suffix` renames copy k >= 2 `id#k` (ids unique; only "
+        "the id column is re-encoded); `keep` keeps the id (repeats of a shard copied whole are byte copies; ids "
+        "repeat per epoch)")
 
     @model_validator(mode="after")
     def _one_source_of_weights(self) -> "MixSpec":
@@ -435,6 +438,19 @@ def _copy_shard(src: str, dst: str, hashes: dict, schema, schema_fp: str,
         _copy_repeats(dst, repeats, hashes, trusted)
 
 
+def _mapped(path: str):
+    """A file's bytes, mapped rather than read: no copy into a fresh allocation (whose page faults made reading
+    a 40 MiB shard cost as much as hashing it); the map is released with its last reference. ``read`` where
+    mapping fails (an empty file, a file system without mmap)."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        try:
+            return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+        except (ValueError, OSError):
+            return fh.read()
+
+
 def _repeat_number(path: str) -> int:
     """k of a repeat file ``<first copy>-e<k>.parquet``."""
     return int(path[path.rindex("-e") + 2:-len(".parquet")])
@@ -457,8 +473,7 @@ def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[
 
     from .splice import ColumnSplicer, SpliceUnsupported
 
-    with open(first, "rb") as fh:
-        data = fh.read()
+    data = _mapped(first)
     try:
         splicer = ColumnSplicer(data, "id")
     except SpliceUnsupported:
