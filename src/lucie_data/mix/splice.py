@@ -33,8 +33,7 @@ MAGIC = b"PAR1"
 _STOP, _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _STRUCT = range(13)
 
 # field ids of parquet.thrift (apache/parquet-format)
-FMD_SCHEMA, FMD_ROW_GROUPS, FMD_ENCRYPTION = 2, 4, 8  # FileMetaData
-SE_NAME, SE_NUM_CHILDREN = 4, 5  # SchemaElement
+FMD_ROW_GROUPS, FMD_ENCRYPTION = 4, 8  # FileMetaData
 RG_COLUMNS, RG_TOTAL_BYTE_SIZE, RG_NUM_ROWS, RG_FILE_OFFSET, RG_TOTAL_COMPRESSED = 1, 2, 3, 5, 6  # RowGroup
 (CC_FILE_PATH, CC_FILE_OFFSET, CC_META, CC_OFFSET_INDEX_OFFSET, CC_OFFSET_INDEX_LENGTH, CC_COLUMN_INDEX_OFFSET,
  CC_COLUMN_INDEX_LENGTH, CC_CRYPTO, CC_ENCRYPTED_META) = range(1, 10)  # ColumnChunk
@@ -76,25 +75,35 @@ class _Raw(bytes):
 
 
 def _skip(buf, pos: int, t: int) -> int:
-    """The position after a value of type ``t``, without building it."""
-    if t in (_I16, _I32, _I64):
-        while buf[pos] & 0x80:
-            pos += 1
-        return pos + 1
-    if t == _BINARY:
-        n, pos = _varint(buf, pos)
-        return pos + n
+    """The position after a value of type ``t``, without building it (integers skipped inline: the statistics
+    and level histograms of a footer are mostly varints, and this walk is most of decoding a footer)."""
     if t == _STRUCT:
         while True:
             head = buf[pos]
             pos += 1
             if head == _STOP:
                 return pos
-            if not head >> 4:
-                _n, pos = _varint(buf, pos)
+            if not head >> 4:  # long form: the field id follows as a varint
+                while buf[pos] & 0x80:
+                    pos += 1
+                pos += 1
             ft = head & 0x0F
-            if ft not in (_TRUE, _FALSE):
+            if _I16 <= ft <= _I64:
+                while buf[pos] & 0x80:
+                    pos += 1
+                pos += 1
+            elif ft == _BINARY:
+                n, pos = _varint(buf, pos)
+                pos += n
+            elif ft not in (_TRUE, _FALSE):
                 pos = _skip(buf, pos, ft)
+    if _I16 <= t <= _I64:
+        while buf[pos] & 0x80:
+            pos += 1
+        return pos + 1
+    if t == _BINARY:
+        n, pos = _varint(buf, pos)
+        return pos + n
     if t in (_LIST, _SET):
         head = buf[pos]
         pos += 1
@@ -105,6 +114,12 @@ def _skip(buf, pos: int, t: int) -> int:
             return pos + n
         if et == _DOUBLE:
             return pos + 8 * n
+        if _I16 <= et <= _I64:
+            for _ in range(n):
+                while buf[pos] & 0x80:
+                    pos += 1
+                pos += 1
+            return pos
         for _ in range(n):
             pos = _skip(buf, pos, et)
         return pos
@@ -289,7 +304,7 @@ def _set(fields: list, fid: int, t: int, value: Any) -> None:
 
 
 _CMD_SPEC: dict = {}  # ColumnMetaData: offsets and sizes are scalars (always decoded); its lists/structs stay raw
-FOOTER_SPEC = {FMD_SCHEMA: {}, FMD_ROW_GROUPS: {RG_COLUMNS: {CC_META: _CMD_SPEC}}}
+FOOTER_SPEC = {FMD_ROW_GROUPS: {RG_COLUMNS: {CC_META: _CMD_SPEC}}}
 _OFFSET_INDEX_SPEC = {OI_PAGE_LOCATIONS: {}}
 
 
@@ -378,10 +393,15 @@ class ColumnSplicer:
         self.data = memoryview(data)
         fmd, self.raw_footer = read_footer(self.data)
         self.fmd = fmd
-        schema = _get(fmd, FMD_SCHEMA, (0, []))[1]
-        if not schema or any(_get(se, SE_NUM_CHILDREN) for se in schema[1:]):
+        try:
+            reader = pq.ParquetFile(pa.BufferReader(pa.py_buffer(self.data)))
+        except (pa.ArrowException, OSError) as err:
+            raise SpliceUnsupported(f"malformed Parquet file ({err})") from None
+        # the leaves from pyarrow's own decoding of the schema (the footer's schema stays raw bytes here)
+        arrow_schema = reader.schema_arrow
+        if any(pa.types.is_nested(f.type) for f in arrow_schema) or len(arrow_schema) != reader.metadata.num_columns:
             raise SpliceUnsupported("nested columns are not spliced")
-        names = [_get(se, SE_NAME, b"").decode("utf-8", "replace") for se in schema[1:]]
+        names = arrow_schema.names
         if names.count(name) != 1:
             raise SpliceUnsupported(f"no single column {name!r}")
         self.index = names.index(name)
@@ -403,8 +423,7 @@ class ColumnSplicer:
         self.statistics = bool(meta0 is None or _get(meta0, CMD_STATISTICS) is not None)
         self.page_index = bool(cols and any(_get(cols[0][self.index], f) is not None
                                             for f in (CC_OFFSET_INDEX_OFFSET, CC_COLUMN_INDEX_OFFSET)))
-        reader = pq.ParquetFile(pa.BufferReader(pa.py_buffer(self.data)))
-        self.field = reader.schema_arrow.field(name)
+        self.field = arrow_schema.field(name)
         self.column = reader.read(columns=[name], use_threads=False).column(0)
 
     def _encode_column(self, values) -> tuple[memoryview, list]:
