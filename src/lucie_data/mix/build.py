@@ -585,12 +585,24 @@ class _ManifestFile:
 
     @classmethod
     def read(cls, path: Path) -> "_ManifestFile | None":
-        """None when there is no such file (an unreadable one raises, as reading it later would)."""
+        """None when there is no such file (an unreadable one raises, as reading it later would).
+
+        ``os.read`` until end of file rather than a buffered ``open``: 5 system calls instead of 10.
+        """
         try:
-            with open(path, "rb") as fh:
-                return cls(fh.read(), os.fstat(fh.fileno()).st_mtime_ns)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        try:
+            mtime_ns = os.fstat(fd).st_mtime_ns
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        except IsADirectoryError:
+            return None
+        finally:
+            os.close(fd)
+        return cls(b"".join(chunks), mtime_ns)
 
     @property
     def data(self) -> Any:
@@ -1108,7 +1120,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
         raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "
                            "choose another --output or remove it yourself")
-    if target == build.resolve() or build.resolve() in target.parents and target.parent == build.resolve() / "sources":
+    root = build.resolve()  # once: each resolve() is an lstat per path component
+    if target == root or target.parent == root / "sources":  # (a parent of root/sources has root among its parents)
         raise MixPlanError(f"output {target} would overwrite the build itself; use BUILD/mix (the default)")
     manifest_file = _ManifestFile.read(build / "manifest.json")
     sources = read_sources(build, manifest=manifest_file)

@@ -71,8 +71,12 @@ def _iso_languages(mix_plan: dict) -> list[str]:
 def front_matter(mix_plan: dict) -> dict:
     from ..licenses import mix_license
 
+    return _front_matter(mix_plan, mix_license(list(mix_plan["licenses"])))
+
+
+def _front_matter(mix_plan: dict, spdx: str) -> dict:
+    """:func:`front_matter` with the mix's licence already derived (the card needs it twice)."""
     langs = _iso_languages(mix_plan)
-    spdx = mix_license(list(mix_plan["licenses"]))
     fm: dict[str, Any] = {
         "pretty_name": f"{mix_plan['name']} training mix (lucie-data)",
         "license": hf_license(spdx),
@@ -117,7 +121,9 @@ def _repeats_paragraph(mix_plan: dict) -> str:
 def render_card(mix_plan: dict) -> str:
     from ..licenses import license_class, mix_license, needs_attribution, share_alike_obligations
 
-    fm = front_matter(mix_plan)
+    lics = mix_plan["licenses"]
+    spdx = mix_license(list(lics))
+    fm = _front_matter(mix_plan, spdx)
     plan = mix_plan["plan"]
     subsets = mix_plan["subsets"]
     lines = ["---", _dump_yaml(fm).rstrip(), "---", "",
@@ -144,9 +150,8 @@ def render_card(mix_plan: dict) -> str:
         lines.append(f"| {name} | {s['category']} | {s['docs']:,} | {s['tokens']:,} | {s['epochs']:g} "
                      f"| {s['docs_achieved']:,} | {s['tokens_achieved']:,} |")
 
-    lics = mix_plan["licenses"]
     lines += ["", "## Licences", "",
-              f"Declared licence of the mix: `{mix_license(list(lics))}` (derived from every document's licence).", "",
+              f"Declared licence of the mix: `{spdx}` (derived from every document's licence).", "",
               "| licence | class | rows |", "|---|---|---:|"]
     for lic, n in sorted(lics.items()):
         lines.append(f"| {lic} | {license_class(lic)} | {n:,} |")
