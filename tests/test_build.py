@@ -111,6 +111,34 @@ def test_rerun_is_byte_identical_and_skips(demo_build, tmp_path):
     assert shard_hashes(out2) == first
 
 
+def test_a_damaged_ledger_rebuilds_its_source(demo_build, tmp_path):
+    """A ledger.json that is no ledger (cut short, edited): the build says so and rebuilds that source, the
+    same bytes as before (rule 3: no traceback; rule 4: finishes without duplicates). A build of other
+    sources only (--only) leaves it out of the manifest, as an unfinished source, instead of failing."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    out = tmp_path / "b"
+    shutil.copytree(demo_build, out)
+    first = shard_hashes(out)
+    names = sorted(p.name for p in (out / "sources").iterdir())
+    damaged, other = names[0], names[1]
+    (out / "sources" / damaged / "ledger.json").write_text('{"records_read": 3', encoding="utf-8")
+    build(pipe, out, workers=1, only=[other])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert damaged not in {s["name"] for s in manifest["sources"]} and other in {s["name"] for s in manifest["sources"]}
+    events = []
+    res = build(pipe, out, workers=1, on_event=lambda kind, d: events.append((kind, d)))
+    status = {s.name: s.status for s in res.sources}
+    assert status[damaged] == "built" and {v for k, v in status.items() if k != damaged} == {"up-to-date"}
+    warnings = [d for kind, d in events if kind == "warning"]
+    assert [w["source"] for w in warnings] == [damaged]
+    assert "ledger.json is not valid JSON" in warnings[0]["message"] and "rebuilding" in warnings[0]["message"]
+    assert shard_hashes(out) == first
+    assert json.loads((out / "sources" / damaged / "ledger.json").read_text())["balanced"]
+
+
 def test_killed_build_resumes_without_duplicates(tmp_path, monkeypatch):
     """A build killed while the last segment's task 1 was writing: rerun redoes only that task."""
     import lucie_data.runner as runner

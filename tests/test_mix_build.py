@@ -607,6 +607,33 @@ def test_unfinished_source_is_refused(built, tmp_path):
         build_mix(copy, load_mix_config(copy, output=tmp_path / "m"))
 
 
+@pytest.mark.parametrize("file, content, match", [
+    ("ledger.json", b'{"balanced": tr', r"ledger\.json is not valid JSON \(Expecting value, line 1 column 14\)"),
+    ("ledger.json", b"", r"ledger\.json is not valid JSON"),
+    ("ledger.json", b"\xff\xfe{}", r"ledger\.json is not UTF-8 text"),
+    ("ledger.json", b"[1, 2]", r"ledger\.json holds a JSON list, expected a ledger object"),
+    ("ledger.json", b'{"balanced": true}', r"ledger\.json lacks records_read, docs_kept, docs_removed"),
+    ("recipe.resolved.json", b"{", r"recipe\.resolved\.json is not a resolved recipe \(JSONDecodeError"),
+    ("recipe.resolved.json", b'{"recipe": {"name": "eltec_fr"}}', r"is not a resolved recipe \(KeyError: 'category'\)"),
+    ("recipe.resolved.json", b"[]", r"is not a resolved recipe \(TypeError"),
+    ("recipe.resolved.json", b"\xc3(", r"recipe\.resolved\.json is not UTF-8 text"),
+])
+def test_damaged_source_files_are_named_with_the_fix(built, tmp_path, file, content, match, capsys):
+    """Rule 3: a damaged ledger or resolved recipe is a clear error (file, what is wrong, the fix), from the
+    API and from the CLI (exit 2, no traceback)."""
+    copy = tmp_path / "b"
+    shutil.copytree(built, copy)
+    (copy / "sources" / "eltec_fr" / file).write_bytes(content)
+    with pytest.raises(MixPlanError, match=match) as err:
+        build_mix(copy, load_mix_config(copy, output=tmp_path / "m"))
+    assert "rerun `lucie-data build`" in str(err.value)
+    capsys.readouterr()
+    assert main(["mix", "build", str(copy), "--output", str(tmp_path / "m")]) != 0
+    printed = capsys.readouterr()
+    assert file in printed.err + printed.out and "Traceback" not in printed.err + printed.out
+    assert not (tmp_path / "m").exists()
+
+
 # --------------------------------------------------------------------------------------------- repeat_ids: keep
 
 

@@ -92,6 +92,8 @@ def cmd_build(args) -> int:
         elif kind == "progress":
             status.update(f"[cyan]{d['source']}[/cyan] segment {d['segment'] + 1}/{d['of']} · "
                           f"{d['docs']:,} documents · {d['rate']:,.0f} docs/s")
+        elif kind == "warning":
+            con.print(f"  [yellow]![/yellow] {d['source']}: {d['message']}")
         elif kind == "plan":
             status.update(f"[cyan]{d['source']}[/cyan] planning {d['stage']}…")
         elif kind == "source_done":

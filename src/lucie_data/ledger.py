@@ -10,7 +10,45 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from .steps.readers import FILE_LEVEL_REASONS
+
+
+class LedgerUnreadable(ValueError):
+    """A ``ledger.json`` that exists but is not a ledger (cut short, edited by hand, another format)."""
+
+
+LEDGER_KEYS = ("records_read", "docs_kept", "docs_removed", "balanced")
+
+
+def read_ledger(path: Path) -> dict | None:
+    """A finished source's ledger: None when there is no ``ledger.json`` (the source did not finish), the
+    parsed ledger when it is one, :class:`LedgerUnreadable` (what is wrong, where) otherwise.
+
+    Why not ``json.loads`` at each reader: the build, the manifest and the mix each read it, and a damaged file
+    gave each a traceback (rule 3). The build rebuilds such a source; the mix names the file and the fix.
+    """
+    try:
+        raw = Path(path).read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise LedgerUnreadable(f"{path} is not UTF-8 text (byte {err.start})") from None
+    return parse_ledger(text, path)
+
+
+def parse_ledger(text: str, path: str | Path) -> dict:
+    """The ledger in ``text`` (read from ``path``), or :class:`LedgerUnreadable`."""
+    try:
+        led = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise LedgerUnreadable(f"{path} is not valid JSON ({err.msg}, line {err.lineno} column {err.colno})") from None
+    if not isinstance(led, dict):
+        raise LedgerUnreadable(f"{path} holds a JSON {type(led).__name__}, expected a ledger object")
+    missing = [k for k in LEDGER_KEYS if k not in led]
+    if missing:
+        raise LedgerUnreadable(f"{path} lacks {', '.join(missing)}: not a lucie-data ledger")
+    return led
 
 
 def _stat_total(v) -> int:
@@ -52,6 +90,8 @@ def removed_counts(source_dir: Path):
     agg = (lf.group_by("removal_stage", "removal_reason")
            .agg(pl.len().alias("docs"), pl.col("text").str.len_chars().sum().alias("chars"))
            .sort("removal_stage", "removal_reason"))
+    from .steps.readers import FILE_LEVEL_REASONS  # here: the mix reads ledgers without importing datatrove
+
     q = lf.filter(pl.col("removal_reason").is_in(list(FILE_LEVEL_REASONS))).select("metadata", "removal_reason")
     agg, q = pl.collect_all([agg, q])
     for row in agg.iter_rows(named=True):

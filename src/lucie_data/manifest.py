@@ -107,10 +107,14 @@ def write_manifest(out: Path, pipe, result) -> dict:
         if src.name in built:
             led = built[src.name].ledger
         else:  # not part of this run (--only): describe it if an earlier run built it
-            lf = out / "sources" / src.name / "ledger.json"
-            if not lf.exists():
+            from .ledger import LedgerUnreadable, read_ledger
+
+            try:
+                led = read_ledger(out / "sources" / src.name / "ledger.json")
+            except LedgerUnreadable:  # as if unfinished: the next build of that source rebuilds it
+                led = None
+            if led is None:
                 continue
-            led = json.loads(lf.read_text())
         sources.append({
             "name": src.name,
             "recipe_file": str(src.file),

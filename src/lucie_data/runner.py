@@ -21,7 +21,7 @@ from . import __version__
 from datatrove.executor.local import LocalPipelineExecutor
 
 from .errors import BuildError, InputError
-from .ledger import compute_ledger
+from .ledger import LedgerUnreadable, compute_ledger, read_ledger
 from .steps.base import KeptWriter, ProgressMeter, StageEnter, StageExit, WorkReader, WorkWriter
 from .steps.filters import ReadGateFilter
 from .steps.readers import RecordReader
@@ -262,8 +262,16 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
     ledger_file = source_dir / "ledger.json"
-    if key_file.exists() and key_file.read_text() == key and ledger_file.exists():
-        return SourceResult(src.name, "up-to-date", json.loads(ledger_file.read_text()))
+    same_key = key_file.exists() and key_file.read_text() == key
+    damaged = False
+    if same_key:
+        try:
+            led = read_ledger(ledger_file)
+        except LedgerUnreadable as err:  # finished once, but its account is gone: rebuild it, say so
+            on_event("warning", {"source": src.name, "message": f"{err}; rebuilding this source"})
+            led, damaged = None, True
+        if led is not None:
+            return SourceResult(src.name, "up-to-date", led)
     if opts.executor == "local" and min(opts.workers, opts.tasks) > 1:
         start_forkserver()  # its imports overlap the preparation below (a no-op once it runs)
         # the dedup plan and the ledger need polars here: importing it (~0.08 s) while the forkserver
@@ -271,7 +279,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         # forked (datatrove's Manager) with polars loaded in every segment after a plan; workers come
         # from the forkserver, which never imports it.
         import polars  # noqa: F401
-    stale = source_dir.exists() and (not key_file.exists() or key_file.read_text() != key)
+    stale = damaged or (source_dir.exists() and (not key_file.exists() or key_file.read_text() != key))
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
     segments = compile_segments(src, opts.license_policy)
     lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(segments) > 1

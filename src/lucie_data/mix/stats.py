@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from ..ledger import LedgerUnreadable, parse_ledger
 from .plan import MixPlanError, SubsetStats
 
 __all__ = ["SourceInfo", "SubsetCount", "mix_language", "code_language", "subset_name", "read_sources",
@@ -176,7 +177,7 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
         try:
             data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))
             in_build = {s["name"] for s in data.get("sources", [])}
-        except (json.JSONDecodeError, KeyError, TypeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
             raise MixPlanError(f"{mpath} is not a lucie-data manifest; rerun `lucie-data build`") from None
     with os.scandir(root) as it:  # one listing, no stat per entry (pathlib's iterdir + is_dir: ~2x slower)
         names = sorted(e.name for e in it if _is_dir(e))
@@ -185,26 +186,37 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             continue
         folder = root / name
         sfolder = os.fspath(folder)
-        ledger = _read_file(os.path.join(sfolder, "ledger.json"))
-        if ledger is None:
+        lpath = os.path.join(sfolder, "ledger.json")
+        try:
+            text = _read_file(lpath)
+            led = parse_ledger(text, lpath) if text is not None else None
+        except (UnicodeDecodeError, LedgerUnreadable) as err:
+            why = f"{lpath} is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)
+            raise MixPlanError(f"{why}; rerun `lucie-data build`: it rebuilds a source whose ledger is "
+                               "damaged") from None
+        if led is None:
             raise MixPlanError(f"source {name} did not finish building (no ledger.json): its documents are "
                                "not accounted for; rerun `lucie-data build` (it resumes)")
-        if not json.loads(ledger).get("balanced"):
+        if not led["balanced"]:
             raise MixPlanError(f"source {name}: its ledger does not balance; rebuild it before mixing")
         resolved = os.path.join(sfolder, "recipe.resolved.json")
-        text = _read_file(resolved)
+        try:
+            text = _read_file(resolved)
+        except UnicodeDecodeError as err:
+            raise MixPlanError(f"{resolved} is not UTF-8 text ({err}); rerun `lucie-data build`") from None
         if text is None:
             raise MixPlanError(f"{folder} has no recipe.resolved.json: the build of this source did not finish; "
                                "rerun `lucie-data build` (it resumes)")
         try:
             recipe = json.loads(text)["recipe"]
-        except (json.JSONDecodeError, KeyError) as err:
-            raise MixPlanError(f"{resolved} is not a resolved recipe ({err}); rerun `lucie-data build`") from None
-        out.append(SourceInfo(
-            name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
-            license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
-            provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
-        ))
+            out.append(SourceInfo(
+                name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
+                license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
+                provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
+            ))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+            raise MixPlanError(f"{resolved} is not a resolved recipe ({type(err).__name__}: {err}); "
+                               "rerun `lucie-data build`") from None
     if not out:
         raise MixPlanError(f"{build}/sources is empty: the build has no source")
     return out
