@@ -77,7 +77,9 @@ __all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "
 _FRACTION = "Fractional epochs select documents with xxh64(id, seed) / 2**64 < fraction."
 ID_SCHEMES = {
     "suffix": ("first copy keeps `id`; copy k >= 2 is `id#k` (no epoch column: the copy number is k when the id "
-               "ends in `#k`, else 1; strip `#k` to get the build id). " + _FRACTION),
+               "ends in `#k`, else 1; strip `#k` to get the build id). A whole-epoch repeat of a build shard copied "
+               "whole is `<first copy>-e<k>.parquet`: the first copy with its ids renamed, every other column "
+               "unchanged. " + _FRACTION),
     "keep": ("every copy keeps the build's `id`: a document repeated for e epochs appears e times with the same id, "
              "by design (a deduplication by id would undo the weighting). A whole-epoch repeat of a build shard "
              "copied whole is a byte copy of its first copy, named `<first copy>-e<k>.parquet` for epoch k. "
