@@ -45,9 +45,11 @@ def test_demo_layout_and_conservation(demo_build):
         assert kept.height + removed.height == led["records_read"]
         assert kept["id"].n_unique() == kept.height
         if name != "web_cc":
-            n_lines = sum(1 for l in open(raw / {"eltec_fr": "fr_eltec_novels.jsonl", "ocr_fr_europeana": "fr_ocr_europeana_bnf.jsonl",
-                                                 "pud_en": "en_ud_pud.jsonl", "code_permissive": "code_permissive.jsonl",
-                                                 "parallel_fr_en": "parallel_fr_en_pud.jsonl"}[name]) if l.strip())
+            raw_file = raw / {"eltec_fr": "fr_eltec_novels.jsonl", "ocr_fr_europeana": "fr_ocr_europeana_bnf.jsonl",
+                              "pud_en": "en_ud_pud.jsonl", "code_permissive": "code_permissive.jsonl",
+                              "parallel_fr_en": "parallel_fr_en_pud.jsonl"}[name]
+            with open(raw_file, encoding="utf-8") as fh:
+                n_lines = sum(1 for l in fh if l.strip())
             assert led["records_read"] == n_lines
         else:
             assert led["records_read"] == len(list((raw / "html").glob("*.html")))

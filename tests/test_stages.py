@@ -153,7 +153,8 @@ def test_normalize_fast_path_equals_full_ftfy():
 
 def _sentences(n):
     path = ROOT / "tests" / "data" / "quality" / "fr_ud_pud.jsonl"
-    return [json.loads(l)["text"].strip() for l in open(path, encoding="utf-8")][:n]
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(l)["text"].strip() for l in fh][:n]
 
 
 _S = _sentences(6)
