@@ -241,14 +241,18 @@ def timed(fn, repeat: int) -> float:
 
 
 def interleaved(fns: dict, repeat: int) -> dict:
-    """Median seconds of each operation, run round-robin (copy, rewrite, mix, ... copy, ...).
+    """Median seconds of each operation, run round-robin (copy, rewrite, mix, ... copy, ...), each round
+    starting one operation later (round 2: rewrite, mix, ..., copy).
 
     Why: this VM's disk speed drifts several-fold within a minute; timing each operation in its own
-    block compared different machines. Round-robin puts every ratio on the same conditions.
+    block compared different machines. Round-robin puts every ratio on the same conditions; the rotation
+    keeps one operation from always running after the others' writes.
     """
     times = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, fn in fns.items():
+    keys = list(fns)
+    for r in range(repeat):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+            fn = fns[k]
             setup, fn = fn if isinstance(fn, tuple) else (None, fn)
             if setup is not None:  # untimed: e.g. delete the previous run's output
                 setup()
@@ -295,8 +299,18 @@ def main() -> None:
         inodes freed in the last ~30 s), which is not what a user's mix build meets."""
         def move() -> None:
             if folder.exists():
-                os.replace(folder, trash / f"{len(list(trash.iterdir())):04d}")
+                if large:  # a few dozen files: deleting them costs the next run little, and moved-aside
+                    # outputs of ~400 MiB each filled the page cache until the input shards were evicted and
+                    # every operation late in a round read them from disk (sendfile copies 4-6x slower)
+                    shutil.rmtree(folder)
+                else:
+                    os.replace(folder, trash / f"{len(list(trash.iterdir())):04d}")
             os.sync()  # earlier runs' written bytes flushed now, not while the next run is timed
+            if large:
+                for p in shards:  # the page cache warm for the input, as the results say
+                    with open(p, "rb") as fh:
+                        while fh.read(1 << 24):
+                            pass
         return move
 
     def copy():
@@ -341,6 +355,12 @@ def main() -> None:
     results["zstd decode"] = timed(lambda: codec.decompress(packed, decompressed_size=len(raw)), args.repeat)
     results["zstd encode"] = timed(lambda: codec.compress(raw), args.repeat)
     floor = results["zstd decode"] + results["zstd encode"]
+    # what a spliced repeat adds to a copy: hashing its bytes (mix_plan.json lists every shard's sha256)
+    import hashlib
+
+    blobs = [p.read_bytes() for p in shards]
+    results["sha256"] = timed(lambda: [hashlib.sha256(b).digest() for b in blobs], args.repeat)
+    del blobs
     runs = (("mix x1", f"mix-{tag}one"), ("mix x1, replacing", f"mix-{tag}one"), (lucie, f"mix-{tag}demo"),
             (keep, f"mix-{tag}demo-keep"))
     out_rows = {k: json.loads((WORK / d / "mix_plan.json").read_text())["totals"]["docs"] for k, d in runs}
@@ -396,7 +416,7 @@ def main() -> None:
     ]
     copy_rate = in_bytes / results["copy"]  # the copy writes what it reads: one rate for both
     for k, s in results.items():
-        if k.startswith("zstd"):
+        if k.startswith("zstd") or k == "sha256":
             continue
         rows = out_rows.get(k, in_rows)
         assert k != keep or rows == out_rows[lucie], (rows, out_rows[lucie])  # same rows, other ids
@@ -412,17 +432,22 @@ def main() -> None:
         "has). `rewrite`: pyarrow read + zstd write of each shard. `mix x1`: `build_mix` with every factor 1 (same "
         f"rows out). {lucie_what} Each of these starts with its previous output moved aside, untimed (the moved "
         "folders are deleted after the last timing: deleting them just before a timed run slowed that run's file "
-        "creation, see the CPU note) and `sync` run, so no earlier run's bytes are written back during it. "
+        "creation, see the CPU note) and `sync` run, so no earlier run's bytes are written back during it"
+        + ("; here, with a few dozen large files, the previous output is deleted instead (moved-aside outputs of "
+           "~400 MiB filled the page cache until the input was evicted) and the input shards are read once more, "
+           "untimed, so the page cache is warm. " if large else ". ") +
         "`mix x1, replacing`: `mix x1` over the previous mix, as a rerun of `lucie-data mix build` does: the "
         "new folder is swapped in, then the old one deleted, timed (this VM's disk takes 2-4 ms per folder "
         "removed, so this row is mostly the folder count).",
         "- `build_mix` copies bytes where the output rows equal the input rows: a build shard whose rows are all "
         "allowed and in one output folder is copied whole as the first copy of its subset, with `sendfile` "
         "and the sha256 the build's manifest.json recorded (size and mtime checked; hashed while copying "
-        "otherwise); with `repeat_ids: suffix` (default) copies k >= 2 (ids renamed `id#k`), fractional selections "
-        "and mixed-licence shards are re-encoded (zstd Parquet, in a second thread); with `repeat_ids: keep` the "
-        "whole-epoch repeats of a shard copied whole are further byte copies of its first copy (same hash, same "
-        "summary), only fractions and shards not copied whole are re-encoded. Counts and licence decisions come from the per-shard "
+        "otherwise); its whole-epoch repeats (copies k >= 2) are `…-e<k>.parquet` files made from that first copy: "
+        "with `repeat_ids: suffix` (default) spliced (the first copy mapped, its `id` column alone re-encoded as "
+        "`id#k`, every other column chunk copied byte for byte, sha256 computed while writing; "
+        "src/lucie_data/mix/splice.py), with `repeat_ids: keep` byte copies of it (same hash); a repeat of a "
+        "trusted first copy is checked from the same summary. Fractional selections and mixed-licence shards are "
+        "re-encoded (zstd Parquet, in a second thread) and read back. Counts and licence decisions come from the per-shard "
         "summaries the build's manifest.json records (rows and tokens per source x language x licence, flagged "
         "documents, schema fingerprint; trusted only while a shard keeps its size and is not newer than the "
         "manifest, else the shard is scanned); the licence check reads back every re-encoded file and takes a "
@@ -445,7 +470,10 @@ def main() -> None:
         "`--replicas 60`), the flat copy one per file only; the user time is what the mix's own code costs.",
         f"- Floor of a re-encode, same run: zstd-decoding the {len(raw) / 2**20:,.1f} MiB of text held in these "
         f"shards takes {results['zstd decode']:.3f} s and encoding it again {results['zstd encode']:.3f} s "
-        f"({floor:.3f} s = {results['copy'] / floor * 100:.0f} % of the copy, before any Parquet or file work).",
+        f"({floor:.3f} s = {results['copy'] / floor * 100:.0f} % of the copy, before any Parquet or file work): "
+        "the bound of the fractional selections, which must be re-encoded. A spliced repeat costs about a copy "
+        f"plus a sha256 of its bytes: hashing the input shards' {mib:,.1f} MiB in memory took "
+        f"{results['sha256']:.3f} s, {results['copy'] / results['sha256'] * 100:.0f} % of the copy's throughput.",
         "- Throughput ratios: `vs copy (input bytes)` = (input bytes / mix seconds) / (input bytes / copy seconds), "
         "the strict reading of the target (the same Parquet bytes in); `vs copy (output bytes)` = (bytes the mix "
         "wrote / mix seconds) / copy throughput, which credits a mix with repeats for writing more than it read "
