@@ -500,7 +500,8 @@ def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[
                     trusted[dst] = (size, trusted[first][1])
                 continue
         table = _read_buffer(data)
-        _write_shard(table.set_column(0, "id", pc.binary_join_element_wise(table.column("id"), suffix, "")),
+        at = table.schema.get_field_index("id")
+        _write_shard(table.set_column(at, "id", pc.binary_join_element_wise(table.column(at), suffix, "")),
                      dst, hashes)
 
 

@@ -222,6 +222,9 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
     return out
 
 
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
 def _read_file(path: str) -> str | None:
     """A small file's UTF-8 text, or None where ``Path.is_file()`` is false (missing, a folder, a broken link).
 
@@ -244,9 +247,6 @@ def _read_file(path: str) -> str | None:
     finally:
         os.close(fd)
     return b"".join(chunks).decode("utf-8")
-
-
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def iter_shards(src: SourceInfo, columns: list[str] | None = None) -> Iterator[tuple[Path, "object"]]:
