@@ -70,6 +70,17 @@ def _zigzag(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
 
 
+def _list_header(buf, pos: int) -> tuple[int, int, int]:
+    """(size, element type, position after) of a list or set header: the size in the high nibble up to 14,
+    else 15 there and the size as a varint after."""
+    head = buf[pos]
+    n, et = head >> 4, head & 0x0F
+    if n == 15:
+        n, pos = _varint(buf, pos + 1)
+        return n, et, pos
+    return n, et, pos + 1
+
+
 class _Raw(bytes):
     """A value kept as its encoded bytes (a field the splice never edits): re-encoding writes them back as they are."""
 
@@ -105,11 +116,7 @@ def _skip(buf, pos: int, t: int) -> int:
         n, pos = _varint(buf, pos)
         return pos + n
     if t in (_LIST, _SET):
-        head = buf[pos]
-        pos += 1
-        n, et = head >> 4, head & 0x0F
-        if n == 15:
-            n, pos = _varint(buf, pos)
+        n, et, pos = _list_header(buf, pos)
         if et in (_TRUE, _FALSE, _BYTE):
             return pos + n
         if et == _DOUBLE:
@@ -150,11 +157,7 @@ def _read_value(buf, pos: int, t: int, spec: dict | None = None) -> tuple[Any, i
     if t == _STRUCT:
         return _read_struct(buf, pos, spec)
     if t in (_LIST, _SET):
-        head = buf[pos]
-        pos += 1
-        n, et = head >> 4, head & 0x0F
-        if n == 15:
-            n, pos = _varint(buf, pos)
+        n, et, pos = _list_header(buf, pos)
         items = []
         for _ in range(n):
             if et in (_TRUE, _FALSE):
