@@ -1150,3 +1150,17 @@ def test_suffix_repeats_are_first_copies_with_renamed_ids(mix, built):
             assert entry["rows"] == a.num_rows and entry["bytes"] == repeat.stat().st_size
     assert verify_mix(folder, built, LicensePolicy(allow_classes=["public-domain", "permissive", "share-alike"],
                                                    unknown="deny")) == []
+
+
+@pytest.mark.parametrize("repeat_ids", ["suffix", "keep"])
+def test_trace_counts_every_copy_in_the_mix(built, tmp_path, repeat_ids, capsys):
+    """`lucie-data trace` on a build with its mix: a document of a 2-epoch subset is in the mix twice, one of a
+    3-epoch subset three times, whether copies are `id#k` (suffix) or keep the id."""
+    b = tmp_path / "b"
+    shutil.copytree(built, b)
+    build_mix(b, load_mix_config(b, repeat_ids=repeat_ids))  # default output: BUILD/mix, where trace looks
+    for source, times in (("eltec_fr", 2), ("parallel_fr_en", 3)):
+        doc_id = kept(b, source)["id"][0]
+        assert main(["trace", str(b), doc_id, "--json"]) == 0
+        t = json.loads(capsys.readouterr().out)
+        assert t["mix"] == {"plan": True, "times": times}, (source, t["mix"])

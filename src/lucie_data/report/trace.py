@@ -91,8 +91,18 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
         out["output"] = [{"shard": str(p.relative_to(build_dir)), "row": int(r["_row"])} for p, r in kept]
         mix_files = sorted((build_dir / "mix").glob("**/*.parquet")) if (build_dir / "mix").is_dir() else []
         if mix_files:
-            n = pl.scan_parquet(mix_files).filter(pl.col("id") == doc_id).select(pl.len()).collect().item()
-            out["mix"] = {"plan": (build_dir / "mix" / "mix_plan.json").exists(), "times": int(n)}
+            plan_file = build_dir / "mix" / "mix_plan.json"
+            try:  # how the mix names repeats (mixes without the key: suffix)
+                mode = json.loads(plan_file.read_text(encoding="utf-8")).get("repeat_ids", "suffix")
+            except (OSError, ValueError, AttributeError):
+                mode = "suffix"
+            ids = pl.col("id")
+            match = ids == doc_id
+            if mode == "suffix":  # copy k >= 2 is `id#k` (mix_plan.json's id_scheme)
+                tail = ids.str.strip_prefix(doc_id + "#")
+                match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^[0-9]+$"))
+            n = pl.scan_parquet(mix_files).filter(match).select(pl.len()).collect().item()
+            out["mix"] = {"plan": plan_file.exists(), "times": int(n)}
     else:
         out["status"] = "removed"
     if removed:
