@@ -316,3 +316,17 @@ def test_thrift_codec_header_boundaries(n, delta):
     raw = encode_struct(fields)
     assert splice._read_struct(raw, 0, None) == (fields, len(raw))
     assert splice._skip(raw, 0, splice._STRUCT) == len(raw)
+
+
+def test_a_page_index_pointing_outside_the_file_is_refused():
+    """A footer whose offset index points past the file (a damaged or foreign writer): refused, not written."""
+    data = parquet_bytes("page index")
+    fmd, raw = read_footer(data, None)
+    row_group = splice._get(fmd, splice.FMD_ROW_GROUPS)[1][0]
+    text_chunk = splice._get(row_group, splice.RG_COLUMNS)[1][1]
+    splice._set(text_chunk, splice.CC_OFFSET_INDEX_OFFSET, splice._I64, len(data) + 100)
+    footer = encode_struct(fmd)
+    bad = data[:len(data) - 8 - len(raw)] + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+    sp = ColumnSplicer(bad, "id")
+    with pytest.raises(SpliceUnsupported, match="offset index outside the file"):
+        sp.splice(sp.column)

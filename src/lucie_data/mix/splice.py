@@ -452,6 +452,12 @@ class ColumnSplicer:
 
     def splice(self, values) -> list:
         """The new file, as a list of buffers to write in order (the other columns' bytes are not copied here)."""
+        try:
+            return self._splice(values)
+        except IndexError:  # a page index pointing past its bytes, a truncated struct
+            raise SpliceUnsupported("malformed page index") from None
+
+    def _splice(self, values) -> list:
         new_data, new_fmd = self._encode_column(values)
         new_cols = _columns(new_fmd)
         fmd = _clone(self.fmd)  # a copy to edit
@@ -489,12 +495,16 @@ class ColumnSplicer:
         for cc, src, _delta in placed:
             off, n = _get(cc, CC_COLUMN_INDEX_OFFSET), _get(cc, CC_COLUMN_INDEX_LENGTH)
             if off is not None and n is not None:
+                if off < 4 or n < 0 or off + n > len(src):
+                    raise SpliceUnsupported("column index outside the file")
                 parts.append(src[off:off + n])
                 _set(cc, CC_COLUMN_INDEX_OFFSET, _I64, pos)
                 pos += n
         for cc, src, delta in placed:
             off, n = _get(cc, CC_OFFSET_INDEX_OFFSET), _get(cc, CC_OFFSET_INDEX_LENGTH)
             if off is not None and n is not None:
+                if off < 4 or n < 0 or off + n > len(src):
+                    raise SpliceUnsupported("offset index outside the file")
                 index, end = _read_struct(src[off:off + n], 0, _OFFSET_INDEX_SPEC)
                 if end != n:
                     raise SpliceUnsupported("malformed offset index")
