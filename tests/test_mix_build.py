@@ -611,11 +611,11 @@ def test_unfinished_source_is_refused(built, tmp_path):
     ("ledger.json", b'{"balanced": tr', r"ledger\.json is not valid JSON \(Expecting value, line 1 column 14\)"),
     ("ledger.json", b"", r"ledger\.json is not valid JSON"),
     ("ledger.json", b"\xff\xfe{}", r"ledger\.json is not UTF-8 text"),
-    ("ledger.json", b"[1, 2]", r"ledger\.json holds a JSON list, expected a ledger object"),
-    ("ledger.json", b'{"balanced": true}', r"ledger\.json lacks records_read, docs_kept, docs_removed"),
-    ("recipe.resolved.json", b"{", r"recipe\.resolved\.json is not a resolved recipe \(JSONDecodeError"),
-    ("recipe.resolved.json", b'{"recipe": {"name": "eltec_fr"}}', r"is not a resolved recipe \(KeyError: 'category'\)"),
-    ("recipe.resolved.json", b"[]", r"is not a resolved recipe \(TypeError"),
+    ("ledger.json", b"[1, 2]", r"ledger\.json: the top level: expected an object, got a JSON array: not a lucie-data"),
+    ("ledger.json", b'{"balanced": true}', r"ledger\.json: records_read: missing: not a lucie-data ledger"),
+    ("recipe.resolved.json", b"{", r"recipe\.resolved\.json is not valid JSON \(.+\), expected a resolved recipe"),
+    ("recipe.resolved.json", b'{"recipe": {"name": "eltec_fr"}}', r"recipe\.resolved\.json: recipe\.category: missing"),
+    ("recipe.resolved.json", b"[]", r"recipe\.resolved\.json: the top level: expected an object, got a JSON array"),
     ("recipe.resolved.json", b"\xc3(", r"recipe\.resolved\.json is not UTF-8 text"),
 ])
 def test_damaged_source_files_are_named_with_the_fix(built, tmp_path, file, content, match, capsys):

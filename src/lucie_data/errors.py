@@ -48,3 +48,10 @@ class InputError(LucieError):
 
 class BuildError(LucieError):
     """A build that ran but could not account for its documents or failed a task."""
+
+
+class BuildFileError(InputError):
+    """A file of a finished build or mix folder that is damaged or is not what the folder's contract says (a
+    JSON file cut short or edited by hand, a Parquet shard that does not read). The message names the file,
+    says what is wrong and how to get a good one back; the CLI prints it with exit 2, without a traceback."""
+

@@ -16,9 +16,6 @@ class LedgerUnreadable(ValueError):
     """A ``ledger.json`` that exists but is not a ledger (cut short, edited by hand, another format)."""
 
 
-LEDGER_KEYS = ("records_read", "docs_kept", "docs_removed", "balanced")
-
-
 def read_ledger(path: Path) -> dict | None:
     """A finished source's ledger: None when there is no ``ledger.json`` (the source did not finish), the
     parsed ledger when it is one, :class:`LedgerUnreadable` (what is wrong, where) otherwise.
@@ -38,16 +35,17 @@ def read_ledger(path: Path) -> dict | None:
 
 
 def parse_ledger(text: str, path: str | Path) -> dict:
-    """The ledger in ``text`` (read from ``path``), or :class:`LedgerUnreadable`."""
+    """The ledger in ``text`` (read from ``path``), checked for what the build and the mix read of it
+    (:class:`lucie_data.buildfiles.LedgerHead`), or :class:`LedgerUnreadable`."""
+    from .buildfiles import LedgerHead, check_json
+
     try:
         led = json.loads(text)
     except json.JSONDecodeError as err:
         raise LedgerUnreadable(f"{path} is not valid JSON ({err.msg}, line {err.lineno} column {err.colno})") from None
-    if not isinstance(led, dict):
-        raise LedgerUnreadable(f"{path} holds a JSON {type(led).__name__}, expected a ledger object")
-    missing = [k for k in LEDGER_KEYS if k not in led]
-    if missing:
-        raise LedgerUnreadable(f"{path} lacks {', '.join(missing)}: not a lucie-data ledger")
+    wrong = check_json(led, LedgerHead)
+    if wrong:
+        raise LedgerUnreadable(f"{path}: {wrong}: not a lucie-data ledger")
     return led
 
 

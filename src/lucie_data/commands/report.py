@@ -21,9 +21,15 @@ def cmd_report(args) -> int:
     for p in paths.values():
         print(f"  {p}")
     if not report["reconciliation"]["ok"]:
+        from ..buildfiles import rebuild_hint
+
         bad = [c["check"] for c in report["reconciliation"]["checks"] if not c["ok"]]
+        # a finished source is skipped by `lucie-data build`: name the folder to delete first, per source
+        names = sorted({c.split(": ", 1)[0] for c in bad if ": " in c and c.split(": ", 1)[0] in report["funnel"]})
+        fix = "; ".join(rebuild_hint(build_dir, n) for n in names) if names else \
+            "rerun `lucie-data build` with the same pipeline and --output (it rewrites manifest.json)"
         raise BuildError("the report does not reconcile with the build's ledgers/manifest: " + "; ".join(bad)
-                         + ". Rebuild the source(s) with `lucie-data build`.")
+                         + f". Shards were deleted or changed since the build: {fix}.")
     return 0
 
 

@@ -66,10 +66,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..buildfiles import ManifestHead, damaged_shard_message, first_unreadable, read_manifest
 from ..licenses import UNKNOWN
 from ..manifest import sha256_file as _sha256
-from .plan import Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
-from .stats import SourceInfo, _parquet_paths, code_language, mix_language, read_sources, subset_name
+from .plan import DamagedShardError, Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
+from .stats import SourceInfo, _parquet_paths, check_kept_shards, code_language, mix_language, read_sources, subset_name
 
 __all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME",
            "ID_SCHEMES", "REPEAT_IDS", "selection_key"]
@@ -196,13 +197,8 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
     from ..licenses import LicensePolicy
 
     build = Path(build)
-    manifest: dict = {}
-    mpath = build / "manifest.json"
-    if mpath.is_file():
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise MixPlanError(f"{mpath} is not valid JSON ({err}); rerun `lucie-data build`") from None
+    # checked for what is read here (pipeline, policy, seed, sources): a damaged manifest names the key and the fix
+    manifest: dict = read_manifest(build, error=MixPlanError, model=ManifestHead) or {}
     pfile = Path(pipeline) if pipeline else None
     if pfile is None and (manifest.get("pipeline") or {}).get("file"):
         candidate = Path(manifest["pipeline"]["file"])
@@ -658,6 +654,7 @@ def _described_shards(build: Path, sources: list[SourceInfo], manifest: "_Manife
     entries = _manifest_shards(build, manifest)
     described: dict[str, tuple[int, str, int, dict | None]] = {}
     for src in sources:
+        check_kept_shards(src, entries)  # a shard deleted since the build: refused, not left out silently
         for shard in src.shard_paths:
             e = entries.get(shard)
             if e is not None and _still_describes(e, shard):
@@ -789,10 +786,15 @@ def _read_buffer(data):
 
 
 def _read(path: Path, columns: list[str] | None = None):
-    """One Parquet file, without ``pq.read_table``'s dataset layer (3x its cost on small shards)."""
+    """One Parquet file, without ``pq.read_table``'s dataset layer (3x its cost on small shards); a file that does
+    not read is a :class:`DamagedShardError` naming it and the fix (rebuild its source, or the mix)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.ParquetFile(path).read(columns=columns, use_threads=False)
+    try:
+        return pq.ParquetFile(path).read(columns=columns, use_threads=False)
+    except (pa.ArrowException, OSError) as err:  # ArrowInvalid (not Parquet, cut short), ArrowIOError, a missing file
+        raise DamagedShardError(damaged_shard_message(path, err)) from None
 
 
 def _grouped(path: Path, keys: list[str]) -> tuple[int, int, list[tuple]]:
@@ -848,7 +850,7 @@ def _grouped_many(paths: list[Path], keys: list[str]) -> list[tuple[int, int, li
                    pl.len().alias("__rows"))
               .collect())
     except Exception:  # noqa: BLE001 -- any polars refusal: the per-file pyarrow path gives the same answer
-        return _pool_map(lambda p: _grouped(p, keys), paths)
+        return _pool_map(lambda p: _grouped(p, keys), paths)  # (and names a damaged file: _read)
     out = {str(p): [0, 0, []] for p in paths}
     for row in df.iter_rows():
         path, *vals, total, nulls, rows = row
@@ -985,13 +987,19 @@ def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
         return {}
     import polars as pl  # only when there is something to read
 
-    flagged = (pl.scan_parquet([str(p) for p in paths], include_file_paths="_file", missing_columns="insert",
-                               extra_columns="ignore", hive_partitioning=False)
-               .select("_file", "source", "license", "metadata")
-               .filter(pl.col("metadata").str.contains('"license_warning":', literal=True)
-                       | (pl.col("metadata").str.contains('"license_rule_verdict":', literal=True)
-                          & ~pl.col("metadata").str.contains('"license_rule_verdict":"allowed"', literal=True)))
-               .collect())
+    query = (pl.scan_parquet([str(p) for p in paths], include_file_paths="_file", missing_columns="insert",
+                             extra_columns="ignore", hive_partitioning=False)
+             .select("_file", "source", "license", "metadata")
+             .filter(pl.col("metadata").str.contains('"license_warning":', literal=True)
+                     | (pl.col("metadata").str.contains('"license_rule_verdict":', literal=True)
+                        & ~pl.col("metadata").str.contains('"license_rule_verdict":"allowed"', literal=True))))
+    try:
+        flagged = query.collect()
+    except Exception:  # a file polars cannot read: name it (the check itself is never skipped)
+        bad = first_unreadable(paths, ["source", "license", "metadata"])
+        if bad is not None:
+            raise DamagedShardError(damaged_shard_message(*bad)) from None
+        raise
     out: dict[str, set] = {}
     for row in flagged.iter_rows(named=True):
         meta = json.loads(row["metadata"])

@@ -34,6 +34,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ..errors import BuildFileError
+
 __all__ = [
     "MixPlanError",
     "SubsetStats",
@@ -54,6 +56,12 @@ PARALLEL = "parallel"
 
 class MixPlanError(ValueError):
     """A mix cannot be planned from the given stats/weights; the message says how to fix it."""
+
+
+class DamagedShardError(MixPlanError, BuildFileError):
+    """A build or mix shard that does not read as Parquet: the message names it and how to get it back
+    (:func:`lucie_data.errors.damaged_shard_message`). A MixPlanError for the mix's callers, an InputError for
+    the CLI (exit 2 without a traceback, also from ``lucie-data build``, whose manifest summarises the shards)."""
 
 
 # --------------------------------------------------------------------------- inputs

@@ -16,13 +16,14 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
+from ..buildfiles import MANIFEST_FIX, MANIFEST_WHAT, ManifestHead, RecipeFile, parse_json_text, rebuild_hint, validate
 from ..ledger import LedgerUnreadable, parse_ledger
 from .plan import MixPlanError, SubsetStats
 
-__all__ = ["SourceInfo", "SubsetCount", "mix_language", "code_language", "subset_name", "read_sources",
+__all__ = ["SourceInfo", "check_kept_shards", "SubsetCount", "mix_language", "code_language", "subset_name", "read_sources",
            "iter_shards", "build_counts"]
 
 
@@ -64,6 +65,7 @@ class SourceInfo:
     redistributable: bool
     provenance: dict
     description: str = ""
+    kept_shards: int | None = None  # data shards its ledger counted (``data_shards``); None: an older ledger
 
     @cached_property
     def shards(self) -> list[Path]:
@@ -174,11 +176,14 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
     in_build = None  # sources of the pipeline as the last build recorded them (older folders are not in it)
     mpath = build / "manifest.json"
     if manifest is not None or mpath.is_file():
+        # checked for what is read here and by load_mix_config; the shard entries are hints, checked one by one
         try:
             data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))
-            in_build = {s["name"] for s in data.get("sources", [])}
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
-            raise MixPlanError(f"{mpath} is not a lucie-data manifest; rerun `lucie-data build`") from None
+        except (ValueError, OSError):  # not UTF-8, not JSON, a folder: read again for the message (file, line, fix)
+            data = parse_json_text(manifest.raw if manifest is not None else mpath.read_bytes(), mpath, MANIFEST_WHAT,
+                                   MANIFEST_FIX, None, MixPlanError)
+        validate(data, mpath, MANIFEST_WHAT, MANIFEST_FIX, ManifestHead, MixPlanError)
+        in_build = {s["name"] for s in data.get("sources", [])}
     with os.scandir(root) as it:  # one listing, no stat per entry (pathlib's iterdir + is_dir: ~2x slower)
         names = sorted(e.name for e in it if _is_dir(e))
     for name in names:
@@ -203,23 +208,40 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
         try:
             text = _read_file(resolved)
         except UnicodeDecodeError as err:
-            raise MixPlanError(f"{resolved} is not UTF-8 text ({err}); rerun `lucie-data build`") from None
-        if text is None:
-            raise MixPlanError(f"{folder} has no recipe.resolved.json: the build of this source did not finish; "
-                               "rerun `lucie-data build` (it resumes)")
-        try:
-            recipe = json.loads(text)["recipe"]
-            out.append(SourceInfo(
-                name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
-                license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
-                provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
-            ))
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
-            raise MixPlanError(f"{resolved} is not a resolved recipe ({type(err).__name__}: {err}); "
-                               "rerun `lucie-data build`") from None
+            raise MixPlanError(f"{resolved} is not UTF-8 text ({err}); {rebuild_hint(build, name)}") from None
+        hint = partial(rebuild_hint, build, name)  # worded only on an error (it reads the manifest)
+        if text is None:  # its ledger is there: the build finished it and would skip it, hence the hint
+            raise MixPlanError(f"{folder} has no recipe.resolved.json; {rebuild_hint(build, name)}")
+        parsed = parse_json_text(text, resolved, "a resolved recipe", hint, RecipeFile, MixPlanError)
+        recipe = parsed["recipe"]
+        out.append(SourceInfo(
+            name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
+            license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
+            provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
+            kept_shards=led.get("data_shards"),
+        ))
+    if not out and names:  # folders there, none listed: the manifest is not this build's (or was emptied)
+        raise MixPlanError(f"{mpath} lists none of the sources under {root} ({', '.join(names[:5])}); rerun "
+                           "`lucie-data build` with the same pipeline and --output: it rewrites manifest.json")
     if not out:
         raise MixPlanError(f"{build}/sources is empty: the build has no source")
     return out
+
+
+def check_kept_shards(src: SourceInfo, recorded) -> None:
+    """MixPlanError when ``data/`` holds fewer shards than the source's ledger counted (rule 1: a deleted shard
+    must not leave its documents out of a mix silently). ``recorded``: the manifest's shard paths, to name the
+    missing ones. Only a count: no file is opened."""
+    listed = src.shard_paths
+    if src.kept_shards is None or len(listed) >= src.kept_shards:
+        return
+    have = set(listed)
+    prefix = os.path.join(os.fspath(src.folder), "data") + os.sep
+    missing = sorted(p for p in recorded if p.startswith(prefix) and p not in have)
+    named = f" (missing: {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''})" if missing else ""
+    raise MixPlanError(f"source {src.name}: {prefix} holds {len(listed)} shard(s), its ledger.json counts "
+                       f"{src.kept_shards}{named}: their documents would be left out of the mix; "
+                       f"{rebuild_hint(src.folder.parent.parent, src.name)}")
 
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)

@@ -6,9 +6,10 @@ and the manifest so that a report that disagrees with its build says so instead 
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file, rebuild_hint
+from ..errors import BuildFileError
 from ..licenses import (
     UNKNOWN,
     is_no_derivatives,
@@ -39,7 +40,7 @@ def redistributable_sources(build_dir: str | Path) -> dict[str, bool]:
     """``{source: redistributable}`` from each source's ``recipe.resolved.json`` (what the mix must honour)."""
     out: dict[str, bool] = {}
     for p in sorted((Path(build_dir) / "sources").glob("*/recipe.resolved.json")):
-        rec = json.loads(p.read_text())["recipe"]
+        rec = read_source_file(p.parent, p.name)["recipe"]
         out[rec["name"]] = bool(rec.get("redistributable", True))
     return out
 
@@ -77,7 +78,14 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
             ]
             if tokenizer:
                 cols.append(pl.col("text"))
-            df = lf.select(cols).collect()
+            try:
+                df = lf.select(cols).collect()
+            except Exception as err:  # noqa: BLE001 -- polars often does not say which file: find it, name it, say the fix
+                bad = first_unreadable(files, ["id", "text", "metadata", "n_tokens"])
+                if bad is not None:
+                    raise BuildFileError(damaged_shard_message(*bad)) from None
+                raise BuildFileError(f"the {status} shards of {sd} do not read together ({err}); "
+                                     f"{rebuild_hint(build_dir, sd.name)}") from None
             if tokenizer:
                 from ..tokens import TokenCounter
 
@@ -94,15 +102,15 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
 
 
 def load_ledgers(build_dir: str | Path) -> dict[str, dict]:
-    return {sd.name: json.loads((sd / "ledger.json").read_text()) for sd in source_dirs(Path(build_dir))}
+    return {sd.name: read_source_file(sd, "ledger.json") for sd in source_dirs(Path(build_dir))}
 
 
 def load_recipes(build_dir: str | Path) -> dict[str, dict]:
     out = {}
     for sd in source_dirs(Path(build_dir)):
-        p = sd / "recipe.resolved.json"
-        if p.exists():
-            out[sd.name] = json.loads(p.read_text())
+        rec = read_source_file(sd, "recipe.resolved.json")
+        if rec is not None:
+            out[sd.name] = rec
     return out
 
 
@@ -360,8 +368,7 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict) -> dict:
 def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
     """The whole report as a JSON-able dict (deterministic: sorted rows, no timestamps)."""
     build_dir = Path(build_dir)
-    mpath = build_dir / "manifest.json"
-    manifest = json.loads(mpath.read_text()) if mpath.exists() else {}
+    manifest = read_manifest(build_dir) or {}
     ledgers = load_ledgers(build_dir)
     recipes = load_recipes(build_dir)
     redis = redistributable_sources(build_dir)

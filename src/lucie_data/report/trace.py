@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import InputError
+from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file
+from ..errors import BuildFileError, InputError
 
 
 def _scan_id(files: list[Path], doc_id: str):
@@ -17,8 +18,11 @@ def _scan_id(files: list[Path], doc_id: str):
 
     hits = []
     for f in files:
-        df = (pl.scan_parquet(f).with_row_index("_row").filter(pl.col("id") == doc_id)
-              .drop("text").collect())
+        try:
+            df = (pl.scan_parquet(f).with_row_index("_row").filter(pl.col("id") == doc_id)
+                  .drop("text").collect())
+        except Exception as err:  # noqa: BLE001 -- whatever makes the file unreadable: name it and the fix
+            raise BuildFileError(damaged_shard_message(f, err)) from None
         for row in df.iter_rows(named=True):
             hits.append((f, row))
     return hits
@@ -33,6 +37,13 @@ def _suggest(build_dir: Path, doc_id: str, limit: int = 5) -> list[str]:
     if not scans:
         return []
     ids = pl.concat(scans)
+    try:
+        ids = ids.unique().collect().lazy()  # read once here: a damaged file fails now, with its name
+    except Exception:  # noqa: BLE001 -- re-raised when no single file is to blame
+        bad = first_unreadable([f for files in groups for f in files], ["id"])
+        if bad is not None:
+            raise BuildFileError(damaged_shard_message(*bad)) from None
+        raise
     for n in range(len(doc_id), 0, -1):
         prefix = doc_id[:n]
         got = ids.filter(pl.col("id").str.starts_with(prefix)).unique().sort("id").head(limit).collect()["id"].to_list()
@@ -67,11 +78,9 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
     while sd.parent.name != "sources" and sd.parent != sd:
         sd = sd.parent
     meta = json.loads(row.get("metadata") or "{}")
-    manifest = {}
-    if (build_dir / "manifest.json").exists():
-        manifest = json.loads((build_dir / "manifest.json").read_text())
+    manifest = read_manifest(build_dir) or {}
     msrc = next((s for s in manifest.get("sources", []) if s["name"] == sd.name), {})
-    resolved = json.loads((sd / "recipe.resolved.json").read_text()) if (sd / "recipe.resolved.json").exists() else {}
+    resolved = read_source_file(sd, "recipe.resolved.json") or {}
     out = {
         "id": doc_id, "source": row.get("source") or sd.name,
         "recipe_file": msrc.get("recipe_file") or resolved.get("recipe_file"),
@@ -101,7 +110,13 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
             if mode == "suffix":  # copy k >= 2 is `id#k` (mix_plan.json's id_scheme)
                 tail = ids.str.strip_prefix(doc_id + "#")
                 match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^[0-9]+$"))
-            n = pl.scan_parquet(mix_files).filter(match).select(pl.len()).collect().item()
+            try:
+                n = pl.scan_parquet(mix_files).filter(match).select(pl.len()).collect().item()
+            except Exception:  # noqa: BLE001 -- a damaged mix shard: name it and the fix
+                bad = first_unreadable(mix_files, ["id"])
+                if bad is not None:
+                    raise BuildFileError(damaged_shard_message(*bad)) from None
+                raise
             out["mix"] = {"plan": plan_file.exists(), "times": int(n)}
     else:
         out["status"] = "removed"

@@ -1,0 +1,283 @@
+"""Reading a finished build's (or mix's) own files, with clear errors when one is damaged (rule 3).
+
+Why one module: the mix, the report, ``trace`` and the CLI all read the same few files of a build folder (README
+"Build folder (a public contract)"); each used to call ``json.loads`` and index into the result, so a damaged file
+gave each a different traceback. Here each file is read once, checked against a pydantic model of what its
+readers use (strict types, other keys allowed and not checked), and a problem becomes a
+:class:`~lucie_data.errors.BuildFileError` (or the caller's error class) naming the file, the key
+(``shards[0].rows``), what was expected, and how to get a good file back.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import BuildFileError
+
+__all__ = ["ManifestHead", "ManifestFile", "RecipeFile", "LedgerHead", "LedgerFile", "read_json_file",
+           "parse_json_text", "validate", "read_manifest", "read_source_file", "check_json", "rebuild_hint", "shard_fix", "damaged_shard_message",
+           "first_unreadable"]
+
+
+class _Part(BaseModel):
+    """What a reader relies on: those keys with those JSON types (no coercion); any other key is left alone."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class _ManifestSource(_Part):
+    name: str
+    recipe_file: str | None = None
+    recipe_sha256: str | None = None
+
+
+class _ManifestShard(_Part):
+    path: str
+    rows: int
+    bytes: int | None = None
+    sha256: str | None = None
+    summary: dict | None = None
+
+
+class _RemovedShard(_Part):
+    path: str
+    rows: int
+
+
+class _Pipeline(_Part):
+    file: str | None = None
+    name: str | None = None
+
+
+class ManifestHead(_Part):
+    """What the mix reads of ``manifest.json`` before it plans (its shard entries are checked one by one, as hints
+    the mix trusts only while they still describe the file: a full check of 1,000s of entries costs ms)."""
+
+    pipeline: _Pipeline | None = None
+    license_policy: dict | None = None
+    seed: int | None = None
+    sources: list[_ManifestSource] = []
+
+
+class ManifestFile(ManifestHead):
+    """What the report and ``trace`` read of ``manifest.json``."""
+
+    models: list[dict] = []
+    shards: list[_ManifestShard] = []
+    removed_shards: list[_RemovedShard] = []
+
+
+class _Provenance(_Part):
+    url: str | None = None
+    citation: str | None = None
+
+
+class _Input(_Part):
+    type: str | None = None
+
+
+class _Recipe(_Part):
+    name: str
+    category: str
+    languages: list[str]
+    license: str | None
+    redistributable: bool = True
+    description: str | None = None
+    provenance: _Provenance | None = None
+    input: _Input | None = None
+
+
+class RecipeFile(_Part):
+    """``sources/<source>/recipe.resolved.json``, as the mix, the report and ``trace`` read it."""
+
+    recipe_file: str | None = None
+    recipe: _Recipe
+
+
+class LedgerHead(_Part):
+    """What the build (is this source finished?) and the mix read of ``sources/<source>/ledger.json``."""
+
+    records_read: int
+    docs_kept: int
+    docs_removed: int
+    balanced: bool
+    data_shards: int | None = None
+
+
+class _RemovedCount(_Part):
+    docs: int
+
+
+class _Stage(_Part):
+    stage: str
+    type: str
+    docs_in: int
+    docs_kept: int
+    docs_removed: int
+    chars_in: int
+    chars_removed: int
+    removed: dict[str, _RemovedCount]
+
+
+class _Quarantined(_Part):
+    reason: str
+
+
+class LedgerFile(LedgerHead):
+    """What the report reads of a ledger."""
+
+    chars_kept: int
+    stages: list[_Stage]
+    quarantined_files: list[_Quarantined] = []
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
+               type(None): "null"}
+_EXPECTED = {"dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
+             "list_type": "an array", "string_type": "a string", "int_type": "an integer", "bool_type": "true or false",
+             "float_type": "a number"}
+
+
+def check_json(data: Any, model: type[BaseModel]) -> str | None:
+    """The first place where ``data`` does not fit ``model`` (``stages[0].docs_in: expected an integer, got a
+    JSON string``, ``sources[2].name: missing``), or None when it fits."""
+    try:
+        model.model_validate(data)
+    except ValidationError as err:
+        e = err.errors(include_url=False)[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(e["loc"]))
+        where = where or "the top level"
+        if e["type"] == "missing":
+            return f"{where}: missing"
+        expected = _EXPECTED.get(e["type"])
+        if expected is None:
+            return f"{where}: {e['msg']}"
+        return f"{where}: expected {expected}, got a JSON {_JSON_TYPES.get(type(e['input']), type(e['input']).__name__)}"
+    return None
+
+
+Fix = str | Callable[[], str]  # the fix, or how to word it (called only on an error: a rebuild hint reads a file)
+
+
+def _fix(fix) -> str:
+    return fix() if callable(fix) else fix
+
+
+def read_json_file(path, what: str, fix: Fix, model: type[BaseModel] | None = None,
+                   error: type[Exception] = BuildFileError):
+    """The parsed JSON of ``path``, None when there is no such file; else ``error`` naming the file, what is
+    wrong (not UTF-8, not JSON with line and column, a key missing or of the wrong type, :func:`check_json`),
+    that it should be ``what``, and ``fix``."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        raise error(f"{path} is a folder, expected {what}; {_fix(fix)}") from None
+    except OSError as err:
+        raise error(f"{path} cannot be read ({err.strerror or err}); check its permissions, or {_fix(fix)}") from None
+    return parse_json_text(raw, path, what, fix, model, error)
+
+
+def parse_json_text(raw: bytes | str, path, what: str, fix: Fix, model: type[BaseModel] | None = None,
+                    error: type[Exception] = BuildFileError):
+    """:func:`read_json_file` on content already read (``raw``) from ``path``."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as err:
+        raise error(f"{path} is not UTF-8 text (byte {err.start}), expected {what}; {_fix(fix)}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise error(f"{path} is not valid JSON ({err.msg}, line {err.lineno} column {err.colno}), expected {what}; "
+                    f"{_fix(fix)}") from None
+    if model is not None:
+        validate(data, path, what, fix, model, error)
+    return data
+
+
+def validate(data: Any, path, what: str, fix: Fix, model: type[BaseModel], error: type[Exception] = BuildFileError):
+    """``error`` (file, key, what was expected, ``fix``) unless ``data``, parsed from ``path``, fits ``model``."""
+    wrong = check_json(data, model)
+    if wrong:
+        raise error(f"{path}: {wrong}: not {what}; {_fix(fix)}")
+    return data
+
+
+MANIFEST_WHAT = "the manifest lucie-data build writes"
+MANIFEST_FIX = "rerun `lucie-data build` with the same pipeline and --output: it rewrites manifest.json"
+
+
+def read_manifest(build, error: type[Exception] = BuildFileError, model: type[BaseModel] = ManifestFile) -> dict | None:
+    """``BUILD/manifest.json`` checked against ``model``; None when the build has none."""
+    return read_json_file(Path(build) / "manifest.json", MANIFEST_WHAT, MANIFEST_FIX, model, error)
+
+
+_SOURCE_FILES = {"recipe.resolved.json": (RecipeFile, "a resolved recipe"), "ledger.json": (LedgerFile, "a lucie-data ledger")}
+
+
+def read_source_file(source_dir, name: str, error: type[Exception] = BuildFileError) -> dict | None:
+    """``sources/<source>/recipe.resolved.json`` or ``ledger.json`` checked against its model; None when absent."""
+    source_dir = Path(source_dir)
+    model, what = _SOURCE_FILES[name]
+    return read_json_file(source_dir / name, what, lambda: rebuild_hint(source_dir.parent.parent, source_dir.name),
+                          model, error)
+
+
+def rebuild_hint(build, source: str) -> str:
+    """How to get one source of a build back: delete its folder and build that source again.
+
+    Why delete: the build skips a finished source (same recipe, inputs and seed) without re-reading its shards,
+    so ``--only`` alone would leave a damaged or missing shard as it is. The pipeline is the one the manifest
+    records, when it can be read."""
+    build = Path(build)
+    pipeline = "PIPELINE.yaml"
+    try:
+        recorded = json.loads((build / "manifest.json").read_text(encoding="utf-8"))["pipeline"]["file"]
+        if isinstance(recorded, str) and recorded:
+            pipeline = recorded
+    except (OSError, ValueError, KeyError, TypeError):  # a hint only: whoever reads the manifest reports its damage
+        pass
+    return (f"rebuild source {source}: delete the folder {build / 'sources' / source}, then rerun `lucie-data build` "
+            f"for it: `lucie-data build {pipeline} --output {build} --only {source}`")
+
+
+def shard_fix(path) -> str:
+    """How to replace a damaged Parquet file: rebuild its source (a build's ``sources/<source>/{data,removed}/``
+    shard) or the mix (a mix's ``data/<kind>/<language>/<Source>/`` shard)."""
+    parts = Path(path).parts
+    if len(parts) >= 5 and parts[-5] == "sources" and parts[-3] in ("data", "removed"):
+        return rebuild_hint(Path(*parts[:-5]), parts[-4])
+    if len(parts) >= 5 and parts[-5] == "data":
+        mix = Path(*parts[:-5])
+        build = mix.parent if (mix.parent / "sources").is_dir() else "BUILD"
+        return f"rebuild the mix: `lucie-data mix build {build} --output {mix}` (it replaces the whole folder)"
+    return "rebuild the folder it belongs to (`lucie-data build`, or `lucie-data mix build` for a mix)"
+
+
+def damaged_shard_message(path, err: BaseException) -> str:
+    """``<path> is damaged: not a readable Parquet file (<reader's first line>); <how to fix>``."""
+    detail = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    return f"{path} is damaged: not a readable Parquet file ({detail}); {shard_fix(path)}"
+
+
+def first_unreadable(paths, columns: list[str] | None = None):
+    """(path, error) of the first file of ``paths`` pyarrow cannot read (those columns, every page), else None.
+
+    For error paths only: a polars scan over many files that fails often does not say which file it was."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for p in paths:
+        try:
+            pf = pq.ParquetFile(p)
+            cols = [c for c in columns if c in pf.schema_arrow.names] if columns else None
+            pf.read(columns=cols, use_threads=False)
+        except (pa.ArrowException, OSError) as err:  # ArrowInvalid (not Parquet, cut short), a missing file
+            return p, err
+    return None
