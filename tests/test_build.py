@@ -141,6 +141,54 @@ def test_a_damaged_ledger_rebuilds_its_source(demo_build, tmp_path):
     assert json.loads((out / "sources" / damaged / "ledger.json").read_text())["balanced"]
 
 
+def _cut(p: Path) -> None:
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage", ["kept shard deleted", "kept shard cut short", "removed shard overwritten"])
+def test_a_finished_source_whose_shards_changed_is_rebuilt(demo_build, tmp_path, damage):
+    """A source the build would skip (same recipe, inputs, seed) whose shards no longer match its ledger is
+    rebuilt, with a warning naming what changed: the same bytes as before (rules 1 and 4), never "up to date"
+    over a missing shard, never a traceback from the manifest."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    out = tmp_path / "b"
+    shutil.copytree(demo_build, out)
+    first = shard_hashes(out)
+    removed = sorted(out.glob("sources/*/removed/*/*.parquet"))[0]
+    kept = sorted(out.glob(f"sources/{removed.parts[-4]}/data/**/*.parquet"))[0]
+    source = removed.parts[-4]
+    {"kept shard deleted": lambda: kept.unlink(), "kept shard cut short": lambda: _cut(kept),
+     "removed shard overwritten": lambda: removed.write_bytes(b"not parquet")}[damage]()
+    events = []
+    res = build(pipe, out, workers=1, on_event=lambda kind, d: events.append((kind, d)))
+    status = {s.name: s.status for s in res.sources}
+    assert status[source] == "built" and {v for k, v in status.items() if k != source} == {"up-to-date"}
+    warnings = [d for kind, d in events if kind == "warning"]
+    assert [w["source"] for w in warnings] == [source] and "rebuilding this source" in warnings[0]["message"]
+    assert shard_hashes(out) == first
+
+
+def test_a_damaged_shard_of_a_source_outside_only_is_named(demo_build, tmp_path, capsys):
+    """`--only` another source: the damaged one is not rebuilt, and the manifest (which lists every built shard)
+    names it and the command that rebuilds it, instead of a traceback."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "b"
+    shutil.copytree(demo_build, out)
+    kept = sorted(out.glob("sources/eltec_fr/data/**/*.parquet"))[0]
+    kept.write_bytes(b"garbage" * 50)
+    capsys.readouterr()
+    code = main(["build", str(root / "pipelines" / "demo.yaml"), "--output", str(out), "--only", "pud_en"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{kept} is damaged: not a readable Parquet file" in " ".join(err.split())
+    assert "--only eltec_fr" in " ".join(err.split())
+
+
 def test_killed_build_resumes_without_duplicates(tmp_path, monkeypatch):
     """A build killed while the last segment's task 1 was writing: rerun redoes only that task."""
     import lucie_data.runner as runner

@@ -72,13 +72,21 @@ def shard_entries(out: Path, folder_glob: str, summaries: bool = False) -> list[
     and a read-back of the shards it copies byte for byte (:func:`lucie_data.mix.build.shard_summaries`).
     The mix trusts an entry only while the shard keeps this size and is not modified after the manifest.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = sorted(out.glob(folder_glob))
     entries = []
     for f, digest in zip(files, sha256_files(files)):
-        entries.append({"path": f.relative_to(out).as_posix(), "rows": pq.ParquetFile(f).metadata.num_rows,
-                        "bytes": f.stat().st_size, "sha256": digest})
+        try:
+            rows = pq.ParquetFile(f).metadata.num_rows
+        except (pa.ArrowException, OSError) as err:  # damaged since its source was built (--only of another)
+            from .buildfiles import damaged_shard_message
+            from .errors import BuildFileError
+
+            raise BuildFileError(damaged_shard_message(f, err)) from None
+        entries.append({"path": f.relative_to(out).as_posix(), "rows": rows, "bytes": f.stat().st_size,
+                        "sha256": digest})
     if summaries and files:
         from .mix.build import shard_summaries
 

@@ -271,7 +271,11 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
             on_event("warning", {"source": src.name, "message": f"{err}; rebuilding this source"})
             led, damaged = None, True
         if led is not None:
-            return SourceResult(src.name, "up-to-date", led)
+            problem = _outputs_problem(source_dir, led)
+            if problem is None:
+                return SourceResult(src.name, "up-to-date", led)
+            on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
+            damaged = True
     if opts.executor == "local" and min(opts.workers, opts.tasks) > 1:
         start_forkserver()  # its imports overlap the preparation below (a no-op once it runs)
         # the dedup plan and the ledger need polars here: importing it (~0.08 s) while the forkserver
@@ -319,6 +323,26 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     tmp.write_text(json.dumps(ledger, indent=2, sort_keys=True, ensure_ascii=False))
     os.replace(tmp, ledger_file)
     return SourceResult(src.name, "built", ledger, seconds)
+
+
+def _outputs_problem(source_dir: Path, led: dict) -> str | None:
+    """Why a finished source's shards no longer match its ledger, or None: a shard deleted, cut short or
+    overwritten since (rules 1 and 4: skipping it would publish a build that cannot account for its documents,
+    and the manifest would fail on it). Footers only: every kept and removed shard reads, and their rows are
+    the ledger's kept and removed counts (the ledger counted them from these very files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for sub, pattern, key in (("data", "**/*.parquet", "docs_kept"), ("removed", "*/*.parquet", "docs_removed")):
+        rows = 0
+        for f in sorted((source_dir / sub).glob(pattern)):
+            try:
+                rows += pq.read_metadata(f).num_rows
+            except (pa.ArrowException, OSError) as err:
+                return f"{f} does not read as Parquet ({(str(err).strip().splitlines() or [''])[0][:200]})"
+        if rows != led[key]:
+            return f"its {sub}/ shards hold {rows:,} rows where its ledger counts {led[key]:,}"
+    return None
 
 
 def _common_base(src: LoadedSource) -> Path:
