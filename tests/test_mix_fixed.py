@@ -13,25 +13,25 @@ import pytest
 
 from lucie_data.mix.build import _ManifestFile
 from lucie_data.mix.plan import SubsetStats, Weights, plan_mix
-from lucie_data.mix.stats import _read_file
+from lucie_data.mix.stats import _read_bytes
 
 # --------------------------------------------------------------------------------------------- small files
 
 
-def test_read_file_is_open_read(tmp_path):
+def test_read_bytes_is_open_read(tmp_path):
     small = tmp_path / "ledger.json"
     small.write_text('{"balanced": true, "é": 1}', encoding="utf-8")
     big = tmp_path / "big.json"
     big.write_bytes(("x" * 1000 + "\n").encode() * 300)  # > one 64 KiB read
     for p in (small, big):
-        assert _read_file(os.fspath(p)) == p.read_bytes().decode("utf-8")
+        assert _read_bytes(os.fspath(p)) == p.read_bytes()
     (tmp_path / "folder").mkdir()
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     for missing in ("nope.json", "folder", "dangling", "ledger.json/x"):  # where Path.is_file() is false
-        assert _read_file(os.fspath(tmp_path / missing)) is None, missing
-    assert _read_file(os.fspath(tmp_path / "empty")) is None
+        assert _read_bytes(os.fspath(tmp_path / missing)) is None, missing
+    assert _read_bytes(os.fspath(tmp_path / "empty")) is None
     (tmp_path / "empty").write_bytes(b"")
-    assert _read_file(os.fspath(tmp_path / "empty")) == ""
+    assert _read_bytes(os.fspath(tmp_path / "empty")) == b""
 
 
 def test_manifest_file_read(tmp_path):

@@ -11,9 +11,11 @@ from collections import defaultdict
 from pathlib import Path
 
 
-
 class LedgerUnreadable(ValueError):
     """A ``ledger.json`` that exists but is not a ledger (cut short, edited by hand, another format)."""
+
+
+LEDGER_FIX = "rerun `lucie-data build`: it rebuilds a source whose ledger is damaged"
 
 
 def read_ledger(path: Path) -> dict | None:
@@ -27,26 +29,15 @@ def read_ledger(path: Path) -> dict | None:
         raw = Path(path).read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise LedgerUnreadable(f"{path} is not UTF-8 text (byte {err.start})") from None
-    return parse_ledger(text, path)
+    return parse_ledger(raw, path)
 
 
-def parse_ledger(text: str, path: str | Path) -> dict:
-    """The ledger in ``text`` (read from ``path``), checked for what the build and the mix read of it
+def parse_ledger(raw: bytes | str, path: str | Path) -> dict:
+    """The ledger in ``raw`` (read from ``path``), checked for what the build and the mix read of it
     (:class:`lucie_data.buildfiles.LedgerHead`), or :class:`LedgerUnreadable`."""
-    from .buildfiles import LedgerHead, check_json
+    from .buildfiles import LedgerHead, parse_json_text
 
-    try:
-        led = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise LedgerUnreadable(f"{path} is not valid JSON ({err.msg}, line {err.lineno} column {err.colno})") from None
-    wrong = check_json(led, LedgerHead)
-    if wrong:
-        raise LedgerUnreadable(f"{path}: {wrong}: not a lucie-data ledger")
-    return led
+    return parse_json_text(raw, path, "a lucie-data ledger", LEDGER_FIX, LedgerHead, LedgerUnreadable)
 
 
 def _stat_total(v) -> int:

@@ -60,7 +60,7 @@ class MixPlanError(ValueError):
 
 class DamagedShardError(MixPlanError, BuildFileError):
     """A build or mix shard that does not read as Parquet: the message names it and how to get it back
-    (:func:`lucie_data.errors.damaged_shard_message`). A MixPlanError for the mix's callers, an InputError for
+    (:func:`lucie_data.buildfiles.damaged_shard_message`). A MixPlanError for the mix's callers, an InputError for
     the CLI (exit 2 without a traceback, also from ``lucie-data build``, whose manifest summarises the shards)."""
 
 

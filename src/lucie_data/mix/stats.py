@@ -193,26 +193,21 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
         sfolder = os.fspath(folder)
         lpath = os.path.join(sfolder, "ledger.json")
         try:
-            text = _read_file(lpath)
-            led = parse_ledger(text, lpath) if text is not None else None
-        except (UnicodeDecodeError, LedgerUnreadable) as err:
-            why = f"{lpath} is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)
-            raise MixPlanError(f"{why}; rerun `lucie-data build`: it rebuilds a source whose ledger is "
-                               "damaged") from None
+            raw = _read_bytes(lpath)
+            led = parse_ledger(raw, lpath) if raw is not None else None
+        except LedgerUnreadable as err:  # says what is wrong and the fix
+            raise MixPlanError(str(err)) from None
         if led is None:
             raise MixPlanError(f"source {name} did not finish building (no ledger.json): its documents are "
                                "not accounted for; rerun `lucie-data build` (it resumes)")
         if not led["balanced"]:
             raise MixPlanError(f"source {name}: its ledger does not balance; rebuild it before mixing")
         resolved = os.path.join(sfolder, "recipe.resolved.json")
-        try:
-            text = _read_file(resolved)
-        except UnicodeDecodeError as err:
-            raise MixPlanError(f"{resolved} is not UTF-8 text ({err}); {rebuild_hint(build, name)}") from None
         hint = partial(rebuild_hint, build, name)  # worded only on an error (it reads the manifest)
-        if text is None:  # its ledger is there: the build finished it and would skip it, hence the hint
-            raise MixPlanError(f"{folder} has no recipe.resolved.json; {rebuild_hint(build, name)}")
-        parsed = parse_json_text(text, resolved, "a resolved recipe", hint, RecipeFile, MixPlanError)
+        raw = _read_bytes(resolved)
+        if raw is None:  # its ledger is there: the build finished it and would skip it, hence the hint
+            raise MixPlanError(f"{folder} has no recipe.resolved.json; {hint()}")
+        parsed = parse_json_text(raw, resolved, "a resolved recipe", hint, RecipeFile, MixPlanError)
         recipe = parsed["recipe"]
         out.append(SourceInfo(
             name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
@@ -247,8 +242,9 @@ def check_kept_shards(src: SourceInfo, recorded) -> None:
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def _read_file(path: str) -> str | None:
-    """A small file's UTF-8 text, or None where ``Path.is_file()`` is false (missing, a folder, a broken link).
+def _read_bytes(path: str) -> bytes | None:
+    """A small file's bytes, or None where ``Path.is_file()`` is false (missing, a folder, a broken link); the
+    caller decodes them (:func:`lucie_data.buildfiles.parse_json_text` names a file that is not UTF-8).
 
     Why: one ``open`` instead of ``is_file`` (stat) + ``read_text`` (stat, text layer) for the two small JSON
     files of each source; a mix of 360 sources read 720 of them (benchmarks/results/mix.md). And ``os.read``
@@ -268,7 +264,7 @@ def _read_file(path: str) -> str | None:
         return None
     finally:
         os.close(fd)
-    return b"".join(chunks).decode("utf-8")
+    return b"".join(chunks)
 
 
 def iter_shards(src: SourceInfo, columns: list[str] | None = None) -> Iterator[tuple[Path, "object"]]:
