@@ -113,6 +113,80 @@ def test_rerun_is_byte_identical_and_skips(demo_build, tmp_path):
     assert shard_hashes(out2) == first
 
 
+def _hashed_on_rerun(pipe, out: Path, monkeypatch, **kw) -> list[str]:
+    """Build again and return the build-relative paths of the files the manifest hashed (a spy on the real
+    ``sha256_file``, which still does the hashing)."""
+    import lucie_data.manifest as manifest_mod
+
+    seen: list[str] = []
+    real = manifest_mod.sha256_file
+
+    def spy(path, *a, **k):
+        seen.append(Path(path).resolve().relative_to(out.resolve()).as_posix()
+                    if Path(path).resolve().is_relative_to(out.resolve()) else str(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(manifest_mod, "sha256_file", spy)
+    build(pipe, out, workers=1, **kw)
+    monkeypatch.setattr(manifest_mod, "sha256_file", real)
+    return sorted(p for p in seen if p.startswith("sources/"))
+
+
+def _entries_match_files(out: Path) -> None:
+    m = json.loads((out / "manifest.json").read_text())
+    for e in m["shards"] + m["removed_shards"]:
+        p = out / e["path"]
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == e["sha256"], e["path"]
+        assert (e["rows"], e["bytes"]) == (pq.ParquetFile(p).metadata.num_rows, p.stat().st_size), e["path"]
+    listed = {e["path"] for e in m["shards"] + m["removed_shards"]}
+    assert listed == {p.relative_to(out).as_posix() for p in out.glob("sources/*/*/**/*.parquet")}
+
+
+def test_a_rerun_reuses_the_manifest_entries_of_unchanged_shards(demo_build, tmp_path, monkeypatch):
+    """An up-to-date rerun rewrites manifest.json without hashing or summarising a single shard again (its
+    entries still describe them: size, mtime, footer), and writes the same bytes; a shard touched since, an
+    entry whose footer digest no longer matches, or a manifest of another lucie-data version are hashed again."""
+    import os
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    out = tmp_path / "b"
+    shutil.copytree(demo_build, out)  # copy2: mtimes kept, so the copied manifest still describes its shards
+    before = (out / "manifest.json").read_bytes()
+    assert _hashed_on_rerun(pipe, out, monkeypatch) == []
+    assert (out / "manifest.json").read_bytes() == before
+
+    m = json.loads(before)
+    touched = m["shards"][0]["path"]
+    os.utime(out / touched, ns=(os.stat(out / touched).st_atime_ns, os.stat(out / "manifest.json").st_mtime_ns + 10**9))
+    forged = m["removed_shards"][0]["path"]
+    m["removed_shards"][0]["footer"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(m, indent=2, sort_keys=True, ensure_ascii=False))
+    assert _hashed_on_rerun(pipe, out, monkeypatch) == sorted([touched, forged])
+    assert (out / "manifest.json").read_bytes() == before  # the same content, recomputed
+    _entries_match_files(out)
+
+    m["lucie_data_version"] = "0.0.0-other"
+    (out / "manifest.json").write_text(json.dumps(m, indent=2, sort_keys=True, ensure_ascii=False))
+    assert _hashed_on_rerun(pipe, out, monkeypatch) == sorted(e["path"] for e in m["shards"] + m["removed_shards"])
+    assert (out / "manifest.json").read_bytes() == before
+
+
+def test_a_rebuilt_source_gets_new_manifest_entries(demo_copy, monkeypatch):
+    """Only the rebuilt source's shards are hashed again after a recipe change, and every entry then matches
+    its file (a stale entry reused for a rewritten shard would not)."""
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    build(load_pipeline(pipe_file), out, workers=1)
+    rec = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    rec.write_text(rec.read_text().replace("min_chars: 100", "min_chars: 400"))
+    hashed = _hashed_on_rerun(load_pipeline(pipe_file), out, monkeypatch)
+    assert hashed and {p.split("/")[1] for p in hashed} == {"pud_en"}
+    assert hashed == sorted(p.relative_to(out).as_posix() for p in out.glob("sources/pud_en/*/**/*.parquet"))
+    _entries_match_files(out)
+
+
 def test_a_damaged_ledger_rebuilds_its_source(demo_build, tmp_path):
     """A ledger.json that is no ledger (cut short, edited): the build says so and rebuilds that source, the
     same bytes as before (rule 3: no traceback; rule 4: finishes without duplicates). A build of other

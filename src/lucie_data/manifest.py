@@ -64,20 +64,68 @@ class HashCache:
         self.path.write_text(json.dumps(self.data, sort_keys=True))
 
 
-def shard_entries(out: Path, folder_glob: str, summaries: bool = False) -> list[dict]:
-    """One entry per shard: path, rows, bytes, sha256; with ``summaries``, also the ``summary`` the mix uses.
+def previous_entries(out: Path) -> tuple[dict[str, dict], int]:
+    """The shard entries (kept and removed) of the ``manifest.json`` an earlier run wrote, by path, and that
+    file's mtime; ``({}, 0)`` when there is none, when it does not read as one, or when another version of
+    lucie-data wrote it (its summaries may differ): every shard is then hashed and summarised."""
+    path = out / "manifest.json"
+    try:
+        mtime = path.stat().st_mtime_ns
+        data = json.loads(path.read_bytes())
+        if data.get("lucie_data_version") != __version__ or data.get("layout_version") != 1:
+            return {}, 0
+        found = {}
+        for e in [*data.get("shards", []), *data.get("removed_shards", [])]:
+            if isinstance(e, dict) and isinstance(e.get("path"), str):
+                found[e["path"]] = e
+        return found, mtime
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}, 0
+
+
+def _reusable(entry: dict | None, path: Path, since_ns: int, summaries: bool) -> bool:
+    """Whether an earlier manifest's entry still describes ``path``: the mix's rule (same size, not modified
+    after that manifest, same Parquet footer digest: :func:`lucie_data.mix.build._still_describes`), on an
+    entry of the expected shape. Why: a rerun of a finished build rewrites its manifest; hashing and
+    summarising every shard again cost ~0.5 s per GB (benchmarks/results/manifest_rerun.md) for files that
+    did not change."""
+    from .mix.build import _still_describes, _valid_summary
+
+    if entry is None:
+        return False
+    try:
+        sha, size, rows = entry["sha256"], entry["bytes"], entry["rows"]
+        footer = entry["summary"]["footer"] if summaries else entry["footer"]
+    except (KeyError, TypeError):
+        return False
+    if not (isinstance(sha, str) and len(sha) == 64 and type(size) is int and type(rows) is int
+            and isinstance(footer, str) and (not summaries or _valid_summary(entry["summary"]))):
+        return False
+    return _still_describes((size, sha, since_ns, {"footer": footer}), path)
+
+
+def shard_entries(out: Path, folder_glob: str, summaries: bool = False,
+                  previous: tuple[dict[str, dict], int] = ({}, 0)) -> list[dict]:
+    """One entry per shard: path, rows, bytes, sha256; with ``summaries``, also the ``summary`` the mix uses,
+    else the ``footer`` digest (removed shards).
 
     Why a summary (kept shards only): ``lucie-data mix`` plans from rows and tokens per language x licence and
     checks licences on what it writes; recording them here, once, spares every mix a scan of every shard
     and a read-back of the shards it copies byte for byte (:func:`lucie_data.mix.build.shard_summaries`).
     The mix trusts an entry only while the shard keeps this size and is not modified after the manifest.
+    ``previous`` (:func:`previous_entries`): an earlier manifest's entries, reused for shards they still
+    describe (:func:`_reusable`) instead of hashing and summarising them again.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = sorted(out.glob(folder_glob))
-    entries = []
-    for f, digest in zip(files, sha256_files(files)):
+    rels = [f.relative_to(out).as_posix() for f in files]
+    old, since = previous
+    kept = {rel: old[rel] for f, rel in zip(files, rels) if _reusable(old.get(rel), f, since, summaries)}
+    todo = [f for f, rel in zip(files, rels) if rel not in kept]
+    fresh: dict[str, dict] = {}
+    for f, digest in zip(todo, sha256_files(todo)):
         try:
             rows = pq.ParquetFile(f).metadata.num_rows
         except (pa.ArrowException, OSError) as err:  # damaged since its source was built (--only of another)
@@ -85,14 +133,18 @@ def shard_entries(out: Path, folder_glob: str, summaries: bool = False) -> list[
             from .errors import BuildFileError
 
             raise BuildFileError(damaged_shard_message(f, err)) from None
-        entries.append({"path": f.relative_to(out).as_posix(), "rows": rows, "bytes": f.stat().st_size,
-                        "sha256": digest})
-    if summaries and files:
-        from .mix.build import shard_summaries
+        fresh[f.relative_to(out).as_posix()] = {"path": f.relative_to(out).as_posix(), "rows": rows,
+                                                "bytes": f.stat().st_size, "sha256": digest}
+    if todo:
+        from .mix.build import footer_digest, shard_summaries
 
-        for e, summary in zip(entries, shard_summaries(files)):
-            e["summary"] = summary
-    return entries
+        if summaries:
+            for f, summary in zip(todo, shard_summaries(todo)):
+                fresh[f.relative_to(out).as_posix()]["summary"] = summary
+        else:
+            for f in todo:
+                fresh[f.relative_to(out).as_posix()]["footer"] = footer_digest(f)
+    return [kept[rel] if rel in kept else fresh[rel] for rel in rels]
 
 
 def models_used(pipe) -> list[dict]:
@@ -106,6 +158,7 @@ def models_used(pipe) -> list[dict]:
 
 
 def write_manifest(out: Path, pipe, result) -> dict:
+    previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     cache = HashCache(out / ".cache" / "sha256.json")
     sources = []
     built = {s.name: s for s in result.sources}
@@ -145,8 +198,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
         "sources": sources,
         "models": models_used(pipe),
-        "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True),
-        "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet"),
+        "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous),
+        "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet", previous=previous),
     }
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
