@@ -1164,3 +1164,50 @@ def test_trace_counts_every_copy_in_the_mix(built, tmp_path, repeat_ids, capsys)
         assert main(["trace", str(b), doc_id, "--json"]) == 0
         t = json.loads(capsys.readouterr().out)
         assert t["mix"] == {"plan": True, "times": times}, (source, t["mix"])
+
+
+# --------------------------------------------------------------------------------------------- reversed pairs
+
+
+def test_a_reversed_pair_is_weighted_and_filed_under_the_declared_pair(tmp_path):
+    """Lucie writes a pair in text order: ``en,fr`` when the English text comes first, in a subset weighted as
+    ``fr-en--aligned``. A source declaring ``fr,en`` gets its ``en,fr`` documents under the same key, subset and
+    folder (``data/natural/fr-en``), with their ``language`` kept as written; a source declaring no pair keeps the
+    reverse as its own pair (``en-fr``), as before."""
+    import datasets
+
+    src = ROOT / "data" / "demo" / "parallel_fr_en_pud.jsonl"
+    recs = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines()][:60]
+    rows = []
+    for i, r in enumerate(recs):  # every third pair written English first, as Lucie's recombination does
+        swapped = i % 3 == 0
+        rows.append({"id": r["id"], "lang": "en,fr" if swapped else "fr,en",
+                     "text": f"{r['text_en']}\n{r['text']}" if swapped else f"{r['text']}\n{r['text_en']}"})
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows), encoding="utf-8")
+    recipe = {"name": "pairs", "category": "aligned", "languages": ["fr,en"], "license": "CC-BY-SA-3.0",
+              "input": {"type": "jsonl", "paths": ["pairs.jsonl"], "language_field": "lang"}, "stages": []}
+    (tmp_path / "pairs.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({
+        "name": "p", "sources": ["pairs.yaml"], "output_dir": "b", "executor": {"type": "local", "workers": 1, "tasks": 1},
+        "license_policy": {"allow_classes": ["share-alike"], "unknown": "deny"},
+        "mix": {"factors": {"fr-en--aligned": 2}}}), encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    b = tmp_path / "b"
+    assert {p.name for p in (b / "sources" / "pairs" / "data").iterdir()} == {"fr-en", "en-fr"}  # the build keeps both
+
+    counts, _ = build_counts(b)
+    assert [(c.subset, c.docs) for c in counts] == [("pairs--fr-en", 60)]
+    out = tmp_path / "m"
+    plan = build_mix(b, load_mix_config(b, output=out))
+    assert set(plan["subsets"]) == {"pairs--fr-en"} and plan["subsets"]["pairs--fr-en"]["docs_achieved"] == 120
+    assert {Path(s["path"]).parent.as_posix() for s in plan["shards"]} == {"data/natural/fr-en/pairs"}
+    df = read_mix(out)
+    assert df.height == 120 and dict(df.group_by("language").len().iter_rows()) == {"fr,en": 80, "en,fr": 40}
+    ds = datasets.load_dataset(str(out), "fr-en", split="train", cache_dir=str(tmp_path / "hf"))
+    assert ds.num_rows == 120
+
+    # a source that declares no pair, or both orders: each order stays its own pair (its own weight key)
+    from lucie_data.mix.stats import mix_language
+
+    assert mix_language("en,fr") == "en-fr" and mix_language("en,fr", ("fr,en",)) == "fr-en"
+    assert mix_language("fr,en", ("fr,en", "en,fr")) == "fr-en" and mix_language("en,fr", ("fr,en", "en,fr")) == "en-fr"

@@ -890,9 +890,10 @@ def _mix_schema():
     return KEPT_SCHEMA
 
 
-def _bucket_of(source: str, lang: str | None) -> tuple[str, str, str]:
-    """(kind, language folder, source) of a document: Lucie's data/{natural|code}/{language}/{Source}."""
-    ml = mix_language(lang)
+def _bucket_of(source: str, lang: str | None, pairs: tuple[str, ...] = ()) -> tuple[str, str, str]:
+    """(kind, language folder, source) of a document: Lucie's data/{natural|code}/{language}/{Source}; ``pairs``:
+    the source's declared pairs (:func:`~.stats.mix_language`)."""
+    ml = mix_language(lang, pairs)
     if ml == "code":
         return "code", code_language(lang), source
     return "natural", ml, source
@@ -951,8 +952,9 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
                        "source": src_name, "kind": kind, "language": lang_dir})
         for s, lang, lic, n, docs in groups:
             sub = subset_of.get((s, lang))
+            info = sources.get(s)
             if sub is None:
-                sub = subset_of[(s, lang)] = subset_name(s, mix_language(lang))
+                sub = subset_of[(s, lang)] = subset_name(s, mix_language(lang, info.pairs if info else ()))
             a = achieved.get(sub)
             if a is None:
                 a = achieved[sub] = {"docs": 0, "tokens": 0}
@@ -960,7 +962,6 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
             a["tokens"] += int(n or 0)
             lic = _lic(lic)
             lic_docs[lic] = lic_docs.get(lic, 0) + docs
-            info = sources.get(s)
             if info is None or not info.redistributable:
                 why = "not_redistributable" if info else "unknown_source"
             else:
@@ -1055,7 +1056,7 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
                 e["docs"] += docs
                 e["tokens"] += n
                 continue
-            ml = mix_language(lang)
+            ml = mix_language(lang, src.pairs)
             sc = counts.get((src.name, ml))
             if sc is None:
                 sc = counts[(src.name, ml)] = SubsetCount(src.name, ml, src.category)
@@ -1203,7 +1204,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         """(output folder, subset) of a source's documents in a language, once per pair."""
         got = folder_memo.get((name, lang))
         if got is None:
-            got = folder_memo[(name, lang)] = (_bucket_of(name, lang), subset_name(name, mix_language(lang)))
+            pairs = by_name[name].pairs
+            got = folder_memo[(name, lang)] = (_bucket_of(name, lang, pairs),
+                                               subset_name(name, mix_language(lang, pairs)))
         return got
 
     copied = {shard: whole_copy(shard) for shard in shard_paths}
@@ -1214,7 +1217,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
 
     def shard_epochs(shard: str) -> float:
         """Epochs of a shard copied whole (its rows are one subset)."""
-        return epochs[subset_name(src_of[shard].name, mix_language(per_shard[shard][1][0][0]))]
+        src = src_of[shard]
+        return epochs[subset_name(src.name, mix_language(per_shard[shard][1][0][0], src.pairs))]
 
     def byte_copies_and_rows(shard: str) -> tuple[int, bool]:
         """How many copies of a build shard are made from its bytes: 0 (re-encoded) or every whole epoch (the
@@ -1304,8 +1308,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             lic_values, lic_idx = _codes(table.column("license"))
             allowed = np.array([keep(src, lic) is None for lic in lic_values], dtype=bool)[lic_idx]
             lang_values, lang_idx = _codes(table.column("language"))
-            subset_names = [subset_name(src.name, mix_language(lang)) for lang in lang_values]
-            bucket_names = [_bucket_of(src.name, lang) for lang in lang_values]
+            subset_names = [subset_name(src.name, mix_language(lang, src.pairs)) for lang in lang_values]
+            bucket_names = [_bucket_of(src.name, lang, src.pairs) for lang in lang_values]
             copies = np.zeros(table.num_rows, dtype=np.int64)
             ids = None
             for sub in sorted(set(subset_names)):

@@ -28,13 +28,22 @@ __all__ = ["SourceInfo", "check_kept_shards", "SubsetCount", "mix_language", "co
 
 
 @lru_cache(maxsize=4096)  # called per shard and per group (~10^4 times for 1,320 shards) on a few distinct values
-def mix_language(lang: str | None) -> str:
-    """The language a document is weighted under: ``code:python`` -> ``code``; ``fr,en`` -> ``fr-en``."""
+def mix_language(lang: str | None, pairs: tuple[str, ...] = ()) -> str:
+    """The language a document is weighted under: ``code:python`` -> ``code``; ``fr,en`` -> ``fr-en``.
+
+    ``pairs``: the language pairs its source declares (:attr:`SourceInfo.pairs`). A document whose pair is the
+    reverse of a declared one (``en,fr`` in a ``fr,en`` source) is weighted and filed under the declared pair:
+    Lucie writes the pair in text order, ``en,fr`` when its recombination put the English text first, and
+    weighted every document of the subset under one key (``fr-en--aligned``, notes: lucie-dataset.md 1b, 4).
+    """
     lang = (lang or "").strip().lower()
     if lang == "code" or lang.startswith("code:") or lang.startswith("code-"):
         return "code"
     if "," in lang:
-        return "-".join(p.strip() for p in lang.split(","))
+        parts = [p.strip() for p in lang.split(",")]
+        if len(parts) == 2 and ",".join(parts) not in pairs and f"{parts[1]},{parts[0]}" in pairs:
+            parts.reverse()
+        return "-".join(parts)
     return lang or "und"
 
 
@@ -66,6 +75,13 @@ class SourceInfo:
     provenance: dict
     description: str = ""
     kept_shards: int | None = None  # data shards its ledger counted (``data_shards``); None: an older ledger
+
+    @cached_property
+    def pairs(self) -> tuple[str, ...]:
+        """The language pairs the recipe declares (``fr,en``), lower case: what :func:`mix_language` files a
+        reversed pair under."""
+        return tuple(sorted({",".join(p.strip() for p in lang.lower().split(",")) for lang in self.languages
+                             if "," in lang}))
 
     @cached_property
     def shards(self) -> list[Path]:
