@@ -351,3 +351,45 @@ def test_progress_is_reported_while_tasks_run(tmp_path):
 
     with pytest.raises(ValueError, match="task 2 failed"):
         run_with_progress(Failing(), tmp_path / "progress", lambda n, rate: None)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_tasks_prints_no_traceback_and_the_rerun_finishes(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal or `timeout -s INT` sends it) while worker
+    processes run tasks: the build says it was interrupted and exits 130, and no worker prints a traceback
+    (rule 3; workers ignore SIGINT, the main process stops them); the rerun finishes, balanced (rule 4)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpora = Path(__file__).resolve().parents[2] / "shared" / "corpora"  # ../shared/corpora (README there)
+    recipe = {"name": "novels", "category": "book", "languages": ["fr", "en", "de"], "license": "CC-BY-4.0",
+              "input": {"type": "jsonl", "paths": [str(corpora / f"{lang}_eltec_novels.jsonl") for lang in ("fr", "en", "de")],
+                        "language_field": "language"},
+              "stages": [{"type": "normalize"}, {"type": "gopher_repetition"}, {"type": "gopher_quality"},
+                         {"type": "fineweb_quality"}]}
+    import yaml
+
+    (tmp_path / "novels.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({"name": "p", "sources": ["novels.yaml"], "output_dir": "b",
+                                                     "executor": {"type": "local", "workers": 2, "tasks": 4}}))
+    cmd = [sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "p.yaml")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    progress = tmp_path / "b" / "sources" / "novels" / "logs" / "seg0" / "progress"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:  # until a worker has read documents
+        counts = [int(p.read_text() or 0) for p in progress.glob("*")] if progress.is_dir() else []
+        if sum(counts) >= 100:  # well into the tasks (progress is written about once a second)
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the build ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted: rerun the same command to resume" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads((tmp_path / "b" / "sources" / "novels" / "ledger.json").read_text())["balanced"]

@@ -125,7 +125,8 @@ FORKSERVER_PRELOAD = ["__main__", "pyarrow.parquet", "datatrove.executor.local",
                       "lucie_data.runner",  # QuietLocalExecutor's module: every task unpickles one
                       # pyarrow imports pandas on the first pa.array(list) of every process, to check whether
                       # the list is a pandas object (~0.2 s, measured): once here rather than in each worker
-                      "pandas"]
+                      "pandas",
+                      "lucie_data._worker_signals"]  # workers ignore Ctrl-C; the main process stops them
 
 
 def start_forkserver() -> None:
