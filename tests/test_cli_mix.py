@@ -200,3 +200,46 @@ def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mix
     err = capsys.readouterr().err
     assert "changed since the licence check" in err and repeats[0]["path"] in err and "Traceback" not in err
     assert not hub.repo_exists(REPO + "-bad")
+
+
+def test_plan_warns_about_a_misspelt_weight_key(tmp_path, capsys):
+    """A factor key that matches no subset but is one edit from one that does is a typo: with default_factor its
+    subset silently got the default. Unused keys far from every subset (Lucie's full table on a small build) are
+    normal and stay quiet."""
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nB,en,book,300\nC,code,programming,100\n")
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {fr--web: 1, en--bok: 3, code-programming: 2, it--wiki: 3, de--legi_written: 2}\n"
+                 "languages: {fre: 2}\ndefault_factor: 1\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w)]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: factor key 'code-programming' is not <language>--<category> and matches no subset; did you mean "
+        "'code--programming'? ('code--programming' has no factor of its own: it got default_factor 1)",
+        "warning: factor key 'en--bok' matches no subset; did you mean 'en--book'? ('en--book' has no factor of its "
+        "own: it got default_factor 1)",
+        "warning: language multiplier 'fre' matches no subset's language; did you mean 'fr'?",
+    ], err
+    # the shipped Lucie table on its own stats: every key used, nothing to say
+    assert main(["mix", "plan", "--lucie"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_plan_from_stats_takes_the_pipelines_mix_block(tmp_path, capsys):
+    """`mix plan --stats CSV --pipeline P`: the pipeline's `mix:` weights (a weights_file relative to it, or inline
+    factors) are used when --weights is not given, as `mix plan --build` and `mix build` do."""
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nB,en,web,300\n")
+    (tmp_path / "w.yaml").write_text("factors: {fr--web: 1, en--web: 2}\n")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: []\nmix: {weights_file: w.yaml}\n")
+    out = tmp_path / "plan.json"
+    assert main(["mix", "plan", "--stats", str(stats), "--pipeline", str(pipe), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["total_tokens_seen"] == 1200
+    pipe.write_text("name: p\nsources: []\nmix: {factors: {fr--web: 3, en--web: 1}}\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--pipeline", str(pipe), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["total_tokens_seen"] == 2100
+    pipe.write_text("name: p\nsources: []\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--pipeline", str(pipe)]) == 2
+    assert "a --pipeline whose `mix:` block has factors" in capsys.readouterr().err

@@ -83,6 +83,15 @@ CASES = [
     ("shard deleted", _no_file, PLAN, r"source eltec_fr: \S+ holds 0 shard\(s\), its ledger\.json counts 1 \(missing: "
                                       r"\S+/00000-0000\.parquet\): their documents would be left out of the mix; .*" + REBUILD),
     ("shard deleted", _no_file, MIX, r"its ledger\.json counts 1 .*left out of the mix"),
+    # ...and the report and trace, which would otherwise count or search without it
+    ("shard deleted", _no_file, REPORT, r"the build is damaged: \S+/" + SHARD.replace(".", r"\.") + r" is missing: manifest\.json "
+                                        r"lists it as a kept shard of \d+ document\(s\); .*" + REBUILD),
+    ("shard deleted", _no_file, TRACE, r"document 'eltec_fr/\S+' is not in the shards left of build \S+, which is damaged: "
+                                       r"\S+/00000-0000\.parquet is missing: .*" + REBUILD),
+    ("removed shard deleted", lambda b: (b / REMOVED).unlink(), REPORT,
+     r"min_length/00000\.parquet is missing: manifest\.json lists it as a removed shard .*--only pud_en`"),
+    ("removed shard deleted", lambda b: (b / REMOVED).unlink(), TRACE_REMOVED,
+     r"which is damaged: \S+min_length/00000\.parquet is missing: .*--only pud_en`"),
     # a removed shard: the report and trace read it
     ("removed shard cut short", _cut(REMOVED), REPORT, r"min_length/00000\.parquet is damaged: .*rebuild source pud_en"),
     ("removed shard cut short", _cut(REMOVED), TRACE_REMOVED, r"min_length/00000\.parquet is damaged: .*--only pud_en`"),

@@ -7,6 +7,7 @@ published composition (3,121,744,220,736 tokens seen).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ..errors import LucieError
@@ -101,8 +102,13 @@ def cmd_plan(args) -> int:
                                "pipeline, or give --target LANG=SHARE")
         elif args.stats:
             stats = load_stats_csv(args.stats)
+            if weights is None and args.pipeline:
+                from ..mix.build import pipeline_weights
+
+                weights = pipeline_weights(args.pipeline)  # its mix: block (weights_file or factors)
             if weights is None and not args.target:
-                raise MixError("--stats needs --weights WEIGHTS.yaml (or --target LANG=SHARE to solve the factors)")
+                raise MixError("--stats needs --weights WEIGHTS.yaml, a --pipeline whose `mix:` block has factors, "
+                               "or --target LANG=SHARE to solve the factors")
         else:  # --lucie, or the documented default: Lucie's published counts
             stats = load_stats_csv(_assets() / "stats.csv")
             weights = weights or load_weights_yaml(_assets() / "weights.yaml")
@@ -113,6 +119,8 @@ def cmd_plan(args) -> int:
             plan = plan_mix(stats, weights)
     except MixPlanError as err:
         raise MixError(str(err)) from None
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     _print_plan(plan)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -155,7 +163,8 @@ def register(sub) -> None:
     p = msub.add_parser("plan", help="epochs, tokens seen and shares per subset and language")
     p.add_argument("--stats", help="CSV with columns subset,language,category,tokens")
     p.add_argument("--build", help="a build folder: measured counts (sum of n_tokens per source x language)")
-    p.add_argument("--pipeline", help="pipeline file (default: the one recorded in BUILD/manifest.json)")
+    p.add_argument("--pipeline", help="pipeline file: its licence policy (with --build) and its mix: weights when "
+                   "--weights is not given (default with --build: the one recorded in BUILD/manifest.json)")
     p.add_argument("--weights", help="weights YAML (`factors:` language--category -> epochs)")
     p.add_argument("--lucie", action="store_true",
                    help="Lucie's published stats and weights (also the default without --stats/--build/--weights)")

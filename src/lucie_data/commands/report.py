@@ -5,13 +5,12 @@ from pathlib import Path
 
 
 def cmd_report(args) -> int:
-    from ..errors import BuildError, InputError
-    from ..report.aggregate import build_report
+    from ..errors import BuildError
+    from ..report.aggregate import build_report, require_build
     from ..report.render import write_reports
 
     build_dir = Path(args.build)
-    if not (build_dir / "sources").is_dir():
-        raise InputError(f"{build_dir}: not a build folder (no sources/); run `lucie-data build` first")
+    require_build(build_dir)  # a recipes folder also has sources/: write nothing into it
     report = build_report(build_dir, tokenizer=args.tokenizer)
     paths = write_reports(report, build_dir / "reports")
     t = report["totals"]
@@ -29,7 +28,7 @@ def cmd_report(args) -> int:
         fix = "; ".join(rebuild_hint(build_dir, n) for n in names) if names else \
             "rerun `lucie-data build` with the same pipeline and --output (it rewrites manifest.json)"
         raise BuildError("the report does not reconcile with the build's ledgers/manifest: " + "; ".join(bad)
-                         + f". Shards were deleted or changed since the build: {fix}.")
+                         + f". Shards or ledgers were changed since the build (a shard rewritten, a ledger edited): {fix}.")
     return 0
 
 

@@ -185,6 +185,27 @@ def _pipeline_yaml(path: Path) -> dict:
     return data
 
 
+def _spec_weights(spec: MixSpec, pfile: Path) -> Weights | None:
+    """The weights of a pipeline's ``mix:`` block: its ``weights_file`` (relative to the pipeline) or its inline
+    ``factors:``; None when it only sets ``targets``."""
+    if spec.weights_file:
+        wf = Path(spec.weights_file)
+        return load_weights_yaml(wf if wf.is_absolute() else pfile.parent / wf)
+    return spec.inline_weights()
+
+
+def pipeline_weights(pipeline: str | Path) -> Weights | None:
+    """The weights a pipeline file's ``mix:`` block gives (None without a block or with ``targets`` only): what
+    ``lucie-data mix plan --stats CSV --pipeline P`` plans with when no ``--weights`` is given."""
+    pfile = Path(pipeline)
+    if not pfile.is_file():
+        raise MixPlanError(f"pipeline file not found: {pipeline}")
+    pdata = _pipeline_yaml(pfile)
+    if pdata.get("mix") is None:
+        return None
+    return _spec_weights(parse_mix_spec(pdata["mix"], str(pfile)), pfile)
+
+
 def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, weights: str | Path | None = None,
                     seed: int | None = None, output: str | Path | None = None,
                     require_weights: bool = True, repeat_ids: str | None = None) -> MixConfig:
@@ -226,11 +247,7 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
     if weights is not None:
         cfg.weights = load_weights_yaml(weights)
     elif spec is not None:
-        if spec.weights_file:
-            wf = Path(spec.weights_file)
-            cfg.weights = load_weights_yaml(wf if wf.is_absolute() else pfile.parent / wf)
-        else:
-            cfg.weights = spec.inline_weights()
+        cfg.weights = _spec_weights(spec, pfile)
     if spec is not None:
         cfg.targets = dict(spec.targets) if spec.targets is not None else None
         cfg.max_epochs = spec.max_epochs
@@ -906,8 +923,10 @@ def _lic(lic: str | None) -> str:
 
 
 def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
-             hashes: dict[str, str] | None = None, known: dict[str, tuple[int, dict]] | None = None):
+             hashes: dict[str, str] | None = None, known: dict[str, tuple[int, dict]] | None = None,
+             per_source: dict[str, dict[str, int]] | None = None):
     """Read back every shard of a mix folder: (shards, achieved per subset, rows per licence, violations).
+    ``per_source``, when given, is filled with rows per licence of each source (the card's attribution lines).
 
     A violation is a shard holding a document of a non-redistributable or unknown source, or under a
     licence ``decide`` forbids, or a flagged document; one entry per (source, licence, reason), with the
@@ -962,6 +981,9 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
             a["tokens"] += int(n or 0)
             lic = _lic(lic)
             lic_docs[lic] = lic_docs.get(lic, 0) + docs
+            if per_source is not None:
+                by = per_source.setdefault(s, {})
+                by[lic] = by.get(lic, 0) + docs
             if info is None or not info.redistributable:
                 why = "not_redistributable" if info else "unknown_source"
             else:
@@ -1168,6 +1190,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         weights = config.weights
         plan = plan_mix(stats, weights)
     epochs = {sp.subset: sp.epochs for sp in plan.subsets}
+    for w in plan.warnings:
+        log(f"warning: {w}")
     log(f"planned {len(plan.subsets)} subset(s), {plan.total_tokens:,} tokens -> {plan.total_tokens_seen:,} seen")
 
     # 2. write next to the final folder, swap at the end
@@ -1345,7 +1369,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         folders.ensure(w.folder)
 
     # 3. verify on the written shards, not from the plan
-    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes, trusted)
+    lic_of_source: dict[str, dict[str, int]] = {}
+    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes, trusted, lic_of_source)
 
     excluded_sources = {}
     for src in sources:
@@ -1380,7 +1405,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         "licenses": dict(sorted(lic_docs.items())),
         "shards": shards,
         "sources": {s.name: {"category": s.category, "license": s.license, "redistributable": s.redistributable,
-                             "provenance": s.provenance, "description": s.description} for s in sources},
+                             "provenance": s.provenance, "description": s.description,
+                             "licenses": dict(sorted(lic_of_source.get(s.name, {}).items()))} for s in sources},
         "license_check": {
             "passed": not violations,
             "policy": json.loads(policy.model_dump_json()),

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["card_configs", "render_card", "hf_license", "front_matter"]
+__all__ = ["card_configs", "render_card", "hf_license", "front_matter", "source_licences"]
 
 
 def hf_license(spdx: str) -> str:
@@ -118,8 +118,40 @@ def _repeats_paragraph(mix_plan: dict) -> str:
     return text
 
 
+def source_licences(mix_plan: dict, source: str) -> dict[str, int] | None:
+    """``{licence: rows}`` of one source's rows in the mix, or None when the plan does not say.
+
+    Read from ``mix_plan["sources"][source]["licenses"]`` (counted on the written shards, like the plan's
+    ``licenses``). A plan without it can still be answered when the whole mix carries one licence."""
+    got = (mix_plan.get("sources", {}).get(source) or {}).get("licenses")
+    if isinstance(got, dict):
+        return {str(k): int(v) for k, v in got.items() if v}
+    if len(mix_plan.get("licenses") or {}) == 1:
+        rows = sum(s.get("rows", 0) for s in mix_plan.get("shards", []) if s.get("source") == source)
+        return {next(iter(mix_plan["licenses"])): rows}
+    return None
+
+
+def _source_licences(mix_plan: dict, source: str) -> str:
+    """What the attribution list says of a source's licences: those its rows in the mix carry, never the recipe's
+    default alone when rows carry their own (a web source with a licence per page)."""
+    from ..licenses import needs_attribution
+
+    lics = source_licences(mix_plan, source)
+    if lics is None:  # a plan written without per-source counts: say what is known, claim nothing more
+        default = (mix_plan.get("sources", {}).get(source) or {}).get("license") or "?"
+        return f"licence per row in its `license` column, recipe default {default}; credit as each licence requires"
+    need = [lic for lic in sorted(lics) if needs_attribution(lic)]
+    credit = ("requires attribution" if len(need) == len(lics) else
+              "no attribution required" if not need else f"attribution required for rows under {', '.join(need)}")
+    if len(lics) == 1:
+        return f"{next(iter(lics))}, {credit}"
+    listed = ", ".join(f"{lic} ({n:,} row{'s' if n != 1 else ''})" for lic, n in sorted(lics.items()))
+    return f"per-document licences: {listed}; {credit}"
+
+
 def render_card(mix_plan: dict) -> str:
-    from ..licenses import license_class, mix_license, needs_attribution, share_alike_obligations
+    from ..licenses import license_class, mix_license, share_alike_obligations
 
     lics = mix_plan["licenses"]
     spdx = mix_license(list(lics))
@@ -175,10 +207,9 @@ def render_card(mix_plan: dict) -> str:
     for name in used:
         meta = mix_plan["sources"].get(name, {})
         prov = meta.get("provenance") or {}
-        credit = "requires attribution" if needs_attribution(meta.get("license", "")) else "no attribution required"
         url = f" <{prov['url']}>" if prov.get("url") else ""
         cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
-        lines.append(f"- **{name}** ({meta.get('license', '?')}, {credit}): {meta.get('description', '')}{url}.{cite}")
+        lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}): {meta.get('description', '')}{url}.{cite}")
     lines += ["", "Every row keeps its `url`, `source` and `license`, which together are the per-document attribution.",
               "", "## Provenance", "",
               "Built from the lucie-data build whose manifest has sha256 "

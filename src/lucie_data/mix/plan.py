@@ -308,6 +308,7 @@ class MixPlan:
     total_tokens_seen: int | float
     targets: dict | None = None
     language_groups: dict[str, dict] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # likely typos in the weights (printed, not in to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -455,7 +456,36 @@ def plan_mix(
         total_tokens_seen=_num(total_seen),
         targets=None,
         language_groups=_group_table(stats, seen, total_seen, language_group),
+        warnings=weight_typos(stats, weights),
     )
+
+
+def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
+    """Factor keys and language multipliers that match no subset *and* look like a typo of one that does (or are
+    not ``<language>--<category>`` at all). Why not every unused key: one weights file serves many builds (Lucie's
+    38 keys on a build of 6 subsets), so unused keys are normal; a misspelt one silently did nothing, and with
+    ``default_factor`` its subset got the default instead (found in review: ``en--bok``, ``code--programing``)."""
+    import difflib
+
+    keys = sorted({s.key for s in stats})
+    out = []
+    for key in sorted(set(weights.factors) - set(keys)):
+        near = difflib.get_close_matches(key, keys, n=1, cutoff=0.8)
+        hint = ""
+        if near:
+            hint = f"; did you mean {near[0]!r}?"
+            if near[0] not in weights.factors and weights.default_factor is not None:
+                hint += f" ({near[0]!r} has no factor of its own: it got default_factor {float(weights.default_factor):g})"
+        if KEY_SEP not in key:
+            out.append(f"factor key {key!r} is not <language>{KEY_SEP}<category> and matches no subset{hint}")
+        elif near:
+            out.append(f"factor key {key!r} matches no subset{hint}")
+    langs = sorted({s.language for s in stats})
+    for lang in sorted(set(weights.languages) - set(langs)):
+        near = difflib.get_close_matches(lang, langs, n=1, cutoff=0.6)
+        if near:
+            out.append(f"language multiplier {lang!r} matches no subset's language; did you mean {near[0]!r}?")
+    return out
 
 
 # --------------------------------------------------------------------------- solving

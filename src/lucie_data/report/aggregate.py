@@ -45,6 +45,63 @@ def redistributable_sources(build_dir: str | Path) -> dict[str, bool]:
     return out
 
 
+def is_build(build_dir: str | Path) -> bool:
+    """A folder ``lucie-data build`` wrote: it has ``manifest.json`` or at least one finished source."""
+    build_dir = Path(build_dir)
+    return (build_dir / "manifest.json").is_file() or bool(source_dirs(build_dir))
+
+
+def require_build(build_dir: str | Path) -> None:
+    """InputError (exit 2) unless ``build_dir`` is a build folder: a recipes folder or a mix also has a
+    ``sources/`` or ``data/`` folder, and nothing must be written into it."""
+    from ..errors import InputError
+
+    build_dir = Path(build_dir)
+    if not build_dir.is_dir():
+        raise InputError(f"{build_dir}: no such folder, expected a build folder (the output_dir of a pipeline); "
+                         "give the folder `lucie-data build` wrote, or run `lucie-data build PIPELINE` first")
+    if not is_build(build_dir):
+        raise InputError(f"{build_dir}: not a build folder (no manifest.json and no sources/*/ledger.json), "
+                         "expected the output_dir of a pipeline that `lucie-data build` wrote; give that folder "
+                         "(the pipeline's output_dir, `build/demo` for the demo), or run `lucie-data build PIPELINE "
+                         f"--output {build_dir}` first")
+
+
+def missing_shards(build_dir: str | Path, source: str, manifest: dict, ledger: dict | None) -> str | None:
+    """Why the shards of a finished ``source`` are incomplete on disk, or None when they are all there.
+
+    A kept or removed shard the manifest lists that is no longer a file, or fewer kept shards under ``data/``
+    than the source's ledger counted (``data_shards``: builds without a manifest). Only file names are
+    checked (no file is opened); unreadable files are named when they are read."""
+    build_dir = Path(build_dir)
+    prefix = f"sources/{source}/"
+    gone = [(e["path"], e.get("rows"), what) for key, what in (("shards", "kept"), ("removed_shards", "removed"))
+            for e in manifest.get(key) or [] if e["path"].startswith(prefix) and not (build_dir / e["path"]).is_file()]
+    if gone:
+        path, rows, what = gone[0]
+        more = f" (and {len(gone) - 1} more: {', '.join(str(build_dir / p) for p, _, _ in gone[1:4])}" \
+               f"{' …' if len(gone) > 4 else ''})" if len(gone) > 1 else ""
+        return (f"{build_dir / path} is missing{more}: manifest.json lists it as a {what} shard"
+                f"{f' of {rows:,} document(s)' if isinstance(rows, int) else ''}")
+    counted = (ledger or {}).get("data_shards")
+    if isinstance(counted, int):
+        have = len(list((build_dir / "sources" / source / "data").glob("**/*.parquet")))
+        if have < counted:
+            return (f"{build_dir / 'sources' / source / 'data'} holds {have} kept shard(s), "
+                    f"its ledger.json counts {counted}: a kept shard is missing")
+    return None
+
+
+def check_shards(build_dir: str | Path, manifest: dict, ledgers: dict[str, dict]) -> None:
+    """BuildFileError (exit 2) naming the first missing shard of a finished source and the command that gets it
+    back: a report without it would count less than the build and blame the ledgers (rule 1)."""
+    for name, led in sorted(ledgers.items()):
+        why = missing_shards(build_dir, name, manifest, led)
+        if why:
+            raise BuildFileError(f"the build is damaged: {why}; the report would leave its documents out; "
+                                 f"{rebuild_hint(build_dir, name)}")
+
+
 def load_documents(build_dir: str | Path, tokenizer: str | None = None):
     """One row per document of the build (kept and removed), without the text: a polars DataFrame with
     ``status, id, source, language, license, license_evidence, chars, tokens, removal_stage,
@@ -200,22 +257,52 @@ def share_alike(docs, redistributable: dict[str, bool]) -> dict:
             "excluded_sources": sorted(s for s, ok in redistributable.items() if not ok)}
 
 
+#: trove classifiers (``License :: OSI Approved :: <name>``) whose name the SPDX normaliser does not read; the
+#: unversioned Apache classifier is Apache-2.0 as PyPI's own licence metadata tools read it. "BSD License" says
+#: no clause count: it stays unknown rather than guessed
+TROVE_LICENSES = {
+    "Apache Software License": "Apache-2.0", "ISC License (ISCL)": "ISC",
+    "Python Software Foundation License": "PSF-2.0", "Historical Permission Notice and Disclaimer (HPND)": "HPND",
+    "zlib/libpng License": "Zlib", "MIT No Attribution License (MIT-0)": "MIT-0",
+    "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0", "Eclipse Public License 2.0 (EPL-2.0)": "EPL-2.0",
+    "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication": "CC0-1.0",
+}
+
+
+def _classifier_license(classifier: str) -> str:
+    """SPDX of one ``License :: …`` trove classifier, or ``LicenseRef-unknown``."""
+    name = classifier.rsplit("::", 1)[-1].strip()
+    if name in TROVE_LICENSES:
+        return normalize_license(TROVE_LICENSES[name])
+    lic = normalize_license(name)
+    if lic == UNKNOWN and name.endswith(")") and "(" in name:  # "Foo License (FOO-1.0)": the id in brackets
+        lic = normalize_license(name[name.rindex("(") + 1:-1])
+    return lic
+
+
 def _package_license(dist: str) -> tuple[str, str]:
-    """(SPDX, version) of an installed distribution, from its metadata (License-Expression, License, classifiers)."""
+    """(SPDX, version) of an installed distribution, from its metadata: ``License-Expression``, then ``License``
+    (skipped when it is a whole licence text), then the ``License ::`` trove classifiers (tokenizers declares
+    Apache-2.0 only there); each normalised with :func:`lucie_data.licenses.normalize_license`."""
     from importlib import metadata
 
     try:
         md = metadata.metadata(dist)
     except metadata.PackageNotFoundError:
         return UNKNOWN, ""
-    cands = [md.get("License-Expression"), md.get("License")]
-    cands += [c.rsplit("::", 1)[-1].strip() for c in md.get_all("Classifier") or [] if c.startswith("License ::")]
-    for c in cands:
+    version = md.get("Version", "")
+    for c in (md.get("License-Expression"), md.get("License")):
         if c and len(c) < 200:
             n = normalize_license(c)
             if n != UNKNOWN:
-                return n, md.get("Version", "")
-    return UNKNOWN, md.get("Version", "")
+                return n, version
+    found = sorted({_classifier_license(c) for c in md.get_all("Classifier") or [] if c.startswith("License ::")}
+                   - {UNKNOWN})
+    if len(found) == 1:
+        return found[0], version
+    if found:  # several licence classifiers: the package is offered under each (PyPA's reading)
+        return normalize_license(" OR ".join(found)), version
+    return UNKNOWN, version
 
 
 def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str, dict]) -> dict:
@@ -370,6 +457,7 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
     build_dir = Path(build_dir)
     manifest = read_manifest(build_dir) or {}
     ledgers = load_ledgers(build_dir)
+    check_shards(build_dir, manifest, ledgers)  # before any shard is read: a missing one is named, not miscounted
     recipes = load_recipes(build_dir)
     redis = redistributable_sources(build_dir)
     docs = load_documents(build_dir, tokenizer)

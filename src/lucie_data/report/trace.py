@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file
+from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file, rebuild_hint
 from ..errors import BuildFileError, InputError
 
 
@@ -28,50 +28,98 @@ def _scan_id(files: list[Path], doc_id: str):
     return hits
 
 
-def _suggest(build_dir: Path, doc_id: str, limit: int = 5) -> list[str]:
-    """Ids sharing the longest prefix with ``doc_id`` (did-you-mean)."""
+def _all_ids(build_dir: Path):
+    """A lazy frame of every distinct id of the build's shards (read once: a damaged file fails now, named)."""
     import polars as pl
 
     groups = [sorted((build_dir / "sources").glob(g)) for g in ("*/data/**/*.parquet", "*/removed/*/*.parquet")]
     scans = [pl.scan_parquet(files).select("id") for files in groups if files]  # kept/removed schemas differ
     if not scans:
-        return []
-    ids = pl.concat(scans)
+        return None
     try:
-        ids = ids.unique().collect().lazy()  # read once here: a damaged file fails now, with its name
+        return pl.concat(scans).unique().collect().lazy()
     except Exception:  # noqa: BLE001 -- re-raised when no single file is to blame
         bad = first_unreadable([f for files in groups for f in files], ["id"])
         if bad is not None:
             raise BuildFileError(damaged_shard_message(*bad)) from None
         raise
+
+
+def _suggest(build_dir: Path, doc_id: str, limit: int = 5) -> tuple[str, list[str]]:
+    """(kind, ids) for a did-you-mean: ``"suffix"`` when ``doc_id`` is an original id (the build's ids are
+    ``<source>/<original id>``: ids ending ``/<doc_id>``, or ``<source>/<doc_id>…``), else ``"prefix"``: ids
+    sharing the longest prefix with ``doc_id``."""
+    import polars as pl
+
+    ids = _all_ids(build_dir)
+    if ids is None:
+        return "prefix", []
+    col = pl.col("id")
+    for match in (col.str.ends_with("/" + doc_id),
+                  col.str.split_exact("/", 1).struct.field("field_1").str.starts_with(doc_id)):
+        got = ids.filter(match).sort("id").head(limit).collect()["id"].to_list()
+        if got:
+            return "suffix", got
     for n in range(len(doc_id), 0, -1):
         prefix = doc_id[:n]
-        got = ids.filter(pl.col("id").str.starts_with(prefix)).unique().sort("id").head(limit).collect()["id"].to_list()
+        got = ids.filter(col.str.starts_with(prefix)).sort("id").head(limit).collect()["id"].to_list()
         if got:
-            return got
+            return "prefix", got
         if n < len(doc_id) - 40:  # nothing shares a meaningful prefix
             break
-    return []
+    return "prefix", []
+
+
+def _damage(build_dir: Path, sdirs: list[Path], manifest: dict) -> tuple[str, str] | None:
+    """(source, why) of the first finished source among ``sdirs`` with a shard missing on disk, else None."""
+    from .aggregate import missing_shards
+
+    for sd in sdirs:
+        ledger = read_source_file(sd, "ledger.json")
+        if ledger is None and not any(e["path"].startswith(f"sources/{sd.name}/") for e in manifest.get("shards") or []):
+            continue  # an unfinished source: nothing to compare with
+        why = missing_shards(build_dir, sd.name, manifest, ledger)
+        if why:
+            return sd.name, why
+    return None
+
+
+def _damage_message(build_dir: Path, doc_id: str, source: str, why: str) -> str:
+    return (f"document {doc_id!r} is not in the shards left of build {build_dir}, which is damaged: {why} "
+            f"(the document may be there); {rebuild_hint(build_dir, source)}")
 
 
 def trace(build_dir: str | Path, doc_id: str) -> dict:
     """Everything the build knows about ``doc_id``; raises InputError (with suggestions) if it is not there."""
     import polars as pl
 
+    from .aggregate import require_build
+
     build_dir = Path(build_dir)
-    if not (build_dir / "sources").is_dir():
-        raise InputError(f"{build_dir}: not a build folder (no sources/); run `lucie-data build` first")
+    require_build(build_dir)
     source = doc_id.split("/", 1)[0]
     sdirs = [build_dir / "sources" / source] if (build_dir / "sources" / source).is_dir() else \
-        sorted(p for p in (build_dir / "sources").iterdir() if p.is_dir())
+        sorted(p for p in (build_dir / "sources").glob("*") if p.is_dir())
     kept, removed = [], []
     for sd in sdirs:
         kept += _scan_id(sorted(sd.glob("data/**/*.parquet")), doc_id)
         removed += _scan_id(sorted(sd.glob("removed/*/*.parquet")), doc_id)
     if not kept and not removed:
-        sugg = _suggest(build_dir, doc_id)
-        hint = ("; did you mean: " + ", ".join(sugg)) if sugg else \
-            "; ids look like <source>/<original id> (see the `id` column of the shards)"
+        own_source = len(sdirs) == 1 and sdirs[0].name == source
+        damaged = _damage(build_dir, sdirs, read_manifest(build_dir) or {})
+        if damaged and own_source:  # its document may be in the missing shard: say so, not "did you mean"
+            raise BuildFileError(_damage_message(build_dir, doc_id, *damaged))
+        kind, sugg = _suggest(build_dir, doc_id)
+        if kind == "suffix":
+            hint = (f"; ids are <source>/<original id>: the full id is {sugg[0]}" if len(sugg) == 1 else
+                    "; ids are <source>/<original id>: did you mean " + ", ".join(sugg))
+            if damaged:  # others may be in the missing shard
+                hint += f". Note: the build is damaged: {damaged[1]}; {rebuild_hint(build_dir, damaged[0])}"
+        elif damaged:
+            raise BuildFileError(_damage_message(build_dir, doc_id, *damaged))
+        else:
+            hint = ("; did you mean: " + ", ".join(sugg)) if sugg else \
+                "; ids look like <source>/<original id> (see the `id` column of the shards)"
         raise InputError(f"document {doc_id!r} is not in build {build_dir}{hint}")
     f, row = (kept or removed)[0]
     sd = f.parent  # the source folder: the child of sources/ that holds this shard
@@ -128,23 +176,18 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
 
 
 def format_trace(t: dict) -> str:
-    L = [f"document  {t['id']}", f"status    {t['status'].upper()}", "",
-         "lineage",
-         f"  source         {t['source']}",
-         f"  recipe         {t['recipe_file']}",
-         f"  recipe sha256  {t['recipe_sha256']}",
-         f"  input file     {t['source_file']}",
-         f"  record         {t['source_record']}", "",
-         "licence",
-         f"  license        {t['license']}",
-         f"  evidence       {t['license_evidence']}"]
-    if t.get("license_raw") is not None:
-        L.append(f"  as written     {t['license_raw']}")
-    if t.get("license_detected"):
-        L.append(f"  detected       {t['license_detected']}")
-    L += ["", "document",
-          f"  language       {t['language']}", f"  title          {t['title']}", f"  url            {t['url']}",
-          f"  tokens         {t['n_tokens']}"]
+    """The human-readable trace; a field the document does not have (no title, url, date…) is left out, not
+    printed as ``None``."""
+    def field(label: str, value) -> list[str]:
+        return [] if value is None or value == "" else [f"  {label:<14} {value}"]
+
+    L = [f"document  {t['id']}", f"status    {t['status'].upper()}", "", "lineage",
+         *field("source", t["source"]), *field("recipe", t["recipe_file"]), *field("recipe sha256", t["recipe_sha256"]),
+         *field("input file", t["source_file"]), *field("record", t["source_record"]), "",
+         "licence", *field("license", t["license"]), *field("evidence", t["license_evidence"]),
+         *field("as written", t.get("license_raw")), *field("detected", t.get("license_detected")),
+         "", "document", *field("language", t["language"]), *field("title", t["title"]), *field("url", t["url"]),
+         *field("date", t.get("date")), *field("tokens", t["n_tokens"])]
     if t["annotations"]:
         L += ["", "annotations"] + [f"  {k:<14} {json.dumps(v, ensure_ascii=False)}" for k, v in t["annotations"].items()]
     L += ["", "metadata"] + [f"  {k:<14} {json.dumps(v, ensure_ascii=False)}" for k, v in sorted(t["metadata"].items())]

@@ -1,0 +1,163 @@
+"""`lucie-data report` and `trace` on folders and ids they must not take at face value: a folder that is not a
+build, a build with a deleted shard, an original id without its source, a document without a title; and the
+licences of the tools the report lists, read from the installed packages' metadata. On the real demo build
+shared with tests/test_mix_build.py and tests/test_damaged_build.py (built once per session)."""
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from lucie_data.cli import main
+from lucie_data.licenses import UNKNOWN
+from lucie_data.report.aggregate import TOOLS, _package_license
+
+from .test_mix_build import make_build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory) -> Path:
+    return make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+
+
+def _copy(build: Path, tmp_path: Path) -> Path:
+    b = tmp_path / "b"
+    shutil.copytree(build, b, ignore=shutil.ignore_patterns("mix", "reports"))
+    return b
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, out.out, out.err
+
+
+# ------------------------------------------------------------------------------------- not a build folder
+def test_report_refuses_a_recipes_folder_and_writes_nothing(tmp_path, capsys):
+    """A recipes folder has a sources/ subfolder too: it is not a build, and no reports/ appears in it."""
+    recipes = tmp_path / "recipes"
+    shutil.copytree(ROOT / "sources", recipes / "sources")
+    before = sorted(p.relative_to(recipes) for p in recipes.rglob("*"))
+    code, out, err = _run(capsys, "report", recipes)
+    assert code == 2, out + err
+    assert re.search(r"recipes: not a build folder \(no manifest\.json and no sources/\*/ledger\.json\).*"
+                     r"run `lucie-data build PIPELINE --output \S+recipes` first", err), err
+    assert sorted(p.relative_to(recipes) for p in recipes.rglob("*")) == before
+    code, _, err = _run(capsys, "trace", recipes, "eltec_fr/x")
+    assert code == 2 and "not a build folder" in err
+
+
+def test_report_accepts_a_build_without_manifest(demo_build, tmp_path, capsys):
+    """Finished sources (their ledgers) are enough: a build whose manifest was not written yet still reports."""
+    b = _copy(demo_build, tmp_path)
+    (b / "manifest.json").unlink()
+    code, out, err = _run(capsys, "report", b)
+    assert code == 0, err
+    assert (b / "reports" / "provenance.json").is_file()
+
+
+# ------------------------------------------------------------------------------------- a damaged build
+KEPT = "sources/eltec_fr/data/fr/00000-0000.parquet"
+REMOVED = "sources/pud_en/removed/min_length/00000.parquet"
+FIX = r"rebuild source {s}: delete the folder \S+/sources/{s}, then rerun `lucie-data build` for it: " \
+      r"`lucie-data build \S+mixtest\.yaml --output \S+ --only {s}`"
+
+
+@pytest.mark.parametrize("shard, source", [(KEPT, "eltec_fr"), (REMOVED, "pud_en")])
+def test_report_on_a_build_with_a_deleted_shard_names_it_and_writes_nothing(demo_build, tmp_path, capsys, shard, source):
+    b = _copy(demo_build, tmp_path)
+    (b / shard).unlink()
+    code, out, err = _run(capsys, "report", b)
+    assert code == 2, out + err
+    assert re.search(re.escape(str(b / shard)) + r" is missing: manifest\.json lists it as a (kept|removed) shard "
+                     r"of \d+ document\(s\); .*" + FIX.format(s=source), err), err
+    assert not (b / "reports").exists()
+
+
+def test_report_without_manifest_counts_kept_shards_from_the_ledger(demo_build, tmp_path, capsys):
+    b = _copy(demo_build, tmp_path)
+    (b / "manifest.json").unlink()
+    (b / KEPT).unlink()
+    code, out, err = _run(capsys, "report", b)
+    assert code == 2, out + err
+    assert re.search(r"sources/eltec_fr/data holds 0 kept shard\(s\), its ledger\.json counts 1: a kept shard is "
+                     r"missing; .*rebuild source eltec_fr", err), err
+    assert not (b / "reports").exists()
+
+
+def test_report_still_fails_reconciliation_on_a_rewritten_shard(demo_build, tmp_path, capsys):
+    """A shard present and readable but with other rows than the build wrote: counts differ (exit 1)."""
+    b = _copy(demo_build, tmp_path)
+    pl.read_parquet(b / KEPT).head(3).write_parquet(b / KEPT)
+    code, out, err = _run(capsys, "report", b)
+    assert code == 1, out + err
+    assert "does not reconcile" in err and "eltec_fr: kept documents" in err and "rebuild source eltec_fr" in err
+    assert "Reconciliation" in (b / "reports" / "provenance.md").read_text() and "FAILED" in (b / "reports" / "provenance.md").read_text()
+
+
+def test_trace_a_document_of_a_deleted_shard_says_the_build_is_damaged(demo_build, tmp_path, capsys):
+    b = _copy(demo_build, tmp_path)
+    doc_id = pl.read_parquet(b / KEPT)["id"][0]
+    (b / KEPT).unlink()
+    code, out, err = _run(capsys, "trace", b, doc_id)
+    assert code == 2
+    assert "did you mean" not in err
+    assert re.search(r"which is damaged: " + re.escape(str(b / KEPT)) + r" is missing: .*" + FIX.format(s="eltec_fr"),
+                     err), err
+    # the original id alone: other sources are not damaged, so no false alarm from them
+    code, out, err = _run(capsys, "trace", b, "pud_en/en-pud-n01001")
+    assert code == 0 and "status    KEPT" in out
+
+
+# ------------------------------------------------------------------------------------- trace ids and fields
+def test_trace_an_original_id_suggests_the_full_id(demo_build, capsys):
+    code, out, err = _run(capsys, "trace", demo_build, "en-pud-n01001")
+    assert code == 2
+    assert "ids are <source>/<original id>: the full id is pud_en/en-pud-n01001" in err, err
+    code, out, err = _run(capsys, "trace", demo_build, "eltec-fra-FRA00101-ch00")  # a prefix of original ids
+    assert code == 2
+    got = re.search(r"did you mean (.+)$", err.strip()).group(1).split(", ")
+    assert got and all(i.startswith("eltec_fr/eltec-fra-FRA00101-ch00") for i in got), err
+    code, out, err = _run(capsys, "trace", demo_build, "eltec_fr/eltec-fra-FRA00101-ch00")  # the full-id prefix rule
+    assert code == 2 and "did you mean: eltec_fr/eltec-fra-FRA00101-ch001" in err
+
+
+def test_trace_leaves_out_fields_the_document_does_not_have(demo_build, capsys):
+    code, out, err = _run(capsys, "trace", demo_build, "pud_en/en-pud-n01001")  # UD sentences: no title, no date
+    assert code == 0, err
+    assert "None" not in out
+    assert not re.search(r"^\s+(title|date)\s", out, re.M)
+    assert re.search(r"^  url\s+http", out, re.M) and re.search(r"^  language\s+en$", out, re.M)
+    code, out, err = _run(capsys, "trace", demo_build, "eltec_fr/eltec-fra-FRA00101-ch001")
+    assert code == 0 and re.search(r"^  title\s+\S", out, re.M)
+
+
+# ------------------------------------------------------------------------------------- tools' licences
+def test_tools_licences_come_from_the_installed_packages_metadata():
+    """tokenizers declares Apache-2.0 only by its trove classifier; polars has a whole licence text in
+    `License` and MIT in its classifier; pyarrow has `License-Expression`."""
+    from importlib import metadata
+
+    md = metadata.metadata("tokenizers")
+    assert not md.get("License-Expression") and not md.get("License")  # what made it unknown
+    assert _package_license("tokenizers")[0] == "Apache-2.0"
+    assert _package_license("tokenizers")[1] == md["Version"]
+    assert _package_license("polars")[0] == "MIT"
+    assert _package_license("pyarrow")[0] == "Apache-2.0"
+    assert {d: _package_license(d)[0] for d in TOOLS if _package_license(d)[0] == UNKNOWN} == {}
+    assert _package_license("no-such-distribution-xyz") == (UNKNOWN, "")
+
+
+def test_report_tools_table_shows_tokenizers_licence(demo_build, tmp_path, capsys):
+    b = _copy(demo_build, tmp_path)
+    code, out, err = _run(capsys, "report", b)
+    assert code == 0, err
+    import json
+
+    tools = {t["name"]: t for t in json.loads((b / "reports" / "provenance.json").read_text())["tools_and_models"]["tools"]}
+    assert tools["tokenizers"]["license"] == "Apache-2.0" and tools["tokenizers"]["note"] == ""
