@@ -226,3 +226,204 @@ def test_single_recipe_build_and_striping(tmp_path):
     files = sorted((tmp_path / "out" / "sources" / "one" / "data" / "en").glob("*.parquet"))
     assert [f.name[:5] for f in files] == ["00000", "00001", "00002", "00003"]
     assert kept.height == 397 and kept["id"].n_unique() == 397
+
+
+# ------------------------------------------------------------------------------------------ metadata paths
+
+
+def reader_stats(tmp_path: Path, source: str) -> dict[str, int]:
+    """The reader's datatrove stats summed over every task of the build (logs/seg0/stats/<task>.json)."""
+    total: dict[str, int] = {}
+    for f in sorted((tmp_path / "out" / "sources" / source / "logs" / "seg0" / "stats").glob("*.json")):
+        for step in json.loads(f.read_text()):
+            if step["name"].endswith("Lucie reader"):
+                for k, v in step["stats"].items():
+                    total[k] = total.get(k, 0) + (v["total"] if isinstance(v, dict) else v)
+    return total
+
+
+def _novels() -> list[dict]:
+    return [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_eltec_novels.jsonl", encoding="utf-8")]
+
+
+def test_dotted_metadata_paths_into_json_strings_and_dicts(tmp_path):
+    """`author.authoryearofdeath` reads a key inside a JSON-string field (Lucie's released `author`) or a nested
+    object; a literal dotted column wins; a missing key or unparsable JSON leaves the key out, counted."""
+    novels = _novels()
+    recs = []
+    for i, r in enumerate(novels[:6]):
+        recs.append({"id": f"n{i}", "text": r["text"]})
+    hugo = {"author": "Hugo, Victor", "authoryearofbirth": 1802, "authoryearofdeath": 1885}
+    recs[0]["author"] = json.dumps(hugo, ensure_ascii=False)            # Lucie's layout: a JSON string
+    recs[0]["extra"] = json.dumps({"usagerights": "open", "meta": {"shelf": "PQ"}})
+    recs[1]["author"] = dict(hugo, authoryearofdeath=1902)              # a nested object (jsonl)
+    recs[2]["author"] = json.dumps({"author": "Adam, Juliette"})        # no years
+    recs[3]["author"] = "Flaubert, Gustave (1821-1880)"                  # plain text, not JSON
+    recs[4]["author"] = json.dumps(hugo)
+    recs[4]["author.authoryearofdeath"] = 1900                           # a literal dotted column wins
+    # recs[5]: no author at all
+    (tmp_path / "n.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    led, kept, removed = make_build(tmp_path, """\
+        name: paths
+        category: book
+        languages: [fr]
+        license: CC-BY-4.0
+        input:
+          type: jsonl
+          paths: [../n.jsonl]
+          metadata_fields: [author, author.authoryearofdeath, author.authoryearofbirth, extra.usagerights,
+                            extra.meta.shelf]
+        """)
+    assert kept.height == 6 and removed.height == 0  # nothing lost for a missing key
+    meta = {i.split("/")[1]: json.loads(m) for i, m in zip(kept["id"], kept["metadata"])}
+    assert (meta["n0"]["author.authoryearofdeath"], meta["n0"]["author.authoryearofbirth"]) == (1885, 1802)
+    assert meta["n0"]["author"] == recs[0]["author"]  # the JSON string itself is copied as it is
+    assert (meta["n0"]["extra.usagerights"], meta["n0"]["extra.meta.shelf"]) == ("open", "PQ")
+    assert meta["n1"]["author.authoryearofdeath"] == 1902
+    assert "author.authoryearofdeath" not in meta["n2"] and "author.authoryearofdeath" not in meta["n3"]
+    assert meta["n3"]["author"] == "Flaubert, Gustave (1821-1880)"
+    assert meta["n4"]["author.authoryearofdeath"] == 1900 and meta["n4"]["author.authoryearofbirth"] == 1802
+    assert not any(k.startswith("author.") for k in meta["n5"])
+    stats = reader_stats(tmp_path, "paths")
+    assert stats["records"] == 6
+    assert stats["metadata_missing:author.authoryearofdeath"] == 3  # n2 (no key), n3 (not JSON), n5 (no field)
+    assert stats["metadata_missing:author.authoryearofbirth"] == 3
+    assert stats["metadata_missing:extra.usagerights"] == 5
+    assert stats["metadata_missing:extra.meta.shelf"] == 5
+    assert stats["metadata_unparsable_json:author"] == 1  # n3, parsed once for both of its paths
+    assert "metadata_missing:author" in stats and stats["metadata_missing:author"] == 1  # n5
+
+
+def test_dotted_metadata_paths_in_parquet_struct_and_json_columns(tmp_path):
+    novels = _novels()
+    rows = [{"id": f"p{i}", "text": r["text"],
+             "author": {"name": r["author"], "authoryearofdeath": 1871 + i},
+             "quality_signals": json.dumps({"ocr": 0.5 + i / 10})} for i, r in enumerate(novels[:4])]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "a.parquet")
+    assert pa.types.is_struct(pq.read_schema(tmp_path / "a.parquet").field("author").type)
+    led, kept, _ = make_build(tmp_path, """\
+        name: pqpaths
+        category: book
+        languages: [fr]
+        license: CC-BY-4.0
+        input: {type: parquet, paths: [../a.parquet], metadata_fields: [author.authoryearofdeath, quality_signals.ocr]}
+        """)
+    got = {i: json.loads(m) for i, m in zip(kept["id"], kept["metadata"])}
+    assert {i: (m["author.authoryearofdeath"], m["quality_signals.ocr"]) for i, m in got.items()} == {
+        f"pqpaths/p{i}": (1871 + i, 0.5 + i / 10) for i in range(4)}
+    assert not any(k.startswith("metadata_missing") for k in reader_stats(tmp_path, "pqpaths"))
+
+
+def test_reserved_metadata_names_are_exactly_what_the_reader_fills():
+    """The names a recipe may not list in metadata_fields are the keys make_doc sets itself (kept in sync)."""
+    from lucie_data.recipe import InputSpec
+    from lucie_data.steps.readers import RecordReader
+
+    spec = InputSpec(type="jsonl", paths=["x"], license_field="lic").model_dump()
+    r = RecordReader("s", spec, [], "/", ["fr"], "CC0-1.0", False, "/")
+    novel = _novels()[0]
+    rec = {"id": "1", "text": novel["text"], "lic": "cc by 4.0", "url": "https://x.org/1", "title": "t", "date": "1880"}
+    doc = r.make_doc(rec, "f.jsonl", 0)
+    assert set(doc.metadata) == set(InputSpec.READER_METADATA_KEYS)
+
+
+# ------------------------------------------------------------------------------------------ hf_dataset over tasks
+HF_FILE_SIZES = (2, 9, 4)  # rows per data file: a split by files (11 | 4) differs from record striping (8 | 7)
+
+
+def _hf_dataset_files(tmp_path: Path) -> list[dict]:
+    """A Hub-style dataset folder with three parquet files of real OCR pages, sizes HF_FILE_SIZES."""
+    rows = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl", encoding="utf-8")]
+    d = tmp_path / "ds" / "data"
+    d.mkdir(parents=True)
+    out, start = [], 0
+    for k, n in enumerate(HF_FILE_SIZES):
+        part = rows[start:start + n]
+        start += n
+        pq.write_table(pa.Table.from_pylist(part), d / f"train-{k:05d}-of-{len(HF_FILE_SIZES):05d}.parquet")
+        out.append(part)
+    return out
+
+
+def _hf_build(tmp_path: Path, files: list[list[dict]], streaming: bool, tasks: int):
+    led, kept, removed = make_build(tmp_path, f"""\
+        name: hfp
+        category: newspaper
+        languages: [fr]
+        license: CC0-1.0
+        input: {{type: hf_dataset, dataset: ../../ds, split: train, streaming: {str(streaming).lower()}}}
+        """, tasks=tasks)
+    all_rows = [r for part in files for r in part]
+    assert removed.height == 0 and led["records_read"] == len(all_rows)
+    assert sorted(kept["id"]) == sorted(f"hfp/{r['id']}" for r in all_rows)  # every record exactly once
+    data = tmp_path / "out" / "sources" / "hfp" / "data"
+    per_task = {}
+    for f in sorted(data.glob("**/*.parquet")):
+        per_task[int(f.name[:5])] = per_task.get(int(f.name[:5]), 0) + pq.read_metadata(f).num_rows
+    lineage = {i: (m["source_file"], m["source_record"]) for i, m in zip(kept["id"], map(json.loads, kept["metadata"]))}
+    shards = {f.relative_to(data): f.read_bytes() for f in sorted(data.glob("**/*.parquet"))}
+    return per_task, lineage, shards
+
+
+def test_hf_streaming_tasks_read_their_own_data_files(tmp_path):
+    """Streaming with as many files as tasks: task k streams only its block of files (datasets' shard()),
+    so per-task counts follow the files, each record's label names its part, and reruns are byte-identical."""
+    files = _hf_dataset_files(tmp_path)
+    per_task, lineage, shards = _hf_build(tmp_path / "a", files, streaming=True, tasks=2)
+    assert per_task == {0: HF_FILE_SIZES[0] + HF_FILE_SIZES[1], 1: HF_FILE_SIZES[2]}
+    stats = [json.loads(f.read_text()) for f in
+             sorted((tmp_path / "a" / "out" / "sources" / "hfp" / "logs" / "seg0" / "stats").glob("*.json"))]
+    reader = [next(s["stats"] for s in task if s["name"].endswith("Lucie reader")) for task in stats]
+    assert [r["hf_file_shards"]["total"] if isinstance(r["hf_file_shards"], dict) else r["hf_file_shards"]
+            for r in reader] == [2, 1]  # files opened by each task, from datasets' own split
+    parts = [files[0] + files[1], files[2]]
+    for k, part in enumerate(parts):
+        for pos, r in enumerate(part):
+            assert lineage[f"hfp/{r['id']}"] == (f"../../ds[train] part {k + 1}/2", pos)
+    per_task2, lineage2, shards2 = _hf_build(tmp_path / "b", files, streaming=True, tasks=2)
+    assert (per_task2, lineage2) == (per_task, lineage) and shards2 == shards
+
+
+def test_hf_streaming_fewer_files_than_tasks_stripes_records(tmp_path):
+    files = _hf_dataset_files(tmp_path)
+    per_task, lineage, _ = _hf_build(tmp_path / "a", files, streaming=True, tasks=4)
+    n = sum(HF_FILE_SIZES)
+    assert per_task == {k: len(range(k, n, 4)) for k in range(4)}
+    rows = [r for part in files for r in part]
+    assert {lineage[f"hfp/{r['id']}"] for r in rows} == {("../../ds[train]", i) for i in range(n)}
+
+
+def test_hf_downloaded_dataset_split_in_row_blocks_with_global_positions(tmp_path):
+    files = _hf_dataset_files(tmp_path)
+    per_task, lineage, shards = _hf_build(tmp_path / "a", files, streaming=False, tasks=2)
+    n = sum(HF_FILE_SIZES)
+    assert per_task == {0: (n + 1) // 2, 1: n // 2}  # contiguous row blocks (datasets' Dataset.shard)
+    rows = [r for part in files for r in part]
+    assert [lineage[f"hfp/{r['id']}"] for r in rows] == [("../../ds[train]", i) for i in range(n)]
+    # the block assignment is visible in which task wrote which record
+    data = tmp_path / "a" / "out" / "sources" / "hfp" / "data"
+    first = pl.concat([pl.read_parquet(f) for f in sorted(data.glob("**/00000-*.parquet"))])
+    assert set(first["id"]) == {f"hfp/{r['id']}" for r in rows[: (n + 1) // 2]}
+    _, _, shards2 = _hf_build(tmp_path / "b", files, streaming=False, tasks=2)
+    assert shards2 == shards
+
+
+def test_hf_streaming_part_that_breaks_is_reported_by_its_task(tmp_path):
+    """A data file cut short (the last one): the task streaming that part reports the break, labelled with the
+    part, and quarantines it; the other task's records all go on."""
+    files = _hf_dataset_files(tmp_path)
+    last = tmp_path / "ds" / "data" / f"train-00002-of-{len(HF_FILE_SIZES):05d}.parquet"
+    last.write_bytes(last.read_bytes()[:300])
+    led, kept, removed = make_build(tmp_path, """\
+        name: hfcut
+        category: newspaper
+        languages: [fr]
+        license: CC0-1.0
+        input: {type: hf_dataset, dataset: ../ds, split: train, streaming: true}
+        """, tasks=2)
+    assert sorted(kept["id"]) == sorted(f"hfcut/{r['id']}" for r in files[0] + files[1])
+    assert removed["removal_reason"].to_list() == ["read_dataset_interrupted"]
+    meta = json.loads(removed["metadata"][0])
+    assert (meta["source_file"], meta["source_record"]) == ("../ds[train] part 2/2", 0)
+    assert "Parquet" in meta["read_error_detail"]
+    assert [q["file"] for q in led["quarantined_files"]] == ["../ds[train] part 2/2"]

@@ -367,6 +367,10 @@ INVALID = [
     ("  - type: language_id\n  - {type: language_gate, min_score: 1.5}\n", r"less than or equal to 1"),
     ("  - type: language_id\n  - {type: language_gate, languages: [French]}\n", r"not an ISO 639-1 code"),
     ("  - type: language_id\n  - {type: language_gate, languages: []}\n", r"`languages` is empty"),
+    ("  - type: language_id\n  - {type: language_gate, languages: [qq]}\n", r"'qq' is not an ISO 639 language code"),
+    ("  - type: language_id\n  - {type: language_gate, languages: [ger]}\n", r"use the ISO 639-1 code 'de' \(German\)"),
+    ("  - {type: language_id, chunk: {languages: [xx], action: drop_off_language}}\n", r"chunk language 'xx': 'xx' is not"),
+    ("  - {type: language_id, backend: lingua, candidates: [fr, zz]}\n", r"candidate language 'zz'"),
 ]
 
 

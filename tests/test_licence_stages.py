@@ -175,26 +175,29 @@ def _doc(text_rec: dict, **meta) -> Document:
     return Document(text=text_rec["text"], id=text_rec["id"], metadata=dict(meta))
 
 
-# (language, death, birth, usagerights, expected verdict) -- Lucie's rule, current_year 2024
+# (language, death, birth, usagerights, expected verdict, basis) -- Lucie's rule, current_year 2024; the basis
+# (metadata license_rule_basis) tells a checked verdict from Lucie's default for missing data
 GUTENBERG = [
-    ("fr", 1850, None, None, "allowed"),
-    ("fr", 1944, None, None, "allowed"),           # 2024 - 80 = 1944
-    ("fr", 1945, None, None, "license_gutenberg_author_too_recent"),
-    ("de", 1954, None, None, "allowed"),           # 2024 - 70
-    ("de", 1955, None, None, "license_gutenberg_author_too_recent"),
-    ("fr", None, 1864, None, "allowed"),           # birth <= 2024 - 80 - 80
-    ("fr", None, 1865, None, "license_gutenberg_author_too_recent"),
-    ("fr", None, None, None, "allowed"),           # both unknown: kept, as Lucie did
-    ("fr", "1850", None, None, "allowed"),         # years as strings
-    ("fr", "vers 1850", None, None, "allowed"),    # unparsable = unknown
-    ("en", 2000, None, None, "allowed"),           # English: only the copyright check
-    ("en", 1800, None, "copyright", "license_gutenberg_copyright"),
-    ("fr", 1800, None, "Copyright ", "license_gutenberg_copyright"),
+    ("fr", 1850, None, None, "allowed", "death_year"),
+    ("fr", 1944, None, None, "allowed", "death_year"),           # 2024 - 80 = 1944
+    ("fr", 1945, None, None, "license_gutenberg_author_too_recent", "death_year"),
+    ("de", 1954, None, None, "allowed", "death_year"),           # 2024 - 70
+    ("de", 1955, None, None, "license_gutenberg_author_too_recent", "death_year"),
+    ("fr", None, 1864, None, "allowed", "birth_year"),           # birth <= 2024 - 80 - 80
+    ("fr", None, 1865, None, "license_gutenberg_author_too_recent", "birth_year"),
+    ("fr", None, None, None, "allowed", "no_data"),              # both unknown: kept, as Lucie did -- but not checked
+    ("fr", "1850", None, None, "allowed", "death_year"),         # years as strings
+    ("fr", "vers 1850", None, None, "allowed", "no_data"),       # unparsable = unknown
+    ("fr", None, None, "open", "allowed", "no_dates"),           # rights checked, no year: Lucie's default
+    ("en", 2000, None, None, "allowed", "no_data"),              # English: only the copyright check, nothing to check
+    ("en", 2000, None, "open", "allowed", "english_usagerights"),
+    ("en", 1800, None, "copyright", "license_gutenberg_copyright", "usagerights_copyright"),
+    ("fr", 1800, None, "Copyright ", "license_gutenberg_copyright", "usagerights_copyright"),
 ]
 
 
-@pytest.mark.parametrize("lang, death, birth, rights, expected", GUTENBERG)
-def test_gutenberg_rule_then_gate(lang, death, birth, rights, expected):
+@pytest.mark.parametrize("lang, death, birth, rights, expected, basis", GUTENBERG)
+def test_gutenberg_rule_then_gate(lang, death, birth, rights, expected, basis):
     ann = LicenseRulesAnnotator("gutenberg", gutenberg={"death_year_field": "death", "birth_year_field": "birth",
                                                         "usagerights_field": "rights", "current_year": 2024,
                                                         "years_fr": 80, "years_other": 70})
@@ -202,6 +205,7 @@ def test_gutenberg_rule_then_gate(lang, death, birth, rights, expected):
                **{k: v for k, v in (("death", death), ("birth", birth), ("rights", rights)) if v is not None})
     ann.annotate(doc)
     assert doc.metadata["license_rule_verdict"] == expected
+    assert doc.metadata["license_rule_basis"] == basis
     gate = LicenseGateFilter([LicensePolicy().model_dump()])
     assert gate.filter(doc) == (True if expected == "allowed" else (False, expected))
 
@@ -344,7 +348,7 @@ def test_no_derivatives_pages_modified_by_a_stage_are_removed_or_flagged(tmp_pat
 def test_license_rules_stage_in_a_build_with_gutenberg_metadata(tmp_path):
     """Per-record author years and rights go through the reader's metadata_fields into the rule."""
     rows = []
-    for i, (lang, death, birth, rights, _) in enumerate(GUTENBERG):
+    for i, (lang, death, birth, rights, _, _) in enumerate(GUTENBERG):
         rows.append({"id": f"g{i}", "text": TEXTS[i % len(TEXTS)]["text"], "language": lang,
                      "author_death_year": death, "author_birth_year": birth, "usagerights": rights,
                      "rights": "Public Domain Mark 1.0" if i % 2 else None})
@@ -358,10 +362,13 @@ def test_license_rules_stage_in_a_build_with_gutenberg_metadata(tmp_path):
     res = build(pipe)
     assert res.sources[0].ledger["balanced"]
     kept, rem = kept_frame(pipe.output_dir), removed_frame(pipe.output_dir)
-    expected = {f"gutenberg/g{i}": e for i, (*_, e) in enumerate(GUTENBERG)}
+    expected = {f"gutenberg/g{i}": e for i, (*_, e, _) in enumerate(GUTENBERG)}
     assert {r: "allowed" for r in kept["id"]} == {r: e for r, e in expected.items() if e == "allowed"}
     assert dict(zip(rem["id"], rem["removal_reason"])) == {r: e for r, e in expected.items() if e != "allowed"}
     assert set(rem["removal_stage"]) == {IMPLICIT_GATE_ID}
+    bases = {i: json.loads(m)["license_rule_basis"] for i, m in zip([*kept["id"], *rem["id"]],
+                                                                    [*kept["metadata"], *rem["metadata"]])}
+    assert bases == {f"gutenberg/g{i}": b for i, (*_, b) in enumerate(GUTENBERG)}
     ev = dict(zip(kept["id"], kept["license_evidence"]))
     lic = dict(zip(kept["id"], kept["license"]))
     for rid in kept["id"]:

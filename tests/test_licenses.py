@@ -21,6 +21,8 @@ from lucie_data.licenses import (
     UNKNOWN,
     LicensePolicy,
     gutenberg_allowed,
+    gutenberg_decision,
+    GUTENBERG_BASES,
     is_no_derivatives,
     is_non_commercial,
     is_share_alike,
@@ -500,6 +502,33 @@ GUTENBERG_TABLE = [
 @pytest.mark.parametrize(("language", "death", "birth", "rights", "expected"), GUTENBERG_TABLE)
 def test_gutenberg_allowed(language, death, birth, rights, expected):
     assert gutenberg_allowed(language, death, birth, rights, current_year=2024) == expected
+
+
+# the basis of each verdict of GUTENBERG_TABLE, in order (license_rule_basis)
+GUTENBERG_BASES_TABLE = [
+    "death_year", "death_year", "death_year", "death_year", "death_year", "death_year", "death_year",
+    "birth_year", "birth_year", "birth_year", "birth_year",
+    "no_dates", "no_dates",                              # rights given (not copyright), no year: Lucie's default
+    "usagerights_copyright", "usagerights_copyright", "death_year",
+    "english_usagerights", "no_data",                    # English with no usagerights: nothing was checked
+    "usagerights_copyright", "death_year", "death_year", "death_year",
+    "no_dates",                                          # empty strings are no years
+]
+
+
+@pytest.mark.parametrize(("row", "basis"), list(zip(GUTENBERG_TABLE, GUTENBERG_BASES_TABLE, strict=True)))
+def test_gutenberg_decision_basis(row, basis):
+    language, death, birth, rights, expected = row
+    ok, reason, got = gutenberg_decision(language, death, birth, rights, current_year=2024)
+    assert ((ok, reason), got) == (expected, basis)
+    assert got in GUTENBERG_BASES
+
+
+def test_gutenberg_missing_data_is_no_data_not_a_check():
+    assert gutenberg_decision("fr", None, None, None, 2024) == (True, None, "no_data")
+    assert gutenberg_decision("it", "", "unknown", "", 2024) == (True, None, "no_data")
+    assert gutenberg_decision("de", None, None, "open", 2024) == (True, None, "no_dates")
+    assert gutenberg_decision("fr", 1850, None, None, 2024) == (True, None, "death_year")
 
 
 def test_gutenberg_custom_thresholds():

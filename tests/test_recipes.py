@@ -1,4 +1,5 @@
 """Recipe validation: a table of valid and invalid recipes with the message each must produce."""
+import re
 import textwrap
 
 import pytest
@@ -32,19 +33,26 @@ VALID = [
     BASE.replace("license: CC-BY-4.0", "license: cc by-sa 4.0"),
     BASE.replace("languages: [fr]", "languages: [fr, en]"),
     BASE + "output:\n  max_rows_per_shard: 10\n",
+    BASE + "  metadata_fields: [author, author.authoryearofdeath, extra.meta.shelf, source_name]\n",
 ]
 
 INVALID = [
     # (body, expected message regex, expected yaml path, expected line)
     (BASE + "stages:\n  - type: gopher_qualty\n", r"unknown stage type 'gopher_qualty'; available: .*normalize", "stages[0]", 9),
     (BASE + "stages:\n  - {type: min_length, min_chars: -5}\n", r"greater than or equal to 0 \(got -5\)", "stages[0].min_chars", 9),
-    (BASE + "stages:\n  - {type: min_length, min_char: 5}\n", r"unknown key", "stages[0].min_char", 9),
+    (BASE + "stages:\n  - {type: min_length, min_char: 5}\n", r"unknown key 'min_char'; did you mean 'min_chars'\?.*lucie-data stages", "stages[0].min_char", 9),
+    (BASE + "licence: MIT\n", r"unknown key 'licence'; did you mean 'license'\?.*allowed here: name, description, category", "licence", 8),
+    (BASE.replace("  paths: [data.jsonl]", "  paths: [data.jsonl]\n  text_feild: body"), r"unknown key 'text_feild'; did you mean 'text_field'\?", "input.text_feild", 8),
     (BASE + "stages:\n  - {type: min_length}\n", r"needs `min_chars` or `min_words`", "stages[0]", 9),
     (BASE + "stages:\n  - {min_chars: 5}\n", r"needs a `type:`", "stages[0]", 9),
     (BASE + "colour: blue\n", r"unknown key", "colour", 8),
     (BASE.replace("category: book", "category: novel"), r"Input should be 'web', 'newspaper'", "category", 2),
     (BASE.replace("license: CC-BY-4.0", "license: whatever licence"), r"licence 'whatever licence' is not recognised", "license", 4),
-    (BASE.replace("languages: [fr]", "languages: [french]"), r"not an ISO 639-1 code", "languages", 3),
+    (BASE.replace("languages: [fr]", "languages: [french]"), r"not an ISO 639-1 code.*did you mean 'fr'", "languages", 3),
+    # the shape of a code is not enough: the gate would match no document (ISO 639 tables, pycountry)
+    (BASE.replace("languages: [fr]", "languages: [fr, xx]"), r"language 'xx': 'xx' is not an ISO 639 language code", "languages", 3),
+    (BASE.replace("languages: [fr]", "languages: [fre]"), r"use the ISO 639-1 code 'fr' \(French\) instead of 'fre'", "languages", 3),
+    (BASE.replace("languages: [fr]", "languages: ['fr,qq']"), r"language 'fr,qq': 'qq' is not an ISO 639", "languages", 3),
     (BASE.replace("type: jsonl", "type: csv"), r"Input should be 'jsonl', 'parquet'", "input.type", 6),
     (BASE.replace("paths: [data.jsonl]", "paths: [missing/*.jsonl]"), r"no file matches 'missing/\*.jsonl'", "input.paths[0]", 7),
     (BASE.replace("  paths: [data.jsonl]\n", ""), r"needs `paths:`", "input", 5),
@@ -54,6 +62,15 @@ INVALID = [
     (BASE + "stages:\n  - {type: perplexity, model_path: models/fr.arpa.bin}\n", r"file 'models/fr.arpa.bin' does not exist", "stages[0].model_path", 9),
     (BASE.replace("  paths: [data.jsonl]", "  paths: [data.jsonl]\n  sidecar: meta.jsonl"), r"sidecar file 'meta.jsonl' does not exist", "input.sidecar", 8),
     (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: read}\n", r"'read' is reserved for a built-in stage", "", None),
+    # metadata_fields: a key the reader fills itself would be skipped without a word; dotted paths need every part
+    (BASE + "  metadata_fields: [genre, language]\n", r"'language' is filled by the reader itself.*use `language_field: language`", "input.metadata_fields[1]", 8),
+    (BASE + "  metadata_fields:\n    - source\n", r"'source' is filled by the reader itself.*`name:`", "input.metadata_fields[0]", 9),
+    (BASE + "  metadata_fields: [license]\n", r"'license' is filled by the reader.*use `license_field: license`", "input.metadata_fields[0]", 8),
+    (BASE + "  metadata_fields: [title]\n", r"use `title_field: title`", "input.metadata_fields[0]", 8),
+    (BASE + "  metadata_fields: [source_record]\n", r"'source_record' is filled by the reader.*lineage", "input.metadata_fields[0]", 8),
+    (BASE + "  metadata_fields: [author..authoryearofdeath]\n", r"'author..authoryearofdeath' has an empty part", "input.metadata_fields[0]", 8),
+    (BASE + "  metadata_fields: [author.]\n", r"'author.' has an empty part", "input.metadata_fields[0]", 8),
+    (BASE + "  metadata_fields: [_internal]\n", r"starting with `_` are internal", "input.metadata_fields[0]", 8),
     ("name: [unclosed\n", r"invalid YAML", "", 2),
     ("- just\n- a list\n", r"expected a mapping", "", None),
 ]
@@ -164,3 +181,21 @@ def test_cli_build_on_a_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["build", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is a folder; pass a pipeline or recipe YAML file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("extra, path, message", [
+    ("licence_policy: {allow_classes: [permissive]}\n", "licence_policy", r"unknown key 'licence_policy'; did you mean 'license_policy'\?"),
+    ("executor: {type: local, worker: 2}\n", "executor.worker", r"did you mean 'workers'\?.*allowed here: type, workers, tasks"),
+    ("license_policy: {allow_class: [permissive]}\n", "license_policy.allow_class", r"did you mean 'allow_classes'\?"),
+])
+def test_pipeline_unknown_keys_name_the_likely_key(tmp_path, extra, path, message):
+    """An unknown key anywhere names the key it most likely meant and the keys allowed there (a stage's own hint,
+    `lucie-data stages`, only for stage arguments)."""
+    write(tmp_path / "data.jsonl", '{"id": "1", "text": "x"}\n')
+    write(tmp_path / "s1.yaml", BASE)
+    p = write(tmp_path / "p.yaml", "name: p\nsources: [s1.yaml]\n" + extra)
+    with pytest.raises(RecipeError) as ei:
+        load_pipeline(p)
+    issue = next(i for i in ei.value.issues if i.path == path)
+    assert re.search(message, issue.message), issue.message
+    assert "lucie-data stages" not in issue.message

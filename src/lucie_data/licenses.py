@@ -47,6 +47,7 @@ __all__ = [
     "mix_license",
     "LicensePolicy",
     "gutenberg_allowed",
+    "gutenberg_decision",
 ]
 
 LicenseClass = Literal["public-domain", "permissive", "share-alike", "non-commercial", "no-derivatives", "unknown"]
@@ -1081,18 +1082,48 @@ def gutenberg_allowed(
     kept when both dates are unknown (as Lucie did). For English only the copyright check
     applies. Reasons: ``license_gutenberg_copyright``, ``license_gutenberg_author_too_recent``.
     Years may be given as strings (``"1850"``); unparsable years count as unknown.
+    :func:`gutenberg_decision` gives the same verdict and what it rested on.
     """
-    if (usagerights or "").strip().lower() == "copyright":
-        return False, "license_gutenberg_copyright"
+    ok, reason, _ = gutenberg_decision(language, author_death_year, author_birth_year, usagerights,
+                                       current_year, years_fr, years_other)
+    return ok, reason
+
+
+# What a Gutenberg verdict rested on (metadata ``license_rule_basis``): a keep on ``no_dates`` or ``no_data``
+# is Lucie's default for missing data, not a check that passed.
+GUTENBERG_BASES = {
+    "usagerights_copyright": "refused: usagerights is \"copyright\"",
+    "english_usagerights": "English: usagerights given and not \"copyright\" (the only check for English)",
+    "death_year": "the author's death year against the threshold",
+    "birth_year": "no usable death year: the author's birth year against the threshold + 80",
+    "no_dates": "usagerights given and not \"copyright\", but no usable author year: kept by Lucie's default",
+    "no_data": "nothing to check (no usagerights and, except for English, no usable author year): kept by "
+               "Lucie's default",
+}
+
+
+def gutenberg_decision(
+    language: str | None,
+    author_death_year: int | None,
+    author_birth_year: int | None,
+    usagerights: str | None,
+    current_year: int,
+    years_fr: int = 80,
+    years_other: int = 70,
+) -> tuple[bool, str | None, str]:
+    """:func:`gutenberg_allowed` plus its basis, one of :data:`GUTENBERG_BASES`: (ok, reason, basis)."""
+    rights = (usagerights or "").strip().lower() if isinstance(usagerights, str) else ""
+    if rights == "copyright":
+        return False, "license_gutenberg_copyright", "usagerights_copyright"
     lang = re.split(r"[-_]", (language or "").strip().lower())[0]
     if lang == "en":
-        return True, None
+        return True, None, ("english_usagerights" if rights else "no_data")
     thr = years_fr if lang == "fr" else years_other
     death, birth = _year(author_death_year), _year(author_birth_year)
     if death is None and birth is None:
-        return True, None
+        return True, None, ("no_dates" if rights else "no_data")
     if death is not None:
-        ok = death <= current_year - thr
+        ok, basis = death <= current_year - thr, "death_year"
     else:
-        ok = birth is not None and birth <= current_year - thr - 80
-    return (True, None) if ok else (False, "license_gutenberg_author_too_recent")
+        ok, basis = birth <= current_year - thr - 80, "birth_year"
+    return (True, None, basis) if ok else (False, "license_gutenberg_author_too_recent", basis)

@@ -10,10 +10,10 @@ import glob
 import hashlib
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigIssue, RecipeError
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
@@ -44,11 +44,29 @@ class Provenance(Strict):
 class InputSpec(Strict):
     """Where a source's documents come from and how their fields map to ours."""
 
+    # metadata keys the reader sets on every document (RecordReader.make_doc), with the fix for each: a
+    # `metadata_fields` entry naming one of them would be skipped, so it is a recipe error instead
+    READER_METADATA_KEYS: ClassVar[dict[str, str]] = {
+        "source": "the reader sets `source` to the recipe's `name:`; remove it from metadata_fields",
+        "language": "use `language_field: language` to take each record's language",
+        "license": "use `license_field: license` to take each record's licence",
+        "license_evidence": "the reader records where the licence came from; remove it from metadata_fields",
+        "license_raw": "the reader keeps the record's licence string there when `license_field` normalises it; "
+                       "remove it from metadata_fields",
+        "url": "use `url_field: url` (the default) to fill the url column",
+        "title": "use `title_field: title` (the default) to fill the title column",
+        "date": "use `date_field: date` (the default) to fill the date column",
+        "source_file": "the reader records the input file there (lineage); remove it from metadata_fields",
+        "source_record": "the reader records the record's position there (lineage); remove it from metadata_fields",
+    }
+
     type: Literal["jsonl", "parquet", "text", "html", "warc", "hf_dataset"]
     paths: list[str] = Field(default_factory=list, description="files, folders or globs, relative to the recipe")
     text_field: str = "text"
     id_field: str | None = "id"
-    metadata_fields: list[str] = Field(default_factory=list, description="record fields copied into the output")
+    metadata_fields: list[Annotated[str, AfterValidator(lambda f: InputSpec.check_metadata_field(f))]] = Field(default_factory=list, description="record fields copied into the output; a "
+                                       "dotted path `author.authoryearofdeath` copies one key of a dict or JSON-string "
+                                       "field under that dotted name")
     language_field: str | None = Field(None, description="per-record language (or programming language for code)")
     license_field: str | None = Field(None, description="per-record licence; overrides the recipe's `license`")
     url_field: str | None = "url"
@@ -66,6 +84,20 @@ class InputSpec(Strict):
     # html / warc
     favor_precision: bool = True
     include_tables: bool = True
+
+    @staticmethod
+    def check_metadata_field(f: str) -> str:
+        """One `metadata_fields` entry: a field name or a dotted path, never a key the reader fills itself."""
+        if not f.strip() or any(not part.strip() for part in f.split(".")):
+            raise ValueError(f"{f!r} has an empty part; give a field name or a dotted path such as "
+                             "author.authoryearofdeath (a key inside a dict or JSON-string field)")
+        if f in InputSpec.READER_METADATA_KEYS:
+            raise ValueError(f"{f!r} is filled by the reader itself, so the record's value would be skipped; "
+                             + InputSpec.READER_METADATA_KEYS[f])
+        if f.startswith("_"):
+            raise ValueError(f"{f!r}: metadata keys starting with `_` are internal and never written; "
+                             "remove it from metadata_fields")
+        return f
 
     @model_validator(mode="after")
     def _check_kind(self) -> "InputSpec":
@@ -99,11 +131,18 @@ class SourceRecipe(Strict):
     @field_validator("languages")
     @classmethod
     def _langs(cls, v: list[str]) -> list[str]:
+        from .languages import language_problem, to_code
+
         for lang in v:
             if not re.fullmatch(r"[a-z]{2,3}(-[a-z]{2,3})?|code(:[a-z0-9#+_.-]+)?|[a-z]{2},[a-z]{2}", lang):
+                hint = to_code(lang)
                 raise ValueError(
                     f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]"
+                    + (f"; did you mean {hint!r}?" if hint else "")
                 )
+            problem = language_problem(lang)  # the shape is right: is it a language? (`xx`, `fre` are not)
+            if problem:
+                raise ValueError(problem)
         return v
 
     @field_validator("license")
@@ -235,10 +274,53 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
     return tuple(out)
 
 
-def _friendly(err: dict) -> str:
+def _model_at(root: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
+    """The model whose keys hold the last part of pydantic's raw error location ``loc`` (stage specs found by
+    their union tag, ``stages.0.min_length.min_char``), or None where the location is not a model."""
+    from typing import get_args
+
+    from .stages import stage_table
+
+    def inner(ann):
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return ann
+        for arg in get_args(ann):
+            found = inner(arg)
+            if found is not None:
+                return found
+        return None
+
+    model = root
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if model is not None and part in model.model_fields:
+            model = inner(model.model_fields[part].annotation)
+        else:
+            model = stage_table().get(part) if isinstance(part, str) else None
+    return model
+
+
+def _unknown_key(key: Any, model: type[BaseModel] | None) -> str:
+    """``unknown key`` with the likely key meant and what is allowed there (dolma-style ``did you mean``)."""
+    import difflib
+
+    from .stages.base import StageSpec
+
+    if model is None:
+        return "unknown key (remove it or fix its spelling)"
+    stage = issubclass(model, StageSpec)
+    allowed = [k for k in model.model_fields if not (stage and k == "type")]
+    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    where = "`lucie-data stages` lists every stage's arguments" if stage else f"allowed here: {', '.join(allowed)}"
+    return f"unknown key {key!r}; {hint}remove it or fix its spelling ({where})"
+
+
+def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
-        return "unknown key (remove it or fix its spelling; `lucie-data stages` lists every stage's arguments)"
+        return _unknown_key(err["loc"][-1] if err.get("loc") else "?", model)
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
@@ -260,7 +342,10 @@ def _friendly(err: dict) -> str:
     return msg
 
 
-def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int]) -> list[ConfigIssue]:
+def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int],
+                           root: type[BaseModel] | None = None) -> list[ConfigIssue]:
+    """One issue per pydantic error, with the YAML path and line; ``root`` (the validated model) lets an unknown
+    key name the allowed ones."""
     issues = []
     for err in exc.errors():
         loc = _clean_loc(tuple(err["loc"]), data)
@@ -269,7 +354,8 @@ def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: di
             if loc[:n] in lines:
                 line = lines[loc[:n]]
                 break
-        issues.append(ConfigIssue(file, _fmt_path(loc), _friendly(err), line))
+        model = _model_at(root, tuple(err["loc"])) if err["type"] == "extra_forbidden" else None
+        issues.append(ConfigIssue(file, _fmt_path(loc), _friendly(err, model), line))
     return issues
 
 
@@ -401,7 +487,7 @@ def load_source(
     try:
         recipe = SourceRecipe.model_validate(merged)
     except ValidationError as e:
-        return None, issues_from_validation(e, merged, str(path), lines)
+        return None, issues_from_validation(e, merged, str(path), lines, SourceRecipe)
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines)
     issues.extend(path_issues)
     inputs: list[Path] = []
@@ -451,7 +537,7 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     try:
         pipe = PipelineRecipe.model_validate(data)
     except ValidationError as e:
-        issues.extend(issues_from_validation(e, data, str(path), lines))
+        issues.extend(issues_from_validation(e, data, str(path), lines, PipelineRecipe))
     # keep going with whatever is usable, so every source's problems are reported in the same run
     patterns = data.get("sources") if isinstance(data.get("sources"), list) else []
     defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}

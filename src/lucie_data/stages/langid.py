@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..languages import language_problem
 from .base import BuildContext, StageSpec
 
 ISO1_RE = r"[a-z]{2}"
@@ -92,6 +93,8 @@ class ChunkSpec(BaseModel):
         for lang in self.languages or []:
             if not re.fullmatch(ISO1_RE, lang):
                 raise ValueError(f"chunk language {lang!r} is not an ISO 639-1 code (fr, en…)")
+            if problem := language_problem(lang):
+                raise ValueError(f"chunk {problem}")
         return self
 
 
@@ -126,6 +129,8 @@ class LanguageIdSpec(StageSpec):
         for lang in v or []:
             if not re.fullmatch(ISO1_RE, lang):
                 raise ValueError(f"candidate {lang!r} is not an ISO 639-1 code (fr, en…)")
+            if problem := language_problem(lang):
+                raise ValueError(f"candidate {problem}")
         if v is not None and len(v) < 2:
             raise ValueError("lingua needs at least 2 `candidates` to choose from")
         return v
@@ -260,6 +265,8 @@ class LanguageGateSpec(StageSpec):
         for lang in v or []:
             if not re.fullmatch(GATE_LANG_RE, lang):
                 raise ValueError(f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]")
+            if problem := language_problem(lang):
+                raise ValueError(problem)
         return v
 
     def build(self, ctx: BuildContext):

@@ -20,7 +20,10 @@ IMPLICIT_GATE_ID = "license_policy"
 class GutenbergRule(BaseModel):
     """Lucie's Project Gutenberg rule (Lucie-Training ``DataIteratorGutenberg``): the book is kept only if
     ``usagerights != "copyright"`` and the author died at least 80 (French) / 70 (other) years before
-    ``current_year``. Field names are keys of ``doc.metadata`` (copy them with ``input.metadata_fields``)."""
+    ``current_year``. Field names are keys of ``doc.metadata`` (copy them with ``input.metadata_fields``; a
+    dotted path such as ``author.authoryearofdeath`` reads a key inside a JSON-string column). Metadata
+    ``license_rule_basis`` says what the verdict rested on: ``death_year``, ``birth_year``, ``english_usagerights``,
+    ``usagerights_copyright``, or ``no_dates``/``no_data`` (kept by Lucie's default, nothing checked)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,7 +48,8 @@ class LicenseRulesSpec(StageSpec):
     use_detected: bool = Field(False, description="adopt `license_detected` (trafilatura) when the licence only "
                                "comes from the recipe and the detected one is recognised")
     gutenberg: GutenbergRule | None = Field(None, description="apply Lucie's Gutenberg rule; verdict in "
-                                            "metadata `license_rule_verdict`, enforced by license_gate")
+                                            "metadata `license_rule_verdict` (its basis in `license_rule_basis`), "
+                                            "enforced by license_gate")
 
     def build(self, ctx: BuildContext):
         from ..steps.licence import LicenseRulesAnnotator

@@ -1,7 +1,9 @@
 """Licence annotator and gate (datatrove steps; pure over ``Document``, no YAML or I/O).
 
 ``LicenseRulesAnnotator`` never drops a document: it rewrites ``license``/``license_evidence`` from
-per-document data and records Lucie's Gutenberg verdict in ``license_rule_verdict``.
+per-document data and records Lucie's Gutenberg verdict in ``license_rule_verdict`` and what it rested on in
+``license_rule_basis`` (``death_year``, ``birth_year``, ``english_usagerights``, ``usagerights_copyright``, or
+``no_dates``/``no_data`` when Lucie's default kept a book nothing could be checked on).
 ``LicenseGateFilter`` decides, with machine-readable reasons: ``license_gutenberg_*`` (a failed rule),
 ``license_not_allowed``/``license_unknown`` (``LicensePolicy.decide``), ``license_no_derivatives_modified``.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from ..licenses import UNKNOWN, LicensePolicy, gutenberg_allowed, is_no_derivatives, license_from_statement, normalize_license
+from ..licenses import UNKNOWN, LicensePolicy, gutenberg_decision, is_no_derivatives, license_from_statement, normalize_license
 from .base import LucieFilter
 
 ALLOWED = "allowed"
@@ -65,11 +67,12 @@ class LicenseRulesAnnotator(PipelineStep):
                 self._set(doc, spdx, det, "detector:trafilatura")
         if self.gutenberg:
             g = self.gutenberg
-            ok, reason = gutenberg_allowed(
+            ok, reason, basis = gutenberg_decision(
                 meta.get("language"), meta.get(g["death_year_field"]), meta.get(g["birth_year_field"]),
                 meta.get(g["usagerights_field"]), current_year=g["current_year"], years_fr=g["years_fr"],
                 years_other=g["years_other"])
             meta["license_rule_verdict"] = ALLOWED if ok else reason
+            meta["license_rule_basis"] = basis  # what the verdict rested on (licenses.GUTENBERG_BASES)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:

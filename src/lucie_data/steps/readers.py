@@ -20,6 +20,7 @@ from datatrove.pipeline.base import PipelineStep
 from ..licenses import normalize_license
 
 FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable", "read_dataset_interrupted"}
+_UNPARSABLE = object()  # a JSON-string field that did not parse (metadata_fields dotted paths)
 MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for an auditor to see the problem
 
 
@@ -148,10 +149,49 @@ class RecordReader(PipelineStep):
         for key, field in (("url", sp.get("url_field")), ("title", sp.get("title_field")), ("date", sp.get("date_field"))):
             if field and rec.get(field) not in (None, ""):
                 meta[key] = _clean_value(rec[field])
+        parsed: dict[str, Any] = {}  # JSON-string fields parsed for this record, once whatever the paths
         for f in sp.get("metadata_fields", []):
-            if f in rec and f not in meta:
+            if f in meta:
+                continue  # a name the reader fills itself: InputSpec rejects it, this guards direct use
+            if f in rec:  # a literal column, even one whose name has a dot
                 meta[f] = _clean_value(rec[f])
+                continue
+            found, value = self._lookup_path(rec, f, parsed)
+            if found:
+                meta[f] = _clean_value(value)
+            else:  # kept without it, but counted: the build's stats say how many records lacked it
+                self.stat_update(f"metadata_missing:{f}")
         return Document(text=text, id=f"{self.source}/{orig_id}", metadata=meta)
+
+    def _lookup_path(self, rec: dict, path: str, parsed: dict[str, Any]) -> tuple[bool, Any]:
+        """Follow a dotted path (``author.authoryearofdeath``) through dicts and JSON-string values.
+
+        The longest dotted prefix that is a field of the record is the base (a literal ``a.b`` field wins over
+        ``a``); a JSON string on the way is parsed once per record (cached in ``parsed`` by its prefix).
+        Returns (found, value); a missing key or unparsable JSON gives (False, None)."""
+        parts = path.split(".")
+        for n in range(len(parts) - 1, 0, -1):
+            base = ".".join(parts[:n])
+            if base in rec:
+                cur, rest = rec[base], parts[n:]
+                break
+        else:
+            return False, None
+        prefix = base
+        for part in rest:
+            if isinstance(cur, (str, bytes)):
+                if prefix not in parsed:
+                    try:
+                        parsed[prefix] = json.loads(cur)
+                    except ValueError:
+                        parsed[prefix] = _UNPARSABLE
+                        self.stat_update(f"metadata_unparsable_json:{prefix}")
+                cur = parsed[prefix]
+            if not isinstance(cur, dict) or part not in cur:
+                return False, None
+            cur = cur[part]
+            prefix = f"{prefix}.{part}"
+        return True, cur
 
     # ------------------------------------------------------------------ per type
     def _iter_jsonl(self, path: str, file_rel: str, mine) -> Iterator[Document]:
@@ -296,10 +336,23 @@ class RecordReader(PipelineStep):
         except Exception as e:  # warcio raises ArchiveLoadFailed and zlib errors on damaged files
             yield from self._file_error(path, file_rel, n, e, "read_truncated_file" if n else "read_corrupt_file")
 
-    def _iter_hf(self, mine) -> Iterator[Document]:
+    def _iter_hf(self) -> Iterator[Document]:
+        """Read a Hub or local dataset, each task its own part of it where the dataset allows.
+
+        * streamed (``IterableDataset``) with at least as many data-file shards as tasks: task k streams only its
+          contiguous block of files, ``ds.shard(num_shards=tasks, index=k)``; records are labelled
+          ``<dataset>[<split>] part k+1/<tasks>`` and numbered from 0 within the part (fixed by the files and
+          ``tasks``, which is part of the output);
+        * downloaded (``Dataset``): task k iterates its contiguous block of rows, ``ds.shard(tasks, k,
+          contiguous=True)``; positions stay the global row index, so they do not depend on ``tasks``;
+        * otherwise (fewer files than tasks, or ``limit:``, "the first N records"): every task reads the
+          records in order and keeps record i when ``i % tasks == rank`` (striping), as before.
+        A dataset that cannot be loaded is reported once (rank 0); a stream that breaks is reported by the
+        task that was reading that part (by rank 0 when striping, where every task sees the same break)."""
         import datasets
 
         sp = self.spec
+        rank, world = self._rank, self._world
         ds_path = sp["dataset"]
         local = os.path.join(self.recipe_dir, ds_path)
         if ds_path.startswith((".", "/")) or os.path.isdir(local):
@@ -310,22 +363,39 @@ class RecordReader(PipelineStep):
             ds = datasets.load_dataset(ds_path, sp.get("config"), split=sp.get("split", "train"),
                                        revision=sp.get("revision"), streaming=bool(sp.get("streaming")))
         except Exception as e:
-            if self._rank == 0:
+            if rank == 0:
                 yield self._error("read_dataset_unavailable", label, None,
                                   f"{type(e).__name__}: {str(e)[:500]}. Check the dataset id/config/split "
                                   "(and the network or HF_HUB_OFFLINE for Hub datasets)")
             return
-        i = 0
+        offset = 0  # global position of this task's first record
+        striped = True
+        if world > 1 and limit is None:
+            if isinstance(ds, datasets.IterableDataset):
+                n_files = ds.num_shards
+                if n_files >= world:
+                    ds = ds.shard(num_shards=world, index=rank, contiguous=True)
+                    label = f"{label} part {rank + 1}/{world}"
+                    striped = False
+                    self.stat_update("hf_file_shards", value=ds.num_shards)
+            else:
+                n = len(ds)
+                offset = (n // world) * rank + min(rank, n % world)  # datasets' own contiguous split
+                ds = ds.shard(num_shards=world, index=rank, contiguous=True)
+                striped = False
+        reports_breaks = rank == 0 or not striped
+        i = -1
         try:
             for i, rec in enumerate(ds):
                 if limit is not None and i >= limit:
                     break
-                if mine(i):
-                    yield self.make_doc(rec, label, i)
+                if not striped or i % world == rank:
+                    yield self.make_doc(rec, label, offset + i)
         except Exception as e:  # a streamed dataset can fail mid-way (network, a bad remote shard)
-            if self._rank == 0:
-                yield self._error("read_dataset_interrupted", label, i,
-                                  f"{type(e).__name__}: {str(e)[:500]} (after record {i}); records before it go on")
+            if reports_breaks:
+                yield self._error("read_dataset_interrupted", label, offset + i + 1,
+                                  f"{type(e).__name__}: {str(e)[:500]} (after record {offset + i}); "
+                                  "records before it go on")
 
     # ------------------------------------------------------------------ run
     def _owner_of_file(self, path: str) -> bool:
@@ -341,7 +411,7 @@ class RecordReader(PipelineStep):
         kind = self.spec["type"]
         if kind == "hf_dataset":
             self._striped = True
-            for doc in self._iter_hf(lambda i: i % world_size == rank):
+            for doc in self._iter_hf():
                 self.stat_update("records")
                 yield doc
             return
