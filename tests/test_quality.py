@@ -157,6 +157,25 @@ def test_boilerplate_gutenberg_and_wikipedia_and_repeated_lines():
     assert f.filter(only) == (False, "boilerplate_empty_after_cleaning")
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_boilerplate_drops_gutenbergs_credit_and_closing_line(newline):
+    """Inside the START/END markers, Gutenberg's volunteer credit ("Produced by ... pgdp.net") and its closing
+    line ("End of the Project Gutenberg EBook of Entre Nous, by Lucie Vos") go too; the book itself stays, from
+    its first words to its last (real file, as read with LF and with its own CRLF)."""
+    raw = (DATA / "real_utf8-bom_crlf_gutenberg-44157.txt").read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    body = raw[raw.index("*** START"):raw.index("*** END")].split("\n")
+    last = next(line for line in reversed(body) if line.strip() and not line.startswith("End of the Project"))
+    d = _text(raw.replace("\n", newline))
+    assert BoilerplateFilter(stage_id="bp").filter(d) is True
+    assert "Produced by" not in d.text and "pgdp.net" not in d.text and "End of the Project Gutenberg" not in d.text
+    assert d.text.lstrip().startswith("Au lecteur.")
+    assert d.text.rstrip().endswith(last.rstrip())
+    # a credit-like sentence inside the book is text, not boilerplate
+    inside = _text("*** START OF THIS PROJECT GUTENBERG EBOOK X ***\n\nChapitre I.\n\nProduced by the mill, it was"
+                   " sold.\n\n*** END OF THIS PROJECT GUTENBERG EBOOK X ***\n")
+    assert BoilerplateFilter(stage_id="bp").filter(inside) is True and "Produced by the mill" in inside.text
+
+
 def test_ocr_quality_separates_noisy_europeana_from_clean_prose():
     f = OCRQualityFilter(language="fr", stage_id="ocr")
     noisy = docs("fr_ocr_europeana_bnf.jsonl")

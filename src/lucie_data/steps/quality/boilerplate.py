@@ -16,6 +16,15 @@ from ..filters import mark_modified
 GUTENBERG_START = re.compile(r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E(?:-)?BOOK[^\n]*\*{3}[^\n]*\n?",
                              re.I | re.M)
 GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E(?:-)?BOOK", re.I | re.M)
+# Just inside those markers, the volunteers' credit paragraph ("Produced by ... Distributed Proofreading Team at
+# http://www.pgdp.net") and the closing line "End of the Project Gutenberg EBook of <title>, by <author>" are
+# Gutenberg's too; the usual strippers drop both (c-w/gutenberg ``strip_headers``: "Produced by" lines after the
+# start marker, "End of (the) Project Gutenberg" among its end markers). Paragraph = non-blank lines, CRLF or LF.
+GUTENBERG_CREDIT = re.compile(
+    r"\A\s*(?:Produced by|E-?text prepared by|This e-?(?:text|book) was produced by|Transcribed by)[^\n]*"
+    r"(?:\n[^\S\n]*\S[^\n]*)*", re.I)
+GUTENBERG_END_LINE = re.compile(
+    r"(?:\A|\n)[^\S\n]*End of (?:the )?Project Gutenberg(?:'s|\u2019s)?\b[^\n]*\s*\Z", re.I)
 # "Catégories : …", "Category:", "Kategorien:", "Categorías:", "Categorie:" up to the end of the line
 WIKI_CATEGORIES = re.compile(
     r"(?:(?<=\n)|(?<=^)|(?<=[.!?] ))(?:Catégories?|Categor(?:y|ies)|Kategorien?|Categor[ií]as?|Categori[ae])\s?:[^\n]*",
@@ -42,10 +51,12 @@ class BoilerplateFilter(LucieFilter):
             if start:
                 text = text[start.end():]
                 done.append("gutenberg_header")
+                text = GUTENBERG_CREDIT.sub("", text, count=1)
             end = GUTENBERG_END.search(text)
             if end:
                 text = text[:end.start()]
                 done.append("gutenberg_footer")
+                text = GUTENBERG_END_LINE.sub("", text, count=1)
             text = text.strip("\r\n") + "\n" if (start or end) else text
         if self.wikipedia_categories and ":" in text:
             new = WIKI_CATEGORIES.sub("", text)
