@@ -319,10 +319,11 @@ def test_reserved_metadata_names_are_exactly_what_the_reader_fills():
     from lucie_data.recipe import InputSpec
     from lucie_data.steps.readers import RecordReader
 
-    spec = InputSpec(type="jsonl", paths=["x"], license_field="lic").model_dump()
+    spec = InputSpec(type="jsonl", paths=["x"], license_field="lic", language_field="lang").model_dump()
     r = RecordReader("s", spec, [], "/", ["fr"], "CC0-1.0", False, "/")
     novel = _novels()[0]
-    rec = {"id": "1", "text": novel["text"], "lic": "cc by 4.0", "url": "https://x.org/1", "title": "t", "date": "1880"}
+    rec = {"id": "1", "text": novel["text"], "lic": "cc by 4.0", "url": "https://x.org/1", "title": "t", "date": "1880",
+           "lang": "French"}  # mapped to `fr`, the record's value kept in language_raw
     doc = r.make_doc(rec, "f.jsonl", 0)
     assert set(doc.metadata) == set(InputSpec.READER_METADATA_KEYS)
 

@@ -232,6 +232,10 @@ def test_license_rules_field_statement_and_detector():
     d = _doc(TEXTS[3], license="MIT", license_evidence="record:license", license_detected="CC BY-SA 3.0")
     det.annotate(d)
     assert d.metadata["license"] == "MIT"  # a record's own licence beats a detector
+    # a page its sidecar does not list carries the recipe's licence unchecked: the detector still applies
+    d = _doc(TEXTS[3], license="CC-BY-4.0", license_evidence="recipe:no_sidecar_row", license_detected="CC BY-SA 3.0")
+    det.annotate(d)
+    assert (d.metadata["license"], d.metadata["license_evidence"]) == ("CC-BY-SA-3.0", "detector:trafilatura")
 
 
 @pytest.mark.parametrize("lic, modified, mode, expected", [

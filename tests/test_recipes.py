@@ -8,7 +8,7 @@ from lucie_data.cli import main
 from lucie_data.errors import RecipeError
 from lucie_data.recipe import load_pipeline, load_source, validate_paths
 
-from .conftest import write
+from .conftest import DATA, write
 
 BASE = """\
 name: s1
@@ -35,6 +35,18 @@ VALID = [
     BASE + "output:\n  max_rows_per_shard: 10\n",
     BASE + "  metadata_fields: [author, author.authoryearofdeath, extra.meta.shelf, source_name]\n",
 ]
+
+# real pages of the corpora's html_pages set and their sidecar rows (tests/data/licences/html)
+HTML_BASE = f"""\
+name: s1
+category: web
+languages: [de]
+license: CC-BY-4.0
+input:
+  type: html
+  paths: ["{DATA}/licences/html/*.html"]
+  sidecar: {DATA}/licences/html/pages.jsonl
+"""
 
 INVALID = [
     # (body, expected message regex, expected yaml path, expected line)
@@ -71,6 +83,13 @@ INVALID = [
     (BASE + "  metadata_fields: [author..authoryearofdeath]\n", r"'author..authoryearofdeath' has an empty part", "input.metadata_fields[0]", 8),
     (BASE + "  metadata_fields: [author.]\n", r"'author.' has an empty part", "input.metadata_fields[0]", 8),
     (BASE + "  metadata_fields: [_internal]\n", r"starting with `_` are internal", "input.metadata_fields[0]", 8),
+    # a sidecar is read at load time: a key that joins no input file would give every page the recipe's licence
+    (HTML_BASE + "  sidecar_key: id\n", r"no input file has a row in sidecar .*: its 'id' values \('trafilatura-bibliothek2null"
+     r".*compared with the input paths .*'trafilatura-bibliothek2null.de.mai.html'.*set `sidecar_key: path`", "input.sidecar_key", 9),
+    (HTML_BASE + "  sidecar_key: page\n", r"has no value for sidecar_key 'page' \(its fields: .*set `sidecar_key: path`",
+     "input.sidecar_key", 9),
+    (BASE + f"  sidecar: {DATA}/licences/html/pages.jsonl\n", r"only read for `type: html` inputs", "input.sidecar", 8),
+    (BASE + "  metadata_fields: [language_raw]\n", r"'language_raw' is filled by the reader", "input.metadata_fields[0]", 8),
     ("name: [unclosed\n", r"invalid YAML", "", 2),
     ("- just\n- a list\n", r"expected a mapping", "", None),
 ]

@@ -108,10 +108,121 @@ def kept_counts(source_dir: Path) -> dict:
                             for r in by_lang.iter_rows(named=True)}}
 
 
+# ------------------------------------------------------------------------------------------ reader checks
+#: a mapped field absent from at least this share of records is reported: an optional field missing on some
+#: records is normal in real corpora (a date on some pages only), one missing on most of them is a wrong field
+#: name or a corpus that calls it otherwise. `license_field` is stricter: see :func:`read_checks_problems`.
+FIELD_MISSING_WARN_SHARE = 0.5
+_FALLBACK = {"text_field": "the record is removed at `read` (read_missing_text)",
+             "id_field": "its id is `<file>:<position>`",
+             "license_field": "it gets the recipe's licence ({license}, evidence `recipe`)",
+             "language_field": "it gets the recipe's language ({language})",
+             "url_field": "its url is null", "title_field": "its title is null", "date_field": "its date is null"}
+
+
+def reader_stats(source_dir: Path) -> dict[str, int]:
+    """The reader's datatrove stats (``logs/seg0/stats/<task>.json``) summed over every task."""
+    total: dict[str, int] = defaultdict(int)
+    for f in sorted((source_dir / "logs" / "seg0" / "stats").glob("*.json")):
+        for step in json.loads(f.read_text()):
+            if str(step.get("name", "")).endswith("Lucie reader"):
+                for k, v in step.get("stats", {}).items():
+                    total[k] += _stat_total(v)
+    return dict(total)
+
+
+def read_checks(source_dir: Path, src) -> dict:
+    """What the reader found about the recipe's field mapping (ledger key ``read_checks``): per recipe option
+    naming a field (``url_field``/``title_field``/``date_field`` only when the recipe sets them), the records
+    without a value there; the field names of the first records; record language values that name no language;
+    the input files a sidecar has no row for (first names per task, complete counts)."""
+    from .steps.readers import MAPPED_FIELD_OPTIONS
+
+    st = reader_stats(source_dir)
+    inp = src.recipe.input
+    explicit = inp.model_fields_set
+
+    def named(prefix: str) -> dict[str, int]:
+        return {k.split(":", 1)[1]: v for k, v in sorted(st.items()) if k.startswith(prefix + ":")}
+
+    missing = {}
+    for opt in MAPPED_FIELD_OPTIONS:
+        field = getattr(inp, opt, None)
+        if not field or (opt in ("url_field", "title_field", "date_field") and opt not in explicit):
+            continue
+        if st.get(f"field_missing:{opt}", 0):
+            missing[opt] = {"field": field, "records": st[f"field_missing:{opt}"]}
+    out: dict = {"records": st.get("records_mapped", 0), "fields_missing": missing,
+                 "record_fields": sorted(named("record_fields"))}
+    if st.get("language_unmapped"):
+        out["language_unmapped"] = {"records": st["language_unmapped"], "values": named("language_unmapped")}
+    if st.get("no_sidecar_row"):
+        out["no_sidecar_row"] = {"files": st["no_sidecar_row"], "of_files": len(src.inputs),
+                                 "first": sorted(named("no_sidecar_row"))}
+    return out
+
+
+def _did_you_mean(field: str, fields: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(field, [f for f in fields if f != field], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close and field not in fields else ""
+
+
+def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
+    """(warnings, errors) of :func:`read_checks`, in words with the fix.
+
+    Errors (the source fails): ``license_field`` names a field that no record has. A licence that is never read
+    gives every document the recipe's licence as if it had been checked record by record; the typo
+    ``license_field: licence`` put 62 Apache/BSD/dual-licensed files under one licence. There is no reading of
+    such a recipe that is right, so the build stops (rule 2) instead of writing documents the policy would judge
+    on a wrong label. Warnings: ``license_field`` absent from some records (each such document has the recipe's
+    licence, evidence ``recipe``); any other mapped field absent from at least FIELD_MISSING_WARN_SHARE of the
+    records; language values that name no language; input files without a sidecar row."""
+    warnings: list[str] = []
+    errors: list[str] = []
+    n = checks.get("records", 0)
+    fields = checks.get("record_fields", [])
+    have = f"the records have: {', '.join(fields[:25])}{' …' if len(fields) > 25 else ''}"
+    rec = src.recipe
+    for opt, m in checks.get("fields_missing", {}).items():
+        c, field = m["records"], m["field"]
+        if not n:
+            continue
+        share = c / n
+        fallback = _FALLBACK[opt].format(license=rec.license, language=rec.languages[0] if len(rec.languages) == 1
+                                         else "unknown: `und`")
+        head = (f"`{opt}: {field}` has no value in {c:,} of {n:,} records ({share:.0%}): for each, {fallback}; "
+                f"{have}{_did_you_mean(field, fields)}")
+        if opt == "license_field" and c == n:
+            errors.append(f"`license_field: {field}` names a field that none of the {n:,} records has, so every "
+                          f"document would get the recipe's licence ({rec.license}) as if it had been read from the "
+                          f"record; {have}{_did_you_mean(field, fields)}. Fix `license_field` in {src.file} (or "
+                          "remove it to give every record the recipe's licence)")
+        elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
+            warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
+    lu = checks.get("language_unmapped")
+    if lu:
+        vals = ", ".join(f"{v} × {k}" for v, k in list(lu["values"].items())[:5])
+        warnings.append(f"{lu['records']:,} record(s) have a `{rec.input.language_field}` value that names no "
+                        f"language ({vals}): filed under `und` with `language` null and the value in metadata "
+                        "`language_raw`; use ISO 639-1 codes (fr), names (French), pairs (fr,en) or code:<lang>")
+    ns = checks.get("no_sidecar_row")
+    if ns:
+        first = ", ".join(ns["first"][:5])
+        warnings.append(f"{ns['files']:,} of {ns['of_files']:,} input files have no row in sidecar "
+                        f"{rec.input.sidecar} (first: {first}): their documents have the recipe's licence "
+                        f"({rec.license}) unchecked, license_evidence `recipe:no_sidecar_row`; add their rows "
+                        "(keyed by `sidecar_key`) or drop them from `paths:`")
+    return warnings, errors
+
+
 def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
     counts = read_stage_counts(source_dir)
     removed, quarantined = removed_counts(source_dir)
     kept = kept_counts(source_dir)
+    checks = read_checks(source_dir, src)
+    warnings, _ = read_checks_problems(checks, src)
     stages = []
     imbalances = []
     prev_kept = None
@@ -159,6 +270,8 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         # the same input id on two different records: both are kept (texts differ), ids are not unique
         "duplicate_ids": kept["duplicate_ids"],
         **({"docs_created": total_created} if total_created else {}),
+        "read_checks": checks,
+        "warnings": warnings,
         "balanced": not imbalances and records_read + total_created == kept["docs"] + total_removed,
         "imbalances": imbalances,
     }

@@ -162,7 +162,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
     cache = HashCache(out / ".cache" / "sha256.json")
     sources = []
     built = {s.name: s for s in result.sources}
-    cache.prefetch([p for src in pipe.sources for p in src.inputs
+    cache.prefetch([p for src in pipe.sources for p in [*src.inputs, *([src.sidecar] if src.sidecar else [])]
                     if src.name in built or (out / "sources" / src.name / "ledger.json").exists()])
     for src in pipe.sources:
         if src.name in built:
@@ -184,6 +184,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
             "license": src.recipe.license,
             "redistributable": src.recipe.redistributable,
             "inputs": [{"path": str(p), "size": p.stat().st_size, "sha256": cache.get(p)} for p in src.inputs],
+            **({"sidecar": {"path": str(src.sidecar), "size": src.sidecar.stat().st_size, "sha256": cache.get(src.sidecar)}}
+               if src.sidecar is not None else {}),
             "records_read": led["records_read"], "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
         })
     cache.save()

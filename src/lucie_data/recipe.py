@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import glob
 import hashlib
+import json
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -53,6 +55,8 @@ class InputSpec(Strict):
         "license_evidence": "the reader records where the licence came from; remove it from metadata_fields",
         "license_raw": "the reader keeps the record's licence string there when `license_field` normalises it; "
                        "remove it from metadata_fields",
+        "language_raw": "the reader keeps the record's language value there when `language_field` maps it to a code "
+                        "or finds no language in it; remove it from metadata_fields",
         "url": "use `url_field: url` (the default) to fill the url column",
         "title": "use `title_field: title` (the default) to fill the title column",
         "date": "use `date_field: date` (the default) to fill the date column",
@@ -462,6 +466,12 @@ class LoadedSource:
     def name(self) -> str:
         return self.recipe.name
 
+    @property
+    def sidecar(self) -> Path | None:
+        """The sidecar file (per-page licences, URLs), resolved as the reader resolves it, or None."""
+        sc = self.recipe.input.sidecar
+        return Path(os.path.join(str(self.file.parent), sc)) if sc else None
+
     def recipe_hash(self) -> str:
         return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
 
@@ -505,9 +515,95 @@ def load_source(
         if ds.startswith((".", "/")) and not local.exists():
             issues.append(ConfigIssue(str(path), "input.dataset", f"local dataset folder {ds!r} does not exist",
                                       lines.get(("input", "dataset"))))
+    if not issues and recipe.input.sidecar:
+        issues.extend(check_sidecar(recipe.input, path, inputs, lines))
     if issues:
         return None, issues
     return LoadedSource(recipe, path.resolve(), merged, inputs), []
+
+
+def _examples(values, n: int = 3) -> str:
+    vals = list(values)
+    shown = ", ".join(repr(v) for v in vals[:n])
+    return shown + (f" … ({len(vals)} in all)" if len(vals) > n else "")
+
+
+def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines: dict) -> list[ConfigIssue]:
+    """Read the sidecar now, before any work: it must be JSON lines of objects, each with the ``sidecar_key``
+    field (once per key), and its keys must name at least one input file (joined as the reader joins them,
+    ``steps.readers.sidecar_key_of``: the file's path relative to the sidecar's folder).
+
+    Why at load time: a sidecar that matches no file (a wrong ``sidecar_key``, a sidecar for other files) used
+    to give every page the recipe's licence as if it had been checked, so pages the sidecar marks CC-BY-ND
+    reached the mix labelled CC-BY-4.0 (rule 2). Some files without a row is allowed: the build warns and
+    their documents carry ``license_evidence: recipe:no_sidecar_row``."""
+    from .steps.readers import sidecar_key_of
+
+    file, key = str(recipe_file), spec.sidecar_key
+    sc_path = os.path.join(str(recipe_file.resolve().parent), spec.sidecar)  # as the reader joins it
+    key_line = lines.get(("input", "sidecar_key")) or lines.get(("input", "sidecar"))
+    key_path = "input.sidecar_key" if ("input", "sidecar_key") in lines else "input.sidecar"
+
+    def issue(path: str, msg: str, line) -> list[ConfigIssue]:
+        return [ConfigIssue(file, path, msg, line)]
+
+    if spec.type != "html":
+        return issue("input.sidecar", f"a sidecar is only read for `type: html` inputs (one row per page file), "
+                     f"so with type {spec.type} its licences would be ignored; remove `sidecar:`, or put the "
+                     "fields in the records and name them with `license_field:`/`url_field:`",
+                     lines.get(("input", "sidecar")))
+    rels = [sidecar_key_of(str(p), sc_path) for p in inputs]
+    wanted = set(rels)
+    keys: dict[str, int] = {}
+    hits: dict[str, int] = {}  # field -> rows whose value names an input file (the key the user meant)
+    try:
+        with open(sc_path, "rb") as f:
+            for n, bline in enumerate(f, start=1):
+                if not bline.strip():
+                    continue
+                try:
+                    row = json.loads(bline.decode("utf-8-sig" if n == 1 else "utf-8"))
+                except (UnicodeDecodeError, ValueError) as e:
+                    return issue("input.sidecar", f"sidecar {sc_path}, line {n}: not a JSON object ({e}); each "
+                                 "line must be one JSON object such as {\"path\": \"html/page.html\", "
+                                 "\"license\": \"CC-BY-4.0\"}", lines.get(("input", "sidecar")))
+                if not isinstance(row, dict):
+                    return issue("input.sidecar", f"sidecar {sc_path}, line {n}: a JSON {type(row).__name__}, "
+                                 "expected an object (one per input file)", lines.get(("input", "sidecar")))
+                if row.get(key) in (None, ""):
+                    fields = sorted(map(str, row))
+                    close = [k for k in fields if isinstance(row.get(k), str) and
+                             os.path.normpath(row[k]) in wanted]
+                    hint = (f"; the field {close[0]!r} holds input paths: set `sidecar_key: {close[0]}`" if close
+                            else "")
+                    return issue(key_path, f"sidecar {sc_path}, line {n} has no value for sidecar_key {key!r} "
+                                 f"(its fields: {', '.join(fields[:20])}); sidecar_key names the field holding each "
+                                 f"input file's path relative to the sidecar's folder{hint}", key_line)
+                k = os.path.normpath(str(row[key]))
+                if k in keys:
+                    return issue(key_path, f"sidecar {sc_path}: {key} {row[key]!r} is on lines {keys[k]} and {n}; "
+                                 "one row per input file (the reader would use only one of them)", key_line)
+                keys[k] = n
+                for fk, fv in row.items():
+                    if isinstance(fv, str) and os.path.normpath(fv) in wanted:
+                        hits[fk] = hits.get(fk, 0) + 1
+    except OSError as e:
+        return issue("input.sidecar", f"sidecar {sc_path} cannot be read: {e.strerror or e}",
+                     lines.get(("input", "sidecar")))
+    if not keys:
+        return issue("input.sidecar", f"sidecar {sc_path} has no rows; give one JSON object per input file, or "
+                     "remove `sidecar:`", lines.get(("input", "sidecar")))
+    if not wanted & set(keys):
+        best = max(sorted(hits), key=lambda k: hits[k], default=None)
+        fix = (f"set `sidecar_key: {best}` (its values match {hits[best]} of the {len(rels)} input files)"
+               if best and best != key else
+               f"make sidecar_key name the field holding each input file's path relative to "
+               f"{os.path.dirname(sc_path)}, or fix `paths:`/`sidecar:` so they describe the same files")
+        return issue(key_path, f"no input file has a row in sidecar {sc_path}: its {key!r} values "
+                     f"({_examples(sorted(keys))}) were compared with the input paths relative to the sidecar's "
+                     f"folder ({_examples(rels)}), and none match, so every page would get the recipe's licence "
+                     f"unchecked; {fix}", key_line)
+    return []
 
 
 class LoadedPipeline:

@@ -21,7 +21,7 @@ from . import __version__
 from datatrove.executor.local import LocalPipelineExecutor
 
 from .errors import BuildError, InputError
-from .ledger import LedgerUnreadable, compute_ledger, read_ledger
+from .ledger import LedgerUnreadable, compute_ledger, read_checks, read_checks_problems, read_ledger
 from .steps.base import KeptWriter, ProgressMeter, StageEnter, StageExit, WorkReader, WorkWriter
 from .steps.filters import ReadGateFilter
 from .steps.readers import RecordReader
@@ -221,9 +221,12 @@ def input_fingerprint(paths: list[Path]) -> list[dict]:
 
 
 def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
-    """Changes whenever the output could change: recipe, inputs, seed, task count, tokenizer, policy, version."""
+    """Changes whenever the output could change: recipe, inputs (and the sidecar, which gives pages their
+    licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version."""
     payload = {"recipe": json.loads(src.recipe.model_dump_json()), "inputs": input_fingerprint(src.inputs),
                "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION}
+    if src.sidecar is not None:
+        payload["sidecar"] = input_fingerprint([src.sidecar])
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -253,6 +256,8 @@ class BuildResult:
             bad = {k: v for k, v in s.ledger.get("read_removed", {}).items()}
             if bad:
                 out.append(f"{s.name}: unreadable records removed: " + ", ".join(f"{k} × {v}" for k, v in sorted(bad.items())))
+            for w in s.ledger.get("warnings", []):  # the reader's checks of the recipe's field mapping
+                out.append(f"{s.name}: {w}")
         return out
 
 
@@ -315,10 +320,19 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         except Exception as e:  # a task crashed: keep completed tasks, report clearly
             raise BuildError(f"source {src.name!r}, segment {i}: a task failed ({type(e).__name__}: {e}). "
                              f"Task logs: {source_dir / 'logs' / f'seg{i}' / 'logs'}. Rerun to resume.") from e
+        if i == 0:  # what the reader found: a licence field no record has stops the source here (rule 2)
+            _, errors = read_checks_problems(read_checks(source_dir, src), src)
+            if errors:
+                raise BuildError(f"source {src.name!r}: " + "; ".join(errors))
     ledger = compute_ledger(source_dir, src, [(sid, spec.type) for seg in segments for sid, spec in seg.stages])
     seconds = time.time() - t0
     if not ledger["balanced"]:
         raise BuildError(f"source {src.name!r}: documents unaccounted for: {'; '.join(ledger['imbalances'])}")
+    if ledger.get("warnings"):
+        from loguru import logger
+
+        for w in ledger["warnings"]:
+            logger.warning(f"{src.name}: {w}")  # build.log; the CLI lists them at the end (BuildResult.problems)
     shutil.rmtree(source_dir / "work", ignore_errors=True)
     tmp = ledger_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(ledger, indent=2, sort_keys=True, ensure_ascii=False))

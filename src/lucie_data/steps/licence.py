@@ -58,7 +58,8 @@ class LicenseRulesAnnotator(PipelineStep):
             if raw not in (None, ""):
                 self._set(doc, license_from_statement(raw), raw, f"rule:{self.rule_name}")
                 done = True
-        if not done and self.use_detected and meta.get("license_evidence") == "recipe":
+        # the recipe's licence, checked or not (``recipe:no_sidecar_row``: a page its sidecar does not list)
+        if not done and self.use_detected and str(meta.get("license_evidence", "")).split(":")[0] == "recipe":
             det = meta.get("license_detected")
             spdx = normalize_license(det) if det else UNKNOWN
             if spdx == UNKNOWN and det:

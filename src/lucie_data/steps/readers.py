@@ -17,11 +17,48 @@ from typing import Any, Iterator
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from ..languages import to_code
 from ..licenses import normalize_license
 
 FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable", "read_dataset_interrupted"}
 _UNPARSABLE = object()  # a JSON-string field that did not parse (metadata_fields dotted paths)
 MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for an auditor to see the problem
+# recipe options that name a record field, checked on every record (reader stat ``field_missing:<option>``);
+# the ledger decides which ones to warn about (url/title/date only when the recipe sets them)
+MAPPED_FIELD_OPTIONS = ("text_field", "id_field", "license_field", "language_field", "url_field", "title_field",
+                        "date_field")
+FIELD_SAMPLE_RECORDS = 3  # records per task whose field names are recorded (``record_fields:<name>``)
+MAX_NAMED_VALUES = 10  # distinct raw values / file names named in stats per task (the counts are complete)
+NO_SIDECAR_EVIDENCE = "recipe:no_sidecar_row"  # the recipe's licence, given to a page the sidecar has no row for
+
+
+def sidecar_key_of(path: str, sidecar_path: str) -> str:
+    """The key an input file is looked up by in a sidecar: its path relative to the sidecar's folder,
+    normalised (``./html/a.html`` = ``html/a.html``). Shared by the load-time check (recipe.py) and the reader."""
+    return os.path.normpath(os.path.relpath(path, os.path.dirname(sidecar_path)))
+
+
+def map_language(value: Any, is_code: bool) -> str | None:
+    """A record's language value as the code a build writes, or None when it names no language.
+
+    ``code``/``code:<lang>`` are kept (lower-cased); in a code recipe any other string is a programming language
+    (``Python`` -> ``code:python``). Otherwise each part of a pair is mapped with :func:`languages.to_code`
+    (``French``, ``FR``, ``fr-FR``, ``fra`` -> ``fr``; ``fr,EN`` -> ``fr,en``); a value that is not a string,
+    a part that names no language, more than two parts, or ``und`` gives None (unknown)."""
+    if not isinstance(value, str):
+        return None
+    v = value.strip().lower()
+    if v == "code" or v.startswith("code:"):
+        return v
+    if is_code:
+        return f"code:{v}" if v else None
+    parts = [p.strip() for p in v.split(",")]
+    if len(parts) > 2:
+        return None
+    codes = [to_code(p) for p in parts]
+    if any(c is None or c == "und" for c in codes):
+        return None
+    return ",".join(codes)
 
 
 def clean_str(s: str) -> str:
@@ -31,6 +68,11 @@ def clean_str(s: str) -> str:
         return s
     except UnicodeEncodeError:
         return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _has_value(v: Any) -> bool:
+    """A field value the reader uses (as it always has for licences): not null and not the empty string."""
+    return v is not None and v != ""
 
 
 def _clean_value(v: Any) -> Any:
@@ -105,11 +147,17 @@ class RecordReader(PipelineStep):
         doc_id = f"{self.source}/{file_rel}:{pos if pos is not None else 'file'}"
         return Document(text=clean_str(raw[:MAX_RAW_CHARS]), id=doc_id, metadata=meta)
 
-    def make_doc(self, rec: Any, file_rel: str, pos: int, raw: str = "") -> Document:
-        """Map one raw record to a Document, or to a flagged error Document."""
+    def make_doc(self, rec: Any, file_rel: str, pos: int, raw: str = "", no_sidecar_row: bool = False) -> Document:
+        """Map one raw record to a Document, or to a flagged error Document.
+
+        ``no_sidecar_row``: an html page the recipe's sidecar has no row for. If it has no licence of its own it
+        gets the recipe's with ``license_evidence`` ``recipe:no_sidecar_row`` (not ``recipe``: nothing checked it),
+        and the fields its missing row would have given (licence, language, url…) are not counted as missing
+        (``no_sidecar_row`` counts the file)."""
         sp = self.spec
         if not isinstance(rec, dict):
             return self._error("read_not_an_object", file_rel, pos, f"record is a {type(rec).__name__}", raw)
+        self._check_fields(rec, skip=MAPPED_FIELD_OPTIONS if no_sidecar_row else ())
         if sp["text_field"] not in rec:
             return self._error("read_missing_text", file_rel, pos,
                                f"no field {sp['text_field']!r}; fields: {sorted(rec)[:20]}", raw)
@@ -126,12 +174,16 @@ class RecordReader(PipelineStep):
         orig = rec.get(sp["id_field"]) if sp.get("id_field") else None
         orig_id = clean_str(str(orig)) if orig not in (None, "") else f"{file_rel}:{pos}"
         meta: dict[str, Any] = {"source": self.source, "source_file": file_rel, "source_record": pos}
-        # language: per-record field, else the recipe's single language
+        # language: per-record field (mapped to a code), else the recipe's single language
         lang = None
-        if sp.get("language_field") and rec.get(sp["language_field"]):
-            lang = str(rec[sp["language_field"]]).strip().lower()
-            if self.is_code and not lang.startswith("code"):
-                lang = f"code:{lang}"
+        lf = sp.get("language_field")
+        raw_lang = rec.get(lf) if lf else None
+        if _has_value(raw_lang):
+            lang = self._language(raw_lang)
+            # kept when unknown, or when mapping did more than lower-case it ("French" -> fr), like license_raw;
+            # a code recipe's `python` -> `code:python` is the convention, not a correction
+            if lang is None or not (self.is_code or (isinstance(raw_lang, str) and raw_lang.strip().lower() == lang)):
+                meta["language_raw"] = _clean_value(raw_lang)
         elif len(self.languages) == 1:
             lang = self.languages[0]
         meta["language"] = lang
@@ -145,7 +197,7 @@ class RecordReader(PipelineStep):
                 meta["license_raw"] = _clean_value(raw_lic)
         else:
             meta["license"] = self.license
-            meta["license_evidence"] = "recipe"
+            meta["license_evidence"] = NO_SIDECAR_EVIDENCE if no_sidecar_row else "recipe"
         for key, field in (("url", sp.get("url_field")), ("title", sp.get("title_field")), ("date", sp.get("date_field"))):
             if field and rec.get(field) not in (None, ""):
                 meta[key] = _clean_value(rec[field])
@@ -162,6 +214,63 @@ class RecordReader(PipelineStep):
             else:  # kept without it, but counted: the build's stats say how many records lacked it
                 self.stat_update(f"metadata_missing:{f}")
         return Document(text=text, id=f"{self.source}/{orig_id}", metadata=meta)
+
+    # ------------------------------------------------------------------ per-record checks (reader stats)
+    def _count(self, key: str, n: int = 1) -> None:
+        """Counted locally, written to the task's stats once at the end (``_flush_counts``): cheaper than a
+        datatrove stat update per record."""
+        counts = self.__dict__.setdefault("_counts", {})
+        counts[key] = counts.get(key, 0) + n
+
+    def _count_named(self, family: str, name: str) -> None:
+        """``<family>:<name>`` for the first MAX_NAMED_VALUES distinct names of a task (examples for warnings)."""
+        named = self.__dict__.setdefault("_named", {}).setdefault(family, set())
+        name = clean_str(name)[:80]
+        if name in named or len(named) < MAX_NAMED_VALUES:
+            named.add(name)
+            self._count(f"{family}:{name}")
+
+    def _flush_counts(self) -> None:
+        for key, n in sorted(getattr(self, "_counts", {}).items()):
+            self.stat_update(key, value=n)
+        self._counts = {}
+
+    def _check_fields(self, rec: dict, skip: tuple = ()) -> None:
+        """Count, per recipe option naming a field, the records without a value there (absent, null or empty:
+        the reader then falls back to the recipe's licence/language or a positional id), so a typo in a field
+        name shows in the ledger instead of silently giving every document the recipe's values. The field names
+        of the first records of each task are recorded too, for the warning to say what the records do have."""
+        mapped = self.__dict__.get("_mapped")
+        if mapped is None:  # (option, field, stat key) of the options the recipe sets, once per task
+            mapped = self._mapped = [(o, self.spec[o], f"field_missing:{o}") for o in MAPPED_FIELD_OPTIONS
+                                     if self.spec.get(o)]
+        self._count("records_mapped")
+        for opt, field, key in mapped:
+            if opt in skip:
+                continue
+            missing = field not in rec if opt == "text_field" else rec.get(field) in (None, "")
+            if missing:
+                self._count(key)
+        n = self.__dict__.get("_sampled", 0)
+        if n < FIELD_SAMPLE_RECORDS:
+            self._sampled = n + 1
+            for k in sorted(map(str, rec))[:60]:
+                self._count(f"record_fields:{clean_str(k)[:80]}")
+
+    def _language(self, raw: Any) -> str | None:
+        """:func:`map_language`, cached per value; a value naming no language is counted (``language_unmapped``)."""
+        cache = self.__dict__.setdefault("_lang_cache", {})
+        key = (type(raw).__name__, raw) if isinstance(raw, (str, int, float, bool)) else None
+        if key is not None and key in cache:
+            lang = cache[key]
+        else:
+            lang = map_language(raw, self.is_code)
+            if key is not None and len(cache) < 10_000:
+                cache[key] = lang
+        if lang is None and not (isinstance(raw, str) and raw.strip().lower() == "und"):  # `und` says so itself
+            self._count("language_unmapped")
+            self._count_named("language_unmapped", json.dumps(_clean_value(raw), ensure_ascii=False))
+        return lang
 
     def _lookup_path(self, rec: dict, path: str, parsed: dict[str, Any]) -> tuple[bool, Any]:
         """Follow a dotted path (``author.authoryearofdeath``) through dicts and JSON-string values.
@@ -266,23 +375,27 @@ class RecordReader(PipelineStep):
             return None
         return res if isinstance(res, dict) else res.as_dict()
 
-    def _sidecar(self, path: str) -> dict:
-        """The sidecar record of an input file (joined on its path relative to the sidecar), or {}."""
+    def _sidecar(self, path: str) -> dict | None:
+        """The sidecar record of an input file (joined on its path relative to the sidecar, ``sidecar_key_of``),
+        {} without a sidecar, None when the recipe has one but it has no row for this file (load_source checked
+        that every row has the key and that at least one input file matches)."""
         sc = self.spec.get("sidecar")
         if not sc:
             return {}
         if not hasattr(self, "_side"):
-            sc_path = os.path.join(self.recipe_dir, sc)
-            self._side_dir = os.path.dirname(sc_path)
+            self._side_path = os.path.join(self.recipe_dir, sc)
             self._side = {}
-            with open(sc_path, encoding="utf-8") as f:
+            key = self.spec.get("sidecar_key", "path")
+            with open(self._side_path, encoding="utf-8") as f:
                 for line in f:
                     if line.strip():
                         rec = json.loads(line)
-                        self._side[str(rec.get(self.spec.get("sidecar_key", "path")))] = rec
-        return dict(self._side.get(os.path.relpath(path, self._side_dir), {}))
+                        self._side[os.path.normpath(str(rec.get(key)))] = rec
+        row = self._side.get(sidecar_key_of(path, self._side_path))
+        return dict(row) if row is not None else None
 
-    def _html_record(self, extracted: dict | None, file_rel: str, pos: int, fallback: dict, side: dict) -> Document:
+    def _html_record(self, extracted: dict | None, file_rel: str, pos: int, fallback: dict, side: dict | None) -> Document:
+        """``side``: the file's sidecar row, {} without a sidecar, None when the sidecar has no row for it."""
         if not extracted or not (extracted.get("text") or "").strip():
             return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text")
         sp = self.spec
@@ -290,11 +403,11 @@ class RecordReader(PipelineStep):
                "date": extracted.get("date") or fallback.get("date"), "sitename": extracted.get("sitename"),
                "license_detected": extracted.get("license")}
         rec = {k: v for k, v in rec.items() if v}
-        rec.update(side)
+        rec.update(side or {})
         rec[sp["text_field"]] = extracted["text"]
         if sp.get("id_field"):
             rec.setdefault(sp["id_field"], fallback.get("id") or file_rel)
-        doc = self.make_doc(rec, file_rel, pos)
+        doc = self.make_doc(rec, file_rel, pos, no_sidecar_row=side is None)
         if rec.get("license_detected") and not doc.metadata.get("_read_error"):
             doc.metadata["license_detected"] = clean_str(str(rec["license_detected"]))
         return doc
@@ -306,7 +419,11 @@ class RecordReader(PipelineStep):
         except OSError as e:
             yield self._error("read_corrupt_file", file_rel, 0, f"{e}; file quarantined")
             return
-        yield self._html_record(self._extract(data), file_rel, 0, {"id": file_rel}, self._sidecar(path))
+        side = self._sidecar(path)
+        if side is None:  # the recipe has a sidecar without a row for this file: counted, and said per document
+            self._count("no_sidecar_row")
+            self._count_named("no_sidecar_row", file_rel)
+        yield self._html_record(self._extract(data), file_rel, 0, {"id": file_rel}, side)
 
     def _iter_warc(self, path: str, file_rel: str, mine) -> Iterator[Document]:
         from datatrove.pipeline.readers.warc import process_record
@@ -414,6 +531,7 @@ class RecordReader(PipelineStep):
             for doc in self._iter_hf():
                 self.stat_update("records")
                 yield doc
+            self._flush_counts()
             return
         files = self.files
         self._striped = len(files) < world_size
@@ -445,4 +563,5 @@ class RecordReader(PipelineStep):
             for doc in it:
                 self.stat_update("records")
                 yield doc
+        self._flush_counts()
 
