@@ -428,3 +428,18 @@ def test_hf_streaming_part_that_breaks_is_reported_by_its_task(tmp_path):
     assert (meta["source_file"], meta["source_record"]) == ("../ds[train] part 2/2", 0)
     assert "Parquet" in meta["read_error_detail"]
     assert [q["file"] for q in led["quarantined_files"]] == ["../ds[train] part 2/2"]
+
+
+def test_inputs_outside_the_project_keep_their_absolute_path(tmp_path):
+    """Recipe and inputs sharing only the filesystem root (a corpus outside the project): lineage keeps the path
+    absolute, so an auditor can open it (was ``tmp/.../novels.jsonl`` without its leading ``/``); within a shared
+    folder it stays relative to it, stable across machines."""
+    from lucie_data.recipe import InputSpec
+    from lucie_data.steps.readers import RecordReader
+
+    f = tmp_path / "novels.jsonl"
+    f.write_text("".join(json.dumps({"id": n["id"], "text": n["text"]}) + "\n" for n in _novels()[:2]), encoding="utf-8")
+    spec = InputSpec(type="jsonl", paths=[str(f)]).model_dump()
+    for base, expected in (("/", str(f)), (str(tmp_path.parent), f"{tmp_path.name}/novels.jsonl")):
+        docs = list(RecordReader("s", spec, [str(f)], base, ["fr"], "CC0-1.0", False, str(tmp_path)).run())
+        assert [d.metadata["source_file"] for d in docs] == [expected, expected], base

@@ -135,6 +135,12 @@ class RecordReader(PipelineStep):
 
     # ------------------------------------------------------------------ helpers
     def _rel(self, path: str) -> str:
+        """An input file as lineage records it (``source_file``, and the id of a text or html document): relative
+        to the folder the recipe and its inputs share (the project: stable across machines), or absolute when they
+        share only the filesystem root (inputs outside the project: ``/data/corpus/x.txt`` rather than
+        ``data/corpus/x.txt``, which no one could open; datatrove records absolute paths too)."""
+        if os.path.dirname(self.base_dir) == self.base_dir:  # "/" (or a drive's root)
+            return os.path.abspath(path)
         try:
             return os.path.relpath(path, self.base_dir)
         except ValueError:
