@@ -187,7 +187,9 @@ GUTENBERG = [
     ("fr", None, 1865, None, "license_gutenberg_author_too_recent", "birth_year"),
     ("fr", None, None, None, "allowed", "no_data"),              # both unknown: kept, as Lucie did -- but not checked
     ("fr", "1850", None, None, "allowed", "death_year"),         # years as strings
-    ("fr", "vers 1850", None, None, "allowed", "no_data"),       # unparsable = unknown
+    ("fr", "vers 1850", None, None, "allowed", "death_year"),    # an approximate year: its year
+    ("fr", 1960.0, None, None, "license_gutenberg_author_too_recent", "death_year"),  # a float64 column's year
+    ("fr", "18??", None, "open", "license_gutenberg_unreadable_year", "unreadable_year"),  # given, not one year
     ("fr", None, None, "open", "allowed", "no_dates"),           # rights checked, no year: Lucie's default
     ("en", 2000, None, None, "allowed", "no_data"),              # English: only the copyright check, nothing to check
     ("en", 2000, None, "open", "allowed", "english_usagerights"),

@@ -496,6 +496,16 @@ GUTENBERG_TABLE = [
     ("FR", 1944, None, "open", OK),
     ("fr", "1944", None, "open", OK),                    # years as strings are accepted
     ("fr", "", "", "open", OK),                          # empty strings count as unknown
+    # pandas writes an integer column with nulls as float64: 1960.0 is the year 1960, NaN is missing
+    ("fr", 1960.0, None, "open", (False, "license_gutenberg_author_too_recent")),
+    ("fr", "1960.0", None, "open", (False, "license_gutenberg_author_too_recent")),
+    ("fr", 1900.0, float("nan"), "open", OK),
+    ("fr", float("nan"), float("nan"), "open", OK),
+    # a year given but not a year cannot be checked: refused, not kept as if no date were given
+    ("fr", "18??", None, "open", (False, "license_gutenberg_unreadable_year")),
+    ("de", 1954.5, None, "open", (False, "license_gutenberg_unreadable_year")),
+    ("fr", None, "1850-1900", "open", (False, "license_gutenberg_unreadable_year")),
+    ("fr", "vers 1960", None, "open", (False, "license_gutenberg_author_too_recent")),  # a catalogue's approximate year
 ]
 
 
@@ -513,6 +523,8 @@ GUTENBERG_BASES_TABLE = [
     "english_usagerights", "no_data",                    # English with no usagerights: nothing was checked
     "usagerights_copyright", "death_year", "death_year", "death_year",
     "no_dates",                                          # empty strings are no years
+    "death_year", "death_year", "death_year", "no_dates",
+    "unreadable_year", "unreadable_year", "unreadable_year", "death_year",
 ]
 
 

@@ -1053,15 +1053,36 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
 # ---------------------------------------------------------------------------
 
 
-def _year(v: Union[int, str, None]) -> int | None:
+_UNREADABLE = object()  # a year given but not a year: never read as "no date" (rule 2)
+
+
+def _year(v: Union[int, float, str, None]):
+    """A year as an int; None when absent (None, NaN: a missing value in a float column, text without a digit:
+    "", "unknown", "?"); an approximate year is its year ("vers 1850", "c. 1880"); ``_UNREADABLE`` when given but
+    not one year ("18??", "1850-1900", 1960.5). Integral floats and their strings count (``1960.0``, ``"1960.0"``: pandas writes
+    an integer column with nulls as float64)."""
     if v is None or isinstance(v, bool):
         return None
     if isinstance(v, int):
         return v
-    try:
-        return int(str(v).strip())
-    except ValueError:
+    if isinstance(v, float):
+        if v != v:  # NaN: a missing value
+            return None
+        return int(v) if v.is_integer() else _UNREADABLE
+    text = str(v).strip()
+    if not any(c.isdigit() for c in text):  # "", "unknown", "n/a", "?": no year given
         return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        f = float(text)
+        return int(f) if f.is_integer() else (None if f != f else _UNREADABLE)
+    except ValueError:
+        pass
+    years = re.findall(r"(?<![\d.])\d{3,4}(?![\d.])", text)  # "vers 1850", "c. 1880": the catalogue's year
+    return int(years[0]) if len(years) == 1 else _UNREADABLE  # "18??", "1850-1900": no single year
 
 
 def gutenberg_allowed(
@@ -1099,6 +1120,8 @@ GUTENBERG_BASES = {
     "no_dates": "usagerights given and not \"copyright\", but no usable author year: kept by Lucie's default",
     "no_data": "nothing to check (no usagerights and, except for English, no usable author year): kept by "
                "Lucie's default",
+    "unreadable_year": "refused: an author year is given but is not one year (\"18??\", \"1850-1900\", 1960.5): "
+                       "the rule cannot be checked, and it is not a missing date Lucie's default would keep",
 }
 
 
@@ -1120,6 +1143,8 @@ def gutenberg_decision(
         return True, None, ("english_usagerights" if rights else "no_data")
     thr = years_fr if lang == "fr" else years_other
     death, birth = _year(author_death_year), _year(author_birth_year)
+    if death is _UNREADABLE or (death is None and birth is _UNREADABLE):
+        return False, "license_gutenberg_unreadable_year", "unreadable_year"
     if death is None and birth is None:
         return True, None, ("no_dates" if rights else "no_data")
     if death is not None:
