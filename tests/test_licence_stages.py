@@ -141,6 +141,9 @@ def mixed_build(tmp_path_factory):
     ({"type": "license_rules", "gutenberg": {"current_year": 1066}}, "greater than or equal to 1900"),
     ({"type": "license_rules", "gutenberg": {"death_field": "x"}}, "unknown key"),
     ({"type": "license_gate", "polcy": {}}, "unknown key"),
+    # the rule's fields must be read from the records, or it checks nothing and keeps every book
+    ({"type": "license_rules", "gutenberg": {"current_year": 2024}},
+     r"gutenberg.death_year_field: 'author_death_year' is not read from the records; add it to input.metadata_fields"),
 ])
 def test_bad_licence_stage_arguments_are_clear_errors(tmp_path, stage, match):
     src = {"category": "web", "languages": ["fr"], "license": "CC0-1.0",

@@ -506,6 +506,7 @@ GUTENBERG_TABLE = [
     ("de", 1954.5, None, "open", (False, "license_gutenberg_unreadable_year")),
     ("fr", None, "1850-1900", "open", (False, "license_gutenberg_unreadable_year")),
     ("fr", "vers 1960", None, "open", (False, "license_gutenberg_author_too_recent")),  # a catalogue's approximate year
+    ("fr", '{"name": "X", "died": 1850}', None, "open", (False, "license_gutenberg_unreadable_year")),  # not a year
 ]
 
 
@@ -524,7 +525,7 @@ GUTENBERG_BASES_TABLE = [
     "usagerights_copyright", "death_year", "death_year", "death_year",
     "no_dates",                                          # empty strings are no years
     "death_year", "death_year", "death_year", "no_dates",
-    "unreadable_year", "unreadable_year", "unreadable_year", "death_year",
+    "unreadable_year", "unreadable_year", "unreadable_year", "death_year", "unreadable_year",
 ]
 
 

@@ -287,3 +287,35 @@ def test_an_edited_sidecar_rebuilds_its_source_and_the_manifest_records_it(tmp_p
     assert res.sources[0].status == "built" and res.sources[0].ledger["docs_kept"] == 1
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert m["sources"][0]["sidecar"]["sha256"] == hashlib.sha256(sidecar.read_bytes()).hexdigest()
+
+
+def test_a_rule_field_no_record_has_is_warned_about(tmp_path):
+    """A misspelt dotted path, consistent between metadata_fields and the Gutenberg rule, validates; the rule then
+    finds no year in any record and keeps every book on Lucie's "no data" default. The ledger warns, naming the
+    rule and the fields the records have (second review)."""
+    novels = [json.loads(line) for line in NOVELS.read_text(encoding="utf-8").splitlines()[:6]]
+    rows = [{"id": n["id"], "text": n["text"], "author": json.dumps({"name": n.get("author"), "authoryearofdeath": 1885})}
+            for n in novels]
+    write(tmp_path / "books.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    led, kept, _ = run(tmp_path, f"""\
+        name: books
+        category: book
+        languages: [fr]
+        license: LicenseRef-PD-US-Project-Gutenberg
+        input:
+          type: jsonl
+          paths: [{tmp_path / "books.jsonl"}]
+          metadata_fields: [author, author.authoryearofdaeth, author.authoryearofbirth, author.rights]
+        stages:
+          - type: license_rules
+            gutenberg:
+              death_year_field: author.authoryearofdaeth
+              birth_year_field: author.authoryearofbirth
+              usagerights_field: author.rights
+        """, POLICY)
+    assert kept.height == 6  # kept on the rule's default: nothing to check
+    warned = [w for w in led["warnings"] if "author.authoryearofdaeth" in w]
+    assert len(warned) == 1 and "read by the Gutenberg rule's death_year_field" in warned[0], led["warnings"]
+    assert "was found in none of 6 records" in warned[0] and "the records have: author, id, text" in warned[0]
+    assert led["read_checks"]["metadata_missing"] == {"author.authoryearofdaeth": 6, "author.authoryearofbirth": 6,
+                                                      "author.rights": 6}

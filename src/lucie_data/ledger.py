@@ -154,6 +154,9 @@ def read_checks(source_dir: Path, src) -> dict:
             missing[opt] = {"field": field, "records": st[f"field_missing:{opt}"]}
     out: dict = {"records": st.get("records_mapped", 0), "fields_missing": missing,
                  "record_fields": sorted(named("record_fields"))}
+    meta_missing = named("metadata_missing")  # metadata_fields entries (dotted paths too) a record did not have
+    if meta_missing:
+        out["metadata_missing"] = meta_missing
     if st.get("language_unmapped"):
         out["language_unmapped"] = {"records": st["language_unmapped"], "values": named("language_unmapped")}
     if st.get("no_sidecar_row"):
@@ -162,11 +165,22 @@ def read_checks(source_dir: Path, src) -> dict:
     return out
 
 
-def _did_you_mean(field: str, fields: list[str]) -> str:
+def _did_you_mean(field: str, fields: list[str], cutoff: float = 0.6) -> str:
     import difflib
 
-    close = difflib.get_close_matches(field, [f for f in fields if f != field], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(field, [f for f in fields if f != field], n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close and field not in fields else ""
+
+
+def _rule_fields(src) -> dict[str, str]:
+    """Metadata keys the recipe's rules read (the Gutenberg rule's fields) -> which rule."""
+    out = {}
+    for st in src.recipe.stages:
+        g = getattr(st, "gutenberg", None) if st.type == "license_rules" else None
+        if g is not None:
+            for key in ("death_year_field", "birth_year_field", "usagerights_field"):
+                out[getattr(g, key)] = f"the Gutenberg rule's {key}"
+    return out
 
 
 def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
@@ -178,7 +192,9 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     such a recipe that is right, so the build stops (rule 2) instead of writing documents the policy would judge
     on a wrong label. Warnings: ``license_field`` absent from some records (each such document has the recipe's
     licence, evidence ``recipe``); any other mapped field absent from at least FIELD_MISSING_WARN_SHARE of the
-    records; language values that name no language; input files without a sidecar row."""
+    records, and so is a ``metadata_fields`` entry (a dotted path too) missing from that share (one a rule reads
+    says so: the rule checked nothing there); language values that name no language; input files without a
+    sidecar row."""
     warnings: list[str] = []
     errors: list[str] = []
     n = checks.get("records", 0)
@@ -201,6 +217,18 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                           "remove it to give every record the recipe's licence)")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
+    rule_fields = _rule_fields(src)
+    for path, c in checks.get("metadata_missing", {}).items():
+        if not n or c / n < FIELD_MISSING_WARN_SHARE:
+            continue
+        used = f" (read by {rule_fields[path]})" if path in rule_fields else ""
+        found = "none" if c == n else f"{n - c:,}"
+        base = path.split(".")[0]
+        hint = _did_you_mean(base, fields, cutoff=0.8) if base not in fields else ""
+        warnings.append(f"`metadata_fields` entry `{path}`{used} was found in {found} of {n:,} records ({c / n:.0%} "
+                        f"without it{'; the rule had nothing to check on those' if used else ''}); {have}{hint}; fix "
+                        f"the entry in {src.file} if the records call it otherwise (a dotted path reads a key inside "
+                        "a JSON field)")
     lu = checks.get("language_unmapped")
     if lu:
         vals = ", ".join(f"{v} × {k}" for v, k in list(lu["values"].items())[:5])

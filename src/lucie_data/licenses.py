@@ -1081,6 +1081,8 @@ def _year(v: Union[int, float, str, None]):
         return int(f) if f.is_integer() else (None if f != f else _UNREADABLE)
     except ValueError:
         pass
+    if len(text) > 20:  # a sentence or a JSON blob is not a catalogue's year: never fish a number out of it
+        return _UNREADABLE
     years = re.findall(r"(?<![\d.])\d{3,4}(?![\d.])", text)  # "vers 1850", "c. 1880": the catalogue's year
     return int(years[0]) if len(years) == 1 else _UNREADABLE  # "18??", "1850-1900": no single year
 

@@ -180,6 +180,23 @@ class SourceRecipe(Strict):
             raise ValueError(problem)
         return self
 
+    @model_validator(mode="after")
+    def _rule_fields_are_read(self) -> "SourceRecipe":
+        """The Gutenberg rule reads metadata keys: one the input never copies is never there, and the rule would
+        keep every book on Lucie's "no data" default while looking applied (rule 2)."""
+        fields = set(self.input.metadata_fields)
+        for i, st in enumerate(self.stages):
+            g = getattr(st, "gutenberg", None) if st.type == "license_rules" else None
+            if g is None:
+                continue
+            for key in ("death_year_field", "birth_year_field", "usagerights_field"):
+                name = getattr(g, key)
+                if name not in fields:
+                    raise ValueError(f"stages[{i}].gutenberg.{key}: {name!r} is not read from the records; add it to "
+                                     f"input.metadata_fields (a dotted path reads a key inside a JSON field: "
+                                     f"author.authoryearofdeath), or name a field that is listed there")
+        return self
+
     @property
     def is_code(self) -> bool:
         return self.category == "programming" or any(lang.startswith("code") for lang in self.languages)
