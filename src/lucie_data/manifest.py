@@ -64,13 +64,29 @@ class HashCache:
         self.path.write_text(json.dumps(self.data, sort_keys=True))
 
 
+_PREVIOUS: dict[str, tuple[tuple[int, int], tuple[dict[str, dict], int]]] = {}  # path -> ((mtime, size), entries)
+
+
 def previous_entries(out: Path) -> tuple[dict[str, dict], int]:
     """The shard entries (kept and removed) of the ``manifest.json`` an earlier run wrote, by path, and that
     file's mtime; ``({}, 0)`` when there is none, when it does not read as one, or when another version of
-    lucie-data wrote it (its summaries may differ): every shard is then hashed and summarised."""
+    lucie-data wrote it (its summaries may differ): every shard is then hashed and summarised. Read once per
+    file version (the build checks every finished source against it, then writes the new manifest from it)."""
     path = out / "manifest.json"
     try:
-        mtime = path.stat().st_mtime_ns
+        st = path.stat()
+        cached = _PREVIOUS.get(str(path))
+        if cached is not None and cached[0] == (st.st_mtime_ns, st.st_size):
+            return cached[1]
+        got = _previous_entries(path, st.st_mtime_ns)
+        _PREVIOUS[str(path)] = ((st.st_mtime_ns, st.st_size), got)
+        return got
+    except OSError:
+        return {}, 0
+
+
+def _previous_entries(path: Path, mtime: int) -> tuple[dict[str, dict], int]:
+    try:
         data = json.loads(path.read_bytes())
         if data.get("lucie_data_version") != __version__ or data.get("layout_version") != 1:
             return {}, 0

@@ -277,7 +277,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
             on_event("warning", {"source": src.name, "message": f"{err}; rebuilding this source"})
             led, damaged = None, True
         if led is not None:
-            problem = _outputs_problem(source_dir, led)
+            problem = _outputs_problem(source_dir, led) or _changed_since_manifest(out, source_dir)
             if problem is None:
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
@@ -357,6 +357,34 @@ def _outputs_problem(source_dir: Path, led: dict) -> str | None:
                 return f"{f} does not read as Parquet ({(str(err).strip().splitlines() or [''])[0][:200]})"
         if rows != led[key]:
             return f"its {sub}/ shards hold {rows:,} rows where its ledger counts {led[key]:,}"
+    return None
+
+
+def _changed_since_manifest(out: Path, source_dir: Path) -> str | None:
+    """Which shard of a finished source no longer holds what the last manifest recorded, or None.
+
+    :func:`_outputs_problem` sees shards that are gone, unreadable or hold other row counts; a shard rewritten
+    with as many rows (an edited text) passed, the source stayed "up to date" and the new manifest recorded the
+    edited file's hash (second review). Against the previous manifest's entry: the size, the Parquet footer digest
+    (offsets, sizes, statistics: any re-encoding changes it), and, only for a file modified after that manifest
+    (a ``touch`` or an edit), the sha256 of its bytes. Shards the manifest does not list (a build from another
+    version, a source never in a manifest) are not judged here."""
+    from .manifest import previous_entries, sha256_file
+    from .mix.build import footer_digest
+
+    entries, since = previous_entries(out)
+    if not entries:
+        return None
+    for sub, pattern in (("data", "**/*.parquet"), ("removed", "*/*.parquet")):
+        for f in sorted((source_dir / sub).glob(pattern)):
+            e = entries.get(f.relative_to(out).as_posix())
+            if not isinstance(e, dict):
+                continue
+            st = f.stat()
+            recorded = (e.get("summary") or {}).get("footer") if sub == "data" else e.get("footer")
+            if st.st_size != e.get("bytes") or (recorded and footer_digest(f) != recorded) or (
+                    st.st_mtime_ns > since and sha256_file(f) != e.get("sha256")):
+                return f"{f} is not the shard manifest.json recorded (sha256 {str(e.get('sha256'))[:12]}…): changed since"
     return None
 
 
