@@ -428,3 +428,22 @@ def test_a_shard_rewritten_with_as_many_rows_is_rebuilt_and_a_touched_one_is_not
     assert [w["source"] for w in warnings] == ["eltec_fr"] and "is not the shard manifest.json recorded" in warnings[0]["message"]
     assert shard_hashes(out) == first
     _entries_match_files(out)
+
+
+def test_a_build_in_one_process_prints_no_logging_errors(tmp_path):
+    """workers 1 (tasks run in this process): datatrove's task logger re-added its default sink on our silenced
+    stderr, which was then closed, and every later log line printed a "Logging error in Loguru Handler" traceback
+    (rule 3; second review). A real CLI build, its whole output checked."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "p.yaml").write_text(
+        f"name: one\nsources: [{root / 'sources/demo/pud_en.yaml'}, {root / 'sources/demo/eltec_fr.yaml'}]\n"
+        "output_dir: out\nexecutor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "p.yaml")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    both = run.stdout + run.stderr
+    assert "Logging error" not in both and "Traceback" not in both, both
+    assert "pud_en" in run.stdout and "eltec_fr" in run.stdout

@@ -139,6 +139,19 @@ def start_forkserver() -> None:
     forkserver.ensure_running()
 
 
+_DEVNULL: list = []
+
+
+def _devnull():
+    """One ``os.devnull`` file for the process, never closed. Why: datatrove's ``close_task_logger`` re-adds its
+    default loguru sink on whatever ``sys.stderr`` is at that moment, our devnull; a devnull closed after the task
+    made every later log line print "Logging error in Loguru Handler ... I/O operation on closed file" with a
+    traceback (builds run in this process: ``workers: 1`` or ``tasks: 1``; second review)."""
+    if not _DEVNULL:
+        _DEVNULL.append(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+    return _DEVNULL[0]
+
+
 class QuietLocalExecutor(LocalPipelineExecutor):
     """datatrove's task logger also prints to stderr; keep its logs in files so our progress stays readable."""
 
@@ -152,12 +165,11 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         if os.environ.get("LUCIE_VERBOSE"):
             return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
         saved = sys.stderr
-        with open(os.devnull, "w") as devnull:
-            sys.stderr = devnull
-            try:
-                return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
-            finally:
-                sys.stderr = saved
+        sys.stderr = _devnull()
+        try:
+            return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
+        finally:
+            sys.stderr = saved
 
 
 def ensure_ray(opts: RunOptions) -> None:
