@@ -243,3 +243,23 @@ def test_plan_from_stats_takes_the_pipelines_mix_block(tmp_path, capsys):
     pipe.write_text("name: p\nsources: []\n")
     assert main(["mix", "plan", "--stats", str(stats), "--pipeline", str(pipe)]) == 2
     assert "a --pipeline whose `mix:` block has factors" in capsys.readouterr().err
+
+
+def test_plan_typo_hints_stay_quiet_on_a_full_table_and_show_in_the_missing_factor_error(tmp_path, capsys):
+    """Lucie's own 38 keys on a build with a few of them: an unused key one edit from a used one that has its own
+    factor (de--web next to es--web) is not a typo (second review: five false warnings). Without default_factor a
+    missing key is an error, and a near unused key is named there."""
+    from lucie_data.commands.mix import _assets
+
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,es,web,600\nB,en,legi_written,300\nP,\"fr,en\",aligned,50\n"
+                     "C,code:python,programming,100\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(_assets() / "weights.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err, captured.err
+    assert "fr-en" in captured.out  # the CSV's `fr,en` and `code:python` weigh as fr-en--aligned and code--programming
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {es--web: 1, en-legi_written: 2, fr-en--aligned: 3, code--programming: 2}\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w)]) == 2
+    err = capsys.readouterr().err
+    assert "'en--legi_written' (used by: B; your 'en-legi_written' matches no subset: a typo of it?)" in err, err

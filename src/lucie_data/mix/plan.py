@@ -233,9 +233,12 @@ def load_stats_csv(source: str | Path | Iterable[Mapping[str, Any] | SubsetStats
                 raise MixPlanError(f"{where}: missing value for {', '.join(missing)}")
             subset = str(row["subset"]).strip()
             where = f"{origin} row {i} ({subset})"
+            from .stats import mix_language  # (stats imports this module)
+
             item = SubsetStats(
                 subset=subset,
-                language=str(row["language"]).strip(),
+                # the build's weighting language: `fr,en` -> fr-en, `code:python` -> code (README; as --build)
+                language=mix_language(str(row["language"]).strip()),
                 category=str(row["category"]).strip(),
                 tokens=_parse_tokens(row["tokens"], where),
             )
@@ -396,7 +399,15 @@ def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
             f = memo[triple] = _exact(triple[0]) * _exact(triple[1]) * _exact(triple[2])
         epochs.append(f)
     if missing:
-        parts = [f"{key!r} (used by: {', '.join(subs)})" for key, subs in sorted(missing.items())]
+        import difflib
+
+        unused = sorted(set(weights.factors) - {s.key for s in stats})
+
+        def typo(key: str) -> str:
+            near = difflib.get_close_matches(key, unused, n=1, cutoff=0.8)
+            return f"; your {near[0]!r} matches no subset: a typo of it?" if near else ""
+
+        parts = [f"{key!r} (used by: {', '.join(subs)}{typo(key)})" for key, subs in sorted(missing.items())]
         first = sorted(missing)[0]
         raise MixPlanError(
             "no factor for weight key(s) "
@@ -471,6 +482,8 @@ def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
     out = []
     for key in sorted(set(weights.factors) - set(keys)):
         near = difflib.get_close_matches(key, keys, n=1, cutoff=0.8)
+        if near and near[0] in weights.factors and KEY_SEP in key:
+            continue  # a key of the same file that has its own factor (de--web next to es--web): not a typo
         hint = ""
         if near:
             hint = f"; did you mean {near[0]!r}?"
