@@ -319,3 +319,15 @@ def test_a_rule_field_no_record_has_is_warned_about(tmp_path):
     assert "was found in none of 6 records" in warned[0] and "the records have: author, id, text" in warned[0]
     assert led["read_checks"]["metadata_missing"] == {"author.authoryearofdaeth": 6, "author.authoryearofbirth": 6,
                                                       "author.rights": 6}
+
+
+def test_a_licence_field_null_in_every_record_says_so(tmp_path):
+    """The field is there but null in every record: the error says that, not "no record has it" (second review)."""
+    rows = [dict(json.loads(line), license=None) for line in CODE.read_text(encoding="utf-8").splitlines()]
+    nulls = tmp_path / "nulls.jsonl"
+    nulls.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(BuildError) as ei:
+        run(tmp_path, CODE_RECIPE.replace(str(CODE), str(nulls)))
+    msg = str(ei.value)
+    assert "`license_field: license` is null or empty in every one of the 12 records" in msg, msg
+    assert "Fill it in the input, point `license_field` at the field that holds the licences" in msg

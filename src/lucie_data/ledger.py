@@ -211,10 +211,15 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
         head = (f"`{opt}: {field}` has no value in {c:,} of {n:,} records ({share:.0%}): for each, {fallback}; "
                 f"{have}{_did_you_mean(field, fields)}")
         if opt == "license_field" and c == n:
-            errors.append(f"`license_field: {field}` names a field that none of the {n:,} records has, so every "
-                          f"document would get the recipe's licence ({rec.license}) as if it had been read from the "
-                          f"record; {have}{_did_you_mean(field, fields)}. Fix `license_field` in {src.file} (or "
-                          "remove it to give every record the recipe's licence)")
+            present = field in fields  # in the records, but null or empty in every one (second review)
+            what = (f"is null or empty in every one of the {n:,} records" if present
+                    else f"names a field that none of the {n:,} records has")
+            fix = ("Fill it in the input, point `license_field` at the field that holds the licences" if present
+                   else "Fix `license_field`")
+            errors.append(f"`license_field: {field}` {what}, so every document would get the recipe's licence "
+                          f"({rec.license}) as if it had been read from the record; {have}"
+                          f"{_did_you_mean(field, fields)}. {fix} in {src.file} (or remove it to give every record "
+                          "the recipe's licence)")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
     rule_fields = _rule_fields(src)
