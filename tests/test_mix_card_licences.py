@@ -90,3 +90,14 @@ def test_a_plan_with_one_licence_in_the_whole_mix_names_it_for_every_source(demo
         meta.pop("licenses", None)
     said = _attribution(render_card(plan))
     assert said and all(v == "CC-BY-SA-4.0, requires attribution" for v in said.values())
+
+
+def test_the_licence_check_line_states_the_whole_policy(demo_mix):
+    """Licences allowed by name (a LicenseRef of class unknown, as the lucie pipeline allows seven) and denied ones
+    are in the card's licence-check line: the classes alone contradicted rows the check had passed (second review)."""
+    _folder, plan = demo_mix
+    plan = copy.deepcopy(plan)
+    plan["license_check"]["policy"].update(allow=["LicenseRef-Europarl-open"], deny=["CC-BY-NC-SA-4.0"])
+    line = next(x for x in render_card(plan).splitlines() if x.startswith("Licence check:"))
+    assert "allowed classes: public-domain, permissive, share-alike" in line
+    assert "also allowed: LicenseRef-Europarl-open" in line and "denied: CC-BY-NC-SA-4.0" in line

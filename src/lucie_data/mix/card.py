@@ -188,8 +188,14 @@ def render_card(mix_plan: dict) -> str:
     for lic, n in sorted(lics.items()):
         lines.append(f"| {lic} | {license_class(lic)} | {n:,} |")
     check = mix_plan["license_check"]
+    pol = check["policy"]
+    terms = [f"allowed classes: {', '.join(pol.get('allow_classes', [])) or 'none'}"]
+    if pol.get("allow"):  # licences allowed by name (a LicenseRef of class unknown, say): the rows carry them
+        terms.append(f"also allowed: {', '.join(pol['allow'])}")
+    if pol.get("deny"):
+        terms.append(f"denied: {', '.join(pol['deny'])}")
     lines += ["", f"Licence check: **{'passed' if check['passed'] else 'FAILED'}** (policy: {check['policy_origin']}; "
-              f"allowed classes: {', '.join(check['policy'].get('allow_classes', []))})."]
+              f"{'; '.join(terms)})."]
     ex_src = check["excluded"]["sources"]
     ex_doc = check["excluded"]["documents"]
     if ex_src or ex_doc:
