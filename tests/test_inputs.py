@@ -443,3 +443,42 @@ def test_inputs_outside_the_project_keep_their_absolute_path(tmp_path):
     for base, expected in (("/", str(f)), (str(tmp_path.parent), f"{tmp_path.name}/novels.jsonl")):
         docs = list(RecordReader("s", spec, [str(f)], base, ["fr"], "CC0-1.0", False, str(tmp_path)).run())
         assert [d.metadata["source_file"] for d in docs] == [expected, expected], base
+
+
+def test_non_finite_numbers_become_null_in_the_metadata_json(tmp_path):
+    """A `NaN` inside a JSON-string field (pandas writes Lucie-style `author` JSON so) and a bare `Infinity` in a
+    jsonl record (Python's json accepts both) used to reach the `metadata` column as the tokens `NaN`/`Infinity`:
+    not JSON, so polars `str.json_decode` (and JS `JSON.parse`) rejected the whole column. They are written as
+    null (a NaN title too, which became the string "nan"), and the column decodes on a real build."""
+    novels = _novels()
+    lines = []
+    for i, r in enumerate(novels[:4]):
+        rec = {"id": f"n{i}", "text": r["text"], "author": json.dumps({"author": r["author"], "authoryearofdeath": 1885})}
+        lines.append(json.dumps(rec, ensure_ascii=False))
+    # n1: Lucie's `author` JSON as pandas writes a missing year; n2: a jsonl value Infinity and a NaN title
+    lines[1] = lines[1].replace('\\"authoryearofdeath\\": 1885', '\\"authoryearofdeath\\": NaN')
+    assert "NaN" in lines[1]
+    lines[2] = lines[2][:-1] + ', "score": Infinity, "worst": -Infinity, "title": NaN, "votes": [1, NaN]}'
+    (tmp_path / "n.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    led, kept, removed = make_build(tmp_path, """\
+        name: nan
+        category: book
+        languages: [fr]
+        license: CC-BY-4.0
+        input:
+          type: jsonl
+          paths: [../n.jsonl]
+          title_field: title
+          metadata_fields: [author.authoryearofdeath, score, worst, votes]
+        """)
+    assert kept.height == 4 and removed.height == 0
+    assert not any(t in m for m in kept["metadata"] for t in ("NaN", "Infinity"))
+    kept = kept.sort("id")
+    decoded = kept["metadata"].str.json_decode(infer_schema_length=None).struct.unnest()  # raised on NaN before
+    by_id = dict(zip(kept["id"], decoded.to_dicts()))
+    assert by_id["nan/n0"]["author.authoryearofdeath"] == 1885
+    assert by_id["nan/n1"]["author.authoryearofdeath"] is None and "author.authoryearofdeath" in by_id["nan/n1"]
+    assert (by_id["nan/n2"]["score"], by_id["nan/n2"]["worst"], by_id["nan/n2"]["votes"]) == (None, None, [1.0, None])
+    assert kept.filter(pl.col("id") == "nan/n2")["title"][0] is None  # not the string "nan"
+    for m in kept["metadata"]:  # standard JSON for any strict parser
+        json.loads(m, parse_constant=lambda c: pytest.fail(f"non-standard JSON token {c}"))

@@ -331,3 +331,81 @@ def test_a_licence_field_null_in_every_record_says_so(tmp_path):
     msg = str(ei.value)
     assert "`license_field: license` is null or empty in every one of the 12 records" in msg, msg
     assert "Fill it in the input, point `license_field` at the field that holds the licences" in msg
+
+
+def test_a_sidecar_saved_with_a_bom_is_read_as_the_load_time_check_reads_it(tmp_path):
+    """The real sidecar rows saved with a UTF-8 BOM (Windows tools do): validation accepted it (utf-8-sig) and
+    every build then crashed in the reader (`JSONDecodeError: Unexpected UTF-8 BOM`, a task failure, on every
+    rerun). Both now decode it through one function; the licences of the rows are read, the policy applies."""
+    rows = [json.loads(line) for line in SIDECAR.read_text(encoding="utf-8").splitlines() if line.strip()]
+    bom = tmp_path / "pages.jsonl"
+    for r in rows:  # the same files, relative to the new sidecar's folder
+        r["path"] = os.path.relpath((PAGES_DIR / r["path"]).resolve(), tmp_path)
+    bom.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+    f = write(tmp_path / "sources" / "s.yaml", textwrap.dedent(html_recipe(bom, "path")))
+    assert load_source(f)[1] == []
+    led, kept, src = run(tmp_path, html_recipe(bom, "path"), POLICY)
+    assert set(kept["license_evidence"]) == {"record:license"} and led["docs_kept"] == 2
+    removed = pl.read_parquet(sorted((src / "removed" / "license_policy").glob("*.parquet")))
+    assert {"CC-BY-ND-3.0", "CC-BY-ND-3.0-DE"} <= set(removed["license"])
+    assert "no_sidecar_row" not in led["read_checks"]
+
+
+def test_a_sidecar_that_is_not_utf8_is_a_recipe_error(tmp_path):
+    rows = SIDECAR.read_text(encoding="utf-8")
+    shutil.copy(PAGE_FILES[0], tmp_path / PAGE_FILES[0].name)
+    (tmp_path / "side.jsonl").write_bytes(rows.encode("utf-16"))
+    f = write(tmp_path / "s.yaml", "name: s\ncategory: web\nlanguages: [de]\nlicense: CC-BY-4.0\n"
+                                   "input: {type: html, paths: ['*.html'], sidecar: side.jsonl}\n")
+    (issue,) = load_source(f)[1]
+    assert issue.path == "input.sidecar" and issue.line == 5 and "line 1" in issue.message, issue
+    assert "UTF-8" in issue.message
+
+
+# ------------------------------------------------------------------------------------------ 4. one meaning per value
+# (record value, code a build writes): the reviewer's odd values; `xx-yy` is a pair unless yy is a region of xx
+# (not a language, or a country where CLDR gives xx an official status); see languages.py
+MORE_LANG_VALUES = [
+    ("fr-en", "fr,en"), ("FR-EN", "fr,en"), ("de-fr", "de,fr"), ("en-fr", "en,fr"), ("es-en", "es,en"),
+    ("it-en", "it,en"), ("fr_en", "fr,en"),
+    ("pt-br", "pt"), ("pt-BR", "pt"), ("zh-tw", "zh"), ("en-gb", "en"), ("fr-ca", "fr"), ("FR-fr", "fr"),
+    ("fr_FR", "fr"), ("fr-Latn-FR", "fr"), ("sr-Cyrl", "sr"), ("zh-yue", "yue"),
+    ("fr,fr", None), ("fr,FR", None), ("en-en", None), ("mul", None), ("zxx", None), ("fr;en", None),
+    ("Français", "fr"), ("FRANCAIS", "fr"), ("Deutsch", "de"), ("Español", "es"), ("Italiano", "it"),
+    ("English", "en"), ("Nederlands", "nl"), ("русский", "ru"),
+    ("iw", "he"), ("in", "id"), ("ji", "yi"), ("fr, en", "fr,en"), ("code:Python", "code:python"),
+]
+
+
+@pytest.mark.parametrize("value, code", MORE_LANG_VALUES)
+def test_record_language_values_have_one_meaning(value, code):
+    from lucie_data.languages import language_problem
+    from lucie_data.steps.readers import map_language
+
+    assert map_language(value, is_code=False) == code
+    if code is not None:  # the same value in a recipe: valid only as the code, else an error naming the code
+        assert language_problem(code) is None
+        if value != code:
+            assert f"did you mean {code!r}" in language_problem(value) or f"code {code!r}" in language_problem(value)
+
+
+def test_odd_record_language_values_on_a_real_build(tmp_path):
+    """ELTeC chapters labelled the way real corpora label them: the pair `fr-en` used to become `fr` (pair lost),
+    `fr-Latn-FR`, `Français`, `iw` went to `und`, and `fr,fr` made a folder `fr-fr`."""
+    novels = [json.loads(line) for line in NOVELS.read_text(encoding="utf-8").splitlines()]
+    values = ["fr-en", "fr-Latn-FR", "Français", "Deutsch", "iw", "fr,fr", "pt-BR", "de-fr"]
+    recs = [{"id": f"n{i}", "text": novels[i]["text"], "language": v} for i, v in enumerate(values)]
+    write(tmp_path / "in.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    led, kept, src = run(tmp_path, f"""\
+        name: langs
+        category: book
+        languages: [fr]
+        license: CC-BY-4.0
+        input: {{type: jsonl, paths: ["{tmp_path / 'in.jsonl'}"], language_field: language}}
+        """)
+    got = dict(zip(kept["id"], kept["language"]))
+    assert [got[f"langs/n{i}"] for i in range(len(values))] == ["fr,en", "fr", "fr", "de", "he", None, "pt", "de,fr"]
+    assert sorted(p.name for p in (src / "data").iterdir()) == ["de", "de-fr", "fr", "fr-en", "he", "pt", "und"]
+    meta = {i: json.loads(m) for i, m in zip(kept["id"], kept["metadata"])}
+    assert meta["langs/n0"]["language_raw"] == "fr-en" and meta["langs/n5"]["language_raw"] == "fr,fr"
+    assert led["read_checks"]["language_unmapped"]["values"] == {'"fr,fr"': 1}

@@ -60,11 +60,11 @@ INVALID = [
     (BASE + "colour: blue\n", r"unknown key", "colour", 8),
     (BASE.replace("category: book", "category: novel"), r"Input should be 'web', 'newspaper'", "category", 2),
     (BASE.replace("license: CC-BY-4.0", "license: whatever licence"), r"licence 'whatever licence' is not recognised", "license", 4),
-    (BASE.replace("languages: [fr]", "languages: [french]"), r"not an ISO 639-1 code.*did you mean 'fr'", "languages", 3),
+    (BASE.replace("languages: [fr]", "languages: [french]"), r"not an ISO 639-1 code.*did you mean 'fr'", "languages[0]", 3),
     # the shape of a code is not enough: the gate would match no document (ISO 639 tables, pycountry)
-    (BASE.replace("languages: [fr]", "languages: [fr, xx]"), r"language 'xx': 'xx' is not an ISO 639 language code", "languages", 3),
-    (BASE.replace("languages: [fr]", "languages: [fre]"), r"use the ISO 639-1 code 'fr' \(French\) instead of 'fre'", "languages", 3),
-    (BASE.replace("languages: [fr]", "languages: ['fr,qq']"), r"language 'fr,qq': 'qq' is not an ISO 639", "languages", 3),
+    (BASE.replace("languages: [fr]", "languages: [fr, xx]"), r"language 'xx': 'xx' is not an ISO 639 language code", "languages[1]", 3),
+    (BASE.replace("languages: [fr]", "languages: [fre]"), r"use the ISO 639-1 code 'fr' \(French\) instead of 'fre'", "languages[0]", 3),
+    (BASE.replace("languages: [fr]", "languages: ['fr,qq']"), r"language 'fr,qq': 'qq' is not an ISO 639", "languages[0]", 3),
     (BASE.replace("type: jsonl", "type: csv"), r"Input should be 'jsonl', 'parquet'", "input.type", 6),
     (BASE.replace("paths: [data.jsonl]", "paths: [missing/*.jsonl]"), r"no file matches 'missing/\*.jsonl'", "input.paths[0]", 7),
     (BASE.replace("  paths: [data.jsonl]\n", ""), r"needs `paths:`", "input", 5),
@@ -218,3 +218,69 @@ def test_pipeline_unknown_keys_name_the_likely_key(tmp_path, extra, path, messag
     issue = next(i for i in ei.value.issues if i.path == path)
     assert re.search(message, issue.message), issue.message
     assert "lucie-data stages" not in issue.message
+
+
+# ------------------------------------------------------------------------------------------ languages
+def test_every_bad_language_is_reported_with_its_path_and_line(tmp_path):
+    """Twenty values, one per line: each bad one has its own error (only the first was reported), at its index
+    and line; valid values (a pair, code:python, Norwegian quoted) give none."""
+    values = ["fr", "fr-FR", "FR", "french", "fre", "xx", "'fr,en'", "fr-en", "code:python", "'en,fr'", "'fr,fr'",
+              "mul", "zxx", "iw", "eng", "code:Python", "'fr '", "nb", "'no'", "no"]
+    body = BASE.replace("languages: [fr]\n", "languages:\n" + "".join(f"  - {v}\n" for v in values))
+    _, issues = load_source(recipe(tmp_path, body))
+    bad = {0: False, 1: True, 2: True, 3: True, 4: True, 5: True, 6: False, 7: True, 8: False, 9: False, 10: True,
+           11: True, 12: True, 13: True, 14: True, 15: True, 16: True, 17: False, 18: False, 19: True}
+    by_path = {i.path: i for i in issues}
+    assert set(by_path) == {f"languages[{k}]" for k, b in bad.items() if b}, [str(i) for i in issues]
+    for k in (k for k, b in bad.items() if b):
+        assert by_path[f"languages[{k}]"].line == 4 + k
+    msg = {k: by_path[f"languages[{k}]"].message for k, b in bad.items() if b}
+    assert "did you mean 'fr,en'?" in msg[7] and "comma" in msg[7]
+    assert "did you mean 'fr'" in msg[1] and "region" in msg[1]
+    assert "did you mean 'fr'" in msg[2] and "did you mean 'fr'" in msg[3]
+    assert "a build writes ISO 639-1 codes" in msg[4] and "the gate would match" not in msg[4]  # said for a recipe
+    assert "two different languages" in msg[10] and "'he'" in msg[13]
+    assert "did you mean 'code:python'?" in msg[15]
+    assert "quote it" in msg[19] and "Norwegian" in msg[19] and "Input should be a valid string" not in msg[19]
+
+
+@pytest.mark.parametrize("body, message, path", [
+    (BASE.replace("languages: [fr]", "languages: [fr-en]"), r"did you mean 'fr,en'\?", "languages[0]"),
+    (BASE.replace("languages: [fr]", "languages: ['fr,fr']"), r"a pair needs two different languages", "languages[0]"),
+    (BASE.replace("languages: [fr]", "languages: [fr, und]"), r"`und` \(unknown\) cannot be listed with other", "languages"),
+    (BASE.replace("languages: [fr]", "languages: [fr, fr]"), r"'fr' listed more than once", "languages"),
+    (BASE.replace("languages: [fr]", "languages: [pt-br]"), r"did you mean 'pt' \(Portuguese\)\?", "languages[0]"),
+    (BASE.replace("languages: [fr]", "languages: [und]") + "stages:\n  - type: language_id\n  - type: language_gate\n",
+     r"language_gate expects the recipe's languages, and `languages: \[und\]`.*set `languages: \[fr, …\]`", ""),
+    (BASE + "stages:\n  - type: language_id\n  - {type: language_gate, languages: [und, eng, no]}\n",
+     r"'und' \(unknown\) matches no document", "stages[1].languages[0]"),
+    (BASE + "stages:\n  - type: language_id\n  - {type: language_gate, languages: [und, eng, no]}\n",
+     r"instead of 'eng': language_id writes ISO 639-1 codes where one exists, so the gate would match",
+     "stages[1].languages[1]"),
+    (BASE + "stages:\n  - type: language_id\n  - {type: language_gate, languages: [und, eng, no]}\n",
+     r"quote it: \"no\" is Norwegian", "stages[1].languages[2]"),
+])
+def test_recipe_language_values(tmp_path, body, message, path):
+    _, issues = load_source(recipe(tmp_path, body))
+    matching = [i for i in issues if re.search(message, i.message)]
+    assert matching and matching[0].path == path, [str(i) for i in issues]
+
+
+def test_unknown_languages_in_a_recipe_mean_null_and_folder_und(tmp_path):
+    """`languages: [und]` wrote `language: "und"` although `und` means unknown (null, folder `und`) everywhere
+    else; real ELTeC chapters."""
+    import polars as pl
+
+    from lucie_data.recipe import single_source_pipeline
+    from lucie_data.runner import build
+
+    novels = (DATA / "quality" / "fr_eltec_novels.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    write(tmp_path / "data.jsonl", "\n".join(novels) + "\n")
+    f = write(tmp_path / "s1.yaml", BASE.replace("languages: [fr]", "languages: [und]"))
+    src, issues = load_source(f)
+    assert issues == []
+    build(single_source_pipeline(src, tmp_path / "out"))
+    data = tmp_path / "out" / "sources" / "s1" / "data"
+    assert [p.name for p in data.iterdir()] == ["und"]
+    kept = pl.concat([pl.read_parquet(p) for p in sorted(data.glob("und/*.parquet"))])
+    assert kept.height == 3 and kept["language"].null_count() == 3

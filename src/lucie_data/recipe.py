@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigIssue, RecipeError
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
@@ -117,13 +117,37 @@ class OutputSpec(Strict):
     max_rows_per_shard: int = Field(100_000, ge=1, le=50_000_000)
 
 
+def _language_not_bool(v: Any) -> Any:
+    """YAML 1.1 reads unquoted ``no`` (Norwegian), ``yes``, ``on``, ``off`` as booleans."""
+    if isinstance(v, bool):
+        hint = ('quote it: "no" is Norwegian (YAML reads an unquoted no as false)' if v is False else
+                "quote the value (YAML reads an unquoted yes/on/true as true)")
+        raise ValueError(f"language {v!r} is a YAML boolean, not a language code; {hint}")
+    return v
+
+
+def _language_value(v: str) -> str:
+    from .languages import language_problem
+
+    problem = language_problem(v, "recipe")  # the value as a record's would be read; the code to write instead
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+# one value of a recipe's `languages`, checked on its own so that every bad value is reported with its YAML path
+# (`languages[3]`) and line; what a value means is ``languages.normalize_language`` (the reader's mapping too)
+RecipeLanguage = Annotated[str, BeforeValidator(_language_not_bool), AfterValidator(_language_value)]
+
+
 class SourceRecipe(Strict):
     """One source: its origin, licence, expected languages, input and stage list."""
 
     name: Annotated[str, Field(pattern=NAME_RE)]
     description: str = ""
     category: Category
-    languages: list[str] = Field(min_length=1)
+    languages: list[RecipeLanguage] = Field(min_length=1, description="ISO 639-1 codes (fr), a pair (fr,en), "
+                                            "code or code:<lang>, or [und] when unknown")
     license: str
     provenance: Provenance = Provenance()
     redistributable: bool = Field(True, description="false: may enter a build, never a published mix (e.g. Persée)")
@@ -135,18 +159,13 @@ class SourceRecipe(Strict):
     @field_validator("languages")
     @classmethod
     def _langs(cls, v: list[str]) -> list[str]:
-        from .languages import language_problem, to_code
-
-        for lang in v:
-            if not re.fullmatch(r"[a-z]{2,3}(-[a-z]{2,3})?|code(:[a-z0-9#+_.-]+)?|[a-z]{2},[a-z]{2}", lang):
-                hint = to_code(lang)
-                raise ValueError(
-                    f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]"
-                    + (f"; did you mean {hint!r}?" if hint else "")
-                )
-            problem = language_problem(lang)  # the shape is right: is it a language? (`xx`, `fre` are not)
-            if problem:
-                raise ValueError(problem)
+        """The list as a whole (each value was checked by ``RecipeLanguage``, every bad one reported)."""
+        if "und" in v and len(v) > 1:
+            raise ValueError("`und` (unknown) cannot be listed with other languages: list the languages the "
+                             "documents are in, or `[und]` alone when they are unknown")
+        dup = sorted({lang for lang in v if v.count(lang) > 1})
+        if dup:
+            raise ValueError(f"{', '.join(map(repr, dup))} listed more than once; list each language once")
         return v
 
     @field_validator("license")
@@ -175,7 +194,7 @@ class SourceRecipe(Strict):
     def _language_stage_order(self) -> "SourceRecipe":
         from .stages.langid import check_language_stage_order  # language_gate needs an earlier language_id
 
-        problem = check_language_stage_order(self.stages)
+        problem = check_language_stage_order(self.stages, self.languages)
         if problem:
             raise ValueError(problem)
         return self
@@ -554,7 +573,7 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
     to give every page the recipe's licence as if it had been checked, so pages the sidecar marks CC-BY-ND
     reached the mix labelled CC-BY-4.0 (rule 2). Some files without a row is allowed: the build warns and
     their documents carry ``license_evidence: recipe:no_sidecar_row``."""
-    from .steps.readers import sidecar_key_of
+    from .steps.readers import sidecar_key_of, sidecar_lines
 
     file, key = str(recipe_file), spec.sidecar_key
     sc_path = os.path.join(str(recipe_file.resolve().parent), spec.sidecar)  # as the reader joins it
@@ -573,37 +592,38 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
     wanted = set(rels)
     keys: dict[str, int] = {}
     hits: dict[str, int] = {}  # field -> rows whose value names an input file (the key the user meant)
+    bad = ("; each line must be one JSON object such as {\"path\": \"html/page.html\", \"license\": "
+           "\"CC-BY-4.0\"}")
     try:
-        with open(sc_path, "rb") as f:
-            for n, bline in enumerate(f, start=1):
-                if not bline.strip():
-                    continue
-                try:
-                    row = json.loads(bline.decode("utf-8-sig" if n == 1 else "utf-8"))
-                except (UnicodeDecodeError, ValueError) as e:
-                    return issue("input.sidecar", f"sidecar {sc_path}, line {n}: not a JSON object ({e}); each "
-                                 "line must be one JSON object such as {\"path\": \"html/page.html\", "
-                                 "\"license\": \"CC-BY-4.0\"}", lines.get(("input", "sidecar")))
-                if not isinstance(row, dict):
-                    return issue("input.sidecar", f"sidecar {sc_path}, line {n}: a JSON {type(row).__name__}, "
-                                 "expected an object (one per input file)", lines.get(("input", "sidecar")))
-                if row.get(key) in (None, ""):
-                    fields = sorted(map(str, row))
-                    close = [k for k in fields if isinstance(row.get(k), str) and
-                             os.path.normpath(row[k]) in wanted]
-                    hint = (f"; the field {close[0]!r} holds input paths: set `sidecar_key: {close[0]}`" if close
-                            else "")
-                    return issue(key_path, f"sidecar {sc_path}, line {n} has no value for sidecar_key {key!r} "
-                                 f"(its fields: {', '.join(fields[:20])}); sidecar_key names the field holding each "
-                                 f"input file's path relative to the sidecar's folder{hint}", key_line)
-                k = os.path.normpath(str(row[key]))
-                if k in keys:
-                    return issue(key_path, f"sidecar {sc_path}: {key} {row[key]!r} is on lines {keys[k]} and {n}; "
-                                 "one row per input file (the reader would use only one of them)", key_line)
-                keys[k] = n
-                for fk, fv in row.items():
-                    if isinstance(fv, str) and os.path.normpath(fv) in wanted:
-                        hits[fk] = hits.get(fk, 0) + 1
+        for n, text in sidecar_lines(sc_path):  # decoded exactly as the reader decodes it (a BOM on line 1 is fine)
+            try:
+                row = json.loads(text)
+            except ValueError as e:
+                return issue("input.sidecar", f"sidecar {sc_path}, line {n}: not a JSON object ({e}){bad}",
+                             lines.get(("input", "sidecar")))
+            if not isinstance(row, dict):
+                return issue("input.sidecar", f"sidecar {sc_path}, line {n}: a JSON {type(row).__name__}, "
+                             "expected an object (one per input file)", lines.get(("input", "sidecar")))
+            if row.get(key) in (None, ""):
+                fields = sorted(map(str, row))
+                close = [k for k in fields if isinstance(row.get(k), str) and
+                         os.path.normpath(row[k]) in wanted]
+                hint = (f"; the field {close[0]!r} holds input paths: set `sidecar_key: {close[0]}`" if close
+                        else "")
+                return issue(key_path, f"sidecar {sc_path}, line {n} has no value for sidecar_key {key!r} "
+                             f"(its fields: {', '.join(fields[:20])}); sidecar_key names the field holding each "
+                             f"input file's path relative to the sidecar's folder{hint}", key_line)
+            k = os.path.normpath(str(row[key]))
+            if k in keys:
+                return issue(key_path, f"sidecar {sc_path}: {key} {row[key]!r} is on lines {keys[k]} and {n}; "
+                             "one row per input file (the reader would use only one of them)", key_line)
+            keys[k] = n
+            for fk, fv in row.items():
+                if isinstance(fv, str) and os.path.normpath(fv) in wanted:
+                    hits[fk] = hits.get(fk, 0) + 1
+    except UnicodeDecodeError as e:
+        return issue("input.sidecar", f"sidecar {sc_path}, line {getattr(e, 'lucie_line', '?')}: not UTF-8 ({e}); "
+                     "save the sidecar as UTF-8", lines.get(("input", "sidecar")))
     except OSError as e:
         return issue("input.sidecar", f"sidecar {sc_path} cannot be read: {e.strerror or e}",
                      lines.get(("input", "sidecar")))

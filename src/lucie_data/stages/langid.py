@@ -10,9 +10,9 @@ import functools
 import importlib.util
 import os
 import re
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..languages import language_problem
 from .base import BuildContext, StageSpec
@@ -93,7 +93,7 @@ class ChunkSpec(BaseModel):
         for lang in self.languages or []:
             if not re.fullmatch(ISO1_RE, lang):
                 raise ValueError(f"chunk language {lang!r} is not an ISO 639-1 code (fr, en…)")
-            if problem := language_problem(lang):
+            if problem := language_problem(lang, "language_id"):
                 raise ValueError(f"chunk {problem}")
         return self
 
@@ -129,7 +129,7 @@ class LanguageIdSpec(StageSpec):
         for lang in v or []:
             if not re.fullmatch(ISO1_RE, lang):
                 raise ValueError(f"candidate {lang!r} is not an ISO 639-1 code (fr, en…)")
-            if problem := language_problem(lang):
+            if problem := language_problem(lang, "language_id"):
                 raise ValueError(f"candidate {problem}")
         if v is not None and len(v) < 2:
             raise ValueError("lingua needs at least 2 `candidates` to choose from")
@@ -249,11 +249,34 @@ class LanguageIdSpec(StageSpec):
             tokenizer=ctx.tokenizer, sample_chars=self.sample_chars)]
 
 
+def _gate_language_not_bool(v):
+    if isinstance(v, bool):
+        raise ValueError(f"language {v!r} is a YAML boolean, not a language code; "
+                         + ('quote it: "no" is Norwegian (YAML reads an unquoted no as false)' if v is False
+                            else "quote the value"))
+    return v
+
+
+def _gate_language(lang: str) -> str:
+    if not re.fullmatch(GATE_LANG_RE, lang.strip().lower()):
+        if problem := language_problem(lang, "gate"):
+            raise ValueError(problem)
+        raise ValueError(f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]")
+    if problem := language_problem(lang, "gate"):
+        raise ValueError(problem)
+    return lang
+
+
+# one value of `language_gate.languages`, checked on its own: every bad value reported with its path and line
+GateLanguage = Annotated[str, BeforeValidator(_gate_language_not_bool), AfterValidator(_gate_language)]
+
+
 class LanguageGateSpec(StageSpec):
     """Keep documents in an expected language with score >= min_score (needs an earlier language_id)."""
 
     type: Literal["language_gate"]
-    languages: list[str] | None = Field(None, description="expected languages; default: the recipe's `languages`")
+    languages: list[GateLanguage] | None = Field(None, description="expected languages; default: the recipe's "
+                                                 "`languages`")
     min_score: float = Field(LUCIE_MIN_SCORE, ge=0, le=1, description="minimum `language_score` (Lucie/FineWeb: "
                              "0.65); not applied to code:<lang> documents")
 
@@ -262,11 +285,6 @@ class LanguageGateSpec(StageSpec):
     def _langs(cls, v):
         if v is not None and not v:
             raise ValueError("`languages` is empty; omit it to use the recipe's languages")
-        for lang in v or []:
-            if not re.fullmatch(GATE_LANG_RE, lang):
-                raise ValueError(f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]")
-            if problem := language_problem(lang):
-                raise ValueError(problem)
         return v
 
     def build(self, ctx: BuildContext):
@@ -278,14 +296,26 @@ class LanguageGateSpec(StageSpec):
         return [LanguageGateFilter(langs, self.min_score, **ctx.filter_kwargs(self.type))]
 
 
-def check_language_stage_order(stages: list) -> str | None:
-    """A language_gate needs a language_id before it (otherwise every document would be `language_missing`)."""
+def check_language_stage_order(stages: list, languages: list[str] | None = None) -> str | None:
+    """A language_gate needs a language_id before it (otherwise every document would be `language_missing`);
+    with a recipe whose languages are unknown (``[und]``), a gate or a ``drop_off_language`` chunk pass must say
+    which languages to keep (the recipe's `und` matches no document: language_id always names a language)."""
     seen_id = False
+    unknown = languages == ["und"]
     for i, st in enumerate(stages):
         t = getattr(st, "type", None)
         if t == "language_id":
             seen_id = True
+            chunk = getattr(st, "chunk", None)
+            if unknown and chunk is not None and chunk.action == "drop_off_language" and not chunk.languages:
+                return (f"stages[{i}]: chunk `action: drop_off_language` expects the recipe's languages, and "
+                        "`languages: [und]` (unknown) names none: every chunk would be off-language; set "
+                        "`chunk: {languages: [fr, …]}`")
         elif t == "language_gate" and not seen_id:
             return (f"stages[{i}]: language_gate needs a `- type: language_id` stage before it "
                     "(the gate reads the scores language_id writes)")
+        elif t == "language_gate" and unknown and not getattr(st, "languages", None):
+            return (f"stages[{i}]: language_gate expects the recipe's languages, and `languages: [und]` (unknown) "
+                    "matches no document (language_id always names a language); set `languages: [fr, …]` on the "
+                    "gate")
     return None

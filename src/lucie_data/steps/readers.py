@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from ..languages import to_code
+from ..languages import UNKNOWN, normalize_language
 from ..licenses import normalize_license
 
 FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable", "read_dataset_interrupted"}
@@ -32,6 +32,22 @@ MAX_NAMED_VALUES = 10  # distinct raw values / file names named in stats per tas
 NO_SIDECAR_EVIDENCE = "recipe:no_sidecar_row"  # the recipe's licence, given to a page the sidecar has no row for
 
 
+def sidecar_lines(sidecar_path: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a sidecar's non-blank lines, decoded as UTF-8 with an optional BOM on the first line
+    (a file saved by Windows tools). The one decoding of a sidecar: the load-time check (``recipe.check_sidecar``)
+    and the reader both use it, so a file the check accepts is a file the reader can read. Raises
+    UnicodeDecodeError (with the line in ``lucie_line``) and OSError."""
+    with open(sidecar_path, "rb") as f:
+        for n, bline in enumerate(f, start=1):
+            if not bline.strip():
+                continue
+            try:
+                yield n, bline.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                e.lucie_line = n
+                raise
+
+
 def sidecar_key_of(path: str, sidecar_path: str) -> str:
     """The key an input file is looked up by in a sidecar: its path relative to the sidecar's folder,
     normalised (``./html/a.html`` = ``html/a.html``). Shared by the load-time check (recipe.py) and the reader."""
@@ -41,24 +57,13 @@ def sidecar_key_of(path: str, sidecar_path: str) -> str:
 def map_language(value: Any, is_code: bool) -> str | None:
     """A record's language value as the code a build writes, or None when it names no language.
 
-    ``code``/``code:<lang>`` are kept (lower-cased); in a code recipe any other string is a programming language
-    (``Python`` -> ``code:python``). Otherwise each part of a pair is mapped with :func:`languages.to_code`
-    (``French``, ``FR``, ``fr-FR``, ``fra`` -> ``fr``; ``fr,EN`` -> ``fr,en``); a value that is not a string,
-    a part that names no language, more than two parts, or ``und`` gives None (unknown)."""
-    if not isinstance(value, str):
-        return None
-    v = value.strip().lower()
-    if v == "code" or v.startswith("code:"):
-        return v
-    if is_code:
-        return f"code:{v}" if v else None
-    parts = [p.strip() for p in v.split(",")]
-    if len(parts) > 2:
-        return None
-    codes = [to_code(p) for p in parts]
-    if any(c is None or c == "und" for c in codes):
-        return None
-    return ",".join(codes)
+    :func:`languages.normalize_language`, the one reading recipe validation uses too: ``code``/``code:<lang>``
+    kept (lower-cased); in a code recipe any other string is a programming language (``Python`` ->
+    ``code:python``); otherwise ``French``, ``Français``, ``FR``, ``fr-FR``, ``fr-Latn-FR``, ``fra``, ``iw`` (→
+    ``he``) name one language, ``fr,EN`` and ``fr-en`` a pair (``fr,en``; ``pt-BR``, ``zh-TW`` are regions);
+    a value that is not a string, names no language, three languages, a pair of one language (``fr,fr``),
+    ``und``, ``mul`` or ``zxx`` gives None (unknown)."""
+    return normalize_language(value, is_code)
 
 
 def clean_str(s: str) -> str:
@@ -190,7 +195,7 @@ class RecordReader(PipelineStep):
             # a code recipe's `python` -> `code:python` is the convention, not a correction
             if lang is None or not (self.is_code or (isinstance(raw_lang, str) and raw_lang.strip().lower() == lang)):
                 meta["language_raw"] = _clean_value(raw_lang)
-        elif len(self.languages) == 1:
+        elif len(self.languages) == 1 and self.languages[0] != UNKNOWN:  # `languages: [und]`: unknown, null
             lang = self.languages[0]
         meta["language"] = lang
         # licence: per-record field overrides the recipe
@@ -392,11 +397,9 @@ class RecordReader(PipelineStep):
             self._side_path = os.path.join(self.recipe_dir, sc)
             self._side = {}
             key = self.spec.get("sidecar_key", "path")
-            with open(self._side_path, encoding="utf-8") as f:
-                for line in f:
-                    if line.strip():
-                        rec = json.loads(line)
-                        self._side[os.path.normpath(str(rec.get(key)))] = rec
+            for _, line in sidecar_lines(self._side_path):  # decoded as the load-time check decoded it
+                rec = json.loads(line)
+                self._side[os.path.normpath(str(rec.get(key)))] = rec
         row = self._side.get(sidecar_key_of(path, self._side_path))
         return dict(row) if row is not None else None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pyarrow as pa
 from datatrove.data import Document
@@ -20,14 +21,36 @@ WORK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata"
 
 
 def _s(v) -> str | None:
-    if v is None:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):  # a NaN title is no title, not "nan"
         return None
     return v if isinstance(v, str) else str(v)
 
 
+def _finite(obj):
+    """``obj`` with every NaN/Infinity float replaced by None (only called when there is one)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def dumps(obj) -> str:
-    """Deterministic JSON (sorted keys, UTF-8 kept) so reruns give identical bytes."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Deterministic, standard JSON (sorted keys, UTF-8 kept) so reruns give identical bytes.
+
+    A NaN or ±Infinity (a record's ``Infinity``, ``NaN`` inside a JSON-string field such as Lucie's ``author``,
+    pandas' missing value) is written as ``null``: Python would write the bare token ``NaN``, which is not JSON,
+    so polars ``str.json_decode``, ``JSON.parse`` and most readers would reject the whole column. null is what
+    NaN means in those sources (a missing value); the record's own value stays in the input, which
+    ``source_file``/``source_record`` point at. The common case pays nothing: the fallback runs only on failure."""
+    try:
+        return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+                          allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+                          allow_nan=False)
 
 
 def doc_to_row(doc: Document, token_counter=None) -> dict:
