@@ -378,8 +378,8 @@ def _changed_since_manifest(out: Path, source_dir: Path) -> str | None:
     :func:`_outputs_problem` sees shards that are gone, unreadable or hold other row counts; a shard rewritten
     with as many rows (an edited text) passed, the source stayed "up to date" and the new manifest recorded the
     edited file's hash (second review). Against the previous manifest's entry: the size, the Parquet footer digest
-    (offsets, sizes, statistics: any re-encoding changes it), and, only for a file modified after that manifest
-    (a ``touch`` or an edit), the sha256 of its bytes. Shards the manifest does not list (a build from another
+    (offsets, sizes, statistics: any re-encoding changes it) and, when that digest differs or the file was modified
+    after that manifest (a ``touch`` or an edit), the sha256 of its bytes. Shards the manifest does not list (a build from another
     version, a source never in a manifest) are not judged here."""
     from .manifest import previous_entries, sha256_file
     from .mix.build import footer_digest
@@ -394,8 +394,11 @@ def _changed_since_manifest(out: Path, source_dir: Path) -> str | None:
                 continue
             st = f.stat()
             recorded = (e.get("summary") or {}).get("footer") if sub == "data" else e.get("footer")
-            if st.st_size != e.get("bytes") or (recorded and footer_digest(f) != recorded) or (
-                    st.st_mtime_ns > since and sha256_file(f) != e.get("sha256")):
+            # a footer that disagrees, or a newer file, is settled by the bytes: a wrong footer in the manifest
+            # alone (an edited manifest) leaves a shard whose sha256 is the recorded one untouched
+            if st.st_size != e.get("bytes") or (
+                    ((recorded and footer_digest(f) != recorded) or st.st_mtime_ns > since)
+                    and sha256_file(f) != e.get("sha256")):
                 return f"{f} is not the shard manifest.json recorded (sha256 {str(e.get('sha256'))[:12]}…): changed since"
     return None
 
