@@ -377,7 +377,8 @@ def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
     if kind.startswith("value_error"):
         msg = msg.removeprefix("Value error, ")
     inp = err.get("input")
-    if kind not in ("model_type", "dict_type") and not isinstance(inp, (dict, list)) and inp is not None:
+    if (kind not in ("model_type", "dict_type") and not isinstance(inp, (dict, list)) and inp is not None
+            and repr(inp) not in msg):  # a message that already quotes the value says it once
         msg += f" (got {inp!r})"
     return msg
 
