@@ -63,6 +63,20 @@ def html_recipe(sidecar: Path, key: str) -> str:
         """
 
 
+def _language_build(tmp_path: Path, values: list) -> tuple[dict, "pl.DataFrame", Path]:
+    """A build of real ELTeC chapters, chapter i labelled ``values[i]`` (read with ``language_field``)."""
+    novels = [json.loads(line) for line in NOVELS.read_text(encoding="utf-8").splitlines()]
+    recs = [{"id": f"n{i}", "text": novels[i]["text"], "language": v} for i, v in enumerate(values)]
+    write(tmp_path / "in.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    return run(tmp_path, f"""\
+        name: langs
+        category: book
+        languages: [fr]
+        license: CC-BY-4.0
+        input: {{type: jsonl, paths: ["{tmp_path / 'in.jsonl'}"], language_field: language}}
+        """)
+
+
 # ------------------------------------------------------------------------------------------ 1. sidecar
 def test_a_sidecar_that_matches_no_input_file_is_a_recipe_error(tmp_path):
     """`sidecar_key: id` (the rows' ids are not paths): every page got CC-BY-4.0 from the recipe, so the two
@@ -236,16 +250,7 @@ def test_record_language_values_are_mapped_to_codes(tmp_path):
     """Real ELTeC chapters with the language values seen in the wild: `French` used to become `data/french/` and
     a mix config `french`, `3` a config `3`. Now every value is a code, or unknown (`und`, `language` null) with
     the raw value kept in metadata, counted and reported."""
-    novels = [json.loads(line) for line in NOVELS.read_text(encoding="utf-8").splitlines()]
-    recs = [{"id": f"n{i}", "text": novels[i]["text"], "language": v} for i, v in enumerate(LANG_VALUES)]
-    write(tmp_path / "in.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
-    led, kept, src = run(tmp_path, f"""\
-        name: langs
-        category: book
-        languages: [fr]
-        license: CC-BY-4.0
-        input: {{type: jsonl, paths: ["{tmp_path / 'in.jsonl'}"], language_field: language}}
-        """)
+    led, kept, src = _language_build(tmp_path, LANG_VALUES)
     assert sorted(p.name for p in (src / "data").iterdir()) == ["code-python", "fr", "fr-en", "und", "zh"]
     got = dict(zip(kept["id"], kept["language"]))
     assert [got[f"langs/n{i}"] for i in range(len(LANG_VALUES))] == EXPECTED
@@ -392,17 +397,8 @@ def test_record_language_values_have_one_meaning(value, code):
 def test_odd_record_language_values_on_a_real_build(tmp_path):
     """ELTeC chapters labelled the way real corpora label them: the pair `fr-en` used to become `fr` (pair lost),
     `fr-Latn-FR`, `Français`, `iw` went to `und`, and `fr,fr` made a folder `fr-fr`."""
-    novels = [json.loads(line) for line in NOVELS.read_text(encoding="utf-8").splitlines()]
     values = ["fr-en", "fr-Latn-FR", "Français", "Deutsch", "iw", "fr,fr", "pt-BR", "de-fr"]
-    recs = [{"id": f"n{i}", "text": novels[i]["text"], "language": v} for i, v in enumerate(values)]
-    write(tmp_path / "in.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
-    led, kept, src = run(tmp_path, f"""\
-        name: langs
-        category: book
-        languages: [fr]
-        license: CC-BY-4.0
-        input: {{type: jsonl, paths: ["{tmp_path / 'in.jsonl'}"], language_field: language}}
-        """)
+    led, kept, src = _language_build(tmp_path, values)
     got = dict(zip(kept["id"], kept["language"]))
     assert [got[f"langs/n{i}"] for i in range(len(values))] == ["fr,en", "fr", "fr", "de", "he", None, "pt", "de,fr"]
     assert sorted(p.name for p in (src / "data").iterdir()) == ["de", "de-fr", "fr", "fr-en", "he", "pt", "und"]

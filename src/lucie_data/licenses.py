@@ -1103,8 +1103,10 @@ def gutenberg_allowed(
     years for French (French war-time extensions), 70 otherwise; kept if
     ``death <= current_year - thr``, or, death unknown, ``birth <= current_year - thr - 80``;
     kept when both dates are unknown (as Lucie did). For English only the copyright check
-    applies. Reasons: ``license_gutenberg_copyright``, ``license_gutenberg_author_too_recent``.
-    Years may be given as strings (``"1850"``); unparsable years count as unknown.
+    applies. Reasons: ``license_gutenberg_copyright``, ``license_gutenberg_author_too_recent``,
+    ``license_gutenberg_unreadable_year``. Years may be ints, integral floats or strings (``"1850"``,
+    ``1850.0``, ``"vers 1850"``); missing ones (None, NaN, text without a digit) are unknown, and a year
+    given but not one year (``"18??"``) refuses the book (:func:`_year`).
     :func:`gutenberg_decision` gives the same verdict and what it rested on.
     """
     ok, reason, _ = gutenberg_decision(language, author_death_year, author_birth_year, usagerights,
