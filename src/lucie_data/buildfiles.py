@@ -106,6 +106,8 @@ class LedgerHead(_Part):
     docs_removed: int
     balanced: bool
     data_shards: int | None = None
+    complete: bool | None = None  # False: an input could not be read whole (runner.RETRY_REASONS); absent: complete
+    incomplete: list[dict] | None = None
 
 
 class _RemovedCount(_Part):

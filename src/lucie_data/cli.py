@@ -99,6 +99,11 @@ def cmd_build(args) -> int:
         elif kind == "source_done":
             r = d["result"]
             led = r.ledger
+            if r.status == "incomplete":
+                why = "; ".join(f"{q['file']}: {q['reason']}" for q in led.get("incomplete", []))
+                con.print(f"  [red]✗[/red] {r.name}: INCOMPLETE, {led['records_read']:,} read before the input "
+                          f"failed ({why}); not marked finished: the next build retries it", markup=False)
+                return
             if r.status == "up-to-date":
                 con.print(f"  [dim]✓ {r.name}: up to date ({led['docs_kept']:,} docs kept), skipped[/dim]")
                 return
@@ -119,6 +124,11 @@ def cmd_build(args) -> int:
         con.print(f"[yellow]{len(probs)} input problem(s), handled and recorded in the ledgers:[/yellow]")
         for p in probs:
             con.print(f"  - {p}", markup=False)
+    if result.incomplete:
+        con.print(f"[red]{len(result.incomplete)} source(s) incomplete[/red] ({', '.join(result.incomplete)}): a "
+                  "dataset could not be read whole (the network, a Hub outage?); rerun the same command to retry "
+                  "them. `lucie-data mix build` refuses an incomplete source.", markup=False)
+        return 1
     return 0
 
 

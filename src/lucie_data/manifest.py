@@ -203,6 +203,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
             **({"sidecar": {"path": str(src.sidecar), "size": src.sidecar.stat().st_size, "sha256": cache.get(src.sidecar)}}
                if src.sidecar is not None else {}),
             "records_read": led["records_read"], "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
+            **({"complete": False} if led.get("complete") is False else {}),  # an input not read whole: see runner
         })
     cache.save()
     manifest = {

@@ -242,10 +242,17 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+# A dataset the reader could not open, or a stream that broke (the network, a Hub outage): unlike a corrupt local
+# file, which a rerun would read the same way, a retry may succeed. A source with one is written and accounted for
+# but left unfinished, so the next build retries it and `mix build` refuses it (review: an unreachable Hub dataset
+# became "up to date (0 docs kept)" forever and silently left the mix).
+RETRY_REASONS = frozenset({"read_dataset_unavailable", "read_dataset_interrupted"})
+
+
 @dataclass
 class SourceResult:
     name: str
-    status: str  # built | up-to-date
+    status: str  # built | up-to-date | incomplete (a dataset could not be read: retried by the next build)
     ledger: dict
     seconds: float = 0.0
 
@@ -255,6 +262,11 @@ class BuildResult:
     output_dir: Path
     sources: list[SourceResult] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Sources whose input could not be read whole this run (see RETRY_REASONS)."""
+        return [s.name for s in self.sources if s.status == "incomplete"]
 
     @property
     def problems(self) -> list[str]:
@@ -346,9 +358,16 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         for w in ledger["warnings"]:
             logger.warning(f"{src.name}: {w}")  # build.log; the CLI lists them at the end (BuildResult.problems)
     shutil.rmtree(source_dir / "work", ignore_errors=True)
+    unread = [q for q in ledger.get("quarantined_files", []) if q.get("reason") in RETRY_REASONS]
+    if unread:  # accounted for, but not finished: the next run must try again, and no mix may use it as whole
+        ledger["complete"] = False
+        ledger["incomplete"] = unread
     tmp = ledger_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(ledger, indent=2, sort_keys=True, ensure_ascii=False))
     os.replace(tmp, ledger_file)
+    if unread:
+        key_file.unlink()  # not "up to date": the next `lucie-data build` rebuilds this source from scratch
+        return SourceResult(src.name, "incomplete", ledger, seconds)
     return SourceResult(src.name, "built", ledger, seconds)
 
 

@@ -218,6 +218,11 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
                                "not accounted for; rerun `lucie-data build` (it resumes)")
         if not led["balanced"]:
             raise MixPlanError(f"source {name}: its ledger does not balance; rebuild it before mixing")
+        if led.get("complete") is False:  # a dataset not read whole (runner.RETRY_REASONS): not a source to publish
+            why = "; ".join(f"{q.get('file')}: {q.get('reason')}" for q in led.get("incomplete") or [])
+            raise MixPlanError(f"source {name} is incomplete: its input could not be read whole ({why}); rerun "
+                               "`lucie-data build` with the same pipeline and --output (it retries it), or drop the "
+                               "source from the pipeline, then mix")
         resolved = os.path.join(sfolder, "recipe.resolved.json")
         hint = partial(rebuild_hint, build, name)  # worded only on an error (it reads the manifest)
         raw = _read_bytes(resolved)
