@@ -170,6 +170,13 @@ def test_boilerplate_drops_gutenbergs_credit_and_closing_line(newline):
     assert "Produced by" not in d.text and "pgdp.net" not in d.text and "End of the Project Gutenberg" not in d.text
     assert d.text.lstrip().startswith("Au lecteur.")
     assert d.text.rstrip().endswith(last.rstrip())
+    # a reflowed text (no blank line after the credit): only the credit's line goes, the book stays
+    book = "\n".join(ln for ln in raw[raw.index("Au lecteur."):raw.index("End of the Project")].split("\n")
+                     if ln.strip())
+    flat = _text("*** START OF THIS PROJECT GUTENBERG EBOOK ENTRE NOUS ***\nProduced by Branko Collin, Hans Pieterse"
+                 "\n" + book + "\n*** END OF THIS PROJECT GUTENBERG EBOOK ENTRE NOUS ***\n")
+    assert BoilerplateFilter(stage_id="bp", repeated_lines=False).filter(flat) is True
+    assert "Branko" not in flat.text and flat.text.strip() == book.strip()
     # a credit-like sentence inside the book is text, not boilerplate
     inside = _text("*** START OF THIS PROJECT GUTENBERG EBOOK X ***\n\nChapitre I.\n\nProduced by the mill, it was"
                    " sold.\n\n*** END OF THIS PROJECT GUTENBERG EBOOK X ***\n")

@@ -20,9 +20,12 @@ GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E(?:
 # http://www.pgdp.net") and the closing line "End of the Project Gutenberg EBook of <title>, by <author>" are
 # Gutenberg's too; the usual strippers drop both (c-w/gutenberg ``strip_headers``: "Produced by" lines after the
 # start marker, "End of (the) Project Gutenberg" among its end markers). Paragraph = non-blank lines, CRLF or LF.
-GUTENBERG_CREDIT = re.compile(
-    r"\A\s*(?:Produced by|E-?text prepared by|This e-?(?:text|book) was produced by|Transcribed by)[^\n]*"
-    r"(?:\n[^\S\n]*\S[^\n]*)*", re.I)
+# The credit is a short paragraph: at most 6 lines ending at a blank line; with no blank line within them (a
+# reflowed text), only the credit's own line goes, never the book after it (code review: an unbounded paragraph ate
+# a whole book whose blank lines had been collapsed).
+_CREDIT_START = r"\A\s*(?:Produced by|E-?text prepared by|This e-?(?:text|book) was produced by|Transcribed by)[^\n]*"
+GUTENBERG_CREDIT = re.compile(_CREDIT_START + r"(?:\n[^\S\n]*\S[^\n]*){0,5}(?=\n[^\S\n]*(?:\n|\Z))", re.I)
+GUTENBERG_CREDIT_LINE = re.compile(_CREDIT_START, re.I)
 GUTENBERG_END_LINE = re.compile(
     r"(?:\A|\n)[^\S\n]*End of (?:the )?Project Gutenberg(?:'s|\u2019s)?\b[^\n]*\s*\Z", re.I)
 # "Catégories : …", "Category:", "Kategorien:", "Categorías:", "Categorie:" up to the end of the line
@@ -51,7 +54,9 @@ class BoilerplateFilter(LucieFilter):
             if start:
                 text = text[start.end():]
                 done.append("gutenberg_header")
-                text = GUTENBERG_CREDIT.sub("", text, count=1)
+                text, n = GUTENBERG_CREDIT.subn("", text, count=1)
+                if not n:
+                    text = GUTENBERG_CREDIT_LINE.sub("", text, count=1)
             end = GUTENBERG_END.search(text)
             if end:
                 text = text[:end.start()]
