@@ -447,3 +447,29 @@ def test_a_build_in_one_process_prints_no_logging_errors(tmp_path):
     both = run.stdout + run.stderr
     assert "Logging error" not in both and "Traceback" not in both, both
     assert "pud_en" in run.stdout and "eltec_fr" in run.stdout
+
+
+def test_a_source_rebuilt_by_a_run_stopped_before_its_manifest_is_not_rebuilt_again(demo_copy):
+    """A run rebuilds a source, then stops before writing manifest.json (Ctrl-C, a later source failing): the
+    manifest left describes the source's old shards. The next run must take the new shards as they are (its ledger
+    is newer than that manifest), not warn "changed since" and rebuild it (code review)."""
+    import os
+    import shutil
+
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    build(load_pipeline(pipe_file), out, workers=1, only=["pud_en", "eltec_fr"])
+    old_manifest = demo_copy / "manifest.old"
+    shutil.copy2(out / "manifest.json", old_manifest)
+    rec = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    rec.write_text(rec.read_text().replace("min_chars: 100", "min_chars: 400"))
+    build(load_pipeline(pipe_file), out, workers=1, only=["pud_en", "eltec_fr"])
+    after = shard_hashes(out)
+    os.replace(old_manifest, out / "manifest.json")  # the state a run stopped before its manifest leaves
+    events = []
+    res = build(load_pipeline(pipe_file), out, workers=1, only=["pud_en", "eltec_fr"],
+                on_event=lambda kind, d: events.append((kind, d)))
+    assert {s.status for s in res.sources} == {"up-to-date"}
+    assert [d for kind, d in events if kind == "warning"] == []
+    assert shard_hashes(out) == after
+    _entries_match_files(out)

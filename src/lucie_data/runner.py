@@ -399,12 +399,18 @@ def _changed_since_manifest(out: Path, source_dir: Path) -> str | None:
     edited file's hash (second review). Against the previous manifest's entry: the size, the Parquet footer digest
     (offsets, sizes, statistics: any re-encoding changes it) and, when that digest differs or the file was modified
     after that manifest (a ``touch`` or an edit), the sha256 of its bytes. Shards the manifest does not list (a build from another
-    version, a source never in a manifest) are not judged here."""
+    version, a source never in a manifest) are not judged here, nor a source whose ledger is newer than that
+    manifest (rebuilt by a run that stopped before writing the manifest: its shards are new, not changed)."""
     from .manifest import previous_entries, sha256_file
     from .mix.build import footer_digest
 
     entries, since = previous_entries(out)
     if not entries:
+        return None
+    try:  # a source finished after that manifest (by a run stopped before writing its own) is not described by it
+        if (source_dir / "ledger.json").stat().st_mtime_ns > since:
+            return None
+    except OSError:
         return None
     for sub, pattern in (("data", "**/*.parquet"), ("removed", "*/*.parquet")):
         for f in sorted((source_dir / sub).glob(pattern)):
