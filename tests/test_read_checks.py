@@ -405,3 +405,34 @@ def test_odd_record_language_values_on_a_real_build(tmp_path):
     meta = {i: json.loads(m) for i, m in zip(kept["id"], kept["metadata"])}
     assert meta["langs/n0"]["language_raw"] == "fr-en" and meta["langs/n5"]["language_raw"] == "fr,fr"
     assert led["read_checks"]["language_unmapped"]["values"] == {'"fr,fr"': 1}
+
+
+def test_a_sidecar_reached_through_a_symlinked_folder_matches_its_files(tmp_path):
+    """Inputs are resolved (symlinks followed); the sidecar was only joined, so through a symlinked folder its keys
+    never matched and a correct recipe was refused (code review). The manifest records it resolved."""
+    real = tmp_path / "htmlreal"
+    real.mkdir()
+    for f in PAGE_FILES[:2]:
+        (real / f.name).write_bytes(f.read_bytes())
+    rows = [json.loads(line) for line in SIDECAR.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [dict(r, path=Path(r["path"]).name) for r in rows if Path(r["path"]).name in {f.name for f in PAGE_FILES[:2]}]
+    (real / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "html").symlink_to(real, target_is_directory=True)
+    recipe = f"""\
+        name: pages
+        category: web
+        languages: [en, de]
+        license: CC-BY-4.0
+        input:
+          type: html
+          paths: ["{tmp_path}/html/*.html"]
+          sidecar: {tmp_path}/html/pages.jsonl
+          license_field: license
+          language_field: language
+        """
+    f = write(tmp_path / "s.yaml", textwrap.dedent(recipe))
+    src, issues = load_source(f)
+    assert issues == [] and src.sidecar == real / "pages.jsonl"
+    led, kept, _ = run(tmp_path, recipe, POLICY)
+    assert led["docs_kept"] + led["docs_removed"] == 2 and "no_sidecar_row" not in led["read_checks"]
+    assert set(kept["license_evidence"]) <= {"record:license"}

@@ -507,7 +507,7 @@ class LoadedSource:
     def sidecar(self) -> Path | None:
         """The sidecar file (per-page licences, URLs), resolved as the reader resolves it, or None."""
         sc = self.recipe.input.sidecar
-        return Path(os.path.join(str(self.file.parent), sc)) if sc else None
+        return Path(os.path.realpath(os.path.join(str(self.file.parent), sc))) if sc else None
 
     def recipe_hash(self) -> str:
         return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()

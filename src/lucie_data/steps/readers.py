@@ -50,8 +50,10 @@ def sidecar_lines(sidecar_path: str) -> Iterator[tuple[int, str]]:
 
 def sidecar_key_of(path: str, sidecar_path: str) -> str:
     """The key an input file is looked up by in a sidecar: its path relative to the sidecar's folder,
-    normalised (``./html/a.html`` = ``html/a.html``). Shared by the load-time check (recipe.py) and the reader."""
-    return os.path.normpath(os.path.relpath(path, os.path.dirname(sidecar_path)))
+    normalised (``./html/a.html`` = ``html/a.html``). Shared by the load-time check (recipe.py) and the reader.
+    Both sides with symlinks resolved: input paths are (recipe.resolve_paths), and a sidecar reached through a
+    symlinked folder or ``..`` gave keys like ``../../htmlreal/x.html`` that matched nothing (code review)."""
+    return os.path.normpath(os.path.relpath(os.path.realpath(path), os.path.dirname(os.path.realpath(sidecar_path))))
 
 
 def map_language(value: Any, is_code: bool) -> str | None:
