@@ -447,6 +447,10 @@ def test_a_build_in_one_process_prints_no_logging_errors(tmp_path):
     both = run.stdout + run.stderr
     assert "Logging error" not in both and "Traceback" not in both, both
     assert "pud_en" in run.stdout and "eltec_fr" in run.stdout
+    # the build log keeps what the main process logs after each in-process task (datatrove's per-run stats), as
+    # with worker processes; it used to be dropped by datatrove's task logger and stay empty (code review)
+    log = (tmp_path / "out" / "build.log").read_text(encoding="utf-8")
+    assert log.count("Stats: All 1 tasks") >= 2, log[:2000]
 
 
 def test_a_source_rebuilt_by_a_run_stopped_before_its_manifest_is_not_rebuilt_again(demo_copy):

@@ -140,6 +140,18 @@ def start_forkserver() -> None:
 
 
 _DEVNULL: list = []
+_BUILD_LOG: dict = {}  # {"path": BUILD/build.log, "pid": the building process}, set by build()
+
+
+def _restore_build_log() -> None:
+    """Put the build log back after a task run in this process: datatrove's task logger starts with
+    ``logger.remove()``, which dropped it, so everything logged after the first in-process task (workers 1, tasks
+    1), warnings included, went nowhere (code review: an empty build.log). Not in pool workers (other processes)."""
+    if _BUILD_LOG.get("pid") == os.getpid():
+        from loguru import logger
+
+        logger.remove()
+        logger.add(_BUILD_LOG["path"], level="INFO")
 
 
 def _devnull():
@@ -170,6 +182,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
         finally:
             sys.stderr = saved
+            _restore_build_log()
 
 
 def ensure_ray(opts: RunOptions) -> None:
@@ -456,6 +469,7 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
 
         logger.remove()  # datatrove's summaries go to the build log, not the terminal
         logger.add(str(out / "build.log"), level="INFO")
+        _BUILD_LOG.update(path=str(out / "build.log"), pid=os.getpid())
     ex = pipe.recipe.executor
     opts = RunOptions(seed=pipe.recipe.seed, tasks=ex.tasks, workers=workers or ex.workers,
                       tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy,
