@@ -263,3 +263,17 @@ def test_plan_typo_hints_stay_quiet_on_a_full_table_and_show_in_the_missing_fact
     assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w)]) == 2
     err = capsys.readouterr().err
     assert "'en--legi_written' (used by: B; your 'en-legi_written' matches no subset: a typo of it?)" in err, err
+
+
+def test_language_multipliers_of_absent_languages_are_not_typos(tmp_path, capsys):
+    """`de` on a build without German is close to `code` by letters, not a typo of it (code review); a real typo of a
+    present language (`fre` for `fr`) is still named."""
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nB,es,web,300\nC,code,programming,100\n")
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {fr--web: 1, es--web: 1, code--programming: 2}\nlanguages: {de: 1.5, es: 1, it: 2}\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    w.write_text("factors: {fr--web: 1, es--web: 1, code--programming: 2}\nlanguages: {fre: 1.5}\n")
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w)]) == 0
+    assert "language multiplier 'fre' matches no subset's language; did you mean 'fr'?" in capsys.readouterr().err

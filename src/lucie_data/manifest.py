@@ -64,7 +64,7 @@ class HashCache:
         self.path.write_text(json.dumps(self.data, sort_keys=True))
 
 
-_PREVIOUS: dict[str, tuple[tuple[int, int], tuple[dict[str, dict], int]]] = {}  # path -> ((mtime, size), entries)
+_PREVIOUS: dict[str, tuple[tuple[int, int, int], tuple[dict[str, dict], int]]] = {}  # path -> (stat key, entries)
 
 
 def previous_entries(out: Path) -> tuple[dict[str, dict], int]:
@@ -75,11 +75,13 @@ def previous_entries(out: Path) -> tuple[dict[str, dict], int]:
     path = out / "manifest.json"
     try:
         st = path.stat()
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)  # a rewrite is a new inode (os.replace), whatever the clock
         cached = _PREVIOUS.get(str(path))
-        if cached is not None and cached[0] == (st.st_mtime_ns, st.st_size):
+        if cached is not None and cached[0] == key:
             return cached[1]
         got = _previous_entries(path, st.st_mtime_ns)
-        _PREVIOUS[str(path)] = ((st.st_mtime_ns, st.st_size), got)
+        _PREVIOUS.clear()  # one build folder at a time: the cache never grows with the folders a process sees
+        _PREVIOUS[str(path)] = (key, got)
         return got
     except OSError:
         return {}, 0
@@ -138,7 +140,8 @@ def shard_entries(out: Path, folder_glob: str, summaries: bool = False,
     files = sorted(out.glob(folder_glob))
     rels = [f.relative_to(out).as_posix() for f in files]
     old, since = previous
-    kept = {rel: old[rel] for f, rel in zip(files, rels) if _reusable(old.get(rel), f, since, summaries)}
+    kept = {rel: dict(old[rel]) for f, rel in zip(files, rels)  # copies: the cached entries stay as read
+            if _reusable(old.get(rel), f, since, summaries)}
     todo = [f for f, rel in zip(files, rels) if rel not in kept]
     fresh: dict[str, dict] = {}
     for f, digest in zip(todo, sha256_files(todo)):

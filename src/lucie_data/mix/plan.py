@@ -495,8 +495,11 @@ def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
             out.append(f"factor key {key!r} matches no subset{hint}")
     langs = sorted({s.language for s in stats})
     for lang in sorted(set(weights.languages) - set(langs)):
-        near = difflib.get_close_matches(lang, langs, n=1, cutoff=0.6)
-        if near:
+        # a language compared with languages of its own kind (codes with codes, pairs with pairs), and not when the
+        # near one has its own multiplier: `de` next to `code` or `es` is no typo (code review)
+        same_kind = [x for x in langs if ("-" in x) == ("-" in lang) and (x == "code") == (lang == "code")]
+        near = difflib.get_close_matches(lang, same_kind, n=1, cutoff=0.6)
+        if near and near[0] not in weights.languages:
             out.append(f"language multiplier {lang!r} matches no subset's language; did you mean {near[0]!r}?")
     return out
 
