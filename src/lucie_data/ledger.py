@@ -186,7 +186,8 @@ def _rule_fields(src) -> dict[str, str]:
 def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     """(warnings, errors) of :func:`read_checks`, in words with the fix.
 
-    Errors (the source fails): ``license_field`` names a field that no record has. A licence that is never read
+    Errors (the source fails): ``license_field`` names a field that no record fills (absent, or null/empty in
+    every record; the message says which). A licence that is never read
     gives every document the recipe's licence as if it had been checked record by record; the typo
     ``license_field: licence`` put 62 Apache/BSD/dual-licensed files under one licence. There is no reading of
     such a recipe that is right, so the build stops (rule 2) instead of writing documents the policy would judge

@@ -23,7 +23,9 @@ class GutenbergRule(BaseModel):
     ``current_year``. Field names are keys of ``doc.metadata`` (copy them with ``input.metadata_fields``; a
     dotted path such as ``author.authoryearofdeath`` reads a key inside a JSON-string column). Metadata
     ``license_rule_basis`` says what the verdict rested on: ``death_year``, ``birth_year``, ``english_usagerights``,
-    ``usagerights_copyright``, or ``no_dates``/``no_data`` (kept by Lucie's default, nothing checked)."""
+    ``usagerights_copyright``, ``no_dates``/``no_data`` (kept by Lucie's default, nothing checked), or
+    ``unreadable_year`` (a year given but not one year, ``18??``: refused). The fields must be listed in
+    ``input.metadata_fields`` (a recipe error otherwise: the rule would read nothing)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

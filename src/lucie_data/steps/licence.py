@@ -2,8 +2,9 @@
 
 ``LicenseRulesAnnotator`` never drops a document: it rewrites ``license``/``license_evidence`` from
 per-document data and records Lucie's Gutenberg verdict in ``license_rule_verdict`` and what it rested on in
-``license_rule_basis`` (``death_year``, ``birth_year``, ``english_usagerights``, ``usagerights_copyright``, or
-``no_dates``/``no_data`` when Lucie's default kept a book nothing could be checked on).
+``license_rule_basis`` (``death_year``, ``birth_year``, ``english_usagerights``, ``usagerights_copyright``,
+``no_dates``/``no_data`` when Lucie's default kept a book nothing could be checked on, ``unreadable_year`` when a
+year is given but is not one year: refused).
 ``LicenseGateFilter`` decides, with machine-readable reasons: ``license_gutenberg_*`` (a failed rule),
 ``license_not_allowed``/``license_unknown`` (``LicensePolicy.decide``), ``license_no_derivatives_modified``.
 """

@@ -225,7 +225,7 @@ class RecordReader(PipelineStep):
             if found:
                 meta[f] = _clean_value(value)
             else:  # kept without it, but counted: the build's stats say how many records lacked it
-                self.stat_update(f"metadata_missing:{f}")
+                self._count(f"metadata_missing:{f}")
         return Document(text=text, id=f"{self.source}/{orig_id}", metadata=meta)
 
     # ------------------------------------------------------------------ per-record checks (reader stats)
@@ -307,7 +307,7 @@ class RecordReader(PipelineStep):
                         parsed[prefix] = json.loads(cur)
                     except ValueError:
                         parsed[prefix] = _UNPARSABLE
-                        self.stat_update(f"metadata_unparsable_json:{prefix}")
+                        self._count(f"metadata_unparsable_json:{prefix}")
                 cur = parsed[prefix]
             if not isinstance(cur, dict) or part not in cur:
                 return False, None
