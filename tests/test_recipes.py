@@ -284,3 +284,13 @@ def test_unknown_languages_in_a_recipe_mean_null_and_folder_und(tmp_path):
     assert [p.name for p in data.iterdir()] == ["und"]
     kept = pl.concat([pl.read_parquet(p) for p in sorted(data.glob("und/*.parquet"))])
     assert kept.height == 3 and kept["language"].null_count() == 3
+
+
+@pytest.mark.parametrize("value", ["fr,und", "und,fr", "fr,mul", "fr,zxx"])
+def test_a_pair_with_an_unknown_part_says_so(value):
+    """A pair names two languages: `und`/`mul`/`zxx` in one is explained as such, not as a misspelt code (code
+    review: "did you mean 'und'? (codes are written in lower case)")."""
+    from lucie_data.languages import language_problem
+
+    msg = language_problem(value)
+    assert msg is not None and "a pair names two languages" in msg and "`und` alone" in msg, msg

@@ -268,7 +268,10 @@ def language_problem(value: str, where: str = "recipe") -> str | None:
         if codes[0] is not None and codes[0] == codes[1]:
             return f"language {value!r}: a pair needs two different languages (fr,en); for one language write {codes[0]!r}"
         for p, c in zip(parts, codes):
-            if c is None or c == UNKNOWN or c in NOT_ONE_LANGUAGE:
+            if p in (UNKNOWN, *NOT_ONE_LANGUAGE) or c in (UNKNOWN, *NOT_ONE_LANGUAGE):
+                return (f"language {value!r}: a pair names two languages, and {p!r} is not one; write the language "
+                        f"you know alone (fr), or `und` alone when it is unknown")
+            if c is None:
                 return f"language {value!r}: " + _single_problem(p, where)
         return f"language {value!r}: did you mean {canon!r}? (a pair is written as the build writes it)"
     pair = _hyphen_pair(low)
