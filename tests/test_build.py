@@ -477,3 +477,23 @@ def test_a_source_rebuilt_by_a_run_stopped_before_its_manifest_is_not_rebuilt_ag
     assert [d for kind, d in events if kind == "warning"] == []
     assert shard_hashes(out) == after
     _entries_match_files(out)
+
+
+def test_a_tokenizer_that_cannot_be_loaded_stops_the_build_before_any_task(tmp_path):
+    """A Hub tokenizer offline (or a misspelt id): one clear error naming it and the fix, exit 2, before any task;
+    it used to fail inside every task as 'a task failed (LocalEntryNotFoundError…)' (third review)."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "p.yaml").write_text(
+        f"name: tok\nsources: [{root / 'sources/demo/pud_en.yaml'}]\noutput_dir: out\n"
+        "executor: {type: local, workers: 1, tasks: 1}\ntokenizer: no-such-org/no-such-tokenizer\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "p.yaml")],
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "tokenizer 'no-such-org/no-such-tokenizer' (a Hub id" in run.stderr and "Set `tokenizer:`" in run.stderr
+    assert "Traceback" not in run.stderr and "a task failed" not in run.stderr
+    assert not (tmp_path / "out" / "sources" / "pud_en" / "data").exists()

@@ -319,6 +319,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
             damaged = True
+    _check_tokenizer(opts.tokenizer)  # a source will be built: its token counts need the tokenizer
     if opts.executor == "local" and min(opts.workers, opts.tasks) > 1:
         start_forkserver()  # its imports overlap the preparation below (a no-op once it runs)
         # the dedup plan and the ledger need polars here: importing it (~0.08 s) while the forkserver
@@ -402,6 +403,28 @@ def _outputs_problem(source_dir: Path, led: dict) -> str | None:
         if rows != led[key]:
             return f"its {sub}/ shards hold {rows:,} rows where its ledger counts {led[key]:,}"
     return None
+
+
+_TOKENIZERS_OK: set = set()
+
+
+def _check_tokenizer(tokenizer: str | None) -> None:
+    """Load the pipeline's tokenizer once, in this process, before a source is built: a Hub id that cannot be
+    fetched (offline, a typo) used to fail inside every task as "a task failed (LocalEntryNotFoundError …)", with the
+    tokenizer named only in the task logs (third review). InputError (exit 2) naming it and the fix."""
+    if not tokenizer or tokenizer in _TOKENIZERS_OK:
+        return
+    from .tokens import TokenCounter
+
+    try:
+        TokenCounter(tokenizer)._load()
+    except Exception as err:  # tokenizers / huggingface_hub raise many kinds (offline, 404, bad JSON)
+        where = "a local file" if os.path.exists(tokenizer) else "a Hub id (this needs the network once, then the HF cache)"
+        raise InputError(f"the pipeline's tokenizer {tokenizer!r} ({where}) cannot be loaded: {type(err).__name__}: "
+                         f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}. Set `tokenizer:` to a "
+                         "local tokenizer.json, run once with the network so the HF cache holds it, or remove "
+                         "`tokenizer:` to count with the regex fallback (lucie_data/tokens.py)") from None
+    _TOKENIZERS_OK.add(tokenizer)
 
 
 def _changed_since_manifest(out: Path, source_dir: Path) -> str | None:
