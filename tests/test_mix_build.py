@@ -1211,3 +1211,27 @@ def test_a_reversed_pair_is_weighted_and_filed_under_the_declared_pair(tmp_path)
 
     assert mix_language("en,fr") == "en-fr" and mix_language("en,fr", ("fr,en",)) == "fr-en"
     assert mix_language("fr,en", ("fr,en", "en,fr")) == "fr-en" and mix_language("en,fr", ("fr,en", "en,fr")) == "en-fr"
+
+
+def test_ids_a_build_does_not_keep_unique_are_declared_by_the_mix(tmp_path):
+    """Two input files numbering their records from 0 (Lucie's `{"idx_row": N}` ids): the build warns that ids
+    repeat; the mix says so in mix_plan.json, in its log and on its card instead of claiming unique ids (third
+    review: a suffix mix had 14 rows and 7 ids)."""
+    recs = [json.loads(line) for line in (ROOT / "data" / "demo" / "en_ud_pud.jsonl").read_text(encoding="utf-8")
+            .splitlines()[:6]]
+    for k, part in enumerate((recs[:3], recs[3:])):
+        (tmp_path / f"part{k}.jsonl").write_text("".join(json.dumps({"id": json.dumps({"idx_row": i}), "text": r["text"]})
+                                                         + "\n" for i, r in enumerate(part)), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump({
+        "name": "rows", "category": "web", "languages": ["en"], "license": "CC-BY-SA-4.0",
+        "input": {"type": "jsonl", "paths": ["part*.jsonl"]}}), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({
+        "name": "p", "sources": ["s.yaml"], "output_dir": "b", "executor": {"type": "local", "workers": 1, "tasks": 1},
+        "mix": {"factors": {"en--web": 2}}}), encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    logged = []
+    plan = build_mix(tmp_path / "b", load_mix_config(tmp_path / "b", output=tmp_path / "m"), log=logged.append)
+    assert plan["duplicate_ids"] == {"rows": 3}
+    assert any("ids are not unique in rows (3 documents share an id)" in x for x in logged), logged
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert "**Ids are not unique in the source build** for rows (3 documents share an id with another)" in card

@@ -7,7 +7,7 @@ def cmd_trace(args) -> int:
 
     from ..report.trace import format_trace, trace
 
-    t = trace(args.build, args.doc_id)
+    t = trace(args.build, args.doc_id, mix=args.mix)
     print(json.dumps(t, indent=2, ensure_ascii=False, default=str) if args.json else format_trace(t), end="")
     return 0
 
@@ -15,6 +15,9 @@ def cmd_trace(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("trace", help="print a document's lineage: recipe, input record, annotations, licence, fate")
     p.add_argument("build", help="build folder")
-    p.add_argument("doc_id", help="document id (<source>/<original id>)")
+    p.add_argument("doc_id", help="document id (<source>/<original id>); <id>#<k> names copy k of a repeated "
+                                  "document in the mix (repeat_ids: suffix)")
+    p.add_argument("--mix", default=None, help="the build's mix folder (default: BUILD/mix, else the pipeline's "
+                                               "`mix: output:`)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_trace)

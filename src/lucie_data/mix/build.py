@@ -784,13 +784,16 @@ def shard_summaries(paths: list[Path]) -> list[dict]:
 
     if not paths:
         return []
+    from .card import rows_with_url
+
     grouped = _grouped_many(paths, ["source", "language", "license"])
     flagged = _flagged_per_file(paths)
+    with_url = rows_with_url([str(p) for p in paths])  # the card's `url` claim, recorded once here (footers)
     out = []
-    for p, (_rows, nulls, groups) in zip(paths, grouped):
+    for p, (_rows, nulls, groups), urls in zip(paths, grouped, with_url):
         out.append({"schema": schema_fingerprint(pq.read_schema(p)), "footer": footer_digest(p), "null_tokens": int(nulls),
                     "groups": [[s, lang, lic, int(n or 0), int(docs)] for s, lang, lic, n, docs in groups],
-                    "flagged": flagged.get(str(p), [])})
+                    "flagged": flagged.get(str(p), []), "url_rows": urls})
     return out
 
 
@@ -947,6 +950,13 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
     read = [p for p in paths if p not in known]
     grouped = dict(zip(read, _grouped_many(read, ["source", "language", "license"])))
     flagged = _flagged_per_file(read)
+    from .card import rows_with_url  # the card's per-source `url` count: footer statistics, no column read
+
+    # a byte copy of a described build shard takes it from the build manifest's summary (an older build's summary
+    # has none: its footer is read), so a mix of copies opens no file for it (benchmarks/results/mix.md)
+    with_url = {p: e[1]["url_rows"] for p, e in known.items() if isinstance(e[1].get("url_rows"), int)}
+    rest = [p for p in paths if p not in with_url]
+    with_url.update(zip(rest, rows_with_url(rest)))
     prefix = len(os.fspath(folder / "x")) - 1  # a listed path is this prefix + its path relative to the folder
     subset_of: dict[tuple[str, str | None], str] = {}  # (source, language) -> subset, once per pair
     flags_of = []
@@ -968,7 +978,7 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
         sha = hashes.get(path)
         shards.append({"path": rel, "rows": rows, "bytes": size,
                        "sha256": sha if sha is not None else _sha256(path),
-                       "source": src_name, "kind": kind, "language": lang_dir})
+                       "source": src_name, "kind": kind, "language": lang_dir, "url_rows": with_url[path]})
         for s, lang, lic, n, docs in groups:
             sub = subset_of.get((s, lang))
             info = sources.get(s)
@@ -1192,6 +1202,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     epochs = {sp.subset: sp.epochs for sp in plan.subsets}
     for w in plan.warnings:
         log(f"warning: {w}")
+    dup_ids = {s.name: s.duplicate_ids for s in sources if s.duplicate_ids and s.redistributable}
+    if dup_ids:  # third review: a suffix mix claimed unique ids over a build whose ids repeat across input files
+        log("warning: ids are not unique in " + ", ".join(f"{k} ({v:,} documents share an id)" for k, v in dup_ids.items())
+            + ": the mix's ids are not either (set the recipe's `id_field` to a unique field, or `id_field: null` "
+              "for ids made of the input file and record)")
     log(f"planned {len(plan.subsets)} subset(s), {plan.total_tokens:,} tokens -> {plan.total_tokens_seen:,} seen")
 
     # 2. write next to the final folder, swap at the end
@@ -1397,6 +1412,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         "seed": config.seed,
         "repeat_ids": config.repeat_ids,
         "id_scheme": ID_SCHEMES[config.repeat_ids],
+        # the build's own ids are not unique in these sources (two documents, one id): no mode makes them unique
+        **({"duplicate_ids": dup_ids} if dup_ids else {}),
         "build": {"manifest_sha256": manifest_file.sha256 if manifest_file else None},
         "weights": json.loads(weights.model_dump_json()),
         "plan": plan.to_dict(),

@@ -14,7 +14,31 @@ from typing import Any
 
 import yaml
 
-__all__ = ["card_configs", "render_card", "hf_license", "front_matter", "source_licences"]
+__all__ = ["card_configs", "render_card", "hf_license", "front_matter", "source_licences", "rows_with_url",
+           "source_urls"]
+
+
+def rows_with_url(paths: list[str]) -> list[int]:
+    """Rows whose ``url`` is not null, per Parquet file, from the footer's statistics alone (no column is read;
+    ~0.06 ms a file: 0.07 s for 1,316 shards): what the card says of each source's per-document ``url``. A file
+    whose footer has no null count for ``url`` has that one column read; a file without a ``url`` column has 0."""
+    import pyarrow.parquet as pq
+
+    def one(path: str) -> int:
+        md = pq.read_metadata(path)
+        names = md.schema.names
+        if "url" not in names:
+            return 0
+        j = names.index("url")
+        nulls = 0
+        for i in range(md.num_row_groups):
+            st = md.row_group(i).column(j).statistics
+            if st is None or not st.has_null_count:
+                return md.num_rows - pq.ParquetFile(path).read(columns=["url"], use_threads=False).column("url").null_count
+            nulls += st.null_count
+        return md.num_rows - nulls
+
+    return [one(p) for p in paths]  # serial: footer parsing holds the GIL, threads were 1.5-2x slower
 
 
 def hf_license(spdx: str) -> str:
@@ -115,6 +139,12 @@ def _repeats_paragraph(mix_plan: dict) -> str:
         text += ("\n\n**Ids repeat by design**: a document weighted e epochs appears e times under the same `id`, "
                  "once per epoch. Do not deduplicate this mix by `id`: that would undo the "
                  "weighting. `id` is not a unique key of a row here.")
+    dup = mix_plan.get("duplicate_ids")
+    if dup:
+        text += ("\n\n**Ids are not unique in the source build** for " + ", ".join(
+            f"{k} ({v:,} documents share an id with another)" for k, v in sorted(dup.items()))
+            + ": different documents carry the same `id` there, so they do here too, whatever `repeat_ids`. Do "
+              "not deduplicate these sources by `id`.")
     return text
 
 
@@ -148,6 +178,27 @@ def _source_licences(mix_plan: dict, source: str) -> str:
         return f"{next(iter(lics))}, {credit}"
     listed = ", ".join(f"{lic} ({n:,} row{'s' if n != 1 else ''})" for lic, n in sorted(lics.items()))
     return f"per-document licences: {listed}; {credit}"
+
+
+def source_urls(mix_plan: dict, source: str) -> tuple[int, int] | None:
+    """(rows with a ``url``, rows) of one source in the mix, from the plan's shards; None when the plan does not
+    say (written before shards recorded ``url_rows``)."""
+    shards = [s for s in mix_plan.get("shards", []) if s.get("source") == source]
+    if not shards or any(not isinstance(s.get("url_rows"), int) for s in shards):
+        return None
+    return sum(s["url_rows"] for s in shards), sum(s.get("rows", 0) for s in shards)
+
+
+def _url_note(mix_plan: dict, source: str) -> str:
+    got = source_urls(mix_plan, source)
+    if got is None:
+        return ""
+    n, rows = got
+    if n == rows:
+        return f" Every row has its `url` ({rows:,})."
+    if n == 0:
+        return f" No row has a `url` (0 of {rows:,})."
+    return f" {n:,} of {rows:,} rows have a `url`; the others only `source` and `license`."
 
 
 def render_card(mix_plan: dict) -> str:
@@ -215,8 +266,12 @@ def render_card(mix_plan: dict) -> str:
         prov = meta.get("provenance") or {}
         url = f" <{prov['url']}>" if prov.get("url") else ""
         cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
-        lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}): {meta.get('description', '')}{url}.{cite}")
-    lines += ["", "Every row keeps its `url`, `source` and `license`, which together are the per-document attribution.",
+        lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}): {meta.get('description', '')}{url}.{cite}"
+                     f"{_url_note(mix_plan, name)}")
+    counted = all(source_urls(mix_plan, name) is not None for name in used)
+    lines += ["", "Every row keeps its `source` and `license`; with the source's entry above they are the per-document "
+              "attribution. A row's `url` links to the document itself where its source gives one"
+              + (" (rows with one, per source, above)." if counted else "; it is null in the rows of sources without."),
               "", "## Provenance", "",
               "Built from the lucie-data build whose manifest has sha256 "
               f"`{mix_plan['build']['manifest_sha256']}`; `mix_plan.json` lists every shard with its row count and "

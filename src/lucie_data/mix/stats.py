@@ -75,6 +75,7 @@ class SourceInfo:
     provenance: dict
     description: str = ""
     kept_shards: int | None = None  # data shards its ledger counted (``data_shards``); None: an older ledger
+    duplicate_ids: int = 0  # kept documents sharing an id with another (the ledger's count): ids not unique
 
     @cached_property
     def pairs(self) -> tuple[str, ...]:
@@ -234,7 +235,7 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
             license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
             provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
-            kept_shards=led.get("data_shards"),
+            kept_shards=led.get("data_shards"), duplicate_ids=int(led.get("duplicate_ids") or 0),
         ))
     if not out and names:  # folders there, none listed: the manifest is not this build's (or was emptied)
         raise MixPlanError(f"{mpath} lists none of the sources under {root} ({', '.join(names[:5])}); rerun "

@@ -6,12 +6,14 @@ and the manifest so that a report that disagrees with its build says so instead 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file, rebuild_hint
 from ..errors import BuildFileError
 from ..licenses import (
     UNKNOWN,
+    LicensePolicy,
     is_no_derivatives,
     license_class,
     license_from_statement,
@@ -327,6 +329,26 @@ def _ids(df, n: int = MAX_IDS) -> list[str]:
     return df["id"].head(n).to_list()
 
 
+def _unknown_kept_reason(policy: dict | None):
+    """licence -> why a kept document under this licence of unknown class passed the pipeline's policy, worded by
+    the policy's actual rule: allowed by name (``allow:``), or by ``unknown: allow``; never a rule it does not have."""
+    if policy is None:
+        return lambda _lic: "the pipeline has no license_policy, so none was enforced"
+    try:
+        strict = LicensePolicy(**{**policy, "unknown": "deny"})
+    except (TypeError, ValueError):  # a manifest this version cannot read the policy of: claim nothing
+        return lambda _lic: f"the build's license_policy let it through ({json.dumps(policy, sort_keys=True)})"
+
+    def why(lic: str) -> str:
+        if strict.decide(lic)[0]:
+            return "allowed by name in the policy's `allow:` list"
+        if policy.get("unknown") == "allow":
+            return "the policy allows unknown licences (`unknown: allow`)"
+        return ("kept although the pipeline's policy (`unknown: deny`, not in `allow:`) does not allow it: "
+                "rebuild the source")
+    return why
+
+
 def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], manifest: dict) -> list[dict]:
     """Everything an auditor must look at. ``severity``: ``warning`` (acts needed) or ``info``."""
     import polars as pl
@@ -338,11 +360,16 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
         out.append({"kind": "no_license_policy", "severity": "warning", "source": None, "count": 0, "ids": [],
                     "message": "the pipeline has no license_policy: licences were recorded but not enforced"})
     unk = kept.filter(pl.col("license").map_elements(lambda s: license_class(s) == "unknown", return_dtype=pl.Boolean))
+    why_kept = _unknown_kept_reason(manifest.get("license_policy"))
     for name in sorted(unk["source"].unique().to_list()):
         sub = unk.filter(pl.col("source") == name)
+        by_reason: dict[str, list[str]] = {}
+        for lic in sorted(set(sub["license"].to_list())):
+            by_reason.setdefault(why_kept(lic), []).append(lic)
+        reasons = "; ".join(f"{', '.join(lics)}: {why}" for why, lics in by_reason.items())
         out.append({"kind": "unknown_license_kept", "severity": "warning", "source": name, "count": sub.height,
-                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) with an unknown licence "
-                    f"({', '.join(sorted(set(sub['license'])))}); the policy allows unknown licences"})
+                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) with a licence of unknown class "
+                    f"({reasons})"})
     unk_rm = removed.filter(pl.col("removal_reason") == "license_unknown")
     for name in sorted(unk_rm["source"].unique().to_list()):
         sub = unk_rm.filter(pl.col("source") == name)

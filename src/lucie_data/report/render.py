@@ -92,6 +92,35 @@ def to_markdown(r: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------- SVG charts
+#: advance of a character at the charts' 12px, an upper bound for the wide sans fonts a browser may pick
+#: (DejaVu Sans, Chromium's fallback on Linux, is the widest common one): labels are laid out with it so
+#: that no label starts left of its SVG or runs off its right edge
+_NARROW, _MEDIUM, _WIDE = frozenset("ijl.,:;'|!()[] "), frozenset("frt-/_"), frozenset("mwMW@%")
+LABEL_MIN, LABEL_MAX = 190, 380  # the label column grows with its longest label up to LABEL_MAX px
+
+
+def _text_width(s: str) -> float:
+    return sum(3.8 if c in _NARROW else 5.2 if c in _MEDIUM else 12.0 if c in _WIDE else 9.0 if c.isupper()
+               else 7.8 for c in s)
+
+
+def _label_column(labels, pad: int = 14) -> int:
+    """Width of a chart's label column: the longest label's, within [LABEL_MIN, LABEL_MAX]."""
+    return int(min(LABEL_MAX, max([LABEL_MIN] + [_text_width(x) + pad for x in labels])))
+
+
+def _label(text: str, x: float, y: float, max_w: float) -> str:
+    """A right-aligned label ending at ``x``; one wider than ``max_w`` is cut with an ellipsis and keeps its
+    full text in a ``<title>`` (the browser's tooltip; screen readers read it)."""
+    shown = text
+    if _text_width(text) > max_w:
+        while shown and _text_width(shown + "…") > max_w:
+            shown = shown[:-1]
+        shown += "…"
+    tip = f"<title>{escape(text)}</title>" if shown != text else ""
+    return f'<text x="{x}" y="{y:.1f}" text-anchor="end">{tip}{escape(shown)}</text>'
+
+
 def _svg_composition(r: dict, width: int = 900) -> str:
     """Stacked horizontal bars: kept tokens per licence, one segment per language."""
     rows: dict[str, dict[str, int]] = {}
@@ -103,12 +132,13 @@ def _svg_composition(r: dict, width: int = 900) -> str:
         return "<p>No kept documents.</p>"
     langs = sorted({lang for d in rows.values() for lang in d})
     color = {lang: PALETTE[i % len(PALETTE)] for i, lang in enumerate(langs)}
-    label_w, bar_h, gap, top = 190, 22, 8, 10
+    label_w, bar_h, gap, top = _label_column(rows), 22, 8, 10
     maxv = max(sum(d.values()) for d in rows.values()) or 1
-    scale = (width - label_w - 90) / maxv
+    right = max(90, 10 + max(_text_width(f"{sum(d.values()):,}") for d in rows.values()))  # the totals' column
+    scale = (width - label_w - right) / maxv
     legend, lx, ly = [], label_w, 0
     for lang in langs:  # legend entries wrap onto as many rows as needed
-        w = 30 + 7 * len(lang)
+        w = 30 + _text_width(lang)
         if lx + w > width:
             lx, ly = label_w, ly + 18
         legend.append((lang, lx, ly))
@@ -118,7 +148,7 @@ def _svg_composition(r: dict, width: int = 900) -> str:
              f'aria-label="kept tokens per licence and language" class="chart">']
     y = top
     for lic in sorted(rows, key=lambda k: -sum(rows[k].values())):
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end">{escape(lic)}</text>')
+        parts.append(_label(lic, label_w - 6, y + bar_h * 0.7, label_w - 8))
         x = float(label_w)
         for lang in langs:
             v = rows[lic].get(lang, 0)
@@ -139,16 +169,17 @@ def _svg_composition(r: dict, width: int = 900) -> str:
 
 def _svg_funnel(src: str, stages: list[dict], width: int = 900) -> str:
     """One bar per stage: documents entering it, split into kept and removed."""
-    label_w, bar_h, gap = 190, 18, 6
+    label_w, bar_h, gap = _label_column(s["stage"] for s in stages), 18, 6
     maxv = max((s["docs_in"] for s in stages), default=0) or 1
-    scale = (width - label_w - 160) / maxv
+    right = max([160] + [12 + _text_width(f'{s["docs_kept"]:,} kept · {s["docs_removed"]:,} removed') for s in stages])
+    scale = (width - label_w - right) / maxv
     h = len(stages) * (bar_h + gap) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" '
              f'aria-label="funnel of {escape(src)}" class="chart">']
     y = 4
     for s in stages:
         kw, rw = s["docs_kept"] * scale, s["docs_removed"] * scale
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.75:.1f}" text-anchor="end">{escape(s["stage"])}</text>')
+        parts.append(_label(s["stage"], label_w - 6, y + bar_h * 0.75, label_w - 8))
         parts.append(f'<rect x="{label_w}" y="{y}" width="{kw:.1f}" height="{bar_h}" fill="{KEPT}">'
                      f'<title>kept {s["docs_kept"]:,}</title></rect>')
         if s["docs_removed"]:

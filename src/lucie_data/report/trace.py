@@ -6,6 +6,7 @@ stays fast on large builds.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file, rebuild_hint
@@ -89,14 +90,11 @@ def _damage_message(build_dir: Path, doc_id: str, source: str, why: str) -> str:
             f"(the document may be there); {rebuild_hint(build_dir, source)}")
 
 
-def trace(build_dir: str | Path, doc_id: str) -> dict:
-    """Everything the build knows about ``doc_id``; raises InputError (with suggestions) if it is not there."""
-    import polars as pl
+_COPY = re.compile(r"(.+)#([0-9]+)")  # copy k of a repeated document in a `repeat_ids: suffix` mix
 
-    from .aggregate import require_build
 
-    build_dir = Path(build_dir)
-    require_build(build_dir)
+def _locate(build_dir: Path, doc_id: str) -> tuple[str, list[Path], list, list]:
+    """(source named by the id, source folders searched, kept hits, removed hits) of one id."""
     source = doc_id.split("/", 1)[0]
     sdirs = [build_dir / "sources" / source] if (build_dir / "sources" / source).is_dir() else \
         sorted(p for p in (build_dir / "sources").glob("*") if p.is_dir())
@@ -104,6 +102,84 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
     for sd in sdirs:
         kept += _scan_id(sorted(sd.glob("data/**/*.parquet")), doc_id)
         removed += _scan_id(sorted(sd.glob("removed/*/*.parquet")), doc_id)
+    return source, sdirs, kept, removed
+
+
+def _is_mix(folder: Path) -> bool:
+    return folder.is_dir() and ((folder / "mix_plan.json").is_file() or any(folder.glob("**/*.parquet")))
+
+
+def find_mix(build_dir: Path, mix: str | Path | None = None) -> Path | None:
+    """The mix folder of a build: ``mix`` when given (it must be a mix), else ``BUILD/mix`` (``mix build``'s
+    default), else the ``mix: output:`` of the build's pipeline when it holds a ``mix_plan.json``; None if none."""
+    if mix is not None:
+        folder = Path(mix)
+        if not _is_mix(folder):
+            raise InputError(f"--mix {folder}: not a mix folder (no mix_plan.json, no Parquet file)")
+        return folder
+    if _is_mix(build_dir / "mix"):
+        return build_dir / "mix"
+    try:  # a pipeline whose `mix: output:` puts the mix elsewhere
+        from ..mix.build import load_mix_config
+
+        out = load_mix_config(build_dir, require_weights=False).output
+    except Exception:  # noqa: BLE001 -- no readable pipeline or mix block: only the default place counts
+        return None
+    return Path(out) if out is not None and (Path(out) / "mix_plan.json").is_file() else None
+
+
+def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
+    """(plan found, repeat_ids mode, [{"id", "copy", "file"}]) of every row of ``doc_id``'s copies in the mix.
+
+    ``copy`` is k for the row ``<id>#k`` (1 for ``<id>``) in a ``suffix`` mix, None in a ``keep`` mix (every copy
+    has the same id); ``file`` is relative to the mix folder. Sorted by copy, then file."""
+    import polars as pl
+
+    mix_files = sorted(mix_dir.glob("**/*.parquet"))
+    plan_file = mix_dir / "mix_plan.json"
+    try:  # how the mix names repeats (mixes without the key: suffix)
+        mode = json.loads(plan_file.read_text(encoding="utf-8")).get("repeat_ids", "suffix")
+    except (OSError, ValueError, AttributeError):
+        mode = "suffix"
+    if not mix_files:
+        return plan_file.exists(), mode, []
+    ids = pl.col("id")
+    match = ids == doc_id
+    if mode == "suffix":  # copy k >= 2 is `id#k` (mix_plan.json's id_scheme)
+        tail = ids.str.strip_prefix(doc_id + "#")
+        match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^[0-9]+$"))
+    try:
+        rows = (pl.scan_parquet(mix_files, include_file_paths="_file", hive_partitioning=False)
+                .select("_file", "id").filter(match).collect())
+    except Exception:  # noqa: BLE001 -- a damaged mix shard: name it and the fix
+        bad = first_unreadable(mix_files, ["id"])
+        if bad is not None:
+            raise BuildFileError(damaged_shard_message(*bad)) from None
+        raise
+    copies = []
+    for f, rid in rows.iter_rows():
+        k = None if mode != "suffix" else 1 if rid == doc_id else int(rid[len(doc_id) + 1:])
+        copies.append({"id": rid, "copy": k, "file": Path(f).relative_to(mix_dir).as_posix()})
+    copies.sort(key=lambda c: (c["copy"] or 0, c["file"]))
+    return plan_file.exists(), mode, copies
+
+
+def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> dict:
+    """Everything the build knows about ``doc_id``; raises InputError (with suggestions) if it is not there.
+
+    ``<id>#<k>`` that is no id of the build names copy k of document ``<id>`` in the mix (``repeat_ids: suffix``):
+    the document is traced and the copy located in the mix (found by :func:`find_mix`, or ``mix``)."""
+    from .aggregate import require_build
+
+    build_dir = Path(build_dir)
+    require_build(build_dir)
+    requested, copy = doc_id, None
+    source, sdirs, kept, removed = _locate(build_dir, doc_id)
+    if not kept and not removed and (m := _COPY.fullmatch(doc_id)):
+        located = _locate(build_dir, m.group(1))
+        if located[2] or located[3]:  # `<id>#k`: copy k of a document of the build
+            doc_id, copy = m.group(1), int(m.group(2))
+            source, sdirs, kept, removed = located
     if not kept and not removed:
         own_source = len(sdirs) == 1 and sdirs[0].name == source
         damaged = _damage(build_dir, sdirs, read_manifest(build_dir) or {})
@@ -121,6 +197,12 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
             hint = ("; did you mean: " + ", ".join(sugg)) if sugg else \
                 "; ids look like <source>/<original id> (see the `id` column of the shards)"
         raise InputError(f"document {doc_id!r} is not in build {build_dir}{hint}")
+    if copy is not None and not kept:
+        r = removed[0][1]
+        raise InputError(f"document {requested!r} is not in build {build_dir}: it would be copy {copy} of {doc_id} "
+                         f"in the mix, but {doc_id} was removed by the build (stage {r['removal_stage']}: "
+                         f"{r['removal_reason']}), so no copy of it is in the mix; "
+                         f"`lucie-data trace {build_dir} {doc_id}` shows its lineage")
     f, row = (kept or removed)[0]
     sd = f.parent  # the source folder: the child of sources/ that holds this shard
     while sd.parent.name != "sources" and sd.parent != sd:
@@ -143,31 +225,30 @@ def trace(build_dir: str | Path, doc_id: str) -> dict:
                                                                               "license_warning", "perplexity"))},
         "copies": len(kept) + len(removed),
     }
+    mix_dir = find_mix(build_dir, mix) if kept or mix is not None else None
     if kept:
         out["status"] = "kept"
         out["output"] = [{"shard": str(p.relative_to(build_dir)), "row": int(r["_row"])} for p, r in kept]
-        mix_files = sorted((build_dir / "mix").glob("**/*.parquet")) if (build_dir / "mix").is_dir() else []
-        if mix_files:
-            plan_file = build_dir / "mix" / "mix_plan.json"
-            try:  # how the mix names repeats (mixes without the key: suffix)
-                mode = json.loads(plan_file.read_text(encoding="utf-8")).get("repeat_ids", "suffix")
-            except (OSError, ValueError, AttributeError):
-                mode = "suffix"
-            ids = pl.col("id")
-            match = ids == doc_id
-            if mode == "suffix":  # copy k >= 2 is `id#k` (mix_plan.json's id_scheme)
-                tail = ids.str.strip_prefix(doc_id + "#")
-                match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^[0-9]+$"))
-            try:
-                n = pl.scan_parquet(mix_files).filter(match).select(pl.len()).collect().item()
-            except Exception:  # noqa: BLE001 -- a damaged mix shard: name it and the fix
-                bad = first_unreadable(mix_files, ["id"])
-                if bad is not None:
-                    raise BuildFileError(damaged_shard_message(*bad)) from None
-                raise
-            out["mix"] = {"plan": plan_file.exists(), "times": int(n)}
+        if mix_dir is not None:
+            has_plan, mode, copies = _mix_copies(mix_dir, doc_id)
+            out["mix"] = {"plan": has_plan, "times": len(copies)}
+            out["mix_folder"] = str(mix_dir)
+            out["mix_copies"] = copies
     else:
         out["status"] = "removed"
+    if copy is not None:
+        copies = out.get("mix_copies")
+        if copies is None:
+            raise InputError(f"document {requested!r} is not in build {build_dir}: it would be copy {copy} of "
+                             f"{doc_id} in a mix, but the build has no mix (looked in {build_dir / 'mix'} and the "
+                             "pipeline's `mix: output:`; pass --mix FOLDER)")
+        held = [c for c in copies if c["copy"] == copy] if mode == "suffix" else \
+            ([c for c in copies][copy - 1:copy] if copy >= 1 else [])
+        if not held:
+            raise InputError(f"document {requested!r} is not in the mix at {mix_dir}: {doc_id} is there "
+                             f"{len(copies)} time(s)" + (f" (ids {', '.join(c['id'] for c in copies)})" if copies
+                                                          else ""))
+        out["copy"] = {"requested": requested, "k": copy, "files": sorted({c["file"] for c in held})}
     if removed:
         out["removed"] = [{"stage": r["removal_stage"], "reason": r["removal_reason"],
                            "shard": str(p.relative_to(build_dir)), "row": int(r["_row"]),
@@ -181,7 +262,11 @@ def format_trace(t: dict) -> str:
     def field(label: str, value) -> list[str]:
         return [] if value is None or value == "" else [f"  {label:<14} {value}"]
 
-    L = [f"document  {t['id']}", f"status    {t['status'].upper()}", "", "lineage",
+    L = [f"document  {t['id']}"]
+    if t.get("copy"):
+        c = t["copy"]
+        L.append(f"copy      {c['requested']} is copy {c['k']} of this document in the mix: {', '.join(c['files'])}")
+    L += [f"status    {t['status'].upper()}", "", "lineage",
          *field("source", t["source"]), *field("recipe", t["recipe_file"]), *field("recipe sha256", t["recipe_sha256"]),
          *field("input file", t["source_file"]), *field("record", t["source_record"]), "",
          "licence", *field("license", t["license"]), *field("evidence", t["license_evidence"]),
@@ -196,7 +281,12 @@ def format_trace(t: dict) -> str:
         for o in t["output"]:
             L.append(f"output    {o['shard']} row {o['row']}")
         if "mix" in t:
-            L.append(f"mix       {t['mix']['times']} time(s) in the mix")
+            L.append(f"mix       {t['mix']['times']} time(s) in the mix {t.get('mix_folder', '')}".rstrip())
+            files: dict[str, list[str]] = {}
+            for c in t.get("mix_copies", []):
+                files.setdefault(c["file"], []).append(c["id"] if c["copy"] is None else f"copy {c['copy']}")
+            for f, what in files.items():  # in copy order
+                L.append(f"          {f}: {', '.join(what)}")
     for r in t.get("removed", []):
         dup = f" (duplicate of {r['duplicate_of']})" if r.get("duplicate_of") else ""
         L.append(f"removed   at stage {r['stage']}: {r['reason']}{dup}")

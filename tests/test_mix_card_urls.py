@@ -1,0 +1,79 @@
+"""The card's attribution claim about `url`: said per source from the written shards (rows with a non-null `url`, of
+the source's rows), never "every row keeps its url" for a source whose rows have none. On the real mix of
+tests/test_mix_build.py (built once per session)."""
+import copy
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from lucie_data.mix.build import build_mix, load_mix_config
+from lucie_data.mix.card import render_card
+
+from .test_mix_build import make_build
+
+
+@pytest.fixture(scope="session")
+def url_mix(tmp_path_factory) -> tuple[Path, dict]:
+    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+    out = tmp_path_factory.mktemp("urlmix") / "mix"
+    return out, build_mix(built, load_mix_config(built, output=out))
+
+
+def _truth(folder: Path) -> dict[str, tuple[int, int]]:
+    """{source: (rows with a url, rows)} read from the mix's shards: an independent count."""
+    df = pl.read_parquet(sorted(folder.glob("data/*/*/*/*.parquet")), columns=["source", "url"])
+    return {r["source"]: (int(r["with_url"]), int(r["rows"])) for r in df.group_by("source").agg(
+        pl.col("url").is_not_null().sum().alias("with_url"), pl.len().alias("rows")).iter_rows(named=True)}
+
+
+def _lines(card: str) -> dict[str, str]:
+    part = card.split("### Attribution", 1)[1].split("\n## ", 1)[0]
+    return {m.group(1): m.group(0) for m in re.finditer(r"^- \*\*(\S+)\*\* .*$", part, re.MULTILINE)}
+
+
+def test_the_card_says_per_source_how_many_rows_have_a_url(url_mix):
+    folder, plan = url_mix
+    truth = _truth(folder)
+    # what makes this test meaningful: sources with and without urls
+    assert any(0 < n < rows for n, rows in truth.values()) and any(n == rows for n, rows in truth.values())
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "Every row keeps its `url`" not in card
+    lines = _lines(card)
+    assert set(lines) == set(truth)
+    for source, (n, rows) in truth.items():
+        if n == rows:
+            assert lines[source].endswith(f"Every row has its `url` ({rows:,}).")
+        elif n == 0:
+            assert lines[source].endswith(f"No row has a `url` (0 of {rows:,}).")
+        else:
+            assert lines[source].endswith(f"{n:,} of {rows:,} rows have a `url`; the others only `source` and `license`.")
+    for s in plan["shards"]:  # per shard, as counted from the footers: the file's own non-null urls
+        got = pl.read_parquet(folder / s["path"], columns=["url"])["url"].is_not_null().sum()
+        assert s["url_rows"] == got, s
+
+
+def test_a_source_with_some_urls_and_a_plan_without_counts(url_mix):
+    """A source whose rows are half with a url, or none (the plan's counts edited: the wording, not the data, is under
+    test); a plan written before shards had `url_rows` claims no count and no url for every row."""
+    _folder, plan = url_mix
+    p = copy.deepcopy(plan)
+    source = p["shards"][0]["source"]
+    rows = sum(s["rows"] for s in p["shards"] if s["source"] == source)
+    for s in p["shards"]:
+        if s["source"] == source:
+            s["url_rows"] = s["rows"] // 2
+    half = sum(s["url_rows"] for s in p["shards"] if s["source"] == source)
+    assert 0 < half < rows
+    assert _lines(render_card(p))[source].endswith(f"{half:,} of {rows:,} rows have a `url`; the others only "
+                                                   "`source` and `license`.")
+    for s in p["shards"]:
+        if s["source"] == source:
+            s["url_rows"] = 0
+    assert _lines(render_card(p))[source].endswith(f"No row has a `url` (0 of {rows:,}).")
+    for s in p["shards"]:
+        del s["url_rows"]
+    card = render_card(p)
+    assert "Every row keeps its `url`" not in card and "rows have a `url`" not in card
+    assert "it is null in the rows of sources without" in card

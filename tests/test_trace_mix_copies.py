@@ -1,0 +1,123 @@
+"""`lucie-data trace` and the mix: an id of the mix (`<id>#k`, copy k of a repeated document in a `repeat_ids: suffix`
+mix) is traced as document `<id>`, said to be copy k; a kept document's copies are named with the mix files holding
+them. On a copy of the real build of tests/test_mix_build.py (built once per session) and its mix."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from lucie_data.cli import main
+from lucie_data.mix.build import build_mix, load_mix_config
+
+from .test_licence_stages import removed_frame
+from .test_mix_build import kept, make_build
+
+
+@pytest.fixture(scope="module")
+def build_with_mix(tmp_path_factory) -> Path:
+    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+    b = tmp_path_factory.mktemp("tracemix") / "b"
+    shutil.copytree(built, b, ignore=shutil.ignore_patterns("mix"))
+    build_mix(b, load_mix_config(b))  # default output BUILD/mix, default repeat_ids: suffix
+    return b
+
+
+def _mix_rows(mix: Path) -> pl.DataFrame:
+    """(file relative to the mix folder, id) of every row of the mix: an independent read."""
+    files = sorted(mix.glob("data/*/*/*/*.parquet"))
+    return pl.concat([pl.read_parquet(f, columns=["id"]).with_columns(pl.lit(f.relative_to(mix).as_posix()).alias("file"))
+                      for f in files])
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("source, times", [("eltec_fr", 2), ("parallel_fr_en", 3)])
+def test_trace_takes_copy_k_of_a_repeated_document(build_with_mix, capsys, source, times):
+    b = build_with_mix
+    rows = _mix_rows(b / "mix")
+    doc_id = kept(b, source)["id"][0]
+    for k in range(1, times + 1):
+        mix_id = doc_id if k == 1 else f"{doc_id}#{k}"
+        holder = rows.filter(pl.col("id") == mix_id)["file"].to_list()
+        assert len(holder) == 1
+        code, out, err = _run(capsys, "trace", str(b), f"{doc_id}#{k}", "--json")
+        assert code == 0, err
+        t = json.loads(out)
+        assert t["id"] == doc_id and t["status"] == "kept" and t["source"] == source
+        assert t["copy"] == {"requested": f"{doc_id}#{k}", "k": k, "files": holder}
+        code, out, err = _run(capsys, "trace", str(b), f"{doc_id}#{k}")
+        assert code == 0, err
+        assert out.startswith(f"document  {doc_id}\ncopy      {doc_id}#{k} is copy {k} of this document in the mix: "
+                              f"{holder[0]}\n")
+    # a copy the mix does not have: a clear error saying how many it has
+    code, out, err = _run(capsys, "trace", str(b), f"{doc_id}#{times + 1}")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert f"not in the mix at {b / 'mix'}" in err and f"is there {times} time(s)" in err
+
+
+def test_trace_of_a_kept_document_names_the_mix_files_holding_its_copies(build_with_mix, capsys):
+    b = build_with_mix
+    rows = _mix_rows(b / "mix")
+    doc_id = kept(b, "parallel_fr_en")["id"][0]
+    want = sorted((r["id"], r["file"]) for r in rows.filter(
+        (pl.col("id") == doc_id) | pl.col("id").str.starts_with(doc_id + "#")).iter_rows(named=True))
+    assert len(want) == 3
+    code, out, err = _run(capsys, "trace", str(b), doc_id, "--json")
+    assert code == 0, err
+    t = json.loads(out)
+    assert t["mix"] == {"plan": True, "times": 3} and t["mix_folder"] == str(b / "mix")
+    assert sorted((c["id"], c["file"]) for c in t["mix_copies"]) == want
+    assert [c["copy"] for c in t["mix_copies"]] == [1, 2, 3]
+    code, out, err = _run(capsys, "trace", str(b), doc_id)
+    assert code == 0 and f"3 time(s) in the mix {b / 'mix'}" in out
+    for _id, file in want:
+        assert f"          {file}: copy" in out
+
+
+def test_copy_k_of_a_removed_document_or_without_a_mix_is_a_clear_error(build_with_mix, tmp_path, capsys):
+    b = build_with_mix
+    gone = removed_frame(b)["id"][0]
+    code, out, err = _run(capsys, "trace", str(b), f"{gone}#2")
+    assert code == 2 and "Traceback" not in err
+    assert f"it would be copy 2 of {gone}" in err and "was removed by the build" in err
+    bare = tmp_path / "bare"
+    shutil.copytree(b, bare, ignore=shutil.ignore_patterns("mix"))
+    doc_id = kept(bare, "eltec_fr")["id"][0]
+    code, out, err = _run(capsys, "trace", str(bare), f"{doc_id}#2")
+    assert code == 2 and "Traceback" not in err and "the build has no mix" in err and "--mix" in err
+    code, out, err = _run(capsys, "trace", str(bare), doc_id, "--json")
+    assert code == 0 and "mix" not in json.loads(out)  # no mix: nothing claimed about it
+
+
+def test_trace_finds_a_mix_written_elsewhere(build_with_mix, tmp_path, capsys):
+    """`--mix FOLDER`, or the `mix: output:` of the build's pipeline when the mix is not at BUILD/mix."""
+    b = build_with_mix
+    bare = tmp_path / "bare"
+    shutil.copytree(b, bare, ignore=shutil.ignore_patterns("mix"))
+    shutil.copytree(b / "mix", tmp_path / "elsewhere")
+    doc_id = kept(bare, "eltec_fr")["id"][0]
+    code, out, err = _run(capsys, "trace", str(bare), f"{doc_id}#2", "--mix", str(tmp_path / "elsewhere"), "--json")
+    assert code == 0, err
+    t = json.loads(out)
+    assert t["copy"]["k"] == 2 and t["mix_folder"] == str(tmp_path / "elsewhere") and t["mix"]["times"] == 2
+    code, out, err = _run(capsys, "trace", str(bare), doc_id, "--mix", str(tmp_path / "nothing"))
+    assert code == 2 and "not a mix folder" in err
+    # the pipeline says where its mix goes
+    m = json.loads((bare / "manifest.json").read_text(encoding="utf-8"))
+    pipe = yaml.safe_load(Path(m["pipeline"]["file"]).read_text(encoding="utf-8"))
+    pipe["mix"]["output"] = str(tmp_path / "elsewhere")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(pipe), encoding="utf-8")
+    m["pipeline"]["file"] = str(tmp_path / "p.yaml")
+    (bare / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    code, out, err = _run(capsys, "trace", str(bare), f"{doc_id}#2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["mix_folder"] == str(tmp_path / "elsewhere")
