@@ -244,6 +244,21 @@ def test_map_language_table():
     assert [map_language(v, is_code=False) for v in LANG_VALUES] == EXPECTED
     assert map_language("Python", is_code=True) == "code:python" and map_language("code", is_code=True) == "code"
     assert map_language(None, is_code=False) is None and map_language(["fr"], is_code=False) is None
+    # a programming language means the same with or without the prefix (code review)
+    assert map_language("code:Objective C", is_code=True) == map_language("Objective C", is_code=True) == \
+        "code:objective c"
+
+
+def test_a_nan_language_is_a_missing_value_not_an_unknown_language():
+    """NaN (a missing value in a float column) is absent, as null is: the recipe's language, counted as missing,
+    not "a value that names no language" (code review)."""
+    from lucie_data.recipe import InputSpec
+    from lucie_data.steps.readers import RecordReader
+
+    spec = InputSpec(type="jsonl", paths=["x"], language_field="lang").model_dump()
+    r = RecordReader("s", spec, [], "/", ["fr"], "CC0-1.0", False, "/")
+    doc = r.make_doc({"id": "1", "text": "Bonjour à tous, voici un texte.", "lang": float("nan")}, "f.jsonl", 0)
+    assert doc.metadata["language"] == "fr" and "language_raw" not in doc.metadata
 
 
 def test_record_language_values_are_mapped_to_codes(tmp_path):

@@ -205,8 +205,9 @@ def normalize_language(value, is_code: bool = False) -> str | None:
     if not isinstance(value, str):
         return None
     v = value.strip().lower()
-    if v == "code" or v.startswith("code:"):
-        return v if _CODE_VALUE.fullmatch(v) else None
+    if v == "code" or v.startswith("code:"):  # the same names with or without the prefix (code review:
+        rest = v[len("code:"):].strip() if v != "code" else ""  # "code:objective c" was unknown, "Objective C" not)
+        return f"code:{rest}" if rest else "code"
     if is_code:
         return f"code:{v}" if v else None
     if "," in v:

@@ -78,8 +78,9 @@ def clean_str(s: str) -> str:
 
 
 def _has_value(v: Any) -> bool:
-    """A field value the reader uses (as it always has for licences): not null and not the empty string."""
-    return v is not None and v != ""
+    """A field value the reader uses (as it always has for licences): not null, not NaN (a missing value in a float
+    column), not the empty string."""
+    return v is not None and v != "" and not (isinstance(v, float) and v != v)
 
 
 def _clean_value(v: Any) -> Any:
