@@ -31,3 +31,15 @@ def demo_copy(tmp_path) -> Path:
     for d in ("sources", "pipelines", "data"):
         shutil.copytree(ROOT / d, tmp_path / d)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def demo_mix(tmp_path_factory) -> tuple[Path, dict]:
+    """A mix of the session's demo build (tests/test_mix_build.py ``make_build``), built once for the card tests."""
+    from lucie_data.mix.build import build_mix, load_mix_config
+
+    from .test_mix_build import make_build
+
+    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+    out = tmp_path_factory.mktemp("cardmix") / "mix"
+    return out, build_mix(built, load_mix_config(built, output=out))

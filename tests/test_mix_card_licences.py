@@ -6,20 +6,11 @@ import re
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from lucie_data.licenses import needs_attribution
-from lucie_data.mix.build import build_mix, load_mix_config
 from lucie_data.mix.card import render_card
 
-from .test_mix_build import make_build
 
-
-@pytest.fixture(scope="session")
-def demo_mix(tmp_path_factory) -> tuple[Path, dict]:
-    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
-    out = tmp_path_factory.mktemp("cardmix") / "mix"
-    return out, build_mix(built, load_mix_config(built, output=out))
 
 
 def _rows_licences(folder: Path) -> dict[str, dict[str, int]]:

@@ -6,19 +6,8 @@ import re
 from pathlib import Path
 
 import polars as pl
-import pytest
 
-from lucie_data.mix.build import build_mix, load_mix_config
 from lucie_data.mix.card import render_card
-
-from .test_mix_build import make_build
-
-
-@pytest.fixture(scope="session")
-def url_mix(tmp_path_factory) -> tuple[Path, dict]:
-    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
-    out = tmp_path_factory.mktemp("urlmix") / "mix"
-    return out, build_mix(built, load_mix_config(built, output=out))
 
 
 def _truth(folder: Path) -> dict[str, tuple[int, int]]:
@@ -33,8 +22,8 @@ def _lines(card: str) -> dict[str, str]:
     return {m.group(1): m.group(0) for m in re.finditer(r"^- \*\*(\S+)\*\* .*$", part, re.MULTILINE)}
 
 
-def test_the_card_says_per_source_how_many_rows_have_a_url(url_mix):
-    folder, plan = url_mix
+def test_the_card_says_per_source_how_many_rows_have_a_url(demo_mix):
+    folder, plan = demo_mix
     truth = _truth(folder)
     # what makes this test meaningful: sources with and without urls
     assert any(0 < n < rows for n, rows in truth.values()) and any(n == rows for n, rows in truth.values())
@@ -54,10 +43,10 @@ def test_the_card_says_per_source_how_many_rows_have_a_url(url_mix):
         assert s["url_rows"] == got, s
 
 
-def test_a_source_with_some_urls_and_a_plan_without_counts(url_mix):
+def test_a_source_with_some_urls_and_a_plan_without_counts(demo_mix):
     """A source whose rows are half with a url, or none (the plan's counts edited: the wording, not the data, is under
     test); a plan written before shards had `url_rows` claims no count and no url for every row."""
-    _folder, plan = url_mix
+    _folder, plan = demo_mix
     p = copy.deepcopy(plan)
     source = p["shards"][0]["source"]
     rows = sum(s["rows"] for s in p["shards"] if s["source"] == source)
