@@ -92,3 +92,14 @@ def test_the_licence_check_line_states_the_whole_policy(demo_mix):
     line = next(x for x in render_card(plan).splitlines() if x.startswith("Licence check:"))
     assert "allowed classes: public-domain, permissive, share-alike" in line
     assert "also allowed: LicenseRef-Europarl-open" in line and "denied: CC-BY-NC-SA-4.0" in line
+
+
+def test_a_sources_provenance_notes_reach_the_card(demo_mix):
+    """A recipe's `provenance.notes` (the Lucie recipes say there that the released dataset is licensed as a whole
+    CC-BY-NC-SA-4.0, which a per-document check cannot see; third review) is in the card's attribution line."""
+    _folder, plan = demo_mix
+    plan = copy.deepcopy(plan)
+    name = next(iter(sorted({s["source"] for s in plan["shards"]})))
+    plan["sources"][name].setdefault("provenance", {})["notes"] = "licensed as a whole CC-BY-NC-SA-4.0"
+    line = next(x for x in render_card(plan).splitlines() if x.startswith(f"- **{name}**"))
+    assert "Note: licensed as a whole CC-BY-NC-SA-4.0." in line

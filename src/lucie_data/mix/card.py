@@ -277,8 +277,9 @@ def render_card(mix_plan: dict) -> str:
         prov = meta.get("provenance") or {}
         url = f" <{prov['url']}>" if prov.get("url") else ""
         cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
+        notes = f" Note: {prov['notes'].rstrip('.')}." if prov.get("notes") else ""  # e.g. a compilation's licence
         lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}): {meta.get('description', '')}{url}.{cite}"
-                     f"{_url_note(urls.get(name))}")
+                     f"{notes}{_url_note(urls.get(name))}")
     counted = all(urls.get(name) is not None for name in used)
     lines += ["", "Every row keeps its `source` and `license`; with the source's entry above they are the per-document "
               "attribution. A row's `url` links to the document itself where its source gives one"
