@@ -38,7 +38,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["language_problem", "to_code", "normalize_language", "LID176_EXTRA", "UNKNOWN", "NOT_ONE_LANGUAGE"]
+__all__ = ["language_problem", "to_code", "normalize_language", "not_a_yaml_boolean", "LID176_EXTRA", "UNKNOWN", "NOT_ONE_LANGUAGE"]
 
 # labels fastText lid.176 writes that ISO 639-3 retired or never listed (collective codes): Bihari, Emiliano-
 # Romagnolo, Nahuatl (checked against the shipped model's 176 labels); a recipe may expect what the model writes
@@ -234,6 +234,16 @@ _WHERE_EFFECT = {
     "gate": "language_id writes ISO 639-1 codes where one exists, so the gate would match no document",
     "language_id": "language_id writes ISO 639-1 codes where one exists, so {bad!r} would match no chunk",
 }
+
+
+def not_a_yaml_boolean(v):
+    """A pydantic before-validator for a language value: YAML 1.1 reads unquoted ``no`` (Norwegian), ``yes``,
+    ``on``, ``off`` as booleans, which would otherwise fail as "not a valid string" with no hint."""
+    if isinstance(v, bool):
+        hint = ('quote it: "no" is Norwegian (YAML reads an unquoted no as false)' if v is False else
+                "quote the value (YAML reads an unquoted yes/on/true as true)")
+        raise ValueError(f"language {v!r} is a YAML boolean, not a language code; {hint}")
+    return v
 
 
 def language_problem(value: str, where: str = "recipe") -> str | None:

@@ -172,17 +172,6 @@ def _did_you_mean(field: str, fields: list[str], cutoff: float = 0.6) -> str:
     return f" (did you mean {close[0]!r}?)" if close and field not in fields else ""
 
 
-def _rule_fields(src) -> dict[str, str]:
-    """Metadata keys the recipe's rules read (the Gutenberg rule's fields) -> which rule."""
-    out = {}
-    for st in src.recipe.stages:
-        g = getattr(st, "gutenberg", None) if st.type == "license_rules" else None
-        if g is not None:
-            for key in ("death_year_field", "birth_year_field", "usagerights_field"):
-                out[getattr(g, key)] = f"the Gutenberg rule's {key}"
-    return out
-
-
 def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     """(warnings, errors) of :func:`read_checks`, in words with the fix.
 
@@ -223,7 +212,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                           "the recipe's licence)")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
-    rule_fields = _rule_fields(src)
+    rule_fields = {name: f"the Gutenberg rule's {key}" for _i, key, name in src.recipe.rule_fields()}
     for path, c in checks.get("metadata_missing", {}).items():
         if not n or c / n < FIELD_MISSING_WARN_SHARE:
             continue

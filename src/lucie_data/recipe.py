@@ -18,6 +18,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigIssue, RecipeError
+from .languages import not_a_yaml_boolean
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
 from .mix.build import MixSpec
 from .stages import StageList
@@ -117,15 +118,6 @@ class OutputSpec(Strict):
     max_rows_per_shard: int = Field(100_000, ge=1, le=50_000_000)
 
 
-def _language_not_bool(v: Any) -> Any:
-    """YAML 1.1 reads unquoted ``no`` (Norwegian), ``yes``, ``on``, ``off`` as booleans."""
-    if isinstance(v, bool):
-        hint = ('quote it: "no" is Norwegian (YAML reads an unquoted no as false)' if v is False else
-                "quote the value (YAML reads an unquoted yes/on/true as true)")
-        raise ValueError(f"language {v!r} is a YAML boolean, not a language code; {hint}")
-    return v
-
-
 def _language_value(v: str) -> str:
     from .languages import language_problem
 
@@ -137,7 +129,7 @@ def _language_value(v: str) -> str:
 
 # one value of a recipe's `languages`, checked on its own so that every bad value is reported with its YAML path
 # (`languages[3]`) and line; what a value means is ``languages.normalize_language`` (the reader's mapping too)
-RecipeLanguage = Annotated[str, BeforeValidator(_language_not_bool), AfterValidator(_language_value)]
+RecipeLanguage = Annotated[str, BeforeValidator(not_a_yaml_boolean), AfterValidator(_language_value)]
 
 
 class SourceRecipe(Strict):
@@ -204,17 +196,22 @@ class SourceRecipe(Strict):
         """The Gutenberg rule reads metadata keys: one the input never copies is never there, and the rule would
         keep every book on Lucie's "no data" default while looking applied (rule 2)."""
         fields = set(self.input.metadata_fields)
+        for i, key, name in self.rule_fields():
+            if name not in fields:
+                raise ValueError(f"stages[{i}].gutenberg.{key}: {name!r} is not read from the records; add it to "
+                                 f"input.metadata_fields (a dotted path reads a key inside a JSON field: "
+                                 f"author.authoryearofdeath), or name a field that is listed there")
+        return self
+
+    def rule_fields(self) -> list[tuple[int, str, str]]:
+        """(stage index, option, metadata key) of every record field a licence rule reads (the Gutenberg rule's
+        ``*_field`` options): checked against ``metadata_fields`` here, against the records by the ledger."""
+        out = []
         for i, st in enumerate(self.stages):
             g = getattr(st, "gutenberg", None) if st.type == "license_rules" else None
-            if g is None:
-                continue
-            for key in ("death_year_field", "birth_year_field", "usagerights_field"):
-                name = getattr(g, key)
-                if name not in fields:
-                    raise ValueError(f"stages[{i}].gutenberg.{key}: {name!r} is not read from the records; add it to "
-                                     f"input.metadata_fields (a dotted path reads a key inside a JSON field: "
-                                     f"author.authoryearofdeath), or name a field that is listed there")
-        return self
+            if g is not None:
+                out += [(i, key, getattr(g, key)) for key in ("death_year_field", "birth_year_field", "usagerights_field")]
+        return out
 
     @property
     def is_code(self) -> bool:

@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ..languages import language_problem
+from ..languages import language_problem, not_a_yaml_boolean
 from .base import BuildContext, StageSpec
 
 ISO1_RE = r"[a-z]{2}"
@@ -249,26 +249,16 @@ class LanguageIdSpec(StageSpec):
             tokenizer=ctx.tokenizer, sample_chars=self.sample_chars)]
 
 
-def _gate_language_not_bool(v):
-    if isinstance(v, bool):
-        raise ValueError(f"language {v!r} is a YAML boolean, not a language code; "
-                         + ('quote it: "no" is Norwegian (YAML reads an unquoted no as false)' if v is False
-                            else "quote the value"))
-    return v
-
-
 def _gate_language(lang: str) -> str:
-    if not re.fullmatch(GATE_LANG_RE, lang.strip().lower()):
-        if problem := language_problem(lang, "gate"):
-            raise ValueError(problem)
-        raise ValueError(f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]")
     if problem := language_problem(lang, "gate"):
         raise ValueError(problem)
+    if not re.fullmatch(GATE_LANG_RE, lang.strip().lower()):
+        raise ValueError(f"language {lang!r} is not an ISO 639-1 code (fr, en…), a pair (fr,en) or code[:lang]")
     return lang
 
 
 # one value of `language_gate.languages`, checked on its own: every bad value reported with its path and line
-GateLanguage = Annotated[str, BeforeValidator(_gate_language_not_bool), AfterValidator(_gate_language)]
+GateLanguage = Annotated[str, BeforeValidator(not_a_yaml_boolean), AfterValidator(_gate_language)]
 
 
 class LanguageGateSpec(StageSpec):

@@ -140,6 +140,14 @@ class RecordReader(PipelineStep):
         self.license = license
         self.is_code = is_code
         self.recipe_dir = recipe_dir
+        # per-task counts of the reader's checks, written to the task's stats once (_flush_counts); each task
+        # starts from a copy of this fresh state (datatrove copies or pickles the step per task)
+        self._counts: dict[str, int] = {}
+        self._named: dict[str, set] = {}
+        self._sampled = 0
+        self._lang_cache: dict = {}
+        # (option, field, stat key) of the recipe options naming a record field
+        self._mapped = [(o, input_spec[o], f"field_missing:{o}") for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)]
 
     # ------------------------------------------------------------------ helpers
     def _rel(self, path: str) -> str:
@@ -233,19 +241,18 @@ class RecordReader(PipelineStep):
     def _count(self, key: str, n: int = 1) -> None:
         """Counted locally, written to the task's stats once at the end (``_flush_counts``): cheaper than a
         datatrove stat update per record."""
-        counts = self.__dict__.setdefault("_counts", {})
-        counts[key] = counts.get(key, 0) + n
+        self._counts[key] = self._counts.get(key, 0) + n
 
     def _count_named(self, family: str, name: str) -> None:
         """``<family>:<name>`` for the first MAX_NAMED_VALUES distinct names of a task (examples for warnings)."""
-        named = self.__dict__.setdefault("_named", {}).setdefault(family, set())
+        named = self._named.setdefault(family, set())
         name = clean_str(name)[:80]
         if name in named or len(named) < MAX_NAMED_VALUES:
             named.add(name)
             self._count(f"{family}:{name}")
 
     def _flush_counts(self) -> None:
-        for key, n in sorted(getattr(self, "_counts", {}).items()):
+        for key, n in sorted(self._counts.items()):
             self.stat_update(key, value=n)
         self._counts = {}
 
@@ -254,26 +261,21 @@ class RecordReader(PipelineStep):
         the reader then falls back to the recipe's licence/language or a positional id), so a typo in a field
         name shows in the ledger instead of silently giving every document the recipe's values. The field names
         of the first records of each task are recorded too, for the warning to say what the records do have."""
-        mapped = self.__dict__.get("_mapped")
-        if mapped is None:  # (option, field, stat key) of the options the recipe sets, once per task
-            mapped = self._mapped = [(o, self.spec[o], f"field_missing:{o}") for o in MAPPED_FIELD_OPTIONS
-                                     if self.spec.get(o)]
         self._count("records_mapped")
-        for opt, field, key in mapped:
+        for opt, field, key in self._mapped:
             if opt in skip:
                 continue
             missing = field not in rec if opt == "text_field" else rec.get(field) in (None, "")
             if missing:
                 self._count(key)
-        n = self.__dict__.get("_sampled", 0)
-        if n < FIELD_SAMPLE_RECORDS:
-            self._sampled = n + 1
+        if self._sampled < FIELD_SAMPLE_RECORDS:
+            self._sampled += 1
             for k in sorted(map(str, rec))[:60]:
                 self._count(f"record_fields:{clean_str(k)[:80]}")
 
     def _language(self, raw: Any) -> str | None:
         """:func:`map_language`, cached per value; a value naming no language is counted (``language_unmapped``)."""
-        cache = self.__dict__.setdefault("_lang_cache", {})
+        cache = self._lang_cache
         key = (type(raw).__name__, raw) if isinstance(raw, (str, int, float, bool)) else None
         if key is not None and key in cache:
             lang = cache[key]
