@@ -139,7 +139,7 @@ def test_push_cli_uploads_the_mix_and_it_loads(hub, mixed, built, monkeypatch, c
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
     env.update(HF_ENDPOINT=hub.endpoint, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "hf_home"),
                HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1")
-    code = f"import datasets\nprint(datasets.load_dataset({REPO!r}, 'fr-en', split='train').num_rows)\n"
+    code = f"import datasets\nprint(datasets.load_dataset({REPO!r}, 'fr,en', split='train').num_rows)\n"
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     plan = json.loads((mixed / "mix_plan.json").read_text())

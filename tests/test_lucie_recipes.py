@@ -282,6 +282,8 @@ def e2e_build(standin, tmp_path_factory):
     pipe["executor"] = {"type": "local", "workers": 2, "tasks": 2}
     pipe.pop("tokenizer")  # Lucie's tokenizer is on the Hub; offline, token counts use the regex fallback
     pipe["mix"]["weights_file"] = str((LUCIE_PIPELINE.parent / pipe["mix"]["weights_file"]).resolve())
+    # a pipeline's publish_as names its own sources only (a key naming no source is a recipe error)
+    pipe["mix"]["publish_as"] = {k: v for k, v in pipe["mix"]["publish_as"].items() if k in E2E}
     (work / "lucie.yaml").write_text(yaml.safe_dump(pipe, sort_keys=False), encoding="utf-8")
     out = work / "out"
     assert main(["build", str(work / "lucie.yaml"), "--output", str(out)]) == 0
@@ -372,17 +374,76 @@ def test_e2e_mix_has_no_disallowed_licence(e2e_build):
     rows = pl.concat([pl.read_parquet(f, columns=["id", "license", "source"]) for f in files])
     assert "Claire" not in set(rows["source"])
     assert set(rows["license"]) <= {PD_GUT, "LicenseRef-TheStack-terms-of-use", "LicenseRef-Europarl-open"}
-    sources = {p.parent.name for p in files}
-    assert sources == {"Gutenberg-fr", "Gutenberg-en", "TheStack", "EuroparlAligned-fr-en"}
+    assert set(rows["source"]) == {"Gutenberg-fr", "Gutenberg-en", "TheStack", "EuroparlAligned-fr-en"}
+    # published in Lucie's source folders (mix: publish_as), each file named after the recipe its rows come from
+    assert {f.relative_to(mix / "data").parent.as_posix() for f in files} == {
+        "natural/fr/Gutenberg", "natural/en/Gutenberg", "code/python/TheStack", "natural/fr-en/EuroparlAligned"}
+    for f in files:
+        (src,) = set(pl.read_parquet(f, columns=["source"])["source"])
+        assert f.name.startswith(f"{src}--"), f
     # Lucie's factors: fr--book 2, en--book 3, code--programming 2, fr-en--aligned 3 whole epochs
     per = rows.group_by("source").len()
     got = dict(zip(per["source"], per["len"]))
     assert got == {"Gutenberg-fr": 2 * 3, "Gutenberg-en": 3 * 3, "TheStack": 2 * 5,  # one fr book removed by the rule
                    "EuroparlAligned-fr-en": 3 * 9}
     # swapped pairs keep Lucie's "en,fr" and are weighted and filed with the others, under fr-en
-    aligned = [f for f in files if f.parent.name == "EuroparlAligned-fr-en"]
+    aligned = [f for f in files if f.parent.name == "EuroparlAligned"]
     assert {f.parent.parent.name for f in aligned} == {"fr-en"}
     langs = pl.concat([pl.read_parquet(f, columns=["language"]) for f in aligned])["language"].value_counts()
     assert dict(zip(langs["language"], langs["count"])) == {"fr,en": 3 * 6, "en,fr": 3 * 3}
     plan = json.loads((mix / "mix_plan.json").read_text())
     assert [k for k in plan["subsets"] if k.startswith("EuroparlAligned")] == ["EuroparlAligned-fr-en--fr-en"]
+
+
+# every config name of the released dataset's card (lucie-dataset.md §4): default, languages, pairs, natural, code and
+# its 30 languages (only the ones a build has are listed by a mix), per source
+LUCIE_CONFIGS = {"default", "natural", "code", "en", "fr", "de", "es", "it", "de,fr", "es,en", "fr,en", "it,en",
+                 *LUCIE_SOURCE_CONFIGS}
+
+
+def test_e2e_mix_configs_are_lucies(e2e_build, tmp_path):
+    """`load_dataset(mix, name)` takes the released dataset's config names: `fr,en` (not `fr-en`), `Gutenberg` and
+    `Gutenberg-fr` for two recipes published in one folder, and every config holds the rows of its files."""
+    import datasets
+
+    _, out = e2e_build
+    mix = out / "mix"
+    if not (mix / "mix_plan.json").is_file():
+        assert main(["mix", "build", str(out)]) == 0
+    text = (mix / "README.md").read_text(encoding="utf-8")
+    configs = yaml.safe_load(text.split("\n---\n", 1)[0][4:])["configs"]
+    names = [c["config_name"] for c in configs]
+    assert len(names) == len(set(names))
+    assert set(names) - {"code-python"} <= LUCIE_CONFIGS
+    assert {"fr,en", "Gutenberg", "Gutenberg-fr", "Gutenberg-en", "EuroparlAligned", "TheStack", "natural",
+            "code"} <= set(names)
+    for c in configs:
+        ds = datasets.load_dataset(str(mix), c["config_name"], split="train", cache_dir=str(tmp_path / "hf"))
+        files = [f for f in mix.glob(c["data_files"][0]["path"])]
+        assert files and ds.num_rows == sum(pq.read_metadata(f).num_rows for f in files), c["config_name"]
+    fr = datasets.load_dataset(str(mix), "Gutenberg-fr", split="train", cache_dir=str(tmp_path / "hf"))
+    assert set(fr["source"]) == {"Gutenberg-fr"} and fr.num_rows == 2 * 3
+    both = datasets.load_dataset(str(mix), "Gutenberg", split="train", cache_dir=str(tmp_path / "hf"))
+    assert set(both["source"]) == {"Gutenberg-fr", "Gutenberg-en"} and both.num_rows == 2 * 3 + 3 * 3
+    pairs = datasets.load_dataset(str(mix), "fr,en", split="train", cache_dir=str(tmp_path / "hf"))
+    assert set(pairs["language"]) == {"fr,en", "en,fr"} and pairs.num_rows == 3 * 9
+    assert "In the folder and config `Gutenberg`" in text  # the card says where a renamed source is
+
+
+def test_lucie_pipeline_publishes_under_lucies_config_names():
+    """With pipelines/lucie.yaml's `publish_as`, a mix holding every recipe in each of its languages has the released
+    dataset's per-source configs, all of them but PeS2o's two subsets (one recipe here: the release's PeS2o config
+    has both), and no other (card_configs is a pure function of the plan's shard list)."""
+    from lucie_data.mix.card import card_configs
+
+    publish = yaml.safe_load(LUCIE_PIPELINE.read_text(encoding="utf-8"))["mix"]["publish_as"]
+    shards = []
+    for f in sorted(LUCIE_SOURCES.glob("*.yaml")):
+        r = load_source(f)[0].recipe
+        for lang in r.languages:
+            kind, folder = ("code", "python") if lang == "code" else ("natural", lang.replace(",", "-"))
+            shards.append({"path": f"data/{kind}/{folder}/{publish.get(r.name, r.name)}/{r.name}--{folder}--000.parquet",
+                           "source": r.name, "kind": kind, "language": folder, "rows": 1})
+    names = [c["config_name"] for c in card_configs({"shards": shards})]
+    assert len(names) == len(set(names))
+    assert set(names) == LUCIE_CONFIGS - {"PeS2o-s2ag", "PeS2o-s2orc"} | {"code-python"}

@@ -485,7 +485,8 @@ def test_card_front_matter(mix):
     fm = front_matter(folder)
     names = [c["config_name"] for c in fm["configs"]]
     assert names[0] == "default" and fm["configs"][0]["default"] is True
-    assert {"fr", "en", "de", "fr-en", "code", "code-python", "code-rust", "eltec_fr", "web_cc", "parallel_fr_en"} <= set(names)
+    assert {"fr", "en", "de", "fr,en", "code", "code-python", "code-rust", "eltec_fr", "web_cc", "parallel_fr_en"} <= set(names)
+    assert "fr-en" not in names  # Lucie names a pair config `fr,en` (its folder is fr-en)
     assert "ocr_private" not in names
     assert len(names) == len(set(names))
     for c in fm["configs"]:
@@ -532,6 +533,8 @@ def test_every_config_loads_with_datasets(mix, tmp_path):
     ({"factors": {"fr--book": 1}, "facteurs": {}}, "unknown key"),
     ({"factors": {"fr--book": "lots"}}, "valid number"),
     ({"targets": {"fr": 1.5}}, r"targets.fr: a share must be in \[0, 1\]"),
+    ({"factors": {"fr--book": 1}, "publish_as": {"eltec_fr": "books/fr"}}, r"publish_as.eltec_fr: a name must be usable as a folder name"),
+    ({"factors": {"fr--book": 1}, "publish_as": {"eltec-fr": "ELTeC"}}, r"publish_as.eltec-fr: 'eltec-fr' is not a source of this pipeline; did you mean 'eltec_fr'"),
 ])
 def test_mix_block_errors(block, match, tmp_path):
     pipe = tmp_path / "p.yaml"
@@ -1203,7 +1206,7 @@ def test_a_reversed_pair_is_weighted_and_filed_under_the_declared_pair(tmp_path)
     assert {Path(s["path"]).parent.as_posix() for s in plan["shards"]} == {"data/natural/fr-en/pairs"}
     df = read_mix(out)
     assert df.height == 120 and dict(df.group_by("language").len().iter_rows()) == {"fr,en": 80, "en,fr": 40}
-    ds = datasets.load_dataset(str(out), "fr-en", split="train", cache_dir=str(tmp_path / "hf"))
+    ds = datasets.load_dataset(str(out), "fr,en", split="train", cache_dir=str(tmp_path / "hf"))
     assert ds.num_rows == 120
 
     # a source that declares no pair, or both orders: each order stays its own pair (its own weight key)
@@ -1235,3 +1238,35 @@ def test_ids_a_build_does_not_keep_unique_are_declared_by_the_mix(tmp_path):
     assert any("ids are not unique in rows (3 documents share an id)" in x for x in logged), logged
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert "**Ids are not unique in the source build** for rows (3 documents share an id with another)" in card
+
+
+def test_publish_as_puts_sources_in_one_folder(built, tmp_path):
+    """`mix: publish_as:` files sources under another folder name (Lucie's Gutenberg-fr in data/natural/fr/Gutenberg/):
+    rows and counts are those of the plain mix, files keep the recipe's name, each folder and language has a config,
+    and a name that is not a source of the build is a warning, not a silent no-op."""
+    import datasets
+
+    logs: list[str] = []
+    cfg = load_mix_config(built, output=tmp_path / "m")
+    cfg.publish_as = {"web_cc": "Press", "pud_en": "Press", "eltec_fr": "Press", "nope": "X"}
+    plan = build_mix(built, cfg, log=logs.append)
+    base = build_mix(built, load_mix_config(built, output=tmp_path / "plain"))
+    assert [m for m in logs if "nope" in m] == [
+        f"warning: mix.publish_as names 'nope', which is not a source of {built}: nothing is published under 'X' for it"]
+    assert plan["subsets"] == base["subsets"] and plan["licenses"] == base["licenses"]
+    folders = {Path(s["path"]).parent.as_posix() for s in plan["shards"] if s["source"] in cfg.publish_as}
+    assert folders == {"data/natural/en/Press", "data/natural/de/Press", "data/natural/fr/Press"}
+    for s in plan["shards"]:
+        (src,) = set(pl.read_parquet(tmp_path / "m" / s["path"], columns=["source"])["source"])
+        assert s["source"] == src and Path(s["path"]).name.startswith(f"{src}--")
+    assert plan["sources"]["web_cc"]["published_as"] == "Press" and "published_as" not in plan["sources"]["code_permissive"]
+    configs = {c["config_name"]: c["data_files"][0]["path"] for c in front_matter(tmp_path / "m")["configs"]}
+    assert {"Press", "Press-en", "Press-de", "Press-fr", "web_cc", "pud_en"} <= set(configs)
+    assert "eltec_fr" not in configs  # its files are exactly Press-fr's: not listed twice
+    rows = {}
+    for c in configs:
+        rows[c] = datasets.load_dataset(str(tmp_path / "m"), c, split="train", cache_dir=str(tmp_path / "hf")).num_rows
+    docs = {k: v["docs_achieved"] for k, v in plan["subsets"].items()}
+    assert rows["web_cc"] == docs["web_cc--en"] + docs["web_cc--de"]
+    assert rows["Press-en"] == docs["web_cc--en"] + docs["pud_en--en"] and rows["pud_en"] == docs["pud_en--en"]
+    assert rows["Press"] == rows["Press-en"] + rows["Press-de"] + rows["Press-fr"] == rows["web_cc"] + rows["pud_en"] + docs["eltec_fr--fr"]

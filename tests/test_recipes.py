@@ -68,7 +68,7 @@ INVALID = [
     (BASE.replace("type: jsonl", "type: csv"), r"Input should be 'jsonl', 'parquet'", "input.type", 6),
     (BASE.replace("paths: [data.jsonl]", "paths: [missing/*.jsonl]"), r"no file matches 'missing/\*.jsonl'", "input.paths[0]", 7),
     (BASE.replace("  paths: [data.jsonl]\n", ""), r"needs `paths:`", "input", 5),
-    (BASE.replace("name: s1", "name: 'bad name!'"), r"String should match pattern", "name", 1),
+    (BASE.replace("name: s1", "name: 'bad name!'"), r"a name must be usable as a folder name: letters, digits.*\(got 'bad name!'\)", "name", 1),
     (BASE + "stages:\n  - type: normalize\n    form: NFX\n", r"Input should be 'NFC'", "stages[0].form", 10),
     (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: x}\n  - {type: normalize, name: x}\n", r"stage name 'x' is used twice", "", None),
     (BASE + "stages:\n  - {type: perplexity, model_path: models/fr.arpa.bin}\n", r"file 'models/fr.arpa.bin' does not exist", "stages[0].model_path", 9),

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import BuildFileError
 
+# a source (recipe) name: a folder of the build (sources/<name>/) and of a mix (data/<kind>/<lang>/<name>/)
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
 __all__ = ["ManifestHead", "ManifestFile", "RecipeFile", "LedgerHead", "LedgerFile", "read_json_file",
            "parse_json_text", "validate", "read_manifest", "read_source_file", "check_json", "rebuild_hint", "shard_fix", "damaged_shard_message",
            "first_unreadable"]

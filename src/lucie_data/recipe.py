@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .buildfiles import NAME_RE
 from .errors import ConfigIssue, RecipeError
 from .languages import not_a_yaml_boolean
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
@@ -28,7 +29,6 @@ Category = Literal[
     "wiki", "math", "forum", "dialogue", "aligned", "programming",
 ]  # Lucie's categories (lucie-dataset.md §4), the second half of a weighting key `lang--category`
 
-NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # ids the runner uses itself: the reader's gate, the pipeline's implicit licence gate, the scratch folder
 RESERVED_STAGE_IDS = frozenset({"read", "license_policy", "work"})
 
@@ -373,6 +373,9 @@ def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
         return "each stage needs a `type:` key (see `lucie-data stages`)"
     if kind.startswith("value_error"):
         msg = msg.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_RE:
+        msg = ("a name must be usable as a folder name: letters, digits, `_`, `.` and `-`, starting with a letter "
+               "or a digit (no `/`, no spaces)")
     inp = err.get("input")
     if (kind not in ("model_type", "dict_type") and not isinstance(inp, (dict, list)) and inp is not None
             and repr(inp) not in msg):  # a message that already quotes the value says it once
@@ -690,6 +693,20 @@ def load_pipeline(path: Path) -> LoadedPipeline:
         if s.name in names:
             issues.append(ConfigIssue(str(s.file), "name", f"source name {s.name!r} is also used by {names[s.name]}"))
         names[s.name] = s.file
+    raw_mix = data.get("mix") if isinstance(data.get("mix"), dict) else {}
+    publish = raw_mix.get("publish_as") if isinstance(raw_mix.get("publish_as"), dict) else {}
+    if publish and sources:  # also when another key is invalid: every problem in the same run
+        import difflib
+
+        for key in map(str, publish):  # a misspelt source would be published under its own name, unnoticed
+            if key not in names:
+                close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                issues.append(ConfigIssue(
+                    str(path), f"mix.publish_as.{key}",
+                    f"{key!r} is not a source of this pipeline; {hint}keys are source names "
+                    f"({', '.join(sorted(names)[:8])}{', …' if len(names) > 8 else ''})",
+                    lines.get(("mix", "publish_as", key))))
     if pipe is not None and pipe.tokenizer:
         tok, problem = resolve_tokenizer(pipe.tokenizer, path.parent)
         if problem:

@@ -62,11 +62,11 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..buildfiles import ManifestHead, damaged_shard_message, first_unreadable, read_manifest
+from ..buildfiles import NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest
 from ..licenses import UNKNOWN
 from ..manifest import sha256_file as _sha256
 from .plan import DamagedShardError, Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
@@ -114,6 +114,9 @@ class MixSpec(BaseModel):
         "suffix", description="ids of whole-epoch repeats: `suffix` renames copy k >= 2 `id#k` (ids unique; only "
         "the id column is re-encoded); `keep` keeps the id (repeats of a shard copied whole are byte copies; ids "
         "repeat per epoch)")
+    publish_as: dict[str, Annotated[str, Field(pattern=NAME_RE)]] = Field(
+        default_factory=dict, description="source (recipe name) -> the source folder and config it is published "
+        "under, e.g. Gutenberg-fr: Gutenberg (Lucie's data/natural/fr/Gutenberg/); several sources may share one")
 
     @model_validator(mode="after")
     def _one_source_of_weights(self) -> "MixSpec":
@@ -149,6 +152,7 @@ class MixConfig(BaseModel):
     max_rows_per_shard: int = 100_000
     repeat_ids: RepeatIds = "suffix"
     pipeline_name: str | None = None
+    publish_as: dict[str, str] = Field(default_factory=dict)
 
 
 def _format_spec_error(err: ValidationError, where: str) -> str:
@@ -253,6 +257,7 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
         cfg.max_epochs = spec.max_epochs
         cfg.max_rows_per_shard = spec.max_rows_per_shard
         cfg.repeat_ids = spec.repeat_ids
+        cfg.publish_as = dict(spec.publish_as)
     if repeat_ids is not None:
         if repeat_ids not in REPEAT_IDS:
             raise MixPlanError(f"repeat_ids must be one of {', '.join(REPEAT_IDS)} (got {repeat_ids!r})")
@@ -975,6 +980,9 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
             flags_of.append((rel, flags))
         parts = rel.split("/")
         kind, lang_dir, src_name = (parts[1:4] if len(parts) == 5 else ("?", "?", "?"))
+        in_rows = {g[0] for g in groups}
+        if len(in_rows) == 1:  # the source whose rows it holds (its folder may be the name it is published under)
+            src_name = next(iter(in_rows))
         sha = hashes.get(path)
         shards.append({"path": rel, "rows": rows, "bytes": size,
                        "sha256": sha if sha is not None else _sha256(path),
@@ -1202,6 +1210,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     epochs = {sp.subset: sp.epochs for sp in plan.subsets}
     for w in plan.warnings:
         log(f"warning: {w}")
+    for key in sorted(set(config.publish_as) - set(by_name)):
+        log(f"warning: mix.publish_as names {key!r}, which is not a source of {build}: nothing is published under "
+            f"{config.publish_as[key]!r} for it")
     dup_ids = {s.name: s.duplicate_ids for s in sources if s.duplicate_ids and s.redistributable}
     if dup_ids:  # third review: a suffix mix claimed unique ids over a build whose ids repeat across input files
         log("warning: ids are not unique in " + ", ".join(f"{k} ({v:,} documents share an id)" for k, v in dup_ids.items())
@@ -1310,7 +1321,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             w = writers.get(bucket)
             if w is None:
                 kind, lang_dir, name = bucket
-                folder = os.path.join(data_dir, kind, lang_dir, name)  # = tmp/data/kind/lang_dir/name
+                # = tmp/data/kind/lang_dir/<name, or the name it is published under>; the files keep the source's
+                # name (<name>--<lang>--NNN), so sources sharing a folder never share a file and each has a glob
+                folder = os.path.join(data_dir, kind, lang_dir, config.publish_as.get(name, name))
                 w = writers[bucket] = _BucketWriter(folder, f"{name}--{lang_dir}", config.max_rows_per_shard, schema,
                                                     write)
             return w
@@ -1423,6 +1436,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         "shards": shards,
         "sources": {s.name: {"category": s.category, "license": s.license, "redistributable": s.redistributable,
                              "provenance": s.provenance, "description": s.description,
+                             **({"published_as": config.publish_as[s.name]} if s.name in config.publish_as else {}),
                              "licenses": dict(sorted(lic_of_source.get(s.name, {}).items()))} for s in sources},
         "license_check": {
             "passed": not violations,

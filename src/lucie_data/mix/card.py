@@ -4,9 +4,8 @@ Why generated: the card is the contract with trainers (``configs:`` is what
 ``datasets.load_dataset(folder_or_repo, "fr")`` reads) and with licensors (licence, attribution,
 share-alike obligations). Writing it by hand would let it drift from the shards.
 
-Config names: ``default`` (everything), one per language (``fr``), one per language pair with the
-pair written ``fr-en`` (a Hub config name cannot hold a comma), ``code`` and ``code-<language>``,
-and one per source under the source's name (``source-<name>`` if that name is already a language).
+Config names are the Lucie Training Dataset's (:func:`card_configs`): ``default``, a language (``fr``), a pair
+``fr,en`` (its folder is ``fr-en``), ``code`` and ``code-<language>``, and one per source.
 """
 from __future__ import annotations
 
@@ -48,39 +47,72 @@ def hf_license(spdx: str) -> str:
     return spdx.lower()
 
 
+def config_language(lang_dir: str) -> str:
+    """A language folder's config name: a pair folder ``fr-en`` is Lucie's config ``fr,en``
+    (``load_dataset("OpenLLM-France/Lucie-Training-Dataset", "fr,en")``); a language is itself."""
+    return lang_dir.replace("-", ",")
+
+
 def card_configs(mix_plan: dict) -> list[dict]:
-    """The ``configs:`` list, in a stable order, each path a glob relative to the mix folder."""
+    """The ``configs:`` list, in a stable order, each path a glob relative to the mix folder.
+
+    Names follow the Lucie Training Dataset's card: ``default``; a language (``fr``); a pair (``fr,en``);
+    ``natural`` (with code beside it), ``code`` and ``code-<language>``; a source folder (``Gutenberg``, ``source-<name>`` if the name is taken);
+    a source folder spanning several natural languages, once per language (``Gutenberg-fr``, ``EuroparlAligned-fr,en``);
+    a source published in a folder of another name (``mix: publish_as:``), under its own name when its files are
+    not already exactly one config's (``Pile-FreeLaw`` inside ``Pile``). A config is never listed twice.
+    """
     shards = mix_plan["shards"]
+    split = [(s, s["path"].split("/")) for s in shards]
     natural = sorted({s["language"] for s in shards if s["kind"] == "natural"})
     code = sorted({s["language"] for s in shards if s["kind"] == "code"})
-    sources = sorted({s["source"] for s in shards})
+    out: list[dict] = []
+    names: set[str] = set()
+    listed: set[frozenset] = set()  # the files of each config listed
 
-    def cfg(name: str, path: str, default: bool = False) -> dict:
+    def add(name: str, path: str, files, default: bool = False) -> None:
         c: dict[str, Any] = {"config_name": name, "data_files": [{"split": "train", "path": path}]}
         if default:
             c["default"] = True
-        return c
-
-    out = [cfg("default", "data/*/*/*/*.parquet", default=True)]
-    names = {"default"}
-    for lang in natural:  # languages first, then pairs (they contain a '-')
-        if "-" not in lang:
-            out.append(cfg(lang, f"data/natural/{lang}/*/*.parquet"))
-            names.add(lang)
-    for lang in natural:
-        if "-" in lang:
-            out.append(cfg(lang, f"data/natural/{lang}/*/*.parquet"))
-            names.add(lang)
-    if code:
-        out.append(cfg("code", "data/code/*/*/*.parquet"))
-        names.add("code")
-        for lang in code:
-            out.append(cfg(f"code-{lang}", f"data/code/{lang}/*/*.parquet"))
-            names.add(f"code-{lang}")
-    for src in sources:
-        name = src if src not in names else f"source-{src}"
-        out.append(cfg(name, f"data/*/*/{src}/*.parquet"))
+        out.append(c)
         names.add(name)
+        listed.add(frozenset(files))
+
+    def where(kind=None, lang=None, folder=None) -> list[str]:
+        return [s["path"] for s, p in split if len(p) == 5 and (kind is None or p[1] == kind)
+                and (lang is None or p[2] == lang) and (folder is None or p[3] == folder)]
+
+    add("default", "data/*/*/*/*.parquet", where(), default=True)
+    for lang in [x for x in natural if "-" not in x] + [x for x in natural if "-" in x]:  # languages, then pairs
+        add(config_language(lang), f"data/natural/{lang}/*/*.parquet", where("natural", lang))
+    if code and natural:
+        add("natural", "data/natural/*/*/*.parquet", where("natural"))
+    if code:
+        add("code", "data/code/*/*/*.parquet", where("code"))
+        for lang in code:
+            add(f"code-{lang}", f"data/code/{lang}/*/*.parquet", where("code", lang))
+    folders = sorted({p[3] for _, p in split if len(p) == 5})
+    for folder in folders:
+        add(folder if folder not in names else f"source-{folder}", f"data/*/*/{folder}/*.parquet", where(folder=folder))
+    for folder in folders:
+        langs = sorted({p[2] for _, p in split if len(p) == 5 and p[3] == folder and p[1] == "natural"})
+        if len(langs) > 1:
+            for lang in langs:
+                name = f"{folder}-{config_language(lang)}"
+                if name not in names:
+                    add(name, f"data/natural/{lang}/{folder}/*.parquet", where("natural", lang, folder))
+    for src in sorted({s["source"] for s, _ in split}):
+        dirs = {p[3] for s, p in split if len(p) == 5 and s["source"] == src}
+        if len(dirs) != 1 or src in names or src in dirs:
+            continue
+        (folder,) = dirs
+        # a source's files are <source>--<language>--NNN[-e<k>].parquet; another source named <source>--… in the same
+        # folder would match the glob too, so then there is no config of its own
+        if any(p[4].startswith(f"{src}--") and s["source"] != src for s, p in split if len(p) == 5 and p[3] == folder):
+            continue
+        files = [s["path"] for s, p in split if s["source"] == src]
+        if frozenset(files) not in listed:
+            add(src, f"data/*/*/{folder}/{src}--*.parquet", files)
     return out
 
 
@@ -227,8 +259,10 @@ def render_card(mix_plan: dict) -> str:
              "## Loading", "", "```python", "from datasets import load_dataset",
              f'ds = load_dataset("<this repo or folder>", "{fm["configs"][1]["config_name"] if len(fm["configs"]) > 1 else "default"}", split="train")',
              "```", "",
-             "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". Language pairs are "
-             "named `xx-yy` (`fr-en`); code is `code` and `code-<language>`; each source has its own config.", "",
+             "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". As in the Lucie Training "
+             "Dataset, a language pair is named `xx,yy` (`fr,en`; its folder is `data/natural/fr-en/`), code is `code` "
+             "and `code-<language>`, each source has its own config, and a source in several languages one per "
+             "language (`<source>-fr`).", "",
              _repeats_paragraph(mix_plan), "",
              "## Composition", "",
              f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "
@@ -278,8 +312,9 @@ def render_card(mix_plan: dict) -> str:
         url = f" <{prov['url']}>" if prov.get("url") else ""
         cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
         notes = f" Note: {prov['notes'].rstrip('.')}." if prov.get("notes") else ""  # e.g. a compilation's licence
+        pub = f" In the folder and config `{meta['published_as']}`." if meta.get("published_as") else ""
         lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}): {meta.get('description', '')}{url}.{cite}"
-                     f"{notes}{_url_note(urls.get(name))}")
+                     f"{notes}{pub}{_url_note(urls.get(name))}")
     counted = all(urls.get(name) is not None for name in used)
     lines += ["", "Every row keeps its `source` and `license`; with the source's entry above they are the per-document "
               "attribution. A row's `url` links to the document itself where its source gives one"
