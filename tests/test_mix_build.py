@@ -535,6 +535,10 @@ def test_every_config_loads_with_datasets(mix, tmp_path):
     ({"targets": {"fr": 1.5}}, r"targets.fr: a share must be in \[0, 1\]"),
     ({"factors": {"fr--book": 1}, "publish_as": {"eltec_fr": "books/fr"}}, r"publish_as.eltec_fr: a name must be usable as a folder name"),
     ({"factors": {"fr--book": 1}, "publish_as": {"eltec-fr": "ELTeC"}}, r"publish_as.eltec-fr: 'eltec-fr' is not a source of this pipeline; did you mean 'eltec_fr'"),
+    # review: these passed `validate` and `build`, and failed `mix build` after the whole build
+    ({"weights_file": "nope.yaml"}, r"p\.yaml:\d+: mix\.weights_file: weights file not found: .*nope\.yaml"),
+    ({"factors": {"fr--book": 1}, "languages": {"code:python": 2}}, r"(?s)mix\.factors: .*'code:python': code subsets are weighted as `code`"),
+    ({"factors": {"fr--book": 1}, "sources": {"eltec-fr--fr": 2}}, r"mix\.sources\.eltec-fr--fr: 'eltec-fr--fr' names no subset of this pipeline.*did you mean 'eltec_fr'"),
 ])
 def test_mix_block_errors(block, match, tmp_path):
     pipe = tmp_path / "p.yaml"
@@ -1270,3 +1274,69 @@ def test_publish_as_puts_sources_in_one_folder(built, tmp_path):
     assert rows["web_cc"] == docs["web_cc--en"] + docs["web_cc--de"]
     assert rows["Press-en"] == docs["web_cc--en"] + docs["pud_en--en"] and rows["pud_en"] == docs["pud_en--en"]
     assert rows["Press"] == rows["Press-en"] + rows["Press-de"] + rows["Press-fr"] == rows["web_cc"] + rows["pud_en"] + docs["eltec_fr--fr"]
+
+
+def test_suffix_refuses_a_copy_id_that_is_another_documents_id(tmp_path):
+    """Review: pages `…/p`, `…/p#2`, `…/p#3` repeated 3 times gave 18 rows and 16 ids under `repeat_ids: suffix`
+    (copy 2 of `p` is `p#2`). The mix refuses, naming the clash and the fix; `keep` builds it; a page `q#2` whose
+    `q` is not in the build, or ids that clash only at a copy the plan does not make, pass."""
+    texts = [r["text"] for r in map(json.loads, (ROOT / "data/demo/en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:6])]
+    ids = ["http://x.org/p", "http://x.org/p#2", "http://x.org/p#3", "http://x.org/q#2", "r", "r#4"]
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps({"url": i, "text": t}) + "\n" for i, t in zip(ids, texts)),
+                                        encoding="utf-8")
+    recipe = {"name": "web", "category": "web", "languages": ["en"], "license": "CC-BY-4.0",
+              "input": {"type": "jsonl", "paths": ["web.jsonl"], "id_field": "url"}, "stages": []}
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({
+        "name": "p", "sources": ["web.yaml"], "output_dir": "b", "executor": {"type": "local", "workers": 1, "tasks": 1},
+        "mix": {"factors": {"en--web": 3}}}), encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    b = tmp_path / "b"
+    summary = json.loads((b / "manifest.json").read_text())["shards"][0]["summary"]
+    assert summary["suffixed_ids"] == 4  # p#2, p#3, q#2, r#4: recorded by the build, so other mixes read no id
+    with pytest.raises(MixPlanError, match=r"copy 2 of 'web/http://x.org/p' the id 'web/http://x.org/p#2', which is the "
+                                           r"id of another document of web \(2 such clash\(es\)\).*repeat_ids: keep"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    assert not (tmp_path / "m").exists()
+    plan = build_mix(b, load_mix_config(b, output=tmp_path / "k", repeat_ids="keep"))
+    assert plan["totals"]["docs"] == 18
+    # with factor 1 nothing is copied, so nothing can clash
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {en--web: 1}\n")
+    build_mix(b, load_mix_config(b, weights=w, output=tmp_path / "one"))
+    df = read_mix(tmp_path / "one")
+    assert df.height == 6 and df["id"].n_unique() == 6
+    # without `p` and `r` in the build (only q#2, p#2, p#3 remain after a filter): 3 epochs, unique ids
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps({"url": i, "text": t}) + "\n" for i, t in zip(ids, texts)
+                                                if i in ("http://x.org/p#2", "http://x.org/p#3", "http://x.org/q#2")),
+                                        encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    df = read_mix(tmp_path / "m")
+    assert df.height == 9 and df["id"].n_unique() == 9
+
+
+def test_an_empty_mix_is_an_error_and_unmet_targets_a_warning(built, tmp_path):
+    """Review: factors of 1e-9 wrote "0 shard(s), 0 rows … licence check passed" (exit 0) and `load_dataset` then
+    failed; targets that cannot be met were said only inside mix_plan.json."""
+    w = tmp_path / "tiny.yaml"
+    w.write_text("default_factor: 1.0e-9\nfactors: {}\n")
+    with pytest.raises(MixPlanError, match=r"the mix would hold no document: with these epochs \(.*eltec_fr--fr 1e-09.*\) "
+                                           r"the fractional draw selected none .*raise the factors"):
+        build_mix(built, load_mix_config(built, weights=w, output=tmp_path / "m"))
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.partial").exists()
+    # one subset drawn empty, the others not: built, with a warning naming it
+    w.write_text("default_factor: 1\nfactors: {}\nsources: {eltec_fr--fr: 1.0e-9}\n")
+    logs: list[str] = []
+    plan = build_mix(built, load_mix_config(built, weights=w, output=tmp_path / "m"), log=logs.append)
+    assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == 0 and plan["totals"]["docs"] > 0
+    assert "warning: subset eltec_fr--fr (epochs 1e-09) has no document in the mix: its fraction selected none" in logs
+    # targets out of reach under max_epochs: the closest plan is built and the console says what is missed
+    cfg = load_mix_config(built, weights=w, output=tmp_path / "t")
+    cfg.targets, cfg.max_epochs = {"de": 0.6}, 1.5
+    logs.clear()
+    plan = build_mix(built, cfg, log=logs.append)
+    assert plan["plan"]["targets"]["feasible"] is False
+    (msg,) = [m for m in logs if "target shares" in m]
+    assert msg.startswith("warning: the target shares cannot be met with at most 1.5 epochs per subset; closest plan: de ")
+    assert "(target 60.00 %)" in msg and "Raise `max_epochs`" in msg

@@ -158,6 +158,12 @@ _STATS = [
         pytest.param({"languages": {"fr": 1}}, r"missing required key 'factors'", id="no-factors"),
         pytest.param({"factors": {"fr--web": True, "en--web": 1}}, r"not a boolean", id="boolean"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "sources": {"Z": 2}}, r"subset\(s\) not in the stats: Z", id="unknown-source"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "languages": {"code:python": 5}},
+                     r"languages: 'code:python': code subsets are weighted as `code`.*write `code`", id="code-language"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1, "code-rust--programming": 2}},
+                     r"factors: 'code-rust--programming': code subsets are weighted as `code`", id="code-factor"),
+        pytest.param({"factors": {"fr--web": 1, "FR--web": 2, "en--web": 1}}, r"'FR--web' and another key both mean 'fr--web'",
+                     id="same-key-twice"),
     ],
 )
 def test_invalid_weights(weights, match):
@@ -199,6 +205,17 @@ def test_multipliers_and_default_factor():
     assert (by["A"].epochs, by["B"].epochs, by["C"].epochs) == (2.0, 0.5, 1.5)
     assert plan.total_tokens_seen == 200 + 25 + 15
     assert plan.languages["fr"]["share"] == pytest.approx(200 / 240)
+
+
+def test_languages_in_weight_keys_are_read_as_a_build_files_them():
+    """Review: `languages: {"fr,en": 0.5}` (the recipe's spelling), `FR: 3` and a factor key `FR--web` matched no
+    subset and did nothing, without a word."""
+    stats = _STATS + [SubsetStats("P", "fr-en", "aligned", 40)]
+    plan = plan_mix(stats, {"factors": {"FR--web": 2, "en--web": 1, "fr,en--aligned": 3},
+                            "languages": {"fr,en": 0.5, "EN": 2}, "sources": {"P": 2}})
+    by = {s.subset: s.epochs for s in plan.subsets}
+    assert by == {"A": 2.0, "B": 2.0, "C": 2.0, "P": 3.0}  # P: 3 x 0.5 x 2
+    assert not plan.warnings
 
 
 # --------------------------------------------------------------------------- solver

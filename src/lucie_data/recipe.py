@@ -707,6 +707,8 @@ def load_pipeline(path: Path) -> LoadedPipeline:
                     f"{key!r} is not a source of this pipeline; {hint}keys are source names "
                     f"({', '.join(sorted(names)[:8])}{', …' if len(names) > 8 else ''})",
                     lines.get(("mix", "publish_as", key))))
+    if pipe is not None and pipe.mix is not None:
+        issues.extend(_mix_weights_issues(pipe.mix, path, lines, sorted(names)))
     if pipe is not None and pipe.tokenizer:
         tok, problem = resolve_tokenizer(pipe.tokenizer, path.parent)
         if problem:
@@ -716,6 +718,33 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     if issues or pipe is None:
         raise RecipeError(issues)
     return LoadedPipeline(pipe, path.resolve(), sources)
+
+
+def _mix_weights_issues(mix: MixSpec, path: Path, lines: dict, sources: list[str]) -> list[ConfigIssue]:
+    """The ``mix:`` block's weights, read now (review: a missing ``weights_file`` or a ``sources:`` key naming no
+    source passed `validate` and `build`, and failed `mix build` after the whole build, without the YAML path)."""
+    from .mix.build import _spec_weights
+    from .mix.plan import KEY_SEP, MixPlanError
+
+    where = ("mix", "weights_file") if mix.weights_file else ("mix", "factors")
+    try:
+        weights = _spec_weights(mix, path.resolve())
+    except MixPlanError as err:
+        return [ConfigIssue(str(path), ".".join(where), str(err), lines.get(where) or lines.get(("mix",)))]
+    out = []
+    for key in sorted(weights.sources) if weights is not None and sources else []:
+        src = key.rpartition(KEY_SEP)[0]
+        if src not in sources:
+            import difflib
+
+            close = difflib.get_close_matches(src or key, sources, n=1, cutoff=0.6)
+            out.append(ConfigIssue(
+                str(path), f"mix.sources.{key}",
+                f"{key!r} names no subset of this pipeline: keys are <source>{KEY_SEP}<language> with a source of the "
+                f"pipeline{f' (did you mean {close[0]!r}?)' if close else ''}"
+                f"{' in ' + mix.weights_file if mix.weights_file else ''}",
+                lines.get(("mix", "sources", key)) or lines.get(where)))
+    return out
 
 
 def resolve_tokenizer(value: str, base: Path) -> tuple[str, str | None]:

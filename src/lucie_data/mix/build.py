@@ -757,7 +757,7 @@ def _valid_summary(summary: Any) -> bool:
         return (isinstance(summary, dict) and isinstance(summary["schema"], str)
                 and isinstance(summary["null_tokens"], int)
                 and all(len(g) == 5 and isinstance(g[3], int) and isinstance(g[4], int) for g in summary["groups"])
-                and all(len(f) == 3 for f in summary["flagged"]))
+                and all(len(f) == 3 for f in summary["flagged"]) and isinstance(summary["suffixed_ids"], int))
     except (KeyError, TypeError):
         return False
 
@@ -794,12 +794,66 @@ def shard_summaries(paths: list[Path]) -> list[dict]:
     grouped = _grouped_many(paths, ["source", "language", "license"])
     flagged = _flagged_per_file(paths)
     with_url = rows_with_url([str(p) for p in paths])  # the card's `url` claim, recorded once here (footers)
+    suffixed = _suffixed_ids(paths)
     out = []
     for p, (_rows, nulls, groups), urls in zip(paths, grouped, with_url):
         out.append({"schema": schema_fingerprint(pq.read_schema(p)), "footer": footer_digest(p), "null_tokens": int(nulls),
                     "groups": [[s, lang, lic, int(n or 0), int(docs)] for s, lang, lic, n, docs in groups],
-                    "flagged": flagged.get(str(p), []), "url_rows": urls})
+                    "flagged": flagged.get(str(p), []), "url_rows": urls, "suffixed_ids": suffixed.get(str(p), 0)})
     return out
+
+
+_SUFFIXED = r"#[0-9]+$"  # an id that looks like copy k of another in a `repeat_ids: suffix` mix
+
+
+def _suffixed_ids(paths: list[Path]) -> dict[str, int]:
+    """Shard path string -> how many of its ids end in ``#<digits>`` (0 for most shards: then the mix need not read
+    their ids to know that no copy ``<id>#k`` can take the id of another document, :func:`_suffix_collisions`)."""
+    import polars as pl
+
+    try:
+        df = (pl.scan_parquet([str(p) for p in paths], include_file_paths="__path", hive_partitioning=False)
+              .select("__path", "id").filter(pl.col("id").str.contains(_SUFFIXED)).group_by("__path").len().collect())
+        return dict(df.iter_rows())
+    except Exception:  # noqa: BLE001 -- files polars cannot scan together: one by one (a damaged one is named)
+        import pyarrow.compute as pc
+
+        return {str(p): int(pc.sum(pc.match_substring_regex(_read(p, ["id"]).column("id"), _SUFFIXED)).as_py() or 0)
+                for p in paths}
+
+
+def _suffix_collisions(sources: list[SourceInfo], described: dict, keep: Callable[[SourceInfo, str | None], str | None],
+                       epochs: dict[str, float], seed: int) -> list[tuple[str, str, int, str]]:
+    """(source, id, k, other id) for every copy ``<id>#k`` a ``repeat_ids: suffix`` mix would write whose id is
+    already the id of another document of the mix (review: `http://x.org/p` repeated 3 times and a page
+    `http://x.org/p#2` gave 18 rows with 16 ids, and `trace` counted 4 copies of the page).
+
+    Ids are ``<source>/…``, so a clash is within one source. Only sources with a repeated subset and an id ending
+    in ``#<digits>`` (the build manifest's ``suffixed_ids``; unknown without a summary) are read (ids, languages,
+    licences); the copies of a document are counted as the writer counts them (:func:`_copies`)."""
+    found = []
+    for src in sources:
+        if not src.redistributable or not src.shard_paths:
+            continue
+        if all((e := described.get(p)) is not None and e[3] is not None and e[3].get("suffixed_ids") == 0
+               for p in src.shard_paths):
+            continue
+        if max((e for sub, e in epochs.items() if sub.startswith(f"{src.name}--")), default=0) <= 1:
+            continue
+        import pyarrow as pa  # (a mix of byte copies with no such id imports neither pyarrow nor polars here)
+
+        t = pa.concat_tables([_read(p, ["id", "language", "license"]) for p in src.shard_paths])
+        rows = [(i, lang) for i, lang, lic in zip(*(t.column(c).to_pylist() for c in ("id", "language", "license")))
+                if keep(src, lic) is None]
+        lang_of = dict(rows)
+        for doc_id, _lang in rows:
+            base, sep, k = doc_id.rpartition("#")
+            if not (sep and k.isdigit() and int(k) >= 2 and base in lang_of):
+                continue
+            e = epochs.get(subset_name(src.name, mix_language(lang_of[base], src.pairs)), 0)
+            if int(_copies([base], e, seed)[0]) >= int(k):
+                found.append((src.name, base, int(k), doc_id))
+    return found
 
 
 def _read_buffer(data):
@@ -1210,6 +1264,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     epochs = {sp.subset: sp.epochs for sp in plan.subsets}
     for w in plan.warnings:
         log(f"warning: {w}")
+    if plan.targets and not plan.targets["feasible"]:  # review: only mix_plan.json said so
+        missed = ", ".join(f"{lang} {row['achieved'] * 100:.2f} % (target {row['target'] * 100:.2f} %)"
+                           for lang, row in plan.targets["languages"].items()
+                           if abs(row["achieved"] - row["target"]) > 1e-9)
+        log(f"warning: the target shares cannot be met with at most {plan.targets['max_epochs']:g} epochs per "
+            f"subset; closest plan: {missed}. Raise `max_epochs`, or lower those targets")
     for key in sorted(set(config.publish_as) - set(by_name)):
         log(f"warning: mix.publish_as names {key!r}, which is not a source of {build}: nothing is published under "
             f"{config.publish_as[key]!r} for it")
@@ -1219,6 +1279,16 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             + ": the mix's ids are not either (set the recipe's `id_field` to a unique field, or `id_field: null` "
               "for ids made of the input file and record)")
     log(f"planned {len(plan.subsets)} subset(s), {plan.total_tokens:,} tokens -> {plan.total_tokens_seen:,} seen")
+
+    if config.repeat_ids == "suffix":
+        clash = _suffix_collisions(sources, described, keep, epochs, config.seed)
+        if clash:
+            src_name, base, k, other = clash[0]
+            raise MixPlanError(
+                f"repeat_ids: suffix would give copy {k} of {base!r} the id {other!r}, which is the id of another "
+                f"document of {src_name} ({len(clash):,} such clash(es)): the mix's ids would not be unique. Use "
+                "`repeat_ids: keep` (--repeat-ids keep), or give the source ids that do not end in #<number> "
+                "(its recipe's `id_field`)")
 
     # 2. write next to the final folder, swap at the end
     out = Path(config.output).resolve()
@@ -1399,6 +1469,13 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     # 3. verify on the written shards, not from the plan
     lic_of_source: dict[str, dict[str, int]] = {}
     shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes, trusted, lic_of_source)
+    if not any(s["rows"] for s in shards):  # review: factors of 1e-9 wrote an empty "mix" and said it passed
+        shutil.rmtree(tmp)
+        raise MixPlanError(f"the mix would hold no document: with these epochs ({', '.join(f'{k} {v:g}' for k, v in sorted(epochs.items()))}) "
+                           "the fractional draw selected none of the documents that may enter; raise the factors")
+    for sub, e in sorted(epochs.items()):
+        if not achieved.get(sub, {}).get("docs"):
+            log(f"warning: subset {sub} (epochs {e:g}) has no document in the mix: its fraction selected none")
 
     excluded_sources = {}
     for src in sources:

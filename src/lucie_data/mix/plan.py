@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BuildFileError
 
@@ -106,6 +106,22 @@ class Weights(BaseModel):
         default=None, description="factor for keys absent from `factors`; null makes a missing key an error"
     )
 
+    @field_validator("factors", "languages", mode="before")
+    @classmethod
+    def _language_keys(cls, v: Any, info) -> Any:
+        """Languages in keys are read as a build files them: ``FR`` -> ``fr``, ``fr,en`` -> ``fr-en`` (review: such
+        keys matched no subset and did nothing, without a word). A programming language is an error: code subsets
+        are weighted as ``code``, so ``code:python`` could only apply to every language's code."""
+        if not isinstance(v, Mapping):
+            return v
+        out: dict[Any, Any] = {}
+        for key, value in v.items():
+            new = _weight_key(str(key), info.field_name) if isinstance(key, str) else key
+            if new in out:
+                raise ValueError(f"{key!r} and another key both mean {new!r}: give it once")
+            out[new] = value
+        return out
+
     def to_yaml(self) -> str:
         """Serialise in the same format :func:`load_weights_yaml` reads."""
         data: dict[str, Any] = {"factors": dict(self.factors)}
@@ -115,6 +131,26 @@ class Weights(BaseModel):
             data["sources"] = dict(self.sources)
         data["default_factor"] = self.default_factor
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _weight_key(key: str, field: str) -> str:
+    """A weights key with its language part as :func:`~.stats.mix_language` files documents (``languages``: the key;
+    ``factors``: before ``--``). ``sources`` keys are subset names, matched as written (an unknown one is an error)."""
+    from .stats import mix_language  # (stats imports this module)
+
+    def lang(x: str) -> str:
+        low = x.strip().lower()
+        if low != "code" and low.startswith(("code:", "code-")):
+            raise ValueError(f"{key!r}: code subsets are weighted as `code` (one key for every programming "
+                             "language); write `code`")
+        return mix_language(low) if low else x
+
+    if field == "languages":
+        return lang(key)
+    if KEY_SEP not in key:
+        return key
+    head, _, tail = key.partition(KEY_SEP)
+    return f"{lang(head)}{KEY_SEP}{tail}"
 
 
 def _exact(x: float | int | Decimal | Fraction) -> Fraction:
@@ -137,6 +173,8 @@ def _format_validation_error(err: ValidationError, origin: str) -> str:
             lines.append(f"  - unknown top-level key {loc!r} (allowed keys: {allowed})")
         elif e["type"] == "missing":
             lines.append(f"  - missing required key {loc!r}: add a `{loc}:` mapping of language--category -> factor")
+        elif e["type"] == "value_error":  # the message names the key
+            lines.append(f"  - {loc}: {e['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"  - {loc}: {e['msg']} (got {e.get('input')!r})")
     return "\n".join(lines)
