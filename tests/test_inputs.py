@@ -108,6 +108,8 @@ def test_html_with_wrong_declared_charset(tmp_path):
     shutil.copy(PROB / "derived_cp1252_but_declares_utf8.html", tmp_path / "page.html")
     shutil.copy(ROOT / "data" / "demo" / "html" / "trafilatura-flowfx.de.tmux.html", tmp_path / "tmux.html")
     (tmp_path / "empty.html").write_text("<html><head><title>x</title></head><body></body></html>")
+    (tmp_path / "zero.html").write_bytes(b"")  # review: trafilatura raised AttributeError and the build stopped
+    (tmp_path / "blank.html").write_bytes(b" \n\t\n")
     led, kept, removed = make_build(tmp_path, """\
         name: html
         category: web
@@ -116,7 +118,10 @@ def test_html_with_wrong_declared_charset(tmp_path):
         input: {type: html, paths: ["../*.html"]}
         """)
     assert kept.height == 2
-    assert removed["removal_reason"].to_list() == ["read_extraction_failed"]
+    assert dict(zip(removed["id"], removed["removal_reason"])) == {
+        "html/empty.html:0": "read_extraction_failed", "html/zero.html:0": "read_empty_text",
+        "html/blank.html:0": "read_empty_text"}
+    assert led["balanced"] and led["records_read"] == 5
     page = kept.filter(pl.col("id").str.contains("page.html"))
     assert "\ufffd" not in page["text"][0] and page["title"][0]
     assert any(ch in page["text"][0] for ch in "äöüßé")  # cp1252 bytes decoded, not replaced

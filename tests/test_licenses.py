@@ -714,3 +714,21 @@ def test_every_html_statement_matches_the_recorded_license():
         got = license_from_statement(rec["license_statement"])
         assert rec["license_statement"] in table
         assert got == rec["license"] or (got == UNKNOWN and table[rec["license_statement"]] == UNKNOWN)
+
+
+@pytest.mark.parametrize("deny, licence", [
+    ("GPL-2.0-only", "GPL-2.0"), ("GPL-2.0", "GPL-2.0-only"), ("AGPL-3.0-only", "AGPL-3.0"),
+    ("LGPL-2.1-only", "LGPL-2.1"), ("GFDL-1.3-only", "GFDL-1.3"), ("gpl-3.0", "GPL-3.0-only"),
+    ("GPL-2.0-only", "Apache-2.0 AND GPL-2.0"),
+])
+def test_a_denied_id_denies_its_deprecated_spelling(deny, licence):
+    """Review: `deny: [GPL-2.0-only, AGPL-3.0-only, LGPL-2.1-only]` kept documents labelled GPL-2.0, AGPL-3.0 and
+    LGPL-2.1, which SPDX defines as the same licences (and `deny: [GPL-2.0]` let GPL-2.0-only pass). The document
+    keeps the id it was given."""
+    policy = LicensePolicy(allow_classes=["public-domain", "permissive", "share-alike"], deny=[deny])
+    assert policy.decide(licence) == (False, "license_not_allowed")
+    assert normalize_license(licence) == licence
+    # -or-later is another licence; an OR with an allowed member stays allowed
+    assert policy.decide(licence.replace("-only", "") + "-or-later" if "AND" not in licence else "MIT")[0]
+    allowed = LicensePolicy(allow_classes=[], allow=[deny], unknown="deny")
+    assert allowed.decide(licence.split(" AND ")[-1])[0]

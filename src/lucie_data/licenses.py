@@ -118,6 +118,19 @@ for _fam, _versions in (
         for _suffix in ("", "-only", "-or-later"):
             _OTHER_SPDX[f"{_fam}-{_v}{_suffix}"] = (_SA, True)
 
+# SPDX's deprecated ids and the current id each is defined as (spdx.org/licenses, "Deprecated License Identifiers"):
+# a document keeps the id it was given, but a policy that allows or denies one denies or allows both (review: `deny:
+# [GPL-2.0-only]` kept documents labelled GPL-2.0, the same licence).
+_SAME_AS: dict[str, str] = {f"{fam}-{v}".casefold(): f"{fam}-{v}-only".casefold()
+                            for fam, vs in (("GPL", ("1.0", "2.0", "3.0")), ("LGPL", ("2.0", "2.1", "3.0")),
+                                            ("AGPL", ("1.0", "3.0")), ("GFDL", ("1.1", "1.2", "1.3"))) for v in vs}
+
+
+def _policy_key(spdx: str) -> str:
+    """An id or expression as a policy compares it: case-folded, deprecated ids read as their current id."""
+    return " ".join(_SAME_AS.get(t, t) for t in re.split(r"(\s+|[()])", spdx.casefold()) if t and not t.isspace())
+
+
 #: Every SPDX id this module knows. Anything else is UNKNOWN (or a LicenseRef- it was given).
 SPDX_IDS: frozenset[str] = frozenset(_CC_SPDX | _OTHER_SPDX.keys())
 _SPDX_BY_LOWER: dict[str, str] = {i.lower(): i for i in SPDX_IDS}
@@ -1008,20 +1021,21 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
         # computed per call (lists are short; normalisation is cached) so that model_copy(update=…)
         # or model_construct() can never leave a stale deny list behind
         def fold(ids: list[str]) -> frozenset[str]:
-            return frozenset(normalize_license(i).casefold() for i in ids)
+            return frozenset(_policy_key(normalize_license(i)) for i in ids)
 
         return fold(self.allow), fold(self.deny)
 
     def _verdict(self, node: Node, allow: frozenset[str], deny: frozenset[str]) -> str:
-        key = _render(node).casefold()
+        key = _policy_key(_render(node))
         if key in deny:
             return "denied"
         if key in allow:
             return "ok"
         if node[0] == "leaf":
-            if node[1].casefold() in deny:
+            leaf = _policy_key(node[1])
+            if leaf in deny:
                 return "denied"
-            if node[1].casefold() in allow:
+            if leaf in allow:
                 return "ok"
             cls = _leaf_facts(node[1])[0]
             if cls == "unknown":

@@ -384,9 +384,14 @@ class RecordReader(PipelineStep):
     def _extract(self, html: str | bytes, url: str | None = None) -> dict | None:
         import trafilatura
 
-        res = trafilatura.bare_extraction(html, url=url, favor_precision=self.spec.get("favor_precision", True),
-                                          include_tables=self.spec.get("include_tables", True),
-                                          include_comments=False, with_metadata=True)
+        if not html or not html.strip():  # nothing to extract (trafilatura raised AttributeError on it: review)
+            return {"_error": ("read_empty_text", "the page is empty or whitespace only")}
+        try:
+            res = trafilatura.bare_extraction(html, url=url, favor_precision=self.spec.get("favor_precision", True),
+                                              include_tables=self.spec.get("include_tables", True),
+                                              include_comments=False, with_metadata=True)
+        except Exception as e:  # noqa: BLE001 -- a page trafilatura cannot parse is that page's problem, not the build's
+            return {"_error": ("read_extraction_failed", f"trafilatura failed: {type(e).__name__}: {e}"[:300])}
         if res is None:
             return None
         return res if isinstance(res, dict) else res.as_dict()
@@ -410,6 +415,9 @@ class RecordReader(PipelineStep):
 
     def _html_record(self, extracted: dict | None, file_rel: str, pos: int, fallback: dict, side: dict | None) -> Document:
         """``side``: the file's sidecar row, {} without a sidecar, None when the sidecar has no row for it."""
+        if extracted and "_error" in extracted:
+            reason, detail = extracted["_error"]
+            return self._error(reason, file_rel, pos, detail)
         if not extracted or not (extracted.get("text") or "").strip():
             return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text")
         sp = self.spec
