@@ -100,6 +100,22 @@ def test_report_still_fails_reconciliation_on_a_rewritten_shard(demo_build, tmp_
     assert "Reconciliation" in (b / "reports" / "provenance.md").read_text() and "FAILED" in (b / "reports" / "provenance.md").read_text()
 
 
+def test_report_fails_reconciliation_on_a_shard_rewritten_with_as_many_rows(demo_build, tmp_path, capsys):
+    """Review: every row's licence rewritten to CC-BY-NC-4.0, same row count: the report said "OK", exit 0, and
+    counted the NC documents as kept. Now the shard is checked against manifest.json as a rebuild checks it."""
+    b = _copy(demo_build, tmp_path)
+    df = pl.read_parquet(b / KEPT)
+    df.with_columns(pl.lit("CC-BY-NC-4.0").alias("license")).write_parquet(b / KEPT)
+    code, out, err = _run(capsys, "report", b)
+    assert code == 1, out + err
+    assert "does not reconcile" in err and "eltec_fr: shards are the files manifest.json recorded" in err, err
+    md = (b / "reports" / "provenance.md").read_text()
+    assert "FAILED" in md and "is not the shard manifest.json recorded" in md
+    # the untouched build reconciles
+    code, out, err = _run(capsys, "report", _copy(demo_build, tmp_path / "clean"))
+    assert code == 0, out + err
+
+
 def test_trace_a_document_of_a_deleted_shard_says_the_build_is_damaged(demo_build, tmp_path, capsys):
     b = _copy(demo_build, tmp_path)
     doc_id = pl.read_parquet(b / KEPT)["id"][0]
