@@ -501,3 +501,35 @@ def test_example_recipe_builds(tmp_path, root):
     led = res.sources[0].ledger
     assert led["balanced"], led["imbalances"]
     assert set(led["kept_by_language"]) == {"fr", "en", "de"}
+
+
+def test_report_reconciles_a_build_with_a_language_split(tmp_path):
+    """Review: `chunk: {action: split}` adds documents (the ledger's docs_created), and `report` failed an untouched
+    build ("documents = records read: expected 8, report 22 … changed since the build")."""
+    import json as _json
+
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    recs = [_json.loads(line) for line in (root / "data/demo/parallel_fr_en_pud.jsonl").read_text(encoding="utf-8").splitlines()[:8]]
+    (tmp_path / "m.jsonl").write_text("".join(_json.dumps({"id": r["id"], "text": f"{r['text']}\n\n{r['text_en']}"},
+                                                          ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(textwrap.dedent("""\
+        name: s
+        category: web
+        languages: [fr, en]
+        license: CC-BY-SA-3.0
+        input: {type: jsonl, paths: [m.jsonl]}
+        stages:
+          - {type: language_id, chunk: {mode: paragraph, action: split}}
+        """), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: b\nexecutor: {type: local, workers: 1, tasks: 1}\n",
+                                     encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    led = _json.loads((tmp_path / "b/sources/s/ledger.json").read_text())
+    created = sum(st.get("docs_created", 0) for st in led["stages"])
+    assert created > 0 and led["balanced"]
+    assert main(["report", str(tmp_path / "b")]) == 0
+    rep = _json.loads((tmp_path / "b/reports/provenance.json").read_text())
+    (chk,) = [c for c in rep["reconciliation"]["checks"] if c["check"].startswith("s: documents = records read")]
+    assert chk["ok"] and chk["expected"] == 8 + created == rep["totals"]["kept"]["docs"] + rep["totals"]["removed"]["docs"]

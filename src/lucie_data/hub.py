@@ -1,7 +1,8 @@
 """Publishing a mix folder to the Hugging Face Hub: the only module that talks to the Hub.
 
 Why it exists rather than a bare ``upload_folder``:
-- a mix whose licence check failed (or was never run) must never be published;
+- a mix whose licence check failed (or was never run) must never be published, nor any file of the folder that
+  the check did not see (only the shards ``mix_plan.json`` lists, it and the card are sent);
 - mixes are large: the upload is split into several commits, and a push that dies half-way is
   resumed by pushing again (files whose content is already on the Hub are not re-sent);
 - the Hub and the network fail transiently: every API call is retried with exponential backoff
@@ -29,7 +30,9 @@ __all__ = ["PushError", "PushResult", "push", "plan_batches"]
 REPO_TYPE = "dataset"
 README = "README.md"
 PLAN = "mix_plan.json"
-# Never part of a mix: VCS metadata, caches, editor litter.
+# Never part of a mix, never uploaded, never refused: VCS metadata, caches, editor litter. ``.cache`` holds
+# huggingface_hub's own bookkeeping (``.cache/huggingface``: upload_large_folder's resume state, local_dir downloads),
+# which huggingface_hub itself refuses to commit.
 _IGNORED_PARTS = {".git", ".cache", "__pycache__", ".ipynb_checkpoints"}
 _IGNORED_NAMES = {".DS_Store", "Thumbs.db"}
 _REPO_ID = re.compile(r"(?!.*--)(?!.*\.\.)[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9_])?/[A-Za-z0-9_](?:[\w.-]{0,94}[A-Za-z0-9_])?")
@@ -129,22 +132,37 @@ def _local_files(folder: Path) -> list[_LocalFile]:
 
 
 def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
-    """The data files must be exactly the shards ``mix_plan.json`` lists, byte for byte (sha256): a file
-    added or edited after the licence check was never checked, so it is refused, not published."""
+    """Only what ``mix build`` wrote and checked may be published: the shards ``mix_plan.json`` lists, byte for
+    byte (sha256), ``mix_plan.json`` and ``README.md``. Any other file (a shard slipped into ``data/``, notes, a
+    Parquet file beside ``data/``, a ``.gitattributes``) never went through the licence check, so it is refused,
+    not published. ``_local_files`` already leaves out what is never uploaded (``.git``, huggingface_hub's own
+    ``.cache/huggingface`` bookkeeping, editor litter)."""
     plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
     listed = {s["path"]: s.get("sha256") for s in plan.get("shards", []) if isinstance(s, dict) and "path" in s}
     if not listed:
         raise PushError(f"{folder / PLAN} lists no shards: rebuild the mix with `lucie-data mix build`.")
-    local = {f.path: f for f in files if f.path.startswith("data/")}
-    extra = sorted(set(local) - set(listed))
+    local = {f.path: f for f in files}
+    extra = sorted(set(local) - set(listed) - {README, PLAN})
     missing = sorted(set(listed) - set(local))
     changed = sorted(p for p in set(local) & set(listed) if listed[p] and _sha256(local[p].abspath) != listed[p])
     if extra or missing or changed:
-        parts = [f"{what}: {', '.join(paths[:5])}{' …' if len(paths) > 5 else ''}"
-                 for what, paths in (("not in mix_plan.json", extra), ("missing", missing),
-                                     ("changed since the licence check", changed)) if paths]
-        raise PushError("the mix folder does not match its mix_plan.json (" + "; ".join(parts) +
-                        "). Rebuild it with `lucie-data mix build` instead of editing it by hand.")
+        parts = [f"{what}: {_some(paths)}" for what, paths in (
+            (f"{len(extra)} file(s) not in mix_plan.json", extra), ("missing", missing),
+            ("changed since the licence check", changed)) if paths]
+        fixes = []
+        if extra:
+            fixes.append("remove these files or move them out of the mix folder: it holds only what "
+                         "`lucie-data mix build` writes (the shards mix_plan.json lists, mix_plan.json and README.md), "
+                         "and nothing else in it was licence-checked")
+        if missing or changed:
+            fixes.append("rebuild the mix with `lucie-data mix build` instead of editing it by hand")
+        raise PushError(f"Refusing to push {folder}: it does not match its mix_plan.json (" + "; ".join(parts)
+                        + "). Nothing was uploaded. Fix: " + "; ".join(fixes) + ".")
+
+
+def _some(paths: list[str], n: int = 10) -> str:
+    """The first ``n`` paths, and how many more: enough to find them, short enough to read."""
+    return ", ".join(paths[:n]) + (f" … and {len(paths) - n} more" if len(paths) > n else "")
 
 
 def _upload_order(f: _LocalFile) -> tuple:

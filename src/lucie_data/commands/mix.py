@@ -13,6 +13,9 @@ from pathlib import Path
 from ..errors import LucieError
 
 
+DEFAULT_MAX_EPOCHS = 5.0  # MixSpec.max_epochs' default: the cap when neither the command line nor a pipeline says
+
+
 class MixError(LucieError):
     """A mix that cannot be planned or built; the message says how to fix it."""
 
@@ -72,6 +75,49 @@ def _print_plan(plan) -> None:
         con.print(tt)
 
 
+def _output_file(path: str | None, option: str, example: str) -> Path | None:
+    """Check a file ``mix plan`` will write before doing the work: a folder, or a path under a file, would otherwise
+    fail with a traceback once the plan is computed."""
+    if not path:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        raise MixError(f"{option} {p}: is a folder, expected the path of a file to write; "
+                       f"pass a file name, e.g. {option} {p / example}")
+    blocker = _file_among_parents(p)
+    if blocker is not None:
+        raise MixError(f"{option} {p}: {blocker} is a file, not a folder, so nothing can be written under it; "
+                       "choose a path inside a folder (or move that file away)")
+    return p
+
+
+def _file_among_parents(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is not a folder (nothing can be created under a file)."""
+    existing = next((a for a in path.absolute().parents if a.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None
+
+
+def _write_output(path: Path, option: str, text: str) -> None:
+    """Write one output of ``mix plan``; an unwritable path (permissions, a full disk) is a clear error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise MixError(f"{option} {path}: cannot write it ({err.strerror or err}); choose a writable path") from None
+    print(f"wrote {path}")
+
+
+def _pipeline_spec(pipeline: str | None):
+    """The ``mix:`` block of ``--pipeline`` (None without one): its ``targets`` and ``max_epochs`` apply to
+    ``mix plan --stats`` as they do to ``mix build``."""
+    if not pipeline:
+        return None
+    from ..mix.build import _pipeline_yaml, parse_mix_spec
+
+    data = _pipeline_yaml(Path(pipeline))
+    return parse_mix_spec(data["mix"], str(pipeline)) if data.get("mix") is not None else None
+
+
 def cmd_plan(args) -> int:
     from ..mix.plan import MixPlanError, load_stats_csv, load_weights_yaml, plan_mix, solve_factors
 
@@ -80,6 +126,14 @@ def cmd_plan(args) -> int:
             raise MixError("--lucie uses the shipped Lucie stats and weights: drop --stats/--build/--weights")
         if args.stats and args.build:
             raise MixError("give --stats or --build, not both")
+        # every output path is checked before the (possibly long) planning, not when writing it
+        json_out = _output_file(args.json, "--json", "plan.json")
+        md_out = _output_file(args.markdown, "--markdown", "plan.md")
+        weights_out = _output_file(args.weights_out, "--weights-out", "weights.yaml")
+        targets = _parse_targets(args.target)
+        # targets from the command line replace the pipeline's; without any, its `mix: targets` apply (with its
+        # max_epochs), on top of the weights, exactly as `mix build` does, so the plan shown is the one built
+        pipe_targets, pipe_max_epochs = None, None
         weights = load_weights_yaml(args.weights) if args.weights else None
         if args.build:
             from ..mix.build import load_mix_config
@@ -97,7 +151,8 @@ def cmd_plan(args) -> int:
             counts, _ = build_counts(args.build, keep)
             stats = [c.to_stats() for c in counts]
             weights = weights or cfg.weights
-            if weights is None and not args.target:
+            pipe_targets, pipe_max_epochs = cfg.targets, cfg.max_epochs
+            if weights is None and targets is None and pipe_targets is None:
                 raise MixError(f"no weights for {args.build}: pass --weights WEIGHTS.yaml, add a `mix:` block to the "
                                "pipeline, or give --target LANG=SHARE")
         elif args.stats:
@@ -106,15 +161,24 @@ def cmd_plan(args) -> int:
                 from ..mix.build import pipeline_weights
 
                 weights = pipeline_weights(args.pipeline)  # its mix: block (weights_file or factors)
-            if weights is None and not args.target:
+            spec = _pipeline_spec(args.pipeline)
+            if spec is not None:
+                pipe_targets = dict(spec.targets) if spec.targets is not None else None
+                pipe_max_epochs = spec.max_epochs
+            if weights is None and targets is None and pipe_targets is None:
                 raise MixError("--stats needs --weights WEIGHTS.yaml, a --pipeline whose `mix:` block has factors, "
                                "or --target LANG=SHARE to solve the factors")
         else:  # --lucie, or the documented default: Lucie's published counts
             stats = load_stats_csv(_assets() / "stats.csv")
             weights = weights or load_weights_yaml(_assets() / "weights.yaml")
-        targets = _parse_targets(args.target)
+        if targets is None and pipe_targets is not None:
+            targets = pipe_targets
+        if targets is None and args.max_epochs is not None:
+            raise MixError("--max-epochs only applies when solving targets: give --target LANG=SHARE (or use a "
+                           "pipeline whose `mix:` block has targets), or drop --max-epochs")
         if targets is not None:
-            weights, plan = solve_factors(stats, targets, args.max_epochs, base_weights=weights)
+            max_epochs = args.max_epochs if args.max_epochs is not None else (pipe_max_epochs or DEFAULT_MAX_EPOCHS)
+            weights, plan = solve_factors(stats, targets, max_epochs, base_weights=weights)
         else:
             plan = plan_mix(stats, weights)
     except MixPlanError as err:
@@ -122,17 +186,12 @@ def cmd_plan(args) -> int:
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     _print_plan(plan)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(plan.to_dict(), indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(plan.to_markdown(), encoding="utf-8")
-        print(f"wrote {args.markdown}")
-    if args.weights_out:
-        Path(args.weights_out).write_text(weights.to_yaml(), encoding="utf-8")
-        print(f"wrote {args.weights_out}")
+    if json_out:
+        _write_output(json_out, "--json", json.dumps(plan.to_dict(), indent=2) + "\n")
+    if md_out:
+        _write_output(md_out, "--markdown", plan.to_markdown())
+    if weights_out:
+        _write_output(weights_out, "--weights-out", weights.to_yaml())
     return 0
 
 
@@ -163,14 +222,17 @@ def register(sub) -> None:
     p = msub.add_parser("plan", help="epochs, tokens seen and shares per subset and language")
     p.add_argument("--stats", help="CSV with columns subset,language,category,tokens")
     p.add_argument("--build", help="a build folder: measured counts (sum of n_tokens per source x language)")
-    p.add_argument("--pipeline", help="pipeline file: its licence policy (with --build) and its mix: weights when "
-                   "--weights is not given (default with --build: the one recorded in BUILD/manifest.json)")
+    p.add_argument("--pipeline", help="pipeline file: its licence policy (with --build), its mix: weights when "
+                   "--weights is not given and its mix: targets when --target is not given, as `mix build` uses them "
+                   "(default with --build: the one recorded in BUILD/manifest.json)")
     p.add_argument("--weights", help="weights YAML (`factors:` language--category -> epochs)")
     p.add_argument("--lucie", action="store_true",
                    help="Lucie's published stats and weights (also the default without --stats/--build/--weights)")
     p.add_argument("--target", action="append", metavar="LANG=SHARE",
                    help="target share of tokens seen (repeatable; e.g. --target fr=0.33 --target en=0.33)")
-    p.add_argument("--max-epochs", type=float, default=5.0, help="cap on epochs per subset when solving targets")
+    p.add_argument("--max-epochs", type=float,
+                   help="cap on epochs per subset when solving targets (default: the pipeline's mix.max_epochs, else "
+                        f"{DEFAULT_MAX_EPOCHS:g}); only with --target or the pipeline's mix: targets")
     p.add_argument("--json", help="write the plan as JSON")
     p.add_argument("--markdown", help="write the plan as Markdown")
     p.add_argument("--weights-out", help="write the (solved) weights as YAML")

@@ -1222,6 +1222,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
 
     build = Path(build)
     target = Path(config.output).resolve()
+    # a file where a folder of the output path should be: say so, rather than fail creating the folder later
+    blocker = next((a for a in target.parents if a.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise MixPlanError(f"output {target}: {blocker} is a file, not a folder, so the mix cannot be written under "
+                           "it; choose another --output (or mix.output in the pipeline), or move that file away")
     # the output is replaced at the end: only ever replace an earlier mix, never someone's other files
     if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
         raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "

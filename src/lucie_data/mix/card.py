@@ -40,11 +40,41 @@ def rows_with_url(paths: list[str]) -> list[int]:
     return [one(p) for p in paths]  # serial: footer parsing holds the GIL, threads were 1.5-2x slower
 
 
+# The licence identifiers the Hub accepts in a card's ``license:`` (https://huggingface.co/docs/hub/repositories-licenses);
+# any other value is not recognised as a licence there (and is refused by the Hub's metadata validation).
+HUB_LICENSES = frozenset({
+    "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m", "bigscience-bloom-rail-1.0",
+    "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd", "bsd-2-clause", "bsd-3-clause",
+    "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0", "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0",
+    "cc-by-sa-4.0", "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0",
+    "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "cdla-sharing-1.0", "cdla-permissive-1.0",
+    "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0", "etalab-2.0", "eupl-1.1", "eupl-1.2", "agpl-3.0",
+    "gfdl", "gpl", "gpl-2.0", "gpl-3.0", "lgpl", "lgpl-2.1", "lgpl-3.0", "isc", "lppl-1.3c", "ms-pl", "mpl-2.0",
+    "odc-by", "odbl", "openrail++", "osl-3.0", "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib", "pddl", "lgpl-lr",
+    "unknown", "other",
+})
+# SPDX ids (lower-cased, after dropping GNU's -only / -or-later / +) whose Hub identifier is spelt differently.
+_SPDX_TO_HUB = {
+    "odc-by-1.0": "odc-by", "odbl-1.0": "odbl", "pddl-1.0": "pddl", "c-uda-1.0": "c-uda", "lgpllr": "lgpl-lr",
+    "ofl-1.1-rfn": "ofl-1.1", "ofl-1.1-no-rfn": "ofl-1.1",
+}
+# Versions the Hub lists only as a family: the family's identifier still names the right terms.
+_HUB_FAMILIES = (("gfdl-", "gfdl"), ("lgpl-", "lgpl"), ("gpl-", "gpl"), ("bsd-", "bsd"))
+
+
 def hf_license(spdx: str) -> str:
-    """The Hub's ``license:`` value: SPDX id lower-cased; ``other`` for expressions and refs."""
+    """The Hub's ``license:`` value for an SPDX id: the Hub's own identifier (``GPL-3.0-only`` -> ``gpl-3.0``,
+    ``ODbL-1.0`` -> ``odbl``, ``GFDL-1.3-or-later`` -> ``gfdl``), ``other`` for expressions, refs and licences the
+    Hub does not list (the card then names the SPDX id in ``license_details``)."""
     if not spdx or spdx == "other" or " " in spdx or spdx.startswith("LicenseRef-"):
         return "other"
-    return spdx.lower()
+    key = spdx.lower()
+    if key.startswith(("gpl-", "lgpl-", "agpl-", "gfdl-")):
+        key = key.removesuffix("+").removesuffix("-only").removesuffix("-or-later")
+    key = _SPDX_TO_HUB.get(key, key)
+    if key in HUB_LICENSES:
+        return key
+    return next((hub for prefix, hub in _HUB_FAMILIES if key.startswith(prefix)), "other")
 
 
 def config_language(lang_dir: str) -> str:
@@ -309,11 +339,13 @@ def render_card(mix_plan: dict) -> str:
     for name in used:
         meta = mix_plan["sources"].get(name, {})
         prov = meta.get("provenance") or {}
-        url = f" <{prov['url']}>" if prov.get("url") else ""
+        # what the source is and where it comes from; neither known: the name and licence alone, no dangling ": ."
+        what = " ".join(x for x in ((meta.get("description") or "").strip().rstrip("."),
+                                    f"<{prov['url']}>" if prov.get("url") else "") if x)
         cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
         notes = f" Note: {prov['notes'].rstrip('.')}." if prov.get("notes") else ""  # e.g. a compilation's licence
         pub = f" In the folder and config `{meta['published_as']}`." if meta.get("published_as") else ""
-        lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}): {meta.get('description', '')}{url}.{cite}"
+        lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}){': ' + what if what else ''}.{cite}"
                      f"{notes}{pub}{_url_note(urls.get(name))}")
     counted = all(urls.get(name) is not None for name in used)
     lines += ["", "Every row keeps its `source` and `license`; with the source's entry above they are the per-document "

@@ -472,7 +472,9 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
         sub = docs.filter(pl.col("source") == name)
         k = sub.filter(pl.col("status") == "kept")
         r = sub.filter(pl.col("status") == "removed")
-        check(f"{name}: documents = records read", sub.height, led["records_read"])
+        created = sum(int(st.get("docs_created") or 0) for st in led["stages"])  # parts of a language_id split
+        check(f"{name}: documents = records read" + (" + parts created by splits" if created else ""), sub.height,
+              led["records_read"] + created)
         check(f"{name}: kept documents", k.height, led["docs_kept"])
         check(f"{name}: kept characters", int(k["chars"].sum() or 0), led["chars_kept"])
         check(f"{name}: removed documents", r.height, led["docs_removed"])
