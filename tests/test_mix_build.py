@@ -1340,3 +1340,40 @@ def test_an_empty_mix_is_an_error_and_unmet_targets_a_warning(built, tmp_path):
     (msg,) = [m for m in logs if "target shares" in m]
     assert msg.startswith("warning: the target shares cannot be met with at most 1.5 epochs per subset; closest plan: de ")
     assert "(target 60.00 %)" in msg and "Raise `max_epochs`" in msg
+
+
+def test_a_recipe_edited_since_the_build_stops_the_mix_until_rebuilt(tmp_path):
+    """Review: `license: CC-BY-NC-4.0` written into a recipe after the build, and `mix build` published its 50
+    documents as CC-BY-SA-3.0 with "licence check passed". The mix compares each recipe file with the sha256 the
+    build recorded; a rebuild records the edit (and here removes the documents at the policy gate)."""
+    b = make_build(tmp_path)
+    recipe = tmp_path / "sources" / "demo" / "pud_en.yaml"
+    text = recipe.read_text(encoding="utf-8")
+    assert "license: CC-BY-SA-3.0" in text
+    recipe.write_text(text.replace("license: CC-BY-SA-3.0", "license: CC-BY-NC-4.0"), encoding="utf-8")
+    with pytest.raises(MixPlanError, match=r"recipe\(s\) edited since the build: pud_en \(.*pud_en\.yaml\).*Rerun "
+                                           r"`lucie-data build` with the same pipeline"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    assert not (tmp_path / "m").exists()
+    assert main(["build", str(tmp_path / "pipelines" / "mixtest.yaml")]) == 0
+    led = json.loads((b / "sources" / "pud_en" / "ledger.json").read_text())
+    gate = led["stages"][-1]
+    assert led["docs_kept"] == 0 and gate["removed"]["license_not_allowed"]["docs"] == gate["docs_in"] > 0
+    plan = build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    assert "pud_en--en" not in plan["subsets"] and "CC-BY-NC-4.0" not in plan["licenses"]
+
+
+def test_a_rerun_does_not_delete_files_the_mix_did_not_write(built, tmp_path):
+    """Review: a .git folder, notes and eval results put into a mix folder were deleted by the next `mix build`."""
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    (out / ".git").mkdir()
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (out / "NOTES.md").write_text("mine\n")
+    with pytest.raises(MixPlanError, match=r"holds files the earlier mix did not write \(\.git/HEAD, NOTES\.md\).*"
+                                           r"Move them out of it, or choose another --output"):
+        build_mix(built, load_mix_config(built, output=out))
+    assert (out / "NOTES.md").read_text() == "mine\n" and (out / ".git" / "HEAD").is_file()
+    (out / "NOTES.md").unlink()
+    shutil.rmtree(out / ".git")
+    build_mix(built, load_mix_config(built, output=out))  # only what it wrote: replaced as before

@@ -254,8 +254,10 @@ class _LineLoader(yaml.SafeLoader):
     pass
 
 
-def _yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML and map each node's path (tuple of keys/indices) to its 1-based line."""
+def _yaml_with_lines(text: str, duplicates: list | None = None) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML and map each node's path (tuple of keys/indices) to its 1-based line. ``duplicates``, when given,
+    gets (path, first line, second line) of every key given twice in one mapping: YAML keeps the last silently
+    (review: `name:` twice, `de--web` twice in `mix.factors`)."""
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
@@ -266,8 +268,13 @@ def _yaml_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
     def walk(n: yaml.Node, path: tuple) -> None:
         lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
+            seen: dict[Any, int] = {}
             for k, v in n.value:
                 key = k.value
+                if duplicates is not None and isinstance(k, yaml.ScalarNode) and key != "<<":
+                    if key in seen:
+                        duplicates.append((path + (key,), seen[key], k.start_mark.line + 1))
+                    seen.setdefault(key, k.start_mark.line + 1)
                 lines[path + (key,)] = k.start_mark.line + 1
                 walk(v, path + (key,))
         elif isinstance(n, yaml.SequenceNode):
@@ -426,8 +433,9 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
         return None, {}, [ConfigIssue(str(path), "", "is a folder; pass a pipeline or recipe YAML file")]
     except OSError as e:
         return None, {}, [ConfigIssue(str(path), "", f"cannot be read: {e.strerror or e}")]
+    dups: list = []
     try:
-        data, lines = _yaml_with_lines(text)
+        data, lines = _yaml_with_lines(text, dups)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -435,7 +443,9 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
         return None, {}, [ConfigIssue(str(path), "", f"invalid YAML: {problem}", line)]
     if not isinstance(data, dict):
         return None, {}, [ConfigIssue(str(path), "", "expected a mapping of keys (name:, input:, stages: …) at the top")]
-    return data, lines, []
+    issues = [ConfigIssue(str(path), _fmt_path(where), f"key given twice (lines {first} and {second}); YAML would keep "
+                          "the second silently: remove one", second) for where, first, second in dups]
+    return data, lines, issues
 
 
 def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
@@ -518,7 +528,7 @@ def load_source(
 ) -> tuple[LoadedSource | None, list[ConfigIssue]]:
     path = Path(path)
     data, lines, issues = _read_yaml(path)
-    if issues:
+    if data is None:
         return None, issues
     merged = data
     preset_name = data.get("preset")
@@ -534,7 +544,7 @@ def load_source(
     try:
         recipe = SourceRecipe.model_validate(merged)
     except ValidationError as e:
-        return None, issues_from_validation(e, merged, str(path), lines, SourceRecipe)
+        return None, issues + issues_from_validation(e, merged, str(path), lines, SourceRecipe)
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines)
     issues.extend(path_issues)
     inputs: list[Path] = []
@@ -665,7 +675,7 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     """Load and validate a pipeline and all its sources; raise RecipeError listing every problem."""
     path = Path(path)
     data, lines, issues = _read_yaml(path)
-    if issues:
+    if data is None:
         raise RecipeError(issues)
     pipe = None
     try:
@@ -774,7 +784,7 @@ def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     for p in paths:
         data, _, errs = _read_yaml(Path(p))
-        if errs:
+        if data is None:  # (a readable file's issues, keys given twice, are reported by its loader below)
             issues.extend(errs)
             continue
         if "sources" in data and "input" not in data:

@@ -37,9 +37,12 @@ def _parse_targets(items: list[str] | None) -> dict[str, float] | None:
         try:
             if not sep or not lang.strip():
                 raise ValueError
-            out[lang.strip()] = float(value)
+            share = float(value)
         except ValueError:
             raise MixError(f"--target {item!r}: expected LANGUAGE=SHARE, e.g. --target fr=0.33") from None
+        if lang.strip() in out:  # review: the last one silently won
+            raise MixError(f"--target {lang.strip()} is given twice ({out[lang.strip()]:g} and {share:g}): give it once")
+        out[lang.strip()] = share
     return out
 
 

@@ -222,6 +222,9 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
     from ..licenses import LicensePolicy
 
     build = Path(build)
+    if not (build / "sources").is_dir():  # review: a folder that is no build was told "no mix weights"
+        raise MixPlanError(f"{build} is not a build folder (no sources/ inside): run `lucie-data build` first, then "
+                           "pass the folder it wrote (e.g. build/demo)")
     # checked for what is read here (pipeline, policy, seed, sources): a damaged manifest names the key and the fix
     manifest: dict = read_manifest(build, error=MixPlanError, model=ManifestHead) or {}
     pfile = Path(pipeline) if pipeline else None
@@ -1217,6 +1220,38 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             gc.enable()
 
 
+def _foreign_files(folder: Path) -> list[str]:
+    """Files under an earlier mix folder that its mix_plan.json does not list (nor is it, nor the card), sorted.
+    A plan that cannot be read lists nothing: every other file is then foreign."""
+    try:
+        listed = {s["path"] for s in json.loads((folder / PLAN_FILE).read_text(encoding="utf-8")).get("shards", [])}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        listed = set()
+    listed |= {PLAN_FILE, "README.md"}
+    out = []
+    for root, dirs, files in os.walk(folder):
+        rel = os.path.relpath(root, folder)
+        for f in files:
+            p = f if rel == "." else f"{rel}/{f}".replace(os.sep, "/")
+            if p not in listed:
+                out.append(p)
+        dirs.sort()
+    return sorted(out)
+
+
+def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo]) -> list[tuple[str, str]]:
+    """(source, recipe file) of the built sources whose recipe file is no longer the one the build recorded (its
+    sha256 in manifest.json). A file that is gone (a build moved to another machine) cannot be judged: skipped."""
+    out = []
+    for s in manifest.get("sources") or []:
+        if not isinstance(s, dict) or s.get("name") not in sources:
+            continue
+        f, want = s.get("recipe_file"), s.get("recipe_sha256")
+        if isinstance(f, str) and isinstance(want, str) and os.path.isfile(f) and _sha256(f) != want:
+            out.append((s["name"], f))
+    return out
+
+
 def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) -> dict:
     from . import card as card_mod
 
@@ -1231,12 +1266,27 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
         raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "
                            "choose another --output or remove it yourself")
+    if target.is_dir() and (target / PLAN_FILE).is_file():
+        foreign = _foreign_files(target)
+        if foreign:  # review: a rerun deleted the .git, notes and eval results a user had put in the mix folder
+            raise MixPlanError(
+                f"output {target} holds files the earlier mix did not write ({', '.join(foreign[:5])}"
+                f"{f' and {len(foreign) - 5} more' if len(foreign) > 5 else ''}); building the mix replaces the whole "
+                "folder, so they would be deleted. Move them out of it, or choose another --output")
     root = build.resolve()  # once: each resolve() is an lstat per path component
     if target == root or target.parent == root / "sources":  # (a parent of root/sources has root among its parents)
         raise MixPlanError(f"output {target} would overwrite the build itself; use BUILD/mix (the default)")
     manifest_file = _ManifestFile.read(build / "manifest.json")
     sources = read_sources(build, manifest=manifest_file)
     by_name = {s.name: s for s in sources}
+    stale = _edited_recipes(manifest_file.data if manifest_file else {}, by_name)
+    if stale:  # review: a recipe's licence changed to CC-BY-NC-4.0 after the build; the mix published CC-BY-SA-3.0
+        raise MixPlanError(
+            "recipe(s) edited since the build: " + ", ".join(f"{n} ({f})" for n, f in stale[:5])
+            + (f" and {len(stale) - 5} more" if len(stale) > 5 else "") + "; the build's documents carry what the "
+            "recipe said when they were built (licence, languages, redistributable), so mixing them now could publish "
+            "them under what the recipe no longer says. Rerun `lucie-data build` with the same pipeline and --output "
+            "(it rebuilds what changed and records the recipes as they are), then mix")
     policy = config.policy
     decisions: dict[str, tuple[bool, str | None]] = {}
 
@@ -1259,8 +1309,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
     stats = [c.to_stats() for c in counts]
     if not stats:
-        raise MixPlanError(f"no document of {build} may enter the mix under the licence policy "
-                           f"({config.policy_origin}); nothing to build")
+        private = sorted(s.name for s in sources if not s.redistributable)
+        why = (f"{', '.join(private)} {'is' if len(private) == 1 else 'are'} marked `redistributable: false` and the "
+               "other sources' documents are not allowed by the licence policy" if private else
+               "the licence policy allows none of its documents' licences")
+        raise MixPlanError(f"no document of {build} may enter the mix: {why} ({config.policy_origin}); nothing to "
+                           "build")
     if config.targets is not None:
         weights, plan = solve_factors(stats, config.targets, config.max_epochs, base_weights=config.weights)
     else:

@@ -198,8 +198,11 @@ def load_weights_yaml(path: str | Path) -> Weights:
     """Load and validate a weights YAML file."""
     path = Path(path)
     origin = f" in {path}"
+    from ..recipe import _yaml_with_lines  # (recipe imports this module)
+
+    dups: list = []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, _lines = _yaml_with_lines(path.read_text(encoding="utf-8"), dups)
     except FileNotFoundError:
         raise MixPlanError(f"weights file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -208,6 +211,10 @@ def load_weights_yaml(path: str | Path) -> Weights:
         raise MixPlanError(f"weights file {path} is not valid YAML: {err}") from None
     if data is None:
         raise MixPlanError(f"weights file {path} is empty: it needs at least a `factors:` mapping")
+    if dups:  # review: `de--web` given twice, the second silently won
+        where, first, second = dups[0]
+        raise MixPlanError(f"weights file {path}: {'.'.join(map(str, where))} is given twice (lines {first} and "
+                           f"{second}); YAML would keep the second silently: remove one")
     return parse_weights(data, origin=origin)
 
 

@@ -1,0 +1,63 @@
+"""Messages a trainer's review found wrong or missing (rule 3): each names what is wrong and the fix."""
+from pathlib import Path
+
+import pytest
+
+from lucie_data.cli import main
+from lucie_data.mix.build import build_mix, load_mix_config
+from lucie_data.mix.plan import MixPlanError, load_weights_yaml
+from lucie_data.recipe import validate_paths
+
+from .test_mix_build import make_build
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    return make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+
+
+def _run(capsys, *argv) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, out.out + out.err
+
+
+def test_mix_build_of_a_folder_that_is_no_build_says_so(tmp_path, capsys):
+    """It said "no mix weights … pipeline file was not found"."""
+    (tmp_path / "data").mkdir()
+    code, out = _run(capsys, "mix", "build", tmp_path / "data")
+    assert code == 2 and "is not a build folder (no sources/ inside): run `lucie-data build` first" in out, out
+
+
+def test_a_target_given_twice_is_an_error(built, capsys):
+    code, out = _run(capsys, "mix", "plan", "--build", built, "--target", "fr=0.4", "--target", "fr=0.5")
+    assert code == 2 and "--target fr is given twice (0.4 and 0.5): give it once" in out, out
+
+
+def test_keys_given_twice_in_yaml_are_errors(tmp_path):
+    """YAML keeps the last of two equal keys without a word: `name:` twice in a recipe, `de--web` twice in factors."""
+    w = tmp_path / "w.yaml"
+    w.write_text("factors:\n  de--web: 1\n  en--web: 2\n  de--web: 3\n")
+    with pytest.raises(MixPlanError, match=r"factors\.de--web is given twice \(lines 2 and 4\)"):
+        load_weights_yaml(w)
+    r = tmp_path / "r.yaml"
+    r.write_text("name: a\ncategory: book\nlanguages: [fr]\nlicense: CC0-1.0\nname: b\n"
+                 f"input: {{type: jsonl, paths: [{ROOT / 'data/demo/fr_eltec_novels.jsonl'}]}}\n")
+    issues = validate_paths([r])
+    assert [(i.path, i.line) for i in issues] == [("name", 5)] and "key given twice (lines 1 and 5)" in issues[0].message
+    p = tmp_path / "p.yaml"
+    p.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\nmix:\n  factors: {{fr--book: 1}}\n  seed: 1\n  seed: 2\n")
+    assert [(i.path, i.line) for i in validate_paths([p])] == [("mix.seed", 6)]
+
+
+def test_no_document_left_says_which_sources_are_not_redistributable(built, tmp_path):
+    """It said "no document … under the licence policy" when the only sources left were `redistributable: false`."""
+    cfg = load_mix_config(built, output=tmp_path / "m")
+    cfg.policy = cfg.policy.model_copy(update={"allow_classes": ["public-domain"], "allow": [], "unknown": "deny"})
+    with pytest.raises(MixPlanError, match=r"no document of .* may enter the mix: ocr_private is marked "
+                                           r"`redistributable: false` and the other sources' documents are not allowed"):
+        build_mix(built, cfg)
