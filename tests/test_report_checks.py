@@ -177,3 +177,28 @@ def test_report_tools_table_shows_tokenizers_licence(demo_build, tmp_path, capsy
 
     tools = {t["name"]: t for t in json.loads((b / "reports" / "provenance.json").read_text())["tools_and_models"]["tools"]}
     assert tools["tokenizers"]["license"] == "Apache-2.0" and tools["tokenizers"]["note"] == ""
+
+
+def test_report_repeats_the_builds_warnings(tmp_path, capsys):
+    """Review: the build warned of two records sharing an id and of records without their own licence field, and
+    the report said "0 warning(s)"."""
+    import json
+
+    recs = [json.loads(line) for line in (ROOT / "data/demo/en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:6]]
+    recs[3]["id"] = recs[2]["id"]  # same id, other text
+    for r in recs[:4]:
+        r["lic"] = "CC-BY-SA-3.0"
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-3.0\n"
+                                     "input: {type: jsonl, paths: [d.jsonl], license_field: lic}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: b\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    led = json.loads((tmp_path / "b/sources/s/ledger.json").read_text())
+    assert led["duplicate_ids"] == 1 and led["warnings"]
+    code, out, err = _run(capsys, "report", tmp_path / "b")
+    assert code == 0, out + err
+    rep = json.loads((tmp_path / "b/reports/provenance.json").read_text())
+    kinds = {w["kind"]: w for w in rep["warnings"]}
+    assert kinds["duplicate_ids_kept"]["count"] == 1 and kinds["duplicate_ids_kept"]["ids"] == [f"s/{recs[2]['id']}"] * 2
+    assert [w["message"] for w in rep["warnings"] if w["kind"] == "build_warning"] == led["warnings"]

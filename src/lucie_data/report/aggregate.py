@@ -408,6 +408,19 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
         for q in led.get("quarantined_files", []):
             out.append({"kind": "quarantined_file", "severity": "warning", "source": name, "count": 1, "ids": [],
                         "message": f"{q['file']}: {q['reason']} ({q.get('detail')})"})
+        # what the build printed at its end, said again here (review: the report showed "0 warning(s)" over a build
+        # that warned of shared ids and of records given the recipe's licence for want of their own)
+        dup = int(led.get("duplicate_ids") or 0)
+        if dup:
+            sub = kept.filter(pl.col("source") == name)
+            ids = sub.filter(pl.col("id").is_duplicated())
+            out.append({"kind": "duplicate_ids_kept", "severity": "warning", "source": name, "count": dup,
+                        "ids": _ids(ids), "message": f"{dup} kept document(s) share an id with another (same input id, "
+                        "different text): ids are not unique in this source; set the recipe's `id_field` to a "
+                        "unique field"})
+        for w in led.get("warnings", []):
+            out.append({"kind": "build_warning", "severity": "warning", "source": name, "count": 0, "ids": [],
+                        "message": str(w)})
     det = docs.filter(pl.col("license_detected").is_not_null())
     rows = []
     for r in det.select("id", "source", "license", "license_detected", "status").iter_rows(named=True):
