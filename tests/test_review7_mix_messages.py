@@ -61,3 +61,27 @@ def test_no_document_left_says_which_sources_are_not_redistributable(built, tmp_
     with pytest.raises(MixPlanError, match=r"no document of .* may enter the mix: ocr_private is marked "
                                            r"`redistributable: false` and the other sources' documents are not allowed"):
         build_mix(built, cfg)
+
+
+def test_mix_plan_says_what_it_leaves_out_and_which_pipeline_is_missing(built, tmp_path, capsys):
+    import json
+    import shutil
+
+    code, out = _run(capsys, "mix", "plan", "--build", built)
+    assert code == 0 and "note: ocr_private: " in out and "left out (not_redistributable)" in out, out
+    b = tmp_path / "b"
+    shutil.copytree(built, b, ignore=shutil.ignore_patterns("mix", "reports"))
+    m = json.loads((b / "manifest.json").read_text())
+    m["pipeline"]["file"] = str(tmp_path / "moved.yaml")
+    (b / "manifest.json").write_text(json.dumps(m))
+    code, out = _run(capsys, "mix", "plan", "--build", b)
+    assert code == 2 and f"the build's pipeline {tmp_path / 'moved.yaml'} (recorded in its manifest.json), which is " \
+                         "not there any more (pass --pipeline)" in out, out
+
+
+def test_a_source_named_like_a_code_config_gets_a_source_config():
+    from lucie_data.mix.card import card_configs
+
+    shards = [{"path": "data/natural/fr/code-python/code-python--fr--000.parquet", "source": "code-python",
+               "kind": "natural", "language": "fr"}]
+    assert [c["config_name"] for c in card_configs({"shards": shards})] == ["default", "fr", "source-code-python"]

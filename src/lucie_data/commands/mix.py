@@ -151,13 +151,19 @@ def cmd_plan(args) -> int:
                 ok, reason = policy.decide(lic or "LicenseRef-unknown")
                 return None if ok else reason
 
-            counts, _ = build_counts(args.build, keep)
+            counts, excluded = build_counts(args.build, keep)
             stats = [c.to_stats() for c in counts]
+            for name, by_lic in sorted(excluded.items()):  # review: left out of the plan without a word
+                for lic, e in sorted(by_lic.items()):
+                    print(f"note: {name}: {e['docs']:,} document(s) under {lic} left out ({e['reason']})", file=sys.stderr)
             weights = weights or cfg.weights
             pipe_targets, pipe_max_epochs = cfg.targets, cfg.max_epochs
             if weights is None and targets is None and pipe_targets is None:
-                raise MixError(f"no weights for {args.build}: pass --weights WEIGHTS.yaml, add a `mix:` block to the "
-                               "pipeline, or give --target LANG=SHARE")
+                where = (f"the pipeline {cfg.pipeline_file}" if cfg.pipeline_file else
+                         f"the build's pipeline {cfg.pipeline_missing} (recorded in its manifest.json), which is not "
+                         "there any more (pass --pipeline)" if cfg.pipeline_missing else "the pipeline")
+                raise MixError(f"no weights for {args.build}: pass --weights WEIGHTS.yaml, add a `mix:` block to "
+                               f"{where}, or give --target LANG=SHARE")
         elif args.stats:
             stats = load_stats_csv(args.stats)
             if weights is None and args.pipeline:

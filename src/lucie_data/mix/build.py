@@ -153,6 +153,8 @@ class MixConfig(BaseModel):
     repeat_ids: RepeatIds = "suffix"
     pipeline_name: str | None = None
     publish_as: dict[str, str] = Field(default_factory=dict)
+    pipeline_file: Path | None = None  # the pipeline read (--pipeline, or the one the manifest records)
+    pipeline_missing: str | None = None  # the manifest's pipeline when that file is gone
 
 
 def _format_spec_error(err: ValidationError, where: str) -> str:
@@ -228,15 +230,18 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
     # checked for what is read here (pipeline, policy, seed, sources): a damaged manifest names the key and the fix
     manifest: dict = read_manifest(build, error=MixPlanError, model=ManifestHead) or {}
     pfile = Path(pipeline) if pipeline else None
+    missing = None
     if pfile is None and (manifest.get("pipeline") or {}).get("file"):
         candidate = Path(manifest["pipeline"]["file"])
         pfile = candidate if candidate.is_file() else None
+        missing = None if pfile else str(candidate)
     if pipeline and not Path(pipeline).is_file():
         raise MixPlanError(f"pipeline file not found: {pipeline}")
     pdata = _pipeline_yaml(pfile) if pfile else {}
 
     spec = parse_mix_spec(pdata["mix"], str(pfile)) if pdata.get("mix") is not None else None
-    cfg = MixConfig(pipeline_name=pdata.get("name") or (manifest.get("pipeline") or {}).get("name"))
+    cfg = MixConfig(pipeline_name=pdata.get("name") or (manifest.get("pipeline") or {}).get("name"),
+                    pipeline_file=pfile, pipeline_missing=missing)
 
     # licence policy
     raw_policy, origin = None, "default (no license_policy in the pipeline)"
@@ -266,7 +271,8 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
             raise MixPlanError(f"repeat_ids must be one of {', '.join(REPEAT_IDS)} (got {repeat_ids!r})")
         cfg.repeat_ids = repeat_ids
     if cfg.weights is None and cfg.targets is None and require_weights:
-        where = f"the pipeline {pfile}" if pfile else "the build (its pipeline file was not found)"
+        where = (f"the pipeline {pfile}" if pfile else f"the build's pipeline {missing} (recorded in its manifest.json), "
+                 "which is not there any more (pass --pipeline)" if missing else "the build's pipeline")
         raise MixPlanError(f"no mix weights: pass --weights WEIGHTS.yaml or add a `mix:` block with `factors:` to {where}")
 
     # seed and output

@@ -123,7 +123,9 @@ def card_configs(mix_plan: dict) -> list[dict]:
             add(f"code-{lang}", f"data/code/{lang}/*/*.parquet", where("code", lang))
     folders = sorted({p[3] for _, p in split if len(p) == 5})
     for folder in folders:
-        add(folder if folder not in names else f"source-{folder}", f"data/*/*/{folder}/*.parquet", where(folder=folder))
+        # a source named like a language or code config (`code-python` of French text: review) is `source-<name>`
+        looks_taken = folder in names or folder in ("default", "natural", "code") or folder.startswith("code-")
+        add(folder if not looks_taken else f"source-{folder}", f"data/*/*/{folder}/*.parquet", where(folder=folder))
     for folder in folders:
         langs = sorted({p[2] for _, p in split if len(p) == 5 and p[3] == folder and p[1] == "natural"})
         if len(langs) > 1:
