@@ -135,7 +135,8 @@ def read_checks(source_dir: Path, src) -> dict:
     """What the reader found about the recipe's field mapping (ledger key ``read_checks``): per recipe option
     naming a field (``url_field``/``title_field``/``date_field`` only when the recipe sets them), the records
     without a value there; the field names of the first records; record language values that name no language;
-    the input files a sidecar has no row for (first names per task, complete counts)."""
+    the input files a sidecar has no row for, and the input files that held no record (0 bytes, blank lines only;
+    first names per task, complete counts)."""
     from .steps.readers import MAPPED_FIELD_OPTIONS
 
     st = reader_stats(source_dir)
@@ -162,6 +163,8 @@ def read_checks(source_dir: Path, src) -> dict:
     if st.get("no_sidecar_row"):
         out["no_sidecar_row"] = {"files": st["no_sidecar_row"], "of_files": len(src.inputs),
                                  "first": sorted(named("no_sidecar_row"))}
+    if st.get("no_record"):
+        out["no_record"] = {"files": st["no_record"], "of_files": len(src.inputs), "first": sorted(named("no_record"))}
     return out
 
 
@@ -184,7 +187,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     licence, evidence ``recipe``); any other mapped field absent from at least FIELD_MISSING_WARN_SHARE of the
     records, and so is a ``metadata_fields`` entry (a dotted path too) missing from that share (one a rule reads
     says so: the rule checked nothing there); language values that name no language; input files without a
-    sidecar row."""
+    sidecar row; input files that held no record."""
     warnings: list[str] = []
     errors: list[str] = []
     n = checks.get("records", 0)
@@ -237,6 +240,12 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                         f"{rec.input.sidecar} (first: {first}): their documents have the recipe's licence "
                         f"({rec.license}) unchecked, license_evidence `recipe:no_sidecar_row`; add their rows "
                         "(keyed by `sidecar_key`) or drop them from `paths:`")
+    nr = checks.get("no_record")
+    if nr:  # an empty .txt is a removed record (read_empty_text); an empty .jsonl has no record to remove
+        first = ", ".join(nr["first"][:5])
+        warnings.append(f"{nr['files']:,} of {nr['of_files']:,} input file(s) held no record (first: {first}): "
+                        "0 bytes, blank lines only, no rows or no responses; check that they were copied whole, "
+                        "or drop them from `paths:`")
     return warnings, errors
 
 

@@ -20,7 +20,8 @@ from datatrove.pipeline.base import PipelineStep
 from ..languages import UNKNOWN, normalize_language
 from ..licenses import normalize_license
 
-FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_dataset_unavailable", "read_dataset_interrupted"}
+FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_binary_file", "read_dataset_unavailable",
+                      "read_dataset_interrupted"}
 _UNPARSABLE = object()  # a JSON-string field that did not parse (metadata_fields dotted paths)
 MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for an auditor to see the problem
 # recipe options that name a record field, checked on every record (reader stat ``field_missing:<option>``);
@@ -105,22 +106,70 @@ def open_maybe_compressed(path: str) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
+# A text file is not text when more than this share of its characters, once decoded, are control characters
+# (NUL…) or bytes no encoding could decode (U+FFFD), and there are more than NOT_TEXT_MIN_CHARS of them. Measured:
+# the real texts of tests/data and /work/shared/corpora have none (0 %); binary files read as text have 8-60 %
+# control characters (random bytes, gzip, PDF, Parquet, ELF, .pyc) and random bytes ~45 % U+FFFD; a real text
+# with a few stray bytes of another encoding has a handful (kept, with ``read_note: undecodable_bytes_replaced``).
+NOT_TEXT_SHARE = 0.01
+NOT_TEXT_MIN_CHARS = 3
+# C0 control characters no text uses: all but tab, LF, VT, FF, CR, and backspace (overstrike), ESC (ANSI colours),
+# SUB (the DOS end-of-file mark) that real plain-text files do carry
+_NOT_TEXT_CONTROLS = frozenset(chr(c) for c in range(32)) - set("\t\n\v\f\r\x08\x1b\x1a")
+
+
+def control_chars(text: str) -> int:
+    """How many characters of ``text`` are control characters that no text uses (NUL and the like)."""
+    return sum(text.count(c) for c in _NOT_TEXT_CONTROLS)
+
+
+def _too_many(n: int, text: str) -> bool:
+    return n > NOT_TEXT_MIN_CHARS and n > NOT_TEXT_SHARE * len(text)
+
+
 def decode_text_file(data: bytes) -> tuple[str, str | None]:
     """Decode a plain-text file: UTF-8 (BOM stripped); a sequence cut at the very end is dropped;
-    anything else is decoded with the detected charset. Returns (text, note)."""
+    anything else is decoded with the detected charset; valid UTF-8 full of NULs is tried as UTF-16 without a BOM.
+    Returns (text, note); :func:`not_text` then says whether the result is text at all."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    utf8 = None
     try:
-        return data.decode("utf-8"), None
+        utf8 = data.decode("utf-8")
     except UnicodeDecodeError as e:
         if e.start >= len(data) - 3 and e.reason == "unexpected end of data":
             return data[: e.start].decode("utf-8"), "truncated_utf8_sequence_dropped"
+    if utf8 is not None:
+        if _too_many(utf8.count("\x00"), utf8):  # ASCII text in UTF-16 without a BOM is valid UTF-8, half NULs
+            for enc, high in (("utf_16_le", data[1::2]), ("utf_16_be", data[0::2])):
+                if high.count(0) >= 0.95 * len(high):
+                    return data.decode(enc, "replace"), f"decoded_from_{enc}"
+        return utf8, None  # not_text judges a file full of NULs
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None:
         return data.decode("utf-8", "replace"), "undecodable_bytes_replaced"
     return str(best), f"decoded_from_{best.encoding}"
+
+
+def not_text(text: str, note: str | None) -> tuple[str, str] | None:
+    """(reason, detail) when a decoded text file is not text: ``read_binary_file`` when more than
+    NOT_TEXT_SHARE of its characters are control characters no text uses (a binary file: an image, an archive, an
+    executable), ``read_invalid_utf8`` when more than that share are bytes neither UTF-8 nor any detected encoding
+    could decode (replaced by U+FFFD; ``note`` says so). None for a text, stray bad bytes included."""
+    n = len(text)
+    ctrl = control_chars(text)
+    bad = text.count("\ufffd") if note == "undecodable_bytes_replaced" else 0
+    if _too_many(ctrl, text):
+        what = f"{ctrl:,} of its {n:,} characters ({ctrl / n:.0%}) are control characters such as NUL"
+        if bad:
+            what += f" and {bad:,} ({bad / n:.0%}) are bytes no encoding decodes"
+        return "read_binary_file", f"not a text file: {what}; file quarantined (check the recipe's `paths:`)"
+    if _too_many(bad, text):
+        return "read_invalid_utf8", (f"{bad:,} of its {n:,} characters ({bad / n:.0%}) are bytes neither UTF-8 nor "
+                                     "any detected encoding decodes (U+FFFD); convert the file to UTF-8")
+    return None
 
 
 class RecordReader(PipelineStep):
@@ -347,11 +396,28 @@ class RecordReader(PipelineStep):
                         continue
                     yield self.make_doc(rec, file_rel, line_no, line)
         except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
-            yield from self._file_error(path, file_rel, line_no, e, "read_truncated_file" if line_no else "read_corrupt_file")
+            # at the line after the last one read (records are numbered by line): the id of the cut record, not
+            # that of the last good one, which is kept (code review: both were `<file>:2`)
+            yield from self._file_error(path, file_rel, line_no + 1, e,
+                                        "read_truncated_file" if line_no else "read_corrupt_file",
+                                        f"after line {line_no}" if line_no else "at the start")
+            return
+        if not n:
+            self._no_record(path, file_rel)
 
-    def _file_error(self, path, file_rel, pos, exc, reason):
+    def _file_error(self, path, file_rel, pos, exc, reason, where: str):
+        """A file that stops being readable, reported once at ``pos``: the position of the record the read stopped
+        at (after every record read), so its id never clashes with a record's (``where`` says it in words)."""
         if self._owner_of_file(path):
-            yield self._error(reason, file_rel, pos, f"{type(exc).__name__}: {exc} (after record {pos}); file quarantined")
+            yield self._error(reason, file_rel, pos, f"{type(exc).__name__}: {exc} ({where}); file quarantined")
+
+    def _no_record(self, path: str, file_rel: str) -> None:
+        """An input file read whole that held no record (0 bytes, blank lines only, a Parquet file without rows, a
+        WARC without responses): nothing to remove, but counted (``no_record``, the first files named) so the
+        ledger warns about it, as an empty text file is reported (``read_empty_text``). Counted by one task."""
+        if self._owner_of_file(path):
+            self._count("no_record")
+            self._count_named("no_record", file_rel)
 
     def _iter_parquet(self, path: str, file_rel: str, mine) -> Iterator[Document]:
         import pyarrow.parquet as pq
@@ -365,7 +431,11 @@ class RecordReader(PipelineStep):
                         yield self.make_doc(rec, file_rel, i, "")
                     i += 1
         except Exception as e:  # pyarrow raises several types for corrupt files
-            yield from self._file_error(path, file_rel, i, e, "read_corrupt_file")
+            yield from self._file_error(path, file_rel, i, e, "read_corrupt_file",
+                                        f"after record {i - 1}" if i else "at the start")
+            return
+        if not i:
+            self._no_record(path, file_rel)
 
     def _iter_text(self, path: str, file_rel: str) -> Iterator[Document]:
         try:
@@ -375,6 +445,10 @@ class RecordReader(PipelineStep):
             yield self._error("read_corrupt_file", file_rel, 0, f"{type(e).__name__}: {e}; file quarantined")
             return
         text, note = decode_text_file(data)
+        bad = not_text(text, note)
+        if bad:
+            yield self._error(bad[0], file_rel, 0, bad[1], text)
+            return
         stem = os.path.splitext(os.path.basename(path))[0]
         doc = self.make_doc({"text": text, "id": file_rel, "title": stem}, file_rel, 0)
         if note and not doc.metadata.get("_read_error"):
@@ -452,6 +526,7 @@ class RecordReader(PipelineStep):
         from warcio.archiveiterator import ArchiveIterator
 
         n = 0
+        ri = -1
         try:
             with open(path, "rb") as f:
                 for ri, record in enumerate(ArchiveIterator(f)):
@@ -465,7 +540,7 @@ class RecordReader(PipelineStep):
                         # warcio stops quietly at a cut member: a record shorter than its Content-Length
                         yield from self._file_error(path, file_rel, ri, EOFError(
                             f"record {ri} ends {record.raw_stream.limit} bytes before its Content-Length"),
-                            "read_truncated_file")
+                            "read_truncated_file", f"after record {ri - 1}" if ri else "at the start")
                         return
                     if not data:
                         yield self._error("read_unsupported_record", file_rel, ri,
@@ -473,7 +548,13 @@ class RecordReader(PipelineStep):
                         continue
                     yield self._html_record(self._extract(data["text"], data.get("url")), file_rel, ri, data, {})
         except Exception as e:  # warcio raises ArchiveLoadFailed and zlib errors on damaged files
-            yield from self._file_error(path, file_rel, n, e, "read_truncated_file" if n else "read_corrupt_file")
+            # positions are record indexes in the archive (requests and metadata included): at the one after the
+            # last record read (before: the count of responses read, the index of an earlier, kept record)
+            yield from self._file_error(path, file_rel, ri + 1, e, "read_truncated_file" if n else "read_corrupt_file",
+                                        f"after record {ri}" if ri >= 0 else "at the start")
+            return
+        if not n:
+            self._no_record(path, file_rel)
 
     def _iter_hf(self) -> Iterator[Document]:
         """Read a Hub or local dataset, each task its own part of it where the dataset allows.
