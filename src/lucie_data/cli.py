@@ -143,20 +143,76 @@ def cmd_stages(args) -> int:
         for fname, f in spec.model_fields.items():
             if fname == "type":
                 continue
-            default = "required" if f.is_required() else f"default {f.default!r}"
-            ann = _type_str(f.annotation)
+            default = ("required" if f.is_required()
+                       else f"default {_default_str(f.get_default(call_default_factory=True))}")
+            ann = _type_str(f.annotation) + _constraint_str(f.metadata)
             desc = f" — {f.description}" if f.description else ""
             con.print(f"    {fname}: {ann} ({default}){desc}", markup=False)
     return 0
 
 
 def _type_str(ann) -> str:
+    """A field's type as a reader writes it (``list[str] | None``, ``int ≥ 1``): validators and pydantic field
+    objects are left out (review: `stages` printed ``BeforeValidator(func=<function … at 0x…>)``)."""
     import re
+    import types
+    import typing
 
-    if isinstance(ann, type) and not getattr(ann, "__args__", None):
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if ann is type(None):
+        return "None"
+    if ann is Ellipsis:
+        return "..."
+    if origin is typing.Annotated:
+        return _type_str(args[0]) + _constraint_str(args[1:])
+    if origin is typing.Literal:
+        return "Literal[" + ", ".join(repr(a) for a in args) + "]"
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_str(a) for a in args)
+    if origin is not None:
+        name = getattr(origin, "__name__", None) or str(origin).replace("typing.", "")
+        return f"{name}[{', '.join(_type_str(a) for a in args)}]" if args else name
+    if isinstance(ann, type):
         return ann.__name__
-    text = str(ann).replace("typing.", "").replace("NoneType", "null")
+    if isinstance(ann, typing.ForwardRef):
+        return ann.__forward_arg__
+    # anything else: its text without module paths or object addresses
+    text = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "", str(ann).replace("typing.", ""))
     return re.sub(r"<class '([\w.]+)'>", lambda m: m.group(1).rsplit(".", 1)[-1], text)
+
+
+def _default_str(value) -> str:
+    """A default as YAML-ish text: plain values as Python writes them, a model as its fields, anything else by its
+    type name (never an object repr with an address)."""
+    import pydantic
+
+    if isinstance(value, pydantic.BaseModel):
+        value = value.model_dump(mode="json")
+
+    def plain(v) -> bool:
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return True
+        if isinstance(v, (list, tuple, set, frozenset)):
+            return all(plain(x) for x in v)
+        if isinstance(v, dict):
+            return all(plain(k) and plain(x) for k, x in v.items())
+        return False
+
+    return repr(value) if plain(value) else type(value).__name__
+
+
+def _constraint_str(metadata) -> str:
+    """Readable bounds from ``Annotated`` metadata (``Field(ge=1)``, ``annotated_types.Ge``); the rest (validators)
+    says nothing a reader needs here."""
+    symbols = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "min_length": "min length", "max_length": "max length"}
+    parts: list[str] = []
+    for m in metadata:
+        for item in getattr(m, "metadata", None) or [m]:  # a FieldInfo carries its constraints in .metadata
+            for attr, sym in symbols.items():
+                v = getattr(item, attr, None)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    parts.append(f"{sym} {v}")
+    return (" " + ", ".join(dict.fromkeys(parts))) if parts else ""
 
 
 def cmd_schema(args) -> int:

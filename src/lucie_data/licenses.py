@@ -109,6 +109,33 @@ _OTHER_SPDX: dict[str, tuple[str, bool]] = {
     "MPL-1.0": (_SA, True), "MPL-1.1": (_SA, True), "MPL-2.0": (_SA, True),
     "EUPL-1.0": (_SA, True), "EUPL-1.1": (_SA, True), "EUPL-1.2": (_SA, True),
     "CECILL-2.0": (_SA, True), "CECILL-2.1": (_SA, True), "CECILL-C": (_SA, True),
+    # More OSI-approved (opensource.org/licenses) or FSF-free (gnu.org/licenses/license-list) licences, ids as in
+    # the SPDX License List (review: valid ids such as EPL-2.0 were rejected). Class from the licence's own terms;
+    # where a licence sits between the classes, the more restrictive one is taken (nothing is guessed in favour).
+    # Permissive, the notice / licence text must be kept:
+    "AFL-3.0": (_PERM, True), "ECL-2.0": (_PERM, True), "EFL-2.0": (_PERM, True), "Python-2.0.1": (_PERM, True),
+    "Unicode-3.0": (_PERM, True), "Unicode-DFS-2015": (_PERM, True), "Unicode-DFS-2016": (_PERM, True),
+    "BlueOak-1.0.0": (_PERM, True), "W3C": (_PERM, True), "ZPL-2.1": (_PERM, True), "MulanPSL-2.0": (_PERM, True),
+    "BSD-3-Clause-Clear": (_PERM, True), "curl": (_PERM, True), "libpng-2.0": (_PERM, True), "HPND": (_PERM, True),
+    "OpenSSL": (_PERM, True),  # FSF-free; advertising clause: credit required
+    # Artistic-2.0, LPPL and Ruby let a modified version be distributed without its source if it is renamed /
+    # documented as changed (Artistic-2.0 §4(c), LPPL-1.3c §6, Ruby §2(c); Ruby also offers the GPL or BSDL):
+    # conditions on naming, not share-alike.
+    "Artistic-2.0": (_PERM, True), "LPPL-1.3a": (_PERM, True), "LPPL-1.3c": (_PERM, True), "Ruby": (_PERM, True),
+    # Beerware: not reviewed by OSI or FSF (SPDX lists it; Fedora allows it); its whole text is "do whatever you
+    # want with this stuff" as long as the notice is kept: plainly permissive.
+    "Beerware": (_PERM, True),
+    # Weak or strong copyleft: adaptations (of the covered files) keep the licence.
+    "EPL-1.0": (_SA, True), "EPL-2.0": (_SA, True), "CPL-1.0": (_SA, True), "CDDL-1.0": (_SA, True),
+    "CDDL-1.1": (_SA, True), "MS-PL": (_SA, True),  # MS-PL §3(D): source copies only under MS-PL (FSF: weak copyleft)
+    "APSL-2.0": (_SA, True), "OSL-3.0": (_SA, True), "Sleepycat": (_SA, True),
+    "OFL-1.1": (_SA, True), "OFL-1.1-RFN": (_SA, True), "OFL-1.1-no-RFN": (_SA, True),  # OFL §5: stays OFL
+    "Vim": (_SA, True),  # Vim §II: a modified Vim must make its changes available (FSF: partly copyleft)
+    # Deliberately NOT known (they stay LicenseRef-unknown, denied unless a recipe sets `unknown: allow`):
+    # * SSPL-1.0: rejected by OSI, non-free for FSF/Debian/Fedora; its §13 reaches the whole software stack
+    #   offering a service, an obligation "share-alike" does not describe, so calling it share-alike (allowed by
+    #   the default policy) would guess in its favour.
+    # * JSON: "The Software shall be used for Good, not Evil" restricts use (FSF, Debian: non-free).
 }
 for _fam, _versions in (
     ("GPL", ("1.0", "2.0", "3.0")), ("LGPL", ("2.0", "2.1", "3.0")), ("AGPL", ("1.0", "3.0")),
@@ -170,7 +197,7 @@ _PHRASES_SRC: list[tuple[str, str]] = [
                           "pas d utilisation commerciale", "no comercial", "nocomercial",
                           "non commerciale")],
     *[(w, "nd") for w in ("noderivatives", "no derivatives", "noderivs", "no derivs",
-                          "no derivative works", "keine bearbeitung", "keinebearbeitung",
+                          "no derivative works", "keine bearbeitung", "keine bearbeitungen", "keinebearbeitung",
                           "pas de modification", "sin obra derivada", "sin obras derivadas",
                           "sinobraderivada", "non opere derivate")],
     # jurisdictions spelled out
@@ -664,7 +691,86 @@ _FRAGMENT_RE = re.compile(
     re.I,
 )
 _PD_FRAGMENT_RE = re.compile(r"creativecommons\.org/publicdomain/(zero|mark)/1\.0", re.I)
-_NEGATIONS = frozenset({"not", "no", "non", "nicht", "kein", "keine", "pas", "ne", "sin", "without"})
+_NEGATIONS = frozenset({
+    "not", "no", "non", "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "pas", "ne", "n", "sin",
+    "without", "ohne", "sans", "senza", "never", "nie", "niemals", "jamais", "nunca", "neither", "nor", "none",
+    "cannot", "aucun", "aucune", "nessun", "nessuna", "nessuno", "ningun", "ninguna", "ni",
+})
+# "doesn't", "isn't", "can't": "doesn t" once punctuation is gone
+_NEG_RE = re.compile(r"\b(?:" + "|".join(sorted(_NEGATIONS, key=len, reverse=True)) + r"|\w+n t)\b")
+
+# Reading a statement as a grant needs every clause around the licence name to grant it. These patterns run on
+# the statement folded to lower-case ASCII words separated by single spaces (see _clause_text).
+# "All rights reserved" (en, fr, de, es, it) next to a licence name: the statement contradicts itself or keeps
+# parts back ("Only the logo is CC BY 4.0. Everything else: all rights reserved."): nothing can be granted from it.
+_RESERVED_RE = re.compile(
+    r"\ball rights?(?: \w+){0,2}? reserved\b|\btous (?:les )?droits(?: \w+){0,3}? reserves?\b"
+    r"|\balle rechte(?: \w+){0,2}? vorbehalten\b|\btodos los derechos(?: \w+){0,2}? reservados\b"
+    r"|\breservados todos los derechos\b|\btutti i diritti(?: \w+){0,2}? riservati\b|\briproduzione riservata\b"
+)
+_APPLY = (r"(?:apply|applies|applied|licensed|licenced|cover|covers|covered|extend|extends|include|includes"
+          r"|released|available|valid|granted|gilt|gelten"
+          r"|lizenziert|lizensiert|applique|appliquent|couverte?s?|publiee?s?|diffusee?s?|aplica|aplican"
+          r"|licenciad[oa]s?|applica|applicano|rilasciat[oaie]|copert[oaie]|concess[oaie])")
+# A negation next to "applies / is licensed / gilt …", anywhere in the statement ("CC BY-SA 4.0 does not apply to
+# this text", "Die CC-Lizenz gilt nicht für Fotos", "… ne s'applique pas", "no se aplica", "non si applica").
+_DENIAL_RE = re.compile(
+    rf"{_NEG_RE.pattern}(?: \w+){{0,3}}? {_APPLY}\b|\b{_APPLY}(?: \w+){{0,2}}? {_NEG_RE.pattern}"
+)
+# Words that limit what the licence covers ("only the logo", "except the text", "sauf les photos", "nur die
+# Bilder", "solo le immagini"): the statement grants the licence to part of the page only.
+_SCOPE_RE = re.compile(r"\b(?:" + "|".join((
+    "only", "solely", "except", "excepting", "excepted", "excluding", "exclude", "excludes", "excluded",
+    "exclusion", "apart from", "other than",
+    "nur", "lediglich", "ausser", "ausgenommen", "ausnahme", "exklusive",
+    "seul", "seule", "seuls", "seules", "seulement", "uniquement", "exclusivement", "sauf", "excepte", "exceptes",
+    "exception", "hormis", "exclu", "exclus",
+    "solo", "solamente", "unicamente", "excepto", "excepcion", "salvo", "soltanto", "tranne", "eccetto",
+    "eccezione", "escluso", "esclusi", "esclusione",
+)) + r")\b")
+# Set phrases that contain a negation or a scope word but state the usual default, "unless otherwise noted" and
+# "no warranty": removed before the checks above (they are how real grants are written).
+_PARTICIPLE = (r"(?:noted|stated|specified|indicated|mentioned|marked|labell?ed|declared|credited|attributed"
+               r"|agreed|provided|licensed|licenced|permitted)")
+_IDIOM_RES = [re.compile(p) for p in (
+    # en: "unless otherwise stated", "except where otherwise noted", "if not explicitly specified otherwise"
+    rf"\b(?:unless|except|save|if not|where not|when not)(?: \w+){{0,3}}? otherwise(?: {_PARTICIPLE})?\b",
+    # de: "sofern nicht anders ausgewiesen", "wenn nicht anders gekennzeichnet", "soweit nicht anders markiert"
+    r"\b(?:sofern|soweit|wenn|falls|so)(?: \w+){0,3}? nicht(?: \w+){0,2}? anders(?: (?!nicht\b)\w+t)?\b",
+    # de: "sofern keine andere Lizenz beim Beitrag vermerkt ist"
+    (r"\b(?:sofern|soweit|wenn|falls)(?: \w+){0,2}? keine andere[nr]? (?:lizenz|lizenzen|angabe)(?: \w+){0,4}?"
+     r" (?:vermerkt|angegeben|genannt|ausgewiesen|gekennzeichnet|angezeigt)(?: ist| sind| wird)?\b"),
+    # fr: "sauf mention contraire", "sauf indication contraire", "à moins d'une mention contraire"
+    r"\b(?:sauf|a moins)(?: \w+){0,4}? contraires?\b",
+    # es: "salvo que se indique lo contrario", "excepto donde se indique lo contrario"
+    r"\b(?:salvo|excepto|a menos)(?: \w+){0,5}? contrari[oa]s?\b",
+    # it: "salvo diversa indicazione", "ove non diversamente specificato", "se non diversamente indicato"
+    (r"\b(?:salvo|ove|dove|laddove|se|tranne|eccetto)(?: \w+){0,2}? (?:diversa|diversamente|altrimenti)"
+     r"(?: (?:indicato|indicata|indicati|indicazione|specificato|specificata|specificati|specificazione|previsto"
+     r"|stabilito|segnalato|dichiarato|riportato))?\b"),
+    # CC0's "No Rights Reserved", CC's attribution note "no changes were made"
+    r"\bno rights? reserved\b|\baucun droit reserve\b|\bno (?:changes|modifications) (?:were |have been )?made\b",
+    # warranty disclaimers: "without any warranty", "no warranty", "ohne Gewähr", "sans garantie", "sin garantía"
+    (r"\b(?:without|no|ohne|sans|sin|senza)(?: \w+){0,2}? (?:warrant\w*|guarantee\w*|gewahr\w*|garantie\w*"
+     r"|garantia\w*|garanzi\w*|liability|haftung)"),
+)]
+# CC licence elements spelled with a negation ("NonCommercial", "Keine Bearbeitung", "pas d'utilisation
+# commerciale", "sin obra derivada"): read as the element before looking for negations.
+_ELEMENT_PHRASE_RE = re.compile(r"\b(?:" + "|".join(sorted(
+    (" ".join(_raw_tokens(_fold(src))) for src, rep in _PHRASES_SRC if rep in ("nc", "nd", "sa")),
+    key=len, reverse=True)) + r")\b")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+")
+_EOS = "zzeos"  # marks a sentence end in the folded text
+_FRAGMENT_MARK, _PD_MARK = "zzfrag", "zzpd"  # where a licence URL / path fragment was
+
+
+def _clause_text(folded: str) -> str:
+    """Lower-case ASCII words, single spaces, CC element names read as elements, set phrases removed."""
+    plain = " ".join(re.findall(r"[a-z0-9]+", folded))
+    plain = _ELEMENT_PHRASE_RE.sub(" ccelement ", plain)
+    for rx in _IDIOM_RES:
+        plain = rx.sub(" ", plain)
+    return " ".join(plain.split())
 
 
 def license_from_statement(statement: object) -> str:
@@ -675,9 +781,15 @@ def license_from_statement(statement: object) -> str:
     searching a ``license`` metadata field would turn junk into licences (German "mit"
     is not MIT). Only Creative Commons licences (text, URLs, ``by-sa/4.0`` fragments),
     CC0 / Public Domain Mark and Project Gutenberg's "public domain in the USA" are
-    recognised. Exactly one versioned licence must be stated: a statement without a
-    version ("Creative Commons Attribution-ShareAlike License"), with two different
-    licences, or with a negation just before the mention gives :data:`UNKNOWN`.
+    recognised. Exactly one versioned licence must be stated, and the statement must grant
+    it. :data:`UNKNOWN` (nothing is guessed) for: no version ("Creative Commons
+    Attribution-ShareAlike License"); two different licences; a negation in the sentence that
+    names the licence ("not licensed under", "CC BY 4.0 does not apply", "n'est pas", "gilt
+    nicht") or next to "applies / is licensed" anywhere in it; "all rights reserved" in
+    English, French, German, Spanish or Italian; words that limit what is covered ("only the
+    logo", "except the text", "sauf", "nur", "solo"). Set phrases of real grants ("unless
+    otherwise noted", "sofern nicht anders angegeben", "sauf mention contraire", "salvo
+    diversa indicazione", "without warranty") are not read as negations or limits.
     """
     if not isinstance(statement, str) or not statement.strip():
         return UNKNOWN
@@ -686,51 +798,59 @@ def license_from_statement(statement: object) -> str:
     families: set[frozenset[str]] = set()
     bad = False
 
-    def blank(m: re.Match[str]) -> str:
-        return " ; "
-
     for m in _PD_FRAGMENT_RE.finditer(text):
         found.add("CC0-1.0" if m.group(1).lower() == "zero" else "CC-PDM-1.0")
-    text = _PD_FRAGMENT_RE.sub(blank, text)
+    text = _PD_FRAGMENT_RE.sub(f" {_PD_MARK} ", text)
     for m in _FRAGMENT_RE.finditer(text):
         hit = _cc_from_url_parts(m["el"], m["ver"], m["jur"])
         if hit is None:
             bad = True
         else:
             found.add(hit)
-    text = _FRAGMENT_RE.sub(blank, text)
+    text = _FRAGMENT_RE.sub(f" {_FRAGMENT_MARK} ", text)
+    text = _SENTENCE_END_RE.sub(f" {_EOS} ", text)
     # an upper-case country code right after a version is a jurisdiction ("3.0 DE")
     text = re.sub(r"(?<=\d\.\d)[\s\-]+([A-Z]{2})\b", lambda m: f" {_JUR}{m.group(1).lower()} ", text)
     folded = re.sub(r"[^a-z0-9\s\-.'+]", " ", _fold(text))
-    toks = _tokens(folded)
-    for i, t in enumerate(toks):
-        if t not in ("cc", "cczero"):
-            continue
-        negated = bool(_NEGATIONS.intersection(toks[max(0, i - 4):i]))
-        if t == "cczero":
+    whole = _clause_text(folded.replace(_EOS, " "))
+    if _RESERVED_RE.search(whole) or _DENIAL_RE.search(whole) or _SCOPE_RE.search(whole):
+        bad = True
+    all_toks: list[str] = []
+    for sentence in folded.split(_EOS):
+        toks = _tokens(sentence)
+        all_toks.extend(toks)
+        mentioned = bool({_FRAGMENT_MARK, _PD_MARK, "cc", "cczero"}.intersection(toks)) or (
+            "public domain" in " ".join(toks))
+        if mentioned and _NEG_RE.search(_clause_text(sentence)):
+            bad = True  # "This work is not licensed under …", "CC BY-SA 4.0 n'est pas la licence de ce texte"
+        for i, t in enumerate(toks):
+            if t not in ("cc", "cczero"):
+                continue
+            negated = bool(_NEGATIONS.intersection(toks[max(0, i - 4):i]))
+            if t == "cczero":
+                bad |= negated
+                found.add("CC0-1.0")
+                continue
+            j, els = i + 1, []
+            while j < len(toks) and toks[j] in _CC_ELEMENTS and toks[j] not in els:
+                els.append(toks[j])
+                j += 1
+            if not els:
+                continue
             bad |= negated
-            found.add("CC0-1.0")
-            continue
-        j, els = i + 1, []
-        while j < len(toks) and toks[j] in _CC_ELEMENTS and toks[j] not in els:
-            els.append(toks[j])
-            j += 1
-        if not els:
-            continue
-        bad |= negated
-        version = _version(toks[j]) if j < len(toks) else None
-        if version is None:
-            families.add(frozenset(els))
-            continue
-        jur = None
-        if j + 1 < len(toks) and toks[j + 1].startswith(_JUR):
-            jur = toks[j + 1][len(_JUR):]
-        hit = _cc_id(els, version, jur)
-        if hit is None:
-            bad = True
-        else:
-            found.add(hit)
-    joined = " ".join(toks)
+            version = _version(toks[j]) if j < len(toks) else None
+            if version is None:
+                families.add(frozenset(els))
+                continue
+            jur = None
+            if j + 1 < len(toks) and toks[j + 1].startswith(_JUR):
+                jur = toks[j + 1][len(_JUR):]
+            hit = _cc_id(els, version, jur)
+            if hit is None:
+                bad = True
+            else:
+                found.add(hit)
+    joined = " ".join(all_toks)
     if "project gutenberg" in joined and "public domain" in joined:
         pos = joined.index("public domain")
         bad |= bool(_NEGATIONS.intersection(joined[:pos].split()[-4:]))
