@@ -176,6 +176,28 @@ def models_used(pipe) -> list[dict]:
     return [seen[k] for k in sorted(seen)]
 
 
+def token_counter_entry(tokenizer: str | None) -> dict:
+    """What counted ``n_tokens``: the regex fallback, or a tokenizer with the sha256 of its tokenizer.json and, for a
+    Hub id, the commit its revision resolved to (the counts a mix is weighted on depend on it; the tokens.py docstring
+    said the manifest records it, and it did not)."""
+    from .tokens import FALLBACK, hub_tokenizer_file, split_hub_id
+
+    if not tokenizer:
+        return {"name": FALLBACK}
+    entry: dict = {"name": tokenizer}
+    try:
+        path = tokenizer if os.path.exists(tokenizer) else hub_tokenizer_file(tokenizer)  # in the HF cache by now
+    except Exception:  # noqa: BLE001 -- a cache emptied since the build: the name is all that is known
+        return entry
+    entry["sha256"] = sha256_file(Path(path))
+    if not os.path.exists(tokenizer):
+        parts = Path(path).parts
+        entry["revision"] = split_hub_id(tokenizer)[1]
+        if "snapshots" in parts:  # <cache>/models--org--name/snapshots/<commit>/tokenizer.json
+            entry["commit"] = parts[parts.index("snapshots") + 1]
+    return entry
+
+
 def write_manifest(out: Path, pipe, result) -> dict:
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     cache = HashCache(out / ".cache" / "sha256.json")
@@ -220,6 +242,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
         "sources": sources,
         "models": models_used(pipe),
+        "token_counter": token_counter_entry(pipe.recipe.tokenizer),
         "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous),
         "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet", previous=previous),
     }

@@ -761,7 +761,8 @@ def resolve_tokenizer(value: str, base: Path) -> tuple[str, str | None]:
     """A tokenizer is a local ``tokenizer.json`` (resolved from the pipeline's folder) or a Hub id ``ORG/NAME``.
 
     Anything that looks like a file must exist now, so a typo never turns into a download at run time."""
-    looks_like_hub_id = re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", value) and not value.endswith(".json")
+    # ORG/NAME, optionally @REVISION (a tag, branch or commit: refs/pr/1 holds slashes)
+    looks_like_hub_id = re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?", value) and not value.endswith(".json")
     p = Path(value).expanduser()
     full = p if p.is_absolute() else (base / p).resolve()
     if full.is_file():
@@ -769,7 +770,8 @@ def resolve_tokenizer(value: str, base: Path) -> tuple[str, str | None]:
     if looks_like_hub_id and not p.is_absolute() and not value.startswith("."):
         return value, None
     return value, (f"tokenizer file {value!r} does not exist (relative paths are resolved from {base}); "
-                   "give a tokenizer.json path or a Hub id such as OpenLLM-France/Lucie-7B")
+                   "give a tokenizer.json path or a Hub id such as OpenLLM-France/Lucie-7B (pinned: "
+                   "OpenLLM-France/Lucie-7B@<revision>)")
 
 
 def single_source_pipeline(src: LoadedSource, output_dir: Path | None = None) -> LoadedPipeline:

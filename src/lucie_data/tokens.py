@@ -1,7 +1,7 @@
 """Token counting for ledgers, reports and the mix.
 
-With a tokenizer configured (a ``tokenizer.json`` path, or a Hub id such as ``OpenLLM-France/Lucie-7B``
-when the network is there) counts are exact for that tokenizer. Without one, the documented fallback
+With a tokenizer configured (a ``tokenizer.json`` path, or a Hub id such as ``OpenLLM-France/Lucie-7B``, pinned
+with ``@<revision>``, when the network is there) counts are exact for that tokenizer. Without one, the documented fallback
 counts pre-tokens: runs of letters/digits and single punctuation marks (regex ``\\w+|[^\\w\\s]``).
 On French and English prose that is within ~15 % of a 65k BPE's count, enough to plan a mix, and it
 is deterministic and needs no download; the manifest records which counter was used.
@@ -41,7 +41,8 @@ class TokenCounter:
         spec = self.tokenizer
         if os.path.exists(spec):
             return Tokenizer.from_file(spec)
-        return Tokenizer.from_pretrained(spec)  # Hub id: needs the network (or the HF cache)
+        return Tokenizer.from_file(hub_tokenizer_file(spec))
+
 
     def count(self, text: str) -> int:
         if not self.tokenizer:
@@ -64,3 +65,21 @@ class TokenCounter:
 @lru_cache(maxsize=8)
 def counter(tokenizer: str | None = None) -> TokenCounter:
     return TokenCounter(tokenizer)
+
+
+def split_hub_id(spec: str) -> tuple[str, str | None]:
+    """``ORG/NAME@REVISION`` -> (repo id, revision); without ``@``, the revision is None (the repo's main)."""
+    repo, sep, rev = spec.partition("@")
+    return repo, (rev if sep else None)
+
+
+def hub_tokenizer_file(spec: str) -> str:
+    """The local path of a Hub tokenizer's ``tokenizer.json``, downloaded once into the HF cache.
+
+    ``ORG/NAME@REVISION`` pins it (a tag, branch or commit), as the data is pinned: without it the counts follow the
+    repository's main branch. Fetched with huggingface_hub rather than ``Tokenizer.from_pretrained`` so that the
+    endpoint (``HF_ENDPOINT``), token, offline mode and cache are the ones every other Hub access here uses."""
+    from huggingface_hub import constants, hf_hub_download
+
+    repo, rev = split_hub_id(spec)
+    return hf_hub_download(repo, "tokenizer.json", revision=rev, endpoint=os.environ.get("HF_ENDPOINT") or constants.ENDPOINT)

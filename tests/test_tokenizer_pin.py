@@ -1,0 +1,79 @@
+"""A Hub tokenizer pinned to a revision (`tokenizer: ORG/NAME@REVISION`): the build counts with that revision's
+tokenizer.json, not with whatever the repository's main holds now. No machine here reaches the Hub: the closest
+honest stand-in is the local HTTP server answering the endpoints huggingface_hub calls (lucie_data.testing.hub_stub),
+with a model repository whose tokenizer.json changed between two commits."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from huggingface_hub import HfApi
+from huggingface_hub import constants as hf_constants
+
+from lucie_data.recipe import resolve_tokenizer
+from lucie_data.testing.hub_stub import HubStub
+from lucie_data.tokens import split_hub_id
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "hf_TESTtoken_pin_0123456789abcdef"
+
+
+def _tokenizer(path: Path, split_punctuation: bool) -> Path:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
+    tok.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("value, hub", [("OpenLLM-France/Lucie-7B", ("OpenLLM-France/Lucie-7B", None)),
+                                        ("OpenLLM-France/Lucie-7B@v1.0", ("OpenLLM-France/Lucie-7B", "v1.0")),
+                                        ("org/tok@refs/pr/1", ("org/tok", "refs/pr/1"))])
+def test_a_pinned_hub_id_is_a_valid_tokenizer(value, hub, tmp_path):
+    assert resolve_tokenizer(value, tmp_path) == (value, None)
+    assert split_hub_id(value) == hub
+
+
+def test_a_build_counts_with_the_pinned_revision(tmp_path, monkeypatch):
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    with HubStub(tmp_path / "hub", token=TOKEN) as stub:
+        api = HfApi(endpoint=stub.endpoint, token=TOKEN)
+        api.create_repo("org/tok", repo_type="model")
+        first = api.upload_file(path_or_fileobj=str(_tokenizer(tmp_path / "a.json", False)), path_in_repo="tokenizer.json",
+                                repo_id="org/tok", repo_type="model").oid
+        api.upload_file(path_or_fileobj=str(_tokenizer(tmp_path / "b.json", True)), path_in_repo="tokenizer.json",
+                        repo_id="org/tok", repo_type="model")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+        env.update(HF_ENDPOINT=stub.endpoint, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "hf_home"),
+                   HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_OFFLINE="0")
+        counts = {}
+        for name, spec in (("pinned", f"org/tok@{first}"), ("main", "org/tok")):
+            pipe = tmp_path / f"{name}.yaml"
+            pipe.write_text(f"name: {name}\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: {tmp_path / name}\n"
+                            f"executor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {spec}\n", encoding="utf-8")
+            proc = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(pipe)], env=env,
+                                  capture_output=True, text=True, timeout=300)
+            assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+            kept = pl.read_parquet(sorted((tmp_path / name / "sources/eltec_fr/data").glob("*/*.parquet")))
+            counts[name] = kept
+            entry = json.loads((tmp_path / name / "manifest.json").read_text())["token_counter"]
+            want = (tmp_path / ("a.json" if name == "pinned" else "b.json")).read_bytes()
+            import hashlib
+
+            assert entry["name"] == spec and entry["sha256"] == hashlib.sha256(want).hexdigest()
+            assert entry["revision"] == (first if name == "pinned" else None) and len(entry["commit"]) == 40
+            if name == "pinned":
+                assert entry["commit"] == first
+    from tokenizers import Tokenizer
+
+    for name, path in (("pinned", tmp_path / "a.json"), ("main", tmp_path / "b.json")):
+        tok = Tokenizer.from_file(str(path))
+        df = counts[name]
+        assert df["n_tokens"].to_list() == [len(tok.encode(t, add_special_tokens=False).ids) for t in df["text"]]
+    assert sum(counts["main"]["n_tokens"]) > sum(counts["pinned"]["n_tokens"])  # punctuation split by main's only
