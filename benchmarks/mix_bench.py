@@ -61,7 +61,7 @@ def current_manifest(mpath: Path, layout: int | None = None) -> bool:
     if not mpath.exists():
         return False
     manifest = json.loads(mpath.read_text())
-    return (all({"footer", "url_rows"} <= set(e.get("summary") or {}) for e in manifest["shards"])
+    return (all({"footer", "url_rows", "suffixed_ids"} <= set(e.get("summary") or {}) for e in manifest["shards"])
             and (layout is None or manifest.get("bench_layout") == layout))
 
 

@@ -1249,11 +1249,16 @@ def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo]) -> list[tupl
     """(source, recipe file) of the built sources whose recipe file is no longer the one the build recorded (its
     sha256 in manifest.json). A file that is gone (a build moved to another machine) cannot be judged: skipped."""
     out = []
+    got: dict[str, str | None] = {}  # a recipe file shared by sources (a benchmark's replicas) is hashed once
     for s in manifest.get("sources") or []:
         if not isinstance(s, dict) or s.get("name") not in sources:
             continue
         f, want = s.get("recipe_file"), s.get("recipe_sha256")
-        if isinstance(f, str) and isinstance(want, str) and os.path.isfile(f) and _sha256(f) != want:
+        if not isinstance(f, str) or not isinstance(want, str):
+            continue
+        if f not in got:
+            got[f] = _sha256(f) if os.path.isfile(f) else None
+        if got[f] is not None and got[f] != want:
             out.append((s["name"], f))
     return out
 
