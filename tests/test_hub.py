@@ -479,3 +479,31 @@ def test_refuses_files_not_checked_by_the_mix_build(hub, tmp_path):
     with pytest.raises(PushError, match="not in mix_plan.json: data/natural/extra.parquet"):
         do_push(hub, mix, dry_run=True)
     assert hub.requests == []
+
+
+def test_a_push_deletes_an_earlier_mixs_shards_it_does_not_have(hub, tmp_path):
+    """Review: pushing a new mix into a repo holding an earlier one left the old shards there, and the card's
+    glob configs loaded both (twice the rows, and rows a newer policy denies). Files outside data/ are left alone."""
+    from huggingface_hub import HfApi
+
+    old = make_mix(tmp_path / "old", n_parquet=4)
+    do_push(hub, old)
+    HfApi(endpoint=hub.endpoint, token=TOKEN).upload_file(path_or_fileobj=b"notes\n", path_in_repo="NOTES.md",
+                                                          repo_id=REPO, repo_type="dataset")
+    new = make_mix(tmp_path / "new", n_parquet=2)  # same first two shards, the other two gone
+    lines: list[str] = []
+    res = do_push(hub, new, lines, max_files_per_commit=1)
+    assert res.deleted == ["data/fr/Src/part-00002.parquet", "data/fr/Src/part-00003.parquet"]
+    remote = hub.files(REPO)
+    assert sorted(p for p in remote if p.startswith("data/")) == sorted(p for p in local_files(new) if p.startswith("data/"))
+    assert remote["NOTES.md"] == b"notes\n"
+    assert any("left as they are (not part of a mix): NOTES.md" in line for line in lines)
+    assert any("deleting 2 file(s) under data/" in line for line in lines)
+    # nothing to upload but files to delete: one commit that deletes them
+    (tmp_path / "new" / "data" / "fr" / "Src" / "part-00001.parquet").unlink()
+    replan(new)
+    res = do_push(hub, new)
+    assert res.uploaded == ["mix_plan.json"] and res.deleted == ["data/fr/Src/part-00001.parquet"]
+    assert "data/fr/Src/part-00001.parquet" not in hub.files(REPO)
+    again = do_push(hub, new)
+    assert again.commits == [] and again.deleted == []

@@ -59,6 +59,7 @@ class PushResult:
     skipped: list[str] = field(default_factory=list)
     url: str | None = None
     dry_run: bool = False
+    deleted: list[str] = field(default_factory=list)  # files of an earlier mix under data/ that this one has not
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     if dry_run:
         return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)
 
-    from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_token
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     if constants.is_offline_mode():
@@ -407,13 +408,23 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         todo = [f for f in files if not _same_content(f, remote.get(f.path))]
         sending = {f.path for f in todo}
         result.skipped = [f.path for f in files if f.path not in sending]
-        if not todo:
+        # An earlier mix's shards that this one does not have would stay in the repo, and the card's configs are
+        # globs over data/: every config would load both mixes, including rows a newer policy denies (review).
+        # They are deleted in the last commit, with the card. Other files someone put in the repo are left alone.
+        local_paths = {f.path for f in files}
+        stale = sorted(p for p in remote if p.startswith("data/") and p not in local_paths)
+        others = sorted(p for p in remote if not p.startswith("data/") and p not in local_paths and p != ".gitattributes")
+        if others:
+            say(f"{repo_id}@{target}: left as they are (not part of a mix): {_some(others)}")
+        if not todo and not stale:
             say(f"{repo_id}: all {len(files)} files are already on the Hub at {target}; nothing to upload.")
             return result
-        batches = plan_batches(todo, max_files_per_commit, max_bytes_per_commit)
+        batches = plan_batches(todo, max_files_per_commit, max_bytes_per_commit) or [[]]
         total = sum(f.size for f in todo)
         say(f"{repo_id}@{target}: uploading {len(todo)} file(s), {_human(total)}, in {len(batches)} commit(s)"
             + (f"; {len(result.skipped)} unchanged file(s) skipped" if result.skipped else "")
+            + (f"; deleting {len(stale)} file(s) under data/ of an earlier mix that this one does not have"
+               if stale else "")
             + (" (as a pull request)" if create_pr else ""))
 
         pr_revision: str | None = None
@@ -422,21 +433,25 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
             opens_pr = create_pr and pr_revision is None
             commit_rev = pr_revision or target
             message = f"Upload mix part {i}/{len(batches)}" if len(batches) > 1 else "Upload mix"
-            description = "\n".join(f"- {f.path}" for f in batch)
+            gone = stale if i == len(batches) else []
+            description = "\n".join([f"- {f.path}" for f in batch] + [f"- deleted: {p}" for p in gone])
 
-            def send(batch=batch, commit_rev=commit_rev, opens_pr=opens_pr, message=message, description=description):
+            def send(batch=batch, commit_rev=commit_rev, opens_pr=opens_pr, message=message, description=description,
+                     gone=gone):
                 # Fresh operations on every attempt: create_commit mutates them.
                 ops = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.abspath)) for f in batch]
+                ops += [CommitOperationDelete(path_in_repo=p) for p in gone]
                 return api.create_commit(repo_id, ops, commit_message=message, commit_description=description,
                                          repo_type=REPO_TYPE, revision=commit_rev, create_pr=opens_pr)
 
-            def already_landed(batch=batch, commit_rev=commit_rev, opens_pr=opens_pr):
+            def already_landed(batch=batch, commit_rev=commit_rev, opens_pr=opens_pr, gone=gone):
                 # The previous attempt may have landed with its answer lost: re-check before re-sending,
                 # so a retry never makes a duplicate commit (a PR-opening one cannot be checked this way).
                 if opens_pr:
                     return None
                 now = remote_files(commit_rev)
-                return "landed" if all(_same_content(f, now.get(f.path)) for f in batch) else None
+                return "landed" if (all(_same_content(f, now.get(f.path)) for f in batch)
+                                    and not any(p in now for p in gone)) else None
 
             info = call(f"commit {i}/{len(batches)}", send, before_retry=already_landed)
             if info == "landed":
@@ -447,8 +462,10 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
                     pr_revision = info.pr_revision
                     result.url = info.pr_url
                 say(f"  commit {i}/{len(batches)}: {len(batch)} file(s), {_human(sum(f.size for f in batch))}"
-                    f" -> {info.oid[:12]}" + (f" ({pr_revision})" if pr_revision else ""))
+                    + (f", {len(gone)} deleted" if gone else "")
+                    + f" -> {info.oid[:12]}" + (f" ({pr_revision})" if pr_revision else ""))
             result.uploaded.extend(f.path for f in batch)
+            result.deleted.extend(gone)
         if pr_revision:
             result.revision = pr_revision
         say(f"Done: {result.url}")
@@ -473,7 +490,8 @@ def _dry_run(files: list[_LocalFile], repo_id: str, revision: str | None, create
     target = revision or "main"
     log(f"[dry run] {repo_id}@{target}{' (as a pull request)' if create_pr else ''}: {len(files)} local file(s), "
         f"{_human(sum(f.size for f in files))}, in {len(batches)} commit(s); files already on the Hub with the "
-        "same content would be skipped.")
+        "same content would be skipped, and files under data/ on the Hub that this mix does not have (an earlier "
+        "mix's) would be deleted in the last commit.")
     for i, batch in enumerate(batches, 1):
         log(f"  commit {i}/{len(batches)}: {len(batch)} file(s), {_human(sum(f.size for f in batch))}")
         for f in batch:
