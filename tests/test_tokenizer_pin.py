@@ -77,3 +77,33 @@ def test_a_build_counts_with_the_pinned_revision(tmp_path, monkeypatch):
         df = counts[name]
         assert df["n_tokens"].to_list() == [len(tok.encode(t, add_special_tokens=False).ids) for t in df["text"]]
     assert sum(counts["main"]["n_tokens"]) > sum(counts["pinned"]["n_tokens"])  # punctuation split by main's only
+
+
+def test_a_tokenizer_replaced_under_the_same_name_rebuilds(tmp_path):
+    """Review: a tokenizer.json replaced in place (or a Hub id whose main moved) left the source "up to date" with
+    the old counts, while the manifest named the new tokenizer. Its content is part of the build key."""
+    from tokenizers import Tokenizer
+
+    from lucie_data.cli import main
+
+    tok = tmp_path / "tokenizer.json"
+    _tokenizer(tok, False)
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: {tmp_path / 'b'}\n"
+                    f"executor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {tok}\n", encoding="utf-8")
+
+    def counts() -> list[int]:
+        return pl.read_parquet(sorted((tmp_path / "b/sources/eltec_fr/data").glob("*/*.parquet")))["n_tokens"].to_list()
+
+    assert main(["build", str(pipe)]) == 0
+    before = counts()
+    _tokenizer(tok, True)  # same path, other content
+    assert main(["build", str(pipe)]) == 0
+    after = counts()
+    texts = pl.read_parquet(sorted((tmp_path / "b/sources/eltec_fr/data").glob("*/*.parquet")))["text"]
+    new = Tokenizer.from_file(str(tok))
+    assert after == [len(new.encode(t, add_special_tokens=False).ids) for t in texts] and sum(after) > sum(before)
+    entry = json.loads((tmp_path / "b/manifest.json").read_text())["token_counter"]
+    import hashlib
+
+    assert entry == {"name": str(tok), "sha256": hashlib.sha256(tok.read_bytes()).hexdigest()}

@@ -46,10 +46,14 @@ class RunOptions:
     executor: str = "local"  # local | ray (does not change the output)
     ray_address: str | None = None
     mem_per_cpu_gb: float = 2.0
+    tokenizer_sha256: str | None = None  # of the tokenizer.json that counts (None: the fallback, or not at hand)
 
     def key(self) -> dict:
         policy = self.license_policy.model_dump(mode="json") if self.license_policy is not None else None
-        return {"seed": self.seed, "tasks": self.tasks, "tokenizer": self.tokenizer, "license_policy": policy}
+        key = {"seed": self.seed, "tasks": self.tasks, "tokenizer": self.tokenizer, "license_policy": policy}
+        if self.tokenizer_sha256:  # review: a tokenizer.json replaced under the same name left sources "up to date"
+            key["tokenizer_sha256"] = self.tokenizer_sha256
+        return key
 
 
 @dataclass
@@ -497,6 +501,12 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     opts = RunOptions(seed=pipe.recipe.seed, tasks=ex.tasks, workers=workers or ex.workers,
                       tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy,
                       executor=ex.type, ray_address=ex.address, mem_per_cpu_gb=ex.mem_per_cpu_gb)
+    if opts.tokenizer:  # its content, not only its name, decides whether n_tokens are still right (an unpinned Hub
+        from dataclasses import replace  # id follows main: this asks the Hub once, or reads the cache)
+
+        from .manifest import token_counter_entry
+
+        opts = replace(opts, tokenizer_sha256=token_counter_entry(opts.tokenizer).get("sha256"))
     result = BuildResult(out)
     for src in sources:
         on_event("source_start", {"source": src.name})
