@@ -535,6 +535,7 @@ def test_every_config_loads_with_datasets(mix, tmp_path):
     ({"targets": {"fr": 1.5}}, r"targets.fr: a share must be in \[0, 1\]"),
     ({"factors": {"fr--book": 1}, "publish_as": {"eltec_fr": "books/fr"}}, r"publish_as.eltec_fr: a name must be usable as a folder name"),
     ({"factors": {"fr--book": 1}, "publish_as": {"eltec-fr": "ELTeC"}}, r"publish_as.eltec-fr: 'eltec-fr' is not a source of this pipeline; did you mean 'eltec_fr'"),
+    ({"factors": {"fr--book": 1}, "publish_as": {"pud_en": "eltec_fr"}}, r"publish_as.pud_en: eltec_fr is the name of another source .*the config `eltec_fr` would hold both"),
     # review: these passed `validate` and `build`, and failed `mix build` after the whole build
     ({"weights_file": "nope.yaml"}, r"p\.yaml:\d+: mix\.weights_file: weights file not found: .*nope\.yaml"),
     ({"factors": {"fr--book": 1}, "languages": {"code:python": 2}}, r"(?s)mix\.factors: .*'code:python': code subsets are weighted as `code`"),
@@ -542,7 +543,8 @@ def test_every_config_loads_with_datasets(mix, tmp_path):
 ])
 def test_mix_block_errors(block, match, tmp_path):
     pipe = tmp_path / "p.yaml"
-    pipe.write_text(yaml.safe_dump({"name": "p", "sources": [str(ROOT / "sources/demo/eltec_fr.yaml")], "mix": block}))
+    pipe.write_text(yaml.safe_dump({"name": "p", "sources": [str(ROOT / "sources/demo/eltec_fr.yaml"),
+                                                           str(ROOT / "sources/demo/pud_en.yaml")], "mix": block}))
     with pytest.raises(RecipeError, match=match) as exc:
         load_pipeline(pipe)
     assert "mix" in str(exc.value)
@@ -1377,3 +1379,22 @@ def test_a_rerun_does_not_delete_files_the_mix_did_not_write(built, tmp_path):
     (out / "NOTES.md").unlink()
     shutil.rmtree(out / ".git")
     build_mix(built, load_mix_config(built, output=out))  # only what it wrote: replaced as before
+
+
+def test_a_preset_edited_since_the_build_stops_the_mix(tmp_path):
+    """Review: a licence set through the pipeline's `presets:` and edited after the build was published as built
+    ("licence check passed", 102 rows as CC0). The pipeline changed, so each recipe is resolved again and compared."""
+    base = make_build(tmp_path)
+    recipe = tmp_path / "sources" / "demo" / "pud_en.yaml"
+    text = recipe.read_text(encoding="utf-8")
+    recipe.write_text(text.replace("license: CC-BY-SA-3.0\n", "preset: lic\n"), encoding="utf-8")
+    pipe = tmp_path / "pipelines" / "mixtest.yaml"
+    pipe.write_text(PIPELINE + "presets:\n  lic: {license: CC-BY-SA-3.0}\n", encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    build_mix(base, load_mix_config(base, output=tmp_path / "m"))  # as built: fine
+    pipe.write_text(PIPELINE + "presets:\n  lic: {license: CC-BY-NC-4.0}\n", encoding="utf-8")
+    with pytest.raises(MixPlanError, match=r"recipe\(s\) edited since the build: pud_en \(.*pud_en\.yaml, as mixtest\.yaml "
+                                           r"resolves it\)"):
+        build_mix(base, load_mix_config(base, output=tmp_path / "m2"))
+    pipe.write_text(PIPELINE + "presets:\n  lic: {license: CC-BY-SA-3.0}\n# a comment\n", encoding="utf-8")
+    build_mix(base, load_mix_config(base, output=tmp_path / "m3"))  # the pipeline changed, not what it resolves to

@@ -164,6 +164,8 @@ _STATS = [
                      r"factors: 'code-rust--programming': code subsets are weighted as `code`", id="code-factor"),
         pytest.param({"factors": {"fr--web": 1, "FR--web": 2, "en--web": 1}}, r"'FR--web' and another key both mean 'fr--web'",
                      id="same-key-twice"),
+        pytest.param({"factors": {"fr--web": 1, "fr--WEB": 2, "en--web": 1}}, r"'fr--WEB' and another key both mean 'fr--web'",
+                     id="same-key-twice-category-case"),
     ],
 )
 def test_invalid_weights(weights, match):
@@ -265,3 +267,10 @@ def test_solver_only_target_languages():
     assert plan.targets["feasible"] is True
     assert plan.languages["fr"]["share"] == pytest.approx(0.5)
     assert min(s.epochs for s in plan.subsets) == 1.0
+
+
+def test_a_pair_weighted_in_the_other_order_gets_a_hint():
+    stats = _STATS + [SubsetStats("P", "fr-en", "aligned", 40)]
+    with pytest.raises(MixPlanError, match=r"'fr-en--aligned' \(used by: P; your 'en-fr--aligned' is the same pair in the "
+                                           r"other order"):
+        plan_mix(stats, {"factors": {"fr--web": 1, "en--web": 1, "en,fr--aligned": 7}})

@@ -85,3 +85,61 @@ def test_a_source_named_like_a_code_config_gets_a_source_config():
     shards = [{"path": "data/natural/fr/code-python/code-python--fr--000.parquet", "source": "code-python",
                "kind": "natural", "language": "fr"}]
     assert [c["config_name"] for c in card_configs({"shards": shards})] == ["default", "fr", "source-code-python"]
+
+
+def test_mix_refuses_a_pipeline_with_a_key_given_twice(built, tmp_path, capsys):
+    """Review: `deny: [CC0-1.0]` then `deny: []` in the pipeline given to `mix build`: the second won silently."""
+    p = tmp_path / "p.yaml"
+    p.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\nlicense_policy:\n  deny: [CC0-1.0]\n"
+                 "  deny: []\nmix: {factors: {fr--book: 1}}\n")
+    code, out = _run(capsys, "mix", "build", built, "--pipeline", p, "-o", tmp_path / "m")
+    assert code == 2 and "license_policy.deny is given twice (lines 4 and 5)" in out, out
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_folder_named_code_keeps_its_language_configs_apart_from_code():
+    """Review: `publish_as: {web_cc: code}` gave natural German and English text the configs `code-de`, `code-en`."""
+    from lucie_data.mix.card import card_configs
+
+    shards = [{"path": f"data/natural/{lang}/code/web_cc--{lang}--000.parquet", "source": "web_cc", "kind": "natural",
+               "language": lang} for lang in ("de", "en")]
+    names = [c["config_name"] for c in card_configs({"shards": shards})]
+    # (web_cc has no config of its own: its files are exactly source-code's)
+    assert names == ["default", "de", "en", "source-code", "source-code-de", "source-code-en"]
+
+
+def test_mix_refuses_publishing_into_another_sources_folder(built, tmp_path):
+    cfg = load_mix_config(built, output=tmp_path / "m")
+    cfg.publish_as = {"ocr_private": "x", "pud_en": "eltec_fr"}
+    with pytest.raises(MixPlanError, match=r"mix\.publish_as: pud_en: eltec_fr is the name of another source"):
+        build_mix(built, cfg)
+
+
+def test_an_earlier_mix_with_an_unreadable_plan_is_named(built, tmp_path):
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    (out / "mix_plan.json").write_text("garbage\n")
+    with pytest.raises(MixPlanError, match=r"its mix_plan\.json cannot be read \(JSONDecodeError\), so which files that "
+                                           r"earlier mix wrote is unknown"):
+        build_mix(built, load_mix_config(built, output=out))
+    assert (out / "README.md").is_file()
+
+
+def test_a_recipe_deleted_since_the_build_is_said(tmp_path):
+    from .test_mix_build import make_build as mk
+
+    b = mk(tmp_path)
+    (tmp_path / "sources" / "demo" / "web_cc.yaml").unlink()
+    logs: list[str] = []
+    build_mix(b, load_mix_config(b, output=tmp_path / "m"), log=logs.append)
+    assert any(m.startswith("warning: recipe file(s) not found, so not compared with what was built: web_cc (")
+               for m in logs), logs
+
+
+def test_a_bad_publish_as_name_in_mix_build_is_said_in_words(built, tmp_path, capsys):
+    p = tmp_path / "p.yaml"
+    p.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\nmix:\n  factors: {{fr--book: 1}}\n"
+                 "  publish_as: {eltec_fr: a/b}\n")
+    code, out = _run(capsys, "mix", "build", built, "--pipeline", p, "-o", tmp_path / "m")
+    assert code == 2 and "mix.publish_as.eltec_fr: a name must be usable as a folder name" in out, out
+    assert "String should match pattern" not in out

@@ -107,3 +107,21 @@ def test_a_tokenizer_replaced_under_the_same_name_rebuilds(tmp_path):
     import hashlib
 
     assert entry == {"name": str(tok), "sha256": hashlib.sha256(tok.read_bytes()).hexdigest()}
+
+
+def test_a_hub_repository_without_tokenizer_json_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    with HubStub(tmp_path / "hub", token=TOKEN) as stub:
+        api = HfApi(endpoint=stub.endpoint, token=TOKEN)
+        api.create_repo("org/notok", repo_type="model")
+        api.upload_file(path_or_fileobj=b"{}", path_in_repo="config.json", repo_id="org/notok", repo_type="model")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+        env.update(HF_ENDPOINT=stub.endpoint, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_OFFLINE="0",
+                   HF_HUB_DISABLE_TELEMETRY="1")
+        pipe = tmp_path / "p.yaml"
+        pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: {tmp_path / 'b'}\n"
+                        "tokenizer: org/notok\n", encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(pipe)], env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "the Hub repository org/notok has no tokenizer.json" in proc.stderr, proc.stderr[-2000:]

@@ -708,6 +708,13 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     if publish and sources:  # also when another key is invalid: every problem in the same run
         import difflib
 
+        from .mix.build import publish_as_problems
+
+        for problem in publish_as_problems({str(k): str(v) for k, v in publish.items()}, list(names)):
+            key = problem.split(":", 1)[0]
+            issues.append(ConfigIssue(str(path), f"mix.publish_as.{key}", problem.split(": ", 1)[1],
+                                      lines.get(("mix", "publish_as", key))))
+
         for key in map(str, publish):  # a misspelt source would be published under its own name, unnoticed
             if key not in names:
                 close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)

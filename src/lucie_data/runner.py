@@ -292,8 +292,10 @@ class BuildResult:
             for q in s.ledger.get("quarantined_files", []):
                 out.append(f"{s.name}: quarantined {q['file']} ({q['reason']}: {q['detail']})")
             if s.ledger.get("duplicate_ids"):
+                split = any(st.get("docs_created") for st in s.ledger.get("stages", []))
                 out.append(f"{s.name}: {s.ledger['duplicate_ids']} kept documents share an id with another "
-                           "(same input id, different text); set `id_field` to a unique field")
+                           "(same input id, different text" + (", or a language split's part `<id>#<lang>` that "
+                           "is also an input id" if split else "") + "); set `id_field` to a unique field")
             bad = {k: v for k, v in s.ledger.get("read_removed", {}).items()}
             if bad:
                 out.append(f"{s.name}: unreadable records removed: " + ", ".join(f"{k} × {v}" for k, v in sorted(bad.items())))
@@ -423,6 +425,12 @@ def _check_tokenizer(tokenizer: str | None) -> None:
     try:
         TokenCounter(tokenizer)._load()
     except Exception as err:  # tokenizers / huggingface_hub raise many kinds (offline, 404, bad JSON)
+        if "EntryNotFound" in type(err).__name__ or "RevisionNotFound" in type(err).__name__:
+            repo, rev = tokenizer.partition("@")[::2]
+            raise InputError(f"the pipeline's tokenizer {tokenizer!r}: the Hub repository {repo} has no "
+                             f"{'revision ' + rev if 'Revision' in type(err).__name__ else 'tokenizer.json'}"
+                             f"{' at revision ' + rev if rev and 'Entry' in type(err).__name__ else ''}. Give a model "
+                             "repository (and revision) that has a tokenizer.json, or a local tokenizer.json") from None
         where = "a local file" if os.path.exists(tokenizer) else "a Hub id (this needs the network once, then the HF cache)"
         raise InputError(f"the pipeline's tokenizer {tokenizer!r} ({where}) cannot be loaded: {type(err).__name__}: "
                          f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}. Set `tokenizer:` to a "

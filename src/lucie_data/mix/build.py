@@ -164,6 +164,9 @@ def _format_spec_error(err: ValidationError, where: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = f"unknown key (allowed: {', '.join(MixSpec.model_fields)})"
+        elif e["type"] == "string_pattern_mismatch":  # (a publish_as folder) said in words, as `validate` says it
+            msg = (f"a name must be usable as a folder name: letters, digits, `_`, `.` and `-`, starting with a "
+                   f"letter or a digit (got {e['input']!r})")
         elif e["type"] == "literal_error":
             msg += f" (got {e['input']!r})"
         lines.append(f"  - mix{'.' + loc if loc else ''}: {msg}")
@@ -182,12 +185,19 @@ def parse_mix_spec(data: Any, where: str = "the pipeline") -> MixSpec:
 def _pipeline_yaml(path: Path) -> dict:
     import yaml
 
+    from ..recipe import _yaml_with_lines  # (recipe imports this module)
+
+    dups: list = []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
+        data, _lines = _yaml_with_lines(path.read_text(encoding="utf-8"), dups)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise MixPlanError(f"cannot read the pipeline {path}: {err}") from None
     if not isinstance(data, dict):
         raise MixPlanError(f"{path}: expected a pipeline mapping at the top")
+    if dups:  # review: `deny:` given twice, the second (empty) list silently won and CC0 rows entered the mix
+        where, first, second = dups[0]
+        raise MixPlanError(f"{path}: {'.'.join(map(str, where))} is given twice (lines {first} and {second}); YAML "
+                           "would keep the second silently: remove one (`lucie-data validate` lists every problem)")
     return data
 
 
@@ -1226,13 +1236,27 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             gc.enable()
 
 
+def publish_as_problems(publish_as: dict[str, str], sources: list[str]) -> list[str]:
+    """A source published in the folder of another source that keeps its own name: that source's config would hold
+    both (review: `ocr_fr_europeana: eltec_fr` gave the `eltec_fr` config 151 OCR rows beside its 90)."""
+    out = []
+    for key, folder in sorted(publish_as.items()):
+        if folder != key and folder in sources and publish_as.get(folder, folder) == folder:
+            out.append(f"{key}: {folder} is the name of another source of the build, published under its own name: "
+                       f"the config `{folder}` would hold both. Choose a folder name that is no source's (e.g. "
+                       f"`{folder}-all`), or publish {folder} under it too")
+    return out
+
+
 def _foreign_files(folder: Path) -> list[str]:
     """Files under an earlier mix folder that its mix_plan.json does not list (nor is it, nor the card), sorted.
     A plan that cannot be read lists nothing: every other file is then foreign."""
     try:
         listed = {s["path"] for s in json.loads((folder / PLAN_FILE).read_text(encoding="utf-8")).get("shards", [])}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        listed = set()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:  # review: it said every shard was foreign
+        raise MixPlanError(f"output {folder}: its {PLAN_FILE} cannot be read ({type(err).__name__}), so which files "
+                           "that earlier mix wrote is unknown and replacing the folder could delete others. Check the "
+                           "folder, delete it yourself if it holds only a mix, or choose another --output") from None
     listed |= {PLAN_FILE, "README.md"}
     out = []
     for root, dirs, files in os.walk(folder):
@@ -1245,10 +1269,33 @@ def _foreign_files(folder: Path) -> list[str]:
     return sorted(out)
 
 
-def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo]) -> list[tuple[str, str]]:
+def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
+                    pipeline: Path | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(source, recipe file) of the built sources whose recipe file is no longer the one the build recorded (its
-    sha256 in manifest.json). A file that is gone (a build moved to another machine) cannot be judged: skipped."""
-    out = []
+    sha256 in manifest.json), or whose recipe as the build's pipeline resolves it (``presets:``, ``defaults:``) is no
+    longer the one built (its ``resolved_recipe_sha256``), looked at only when that pipeline file itself changed. A file that
+    is gone (a build moved to another machine) cannot be judged: it is returned second, (source, file)."""
+    out, gone = [], []
+    recorded = manifest.get("pipeline") or {}
+    # (only the build's own pipeline: one given with --pipeline for its mix settings may not resolve these sources)
+    if (pipeline is not None and pipeline.is_file() and isinstance(recorded.get("sha256"), str)
+            and isinstance(recorded.get("file"), str) and os.path.realpath(pipeline) == os.path.realpath(recorded["file"])
+            and _sha256(pipeline) != recorded["sha256"]):
+        # review: a licence set through a preset, edited after the build, was published as built
+        from ..errors import RecipeError
+        from ..recipe import load_pipeline
+
+        try:
+            loaded = load_pipeline(pipeline)
+        except RecipeError as err:
+            raise MixPlanError(f"the pipeline {pipeline} changed since the build and no longer loads ({err}); fix "
+                               "it, rerun `lucie-data build`, then mix") from None
+        want = {s.get("name"): s.get("resolved_recipe_sha256") for s in manifest.get("sources") or [] if isinstance(s, dict)}
+        for src in loaded.sources:
+            if src.name in sources and isinstance(want.get(src.name), str) and src.recipe_hash() != want[src.name]:
+                out.append((src.name, f"{src.file}, as {pipeline.name} resolves it"))
+        if out:
+            return out, gone
     got: dict[str, str | None] = {}  # a recipe file shared by sources (a benchmark's replicas) is hashed once
     for s in manifest.get("sources") or []:
         if not isinstance(s, dict) or s.get("name") not in sources:
@@ -1258,9 +1305,11 @@ def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo]) -> list[tupl
             continue
         if f not in got:
             got[f] = _sha256(f) if os.path.isfile(f) else None
-        if got[f] is not None and got[f] != want:
+        if got[f] is None:  # a build moved to another machine, or a recipe deleted since: said, not judged
+            gone.append((s["name"], f))
+        elif got[f] != want:
             out.append((s["name"], f))
-    return out
+    return out, gone
 
 
 def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) -> dict:
@@ -1290,7 +1339,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     manifest_file = _ManifestFile.read(build / "manifest.json")
     sources = read_sources(build, manifest=manifest_file)
     by_name = {s.name: s for s in sources}
-    stale = _edited_recipes(manifest_file.data if manifest_file else {}, by_name)
+    stale, gone = _edited_recipes(manifest_file.data if manifest_file else {}, by_name, config.pipeline_file)
+    if gone:  # review: a recipe deleted since the build was mixed without a word
+        log("warning: recipe file(s) not found, so not compared with what was built: "
+            + ", ".join(f"{n} ({f})" for n, f in gone[:5]) + (" …" if len(gone) > 5 else "")
+            + "; their sources are mixed as they were built")
     if stale:  # review: a recipe's licence changed to CC-BY-NC-4.0 after the build; the mix published CC-BY-SA-3.0
         raise MixPlanError(
             "recipe(s) edited since the build: " + ", ".join(f"{n} ({f})" for n, f in stale[:5])
@@ -1340,6 +1393,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                            if abs(row["achieved"] - row["target"]) > 1e-9)
         log(f"warning: the target shares cannot be met with at most {plan.targets['max_epochs']:g} epochs per "
             f"subset; closest plan: {missed}. Raise `max_epochs`, or lower those targets")
+    for problem in publish_as_problems(config.publish_as, list(by_name)):
+        raise MixPlanError(f"mix.publish_as: {problem}")
     for key in sorted(set(config.publish_as) - set(by_name)):
         log(f"warning: mix.publish_as names {key!r}, which is not a source of {build}: nothing is published under "
             f"{config.publish_as[key]!r} for it")

@@ -122,15 +122,17 @@ def card_configs(mix_plan: dict) -> list[dict]:
         for lang in code:
             add(f"code-{lang}", f"data/code/{lang}/*/*.parquet", where("code", lang))
     folders = sorted({p[3] for _, p in split if len(p) == 5})
+    named: dict[str, str] = {}  # folder -> its config's name
     for folder in folders:
         # a source named like a language or code config (`code-python` of French text: review) is `source-<name>`
         looks_taken = folder in names or folder in ("default", "natural", "code") or folder.startswith("code-")
-        add(folder if not looks_taken else f"source-{folder}", f"data/*/*/{folder}/*.parquet", where(folder=folder))
+        named[folder] = folder if not looks_taken else f"source-{folder}"
+        add(named[folder], f"data/*/*/{folder}/*.parquet", where(folder=folder))
     for folder in folders:
         langs = sorted({p[2] for _, p in split if len(p) == 5 and p[3] == folder and p[1] == "natural"})
         if len(langs) > 1:
-            for lang in langs:
-                name = f"{folder}-{config_language(lang)}"
+            for lang in langs:  # (prefixed as the folder's config is: a folder `code` gives source-code-de, review)
+                name = f"{named[folder]}-{config_language(lang)}"
                 if name not in names:
                     add(name, f"data/natural/{lang}/{folder}/*.parquet", where("natural", lang, folder))
     for src in sorted({s["source"] for s, _ in split}):

@@ -150,7 +150,7 @@ def _weight_key(key: str, field: str) -> str:
     if KEY_SEP not in key:
         return key
     head, _, tail = key.partition(KEY_SEP)
-    return f"{lang(head)}{KEY_SEP}{tail}"
+    return f"{lang(head)}{KEY_SEP}{tail.strip().lower()}"  # categories are lower case (recipe.Category)
 
 
 def _exact(x: float | int | Decimal | Fraction) -> Fraction:
@@ -449,6 +449,12 @@ def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
         unused = sorted(set(weights.factors) - {s.key for s in stats})
 
         def typo(key: str) -> str:
+            lang, _, cat = key.partition(KEY_SEP)
+            if lang.count("-") == 1:  # a pair written in the other order (review: en,fr--aligned for fr-en--aligned)
+                rev = "-".join(reversed(lang.split("-"))) + KEY_SEP + cat
+                if rev in unused:
+                    return (f"; your {rev!r} is the same pair in the other order: a pair is weighted under the order "
+                            "its source declares")
             near = difflib.get_close_matches(key, unused, n=1, cutoff=0.8)
             return f"; your {near[0]!r} matches no subset: a typo of it?" if near else ""
 
