@@ -14,6 +14,7 @@ TABLE = {
     "normalize": {},
     "min_length": {"min_chars": 10},
     "exact_dedup": {},
+    "minhash_dedup": {},
     "license_rules": {"license_field": "rights"},
     "license_gate": {},
     "language_id": {},

@@ -10,7 +10,7 @@ from typing import Annotated, Union
 from pydantic import Field
 
 from .base import BuildContext, StageSpec
-from .dedup import ExactDedupSpec
+from .dedup import ExactDedupSpec, MinhashDedupSpec
 from .langid import LanguageGateSpec, LanguageIdSpec
 from .licence import LicenseGateSpec, LicenseRulesSpec
 from .parallel import ParallelJoinSpec
@@ -21,6 +21,7 @@ STAGE_SPECS: tuple[type[StageSpec], ...] = (
     NormalizeSpec,
     MinLengthSpec,
     ExactDedupSpec,
+    MinhashDedupSpec,
     LicenseRulesSpec,
     LicenseGateSpec,
     LanguageIdSpec,

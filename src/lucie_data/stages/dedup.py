@@ -29,3 +29,33 @@ class ExactDedupSpec(StageSpec):
         from ..steps.dedup import PlannedRemoval
 
         return [PlannedRemoval(ctx.plan_path, "exact_duplicate", **ctx.filter_kwargs(self.type))]
+
+
+class MinhashDedupSpec(StageSpec):
+    """Near-duplicates within a source: MinHash LSH, Lucie's 14 buckets x 8 hashes of word 5-grams; first one kept.
+
+    Hashing is datatrove's (MinhashDedupSignature); the defaults are Lucie's MinhashConfig (lucie-dataset.md), which
+    flag pairs from about 0.75 Jaccard similarity. Documents sharing a bucket are clustered transitively, as
+    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order is kept."""
+
+    type: Literal["minhash_dedup"]
+    n_grams: int = Field(5, ge=1, le=64, description="words per shingle")
+    num_buckets: int = Field(14, ge=1, le=256, description="LSH bands: more finds pairs of lower similarity")
+    hashes_per_bucket: int = Field(8, ge=1, le=256, description="hashes per band: more needs higher similarity")
+    seed: int = Field(1, ge=0, lt=2**32, description="seed of the hash permutations (datatrove's default: 1)")
+    barrier: ClassVar[bool] = True
+
+    def pre_barrier(self, ctx: BuildContext):
+        from ..steps.dedup import MinhashSignature
+
+        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed)]
+
+    def plan(self, ctx: BuildContext, work_folder: str) -> None:
+        from ..steps.dedup import plan_minhash_duplicates
+
+        plan_minhash_duplicates(work_folder, ctx.plan_path, self.num_buckets)
+
+    def build(self, ctx: BuildContext):
+        from ..steps.dedup import PlannedRemoval
+
+        return [PlannedRemoval(ctx.plan_path, "minhash_duplicate", **ctx.filter_kwargs(self.type))]

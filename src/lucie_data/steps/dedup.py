@@ -74,6 +74,91 @@ def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
     return dups.height
 
 
+class MinhashSignature(PipelineStep):
+    """``_sig`` = the MinHash LSH band hashes of a document (16 hex digits each, one per band), None when it has
+    fewer words than a shingle. The minhashes are datatrove's (``MinhashDedupSignature.get_signature``: its hash
+    function, permutations and seed); each band's hashes are folded into one xxh64 so that equal bands compare as
+    equal strings in the plan.
+
+    Words: datatrove's ``simplify_text`` (lower case, punctuation and accents folded, whitespace collapsed) split on
+    whitespace, instead of its spaCy word tokenizer: the same normalisation, ~16x faster (2.08 s vs 0.13 s on 50 ELTeC
+    novels, 0.5 MB; the shingles then hash in 0.03 s and sign in 0.06 s)."""
+
+    name = "🎯 MinHash signature"
+    type = "🫂 - DEDUP"
+    _requires_dependencies = ["xxhash"]
+
+    def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1):
+        super().__init__()
+        self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed = n_grams, num_buckets, hashes_per_bucket, seed
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import numpy as np
+        import xxhash
+        from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+        from datatrove.utils.text import ngrams, simplify_text
+
+        config = MinhashConfig(n_grams=self.n_grams, num_buckets=self.num_buckets,
+                               hashes_per_bucket=self.hashes_per_bucket, seed=self.seed)
+        signer = MinhashDedupSignature(output_folder=os.path.join(os.getcwd(), ".unused-minhash"), config=config)
+        hash_func = signer._hash_func
+        for doc in data:
+            words = simplify_text(doc.text, config.norm_config).split()
+            shingles = np.fromiter((hash_func(" ".join(g)) for g in ngrams(words, self.n_grams)), dtype=np.uint64)
+            if not shingles.size:
+                doc.metadata["_sig"] = None  # shorter than a shingle: compared with nothing
+            else:
+                bands = signer.get_signature(shingles.reshape((-1, 1)))
+                doc.metadata["_sig"] = "".join(xxhash.xxh64_hexdigest(np.asarray(b, dtype=np.uint64).tobytes())
+                                               for b in bands)
+            yield doc
+
+
+def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) -> int:
+    """Write (rank, pos, duplicate_of) for every row in a cluster of rows sharing an LSH band with another, each
+    cluster's first row in (rank, pos) order kept (its id is ``duplicate_of``); returns the count."""
+    import polars as pl
+
+    frames = []
+    for fn in sorted(os.listdir(work_folder)) if os.path.isdir(work_folder) else []:
+        if fn.endswith(".parquet"):
+            rank = int(fn.split(".")[0])
+            df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig"])
+            frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
+                                          pl.int_range(pl.len(), dtype=pl.Int64).alias("pos")))
+    schema = {"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8}
+    dups = pl.DataFrame({k: [] for k in schema}, schema=schema)
+    if frames:
+        rows = pl.concat(frames).sort(["rank", "pos"]).with_row_index("idx")
+        signed = rows.filter(pl.col("sig").is_not_null())
+        parent = list(range(rows.height))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for b in range(num_buckets):
+            groups = (signed.group_by(pl.col("sig").str.slice(16 * b, 16).alias("band"))
+                      .agg(pl.col("idx")).filter(pl.col("idx").list.len() > 1))
+            for members in groups["idx"].to_list():
+                root = find(min(members))
+                for m in members:
+                    r = find(m)
+                    if r != root:  # the smaller index roots the cluster: its first row in (rank, pos) order
+                        root, r = min(root, r), max(root, r)
+                        parent[r] = root
+        ids, ranks, poss = rows["id"].to_list(), rows["rank"].to_list(), rows["pos"].to_list()
+        out = [(ranks[i], poss[i], ids[find(i)]) for i in range(rows.height) if find(i) != i]
+        if out:
+            dups = pl.DataFrame(out, schema=schema, orient="row")
+    tmp = plan_path + ".tmp"
+    dups.write_parquet(tmp)
+    os.replace(tmp, plan_path)
+    return dups.height
+
+
 class PlannedRemoval(LucieFilter):
     """Drops the rows a barrier plan names for this task, with the plan's reason."""
 
