@@ -202,3 +202,23 @@ def test_report_repeats_the_builds_warnings(tmp_path, capsys):
     kinds = {w["kind"]: w for w in rep["warnings"]}
     assert kinds["duplicate_ids_kept"]["count"] == 1 and kinds["duplicate_ids_kept"]["ids"] == [f"s/{recs[2]['id']}"] * 2
     assert [w["message"] for w in rep["warnings"] if w["kind"] == "build_warning"] == led["warnings"]
+
+
+def test_a_source_dropped_from_the_pipeline_is_not_counted(demo_build, tmp_path, capsys):
+    """Review: after a build of a pipeline without `eltec`, sources/eltec (left by an earlier build) was still in the
+    report's totals, reconciled "OK", though the manifest and the mix no longer had it."""
+    import json
+
+    b = _copy(demo_build, tmp_path)
+    m = json.loads((b / "manifest.json").read_text())
+    m["sources"] = [s for s in m["sources"] if s["name"] != "eltec_fr"]
+    m["shards"] = [s for s in m["shards"] if not s["path"].startswith("sources/eltec_fr/")]
+    m["removed_shards"] = [s for s in m["removed_shards"] if not s["path"].startswith("sources/eltec_fr/")]
+    (b / "manifest.json").write_text(json.dumps(m))
+    code, out, err = _run(capsys, "report", b)
+    assert code == 0, out + err
+    rep = json.loads((b / "reports" / "provenance.json").read_text())
+    assert "eltec_fr" not in {s["name"] for s in rep["sources"]}
+    (w,) = [w for w in rep["warnings"] if w["kind"] == "source_not_in_manifest"]
+    assert w["source"] == "eltec_fr" and "left out of this report" in w["message"]
+    assert not [w for w in rep["warnings"] if w["kind"] == "unfinished_source"]

@@ -7,6 +7,7 @@ and the manifest so that a report that disagrees with its build says so instead 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file, rebuild_hint
@@ -35,7 +36,28 @@ MAX_IDS = 20  # ids listed per warning; the counts are complete
 
 # ------------------------------------------------------------------------------------------- loading
 def source_dirs(build_dir: Path) -> list[Path]:
-    return sorted(p for p in (Path(build_dir) / "sources").glob("*") if (p / "ledger.json").exists())
+    """Finished sources of the build: those its manifest lists (a folder left by a source dropped from the pipeline
+    is not the build's: review, the report counted it), or every finished folder of a build without a manifest."""
+    listed = listed_sources(Path(build_dir))
+    return sorted(p for p in (Path(build_dir) / "sources").glob("*")
+                  if (p / "ledger.json").exists() and (listed is None or p.name in listed))
+
+
+def listed_sources(build_dir: Path) -> set[str] | None:
+    """The source names ``manifest.json`` lists, None without a manifest (read once per file version)."""
+    f = build_dir / "manifest.json"
+    try:
+        st = f.stat()
+    except OSError:
+        return None
+    return _listed(str(f), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _listed(path: str, _mtime: int, _size: int) -> set[str] | None:
+    m = read_manifest(Path(path).parent) or {}
+    names = {s.get("name") for s in m.get("sources") or [] if isinstance(s, dict) and s.get("name")}
+    return names if m.get("sources") is not None else None
 
 
 def redistributable_sources(build_dir: str | Path) -> dict[str, bool]:
@@ -452,10 +474,16 @@ def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict
     """
     started = {p.name for p in (build_dir / "sources").glob("*") if p.is_dir()}
     listed = {s.get("name") for s in manifest.get("sources", []) if isinstance(s, dict) and s.get("name")}
-    return [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
-             "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
-             "report; rerun `lucie-data build` to finish it"}
-            for name in sorted((started | listed) - set(ledgers))]
+    orphans = sorted(n for n in started if manifest.get("sources") is not None and n not in listed
+                     and (build_dir / "sources" / n / "ledger.json").exists())
+    out = [{"kind": "source_not_in_manifest", "severity": "warning", "source": name, "count": 0, "ids": [],
+            "message": f"sources/{name} is not in the build's manifest.json (a source dropped from the pipeline, or "
+            "one built by a run that stopped before writing the manifest): left out of this report; rerun "
+            "`lucie-data build` if it is in the pipeline, else delete the folder"} for name in orphans]
+    return out + [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
+                   "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
+                   "report; rerun `lucie-data build` to finish it"}
+                  for name in sorted(((started - set(orphans)) | listed) - set(ledgers))]
 
 
 def removed_examples(docs, per_group: int = 10) -> list[dict]:
