@@ -497,3 +497,32 @@ def test_a_tokenizer_that_cannot_be_loaded_stops_the_build_before_any_task(tmp_p
     assert "tokenizer 'no-such-org/no-such-tokenizer' (a Hub id" in run.stderr and "Set `tokenizer:`" in run.stderr
     assert "Traceback" not in run.stderr and "a task failed" not in run.stderr
     assert not (tmp_path / "out" / "sources" / "pud_en" / "data").exists()
+
+
+def test_only_says_which_sources_it_left_out_of_date(tmp_path, capsys):
+    """Review: `--only news` after changing `tasks` left the other sources built with the old tasks, and neither the
+    build, the manifest nor `mix build` said so."""
+    import json as _json
+
+    from lucie_data.cli import main as cli
+    from lucie_data.mix.build import build_mix, load_mix_config
+
+    root = Path(__file__).resolve().parents[1]
+    pipe = tmp_path / "p.yaml"
+    body = (f"name: p\nsources: [{root / 'sources/demo/eltec_fr.yaml'}, {root / 'sources/demo/pud_en.yaml'}]\n"
+            f"output_dir: {tmp_path / 'b'}\nmix: {{factors: {{fr--book: 1, en--news: 1}}, default_factor: 1}}\n")
+    pipe.write_text(body + "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    assert cli(["build", str(pipe)]) == 0
+    pipe.write_text(body + "executor: {type: local, workers: 1, tasks: 2}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli(["build", str(pipe), "--only", "pud_en"]) == 0
+    out = capsys.readouterr()
+    assert "not rebuilt (--only) though out of date with this pipeline (recipe, inputs or options changed): eltec_fr" \
+        in " ".join((out.out + out.err).split())
+    m = _json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert {s["name"]: s.get("out_of_date", False) for s in m["sources"]} == {"eltec_fr": True, "pud_en": False}
+    logs: list[str] = []
+    build_mix(tmp_path / "b", load_mix_config(tmp_path / "b", output=tmp_path / "m"), log=logs.append)
+    assert any(x.startswith("warning: eltec_fr: left out of the last build (--only) though out of date") for x in logs)
+    assert cli(["build", str(pipe)]) == 0  # rebuilt: no longer out of date
+    assert not any(s.get("out_of_date") for s in _json.loads((tmp_path / "b" / "manifest.json").read_text())["sources"])

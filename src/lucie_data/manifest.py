@@ -229,6 +229,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
                if src.sidecar is not None else {}),
             "records_read": led["records_read"], "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
             **({"complete": False} if led.get("complete") is False else {}),  # an input not read whole: see runner
+            # left out by --only though this pipeline would rebuild it: its shards are an earlier run's
+            **({"out_of_date": True} if src.name in getattr(result, "stale", ()) else {}),
         })
     cache.save()
     manifest = {

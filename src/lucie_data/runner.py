@@ -279,6 +279,7 @@ class BuildResult:
     output_dir: Path
     sources: list[SourceResult] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)  # built sources --only left out that this pipeline would rebuild
 
     @property
     def incomplete(self) -> list[str]:
@@ -288,6 +289,10 @@ class BuildResult:
     @property
     def problems(self) -> list[str]:
         out = []
+        if self.stale:  # review: after --only with other options, the manifest and the mix took them as current
+            out.append(f"not rebuilt (--only) though out of date with this pipeline (recipe, inputs or options "
+                       f"changed): {', '.join(self.stale)}; their shards are as an earlier run built them, and "
+                       "`mix build` would mix them so: rerun `lucie-data build` without --only")
         for s in self.sources:
             for q in s.ledger.get("quarantined_files", []):
                 out.append(f"{s.name}: quarantined {q['file']} ({q['reason']}: {q['detail']})")
@@ -516,6 +521,15 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
 
         opts = replace(opts, tokenizer_sha256=token_counter_entry(opts.tokenizer).get("sha256"))
     result = BuildResult(out)
+    if only:
+        for src in pipe.sources:
+            if src.name not in only and (out / "sources" / src.name / "ledger.json").exists():
+                try:
+                    recorded = (out / "sources" / src.name / ".build_key").read_text().strip()
+                except OSError:
+                    recorded = None
+                if recorded != source_build_key(src, opts):
+                    result.stale.append(src.name)
     for src in sources:
         on_event("source_start", {"source": src.name})
         res = run_source(src, out, opts, on_event)

@@ -1340,6 +1340,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     sources = read_sources(build, manifest=manifest_file)
     by_name = {s.name: s for s in sources}
     stale, gone = _edited_recipes(manifest_file.data if manifest_file else {}, by_name, config.pipeline_file)
+    behind = sorted(s.get("name") for s in (manifest_file.data if manifest_file else {}).get("sources") or []
+                    if isinstance(s, dict) and s.get("out_of_date") and s.get("name") in by_name)
+    if behind:
+        log(f"warning: {', '.join(behind)}: left out of the last build (--only) though out of date with its pipeline; "
+            "mixed as an earlier run built them (rerun `lucie-data build` without --only to rebuild them)")
     if gone:  # review: a recipe deleted since the build was mixed without a word
         log("warning: recipe file(s) not found, so not compared with what was built: "
             + ", ".join(f"{n} ({f})" for n, f in gone[:5]) + (" …" if len(gone) > 5 else "")
