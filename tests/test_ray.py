@@ -34,3 +34,23 @@ def test_ray_build_matches_local_build(tmp_path):
     assert hashes(tmp_path / "out_ray") == hashes(tmp_path / "out_local")
     assert [s.ledger["docs_kept"] for s in remote.sources] == [s.ledger["docs_kept"] for s in local.sources]
     assert all(s.ledger["balanced"] for s in remote.sources)
+
+
+def test_an_address_no_ray_cluster_answers_on_is_a_clear_error(tmp_path, capsys):
+    """Review: `address: 127.0.0.1:<closed port>` kept ray.init retrying past 120 s with only Ray's own warnings."""
+    import socket
+    import time
+
+    from lucie_data.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    write(tmp_path / "p.yaml", f"name: r\nsources: [{ROOT / 'sources/demo/pud_en.yaml'}]\noutput_dir: {tmp_path / 'o'}\n"
+          f"executor: {{type: ray, workers: 1, tasks: 1, address: '127.0.0.1:{port}'}}\n")
+    t = time.monotonic()
+    assert main(["build", str(tmp_path / "p.yaml")]) == 2
+    assert time.monotonic() - t < 60
+    out = capsys.readouterr()
+    msg = " ".join((out.out + out.err).split())
+    assert f"executor.address '127.0.0.1:{port}': no Ray cluster answers there" in msg and "Traceback" not in msg

@@ -196,8 +196,29 @@ def ensure_ray(opts: RunOptions) -> None:
     except ImportError:
         raise InputError("executor.type ray needs Ray: pip install 'lucie-data[ray]'") from None
     if not ray.is_initialized():
+        if opts.ray_address:
+            _check_ray_address(opts.ray_address)
         kw = {"address": opts.ray_address} if opts.ray_address else {"num_cpus": opts.workers, "include_dashboard": False}
         ray.init(log_to_driver=bool(os.environ.get("LUCIE_VERBOSE")), ignore_reinit_error=True, **kw)
+
+
+def _check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """A ``host:port`` (or ``ray://host:port``) nothing answers on is a clear error within seconds: ``ray.init``
+    retries it for minutes, printing only its own GCS warnings (review: still retrying after 120 s). ``auto`` and
+    other forms are left to Ray."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:ray://)?\[?([^\]/]+?)\]?:(\d+)", address.strip())
+    if not m:
+        return
+    host, port = m.group(1), int(m.group(2))
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise InputError(f"executor.address {address!r}: no Ray cluster answers there ({err.strerror or err}). Start "
+                         f"one (`ray start --head --port {port}`), fix the address, or remove `address:` to let the "
+                         "build start a local Ray") from None
 
 
 def make_executor(opts: RunOptions, pipeline: list, logging_dir: str):
