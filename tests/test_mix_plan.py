@@ -274,3 +274,9 @@ def test_a_pair_weighted_in_the_other_order_gets_a_hint():
     with pytest.raises(MixPlanError, match=r"'fr-en--aligned' \(used by: P; your 'en-fr--aligned' is the same pair in the "
                                            r"other order"):
         plan_mix(stats, {"factors": {"fr--web": 1, "en--web": 1, "en,fr--aligned": 7}})
+
+
+def test_an_unknown_sources_key_lists_the_subsets_and_the_near_one():
+    with pytest.raises(MixPlanError, match=r"not in the stats: AA; .*keys are subset names, <source>--<language>: "
+                                           r"A, B, C\); did you mean 'A' for 'AA'\? A source the mix leaves out"):
+        plan_mix(_STATS, {"factors": {"fr--web": 1, "en--web": 1}, "sources": {"AA": 2}})

@@ -422,9 +422,17 @@ def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
     """Epochs per subset, exactly; all missing factors are reported at once."""
     unknown_sources = sorted(set(weights.sources) - {s.subset for s in stats})
     if unknown_sources:
+        import difflib
+
+        names = sorted({s.subset for s in stats})
+        hints = [f"{near[0]!r} for {k!r}" for k in unknown_sources
+                 for near in [difflib.get_close_matches(k, names, n=1, cutoff=0.6)] if near]
         raise MixPlanError(
             f"weights `sources:` names subset(s) not in the stats: {', '.join(unknown_sources)}; "
-            "fix the spelling or remove them (keys must be subset names)"
+            "fix the spelling or remove them (keys are subset names, <source>--<language>: "
+            f"{', '.join(names[:8])}{', …' if len(names) > 8 else ''})"
+            + (f"; did you mean {', '.join(hints)}?" if hints else ".")
+            + " A source the mix leaves out (redistributable: false, or no document the policy allows) has no subset"
         )
     missing: dict[str, list[str]] = {}
     epochs: list[Fraction] = []
