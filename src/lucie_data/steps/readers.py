@@ -102,7 +102,8 @@ def open_maybe_compressed(path: str) -> io.BufferedIOBase:
     if path.endswith((".zst", ".zstd")):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"))
+        # buffered: the bare stream reader cannot be iterated by line (every .jsonl.zst was a corrupt file)
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
     return open(path, "rb")
 
 
@@ -521,37 +522,102 @@ class RecordReader(PipelineStep):
             self._count_named("no_sidecar_row", file_rel)
         yield self._html_record(self._extract(data), file_rel, 0, {"id": file_rel}, side)
 
+    @staticmethod
+    def _missing_bytes(record) -> int:
+        """Read the rest of a WARC record (what warcio does before the next one) and return how many bytes of its
+        Content-Length the file lacks: warcio stops quietly at a record cut short (0 for a whole record)."""
+        raw = record.raw_stream
+        while raw.read(1 << 16):
+            pass
+        return max(getattr(raw, "limit", 0) or 0, 0)
+
+    @staticmethod
+    def _header_cut(record) -> bool:
+        """A WARC record whose header lacks a Content-Length (or has an empty one): warcio takes what it read of a
+        header cut by the end of the file as a record; every WARC record has a length."""
+        if getattr(record, "length", 0) is None:
+            return True
+        if str(getattr(record, "format", "")).startswith("warc"):
+            cl = record.rec_headers.get_header("Content-Length")
+            return cl is None or not cl.strip().isdigit()
+        return False
+
     def _iter_warc(self, path: str, file_rel: str, mine) -> Iterator[Document]:
+        """Every task reads every record of the file the same way, whether it keeps it or not (``mine``): each
+        record is read to its end and checked, so a file cut (quietly or not) is found by every task at the same
+        record, reported once by the file's owner (``_file_error``) at that record's position, and the records
+        before it are each kept by exactly one task, whatever the number of tasks (code review: a record cut
+        quietly was checked only by the task that kept it, and reported only when that task also owned the
+        file, so with more tasks than files it was lost without a row)."""
         from datatrove.pipeline.readers.warc import process_record
         from warcio.archiveiterator import ArchiveIterator
 
+        class _Archive(ArchiveIterator):
+            """Notes whether the last gzip member was read to its end: warcio stops quietly in a cut member
+            (a gzipped WARC cut in a record's header) and on bytes it cannot decompress."""
+            unfinished = False
+
+            def close(self):
+                dec = getattr(self.reader, "decompressor", None)
+                self.unfinished = dec is not None and not getattr(dec, "eof", True)
+                super().close()
+
         n = 0
-        ri = -1
+        pos = 0  # the record being read: the one after the last record read whole
+        it = None
         try:
             with open(path, "rb") as f:
-                for ri, record in enumerate(ArchiveIterator(f)):
-                    if record.rec_type not in ("response", "conversion"):
-                        continue  # requests, warcinfo and metadata records are not documents
-                    n += 1
-                    if not mine(n - 1):
-                        continue
-                    data = process_record(record)
-                    if data and getattr(record.raw_stream, "limit", 0) > 0:
-                        # warcio stops quietly at a cut member: a record shorter than its Content-Length
+                it = _Archive(f)
+                for ri, record in enumerate(it):
+                    pos = ri
+                    reason = "read_truncated_file" if n or ri else "read_corrupt_file"
+                    if self._header_cut(record):  # no Content-Length: a file cut in a record's header
                         yield from self._file_error(path, file_rel, ri, EOFError(
-                            f"record {ri} ends {record.raw_stream.limit} bytes before its Content-Length"),
-                            "read_truncated_file", f"after record {ri - 1}" if ri else "at the start")
+                            f"record {ri} has no Content-Length (its header is cut)"), reason,
+                            f"after record {ri - 1}" if ri else "at the start")
                         return
-                    if not data:
+                    keep = False
+                    if record.rec_type in ("response", "conversion"):  # requests, warcinfo, metadata: no document
+                        n += 1
+                        keep = mine(n - 1)
+                    data = failed = None
+                    if keep:
+                        try:
+                            data = process_record(record)
+                        except Exception as e:  # noqa: BLE001 -- the payload's problem, unless the file is (below)
+                            failed = e
+                    missing = self._missing_bytes(record)  # raises where the file does, in every task
+                    if missing:
+                        yield from self._file_error(path, file_rel, ri, EOFError(
+                            f"record {ri} ends {missing} bytes before its Content-Length"), reason,
+                            f"after record {ri - 1}" if ri else "at the start")
+                        return
+                    pos = ri + 1
+                    if not keep:
+                        continue
+                    if failed is not None:  # the file reads on: this record's payload alone is unreadable
+                        yield self._error("read_unsupported_record", file_rel, ri,
+                                          f"the payload could not be read: {type(failed).__name__}: {failed}"[:300])
+                    elif not data:
                         yield self._error("read_unsupported_record", file_rel, ri,
                                           "not an HTML/text payload or undecodable")
-                        continue
-                    yield self._html_record(self._extract(data["text"], data.get("url")), file_rel, ri, data, {})
-        except Exception as e:  # warcio raises ArchiveLoadFailed and zlib errors on damaged files
-            # positions are record indexes in the archive (requests and metadata included): at the one after the
-            # last record read (before: the count of responses read, the index of an earlier, kept record)
-            yield from self._file_error(path, file_rel, ri + 1, e, "read_truncated_file" if n else "read_corrupt_file",
-                                        f"after record {ri}" if ri >= 0 else "at the start")
+                    else:
+                        yield self._html_record(self._extract(data["text"], data.get("url")), file_rel, ri, data, {})
+        except Exception as e:  # warcio raises ArchiveLoadFailed, AttributeError and zlib errors on damaged files
+            # positions are record indexes in the archive (requests and metadata included): the record being read
+            # (cut in its payload), or the one after the last record read whole (cut in a header, garbage)
+            yield from self._file_error(path, file_rel, pos, e, "read_truncated_file" if n else "read_corrupt_file",
+                                        f"after record {pos - 1}" if pos else "at the start")
+            return
+        size = os.path.getsize(path)
+        if it is not None and size and (it.unfinished or it.offset < size):
+            # warcio stopped quietly before the end of the file: in a cut gzip member, or on a record header it
+            # could not parse (an uncompressed file cut in a header)
+            what = ("its last gzip member is cut (or does not decompress)" if it.unfinished else
+                    f"bytes {it.offset:,} to {size:,} hold no whole record")
+            yield from self._file_error(path, file_rel, pos, EOFError(f"the file ends early: {what}"),
+                                        "read_truncated_file" if n or pos else "read_corrupt_file",
+                                        f"after record {pos - 1}" if pos else "at the start")
             return
         if not n:
             self._no_record(path, file_rel)
