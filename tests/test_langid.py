@@ -346,7 +346,7 @@ VALID = [
 ]
 
 INVALID = [
-    ("  - type: language_gate\n", r"stages\[0\]: language_gate needs a `- type: language_id` stage before it"),
+    ("  - type: language_gate\n", r"^language_gate needs a `- type: language_id` stage before it"),  # at stages[0] (path)
     ("  - type: language_gate\n  - type: language_id\n", r"language_gate needs a `- type: language_id`"),
     ("  - {type: language_id, backend: cld3}\n", r"Input should be 'fasttext', 'langdetect' or 'lingua'"),
     ("  - {type: language_id, top_k: 0}\n", r"greater than or equal to 1"),

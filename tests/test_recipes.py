@@ -70,10 +70,11 @@ INVALID = [
     (BASE.replace("  paths: [data.jsonl]\n", ""), r"needs `paths:`", "input", 5),
     (BASE.replace("name: s1", "name: 'bad name!'"), r"a name must be usable as a folder name: letters, digits.*\(got 'bad name!'\)", "name", 1),
     (BASE + "stages:\n  - type: normalize\n    form: NFX\n", r"Input should be 'NFC'", "stages[0].form", 10),
-    (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: x}\n  - {type: normalize, name: x}\n", r"stage name 'x' is used twice", "", None),
+    # the stage's own `name:` and line (was the whole file, line 1: review 8)
+    (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: x}\n  - {type: normalize, name: x}\n", r"stage name 'x' is used twice", "stages[1].name", 10),
     (BASE + "stages:\n  - {type: perplexity, model_path: models/fr.arpa.bin}\n", r"file 'models/fr.arpa.bin' does not exist", "stages[0].model_path", 9),
     (BASE.replace("  paths: [data.jsonl]", "  paths: [data.jsonl]\n  sidecar: meta.jsonl"), r"sidecar file 'meta.jsonl' does not exist", "input.sidecar", 8),
-    (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: read}\n", r"'read' is reserved for a built-in stage", "", None),
+    (BASE + "stages:\n  - {type: min_length, min_chars: 5, name: read}\n", r"'read' is reserved for a built-in stage", "stages[0].name", 9),
     # metadata_fields: a key the reader fills itself would be skipped without a word; dotted paths need every part
     (BASE + "  metadata_fields: [genre, language]\n", r"'language' is filled by the reader itself.*use `language_field: language`", "input.metadata_fields[1]", 8),
     (BASE + "  metadata_fields:\n    - source\n", r"'source' is filled by the reader itself.*`name:`", "input.metadata_fields[0]", 9),
@@ -251,7 +252,7 @@ def test_every_bad_language_is_reported_with_its_path_and_line(tmp_path):
     (BASE.replace("languages: [fr]", "languages: [fr, fr]"), r"'fr' listed more than once", "languages"),
     (BASE.replace("languages: [fr]", "languages: [pt-br]"), r"did you mean 'pt' \(Portuguese\)\?", "languages[0]"),
     (BASE.replace("languages: [fr]", "languages: [und]") + "stages:\n  - type: language_id\n  - type: language_gate\n",
-     r"language_gate expects the recipe's languages, and `languages: \[und\]`.*set `languages: \[fr, …\]`", ""),
+     r"language_gate expects the recipe's languages, and `languages: \[und\]`.*set `languages: \[fr, …\]`", "stages[1]"),
     (BASE + "stages:\n  - type: language_id\n  - {type: language_gate, languages: [und, eng, no]}\n",
      r"'und' \(unknown\) matches no document", "stages[1].languages[0]"),
     (BASE + "stages:\n  - type: language_id\n  - {type: language_gate, languages: [und, eng, no]}\n",

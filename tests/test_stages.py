@@ -39,7 +39,10 @@ PREREQUISITES = {"language_gate": [{"type": "language_id"}]}
 def recipe_with(stages):
     return SourceRecipe.model_validate({
         "name": "t", "category": "book", "languages": ["fr"], "license": "CC-BY-4.0",
-        "input": {"type": "jsonl", "paths": ["x.jsonl"]}, "stages": stages})
+        # the metadata keys the table's stages read (license_rules, parallel_join, redpajama_rules): a key the input
+        # does not copy is a recipe error (review 8)
+        "input": {"type": "jsonl", "paths": ["x.jsonl"], "metadata_fields": ["rights", "text_en", "quality_signals"]},
+        "stages": stages})
 
 
 def ctx(tmp_path, rec, sid):

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
 
 from .buildfiles import NAME_RE
 from .errors import ConfigIssue, RecipeError
 from .languages import not_a_yaml_boolean
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
 from .mix.build import MixSpec
-from .stages import StageList
+from .stages import AnyStage, StageList
 
 Category = Literal[
     "web", "newspaper", "technical", "book", "legi_written", "legi_spoken", "legi_dialogue",
@@ -31,6 +32,9 @@ Category = Literal[
 
 # ids the runner uses itself: the reader's gate, the pipeline's implicit licence gate, the scratch folder
 RESERVED_STAGE_IDS = frozenset({"read", "license_policy", "work"})
+
+# validation context key: SourceRecipe leaves its cross-key checks to the caller (load_source reports each with its line)
+COLLECT_PROBLEMS = "lucie_collect_recipe_problems"
 
 
 class Strict(BaseModel):
@@ -171,36 +175,15 @@ class SourceRecipe(Strict):
         return spdx
 
     @model_validator(mode="after")
-    def _unique_stage_ids(self) -> "SourceRecipe":
-        seen: set[str] = set()
-        for i, sid in enumerate(stage_ids(self.stages)):
-            if sid in RESERVED_STAGE_IDS:
-                raise ValueError(f"stages[{i}]: {sid!r} is reserved for a built-in stage "
-                                 f"({', '.join(sorted(RESERVED_STAGE_IDS))}); give this stage another `name:`")
-            if sid in seen:
-                raise ValueError(f"stages[{i}]: stage name {sid!r} is used twice; give one a distinct `name:`")
-            seen.add(sid)
-        return self
-
-    @model_validator(mode="after")
-    def _language_stage_order(self) -> "SourceRecipe":
-        from .stages.langid import check_language_stage_order  # language_gate needs an earlier language_id
-
-        problem = check_language_stage_order(self.stages, self.languages)
-        if problem:
-            raise ValueError(problem)
-        return self
-
-    @model_validator(mode="after")
-    def _rule_fields_are_read(self) -> "SourceRecipe":
-        """The Gutenberg rule reads metadata keys: one the input never copies is never there, and the rule would
-        keep every book on Lucie's "no data" default while looking applied (rule 2)."""
-        fields = set(self.input.metadata_fields)
-        for i, key, name in self.rule_fields():
-            if name not in fields:
-                raise ValueError(f"stages[{i}].gutenberg.{key}: {name!r} is not read from the records; add it to "
-                                 f"input.metadata_fields (a dotted path reads a key inside a JSON field: "
-                                 f"author.authoryearofdeath), or name a field that is listed there")
+    def _cross_checks(self, info: ValidationInfo) -> SourceRecipe:
+        """Checks across keys: stage names, the order of the language stages, the metadata keys stages read.
+        ``load_source`` asks for them itself (context ``COLLECT_PROBLEMS``) to report each one with its own YAML
+        path and line, with the field errors of the same run; a recipe built in code gets all of them in one error."""
+        if (info.context or {}).get(COLLECT_PROBLEMS):
+            return self
+        problems = recipe_problems(self.stages, self.languages, self.input)
+        if problems:
+            raise ValueError("; ".join(f"{_fmt_path(loc)}: {msg}" for loc, msg in problems))
         return self
 
     def rule_fields(self) -> list[tuple[int, str, str]]:
@@ -213,9 +196,148 @@ class SourceRecipe(Strict):
                 out += [(i, key, getattr(g, key)) for key in ("death_year_field", "birth_year_field", "usagerights_field")]
         return out
 
+    def metadata_reads(self) -> list[tuple[int, tuple, str, str]]:
+        """Every metadata key a stage reads (``stage_metadata_reads``)."""
+        return stage_metadata_reads(self.stages)
+
     @property
     def is_code(self) -> bool:
         return self.category == "programming" or any(lang.startswith("code") for lang in self.languages)
+
+
+# metadata keys some readers set without a `metadata_fields` entry (besides InputSpec.READER_METADATA_KEYS, set by all)
+READER_EXTRA_KEYS: dict[str, frozenset[str]] = {
+    "html": frozenset({"license_detected"}),  # trafilatura's detected licence (steps.readers._html_record)
+    "warc": frozenset({"license_detected"}),
+    "text": frozenset({"read_note"}),
+}
+
+
+def stage_metadata_reads(stages: list) -> list[tuple[int, tuple, str, str]]:
+    """(stage index, option path inside the stage, metadata key, what the stage does to every document without it)
+    of every metadata key a stage reads from the records. The reader copies only the keys it fills itself and the
+    ``input.metadata_fields``, so a key outside both is never there and the stage acts on nothing (review: a
+    `parallel_join` on `text_en` not listed removed 25/25 documents as parallel_missing_translation)."""
+    out: list[tuple[int, tuple, str, str]] = []
+    for i, st in enumerate(stages):
+        if isinstance(st, _StandIn):
+            continue
+        t = getattr(st, "type", None)
+        if t == "parallel_join":
+            out.append((i, ("field",), st.field, "every document would be removed as `parallel_missing_translation`"))
+        elif t == "redpajama_rules":
+            out.append((i, ("field",), st.field,
+                        "every document would be removed as `redpajama_missing_signals`" if st.missing == "drop" else
+                        "every document would be kept unchecked (`missing: keep`)"))
+        elif t == "license_rules":
+            if st.license_field:
+                out.append((i, ("license_field",), st.license_field, "no document's licence would be taken from it"))
+            if st.statement_field:
+                out.append((i, ("statement_field",), st.statement_field,
+                            "no document's licence would be taken from a rights statement"))
+            if st.use_detected:
+                out.append((i, ("use_detected",), "license_detected",
+                            "no document's licence would be taken from the detected one"))
+            if st.gutenberg is not None:
+                for key in ("death_year_field", "birth_year_field", "usagerights_field"):
+                    out.append((i, ("gutenberg", key), getattr(st.gutenberg, key),
+                                "the rule would keep every book on Lucie's \"no data\" default while looking applied"))
+    return out
+
+
+class _StandIn:
+    """A stage that failed its own validation, as far as the checks across stages can use it (its type, its
+    name, whether it names languages): its own errors are reported, the order and name checks still run."""
+
+    def __init__(self, raw: Any):
+        raw = raw if isinstance(raw, dict) else {}
+        self.type = raw.get("type") if isinstance(raw.get("type"), str) else None
+        self.name = raw.get("name") if isinstance(raw.get("name"), str) else None
+        self.languages = raw.get("languages")
+        self.chunk = None
+
+
+def recipe_problems(stages: list, languages: list | None, input_spec: Any) -> list[tuple[tuple, str]]:
+    """Every problem across keys of a recipe, each as (YAML path, message): stage ids reserved or used twice, a
+    language stage out of order, a metadata key a stage reads that the input never carries. ``stages`` may hold
+    ``_StandIn`` for stages that failed validation, ``input_spec`` may be None (an invalid ``input:``)."""
+    from .stages.langid import check_language_stage_order
+
+    out: list[tuple[tuple, str]] = []
+    first: dict[str, int] = {}
+    for i, st in enumerate(stages):
+        name = getattr(st, "name", None)
+        sid = name or getattr(st, "type", None)
+        if not isinstance(sid, str):
+            continue
+        where = ("stages", i, "name") if name else ("stages", i)
+        if sid in RESERVED_STAGE_IDS:
+            out.append((where, (f"{sid!r} is reserved for a built-in stage "
+                                f"({', '.join(sorted(RESERVED_STAGE_IDS))}); give this stage another `name:`")))
+        elif sid in first:
+            out.append((where, f"stage name {sid!r} is used twice (stages[{first[sid]}] and stages[{i}]; a stage's "
+                               f"name is its folder under removed/); give one a distinct `name:`"
+                               + ("" if name else f", e.g. `name: {sid}_{i}`")))
+        else:
+            first[sid] = i
+    # the language stages, each checked on its own so that every one out of order is reported: a stage's problem
+    # depends only on the stage itself and on whether a language_id comes before it
+    seen_id = False
+    for i, st in enumerate(stages):
+        t = getattr(st, "type", None)
+        if t not in ("language_id", "language_gate"):
+            continue
+        probe = [_StandIn({"type": None})] * i + [st]
+        if seen_id and i:
+            probe[0] = _StandIn({"type": "language_id"})
+        problem = check_language_stage_order(probe, list(languages) if isinstance(languages, list) else None)
+        if problem:
+            out.append((("stages", i), problem.removeprefix(f"stages[{i}]: ")))
+        seen_id = seen_id or t == "language_id"
+    if input_spec is not None:
+        listed = set(input_spec.metadata_fields)
+        carried = listed | set(InputSpec.READER_METADATA_KEYS) | READER_EXTRA_KEYS.get(input_spec.type, frozenset())
+        for i, opt, key, consequence in stage_metadata_reads(stages):
+            if key in carried:
+                continue
+            if opt == ("use_detected",):
+                msg = (f"`use_detected` reads the metadata key `license_detected`, which only `type: html` and "
+                       f"`type: warc` inputs set (trafilatura's detected licence); with `type: {input_spec.type}` "
+                       f"{consequence}: add license_detected to input.metadata_fields if the records carry it, or "
+                       "remove `use_detected`")
+            else:
+                msg = (f"{key!r} is not read from the records; add it to input.metadata_fields (the reader copies "
+                       f"only the fields listed there; a dotted path reads a key inside a JSON field: "
+                       f"author.authoryearofdeath), or name a field that is listed there. Without it {consequence}")
+            out.append((("stages", i) + opt, msg))
+    return out
+
+
+_STAGE = TypeAdapter(AnyStage)
+
+
+def _lenient_problems(merged: dict) -> list[tuple[tuple, str]]:
+    """``recipe_problems`` of a recipe that failed validation, on what is usable of it: a stage that fails its own
+    validation stands in with its type and name, so its errors and the checks across stages come in one run."""
+    raw_stages = merged.get("stages")
+    if not isinstance(raw_stages, list):
+        return []
+    stages: list = []
+    for raw in raw_stages:
+        try:
+            stages.append(_STAGE.validate_python(raw))
+        except (ValidationError, ValueError, TypeError):
+            stages.append(_StandIn(raw))
+    languages = merged.get("languages") if isinstance(merged.get("languages"), list) else None
+    inp = merged.get("input")
+    spec = None
+    if isinstance(inp, dict) and isinstance(inp.get("type"), str):
+        fields = inp.get("metadata_fields", [])
+        if isinstance(fields, list) and all(isinstance(f, str) for f in fields):
+            from types import SimpleNamespace
+
+            spec = SimpleNamespace(type=inp["type"], metadata_fields=fields)
+    return recipe_problems(stages, languages, spec)
 
 
 class ExecutorSpec(Strict):
@@ -390,21 +512,31 @@ def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
     return msg
 
 
+def validation_problems(exc: ValidationError, data: Any, root: type[BaseModel] | None = None) -> list[tuple[tuple, str]]:
+    """(YAML path, message) of each pydantic error; ``root`` (the validated model) lets an unknown key name the
+    allowed ones."""
+    out = []
+    for err in exc.errors():
+        loc = _clean_loc(tuple(err["loc"]), data)
+        model = _model_at(root, tuple(err["loc"])) if err["type"] == "extra_forbidden" else None
+        out.append((loc, _friendly(err, model)))
+    return out
+
+
+def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    """The line of ``loc``, else of its nearest ancestor in the file."""
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
 def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int],
                            root: type[BaseModel] | None = None) -> list[ConfigIssue]:
     """One issue per pydantic error, with the YAML path and line; ``root`` (the validated model) lets an unknown
     key name the allowed ones."""
-    issues = []
-    for err in exc.errors():
-        loc = _clean_loc(tuple(err["loc"]), data)
-        line = None
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        model = _model_at(root, tuple(err["loc"])) if err["type"] == "extra_forbidden" else None
-        issues.append(ConfigIssue(file, _fmt_path(loc), _friendly(err, model), line))
-    return issues
+    return [ConfigIssue(file, _fmt_path(loc), msg, _line_of(loc, lines))
+            for loc, msg in validation_problems(exc, data, root)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,8 +601,13 @@ def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
     return uniq
 
 
-def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dict) -> tuple[SourceRecipe, list[ConfigIssue]]:
-    """Make each stage's file arguments absolute (relative to the recipe) and check they exist."""
+def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dict,
+                        place=None) -> tuple[SourceRecipe, list[ConfigIssue]]:
+    """Make each stage's file arguments absolute (relative to the recipe) and check they exist. ``place(loc,
+    message)`` makes the issue of a YAML path (the file and line it comes from); default: the recipe's."""
+    if place is None:
+        def place(loc: tuple, msg: str) -> ConfigIssue:
+            return ConfigIssue(file, _fmt_path(loc), msg, lines.get(loc))
     issues: list[ConfigIssue] = []
     stages = []
     changed = False
@@ -483,9 +620,8 @@ def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dic
             p = Path(v).expanduser()
             full = p if p.is_absolute() else (base / p).resolve()
             if not full.exists():
-                issues.append(ConfigIssue(file, f"stages[{i}].{f}", f"file {v!r} does not exist (relative paths are "
-                                          f"resolved from {base}); fix the path or download the model first",
-                                          lines.get(("stages", i, f))))
+                issues.append(place(("stages", i, f), f"file {v!r} does not exist (relative paths are "
+                                    f"resolved from {base}); fix the path or download the model first"))
             elif str(full) != v:
                 update[f] = str(full)
         if update:
@@ -495,8 +631,7 @@ def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dic
     if recipe.input.sidecar:
         sc = (base / recipe.input.sidecar)
         if not sc.is_file():
-            issues.append(ConfigIssue(file, "input.sidecar", f"sidecar file {recipe.input.sidecar!r} does not exist",
-                                      lines.get(("input", "sidecar"))))
+            issues.append(place(("input", "sidecar"), f"sidecar file {recipe.input.sidecar!r} does not exist"))
     return (recipe.model_copy(update={"stages": stages}) if changed else recipe), issues
 
 
@@ -523,50 +658,139 @@ class LoadedSource:
         return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
 
 
-def load_source(
-    path: Path, defaults: dict | None = None, presets: dict | None = None
-) -> tuple[LoadedSource | None, list[ConfigIssue]]:
+class _Origins:
+    """Where each YAML path of a merged recipe comes from: the recipe's own data, else the pipeline's preset, else
+    its defaults (``deep_merge``: defaults < preset < recipe; mappings merge, anything else is replaced), so an
+    issue names the file, line and path the user has to edit (review: a typo under the pipeline's
+    `presets.fr_web.stages[1]` was reported at line 1 of the recipe using the preset)."""
+
+    def __init__(self, path: Path, lines: dict, data: dict, preset_name: Any, preset: dict | None,
+                 defaults: dict | None, pipeline_file: Path | None, pipeline_lines: dict | None):
+        self.path, self.lines = path, lines
+        self.pipeline_file, self.pipeline_lines = pipeline_file, pipeline_lines or {}
+        self.layers: list[tuple[tuple | None, Any]] = [(None, data)]  # (path of the layer in the pipeline, data)
+        if preset is not None:
+            self.layers.append((("presets", preset_name), preset))
+        if defaults:
+            self.layers.append((("defaults",), defaults))
+
+    def layer_of(self, loc: tuple) -> tuple | None:
+        """None when ``loc`` is the recipe's own, else the pipeline path of the preset or defaults giving it."""
+        cands = self.layers
+        for part in loc:
+            if isinstance(cands[0][1], dict):  # mappings merge: every layer up to the first non-mapping
+                n = next((k for k, (_, v) in enumerate(cands) if not isinstance(v, dict)), len(cands))
+                cands = cands[:n]
+            else:  # a list or a value replaces the lower layers' whole
+                cands = cands[:1]
+            nxt = [(where, v[part]) for where, v in cands
+                   if (isinstance(v, dict) and part in v)
+                   or (isinstance(v, list) and isinstance(part, int) and 0 <= part < len(v))]
+            if not nxt:
+                break  # a missing key: the mapping that lacks it is the first layer holding its parent
+            cands = nxt
+        return cands[0][0]
+
+    def issue(self, loc: tuple, msg: str) -> tuple[ConfigIssue, tuple | None]:
+        """The issue of ``loc`` in the file it comes from, and the pipeline section it is in (None: the recipe)."""
+        section = self.layer_of(loc)
+        if section is None:
+            return ConfigIssue(str(self.path), _fmt_path(loc), msg, _line_of(loc, self.lines)), None
+        full = section + loc
+        if self.pipeline_file is None:  # load_source(path, defaults, presets) without the pipeline's file
+            return ConfigIssue(str(self.path), f"(pipeline) {_fmt_path(full)}", msg), section
+        return ConfigIssue(str(self.pipeline_file), _fmt_path(full), msg, _line_of(full, self.pipeline_lines)), section
+
+
+def _with_users(issue: ConfigIssue, section: tuple, recipes: list[str]) -> ConfigIssue:
+    """A pipeline issue found through its recipes, saying which recipes use the preset or defaults holding it."""
+    what = (f"preset {section[1]!r}, used by" if section[0] == "presets" else "defaults, merged into")
+    return ConfigIssue(issue.file, issue.path, f"{issue.message} (the pipeline's {what} {', '.join(recipes)})",
+                       issue.line)
+
+
+def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeline_file: Path | None,
+                 pipeline_lines: dict | None) -> tuple[LoadedSource | None, list[ConfigIssue],
+                                                        list[tuple[ConfigIssue, tuple]]]:
+    """``load_source``, with the issues of the pipeline's presets and defaults apart (the issue, its section)."""
     path = Path(path)
     data, lines, issues = _read_yaml(path)
     if data is None:
-        return None, issues
+        return None, issues, []
     merged = data
     preset_name = data.get("preset")
+    preset = None
     if preset_name is not None:
-        if not presets or preset_name not in presets:
+        if not isinstance(preset_name, str) or not presets or preset_name not in presets:
             known = ", ".join(sorted(presets or {})) or "none defined"
             return None, [ConfigIssue(str(path), "preset", f"unknown preset {preset_name!r}; available: {known}. "
                                       "Define it under `presets:` in the pipeline that lists this source",
-                                      lines.get(("preset",)))]
-        merged = deep_merge(presets[preset_name], merged)
+                                      lines.get(("preset",)))], []
+        preset = presets[preset_name] if isinstance(presets[preset_name], dict) else {}  # else the pipeline's error
+        merged = deep_merge(preset, merged)
     if defaults:
         merged = deep_merge(defaults, merged)
+    origins = _Origins(path, lines, data, preset_name, preset, defaults, pipeline_file, pipeline_lines)
+    shared: list[tuple[ConfigIssue, tuple]] = []
+
+    def place(loc: tuple, msg: str) -> ConfigIssue | None:
+        issue, section = origins.issue(loc, msg)
+        if section is None:
+            return issue
+        shared.append((issue, section))
+        return None
+
+    def add(found: list) -> None:
+        issues.extend(i for i in found if i is not None)
+
     try:
-        recipe = SourceRecipe.model_validate(merged)
+        recipe = SourceRecipe.model_validate(merged, context={COLLECT_PROBLEMS: True})
     except ValidationError as e:
-        return None, issues + issues_from_validation(e, merged, str(path), lines, SourceRecipe)
-    recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines)
-    issues.extend(path_issues)
+        # every field error, and the checks across stages on what is usable, in the same run
+        add([place(loc, msg) for loc, msg in validation_problems(e, merged, SourceRecipe) + _lenient_problems(merged)])
+        return None, issues, shared
+    add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
+    recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines, place)
+    add(path_issues)
     inputs: list[Path] = []
     if recipe.input.type != "hf_dataset":
         for i, pat in enumerate(recipe.input.paths):
             found = resolve_paths(path.parent, [pat])
             if not found:
-                issues.append(ConfigIssue(str(path), f"input.paths[{i}]",
-                                          f"no file matches {pat!r} (relative to {path.parent}); check the path",
-                                          lines.get(("input", "paths", i))))
+                add([place(("input", "paths", i),
+                           f"no file matches {pat!r} (relative to {path.parent}); check the path")])
             inputs.extend(f for f in found if f not in inputs)
     else:
         ds = recipe.input.dataset or ""
         local = (path.parent / ds)
         if ds.startswith((".", "/")) and not local.exists():
-            issues.append(ConfigIssue(str(path), "input.dataset", f"local dataset folder {ds!r} does not exist",
-                                      lines.get(("input", "dataset"))))
-    if not issues and recipe.input.sidecar:
+            add([place(("input", "dataset"), f"local dataset folder {ds!r} does not exist")])
+    if not issues and not shared and recipe.input.sidecar:
         issues.extend(check_sidecar(recipe.input, path, inputs, lines))
-    if issues:
-        return None, issues
-    return LoadedSource(recipe, path.resolve(), merged, inputs), []
+    if issues or shared:
+        return None, issues, shared
+    return LoadedSource(recipe, path.resolve(), merged, inputs), [], []
+
+
+def load_source(
+    path: Path, defaults: dict | None = None, presets: dict | None = None, pipeline_file: Path | None = None,
+    pipeline_lines: dict | None = None,
+) -> tuple[LoadedSource | None, list[ConfigIssue]]:
+    """Load and validate one recipe, merged over a pipeline's ``defaults`` and ``presets``; every problem at once.
+    An issue in the presets or defaults names ``pipeline_file`` at its line (``pipeline_lines``, from
+    ``_yaml_with_lines``) and its path there, and says that this recipe uses it."""
+    src, issues, shared = _load_source(path, defaults, presets, pipeline_file, pipeline_lines)
+    return src, issues + [_with_users(i, section, [_recipe_label(path, pipeline_file)]) for i, section in shared]
+
+
+def _recipe_label(path: Path, pipeline_file: Path | None) -> str:
+    """The recipe as the user knows it: relative to the pipeline's folder when it is under it."""
+    if pipeline_file is not None:
+        try:
+            return os.path.relpath(Path(path).resolve(), Path(pipeline_file).resolve().parent)
+        except ValueError:
+            pass
+    return str(path)
 
 
 def _examples(values, n: int = 3) -> str:
@@ -693,11 +917,18 @@ def load_pipeline(path: Path) -> LoadedPipeline:
             issues.append(ConfigIssue(str(path), f"sources[{i}]", f"no recipe matches {pat!r}", lines.get(("sources", i))))
         files.extend(f for f in found if f not in files)
     sources: list[LoadedSource] = []
+    # an issue in the pipeline's presets or defaults is reported once, naming every recipe that uses it
+    shared: dict[tuple, tuple[ConfigIssue, tuple, list[str]]] = {}
     for f in files:
-        src, errs = load_source(f, defaults, presets)
+        src, errs, from_pipeline = _load_source(f, defaults, presets, path, lines)
         issues.extend(errs)
+        for issue, section in from_pipeline:
+            users = shared.setdefault((issue.file, issue.path, issue.message, issue.line), (issue, section, []))[2]
+            if (label := _recipe_label(f, path)) not in users:
+                users.append(label)
         if src:
             sources.append(src)
+    issues.extend(_with_users(issue, section, users) for issue, section, users in shared.values())
     names: dict[str, Path] = {}
     for s in sources:
         if s.name in names:
