@@ -140,15 +140,40 @@ def cmd_stages(args) -> int:
     for tname, spec in sorted(stage_table().items()):
         doc = (spec.__doc__ or "").strip().splitlines()[0] if spec.__doc__ else ""
         con.print(f"[bold cyan]{tname}[/bold cyan]  {doc}")
-        for fname, f in spec.model_fields.items():
-            if fname == "type":
-                continue
-            default = ("required" if f.is_required()
-                       else f"default {_default_str(f.get_default(call_default_factory=True))}")
-            ann = _type_str(f.annotation) + _constraint_str(f.metadata)
-            desc = f" — {f.description}" if f.description else ""
-            con.print(f"    {fname}: {ann} ({default}){desc}", markup=False)
+        _print_fields(con, spec, "    ", skip={"type"})
     return 0
+
+
+def _print_fields(con, model, indent: str, skip=frozenset(), seen: tuple = ()) -> None:
+    """One line per field (type, bounds, default, description); a field holding a model (``chunk: ChunkSpec``,
+    ``policy: LicensePolicy``, ``gutenberg: GutenbergRule``) is followed by that model's fields, indented."""
+    for fname, f in model.model_fields.items():
+        if fname in skip:
+            continue
+        default = ("required" if f.is_required()
+                   else f"default {_default_str(f.get_default(call_default_factory=True))}")
+        ann = _type_str(f.annotation) + _constraint_str(f.metadata)
+        desc = f" — {f.description}" if f.description else ""
+        con.print(f"{indent}{fname}: {ann} ({default}){desc}", markup=False)
+        for sub in _nested_models(f.annotation):
+            if sub not in seen:  # a model that holds itself is shown once
+                _print_fields(con, sub, indent + "    ", seen=seen + (sub,))
+
+
+def _nested_models(ann) -> list:
+    """The pydantic models a field's type holds (through ``| None``, ``list[…]``, ``Annotated``), in order."""
+    import typing
+
+    import pydantic
+
+    if isinstance(ann, type) and issubclass(ann, pydantic.BaseModel):
+        return [ann]
+    out: list = []
+    for arg in typing.get_args(ann):
+        for m in _nested_models(arg):
+            if m not in out:
+                out.append(m)
+    return out
 
 
 def _type_str(ann) -> str:

@@ -29,9 +29,11 @@ class GutenbergRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    death_year_field: str = "author_death_year"
-    birth_year_field: str = "author_birth_year"
-    usagerights_field: str = "usagerights"
+    death_year_field: str = Field("author_death_year", description="metadata key of the author's death year")
+    birth_year_field: str = Field("author_birth_year", description="metadata key of the author's birth year (used "
+                                  "when the death year is missing)")
+    usagerights_field: str = Field("usagerights", description="metadata key of Gutenberg's usage rights; "
+                                   "\"copyright\" refuses the book")
     # A build must not depend on the day it runs (rule 4): the year is part of the recipe. Lucie's
     # dataset was assembled in 2024.
     current_year: int = Field(2024, ge=1900, le=2200, description="year the copyright terms are counted from")

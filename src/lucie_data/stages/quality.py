@@ -25,15 +25,112 @@ def _default_lang(ctx: BuildContext) -> str:
     return first if first in ("fr", "en", "de", "es", "it") else "en"
 
 
+def _presets() -> dict:
+    """``assets/quality/presets.yaml`` (read here, not through the steps, so validating a recipe stays light)."""
+    global _PRESETS
+    if _PRESETS is None:
+        from pathlib import Path
+
+        import yaml
+
+        path = Path(__file__).resolve().parents[1] / "assets" / "quality" / "presets.yaml"
+        _PRESETS = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return _PRESETS
+
+
+_PRESETS: dict | None = None
+_PRESET_LANGS = ("en", "fr", "de", "es", "it")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _share_check(cls, v, info):
+    """Shares (fractions of lines, words, characters) lie between 0 and 1: say so in words, with the fix."""
+    if _is_number(v) and not 0 <= v <= 1:
+        raise ValueError(f"`{info.field_name}` is a share between 0 and 1 (got {v}): write 0.3 for 30 %"
+                         + ("; 1 already turns the rule off" if v > 1 else ""))
+    return v
+
+
+def _count_check(cls, v, info):
+    """Counts, lengths and per-word rates are never negative; 0 turns a rule off (datatrove's -1 is not needed)."""
+    if _is_number(v) and v < 0:
+        raise ValueError(f"`{info.field_name}` cannot be negative (got {v}): 0 turns the rule off")
+    return v
+
+
+def _words_list_check(cls, v, info):
+    """A word/character list given in YAML must hold something: an empty list is a mistake, not a setting."""
+    if isinstance(v, list):
+        if not v:
+            raise ValueError(f"`{info.field_name}` is empty: " + cls._empty_hint.get(info.field_name, "remove the key "
+                             "to use the language's preset"))
+        blank = [x for x in v if isinstance(x, str) and not x.strip()]
+        if blank:
+            raise ValueError(f"`{info.field_name}` holds an empty or blank entry ({blank[0]!r}), which matches "
+                             "everything or nothing; remove it")
+    return v
+
+
+def _share(description: str):
+    return Field(None, ge=0, le=1, description=description)
+
+
+def _count(description: str):
+    return Field(None, ge=0, description=description)
+
+
 class _Heuristic(StageSpec):
     language: Lang = Field("auto", description="preset: auto = each document's language")
     annotate_only: bool = Field(False, description="keep every document, write signals to quality_signals.<stage>")
 
     _step: str = ""
+    _empty_hint: ClassVar[dict[str, str]] = {}
+    _pairs: ClassVar[tuple[tuple[str, str], ...]] = ()  # (min field, max field): 0 or None = rule off
 
     def overrides(self) -> dict:
         skip = {"type", "name", "language", "annotate_only"}
         return {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+
+    def effective(self) -> list[tuple[str, dict, set[str]]]:
+        """(preset language, values the stage applies, keys taken from the preset) for every preset the stage can
+        use: the one of ``language``, or each language's with ``language: auto``."""
+        table = _presets().get(self.type, {})
+        mine = self.overrides()
+        out = []
+        for lang in ([self.language] if self.language != "auto" else _PRESET_LANGS):
+            p = dict(table.get("en", {}))
+            if lang != "en":
+                p.update(table.get(lang, {}))
+            out.append((lang, {**p, **mine}, set(p) - set(mine)))
+        return out
+
+    def contradictions(self, lang: str, p: dict, from_preset: set[str]) -> dict[str, str]:
+        """Why no document could pass with values ``p`` (preset ``lang``): {rule: message}."""
+        def show(k):
+            return f"{k} ({p[k]:g}, the `{lang}` preset)" if k in from_preset else f"{k} ({p[k]:g})"
+
+        out = {}
+        for lo, hi in self._pairs:
+            a, b = p.get(lo), p.get(hi)
+            if a and b and a > b:
+                fix = (f"lower {lo} or raise {hi}" if not ({lo, hi} & from_preset)
+                       else f"set {hi} too (the preset applies when it is not given)" if hi in from_preset
+                       else f"set {lo} too (the preset applies when it is not given)")
+                out[lo] = f"{show(lo)} is above {show(hi)}: no document can pass; {fix}"
+        return out
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        problems: dict[str, str] = {}
+        for lang, p, from_preset in self.effective():  # each rule once, with the first preset showing it
+            for rule, msg in self.contradictions(lang, p, from_preset).items():
+                problems.setdefault(rule, msg)
+        if problems:
+            raise ValueError(f"{self.type}: " + "; and ".join(problems.values()))
+        return self
 
     def build(self, ctx: BuildContext):
         import importlib
@@ -44,73 +141,124 @@ class _Heuristic(StageSpec):
                      overrides=self.overrides(), **ctx.filter_kwargs(self.type))]
 
 
-def _frac():
-    return Field(None, ge=0)
-
-
 class GopherQualitySpec(_Heuristic):
     """Gopher quality rules (arXiv 2112.11446): word count, word length, symbols, bullets, alpha words, stop words."""
 
     type: Literal["gopher_quality"]
-    min_doc_words: int | None = _frac()
-    max_doc_words: int | None = _frac()
-    min_avg_word_length: float | None = _frac()
-    max_avg_word_length: float | None = _frac()
-    max_symbol_word_ratio: float | None = _frac()
-    max_bullet_lines_ratio: float | None = _frac()
-    max_ellipsis_lines_ratio: float | None = _frac()
-    max_non_alpha_words_ratio: float | None = Field(None, ge=0, le=1)
-    min_stop_words: int | None = _frac()
-    stop_words: list[str] | None = None
+    min_doc_words: int | None = _count("fewer words: removed; 0 turns the rule off")
+    max_doc_words: int | None = _count("more words: removed; 0 turns the rule off")
+    min_avg_word_length: float | None = _count("shorter mean word length (characters): removed; 0 = off")
+    max_avg_word_length: float | None = _count("longer mean word length (characters): removed; 0 = off")
+    max_symbol_word_ratio: float | None = _count("'#' and '...' per word above this: removed; 0 = off")
+    max_bullet_lines_ratio: float | None = _share("share of lines starting with a bullet above this: removed; 0 = off")
+    max_ellipsis_lines_ratio: float | None = _share("share of lines ending in an ellipsis above this: removed; 0 = off")
+    max_non_alpha_words_ratio: float | None = _share("share of words holding a letter below this: removed "
+                                                     "(datatrove's name); 0 = off")
+    min_stop_words: int | None = _count("fewer distinct stop words: removed; 0 turns the rule off")
+    stop_words: list[str] | None = Field(None, description="the stop words min_stop_words counts")
     _step = "gopher.GopherQualityFilter"
+    _pairs = (("min_doc_words", "max_doc_words"), ("min_avg_word_length", "max_avg_word_length"))
+    _empty_hint: ClassVar[dict[str, str]] = {"stop_words": "min_stop_words would remove every document; to turn the stop-word rule off set "
+                                 "`min_stop_words: 0` and remove `stop_words`"}
+
+    _shares = field_validator("max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "max_non_alpha_words_ratio",
+                              mode="before")(_share_check)
+    _counts = field_validator("min_doc_words", "max_doc_words", "min_avg_word_length", "max_avg_word_length",
+                              "max_symbol_word_ratio", "min_stop_words", mode="before")(_count_check)
+    _lists = field_validator("stop_words", mode="before")(_words_list_check)
+
+    def contradictions(self, lang: str, p: dict, from_preset: set[str]) -> dict[str, str]:
+        out = super().contradictions(lang, p, from_preset)
+        n, words = p.get("min_stop_words"), set(p.get("stop_words") or ())
+        if n and len(words) < n:
+            where = f"the `{lang}` preset's stop_words hold" if "stop_words" in from_preset else "stop_words holds"
+            out["min_stop_words"] = (f"min_stop_words ({n}) is above the {len(words)} distinct words {where}: no "
+                                     f"document can contain {n} of them; lower min_stop_words or list more stop_words")
+        return out
 
 
 NGramList = list[tuple[Annotated[int, Field(ge=1)], float]]  # n >= 1: datatrove has no 0-gram rule
+
+
+def _ngram_check(cls, v, info):
+    """Each ``[n, share]``: the share of characters in the top / duplicated n-grams above which a document goes."""
+    top = info.field_name == "top_n_grams"
+    for i, pair in enumerate(v or []):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not _is_number(pair[1]):
+            continue  # the type check says what is wrong
+        frac = pair[1]
+        if not (0 < frac <= 1 if top else 0 <= frac <= 1):
+            why = (" (0 removes every document of at least n words: the most frequent n-gram always covers some "
+                   "characters)" if top and frac == 0 else "")
+            raise ValueError(f"`{info.field_name}[{i}]` = [{pair[0]}, {frac}]: the second value is a share of the "
+                             f"document's characters, {'above 0 and at most' if top else 'between 0 and'} 1{why}; "
+                             f"write e.g. [{pair[0]}, 0.2]")
+    return v
 
 
 class GopherRepetitionSpec(_Heuristic):
     """Gopher repetition rules (arXiv 2112.11446 Table A1): duplicate lines/paragraphs, top and duplicate n-grams."""
 
     type: Literal["gopher_repetition"]
-    dup_line_frac: float | None = _frac()
-    dup_para_frac: float | None = _frac()
-    dup_line_char_frac: float | None = _frac()
-    dup_para_char_frac: float | None = _frac()
-    top_n_grams: NGramList | None = None
-    dup_n_grams: NGramList | None = None
+    dup_line_frac: float | None = _share("share of duplicated lines above this: removed; 0 = off")
+    dup_para_frac: float | None = _share("share of duplicated paragraphs above this: removed; 0 = off")
+    dup_line_char_frac: float | None = _share("share of characters in duplicated lines above this: removed; 0 = off")
+    dup_para_char_frac: float | None = _share("share of characters in duplicated paragraphs above this: removed; "
+                                              "0 = off")
+    top_n_grams: NGramList | None = Field(None, description="[n, share]: share of characters in the most frequent "
+                                          "n-gram above which a document is removed (0 < share ≤ 1)")
+    dup_n_grams: NGramList | None = Field(None, description="[n, share]: share of characters in repeated n-grams "
+                                          "above which a document is removed (0 ≤ share ≤ 1)")
     _step = "gopher.GopherRepetitionFilter"
+
+    _shares = field_validator("dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac",
+                              mode="before")(_share_check)
+    _ngrams = field_validator("top_n_grams", "dup_n_grams", mode="after")(_ngram_check)
 
 
 class C4QualitySpec(_Heuristic):
     """C4 rules (arXiv 1910.10683): keeps lines ending in punctuation; drops lorem ipsum, curly brackets, < 5 sentences."""
 
     type: Literal["c4_quality"]
-    split_paragraph: bool | None = None
-    remove_citations: bool | None = None
-    filter_no_terminal_punct: bool | None = None
-    min_num_sentences: int | None = Field(None, ge=-1)
-    min_words_per_line: int | None = Field(None, ge=-1)
-    max_word_length: int | None = Field(None, ge=-1)
-    filter_lorem_ipsum: bool | None = None
-    filter_javascript: bool | None = None
-    filter_curly_bracket: bool | None = None
-    filter_policy: bool | None = None
-    end_punctuation: list[str] | None = None
+    split_paragraph: bool | None = Field(None, description="judge lines (true) or sentences (false)")
+    remove_citations: bool | None = Field(None, description="remove [1], [edit], [citation needed]")
+    filter_no_terminal_punct: bool | None = Field(None, description="drop lines not ending in end_punctuation")
+    min_num_sentences: int | None = _count("fewer sentences in the kept lines: removed; 0 turns the rule off")
+    min_words_per_line: int | None = _count("lines with fewer words are dropped; 0 turns the rule off")
+    max_word_length: int | None = _count("lines holding a longer word are dropped; 0 turns the rule off")
+    filter_lorem_ipsum: bool | None = Field(None, description="remove documents holding 'lorem ipsum'")
+    filter_javascript: bool | None = Field(None, description="drop lines mentioning javascript")
+    filter_curly_bracket: bool | None = Field(None, description="remove documents holding '{'")
+    filter_policy: bool | None = Field(None, description="drop cookie / terms-of-use / privacy-policy lines")
+    end_punctuation: list[str] | None = Field(None, description="endings of the lines filter_no_terminal_punct keeps")
     _step = "c4.C4QualityFilter"
+    _empty_hint: ClassVar[dict[str, str]] = {"end_punctuation": "no line would end in one of them, so every line would be dropped; list the "
+                                      "endings to keep (e.g. [\".\", \"?\", \"!\"]) or set "
+                                      "`filter_no_terminal_punct: false`"}
+
+    _lists = field_validator("end_punctuation", mode="before")(_words_list_check)
+    _counts = field_validator("min_num_sentences", "min_words_per_line", "max_word_length",
+                              mode="before")(_count_check)
 
 
 class FineWebQualitySpec(_Heuristic):
     """FineWeb rules (arXiv 2406.17557): line punctuation, short lines, duplicated chars, list-like docs."""
 
     type: Literal["fineweb_quality"]
-    line_punct_thr: float | None = _frac()
-    line_punct_exclude_zero: bool | None = None
-    short_line_thr: float | None = _frac()
-    short_line_length: int | None = _frac()
-    char_duplicates_ratio: float | None = _frac()
-    new_line_ratio: float | None = _frac()
-    stop_chars: list[str] | None = None
+    line_punct_thr: float | None = _share("share of lines ending in stop_chars below this: removed; 0 = off")
+    line_punct_exclude_zero: bool | None = Field(None, description="spare documents with no such line at all")
+    short_line_thr: float | None = _share("share of short lines above this: removed; 1 = off")
+    short_line_length: int | None = _count("a line of at most this many characters is short")
+    char_duplicates_ratio: float | None = _share("share of characters in duplicated lines above this: removed")
+    new_line_ratio: float | None = _count("newlines per word above this: removed (list-like documents)")
+    stop_chars: list[str] | None = Field(None, description="line endings line_punct_thr counts; default: datatrove's "
+                                         "terminal punctuation")
     _step = "fineweb.FineWebQualityFilter"
+    _empty_hint: ClassVar[dict[str, str]] = {"stop_chars": "remove the key to use datatrove's terminal punctuation"}
+
+    _shares = field_validator("line_punct_thr", "short_line_thr", "char_duplicates_ratio", mode="before")(_share_check)
+    _lists = field_validator("stop_chars", mode="before")(_words_list_check)
+    _counts = field_validator("short_line_length", "new_line_ratio", mode="before")(_count_check)
 
 
 class URLFilterSpec(StageSpec):
@@ -123,6 +271,22 @@ class URLFilterSpec(StageSpec):
     preset: list[Literal["lucie_fr", "lucie_en", "lucie_other"]] | Literal["lucie_fr", "lucie_en", "lucie_other"] | None = None
     missing_url: Literal["keep", "drop"] = "keep"
     annotate_only: bool = False
+
+    @field_validator("domains", "keywords")
+    @classmethod
+    def _no_blank(cls, v: list[str], info) -> list[str]:
+        blank = [x for x in v if not x.strip()]
+        if blank:
+            raise ValueError(f"`{info.field_name}` holds an empty or blank entry ({blank[0]!r}), which every URL "
+                             "contains: every document would be removed; remove it")
+        return v
+
+    @model_validator(mode="after")
+    def _does_something(self):
+        if not (self.use_blocklist or self.domains or self.keywords or self.preset) and self.missing_url == "keep":
+            raise ValueError("url_filter checks nothing with `use_blocklist: false` and no `domains`, `keywords` or "
+                             "`preset`: give one of them, or remove the stage")
+        return self
 
     def build(self, ctx: BuildContext):
         from ..steps.quality.url import LUCIE_KEYWORDS, URLQualityFilter
@@ -141,8 +305,16 @@ class PIISpec(StageSpec):
     ips: bool = True
     only_public_ips: bool = True
     replacement: Literal["lucie", "placeholder"] = "lucie"
-    email_replacements: list[str] | None = Field(None, min_length=1)
-    ip_replacements: list[str] | None = Field(None, min_length=1)
+    email_replacements: list[str] | None = Field(None, min_length=1, description="values an e-mail is replaced "
+                                                 "with (one picked per occurrence); default: Lucie's")
+    ip_replacements: list[str] | None = Field(None, min_length=1, description="values a public IP is replaced with")
+
+    @model_validator(mode="after")
+    def _does_something(self):
+        if not (self.emails or self.ips):
+            raise ValueError("pii with `emails: false` and `ips: false` replaces nothing: enable one, or remove the "
+                             "stage")
+        return self
 
     def build(self, ctx: BuildContext):
         from ..steps.quality.pii import PIIFilter
@@ -152,6 +324,9 @@ class PIISpec(StageSpec):
             em, ip = em or ["<email>"], ip or ["<ip>"]
         return [PIIFilter(self.emails, self.ips, self.only_public_ips, em, ip, seed=ctx.seed,
                           **ctx.filter_kwargs(self.type))]
+
+
+_PROBES = ("", "a", " ", "0", "Lorem ipsum.\n", "É")  # a pattern found in all of them is found in every text
 
 
 class RegexSpec(StageSpec):
@@ -175,6 +350,30 @@ class RegexSpec(StageSpec):
                              "with a backslash") from None
         return v
 
+    @model_validator(mode="after")
+    def _meaningful(self):
+        flags = (re.IGNORECASE if self.ignore_case else 0) | (re.MULTILINE if self.multiline else 0)
+        rx = re.compile(self.pattern, flags)
+        if self.action == "drop" and all(rx.search(t) for t in _PROBES):
+            raise ValueError(f"regex: `pattern` {self.pattern!r} matches every text, even an empty one (it can match "
+                             "zero characters anywhere), so every document would be removed; make it match at least "
+                             "one character (e.g. `a+` rather than `a*`)")
+        if self.action == "replace":
+            # group references of `replacement` (\1, \g<name>) checked now, not at the first match mid-build: the
+            # pattern or nothing always matches "", and unmatched groups expand to ""; inline flags stay in front
+            lead = re.match(r"(?:\(\?[aiLmsux]+\))*", self.pattern).group(0)
+            try:
+                wrapped = re.compile(f"{lead}(?:{self.pattern[len(lead):]})|", flags)
+            except re.error:  # e.g. inline global flags, which must open the pattern: nothing checked
+                wrapped = None
+            if wrapped is not None:
+                try:
+                    wrapped.match("").expand(self.replacement)
+                except (re.error, IndexError) as e:
+                    raise ValueError(f"regex: `replacement` {self.replacement!r} is not valid for this pattern ({e}); "
+                                     "refer only to its groups (\\1, \\g<name>) and write a backslash as \\\\") from None
+        return self
+
     def build(self, ctx: BuildContext):
         from ..steps.quality.regex import RegexFilter
 
@@ -187,11 +386,18 @@ class BoilerplateSpec(StageSpec):
     """Removes Project Gutenberg header/footer, Wikipedia category lines, lines repeated ≥ 10 times (Lucie's Theses rule)."""
 
     type: Literal["boilerplate"]
-    gutenberg: bool = True
-    wikipedia_categories: bool = True
-    repeated_lines: bool = True
+    gutenberg: bool = Field(True, description="Project Gutenberg header, footer and credits")
+    wikipedia_categories: bool = Field(True, description="\"Catégories :\" / \"Category:\" lines")
+    repeated_lines: bool = Field(True, description="lines repeated min_repeats times or more (PDF running heads)")
     min_repeats: int = Field(10, ge=2)
-    min_line_chars: int = Field(10, ge=1)
+    min_line_chars: int = Field(10, ge=1, description="shorter repeated lines are kept")
+
+    @model_validator(mode="after")
+    def _does_something(self):
+        if not (self.gutenberg or self.wikipedia_categories or self.repeated_lines):
+            raise ValueError("boilerplate with `gutenberg`, `wikipedia_categories` and `repeated_lines` all false "
+                             "removes nothing: enable one, or remove the stage")
+        return self
 
     def build(self, ctx: BuildContext):
         from ..steps.quality.boilerplate import BoilerplateFilter
@@ -209,15 +415,16 @@ class PerplexitySpec(StageSpec):
     sp_model_path: str | None = Field(None, description="SentencePiece model applied before KenLM (CCNet's fr.sp.model)")
     mode: Literal["document", "chunk"] = "document"
     threshold: float = Field(1000.0, gt=0, description="document rule; Lucie: HAL 930, Eurovoc 1500, AmericanStories 2310")
-    min_ppl: float = Field(10.0, ge=0)
-    max_ppl: float = Field(1000.0, gt=0)
+    min_ppl: float = Field(10.0, ge=0, description="chunk rule: chunks below are removed")
+    max_ppl: float = Field(1000.0, gt=0, description="chunk rule: chunks above are removed")
     chunk_chars: int = Field(10_000, ge=100)
     annotate_only: bool = False
 
     @model_validator(mode="after")
     def _range(self):
         if self.min_ppl >= self.max_ppl:
-            raise ValueError("perplexity: `min_ppl` must be below `max_ppl`")
+            raise ValueError(f"perplexity: min_ppl ({self.min_ppl:g}) is not below max_ppl ({self.max_ppl:g}): no "
+                             "chunk can pass; lower min_ppl or raise max_ppl (Lucie: 10 and 1000)")
         return self
 
     def build(self, ctx: BuildContext):
@@ -259,7 +466,7 @@ class RedPajamaRulesSpec(StageSpec):
     """Lucie's thresholds over RedPajama-V2 quality signals (ccnet_perplexity, rps_doc_*, is_duplicate)."""
 
     type: Literal["redpajama_rules"]
-    field: str = Field("quality_signals", description="metadata field holding the signals (list it in input.metadata_fields)")
+    field: str = Field("quality_signals", min_length=1, description="metadata field holding the signals (list it in input.metadata_fields)")
     check_duplicates: bool = True
     missing: Literal["drop", "keep"] = "drop"
 

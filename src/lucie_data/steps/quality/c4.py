@@ -2,7 +2,7 @@
 
 Same rules, order and defaults as datatrove 0.10.1's ``C4QualityFilter`` (which also rewrites the
 text keeping only the retained lines); reasons ``c4_lorem_ipsum``, ``c4_curly_bracket``,
-``c4_too_few_sentences``. Sentences are counted with ``words.count_sentences`` (spaCy's sentencizer
+``c4_too_few_sentences``, and ``c4_empty_after_line_filter`` when no line is left (datatrove kept an empty document). Sentences are counted with ``words.count_sentences`` (spaCy's sentencizer
 rule on our tokens), stopping as soon as the minimum is reached.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ class C4QualityFilter(QualityFilter):
         # words (splitlines only cuts at whitespace), and a line holds a substring only if the document
         # does (str.lower maps characters independently, but for Greek final sigma, which is not ASCII),
         # unless removing a citation joined two pieces: such lines are checked in full.
-        check_long = max_wl != -1 and longest_word(doc.text) > max_wl
+        check_long = max_wl > 0 and longest_word(doc.text) > max_wl  # 0 (datatrove: -1) = rule off
         found = lowered_contains(doc.text, _DOC_NEEDLES)  # each needle in doc.text.lower()
         lorem = p["filter_lorem_ipsum"] and found[0]
         js = p["filter_javascript"] and found[1]
@@ -110,6 +110,10 @@ class C4QualityFilter(QualityFilter):
         s = {"lines": len(lines), "lines_dropped": dropped, "sentences": n_sent}
         if reason is None and n_sent < min_sent:
             reason = "c4_too_few_sentences"
+        if reason is None and not any(ln.strip() for ln in kept):
+            # every line was dropped (none ends in punctuation, javascript/policy lines, long words…): never keep
+            # the empty text that is left (with min_num_sentences: 0 nothing else removes it)
+            reason = "c4_empty_after_line_filter"
         if reason is None and not self.annotate_only:
             text = ("\n" if p["split_paragraph"] else " ").join(kept).strip()
             if text != doc.text:

@@ -31,15 +31,17 @@ def _public(ip: str, only_public: bool) -> bool:
 
 
 class PIIFilter(LucieFilter):
-    """Never drops: replaces matches in place and records the stage in ``modified_by``."""
+    """Replaces matches in place and records the stage in ``modified_by``; drops a document only when an empty
+    replacement left nothing of it (reason ``pii_empty_after_replace``)."""
 
     name = "📞 PII (lucie)"
 
     def __init__(self, emails: bool = True, ips: bool = True, only_public_ips: bool = True,
                  email_replacements: list[str] | None = None, ip_replacements: list[str] | None = None,
-                 seed: int = 0, **kw):
+                 seed: int = 0, drop_if_empty: bool = True, **kw):
         super().__init__(**kw)
         self.emails, self.ips, self.only_public_ips = emails, ips, only_public_ips
+        self.drop_if_empty = drop_if_empty
         self.email_replacements = tuple(email_replacements or LUCIE_EMAILS)
         self.ip_replacements = tuple(ip_replacements or LUCIE_IPS)
         self.seed = seed
@@ -50,7 +52,7 @@ class PIIFilter(LucieFilter):
         h = hashlib.blake2b(f"{doc_id}\0{self.seed}\0{kind}\0{i}".encode(), digest_size=8).digest()
         return options[int.from_bytes(h, "big") % len(options)]
 
-    def filter(self, doc: Document) -> bool:
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
         n = [0, 0]
         if self.emails and "@" in text:
@@ -70,4 +72,6 @@ class PIIFilter(LucieFilter):
             mark_modified(doc, self.stage_id)
             self.stat_update("emails_replaced", value=n[0])
             self.stat_update("ips_replaced", value=n[1])
+            if self.drop_if_empty and not text.strip():  # an empty replacement removed all there was
+                return False, "pii_empty_after_replace"
         return True
