@@ -451,7 +451,8 @@ def _check_tokenizer(tokenizer: str | None) -> None:
     try:
         TokenCounter(tokenizer)._load()
     except Exception as err:  # tokenizers / huggingface_hub raise many kinds (offline, 404, bad JSON)
-        if "EntryNotFound" in type(err).__name__ or "RevisionNotFound" in type(err).__name__:
+        kind = type(err).__name__  # (LocalEntryNotFoundError: offline and not cached, said below)
+        if ("EntryNotFound" in kind and not kind.startswith("Local")) or "RevisionNotFound" in kind:
             repo, rev = tokenizer.partition("@")[::2]
             raise InputError(f"the pipeline's tokenizer {tokenizer!r}: the Hub repository {repo} has no "
                              f"{'revision ' + rev if 'Revision' in type(err).__name__ else 'tokenizer.json'}"
