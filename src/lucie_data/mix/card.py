@@ -92,10 +92,30 @@ def card_configs(mix_plan: dict) -> list[dict]:
     a source published in a folder of another name (``mix: publish_as:``), under its own name when its files are
     not already exactly one config's (``Pile-FreeLaw`` inside ``Pile``). A config is never listed twice.
     """
-    shards = mix_plan["shards"]
-    split = [(s, s["path"].split("/")) for s in shards]
-    natural = sorted({s["language"] for s in shards if s["kind"] == "natural"})
-    code = sorted({s["language"] for s in shards if s["kind"] == "code"})
+    # every index in one pass over the shards (a scan per config was 0.48 s of a 1,320-shard mix under cProfile)
+    by: dict[tuple, list[str]] = {}  # (kind,), (kind, lang), (folder,), (kind, lang, folder) -> paths, in order
+    folder_langs: dict[str, set[str]] = {}  # folder -> its natural languages
+    src_dirs: dict[str, set[str]] = {}  # source -> its folders
+    src_files: dict[str, list[str]] = {}  # source -> its paths (any form)
+    names_in: dict[str, list[tuple[str, str]]] = {}  # folder -> (file name, source) of its files
+    every: list[str] = []
+    natural_set, code_set = set(), set()
+    for s in mix_plan["shards"]:
+        path, src = s["path"], s["source"]
+        src_files.setdefault(src, []).append(path)
+        (natural_set if s["kind"] == "natural" else code_set if s["kind"] == "code" else set()).add(s["language"])
+        p = path.split("/")
+        if len(p) != 5:
+            continue
+        kind, lang, folder, fname = p[1], p[2], p[3], p[4]
+        every.append(path)
+        for key in ((kind,), (kind, lang), ("folder", folder), (kind, lang, folder)):
+            by.setdefault(key, []).append(path)
+        if kind == "natural":
+            folder_langs.setdefault(folder, set()).add(lang)
+        src_dirs.setdefault(src, set()).add(folder)
+        names_in.setdefault(folder, []).append((fname, src))
+    natural, code = sorted(natural_set), sorted(code_set)
     out: list[dict] = []
     names: set[str] = set()
     listed: set[frozenset] = set()  # the files of each config listed
@@ -108,43 +128,39 @@ def card_configs(mix_plan: dict) -> list[dict]:
         names.add(name)
         listed.add(frozenset(files))
 
-    def where(kind=None, lang=None, folder=None) -> list[str]:
-        return [s["path"] for s, p in split if len(p) == 5 and (kind is None or p[1] == kind)
-                and (lang is None or p[2] == lang) and (folder is None or p[3] == folder)]
-
-    add("default", "data/*/*/*/*.parquet", where(), default=True)
+    add("default", "data/*/*/*/*.parquet", every, default=True)
     for lang in [x for x in natural if "-" not in x] + [x for x in natural if "-" in x]:  # languages, then pairs
-        add(config_language(lang), f"data/natural/{lang}/*/*.parquet", where("natural", lang))
+        add(config_language(lang), f"data/natural/{lang}/*/*.parquet", by.get(("natural", lang), []))
     if code and natural:
-        add("natural", "data/natural/*/*/*.parquet", where("natural"))
+        add("natural", "data/natural/*/*/*.parquet", by.get(("natural",), []))
     if code:
-        add("code", "data/code/*/*/*.parquet", where("code"))
+        add("code", "data/code/*/*/*.parquet", by.get(("code",), []))
         for lang in code:
-            add(f"code-{lang}", f"data/code/{lang}/*/*.parquet", where("code", lang))
-    folders = sorted({p[3] for _, p in split if len(p) == 5})
+            add(f"code-{lang}", f"data/code/{lang}/*/*.parquet", by.get(("code", lang), []))
+    folders = sorted(names_in)
     named: dict[str, str] = {}  # folder -> its config's name
     for folder in folders:
         # a source named like a language or code config (`code-python` of French text: review) is `source-<name>`
         looks_taken = folder in names or folder in ("default", "natural", "code") or folder.startswith("code-")
         named[folder] = folder if not looks_taken else f"source-{folder}"
-        add(named[folder], f"data/*/*/{folder}/*.parquet", where(folder=folder))
+        add(named[folder], f"data/*/*/{folder}/*.parquet", by[("folder", folder)])
     for folder in folders:
-        langs = sorted({p[2] for _, p in split if len(p) == 5 and p[3] == folder and p[1] == "natural"})
+        langs = sorted(folder_langs.get(folder, ()))
         if len(langs) > 1:
             for lang in langs:  # (prefixed as the folder's config is: a folder `code` gives source-code-de, review)
                 name = f"{named[folder]}-{config_language(lang)}"
                 if name not in names:
-                    add(name, f"data/natural/{lang}/{folder}/*.parquet", where("natural", lang, folder))
-    for src in sorted({s["source"] for s, _ in split}):
-        dirs = {p[3] for s, p in split if len(p) == 5 and s["source"] == src}
+                    add(name, f"data/natural/{lang}/{folder}/*.parquet", by[("natural", lang, folder)])
+    for src in sorted(src_files):
+        dirs = src_dirs.get(src, set())
         if len(dirs) != 1 or src in names or src in dirs:
             continue
         (folder,) = dirs
         # a source's files are <source>--<language>--NNN[-e<k>].parquet; another source named <source>--… in the same
         # folder would match the glob too, so then there is no config of its own
-        if any(p[4].startswith(f"{src}--") and s["source"] != src for s, p in split if len(p) == 5 and p[3] == folder):
+        if any(f.startswith(f"{src}--") and other != src for f, other in names_in[folder]):
             continue
-        files = [s["path"] for s, p in split if s["source"] == src]
+        files = src_files[src]
         if frozenset(files) not in listed:
             add(src, f"data/*/*/{folder}/{src}--*.parquet", files)
     return out
