@@ -507,6 +507,21 @@ def test_card_yaml_is_the_same_with_and_without_libyaml(mix):
     assert _dump_yaml(fm) == yaml.safe_dump(fm, sort_keys=False, allow_unicode=True)
 
 
+@pytest.mark.parametrize("name", ["fr,en", "code-c++", "code-c#", "Pile-Ubuntu_IRC", "source-code-de", "yes", "no", "on",
+                                  "null", "3", "1e5", "a b", "x: y", "#x", "-x", "*x", "a#b", "d--e", "t.1"])
+@pytest.mark.parametrize("path", ["data/*/*/Pile/Pile-FreeLaw--*.parquet", "data/code/c++/*/*.parquet",
+                                  "data/natural/fr/x y/*.parquet", "*.parquet"])
+def test_card_configs_written_directly_are_what_yaml_writes(name, path):
+    """The card writes its `configs:` list itself when every name and path is plain (PyYAML's representer was 21 ms of a
+    1,320-shard mix); anything else goes through PyYAML: either way the text is yaml.safe_dump's."""
+    from lucie_data.mix.card import _dump_yaml
+
+    fm = {"license": "cc-by-4.0", "configs": [
+        {"config_name": "default", "data_files": [{"split": "train", "path": "data/*/*/*/*.parquet"}], "default": True},
+        {"config_name": name, "data_files": [{"split": "train", "path": path}]}], "tags": ["lucie-data"]}
+    assert _dump_yaml(fm) == yaml.safe_dump(fm, sort_keys=False, allow_unicode=True)
+
+
 def test_every_config_loads_with_datasets(mix, tmp_path):
     import datasets
 
