@@ -221,7 +221,8 @@ def test_records_without_their_own_licence_are_warned_about_and_text_field_names
     write(tmp_path / "in.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
     recipe = CODE_RECIPE.replace(str(CODE), str(tmp_path / "in.jsonl")) + "  date_field: committed\n"
     led, kept, _ = run(tmp_path, recipe)
-    assert kept.filter(pl.col("license_evidence") == "recipe").height == 3
+    # the recipe's licence for want of their own: recorded as such (a policy with `unverified: deny` removes them)
+    assert kept.filter(pl.col("license_evidence") == "recipe:no_license_field").height == 3
     fm = led["read_checks"]["fields_missing"]
     assert fm == {"license_field": {"field": "license", "records": 3}, "date_field": {"field": "committed", "records": 12}}
     assert [w.split(" has no value")[0] for w in led["warnings"]] == ["`license_field: license`", "`date_field: committed`"]

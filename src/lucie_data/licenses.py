@@ -1100,6 +1100,11 @@ def mix_license(licenses: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------
 
 
+# license_evidence of a document that got the recipe's licence because its own, expected, was missing: nothing
+# checked it (readers.make_doc). A policy with `unverified: deny` removes them (reason `license_unverified`).
+UNVERIFIED_EVIDENCE = frozenset({"recipe:no_sidecar_row", "recipe:no_license_field"})
+
+
 class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
     """Which document licences a recipe accepts.
 
@@ -1113,6 +1118,10 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
     allow: list[str] = []
     deny: list[str] = []
     unknown: Literal["deny", "allow"] = "deny"
+    unverified: Literal["allow", "deny"] = pydantic.Field(
+        "allow", description="deny: remove a document whose licence is the recipe's only because its own was "
+        "missing (license_evidence in UNVERIFIED_EVIDENCE: an html page the sidecar has no row for, a record whose "
+        "license_field is empty), reason license_unverified")
 
     @field_validator("allow_classes")
     @classmethod

@@ -1357,6 +1357,15 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             "them under what the recipe no longer says. Rerun `lucie-data build` with the same pipeline and --output "
             "(it rebuilds what changed and records the recipes as they are), then mix")
     policy = config.policy
+    built_policy = ((manifest_file.data if manifest_file else {}).get("license_policy") or {})
+    if getattr(policy, "unverified", "allow") == "deny" and built_policy.get("unverified", "allow") != "deny":
+        # the shards cannot say which documents only got the recipe's licence (their evidence is per row, the mix
+        # decides per licence): only the build's gate can remove them
+        raise MixPlanError(
+            f"the licence policy ({config.policy_origin}) says `unverified: deny`, but the build was made without it: "
+            "documents whose own licence was missing (license_evidence recipe:no_sidecar_row, recipe:no_license_field) "
+            "are in its shards under the recipe's licence. Rerun `lucie-data build` with this policy (it rebuilds the "
+            "sources: the policy is part of the build key), then mix")
     decisions: dict[str, tuple[bool, str | None]] = {}
 
     def decide(lic: str | None) -> tuple[bool, str | None]:

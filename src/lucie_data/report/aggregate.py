@@ -14,6 +14,7 @@ from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest,
 from ..errors import BuildFileError
 from ..licenses import (
     UNKNOWN,
+    UNVERIFIED_EVIDENCE,
     LicensePolicy,
     is_no_derivatives,
     license_class,
@@ -264,7 +265,7 @@ def attribution(docs, recipes: dict[str, dict]) -> list[dict]:
             continue
         out.append({"source": name, "licenses": [r["license"] for r in needing],
                     "docs": int(sum(r["docs"] for r in needing)),
-                    # `recipe` and `recipe:no_sidecar_row` are the recipe's licence; anything else is per document
+                    # `recipe` and `recipe:no_…` are the recipe's licence; anything else is per document
                     "per_document": any(e.split(":", 1)[0] != "recipe" for r in needing for e in r["license_evidence"]),
                     "citation": prov.get("citation") or "", "url": prov.get("url") or "",
                     "recipe_license": rec.get("license")})
@@ -419,13 +420,14 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
             out.append({"kind": "not_redistributable", "severity": "warning", "source": name, "count": n, "ids": [],
                         "message": f"source {name} may be used for training but not redistributed: "
                         f"its {n} kept document(s) are excluded from any published mix"})
-    unchecked = kept.filter(pl.col("license_evidence") == "recipe:no_sidecar_row")
-    for name in sorted(unchecked["source"].unique().to_list()):
-        sub = unchecked.filter(pl.col("source") == name)
+    why_unchecked = {"recipe:no_sidecar_row": "whose input file has no row in the recipe's sidecar",
+                     "recipe:no_license_field": "whose record has no value in the recipe's license_field"}
+    unchecked = kept.filter(pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE)))
+    for (name, ev), sub in sorted(unchecked.group_by(["source", "license_evidence"]), key=lambda g: g[0]):
         out.append({"kind": "license_unchecked_kept", "severity": "warning", "source": name, "count": sub.height,
-                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) whose input file has no row in the "
-                    "recipe's sidecar: their licence is the recipe's, unchecked (license_evidence "
-                    "recipe:no_sidecar_row)"})
+                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) {why_unchecked[ev]}: their licence "
+                    f"is the recipe's, unchecked (license_evidence {ev}; a policy with `unverified: deny` removes "
+                    "them)"})
     for name, led in sorted(ledgers.items()):
         for q in led.get("quarantined_files", []):
             out.append({"kind": "quarantined_file", "severity": "warning", "source": name, "count": 1, "ids": [],

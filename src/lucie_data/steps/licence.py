@@ -6,14 +6,15 @@ per-document data and records Lucie's Gutenberg verdict in ``license_rule_verdic
 ``no_dates``/``no_data`` when Lucie's default kept a book nothing could be checked on, ``unreadable_year`` when a
 year is given but is not one year: refused).
 ``LicenseGateFilter`` decides, with machine-readable reasons: ``license_gutenberg_*`` (a failed rule),
-``license_not_allowed``/``license_unknown`` (``LicensePolicy.decide``), ``license_no_derivatives_modified``.
+``license_not_allowed``/``license_unknown`` (``LicensePolicy.decide``), ``license_unverified`` (``unverified: deny``
+and a licence its document did not state), ``license_no_derivatives_modified``.
 """
 from __future__ import annotations
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from ..licenses import UNKNOWN, LicensePolicy, gutenberg_decision, is_no_derivatives, license_from_statement, normalize_license
+from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE, LicensePolicy, gutenberg_decision, is_no_derivatives, license_from_statement, normalize_license
 from .base import LucieFilter
 
 ALLOWED = "allowed"
@@ -101,6 +102,8 @@ class LicenseGateFilter(LucieFilter):
             return False, str(verdict)
         lic = meta.get("license")
         lic = lic if isinstance(lic, str) and lic else UNKNOWN
+        if meta.get("license_evidence") in UNVERIFIED_EVIDENCE and any(p.unverified == "deny" for p in self.policies):
+            return False, "license_unverified"
         for policy in self.policies:
             ok, reason = policy.decide(lic)
             if not ok:

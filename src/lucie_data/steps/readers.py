@@ -31,6 +31,7 @@ MAPPED_FIELD_OPTIONS = ("text_field", "id_field", "license_field", "language_fie
 FIELD_SAMPLE_RECORDS = 3  # records per task whose field names are recorded (``record_fields:<name>``)
 MAX_NAMED_VALUES = 10  # distinct raw values / file names named in stats per task (the counts are complete)
 NO_SIDECAR_EVIDENCE = "recipe:no_sidecar_row"  # the recipe's licence, given to a page the sidecar has no row for
+NO_FIELD_EVIDENCE = "recipe:no_license_field"  # the recipe's licence, given to a record whose license_field is empty
 
 
 def sidecar_lines(sidecar_path: str) -> Iterator[tuple[int, str]]:
@@ -269,7 +270,9 @@ class RecordReader(PipelineStep):
                 meta["license_raw"] = _clean_value(raw_lic)
         else:
             meta["license"] = self.license
-            meta["license_evidence"] = NO_SIDECAR_EVIDENCE if no_sidecar_row else "recipe"
+            # the recipe's licence: given to every record, or only because this record's own was missing
+            meta["license_evidence"] = (NO_SIDECAR_EVIDENCE if no_sidecar_row else
+                                        NO_FIELD_EVIDENCE if lic_field else "recipe")
         for key, field in (("url", sp.get("url_field")), ("title", sp.get("title_field")), ("date", sp.get("date_field"))):
             if field and rec.get(field) not in (None, ""):
                 meta[key] = _clean_value(rec[field])
