@@ -47,8 +47,9 @@ class ExactSignature(PipelineStep):
             yield doc
 
 
-def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
-    """Write (rank, pos, duplicate_of) for every row whose signature appeared earlier; returns the count."""
+def _handoff_rows(work_folder: str) -> list:
+    """One polars frame (id, sig, rank, pos) per task's hand-off file of a barrier, in rank order: ``pos`` is the
+    row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next segment's reader adds."""
     import polars as pl
 
     frames = []
@@ -58,6 +59,14 @@ def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
             df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig"])
             frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
                                           pl.int_range(pl.len(), dtype=pl.Int64).alias("pos")))
+    return frames
+
+
+def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
+    """Write (rank, pos, duplicate_of) for every row whose signature appeared earlier; returns the count."""
+    import polars as pl
+
+    frames = _handoff_rows(work_folder)
     if frames:
         allrows = pl.concat(frames).sort(["rank", "pos"])
         first = allrows.group_by("sig", maintain_order=True).agg(pl.col("id").first().alias("duplicate_of"),
@@ -119,13 +128,7 @@ def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) 
     cluster's first row in (rank, pos) order kept (its id is ``duplicate_of``); returns the count."""
     import polars as pl
 
-    frames = []
-    for fn in sorted(os.listdir(work_folder)) if os.path.isdir(work_folder) else []:
-        if fn.endswith(".parquet"):
-            rank = int(fn.split(".")[0])
-            df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig"])
-            frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
-                                          pl.int_range(pl.len(), dtype=pl.Int64).alias("pos")))
+    frames = _handoff_rows(work_folder)
     schema = {"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8}
     dups = pl.DataFrame({k: [] for k in schema}, schema=schema)
     if frames:
