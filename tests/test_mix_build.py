@@ -1413,3 +1413,8 @@ def test_a_preset_edited_since_the_build_stops_the_mix(tmp_path):
         build_mix(base, load_mix_config(base, output=tmp_path / "m2"))
     pipe.write_text(PIPELINE + "presets:\n  lic: {license: CC-BY-SA-3.0}\n# a comment\n", encoding="utf-8")
     build_mix(base, load_mix_config(base, output=tmp_path / "m3"))  # the pipeline changed, not what it resolves to
+    # review: the edited preset in a copy given with --pipeline (the build's own pipeline untouched) passed
+    other = pipe.with_name("other.yaml")
+    other.write_text(PIPELINE + "presets:\n  lic: {license: CC-BY-NC-4.0}\n", encoding="utf-8")
+    with pytest.raises(MixPlanError, match=r"pud_en \(.*pud_en\.yaml, as other\.yaml resolves it\)"):
+        build_mix(base, load_mix_config(base, pipeline=other, output=tmp_path / "m4"))

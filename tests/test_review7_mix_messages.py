@@ -118,22 +118,55 @@ def test_mix_refuses_publishing_into_another_sources_folder(built, tmp_path):
 def test_an_earlier_mix_with_an_unreadable_plan_is_named(built, tmp_path):
     out = tmp_path / "m"
     build_mix(built, load_mix_config(built, output=out))
-    (out / "mix_plan.json").write_text("garbage\n")
-    with pytest.raises(MixPlanError, match=r"its mix_plan\.json cannot be read \(JSONDecodeError\), so which files that "
-                                           r"earlier mix wrote is unknown"):
+    plan = (out / "mix_plan.json").read_text()
+    for bad, kind in (("garbage\n", "JSONDecodeError"), ("{}", "KeyError"), ('{"shards": 3}', "TypeError")):
+        (out / "mix_plan.json").write_text(bad)
+        with pytest.raises(MixPlanError, match=rf"its mix_plan\.json cannot be read \({kind}\), so which files that "
+                                               r"earlier mix wrote is unknown"):
+            build_mix(built, load_mix_config(built, output=out))
+        assert (out / "README.md").is_file()
+    # a folder linked into the earlier mix is not the mix's (os.walk lists it as a folder): named, not deleted
+    (out / "mix_plan.json").write_text(plan)
+    (tmp_path / "elsewhere").mkdir()
+    (out / "datalink").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(MixPlanError, match=r"holds files the earlier mix did not write \(datalink\)"):
         build_mix(built, load_mix_config(built, output=out))
-    assert (out / "README.md").is_file()
+    assert (out / "datalink").is_symlink()
 
 
-def test_a_recipe_deleted_since_the_build_is_said(tmp_path):
+def test_a_recipe_gone_since_the_build_is_judged_through_the_pipeline(tmp_path):
+    """Review: a recipe deleted (or renamed, with another licence) since the build was mixed as built. The build's
+    pipeline is resolved again: a recipe it can no longer find stops the mix, one renamed is compared by its source's
+    name; only a build whose pipeline is gone too (moved to another machine) is mixed as built, with a warning."""
+    import shutil
+
     from .test_mix_build import make_build as mk
 
     b = mk(tmp_path)
-    (tmp_path / "sources" / "demo" / "web_cc.yaml").unlink()
+    web = tmp_path / "sources" / "demo" / "web_cc.yaml"
+    text = web.read_text(encoding="utf-8")
+    web.unlink()
+    with pytest.raises(MixPlanError, match=r"(?s)the build's pipeline .*mixtest\.yaml no longer loads.*no recipe matches "
+                                           r"'\.\./sources/demo/web_cc\.yaml'"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    # renamed, same name inside, another licence: found by its name, and refused
+    pipe = tmp_path / "pipelines" / "mixtest.yaml"
+    pipe.write_text(pipe.read_text(encoding="utf-8").replace("web_cc.yaml", "web_cc_v2.yaml"), encoding="utf-8")
+    (tmp_path / "sources" / "demo" / "web_cc_v2.yaml").write_text(
+        text.replace("license: CC-BY-4.0 ", "license: CC-BY-NC-4.0 "), encoding="utf-8")
+    with pytest.raises(MixPlanError, match=r"recipe\(s\) edited since the build: web_cc \(.*web_cc_v2\.yaml, as "
+                                           r"mixtest\.yaml resolves it\)"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    # the build moved to another machine: neither the pipeline nor the recipes are there to compare with
+    moved = tmp_path / "moved"
+    shutil.copytree(b, moved)
+    shutil.rmtree(tmp_path / "sources")
+    pipe.unlink()
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {}\ndefault_factor: 1\n")
     logs: list[str] = []
-    build_mix(b, load_mix_config(b, output=tmp_path / "m"), log=logs.append)
-    assert any(m.startswith("warning: recipe file(s) not found, so not compared with what was built: web_cc (")
-               for m in logs), logs
+    build_mix(moved, load_mix_config(moved, weights=w, output=tmp_path / "m"), log=logs.append)
+    assert any(m.startswith("warning: recipe file(s) not found, so not compared with what was built:") for m in logs), logs
 
 
 def test_a_bad_publish_as_name_in_mix_build_is_said_in_words(built, tmp_path, capsys):
@@ -143,3 +176,30 @@ def test_a_bad_publish_as_name_in_mix_build_is_said_in_words(built, tmp_path, ca
     code, out = _run(capsys, "mix", "build", built, "--pipeline", p, "-o", tmp_path / "m")
     assert code == 2 and "mix.publish_as.eltec_fr: a name must be usable as a folder name" in out, out
     assert "String should match pattern" not in out
+
+
+@pytest.mark.parametrize("text, match", [
+    ("licence_policy: {deny: [CC-BY-SA-3.0]}\n", r"unknown key 'licence_policy' \(did you mean 'license_policy'\?\)"),
+    ("license_policy: {denied: [CC-BY-SA-3.0]}\n", r"invalid license_policy \(pipeline p\.yaml\): unknown key 'denied' \(allowed: "),
+])
+def test_mix_refuses_a_pipeline_key_it_would_ignore(built, tmp_path, capsys, text, match):
+    """Review: a misspelt `licence_policy:` in the pipeline given to `mix build` was ignored (the manifest's policy
+    applied, and the rows it was meant to deny were published)."""
+    p = tmp_path / "p.yaml"
+    p.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\n{text}mix: {{factors: {{fr--book: 1}}}}\n")
+    code, out = _run(capsys, "mix", "build", built, "--pipeline", p, "-o", tmp_path / "m")
+    import re
+
+    assert code == 2 and re.search(match, " ".join(out.split())), out
+
+
+def test_a_shard_the_manifest_does_not_list_stops_the_mix(built, tmp_path):
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(built, b, ignore=shutil.ignore_patterns("mix", "reports"))
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    shutil.copy(shard, shard.with_name("00002-0000.parquet"))
+    with pytest.raises(MixPlanError, match=r"00002-0000\.parquet is not a shard the build wrote \(manifest\.json does "
+                                           r"not list it\).*rebuild source eltec_fr"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))

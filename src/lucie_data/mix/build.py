@@ -194,6 +194,17 @@ def _pipeline_yaml(path: Path) -> dict:
         raise MixPlanError(f"cannot read the pipeline {path}: {err}") from None
     if not isinstance(data, dict):
         raise MixPlanError(f"{path}: expected a pipeline mapping at the top")
+    from ..recipe import PipelineRecipe
+
+    unknown = [str(k) for k in data if k not in PipelineRecipe.model_fields]
+    if unknown:  # review: a misspelt `licence_policy:` was ignored and the manifest's policy applied instead
+        import difflib
+
+        key = unknown[0]
+        close = difflib.get_close_matches(key, list(PipelineRecipe.model_fields), n=1, cutoff=0.6)
+        raise MixPlanError(f"{path}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                           + f"; a pipeline's keys are {', '.join(PipelineRecipe.model_fields)} "
+                           "(`lucie-data validate` lists every problem)")
     if dups:  # review: `deny:` given twice, the second (empty) list silently won and CC0 rows entered the mix
         where, first, second = dups[0]
         raise MixPlanError(f"{path}: {'.'.join(map(str, where))} is given twice (lines {first} and {second}); YAML "
@@ -262,7 +273,11 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
     try:
         cfg.policy = LicensePolicy.model_validate(raw_policy) if raw_policy is not None else LicensePolicy()
     except ValidationError as err:
-        raise MixPlanError(f"invalid license_policy ({origin}): {err.errors()[0]['msg']}") from None
+        e = err.errors()[0]
+        where = ".".join(map(str, e["loc"]))
+        msg = (f"unknown key {where!r} (allowed: {', '.join(LicensePolicy.model_fields)})" if e["type"] == "extra_forbidden"
+               else f"{where + ': ' if where else ''}{e['msg']}")
+        raise MixPlanError(f"invalid license_policy ({origin}): {msg}") from None
     cfg.policy_origin = origin
 
     # weights
@@ -696,6 +711,12 @@ def _described_shards(build: Path, sources: list[SourceInfo], manifest: "_Manife
     described: dict[str, tuple[int, str, int, dict | None]] = {}
     for src in sources:
         check_kept_shards(src, entries)  # a shard deleted since the build: refused, not left out silently
+        extra = [p for p in src.shard_paths if entries and p not in entries]
+        if extra:  # review: a copy of a shard dropped beside it was mixed (23 ids twice), "licence check passed"
+            raise MixPlanError(f"{extra[0]} is not a shard the build wrote (manifest.json does not list it"
+                               f"{f'; {len(extra) - 1} more' if len(extra) > 1 else ''}): its documents are accounted "
+                               f"for nowhere. Remove it, or rebuild source {src.name} (delete {src.folder}, rerun "
+                               "`lucie-data build`)")
         for shard in src.shard_paths:
             e = entries.get(shard)
             if e is not None and _still_describes(e, shard):
@@ -1252,7 +1273,10 @@ def _foreign_files(folder: Path) -> list[str]:
     """Files under an earlier mix folder that its mix_plan.json does not list (nor is it, nor the card), sorted.
     A plan that cannot be read lists nothing: every other file is then foreign."""
     try:
-        listed = {s["path"] for s in json.loads((folder / PLAN_FILE).read_text(encoding="utf-8")).get("shards", [])}
+        shards = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))["shards"]
+        if not isinstance(shards, list):
+            raise TypeError("shards is not a list")
+        listed = {s["path"] for s in shards}
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:  # review: it said every shard was foreign
         raise MixPlanError(f"output {folder}: its {PLAN_FILE} cannot be read ({type(err).__name__}), so which files "
                            "that earlier mix wrote is unknown and replacing the folder could delete others. Check the "
@@ -1261,7 +1285,7 @@ def _foreign_files(folder: Path) -> list[str]:
     out = []
     for root, dirs, files in os.walk(folder):
         rel = os.path.relpath(root, folder)
-        for f in files:
+        for f in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:  # a linked folder: not ours
             p = f if rel == "." else f"{rel}/{f}".replace(os.sep, "/")
             if p not in listed:
                 out.append(p)
@@ -1271,44 +1295,58 @@ def _foreign_files(folder: Path) -> list[str]:
 
 def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
                     pipeline: Path | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(source, recipe file) of the built sources whose recipe file is no longer the one the build recorded (its
-    sha256 in manifest.json), or whose recipe as the build's pipeline resolves it (``presets:``, ``defaults:``) is no
-    longer the one built (its ``resolved_recipe_sha256``), looked at only when that pipeline file itself changed. A file that
-    is gone (a build moved to another machine) cannot be judged: it is returned second, (source, file)."""
+    """(source, where) of the built sources whose recipe is no longer the one built, and (source, file) of those
+    that cannot be judged (second).
+
+    Built recipe = the recipe file's sha256 and the resolved recipe's hash the manifest recorded. A recipe file that
+    changed is a change. When the build's pipeline file changed (``presets:``, ``defaults:``) or a recipe file is gone
+    (renamed: review, ``pud_en.yaml`` moved to ``pud_en_v2.yaml`` with another licence), the build's pipeline is
+    resolved again and every source's resolved recipe compared (review: a licence set through a preset and edited
+    after the build was published as built). A ``pipeline`` given for the mix settings (``--pipeline``) that resolves
+    these sources is compared too (review: a copy with the edited preset passed). A source its pipeline no longer
+    has, or whose pipeline is gone, cannot be judged."""
     out, gone = [], []
+    want = {s.get("name"): s for s in manifest.get("sources") or [] if isinstance(s, dict)}
+    got: dict[str, str | None] = {}  # a recipe file shared by sources (a benchmark's replicas) is hashed once
+    missing = []
+    for name, s in want.items():
+        f, sha = s.get("recipe_file"), s.get("recipe_sha256")
+        if name not in sources or not isinstance(f, str) or not isinstance(sha, str):
+            continue
+        if f not in got:
+            got[f] = _sha256(f) if os.path.isfile(f) else None
+        if got[f] is None:
+            missing.append((name, f))
+        elif got[f] != sha:
+            out.append((name, f))
     recorded = manifest.get("pipeline") or {}
-    # (only the build's own pipeline: one given with --pipeline for its mix settings may not resolve these sources)
-    if (pipeline is not None and pipeline.is_file() and isinstance(recorded.get("sha256"), str)
-            and isinstance(recorded.get("file"), str) and os.path.realpath(pipeline) == os.path.realpath(recorded["file"])
-            and _sha256(pipeline) != recorded["sha256"]):
-        # review: a licence set through a preset, edited after the build, was published as built
+    rfile = recorded.get("file") if isinstance(recorded.get("file"), str) else None
+    to_resolve: list[tuple[Path, bool]] = []  # (pipeline, must load)
+    if rfile and os.path.isfile(rfile) and (missing or (isinstance(recorded.get("sha256"), str)
+                                                        and _sha256(rfile) != recorded["sha256"])):
+        to_resolve.append((Path(rfile), True))
+    if pipeline is not None and pipeline.is_file() and (not rfile or os.path.realpath(pipeline) != os.path.realpath(rfile)):
+        to_resolve.append((pipeline, False))  # a settings file may not resolve these sources: then not judged by it
+    judged: set[str] = set()
+    for pfile, must in to_resolve:
         from ..errors import RecipeError
         from ..recipe import load_pipeline
 
         try:
-            loaded = load_pipeline(pipeline)
+            loaded = load_pipeline(pfile)
         except RecipeError as err:
-            raise MixPlanError(f"the pipeline {pipeline} changed since the build and no longer loads ({err}); fix "
-                               "it, rerun `lucie-data build`, then mix") from None
-        want = {s.get("name"): s.get("resolved_recipe_sha256") for s in manifest.get("sources") or [] if isinstance(s, dict)}
+            if must:
+                raise MixPlanError(f"the build's pipeline {pfile} no longer loads, so what its sources are now cannot "
+                                   f"be compared with what was built ({err}); fix it, rerun `lucie-data build`, "
+                                   "then mix") from None
+            continue
         for src in loaded.sources:
-            if src.name in sources and isinstance(want.get(src.name), str) and src.recipe_hash() != want[src.name]:
-                out.append((src.name, f"{src.file}, as {pipeline.name} resolves it"))
-        if out:
-            return out, gone
-    got: dict[str, str | None] = {}  # a recipe file shared by sources (a benchmark's replicas) is hashed once
-    for s in manifest.get("sources") or []:
-        if not isinstance(s, dict) or s.get("name") not in sources:
-            continue
-        f, want = s.get("recipe_file"), s.get("recipe_sha256")
-        if not isinstance(f, str) or not isinstance(want, str):
-            continue
-        if f not in got:
-            got[f] = _sha256(f) if os.path.isfile(f) else None
-        if got[f] is None:  # a build moved to another machine, or a recipe deleted since: said, not judged
-            gone.append((s["name"], f))
-        elif got[f] != want:
-            out.append((s["name"], f))
+            rec = want.get(src.name) or {}
+            if src.name in sources and isinstance(rec.get("resolved_recipe_sha256"), str):
+                judged.add(src.name)
+                if src.recipe_hash() != rec["resolved_recipe_sha256"] and src.name not in {n for n, _ in out}:
+                    out.append((src.name, f"{src.file}, as {pfile.name} resolves it"))
+    gone = [(n, f) for n, f in missing if n not in judged]
     return out, gone
 
 
