@@ -507,3 +507,25 @@ def test_a_push_deletes_an_earlier_mixs_shards_it_does_not_have(hub, tmp_path):
     assert "data/fr/Src/part-00001.parquet" not in hub.files(REPO)
     again = do_push(hub, new)
     assert again.commits == [] and again.deleted == []
+
+
+def test_a_push_deletes_only_what_an_earlier_mix_listed(hub, tmp_path):
+    """Review: push deleted data/LICENSE.txt, which no mix wrote. Only files the repo's own mix_plan.json listed are
+    deleted; a Parquet file under data/ that no mix listed would be loaded by the card's configs: the push refuses."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub.endpoint, token=TOKEN)
+    old = make_mix(tmp_path / "old", n_parquet=3)
+    do_push(hub, old)
+    api.upload_file(path_or_fileobj=b"terms\n", path_in_repo="data/LICENSE.txt", repo_id=REPO, repo_type="dataset")
+    new = make_mix(tmp_path / "new", n_parquet=1)
+    res = do_push(hub, new)
+    assert res.deleted == ["data/fr/Src/part-00001.parquet", "data/fr/Src/part-00002.parquet"]
+    assert hub.files(REPO)["data/LICENSE.txt"] == b"terms\n"
+    api.upload_file(path_or_fileobj=(old / "data/fr/Src/part-00002.parquet").read_bytes(),
+                    path_in_repo="data/fr/Other/x.parquet", repo_id=REPO, repo_type="dataset")
+    n = len(hub.commits(REPO))
+    with pytest.raises(PushError, match=r"holds Parquet files under data/ that no lucie-data mix wrote .*"
+                                        r"data/fr/Other/x\.parquet.*nothing was uploaded"):
+        do_push(hub, make_mix(tmp_path / "newer", n_parquet=2))
+    assert len(hub.commits(REPO)) == n

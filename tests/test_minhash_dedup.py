@@ -83,6 +83,7 @@ def test_minhash_dedup_is_deterministic_whatever_the_workers(tmp_path):
     ({"num_buckets": 0}, r"num_buckets: Input should be greater than or equal to 1"),
     ({"n_grams": "five"}, r"n_grams: Input should be a valid integer"),
     ({"bands": 3}, r"unknown key"),
+    ({"num_buckets": 256, "hashes_per_bucket": 256}, r"num_buckets x hashes_per_bucket = 65536 hashes a document: at most 1024"),
 ])
 def test_invalid_minhash_arguments(tmp_path, args, match):
     from lucie_data.errors import RecipeError

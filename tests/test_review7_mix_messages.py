@@ -203,3 +203,17 @@ def test_a_shard_the_manifest_does_not_list_stops_the_mix(built, tmp_path):
     with pytest.raises(MixPlanError, match=r"00002-0000\.parquet is not a shard the build wrote \(manifest\.json does "
                                            r"not list it\).*rebuild source eltec_fr"):
         build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+
+
+def test_a_folder_named_like_anothers_language_config_does_not_take_it():
+    """Review: `publish_as: {pud_en: web_cc-en}` made the config `web_cc-en` load pud_en's rows, and web_cc's English
+    part had no config."""
+    from lucie_data.mix.card import card_configs
+
+    shards = [{"path": f"data/natural/{lang}/web_cc/web_cc--{lang}--000.parquet", "source": "web_cc", "kind": "natural",
+               "language": lang} for lang in ("de", "en")]
+    shards.append({"path": "data/natural/en/web_cc-en/pud_en--en--000.parquet", "source": "pud_en", "kind": "natural",
+                   "language": "en"})
+    got = {c["config_name"]: c["data_files"][0]["path"] for c in card_configs({"shards": shards})}
+    assert got["web_cc-en"] == "data/*/*/web_cc-en/*.parquet"
+    assert got["source-web_cc-en"] == "data/natural/en/web_cc/*.parquet" and got["web_cc-de"] == "data/natural/de/web_cc/*.parquet"

@@ -123,5 +123,10 @@ def test_a_hub_repository_without_tokenizer_json_is_a_clear_error(tmp_path, monk
                         "tokenizer: org/notok\n", encoding="utf-8")
         proc = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(pipe)], env=env,
                               capture_output=True, text=True, timeout=300)
+        pipe.write_text(pipe.read_text(encoding="utf-8").replace("org/notok", "org/nothere"), encoding="utf-8")
+        gone = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(pipe)], env=env,
+                              capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "the Hub repository org/notok has no tokenizer.json" in proc.stderr, proc.stderr[-2000:]
+    # review: a repository that does not exist was answered "run once with the network so the HF cache holds it"
+    assert gone.returncode == 2 and "the Hub has no model repository org/nothere" in " ".join(gone.stderr.split())

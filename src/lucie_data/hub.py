@@ -161,6 +161,22 @@ def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
                         + "). Nothing was uploaded. Fix: " + "; ".join(fixes) + ".")
 
 
+def _remote_plan_shards(api, call, repo_id: str, revision: str) -> set[str]:
+    """The shard paths the repo's own mix_plan.json lists at ``revision`` (what an earlier push published), or an
+    empty set when it cannot be read as one."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = call("read the repo's mix_plan.json", lambda: api.hf_hub_download(
+            repo_id, PLAN, repo_type=REPO_TYPE, revision=revision, cache_dir=tmp))
+        try:
+            shards = json.loads(Path(path).read_text(encoding="utf-8")).get("shards")
+        except (OSError, ValueError, AttributeError):
+            return set()
+    return {s["path"] for s in shards if isinstance(s, dict) and isinstance(s.get("path"), str)} \
+        if isinstance(shards, list) else set()
+
+
 def _some(paths: list[str], n: int = 10) -> str:
     """The first ``n`` paths, and how many more: enough to find them, short enough to read."""
     return ", ".join(paths[:n]) + (f" … and {len(paths) - n} more" if len(paths) > n else "")
@@ -412,8 +428,19 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         # globs over data/: every config would load both mixes, including rows a newer policy denies (review).
         # They are deleted in the last commit, with the card. Other files someone put in the repo are left alone.
         local_paths = {f.path for f in files}
-        stale = sorted(p for p in remote if p.startswith("data/") and p not in local_paths)
-        others = sorted(p for p in remote if not p.startswith("data/") and p not in local_paths and p != ".gitattributes")
+        earlier = _remote_plan_shards(api, call, repo_id, target) if PLAN in remote else set()
+        # only what an earlier mix wrote (its mix_plan.json lists it) is deleted (review: a data/LICENSE.txt someone
+        # put in the repo was deleted too); a Parquet file under data/ that no mix listed would be loaded by the
+        # card's configs: refused, not deleted, not left in silently
+        stale = sorted(p for p in remote if p.startswith("data/") and p not in local_paths and p in earlier)
+        foreign = sorted(p for p in remote if p.startswith("data/") and p.endswith(".parquet") and p not in local_paths
+                         and p not in earlier)
+        if foreign:
+            raise PushError(f"{repo_id}@{target} holds Parquet files under data/ that no lucie-data mix wrote (its "
+                            f"mix_plan.json does not list them): {_some(foreign)}. The card's configs would load them "
+                            "with this mix. Remove them from the repository (or push to another repo); nothing was "
+                            "uploaded.")
+        others = sorted(p for p in remote if p not in local_paths and p not in stale and p != ".gitattributes")
         if others:
             say(f"{repo_id}@{target}: left as they are (not part of a mix): {_some(others)}")
         if not todo and not stale:

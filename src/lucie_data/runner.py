@@ -452,6 +452,10 @@ def _check_tokenizer(tokenizer: str | None) -> None:
         TokenCounter(tokenizer)._load()
     except Exception as err:  # tokenizers / huggingface_hub raise many kinds (offline, 404, bad JSON)
         kind = type(err).__name__  # (LocalEntryNotFoundError: offline and not cached, said below)
+        if "RepositoryNotFound" in kind:  # review: the Hub said 404 and the advice was to fill the cache
+            raise InputError(f"the pipeline's tokenizer {tokenizer!r}: the Hub has no model repository "
+                             f"{tokenizer.partition('@')[0]} (or it is private and the token cannot see it). Check "
+                             "the id (e.g. OpenLLM-France/Lucie-7B), or give a local tokenizer.json") from None
         if ("EntryNotFound" in kind and not kind.startswith("Local")) or "RevisionNotFound" in kind:
             repo, rev = tokenizer.partition("@")[::2]
             raise InputError(f"the pipeline's tokenizer {tokenizer!r}: the Hub repository {repo} has no "

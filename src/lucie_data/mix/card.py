@@ -150,6 +150,8 @@ def card_configs(mix_plan: dict) -> list[dict]:
         if len(langs) > 1:
             for lang in langs:  # (prefixed as the folder's config is: a folder `code` gives source-code-de, review)
                 name = f"{named[folder]}-{config_language(lang)}"
+                if name in names:  # taken by another folder (publish_as: {pud_en: web_cc-en}, review): prefixed
+                    name = f"source-{folder}-{config_language(lang)}"
                 if name not in names:
                     add(name, f"data/natural/{lang}/{folder}/*.parquet", by[("natural", lang, folder)])
     for src in sorted(src_files):

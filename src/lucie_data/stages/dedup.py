@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import BuildContext, StageSpec
 
@@ -36,7 +36,9 @@ class MinhashDedupSpec(StageSpec):
 
     Hashing is datatrove's (MinhashDedupSignature); the defaults are Lucie's MinhashConfig (lucie-dataset.md), which
     flag pairs from about 0.75 Jaccard similarity. Documents sharing a bucket are clustered transitively, as
-    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order is kept."""
+    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order is kept. Words are split on
+    whitespace: a document with fewer than ``n_grams`` words (or a text without spaces: Chinese, Japanese, Thai) has no
+    signature and is compared with nothing (counted as ``no_signature`` in the stage's stats)."""
 
     type: Literal["minhash_dedup"]
     n_grams: int = Field(5, ge=1, le=64, description="words per shingle")
@@ -44,6 +46,16 @@ class MinhashDedupSpec(StageSpec):
     hashes_per_bucket: int = Field(8, ge=1, le=256, description="hashes per band: more needs higher similarity")
     seed: int = Field(1, ge=0, lt=2**32, description="seed of the hash permutations (datatrove's default: 1)")
     barrier: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "MinhashDedupSpec":
+        # datatrove's signature holds a shingles x hashes matrix of uint64: 256 x 256 hashes took 2 GiB for one
+        # 4,000-word chapter (review); 1,024 hashes is 7x Lucie's 112 and stays under ~0.3 GiB for such a document
+        if self.num_buckets * self.hashes_per_bucket > 1024:
+            raise ValueError(f"num_buckets x hashes_per_bucket = {self.num_buckets * self.hashes_per_bucket} hashes a "
+                             "document: at most 1024 (Lucie uses 14 x 8 = 112); each one costs 8 bytes per word of "
+                             "the longest document")
+        return self
 
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import MinhashSignature

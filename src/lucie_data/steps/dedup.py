@@ -116,6 +116,7 @@ class MinhashSignature(PipelineStep):
             shingles = np.fromiter((hash_func(" ".join(g)) for g in ngrams(words, self.n_grams)), dtype=np.uint64)
             if not shingles.size:
                 doc.metadata["_sig"] = None  # shorter than a shingle: compared with nothing
+                self.stat_update("no_signature")
             else:
                 bands = signer.get_signature(shingles.reshape((-1, 1)))
                 doc.metadata["_sig"] = "".join(xxhash.xxh64_hexdigest(np.asarray(b, dtype=np.uint64).tobytes())
