@@ -3,6 +3,7 @@ own line), every problem of a recipe comes in one run, and a stage reading a met
 a recipe error instead of a build that removes every document."""
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -235,3 +236,22 @@ def test_every_recipe_problem_in_one_run_at_its_line(tmp_path, stages, expected)
     for issue, (path, line, message) in zip(issues, expected):
         assert (issue.path, issue.line) == (path, line) and re.search(message, issue.message), str(issue)
         assert issue.file == str(tmp_path / "s1.yaml")
+
+
+def test_a_pipelines_problems_across_recipes_come_in_one_run(tmp_path):
+    """Review 9: a stage error hid the same recipe's missing input, and a source name used twice surfaced only once
+    both recipes loaded: three runs of `validate` for three problems."""
+    from lucie_data.errors import RecipeError
+    from lucie_data.recipe import load_pipeline
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "fr_eltec_novels.jsonl"
+    (tmp_path / "a.yaml").write_text("name: a\ncategory: book\nlanguages: [fr]\nlicense: CC0-1.0\n"
+                                     "input: {type: jsonl, paths: [nonexistent/*.jsonl]}\n"
+                                     "stages: [{type: min_length, min_chars: -5}]\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("name: a\ncategory: book\nlanguages: [fr]\nlicense: CC0-1.0\n"
+                                     f"input: {{type: jsonl, paths: [{demo}]}}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml, c.yaml]\n", encoding="utf-8")
+    with pytest.raises(RecipeError) as exc:
+        load_pipeline(tmp_path / "p.yaml")
+    got = {(Path(i.file).name, i.path, i.line) for i in exc.value.issues}
+    assert got == {("a.yaml", "stages[0].min_chars", 6), ("a.yaml", "input.paths[0]", 5), ("c.yaml", "name", 1)}

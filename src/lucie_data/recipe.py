@@ -748,6 +748,13 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
     except ValidationError as e:
         # every field error, and the checks across stages on what is usable, in the same run
         add([place(loc, msg) for loc, msg in validation_problems(e, merged, SourceRecipe) + _lenient_problems(merged)])
+        # input paths that match nothing, said in the same run (review: they surfaced only once the rest was fixed)
+        inp = merged.get("input") if isinstance(merged.get("input"), dict) else {}
+        if inp.get("type") != "hf_dataset" and isinstance(inp.get("paths"), list):
+            for i, pat in enumerate(inp["paths"]):
+                if isinstance(pat, str) and not resolve_paths(path.parent, [pat]):
+                    add([place(("input", "paths", i),
+                               f"no file matches {pat!r} (relative to {path.parent}); check the path")])
         return None, issues, shared
     add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines, place)
@@ -931,9 +938,16 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     issues.extend(_with_users(issue, section, users) for issue, section, users in shared.values())
     names: dict[str, Path] = {}
     for s in sources:
-        if s.name in names:
-            issues.append(ConfigIssue(str(s.file), "name", f"source name {s.name!r} is also used by {names[s.name]}"))
         names[s.name] = s.file
+    seen: dict[str, Path] = {}
+    for f in files:  # every recipe's own `name:`, valid or not (review: a duplicate surfaced only once both loaded)
+        raw, flines, _ = _read_yaml(f)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str):
+            if name in seen:
+                issues.append(ConfigIssue(str(f), "name", f"source name {name!r} is also used by {seen[name]}; give "
+                                          "each recipe its own `name:`", flines.get(("name",))))
+            seen.setdefault(name, f)
     raw_mix = data.get("mix") if isinstance(data.get("mix"), dict) else {}
     publish = raw_mix.get("publish_as") if isinstance(raw_mix.get("publish_as"), dict) else {}
     if publish and sources:  # also when another key is invalid: every problem in the same run
