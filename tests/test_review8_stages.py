@@ -260,7 +260,7 @@ def _stages_output(capsys, monkeypatch) -> str:
 
 @pytest.mark.parametrize("stage,field,nested", [
     ("language_id", "chunk", ["mode", "size", "action", "min_chars", "min_score", "languages"]),
-    ("license_gate", "policy", ["allow_classes", "allow", "deny", "unknown"]),
+    ("license_gate", "policy", ["allow_classes", "allow", "deny", "unknown", "unverified"]),
     ("license_rules", "gutenberg", ["death_year_field", "birth_year_field", "usagerights_field", "current_year",
                                     "years_fr", "years_other"]),
 ])

@@ -62,8 +62,12 @@ def _count_check(cls, v, info):
 
 
 def _words_list_check(cls, v, info):
-    """A word/character list given in YAML must hold something: an empty list is a mistake, not a setting."""
+    """A word/character list given in YAML must hold something: an empty list is a mistake, not a setting, unless
+    the rule reading it is off (``_list_rule``: `min_stop_words: 0` with `stop_words: []`)."""
     if isinstance(v, list):
+        rule = cls._list_rule.get(info.field_name)
+        if not v and rule is not None and rule[0] in info.data and info.data[rule[0]] in rule[1]:
+            return v  # the rule is off: the list is never read
         if not v:
             raise ValueError(f"`{info.field_name}` is empty: " + cls._empty_hint.get(info.field_name, "remove the key "
                              "to use the language's preset"))
@@ -89,18 +93,27 @@ class _Heuristic(StageSpec):
     _step: str = ""
     _empty_hint: ClassVar[dict[str, str]] = {}
     _pairs: ClassVar[tuple[tuple[str, str], ...]] = ()  # (min field, max field): 0 or None = rule off
+    # list field -> (the field switching its rule, its values that turn the rule off): the list may then be empty
+    _list_rule: ClassVar[dict[str, tuple[str, tuple]]] = {}
+    # field -> the value that turns its rule off, which an explicit `null` means (datatrove's `None` = off); an
+    # explicit null on a field not listed here is refused (it would silently apply the preset)
+    _off: ClassVar[dict[str, object]] = {}
 
     def overrides(self) -> dict:
         skip = {"type", "name", "language", "annotate_only"}
-        return {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+        out = {k: v for k, v in self.model_dump().items() if k not in skip and v is not None}
+        for k in self.model_fields_set - skip:
+            if getattr(self, k) is None and k in self._off:
+                out[k] = self._off[k]  # `key: null` = the rule off, not the preset
+        return out
 
-    def effective(self) -> list[tuple[str, dict, set[str]]]:
+    def effective(self, langs: list[str] | None = None) -> list[tuple[str, dict, set[str]]]:
         """(preset language, values the stage applies, keys taken from the preset) for every preset the stage can
-        use: the one of ``language``, or each language's with ``language: auto``."""
+        use: the one of ``language``, or with ``language: auto`` each language's of ``langs`` (default: all)."""
         table = _presets().get(self.type, {})
         mine = self.overrides()
         out = []
-        for lang in ([self.language] if self.language != "auto" else _PRESET_LANGS):
+        for lang in ([self.language] if self.language != "auto" else (langs or _PRESET_LANGS)):
             p = dict(table.get("en", {}))
             if lang != "en":
                 p.update(table.get(lang, {}))
@@ -122,12 +135,39 @@ class _Heuristic(StageSpec):
                 out[lo] = f"{show(lo)} is above {show(hi)}: no document can pass; {fix}"
         return out
 
+    def problems(self, langs: list[str] | None = None) -> dict[str, str]:
+        """{rule: why no document can pass} over the presets of ``langs`` (``effective``). With ``language: auto``
+        and no ``langs`` (a stage validated on its own, the recipe's languages unknown) only the rules that no
+        language's preset lets pass: a rule failing with some presets only is checked by ``build``, against the
+        presets of the recipe's languages (review: a fr recipe's `max_avg_word_length: 2.5` was refused citing
+        the `en` preset's minimum 3, while the fr preset's is 2)."""
+        found: dict[str, list[str]] = {}
+        runs = self.effective(langs)
+        for lang, p, from_preset in runs:  # each rule once, with the first preset showing it
+            for rule, msg in self.contradictions(lang, p, from_preset).items():
+                found.setdefault(rule, []).append(msg)
+        every = self.language != "auto" or langs is not None
+        return {rule: msgs[0] for rule, msgs in found.items() if every or len(msgs) == len(runs)}
+
+    def recipe_languages(self, ctx: BuildContext) -> list[str]:
+        """The presets ``language: auto`` applies in this recipe: its languages that have one, else the fallback
+        (the recipe's first language, or English) that documents in any other language get."""
+        langs = []
+        for entry in getattr(ctx.source, "languages", None) or []:
+            for code in str(entry).split(","):
+                code = code.strip()[:2].lower()
+                if code in _PRESET_LANGS and code not in langs:
+                    langs.append(code)
+        return langs or [_default_lang(ctx)]
+
     @model_validator(mode="after")
     def _coherent(self):
-        problems: dict[str, str] = {}
-        for lang, p, from_preset in self.effective():  # each rule once, with the first preset showing it
-            for rule, msg in self.contradictions(lang, p, from_preset).items():
-                problems.setdefault(rule, msg)
+        nulls = sorted(k for k in self.model_fields_set - {"name"} if getattr(self, k) is None and k not in self._off)
+        if nulls:
+            raise ValueError(f"{self.type}: `{nulls[0]}: null` has no meaning here (it would not turn a rule off, "
+                             "the preset would apply): remove the key to use the preset, or give a "
+                             "value")
+        problems = self.problems()
         if problems:
             raise ValueError(f"{self.type}: " + "; and ".join(problems.values()))
         return self
@@ -135,6 +175,13 @@ class _Heuristic(StageSpec):
     def build(self, ctx: BuildContext):
         import importlib
 
+        problems = self.problems(self.recipe_languages(ctx)) if self.language == "auto" else {}
+        if problems:
+            from ..errors import ConfigIssue, RecipeError
+
+            raise RecipeError([ConfigIssue(f"source {ctx.source.name!r}", f"stage {ctx.stage_id!r}",
+                                           f"{self.type} with `language: auto`: " + "; and ".join(problems.values())
+                                           + " (or set `language:` to the documents' language)")])
         mod, cls = self._step.rsplit(".", 1)
         step = getattr(importlib.import_module(f"lucie_data.steps.quality.{mod}"), cls)
         return [step(language=self.language, default_language=_default_lang(ctx), annotate_only=self.annotate_only,
@@ -159,7 +206,11 @@ class GopherQualitySpec(_Heuristic):
     _step = "gopher.GopherQualityFilter"
     _pairs = (("min_doc_words", "max_doc_words"), ("min_avg_word_length", "max_avg_word_length"))
     _empty_hint: ClassVar[dict[str, str]] = {"stop_words": "min_stop_words would remove every document; to turn the stop-word rule off set "
-                                 "`min_stop_words: 0` and remove `stop_words`"}
+                                 "`min_stop_words: 0`, or remove `stop_words`"}
+    _list_rule: ClassVar[dict[str, tuple[str, tuple]]] = {"stop_words": ("min_stop_words", (0,))}
+    _off: ClassVar[dict[str, object]] = {k: 0 for k in (
+        "min_doc_words", "max_doc_words", "min_avg_word_length", "max_avg_word_length", "max_symbol_word_ratio",
+        "max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "max_non_alpha_words_ratio", "min_stop_words")}
 
     _shares = field_validator("max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "max_non_alpha_words_ratio",
                               mode="before")(_share_check)
@@ -210,6 +261,8 @@ class GopherRepetitionSpec(_Heuristic):
     dup_n_grams: NGramList | None = Field(None, description="[n, share]: share of characters in repeated n-grams "
                                           "above which a document is removed (0 ≤ share ≤ 1)")
     _step = "gopher.GopherRepetitionFilter"
+    _off: ClassVar[dict[str, object]] = {"dup_line_frac": 0, "dup_para_frac": 0, "dup_line_char_frac": 0,
+                                         "dup_para_char_frac": 0, "top_n_grams": [], "dup_n_grams": []}
 
     _shares = field_validator("dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac",
                               mode="before")(_share_check)
@@ -235,6 +288,11 @@ class C4QualitySpec(_Heuristic):
     _empty_hint: ClassVar[dict[str, str]] = {"end_punctuation": "no line would end in one of them, so every line would be dropped; list the "
                                       "endings to keep (e.g. [\".\", \"?\", \"!\"]) or set "
                                       "`filter_no_terminal_punct: false`"}
+    _list_rule: ClassVar[dict[str, tuple[str, tuple]]] = {"end_punctuation": ("filter_no_terminal_punct", (False,))}
+    _off: ClassVar[dict[str, object]] = {
+        "min_num_sentences": 0, "min_words_per_line": 0, "max_word_length": 0, "remove_citations": False,
+        "filter_no_terminal_punct": False, "filter_lorem_ipsum": False, "filter_javascript": False,
+        "filter_curly_bracket": False, "filter_policy": False}
 
     _lists = field_validator("end_punctuation", mode="before")(_words_list_check)
     _counts = field_validator("min_num_sentences", "min_words_per_line", "max_word_length",
@@ -255,6 +313,8 @@ class FineWebQualitySpec(_Heuristic):
                                          "terminal punctuation")
     _step = "fineweb.FineWebQualityFilter"
     _empty_hint: ClassVar[dict[str, str]] = {"stop_chars": "remove the key to use datatrove's terminal punctuation"}
+    _list_rule: ClassVar[dict[str, tuple[str, tuple]]] = {"stop_chars": ("line_punct_thr", (0,))}
+    _off: ClassVar[dict[str, object]] = {"line_punct_thr": 0, "short_line_thr": 1, "char_duplicates_ratio": 1}
 
     _shares = field_validator("line_punct_thr", "short_line_thr", "char_duplicates_ratio", mode="before")(_share_check)
     _lists = field_validator("stop_chars", mode="before")(_words_list_check)
@@ -288,8 +348,32 @@ class URLFilterSpec(StageSpec):
                              "`preset`: give one of them, or remove the stage")
         return self
 
+    def url_problem(self, input_spec) -> str | None:
+        """Why ``missing_url: drop`` would remove every document of ``input_spec``, which never fills `url`: plain
+        text files carry none, and jsonl/parquet/hf_dataset records give one only through ``url_field`` (default
+        `url`; `url_field: null` reads none). Records without the field are a data question the ledger's
+        read_checks answer (``url_field`` set in the recipe), not one a recipe can settle."""
+        if self.missing_url != "drop" or self.annotate_only or input_spec is None:
+            return None
+        t = getattr(input_spec, "type", None)
+        if t == "text":
+            return ("url_filter with `missing_url: drop` on a `type: text` input: plain text files carry no url, so "
+                    "every document would be removed as `url_missing`; use `missing_url: keep` (the default), or "
+                    "remove the stage")
+        if t in ("jsonl", "parquet", "hf_dataset") and not getattr(input_spec, "url_field", "url"):
+            return ("url_filter with `missing_url: drop` while `input.url_field` is null: no url is read, so every "
+                    "document would be removed as `url_missing`; set `url_field:` to the records' url field "
+                    "(default `url`), or use `missing_url: keep`")
+        return None
+
     def build(self, ctx: BuildContext):
         from ..steps.quality.url import LUCIE_KEYWORDS, URLQualityFilter
+
+        problem = self.url_problem(getattr(ctx.source, "input", None))
+        if problem:
+            from ..errors import ConfigIssue, RecipeError
+
+            raise RecipeError([ConfigIssue(f"source {ctx.source.name!r}", f"stage {ctx.stage_id!r}", problem)])
 
         presets = [self.preset] if isinstance(self.preset, str) else (self.preset or [])
         keywords = list(self.keywords) + [k for p in presets for k in LUCIE_KEYWORDS[p]]
@@ -326,7 +410,11 @@ class PIISpec(StageSpec):
                           **ctx.filter_kwargs(self.type))]
 
 
-_PROBES = ("", "a", " ", "0", "Lorem ipsum.\n", "É")  # a pattern found in all of them is found in every text
+# Short real texts in several scripts and languages, none empty or blank (a document never is: the reader removes
+# those): a pattern found in all of them is found in every document (review: `.`, `\S`, `[\s\S]`, `(?s).+` passed
+# while "" was a probe, since they need one character, and removed every document)
+_PROBES = ("a", "0", "É", "Lorem ipsum.\n", "Le petit chat dort sur le canapé.", "The cat sleeps.\n\nIt is late.",
+           "Привет, мир!", "Καλημέρα", "東京は日本の首都です。", "مرحبا بالعالم", "x = 1;")
 
 
 class RegexSpec(StageSpec):
@@ -355,9 +443,13 @@ class RegexSpec(StageSpec):
         flags = (re.IGNORECASE if self.ignore_case else 0) | (re.MULTILINE if self.multiline else 0)
         rx = re.compile(self.pattern, flags)
         if self.action == "drop" and all(rx.search(t) for t in _PROBES):
-            raise ValueError(f"regex: `pattern` {self.pattern!r} matches every text, even an empty one (it can match "
-                             "zero characters anywhere), so every document would be removed; make it match at least "
-                             "one character (e.g. `a+` rather than `a*`)")
+            if rx.search(""):
+                raise ValueError(f"regex: `pattern` {self.pattern!r} matches every text, even an empty one (it can "
+                                 "match zero characters anywhere), so every document would be removed; make it match "
+                                 "at least one character (e.g. `a+` rather than `a*`)")
+            raise ValueError(f"regex: `pattern` {self.pattern!r} matches every text (any character, letter, digit or "
+                             "word boundary is in every document), so every document would be removed; match the text "
+                             "to remove, e.g. `(?i)lorem ipsum` or `https?://\\S+`")
         if self.action == "replace":
             # group references of `replacement` (\1, \g<name>) checked now, not at the first match mid-build: the
             # pattern or nothing always matches "", and unmatched groups expand to ""; inline flags stay in front
@@ -372,6 +464,15 @@ class RegexSpec(StageSpec):
                 except (re.error, IndexError) as e:
                     raise ValueError(f"regex: `replacement` {self.replacement!r} is not valid for this pattern ({e}); "
                                      "refer only to its groups (\\1, \\g<name>) and write a backslash as \\\\") from None
+            try:
+                emptied = all(not rx.sub(self.replacement, t).strip() for t in _PROBES)
+            except (re.error, IndexError):
+                emptied = False
+            if emptied:
+                raise ValueError(f"regex: `action: replace` of `pattern` {self.pattern!r} with {self.replacement!r} "
+                                 "leaves every text empty, so every document would be removed (as "
+                                 f"`{self.reason}_empty_after_replace`); match only the part to remove (e.g. "
+                                 "`[ \\t]+$` with `multiline: true`), or use `action: drop` with a specific pattern")
         return self
 
     def build(self, ctx: BuildContext):

@@ -80,10 +80,10 @@ class BoilerplateFilter(LucieFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text, done = self.clean(doc.text)
         if text != doc.text:
-            doc.text = text
-            mark_modified(doc, self.stage_id)
             for d in done:
                 self.stat_update(d)
-            if self.drop_if_empty and not text.strip():
+            if self.drop_if_empty and not text.strip():  # removed with its original text (removed shard, ledger)
                 return False, "boilerplate_empty_after_cleaning"
+            doc.text = text
+            mark_modified(doc, self.stage_id)
         return True

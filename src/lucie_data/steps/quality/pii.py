@@ -68,10 +68,10 @@ class PIIFilter(LucieFilter):
                 return self._pick(self.ip_replacements, doc.id, "ip", n[1])
             text = IP_RE.sub(rep_ip, text)
         if text != doc.text:
-            doc.text = text
-            mark_modified(doc, self.stage_id)
             self.stat_update("emails_replaced", value=n[0])
             self.stat_update("ips_replaced", value=n[1])
-            if self.drop_if_empty and not text.strip():  # an empty replacement removed all there was
-                return False, "pii_empty_after_replace"
+            if self.drop_if_empty and not text.strip():  # an empty replacement removed all there was: the document
+                return False, "pii_empty_after_replace"  # is removed with its original text (removed shard, ledger)
+            doc.text = text
+            mark_modified(doc, self.stage_id)
         return True

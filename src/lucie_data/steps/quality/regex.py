@@ -27,8 +27,9 @@ class RegexFilter(LucieFilter):
             return (False, self.reason) if self.regex.search(doc.text) else True
         text = self.regex.sub(self.replacement, doc.text)
         if text != doc.text:
+            if self.drop_if_empty and not text.strip():
+                # removed with its original text: the removed shard keeps what was read, the ledger counts it
+                return False, f"{self.reason}_empty_after_replace"
             doc.text = text
             mark_modified(doc, self.stage_id)
-            if self.drop_if_empty and not text.strip():
-                return False, f"{self.reason}_empty_after_replace"
         return True
