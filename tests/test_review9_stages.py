@@ -2,6 +2,7 @@
 can never carry a url fails before the build (2), "rule off" settings pass and `null` means off, `language: auto`
 is checked against the recipe's language presets (3), a document removed after a rewrite keeps its text (4)."""
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -221,3 +222,24 @@ def test_regex_removal_counts_its_chars_in_the_ledger(tmp_path):
 
     removed = pl.concat([pl.read_parquet(p) for p in (tmp_path / "out" / "sources" / "rx" / "removed" / "regex").glob("*.parquet")])
     assert removed["text"].to_list() == [rows[-1]["text"]]
+
+
+def test_validate_reports_what_only_the_recipe_can_tell(tmp_path):
+    """Review 9: a url_filter dropping missing urls on a `type: text` input, and `language: auto` thresholds that
+    contradict the recipe's own language preset, were caught only when the build started; `validate` reports them."""
+    from lucie_data.recipe import validate_paths
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "t.yaml").write_text("name: t\ncategory: book\nlanguages: [fr]\nlicense: CC0-1.0\n"
+                                     f"input: {{type: text, paths: ['{root}/tests/data/problematic/*.txt']}}\n"
+                                     "stages:\n  - {type: url_filter, missing_url: drop}\n", encoding="utf-8")
+    g = ("name: g\ncategory: book\nlanguages: [LANG]\nlicense: CC0-1.0\n"
+         f"input: {{type: jsonl, paths: ['{root}/data/demo/fr_eltec_novels.jsonl']}}\n"
+         "stages:\n  - {type: gopher_quality, max_avg_word_length: 2.5}\n")
+    (tmp_path / "g_en.yaml").write_text(g.replace("LANG", "en"), encoding="utf-8")
+    (tmp_path / "g_fr.yaml").write_text(g.replace("LANG", "fr"), encoding="utf-8")
+    issues = validate_paths([tmp_path / "t.yaml", tmp_path / "g_en.yaml", tmp_path / "g_fr.yaml"])
+    got = {(Path(i.file).name, i.path, i.line) for i in issues}
+    assert got == {("t.yaml", "stages[0]", 7), ("g_en.yaml", "stages[0]", 7)}, issues
+    msgs = " ".join(i.message for i in issues)
+    assert "plain text files carry no url" in msgs and "the `en` preset" in msgs

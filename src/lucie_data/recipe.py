@@ -310,6 +310,21 @@ def recipe_problems(stages: list, languages: list | None, input_spec: Any) -> li
                        f"only the fields listed there; a dotted path reads a key inside a JSON field: "
                        f"author.authoryearofdeath), or name a field that is listed there. Without it {consequence}")
             out.append((("stages", i) + opt, msg))
+    # checks a stage can only make knowing the recipe's input and languages (quality.py: url_problem; `language:
+    # auto` thresholds against the presets of the recipe's own languages): made here so `validate` reports them,
+    # not only the build (review 9)
+    for i, st in enumerate(stages):
+        url_problem = getattr(st, "url_problem", None)
+        if callable(url_problem) and input_spec is not None:
+            msg = url_problem(input_spec)
+            if msg:
+                out.append((("stages", i), msg))
+        if getattr(st, "language", None) == "auto" and callable(getattr(st, "problems", None)) \
+                and callable(getattr(st, "languages_of", None)) and isinstance(languages, list):
+            found = st.problems(st.languages_of(languages))
+            if found:
+                out.append((("stages", i), f"{st.type} with `language: auto`: " + "; and ".join(found.values())
+                            + " (or set `language:` to the documents' language)"))
     return out
 
 

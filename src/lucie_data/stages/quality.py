@@ -152,13 +152,21 @@ class _Heuristic(StageSpec):
     def recipe_languages(self, ctx: BuildContext) -> list[str]:
         """The presets ``language: auto`` applies in this recipe: its languages that have one, else the fallback
         (the recipe's first language, or English) that documents in any other language get."""
+        return self.languages_of(getattr(ctx.source, "languages", None) or [], _default_lang(ctx))
+
+    @staticmethod
+    def languages_of(languages: list, fallback: str | None = None) -> list[str]:
+        """:meth:`recipe_languages` from a recipe's ``languages:`` list (what the recipe loader has)."""
         langs = []
-        for entry in getattr(ctx.source, "languages", None) or []:
+        for entry in languages:
             for code in str(entry).split(","):
                 code = code.strip()[:2].lower()
                 if code in _PRESET_LANGS and code not in langs:
                     langs.append(code)
-        return langs or [_default_lang(ctx)]
+        if not langs and fallback is None:
+            first = str(languages[0]).split(",")[0].strip()[:2].lower() if languages else "en"
+            fallback = first if first in _PRESET_LANGS else "en"
+        return langs or [fallback]
 
     @model_validator(mode="after")
     def _coherent(self):
