@@ -43,3 +43,39 @@ def demo_mix(tmp_path_factory) -> tuple[Path, dict]:
     built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
     out = tmp_path_factory.mktemp("cardmix") / "mix"
     return out, build_mix(built, load_mix_config(built, output=out))
+
+
+def stand_in_hub(monkeypatch, tmp_path: Path, token: str):
+    """The local Hub stand-in (lucie_data.testing.hub_stub) with no ambient credentials or endpoint, writes allowed
+    (offline mode is read into huggingface_hub's constants at import) and retries without sleeping; a context
+    manager yielding the stub, which must have seen no protocol error."""
+    import contextlib
+    import time
+
+    from huggingface_hub import constants as hf_constants
+    from huggingface_hub.utils import _http as hf_http
+
+    from lucie_data.testing.hub_stub import HubStub
+
+    class _InstantTime:
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(_seconds):
+            return None
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token-here"))
+    monkeypatch.setattr(hf_http, "time", _InstantTime())
+
+    @contextlib.contextmanager
+    def running():
+        with HubStub(tmp_path / "hub", token=token) as stub:
+            yield stub
+        assert not stub.errors, stub.errors[0]
+
+    return running()

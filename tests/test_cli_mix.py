@@ -3,14 +3,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
-from huggingface_hub import constants as hf_constants
-from huggingface_hub.utils import _http as hf_http
 
 from lucie_data.cli import main
-from lucie_data.testing.hub_stub import HubStub
+from tests.conftest import stand_in_hub
 from tests.test_mix_build import make_build
 
 TOKEN = "hf_CLItoken_s3cr3t_abcdef0123456789"
@@ -101,26 +98,10 @@ def test_mix_build_cli(mixed, built, capsys):
 # --------------------------------------------------------------------------------------------- push
 
 
-class _InstantTime:
-    def __getattr__(self, name):
-        return getattr(time, name)
-
-    @staticmethod
-    def sleep(_seconds):
-        return None
-
-
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token-here"))
-    monkeypatch.setattr(hf_http, "time", _InstantTime())
-    with HubStub(tmp_path / "hub", token=TOKEN) as stub:
+    with stand_in_hub(monkeypatch, tmp_path, TOKEN) as stub:
         yield stub
-    assert not stub.errors, stub.errors[0]
 
 
 def test_push_cli_uploads_the_mix_and_it_loads(hub, mixed, built, monkeypatch, capsys, tmp_path):

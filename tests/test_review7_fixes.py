@@ -15,8 +15,8 @@ import pytest
 from lucie_data.cli import main
 from lucie_data.hub import PushError
 from lucie_data.mix.card import HUB_LICENSES, front_matter, hf_license, render_card
-from lucie_data.testing.hub_stub import HubStub
-from tests.test_hub import REPO, TOKEN, _InstantTime, do_push, local_files, make_mix
+from tests.conftest import stand_in_hub
+from tests.test_hub import REPO, TOKEN, do_push, local_files, make_mix
 from tests.test_mix_build import PIPELINE, make_build
 
 
@@ -31,18 +31,8 @@ def built(tmp_path_factory):
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
     """The local stand-in Hub, with no ambient credentials or endpoint (as in tests/test_hub.py)."""
-    from huggingface_hub import constants as hf_constants
-    from huggingface_hub.utils import _http as hf_http
-
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token-here"))
-    monkeypatch.setattr(hf_http, "time", _InstantTime())
-    with HubStub(tmp_path / "hub", token=TOKEN) as stub:
+    with stand_in_hub(monkeypatch, tmp_path, TOKEN) as stub:
         yield stub
-    assert not stub.errors, stub.errors[0]
 
 
 def _add_strays(mix: Path) -> list[str]:
