@@ -255,3 +255,21 @@ def test_a_pipelines_problems_across_recipes_come_in_one_run(tmp_path):
         load_pipeline(tmp_path / "p.yaml")
     got = {(Path(i.file).name, i.path, i.line) for i in exc.value.issues}
     assert got == {("a.yaml", "stages[0].min_chars", 6), ("a.yaml", "input.paths[0]", 5), ("c.yaml", "name", 1)}
+
+
+def test_a_preset_no_recipe_uses_is_checked_too(tmp_path):
+    """Review 9: `category: nope` and a misspelt stage type in a preset no recipe used passed `validate`, to fail the
+    day a recipe would use it."""
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "fr_eltec_novels.jsonl"
+    (tmp_path / "a.yaml").write_text("name: a\ncategory: book\nlanguages: [fr]\nlicense: CC0-1.0\n"
+                                     f"input: {{type: jsonl, paths: [{demo}]}}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml]\npresets:\n  unused:\n    category: nope\n"
+                                     "    stagez: []\n    stages:\n      - {type: minhash_dedupp}\n"
+                                     "      - {type: min_length, min_chars: -1}\n  fine: {stages: [{type: normalize}]}\n",
+                                     encoding="utf-8")
+    with pytest.raises(RecipeError) as exc:
+        load_pipeline(tmp_path / "p.yaml")
+    got = {(i.path, i.line) for i in exc.value.issues}
+    assert got == {("presets.unused.category", 5), ("presets.unused.stagez", 6), ("presets.unused.stages[0]", 8),
+                   ("presets.unused.stages[1].min_chars", 9)}
+    assert "Did you mean 'minhash_dedup'?" in " ".join(i.message for i in exc.value.issues)

@@ -917,6 +917,45 @@ class LoadedPipeline:
         return hashlib.sha256(self.recipe.model_dump_json().encode()).hexdigest()
 
 
+def _unused_preset_issues(presets: dict, files: list[Path], path: Path, lines: dict) -> list[ConfigIssue]:
+    """A preset no recipe of the pipeline uses is checked on its own (review 9: `category: nope` and a misspelt stage
+    type in one passed `validate`, to fail the day a recipe uses it): its keys, and each of its stages."""
+    from pydantic import TypeAdapter
+
+    from .stages import AnyStage
+
+    used = set()
+    for f in files:
+        raw, _, _ = _read_yaml(f)
+        if isinstance(raw, dict) and isinstance(raw.get("preset"), str):
+            used.add(raw["preset"])
+    out: list[ConfigIssue] = []
+    for name, preset in presets.items():
+        if name in used or not isinstance(preset, dict):
+            continue
+        partial = {k: v for k, v in preset.items() if k != "stages"}
+        for key in partial:
+            if key not in SourceRecipe.model_fields:
+                out.append(ConfigIssue(str(path), f"presets.{name}.{key}", _unknown_key(key, SourceRecipe),
+                                       lines.get(("presets", name, key))))
+        if "category" in partial:
+            try:
+                TypeAdapter(Category).validate_python(partial["category"])
+            except ValidationError as e:
+                out.append(ConfigIssue(str(path), f"presets.{name}.category", _friendly(e.errors()[0]),
+                                       lines.get(("presets", name, "category"))))
+        stages = preset.get("stages")
+        for i, st in enumerate(stages if isinstance(stages, list) else []):
+            try:
+                TypeAdapter(AnyStage).validate_python(st)
+            except ValidationError as e:
+                for err in e.errors():
+                    loc = ("presets", name, "stages", i) + _clean_loc(tuple(err["loc"]), st)
+                    out.append(ConfigIssue(str(path), _fmt_path(loc), _friendly(err) + " (in a preset no recipe uses yet)",
+                                           lines.get(loc[:5]) or lines.get(loc[:4])))
+    return out
+
+
 def load_pipeline(path: Path) -> LoadedPipeline:
     """Load and validate a pipeline and all its sources; raise RecipeError listing every problem."""
     path = Path(path)
@@ -951,6 +990,7 @@ def load_pipeline(path: Path) -> LoadedPipeline:
         if src:
             sources.append(src)
     issues.extend(_with_users(issue, section, users) for issue, section, users in shared.values())
+    issues.extend(_unused_preset_issues(presets, files, path, lines))
     names: dict[str, Path] = {}
     for s in sources:
         names[s.name] = s.file
