@@ -243,3 +243,24 @@ def test_validate_reports_what_only_the_recipe_can_tell(tmp_path):
     assert got == {("t.yaml", "stages[0]", 7), ("g_en.yaml", "stages[0]", 7)}, issues
     msgs = " ".join(i.message for i in issues)
     assert "plain text files carry no url" in msgs and "the `en` preset" in msgs
+
+
+def test_a_url_filter_that_removed_everything_for_want_of_a_url_field_is_warned(tmp_path):
+    """Review 9: jsonl records whose url is under another name: `missing_url: drop` removed all of them as
+    url_missing, accounted for but without a word. The ledger (and so the build's end) now says what happened."""
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    recs = [json.loads(line) for line in (root / "data/demo/en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:5]]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": r["id"], "text": r["text"], "link": "https://x.org/a"})
+                                              + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: web\nlanguages: [en]\nlicense: CC-BY-4.0\n"
+                                     "input: {type: jsonl, paths: [d.jsonl]}\n"
+                                     "stages:\n  - {type: url_filter, missing_url: drop}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: b\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    led = json.loads((tmp_path / "b/sources/s/ledger.json").read_text())
+    assert led["docs_kept"] == 0 and led["balanced"]
+    (w,) = [w for w in led["warnings"] if "url_missing" in w]
+    assert "removed every document (5) as url_missing: no record has a url in `url`" in w and "link" in w

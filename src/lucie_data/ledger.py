@@ -282,6 +282,15 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         stages.append(entry)
     if prev_kept is not None and prev_kept != kept["docs"]:
         imbalances.append(f"output: {kept['docs']} rows in data/ != last stage's kept {prev_kept}")
+    for st in stages:  # a stage that removed every document for a field the records lack (review 9: url_filter
+        # with `missing_url: drop` on records without the default `url` field): accounted for, but said
+        gone = (st["removed"].get("url_missing") or {}).get("docs", 0)
+        if st["type"] == "url_filter" and st["docs_in"] and gone == st["docs_in"]:
+            fields = checks.get("record_fields") or []
+            warnings.append(f"stage {st['stage']} removed every document ({gone:,}) as url_missing: no record has a "
+                            f"url in `{src.recipe.input.url_field or 'url'}` (the records' fields: "
+                            f"{', '.join(fields[:12]) or 'none seen'}); set `input.url_field` to the field holding the "
+                            "url, or `missing_url: keep`")
     unknown_stages = set(removed) - {s["stage"] for s in stages}
     for s in sorted(unknown_stages):
         imbalances.append(f"removed/{s}/ does not belong to any stage of the recipe")
