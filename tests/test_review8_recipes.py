@@ -273,3 +273,12 @@ def test_a_preset_no_recipe_uses_is_checked_too(tmp_path):
     assert got == {("presets.unused.category", 5), ("presets.unused.stagez", 6), ("presets.unused.stages[0]", 8),
                    ("presets.unused.stages[1].min_chars", 9)}
     assert "Did you mean 'minhash_dedup'?" in " ".join(i.message for i in exc.value.issues)
+
+
+def test_ray_settings_under_a_local_executor_are_an_error(tmp_path):
+    """Review 8: `address:` and `mem_per_cpu_gb:` under `type: local` were accepted and ignored."""
+    demo = Path(__file__).resolve().parents[1] / "sources" / "demo" / "eltec_fr.yaml"
+    (tmp_path / "p.yaml").write_text(f"name: p\nsources: [{demo}]\n"
+                                     "executor: {type: local, address: 'auto', mem_per_cpu_gb: 4}\n", encoding="utf-8")
+    with pytest.raises(RecipeError, match=r"executor: `address`, `mem_per_cpu_gb` only applies with `type: ray`"):
+        load_pipeline(tmp_path / "p.yaml")

@@ -365,6 +365,15 @@ class ExecutorSpec(Strict):
                                 "default starts a local Ray with `workers` CPUs")
     mem_per_cpu_gb: float = Field(2.0, gt=0, description="ray: memory reserved per task")
 
+    @model_validator(mode="after")
+    def _ray_only(self) -> "ExecutorSpec":
+        # review 8: `address:` under `type: local` was accepted and the build ran locally, ignoring it
+        given = sorted({"address", "mem_per_cpu_gb"} & self.model_fields_set) if self.type == "local" else []
+        if given:
+            raise ValueError(f"`{'`, `'.join(given)}` only applies with `type: ray`; set `type: ray` to run on that "
+                             "Ray cluster, or remove it")
+        return self
+
 
 class PipelineRecipe(Strict):
     """A build: which sources, where the output goes, how it runs, and the licence policy."""
