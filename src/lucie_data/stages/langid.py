@@ -75,7 +75,8 @@ class ChunkSpec(BaseModel):
     size: int = Field(2000, ge=100, le=10_000_000, description="chunk size in characters (mode: size); "
                       "Lucie used 10,000 for Gallica")
     action: Literal["annotate", "drop_off_language", "split"] = Field(
-        "annotate", description="annotate: only record `language_chunks`; drop_off_language: replace runs of "
+        "annotate", description="annotate: only record `language_chunks` (their offsets are in the text as it came "
+        "to the stage, also after drop_off_language cut it); drop_off_language: replace runs of "
         "off-language chunks with \\n\\n[...]\\n\\n; split: one document per language (`<id>#<lang>`)")
     min_chars: int = Field(SHORT_TEXT_CHARS, ge=0, description="shorter chunks are not judged: they take the "
                            "language of the previous chunk")
