@@ -529,3 +529,16 @@ def test_a_push_deletes_only_what_an_earlier_mix_listed(hub, tmp_path):
                                         r"data/fr/Other/x\.parquet.*nothing was uploaded"):
         do_push(hub, make_mix(tmp_path / "newer", n_parquet=2))
     assert len(hub.commits(REPO)) == n
+
+
+def test_shards_an_interrupted_push_left_are_an_earlier_mixs(hub, tmp_path):
+    """A push of mix B interrupted before its mix_plan.json, then mix C pushed: B's shards (named as mix build names
+    them) are deleted, not refused as files no mix wrote."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub.endpoint, token=TOKEN)
+    do_push(hub, make_mix(tmp_path / "a", n_parquet=1))
+    api.upload_file(path_or_fileobj=(tmp_path / "a/data/fr/Src/part-00000.parquet").read_bytes(),
+                    path_in_repo="data/natural/fr/Src/Src--fr--000-e2.parquet", repo_id=REPO, repo_type="dataset")
+    res = do_push(hub, make_mix(tmp_path / "c", n_parquet=2))
+    assert res.deleted == ["data/natural/fr/Src/Src--fr--000-e2.parquet"]

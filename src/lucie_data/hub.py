@@ -161,6 +161,10 @@ def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
                         + "). Nothing was uploaded. Fix: " + "; ".join(fixes) + ".")
 
 
+# data/{natural|code}/{language}/{Folder}/{source}--{language}--NNN[-e<k>].parquet: mix/build.py's _BucketWriter
+_SHARD_NAME = re.compile(r"data/(?:natural|code)/[^/]+/[^/]+/[^/]+--[^/]+--\d{3,}(?:-e\d+)?\.parquet")
+
+
 def _remote_plan_shards(api, call, repo_id: str, revision: str) -> set[str]:
     """The shard paths the repo's own mix_plan.json lists at ``revision`` (what an earlier push published), or an
     empty set when it cannot be read as one."""
@@ -432,9 +436,12 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         # only what an earlier mix wrote (its mix_plan.json lists it) is deleted (review: a data/LICENSE.txt someone
         # put in the repo was deleted too); a Parquet file under data/ that no mix listed would be loaded by the
         # card's configs: refused, not deleted, not left in silently
-        stale = sorted(p for p in remote if p.startswith("data/") and p not in local_paths and p in earlier)
+        # a shard an interrupted push of another mix left (named as mix build names shards, not yet in a plan on
+        # the Hub) is an earlier mix's too
+        stale = sorted(p for p in remote if p.startswith("data/") and p not in local_paths
+                       and (p in earlier or _SHARD_NAME.fullmatch(p)))
         foreign = sorted(p for p in remote if p.startswith("data/") and p.endswith(".parquet") and p not in local_paths
-                         and p not in earlier)
+                         and p not in stale)
         if foreign:
             raise PushError(f"{repo_id}@{target} holds Parquet files under data/ that no lucie-data mix wrote (its "
                             f"mix_plan.json does not list them): {_some(foreign)}. The card's configs would load them "
