@@ -244,7 +244,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
         "sources": sources,
         "models": models_used(pipe),
-        "token_counter": token_counter_entry(pipe.recipe.tokenizer),
+        "token_counter": getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer),
         "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous),
         "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet", previous=previous),
     }

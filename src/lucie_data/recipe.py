@@ -1019,10 +1019,8 @@ def load_pipeline(path: Path) -> LoadedPipeline:
 
         from .mix.build import publish_as_problems
 
-        for problem in publish_as_problems({str(k): str(v) for k, v in publish.items()}, list(names)):
-            key = problem.split(":", 1)[0]
-            issues.append(ConfigIssue(str(path), f"mix.publish_as.{key}", problem.split(": ", 1)[1],
-                                      lines.get(("mix", "publish_as", key))))
+        for key, why in publish_as_problems({str(k): str(v) for k, v in publish.items()}, list(names)):
+            issues.append(ConfigIssue(str(path), f"mix.publish_as.{key}", why, lines.get(("mix", "publish_as", key))))
 
         for key in map(str, publish):  # a misspelt source would be published under its own name, unnoticed
             if key not in names:

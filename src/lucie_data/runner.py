@@ -301,6 +301,7 @@ class BuildResult:
     sources: list[SourceResult] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     stale: list[str] = field(default_factory=list)  # built sources --only left out that this pipeline would rebuild
+    token_counter: dict | None = None  # manifest.token_counter_entry, as the build keys used it
 
     @property
     def incomplete(self) -> list[str]:
@@ -540,13 +541,16 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     opts = RunOptions(seed=pipe.recipe.seed, tasks=ex.tasks, workers=workers or ex.workers,
                       tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy,
                       executor=ex.type, ray_address=ex.address, mem_per_cpu_gb=ex.mem_per_cpu_gb)
-    if opts.tokenizer:  # its content, not only its name, decides whether n_tokens are still right (an unpinned Hub
-        from dataclasses import replace  # id follows main: this asks the Hub once, or reads the cache)
+    from .manifest import token_counter_entry
 
-        from .manifest import token_counter_entry
+    # what counts n_tokens, resolved once (an unpinned Hub id asks the Hub, or reads the cache): its content, not only
+    # its name, decides whether a source's counts are still right, and the manifest records the same entry
+    counter = token_counter_entry(opts.tokenizer)
+    if counter.get("sha256"):
+        from dataclasses import replace
 
-        opts = replace(opts, tokenizer_sha256=token_counter_entry(opts.tokenizer).get("sha256"))
-    result = BuildResult(out)
+        opts = replace(opts, tokenizer_sha256=counter["sha256"])
+    result = BuildResult(out, token_counter=counter)
     if only:
         for src in pipe.sources:
             if src.name not in only and (out / "sources" / src.name / "ledger.json").exists():

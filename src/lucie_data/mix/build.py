@@ -1257,21 +1257,22 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             gc.enable()
 
 
-def publish_as_problems(publish_as: dict[str, str], sources: list[str]) -> list[str]:
-    """A source published in the folder of another source that keeps its own name: that source's config would hold
-    both (review: `ocr_fr_europeana: eltec_fr` gave the `eltec_fr` config 151 OCR rows beside its 90)."""
+def publish_as_problems(publish_as: dict[str, str], sources: list[str]) -> list[tuple[str, str]]:
+    """(key, why) for a source published in the folder of another source that keeps its own name: that source's
+    config would hold both (review: `ocr_fr_europeana: eltec_fr` gave the `eltec_fr` config 151 OCR rows beside
+    its 90)."""
     out = []
     for key, folder in sorted(publish_as.items()):
         if folder != key and folder in sources and publish_as.get(folder, folder) == folder:
-            out.append(f"{key}: {folder} is the name of another source of the build, published under its own name: "
-                       f"the config `{folder}` would hold both. Choose a folder name that is no source's (e.g. "
-                       f"`{folder}-all`), or publish {folder} under it too")
+            out.append((key, f"{folder} is the name of another source of the build, published under its own name: "
+                             f"the config `{folder}` would hold both. Choose a folder name that is no source's (e.g. "
+                             f"`{folder}-all`), or publish {folder} under it too"))
     return out
 
 
 def _foreign_files(folder: Path) -> list[str]:
-    """Files under an earlier mix folder that its mix_plan.json does not list (nor is it, nor the card), sorted.
-    A plan that cannot be read lists nothing: every other file is then foreign."""
+    """Files (and linked folders) under an earlier mix folder that its mix_plan.json does not list (nor is it, nor the
+    card), sorted. A plan without a readable list of shards is an error: what the earlier mix wrote is unknown."""
     try:
         shards = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))["shards"]
         if not isinstance(shards, list):
@@ -1377,8 +1378,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     manifest_file = _ManifestFile.read(build / "manifest.json")
     sources = read_sources(build, manifest=manifest_file)
     by_name = {s.name: s for s in sources}
-    stale, gone = _edited_recipes(manifest_file.data if manifest_file else {}, by_name, config.pipeline_file)
-    behind = sorted(s.get("name") for s in (manifest_file.data if manifest_file else {}).get("sources") or []
+    mdata = manifest_file.data if manifest_file else {}
+    stale, gone = _edited_recipes(mdata, by_name, config.pipeline_file)
+    behind = sorted(s.get("name") for s in mdata.get("sources") or []
                     if isinstance(s, dict) and s.get("out_of_date") and s.get("name") in by_name)
     if behind:
         log(f"warning: {', '.join(behind)}: left out of the last build (--only) though out of date with its pipeline; "
@@ -1395,7 +1397,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             "them under what the recipe no longer says. Rerun `lucie-data build` with the same pipeline and --output "
             "(it rebuilds what changed and records the recipes as they are), then mix")
     policy = config.policy
-    built_policy = ((manifest_file.data if manifest_file else {}).get("license_policy") or {})
+    built_policy = mdata.get("license_policy") or {}
     if getattr(policy, "unverified", "allow") == "deny" and built_policy.get("unverified", "allow") != "deny":
         # the shards cannot say which documents only got the recipe's licence (their evidence is per row, the mix
         # decides per licence): only the build's gate can remove them
@@ -1445,8 +1447,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                            if abs(row["achieved"] - row["target"]) > 1e-9)
         log(f"warning: the target shares cannot be met with at most {plan.targets['max_epochs']:g} epochs per "
             f"subset; closest plan: {missed}. Raise `max_epochs`, or lower those targets")
-    for problem in publish_as_problems(config.publish_as, list(by_name)):
-        raise MixPlanError(f"mix.publish_as: {problem}")
+    for key, why in publish_as_problems(config.publish_as, list(by_name)):
+        raise MixPlanError(f"mix.publish_as: {key}: {why}")
     for key in sorted(set(config.publish_as) - set(by_name)):
         log(f"warning: mix.publish_as names {key!r}, which is not a source of {build}: nothing is published under "
             f"{config.publish_as[key]!r} for it")
