@@ -1294,6 +1294,22 @@ def _foreign_files(folder: Path) -> list[str]:
     return sorted(out)
 
 
+def _edited_card(folder: Path) -> str | None:
+    """Why an earlier mix's README.md must not be replaced: it differs from the card that mix wrote (the sha256 its
+    mix_plan.json records; plans older than that record say nothing, so they are not judged). None if it may go."""
+    card = folder / "README.md"
+    try:
+        recorded = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8")).get("card_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None  # an unreadable plan is _foreign_files' error
+    if not isinstance(recorded, str) or not card.is_file() or _sha256(card) == recorded:
+        return None
+    return (f"output {folder}: its README.md was edited since `lucie-data mix build` wrote it (sha256 "
+            f"{recorded[:12]}… then, {_sha256(card)[:12]}… now); building the mix writes a new card, so the edits would "
+            "be lost. Copy README.md out of the folder (to merge your edits into the new card), then delete it there "
+            "and rerun; or choose another --output")
+
+
 def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
                     pipeline: Path | None = None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(source, where) of the built sources whose recipe is no longer the one built, and (source, file) of those
@@ -1367,6 +1383,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                            "choose another --output or remove it yourself")
     if target.is_dir() and (target / PLAN_FILE).is_file():
         foreign = _foreign_files(target)
+        edited = _edited_card(target)
+        if edited:  # review: a rebuild overwrote the card a trainer had completed by hand before pushing it
+            raise MixPlanError(edited)
         if foreign:  # review: a rerun deleted the .git, notes and eval results a user had put in the mix folder
             raise MixPlanError(
                 f"output {target} holds files the earlier mix did not write ({', '.join(foreign[:5])}"
@@ -1702,8 +1721,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             "excluded": {"sources": excluded_sources, "documents": excluded_docs},
         },
     }
+    card = card_mod.render_card(mix_plan).encode("utf-8")
+    # recorded so that a rebuild can tell the card it wrote from one a user edited since (see _edited_card)
+    mix_plan["card_sha256"] = hashlib.sha256(card).hexdigest()
     (tmp / PLAN_FILE).write_text(plan_json(mix_plan), encoding="utf-8")
-    (tmp / "README.md").write_text(card_mod.render_card(mix_plan), encoding="utf-8")
+    (tmp / "README.md").write_bytes(card)
 
     old = out.with_name(out.name + ".old")
     if out.exists():
