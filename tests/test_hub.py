@@ -244,9 +244,10 @@ def test_lost_answer_to_a_landed_commit_does_not_duplicate_it(hub, tmp_path):
 def test_retries_give_up_with_a_clear_error(hub, tmp_path):
     mix = make_mix(tmp_path / "mix")
     hub.fail_next(r"/commit/", status=500, times=100)
-    with pytest.raises(PushError, match=r"kept failing .* after 2 retries"):
+    with pytest.raises(PushError, match=r"kept failing .* after 2 retries") as exc:
         do_push(hub, mix, retries=2)
     assert len(commit_requests(hub)) == 3
+    assert exc.value.exit_code == 1  # the Hub failed: pushing again resumes (a refusal is exit 2)
 
 
 @pytest.mark.parametrize(
@@ -299,6 +300,7 @@ def test_refuses_mix_whose_license_check_failed(hub, tmp_path):
     assert "fr_ocr_newseye" in msg and "CC-BY-NC-SA-4.0" in msg and "code_gpl" in msg
     assert "rebuild the mix with a licence policy that excludes" in msg
     assert hub.requests == []
+    assert exc.value.exit_code == 2  # refused input, as `validate` and `mix build` exit (it was 1, as a Hub failure)
 
 
 def test_refuses_mix_without_license_check(hub, tmp_path):

@@ -37,3 +37,13 @@ def test_a_rebuild_keeps_a_card_edited_by_hand(built, tmp_path, capsys):
     card.unlink()  # the documented way on: the card taken out, the mix rebuilt with a new one
     build_mix(built, load_mix_config(built, output=out))
     assert hashlib.sha256(card.read_bytes()).hexdigest() == plan["card_sha256"]
+
+
+def test_push_refusals_exit_2_and_hub_failures_exit_1(tmp_path, capsys):
+    """A refused push exited 1 like a Hub failure, so a script could not tell "fix the input" from "push again"."""
+    from lucie_data.hub import PushError, PushFailed
+
+    assert PushError("x").exit_code == 2 and PushFailed("x").exit_code == 1
+    capsys.readouterr()
+    assert main(["push", str(tmp_path), "--repo-id", "org/name", "--dry-run"]) == 2  # no mix there
+    assert "holds no built mix" in capsys.readouterr().err

@@ -40,7 +40,16 @@ _MAX_SLEEP = 60.0
 
 
 class PushError(LucieError):
-    """A push that cannot (or must not) go on; the message says why and what to do."""
+    """A push refused before anything is uploaded (the mix, its plan, the arguments or the repo's state are not what
+    a push needs); the message says why and what to do. Exit 2, like every refused input."""
+
+    exit_code = 2
+
+
+class PushFailed(PushError):
+    """The Hub or the network failed during a push (after the retries); pushing again resumes. Exit 1."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -509,11 +518,11 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     except Exception as err:  # noqa: BLE001 - turned into a message for the user
         done = f" ({len(result.commits)} commit(s) had landed)" if result.commits else ""
         if isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled)) or _is_transient(err):
-            raise PushError(redact(_explain(err, repo_id, revision, stage, retries) + done)) from None
+            raise PushFailed(redact(_explain(err, repo_id, revision, stage, retries) + done)) from None
         if isinstance(err, ValueError):  # e.g. invalid README.md metadata, checked by the Hub before upload
-            raise PushError(redact(f"The Hub rejected the upload to {repo_id}: {err}{done}")) from None
+            raise PushFailed(redact(f"The Hub rejected the upload to {repo_id}: {err}{done}")) from None
         if isinstance(err, OSError):
-            raise PushError(f"Could not read a local file of {folder}: {err}") from None
+            raise PushFailed(f"Could not read a local file of {folder}: {err}") from None
         raise
 
 
