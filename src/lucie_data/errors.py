@@ -21,6 +21,16 @@ class ConfigIssue:
         return f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
 
 
+def in_file_order(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Issues grouped by file (files in the order they were first named) and by line within a file (issues without
+    a line last, in the order found), each once: checks run kind by kind, a reader fixes a file top to bottom."""
+    first: dict[str, int] = {}
+    for i in issues:
+        first.setdefault(i.file, len(first))
+    unique = list(dict.fromkeys(issues))
+    return sorted(unique, key=lambda i: (first[i.file], i.line is None, i.line or 0))
+
+
 class LucieError(Exception):
     """Base of the errors the CLI reports without a traceback."""
 
@@ -33,6 +43,9 @@ class RecipeError(LucieError):
 
     issues: list[ConfigIssue] = field(default_factory=list)
     exit_code = 2
+
+    def __post_init__(self) -> None:
+        self.issues = in_file_order(self.issues)
 
     def __str__(self) -> str:
         n = len(self.issues)

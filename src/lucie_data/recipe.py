@@ -19,7 +19,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       ValidationInfo, field_validator, model_validator)
 
 from .buildfiles import NAME_RE
-from .errors import ConfigIssue, RecipeError
+from .errors import ConfigIssue, RecipeError, in_file_order
 from .languages import not_a_yaml_boolean
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
 from .mix.build import MixSpec
@@ -1111,7 +1111,7 @@ def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
         else:
             _, errs = load_source(Path(p))
             issues.extend(errs)
-    return issues
+    return in_file_order(issues)
 
 
 def stage_ids(stages: list) -> list[str]:
