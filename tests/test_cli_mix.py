@@ -142,12 +142,12 @@ def test_push_cli_dry_run_and_refusals(hub, mixed, monkeypatch, capsys, tmp_path
     plan["license_check"]["passed"] = False
     plan["license_check"]["violations"] = [{"source": "ocr_private", "license": "CC0-1.0", "reason": "not_redistributable"}]
     (bad / "mix_plan.json").write_text(json.dumps(plan))
-    assert main(["push", str(bad), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 1
+    assert main(["push", str(bad), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 2
     err = capsys.readouterr().err
     assert "Refusing to push" in err and "ocr_private" in err and "Traceback" not in err
     assert not hub.repo_exists(REPO)
 
-    assert main(["push", str(tmp_path), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 1
+    assert main(["push", str(tmp_path), "--repo-id", REPO, "--endpoint", hub.endpoint]) == 2
     assert "no built mix" in capsys.readouterr().err
 
 
@@ -177,7 +177,7 @@ def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mix
     shutil.copytree(keep_mixed, bad)
     edited = bad / repeats[0]["path"]
     edited.write_bytes((bad / repeats[0]["path"].replace("-e2.parquet", ".parquet")).read_bytes()[:-1] + b"!")
-    assert main(["push", str(bad), "--repo-id", REPO + "-bad", "--endpoint", hub.endpoint]) == 1
+    assert main(["push", str(bad), "--repo-id", REPO + "-bad", "--endpoint", hub.endpoint]) == 2
     err = capsys.readouterr().err
     assert "changed since the licence check" in err and repeats[0]["path"] in err and "Traceback" not in err
     assert not hub.repo_exists(REPO + "-bad")

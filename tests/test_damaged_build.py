@@ -173,7 +173,7 @@ def test_a_damaged_mix_is_refused_by_push(built_and_mixed, tmp_path, capsys):
     shutil.copytree(built_and_mixed, b)
     _cut_mix_shard(b)
     capsys.readouterr()
-    assert main(["push", str(b), "--repo-id", "org/name", "--dry-run"]) == 1
+    assert main(["push", str(b), "--repo-id", "org/name", "--dry-run"]) == 2
     out = capsys.readouterr()
     assert "changed since the licence check: data/natural/fr/eltec_fr/" in out.err and "Traceback" not in out.err
 

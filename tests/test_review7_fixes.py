@@ -94,7 +94,7 @@ def test_push_cli_refuses_an_extra_file_without_traceback(hub, tmp_path, monkeyp
     (mix / "NOTES.md").write_text("todo\n", encoding="utf-8")
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     for extra in ([], ["--dry-run"]):
-        assert main(["push", str(mix), "--repo-id", REPO, "--endpoint", hub.endpoint, *extra]) == 1
+        assert main(["push", str(mix), "--repo-id", REPO, "--endpoint", hub.endpoint, *extra]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: Refusing to push") and "NOTES.md" in err and "Traceback" not in err
     assert hub.requests == [] and not hub.repo_exists(REPO)
