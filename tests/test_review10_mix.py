@@ -47,3 +47,92 @@ def test_push_refusals_exit_2_and_hub_failures_exit_1(tmp_path, capsys):
     capsys.readouterr()
     assert main(["push", str(tmp_path), "--repo-id", "org/name", "--dry-run"]) == 2  # no mix there
     assert "holds no built mix" in capsys.readouterr().err
+
+
+def _copy(built: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    b = tmp_path / "build"
+    shutil.copytree(built, b)
+    return b
+
+
+def test_a_shard_whose_text_changed_since_the_build_is_refused(built, tmp_path, capsys):
+    """An auditor pasted a removed NC text into a kept row, its CC-BY-SA label kept: the mix read the shard (its summary
+    no longer described it), found only allowed licences and published the text, "licence check passed"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    b = _copy(built, tmp_path)
+    shard = sorted((b / "sources" / "pud_en" / "data").glob("*/*.parquet"))[0]
+    t = pq.read_table(shard)
+    text = t.column("text").to_pylist()
+    text[0] = "Texte sous licence CC BY-NC-SA, retiré par la porte de licence."
+    pq.write_table(t.set_column(t.schema.get_field_index("text"), "text", pa.array(text, pa.string())), shard,
+                   compression="zstd")
+    out = tmp_path / "m"
+    with pytest.raises(MixPlanError, match=r"pud_en/data/en/\S+\.parquet changed since the build \(sha256 not the one "
+                                           r"manifest\.json records\).* --only pud_en`; then mix"):
+        build_mix(b, load_mix_config(b, output=out))
+    assert not out.exists()
+    capsys.readouterr()
+    assert main(["mix", "build", str(b), "--output", str(out)]) == 2
+    assert "changed since the build" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("old_manifest", [False, True])
+def test_an_edited_resolved_recipe_is_refused(built, tmp_path, old_manifest):
+    """`redistributable: false` turned to true in sources/<name>/recipe.resolved.json put a private source in the mix
+    (the mix reads the flag there); a build made before the manifest recorded that file's sha256 is judged by the
+    resolved recipe's hash."""
+    b = _copy(built, tmp_path)
+    resolved = b / "sources" / "ocr_private" / "recipe.resolved.json"
+    text = resolved.read_text()
+    assert '"redistributable": false' in text
+    resolved.write_text(text.replace('"redistributable": false', '"redistributable": true'))
+    if old_manifest:
+        m = json.loads((b / "manifest.json").read_text())
+        for s in m["sources"]:
+            del s["resolved_recipe_file_sha256"]
+        (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(MixPlanError, match=r"ocr_private/recipe\.resolved\.json is not the recipe the build recorded "
+                                           r"in \S+manifest\.json .*Rerun `lucie-data build`"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    resolved.write_text(text)  # put back: mixed as before
+    plan = build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    assert plan["license_check"]["excluded"]["sources"]["ocr_private"]["reason"] == "not_redistributable"
+
+
+def test_a_rebuild_writes_an_edited_resolved_recipe_again(tmp_path, capsys):
+    """The fix the mix's message gives: `lucie-data build` (the source up to date) writes the file again from the
+    recipe, with a warning, and the mix goes on."""
+    from lucie_data.cli import main as cli
+
+    root = Path(__file__).resolve().parents[1]
+    recipe = tmp_path / "pud_en.yaml"
+    recipe.write_text((root / "sources" / "demo" / "pud_en.yaml").read_text().replace(
+        "../../data/", str(root / "data") + "/"))
+    out = tmp_path / "b"
+    assert cli(["build", str(recipe), "--output", str(out)]) == 0
+    resolved = out / "sources" / "pud_en" / "recipe.resolved.json"
+    good = resolved.read_text()
+    resolved.write_text(good.replace('"redistributable": true', '"redistributable": false'))
+    capsys.readouterr()
+    assert cli(["build", str(recipe), "--output", str(out)]) == 0
+    said = capsys.readouterr()
+    assert "did not hold the recipe as built" in said.out + said.err
+    assert resolved.read_text() == good
+    from lucie_data.mix.stats import read_sources
+
+    assert [s.name for s in read_sources(out)] == ["pud_en"]  # what the mix reads: accepted again
+
+
+def test_a_source_folder_missing_from_the_build_is_refused(built, tmp_path):
+    """`sources/pud_en` renamed away: the mix went on with the other sources, exit 0, its documents gone unsaid."""
+    import os
+
+    b = _copy(built, tmp_path)
+    os.replace(b / "sources" / "pud_en", b / "sources_pud_en_moved")
+    with pytest.raises(MixPlanError, match=r"manifest\.json lists source\(s\) pud_en but \S+/sources has no folder "
+                                           r"for it: .* --only pud_en`"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))

@@ -198,6 +198,13 @@ def token_counter_entry(tokenizer: str | None) -> dict:
     return entry
 
 
+def _resolved_file_sha(path: Path) -> dict:
+    try:
+        return {"resolved_recipe_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    except OSError:
+        return {}
+
+
 def write_manifest(out: Path, pipe, result) -> dict:
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     cache = HashCache(out / ".cache" / "sha256.json")
@@ -222,6 +229,9 @@ def write_manifest(out: Path, pipe, result) -> dict:
             "recipe_file": str(src.file),
             "recipe_sha256": sha256_file(src.file),
             "resolved_recipe_sha256": src.recipe_hash(),
+            # the bytes of sources/<name>/recipe.resolved.json, which the mix reads the licence and the
+            # redistributable flag from: checked there (review: an edited copy published a private source)
+            **_resolved_file_sha(out / "sources" / src.name / "recipe.resolved.json"),
             "license": src.recipe.license,
             "redistributable": src.recipe.redistributable,
             "inputs": [{"path": str(p), "size": p.stat().st_size, "sha256": cache.get(p)} for p in src.inputs],

@@ -331,6 +331,13 @@ class BuildResult:
         return out
 
 
+def resolved_recipe_text(src: LoadedSource) -> str:
+    """``sources/<source>/recipe.resolved.json`` as the build writes it: the recipe after presets and defaults, which
+    the mix and the report read (licence, redistributable); the manifest records its sha256."""
+    return json.dumps({"layout_version": LAYOUT_VERSION, "recipe_file": str(src.file),
+                       "recipe": json.loads(src.recipe.model_dump_json())}, indent=2, sort_keys=True)
+
+
 def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                on_event: Callable[[str, dict], None] = lambda e, d: None) -> SourceResult:
     source_dir = out / "sources" / src.name
@@ -349,6 +356,16 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         if led is not None:
             problem = _outputs_problem(source_dir, led) or _changed_since_manifest(out, source_dir)
             if problem is None:
+                resolved = source_dir / "recipe.resolved.json"
+                text = resolved_recipe_text(src)
+                try:
+                    same = resolved.read_text(encoding="utf-8") == text
+                except (OSError, UnicodeDecodeError):
+                    same = False
+                if not same:  # review: edited by hand, it made a non-redistributable source publishable
+                    resolved.write_text(text, encoding="utf-8")  # derived from the recipe alone: no rebuild needed
+                    on_event("warning", {"source": src.name, "message": f"{resolved} did not hold the recipe as "
+                                         "built (edited or damaged since); written again from the recipe"})
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
             damaged = True
@@ -368,9 +385,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
     source_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key)
-    (source_dir / "recipe.resolved.json").write_text(
-        json.dumps({"layout_version": LAYOUT_VERSION, "recipe_file": str(src.file),
-                    "recipe": json.loads(src.recipe.model_dump_json())}, indent=2, sort_keys=True))
+    (source_dir / "recipe.resolved.json").write_text(resolved_recipe_text(src), encoding="utf-8")
 
     t0 = time.time()
     for i, seg in enumerate(segments):

@@ -717,10 +717,22 @@ def _described_shards(build: Path, sources: list[SourceInfo], manifest: "_Manife
                                f"{f'; {len(extra) - 1} more' if len(extra) > 1 else ''}): its documents are accounted "
                                f"for nowhere. Remove it, or rebuild source {src.name} (delete {src.folder}, rerun "
                                "`lucie-data build`)")
+        changed = []
         for shard in src.shard_paths:
             e = entries.get(shard)
-            if e is not None and _still_describes(e, shard):
-                described[shard] = e
+            if e is not None:
+                if _still_describes(e, shard):
+                    described[shard] = e
+                elif _sha256(shard) != e[1] and footer_digest(shard) is not None:
+                    changed.append(shard)  # (touched, same bytes: scanned; not Parquet: reported as damaged)
+        if changed:  # review: an NC text pasted into a kept row (its CC-BY-SA label kept) was published
+            from ..buildfiles import rebuild_hint
+
+            raise MixPlanError(
+                f"{changed[0]}{f' and {len(changed) - 1} more shard(s) of {src.name}' if len(changed) > 1 else ''} "
+                "changed since the build (sha256 not the one manifest.json records): its rows are not the ones the "
+                "build accounted for and licence-checked. Put the build's file back, or "
+                f"{rebuild_hint(build, src.name)}; then mix")
     return entries, described
 
 

@@ -12,6 +12,7 @@ key ``code--programming`` for all programming languages) and a pair ``fr,en`` as
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -191,6 +192,7 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
                            "then pass the folder it wrote (e.g. build/demo)")
     out = []
     in_build = None  # sources of the pipeline as the last build recorded them (older folders are not in it)
+    recorded: dict[str, dict] = {}
     mpath = build / "manifest.json"
     if manifest is not None or mpath.is_file():
         # checked for what is read here and by load_mix_config; the shard entries are hints, checked one by one
@@ -201,8 +203,14 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
                                    MANIFEST_FIX, None, MixPlanError)
         validate(data, mpath, MANIFEST_WHAT, MANIFEST_FIX, ManifestHead, MixPlanError)
         in_build = {s["name"] for s in data.get("sources", [])}
+        recorded = {s["name"]: s for s in data.get("sources", [])}
     with os.scandir(root) as it:  # one listing, no stat per entry (pathlib's iterdir + is_dir: ~2x slower)
         names = sorted(e.name for e in it if _is_dir(e))
+    gone = sorted(set(in_build or ()) - set(names))
+    if gone:  # review: a source folder renamed away was left out of the mix without a word (rule 1)
+        raise MixPlanError(f"{mpath} lists source(s) {', '.join(gone)} but {root} has no folder for "
+                           f"{'them' if len(gone) > 1 else 'it'}: their documents would be left out of the mix. Put "
+                           f"the folder back, or {rebuild_hint(build, gone[0])}")
     for name in names:
         if in_build is not None and name not in in_build:
             continue
@@ -231,6 +239,11 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             raise MixPlanError(f"{folder} has no recipe.resolved.json; {hint()}")
         parsed = parse_json_text(raw, resolved, "a resolved recipe", hint, RecipeFile, MixPlanError)
         recipe = parsed["recipe"]
+        if not _resolved_as_built(raw, recipe, recorded.get(name) or {}):
+            raise MixPlanError(f"{resolved} is not the recipe the build recorded in {mpath} (edited since the build?): "
+                               "the licence and the redistributable flag the mix takes from it cannot be trusted. "
+                               "Rerun `lucie-data build` with the same pipeline and --output (it writes the file "
+                               "again from the recipe), then mix")
         out.append(SourceInfo(
             name=recipe["name"], folder=folder, category=recipe["category"], languages=list(recipe["languages"]),
             license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
@@ -243,6 +256,26 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
     if not out:
         raise MixPlanError(f"{build}/sources is empty: the build has no source")
     return out
+
+
+def _resolved_as_built(raw: bytes, recipe: dict, entry: dict) -> bool:
+    """Whether ``recipe.resolved.json`` (``raw``, parsed ``recipe``) is what the build recorded in the manifest
+    ``entry`` of its source: the file's sha256 (builds since review 10), else the resolved recipe's hash, recomputed
+    through the recipe model (older builds). True when the manifest records neither."""
+    want = entry.get("resolved_recipe_file_sha256")
+    if isinstance(want, str):
+        return hashlib.sha256(raw).hexdigest() == want
+    want = entry.get("resolved_recipe_sha256")
+    if not isinstance(want, str):
+        return True
+    from pydantic import ValidationError
+
+    from ..recipe import SourceRecipe
+
+    try:
+        return hashlib.sha256(SourceRecipe.model_validate(recipe).model_dump_json().encode()).hexdigest() == want
+    except ValidationError:
+        return False
 
 
 def check_kept_shards(src: SourceInfo, recorded) -> None:
