@@ -37,6 +37,7 @@ __all__ = [
     "CLASS_RANK",
     "SPDX_IDS",
     "normalize_license",
+    "unknown_license_hint",
     "license_from_statement",
     "license_class",
     "needs_attribution",
@@ -230,12 +231,17 @@ _PHRASES_SRC: list[tuple[str, str]] = [
 ]
 
 _SEPARATORS_OK = re.compile(r"[^a-z0-9\s\-.,:;/()'+&]")
+# Characters that show as nothing (review: "CC-BY-4.0" + U+200B was unknown although a no-break space was read):
+# soft hyphen, Mongolian vowel separator, zero-width space / non-joiner / joiner, LRM / RLM, bidi embeddings and
+# isolates, word joiner and invisible operators, BOM / zero-width no-break space. Removed before anything else is
+# read, so a string means what it shows ("CC\u00adBY-4.0" is "CC-BY-4.0"; "MIT\u200bOR" is "MITOR", not an OR).
+_INVISIBLE_RE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _TOKEN_RE = re.compile(r"[a-z]+|\d+")
 
 
 def _fold(s: str) -> str:
     """Casefold and strip accents ("Österreich" -> "osterreich"), "_" becomes a space."""
-    s = unicodedata.normalize("NFKD", s)
+    s = unicodedata.normalize("NFKD", _INVISIBLE_RE.sub("", s))
     s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
     s = s.replace("_", " ").replace("\u2019", "'").replace("\u2013", "-").replace("\u2014", "-")
     s = re.sub(r"(?<=\d)\+", " or later ", s)  # GPL-2.0+ -> gpl 2.0 or later
@@ -331,11 +337,21 @@ def _cc_id(elements: Iterable[str], version: str, jurisdiction: str | None) -> s
     return None
 
 
-def _cc_from_tokens(toks: list[str]) -> str | None:
-    """Parse a full token list "cc by sa 3.0 de" (the whole list must be consumed)."""
-    if len(toks) < 3 or toks[0] != "cc":
+def _cc_from_tokens(toks: list[str], bare_by: bool = True) -> str | None:
+    """Parse a full token list "cc by sa 3.0 de" (the whole list must be consumed).
+
+    The "Creative Commons" / "CC" prefix may be left out when the name starts with Attribution ("by"): CC's own
+    titles do ("Attribution-NonCommercial-ShareAlike 4.0 International", "Namensnennung 3.0 Deutschland"), and no
+    other licence is named "Attribution <version>" (review: those were unknown while the prefixed names were read).
+    The non-BY 1.0 licences ("ShareAlike 1.0", "NoDerivs 1.0") keep needing the prefix: "SA 1.0" alone names
+    nothing for sure. ``bare_by=False``: the prefix is required (after ``LicenseRef-``)."""
+    if len(toks) >= 3 and toks[0] == "cc":
+        i = 1
+    elif bare_by and len(toks) >= 2 and toks[0] == "by":
+        i = 0
+    else:
         return None
-    i, els = 1, []
+    els: list[str] = []
     while i < len(toks) and toks[i] in _CC_ELEMENTS and toks[i] not in els:
         els.append(toks[i])
         i += 1
@@ -372,7 +388,15 @@ _ALIAS_SRC: dict[str, str] = {
     "Etalab 2.0": "etalab-2.0", "Licence Ouverte 2.0": "etalab-2.0",
     "Etalab Licence Ouverte 2.0": "etalab-2.0", "Licence Ouverte Etalab 2.0": "etalab-2.0",
     "LO 2.0": "etalab-2.0", "Licence Ouverte / Open Licence 2.0": "etalab-2.0",
-    "Etalab Open Licence 2.0": "etalab-2.0",
+    "Etalab Open Licence 2.0": "etalab-2.0", "LO-FR-2.0": "etalab-2.0", "Open Licence 2.0": "etalab-2.0",
+    "Licence Ouverte d'Etalab 2.0": "etalab-2.0",
+    # Licence Ouverte / Open Licence 1.0 (Etalab, 2011; superseded by 2.0 in 2017, data.gouv.fr still carries it):
+    # SPDX has no id for it, so a LicenseRef, classed in _REF_FACTS. "Licence Ouverte" without a version stays
+    # unknown, as "CC BY" does (see unknown_license_hint).
+    **{name: "LicenseRef-etalab-1.0" for name in (
+        "Licence Ouverte 1.0", "Licence Ouverte / Open Licence 1.0", "Open Licence 1.0", "Etalab 1.0", "LO 1.0",
+        "LO-FR-1.0", "Etalab Licence Ouverte 1.0", "Licence Ouverte Etalab 1.0", "Etalab Open Licence 1.0",
+        "Licence Ouverte d'Etalab 1.0")},
     "LGPL-LR": "LGPLLR", "LGPL LR": "LGPLLR",
     "Lesser General Public License For Linguistic Resources": "LGPLLR",
 }
@@ -382,6 +406,14 @@ _KNOWN_REFS: dict[str, str] = {
     "public domain": "LicenseRef-public-domain",
     "pd us project gutenberg": "LicenseRef-PD-US-Project-Gutenberg",
     "lgpl lr": "LGPLLR",  # SPDX lists LGPLLR, so the SPDX id is preferred
+    "etalab 1.0": "LicenseRef-etalab-1.0",
+}
+
+# Classes of the LicenseRef- ids this module writes itself (besides LicenseRef-public-domain / -PD-…), as in
+# _OTHER_SPDX: (class, needs attribution). Licence Ouverte 1.0 art. "Réutilisation": free reuse, commercial
+# included, with mention of the source ("paternité"): permissive, attribution required, like etalab-2.0.
+_REF_FACTS: dict[str, tuple[str, bool]] = {
+    "licenseref-etalab-1.0": (_PERM, True),
 }
 
 
@@ -464,7 +496,7 @@ def _single_no_url(s: str) -> str | None:
         if k is not None:
             if k in _KNOWN_REFS:
                 return _KNOWN_REFS[k]
-            if (cc := _cc_from_tokens(k.split())) is not None:
+            if (cc := _cc_from_tokens(k.split(), bare_by=False)) is not None:
                 return cc
         return "LicenseRef-" + rest  # an existing LicenseRef is kept as given
     if (hit := _SPDX_BY_LOWER.get(s.lower())) is not None:
@@ -483,7 +515,7 @@ def _single_no_url(s: str) -> str | None:
         rest = " ".join(toks[1:])
         if rest in _KNOWN_REFS:
             return _KNOWN_REFS[rest]
-        return _cc_from_tokens(toks[1:])
+        return _cc_from_tokens(toks[1:], bare_by=False)
     return None
 
 
@@ -623,7 +655,7 @@ def _parse_expression(s: str) -> Node | None:
 
 
 def _parse(s: str) -> Node | None:
-    s = s.strip()
+    s = _INVISIBLE_RE.sub("", s).strip()
     if not s or len(s) > _MAX_LEN:
         return None
     if (hit := _single(s)) is not None:
@@ -670,14 +702,75 @@ def normalize_license(raw: object) -> str:
     such as ``LicenseRef-CC-BY-2.0-DE``, ``LicenseRef-public-domain``), or :data:`UNKNOWN`.
 
     Why so strict: the result decides what may be redistributed, so nothing is guessed.
-    A CC licence without a version ("CC BY-SA") is UNKNOWN, as is "BSD" or "GPL" alone, a
-    string with characters no licence name has, and any expression with an unknown member.
+    A CC licence without a version ("CC BY-SA") is UNKNOWN, as is "BSD" or "GPL" alone
+    (:func:`unknown_license_hint` says why), a string with characters no licence name has, and
+    any expression with an unknown member. Invisible characters (zero-width space, BOM, soft
+    hyphen, …) are dropped first. Deprecated SPDX ids (``GPL-3.0``) are kept as written, alone or
+    in an expression; policies and share-alike groups read them as their current id (``_SAME_AS``).
     Non-strings (None, numbers, …) are UNKNOWN. An existing ``LicenseRef-xxx`` is kept as
     given, except CC ports and a few known refs that get their canonical spelling (so
     ``LicenseRef-CC-BY-3.0-DE``, which SPDX lists, becomes ``CC-BY-3.0-DE``).
     """
     node = _ast(raw)
     return UNKNOWN if node is None else _render(node)
+
+
+# A licence family named without the version / variant that decides its terms: normalize_license answers UNKNOWN
+# (nothing is guessed), unknown_license_hint says why. Key: the name's tokens (_key), "license" and "version" gone.
+_FAMILIES: dict[str, tuple[str, str]] = {
+    "bsd": ("a BSD licence without its clause count", "BSD-2-Clause, BSD-3-Clause, BSD-4-Clause (advertising clause)"),
+    "gpl": ("the GNU GPL without its version", "GPL-2.0-only, GPL-2.0-or-later, GPL-3.0-only, GPL-3.0-or-later"),
+    "lgpl": ("the GNU LGPL without its version", "LGPL-2.1-only, LGPL-2.1-or-later, LGPL-3.0-only, LGPL-3.0-or-later"),
+    "agpl": ("the GNU AGPL without its version", "AGPL-3.0-only, AGPL-3.0-or-later"),
+    "gfdl": ("the GNU FDL without its version", "GFDL-1.1-only, GFDL-1.2-only, GFDL-1.3-only (or -or-later)"),
+    "mpl": ("the Mozilla Public License without its version", "MPL-1.0, MPL-1.1, MPL-2.0"),
+    "apache": ("the Apache License without its version", "Apache-1.0, Apache-1.1, Apache-2.0"),
+    "eupl": ("the EUPL without its version", "EUPL-1.0, EUPL-1.1, EUPL-1.2"),
+    "cecill": ("a CeCILL licence without its version or variant", "CECILL-2.0, CECILL-2.1, CECILL-B, CECILL-C"),
+    "odc": ("an Open Data Commons licence without saying which", "PDDL-1.0, ODC-By-1.0, ODbL-1.0"),
+    **{k: ("the Licence Ouverte without its version",
+           "etalab-2.0 (Licence Ouverte 2.0), LicenseRef-etalab-1.0 (Licence Ouverte 1.0)")
+       for k in ("ouverte", "etalab", "ouverte open", "etalab ouverte", "ouverte etalab", "ouverte d etalab",
+                 "lo", "lo fr")},
+}
+
+
+def unknown_license_hint(raw: object) -> str | None:
+    """Why ``raw`` is :data:`UNKNOWN` when it names a licence family without the version or variant that decides
+    its terms ("CC-BY", "CC BY-SA", "Attribution-ShareAlike", "BSD", "GPL", "Licence Ouverte"): one sentence that
+    names the ids to choose from. None when ``raw`` is recognised or names no family (plain junk needs no hint).
+
+    Such names stay unknown on purpose: CC BY 1.0 to 4.0 and their national ports, or BSD with 2, 3 or 4 clauses,
+    do not grant the same things, and a normaliser that picked one would decide a licence for the source."""
+    if not isinstance(raw, str) or _ast(raw) is not None:
+        return None
+    k = _key(_INVISIBLE_RE.sub("", raw)) if len(raw) <= _MAX_LEN else None
+    if not k:
+        return None
+    toks = [t for t in k.split() if t not in ("only", "later") and not (t == "or" and "later" in k)]
+    if toks and toks[0] == "licenseref":
+        toks = toks[1:]
+    if toks and (toks[0] == "cc" or toks[0] == "by") and all(t in _CC_ELEMENTS for t in toks[toks[0] == "cc":]):
+        els = toks[toks[0] == "cc":]
+        if not els:
+            return (f"{raw!r} names Creative Commons without saying which licence: CC0-1.0 (public domain) to "
+                    "CC-BY-NC-ND-4.0 (non-commercial, no derivatives), each in several versions; write the SPDX id, "
+                    "e.g. CC-BY-4.0")
+        example = _cc_id(els, "4.0", None) or _cc_id(els, "1.0", None)
+        if example is None:
+            return None
+        family = example[:-len("-4.0")] if example.endswith("-4.0") else example[:-len("-1.0")]
+        versions = [v for v in ("1.0", "2.0", "2.5", "3.0", "4.0") if _cc_id(els, v, None) in _CC_SPDX]
+        if len(versions) < 2:
+            return f"{raw!r} names a Creative Commons licence without its version; write the version, e.g. {example}"
+        return (f"{raw!r} names a Creative Commons licence without its version: "
+                f"{', '.join(f'{family}-{v}' for v in versions)} (and the national ports of 2.0-3.0) do not grant "
+                f"the same terms, so none is guessed; write the version, e.g. {example}")
+    family = _FAMILIES.get(" ".join(toks))
+    if family is None:
+        return None
+    return (f"{raw!r} names {family[0]}: {family[1]} do not grant the same terms, so none is guessed; "
+            "write the SPDX id")
 
 
 # ---------------------------------------------------------------------------
@@ -901,6 +994,9 @@ def _leaf_facts(i: str) -> _Facts:
     low = i.lower()
     if low == "licenseref-public-domain" or re.fullmatch(r"licenseref-pd(?:-[a-z0-9.\-]*)?", low):
         return _PD, False, False, False, False
+    if low in _REF_FACTS:
+        cls, attr = _REF_FACTS[low]
+        return cls, attr, cls == _SA, False, False
     if low == "licenseref-lgpl-lr":
         return _OTHER_SPDX["LGPLLR"][0], True, True, False, False
     return _UNKNOWN_FACTS
@@ -1002,11 +1098,17 @@ def _sa_groups(ids: Iterable[str]) -> list[tuple[str, list[str]]]:
         target = unported[0] if unported and others_lower else _cc_id(els, "4.0", None)
         groups.append((target or members[-1], members))
     for members in gnu.values():
-        # target: the highest version, preferring a fixed ("-only"/bare) id at that version;
-        # every other member must be an "-or-later" id of a version <= target's.
+        # target: the highest version, preferring a fixed id at that version (the current "-only" id over its
+        # deprecated bare spelling, _SAME_AS: review, GPL-3.0 with GPL-3.0-only was "cannot be relicensed together");
+        # every other member must be that same fixed licence or an "-or-later" id of a version <= target's.
         top_v = max(v for _, v, _ in members)
-        target = min((m for m in members if m[1] == top_v), key=lambda m: m[2] == "-or-later")
-        if all(m == target or (m[2] == "-or-later" and m[1] <= top_v) for m in members):
+        target = min((m for m in members if m[1] == top_v), key=lambda m: (m[2] == "-or-later", m[2] == ""))
+
+        def fixed(m: tuple[str, str, str]) -> bool:
+            return m[2] == "-only" or (m[2] == "" and m[0].casefold() in _SAME_AS)
+
+        if all(m == target or (m[2] == "-or-later" and m[1] <= top_v)
+               or (fixed(m) and fixed(target) and m[1] == target[1]) for m in members):
             groups.append((target[0], sorted(m[0] for m in members)))
         else:
             groups.extend((m[0], [m[0]]) for m in members)
@@ -1033,32 +1135,67 @@ def _doc_leaves(licenses: Iterable[str]) -> tuple[list[str], list[tuple[str, _Fa
     return distinct, sorted(leaves.items()), unknown
 
 
+def _has_or(node: Node | None) -> bool:
+    return node is not None and node[0] != "leaf" and (node[0] == "or" or any(_has_or(c) for c in node[1]))
+
+
 def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
     """Sentences (deterministic order) on what the share-alike licences in a mix imply for
     the licence of the combined dataset; empty when no document is share-alike.
 
-    One sentence per share-alike licence, then one if the copyleft licences present cannot
-    be reconciled (e.g. CC-BY-SA-3.0 with GPL-3.0): the mix then keeps per-document licences.
+    One sentence per share-alike licence and per document licence that brings it in: the licence itself, an
+    expression whose chosen alternative it is (``CC-BY-SA-4.0 OR CC-BY-NC-4.0``, class share-alike: stated as an
+    option, whoever redistributes under it takes the obligation; review: such documents were named nowhere), or an
+    ``AND`` expression it is part of. Then one per group of licences that can be combined (expressions named with
+    the option they are combined by), and one if the copyleft licences present cannot be reconciled (e.g.
+    CC-BY-SA-3.0 with GPL-3.0): the mix then keeps per-document licences. The alternative an expression is counted
+    under is the one :func:`license_class` and :func:`mix_license` use (``_effective``).
+    Pure: the report (``report.aggregate.share_alike``) and the mix's dataset card (``mix.card.render_card``) both
+    print this list.
     """
-    _, leaves, _ = _doc_leaves(licenses)
+    distinct, leaves, _ = _doc_leaves(licenses)
     sa = [leaf for leaf, f in leaves if f[2]]
     if not sa:
         return []
     groups = _sa_groups(sa)
     target_of = {m: target for target, members in groups for m in members}
+    via: dict[str, list[str]] = {}  # share-alike leaf -> the document licences it is the obligation of
+    for n in distinct:
+        node = _ast(n)
+        if node is not None:
+            for leaf in dict.fromkeys(_effective(node)[1]):
+                if leaf in target_of:
+                    via.setdefault(leaf, []).append(n)
+
+    def docs_under(leaf: str) -> list[str]:
+        return sorted(via.get(leaf) or [leaf], key=lambda n: (n != leaf, n))
+
+    def label(leaf: str) -> str:
+        return ", ".join(n if n == leaf else f"{n} (its {leaf} {'option' if _has_or(_ast(n)) else 'part'})"
+                         for n in docs_under(leaf))
+
     out = []
     for leaf in sorted(sa):
         info = _cc_info(leaf)
         later = (" (or a compatible later version)" if (info and info[1] >= "2.0")
                  or leaf.endswith("-or-later") else "")
-        sentence = f"Documents under {leaf} must stay under {leaf}{later} in any adaptation"
-        if len(groups) == 1:
-            sentence += f"; a mix that includes them should be distributed under {target_of[leaf]}"
-        out.append(sentence + ".")
+        mix = (f"; a mix that includes them should be distributed under {target_of[leaf]}" if len(groups) == 1
+               else "")
+        for n in docs_under(leaf):
+            if n == leaf:
+                out.append(f"Documents under {leaf} must stay under {leaf}{later} in any adaptation{mix}.")
+            elif _has_or(_ast(n)):
+                out.append(f"Documents under {n} are counted under its share-alike option {leaf}: whoever "
+                           f"redistributes them under {leaf} must keep them under {leaf}{later} in any adaptation "
+                           f"(under another alternative of the expression, that alternative's terms apply "
+                           f"instead){mix}.")
+            else:
+                out.append(f"Documents under {n} carry {leaf}: they must stay under {leaf}{later} in any "
+                           f"adaptation{mix}.")
     for target, members in groups:
-        if len(members) > 1:
+        if len(members) > 1 or len(docs_under(members[0])) > 1:
             out.append(
-                f"{', '.join(members)} can be combined: each allows adaptations under {target}"
+                f"{', '.join(label(m) for m in members)} can be combined: each allows adaptations under {target}"
                 + (", the licence to declare for the mix." if len(groups) == 1 else ".")
             )
     if len(groups) > 1:
@@ -1141,6 +1278,7 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
                     f"unrecognised licence {raw!r} in `{info.field_name}`: use an SPDX id "
                     "(e.g. CC-BY-SA-4.0), an SPDX expression or a LicenseRef-… id"
                     + (" (to accept unknown licences set `unknown: allow`)" if raw == UNKNOWN else "")
+                    + (f" ({hint})" if (hint := unknown_license_hint(raw)) else "")
                 )
             if n not in out:
                 out.append(n)

@@ -23,7 +23,9 @@ from ..licenses import (
     needs_attribution,
     normalize_license,
     share_alike_obligations,
+    unknown_license_hint,
 )
+from ..languages import UNKNOWN as UNKNOWN_LANGUAGE
 
 REPORT_VERSION = 1
 GROUP_KEYS = ("status", "license", "language", "source")
@@ -130,7 +132,8 @@ def check_shards(build_dir: str | Path, manifest: dict, ledgers: dict[str, dict]
 def load_documents(build_dir: str | Path, tokenizer: str | None = None):
     """One row per document of the build (kept and removed), without the text: a polars DataFrame with
     ``status, id, source, language, license, license_evidence, chars, tokens, removal_stage,
-    removal_reason, modified, license_detected, license_warning, duplicate_of, title``.
+    removal_reason, modified, license_detected, license_warning, duplicate_of, license_raw, title``.
+    ``language`` is ``und`` (``languages.UNKNOWN``, README "A source recipe") where a shard holds null.
 
     ``tokens`` is the shards' ``n_tokens`` (the build's counter) unless ``tokenizer`` is given, in
     which case the texts are recounted with it.
@@ -149,13 +152,14 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
             meta = pl.col("metadata")
             cols = [
                 pl.lit(status).alias("status"), pl.col("id"), pl.col("source"),
-                pl.col("language").fill_null("und"), pl.col("license").fill_null(UNKNOWN),
+                pl.col("language").fill_null(UNKNOWN_LANGUAGE), pl.col("license").fill_null(UNKNOWN),
                 pl.col("license_evidence").fill_null("none"), pl.col("text").str.len_chars().cast(pl.Int64).alias("chars"),
                 pl.col("n_tokens").cast(pl.Int64).fill_null(0).alias("tokens"), *extra,
                 meta.str.contains('"modified_by":[', literal=True).fill_null(False).alias("modified"),
                 meta.str.json_path_match("$.license_detected").alias("license_detected"),
                 meta.str.json_path_match("$.license_warning").alias("license_warning"),
                 meta.str.json_path_match("$.duplicate_of").alias("duplicate_of"),
+                meta.str.json_path_match("$.license_raw").alias("license_raw"),
                 pl.col("title"),
             ]
             if tokenizer:
@@ -179,7 +183,8 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
                                     "license": pl.String, "license_evidence": pl.String, "chars": pl.Int64,
                                     "tokens": pl.Int64, "removal_stage": pl.String, "removal_reason": pl.String,
                                     "modified": pl.Boolean, "license_detected": pl.String,
-                                    "license_warning": pl.String, "duplicate_of": pl.String, "title": pl.String})
+                                    "license_warning": pl.String, "duplicate_of": pl.String,
+                                    "license_raw": pl.String, "title": pl.String})
     return pl.concat(frames, how="vertical_relaxed").sort("status", "source", "id")
 
 
@@ -352,6 +357,14 @@ def _ids(df, n: int = MAX_IDS) -> list[str]:
     return df["id"].head(n).to_list()
 
 
+def _unknown_hints(df, n: int = 5) -> str:
+    """Why the licences as written (metadata ``license_raw``) of these unknown-licence documents are unknown, for
+    those that name a family without its version ("CC-BY", "BSD": ``licenses.unknown_license_hint``); "" if none."""
+    raws = sorted({r for r in df["license_raw"].to_list() if r} if "license_raw" in df.columns else ())
+    hints = [h for h in map(unknown_license_hint, raws) if h]
+    return f" — {'; '.join(hints[:n])}{f' (and {len(hints) - n} more)' if len(hints) > n else ''}" if hints else ""
+
+
 def _unknown_kept_reason(policy: dict | None):
     """licence -> why a kept document under this licence of unknown class passed the pipeline's policy, worded by
     the policy's actual rule: allowed by name (``allow:``), or by ``unknown: allow``; never a rule it does not have."""
@@ -392,12 +405,13 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
         reasons = "; ".join(f"{', '.join(lics)}: {why}" for why, lics in by_reason.items())
         out.append({"kind": "unknown_license_kept", "severity": "warning", "source": name, "count": sub.height,
                     "ids": _ids(sub), "message": f"{sub.height} kept document(s) with a licence of unknown class "
-                    f"({reasons})"})
+                    f"({reasons}){_unknown_hints(sub)}"})
     unk_rm = removed.filter(pl.col("removal_reason") == "license_unknown")
     for name in sorted(unk_rm["source"].unique().to_list()):
         sub = unk_rm.filter(pl.col("source") == name)
         out.append({"kind": "unknown_license_removed", "severity": "info", "source": name, "count": sub.height,
-                    "ids": _ids(sub), "message": f"{sub.height} document(s) removed because their licence is unknown"})
+                    "ids": _ids(sub), "message": f"{sub.height} document(s) removed because their licence is unknown"
+                    f"{_unknown_hints(sub)}"})
     nc = kept.filter(pl.col("license").map_elements(lambda s: license_class(s) == "non-commercial", return_dtype=pl.Boolean))
     if nc.height:
         out.append({"kind": "non_commercial_kept", "severity": "warning", "source": None, "count": nc.height,

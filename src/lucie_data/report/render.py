@@ -54,7 +54,8 @@ def to_markdown(r: dict) -> str:
         ["licence", "class", "attribution", "kept docs", "kept tokens", "removed docs"],
         [[x["license"], x["class"], "yes" if x["needs_attribution"] else "no", x["kept"]["docs"], x["kept"]["tokens"],
           x["removed"]["docs"]] for x in r["licenses"]])
-    L += ["## Composition (licence × language × source)", ""] + _md_table(
+    L += ["## Composition (licence × language × source)", "",
+          "Kept and removed documents (language `und`: unknown).", ""] + _md_table(
         ["status", "licence", "language", "source", "documents", "characters", "tokens"],
         [[c["status"], c["license"], c["language"], c["source"], c["docs"], c["chars"], c["tokens"]]
          for c in r["composition"]])
@@ -200,7 +201,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em} th,td{border:
 th{background:#eef4f8} td.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#007a4d;font-weight:bold} .bad{color:#b00020;font-weight:bold}
 .warning{background:#fff4e0} .info{background:#eef6ff} .chart text{font-size:12px;fill:#222}
-.pill{display:inline-block;padding:0 .5em;border-radius:1em;background:#eee;font-size:.85em}
+caption{text-align:left;font-weight:bold;padding:.3em 0} .pill{display:inline-block;padding:0 .5em;border-radius:1em;background:#eee;font-size:.85em}
 code{background:#f4f4f4;padding:0 .2em}
 """
 
@@ -211,10 +212,12 @@ def _cell(v, numeric: bool = False) -> str:
     return f'<td class="n">{escape(_n(v))}</td>' if numeric else f"<td>{escape(_n(v))}</td>"
 
 
-def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(), cls: str = "") -> str:
+def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset(), cls: str = "",
+           caption: str = "") -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f'<table class="{escape(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f'<table class="{escape(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def to_html(r: dict) -> str:
@@ -233,11 +236,15 @@ def to_html(r: dict) -> str:
          '<h2 id="totals">Totals</h2>',
          _table(["", "documents", "characters", "tokens"],
                 [[k, t[k]["docs"], t[k]["chars"], t[k]["tokens"]] for k in ("kept", "removed", "all")], {1, 2, 3}, "totals"),
-         '<h2 id="composition">Composition</h2><p>Kept tokens per licence, by language.</p>',
+         # the chart counts kept tokens only; the table has the removed rows too (review: one caption said
+         # "kept tokens" over both)
+         '<h2 id="composition">Composition</h2><p>Chart: kept tokens per licence, by language.</p>',
          _svg_composition(r),
          _table(["status", "licence", "class", "language", "source", "documents", "characters", "tokens"],
                 [[c["status"], c["license"], c["license_class"], c["language"], c["source"], c["docs"], c["chars"],
-                  c["tokens"]] for c in r["composition"]], {5, 6, 7}, "composition"),
+                  c["tokens"]] for c in r["composition"]], {5, 6, 7}, "composition",
+                caption="Documents, characters and tokens per licence × language × source, kept and removed "
+                        "(language und: unknown)"),
          '<h2 id="licences">Licences</h2>',
          _table(["licence", "class", "attribution", "kept docs", "kept tokens", "removed docs", "removed tokens"],
                 [[x["license"], x["class"], "yes" if x["needs_attribution"] else "no", x["kept"]["docs"],
