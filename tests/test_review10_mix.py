@@ -136,3 +136,31 @@ def test_a_source_folder_missing_from_the_build_is_refused(built, tmp_path):
     with pytest.raises(MixPlanError, match=r"manifest\.json lists source\(s\) pud_en but \S+/sources has no folder "
                                            r"for it: .* --only pud_en`"):
         build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+
+
+def test_a_mix_failing_its_licence_check_does_not_take_the_outputs_place(built, tmp_path, capsys):
+    """A shard recorded as eltec_fr's holding the private source's rows: the read-back check failed, but the failed mix
+    replaced the output anyway, its private rows loadable with `load_dataset(folder)`. Now the output stays as it
+    was and the rejected mix is kept beside it for inspection."""
+    import shutil
+
+    from .test_mix_build import _as_built
+
+    b = _copy(built, tmp_path)
+    out = tmp_path / "m"
+    good = build_mix(b, load_mix_config(b, output=out))
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    private = sorted((b / "sources" / "ocr_private" / "data").glob("*/*.parquet"))[0]
+    shutil.copyfile(private, shard)
+    _as_built(b, shard)
+    capsys.readouterr()
+    assert main(["mix", "build", str(b), "--output", str(out)]) == 1
+    said = capsys.readouterr().out
+    assert "licence check FAILED" in said and f"{out} was left as it was" in said and f"{out}.rejected" in said
+    assert json.loads((out / "mix_plan.json").read_text())["shards"] == good["shards"]  # the good mix, untouched
+    rejected = json.loads((tmp_path / "m.rejected" / "mix_plan.json").read_text())["license_check"]
+    assert rejected["passed"] is False and {v["source"] for v in rejected["violations"]} == {"ocr_private"}
+    shard.write_bytes((built / shard.relative_to(b)).read_bytes())  # the build's file back: passes, rejected removed
+    _as_built(b, shard)
+    assert build_mix(b, load_mix_config(b, output=out))["license_check"]["passed"]
+    assert not (tmp_path / "m.rejected").exists()

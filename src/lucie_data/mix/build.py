@@ -1739,6 +1739,22 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     (tmp / PLAN_FILE).write_text(plan_json(mix_plan), encoding="utf-8")
     (tmp / "README.md").write_bytes(card)
 
+    if violations:  # review: the failed mix took the output's place, its forbidden rows loadable from the folder
+        rejected = out.with_name(out.name + ".rejected")
+        if rejected.exists():
+            if not (rejected / PLAN_FILE).is_file():
+                shutil.rmtree(tmp)
+                raise MixPlanError(f"the licence check failed ({len(violations)} violation(s)) and the rejected mix "
+                                   f"cannot be kept for inspection: {rejected} exists and is not an earlier rejected "
+                                   "mix. Move it away and rerun")
+            shutil.rmtree(rejected)
+        os.replace(tmp, rejected)
+        log(f"licence check FAILED: {len(violations)} violation(s); {out} was left as it was, the rejected mix is "
+            f"in {rejected} for inspection (its mix_plan.json lists the violations; `lucie-data push` refuses it)")
+        return mix_plan
+    rejected = out.with_name(out.name + ".rejected")
+    if rejected.is_dir() and (rejected / PLAN_FILE).is_file():  # an earlier failed attempt: this one passed
+        shutil.rmtree(rejected)
     old = out.with_name(out.name + ".old")
     if out.exists():
         if old.exists():
