@@ -164,3 +164,26 @@ def test_a_mix_failing_its_licence_check_does_not_take_the_outputs_place(built, 
     _as_built(b, shard)
     assert build_mix(b, load_mix_config(b, output=out))["license_check"]["passed"]
     assert not (tmp_path / "m.rejected").exists()
+
+
+def test_push_refuses_a_card_whose_licence_or_configs_were_edited(built, tmp_path):
+    """`license: other` changed to `cc-by-4.0` by hand was published (a dry run passed); prose edits still are."""
+    from lucie_data.hub import PushError, push
+
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    card = out / "README.md"
+    text = card.read_text()
+    lic = next(line for line in text.splitlines() if line.startswith("license:"))
+    quiet = {"repo_id": "org/name", "dry_run": True, "log": lambda _m: None}
+    card.write_text(text + "\n## Intended use\nOur notes.\n")  # prose: fine
+    push(out, **quiet)
+    card.write_text(text.replace(lic, "license: cc0-1.0", 1))
+    with pytest.raises(PushError, match=r"README\.md declares `license` other than the mix's checked shards give "
+                                        r"\(license: 'cc0-1\.0' where mix_plan\.json gives") as exc:
+        push(out, **quiet)
+    assert exc.value.exit_code == 2
+    card.write_text(text.replace("config_name: fr\n", "config_name: fr-all\n", 1))
+    assert "config_name: fr\n" in text
+    with pytest.raises(PushError, match=r"declares `configs`"):
+        push(out, **quiet)

@@ -141,6 +141,47 @@ def _local_files(folder: Path) -> list[_LocalFile]:
     return out
 
 
+_CARD_KEYS = ("license", "license_name", "license_details", "configs")
+
+
+def _check_card(folder: Path) -> None:
+    """The card may be edited by hand (prose, tags, a description), but what it declares about the data must stay
+    what ``mix build`` derived from the checked shards: ``license`` (and its name and details) from the rows'
+    licences, ``configs`` from the files. Review: ``license: other`` changed to ``cc-by-4.0`` was published."""
+    import yaml
+
+    from .mix.card import front_matter
+
+    card = folder / README
+    if not card.is_file():
+        return  # the Hub makes an empty card; nothing declared
+    text = card.read_text(encoding="utf-8", errors="replace")
+    parts = text.split("\n---", 1) if text.startswith("---") else []
+    try:
+        declared = yaml.safe_load(parts[0][3:]) if len(parts) == 2 else None
+    except yaml.YAMLError as err:
+        raise PushError(f"{card}: its YAML header does not parse ({err}); rebuild the mix (`lucie-data mix build`) "
+                        "or repair the header.") from None
+    if not isinstance(declared, dict):
+        raise PushError(f"{card} has no YAML header (`---` … `---`) with the mix's licence and configs: rebuild the "
+                        "mix (`lucie-data mix build`), then edit only its prose.")
+    plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
+    if isinstance(plan.get("card_sha256"), str) and _sha256(card) == plan["card_sha256"]:
+        return  # the card as mix build wrote it
+    try:
+        want = front_matter(plan)
+    except (KeyError, TypeError, AttributeError):  # a plan no card can be derived from (hand-made, older format)
+        return
+    wrong = [k for k in _CARD_KEYS if declared.get(k) != want.get(k)]
+    if wrong:
+        k = wrong[0]
+        raise PushError(f"Refusing to push {folder}: its README.md declares {', '.join(f'`{w}`' for w in wrong)} other "
+                        f"than the mix's checked shards give ({k}: {declared.get(k)!r} where mix_plan.json gives "
+                        f"{want.get(k)!r}"[:400] + "). Nothing was uploaded. The card's prose may be edited; its "
+                        "licence and configs come from the data: put them back (rebuild the mix and merge your prose "
+                        "into the new card), or change the data and rebuild.")
+
+
 def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
     """Only what ``mix build`` wrote and checked may be published: the shards ``mix_plan.json`` lists, byte for
     byte (sha256), ``mix_plan.json`` and ``README.md``. Any other file (a shard slipped into ``data/``, notes, a
@@ -385,6 +426,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     _check_plan(folder)
     files = _local_files(folder)
     _check_shards(folder, files)
+    _check_card(folder)
 
     if dry_run:
         return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)
