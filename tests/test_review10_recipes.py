@@ -36,3 +36,32 @@ def test_issues_are_grouped_by_file_once_each():
     whole = ConfigIssue("a", "", "whole file")
     assert in_file_order([a9, b3, whole, a1, b3]) == [a1, a9, whole, b3]
     assert RecipeError([a9, a1]).issues == [a1, a9]
+
+
+def test_the_missing_licence_warning_names_the_evidence_the_rows_carry():
+    """It said "evidence `recipe`"; the rows carry `recipe:no_license_field`, which `unverified: deny` removes."""
+    from types import SimpleNamespace
+
+    from lucie_data.ledger import read_checks_problems
+
+    recipe = SimpleNamespace(license="CC-BY-4.0", languages=["fr"], rule_fields=lambda: [])
+    src = SimpleNamespace(recipe=recipe, file="r.yaml")
+    checks = {"records": 10, "record_fields": ["id", "text", "licence"],
+              "fields_missing": {"license_field": {"records": 3, "field": "licence"}}}
+    warnings, errors = read_checks_problems(checks, src)
+    assert not errors and len(warnings) == 1
+    assert "evidence `recipe:no_license_field`; a policy with `unverified: deny` removes it" in warnings[0]
+
+
+def test_the_demo_run_from_another_folder_builds_there(tmp_path, monkeypatch, capsys):
+    """`lucie-data build` with no argument, run outside the checkout, wrote into the checkout's build/demo."""
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    before = sorted((root / "build").glob("*")) if (root / "build").exists() else []
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "--only", "pud_en"]) == 0
+    assert (tmp_path / "build" / "demo" / "sources" / "pud_en" / "ledger.json").is_file()
+    after = sorted((root / "build").glob("*")) if (root / "build").exists() else []
+    assert after == before
+    assert str(tmp_path / "build" / "demo") in capsys.readouterr().out.replace("\n", "")

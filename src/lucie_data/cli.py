@@ -75,6 +75,10 @@ def cmd_build(args) -> int:
     from .runner import build
 
     pipe = _load_target(args.pipeline, args.output)
+    if not args.pipeline and not args.output and _project_root() != Path.cwd():
+        # the bundled demo run from elsewhere: into ./build/<name> here, as a single recipe is, not into the
+        # checkout or site-packages the demo pipeline lives in (review: it wrote /work/main/build/demo)
+        args.output = str(Path.cwd() / "build" / pipe.recipe.name)
     con = _console()
     out = Path(args.output).resolve() if args.output else pipe.output_dir
     con.print(f"[bold]lucie-data {__version__}[/bold] · pipeline [cyan]{pipe.recipe.name}[/cyan] · "

@@ -115,7 +115,7 @@ def kept_counts(source_dir: Path) -> dict:
 FIELD_MISSING_WARN_SHARE = 0.5
 _FALLBACK = {"text_field": "the record is removed at `read` (read_missing_text)",
              "id_field": "its id is `<file>:<position>`",
-             "license_field": "it gets the recipe's licence ({license}, evidence `recipe`)",
+             "license_field": "it gets the recipe's licence ({license}, evidence `recipe:no_license_field`; a policy with `unverified: deny` removes it)",
              "language_field": "it gets the recipe's language ({language})",
              "url_field": "its url is null", "title_field": "its title is null", "date_field": "its date is null"}
 
@@ -184,7 +184,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     ``license_field: licence`` put 62 Apache/BSD/dual-licensed files under one licence. There is no reading of
     such a recipe that is right, so the build stops (rule 2) instead of writing documents the policy would judge
     on a wrong label. Warnings: ``license_field`` absent from some records (each such document has the recipe's
-    licence, evidence ``recipe``); any other mapped field absent from at least FIELD_MISSING_WARN_SHARE of the
+    licence, evidence ``recipe:no_license_field``); any other mapped field absent from at least FIELD_MISSING_WARN_SHARE of the
     records, and so is a ``metadata_fields`` entry (a dotted path too) missing from that share (one a rule reads
     says so: the rule checked nothing there); language values that name no language; input files without a
     sidecar row; input files that held no record."""
