@@ -187,3 +187,18 @@ def test_push_refuses_a_card_whose_licence_or_configs_were_edited(built, tmp_pat
     assert "config_name: fr\n" in text
     with pytest.raises(PushError, match=r"declares `configs`"):
         push(out, **quiet)
+
+
+def test_an_older_build_with_gopher_quality_is_not_refused(built, tmp_path):
+    """The older-build fallback re-validated recipe.resolved.json as a recipe, which a gopher_quality stage's
+    `stop_words: null` fails: every such build was refused as edited."""
+    b = _copy(built, tmp_path)
+    m = json.loads((b / "manifest.json").read_text())
+    for s in m["sources"]:
+        del s["resolved_recipe_file_sha256"]
+    (b / "manifest.json").write_text(json.dumps(m))
+    resolved = b / "sources" / "pud_en" / "recipe.resolved.json"
+    data = json.loads(resolved.read_text())
+    data["recipe"]["stages"].append({"type": "gopher_quality", "stop_words": None})
+    resolved.write_text(json.dumps(data, indent=2, sort_keys=True))
+    build_mix(b, load_mix_config(b, output=tmp_path / "m"))

@@ -260,22 +260,16 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
 
 def _resolved_as_built(raw: bytes, recipe: dict, entry: dict) -> bool:
     """Whether ``recipe.resolved.json`` (``raw``, parsed ``recipe``) is what the build recorded in the manifest
-    ``entry`` of its source: the file's sha256 (builds since review 10), else the resolved recipe's hash, recomputed
-    through the recipe model (older builds). True when the manifest records neither."""
+    ``entry`` of its source: the file's sha256 (builds since review 10); for older builds, the licence and the
+    redistributable flag the manifest recorded beside it (what the mix decides on; the resolved recipe's own hash
+    cannot be recomputed reliably: a file written by an older version need not validate as a recipe today)."""
     want = entry.get("resolved_recipe_file_sha256")
     if isinstance(want, str):
         return hashlib.sha256(raw).hexdigest() == want
-    want = entry.get("resolved_recipe_sha256")
-    if not isinstance(want, str):
-        return True
-    from pydantic import ValidationError
-
-    from ..recipe import SourceRecipe
-
-    try:
-        return hashlib.sha256(SourceRecipe.model_validate(recipe).model_dump_json().encode()).hexdigest() == want
-    except ValidationError:
+    if "license" in entry and recipe.get("license") != entry["license"]:
         return False
+    return not ("redistributable" in entry
+                and bool(recipe.get("redistributable", True)) != bool(entry["redistributable"]))
 
 
 def check_kept_shards(src: SourceInfo, recorded) -> None:
