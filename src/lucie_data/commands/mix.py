@@ -50,8 +50,7 @@ def _print_plan(plan) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    def n(x):
-        return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
+    from ..mix.plan import format_tokens as n
 
     con = Console(highlight=False)
     t = Table(title=f"Mix plan: {n(plan.total_tokens)} tokens -> {n(plan.total_tokens_seen)} tokens seen")

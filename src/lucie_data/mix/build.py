@@ -69,7 +69,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..buildfiles import NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest
 from ..licenses import UNKNOWN
 from ..manifest import sha256_file as _sha256
-from .plan import DamagedShardError, Factor, MixPlanError, Weights, load_weights_yaml, parse_weights, plan_mix, solve_factors
+from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
+                   plan_mix, solve_factors)
 from .stats import SourceInfo, _parquet_paths, check_kept_shards, code_language, mix_language, read_sources, subset_name
 
 __all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME",
@@ -1477,7 +1478,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                            for lang, row in plan.targets["languages"].items()
                            if abs(row["achieved"] - row["target"]) > 1e-9)
         log(f"warning: the target shares cannot be met with at most {plan.targets['max_epochs']:g} epochs per "
-            f"subset; closest plan: {missed}. Raise `max_epochs`, or lower those targets")
+            f"subset; closest plan: {missed}." + ("" if plan.targets.get("reason") else  # (the reason is logged above)
+                                                   " Raise `max_epochs`, or lower those targets"))
     for key, why in publish_as_problems(config.publish_as, list(by_name)):
         raise MixPlanError(f"mix.publish_as: {key}: {why}")
     for key in sorted(set(config.publish_as) - set(by_name)):
@@ -1488,7 +1490,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         log("warning: ids are not unique in " + ", ".join(f"{k} ({v:,} documents share an id)" for k, v in dup_ids.items())
             + ": the mix's ids are not either (set the recipe's `id_field` to a unique field, or `id_field: null` "
               "for ids made of the input file and record)")
-    log(f"planned {len(plan.subsets)} subset(s), {plan.total_tokens:,} tokens -> {plan.total_tokens_seen:,} seen")
+    log(f"planned {len(plan.subsets)} subset(s), {format_tokens(plan.total_tokens)} tokens -> "
+        f"{format_tokens(plan.total_tokens_seen)} seen")
 
     if config.repeat_ids == "suffix":
         clash = _suffix_collisions(sources, described, keep, epochs, config.seed)

@@ -15,7 +15,8 @@ default) and ``Weights.sources`` is an extra per-subset multiplier (1.0 by defau
 Everything here is pure (no I/O except the two explicit loaders) and exact:
 factors are read as the decimals they are written as (``1.5`` is 3/2) and token
 counts are multiplied with :class:`fractions.Fraction`, so Lucie's published
-figures (3,121,744,220,736 tokens seen) are reproduced to the token.
+figures (3,121,744,220,736 tokens seen) are reproduced to the token. (One rounding:
+a product of factors within 2^-50 of a short decimal is that decimal, see ``_as_meant``.)
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ __all__ = [
     "language_group",
     "load_stats_csv",
     "load_weights_yaml",
+    "mix_language_of",
     "parse_weights",
+    "format_tokens",
     "plan_mix",
     "solve_factors",
 ]
@@ -143,6 +146,8 @@ def _weight_key(key: str, field: str) -> str:
         if low != "code" and low.startswith(("code:", "code-")):
             raise ValueError(f"{key!r}: code subsets are weighted as `code` (one key for every programming "
                              "language); write `code`")
+        # case and a pair's comma only: a key a build would file under another code (`fre`, `french`, `fr-FR`,
+        # `en_US`) is kept, and weight_typos names the code to write when that code is a subset's language
         return mix_language(low) if low else x
 
     if field == "languages":
@@ -151,6 +156,27 @@ def _weight_key(key: str, field: str) -> str:
         return key
     head, _, tail = key.partition(KEY_SEP)
     return f"{lang(head)}{KEY_SEP}{tail.strip().lower()}"  # categories are lower case (recipe.Category)
+
+
+def mix_language_of(value: str) -> str | None:
+    """The language a build weights a record labelled ``value`` under, or None when a build would not know it.
+
+    The build's two steps, one after the other: the record reader's :func:`~lucie_data.languages.normalize_language`
+    (``fr-FR``, ``fra``, ``French``, ``Français``, ``FR`` -> ``fr``; ``fr-en``, ``fr,EN`` -> the pair ``fr,en``;
+    ``code:Python`` -> ``code:python``), then :func:`~.stats.mix_language` (``fr,en`` -> ``fr-en``, ``code:<lang>``
+    -> ``code``). ``und`` (unknown) stays ``und``, the folder a build files unlabelled documents under. Why: the
+    stats CSV and weights keys were only lower-cased, so ``fr-FR`` became a "pair" ``fr-fr``, ``fra`` a language
+    of its own, and their factors never applied (review)."""
+    from ..languages import UNKNOWN, normalize_language
+    from .stats import mix_language  # (stats imports this module)
+
+    low = value.strip().lower()
+    if low == UNKNOWN:
+        return UNKNOWN
+    if low == "code" or low.startswith(("code:", "code-")):
+        return "code"
+    canon = normalize_language(value)
+    return mix_language(canon) if canon is not None else None
 
 
 def _exact(x: float | int | Decimal | Fraction) -> Fraction:
@@ -238,9 +264,30 @@ def _parse_tokens(value: Any, where: str) -> int:
     return tokens
 
 
+def _stats_language(value: str, where: str) -> str:
+    """A stats CSV's language as the build files it (:func:`mix_language_of`); a value a build would not know is an
+    error naming the row, rather than a language of its own that no factor key matches."""
+    lang = mix_language_of(value)
+    if lang is None:
+        from ..languages import language_problem
+
+        problem = (language_problem(value) or f"language {value!r} names no language").removeprefix("language ")
+        raise MixPlanError(
+            f"{where}: language {problem}. Write the language as a build files it: an ISO 639 code (fr), a pair "
+            "(fr-en), code, or und when it is unknown"
+        )
+    return lang
+
+
 def load_stats_csv(source: str | Path | Iterable[Mapping[str, Any] | SubsetStats]) -> list[SubsetStats]:
     """Read per-subset stats from a CSV path (``subset,language,category,tokens``; extra columns
-    are ignored) or from an iterable of dicts / :class:`SubsetStats`."""
+    are ignored) or from an iterable of dicts / :class:`SubsetStats`.
+
+    Languages are read as a build maps a record's (:func:`mix_language_of`: ``fr-FR``, ``fra``, ``French`` ->
+    ``fr``; ``fr,en`` -> ``fr-en``; ``code:python`` -> ``code``) and categories lower-cased, as weight keys are;
+    a language a build would not know is an error naming the row. :class:`SubsetStats` items (a build's own
+    counts) are taken as they are. A CSV row with more values than the header has columns is an error (an
+    unquoted comma in a value shifted the rest)."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         try:
@@ -250,23 +297,35 @@ def load_stats_csv(source: str | Path | Iterable[Mapping[str, Any] | SubsetStats
         except (OSError, UnicodeDecodeError) as err:
             raise MixPlanError(f"stats file {path} cannot be read ({err}); pass a CSV file") from None
         reader = csv.DictReader(io.StringIO(text))
-        missing = [c for c in _STATS_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise MixPlanError(
-                f"stats file {path} lacks column(s) {', '.join(missing)}; "
-                f"expected a header with {','.join(_STATS_COLUMNS)} (found: {reader.fieldnames})"
-            )
-        rows: Iterable[Any] = list(reader)
+        try:
+            fieldnames = reader.fieldnames
+            missing = [c for c in _STATS_COLUMNS if c not in (fieldnames or [])]
+            if missing:
+                raise MixPlanError(
+                    f"stats file {path} lacks column(s) {', '.join(missing)}; "
+                    f"expected a header with {','.join(_STATS_COLUMNS)} (found: {fieldnames})"
+                )
+            numbered: list[tuple[int, Any]] = []
+            for row in reader:
+                numbered.append((reader.line_num, row))
+                extra = row.get(None)
+                if extra is not None:  # csv.DictReader files the values past the header's columns under None
+                    raise MixPlanError(
+                        f"{path} row {reader.line_num}: {len(fieldnames) + len(extra)} values for the header's "
+                        f"{len(fieldnames)} columns ({','.join(fieldnames)}); extra: {','.join(extra)}. Remove them, "
+                        'or quote a value that holds a comma ("fr,en")'
+                    )
+        except csv.Error as err:
+            raise MixPlanError(f"{path} row {reader.line_num}: not valid CSV ({err})") from None
+        rows: Iterable[Any] = numbered
         origin = str(path)
-        first_line = 2  # line 1 is the header
     else:
-        rows = source
+        rows = enumerate(source, start=1)
         origin = "stats"
-        first_line = 1
 
     out: list[SubsetStats] = []
     seen: set[str] = set()
-    for i, row in enumerate(rows, start=first_line):
+    for i, row in rows:
         if isinstance(row, SubsetStats):
             item = row
             where = f"{origin} row {i} ({row.subset})"
@@ -278,13 +337,11 @@ def load_stats_csv(source: str | Path | Iterable[Mapping[str, Any] | SubsetStats
                 raise MixPlanError(f"{where}: missing value for {', '.join(missing)}")
             subset = str(row["subset"]).strip()
             where = f"{origin} row {i} ({subset})"
-            from .stats import mix_language  # (stats imports this module)
-
             item = SubsetStats(
                 subset=subset,
-                # the build's weighting language: `fr,en` -> fr-en, `code:python` -> code (README; as --build)
-                language=mix_language(str(row["language"]).strip()),
-                category=str(row["category"]).strip(),
+                # the build's weighting language: `fr-FR` -> fr, `fr,en` -> fr-en, `code:python` -> code (as --build)
+                language=_stats_language(str(row["language"]), where),
+                category=str(row["category"]).strip().lower(),  # as weight keys' categories (review: `WEB`)
                 tokens=_parse_tokens(row["tokens"], where),
             )
         if item.subset in seen:
@@ -311,6 +368,13 @@ def language_group(lang: str) -> str:
     if lang.startswith("code:"):
         return "code"
     return lang
+
+
+def format_tokens(x: int | float) -> str:
+    """A token count for a table: a whole number with thousands separators. Tokens seen are epochs x tokens and
+    may be fractional (2.5 epochs of an odd count); the JSON keeps the exact value, a table shows it rounded half
+    up (review: ``178,797,884,497.5``)."""
+    return f"{x:,}" if isinstance(x, int) else f"{math.floor(x + 0.5):,}"
 
 
 def _num(x: Fraction) -> int | float:
@@ -371,8 +435,7 @@ class MixPlan:
         return out
 
     def to_markdown(self) -> str:
-        def n(x: int | float) -> str:
-            return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
+        n = format_tokens
 
         def pct(x: float) -> str:
             return f"{x * 100:.3f}"
@@ -412,14 +475,37 @@ class MixPlan:
                     f"| {lang} | {pct(row['target'])} | {pct(row['achieved'])} | {row['multiplier']:.6g} "
                     f"| {row['max_epochs']:.6g} | {'yes' if row['capped'] else 'no'} |"
                 )
+            for key in ("reason", "note"):
+                if t.get(key):
+                    lines += ["", f"{key.capitalize()}: {t[key]}"]
         return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- planning
 
 
-def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
-    """Epochs per subset, exactly; all missing factors are reported at once."""
+_MEANT_DIGITS = 12  # significant digits of a decimal a product of written factors may be meant as
+_MEANT_TOL = Fraction(1, 2**50)  # relative: three factors, each within half a float ulp (2^-53) of what was meant
+
+
+def _as_meant(e: Fraction) -> Fraction:
+    """A product of factors as the decimal it is meant as: ``1.5 x 2.6666666666666665`` (a solved multiplier for
+    8/3, printed as a float) is 4, not 3.99999999999999975. Each factor is read as the decimal it is written as, and
+    a float written with 17 digits is only within half an ulp of the value it stands for, so a product within
+    2^-50 (relative) of a decimal of at most 12 significant digits is that decimal. Products of short decimals
+    (Lucie's 1.5 x 2) are exact already and unchanged.
+
+    Why: a subset capped at 4 epochs printed 3.9999999999999996 and ``mix build``, which repeats floor(epochs)
+    times, made it 3 whole epochs plus a 0.9999... draw (review)."""
+    if e.denominator == 1 or e == 0:
+        return e
+    meant = Fraction(f"{float(e):.{_MEANT_DIGITS}g}")
+    return meant if meant != e and abs(e - meant) <= meant * _MEANT_TOL else e
+
+
+def _exact_epochs(stats: list[SubsetStats], weights: Weights, *, meant: bool = True) -> list[Fraction]:
+    """Epochs per subset, exactly (:func:`_as_meant`; ``meant=False``: the raw product); all missing factors are
+    reported at once."""
     unknown_sources = sorted(set(weights.sources) - {s.subset for s in stats})
     if unknown_sources:
         import difflib
@@ -449,7 +535,8 @@ def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
         triple = (factor, weights.languages.get(s.language, 1), weights.sources.get(s.subset, 1))
         f = memo.get(triple)
         if f is None:
-            f = memo[triple] = _exact(triple[0]) * _exact(triple[1]) * _exact(triple[2])
+            f = _exact(triple[0]) * _exact(triple[1]) * _exact(triple[2])
+            f = memo[triple] = _as_meant(f) if meant else f
         epochs.append(f)
     if missing:
         import difflib
@@ -458,6 +545,10 @@ def _exact_epochs(stats: list[SubsetStats], weights: Weights) -> list[Fraction]:
 
         def typo(key: str) -> str:
             lang, _, cat = key.partition(KEY_SEP)
+            same = [k for k in unused if _canonical_key(k) == key]
+            if same:  # `fr-fr--web` for `fr--web` (review: a build files fr-FR as fr)
+                return (f"; your {same[0]!r} means it: a build files the language {same[0].partition(KEY_SEP)[0]!r} "
+                        f"as {lang!r}, write {key!r}")
             if lang.count("-") == 1:  # a pair written in the other order (review: en,fr--aligned for fr-en--aligned)
                 rev = "-".join(reversed(lang.split("-"))) + KEY_SEP + cat
                 if rev in unused:
@@ -530,16 +621,38 @@ def plan_mix(
     )
 
 
+def _canonical_key(key: str) -> str | None:
+    """``key`` with its language part as a build files it (``fr-fr--web`` -> ``fr--web``), when that differs."""
+    if KEY_SEP in key:
+        lang, _, cat = key.partition(KEY_SEP)
+        canon = mix_language_of(lang) if lang else None
+        return f"{canon}{KEY_SEP}{cat}" if canon is not None and canon != lang else None
+    canon = mix_language_of(key)
+    return canon if canon is not None and canon != key else None
+
+
 def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
     """Factor keys and language multipliers that match no subset *and* look like a typo of one that does (or are
     not ``<language>--<category>`` at all). Why not every unused key: one weights file serves many builds (Lucie's
     38 keys on a build of 6 subsets), so unused keys are normal; a misspelt one silently did nothing, and with
-    ``default_factor`` its subset got the default instead (found in review: ``en--bok``, ``code--programing``)."""
+    ``default_factor`` its subset got the default instead (found in review: ``en--bok``, ``code--programing``).
+
+    A key whose language a build would file under another code that is a subset's (``french``, ``fre``, ``fr-FR``,
+    ``en_US``; review: ignored without a word, ``fr-FR`` even pointed at ``fr-en``) names that code first."""
     import difflib
 
     keys = sorted({s.key for s in stats})
     out = []
     for key in sorted(set(weights.factors) - set(keys)):
+        canon = _canonical_key(key)
+        if canon is not None and canon in keys:
+            lang = key.partition(KEY_SEP)[0]
+            own = (f"; {canon!r} has a factor of its own, so {key!r} does nothing" if canon in weights.factors else
+                   f"; {canon!r} has no factor of its own: it got default_factor {float(weights.default_factor):g}"
+                   if weights.default_factor is not None else "")
+            out.append(f"factor key {key!r} matches no subset; did you mean {canon!r}? (a build files the language "
+                       f"{lang!r} as {canon.partition(KEY_SEP)[0]!r}{own})")
+            continue
         near = difflib.get_close_matches(key, keys, n=1, cutoff=0.8)
         if near and near[0] in weights.factors and KEY_SEP in key:
             continue  # a key of the same file that has its own factor (de--web next to es--web): not a typo
@@ -554,6 +667,12 @@ def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
             out.append(f"factor key {key!r} matches no subset{hint}")
     langs = sorted({s.language for s in stats})
     for lang in sorted(set(weights.languages) - set(langs)):
+        canon = _canonical_key(lang)
+        if canon is not None and canon in langs:
+            own = (f" ({canon!r} has a multiplier of its own, so {lang!r} does nothing)" if canon in weights.languages
+                   else "")
+            out.append(f"language multiplier {lang!r} matches no subset's language; did you mean {canon!r}?{own}")
+            continue
         # a language compared with languages of its own kind (codes with codes, pairs with pairs), and not when the
         # near one has its own multiplier: `de` next to `code` or `es` is no typo (code review)
         same_kind = [x for x in langs if ("-" in x) == ("-" in lang) and (x == "code") == (lang == "code")]
@@ -568,12 +687,50 @@ def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
 _TOL = 1e-9
 
 
-def _float_at_most(x: Fraction) -> float:
-    """The float nearest x that does not exceed it (so capped epochs never overshoot the cap)."""
-    f = float(x)
-    while _exact(f) > x:
-        f = math.nextafter(f, -math.inf)
-    return f
+def _language_multiplier(exact: Fraction, rests: set[Fraction], cap: Fraction) -> float:
+    """The float that stands for the multiplier ``exact`` in the weights, for a language whose subsets' epochs
+    before it are ``rests`` (factor x source multiplier, raw products): the plan reads the float back as the decimal
+    it prints as and multiplies (:func:`_exact_epochs`), and no subset's epochs may then exceed the cap. When
+    ``exact`` puts a subset at the cap, the float is chosen so that its epochs come out as the cap exactly.
+
+    Why: rounding the multiplier down (to stay under the cap) gave capped subsets 4.999999999999999 epochs, shown
+    as such in JSON and logs, and ``mix build`` (which repeats floor(epochs) times) then made a "5 epochs" subset
+    4 whole epochs plus a 0.99999... draw (review)."""
+    m = float(exact)
+    rests = {r for r in rests if r > 0}
+    if not rests or exact == 0:
+        return m
+    cap_f = float(cap)
+
+    def epochs(x: float) -> float:
+        return max(float(_as_meant(r * _exact(x))) for r in rests)
+
+    for _ in range(64):  # a step or two in practice
+        if epochs(m) <= cap_f:
+            break
+        m = math.nextafter(m, -math.inf)
+    if max(rests) * exact >= cap:  # meant to be at the cap: land on it
+        for _ in range(64):
+            if epochs(m) >= cap_f:
+                break
+            up = math.nextafter(m, math.inf)
+            if epochs(up) > cap_f:
+                break
+            m = up
+    return m
+
+
+def _target_key(name: str, groups: set[str]) -> str:
+    """A target's language as the plan names its groups: ``FR`` -> ``fr`` (review: rejected while weight keys
+    accept it), ``French``/``fr-FR`` -> ``fr`` as a build files them, ``Parallel`` -> ``parallel``. A name that
+    is none of the groups is returned as written (the caller lists the known ones)."""
+    key = name.strip()
+    if key in groups:
+        return key
+    if key.lower() in groups:
+        return key.lower()
+    canon = mix_language_of(key) if key else None
+    return canon if canon is not None and canon in groups else key
 
 
 def solve_factors(
@@ -587,8 +744,10 @@ def solve_factors(
 
     Why: Lucie's factors were hand-tuned until fr and en each got ~33 % of tokens seen; this
     does that search mechanically. Languages (as mapped by ``language_of``, default
-    :func:`language_group`, so ``"parallel"`` is a valid target) not in the targets keep
-    multiplier 1 and share the remainder. No subset may exceed ``max_epochs``.
+    :func:`language_group`, so ``"parallel"`` is a valid target; names are read case-insensitively and as a
+    build files them, ``FR`` or ``French`` for ``fr``) not in the targets keep multiplier 1 and share the
+    remainder. No subset may exceed ``max_epochs``; a language at the cap gets exactly ``max_epochs`` on its
+    subset with the most base epochs.
 
     Method: with the non-target tokens seen ``R`` fixed, the unconstrained solution is
     ``total = R / (1 - sum(targets))``. A fixed-point iteration on the set of capped languages
@@ -596,7 +755,19 @@ def solve_factors(
     the total, until no free language exceeds its cap. Capping only lowers the total, so the
     set only grows and the loop ends in at most len(targets) rounds. The result is exact and
     deterministic. If a target cannot be met the closest plan is returned with
-    ``targets["feasible"] == False``. ``base_weights=None`` means every factor is 1 (raw tokens).
+    ``targets["feasible"] == False`` and ``targets["reason"]`` (also in the plan's warnings) saying why:
+
+    - a language's cap: it is held at its cap (its capacity ``C_g``, the most tokens seen it can have with no
+      subset above ``max_epochs``) and the other targets are still met exactly;
+    - targets that sum to 1 while languages outside them hold tokens (``R > 0``, which cannot shrink): no plan
+      meets them. The closest plan keeps the target languages in their target ratios to one another
+      (``q_g = target_g / sum(targets)``) and makes them as large as the caps allow: their tokens seen are
+      ``q_g x T`` with ``T = min_g C_g / q_g``. This minimises the largest *relative* miss
+      ``(target_g - achieved_g) / target_g``: every target language misses by the same ``R / (T + R)``, and any
+      other plan leaves one language further from its target (pushing every language to its cap instead gave
+      33/33/33 % for 40/40/20 % targets).
+
+    ``base_weights=None`` means every factor is 1 (raw tokens).
     """
     stats = load_stats_csv(stats)
     if not stats:
@@ -609,11 +780,17 @@ def solve_factors(
         raise MixPlanError(f"max_epochs must be a positive number, got {max_epochs!r}")
     cap = _exact(max_epochs)
 
+    groups = {language_of(s.language) for s in stats}
     targets: dict[str, Fraction] = {}
+    given: dict[str, str] = {}
     for lang, p in target_shares.items():
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) or not 0 <= p <= 1:
             raise MixPlanError(f"target share for {lang!r} must be a number in [0, 1], got {p!r}")
-        targets[lang] = _exact(p)
+        key = _target_key(str(lang), groups)
+        if key in targets:
+            raise MixPlanError(f"targets {given[key]!r} and {lang!r} both mean the language {key!r}: give it once")
+        targets[key] = _exact(p)
+        given[key] = str(lang)
     if not targets:
         raise MixPlanError("no target shares given")
     p_sum = sum(targets.values(), Fraction(0))
@@ -622,7 +799,6 @@ def solve_factors(
             f"target shares sum to {float(p_sum):.6g} > 1 ({', '.join(f'{k}={float(v):g}' for k, v in targets.items())}); "
             "lower some targets"
         )
-    groups = {language_of(s.language) for s in stats}
     unknown = sorted(set(targets) - groups)
     if unknown:
         raise MixPlanError(
@@ -633,6 +809,7 @@ def solve_factors(
     B: dict[str, Fraction] = {g: Fraction(0) for g in targets}  # base tokens seen per target group
     top: dict[str, Fraction] = {g: Fraction(0) for g in targets}  # highest base epochs in the group
     R = Fraction(0)
+    rest: dict[str, Fraction] = {}  # tokens seen of the groups outside the targets
     for s, e in zip(stats, base_epochs):
         g = language_of(s.language)
         if g in targets:
@@ -640,6 +817,7 @@ def solve_factors(
             top[g] = max(top[g], e)
         else:
             R += e * s.tokens
+            rest[g] = rest.get(g, Fraction(0)) + e * s.tokens
             if e > cap:
                 raise MixPlanError(
                     f"subset {s.subset!r} ({g}, not in targets) already has {float(e):g} epochs > max_epochs "
@@ -657,30 +835,42 @@ def solve_factors(
     for g in targets:
         if B[g] == 0:
             S[g] = Fraction(0)
+    reason = None
 
-    if R == 0:
-        # Only target languages exist: shares are scale-free. Normalise the targets and pick the
-        # smallest scale at which no target language is subsampled, unless the cap forbids it.
+    if R == 0 or p_sum >= 1 - Fraction(_TOL):  # (0.3333333333333333 x 3 sums to 1 too)
+        # Only target languages exist (shares are scale-free), or the targets leave the others no room (no plan
+        # meets them): keep the targets' ratios, q_g = target_g / sum(targets). Without other languages, the
+        # smallest scale at which no target language is subsampled, unless the cap forbids it; with them, the
+        # largest scale the caps allow (the others' share, R / (T + R), is then as small as it can be).
         if p_sum == 0:
             raise MixPlanError("all targets are 0 and no other language exists: nothing left to train on")
         q = {g: targets[g] / p_sum for g in free}
         pos = [g for g in free if q[g] > 0]
-        total = max(B[g] / q[g] for g in pos)
-        total = min(total, min(C[g] / q[g] for g in pos))
+        largest = min(C[g] / q[g] for g in pos)
+        total = min(max(B[g] / q[g] for g in pos), largest) if R == 0 else largest
         for g in free:
             S[g] = q[g] * total
             if S[g] == C[g] and q[g] > 0:
                 capped.add(g)
+        if R > 0:  # (kept only if a target is missed: R may be too small to matter)
+            others = sorted(g for g, r in rest.items() if r > 0)
+            share = R / (total + R)
+            at_cap = sorted(capped)
+            one = len(others) == 1
+            reason = (
+                f"the targets sum to {float(p_sum):g} but {', '.join(others)} (not in the targets, so kept at "
+                f"{'its' if one else 'their'} base weights, multiplier 1) {'holds' if one else 'hold'} "
+                f"{float(share) * 100:.3f} % of tokens seen: no plan meets the targets. Closest plan: the target "
+                f"languages keep their target ratios, as large as max_epochs {float(cap):g} allows "
+                f"({', '.join(at_cap)} at the cap), each at {float(1 - share) * 100:.3f} % of its target. Add "
+                f"{', '.join(others)} to the targets (e.g. --target {others[0]}=0, or `{others[0]}: 0` under "
+                "`mix: targets`), or lower the targets to leave "
+                f"{'it its' if one else 'them their'} share"
+            )
     else:
         while True:
-            denom = 1 - sum((targets[g] for g in free), Fraction(0))
+            denom = 1 - sum((targets[g] for g in free), Fraction(0))  # > 0: sum(targets) < 1
             numer = R + sum((C[g] for g in capped), Fraction(0))
-            if denom <= 0:  # targets leave no room for the non-target languages: push all to the cap
-                for g in free:
-                    capped.add(g)
-                    S[g] = C[g]
-                free = []
-                break
             total = numer / denom
             over = [g for g in free if targets[g] * total > C[g]]
             if not over:
@@ -693,16 +883,20 @@ def solve_factors(
             free.remove(g)
 
     # Express the multipliers in Lucie's own terms: a per-language weight (--fr_weight & co).
-    mult: dict[str, float] = {}
-    for g in targets:
-        m = S[g] / B[g] if B[g] > 0 else Fraction(1)
-        mult[g] = _float_at_most(m) if g in capped else float(m)
+    exact_mult = {g: S[g] / B[g] if B[g] > 0 else Fraction(1) for g in targets}
+    mult = {g: float(m) for g, m in exact_mult.items()}
+    # per language, its subsets' epochs before the language multiplier (factor x source multiplier)
+    rests: dict[str, set[Fraction]] = {}
+    plain = base.model_copy(update={"languages": {}})
+    for s, e in zip(stats, _exact_epochs(stats, plain, meant=False)):
+        if language_of(s.language) in targets:
+            rests.setdefault(s.language, set()).add(e)
     languages = dict(base.languages)
     for lang in sorted({s.language for s in stats}):
         g = language_of(lang)
         if g in targets:
-            m = _exact(base.languages.get(lang, 1)) * _exact(mult[g])
-            languages[lang] = _float_at_most(m) if g in capped else float(m)
+            exact = _exact(base.languages.get(lang, 1)) * exact_mult[g]
+            languages[lang] = _language_multiplier(exact, rests.get(lang, set()), cap)
     weights = base.model_copy(update={"languages": languages})
 
     plan = plan_mix(stats, weights)
@@ -713,7 +907,7 @@ def solve_factors(
         if g in targets:
             achieved[g] += sp.share
             max_ep[g] = max(max_ep[g], sp.epochs)
-    # the plan is recomputed from the float weights; capped multipliers were rounded down
+    # the plan is recomputed from the float weights; their epochs are kept at or under the cap
     worst = max(sp.epochs for sp in plan.subsets)
     if worst > float(cap):
         raise AssertionError(f"solver bug: epochs {worst} above cap {float(cap)}")  # pragma: no cover
@@ -730,7 +924,19 @@ def solve_factors(
             "max_epochs": max_ep[g],
             "capped": g in capped,
         }
-    report = {"max_epochs": float(cap), "feasible": bool(feasible), "languages": report_langs}
+    if feasible:
+        reason = None
+    elif reason is None:
+        short = [g for g in targets if g in capped and achieved[g] < float(targets[g]) - 1e-6]
+        if short:
+            reason = "; ".join(
+                f"{g} reaches at most {achieved[g] * 100:.3f} % (target {float(targets[g]) * 100:.3f} %) with at "
+                f"most {float(cap):g} epochs per subset (its subsets have up to {float(top[g]):g} epochs under the "
+                "base weights)" for g in sorted(short)
+            ) + ": raise max_epochs, or lower " + ("that target" if len(short) == 1 else "those targets")
+    report: dict[str, Any] = {"max_epochs": float(cap), "feasible": bool(feasible), "languages": report_langs}
+    if reason is not None:
+        report["reason"] = reason
     if R == 0 and abs(p_sum - 1) > _TOL:
         report["note"] = "targets do not sum to 1 and no other language fills the remainder; shares were normalised"
     return weights, MixPlan(
@@ -740,4 +946,5 @@ def solve_factors(
         total_tokens_seen=plan.total_tokens_seen,
         targets=report,
         language_groups=plan.language_groups,
+        warnings=list(plan.warnings) + ([f"targets not met: {reason}"] if reason else []),
     )
