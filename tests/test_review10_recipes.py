@@ -65,3 +65,30 @@ def test_the_demo_run_from_another_folder_builds_there(tmp_path, monkeypatch, ca
     after = sorted((root / "build").glob("*")) if (root / "build").exists() else []
     assert after == before
     assert str(tmp_path / "build" / "demo") in capsys.readouterr().out.replace("\n", "")
+
+
+def test_a_build_folder_that_cannot_be_made_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """`output_dir: afile` (a file) or `--output afile/sub` gave a FileExistsError / NotADirectoryError traceback from
+    the runner, and `validate` said OK."""
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a folder")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text((root / "sources" / "demo" / "pud_en.yaml").read_text().replace("../../data/", f"{root}/data/"))
+    (tmp_path / "p.yaml").write_text("name: p\noutput_dir: afile\nsources: [r.yaml]\n")
+
+    def run(*argv) -> str:
+        capsys.readouterr()
+        assert main(list(argv)) == 2
+        out = capsys.readouterr()
+        assert "Traceback" not in out.out + out.err
+        return " ".join((out.out + out.err).split())
+
+    said = run("validate", "p.yaml")
+    assert "p.yaml:2: output_dir: afile is a file, not a folder; choose another folder" in said, said
+    assert "output_dir: afile is a file, not a folder" in run("build", "p.yaml")
+    said = run("build", "r.yaml", "--output", "afile/sub")
+    assert f"cannot make the build folder {tmp_path}/afile/sub ({tmp_path}/afile is a file, not a folder), given by " \
+           "--output" in said, said

@@ -67,6 +67,21 @@ def _load_target(path: str | None, output: str | None):
     return single_source_pipeline(src, Path(output) if output else None)
 
 
+def _check_output(out: Path, given: str | None, pipe) -> None:
+    """The build folder can be made (review: `output_dir: afile`, a file, gave a FileExistsError traceback)."""
+    from .errors import InputError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        blocker = next((p for p in [out, *out.parents] if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker is not None else (err.strerror or str(err))
+        where = ("--output" if given else f"`output_dir: {pipe.recipe.output_dir}` in {pipe.file}"
+                 if pipe.recipe.output_dir and pipe.file else "the default build folder")
+        raise InputError(f"cannot make the build folder {out} ({why}), given by {where}: choose a folder that can be "
+                         "made there (or move that file away)") from None
+
+
 def cmd_build(args) -> int:
     import time
 
@@ -81,6 +96,7 @@ def cmd_build(args) -> int:
         args.output = str(Path.cwd() / "build" / pipe.recipe.name)
     con = _console()
     out = Path(args.output).resolve() if args.output else pipe.output_dir
+    _check_output(out, args.output, pipe)
     con.print(f"[bold]lucie-data {__version__}[/bold] · pipeline [cyan]{pipe.recipe.name}[/cyan] · "
               f"{len(pipe.sources)} source(s) → {out}")
     status = Status("starting", console=con)

@@ -1039,6 +1039,15 @@ def load_pipeline(path: Path) -> LoadedPipeline:
             issues.append(ConfigIssue(str(path), "tokenizer", problem, lines.get(("tokenizer",))))
         elif tok != pipe.tokenizer:
             pipe = pipe.model_copy(update={"tokenizer": tok})
+    if pipe is not None and pipe.output_dir:
+        out = Path(pipe.output_dir)
+        out = out if out.is_absolute() else path.parent / out
+        blocker = next((p for p in [out, *out.parents] if p.exists() and not p.is_dir()), None)
+        if blocker is not None:  # review: found only by a traceback when the build made the folder
+            what = (f"{out} is a file, not a folder" if blocker == out else
+                    f"{blocker} is a file, so the build folder {out} cannot be made")
+            issues.append(ConfigIssue(str(path), "output_dir", f"{what}; choose another folder (or move the file away)",
+                                      lines.get(("output_dir",))))
     if issues or pipe is None:
         raise RecipeError(issues)
     return LoadedPipeline(pipe, path.resolve(), sources)
