@@ -258,3 +258,24 @@ def test_html_composition_table_caption_says_kept_and_removed_and_what_und_is(re
     # the chart's own caption describes the chart (kept tokens), not the table
     assert "<p>Kept tokens per licence, by language.</p>" not in html
     assert "Chart: kept tokens per licence, by language." in html
+
+
+def test_the_schema_offers_only_the_classes_that_validate():
+    """`lucie-data schema` / `stages` listed 'unknown' as an allowed class, which validation then refused."""
+    import json as _json
+
+    import pydantic
+    import pytest as _pytest
+
+    from lucie_data.licenses import LicensePolicy
+
+    enum = LicensePolicy.model_json_schema()["properties"]["allow_classes"]["items"]["enum"]
+    assert "unknown" not in enum and set(enum) == {"public-domain", "permissive", "share-alike", "non-commercial",
+                                                   "no-derivatives"}
+    for cls in enum:
+        LicensePolicy(allow_classes=[cls])
+    with _pytest.raises(pydantic.ValidationError, match="set `unknown: allow` instead"):
+        LicensePolicy(allow_classes=["permissive", "unknown"])
+    with _pytest.raises(pydantic.ValidationError):
+        LicensePolicy(allow_classes="permissive")  # a string is not split into letters
+    assert _json.dumps(enum)

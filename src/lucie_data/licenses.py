@@ -1251,7 +1251,9 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
     simply not chosen); ``A AND B`` needs every member to pass, so a denied member denies it.
     """
 
-    allow_classes: list[LicenseClass] = ["public-domain", "permissive", "share-alike"]
+    # without "unknown" (its own setting, `unknown:`), so `lucie-data schema` and `stages` offer what validates
+    allow_classes: list[Literal["public-domain", "permissive", "share-alike", "non-commercial", "no-derivatives"]] = [
+        "public-domain", "permissive", "share-alike"]
     allow: list[str] = []
     deny: list[str] = []
     unknown: Literal["deny", "allow"] = "deny"
@@ -1260,12 +1262,12 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
         "missing (license_evidence in UNVERIFIED_EVIDENCE: an html page the sidecar has no row for, a record whose "
         "license_field is empty), reason license_unverified")
 
-    @field_validator("allow_classes")
+    @field_validator("allow_classes", mode="before")
     @classmethod
-    def _no_unknown_class(cls, v: list[str]) -> list[str]:
-        if "unknown" in v:
+    def _no_unknown_class(cls, v):
+        if isinstance(v, list) and "unknown" in v:
             raise ValueError("'unknown' cannot be an allowed class: set `unknown: allow` instead")
-        return list(dict.fromkeys(v))
+        return list(dict.fromkeys(v)) if isinstance(v, list) else v
 
     @field_validator("allow", "deny")
     @classmethod
