@@ -202,3 +202,41 @@ def test_an_older_build_with_gopher_quality_is_not_refused(built, tmp_path):
     data["recipe"]["stages"].append({"type": "gopher_quality", "stop_words": None})
     resolved.write_text(json.dumps(data, indent=2, sort_keys=True))
     build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+
+
+def test_the_card_gives_the_shares_the_files_hold_beside_the_plan(built, tmp_path):
+    """The card's "% of mix" was the plan's; the files, where fractions draw documents, hold other shares."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "m"
+    plan = build_mix(built, load_mix_config(built, output=out))
+    shares: dict[str, int] = {}
+    for s in plan["shards"]:  # counted from the files themselves
+        lang = "code" if s["kind"] == "code" else s["language"]
+        shares[lang] = shares.get(lang, 0) + pc.sum(pq.read_table(out / s["path"], columns=["n_tokens"])[0]).as_py()
+    total = sum(shares.values())
+    card = (out / "README.md").read_text()
+    assert "| language | tokens | tokens seen (planned) | % planned | % in the files |" in card
+    for lang, row in plan["plan"]["languages"].items():
+        line = next(x for x in card.splitlines() if x.startswith(f"| {lang} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert float(cells[3]) == round(row["share"] * 100, 3)
+        assert abs(float(cells[4]) - shares.get(lang, 0) / total * 100) < 0.0011, (lang, cells, shares)
+    differ = [lang for lang, row in plan["plan"]["languages"].items()
+              if abs(row["share"] - shares.get(lang, 0) / total) > 1e-4]
+    assert differ  # the test weights have fractional epochs: plan and files differ somewhere
+
+
+def test_the_card_says_targets_were_asked_for_and_missed(built, tmp_path):
+    """Targets asked for and missed were said only in mix_plan.json and a console warning, not on the card."""
+    w = tmp_path / "ones.yaml"
+    w.write_text("default_factor: 1\nfactors: {}\n")
+    cfg = load_mix_config(built, weights=w, output=tmp_path / "m")
+    cfg.targets, cfg.max_epochs = {"de": 0.6}, 1.5
+    plan = build_mix(built, cfg)
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "| % in the files | target % |" in card
+    assert any(x.startswith("| de |") and x.rstrip().endswith("| 60.000 |") for x in card.splitlines())
+    assert "The targets could not all be met; this is the closest plan: de reaches at most" in card
+    assert plan["plan"]["targets"]["feasible"] is False
