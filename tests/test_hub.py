@@ -544,3 +544,23 @@ def test_shards_an_interrupted_push_left_are_an_earlier_mixs(hub, tmp_path):
                     path_in_repo="data/natural/fr/Src/Src--fr--000-e2.parquet", repo_id=REPO, repo_type="dataset")
     res = do_push(hub, make_mix(tmp_path / "c", n_parquet=2))
     assert res.deleted == ["data/natural/fr/Src/Src--fr--000-e2.parquet"]
+
+
+def test_an_interrupted_update_says_the_branch_holds_two_mixes(hub, tmp_path):
+    """Trainer review: an update pushed in several commits failed after the first and main served rows of both mixes
+    under the old card; the error said only "push again later"."""
+    do_push(hub, make_mix(tmp_path / "old", n_parquet=2))
+    new = make_mix(tmp_path / "new", n_parquet=5)  # three more shards: four files to send, one per commit
+    hub.fail_next(r"/commit/", status=500, times=2, skip=1)  # the second commit and its one retry
+    lines: list[str] = []
+    with pytest.raises(PushError) as exc:
+        do_push(hub, new, lines, max_files_per_commit=1, retries=1)
+    msg = str(exc.value)
+    assert exc.value.exit_code == 1
+    assert "(1 commit(s) had landed)" in msg and f"{REPO}@main now holds part of this mix beside the earlier one" in msg
+    assert "--create-pr" in msg
+    assert any(line.startswith(f"note: until the last commit lands, {REPO}@main holds part of this mix") for line in lines)
+    # a first push, or a pull request, has nothing to blend: no note
+    lines.clear()
+    do_push(hub, new, lines, max_files_per_commit=1, create_pr=True)
+    assert not any(line.startswith("note: until the last commit") for line in lines)

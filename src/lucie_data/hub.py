@@ -452,6 +452,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     result = PushResult(repo_id=repo_id, revision=revision)
     stage = "creating"
     target = revision or constants.DEFAULT_REVISION
+    blending = False  # updating a published mix in several commits (set below)
     try:
         repo_url = call("create repo", lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=private, exist_ok=True))
         result.url = str(repo_url) + (f"/tree/{revision}" if revision else "")
@@ -512,6 +513,13 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
                if stale else "")
             + (" (as a pull request)" if create_pr else ""))
 
+        # updating a published mix in several commits: until the last one (the card, the deletions), the branch
+        # serves a blend of both mixes (trainer review: an interrupted update left main loading 2,263 rows of two)
+        blending = PLAN in remote and len(batches) > 1 and not create_pr
+        if blending:
+            say(f"note: until the last commit lands, {repo_id}@{target} holds part of this mix beside the earlier one "
+                "(its card still describes the earlier mix); to change it in one step, push with --create-pr and "
+                "merge the pull request, or push to a new --revision")
         pr_revision: str | None = None
         for i, batch in enumerate(batches, 1):
             stage = f"committing part {i}/{len(batches)} to"
@@ -559,8 +567,12 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         raise
     except Exception as err:  # noqa: BLE001 - turned into a message for the user
         done = f" ({len(result.commits)} commit(s) had landed)" if result.commits else ""
+        if result.commits and blending:
+            done += (f". {repo_id}@{target} now holds part of this mix beside the earlier "
+                     "one, under the earlier card: push again now to finish (it resumes), or publish updates with "
+                     "--create-pr so the branch changes in one merge")
         if isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled)) or _is_transient(err):
-            raise PushFailed(redact(_explain(err, repo_id, revision, stage, retries) + done)) from None
+            raise PushFailed(redact(_explain(err, repo_id, revision, stage, retries).rstrip(".") + done + ".")) from None
         if isinstance(err, ValueError):  # e.g. invalid README.md metadata, checked by the Hub before upload
             raise PushFailed(redact(f"The Hub rejected the upload to {repo_id}: {err}{done}")) from None
         if isinstance(err, OSError):
