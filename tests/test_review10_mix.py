@@ -240,3 +240,27 @@ def test_the_card_says_targets_were_asked_for_and_missed(built, tmp_path):
     assert any(x.startswith("| de |") and x.rstrip().endswith("| 60.000 |") for x in card.splitlines())
     assert "The targets could not all be met; this is the closest plan: de reaches at most" in card
     assert plan["plan"]["targets"]["feasible"] is False
+
+
+def test_trace_names_a_removed_document_found_in_the_mix_folder(built, tmp_path, capsys):
+    """A removed shard dropped into the mix folder: `trace` said REMOVED without a word about the mix holding it."""
+    import shutil
+
+    import polars as pl
+
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    removed = sorted((built / "sources" / "pud_en" / "removed").glob("*/*.parquet"))[0]
+    doc = pl.read_parquet(removed)["id"][0]
+    dropped = out / "data" / "natural" / "en" / "pud_en" / "extra.parquet"
+    shutil.copyfile(removed, dropped)
+    capsys.readouterr()
+    assert main(["trace", str(built), doc, "--mix", str(out)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "status REMOVED" in said and "though removed: data/natural/en/pud_en/extra.parquet" in said, said
+    assert ("WARNING the mix folder holds this document in 1 file(s) its mix_plan.json does not list "
+            "(data/natural/en/pud_en/extra.parquet)") in said
+    dropped.unlink()
+    capsys.readouterr()
+    assert main(["trace", str(built), doc, "--mix", str(out)]) == 0
+    assert "WARNING" not in capsys.readouterr().out

@@ -137,9 +137,12 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
 
     mix_files = sorted(mix_dir.glob("**/*.parquet"))
     plan_file = mix_dir / "mix_plan.json"
+    listed = None  # the shards the mix wrote (None: no readable plan, nothing to compare with)
     try:  # how the mix names repeats (mixes without the key: suffix)
-        mode = json.loads(plan_file.read_text(encoding="utf-8")).get("repeat_ids", "suffix")
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(plan_file.read_text(encoding="utf-8"))
+        mode = data.get("repeat_ids", "suffix")
+        listed = {s["path"] for s in data.get("shards") or [] if isinstance(s, dict) and "path" in s}
+    except (OSError, ValueError, AttributeError, TypeError):
         mode = "suffix"
     if not mix_files:
         return plan_file.exists(), mode, []
@@ -149,7 +152,9 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
         tail = ids.str.strip_prefix(doc_id + "#")
         match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^[0-9]+$"))
     try:
-        rows = (pl.scan_parquet(mix_files, include_file_paths="_file", hive_partitioning=False)
+        # files of other columns (a shard dropped in from elsewhere) are read for their ids too, not a crash
+        rows = (pl.scan_parquet(mix_files, include_file_paths="_file", hive_partitioning=False,
+                                extra_columns="ignore", missing_columns="insert")
                 .select("_file", "id").filter(match).collect())
     except Exception:  # noqa: BLE001 -- a damaged mix shard: name it and the fix
         bad = first_unreadable(mix_files, ["id"])
@@ -159,7 +164,8 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
     copies = []
     for f, rid in rows.iter_rows():
         k = None if mode != "suffix" else 1 if rid == doc_id else int(rid[len(doc_id) + 1:])
-        copies.append({"id": rid, "copy": k, "file": Path(f).relative_to(mix_dir).as_posix()})
+        rel = Path(f).relative_to(mix_dir).as_posix()
+        copies.append({"id": rid, "copy": k, "file": rel, "listed": listed is None or rel in listed})
     copies.sort(key=lambda c: (c["copy"] or 0, c["file"]))
     return plan_file.exists(), mode, copies
 
@@ -225,7 +231,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                                                                               "license_warning", "perplexity"))},
         "copies": len(kept) + len(removed),
     }
-    mix_dir = find_mix(build_dir, mix) if kept or mix is not None else None
+    mix_dir = find_mix(build_dir, mix)  # (also for a removed document: it must not be in the mix)
     if kept:
         out["status"] = "kept"
         out["output"] = [{"shard": str(p.relative_to(build_dir)), "row": int(r["_row"])} for p, r in kept]
@@ -236,6 +242,16 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
             out["mix_copies"] = copies
     else:
         out["status"] = "removed"
+        if mix_dir is not None:  # review: a removed document dropped into the mix folder was not mentioned
+            _has_plan, _mode, copies = _mix_copies(mix_dir, doc_id)
+            if copies:
+                out["mix_folder"] = str(mix_dir)
+                out["mix_copies"] = copies
+    unlisted = sorted({c["file"] for c in out.get("mix_copies") or [] if not c["listed"]})
+    if unlisted:
+        out["mix_warning"] = (f"the mix folder holds this document in {len(unlisted)} file(s) its mix_plan.json does not "
+                              f"list ({', '.join(unlisted[:5])}): `lucie-data mix build` did not write them, so they "
+                              "never went through its licence check; `lucie-data push` refuses the folder. Remove them")
     if copy is not None:
         copies = out.get("mix_copies")
         if copies is None:
@@ -287,6 +303,13 @@ def format_trace(t: dict) -> str:
                 files.setdefault(c["file"], []).append(c["id"] if c["copy"] is None else f"copy {c['copy']}")
             for f, what in files.items():  # in copy order
                 L.append(f"          {f}: {', '.join(what)}")
+    if t["status"] == "removed" and t.get("mix_copies"):
+        L.append(f"mix       {len(t['mix_copies'])} time(s) in the mix {t.get('mix_folder', '')}, though removed:"
+                 .rstrip())
+        for f in sorted({c["file"] for c in t["mix_copies"]}):
+            L.append(f"          {f}")
+    if t.get("mix_warning"):
+        L.append(f"WARNING   {t['mix_warning']}")
     for r in t.get("removed", []):
         dup = f" (duplicate of {r['duplicate_of']})" if r.get("duplicate_of") else ""
         L.append(f"removed   at stage {r['stage']}: {r['reason']}{dup}")
