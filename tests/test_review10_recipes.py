@@ -1,5 +1,8 @@
 """Review 10: recipe and pipeline messages."""
+import re
 from pathlib import Path
+
+import pytest
 
 from lucie_data.errors import ConfigIssue, RecipeError, in_file_order
 from lucie_data.recipe import validate_paths
@@ -92,3 +95,51 @@ def test_a_build_folder_that_cannot_be_made_is_a_clear_error(tmp_path, monkeypat
     said = run("build", "r.yaml", "--output", "afile/sub")
     assert f"cannot make the build folder {tmp_path}/afile/sub ({tmp_path}/afile is a file, not a folder), given by " \
            "--output" in said, said
+
+
+GOOD = """\
+name: r
+category: web
+languages: [en]
+license: CC-BY-4.0
+provenance:
+  url: https://example.org
+input:
+  type: jsonl
+  paths: [x.jsonl]
+stages:
+  - type: normalize
+"""
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ("languages: [en]", "languages: en", r"r\.yaml:3: languages: expected a list, got the single value 'en': write it "
+                                          r"as a list, `\[en\]`"),
+    ("  - type: normalize", "  - normalize", r"r\.yaml:11: stages\[0\]: a stage is a mapping with a `type:` key, got "
+                                             r"the string 'normalize': write `- type: normalize`"),
+    ("provenance:\n  url: https://example.org", "provenance: https://example.org",
+     r"r\.yaml:5: provenance: expected a mapping \(keys on their own lines, indented under `provenance:`\), got the "
+     r"string 'https://example.org'"),
+])
+def test_a_newcomers_type_mistakes_say_how_to_write_it(tmp_path, old, new, match):
+    """Data-engineer review: "Input should be a valid list", "a valid dictionary or instance of Provenance"."""
+    (tmp_path / "x.jsonl").write_text('{"id": "1", "text": "Hello there."}\n')
+    f = tmp_path / "r.yaml"
+    assert old in GOOD
+    f.write_text(GOOD.replace(old, new))
+    found = [str(i) for i in validate_paths([f])]
+    assert len(found) == 1 and re.search(match, found[0]), found
+
+
+def test_a_pipeline_with_source_for_sources_is_named_once(tmp_path, capsys):
+    """`source:` made the pipeline read as a recipe: five errors about keys a pipeline never has."""
+    from lucie_data.cli import main
+
+    p = tmp_path / "p.yaml"
+    p.write_text("name: p\nsource: [r.yaml]\n")
+    (issue,) = validate_paths([p])
+    assert str(issue).endswith("p.yaml:2: source: unknown key 'source': a pipeline lists its recipes under `sources:` "
+                               "(did you mean `sources`?), a recipe needs `input:`")
+    capsys.readouterr()
+    assert main(["build", str(p)]) == 2
+    assert "did you mean `sources`?" in capsys.readouterr().err

@@ -48,7 +48,7 @@ def cmd_validate(args) -> int:
 
 # ---------------------------------------------------------------------------------------------- build
 def _load_target(path: str | None, output: str | None):
-    from .recipe import _read_yaml, load_pipeline, load_source, single_source_pipeline
+    from .recipe import _read_yaml, load_pipeline, load_source, misspelt_sources_key, single_source_pipeline
     from .errors import RecipeError
 
     p = Path(path) if path else _project_root() / DEMO_PIPELINE
@@ -56,9 +56,12 @@ def _load_target(path: str | None, output: str | None):
         from .errors import InputError
 
         raise InputError(f"{p}: no such pipeline or recipe file")
-    data, _, issues = _read_yaml(p)
+    data, lines, issues = _read_yaml(p)
     if issues:
         raise RecipeError(issues)
+    typo = misspelt_sources_key(data, p, lines)
+    if typo is not None:
+        raise RecipeError([typo])
     if "sources" in data and "input" not in data:
         return load_pipeline(p)
     src, issues = load_source(p)

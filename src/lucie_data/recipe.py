@@ -530,6 +530,14 @@ def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
         msg = ("a name must be usable as a folder name: letters, digits, `_`, `.` and `-`, starting with a letter "
                "or a digit (no `/`, no spaces)")
     inp = err.get("input")
+    loc = tuple(err.get("loc") or ())
+    if kind == "list_type" and isinstance(inp, str):  # review: `languages: fr` said only "a valid list"
+        return f"expected a list, got the single value {inp!r}: write it as a list, `[{inp}]`"
+    if kind in ("model_type", "dict_type", "model_attributes_type") and isinstance(inp, str):
+        if "stages" in loc[-3:-1] and isinstance(loc[-1], int):  # (a preset's stages too)
+            return f"a stage is a mapping with a `type:` key, got the string {inp!r}: write `- type: {inp}`"
+        return (f"expected a mapping (keys on their own lines, indented under `{loc[-1] if loc else 'it'}:`), got the "
+                f"string {inp!r}; `lucie-data schema` lists its keys")
     if (kind not in ("model_type", "dict_type") and not isinstance(inp, (dict, list)) and inp is not None
             and repr(inp) not in msg):  # a message that already quotes the value says it once
         msg += f" (got {inp!r})"
@@ -1104,13 +1112,31 @@ def single_source_pipeline(src: LoadedSource, output_dir: Path | None = None) ->
     return LoadedPipeline(pipe, None, [src])
 
 
+def misspelt_sources_key(data: dict, path: Path, lines: dict) -> ConfigIssue | None:
+    """A pipeline whose `sources:` key is misspelt (`source:`) reads as a recipe with five missing keys (review);
+    one issue instead, naming the key. None when the file has `sources:` or `input:` (a recipe)."""
+    import difflib
+
+    if not isinstance(data, dict) or "sources" in data or "input" in data:
+        return None
+    key = next((k for k in map(str, data) if difflib.get_close_matches(k.lower(), ["sources"], cutoff=0.8)), None)
+    if key is None:
+        return None
+    return ConfigIssue(str(path), key, f"unknown key {key!r}: a pipeline lists its recipes under `sources:` (did you "
+                       "mean `sources`?), a recipe needs `input:`", lines.get((key,)))
+
+
 def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
     """Validate any mix of pipeline and source files; returns every issue found."""
     issues: list[ConfigIssue] = []
     for p in paths:
-        data, _, errs = _read_yaml(Path(p))
+        data, lines, errs = _read_yaml(Path(p))
         if data is None:  # (a readable file's issues, keys given twice, are reported by its loader below)
             issues.extend(errs)
+            continue
+        typo = misspelt_sources_key(data, Path(p), lines)
+        if typo is not None:
+            issues.append(typo)
             continue
         if "sources" in data and "input" not in data:
             try:
