@@ -143,3 +143,21 @@ def test_a_pipeline_with_source_for_sources_is_named_once(tmp_path, capsys):
     capsys.readouterr()
     assert main(["build", str(p)]) == 2
     assert "did you mean `sources`?" in capsys.readouterr().err
+
+
+def test_a_hub_tokenizer_on_a_host_that_does_not_resolve_fails_at_once(tmp_path, monkeypatch):
+    """huggingface_hub retried a name that does not resolve for 23 s (1+2+4+8+8) before a message about
+    `local_files_only`. `.invalid` never resolves (RFC 2606): a real lookup, no network needed."""
+    from huggingface_hub import constants
+
+    from lucie_data.errors import InputError
+    from lucie_data.runner import _check_tokenizer
+
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(InputError, match=r"'OpenLLM-France/Lucie-7B' .* cannot be loaded: ConnectionError: "
+                                         r"https://hub\.invalid cannot be reached \(its name does not resolve: no "
+                                         r"network\?\) and the HF cache holds no tokenizer\.json of "
+                                         r"OpenLLM-France/Lucie-7B\. Set `tokenizer:` to a local tokenizer\.json"):
+        _check_tokenizer("OpenLLM-France/Lucie-7B")

@@ -80,6 +80,33 @@ def hub_tokenizer_file(spec: str) -> str:
     repository's main branch. Fetched with huggingface_hub rather than ``Tokenizer.from_pretrained`` so that the
     endpoint (``HF_ENDPOINT``), token, offline mode and cache are the ones every other Hub access here uses."""
     from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
     repo, rev = split_hub_id(spec)
-    return hf_hub_download(repo, "tokenizer.json", revision=rev, endpoint=os.environ.get("HF_ENDPOINT") or constants.ENDPOINT)
+    endpoint = os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
+    # A host whose name does not resolve is not coming back within huggingface_hub's retries (1+2+4+8+8 s: a build
+    # waited 23 s on a machine without network before saying so; review): the cache, or its clear error, at once.
+    unreachable = not constants.HF_HUB_OFFLINE and not _resolves(endpoint)
+    try:
+        return hf_hub_download(repo, "tokenizer.json", revision=rev, endpoint=endpoint,
+                               local_files_only=constants.HF_HUB_OFFLINE or unreachable)
+    except LocalEntryNotFoundError:
+        if unreachable:  # said as it is, not as huggingface_hub's "outgoing traffic has been disabled"
+            raise ConnectionError(f"{endpoint} cannot be reached (its name does not resolve: no network?) and the HF "
+                                  f"cache holds no tokenizer.json of {spec}") from None
+        raise
+
+
+def _resolves(url: str) -> bool:
+    """Whether the host of ``url`` has an address (one name lookup, ~10 ms even when it fails)."""
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname
+    if not host:
+        return True  # not ours to judge: huggingface_hub reports it
+    try:
+        socket.getaddrinfo(host, None)
+        return True
+    except (socket.gaierror, UnicodeError):
+        return False
