@@ -322,40 +322,43 @@ class RecordReader(PipelineStep):
         except ValueError:
             return path
 
-    def _error(self, reason: str, file_rel: str, pos: int | None, detail: str, raw: str = "") -> Document:
-        meta = {"source": self.source, "license": self.license, "license_evidence": "recipe",
-                "source_file": file_rel, "source_record": pos, "read_error_detail": detail,
-                "_read_error": reason}
-        doc_id = f"{self.source}/{file_rel}:{pos if pos is not None else 'file'}"
+    def _error(self, reason: str, file_rel: str, pos: int | None, detail: str, raw: str = "",
+               rec: dict | None = None, no_sidecar_row: bool = False) -> Document:
+        """A record (or a file) that cannot become a document, flagged for the ``read`` gate.
+
+        ``rec``: the record, when it parsed as an object (a JSON line, a Parquet or dataset row, an html page's
+        sidecar row, a WARC record): the removed document keeps what a kept one would have taken from it (its id,
+        language, licence and evidence, url, title, date: :meth:`_record_id`, :meth:`_record_fields`), so
+        ``trace`` finds it by its own id and the report counts it under its own licence × language (code review:
+        such a record became ``<source>/<file>:<line>``, language null, the recipe's licence). Otherwise (bad JSON
+        or UTF-8, not an object, a file-level error) ``<source>/<file>:<position>`` with the recipe's licence, the
+        formula of a kept record without an id (``<source>//abs/path:line`` for a file outside the project: one
+        formula for every positional id)."""
+        meta: dict[str, Any] = {"source": self.source}
+        if isinstance(rec, dict):
+            doc_id = self._record_id(rec, file_rel, pos)
+            meta.update(self._record_fields(rec, no_sidecar_row))
+        else:
+            doc_id = f"{self.source}/{file_rel}:{pos if pos is not None else 'file'}"  # (as a kept record without id)
+            meta.update({"license": self.license, "license_evidence": "recipe"})
+        meta.update({"source_file": file_rel, "source_record": pos, "read_error_detail": detail,
+                     "_read_error": reason})
         return Document(text=clean_str(raw[:MAX_RAW_CHARS]), id=doc_id, metadata=meta)
 
-    def make_doc(self, rec: Any, file_rel: str, pos: int, raw: str = "", no_sidecar_row: bool = False) -> Document:
-        """Map one raw record to a Document, or to a flagged error Document.
-
-        ``no_sidecar_row``: an html page the recipe's sidecar has no row for. If it has no licence of its own it
-        gets the recipe's with ``license_evidence`` ``recipe:no_sidecar_row`` (not ``recipe``: nothing checked it),
-        and the fields its missing row would have given (licence, language, url…) are not counted as missing
-        (``no_sidecar_row`` counts the file)."""
+    def _record_id(self, rec: dict, file_rel: str, pos: int | None) -> str:
+        """The id of a record's document, kept or removed: ``<source>/<id_field value>``, or
+        ``<source>/<file>:<position>`` when the record has none (as it always was: kept documents' ids are stable,
+        ``//`` after the source for a file outside the project included)."""
         sp = self.spec
-        if not isinstance(rec, dict):
-            return self._error("read_not_an_object", file_rel, pos, f"record is a {type(rec).__name__}", raw)
-        self._check_fields(rec, skip=MAPPED_FIELD_OPTIONS if no_sidecar_row else ())
-        if sp["text_field"] not in rec:
-            return self._error("read_missing_text", file_rel, pos,
-                               f"no field {sp['text_field']!r}; fields: {sorted(rec)[:20]}", raw)
-        text = rec[sp["text_field"]]
-        if not isinstance(text, str):
-            return self._error("read_text_not_string", file_rel, pos, f"text is a {type(text).__name__}", raw or repr(text))
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as e:
-            return self._error("read_invalid_unicode", file_rel, pos, f"unencodable character at {e.start}: {e.reason}", text)
-        if not text.strip():
-            return self._error("read_empty_text", file_rel, pos, "text is empty or whitespace only", text)
-
         orig = rec.get(sp["id_field"]) if sp.get("id_field") else None
         orig_id = clean_str(str(orig)) if orig not in (None, "") else f"{file_rel}:{pos}"
-        meta: dict[str, Any] = {"source": self.source, "source_file": file_rel, "source_record": pos}
+        return f"{self.source}/{orig_id}"
+
+    def _record_fields(self, rec: dict, no_sidecar_row: bool = False) -> dict[str, Any]:
+        """What a record says about itself, as a document's metadata: language (and ``language_raw``), licence
+        (``license_evidence``, ``license_raw``), url, title, date. The one mapping of kept and removed records."""
+        sp = self.spec
+        meta: dict[str, Any] = {}
         # language: per-record field (mapped to a code), else the recipe's single language
         lang = None
         lf = sp.get("language_field")
@@ -385,6 +388,42 @@ class RecordReader(PipelineStep):
         for key, field in (("url", sp.get("url_field")), ("title", sp.get("title_field")), ("date", sp.get("date_field"))):
             if field and rec.get(field) not in (None, ""):
                 meta[key] = _clean_value(rec[field])
+        return meta
+
+    def make_doc(self, rec: Any, file_rel: str, pos: int, raw: str = "", no_sidecar_row: bool = False,
+                 own_record: bool = True) -> Document:
+        """Map one raw record to a Document, or to a flagged error Document.
+
+        A record removed here (no text, text not a string, invalid unicode, empty) keeps its own id, language and
+        licence (``_error``'s ``rec``) when it is a record of the input (``own_record``); a text file's record is
+        made by the reader (``own_record=False``): removed, it is ``<source>/<file>:0`` as its other errors are.
+
+        ``no_sidecar_row``: an html page the recipe's sidecar has no row for. If it has no licence of its own it
+        gets the recipe's with ``license_evidence`` ``recipe:no_sidecar_row`` (not ``recipe``: nothing checked it),
+        and the fields its missing row would have given (licence, language, url…) are not counted as missing
+        (``no_sidecar_row`` counts the file)."""
+        sp = self.spec
+        if not isinstance(rec, dict):
+            return self._error("read_not_an_object", file_rel, pos, f"record is a {type(rec).__name__}", raw)
+        self._check_fields(rec, skip=MAPPED_FIELD_OPTIONS if no_sidecar_row else ())
+        own = {"rec": rec if own_record else None, "no_sidecar_row": no_sidecar_row}
+        if sp["text_field"] not in rec:
+            return self._error("read_missing_text", file_rel, pos,
+                               f"no field {sp['text_field']!r}; fields: {sorted(rec)[:20]}", raw, **own)
+        text = rec[sp["text_field"]]
+        if not isinstance(text, str):
+            return self._error("read_text_not_string", file_rel, pos, f"text is a {type(text).__name__}",
+                               raw or repr(text), **own)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            return self._error("read_invalid_unicode", file_rel, pos, f"unencodable character at {e.start}: {e.reason}",
+                               text, **own)
+        if not text.strip():
+            return self._error("read_empty_text", file_rel, pos, "text is empty or whitespace only", text, **own)
+
+        meta: dict[str, Any] = {"source": self.source, "source_file": file_rel, "source_record": pos}
+        meta.update(self._record_fields(rec, no_sidecar_row))
         parsed: dict[str, Any] = {}  # JSON-string fields parsed for this record, once whatever the paths
         for f in sp.get("metadata_fields", []):
             if f in meta:
@@ -397,7 +436,7 @@ class RecordReader(PipelineStep):
                 meta[f] = _clean_value(value)
             else:  # kept without it, but counted: the build's stats say how many records lacked it
                 self._count(f"metadata_missing:{f}")
-        return Document(text=text, id=f"{self.source}/{orig_id}", metadata=meta)
+        return Document(text=text, id=self._record_id(rec, file_rel, pos), metadata=meta)
 
     # ------------------------------------------------------------------ per-record checks (reader stats)
     def _count(self, key: str, n: int = 1) -> None:
@@ -566,7 +605,7 @@ class RecordReader(PipelineStep):
             yield self._error(bad[0], file_rel, 0, bad[1], text)
             return
         stem = os.path.splitext(os.path.basename(path))[0]
-        doc = self.make_doc({"text": text, "id": file_rel, "title": stem}, file_rel, 0)
+        doc = self.make_doc({"text": text, "id": file_rel, "title": stem}, file_rel, 0, own_record=False)
         if note and not doc.metadata.get("_read_error"):
             doc.metadata["read_note"] = note
         yield doc
@@ -603,23 +642,34 @@ class RecordReader(PipelineStep):
         row = self._side.get(sidecar_key_of(path, self._side_path))
         return dict(row) if row is not None else None
 
-    def _html_record(self, extracted: dict | None, file_rel: str, pos: int, fallback: dict, side: dict | None) -> Document:
-        """``side``: the file's sidecar row, {} without a sidecar, None when the sidecar has no row for it."""
-        if extracted and "_error" in extracted:
-            reason, detail = extracted["_error"]
-            return self._error(reason, file_rel, pos, detail)
-        if not extracted or not (extracted.get("text") or "").strip():
-            return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text")
+    def _html_record(self, extracted: dict | None, file_rel: str, pos: int, fallback: dict, side: dict | None,
+                     own_record: bool | None = None) -> Document:
+        """``side``: the file's sidecar row, {} without a sidecar, None when the sidecar has no row for it.
+
+        ``own_record``: whether the page has a record of its own (default: a sidecar row; a WARC record is one):
+        a page removed here (empty, nothing extracted) then keeps the id, licence and language a kept page would
+        take from it, as a jsonl record does (``_error``'s ``rec``); a bare html file is ``<source>/<file>:0``."""
         sp = self.spec
-        rec = {"url": fallback.get("url") or extracted.get("url"), "title": extracted.get("title"),
-               "date": extracted.get("date") or fallback.get("date"), "sitename": extracted.get("sitename"),
-               "license_detected": extracted.get("license")}
+        ok = bool(extracted) and "_error" not in extracted
+        ex = extracted if ok else {}
+        rec = {"url": fallback.get("url") or ex.get("url"), "title": ex.get("title"),
+               "date": ex.get("date") or fallback.get("date"), "sitename": ex.get("sitename"),
+               "license_detected": ex.get("license")}
         rec = {k: v for k, v in rec.items() if v}
         rec.update(side or {})
-        rec[sp["text_field"]] = extracted["text"]
+        if ok:
+            rec[sp["text_field"]] = extracted["text"]
         if sp.get("id_field"):
             rec.setdefault(sp["id_field"], fallback.get("id") or file_rel)
-        doc = self.make_doc(rec, file_rel, pos, no_sidecar_row=side is None)
+        if own_record is None:
+            own_record = bool(side)
+        own = {"rec": rec if own_record else None, "no_sidecar_row": side is None}
+        if extracted and "_error" in extracted:
+            reason, detail = extracted["_error"]
+            return self._error(reason, file_rel, pos, detail, **own)
+        if not extracted or not (extracted.get("text") or "").strip():
+            return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text", **own)
+        doc = self.make_doc(rec, file_rel, pos, no_sidecar_row=side is None, own_record=own_record)
         if rec.get("license_detected") and not doc.metadata.get("_read_error"):
             doc.metadata["license_detected"] = clean_str(str(rec["license_detected"]))
         return doc
@@ -717,7 +767,8 @@ class RecordReader(PipelineStep):
                         yield self._error("read_unsupported_record", file_rel, ri,
                                           "not an HTML/text payload or undecodable")
                     else:
-                        yield self._html_record(self._extract(data["text"], data.get("url")), file_rel, ri, data, {})
+                        yield self._html_record(self._extract(data["text"], data.get("url")), file_rel, ri, data, {},
+                                                own_record=True)
         except Exception as e:  # warcio raises ArchiveLoadFailed, AttributeError and zlib errors on damaged files
             # positions are record indexes in the archive (requests and metadata included): the record being read
             # (cut in its payload), or the one after the last record read whole (cut in a header, garbage)
