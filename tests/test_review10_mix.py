@@ -264,3 +264,31 @@ def test_trace_names_a_removed_document_found_in_the_mix_folder(built, tmp_path,
     capsys.readouterr()
     assert main(["trace", str(built), doc, "--mix", str(out)]) == 0
     assert "WARNING" not in capsys.readouterr().out
+
+
+def test_push_reads_the_rows_again_and_refuses_a_relabelled_shard(built, tmp_path):
+    """A mix row relabelled CC-BY-NC-4.0, its sha256 and size recomputed in mix_plan.json: push trusted the plan."""
+    import hashlib as _h
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lucie_data.hub import PushError, push
+
+    out = tmp_path / "m"
+    plan = build_mix(built, load_mix_config(built, output=out))
+    quiet = {"repo_id": "org/name", "dry_run": True, "log": lambda _m: None}
+    push(out, **quiet)  # as built: passes
+    entry = next(s for s in plan["shards"] if s["source"] == "eltec_fr")
+    shard = out / entry["path"]
+    t = pq.read_table(shard)
+    lic = t.column("license").to_pylist()
+    lic[0] = "CC-BY-NC-4.0"
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(lic, pa.string())), shard)
+    data = json.loads((out / "mix_plan.json").read_text())
+    e = next(s for s in data["shards"] if s["path"] == entry["path"])
+    e["sha256"], e["bytes"] = _h.sha256(shard.read_bytes()).hexdigest(), shard.stat().st_size
+    (out / "mix_plan.json").write_text(json.dumps(data))
+    with pytest.raises(PushError, match=r"reading its shards finds 1 kind\(s\) of document its own licence policy or "
+                                        r"sources forbid \(eltec_fr CC-BY-NC-4\.0 \(license_not_allowed\) in data/"):
+        push(out, **quiet)

@@ -141,6 +141,24 @@ def _local_files(folder: Path) -> list[_LocalFile]:
     return out
 
 
+def _check_rows(folder: Path) -> None:
+    """Every shard read again against the licence policy and sources mix_plan.json records (the hashes only say the
+    files are the ones listed; a plan edited with them would pass): a row the policy or a non-redistributable source
+    forbids stops the push."""
+    from .mix.build import recheck_mix
+
+    plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
+    if not isinstance(plan.get("license_check", {}).get("policy"), dict) or not isinstance(plan.get("sources"), dict):
+        return  # a plan no policy can be read from (hand-made, older format): _check_plan judged what it could
+    found = recheck_mix(folder, plan)
+    if found:
+        listed = "; ".join(f"{v['source']} {v['license']} ({v['reason']}) in {v['shard']}" for v in found[:5])
+        raise PushError(f"Refusing to push {folder}: reading its shards finds {len(found)} kind(s) of document its own "
+                        f"licence policy or sources forbid ({listed}{' …' if len(found) > 5 else ''}), though "
+                        "mix_plan.json says the check passed. Nothing was uploaded. Rebuild the mix with "
+                        "`lucie-data mix build` from the build (it checks every row).")
+
+
 _CARD_KEYS = ("license", "license_name", "license_details", "configs")
 
 
@@ -427,6 +445,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     files = _local_files(folder)
     _check_shards(folder, files)
     _check_card(folder)
+    _check_rows(folder)
 
     if dry_run:
         return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)

@@ -73,7 +73,7 @@ from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_toke
                    plan_mix, solve_factors)
 from .stats import SourceInfo, _parquet_paths, check_kept_shards, code_language, mix_language, read_sources, subset_name
 
-__all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "ID_SCHEME",
+__all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "recheck_mix", "ID_SCHEME",
            "ID_SCHEMES", "REPEAT_IDS", "selection_key"]
 
 _FRACTION = "Fractional epochs select documents with xxh64(id, seed) / 2**64 < fraction."
@@ -1249,6 +1249,20 @@ def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
     """Re-check a mix folder against a build's sources and a licence policy; returns the violations."""
     by_name = {s.name: s for s in read_sources(build)}
     return scan_mix(Path(folder), by_name, lambda lic: policy.decide(_lic(lic)))[3]
+
+
+def recheck_mix(folder: str | Path, plan: dict) -> list[dict]:
+    """Violations found by reading every shard of a built mix against the policy and the sources its own
+    ``mix_plan.json`` (``plan``) records, trusting no count or hash in it: what ``push`` runs before publishing
+    (auditor review: rows relabelled after the build, their hashes recomputed in the plan, were pushed)."""
+    from types import SimpleNamespace
+
+    from ..licenses import LicensePolicy
+
+    policy = LicensePolicy.model_validate(plan["license_check"]["policy"])
+    sources = {name: SimpleNamespace(redistributable=s.get("redistributable") is True, pairs=())
+               for name, s in (plan.get("sources") or {}).items() if isinstance(s, dict)}
+    return scan_mix(Path(folder), sources, lambda lic: policy.decide(_lic(lic)))[3]
 
 
 def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any] = lambda _m: None) -> dict:
