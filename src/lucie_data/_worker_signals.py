@@ -34,3 +34,63 @@ def _quiet_when_stopping(kind, value, tb):
 
 
 sys.excepthook = _quiet_when_stopping
+
+
+# Dying with the build (Linux; review 10). `kill -9` of the main process alone (not its group) left the forkserver,
+# the resource tracker and datatrove's Manager alive for good, re-parented to PID 1: nothing in the Manager
+# (forked from the main process) watches its parent, and as a fork it holds the write ends of the forkserver's
+# "alive" pipe and of the resource tracker's pipe, so neither ever read the EOF that stops them. A worker, for
+# its part, ran its task to the end (minutes of CPU, writing output a rerun may be writing too) before a broken
+# pipe stopped it with a traceback. Here, in the forkserver: the kernel kills it when the main process dies
+# (PR_SET_PDEATHSIG), and every process it forks (the workers) when it dies; runner.start_forkserver does the
+# same for the processes the main process forks (the Manager). The resource tracker is left alone: it exits by
+# itself, cleaning what the dead processes left, once the last of them has closed its pipe.
+import contextlib
+import os
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _libc_prctl():
+    """libc's ``prctl``, or None where there is none (not Linux: macOS keeps the old behaviour)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def die_with_parent(prctl, parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent ``parent`` dies; if it already has (this process was
+    re-parented before the call: the race the check closes), exit now."""
+    if prctl is None or prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _arm() -> None:
+    prctl = _libc_prctl()
+    if prctl is None:
+        return
+    # the main process's pid, set by runner.start_forkserver only while it starts this server from its main thread
+    # (the signal follows the thread that forked: a thread that ends would take the server with it)
+    parent = os.environ.pop("LUCIE_FORKSERVER_PARENT", "")
+    if parent.isdigit():
+        die_with_parent(prctl, int(parent))
+    forker: list = [0]
+
+    def before() -> None:
+        forker[0] = os.getpid()
+
+    def after_in_child() -> None:
+        die_with_parent(prctl, forker[0])
+
+    os.register_at_fork(before=before, after_in_child=after_in_child)
+
+
+with contextlib.suppress(Exception):  # never stop the forkserver from starting over this
+    _arm()

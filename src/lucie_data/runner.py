@@ -135,12 +135,57 @@ FORKSERVER_PRELOAD = ["__main__", "pyarrow.parquet", "datatrove.executor.local",
 
 def start_forkserver() -> None:
     """Start datatrove's forkserver (and its preload) now, so it imports while this process prepares the
-    build instead of after; the executor finds it running. Same server, same preload: output unchanged."""
+    build instead of after; the executor finds it running. Same server, same preload: output unchanged.
+
+    On Linux the processes this one starts die with it, even by `kill -9` of this process alone (review 10: the
+    forkserver, the resource tracker and datatrove's Manager lived on, re-parented to PID 1): the server is told
+    this pid, and sets PR_SET_PDEATHSIG for itself and for the workers it forks (``_worker_signals``); the processes
+    this one forks (datatrove's Manager, which held the server's and the tracker's pipes open) set it after the fork,
+    below. The resource tracker then exits by itself once they are gone."""
+    import threading
+
     import multiprocess
     from multiprocess import forkserver
 
     multiprocess.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
-    forkserver.ensure_running()
+    # The signal follows the thread that forks: only the main thread lives as long as the process (the executor's
+    # thread ends with each segment), so a server started from another thread keeps the pipe that stops it.
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        os.environ["LUCIE_FORKSERVER_PARENT"] = str(os.getpid())  # read (and removed) by the server's preload
+    try:
+        forkserver.ensure_running()
+    finally:
+        if main_thread:
+            os.environ.pop("LUCIE_FORKSERVER_PARENT", None)
+    forks_die_with_parent()
+
+
+def forks_die_with_parent() -> None:
+    """Linux: every process this one forks from now on (datatrove's Manager) gets PR_SET_PDEATHSIG, so it dies with
+    the thread that forked it, even by `kill -9` of this process alone (it held the forkserver's and the resource
+    tracker's pipes open and lived on, re-parented to PID 1). Once per process; a no-op elsewhere."""
+    import signal
+
+    if not sys.platform.startswith("linux") or getattr(forks_die_with_parent, "_done", False):
+        return
+    forks_die_with_parent._done = True  # the hooks below stay registered
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return
+    forker = [0]
+
+    def before() -> None:
+        forker[0] = os.getpid()
+
+    def after_in_child() -> None:  # the Manager runs no longer than the executor thread that forked it
+        if prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0 and os.getppid() != forker[0]:  # 1: PR_SET_PDEATHSIG
+            os._exit(1)  # the parent died before the call: nothing would signal this process
+
+    os.register_at_fork(before=before, after_in_child=after_in_child)
 
 
 _DEVNULL: list = []
@@ -174,6 +219,8 @@ class QuietLocalExecutor(LocalPipelineExecutor):
     def run(self):
         if self.workers != 1 and self.start_method == "forkserver":
             start_forkserver()  # with our preload; already running when run_source started it early
+        else:
+            forks_die_with_parent()  # one worker: datatrove still forks its Manager
         return super().run()
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
