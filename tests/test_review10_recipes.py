@@ -161,3 +161,36 @@ def test_a_hub_tokenizer_on_a_host_that_does_not_resolve_fails_at_once(tmp_path,
                                          r"network\?\) and the HF cache holds no tokenizer\.json of "
                                          r"OpenLLM-France/Lucie-7B\. Set `tokenizer:` to a local tokenizer\.json"):
         _check_tokenizer("OpenLLM-France/Lucie-7B")
+
+
+def test_editing_a_description_does_not_rebuild_the_source(tmp_path, capsys):
+    """Data-engineer review: a new `description:` rebuilt the whole source (hours on a real corpus), though no
+    document carries it. The source stays up to date; recipe.resolved.json (which the report and the card read) and
+    the manifest get the new text; a change that does reach documents still rebuilds."""
+    import json as _json
+
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    recipe = tmp_path / "pud_en.yaml"
+    text = (root / "sources" / "demo" / "pud_en.yaml").read_text().replace("../../data/", f"{root}/data/")
+    recipe.write_text(text)
+    out = tmp_path / "b"
+    assert main(["build", str(recipe), "--output", str(out)]) == 0
+    shard = sorted((out / "sources" / "pud_en" / "data").glob("*/*.parquet"))[0]
+    before = shard.stat().st_mtime_ns
+    recipe.write_text(text.replace("description: English news", "description: News in English"))
+    capsys.readouterr()
+    assert main(["build", str(recipe), "--output", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "pud_en: up to date" in said and "did not hold the recipe" not in said, said
+    assert shard.stat().st_mtime_ns == before
+    resolved = _json.loads((out / "sources" / "pud_en" / "recipe.resolved.json").read_text())
+    assert resolved["recipe"]["description"].startswith("News in English")
+    from lucie_data.mix.stats import read_sources
+
+    assert read_sources(out)[0].description.startswith("News in English")  # the manifest agrees with the file
+    recipe.write_text(text.replace("min_chars: 100", "min_chars: 120"))
+    capsys.readouterr()
+    assert main(["build", str(recipe), "--output", str(out)]) == 0
+    assert "pud_en: up to date" not in capsys.readouterr().out

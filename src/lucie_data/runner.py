@@ -317,10 +317,16 @@ def input_fingerprint(paths: list[Path]) -> list[dict]:
     return out
 
 
+# recipe keys no document carries (the report and the mix's card read them from recipe.resolved.json, which an
+# up-to-date source gets written again): editing them does not rebuild a source (review: a description edit did)
+NOT_IN_DOCUMENTS = ("description", "provenance")
+
+
 def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     """Changes whenever the output could change: recipe, inputs (and the sidecar, which gives pages their
     licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version."""
-    payload = {"recipe": json.loads(src.recipe.model_dump_json()), "inputs": input_fingerprint(src.inputs),
+    recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
+    payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs),
                "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
@@ -378,6 +384,18 @@ class BuildResult:
         return out
 
 
+def _only_descriptive_change(old: str | None, new: str) -> bool:
+    """Whether two ``recipe.resolved.json`` texts differ only in keys no document carries (NOT_IN_DOCUMENTS)."""
+    try:
+        a, b = json.loads(old or ""), json.loads(new)
+        for d in (a, b):
+            for k in NOT_IN_DOCUMENTS:
+                d["recipe"].pop(k, None)
+        return a == b
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
+
+
 def resolved_recipe_text(src: LoadedSource) -> str:
     """``sources/<source>/recipe.resolved.json`` as the build writes it: the recipe after presets and defaults, which
     the mix and the report read (licence, redistributable); the manifest records its sha256."""
@@ -406,13 +424,14 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                 resolved = source_dir / "recipe.resolved.json"
                 text = resolved_recipe_text(src)
                 try:
-                    same = resolved.read_text(encoding="utf-8") == text
+                    old = resolved.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
-                    same = False
-                if not same:  # review: edited by hand, it made a non-redistributable source publishable
+                    old = None
+                if old != text:  # review: edited by hand, it made a non-redistributable source publishable
                     resolved.write_text(text, encoding="utf-8")  # derived from the recipe alone: no rebuild needed
-                    on_event("warning", {"source": src.name, "message": f"{resolved} did not hold the recipe as "
-                                         "built (edited or damaged since); written again from the recipe"})
+                    if not _only_descriptive_change(old, text):  # (a new description: said by nobody)
+                        on_event("warning", {"source": src.name, "message": f"{resolved} did not hold the recipe "
+                                             "as built (edited or damaged since); written again from the recipe"})
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
             damaged = True
