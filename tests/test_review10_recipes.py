@@ -194,3 +194,33 @@ def test_editing_a_description_does_not_rebuild_the_source(tmp_path, capsys):
     capsys.readouterr()
     assert main(["build", str(recipe), "--output", str(out)]) == 0
     assert "pud_en: up to date" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, match", [
+    (GOOD.replace("  type: jsonl", "  type: jsonl\n    x: 1"), r"r\.yaml:9: invalid YAML: mapping values are not allowed here "
+                                                      r"\(a `key: value` where YAML did not expect one: usually this "
+                                                      r"line is indented deeper"),
+    (GOOD.replace("stages:\n  - type: normalize", "stages:\n  - type: normalize\n - type: min_length"),
+     r"invalid YAML: expected <block end>, but found .* \(a line indented less or more than its siblings"),
+    (GOOD + "---\nname: other\n", r"r\.yaml:12: invalid YAML: but found another document \(a `---` line starts a "
+                                  r"second YAML document"),
+    (GOOD.replace("  - type: normalize", "\t- type: normalize"), r"invalid YAML: found character '\\t' that cannot "
+                                                                 r"start any token \(a tab: YAML indents with spaces"),
+])
+def test_yaml_slips_say_what_was_likely_meant(tmp_path, text, match):
+    """Data-engineer review: PyYAML's bare words ("expected <block end>, but found '?'") and a line, nothing else."""
+    f = tmp_path / "r.yaml"
+    f.write_text(text)
+    found = [str(i) for i in validate_paths([f])]
+    assert len(found) == 1 and re.search(match, found[0]), found
+
+
+def test_a_recipe_not_in_utf8_is_named_with_its_line_or_as_utf16(tmp_path):
+    f = tmp_path / "r.yaml"
+    f.write_bytes(GOOD.replace("news", "news").encode("utf-16"))
+    (issue,) = validate_paths([f])
+    assert str(issue).endswith("r.yaml: not UTF-8 text: it is UTF-16 (it starts with a UTF-16 byte-order mark); "
+                               "save it as UTF-8")
+    f.write_bytes(GOOD.replace("name: r", "name: r\ndescription: Texte en fran\xe7ais").encode("latin-1"))
+    (issue,) = validate_paths([f])
+    assert ":2: not UTF-8 text (invalid continuation byte at byte " in str(issue), str(issue)

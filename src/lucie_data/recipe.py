@@ -592,7 +592,11 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
     except FileNotFoundError:
         return None, {}, [ConfigIssue(str(path), "", "file not found")]
     except UnicodeDecodeError as e:
-        return None, {}, [ConfigIssue(str(path), "", f"not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8")]
+        raw = e.object if isinstance(e.object, bytes) else b""
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")  # (a UTF-16 byte-order mark: review, named as such)
+        line = raw.count(b"\n", 0, e.start) + 1 if raw and not utf16 else None
+        what = ": it is UTF-16 (it starts with a UTF-16 byte-order mark)" if utf16 else f" ({e.reason} at byte {e.start})"
+        return None, {}, [ConfigIssue(str(path), "", f"not UTF-8 text{what}; save it as UTF-8", line)]
     except IsADirectoryError:
         return None, {}, [ConfigIssue(str(path), "", "is a folder; pass a pipeline or recipe YAML file")]
     except OSError as e:
@@ -604,12 +608,26 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(e, "problem", None) or str(e)
-        return None, {}, [ConfigIssue(str(path), "", f"invalid YAML: {problem}", line)]
+        hint = next((h for k, h in _YAML_HINTS if k in problem), "")
+        return None, {}, [ConfigIssue(str(path), "", f"invalid YAML: {problem}{hint}", line)]
     if not isinstance(data, dict):
         return None, {}, [ConfigIssue(str(path), "", "expected a mapping of keys (name:, input:, stages: …) at the top")]
     issues = [ConfigIssue(str(path), _fmt_path(where), f"key given twice (lines {first} and {second}); YAML would keep "
                           "the second silently: remove one", second) for where, first, second in dups]
     return data, lines, issues
+
+
+# PyYAML's words for the usual slips, with what a newcomer most likely did (data-engineer review: the bare
+# messages gave a line and nothing to do about it)
+_YAML_HINTS = (
+    ("mapping values are not allowed here", " (a `key: value` where YAML did not expect one: usually this line is "
+                                            "indented deeper than the keys beside it, or a value before it holds an "
+                                            "unquoted `: `; align it with its siblings or quote the value)"),
+    ("expected <block end>", " (a line indented less or more than its siblings: keys of one mapping, and `- ` items "
+                             "of one list, start in the same column)"),
+    ("found another document", " (a `---` line starts a second YAML document: a recipe or pipeline is one; remove it)"),
+    ("found character '\\t'", " (a tab: YAML indents with spaces only)"),
+)
 
 
 def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
