@@ -224,3 +224,18 @@ def test_a_recipe_not_in_utf8_is_named_with_its_line_or_as_utf16(tmp_path):
     f.write_bytes(GOOD.replace("name: r", "name: r\ndescription: Texte en fran\xe7ais").encode("latin-1"))
     (issue,) = validate_paths([f])
     assert ":2: not UTF-8 text (invalid continuation byte at byte " in str(issue), str(issue)
+
+
+def test_validate_names_what_it_checked(tmp_path, monkeypatch, capsys):
+    """It printed "OK: 2 file(s) valid" without naming them (the bundled pipelines, run elsewhere), and "OK: 0 file(s)
+    valid" for a folder without YAML."""
+    from lucie_data.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["validate"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "pipelines/demo.yaml" in said and "(the bundled pipelines: no pipelines/ here" in said, said
+    (tmp_path / "empty").mkdir()
+    assert main(["validate", "empty"]) == 2
+    assert "no pipeline or recipe YAML file in empty" in capsys.readouterr().err

@@ -35,14 +35,23 @@ def cmd_validate(args) -> int:
     files: list[Path] = []
     for p in paths:
         files.extend(sorted(p.glob("**/*.y*ml")) if p.is_dir() else [p])
-    issues = validate_paths(files)
     con = _console()
+    if not files:  # a folder without YAML, a glob of nothing: "OK: 0 file(s) valid" said nothing was checked
+        from .errors import InputError
+
+        raise InputError(f"no pipeline or recipe YAML file in {', '.join(map(str, paths)) or 'pipelines/'}: pass "
+                         "files or folders holding them")
+    issues = validate_paths(files)
     if issues:
         con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]")
         for i in issues:
             con.print(f"  - {i}", markup=False)
         return 2
-    con.print(f"[green]OK[/green]: {len(files)} file(s) valid")
+    bundled = not args.paths and _project_root() != Path.cwd()
+    shown = ", ".join(str(f) for f in files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+    con.print(f"[green]OK[/green]: {len(files)} file(s) valid: {shown}"
+              + (" (the bundled pipelines: no pipelines/ here; pass files or folders to check yours)" if bundled else ""),
+              highlight=False)
     return 0
 
 
