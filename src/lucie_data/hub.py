@@ -391,8 +391,8 @@ def _explain(err: BaseException, repo_id: str, revision: str | None, stage: str,
     detail = f" (Hub says: {server})" if server else ""
     where = f"{repo_id}" + (f"@{revision}" if revision else "")
     if status == 401:
-        return (f"Authentication failed while {stage} {where} (HTTP 401){detail}. Check the token: pass "
-                "token=..., set HF_TOKEN, or run `hf auth login`; it needs write access.")
+        return (f"Authentication failed while {stage} {where} (HTTP 401){detail}. Check the token: set "
+                "HF_TOKEN, or run `hf auth login` (from Python: push(token=...)); it needs write access.")
     if status == 403:
         return (f"Permission denied while {stage} {where} (HTTP 403){detail}. The token cannot write to the "
                 f"'{repo_id.split('/')[0]}' namespace: use a token with write access to it (fine-grained tokens "
@@ -457,7 +457,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         raise PushError("HF_HUB_OFFLINE is set: pushing needs the Hub. Unset HF_HUB_OFFLINE and retry.")
     token = token or get_token()
     if not token:
-        raise PushError("No Hugging Face token: pass token=..., set HF_TOKEN, or run `hf auth login` "
+        raise PushError("No Hugging Face token: set HF_TOKEN, or run `hf auth login` (from Python: push(token=...)) "
                         "(the token needs write access to the target namespace).")
 
     def redact(text: str) -> str:
@@ -481,8 +481,8 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
             stage = "checking the visibility of"
             info = call("repo info", lambda: api.repo_info(repo_id, repo_type=REPO_TYPE))
             if info.private is False:
-                raise PushError(f"{repo_id} already exists and is public, but private=True was asked: nothing was "
-                                "uploaded. Make the repo private on the Hub first, or push without private=True.")
+                raise PushError(f"{repo_id} already exists and is public, but --private was asked: nothing was "
+                                "uploaded. Make the repo private on the Hub first, or push without --private.")
         if revision and not revision.startswith("refs/") and revision != constants.DEFAULT_REVISION:
             stage = "creating branch of"
             call("create branch", lambda: api.create_branch(repo_id, branch=revision, repo_type=REPO_TYPE, exist_ok=True))
