@@ -71,3 +71,27 @@ def test_the_gate_decides_on_the_evidence():
     allow = LicenseGateFilter(policies=[LicensePolicy().model_dump(mode="json")])
     assert allow.filter(Document(text="x", id="1", metadata={"license": "CC-BY-4.0",
                                                              "license_evidence": "recipe:no_sidecar_row"})) is True
+
+
+def test_license_rules_finding_no_rights_data_is_unverified(tmp_path):
+    """Auditor review: a license_rules stage reading `statement_field` kept the plain `recipe` evidence on documents
+    with no statement, so `unverified: deny` kept them under the recipe's licence."""
+    recs = [json.loads(line) for line in (ROOT / "data/demo/en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:6]]
+    for i, r in enumerate(recs):
+        r["rights_note"] = "Licensed under CC BY-SA 4.0." if i % 2 else ""
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: newspaper\nlanguages: [en]\nlicense: CC-BY-4.0\n"
+        "input: {type: jsonl, paths: [d.jsonl], metadata_fields: [rights_note]}\n"
+        "stages:\n  - {type: license_rules, name: rights, statement_field: rights_note}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(
+        "name: p\nsources: [s.yaml]\noutput_dir: b\nexecutor: {type: local, workers: 1, tasks: 1}\n"
+        "license_policy: {allow_classes: [permissive, share-alike], unverified: deny}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    b = tmp_path / "b"
+    kept = pl.read_parquet(sorted((b / "sources/s/data").glob("*/*.parquet")))
+    removed = pl.read_parquet(sorted((b / "sources/s/removed").glob("*/*.parquet")))
+    assert set(kept["license_evidence"]) == {"rule:rights"} and set(kept["license"]) == {"CC-BY-SA-4.0"}
+    assert kept.height == 3 and removed.height == 3
+    assert set(removed["license_evidence"]) == {"recipe:no_rights_data"}
+    assert set(removed["removal_reason"]) == {"license_unverified"}

@@ -1239,7 +1239,9 @@ def mix_license(licenses: Iterable[str]) -> str:
 
 # license_evidence of a document that got the recipe's licence because its own, expected, was missing: nothing
 # checked it (readers.make_doc). A policy with `unverified: deny` removes them (reason `license_unverified`).
-UNVERIFIED_EVIDENCE = frozenset({"recipe:no_sidecar_row", "recipe:no_license_field"})
+# recipe:no_rights_data: a license_rules stage told where a document's rights are (license_field, statement_field)
+# found nothing there (auditor review: such documents kept the plain `recipe` evidence, unverified: deny kept them)
+UNVERIFIED_EVIDENCE = frozenset({"recipe:no_sidecar_row", "recipe:no_license_field", "recipe:no_rights_data"})
 
 
 class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):

@@ -1449,7 +1449,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         # decides per licence): only the build's gate can remove them
         raise MixPlanError(
             f"the licence policy ({config.policy_origin}) says `unverified: deny`, but the build was made without it: "
-            "documents whose own licence was missing (license_evidence recipe:no_sidecar_row, recipe:no_license_field) "
+            "documents whose own licence was missing (license_evidence recipe:no_sidecar_row, recipe:no_license_field, "
+            "recipe:no_rights_data) "
             "are in its shards under the recipe's licence. Rerun `lucie-data build` with this policy (it rebuilds the "
             "sources: the policy is part of the build key), then mix")
     decisions: dict[str, tuple[bool, str | None]] = {}

@@ -435,7 +435,9 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
                         "message": f"source {name} may be used for training but not redistributed: "
                         f"its {n} kept document(s) are excluded from any published mix"})
     why_unchecked = {"recipe:no_sidecar_row": "whose input file has no row in the recipe's sidecar",
-                     "recipe:no_license_field": "whose record has no value in the recipe's license_field"}
+                     "recipe:no_license_field": "whose record has no value in the recipe's license_field",
+                     "recipe:no_rights_data": "in which license_rules found no licence or rights statement where "
+                                              "told to look"}
     unchecked = kept.filter(pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE)))
     for (name, ev), sub in sorted(unchecked.group_by(["source", "license_evidence"]), key=lambda g: g[0]):
         out.append({"kind": "license_unchecked_kept", "severity": "warning", "source": name, "count": sub.height,

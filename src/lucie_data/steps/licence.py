@@ -60,6 +60,9 @@ class LicenseRulesAnnotator(PipelineStep):
             if raw not in (None, ""):
                 self._set(doc, license_from_statement(raw), raw, f"rule:{self.rule_name}")
                 done = True
+        if (not done and (self.license_field or self.statement_field) and not self.gutenberg
+                and meta.get("license_evidence") == "recipe"):  # (with the Gutenberg rule, its verdict is the check)
+            meta["license_evidence"] = "recipe:no_rights_data"  # told where to look, found nothing: unverified
         # the recipe's licence, checked or not (``recipe:no_sidecar_row``: a page its sidecar does not list)
         if not done and self.use_detected and str(meta.get("license_evidence", "")).split(":")[0] == "recipe":
             det = meta.get("license_detected")
