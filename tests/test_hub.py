@@ -261,6 +261,7 @@ def test_client_errors_are_not_retried(hub, tmp_path, status, code, expected):
         do_push(hub, mix, retries=5)
     assert len(commit_requests(hub)) == 1
     assert f"HTTP {status}" in str(exc.value) and REPO in str(exc.value)
+    assert exc.value.exit_code == 2  # the token, namespace or repo id to fix: pushing again fails the same way
     assert exc.value.__traceback__ is not None and exc.value.__cause__ is None
 
 
@@ -557,7 +558,7 @@ def test_an_interrupted_update_says_the_branch_holds_two_mixes(hub, tmp_path):
         do_push(hub, new, lines, max_files_per_commit=1, retries=1)
     msg = str(exc.value)
     assert exc.value.exit_code == 1
-    assert "(1 commit(s) had landed)" in msg and f"{REPO}@main now holds part of this mix beside the earlier one" in msg
+    assert "(1 commit(s) had landed)" in msg and f"Meanwhile {REPO}@main holds part of this mix beside the earlier one" in msg
     assert "--create-pr" in msg
     assert any(line.startswith(f"note: until the last commit lands, {REPO}@main holds part of this mix") for line in lines)
     # a first push, or a pull request, has nothing to blend: no note

@@ -292,3 +292,26 @@ def test_push_reads_the_rows_again_and_refuses_a_relabelled_shard(built, tmp_pat
     with pytest.raises(PushError, match=r"reading its shards finds 1 kind\(s\) of document its own licence policy or "
                                         r"sources forbid \(eltec_fr CC-BY-NC-4\.0 \(license_not_allowed\) in data/"):
         push(out, **quiet)
+
+
+def test_push_refuses_a_mix_without_its_card_and_names_the_configs_that_differ(built, tmp_path):
+    """Second trainer review: without README.md the push went on and the Hub kept the earlier mix's card (its
+    licence and configs); a configs mismatch was quoted as the first 300 characters of the list."""
+    from lucie_data.hub import PushError, push
+
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    quiet = {"repo_id": "org/name", "dry_run": True, "log": lambda _m: None}
+    card = out / "README.md"
+    text = card.read_text()
+    card.unlink()
+    with pytest.raises(PushError, match=r"has no README\.md, the dataset card `lucie-data mix build` writes") as exc:
+        push(out, **quiet)
+    assert exc.value.exit_code == 2
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("- config_name: pud_en"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("- config_name:"))
+    card.write_text("".join(lines[:start] + lines[end:]).replace("config_name: fr\n", "config_name: fr-all\n", 1))
+    with pytest.raises(PushError, match=r"declares `configs` other than the mix's checked shards give \(missing: fr, "
+                                        r"pud_en; not the mix's: fr-all\)"):
+        push(out, **quiet)

@@ -171,8 +171,9 @@ def _check_card(folder: Path) -> None:
     from .mix.card import front_matter
 
     card = folder / README
-    if not card.is_file():
-        return  # the Hub makes an empty card; nothing declared
+    if not card.is_file():  # review: without it the push went on, and the Hub kept the earlier mix's card
+        raise PushError(f"{folder} has no README.md, the dataset card `lucie-data mix build` writes (its licence and "
+                        "configs come from the data): rebuild the mix. Nothing was uploaded.")
     text = card.read_text(encoding="utf-8", errors="replace")
     parts = text.split("\n---", 1) if text.startswith("---") else []
     try:
@@ -191,6 +192,11 @@ def _check_card(folder: Path) -> None:
     except (KeyError, TypeError, AttributeError):  # a plan no card can be derived from (hand-made, older format)
         return
     wrong = [k for k in _CARD_KEYS if declared.get(k) != want.get(k)]
+    if wrong == ["configs"] or (wrong and wrong[0] == "configs"):
+        raise PushError(f"Refusing to push {folder}: its README.md declares `configs` other than the mix's checked "
+                        f"shards give ({_configs_diff(declared.get('configs'), want['configs'])}). Nothing was "
+                        "uploaded. The card's prose may be edited; its licence and configs come from the data: put "
+                        "them back (rebuild the mix and merge your prose into the new card).")
     if wrong:
         k = wrong[0]
         raise PushError(f"Refusing to push {folder}: its README.md declares {', '.join(f'`{w}`' for w in wrong)} other "
@@ -198,6 +204,23 @@ def _check_card(folder: Path) -> None:
                         f"{want.get(k)!r}"[:400] + "). Nothing was uploaded. The card's prose may be edited; its "
                         "licence and configs come from the data: put them back (rebuild the mix and merge your prose "
                         "into the new card), or change the data and rebuild.")
+
+
+def _configs_diff(declared, want: list[dict]) -> str:
+    """What differs between the card's configs and the mix's, by config name (review: the message quoted the
+    first 300 characters of the list)."""
+    if not isinstance(declared, list):
+        return f"`configs` is {type(declared).__name__}, not a list"
+    have = {c.get("config_name"): c for c in declared if isinstance(c, dict)}
+    need = {c["config_name"]: c for c in want}
+    parts = []
+    for what, names in (("missing", sorted(set(need) - set(have))), ("not the mix's", sorted(set(have) - set(need)))):
+        if names:
+            parts.append(f"{what}: {', '.join(map(str, names[:6]))}{' …' if len(names) > 6 else ''}")
+    changed = sorted(n for n in set(have) & set(need) if have[n] != need[n])
+    if changed:
+        parts.append(f"changed: {', '.join(map(str, changed[:6]))}{' …' if len(changed) > 6 else ''}")
+    return "; ".join(parts) or "their order differs"
 
 
 def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
@@ -587,9 +610,12 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     except Exception as err:  # noqa: BLE001 - turned into a message for the user
         done = f" ({len(result.commits)} commit(s) had landed)" if result.commits else ""
         if result.commits and blending:
-            done += (f". {repo_id}@{target} now holds part of this mix beside the earlier "
-                     "one, under the earlier card: push again now to finish (it resumes), or publish updates with "
+            done += (f". Meanwhile {repo_id}@{target} holds part of this mix beside the earlier one, under the earlier "
+                     "card: finish the push as soon as the Hub answers (it resumes), or publish updates with "
                      "--create-pr so the branch changes in one merge")
+        if isinstance(err, HfHubHTTPError) and _status(err) in (400, 401, 403, 404):
+            # the token, the namespace or the repo id to fix: pushing again would fail the same way (exit 2)
+            raise PushError(redact(_explain(err, repo_id, revision, stage, retries).rstrip(".") + done + ".")) from None
         if isinstance(err, (HfHubHTTPError, OfflineModeIsEnabled)) or _is_transient(err):
             raise PushFailed(redact(_explain(err, repo_id, revision, stage, retries).rstrip(".") + done + ".")) from None
         if isinstance(err, ValueError):  # e.g. invalid README.md metadata, checked by the Hub before upload

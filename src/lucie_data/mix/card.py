@@ -249,7 +249,11 @@ def _configs_block(configs: list) -> str | None:
 
 
 def _n(x: int | float) -> str:
-    return f"{x:,}" if isinstance(x, int) else f"{x:,.1f}"
+    """Token counts as the plan's tables show them: whole numbers (tokens seen = epochs x tokens may be fractional;
+    mix_plan.json keeps the exact value)."""
+    from .plan import format_tokens
+
+    return format_tokens(x)
 
 
 def _repeats_paragraph(mix_plan: dict) -> str:

@@ -760,12 +760,11 @@ def solve_factors(
     - a language's cap: it is held at its cap (its capacity ``C_g``, the most tokens seen it can have with no
       subset above ``max_epochs``) and the other targets are still met exactly;
     - targets that sum to 1 while languages outside them hold tokens (``R > 0``, which cannot shrink): no plan
-      meets them. The closest plan keeps the target languages in their target ratios to one another
-      (``q_g = target_g / sum(targets)``) and makes them as large as the caps allow: their tokens seen are
-      ``q_g x T`` with ``T = min_g C_g / q_g``. This minimises the largest *relative* miss
-      ``(target_g - achieved_g) / target_g``: every target language misses by the same ``R / (T + R)``, and any
-      other plan leaves one language further from its target (pushing every language to its cap instead gave
-      33/33/33 % for 40/40/20 % targets).
+      meets them all, and there is no finite total. The same iteration goes on as the total grows without bound:
+      the most binding language (smallest ``C_g / target_g``) is pinned at its cap first, after which the other
+      targets sum to less than 1 and are met exactly, as for targets summing to just under 1 (no jump at 1;
+      reviews: pushing every language to its cap gave 33/33/33 % for 40/40/20 % targets, and keeping the
+      targets' ratios let a tiny capped language drag the others far below their targets).
 
     ``base_weights=None`` means every factor is 1 (raw tokens).
     """
@@ -803,6 +802,8 @@ def solve_factors(
     if unknown:
         raise MixPlanError(
             f"target language(s) {', '.join(unknown)} match no subset; known languages: {', '.join(sorted(groups))}"
+            + ("; a language pair (fr,en) is targeted as its group, `parallel`"
+               if any("," in u or (len(u) == 5 and u[2] == "-") for u in unknown) and "parallel" in groups else "")
         )
 
     base_epochs = _exact_epochs(stats, base)
@@ -837,42 +838,27 @@ def solve_factors(
             S[g] = Fraction(0)
     reason = None
 
-    if R == 0 or p_sum >= 1 - Fraction(_TOL):  # (0.3333333333333333 x 3 sums to 1 too)
-        # Only target languages exist (shares are scale-free), or the targets leave the others no room (no plan
-        # meets them): keep the targets' ratios, q_g = target_g / sum(targets). Without other languages, the
-        # smallest scale at which no target language is subsampled, unless the cap forbids it; with them, the
-        # largest scale the caps allow (the others' share, R / (T + R), is then as small as it can be).
+    if R == 0:
+        # Only target languages exist: shares are scale-free. Keep the targets' ratios, q_g = target_g /
+        # sum(targets), at the smallest scale at which no target language is subsampled, unless the cap forbids it.
         if p_sum == 0:
             raise MixPlanError("all targets are 0 and no other language exists: nothing left to train on")
         q = {g: targets[g] / p_sum for g in free}
         pos = [g for g in free if q[g] > 0]
-        largest = min(C[g] / q[g] for g in pos)
-        total = min(max(B[g] / q[g] for g in pos), largest) if R == 0 else largest
+        total = min(max(B[g] / q[g] for g in pos), min(C[g] / q[g] for g in pos))
         for g in free:
             S[g] = q[g] * total
             if S[g] == C[g] and q[g] > 0:
                 capped.add(g)
-        if R > 0:  # (kept only if a target is missed: R may be too small to matter)
-            others = sorted(g for g, r in rest.items() if r > 0)
-            share = R / (total + R)
-            at_cap = sorted(capped)
-            one = len(others) == 1
-            reason = (
-                f"the targets sum to {float(p_sum):g} but {', '.join(others)} (not in the targets, so kept at "
-                f"{'its' if one else 'their'} base weights, multiplier 1) {'holds' if one else 'hold'} "
-                f"{float(share) * 100:.3f} % of tokens seen: no plan meets the targets. Closest plan: the target "
-                f"languages keep their target ratios, as large as max_epochs {float(cap):g} allows "
-                f"({', '.join(at_cap)} at the cap), each at {float(1 - share) * 100:.3f} % of its target. Add "
-                f"{', '.join(others)} to the targets (e.g. --target {others[0]}=0, or `{others[0]}: 0` under "
-                "`mix: targets`), or lower the targets to leave "
-                f"{'it its' if one else 'them their'} share"
-            )
     else:
-        while True:
-            denom = 1 - sum((targets[g] for g in free), Fraction(0))  # > 0: sum(targets) < 1
+        while free:
+            denom = 1 - sum((targets[g] for g in free), Fraction(0))
             numer = R + sum((C[g] for g in capped), Fraction(0))
-            total = numer / denom
-            over = [g for g in free if targets[g] * total > C[g]]
+            if denom > 0:
+                total = numer / denom
+                over = [g for g in free if targets[g] * total > C[g]]
+            else:  # the free targets leave the others no room: no finite total; every one wants past its cap
+                over = [g for g in free if targets[g] > 0]
             if not over:
                 for g in free:
                     S[g] = targets[g] * total
@@ -881,6 +867,21 @@ def solve_factors(
             capped.add(g)
             S[g] = C[g]
             free.remove(g)
+        if p_sum >= 1 - Fraction(_TOL):  # (0.3333333333333333 x 3 sums to 1 too)
+            others = sorted(g for g, r in rest.items() if r > 0)
+            total = R + sum(S.values(), Fraction(0))
+            share = R / total
+            one = len(others) == 1
+            reason = (
+                f"the targets sum to {float(p_sum):g} but {', '.join(others)} (not in the targets, so kept at "
+                f"{'its' if one else 'their'} base weights, multiplier 1) {'holds' if one else 'hold'} "
+                f"{float(share) * 100:.3f} % of tokens seen: no plan meets every target. Closest plan: "
+                f"{', '.join(sorted(capped))} at max_epochs {float(cap):g} (the most binding first), "
+                + (f"{', '.join(sorted(free))} exactly on target" if free else "every target language at the cap")
+                + f". Add {', '.join(others)} to the targets (e.g. --target {others[0]}=0, or `{others[0]}: 0` under "
+                "`mix: targets`), or lower the targets to leave "
+                f"{'it its' if one else 'them their'} share"
+            )
 
     # Express the multipliers in Lucie's own terms: a per-language weight (--fr_weight & co).
     exact_mult = {g: S[g] / B[g] if B[g] > 0 else Fraction(1) for g in targets}
