@@ -315,3 +315,50 @@ def test_push_refuses_a_mix_without_its_card_and_names_the_configs_that_differ(b
     with pytest.raises(PushError, match=r"declares `configs` other than the mix's checked shards give \(missing: fr, "
                                         r"pud_en; not the mix's: fr-all\)"):
         push(out, **quiet)
+
+
+def _demo_build(demo_copy: Path, out: str = "b") -> Path:
+    assert main(["build", str(demo_copy / "pipelines" / "demo.yaml"), "--output", str(demo_copy / out)]) == 0
+    return demo_copy / out
+
+
+def test_a_build_only_of_another_source_does_not_launder_edits(demo_copy, capsys):
+    """Second auditor review: after `build --only web_cc`, the manifest recorded pud_en as its files and recipe were
+    NOW: an edited recipe.resolved.json, or a recipe turned `redistributable: false`, passed the mix's checks."""
+    import shutil
+
+    b = _demo_build(demo_copy)
+    shutil.copytree(b, demo_copy / "b1")
+    resolved = demo_copy / "b1" / "sources" / "pud_en" / "recipe.resolved.json"
+    resolved.write_text(resolved.read_text().replace('"license": "CC-BY-SA-3.0"', '"license": "CC0-1.0"'))
+    pipe = str(demo_copy / "pipelines" / "demo.yaml")
+    assert main(["build", pipe, "--output", str(demo_copy / "b1"), "--only", "web_cc"]) == 0
+    with pytest.raises(MixPlanError, match=r"pud_en/recipe\.resolved\.json is not the recipe the build recorded"):
+        build_mix(demo_copy / "b1", load_mix_config(demo_copy / "b1", output=demo_copy / "m1"))
+    # the recipe itself turned private, the source left out of the run: refused as a recipe edited since the build
+    recipe = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    recipe.write_text(recipe.read_text().replace("license: CC-BY-SA-3.0", "license: CC-BY-SA-3.0\nredistributable: false"))
+    assert main(["build", pipe, "--output", str(b), "--only", "web_cc"]) == 0
+    m = json.loads((b / "manifest.json").read_text())
+    pud = next(s for s in m["sources"] if s["name"] == "pud_en")
+    assert pud["redistributable"] is True and pud["out_of_date"] is True  # as built, not as the recipe says now
+    with pytest.raises(MixPlanError, match=r"recipe\(s\) edited since the build: pud_en"):
+        build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+
+
+def test_a_source_gone_before_a_build_only_of_another_is_not_left_out_unsaid(demo_copy):
+    """Second auditor review: sources/pud_en deleted, then `build --only web_cc`: the manifest dropped pud_en and the
+    mix went on without it, exit 0."""
+    import shutil
+
+    b = _demo_build(demo_copy)
+    shutil.rmtree(b / "sources" / "pud_en")
+    pipe = str(demo_copy / "pipelines" / "demo.yaml")
+    assert main(["build", pipe, "--output", str(b), "--only", "web_cc"]) == 0
+    assert json.loads((b / "manifest.json").read_text())["unbuilt_sources"] == ["pud_en"]
+    with pytest.raises(MixPlanError, match=r"source\(s\) pud_en of the build's pipeline have no finished build .* "
+                                           r"`lucie-data build \S+demo\.yaml --output \S+` \(without --only\)"):
+        build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+    assert main(["build", pipe, "--output", str(b)]) == 0  # the fix: built again, mixed
+    assert "unbuilt_sources" not in json.loads((b / "manifest.json").read_text())
+    build_mix(b, load_mix_config(b, output=demo_copy / "m"))

@@ -205,10 +205,28 @@ def _resolved_file_sha(path: Path) -> dict:
         return {}
 
 
+def _previous_sources(out: Path) -> dict[str, dict]:
+    """The source entries of the manifest an earlier run wrote, by name ({} when there is none or it does not read)."""
+    try:
+        data = json.loads((out / "manifest.json").read_bytes())
+        return {s["name"]: s for s in data.get("sources") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+# what a source entry says about the recipe and inputs it was built from: for a source this run did not build
+# (--only), the entry of the run that built it is kept, not the recipe as it is now (review: an edited recipe, or
+# an edited recipe.resolved.json, recorded as if built, passed the mix's checks)
+_AS_BUILT = ("recipe_file", "recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
+             "redistributable", "inputs", "sidecar")
+
+
 def write_manifest(out: Path, pipe, result) -> dict:
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
+    previous_sources = _previous_sources(out)
     cache = HashCache(out / ".cache" / "sha256.json")
     sources = []
+    unbuilt = []  # sources of the pipeline with no finished build (never built, or their folder gone)
     built = {s.name: s for s in result.sources}
     cache.prefetch([p for src in pipe.sources for p in [*src.inputs, *([src.sidecar] if src.sidecar else [])]
                     if src.name in built or (out / "sources" / src.name / "ledger.json").exists()])
@@ -223,6 +241,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
             except LedgerUnreadable:  # as if unfinished: the next build of that source rebuilds it
                 led = None
             if led is None:
+                unbuilt.append(src.name)
                 continue
         sources.append({
             "name": src.name,
@@ -242,6 +261,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
             # left out by --only though this pipeline would rebuild it: its shards are an earlier run's
             **({"out_of_date": True} if src.name in getattr(result, "stale", ()) else {}),
         })
+        if src.name not in built and src.name in previous_sources:
+            sources[-1].update({k: previous_sources[src.name][k] for k in _AS_BUILT if k in previous_sources[src.name]})
     cache.save()
     manifest = {
         "lucie_data_version": __version__,
@@ -253,6 +274,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "tasks": pipe.recipe.executor.tasks,
         "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
         "sources": sources,
+        **({"unbuilt_sources": unbuilt} if unbuilt else {}),
         "models": models_used(pipe),
         "token_counter": getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer),
         "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous),

@@ -366,8 +366,9 @@ class BuildResult:
         out = []
         if self.stale:  # review: after --only with other options, the manifest and the mix took them as current
             out.append(f"not rebuilt (--only) though out of date with this pipeline (recipe, inputs or options "
-                       f"changed): {', '.join(self.stale)}; their shards are as an earlier run built them, and "
-                       "`mix build` would mix them so: rerun `lucie-data build` without --only")
+                       f"changed): {', '.join(self.stale)}; their shards are as an earlier run built them (`mix build` "
+                       "refuses a recipe edited since, and mixes other changes as built): rerun `lucie-data build` "
+                       "without --only")
         for s in self.sources:
             for q in s.ledger.get("quarantined_files", []):
                 out.append(f"{s.name}: quarantined {q['file']} ({q['reason']}: {q['detail']})")

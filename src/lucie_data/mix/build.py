@@ -1426,6 +1426,13 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     by_name = {s.name: s for s in sources}
     mdata = manifest_file.data if manifest_file else {}
     stale, gone = _edited_recipes(mdata, by_name, config.pipeline_file)
+    unbuilt = [n for n in mdata.get("unbuilt_sources") or [] if isinstance(n, str)]
+    if unbuilt:  # review: a source folder deleted, then a `build --only` of another: it left the mix unsaid
+        pfile = (mdata.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
+        raise MixPlanError(f"source(s) {', '.join(unbuilt)} of the build's pipeline have no finished build (never "
+                           "built, or their folder was deleted; the last build ran with --only): their documents "
+                           f"would be left out of the mix. Build them: `lucie-data build {pfile} --output {build}` "
+                           "(without --only), or remove them from the pipeline, then mix")
     behind = sorted(s.get("name") for s in mdata.get("sources") or []
                     if isinstance(s, dict) and s.get("out_of_date") and s.get("name") in by_name)
     if behind:
