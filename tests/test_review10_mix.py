@@ -362,3 +362,30 @@ def test_a_source_gone_before_a_build_only_of_another_is_not_left_out_unsaid(dem
     assert main(["build", pipe, "--output", str(b)]) == 0  # the fix: built again, mixed
     assert "unbuilt_sources" not in json.loads((b / "manifest.json").read_text())
     build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+
+
+def test_push_refuses_rows_relabelled_within_the_policy_under_the_old_card(built, tmp_path):
+    """Second auditor review: rows relabelled CC-BY-SA (an allowed class), hashes recomputed in mix_plan.json: the rows
+    passed the policy, and the card, derived from the plan's licence counts, kept its old licence."""
+    import hashlib as _h
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lucie_data.hub import PushError, push
+
+    out = tmp_path / "m"
+    plan = build_mix(built, load_mix_config(built, output=out))
+    entry = next(s for s in plan["shards"] if s["source"] == "eltec_fr")
+    shard = out / entry["path"]
+    t = pq.read_table(shard)
+    was = t.column("license")[0].as_py()
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license",
+                                pa.array(["CC-BY-SA-4.0"] * t.num_rows, pa.string())), shard)
+    data = json.loads((out / "mix_plan.json").read_text())
+    e = next(s for s in data["shards"] if s["path"] == entry["path"])
+    e["sha256"], e["bytes"] = _h.sha256(shard.read_bytes()).hexdigest(), shard.stat().st_size
+    (out / "mix_plan.json").write_text(json.dumps(data))
+    with pytest.raises(PushError, match=rf"its shards hold other licences than mix_plan\.json counts \({was}: "
+                                        rf"[\d,]+ rows read, [\d,]+ in the plan; CC-BY-SA-4\.0: "):
+        push(out, repo_id="org/name", dry_run=True, log=lambda _m: None)

@@ -150,13 +150,21 @@ def _check_rows(folder: Path) -> None:
     plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
     if not isinstance(plan.get("license_check", {}).get("policy"), dict) or not isinstance(plan.get("sources"), dict):
         return  # a plan no policy can be read from (hand-made, older format): _check_plan judged what it could
-    found = recheck_mix(folder, plan)
+    found, lic_docs = recheck_mix(folder, plan)
     if found:
         listed = "; ".join(f"{v['source']} {v['license']} ({v['reason']}) in {v['shard']}" for v in found[:5])
         raise PushError(f"Refusing to push {folder}: reading its shards finds {len(found)} kind(s) of document its own "
                         f"licence policy or sources forbid ({listed}{' …' if len(found) > 5 else ''}), though "
                         "mix_plan.json says the check passed. Nothing was uploaded. Rebuild the mix with "
                         "`lucie-data mix build` from the build (it checks every row).")
+    if lic_docs != plan.get("licenses"):  # second review: relabelled within the policy, under a card still CC-BY
+        said = plan.get("licenses") or {}
+        diff = sorted(k for k in set(lic_docs) | set(said) if lic_docs.get(k) != said.get(k))
+        raise PushError(f"Refusing to push {folder}: its shards hold other licences than mix_plan.json counts ("
+                        + "; ".join(f"{k}: {lic_docs.get(k, 0):,} rows read, {said.get(k, 0):,} in the plan"
+                                    for k in diff[:5])
+                        + "), and the card's licence is derived from those counts. Nothing was uploaded. Rebuild the "
+                        "mix with `lucie-data mix build` from the build.")
 
 
 _CARD_KEYS = ("license", "license_name", "license_details", "configs")

@@ -1251,10 +1251,11 @@ def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
     return scan_mix(Path(folder), by_name, lambda lic: policy.decide(_lic(lic)))[3]
 
 
-def recheck_mix(folder: str | Path, plan: dict) -> list[dict]:
-    """Violations found by reading every shard of a built mix against the policy and the sources its own
-    ``mix_plan.json`` (``plan``) records, trusting no count or hash in it: what ``push`` runs before publishing
-    (auditor review: rows relabelled after the build, their hashes recomputed in the plan, were pushed)."""
+def recheck_mix(folder: str | Path, plan: dict) -> tuple[list[dict], dict[str, int]]:
+    """(violations, rows per licence) found by reading every shard of a built mix against the policy and the
+    sources its own ``mix_plan.json`` (``plan``) records, trusting no count or hash in it: what ``push`` runs before
+    publishing (auditor review: rows relabelled after the build, their hashes recomputed in the plan, were pushed;
+    the rows per licence are compared with the plan's, which the card's licence is derived from)."""
     from types import SimpleNamespace
 
     from ..licenses import LicensePolicy
@@ -1262,7 +1263,8 @@ def recheck_mix(folder: str | Path, plan: dict) -> list[dict]:
     policy = LicensePolicy.model_validate(plan["license_check"]["policy"])
     sources = {name: SimpleNamespace(redistributable=s.get("redistributable") is True, pairs=())
                for name, s in (plan.get("sources") or {}).items() if isinstance(s, dict)}
-    return scan_mix(Path(folder), sources, lambda lic: policy.decide(_lic(lic)))[3]
+    _shards, _achieved, lic_docs, violations = scan_mix(Path(folder), sources, lambda lic: policy.decide(_lic(lic)))
+    return violations, lic_docs
 
 
 def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any] = lambda _m: None) -> dict:
