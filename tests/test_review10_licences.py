@@ -279,3 +279,11 @@ def test_the_schema_offers_only_the_classes_that_validate():
     with _pytest.raises(pydantic.ValidationError):
         LicensePolicy(allow_classes="permissive")  # a string is not split into letters
     assert _json.dumps(enum)
+
+
+def test_unicode_hyphens_read_as_hyphens():
+    """Second auditor review: `CC‑BY‑4.0` written with U+2011 no-break hyphens was unknown."""
+    from lucie_data.licenses import normalize_license
+
+    for h in ("\u2010", "\u2011", "\u2012", "\u2212"):
+        assert normalize_license(f"CC{h}BY{h}SA{h}4.0") == "CC-BY-SA-4.0", repr(h)

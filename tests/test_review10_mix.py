@@ -255,7 +255,7 @@ def test_trace_names_a_removed_document_found_in_the_mix_folder(built, tmp_path,
     dropped = out / "data" / "natural" / "en" / "pud_en" / "extra.parquet"
     shutil.copyfile(removed, dropped)
     capsys.readouterr()
-    assert main(["trace", str(built), doc, "--mix", str(out)]) == 0
+    assert main(["trace", str(built), doc, "--mix", str(out)]) == 1
     said = " ".join(capsys.readouterr().out.split())
     assert "status REMOVED" in said and "though removed: data/natural/en/pud_en/extra.parquet" in said, said
     assert ("WARNING the mix folder holds this document in 1 file(s) its mix_plan.json does not list "

@@ -117,6 +117,14 @@ stages:
                                           r"as a list, `\[en\]`"),
     ("  - type: normalize", "  - normalize", r"r\.yaml:11: stages\[0\]: a stage is a mapping with a `type:` key, got "
                                              r"the string 'normalize': write `- type: normalize`"),
+    ("stages:\n  - type: normalize", "stages: {type: normalize}",
+     r"r\.yaml:10: stages: expected a list \(`- item` lines, or `\[a, b\]`\), got a mapping"),
+    ("stages:\n  - type: normalize", "stages:", r"stages: expected a list .*got nothing"),
+    ("license: CC-BY-4.0", "license: [CC-BY-4.0]", r"license: expected a single value, got a list .*an SPDX "
+                                                   r"expression joins licences"),
+    ("  - type: normalize", "  - 3", r"stages\[0\]: a stage is a mapping with a `type:` key, got 3"),
+    ("stages:", "output: 5\nstages:", r"output: expected a mapping \(keys on their own lines, indented under "
+                                      r"`output:`\), got 5"),
     ("provenance:\n  url: https://example.org", "provenance: https://example.org",
      r"r\.yaml:5: provenance: expected a mapping \(keys on their own lines, indented under `provenance:`\), got the "
      r"string 'https://example.org'"),
@@ -239,3 +247,30 @@ def test_validate_names_what_it_checked(tmp_path, monkeypatch, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["validate", "empty"]) == 2
     assert "no pipeline or recipe YAML file in empty" in capsys.readouterr().err
+
+
+def test_offline_mode_without_a_cached_tokenizer_is_said_in_the_clis_words(tmp_path, monkeypatch):
+    """Second auditor review: with HF_HUB_OFFLINE=1 the message told a CLI user to "set 'local_files_only' to False"."""
+    from huggingface_hub import constants
+
+    from lucie_data.errors import InputError
+    from lucie_data.runner import _check_tokenizer
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(InputError, match=r"ConnectionError: HF_HUB_OFFLINE is set and the HF cache holds no "
+                                         r"tokenizer\.json of OpenLLM-France/Lucie-7B") as exc:
+        _check_tokenizer("OpenLLM-France/Lucie-7B@v1")
+    assert "local_files_only" not in str(exc.value)
+
+
+def test_a_build_folder_the_system_refuses_is_not_called_a_file(tmp_path, capsys):
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text((root / "sources" / "demo" / "pud_en.yaml").read_text().replace("../../data/", f"{root}/data/"))
+    capsys.readouterr()
+    assert main(["build", str(recipe), "--output", "/proc/lucie-data-nope"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot make the build folder /proc/lucie-data-nope" in err and "move that file away" not in err, err

@@ -91,7 +91,7 @@ def _check_output(out: Path, given: str | None, pipe) -> None:
         where = ("--output" if given else f"`output_dir: {pipe.recipe.output_dir}` in {pipe.file}"
                  if pipe.recipe.output_dir and pipe.file else "the default build folder")
         raise InputError(f"cannot make the build folder {out} ({why}), given by {where}: choose a folder that can be "
-                         "made there (or move that file away)") from None
+                         "made there" + (" (or move that file away)" if blocker is not None else "")) from None
 
 
 def cmd_build(args) -> int:

@@ -654,8 +654,11 @@ def _parse_expression(s: str) -> Node | None:
     return node if node is not None and pos == len(toks) else None
 
 
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-"})  # hyphen, no-break, figure, minus
+
+
 def _parse(s: str) -> Node | None:
-    s = _INVISIBLE_RE.sub("", s).strip()
+    s = _INVISIBLE_RE.sub("", s).translate(_HYPHENS).strip()
     if not s or len(s) > _MAX_LEN:
         return None
     if (hit := _single(s)) is not None:

@@ -531,13 +531,22 @@ def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
                "or a digit (no `/`, no spaces)")
     inp = err.get("input")
     loc = tuple(err.get("loc") or ())
-    if kind == "list_type" and isinstance(inp, str):  # review: `languages: fr` said only "a valid list"
+    if kind == "list_type" and isinstance(inp, (str, int, float)):  # review: `languages: fr` said "a valid list"
         return f"expected a list, got the single value {inp!r}: write it as a list, `[{inp}]`"
-    if kind in ("model_type", "dict_type", "model_attributes_type") and isinstance(inp, str):
+    if kind == "list_type":  # a mapping or nothing where a list goes (`stages: {type: normalize}`, `stages:`)
+        got = "nothing" if inp is None else "a mapping" if isinstance(inp, dict) else type(inp).__name__
+        return f"expected a list (`- item` lines, or `[a, b]`), got {got}"
+    if kind == "string_type" and isinstance(inp, (list, dict)):
+        return (f"expected a single value, got a {'list' if isinstance(inp, list) else 'mapping'} ({inp!r}); write "
+                "one value" + (" (an SPDX expression joins licences: `MIT OR Apache-2.0`)" if loc[-1:] == ("license",)
+                               else ""))
+    if kind in ("model_type", "dict_type", "model_attributes_type") and not isinstance(inp, dict):
+        shown = f"the string {inp!r}" if isinstance(inp, str) else "nothing" if inp is None else f"{inp!r}"
         if "stages" in loc[-3:-1] and isinstance(loc[-1], int):  # (a preset's stages too)
-            return f"a stage is a mapping with a `type:` key, got the string {inp!r}: write `- type: {inp}`"
-        return (f"expected a mapping (keys on their own lines, indented under `{loc[-1] if loc else 'it'}:`), got the "
-                f"string {inp!r}; `lucie-data schema` lists its keys")
+            hint = f"write `- type: {inp}`" if isinstance(inp, str) else "`lucie-data stages` lists them"
+            return f"a stage is a mapping with a `type:` key, got {shown}: {hint}"
+        return (f"expected a mapping (keys on their own lines, indented under `{loc[-1] if loc else 'it'}:`), got "
+                f"{shown}; `lucie-data schema` lists its keys")
     if (kind not in ("model_type", "dict_type") and not isinstance(inp, (dict, list)) and inp is not None
             and repr(inp) not in msg):  # a message that already quotes the value says it once
         msg += f" (got {inp!r})"

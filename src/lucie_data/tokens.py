@@ -91,6 +91,8 @@ def hub_tokenizer_file(spec: str) -> str:
         return hf_hub_download(repo, "tokenizer.json", revision=rev, endpoint=endpoint,
                                local_files_only=constants.HF_HUB_OFFLINE or unreachable)
     except LocalEntryNotFoundError:
+        if constants.HF_HUB_OFFLINE:  # (huggingface_hub's words: "set 'local_files_only' to False", not a CLI's)
+            raise ConnectionError(f"HF_HUB_OFFLINE is set and the HF cache holds no tokenizer.json of {spec}") from None
         if unreachable:  # said as it is, not as huggingface_hub's "outgoing traffic has been disabled"
             raise ConnectionError(f"{endpoint} cannot be reached (its name does not resolve: no network?) and the HF "
                                   f"cache holds no tokenizer.json of {spec}") from None
