@@ -223,7 +223,9 @@ _AS_BUILT = ("recipe_file", "recipe_sha256", "resolved_recipe_sha256", "resolved
 
 def write_manifest(out: Path, pipe, result) -> dict:
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
-    previous_sources = _previous_sources(out)
+    built_names = {s.name for s in result.sources}
+    # parsed again only when this run left sources out (--only): a full build never needs it (a rerun's cost)
+    previous_sources = _previous_sources(out) if any(s.name not in built_names for s in pipe.sources) else {}
     cache = HashCache(out / ".cache" / "sha256.json")
     sources = []
     unbuilt = []  # sources of the pipeline with no finished build (never built, or their folder gone)
