@@ -299,7 +299,7 @@ def test_refuses_mix_whose_license_check_failed(hub, tmp_path):
         do_push(hub, mix)
     msg = str(exc.value)
     assert "fr_ocr_newseye" in msg and "CC-BY-NC-SA-4.0" in msg and "code_gpl" in msg
-    assert "rebuild the mix with a licence policy that excludes" in msg
+    assert "rebuild them (`lucie-data build`), run `lucie-data mix build` again" in msg
     assert hub.requests == []
     assert exc.value.exit_code == 2  # refused input, as `validate` and `mix build` exit (it was 1, as a Hub failure)
 

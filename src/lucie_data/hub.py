@@ -107,8 +107,10 @@ def _check_plan(folder: Path) -> None:
     raise PushError(
         f"Refusing to push {folder}: its licence check failed ({len(violations)} violation"
         f"{'s' if len(violations) != 1 else ''}):\n" + "\n".join(lines) + "\n"
-        "Fix: rebuild the mix with a licence policy that excludes these sources (or drop them from "
-        "the recipe), then push the new folder."
+        "Fix: `lucie-data mix build` leaves out every document its policy forbids, so these rows reached the files "
+        "it wrote from build shards that did not hold what their manifest says (second review: the advice was a "
+        "policy change). Check those sources' shards, rebuild them (`lucie-data build`), run `lucie-data mix build` "
+        "again, then push the new folder; a policy that should exclude them goes in the pipeline's license_policy."
     )
 
 
@@ -117,7 +119,8 @@ def _format_violation(v: Any) -> str:
         who = v.get("source") or v.get("name") or v.get("dataset") or v.get("id")
         lic = v.get("license") or v.get("licence")
         why = v.get("reason") or v.get("message") or v.get("rule")
-        parts = [str(who) if who else None, f"licence {lic}" if lic else None, str(why) if why else None]
+        parts = [str(who) if who else None, f"licence {lic}" if lic else None, str(why) if why else None,
+                 f"in {v['shard']}" if v.get("shard") else None]
         text = ": ".join(p for p in (parts[0], ", ".join(p for p in parts[1:] if p)) if p)
         return text or json.dumps(v, sort_keys=True)
     return str(v)
