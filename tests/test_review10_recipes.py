@@ -274,3 +274,22 @@ def test_a_build_folder_the_system_refuses_is_not_called_a_file(tmp_path, capsys
     assert main(["build", str(recipe), "--output", "/proc/lucie-data-nope"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "cannot make the build folder /proc/lucie-data-nope" in err and "move that file away" not in err, err
+
+
+@pytest.mark.parametrize("argv, code", [(["validate", "BAD"], 2), (["stages"], 0), (["mix", "plan"], 0)])
+def test_output_cut_by_its_reader_keeps_the_commands_exit_code(tmp_path, argv, code):
+    """`lucie-data validate … | head` exited 1 (rich's own exit on a closed pipe), not validate's 2."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for i in range(40):
+        (bad / f"r{i}.yaml").write_text("name: r\nlicnse: x\n")
+    argv = [str(bad) if a == "BAD" else a for a in argv]
+    p = subprocess.Popen([sys.executable, "-m", "lucie_data.cli", *argv], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, cwd=tmp_path)
+    p.stdout.read(20)
+    p.stdout.close()  # the reader goes, as `head -1` does
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == code and "Traceback" not in err, err

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,10 +22,16 @@ def _project_root() -> Path:
     return here
 
 
-def _console():
+def _console(**kw):
+    """A rich Console whose closed stdout raises BrokenPipeError to the command (rich itself exits 1 at once, so
+    `validate … | head` lost validate's exit code 2)."""
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Console(**{"stderr": False, "highlight": False, **kw})
 
 
 # ---------------------------------------------------------------------------------------------- validate
@@ -43,9 +50,12 @@ def cmd_validate(args) -> int:
                          "files or folders holding them")
     issues = validate_paths(files)
     if issues:
-        con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]")
-        for i in issues:
-            con.print(f"  - {i}", markup=False)
+        try:
+            con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]")
+            for i in issues:
+                con.print(f"  - {i}", markup=False)
+        except BrokenPipeError:  # `validate | head`: still the verdict's exit code
+            return _pipe_closed(2)
         return 2
     bundled = not args.paths and _project_root() != Path.cwd()
     shown = ", ".join(str(f) for f in files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
@@ -338,6 +348,17 @@ def _load_extras() -> None:
         _EXTRA_COMMANDS.append(mod.register)
 
 
+def _pipe_closed(code: int) -> int:
+    """Exit ``code`` quietly once stdout's reader has gone: what is still buffered goes to /dev/null, or Python's
+    flush at exit fails again and turns any exit code into 1 (review: `validate … | head` exited 1, not 2)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     _load_extras()
     parser = make_parser()
@@ -350,9 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     except LucieError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
-    except BrokenPipeError:  # `lucie-data schema | head`
-        sys.stderr.close()
-        return 0
+    except BrokenPipeError:  # `lucie-data schema | head`: the reader had enough
+        return _pipe_closed(0)
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
         return 130

@@ -47,12 +47,12 @@ def _parse_targets(items: list[str] | None) -> dict[str, float] | None:
 
 
 def _print_plan(plan) -> None:
-    from rich.console import Console
     from rich.table import Table
 
+    from ..cli import _console
     from ..mix.plan import format_tokens as n
 
-    con = Console(highlight=False)
+    con = _console()
     t = Table(title=f"Mix plan: {n(plan.total_tokens)} tokens -> {n(plan.total_tokens_seen)} tokens seen")
     for col in ("language", "tokens", "tokens seen", "% mix"):
         t.add_column(col, justify="left" if col == "language" else "right")
