@@ -266,12 +266,30 @@ def test_trace_names_a_removed_document_found_in_the_mix_folder(built, tmp_path,
     assert "WARNING" not in capsys.readouterr().out
 
 
-def test_push_reads_the_rows_again_and_refuses_a_relabelled_shard(built, tmp_path):
-    """A mix row relabelled CC-BY-NC-4.0, its sha256 and size recomputed in mix_plan.json: push trusted the plan."""
+def _relabel_and_rehash(out: Path, plan: dict, relabel) -> str:
+    """An eltec_fr shard of the mix ``out`` with its licence column rewritten by ``relabel`` (a list -> a list), and
+    its sha256 and size recomputed in mix_plan.json, as someone covering the edit would; the first row's licence."""
     import hashlib as _h
 
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    entry = next(s for s in plan["shards"] if s["source"] == "eltec_fr")
+    shard = out / entry["path"]
+    t = pq.read_table(shard)
+    lic = t.column("license").to_pylist()
+    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(relabel(lic), pa.string())),
+                   shard)
+    data = json.loads((out / "mix_plan.json").read_text())
+    e = next(s for s in data["shards"] if s["path"] == entry["path"])
+    e["sha256"], e["bytes"] = _h.sha256(shard.read_bytes()).hexdigest(), shard.stat().st_size
+    (out / "mix_plan.json").write_text(json.dumps(data))
+    return lic[0]
+
+
+def test_push_reads_the_rows_again_and_refuses_a_relabelled_shard(built, tmp_path):
+    """A mix row relabelled CC-BY-NC-4.0, its sha256 and size recomputed in mix_plan.json: push trusted the plan."""
+
 
     from lucie_data.hub import PushError, push
 
@@ -279,16 +297,7 @@ def test_push_reads_the_rows_again_and_refuses_a_relabelled_shard(built, tmp_pat
     plan = build_mix(built, load_mix_config(built, output=out))
     quiet = {"repo_id": "org/name", "dry_run": True, "log": lambda _m: None}
     push(out, **quiet)  # as built: passes
-    entry = next(s for s in plan["shards"] if s["source"] == "eltec_fr")
-    shard = out / entry["path"]
-    t = pq.read_table(shard)
-    lic = t.column("license").to_pylist()
-    lic[0] = "CC-BY-NC-4.0"
-    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license", pa.array(lic, pa.string())), shard)
-    data = json.loads((out / "mix_plan.json").read_text())
-    e = next(s for s in data["shards"] if s["path"] == entry["path"])
-    e["sha256"], e["bytes"] = _h.sha256(shard.read_bytes()).hexdigest(), shard.stat().st_size
-    (out / "mix_plan.json").write_text(json.dumps(data))
+    _relabel_and_rehash(out, plan, lambda lic: ["CC-BY-NC-4.0"] + lic[1:])
     with pytest.raises(PushError, match=r"reading its shards finds 1 kind\(s\) of document its own licence policy or "
                                         r"sources forbid \(eltec_fr CC-BY-NC-4\.0 \(license_not_allowed\) in data/"):
         push(out, **quiet)
@@ -367,25 +376,13 @@ def test_a_source_gone_before_a_build_only_of_another_is_not_left_out_unsaid(dem
 def test_push_refuses_rows_relabelled_within_the_policy_under_the_old_card(built, tmp_path):
     """Second auditor review: rows relabelled CC-BY-SA (an allowed class), hashes recomputed in mix_plan.json: the rows
     passed the policy, and the card, derived from the plan's licence counts, kept its old licence."""
-    import hashlib as _h
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from lucie_data.hub import PushError, push
 
     out = tmp_path / "m"
     plan = build_mix(built, load_mix_config(built, output=out))
-    entry = next(s for s in plan["shards"] if s["source"] == "eltec_fr")
-    shard = out / entry["path"]
-    t = pq.read_table(shard)
-    was = t.column("license")[0].as_py()
-    pq.write_table(t.set_column(t.schema.get_field_index("license"), "license",
-                                pa.array(["CC-BY-SA-4.0"] * t.num_rows, pa.string())), shard)
-    data = json.loads((out / "mix_plan.json").read_text())
-    e = next(s for s in data["shards"] if s["path"] == entry["path"])
-    e["sha256"], e["bytes"] = _h.sha256(shard.read_bytes()).hexdigest(), shard.stat().st_size
-    (out / "mix_plan.json").write_text(json.dumps(data))
+    was = _relabel_and_rehash(out, plan, lambda lic: ["CC-BY-SA-4.0"] * len(lic))
     with pytest.raises(PushError, match=rf"its shards hold other licences than mix_plan\.json counts \({was}: "
                                         rf"[\d,]+ rows read, [\d,]+ in the plan; CC-BY-SA-4\.0: "):
         push(out, repo_id="org/name", dry_run=True, log=lambda _m: None)
