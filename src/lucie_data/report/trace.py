@@ -141,7 +141,8 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
     try:  # how the mix names repeats (mixes without the key: suffix)
         data = json.loads(plan_file.read_text(encoding="utf-8"))
         mode = data.get("repeat_ids", "suffix")
-        listed = {s["path"] for s in data.get("shards") or [] if isinstance(s, dict) and "path" in s}
+        shards = data.get("shards")  # (a plan without its list cannot say which files are the mix's)
+        listed = {s["path"] for s in shards if isinstance(s, dict) and "path" in s} if isinstance(shards, list) else None
     except (OSError, ValueError, AttributeError, TypeError):
         mode = "suffix"
     if not mix_files:
