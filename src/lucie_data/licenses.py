@@ -22,6 +22,7 @@ Sources:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -1118,24 +1119,115 @@ def _sa_groups(ids: Iterable[str]) -> list[tuple[str, list[str]]]:
     return sorted(groups)
 
 
-def _doc_leaves(licenses: Iterable[str]) -> tuple[list[str], list[tuple[str, _Facts]], bool]:
-    """Distinct normalised licences, the effective (leaf, facts) pairs, any unknown?"""
-    distinct: list[str] = []
-    leaves: dict[str, _Facts] = {}
+# Bounds of the search for the alternatives a mix is declared by (_mix_choice): leaf sets one expression may offer,
+# and combinations tried over the mix's distinct licences. Beyond them, the per-document choice (_effective) is kept.
+_MAX_OPTIONS = 16
+_MAX_CHOICES = 4096
+
+
+def _options(node: Node) -> list[tuple[str, ...]] | None:
+    """Every set of leaves whose obligations may apply to a document under ``node`` (an OR: one alternative, the
+    licensee chooses; an AND: every member), in expression order, deduplicated; None beyond ``_MAX_OPTIONS``."""
+    if node[0] == "leaf":
+        return [(node[1],)]
+    kids = [_options(c) for c in node[1]]
+    if any(k is None for k in kids):
+        return None
+    if node[0] == "or":
+        out = [o for k in kids for o in k]  # type: ignore[union-attr]
+    else:
+        size = 1
+        for k in kids:
+            size *= len(k)  # type: ignore[arg-type]
+        if size > _MAX_OPTIONS:
+            return None
+        combos = itertools.product(*kids)  # type: ignore[arg-type]
+        out = [tuple(leaf for part in combo for leaf in part) for combo in combos]
+    out = list(dict.fromkeys(tuple(dict.fromkeys(o)) for o in out))
+    return out if len(out) <= _MAX_OPTIONS else None
+
+
+def _declare(distinct: tuple[str, ...], leaves: Iterable[str]) -> str:
+    """:func:`mix_license` of known documents whose obligations are those of ``leaves`` (the chosen alternatives).
+    One distinct licence: that licence, as written -- for ``CC-BY-SA-4.0 AND MIT`` the declaration keeps MIT's
+    notice condition, which survives inside a CC-BY-SA-4.0 distribution (the conservative declaration)."""
+    if len(distinct) == 1:
+        return distinct[0]
+    ids = sorted(set(leaves))
+    if len(ids) == 1:  # every document may be used under this one licence (`MIT OR Apache-2.0` with `MIT`)
+        return ids[0]
+    sa = [leaf for leaf in ids if _leaf_facts(leaf)[2]]
+    if sa and all(_leaf_facts(leaf)[0] in (_PD, _PERM) for leaf in ids if not _leaf_facts(leaf)[2]):
+        groups = _sa_groups(sa)
+        if len(groups) == 1:
+            return groups[0][0]
+    return "other"
+
+
+@functools.lru_cache(maxsize=1024)
+def _mix_choice(distinct: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The alternative each distinct licence of a mix is counted under: ((licence, its leaves), ...) for the
+    licences that parse, in ``distinct`` order (sorted by the caller: the answer is order-independent).
+
+    An expression's alternative is chosen for the whole mix, not document by document (auditor review:
+    ``LGPL-2.1-only OR CC-BY-SA-3.0`` with ``CC-BY-SA-4.0`` was counted under LGPL, so the mix had "no single
+    licence" although its CC-BY-SA-3.0 option gives CC-BY-SA-4.0 for all). Every combination of alternatives (one
+    per distinct licence; alternatives of class unknown are never picked) is ranked, best first, by: the mix can be
+    declared under one licence (:func:`_declare`); its most restrictive class (an alternative with more obligations
+    is taken only when it makes the mix declarable under one licence); its number of share-alike groups
+    (``_sa_groups``); how many expressions leave their per-document choice (``_effective``); the obligations of the
+    chosen leaves; then enumeration order (each expression's per-document choice first, then its alternatives in
+    expression order). Beyond ``_MAX_CHOICES`` combinations (or ``_MAX_OPTIONS`` leaf sets in one expression) the
+    per-document choice is kept.
+    """
+    names: list[str] = []
+    opts: list[list[tuple[str, ...]]] = []
     unknown = False
-    for raw in licenses:
-        n = normalize_license(raw)
-        if n not in distinct:
-            distinct.append(n)
+    for n in distinct:
         node = _ast(n)
         if node is None:
             unknown = True
             continue
         rank, eff = _effective(node)
+        default = tuple(dict.fromkeys(eff))
         unknown |= LICENSE_CLASSES[rank] == "unknown"
-        for leaf in eff:
-            leaves[leaf] = _leaf_facts(leaf)
-    return distinct, sorted(leaves.items()), unknown
+        every = _options(node) if node[0] != "leaf" else None
+        known = [o for o in every or () if o != default and all(_leaf_facts(x)[0] != "unknown" for x in o)]
+        names.append(n)
+        opts.append([default, *known])
+    total = 1
+    for o in opts:
+        total *= len(o)
+    if total > _MAX_CHOICES:
+        opts = [o[:1] for o in opts]
+    best: tuple | None = None
+    for combo in itertools.product(*opts):
+        leaves = list(dict.fromkeys(x for part in combo for x in part))
+        facts = [_leaf_facts(x) for x in leaves]
+        sa = [x for x, f in zip(leaves, facts) if f[2]]
+        key = (unknown or _declare(distinct, leaves) == "other",
+               max((CLASS_RANK[f[0]] for f in facts), default=0),
+               len(_sa_groups(sa)) if sa else 0,
+               sum(part != o[0] for part, o in zip(combo, opts)),
+               sum(sum(f[1:]) for f in facts))
+        if best is None or key < best[0]:
+            best = (key, combo)
+    return tuple(zip(names, best[1])) if best is not None else ()
+
+
+def _doc_leaves(
+    licenses: Iterable[str],
+) -> tuple[list[str], list[tuple[str, _Facts]], bool, dict[str, tuple[str, ...]]]:
+    """Distinct normalised licences (sorted), the (leaf, facts) pairs of the alternatives the mix is counted under
+    (:func:`_mix_choice`), any unknown?, and {licence: its chosen leaves}."""
+    distinct = sorted({normalize_license(raw) for raw in licenses})
+    unknown = False
+    for n in distinct:
+        node = _ast(n)
+        unknown |= node is None or LICENSE_CLASSES[_effective(node)[0]] == "unknown"
+    chosen = dict(_mix_choice(tuple(distinct)))
+    leaves = {leaf: _leaf_facts(leaf) for eff in chosen.values() for leaf in eff}
+    return distinct, sorted(leaves.items()), unknown, chosen
 
 
 def _has_or(node: Node | None) -> bool:
@@ -1152,23 +1244,28 @@ def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
     ``AND`` expression it is part of. Then one per group of licences that can be combined (expressions named with
     the option they are combined by), and one if the copyleft licences present cannot be reconciled (e.g.
     CC-BY-SA-3.0 with GPL-3.0): the mix then keeps per-document licences. The alternative an expression is counted
-    under is the one :func:`license_class` and :func:`mix_license` use (``_effective``).
+    under is the one :func:`mix_license` declares the mix by, chosen for the whole mix (:func:`_mix_choice`; it may
+    differ from the per-document one :func:`license_class` reads), and the licence the sentences say the mix is to
+    be declared under is :func:`mix_license`'s whenever that is not ``other`` (a mix of one licence, ``CC-BY-SA-4.0
+    AND MIT``, is declared under it as written: auditor review, the sentence said CC-BY-SA-4.0).
     Pure: the report (``report.aggregate.share_alike``) and the mix's dataset card (``mix.card.render_card``) both
     print this list.
     """
-    distinct, leaves, _ = _doc_leaves(licenses)
+    distinct, leaves, unknown, chosen = _doc_leaves(licenses)
     sa = [leaf for leaf, f in leaves if f[2]]
     if not sa:
         return []
     groups = _sa_groups(sa)
     target_of = {m: target for target, members in groups for m in members}
+    declared = "other" if unknown else _declare(tuple(distinct), (leaf for leaf, _ in leaves))  # = mix_license
+    # the licence the sentences tell to distribute the mix under: mix_license's; with none, what the copyleft
+    # licences alone require when they unify (the mix may still be "other" for its NC / ND documents)
+    to_declare = declared if declared != "other" else groups[0][0] if len(groups) == 1 else None
     via: dict[str, list[str]] = {}  # share-alike leaf -> the document licences it is the obligation of
     for n in distinct:
-        node = _ast(n)
-        if node is not None:
-            for leaf in dict.fromkeys(_effective(node)[1]):
-                if leaf in target_of:
-                    via.setdefault(leaf, []).append(n)
+        for leaf in chosen.get(n, ()):
+            if leaf in target_of:
+                via.setdefault(leaf, []).append(n)
 
     def docs_under(leaf: str) -> list[str]:
         return sorted(via.get(leaf) or [leaf], key=lambda n: (n != leaf, n))
@@ -1182,8 +1279,7 @@ def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
         info = _cc_info(leaf)
         later = (" (or a compatible later version)" if (info and info[1] >= "2.0")
                  or leaf.endswith("-or-later") else "")
-        mix = (f"; a mix that includes them should be distributed under {target_of[leaf]}" if len(groups) == 1
-               else "")
+        mix = f"; a mix that includes them should be distributed under {to_declare}" if to_declare else ""
         for n in docs_under(leaf):
             if n == leaf:
                 out.append(f"Documents under {leaf} must stay under {leaf}{later} in any adaptation{mix}.")
@@ -1199,9 +1295,15 @@ def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
         if len(members) > 1 or len(docs_under(members[0])) > 1:
             out.append(
                 f"{', '.join(label(m) for m in members)} can be combined: each allows adaptations under {target}"
-                + (", the licence to declare for the mix." if len(groups) == 1 else ".")
+                + (", the licence to declare for the mix." if target == declared else ".")
             )
-    if len(groups) > 1:
+    if len(groups) > 1 and declared != "other":  # one distinct licence carrying both (`CC-BY-SA-4.0 AND GPL-3.0`)
+        out.append(
+            f"The copyleft licences {', '.join(g[0] for g in groups)} cannot be relicensed "
+            f"together: every document of the mix carries {declared}, the licence to declare for the mix "
+            "(each of its terms applies)."
+        )
+    elif len(groups) > 1:
         out.append(
             f"The copyleft licences {', '.join(g[0] for g in groups)} cannot be relicensed "
             "together: the mix has no single licence, so per-document licences must be kept "
@@ -1214,25 +1316,20 @@ def mix_license(licenses: Iterable[str]) -> str:
     """The licence to declare on a dataset card for a mix of these documents (SPDX; the
     caller lower-cases it for the Hugging Face ``license:`` field), or ``"other"``.
 
-    Rule: a single distinct licence -> that licence. Otherwise, if share-alike licences are
-    present and they unify to one (same family, later-version rule, see ``_sa_groups``) and
-    every other document is public-domain or permissive -> that share-alike licence (e.g.
-    CC-BY-SA-3.0 + CC-BY-SA-4.0 + CC-BY-4.0 -> CC-BY-SA-4.0). Everything else -> "other":
+    Rule: a single distinct licence -> that licence, as written (an expression included). Otherwise, on the
+    alternatives the mix is counted under (for an ``OR`` expression, the one that best lets the whole mix be
+    declared under one licence, :func:`_mix_choice`): one licence left -> that licence (``MIT OR Apache-2.0`` with
+    ``MIT`` -> MIT); share-alike licences that unify to one (same family, later-version rule, see ``_sa_groups``)
+    with every other document public-domain or permissive -> that share-alike licence (e.g.
+    CC-BY-SA-3.0 + CC-BY-SA-4.0 + CC-BY-4.0 -> CC-BY-SA-4.0; ``LGPL-2.1-only OR CC-BY-SA-3.0`` + CC-BY-SA-4.0 ->
+    CC-BY-SA-4.0 by its CC-BY-SA-3.0 option). Everything else -> "other":
     several different permissive licences, incompatible copyleft, any NC/ND licence mixed
     with something else, any unknown licence, or an empty mix.
     """
-    distinct, leaves, unknown = _doc_leaves(licenses)
+    distinct, leaves, unknown, _ = _doc_leaves(licenses)
     if not distinct or unknown:
         return "other"
-    if len(distinct) == 1:
-        return distinct[0]
-    sa = [leaf for leaf, f in leaves if f[2]]
-    rest_ok = all(f[0] in (_PD, _PERM) for leaf, f in leaves if not f[2])
-    if sa and rest_ok:
-        groups = _sa_groups(sa)
-        if len(groups) == 1:
-            return groups[0][0]
-    return "other"
+    return _declare(tuple(distinct), (leaf for leaf, _ in leaves))
 
 
 # ---------------------------------------------------------------------------
