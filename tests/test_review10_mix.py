@@ -364,13 +364,28 @@ def test_a_source_gone_before_a_build_only_of_another_is_not_left_out_unsaid(dem
     shutil.rmtree(b / "sources" / "pud_en")
     pipe = str(demo_copy / "pipelines" / "demo.yaml")
     assert main(["build", pipe, "--output", str(b), "--only", "web_cc"]) == 0
-    assert json.loads((b / "manifest.json").read_text())["unbuilt_sources"] == ["pud_en"]
-    with pytest.raises(MixPlanError, match=r"source\(s\) pud_en of the build's pipeline have no finished build .* "
-                                           r"`lucie-data build \S+demo\.yaml --output \S+` \(without --only\)"):
+    assert json.loads((b / "manifest.json").read_text())["lost_sources"] == ["pud_en"]
+    with pytest.raises(MixPlanError, match=r"source\(s\) pud_en of the build's pipeline were built once but their "
+                                           r"build is gone .* `lucie-data build \S+demo\.yaml --output \S+` "
+                                           r"\(without --only\)"):
         build_mix(b, load_mix_config(b, output=demo_copy / "m"))
     assert main(["build", pipe, "--output", str(b)]) == 0  # the fix: built again, mixed
-    assert "unbuilt_sources" not in json.loads((b / "manifest.json").read_text())
+    assert "lost_sources" not in json.loads((b / "manifest.json").read_text())
     build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+
+
+def test_a_partial_build_on_purpose_is_mixed_with_a_warning(demo_copy):
+    """A build that only ever ran with --only (sources never built, no folder lost) mixes what it has, and says so."""
+    pipe = str(demo_copy / "pipelines" / "demo.yaml")
+    b = demo_copy / "b"
+    assert main(["build", pipe, "--output", str(b), "--only", "web_cc", "eltec_fr"]) == 0
+    m = json.loads((b / "manifest.json").read_text())
+    assert "lost_sources" not in m and "pud_en" in m["unbuilt_sources"]
+    logs: list[str] = []
+    plan = build_mix(b, load_mix_config(b, output=demo_copy / "m"), log=logs.append)
+    assert set(plan["sources"]) == {"web_cc", "eltec_fr"}
+    assert any(line.startswith("warning: source(s) code_permissive, ocr_fr_europeana, parallel_fr_en, pud_en of "
+                               "the build's pipeline were never built") for line in logs), logs
 
 
 def test_push_refuses_rows_relabelled_within_the_policy_under_the_old_card(built, tmp_path):

@@ -226,9 +226,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
     built_names = {s.name for s in result.sources}
     # parsed again only when this run left sources out (--only): a full build never needs it (a rerun's cost)
     previous_sources = _previous_sources(out) if any(s.name not in built_names for s in pipe.sources) else {}
+    lost = []  # sources an earlier run built (its manifest lists them) whose build is gone
     cache = HashCache(out / ".cache" / "sha256.json")
     sources = []
-    unbuilt = []  # sources of the pipeline with no finished build (never built, or their folder gone)
+    unbuilt = []  # sources of the pipeline never built (only ever left out by --only)
     built = {s.name: s for s in result.sources}
     cache.prefetch([p for src in pipe.sources for p in [*src.inputs, *([src.sidecar] if src.sidecar else [])]
                     if src.name in built or (out / "sources" / src.name / "ledger.json").exists()])
@@ -243,7 +244,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
             except LedgerUnreadable:  # as if unfinished: the next build of that source rebuilds it
                 led = None
             if led is None:
-                unbuilt.append(src.name)
+                (lost if src.name in previous_sources else unbuilt).append(src.name)
                 continue
         sources.append({
             "name": src.name,
@@ -276,7 +277,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "tasks": pipe.recipe.executor.tasks,
         "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
         "sources": sources,
-        **({"unbuilt_sources": unbuilt} if unbuilt else {}),
+        **({"unbuilt_sources": unbuilt} if unbuilt else {}),  # never built (--only from the start): a mix warns
+        **({"lost_sources": lost} if lost else {}),  # built once, their folder gone since: a mix refuses
         "models": models_used(pipe),
         "token_counter": getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer),
         "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous),

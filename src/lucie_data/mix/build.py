@@ -1428,13 +1428,17 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     by_name = {s.name: s for s in sources}
     mdata = manifest_file.data if manifest_file else {}
     stale, gone = _edited_recipes(mdata, by_name, config.pipeline_file)
-    unbuilt = [n for n in mdata.get("unbuilt_sources") or [] if isinstance(n, str)]
-    if unbuilt:  # review: a source folder deleted, then a `build --only` of another: it left the mix unsaid
-        pfile = (mdata.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
-        raise MixPlanError(f"source(s) {', '.join(unbuilt)} of the build's pipeline have no finished build (never "
-                           "built, or their folder was deleted; the last build ran with --only): their documents "
-                           f"would be left out of the mix. Build them: `lucie-data build {pfile} --output {build}` "
+    lost = [n for n in mdata.get("lost_sources") or [] if isinstance(n, str)]
+    pfile = (mdata.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
+    if lost:  # review: a source folder deleted, then a `build --only` of another: it left the mix unsaid
+        raise MixPlanError(f"source(s) {', '.join(lost)} of the build's pipeline were built once but their build is "
+                           "gone (their folder was deleted; the last build ran with --only): their documents would be "
+                           f"left out of the mix. Build them again: `lucie-data build {pfile} --output {build}` "
                            "(without --only), or remove them from the pipeline, then mix")
+    unbuilt = [n for n in mdata.get("unbuilt_sources") or [] if isinstance(n, str)]
+    if unbuilt:  # a partial build on purpose (--only from the start): said, not refused
+        log(f"warning: source(s) {', '.join(unbuilt)} of the build's pipeline were never built (the builds ran with "
+            f"--only): the mix holds the other sources only; `lucie-data build {pfile} --output {build}` builds them")
     behind = sorted(s.get("name") for s in mdata.get("sources") or []
                     if isinstance(s, dict) and s.get("out_of_date") and s.get("name") in by_name)
     if behind:
