@@ -401,3 +401,61 @@ def test_push_refuses_rows_relabelled_within_the_policy_under_the_old_card(built
     with pytest.raises(PushError, match=rf"its shards hold other licences than mix_plan\.json counts \({was}: "
                                         rf"[\d,]+ rows read, [\d,]+ in the plan; CC-BY-SA-4\.0: "):
         push(out, repo_id="org/name", dry_run=True, log=lambda _m: None)
+
+
+def test_a_lost_source_stays_lost_over_later_build_onlys(demo_copy):
+    """Third review: lost after one `build --only`, the source became "never built" after a second and the mix went
+    on without it (exit 0)."""
+    import shutil
+
+    b = _demo_build(demo_copy)
+    shutil.rmtree(b / "sources" / "pud_en")
+    pipe = str(demo_copy / "pipelines" / "demo.yaml")
+    for other in ("web_cc", "eltec_fr"):
+        assert main(["build", pipe, "--output", str(b), "--only", other]) == 0
+        assert json.loads((b / "manifest.json").read_text())["lost_sources"] == ["pud_en"]
+    with pytest.raises(MixPlanError, match=r"source\(s\) pud_en of the build's pipeline were built once"):
+        build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+
+
+def test_an_edited_resolved_recipe_is_caught_after_a_build_only_without_a_manifest(demo_copy):
+    """Third review: with manifest.json gone, a `build --only` of another source recorded the edited
+    recipe.resolved.json as built; the mix published it."""
+    b = _demo_build(demo_copy)
+    resolved = b / "sources" / "pud_en" / "recipe.resolved.json"
+    resolved.write_text(resolved.read_text().replace('"license": "CC-BY-SA-3.0"', '"license": "CC0-1.0"'))
+    (b / "manifest.json").unlink()
+    assert main(["build", str(demo_copy / "pipelines" / "demo.yaml"), "--output", str(b), "--only", "web_cc"]) == 0
+    with pytest.raises(MixPlanError, match=r"pud_en/recipe\.resolved\.json is not the recipe the build recorded"):
+        build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+
+
+def test_a_copied_projects_edited_recipe_is_refused_after_a_build_only(demo_copy, tmp_path_factory, capsys):
+    """Third review: in a copy of the project, a recipe relicensed then `build --only` of another source: the entry
+    kept "as built" pointed at the original copy's untouched recipe, so the mix published the old licence. Copying
+    the project also no longer makes every up-to-date source warn that its recipe.resolved.json was edited."""
+    import shutil
+
+    _demo_build(demo_copy)
+    copy = tmp_path_factory.mktemp("copy") / "project"
+    shutil.copytree(demo_copy, copy)
+    recipe = copy / "sources" / "demo" / "pud_en.yaml"
+    recipe.write_text(recipe.read_text().replace("license: CC-BY-SA-3.0", "license: CC-BY-NC-4.0"))
+    capsys.readouterr()
+    assert main(["build", str(copy / "pipelines" / "demo.yaml"), "--output", str(copy / "b"), "--only", "web_cc"]) == 0
+    assert "did not hold the recipe as built" not in capsys.readouterr().out
+    with pytest.raises(MixPlanError, match=r"recipe\(s\) edited since the build: pud_en"):
+        build_mix(copy / "b", load_mix_config(copy / "b", output=copy / "m"))
+
+
+def test_a_switch_to_unverified_deny_then_build_only_is_refused(demo_copy):
+    """Third review: the manifest's policy was the pipeline's now, so sources left out by --only counted as built
+    under `unverified: deny` and their unverified documents were published."""
+    pipe = demo_copy / "pipelines" / "demo.yaml"
+    b = _demo_build(demo_copy)
+    pipe.write_text(pipe.read_text().replace("  unknown: deny\n", "  unknown: deny\n  unverified: deny\n"))
+    assert main(["build", str(pipe), "--output", str(b), "--only", "web_cc"]) == 0
+    with pytest.raises(MixPlanError, match=r"says `unverified: deny`, but the build was made without it"):
+        build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+    assert main(["build", str(pipe), "--output", str(b)]) == 0  # every source under the new policy: mixed
+    build_mix(b, load_mix_config(b, output=demo_copy / "m"))

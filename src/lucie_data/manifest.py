@@ -205,28 +205,39 @@ def _resolved_file_sha(path: Path) -> dict:
         return {}
 
 
-def _previous_sources(out: Path) -> dict[str, dict]:
-    """The source entries of the manifest an earlier run wrote, by name ({} when there is none or it does not read)."""
+def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str]]:
+    """The source entries of the manifest an earlier run wrote, by name, and its ``lost_sources`` (({}, set()) when
+    there is none or it does not read)."""
     try:
         data = json.loads((out / "manifest.json").read_bytes())
-        return {s["name"]: s for s in data.get("sources") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)}
+        return ({s["name"]: s for s in data.get("sources") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)},
+                {n for n in data.get("lost_sources") or [] if isinstance(n, str)})
     except (OSError, ValueError, AttributeError, TypeError):
-        return {}
+        return {}, set()
 
 
 # what a source entry says about the recipe and inputs it was built from: for a source this run did not build
 # (--only), the entry of the run that built it is kept, not the recipe as it is now (review: an edited recipe, or
 # an edited recipe.resolved.json, recorded as if built, passed the mix's checks)
-_AS_BUILT = ("recipe_file", "recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
-             "redistributable", "inputs", "sidecar")
+# (not `recipe_file`: the recipe's path now, so that a copied project's edited recipe is compared with what was built)
+_AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
+             "redistributable", "inputs", "sidecar", "license_policy")
+
+
+def resolved_recipe_text(src) -> str:
+    from .runner import resolved_recipe_text as text
+
+    return text(src)
 
 
 def write_manifest(out: Path, pipe, result) -> dict:
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     built_names = {s.name for s in result.sources}
     # parsed again only when this run left sources out (--only): a full build never needs it (a rerun's cost)
-    previous_sources = _previous_sources(out) if any(s.name not in built_names for s in pipe.sources) else {}
-    lost = []  # sources an earlier run built (its manifest lists them) whose build is gone
+    previous_sources, previous_lost = (_previous_sources(out) if any(s.name not in built_names for s in pipe.sources)
+                                       else ({}, set()))
+    lost = []  # sources an earlier run built (its manifest lists them, or listed them as lost) whose build is gone
+    policy = json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None
     cache = HashCache(out / ".cache" / "sha256.json")
     sources = []
     unbuilt = []  # sources of the pipeline never built (only ever left out by --only)
@@ -244,7 +255,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
             except LedgerUnreadable:  # as if unfinished: the next build of that source rebuilds it
                 led = None
             if led is None:
-                (lost if src.name in previous_sources else unbuilt).append(src.name)
+                # (a folder holding a build, ledger gone: built once too; review: a second --only made it "unbuilt")
+                once = (src.name in previous_sources or src.name in previous_lost
+                        or (out / "sources" / src.name / ".build_key").exists())
+                (lost if once else unbuilt).append(src.name)
                 continue
         sources.append({
             "name": src.name,
@@ -252,8 +266,12 @@ def write_manifest(out: Path, pipe, result) -> dict:
             "recipe_sha256": sha256_file(src.file),
             "resolved_recipe_sha256": src.recipe_hash(),
             # the bytes of sources/<name>/recipe.resolved.json, which the mix reads the licence and the
-            # redistributable flag from: checked there (review: an edited copy published a private source)
-            **_resolved_file_sha(out / "sources" / src.name / "recipe.resolved.json"),
+            # redistributable flag from: checked there (review: an edited copy published a private source). For a
+            # source this run built, the file it wrote; for one it did not, the text the recipe gives (an edited
+            # file, or one of another recipe, then differs), unless the run that built it recorded its own
+            **(_resolved_file_sha(out / "sources" / src.name / "recipe.resolved.json") if src.name in built else
+               {"resolved_recipe_file_sha256": hashlib.sha256(resolved_recipe_text(src).encode()).hexdigest()}),
+            "license_policy": policy,  # the policy its shards were built under (a later --only keeps it)
             "license": src.recipe.license,
             "redistributable": src.recipe.redistributable,
             "inputs": [{"path": str(p), "size": p.stat().st_size, "sha256": cache.get(p)} for p in src.inputs],

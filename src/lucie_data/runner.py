@@ -386,10 +386,12 @@ class BuildResult:
 
 
 def _only_descriptive_change(old: str | None, new: str) -> bool:
-    """Whether two ``recipe.resolved.json`` texts differ only in keys no document carries (NOT_IN_DOCUMENTS)."""
+    """Whether two ``recipe.resolved.json`` texts differ only in keys no document carries (NOT_IN_DOCUMENTS) or in
+    the recipe file's path."""
     try:
         a, b = json.loads(old or ""), json.loads(new)
         for d in (a, b):
+            d.pop("recipe_file", None)  # a project copied or moved elsewhere (third review: a false "edited")
             for k in NOT_IN_DOCUMENTS:
                 d["recipe"].pop(k, None)
         return a == b

@@ -1456,7 +1456,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             "them under what the recipe no longer says. Rerun `lucie-data build` with the same pipeline and --output "
             "(it rebuilds what changed and records the recipes as they are), then mix")
     policy = config.policy
-    built_policy = mdata.get("license_policy") or {}
+    # each source under the policy its shards were built under (a later `build --only` of others keeps it: third
+    # review, a switch to `unverified: deny` then --only published the unverified documents of the sources left out)
+    top_policy = mdata.get("license_policy") or {}
+    built_under = [(s.get("license_policy") if "license_policy" in s else top_policy) or {}
+                   for s in mdata.get("sources") or [] if isinstance(s, dict) and s.get("name") in by_name]
+    built_policy = next((p for p in built_under if p.get("unverified", "allow") != "deny"), top_policy)
     if getattr(policy, "unverified", "allow") == "deny" and built_policy.get("unverified", "allow") != "deny":
         # the shards cannot say which documents only got the recipe's licence (their evidence is per row, the mix
         # decides per licence): only the build's gate can remove them
