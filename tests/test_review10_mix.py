@@ -459,3 +459,21 @@ def test_a_switch_to_unverified_deny_then_build_only_is_refused(demo_copy):
         build_mix(b, load_mix_config(b, output=demo_copy / "m"))
     assert main(["build", str(pipe), "--output", str(b)]) == 0  # every source under the new policy: mixed
     build_mix(b, load_mix_config(b, output=demo_copy / "m"))
+
+
+def test_the_report_names_lost_and_never_built_sources(demo_copy):
+    """Third review: `report` said nothing of pipeline sources without a build (exit 0, "0 warning(s)")."""
+    import shutil
+
+    pipe = str(demo_copy / "pipelines" / "demo.yaml")
+    b = demo_copy / "b"
+    assert main(["build", pipe, "--output", str(b), "--only", "web_cc", "pud_en"]) == 0
+    shutil.rmtree(b / "sources" / "pud_en")
+    assert main(["build", pipe, "--output", str(b), "--only", "web_cc"]) == 0
+    assert main(["report", str(b)]) == 0
+    found = [x for x in json.loads((b / "reports" / "provenance.json").read_text())["warnings"]
+             if x["kind"] in ("lost_source", "unbuilt_source")]
+    lost = [x for x in found if x["kind"] == "lost_source"]
+    assert [x["source"] for x in lost] == ["pud_en"] and "was built once but its build is gone" in lost[0]["message"]
+    assert sorted(x["source"] for x in found if x["kind"] == "unbuilt_source") == [
+        "code_permissive", "eltec_fr", "ocr_fr_europeana", "parallel_fr_en"]

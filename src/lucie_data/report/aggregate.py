@@ -498,10 +498,19 @@ def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict
             "message": f"sources/{name} is not in the build's manifest.json (a source dropped from the pipeline, or "
             "one built by a run that stopped before writing the manifest): left out of this report; rerun "
             "`lucie-data build` if it is in the pipeline, else delete the folder"} for name in orphans]
-    return out + [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
-                   "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
-                   "report; rerun `lucie-data build` to finish it"}
-                  for name in sorted(((started - set(orphans)) | listed) - set(ledgers))]
+    unfinished = sorted(((started - set(orphans)) | listed) - set(ledgers))
+    out += [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
+             "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
+             "report; rerun `lucie-data build` to finish it"} for name in unfinished]
+    # pipeline sources the manifest says have no build (third review: the report was silent, the mix refused)
+    for kind, key, what in (("lost_source", "lost_sources", "was built once but its build is gone (folder deleted, or "
+                             "a rebuild interrupted)"),
+                            ("unbuilt_source", "unbuilt_sources", "was never built (the builds ran with --only)")):
+        for name in sorted(n for n in manifest.get(key) or [] if isinstance(n, str) and n not in unfinished):
+            out.append({"kind": kind, "severity": "warning", "source": name, "count": 0, "ids": [],
+                        "message": f"source {name} of the pipeline {what}: none of its documents are in this report "
+                        "or in a mix; rerun `lucie-data build` without --only"})
+    return out
 
 
 def removed_examples(docs, per_group: int = 10) -> list[dict]:
