@@ -477,3 +477,18 @@ def test_the_report_names_lost_and_never_built_sources(demo_copy):
     assert [x["source"] for x in lost] == ["pud_en"] and "was built once but its build is gone" in lost[0]["message"]
     assert sorted(x["source"] for x in found if x["kind"] == "unbuilt_source") == [
         "code_permissive", "eltec_fr", "ocr_fr_europeana", "parallel_fr_en"]
+
+
+def test_a_renamed_sources_leftover_folder_does_not_fail_the_report(demo_copy, capsys):
+    """Third review: after `name: pud_en` became `pud_en2`, the manifest listed the old folder's shards as the
+    build's, and `report` said shards were rewritten (exit 1), which no rebuild fixed."""
+    b = _demo_build(demo_copy)
+    recipe = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    recipe.write_text(recipe.read_text().replace("name: pud_en", "name: pud_en2"))
+    assert main(["build", str(demo_copy / "pipelines" / "demo.yaml"), "--output", str(b)]) == 0
+    m = json.loads((b / "manifest.json").read_text())
+    assert not any(e["path"].startswith("sources/pud_en/") for e in m["shards"] + m["removed_shards"])
+    capsys.readouterr()
+    assert main(["report", str(b)]) == 0
+    kinds = {w["kind"] for w in json.loads((b / "reports" / "provenance.json").read_text())["warnings"]}
+    assert "source_not_in_manifest" in kinds  # the leftover folder, named as such

@@ -123,7 +123,7 @@ def _reusable(entry: dict | None, path: Path, since_ns: int, summaries: bool) ->
 
 
 def shard_entries(out: Path, folder_glob: str, summaries: bool = False,
-                  previous: tuple[dict[str, dict], int] = ({}, 0)) -> list[dict]:
+                  previous: tuple[dict[str, dict], int] = ({}, 0), sources: set[str] | None = None) -> list[dict]:
     """One entry per shard: path, rows, bytes, sha256; with ``summaries``, also the ``summary`` the mix uses,
     else the ``footer`` digest (removed shards).
 
@@ -132,12 +132,15 @@ def shard_entries(out: Path, folder_glob: str, summaries: bool = False,
     and a read-back of the shards it copies byte for byte (:func:`lucie_data.mix.build.shard_summaries`).
     The mix trusts an entry only while the shard keeps this size and is not modified after the manifest.
     ``previous`` (:func:`previous_entries`): an earlier manifest's entries, reused for shards they still
-    describe (:func:`_reusable`) instead of hashing and summarising them again.
+    describe (:func:`_reusable`) instead of hashing and summarising them again. ``sources``: only the shards of
+    these sources (``sources/<name>/…``; a folder left by a source renamed or dropped from the pipeline is not the
+    build's: third review, its shards made the report say the build's shards were rewritten).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    files = sorted(out.glob(folder_glob))
+    files = sorted(f for f in out.glob(folder_glob)
+                   if sources is None or f.relative_to(out).parts[1] in sources)
     rels = [f.relative_to(out).as_posix() for f in files]
     old, since = previous
     kept = {rel: dict(old[rel]) for f, rel in zip(files, rels)  # copies: the cached entries stay as read
@@ -299,8 +302,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
         **({"lost_sources": lost} if lost else {}),  # built once, their folder gone since: a mix refuses
         "models": models_used(pipe),
         "token_counter": getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer),
-        "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous),
-        "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet", previous=previous),
+        "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous,
+                                sources={s["name"] for s in sources}),
+        "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet", previous=previous,
+                                        sources={s["name"] for s in sources}),
     }
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
