@@ -1432,7 +1432,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     pfile = (mdata.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
     if lost:  # review: a source folder deleted, then a `build --only` of another: it left the mix unsaid
         raise MixPlanError(f"source(s) {', '.join(lost)} of the build's pipeline were built once but their build is "
-                           "gone (their folder was deleted; the last build ran with --only): their documents would be "
+                           "gone (a folder deleted, or a rebuild interrupted; the last build ran with --only): their documents would be "
                            f"left out of the mix. Build them again: `lucie-data build {pfile} --output {build}` "
                            "(without --only), or remove them from the pipeline, then mix")
     unbuilt = [n for n in mdata.get("unbuilt_sources") or [] if isinstance(n, str)]
