@@ -492,3 +492,17 @@ def test_a_renamed_sources_leftover_folder_does_not_fail_the_report(demo_copy, c
     assert main(["report", str(b)]) == 0
     kinds = {w["kind"] for w in json.loads((b / "reports" / "provenance.json").read_text())["warnings"]}
     assert "source_not_in_manifest" in kinds  # the leftover folder, named as such
+
+
+def test_small_messages_of_the_third_review(demo_copy, capsys):
+    """`--only nope` printed the build banner before its error; `mix plan --build` said nothing of sources without
+    a build."""
+    pipe = str(demo_copy / "pipelines" / "demo.yaml")
+    capsys.readouterr()
+    assert main(["build", pipe, "--output", str(demo_copy / "b"), "--only", "nope"]) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and "--only: unknown source(s) nope; available: code_permissive" in said.err
+    assert main(["build", pipe, "--output", str(demo_copy / "b"), "--only", "web_cc", "eltec_fr"]) == 0
+    capsys.readouterr()
+    assert main(["mix", "plan", "--build", str(demo_copy / "b")]) == 0
+    assert "note: pud_en: never built (--only): not in this plan" in capsys.readouterr().err

@@ -116,6 +116,13 @@ def cmd_build(args) -> int:
         # the bundled demo run from elsewhere: into ./build/<name> here, as a single recipe is, not into the
         # checkout or site-packages the demo pipeline lives in (review: it wrote /work/main/build/demo)
         args.output = str(Path.cwd() / "build" / pipe.recipe.name)
+    if args.only:  # before the banner, as every other bad argument (third review)
+        from .errors import InputError
+
+        names = sorted(s.name for s in pipe.sources)
+        unknown = [o for o in args.only if o not in names]
+        if unknown:
+            raise InputError(f"--only: unknown source(s) {', '.join(unknown)}; available: {', '.join(names)}")
     con = _console()
     out = Path(args.output).resolve() if args.output else pipe.output_dir
     _check_output(out, args.output, pipe)

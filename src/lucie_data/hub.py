@@ -437,7 +437,9 @@ def _explain(err: BaseException, repo_id: str, revision: str | None, stage: str,
     if status == 412:
         return f"The branch moved while {stage} {where} (HTTP 412){detail}. Push again."
     if status is not None and not _is_transient(err):
-        return f"The Hub refused the request while {stage} {where} (HTTP {status}){detail}."
+        return (f"The Hub refused the request while {stage} {where} (HTTP {status}){detail}. Check what the Hub says "
+                "above; a card it cannot parse (README.md's YAML header) or a file it does not accept is the usual "
+                "cause: rebuild the mix and push again")
     if _is_transient(err):
         return (f"The Hub kept failing while {stage} {where} after {retries} retries "
                 f"({_short(err)}). Push again later: files already uploaded are not sent twice.")

@@ -155,6 +155,14 @@ def cmd_plan(args) -> int:
             for name, by_lic in sorted(excluded.items()):  # review: left out of the plan without a word
                 for lic, e in sorted(by_lic.items()):
                     print(f"note: {name}: {e['docs']:,} document(s) under {lic} left out ({e['reason']})", file=sys.stderr)
+            try:  # as mix build says them (third review: the plan was silent about sources without a build)
+                head = json.loads((Path(args.build) / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                head = {}
+            for key, what in (("lost_sources", "built once but its build is gone: `mix build` refuses this build"),
+                              ("unbuilt_sources", "never built (--only): not in this plan")):
+                for name in head.get(key) or [] if isinstance(head, dict) else []:
+                    print(f"note: {name}: {what}", file=sys.stderr)
             weights = weights or cfg.weights
             pipe_targets, pipe_max_epochs = cfg.targets, cfg.max_epochs
             if weights is None and targets is None and pipe_targets is None:
