@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,18 @@ class _LocalFile:
     path: str  # path in repo, posix
     abspath: Path
     size: int
+    sha256: str | None = None  # verified against mix_plan.json by _check_shards: not hashed again
+
+
+def _file_sha256(f: _LocalFile) -> str:
+    return f.sha256 or _sha256(f.abspath)
 
 
 # --- checks that need no network ---------------------------------------------------------------
 
-def _check_plan(folder: Path) -> None:
-    """Refuse to publish a mix whose licence check did not pass: publishing is not reversible."""
+def _check_plan(folder: Path) -> dict:
+    """Refuse to publish a mix whose licence check did not pass: publishing is not reversible. Returns the plan,
+    read once for every check of the push."""
     plan_path = folder / PLAN
     if not plan_path.is_file():
         raise PushError(
@@ -99,7 +106,7 @@ def _check_plan(folder: Path) -> None:
             "so it cannot be published. Rebuild the mix with a licence policy."
         )
     if check.get("passed") is True:
-        return
+        return plan
     violations = check.get("violations") or []
     if not isinstance(violations, list):
         violations = [violations]
@@ -144,16 +151,15 @@ def _local_files(folder: Path) -> list[_LocalFile]:
     return out
 
 
-def _check_rows(folder: Path) -> None:
+def _check_rows(folder: Path, plan: dict, hashes: dict[str, str]) -> None:
     """Every shard read again against the licence policy and sources mix_plan.json records (the hashes only say the
     files are the ones listed; a plan edited with them would pass): a row the policy or a non-redistributable source
     forbids stops the push."""
     from .mix.build import recheck_mix
 
-    plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
     if not isinstance(plan.get("license_check", {}).get("policy"), dict) or not isinstance(plan.get("sources"), dict):
         return  # a plan no policy can be read from (hand-made, older format): _check_plan judged what it could
-    found, lic_docs = recheck_mix(folder, plan)
+    found, lic_docs = recheck_mix(folder, plan, hashes)
     if found:
         listed = "; ".join(f"{v['source']} {v['license']} ({v['reason']}) in {v['shard']}" for v in found[:5])
         raise PushError(f"Refusing to push {folder}: reading its shards finds {len(found)} kind(s) of document its own "
@@ -173,7 +179,7 @@ def _check_rows(folder: Path) -> None:
 _CARD_KEYS = ("license", "license_name", "license_details", "configs")
 
 
-def _check_card(folder: Path) -> None:
+def _check_card(folder: Path, plan: dict) -> None:
     """The card may be edited by hand (prose, tags, a description), but what it declares about the data must stay
     what ``mix build`` derived from the checked shards: ``license`` (and its name and details) from the rows'
     licences, ``configs`` from the files. Review: ``license: other`` changed to ``cc-by-4.0`` was published."""
@@ -195,7 +201,6 @@ def _check_card(folder: Path) -> None:
     if not isinstance(declared, dict):
         raise PushError(f"{card} has no YAML header (`---` … `---`) with the mix's licence and configs: rebuild the "
                         "mix (`lucie-data mix build`), then edit only its prose.")
-    plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
     if isinstance(plan.get("card_sha256"), str) and _sha256(card) == plan["card_sha256"]:
         return  # the card as mix build wrote it
     try:
@@ -234,20 +239,21 @@ def _configs_diff(declared, want: list[dict]) -> str:
     return "; ".join(parts) or "their order differs"
 
 
-def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
+def _check_shards(folder: Path, files: list[_LocalFile], plan: dict) -> list[_LocalFile]:
     """Only what ``mix build`` wrote and checked may be published: the shards ``mix_plan.json`` lists, byte for
     byte (sha256), ``mix_plan.json`` and ``README.md``. Any other file (a shard slipped into ``data/``, notes, a
     Parquet file beside ``data/``, a ``.gitattributes``) never went through the licence check, so it is refused,
     not published. ``_local_files`` already leaves out what is never uploaded (``.git``, huggingface_hub's own
-    ``.cache/huggingface`` bookkeeping, editor litter)."""
-    plan = json.loads((folder / PLAN).read_text(encoding="utf-8"))
+    ``.cache/huggingface`` bookkeeping, editor litter). Returns ``files`` with the sha256 of each listed shard,
+    hashed once here for the rest of the push."""
     listed = {s["path"]: s.get("sha256") for s in plan.get("shards", []) if isinstance(s, dict) and "path" in s}
     if not listed:
         raise PushError(f"{folder / PLAN} lists no shards: rebuild the mix with `lucie-data mix build`.")
     local = {f.path: f for f in files}
     extra = sorted(set(local) - set(listed) - {README, PLAN})
     missing = sorted(set(listed) - set(local))
-    changed = sorted(p for p in set(local) & set(listed) if listed[p] and _sha256(local[p].abspath) != listed[p])
+    shas = {p: _sha256(local[p].abspath) for p in set(local) & set(listed)}
+    changed = sorted(p for p, sha in shas.items() if listed[p] and sha != listed[p])
     if extra or missing or changed:
         parts = [f"{what}: {_some(paths)}" for what, paths in (
             (f"{len(extra)} file(s) not in mix_plan.json", extra), ("missing", missing),
@@ -261,6 +267,7 @@ def _check_shards(folder: Path, files: list[_LocalFile]) -> None:
             fixes.append("rebuild the mix with `lucie-data mix build` instead of editing it by hand")
         raise PushError(f"Refusing to push {folder}: it does not match its mix_plan.json (" + "; ".join(parts)
                         + "). Nothing was uploaded. Fix: " + "; ".join(fixes) + ".")
+    return [replace(f, sha256=shas[f.path]) if f.path in shas else f for f in files]
 
 
 # data/{natural|code}/{language}/{Folder}/{source}--{language}--NNN[-e<k>].parquet: mix/build.py's _BucketWriter
@@ -338,7 +345,7 @@ def _same_content(local: _LocalFile, remote: Any) -> bool:
         return False
     lfs = getattr(remote, "lfs", None)
     if lfs is not None:
-        return _sha256(local.abspath) == lfs.sha256
+        return _file_sha256(local) == lfs.sha256
     return _git_blob_sha1(local.abspath, local.size) == remote.blob_id
 
 
@@ -477,11 +484,10 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
         raise PushError("revision must be a branch name (or refs/pr/N), not empty.")
     if create_pr and revision is not None and revision.startswith("refs/pr/"):
         raise PushError(f"revision={revision!r} is already a pull request: drop create_pr to add commits to it.")
-    _check_plan(folder)
-    files = _local_files(folder)
-    _check_shards(folder, files)
-    _check_card(folder)
-    _check_rows(folder)
+    plan = _check_plan(folder)
+    files = _check_shards(folder, _local_files(folder), plan)
+    _check_card(folder, plan)
+    _check_rows(folder, plan, {os.fspath(folder / f.path): f.sha256 for f in files if f.sha256})
 
     if dry_run:
         return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)

@@ -1251,11 +1251,13 @@ def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
     return scan_mix(Path(folder), by_name, lambda lic: policy.decide(_lic(lic)))[3]
 
 
-def recheck_mix(folder: str | Path, plan: dict) -> tuple[list[dict], dict[str, int]]:
+def recheck_mix(folder: str | Path, plan: dict,
+                hashes: dict[str, str] | None = None) -> tuple[list[dict], dict[str, int]]:
     """(violations, rows per licence) found by reading every shard of a built mix against the policy and the
     sources its own ``mix_plan.json`` (``plan``) records, trusting no count or hash in it: what ``push`` runs before
     publishing (auditor review: rows relabelled after the build, their hashes recomputed in the plan, were pushed;
-    the rows per licence are compared with the plan's, which the card's licence is derived from)."""
+    the rows per licence are compared with the plan's, which the card's licence is derived from). ``hashes``: the
+    sha256 the caller already verified, by ``os.fspath(folder / path)`` (push hashed them once)."""
     from types import SimpleNamespace
 
     from ..licenses import LicensePolicy
@@ -1263,7 +1265,8 @@ def recheck_mix(folder: str | Path, plan: dict) -> tuple[list[dict], dict[str, i
     policy = LicensePolicy.model_validate(plan["license_check"]["policy"])
     sources = {name: SimpleNamespace(redistributable=s.get("redistributable") is True, pairs=())
                for name, s in (plan.get("sources") or {}).items() if isinstance(s, dict)}
-    _shards, _achieved, lic_docs, violations = scan_mix(Path(folder), sources, lambda lic: policy.decide(_lic(lic)))
+    _shards, _achieved, lic_docs, violations = scan_mix(Path(folder), sources, lambda lic: policy.decide(_lic(lic)),
+                                                        hashes)
     return violations, lic_docs
 
 
