@@ -630,6 +630,15 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     # what counts n_tokens, resolved once (an unpinned Hub id asks the Hub, or reads the cache): its content, not only
     # its name, decides whether a source's counts are still right, and the manifest records the same entry
     counter = token_counter_entry(opts.tokenizer)
+    if opts.tokenizer and not counter.get("sha256"):
+        # never build keys without the tokenizer's sha256: every finished source would look out of date and be
+        # deleted and rebuilt (a Hub answer lost once; read-through). Loading it says why it cannot be (InputError),
+        # else it is in the cache now and resolves.
+        _check_tokenizer(opts.tokenizer)
+        counter = token_counter_entry(opts.tokenizer)
+        if not counter.get("sha256"):
+            raise InputError(f"the pipeline's tokenizer {opts.tokenizer!r} loads but its tokenizer.json cannot be "
+                             "located to record its sha256; give a local tokenizer.json path")
     if counter.get("sha256"):
         from dataclasses import replace
 
