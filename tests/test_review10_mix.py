@@ -506,3 +506,16 @@ def test_small_messages_of_the_third_review(demo_copy, capsys):
     capsys.readouterr()
     assert main(["mix", "plan", "--build", str(demo_copy / "b")]) == 0
     assert "note: pud_en: never built (--only): not in this plan" in capsys.readouterr().err
+
+
+def test_push_says_a_plan_policy_that_does_not_validate_without_a_traceback(built, tmp_path):
+    """Read-through: a policy in mix_plan.json that does not validate raised pydantic's ValidationError (a traceback)."""
+    from lucie_data.hub import PushError, push
+
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    data = json.loads((out / "mix_plan.json").read_text())
+    data["license_check"]["policy"]["unknown"] = "maybe"
+    (out / "mix_plan.json").write_text(json.dumps(data))
+    with pytest.raises(PushError, match=r"(?s)its license_check\.policy is not a licence policy .*rebuild the mix"):
+        push(out, repo_id="org/name", dry_run=True, log=lambda _m: None)

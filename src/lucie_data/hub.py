@@ -159,7 +159,11 @@ def _check_rows(folder: Path, plan: dict, hashes: dict[str, str]) -> None:
 
     if not isinstance(plan.get("license_check", {}).get("policy"), dict) or not isinstance(plan.get("sources"), dict):
         return  # a plan no policy can be read from (hand-made, older format): _check_plan judged what it could
-    found, lic_docs = recheck_mix(folder, plan, hashes)
+    try:
+        found, lic_docs = recheck_mix(folder, plan, hashes)
+    except ValueError as err:  # a policy in the plan that does not validate (pydantic): a traceback before
+        raise PushError(f"{folder / PLAN}: its license_check.policy is not a licence policy ({err}); rebuild the mix "
+                        "with `lucie-data mix build`. Nothing was uploaded.") from None
     if found:
         listed = "; ".join(f"{v['source']} {v['license']} ({v['reason']}) in {v['shard']}" for v in found[:5])
         raise PushError(f"Refusing to push {folder}: reading its shards finds {len(found)} kind(s) of document its own "
@@ -208,7 +212,7 @@ def _check_card(folder: Path, plan: dict) -> None:
     except (KeyError, TypeError, AttributeError):  # a plan no card can be derived from (hand-made, older format)
         return
     wrong = [k for k in _CARD_KEYS if declared.get(k) != want.get(k)]
-    if wrong == ["configs"] or (wrong and wrong[0] == "configs"):
+    if wrong == ["configs"]:  # (_CARD_KEYS ends with configs: the only way it comes first)
         raise PushError(f"Refusing to push {folder}: its README.md declares `configs` other than the mix's checked "
                         f"shards give ({_configs_diff(declared.get('configs'), want['configs'])}). Nothing was "
                         "uploaded. The card's prose may be edited; its licence and configs come from the data: put "

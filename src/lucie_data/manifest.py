@@ -201,13 +201,6 @@ def token_counter_entry(tokenizer: str | None) -> dict:
     return entry
 
 
-def _resolved_file_sha(path: Path) -> dict:
-    try:
-        return {"resolved_recipe_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    except OSError:
-        return {}
-
-
 def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str]]:
     """The source entries of the manifest an earlier run wrote, by name, and its ``lost_sources`` (({}, set()) when
     there is none or it does not read)."""
@@ -227,13 +220,9 @@ _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sh
              "redistributable", "inputs", "sidecar", "license_policy")
 
 
-def resolved_recipe_text(src) -> str:
-    from .runner import resolved_recipe_text as text
-
-    return text(src)
-
-
 def write_manifest(out: Path, pipe, result) -> dict:
+    from .runner import resolved_recipe_text  # (runner imports this module)
+
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     built_names = {s.name for s in result.sources}
     # parsed again only when this run left sources out (--only): a full build never needs it (a rerun's cost)
@@ -272,8 +261,9 @@ def write_manifest(out: Path, pipe, result) -> dict:
             # redistributable flag from: checked there (review: an edited copy published a private source). For a
             # source this run built, the file it wrote; for one it did not, the text the recipe gives (an edited
             # file, or one of another recipe, then differs), unless the run that built it recorded its own
-            **(_resolved_file_sha(out / "sources" / src.name / "recipe.resolved.json") if src.name in built else
-               {"resolved_recipe_file_sha256": hashlib.sha256(resolved_recipe_text(src).encode()).hexdigest()}),
+            "resolved_recipe_file_sha256": (  # (a small file: hashed here, not through the shards' sha256_file)
+                hashlib.sha256((out / "sources" / src.name / "recipe.resolved.json").read_bytes()).hexdigest()
+                if src.name in built else hashlib.sha256(resolved_recipe_text(src).encode()).hexdigest()),
             "license_policy": policy,  # the policy its shards were built under (a later --only keeps it)
             "license": src.recipe.license,
             "redistributable": src.recipe.redistributable,
@@ -296,7 +286,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
                      "resolved_sha256": pipe.pipeline_hash()},
         "seed": pipe.recipe.seed,
         "tasks": pipe.recipe.executor.tasks,
-        "license_policy": json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None,
+        "license_policy": policy,
         "sources": sources,
         **({"unbuilt_sources": unbuilt} if unbuilt else {}),  # never built (--only from the start): a mix warns
         **({"lost_sources": lost} if lost else {}),  # built once, their folder gone since: a mix refuses

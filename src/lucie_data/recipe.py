@@ -196,10 +196,6 @@ class SourceRecipe(Strict):
                 out += [(i, key, getattr(g, key)) for key in ("death_year_field", "birth_year_field", "usagerights_field")]
         return out
 
-    def metadata_reads(self) -> list[tuple[int, tuple, str, str]]:
-        """Every metadata key a stage reads (``stage_metadata_reads``)."""
-        return stage_metadata_reads(self.stages)
-
     @property
     def is_code(self) -> bool:
         return self.category == "programming" or any(lang.startswith("code") for lang in self.languages)

@@ -67,7 +67,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..buildfiles import NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest
-from ..licenses import UNKNOWN
+from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE
 from ..manifest import sha256_file as _sha256
 from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
                    plan_mix, solve_factors)
@@ -1470,10 +1470,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         # decides per licence): only the build's gate can remove them
         raise MixPlanError(
             f"the licence policy ({config.policy_origin}) says `unverified: deny`, but the build was made without it: "
-            "documents whose own licence was missing (license_evidence recipe:no_sidecar_row, recipe:no_license_field, "
-            "recipe:no_rights_data) "
-            "are in its shards under the recipe's licence. Rerun `lucie-data build` with this policy (it rebuilds the "
-            "sources: the policy is part of the build key), then mix")
+            "documents whose own licence was missing (license_evidence "
+            f"{', '.join(sorted(UNVERIFIED_EVIDENCE))}) are in its shards under the recipe's licence. Rerun "
+            "`lucie-data build` with this policy (it rebuilds the sources: the policy is part of the build key), then mix")
     decisions: dict[str, tuple[bool, str | None]] = {}
 
     def decide(lic: str | None) -> tuple[bool, str | None]:

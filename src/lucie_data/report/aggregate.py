@@ -441,7 +441,7 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
     unchecked = kept.filter(pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE)))
     for (name, ev), sub in sorted(unchecked.group_by(["source", "license_evidence"]), key=lambda g: g[0]):
         out.append({"kind": "license_unchecked_kept", "severity": "warning", "source": name, "count": sub.height,
-                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) {why_unchecked[ev]}: their licence "
+                    "ids": _ids(sub), "message": f"{sub.height} kept document(s) {why_unchecked.get(ev, 'without a licence of their own')}: their licence "
                     f"is the recipe's, unchecked (license_evidence {ev}; a policy with `unverified: deny` removes "
                     "them)"})
     for name, led in sorted(ledgers.items()):
