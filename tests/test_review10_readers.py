@@ -17,6 +17,7 @@ import io
 import json
 
 import polars as pl
+import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -245,3 +246,27 @@ def test_warc_record_removed_at_read_keeps_its_record_id(tmp_path):
     got = rm[f"w/{ids[1]}"]
     assert (got["removal_reason"], got["url"], got["language"]) == ("read_extraction_failed", "https://example.org/1",
                                                                     "en")
+
+
+def test_a_json_line_python_refuses_is_one_invalid_record_not_a_cut_file(tmp_path):
+    """Read-through: an integer of 5,000 digits makes json.loads raise a plain ValueError, which was caught as a
+    truncated file: the line was reported "after" the line before it and the records after it got no row."""
+    f = tmp_path / "big.jsonl"
+    f.write_text('{"id": "r1", "text": "Premier texte."}\n'
+                 '{"id": "r2", "text": "x", "n": ' + "7" * 5000 + '}\n'
+                 '{"id": "r3", "text": "Troisième texte."}\n')
+    docs = {d.id: d for d in _reader(tmp_path, {}, [f])}
+    assert sorted(docs) == sorted(["s/r1", f"s/{f}:2", "s/r3"])
+    assert docs[f"s/{f}:2"].metadata["_read_error"] == "read_invalid_json"
+    assert docs["s/r3"].metadata.get("_read_error") is None
+
+
+def test_an_allowed_class_given_as_a_mapping_is_a_validation_error():
+    """Read-through: `allow_classes: [{permissive: true}]` crashed validation (unhashable dict), a traceback."""
+    import pydantic
+
+    from lucie_data.licenses import LicensePolicy
+
+    with pytest.raises(pydantic.ValidationError):
+        LicensePolicy(allow_classes=[{"permissive": True}])
+    assert LicensePolicy(allow_classes=["permissive", "permissive"]).allow_classes == ["permissive"]

@@ -1367,9 +1367,14 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
     @field_validator("allow_classes", mode="before")
     @classmethod
     def _no_unknown_class(cls, v):
-        if isinstance(v, list) and "unknown" in v:
+        if isinstance(v, list) and "unknown" in v:  # (before the type check: its own hint, not pydantic's)
             raise ValueError("'unknown' cannot be an allowed class: set `unknown: allow` instead")
-        return list(dict.fromkeys(v)) if isinstance(v, list) else v
+        return v
+
+    @field_validator("allow_classes")
+    @classmethod
+    def _each_class_once(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))  # after the type check: a mapping in the list is a validation error, not a crash
 
     @field_validator("allow", "deny")
     @classmethod

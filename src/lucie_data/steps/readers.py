@@ -541,10 +541,12 @@ class RecordReader(PipelineStep):
                         continue
                     try:
                         rec = json.loads(line)
-                    except json.JSONDecodeError as e:
+                    except ValueError as e:  # JSONDecodeError, or a plain ValueError (an integer over 4,300 digits:
+                        # read-through, it was caught below as a truncated file and the records after it were lost)
                         truncated = not bline.endswith(b"\n")
+                        where = f", column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
                         yield self._error("read_truncated_record" if truncated else "read_invalid_json", file_rel, line_no,
-                                          f"line {line_no}, column {e.colno}: {e.msg}", line)
+                                          f"line {line_no}{where}: {getattr(e, 'msg', None) or e}", line)
                         continue
                     yield self.make_doc(rec, file_rel, line_no, line)
         except (*DECOMPRESS_ERRORS, ValueError) as e:
