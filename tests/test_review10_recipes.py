@@ -293,3 +293,20 @@ def test_output_cut_by_its_reader_keeps_the_commands_exit_code(tmp_path, argv, c
     p.stdout.close()  # the reader goes, as `head -1` does
     err = p.stderr.read().decode()
     assert p.wait(timeout=60) == code and "Traceback" not in err, err
+
+
+def test_report_with_a_tokenizer_that_cannot_be_had_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """Read-through: `report --tokenizer nope/nope` offline ended in a ConnectionError traceback from the recount."""
+    from huggingface_hub import constants
+
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text((root / "sources" / "demo" / "pud_en.yaml").read_text().replace("../../data/", f"{root}/data/"))
+    assert main(["build", str(recipe), "--output", str(tmp_path / "b")]) == 0
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "b"), "--tokenizer", "nope/nope"]) == 2
+    assert "the pipeline's tokenizer 'nope/nope'" in capsys.readouterr().err

@@ -11,6 +11,10 @@ def cmd_report(args) -> int:
 
     build_dir = Path(args.build)
     require_build(build_dir)  # a recipes folder also has sources/: write nothing into it
+    if args.tokenizer:  # loaded once here, as the build does: a Hub id that cannot be had is an InputError, not a
+        from ..runner import _check_tokenizer  # traceback from the recount (read-through)
+
+        _check_tokenizer(args.tokenizer)
     report = build_report(build_dir, tokenizer=args.tokenizer)
     paths = write_reports(report, build_dir / "reports")
     t = report["totals"]
