@@ -155,6 +155,7 @@ _SAME_AS: dict[str, str] = {f"{fam}-{v}".casefold(): f"{fam}-{v}-only".casefold(
                                             ("AGPL", ("1.0", "3.0")), ("GFDL", ("1.1", "1.2", "1.3"))) for v in vs}
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a string, called for every allow/deny entry per decision
 def _policy_key(spdx: str) -> str:
     """An id or expression as a policy compares it: case-folded, deprecated ids read as their current id."""
     return " ".join(_SAME_AS.get(t, t) for t in re.split(r"(\s+|[()])", spdx.casefold()) if t and not t.isspace())
