@@ -48,32 +48,11 @@ sys.excepthook = _quiet_when_stopping
 import contextlib
 import os
 
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _libc_prctl():
-    """libc's ``prctl``, or None where there is none (not Linux: macOS keeps the old behaviour)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return None
-
-
-def die_with_parent(prctl, parent: int) -> None:
-    """Have the kernel SIGKILL this process when its parent ``parent`` dies; if it already has (this process was
-    re-parented before the call: the race the check closes), exit now."""
-    if prctl is None or prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
-        return
-    if os.getppid() != parent:
-        os._exit(1)
+from lucie_data._pdeathsig import die_with_parent, forks_die_with_this_process, libc_prctl
 
 
 def _arm() -> None:
-    prctl = _libc_prctl()
+    prctl = libc_prctl()
     if prctl is None:
         return
     # the main process's pid, set by runner.start_forkserver only while it starts this server from its main thread
@@ -81,15 +60,7 @@ def _arm() -> None:
     parent = os.environ.pop("LUCIE_FORKSERVER_PARENT", "")
     if parent.isdigit():
         die_with_parent(prctl, int(parent))
-    forker: list = [0]
-
-    def before() -> None:
-        forker[0] = os.getpid()
-
-    def after_in_child() -> None:
-        die_with_parent(prctl, forker[0])
-
-    os.register_at_fork(before=before, after_in_child=after_in_child)
+    forks_die_with_this_process(prctl)
 
 
 with contextlib.suppress(Exception):  # never stop the forkserver from starting over this

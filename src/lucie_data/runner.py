@@ -165,27 +165,14 @@ def forks_die_with_parent() -> None:
     """Linux: every process this one forks from now on (datatrove's Manager) gets PR_SET_PDEATHSIG, so it dies with
     the thread that forked it, even by `kill -9` of this process alone (it held the forkserver's and the resource
     tracker's pipes open and lived on, re-parented to PID 1). Once per process; a no-op elsewhere."""
-    import signal
+    from ._pdeathsig import forks_die_with_this_process, libc_prctl
 
-    if not sys.platform.startswith("linux") or getattr(forks_die_with_parent, "_done", False):
+    if getattr(forks_die_with_parent, "_done", False):
         return
-    forks_die_with_parent._done = True  # the hooks below stay registered
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return
-    forker = [0]
-
-    def before() -> None:
-        forker[0] = os.getpid()
-
-    def after_in_child() -> None:  # the Manager runs no longer than the executor thread that forked it
-        if prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0 and os.getppid() != forker[0]:  # 1: PR_SET_PDEATHSIG
-            os._exit(1)  # the parent died before the call: nothing would signal this process
-
-    os.register_at_fork(before=before, after_in_child=after_in_child)
+    forks_die_with_parent._done = True  # the hooks stay registered
+    prctl = libc_prctl()
+    if prctl is not None:
+        forks_die_with_this_process(prctl)  # (the Manager runs no longer than the executor thread that forked it)
 
 
 _DEVNULL: list = []
