@@ -270,3 +270,15 @@ def test_an_allowed_class_given_as_a_mapping_is_a_validation_error():
     with pytest.raises(pydantic.ValidationError):
         LicensePolicy(allow_classes=[{"permissive": True}])
     assert LicensePolicy(allow_classes=["permissive", "permissive"]).allow_classes == ["permissive"]
+
+
+def test_normalize_removes_an_emptied_document_with_its_original_text():
+    """Read-through: the boilerplate, pii and regex filters remove a document they empty with its original text (the
+    removed shard shows what was removed); normalize wrote the emptied text first."""
+    from datatrove.data import Document
+
+    from lucie_data.steps.filters import NormalizeFilter
+
+    doc = Document(text="\u200b\u200b \x00", id="z", metadata={})
+    assert NormalizeFilter().filter(doc) == (False, "normalize_empty_after_cleaning")
+    assert doc.text == "\u200b\u200b \x00" and "modified_by" not in doc.metadata

@@ -146,11 +146,11 @@ class NormalizeFilter(LucieFilter):
             text = text.replace("\x00", "")
         if self.strip_zero_width and ("\u200b" in text or "\u2060" in text or "\ufeff" in text):
             text = text.translate(ZERO_WIDTH)  # translate walks every character: only when one is there
+        if not text.strip():  # removed with its original text, as the boilerplate, pii and regex filters do
+            return False, "normalize_empty_after_cleaning"
         if text != doc.text:
             doc.text = text
             mark_modified(doc, self.stage_id)
-        if not text.strip():
-            return False, "normalize_empty_after_cleaning"
         return True
 
 
