@@ -130,3 +130,41 @@ def test_a_hub_repository_without_tokenizer_json_is_a_clear_error(tmp_path, monk
     assert "the Hub repository org/notok has no tokenizer.json" in proc.stderr, proc.stderr[-2000:]
     # review: a repository that does not exist was answered "run once with the network so the HF cache holds it"
     assert gone.returncode == 2 and "the Hub has no model repository org/nothere" in " ".join(gone.stderr.split())
+
+
+def test_workers_count_with_the_commit_recorded_even_if_main_moves_during_the_build(tmp_path, monkeypatch):
+    """Read-through: the main process resolved an unpinned Hub id (recording its commit and sha256), then every step
+    looked it up again by name. A repository whose main moved during the build gave counts from another
+    tokenizer.json than the manifest names (rule 4). The steps now load ORG/NAME@<the recorded commit>."""
+    import hashlib
+
+    from tokenizers import Tokenizer
+
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    with HubStub(tmp_path / "hub", token=TOKEN) as stub:
+        monkeypatch.setenv("HF_ENDPOINT", stub.endpoint)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        api = HfApi(endpoint=stub.endpoint, token=TOKEN)
+        api.create_repo("org/tok", repo_type="model")
+        api.upload_file(path_or_fileobj=str(_tokenizer(tmp_path / "a.json", False)), path_in_repo="tokenizer.json",
+                        repo_id="org/tok", repo_type="model")
+        pipe = tmp_path / "p.yaml"
+        pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: {tmp_path / 'b'}\n"
+                        "executor: {type: local, workers: 1, tasks: 1}\ntokenizer: org/tok\n", encoding="utf-8")
+        moved = []
+
+        def on_event(event: str, data: dict) -> None:
+            if event == "segment" and not moved:  # main moves after the build resolved it, before any step counts
+                moved.append(api.upload_file(path_or_fileobj=str(_tokenizer(tmp_path / "b.json", True)),
+                                             path_in_repo="tokenizer.json", repo_id="org/tok", repo_type="model").oid)
+
+        result = build(load_pipeline(pipe), on_event=on_event)
+    assert moved and result.token_counter["sha256"] == hashlib.sha256((tmp_path / "a.json").read_bytes()).hexdigest()
+    assert result.token_counter["commit"] != moved[0]
+    df = pl.read_parquet(sorted((tmp_path / "b/sources/eltec_fr/data").glob("*/*.parquet")))
+    recorded = Tokenizer.from_file(str(tmp_path / "a.json"))
+    assert df["n_tokens"].to_list() == [len(recorded.encode(t, add_special_tokens=False).ids) for t in df["text"]]

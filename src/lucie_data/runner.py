@@ -47,6 +47,13 @@ class RunOptions:
     ray_address: str | None = None
     mem_per_cpu_gb: float = 2.0
     tokenizer_sha256: str | None = None  # of the tokenizer.json that counts (None: the fallback, or not at hand)
+    # what the steps load to count: `tokenizer`, or for a Hub id the commit the main process resolved it to
+    # (ORG/NAME@<commit>), so that every worker counts with the tokenizer.json the manifest records
+    counting_tokenizer: str | None = None
+
+    @property
+    def counts_with(self) -> str | None:
+        return self.counting_tokenizer or self.tokenizer
 
     def key(self) -> dict:
         policy = self.license_policy.model_dump(mode="json") if self.license_policy is not None else None
@@ -90,7 +97,7 @@ def _ctx(src: LoadedSource, sid: str, source_dir: Path, seed: int, tasks: int, t
 
 def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None, source_dir: Path,
                            opts: RunOptions, base_dir: Path) -> list:
-    seed, tasks, tok = opts.seed, opts.tasks, opts.tokenizer
+    seed, tasks, tok = opts.seed, opts.tasks, opts.counts_with
     steps: list = []
     if seg.index == 0:
         r = src.recipe
@@ -425,7 +432,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
             damaged = True
-    _check_tokenizer(opts.tokenizer)  # a source will be built: its token counts need the tokenizer
+    _check_tokenizer(opts.counts_with)  # a source will be built: its token counts need the tokenizer
     if opts.executor == "local" and min(opts.workers, opts.tasks) > 1:
         start_forkserver()  # its imports overlap the preparation below (a no-op once it runs)
         # the dedup plan and the ledger need polars here: importing it (~0.08 s) while the forkserver
@@ -448,7 +455,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         nxt = segments[i + 1] if i + 1 < len(segments) else None
         if seg.barrier is not None:
             bid, bspec = seg.barrier
-            ctx = _ctx(src, bid, source_dir, seed, tasks, opts.tokenizer)
+            ctx = _ctx(src, bid, source_dir, seed, tasks, opts.counts_with)
             if not os.path.exists(ctx.plan_path):
                 on_event("plan", {"source": src.name, "stage": bid})
                 bspec.plan(ctx, str(source_dir / "work" / f"seg{i - 1}"))
@@ -613,6 +620,7 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
                       tokenizer=pipe.recipe.tokenizer, license_policy=pipe.recipe.license_policy,
                       executor=ex.type, ray_address=ex.address, mem_per_cpu_gb=ex.mem_per_cpu_gb)
     from .manifest import token_counter_entry
+    from .tokens import split_hub_id
 
     # what counts n_tokens, resolved once (an unpinned Hub id asks the Hub, or reads the cache): its content, not only
     # its name, decides whether a source's counts are still right, and the manifest records the same entry
@@ -629,7 +637,10 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     if counter.get("sha256"):
         from dataclasses import replace
 
-        opts = replace(opts, tokenizer_sha256=counter["sha256"])
+        # workers look the tokenizer up again: by name, an unpinned Hub id (or a branch or tag) could resolve to
+        # another commit than the one recorded if the repository moved during the build (rule 4; read-through)
+        pinned = f"{split_hub_id(opts.tokenizer)[0]}@{counter['commit']}" if counter.get("commit") else None
+        opts = replace(opts, tokenizer_sha256=counter["sha256"], counting_tokenizer=pinned)
     result = BuildResult(out, token_counter=counter)
     if only:
         for src in pipe.sources:
