@@ -116,6 +116,32 @@ def test_report_fails_reconciliation_on_a_shard_rewritten_with_as_many_rows(demo
     assert code == 0, out + err
 
 
+@pytest.mark.parametrize("tamper", ["another_version", "stray_shard"])
+def test_report_checks_shards_the_rebuild_check_does_not_judge(demo_build, tmp_path, capsys, tamper):
+    """Read-through: with a manifest another lucie-data version wrote (the rebuild check then hashes everything
+    again rather than trusting it), "shards are the files manifest.json recorded" said "yes" without looking, so a
+    rewritten licence passed; a shard the manifest does not list was not looked at either. Both are compared."""
+    import json
+
+    b = _copy(demo_build, tmp_path)
+    if tamper == "another_version":
+        m = json.loads((b / "manifest.json").read_text())
+        m["lucie_data_version"] = "0.0.1"
+        (b / "manifest.json").write_text(json.dumps(m))
+        code, out, err = _run(capsys, "report", b)  # untouched shards still reconcile
+        assert code == 0, out + err
+        df = pl.read_parquet(b / KEPT)
+        df.with_columns(pl.lit("CC-BY-NC-4.0").alias("license")).write_parquet(b / KEPT)
+        want = "is not the shard manifest.json recorded"
+    else:
+        shutil.copy(b / KEPT, (b / KEPT).with_name("9999-stray.parquet"))
+        want = "9999-stray.parquet is not listed in manifest.json"
+    code, out, err = _run(capsys, "report", b)
+    assert code == 1, out + err
+    assert "eltec_fr: shards are the files manifest.json recorded" in err, err
+    assert want in (b / "reports" / "provenance.md").read_text()
+
+
 def test_trace_a_document_of_a_deleted_shard_says_the_build_is_damaged(demo_build, tmp_path, capsys):
     b = _copy(demo_build, tmp_path)
     doc_id = pl.read_parquet(b / KEPT)["id"][0]

@@ -600,8 +600,43 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
 
 
 def changed_shards(build_dir: Path, ledgers: dict[str, dict]) -> dict[str, str | None]:
-    """Source -> the first shard rewritten since the build (size, footer digest, then sha256: the check a rebuild
-    makes, ``runner._changed_since_manifest``), or None."""
+    """Source -> why its shards are not (or cannot be shown to be) the files manifest.json recorded, or None.
+
+    Where the rebuild check (``runner._changed_since_manifest``: size, footer digest, then sha256) judges, its answer.
+    It does not judge a manifest another lucie-data version wrote, a source whose ledger is newer than the manifest,
+    or a shard the manifest does not list: a rebuild then redoes the work, but an auditor was shown "yes" without
+    anything being looked at (read-through). Here those shards are compared by sha256 with the manifest's entries,
+    whatever version wrote them, and a shard it does not list is said. Without a readable manifest (a build not
+    finished yet) there is nothing to compare with: no claim either way ({})."""
+    from ..manifest import previous_entries, sha256_file
     from ..runner import _changed_since_manifest
 
-    return {name: _changed_since_manifest(build_dir, build_dir / "sources" / name) for name in sorted(ledgers)}
+    try:
+        data = json.loads((build_dir / "manifest.json").read_bytes())
+        recorded = {e["path"]: e for e in [*data.get("shards", []), *data.get("removed_shards", [])]
+                    if isinstance(e, dict) and isinstance(e.get("path"), str)}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+    entries, since = previous_entries(build_dir)  # ({}, 0) for another version's manifest
+    out: dict[str, str | None] = {}
+    for name in sorted(ledgers):
+        source_dir = build_dir / "sources" / name
+        files = sorted(source_dir.glob("data/**/*.parquet")) + sorted(source_dir.glob("removed/*/*.parquet"))
+        rels = {f.relative_to(build_dir).as_posix(): f for f in files}
+        prefix = f"sources/{name}/"
+        why = next((f"{rel} is not listed in manifest.json" for rel in rels if rel not in recorded), None)
+        why = why or next((f"{rel}, listed in manifest.json, is missing" for rel in recorded
+                           if rel.startswith(prefix) and rel not in rels), None)
+        if why is None:
+            try:
+                judged = bool(entries) and (source_dir / "ledger.json").stat().st_mtime_ns <= since
+            except OSError:
+                judged = False
+            if judged:
+                why = _changed_since_manifest(build_dir, source_dir)
+            else:
+                why = next((f"{rel} is not the shard manifest.json recorded (sha256 "
+                            f"{str(recorded[rel].get('sha256'))[:12]}…): changed since" for rel, f in rels.items()
+                            if sha256_file(f) != recorded[rel].get("sha256")), None)
+        out[name] = why
+    return out
