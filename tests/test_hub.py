@@ -15,6 +15,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import _http as hf_http
 
 from lucie_data.hub import PushError, PushResult, push
+from lucie_data.steps.rows import KEPT_SCHEMA
 from lucie_data.testing.hub_stub import HubStub
 
 TOKEN = "hf_TESTtoken_s3cr3t_0123456789abcdef"
@@ -64,18 +65,25 @@ def hub(tmp_path):
 
 
 def make_mix(folder: Path, n_parquet: int = 5, license_check: dict | None = None, plan: bool = True) -> Path:
-    """A small built mix: parquet shards under data/fr/Src/, a card, and mix_plan.json."""
+    """A small built mix: parquet shards under data/fr/Src/ (rows of one CC-BY-4.0 source), a card, and
+    mix_plan.json with what push checks the rows against (the policy, the sources, the rows per licence) and the
+    card's sha256, as `mix build` writes them."""
     src = folder / "data" / "fr" / "Src"
     src.mkdir(parents=True, exist_ok=True)
     for i in range(n_parquet):
-        table = pa.table({"id": [f"doc-{i}-{j}" for j in range(20)], "text": [f"Texte {i}.{j} " * 5 for j in range(20)]})
-        pq.write_table(table, src / f"part-{i:05d}.parquet")
+        texts = [f"Texte {i}.{j} " * 5 for j in range(20)]
+        rows = [{"id": f"doc-{i}-{j}", "text": t, "source": "Src", "language": "fr", "license": "CC-BY-4.0",
+                 "n_tokens": len(t.split()), "chars": len(t)} for j, t in enumerate(texts)]
+        pq.write_table(pa.Table.from_pylist(rows, schema=KEPT_SCHEMA), src / f"part-{i:05d}.parquet",
+                       compression="none")  # (a test edits a text in place: same size, still Parquet)
     (folder / "README.md").write_text(README, encoding="utf-8")
     if plan:
-        content = {"name": "test-mix", "sources": ["Src"], "shards": shard_list(folder)}
+        content = {"name": "test-mix", "sources": {"Src": {"redistributable": True, "license": "CC-BY-4.0"}}}
         if license_check is not False:
-            content["license_check"] = license_check if license_check is not None else {"passed": True, "violations": []}
+            content["license_check"] = {"passed": True, "violations": [], **(license_check or {}),
+                                        "policy": {"allow": ["CC-BY-4.0"]}}
         (folder / "mix_plan.json").write_text(json.dumps(content), encoding="utf-8")
+        replan(folder)
     return folder
 
 
@@ -87,9 +95,19 @@ def shard_list(folder: Path) -> list[dict]:
 
 
 def replan(folder: Path) -> None:
-    """What `lucie-data mix build` does when data changes: the plan lists the new shards."""
+    """What `lucie-data mix build` does when data or card change: the plan lists the new shards, their rows per
+    licence and the card's sha256."""
+    import hashlib
+
     plan = json.loads((folder / "mix_plan.json").read_text())
     plan["shards"] = shard_list(folder)
+    counts: dict[str, int] = {}
+    for p in sorted((folder / "data").rglob("*.parquet")):
+        for lic in pq.read_table(p, columns=["license"])["license"].to_pylist():
+            counts[lic] = counts.get(lic, 0) + 1
+    plan["licenses"] = counts
+    if (folder / "README.md").exists():
+        plan["card_sha256"] = hashlib.sha256((folder / "README.md").read_bytes()).hexdigest()
     (folder / "mix_plan.json").write_text(json.dumps(plan))
 
 
@@ -175,9 +193,9 @@ def test_changed_file_of_same_size_is_detected(tmp_path, lfs_pattern):
             tree = HfApi(endpoint=hub.endpoint, token=TOKEN).list_repo_tree(REPO, repo_type="dataset", recursive=True)
             assert any(getattr(e, "lfs", None) for e in tree)
         target = mix / "data/fr/Src/part-00002.parquet"
-        data = bytearray(target.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        target.write_bytes(bytes(data))
+        data = target.read_bytes().replace(b"Texte 2.1 ", b"Texte 2.9 ")
+        assert data != target.read_bytes()
+        target.write_bytes(data)
         with pytest.raises(PushError, match="changed since the licence check: data/fr/Src/part-00002.parquet"):
             do_push(hub, mix)  # edited by hand after the mix was built and checked: refused
         replan(mix)  # a rebuilt mix lists the new shard
@@ -185,6 +203,33 @@ def test_changed_file_of_same_size_is_detected(tmp_path, lfs_pattern):
         assert result.uploaded == ["data/fr/Src/part-00002.parquet", "mix_plan.json"]
         assert hub.files(REPO)["data/fr/Src/part-00002.parquet"] == bytes(data)
         assert not hub.errors
+
+
+def test_a_listed_shard_that_does_not_read_is_refused_without_a_traceback(hub, tmp_path):
+    """Read-through: a shard damaged after the build, its hash put in the plan, was reported as "its
+    license_check.policy is not a licence policy" (rule 3: what is wrong and how to fix it)."""
+    mix = make_mix(tmp_path / "mix")
+    target = mix / "data/fr/Src/part-00002.parquet"
+    data = bytearray(target.read_bytes())
+    data[-20] ^= 0xFF  # inside the footer
+    target.write_bytes(bytes(data))
+    plan = json.loads((mix / "mix_plan.json").read_text())
+    plan["shards"] = shard_list(mix)
+    (mix / "mix_plan.json").write_text(json.dumps(plan))
+    with pytest.raises(PushError, match=r"Refusing to push .*part-00002.parquet is damaged: not a readable Parquet "
+                                        r"file .*Nothing was uploaded"):
+        do_push(hub, mix)
+
+
+def test_a_hand_made_plan_without_policy_or_sources_is_refused(hub, tmp_path):
+    """Read-through: push returned quietly from its row and card checks on a plan without the licence policy or
+    the sources (hand-made, or an older format): a "passed" flag alone got the mix published (rule 2)."""
+    mix = make_mix(tmp_path / "mix")
+    plan = json.loads((mix / "mix_plan.json").read_text())
+    del plan["license_check"]["policy"], plan["sources"]
+    (mix / "mix_plan.json").write_text(json.dumps(plan))
+    with pytest.raises(PushError, match=r"has no license_check.policy and no sources: its rows cannot be checked"):
+        do_push(hub, mix)
 
 
 # --- interruptions and transient failures ---------------------------------------------------------
@@ -433,7 +478,7 @@ def test_pushed_mix_loads_with_datasets(hub, tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split("\n")[-2] == "60 ['id', 'text']"
+    assert proc.stdout.split("\n")[-2] == f"60 {sorted(KEPT_SCHEMA.names)}"
     assert TOKEN not in proc.stdout + proc.stderr
 
 

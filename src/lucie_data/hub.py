@@ -158,12 +158,25 @@ def _check_rows(folder: Path, plan: dict, hashes: dict[str, str]) -> None:
     from .mix.build import recheck_mix
 
     if not isinstance(plan.get("license_check", {}).get("policy"), dict) or not isinstance(plan.get("sources"), dict):
-        return  # a plan no policy can be read from (hand-made, older format): _check_plan judged what it could
+        # a plan no policy or sources can be read from (hand-made, an older format): the rows cannot be checked, and a
+        # "passed" flag alone is not a check (read-through: the push went on quietly; rule 2)
+        missing = [k for k, ok in (("license_check.policy", isinstance(plan.get("license_check", {}).get("policy"), dict)),
+                                   ("sources", isinstance(plan.get("sources"), dict))) if not ok]
+        raise PushError(f"{folder / PLAN} has no {' and no '.join(missing)}: its rows cannot be checked against the "
+                        "licence policy they were mixed under (a plan written by hand, or by an older lucie-data). "
+                        "Nothing was uploaded. Rebuild the mix with `lucie-data mix build`, then push that folder.")
+    from .licenses import LicensePolicy
+
     try:
-        found, lic_docs = recheck_mix(folder, plan, hashes)
+        LicensePolicy.model_validate(plan["license_check"]["policy"])
     except ValueError as err:  # a policy in the plan that does not validate (pydantic): a traceback before
         raise PushError(f"{folder / PLAN}: its license_check.policy is not a licence policy ({err}); rebuild the mix "
                         "with `lucie-data mix build`. Nothing was uploaded.") from None
+    try:
+        found, lic_docs = recheck_mix(folder, plan, hashes)
+    except (OSError, ValueError) as err:  # a listed shard that does not read (its hash put in the plan): the
+        # damaged-shard error says which and what to do; it was reported as a bad policy (read-through)
+        raise PushError(f"Refusing to push {folder}: {str(err)[:600]}. Nothing was uploaded.") from None
     if found:
         listed = "; ".join(f"{v['source']} {v['license']} ({v['reason']}) in {v['shard']}" for v in found[:5])
         raise PushError(f"Refusing to push {folder}: reading its shards finds {len(found)} kind(s) of document its own "
@@ -210,7 +223,10 @@ def _check_card(folder: Path, plan: dict) -> None:
     try:
         want = front_matter(plan)
     except (KeyError, TypeError, AttributeError):  # a plan no card can be derived from (hand-made, older format)
-        return
+        raise PushError(f"{folder / PLAN} does not hold what the card's licence and configs are derived from (a plan "
+                        "written by hand, or by an older lucie-data), and README.md is not the card `mix build` wrote "
+                        "with it: the card's licence cannot be checked. Nothing was uploaded. Rebuild the mix with "
+                        "`lucie-data mix build`.") from None
     wrong = [k for k in _CARD_KEYS if declared.get(k) != want.get(k)]
     if wrong == ["configs"]:  # (_CARD_KEYS ends with configs: the only way it comes first)
         raise PushError(f"Refusing to push {folder}: its README.md declares `configs` other than the mix's checked "
