@@ -287,3 +287,19 @@ def test_unicode_hyphens_read_as_hyphens():
 
     for h in ("\u2010", "\u2011", "\u2012", "\u2212"):
         assert normalize_license(f"CC{h}BY{h}SA{h}4.0") == "CC-BY-SA-4.0", repr(h)
+
+
+@pytest.mark.parametrize("listed, label", [
+    ("MIT OR Apache-2.0", "Apache-2.0 OR MIT"),
+    ("MIT OR Apache-2.0", "Apache-2.0/MIT"),
+    ("Apache-2.0 OR MIT", "MIT/Apache-2.0"),
+    ("GPL-2.0-only AND (MIT OR BSD-3-Clause)", "(BSD-3-Clause OR MIT) AND GPL-2.0-only"),
+    ("CC-BY-4.0 AND MIT AND GPL-3.0-only", "GPL-3.0-only AND CC-BY-4.0 AND MIT"),
+])
+def test_a_listed_expression_matches_in_any_operand_order(listed, label):
+    """Auditor review: `deny: [MIT OR Apache-2.0]` denied `MIT OR Apache-2.0` but let `Apache-2.0 OR MIT` (and
+    `Apache-2.0/MIT`) through the gate into the mix. AND and OR commute; the policy compares them so."""
+    denied = LicensePolicy(deny=[listed], allow_classes=["public-domain", "permissive", "share-alike"])
+    assert denied.decide(normalize_license(label)) == (False, "license_not_allowed")
+    allowed = LicensePolicy(allow=[listed], allow_classes=[])
+    assert allowed.decide(normalize_license(label)) == (True, None)

@@ -556,6 +556,14 @@ def _make(op: str, children: Iterable[Node]) -> Node:
     return uniq[0] if len(uniq) == 1 else (op, uniq)
 
 
+def _canon_key(node: Node) -> str:
+    """An expression as a policy compares it: :func:`_policy_key` of each licence, the operands of AND and OR in
+    sorted order (both commute: ``deny: [MIT OR Apache-2.0]`` let ``Apache-2.0 OR MIT`` through; auditor review)."""
+    if node[0] == "leaf":
+        return _policy_key(_render(node))
+    return "(" + f" {node[0]} ".join(sorted(_canon_key(c) for c in node[1])) + ")"
+
+
 def _render(node: Node) -> str:
     if node[0] == "leaf":
         return node[1] if node[2] is None else f"{node[1]} WITH {node[2]}"
@@ -1398,12 +1406,16 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
         # computed per call (lists are short; normalisation is cached) so that model_copy(update=…)
         # or model_construct() can never leave a stale deny list behind
         def fold(ids: list[str]) -> frozenset[str]:
-            return frozenset(_policy_key(normalize_license(i)) for i in ids)
+            keys = set()
+            for i in ids:
+                node = _ast(normalize_license(i))
+                keys.add(_canon_key(node) if node is not None else _policy_key(normalize_license(i)))
+            return frozenset(keys)
 
         return fold(self.allow), fold(self.deny)
 
     def _verdict(self, node: Node, allow: frozenset[str], deny: frozenset[str]) -> str:
-        key = _policy_key(_render(node))
+        key = _canon_key(node)
         if key in deny:
             return "denied"
         if key in allow:
