@@ -1127,6 +1127,25 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
     return shards, achieved, lic_docs, violations
 
 
+def _flag_reasons(metadata) -> list[str | None]:
+    """Per row of a ``metadata`` column (JSON text): why a licence stage flagged the document (``license_warning``,
+    e.g. ``no_derivatives_modified``; a ``license_rule_verdict`` other than allowed), or None. The same rows as
+    :func:`_flagged_per_file` finds: a mix leaves them out (README: flagged documents never enter)."""
+    import pyarrow.compute as pc
+
+    meta = metadata.combine_chunks() if hasattr(metadata, "combine_chunks") else metadata
+    hit = pc.or_(pc.match_substring(meta, '"license_warning":'),
+                 pc.and_(pc.match_substring(meta, '"license_rule_verdict":'),
+                         pc.invert(pc.match_substring(meta, '"license_rule_verdict":"allowed"'))))
+    hit = hit.fill_null(False).to_pylist()
+    out: list[str | None] = [None] * len(hit)
+    for i, h in enumerate(hit):
+        if h:
+            m = json.loads(meta[i].as_py())
+            out[i] = str(m.get("license_warning") or m.get("license_rule_verdict"))
+    return out
+
+
 def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
     """File -> sorted distinct [source, license, reason] of the documents a licence stage kept but flagged
     (a modified no-derivatives text with ``license_warning``) or whose licence rule failed
@@ -1187,21 +1206,37 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
     counts: dict[tuple[str, str], SubsetCount] = {}
     excluded: dict[str, dict[str, dict]] = {}
     per_shard: dict[str, tuple[int, list[tuple]]] = {}
+    partial: set[str] = set()  # shards some of whose allowed documents are flagged: never copied whole
     work = [(src, shard) for src in sources for shard in src.shard_paths]
     to_read = [shard for _src, shard in work if shard not in summaries]
     scanned = dict(zip(to_read, _grouped_many(to_read, ["language", "license"])))
+    # shards holding documents a licence stage flagged (rare): counted row by row, the flagged ones excluded
+    flagged_in = {shard for shard in summaries if summaries[shard].get("flagged")}
+    flagged_in.update(_flagged_per_file(to_read))
+
+    def exclude(src: SourceInfo, lic, reason: str, docs: int, n: int) -> None:
+        by_lic = excluded.setdefault(src.name, {})
+        key = str(lic) if by_lic.get(str(lic), {}).get("reason", reason) == reason else f"{lic} ({reason})"
+        e = by_lic.setdefault(key, {"reason": reason, "docs": 0, "tokens": 0})
+        e["docs"] += docs
+        e["tokens"] += n
+
     for src, shard in work:
         rows, nulls, groups = _summary_groups(summaries[shard]) if shard in summaries else scanned[shard]
-        per_shard[shard] = (rows, groups)
         if nulls:
             raise MixPlanError(f"{shard}: a document has no n_tokens; rebuild with this lucie-data version")
+        if shard in flagged_in:
+            groups, flags = _unflagged_groups(shard, src, keep)
+            for (lic, why), (docs, n) in sorted(flags.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+                exclude(src, lic, why, docs, n)
+            rows = sum(g[3] for g in groups)
+            partial.add(shard)
+        per_shard[shard] = (rows, groups)
         for lang, lic, n, docs in groups:
             n = int(n or 0)
             reason = keep(src, lic)
             if reason is not None:
-                e = excluded.setdefault(src.name, {}).setdefault(str(lic), {"reason": reason, "docs": 0, "tokens": 0})
-                e["docs"] += docs
-                e["tokens"] += n
+                exclude(src, lic, reason, docs, n)
                 continue
             ml = mix_language(lang, src.pairs)
             sc = counts.get((src.name, ml))
@@ -1212,7 +1247,28 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
             if ml == "code":
                 cl = code_language(lang)
                 sc.code_languages[cl] = sc.code_languages.get(cl, 0) + docs
-    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded, per_shard
+    return [counts[k] for k in sorted(counts, key=lambda k: subset_name(*k))], excluded, per_shard, partial
+
+
+def _unflagged_groups(shard: str, src: SourceInfo, keep) -> tuple[list[tuple], dict[tuple, list[int]]]:
+    """([(language, license, n_tokens, rows)] of a shard's documents no licence stage flagged, {(license, flag):
+    [docs, tokens]} of the flagged ones a licence alone would have let in). A document the policy or source
+    excludes stays counted under that reason (in the groups), as in every other shard."""
+    t = _read(shard, ["language", "license", "n_tokens", "metadata"])
+    why = _flag_reasons(t.column("metadata"))
+    langs, lics, toks = (t.column(c).to_pylist() for c in ("language", "license", "n_tokens"))
+    groups: dict[tuple, list[int]] = {}
+    flags: dict[tuple, list[int]] = {}
+    for lang, lic, n, w in zip(langs, lics, toks, why):
+        if w is not None and keep(src, lic) is None:
+            f = flags.setdefault((lic, w), [0, 0])
+            f[0] += 1
+            f[1] += int(n or 0)
+            continue
+        g = groups.setdefault((lang, lic), [0, 0])
+        g[0] += int(n or 0)
+        g[1] += 1
+    return [(lang, lic, n, d) for (lang, lic), (n, d) in groups.items()], flags
 
 
 _JSON_LINE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": ")).encode  # C encoder
@@ -1490,7 +1546,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     # 1. measure and plan on what may enter: from the build manifest's per-shard summaries where the manifest
     # still describes the shard (same size, not modified since), else by scanning the shard's small columns
     entries, described = _described_shards(build, sources, manifest_file)
-    counts, excluded, per_shard = _count_subsets(
+    counts, excluded, per_shard, flagged_in = _count_subsets(
         sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
     stats = [c.to_stats() for c in counts]
     if not stats:
@@ -1558,6 +1614,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         """
         rows, groups = per_shard[shard]
         src = src_of[shard]
+        if shard in flagged_in:  # some of its documents are left out: re-encoded without them
+            return None
         if not rows or rows > config.max_rows_per_shard or any(keep(src, lic) is not None for _, lic, _, _ in groups):
             return None
         where = {folder_of(src.name, lang) for lang, _, _, _ in groups}
@@ -1677,6 +1735,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             # decisions per distinct licence / language, spread over rows by index
             lic_values, lic_idx = _codes(table.column("license"))
             allowed = np.array([keep(src, lic) is None for lic in lic_values], dtype=bool)[lic_idx]
+            if shard in flagged_in:  # flagged documents never enter (counted as excluded by _count_subsets)
+                allowed &= np.array([w is None for w in _flag_reasons(table.column("metadata"))], dtype=bool)
             lang_values, lang_idx = _codes(table.column("language"))
             subset_names = [subset_name(src.name, mix_language(lang, src.pairs)) for lang in lang_values]
             bucket_names = [_bucket_of(src.name, lang, src.pairs) for lang in lang_values]

@@ -338,6 +338,6 @@ def build_counts(build: str | Path, keep: Callable[[SourceInfo, str | None], str
     sources = sources if sources is not None else read_sources(build)
     # the build manifest's per-shard summaries stand for shards it still describes; the rest are scanned
     _entries, described = _described_shards(Path(build), sources)
-    counts, excluded, _ = _count_subsets(sources, keep if keep is not None else (lambda _src, _lic: None),
+    counts, excluded, _, _ = _count_subsets(sources, keep if keep is not None else (lambda _src, _lic: None),
                                          {p: e[3] for p, e in described.items() if e[3] is not None})
     return counts, excluded

@@ -1,0 +1,71 @@
+"""Auditor review, fifth round: `license_gate: {no_derivatives_modified: flag}` keeps a modified no-derivatives
+text with `license_warning`, and the README says flagged documents never enter a mix. `mix build` selected and
+wrote them, then its read-back check found them and sent the whole mix to `mix.rejected` (exit 1): no mix could be
+built from such a build. They are now left out and listed under `excluded.documents`, like a denied licence.
+
+Texts: the first sentences of /work/shared/corpora/fr_ud_gsd.jsonl (UD French GSD, CC-BY-SA-4.0; see its
+README); the licence labels are the test's, to make some of them no-derivatives."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from lucie_data.cli import main
+
+CORPUS = Path("/work/shared/corpora/fr_ud_gsd.jsonl")
+if not CORPUS.exists():  # a checkout next to ../shared
+    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "fr_ud_gsd.jsonl"
+
+
+def _project(tmp_path: Path) -> Path:
+    lines = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines()[:6]]
+    recs = []
+    for i, r in enumerate(lines):
+        text = r["text"]
+        lic = "CC-BY-SA-4.0"
+        if i < 2:  # no-derivatives, and mojibake that normalize repairs: modified
+            lic, text = "CC-BY-ND-4.0", text.replace("é", "Ã©")
+        elif i == 2:  # no-derivatives, left as it is
+            lic = "CC-BY-ND-4.0"
+        recs.append({"id": r["id"], "text": text, "license": lic})
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: gsd\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+        "input: {type: jsonl, paths: [in.jsonl], license_field: license}\n"
+        "stages:\n  - type: normalize\n  - type: license_gate\n    no_derivatives_modified: flag\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n"
+                    "license_policy: {allow_classes: [public-domain, permissive, share-alike, no-derivatives]}\n"
+                    "mix: {factors: {fr--web: 1}}\n",
+                    encoding="utf-8")
+    return pipe
+
+
+def test_flagged_documents_are_left_out_of_the_mix_and_listed(tmp_path, capsys):
+    pipe = _project(tmp_path)
+    assert main(["build", str(pipe)]) == 0
+    build = tmp_path / "build"
+    kept = pl.read_parquet(sorted((build / "sources/gsd/data").glob("*/*.parquet")))
+    flagged = kept.filter(pl.col("metadata").str.contains('"license_warning":"no_derivatives_modified"'))
+    assert flagged.height == 2 and kept.height == 6  # the build keeps them, flagged (annotate, decide later)
+
+    assert main(["mix", "plan", "--build", str(build), "--json", str(tmp_path / "plan.json")]) == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["total_tokens"] == int(kept.filter(~pl.col("id").is_in(flagged["id"].implode()))["n_tokens"].sum())
+
+    capsys.readouterr()
+    code = main(["mix", "build", str(build)])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    mix = build / "mix"
+    assert not (build / "mix.rejected").exists()
+    mp = json.loads((mix / "mix_plan.json").read_text())
+    assert mp["license_check"]["passed"] is True
+    assert mp["license_check"]["excluded"]["documents"] == {"gsd": {"CC-BY-ND-4.0": {
+        "reason": "no_derivatives_modified", "docs": 2, "tokens": int(flagged["n_tokens"].sum())}}}
+    rows = pl.read_parquet(sorted(mix.glob("data/**/*.parquet")))
+    assert sorted(rows["id"]) == sorted(kept.filter(~pl.col("id").is_in(flagged["id"].implode()))["id"])
+    assert rows.filter(pl.col("license") == "CC-BY-ND-4.0").height == 1  # the unmodified one may enter
+    assert "no_derivatives_modified (2 documents)" in (mix / "README.md").read_text()
