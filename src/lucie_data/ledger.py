@@ -249,10 +249,30 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     return warnings, errors
 
 
+def removed_sharing_ids(source_dir: Path) -> tuple[int, list[str]]:
+    """(removed documents whose id another document of the source, kept or removed, also has; up to 5 such ids).
+
+    ``duplicate_ids`` counts kept documents only: when a dedup stage removed the second record of an id, the kept
+    ids were unique and nothing warned, though two input records had one id and ``trace`` of that id finds two
+    documents (auditor review; README: the input giving two records one id is warned about)."""
+    import polars as pl
+
+    kept = sorted((source_dir / "data").glob("**/*.parquet"))
+    removed = sorted((source_dir / "removed").glob("*/*.parquet"))
+    if not removed:
+        return 0, []
+    ids = pl.concat([pl.scan_parquet([str(f) for f in files], glob=False).select("id", pl.lit(k).alias("removed"))
+                     for k, files in ((False, kept), (True, removed)) if files]).collect()
+    shared = ids.filter(pl.col("id").is_duplicated())
+    rem = shared.filter(pl.col("removed"))
+    return rem.height, sorted(rem["id"].unique().to_list())[:5]
+
+
 def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
     counts = read_stage_counts(source_dir)
     removed, quarantined = removed_counts(source_dir)
     kept = kept_counts(source_dir)
+    shared_removed, shared_examples = removed_sharing_ids(source_dir)
     checks = read_checks(source_dir, src)
     warnings, _ = read_checks_problems(checks, src)
     stages = []
@@ -310,6 +330,9 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         "quarantined_files": quarantined,
         # the same input id on two different records: both are kept (texts differ), ids are not unique
         "duplicate_ids": kept["duplicate_ids"],
+        # removed documents under an id another document also has (a dedup removed the second record of an id)
+        **({"removed_sharing_ids": shared_removed, "removed_sharing_ids_examples": shared_examples}
+           if shared_removed else {}),
         **({"docs_created": total_created} if total_created else {}),
         "read_checks": checks,
         "warnings": warnings,

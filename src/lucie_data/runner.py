@@ -371,6 +371,11 @@ class BuildResult:
                 out.append(f"{s.name}: {s.ledger['duplicate_ids']} kept documents share an id with another "
                            "(same input id, different text" + (", or a language split's part `<id>#<lang>` that "
                            "is also an input id" if split else "") + "); set `id_field` to a unique field")
+            if s.ledger.get("removed_sharing_ids"):
+                out.append(f"{s.name}: {s.ledger['removed_sharing_ids']} removed document(s) have the id of another "
+                           f"document (e.g. {', '.join(s.ledger.get('removed_sharing_ids_examples') or [])}): two input "
+                           "records with one id, one of them removed (by dedup, a filter); `trace` finds both. Set "
+                           "`id_field` to a unique field")
             bad = {k: v for k, v in s.ledger.get("read_removed", {}).items()}
             if bad:
                 out.append(f"{s.name}: unreadable records removed: " + ", ".join(f"{k} × {v}" for k, v in sorted(bad.items())))

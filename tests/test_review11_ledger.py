@@ -1,0 +1,37 @@
+"""Auditor review, fifth round: two input records with one id, the second removed by a dedup stage. The ledger
+counted kept documents sharing an id only (0 here), so neither the build nor the report warned, though `trace` of
+that id finds two documents. Text: /work/shared/corpora/fr_ud_pud.jsonl (UD French PUD, CC-BY-SA-4.0, see its
+README)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lucie_data.cli import main
+
+CORPUS = Path("/work/shared/corpora/fr_ud_pud.jsonl")
+if not CORPUS.exists():
+    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "fr_ud_pud.jsonl"
+
+
+def test_a_removed_document_with_the_id_of_another_is_counted_and_warned(tmp_path, capsys):
+    recs = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines()[:4]]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    # b.jsonl repeats the first record (same id, same text) and adds a new one
+    extra = dict(recs[1], id="other-1", text=recs[1]["text"] + " Fin.")
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (recs[0], extra)),
+                                      encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: pud\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+        "input: {type: jsonl, paths: [a.jsonl, b.jsonl]}\nstages:\n  - type: exact_dedup\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n",
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    out = capsys.readouterr().out
+    led = json.loads((tmp_path / "build/sources/pud/ledger.json").read_text())
+    first = f"pud/{recs[0]['id']}"
+    assert led["duplicate_ids"] == 0 and led["docs_kept"] == 5
+    assert led["removed_sharing_ids"] == 1 and led["removed_sharing_ids_examples"] == [first]
+    assert "1 removed document(s) have the id of another document" in " ".join(out.split()) and first in out
