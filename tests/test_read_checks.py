@@ -213,7 +213,7 @@ def test_the_right_mapping_reads_every_licence_and_warns_nothing(tmp_path):
 def test_records_without_their_own_licence_are_warned_about_and_text_field_names_the_fields(tmp_path):
     """`license_field` is read on most records but not all (real records, `license` dropped from three): any
     such record is reported, since each took the recipe's licence. A wrong `text_field` removes every record at
-    read (as before), and the warning now says which fields the records have. Defaults (`url`, `title`, `date`)
+    read: when no record has it the source fails, else a warning says which fields the records have. Defaults (`url`, `title`, `date`)
     are not reported when the records lack them; a `date_field` the recipe sets is."""
     recs = [json.loads(line) for line in CODE.read_text(encoding="utf-8").splitlines()]
     for r in recs[:3]:
@@ -228,10 +228,18 @@ def test_records_without_their_own_licence_are_warned_about_and_text_field_names
     assert [w.split(" has no value")[0] for w in led["warnings"]] == ["`license_field: license`", "`date_field: committed`"]
 
     shutil.rmtree(tmp_path / "out")
-    led, kept, _ = run(tmp_path, CODE_RECIPE + "  text_field: content\n")
-    assert kept.height == 0 and led["read_removed"] == {"read_missing_text": 12}
+    # a text_field no record has fails the source (new-user review: it "finished" with 0 documents, exit 0)
+    with pytest.raises(BuildError, match=r"`text_field: content` names a field that none of the 12 records has, so "
+                                         r"every record would be removed at `read` .*the records have: .*\btext\b"):
+        run(tmp_path, CODE_RECIPE + "  text_field: content\n")
+    # one that most records lack is a warning, as before
+    recs[0]["content"] = recs[0]["text"]
+    write(tmp_path / "in.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    shutil.rmtree(tmp_path / "out")
+    led, kept, _ = run(tmp_path, CODE_RECIPE.replace(str(CODE), str(tmp_path / "in.jsonl")) + "  text_field: content\n")
+    assert kept.height == 1 and led["read_removed"] == {"read_missing_text": 11}
     (w,) = [w for w in led["warnings"] if w.startswith("`text_field")]
-    assert "no value in 12 of 12 records" in w and "removed at `read`" in w and "text" in w.split("the records have:")[1]
+    assert "no value in 11 of 12 records" in w and "removed at `read`" in w and "text" in w.split("the records have:")[1]
 
 
 # ------------------------------------------------------------------------------------------ 3. language values

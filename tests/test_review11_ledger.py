@@ -35,3 +35,21 @@ def test_a_removed_document_with_the_id_of_another_is_counted_and_warned(tmp_pat
     assert led["duplicate_ids"] == 0 and led["docs_kept"] == 5
     assert led["removed_sharing_ids"] == 1 and led["removed_sharing_ids_examples"] == [first]
     assert "1 removed document(s) have the id of another document" in " ".join(out.split()) and first in out
+
+
+def test_a_text_field_no_record_has_fails_the_source(tmp_path, capsys):
+    """New-user review: `text_field: content` on records whose text is in `text` removed all 105 records at read and
+    the build said the source finished (exit 0, 0 kept, one warning). Like a license_field no record has, it is a
+    mapping error with one fix: the source fails and says it."""
+    (tmp_path / "s.yaml").write_text(
+        "name: ocr\ncategory: newspaper\nlanguages: [fr]\nlicense: CC0-1.0\n"
+        f"input: {{type: jsonl, paths: [{CORPUS.parent / 'fr_ocr_newseye.jsonl'}], text_field: content}}\n",
+        encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n",
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "source 'ocr': `text_field: content` names a field that none of the 105 records has" in err, err
+    assert "the records have: " in err and "text" in err and f"Fix `text_field` in {tmp_path / 's.yaml'}" in err

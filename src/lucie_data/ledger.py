@@ -179,7 +179,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     """(warnings, errors) of :func:`read_checks`, in words with the fix.
 
     Errors (the source fails): ``license_field`` names a field that no record fills (absent, or null/empty in
-    every record; the message says which). A licence that is never read
+    every record; the message says which); ``text_field`` names a field that no record has. A licence that is never read
     gives every document the recipe's licence as if it had been checked record by record; the typo
     ``license_field: licence`` put 62 Apache/BSD/dual-licensed files under one licence. There is no reading of
     such a recipe that is right, so the build stops (rule 2) instead of writing documents the policy would judge
@@ -213,6 +213,12 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                           f"({rec.license}) as if it had been read from the record; {have}"
                           f"{_did_you_mean(field, fields)}. {fix} in {src.file} (or remove it to give every record "
                           "the recipe's licence)")
+        elif opt == "text_field" and c == n and field not in fields:
+            # a name no record has: every record removed at `read`, and the source "finished" with 0 documents,
+            # exit 0 (new-user review); a typo, as for license_field, so the source fails with the fix
+            errors.append(f"`text_field: {field}` names a field that none of the {n:,} records has, so every record "
+                          f"would be removed at `read` (read_missing_text); {have}{_did_you_mean(field, fields)}. Fix "
+                          f"`text_field` in {src.file}")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
     rule_fields = {name: f"the Gutenberg rule's {key}" for _i, key, name in src.recipe.rule_fields()}
