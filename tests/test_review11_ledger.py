@@ -53,3 +53,24 @@ def test_a_text_field_no_record_has_fails_the_source(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "source 'ocr': `text_field: content` names a field that none of the 105 records has" in err, err
     assert "the records have: " in err and "text" in err and f"Fix `text_field` in {tmp_path / 's.yaml'}" in err
+
+
+def test_a_licence_gate_that_removes_every_document_is_warned_about(tmp_path, capsys):
+    """New-user review: a recipe licence the pipeline's policy does not allow (here a LicenseRef under `unknown:
+    deny`) removed all 105 records at the implicit licence gate; exit 0 and no warning. Accounted for, and said."""
+    (tmp_path / "s.yaml").write_text(
+        "name: ocr\ncategory: newspaper\nlanguages: [fr]\nlicense: LicenseRef-HIPE-terms\n"
+        f"input: {{type: jsonl, paths: [{CORPUS.parent / 'fr_ocr_newseye.jsonl'}]}}\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n"
+                    "license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}\n",
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    led = json.loads((tmp_path / "build/sources/ocr/ledger.json").read_text())
+    assert led["docs_kept"] == 0 and led["balanced"]
+    (w,) = [w for w in led["warnings"] if "removed every document" in w]
+    assert w.startswith("stage license_policy removed every document (105: license_unknown × 105); their licences: "
+                        "LicenseRef-HIPE-terms × 105. If they may be used, allow them in the pipeline's `license_policy`")
+    assert "ocr: stage license_policy removed every document" in out

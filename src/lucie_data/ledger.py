@@ -255,6 +255,17 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     return warnings, errors
 
 
+def _removed_licences(folder: Path) -> list[tuple[str, int]]:
+    """(licence, documents) of a stage's removed shards, most frequent first."""
+    import polars as pl
+
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        return []
+    df = pl.scan_parquet([str(f) for f in files], glob=False).group_by("license").len().collect()
+    return sorted(((str(r[0]), int(r[1])) for r in df.iter_rows()), key=lambda kv: (-kv[1], kv[0]))
+
+
 def removed_sharing_ids(source_dir: Path) -> tuple[int, list[str]]:
     """(removed documents whose id another document of the source, kept or removed, also has; up to 5 such ids).
 
@@ -317,6 +328,15 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
                             f"url in `{src.recipe.input.url_field or 'url'}` (the records' fields: "
                             f"{', '.join(fields[:12]) or 'none seen'}); set `input.url_field` to the field holding the "
                             "url, or `missing_url: keep`")
+    for st in stages:  # a licence gate that removed every document (new-user review: 105 read -> 0 kept, exit 0,
+        # no warning, for a recipe licence the pipeline's policy denies): accounted for, but said, with the licences
+        if st["type"] in ("license_gate", "license_policy") and st["docs_in"] and st["docs_removed"] == st["docs_in"]:
+            lics = _removed_licences(source_dir / "removed" / st["stage"])
+            reasons = ", ".join(f"{r} × {v['docs']:,}" for r, v in sorted(st["removed"].items()))
+            warnings.append(f"stage {st['stage']} removed every document ({st['docs_in']:,}: {reasons}); their "
+                            f"licences: {', '.join(f'{k} × {v:,}' for k, v in lics[:5])}. If they may be used, allow "
+                            "them in the pipeline's `license_policy` (`allow: [...]`, or `unknown: allow`; a "
+                            "license_gate's own policy can only restrict it), else drop the source from the pipeline")
     unknown_stages = set(removed) - {s["stage"] for s in stages}
     for s in sorted(unknown_stages):
         imbalances.append(f"removed/{s}/ does not belong to any stage of the recipe")
