@@ -74,3 +74,17 @@ def test_a_licence_gate_that_removes_every_document_is_warned_about(tmp_path, ca
     assert w.startswith("stage license_policy removed every document (105: license_unknown × 105); their licences: "
                         "LicenseRef-HIPE-terms × 105. If they may be used, allow them in the pipeline's `license_policy`")
     assert "ocr: stage license_policy removed every document" in out
+
+
+def test_kept_documents_of_unknown_language_are_counted_under_und(tmp_path):
+    """New-user review: `kept_by_language` had the key "None" (a Python repr) where the data folder is `und`."""
+    import polars as pl
+
+    from lucie_data.ledger import kept_counts
+
+    (tmp_path / "data" / "und").mkdir(parents=True)
+    (tmp_path / "data" / "fr").mkdir(parents=True)
+    pl.DataFrame({"id": ["s/a"], "text": ["Texte."], "language": [None]}, schema={"id": pl.Utf8, "text": pl.Utf8,
+                 "language": pl.Utf8}).write_parquet(tmp_path / "data/und/0.parquet")
+    pl.DataFrame({"id": ["s/b"], "text": ["Bonjour."], "language": ["fr"]}).write_parquet(tmp_path / "data/fr/0.parquet")
+    assert kept_counts(tmp_path)["by_language"] == {"und": {"docs": 1, "chars": 6}, "fr": {"docs": 1, "chars": 8}}

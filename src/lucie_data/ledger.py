@@ -104,7 +104,9 @@ def kept_counts(source_dir: Path) -> dict:
                .sort("language"))
     return {"docs": df.height, "chars": int(df["text"].str.len_chars().sum() or 0), "shards": len(files),
             "duplicate_ids": df.height - df["id"].n_unique(),
-            "by_language": {str(r["language"]): {"docs": int(r["docs"]), "chars": int(r["chars"])}
+            # a null language (unknown) is `und`, its data folder's name; it was the Python repr "None" (review)
+            "by_language": {("und" if r["language"] is None else str(r["language"])):
+                            {"docs": int(r["docs"]), "chars": int(r["chars"])}
                             for r in by_lang.iter_rows(named=True)}}
 
 
