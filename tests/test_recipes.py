@@ -191,7 +191,10 @@ def test_pipeline_tokenizer_must_exist_or_be_a_hub_id(tmp_path):
     p = write(tmp_path / "p.yaml", "name: p\nsources: [s.yaml]\ntokenizer: tok/tokenizer.json\n")
     with pytest.raises(RecipeError, match=r"p.yaml:3: tokenizer: tokenizer file 'tok/tokenizer.json' does not exist"):
         load_pipeline(p)
-    write(tmp_path / "tok" / "tokenizer.json", "{}")
+    from tokenizers import Tokenizer, models
+
+    (tmp_path / "tok").mkdir()  # a real tokenizer.json: `{}` is refused since review 11 (tests/test_review11_cli.py)
+    Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]")).save(str(tmp_path / "tok" / "tokenizer.json"))
     assert load_pipeline(p).recipe.tokenizer == str((tmp_path / "tok" / "tokenizer.json").resolve())
     p.write_text("name: p\nsources: [s.yaml]\ntokenizer: OpenLLM-France/Lucie-7B\n")
     assert load_pipeline(p).recipe.tokenizer == "OpenLLM-France/Lucie-7B"  # a Hub id, used only if configured

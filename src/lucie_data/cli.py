@@ -22,6 +22,23 @@ def _project_root() -> Path:
     return here
 
 
+def _own_pipelines() -> list[Path] | None:
+    """The current folder's own ``pipelines/*.yaml`` (and ``*.yml``), sorted; None without a ``pipelines/`` folder.
+
+    Review: a user's project with ``pipelines/mine.yaml`` but no ``pipelines/demo.yaml`` was not taken for a project,
+    so `validate` checked the bundled pipelines and said OK, and `build` built the bundled demo."""
+    folder = Path.cwd() / "pipelines"
+    if not folder.is_dir():
+        return None
+    return sorted(Path("pipelines") / p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _no_own_pipelines_reason() -> str:
+    """Why the bundled pipelines are used: what the current folder lacks."""
+    return ("no pipelines/ here" if _own_pipelines() is None
+            else f"{Path('pipelines')}/ here holds no .yaml file")
+
+
 def _console(**kw):
     """A rich Console whose closed stdout raises BrokenPipeError to the command (rich itself exits 1 at once, so
     `validate … | head` lost validate's exit code 2)."""
@@ -36,9 +53,18 @@ def _console(**kw):
 
 # ---------------------------------------------------------------------------------------------- validate
 def cmd_validate(args) -> int:
+    from rich.markup import escape
+
     from .recipe import validate_paths
 
-    paths = [Path(p) for p in args.paths] or sorted((_project_root()).glob("pipelines/*.yaml"))
+    own = _own_pipelines() if not args.paths else None
+    bundled = not args.paths and not own
+    if args.paths:
+        paths = [Path(p) for p in args.paths]
+    elif own:  # the user's project: its own pipelines, whatever they are called
+        paths = own
+    else:  # nothing of the user's to check: the bundled pipelines, said below
+        paths = sorted(_project_root().glob("pipelines/*.yaml"))
     files: list[Path] = []
     for p in paths:
         files.extend(sorted(p.glob("**/*.y*ml")) if p.is_dir() else [p])
@@ -48,20 +74,19 @@ def cmd_validate(args) -> int:
 
         raise InputError(f"no pipeline or recipe YAML file in {', '.join(map(str, paths)) or 'pipelines/'}: pass "
                          "files or folders holding them")
+    note = (f" (the bundled pipelines: {_no_own_pipelines_reason()}; nothing of yours was checked: pass your files "
+            "or folders, `lucie-data validate PATH…`)" if bundled else "")
     issues = validate_paths(files)
     if issues:
         try:
-            con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]")
+            con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]{escape(note)}")
             for i in issues:
                 con.print(f"  - {i}", markup=False)
         except BrokenPipeError:  # `validate | head`: still the verdict's exit code
             return _pipe_closed(2)
         return 2
-    bundled = not args.paths and _project_root() != Path.cwd()
     shown = ", ".join(str(f) for f in files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
-    con.print(f"[green]OK[/green]: {len(files)} file(s) valid: {shown}"
-              + (" (the bundled pipelines: no pipelines/ here; pass files or folders to check yours)" if bundled else ""),
-              highlight=False)
+    con.print(f"[green]OK[/green]: {len(files)} file(s) valid: {escape(shown)}{escape(note)}", highlight=False)
     return 0
 
 
@@ -70,23 +95,50 @@ def _load_target(path: str | None, output: str | None):
     from .recipe import _read_yaml, load_pipeline, load_source, misspelt_sources_key, single_source_pipeline
     from .errors import RecipeError
 
-    p = Path(path) if path else _project_root() / DEMO_PIPELINE
+    if path:
+        p = Path(path)
+    elif (Path.cwd() / DEMO_PIPELINE).exists():
+        p = Path.cwd() / DEMO_PIPELINE
+    else:
+        own = _own_pipelines()
+        if own:  # review: the user's project without a demo.yaml built the bundled demo, silently
+            from .errors import InputError
+
+            shown = ", ".join(str(f) for f in own[:5]) + (f" and {len(own) - 5} more" if len(own) > 5 else "")
+            raise InputError(f"no pipeline given, and this folder has its own pipelines/ ({shown}): name the one to "
+                             f"build, e.g. `lucie-data build {own[0]}` (with no argument, build runs "
+                             f"{DEMO_PIPELINE} of the current folder, or the bundled demo where there is no "
+                             "pipelines/*.yaml)")
+        p = _project_root() / DEMO_PIPELINE
     if not p.exists():
         from .errors import InputError
 
         raise InputError(f"{p}: no such pipeline or recipe file")
     data, lines, issues = _read_yaml(p)
-    if issues:
-        raise RecipeError(issues)
+    if issues:  # (a pipeline's are headed as the pipeline's: review, "found in recipes" for a pipeline's YAML slip)
+        raise RecipeError(issues, (str(p),) if _looks_like_pipeline(p, data) else ())
     typo = misspelt_sources_key(data, p, lines)
-    if typo is not None:
-        raise RecipeError([typo])
+    if typo is not None:  # a pipeline whose `sources:` is misspelt
+        raise RecipeError([typo], (str(p),))
     if "sources" in data and "input" not in data:
         return load_pipeline(p)
     src, issues = load_source(p)
     if issues:
         raise RecipeError(issues)
     return single_source_pipeline(src, Path(output) if output else None)
+
+
+def _looks_like_pipeline(p: Path, data) -> bool:
+    """A pipeline (`sources:` and no `input:` at the top), also when its YAML does not parse (then read as text)."""
+    if isinstance(data, dict):
+        return "sources" in data and "input" not in data
+    import re
+
+    try:
+        text = p.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"^sources\s*:", text, re.MULTILINE)) and not re.search(r"^input\s*:", text, re.MULTILINE)
 
 
 def _check_output(out: Path, given: str | None, pipe) -> None:
@@ -107,12 +159,14 @@ def _check_output(out: Path, given: str | None, pipe) -> None:
 def cmd_build(args) -> int:
     import time
 
+    from rich.markup import escape as esc
     from rich.status import Status
 
     from .runner import build
 
     pipe = _load_target(args.pipeline, args.output)
-    if not args.pipeline and not args.output and _project_root() != Path.cwd():
+    bundled = not args.pipeline and _project_root() != Path.cwd()
+    if bundled and not args.output:
         # the bundled demo run from elsewhere: into ./build/<name> here, as a single recipe is, not into the
         # checkout or site-packages the demo pipeline lives in (review: it wrote /work/main/build/demo)
         args.output = str(Path.cwd() / "build" / pipe.recipe.name)
@@ -126,8 +180,11 @@ def cmd_build(args) -> int:
     con = _console()
     out = Path(args.output).resolve() if args.output else pipe.output_dir
     _check_output(out, args.output, pipe)
-    con.print(f"[bold]lucie-data {__version__}[/bold] · pipeline [cyan]{pipe.recipe.name}[/cyan] · "
-              f"{len(pipe.sources)} source(s) → {out}")
+    # every value from a recipe, a file name or a message is escaped: rich would take `./ds[train]` for markup, and
+    # `markup=False` printed the tags themselves (review: a literal `[red]✗[/red]`)
+    con.print(f"[bold]lucie-data {__version__}[/bold] · pipeline [cyan]{esc(pipe.recipe.name)}[/cyan]"
+              f"{' (the bundled demo: ' + _no_own_pipelines_reason() + ')' if bundled else ''} · "
+              f"{len(pipe.sources)} source(s) → {esc(str(out))}")
     status = Status("starting", console=con)
     status.start()
     started: dict[str, float] = {}
@@ -135,29 +192,30 @@ def cmd_build(args) -> int:
     def on_event(kind: str, d: dict) -> None:
         if kind == "source_start":
             started[d["source"]] = time.time()
-            status.update(f"[cyan]{d['source']}[/cyan] reading…")
+            status.update(f"[cyan]{esc(d['source'])}[/cyan] reading…")
         elif kind == "segment":
-            status.update(f"[cyan]{d['source']}[/cyan] segment {d['segment'] + 1}/{d['of']}…")
+            status.update(f"[cyan]{esc(d['source'])}[/cyan] segment {d['segment'] + 1}/{d['of']}…")
         elif kind == "progress":
-            status.update(f"[cyan]{d['source']}[/cyan] segment {d['segment'] + 1}/{d['of']} · "
+            status.update(f"[cyan]{esc(d['source'])}[/cyan] segment {d['segment'] + 1}/{d['of']} · "
                           f"{d['docs']:,} documents · {d['rate']:,.0f} docs/s")
         elif kind == "warning":
-            con.print(f"  [yellow]![/yellow] {d['source']}: {d['message']}")
+            con.print(f"  [yellow]![/yellow] {esc(d['source'])}: {esc(str(d['message']))}")
         elif kind == "plan":
-            status.update(f"[cyan]{d['source']}[/cyan] planning {d['stage']}…")
+            status.update(f"[cyan]{esc(d['source'])}[/cyan] planning {esc(str(d['stage']))}…")
         elif kind == "source_done":
             r = d["result"]
             led = r.ledger
             if r.status == "incomplete":
                 why = "; ".join(f"{q['file']}: {q['reason']}" for q in led.get("incomplete", []))
-                con.print(f"  [red]✗[/red] {r.name}: INCOMPLETE, {led['records_read']:,} read before the input "
-                          f"failed ({why}); not marked finished: the next build retries it", markup=False)
+                con.print(f"  [red]✗[/red] {esc(r.name)}: INCOMPLETE, {led['records_read']:,} read before the "
+                          f"input failed ({esc(why)}); not marked finished: the next build retries it")
                 return
             if r.status == "up-to-date":
-                con.print(f"  [dim]✓ {r.name}: up to date ({led['docs_kept']:,} docs kept), skipped[/dim]")
+                con.print(f"  [dim]✓ {esc(r.name)}: up to date ({led['docs_kept']:,} docs kept), skipped[/dim]")
                 return
             secs = max(r.seconds, 1e-6)
-            con.print(f"  [green]✓[/green] {r.name}: {led['records_read']:,} read → {led['docs_kept']:,} kept, "
+            con.print(f"  [green]✓[/green] {esc(r.name)}: {led['records_read']:,} read → "
+                      f"{led['docs_kept']:,} kept, "
                       f"{led['docs_removed']:,} removed · {led['records_read'] / secs:,.0f} docs/s · "
                       f"{secs:.1f} s")
     try:
@@ -167,16 +225,16 @@ def cmd_build(args) -> int:
     kept = sum(s.ledger["docs_kept"] for s in result.sources)
     read = sum(s.ledger["records_read"] for s in result.sources)
     con.print(f"[bold]done[/bold]: {read:,} records read, {kept:,} documents kept; "
-              f"ledgers in {out}/sources/*/ledger.json, manifest {out}/manifest.json")
+              f"ledgers in {esc(str(out))}/sources/*/ledger.json, manifest {esc(str(out))}/manifest.json")
     probs = result.problems
     if probs:
         con.print(f"[yellow]{len(probs)} input problem(s), handled and recorded in the ledgers:[/yellow]")
         for p in probs:
             con.print(f"  - {p}", markup=False)
     if result.incomplete:
-        con.print(f"[red]{len(result.incomplete)} source(s) incomplete[/red] ({', '.join(result.incomplete)}): a "
-                  "dataset could not be read whole (the network, a Hub outage?); rerun the same command to retry "
-                  "them. `lucie-data mix build` refuses an incomplete source.", markup=False)
+        con.print(f"[red]{len(result.incomplete)} source(s) incomplete[/red] ({esc(', '.join(result.incomplete))}): "
+                  "a dataset could not be read whole (the network, a Hub outage?); rerun the same command to retry "
+                  "them. `lucie-data mix build` refuses an incomplete source.")
         return 1
     return 0
 
@@ -314,10 +372,12 @@ def make_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     v = sub.add_parser("validate", help="check recipes and pipelines; report every error at once")
-    v.add_argument("paths", nargs="*", help="pipeline/recipe files or folders (default: pipelines/*.yaml)")
+    v.add_argument("paths", nargs="*", help="pipeline/recipe files or folders (default: ./pipelines/*.yaml; where "
+                   "there is none, the bundled pipelines)")
     v.set_defaults(func=cmd_validate)
 
-    b = sub.add_parser("build", help="run a pipeline (default: the bundled demo) into a build folder")
+    b = sub.add_parser("build", help="run a pipeline (default: ./pipelines/demo.yaml; where there is "
+                       "no ./pipelines/*.yaml, the bundled demo) into a build folder")
     b.add_argument("pipeline", nargs="?", help="pipeline file, or a single source recipe")
     b.add_argument("--output", "-o", help="build folder (default: the pipeline's output_dir)")
     b.add_argument("--workers", "-w", type=_positive_int, help="processes at once (output does not depend on it)")

@@ -42,6 +42,7 @@ class RecipeError(LucieError):
     """One or more invalid recipes or pipelines; reported all at once, before any work starts."""
 
     issues: list[ConfigIssue] = field(default_factory=list)
+    pipelines: tuple[str, ...] = ()  # the files among the issues' that are pipelines, named as the issues name them
     exit_code = 2
 
     def __post_init__(self) -> None:
@@ -49,7 +50,11 @@ class RecipeError(LucieError):
 
     def __str__(self) -> str:
         n = len(self.issues)
-        head = f"{n} problem{'s' if n != 1 else ''} found in recipes:"
+        in_pipeline = any(i.file in self.pipelines for i in self.issues)
+        in_recipes = any(i.file not in self.pipelines for i in self.issues)
+        where = ("the pipeline and its recipes" if in_pipeline and in_recipes else "the pipeline" if in_pipeline
+                 else "recipes")  # (review: a pipeline's own errors were headed "found in recipes")
+        head = f"{n} problem{'s' if n != 1 else ''} found in {where}:"
         return "\n".join([head, *(f"  - {i}" for i in self.issues)])
 
 

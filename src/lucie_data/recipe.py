@@ -6,6 +6,7 @@ reported at once with its file, YAML path and line, so an invalid recipe fails b
 from __future__ import annotations
 
 import copy
+import functools
 import glob
 import hashlib
 import json
@@ -635,6 +636,14 @@ _YAML_HINTS = (
 )
 
 
+def _relative_hint(given: Path, base: Path) -> str:
+    """The hint "(relative paths are resolved from BASE)" after a path that was not found, only when that path is
+    relative (review: it was said after absolute paths too, and as "from ." for a pipeline in the current folder)."""
+    if given.is_absolute():
+        return ""
+    return f" (relative paths are resolved from {Path(base).resolve()})"
+
+
 def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
     """Expand globs and folders relative to ``base``; sorted, so shard assignment is deterministic."""
     out: list[Path] = []
@@ -675,8 +684,8 @@ def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dic
             p = Path(v).expanduser()
             full = p if p.is_absolute() else (base / p).resolve()
             if not full.exists():
-                issues.append(place(("stages", i, f), f"file {v!r} does not exist (relative paths are "
-                                    f"resolved from {base}); fix the path or download the model first"))
+                issues.append(place(("stages", i, f), f"file {v!r} does not exist{_relative_hint(p, base)}; fix the "
+                                    "path or download the model first"))
             elif str(full) != v:
                 update[f] = str(full)
         if update:
@@ -809,7 +818,7 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
             for i, pat in enumerate(inp["paths"]):
                 if isinstance(pat, str) and not resolve_paths(path.parent, [pat]):
                     add([place(("input", "paths", i),
-                               f"no file matches {pat!r} (relative to {path.parent}); check the path")])
+                               f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
         return None, issues, shared
     add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines, place)
@@ -820,7 +829,7 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
             found = resolve_paths(path.parent, [pat])
             if not found:
                 add([place(("input", "paths", i),
-                           f"no file matches {pat!r} (relative to {path.parent}); check the path")])
+                           f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
             inputs.extend(f for f in found if f not in inputs)
     else:
         ds = recipe.input.dataset or ""
@@ -996,12 +1005,18 @@ def _unused_preset_issues(presets: dict, files: list[Path], path: Path, lines: d
     return out
 
 
+def _is_pipeline_file(f: Path) -> bool:
+    """A YAML file that is a pipeline: a `sources:` list and no `input:` (as `build` and `validate` tell them apart)."""
+    raw, _, _ = _read_yaml(f)
+    return isinstance(raw, dict) and isinstance(raw.get("sources"), list) and "input" not in raw
+
+
 def load_pipeline(path: Path) -> LoadedPipeline:
     """Load and validate a pipeline and all its sources; raise RecipeError listing every problem."""
     path = Path(path)
     data, lines, issues = _read_yaml(path)
     if data is None:
-        raise RecipeError(issues)
+        raise RecipeError(issues, (str(path),))
     pipe = None
     try:
         pipe = PipelineRecipe.model_validate(data)
@@ -1012,11 +1027,29 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
     presets = data.get("presets") if isinstance(data.get("presets"), dict) else {}
     files: list[Path] = []
+    pipelines_met: set[Path] = set()
     for i, pat in enumerate(patterns):
         found = [f for f in resolve_paths(path.parent, [str(pat)]) if f.suffix in (".yaml", ".yml")]
         if not found:
-            issues.append(ConfigIssue(str(path), f"sources[{i}]", f"no recipe matches {pat!r}", lines.get(("sources", i))))
-        files.extend(f for f in found if f not in files)
+            issues.append(ConfigIssue(str(path), f"sources[{i}]", f"no recipe matches {pat!r}"
+                                      f"{_relative_hint(Path(str(pat)), path.parent)}", lines.get(("sources", i))))
+        for f in found:
+            if f in files or f in pipelines_met:
+                continue
+            if _is_pipeline_file(f):  # review: `sources: ["*.yaml"]` beside the pipeline read it as a recipe,
+                pipelines_met.add(f)  # with 7 confusing "required key" errors
+                itself = f == path.resolve()
+                name = path.name if itself else os.path.relpath(f, path.resolve().parent)
+                named = not any(c in str(pat) for c in "*?[") and not (path.parent / str(pat)).is_dir()
+                fix = (f"remove {pat!r} from `sources:`" if named else "keep the recipes in a folder of their own "
+                       "and point at it (`sources: [sources/*.yaml]`), or name them one by one")
+                issues.append(ConfigIssue(
+                    str(path), f"sources[{i}]",
+                    f"{name} is a pipeline, not a recipe (it has `sources:`), and {pat!r} matches "
+                    f"{'this pipeline file itself' if itself else 'it'}; `sources:` lists recipe files only: {fix}",
+                    lines.get(("sources", i))))
+                continue
+            files.append(f)
     sources: list[LoadedSource] = []
     # an issue in the pipeline's presets or defaults is reported once, naming every recipe that uses it
     shared: dict[tuple, tuple[ConfigIssue, tuple, list[str]]] = {}
@@ -1080,7 +1113,7 @@ def load_pipeline(path: Path) -> LoadedPipeline:
             issues.append(ConfigIssue(str(path), "output_dir", f"{what}; choose another folder (or move the file away)",
                                       lines.get(("output_dir",))))
     if issues or pipe is None:
-        raise RecipeError(issues)
+        raise RecipeError(issues, (str(path),))
     return LoadedPipeline(pipe, path.resolve(), sources)
 
 
@@ -1120,12 +1153,41 @@ def resolve_tokenizer(value: str, base: Path) -> tuple[str, str | None]:
     p = Path(value).expanduser()
     full = p if p.is_absolute() else (base / p).resolve()
     if full.is_file():
+        why = _tokenizer_file_problem(str(full))
+        if why is not None:  # review: `{}` passed validate, and the build failed with "Model missing", unplaced
+            return value, (f"{value} is not a tokenizer.json the tokenizers library can load ({why}); give the "
+                           "tokenizer.json saved with the model (`Tokenizer.save`, or the file of the model's Hub "
+                           "repository), a Hub id such as OpenLLM-France/Lucie-7B, or remove `tokenizer:` to count "
+                           "with the regex fallback")
         return str(full), None
+    if full.is_dir():
+        inside = full / "tokenizer.json"
+        return value, (f"tokenizer {value!r} is a folder; give the path of a tokenizer.json file"
+                       + (f" (this folder holds {inside})" if inside.is_file() else ""))
     if looks_like_hub_id and not p.is_absolute() and not value.startswith("."):
         return value, None
-    return value, (f"tokenizer file {value!r} does not exist (relative paths are resolved from {base}); "
+    return value, (f"tokenizer file {value!r} does not exist{_relative_hint(p, base)}; "
                    "give a tokenizer.json path or a Hub id such as OpenLLM-France/Lucie-7B (pinned: "
                    "OpenLLM-France/Lucie-7B@<revision>)")
+
+
+def _tokenizer_file_problem(path: str) -> str | None:
+    """Why a local tokenizer file cannot be loaded (the first line of the tokenizers library's message), or None.
+    Loaded once per file version (a validate then a build load it once each); never reaches the network."""
+    st = os.stat(path)
+    return _tokenizer_load_problem(path, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _tokenizer_load_problem(path: str, size: int, mtime_ns: int) -> str | None:
+    from tokenizers import Tokenizer
+
+    try:
+        Tokenizer.from_file(path)
+    except Exception as err:  # noqa: BLE001 - the library raises a bare Exception with serde's message
+        text = str(err).strip()
+        return (text.splitlines()[0][:300] if text else type(err).__name__)
+    return None
 
 
 def single_source_pipeline(src: LoadedSource, output_dir: Path | None = None) -> LoadedPipeline:
