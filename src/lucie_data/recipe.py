@@ -311,6 +311,11 @@ def recipe_problems(stages: list, languages: list | None, input_spec: Any) -> li
     # auto` thresholds against the presets of the recipe's own languages): made here so `validate` reports them,
     # not only the build (review 9)
     for i, st in enumerate(stages):
+        languages_problem = getattr(st, "languages_problem", None)  # (langid.py: lingua needs 2 languages)
+        if callable(languages_problem) and isinstance(languages, list):
+            msg = languages_problem(languages)
+            if msg:
+                out.append((("stages", i), msg))
         url_problem = getattr(st, "url_problem", None)
         if callable(url_problem) and input_spec is not None:
             msg = url_problem(input_spec)

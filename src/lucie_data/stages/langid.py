@@ -191,14 +191,26 @@ class LanguageIdSpec(StageSpec):
                              "where the network is available and set `model:` to the local file, or omit "
                              "`model:` to use the bundled lid.176.ftz") from None
 
-    def _candidates(self, ctx_languages: list[str]) -> list[str]:
-        cands = self.candidates or natural_languages(ctx_languages)
+    def languages_problem(self, languages: list[str]) -> str | None:
+        """What is wrong with this stage for a recipe of these ``languages``, or None: lingua chooses among the
+        recipe's languages unless given `candidates`, and needs two. Checked by ``validate`` (recipe_problems), not
+        only when the stage is built, after other sources (engineer review)."""
+        if "lingua" not in (self.backend, self.second_opinion) or self.candidates:
+            return None
+        cands = natural_languages(languages)
         if len(cands) < 2:
+            return (f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua chooses among the "
+                    f"recipe's languages, here {cands} only; lingua needs at least 2 languages to choose from: set "
+                    "`candidates: [fr, en, …]` (the languages the documents may be in)")
+        return None
+
+    def _candidates(self, ctx_languages: list[str]) -> list[str]:
+        problem = self.languages_problem(ctx_languages)
+        if problem:
             from ..errors import InputError
 
-            raise InputError(f"language_id with lingua: the recipe expects {cands} only; lingua needs at least 2 "
-                             "languages to choose from: set `candidates: [fr, en, …]`")
-        return cands
+            raise InputError(f"language_id: {problem}")
+        return self.candidates or natural_languages(ctx_languages)
 
     def models(self) -> list[dict]:
         out = []
