@@ -207,6 +207,26 @@ def test_ocr_quality_keeps_clean_prose_of_the_other_languages(name):
                              id="x", metadata={"language": name[:2]})) is True
 
 
+def test_a_removed_document_carries_the_signals_behind_its_reason():
+    """Engineer review: signals were written with `annotate_only` only, so a removed row said `ocr_noisy_text` or
+    `gopher_rep_top_3_gram` with nothing to check it against. The removed document now carries them."""
+    noisy = docs("fr_ocr_europeana_bnf.jsonl")
+    f = OCRQualityFilter(language="fr", stage_id="ocr")
+    gone = [d for d in noisy if f.filter(d) != True]  # noqa: E712 -- (False, reason) or True
+    assert gone
+    for d in gone:
+        sig = d.metadata["quality_signals"]["ocr"]
+        assert sig["language"] == "fr" and (sig["noise"] > f.max_noise or sig["stop_ratio"] < f.min_stop_ratio)
+    text = ("Le chat dort. " * 40).strip()
+    d = Document(text=text, id="rep", metadata={"language": "fr"})
+    verdict = GopherRepetitionFilter(language="fr", stage_id="rep").filter(d)
+    assert verdict[0] is False
+    assert d.metadata["quality_signals"]["rep"]["language"] == "fr" and len(d.metadata["quality_signals"]["rep"]) > 1
+    kept = docs("fr_eltec_novels.jsonl")[0]
+    assert GopherRepetitionFilter(language="fr", stage_id="rep").filter(kept) is True
+    assert "quality_signals" not in kept.metadata  # kept documents stay as they were (no annotate_only)
+
+
 def test_pii_is_deterministic_and_uses_lucie_values():
     text = docs("fr_eltec_novels.jsonl")[0].text[:500] + " Écrire à jean.dupont@orange.fr ou 8.8.8.8, pas 192.168.0.1."
     a, b = _text(text), _text(text)

@@ -117,7 +117,9 @@ class QualityFilter(LucieFilter):
             signals = dict(signals, language=lang, would_remove=reason)
             put_signals(doc, self.stage_id or self.family, signals)
             return True
-        if reason:
+        if reason:  # the removed row carries the signals behind its reason (computed up to the failing rule):
+            # an auditor saw `gopher_rep_top_3_gram` and nothing to check it against (engineer review)
+            put_signals(doc, self.stage_id or self.family, dict(signals, language=lang))
             self.stat_update(reason)
             return False, reason
         return True

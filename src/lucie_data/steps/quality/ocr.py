@@ -105,4 +105,7 @@ class OCRQualityFilter(LucieFilter):
         if self.annotate_only:
             put_signals(doc, self.stage_id or "ocr_quality", dict(s, would_remove=reason))
             return True
-        return (False, reason) if reason else True
+        if reason:  # the removed row carries the signals behind its reason (engineer review)
+            put_signals(doc, self.stage_id or "ocr_quality", dict(s, language=lang))
+            return False, reason
+        return True
