@@ -23,6 +23,16 @@ def cmd_report(args) -> int:
           f"{sum(w['severity'] == 'warning' for w in report['warnings'])} warning(s)")
     for p in paths.values():
         print(f"  {p}")
+    # sources a `build --only` left as an earlier build made them: said here too, as the build and `mix build` say it
+    stale = {k: [w["source"] for w in report["warnings"] if w["kind"] == k] for k in ("policy_changed",
+                                                                                      "source_out_of_date")}
+    pfile = report["build"].get("pipeline_file") or "PIPELINE"
+    for kind, what in (("policy_changed", "built under another licence policy than the pipeline's current one"),
+                       ("source_out_of_date", "out of date with the pipeline (recipe, inputs or options changed)")):
+        if stale[kind]:
+            print(f"warning: {', '.join(stale[kind])}: {what}, left out of the last build (--only); the report's "
+                  f"warnings say what it changes; `lucie-data build {pfile}` without --only rebuilds "
+                  f"{'it' if len(stale[kind]) == 1 else 'them'}")
     if not report["reconciliation"]["ok"]:
         from ..buildfiles import rebuild_hint
 

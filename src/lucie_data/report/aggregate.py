@@ -217,11 +217,24 @@ def composition(docs) -> list[dict]:
              "license_class": license_class(r["license"])} for r in agg.iter_rows(named=True)]
 
 
-def totals(docs) -> dict:
+def totals(docs, ledgers: dict[str, dict] | None = None) -> dict:
+    """Documents, characters and tokens kept, removed and in all. ``all`` also says how its documents relate to the
+    records read (``records_read``, ``docs_created``: the parts a ``language_id`` split adds, so that
+    ``all.docs = records_read + docs_created`` on a build that reconciles; review: "all" showed 179 documents where
+    177 records were read, unexplained)."""
     import polars as pl
 
-    return {"all": _sum(docs), "kept": _sum(docs.filter(pl.col("status") == "kept")),
-            "removed": _sum(docs.filter(pl.col("status") == "removed"))}
+    out = {"all": _sum(docs), "kept": _sum(docs.filter(pl.col("status") == "kept")),
+           "removed": _sum(docs.filter(pl.col("status") == "removed"))}
+    if ledgers is not None:
+        out["all"]["records_read"] = sum(int(led.get("records_read") or 0) for led in ledgers.values())
+        out["all"]["docs_created"] = sum(_created(led) for led in ledgers.values())
+    return out
+
+
+def _created(ledger: dict) -> int:
+    """Documents a source's stages added (the parts of a ``language_id`` split: ledger ``docs_created``)."""
+    return sum(int(st.get("docs_created") or 0) for st in ledger.get("stages") or [])
 
 
 def licenses_summary(docs) -> list[dict]:
@@ -238,7 +251,10 @@ def licenses_summary(docs) -> list[dict]:
 
 
 def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
-    """Per source, per stage: in, kept, removed (documents, characters, tokens) and removal reasons."""
+    """Per source, per stage: in, created, kept, removed (documents, characters, tokens) and removal reasons.
+    ``docs_created``: the parts a ``language_id`` split adds (its input document is removed as
+    ``language_split_into_parts``), so every row adds up: in + created = kept + removed (review: "in 31, kept 32,
+    removed 1" did not, and the ledger's ``docs_created`` was not shown)."""
     import polars as pl
 
     rem = docs.filter(pl.col("status") == "removed")
@@ -246,7 +262,8 @@ def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
            rem.group_by("source", "removal_stage").agg(pl.col("tokens").sum()).iter_rows(named=True)}
     out = {}
     for name, led in sorted(ledgers.items()):
-        out[name] = [{"stage": st["stage"], "type": st["type"], "docs_in": st["docs_in"], "docs_kept": st["docs_kept"],
+        out[name] = [{"stage": st["stage"], "type": st["type"], "docs_in": st["docs_in"],
+                      "docs_created": int(st.get("docs_created") or 0), "docs_kept": st["docs_kept"],
                       "docs_removed": st["docs_removed"], "chars_in": st["chars_in"], "chars_removed": st["chars_removed"],
                       "tokens_removed": tok.get((name, st["stage"]), 0),
                       "reasons": {k: v["docs"] for k, v in sorted(st["removed"].items())}}
@@ -277,12 +294,18 @@ def attribution(docs, recipes: dict[str, dict]) -> list[dict]:
     return out
 
 
-def share_alike(docs, redistributable: dict[str, bool]) -> dict:
-    """Obligations and the implied licence of the publishable mix (kept documents of redistributable sources)."""
+def share_alike(docs, redistributable: dict[str, bool], policy: dict | None = None) -> dict:
+    """Obligations and the implied licence of the publishable mix: kept documents of redistributable sources whose
+    licence the pipeline's current ``policy`` allows (``mix build`` applies it: a source built under an earlier
+    policy, left out of the last build by --only, may hold documents the mix leaves out)."""
     import polars as pl
 
     pub = docs.filter((pl.col("status") == "kept")
                       & pl.col("source").is_in([s for s, ok in redistributable.items() if ok]))
+    allowed = _policy_decider(policy)
+    if allowed is not None and pub.height:
+        ok = {lic: allowed(lic) for lic in pub["license"].unique().to_list()}
+        pub = pub.filter(pl.col("license").is_in([lic for lic, v in ok.items() if v]))
     lics = sorted(pub["license"].unique().to_list())
     return {"licenses": lics, "obligations": share_alike_obligations(lics), "mix_license": mix_license(lics),
             "excluded_sources": sorted(s for s, ok in redistributable.items() if not ok)}
@@ -383,6 +406,167 @@ def _unknown_kept_reason(policy: dict | None):
         return ("kept although the pipeline's policy (`unknown: deny`, not in `allow:`) does not allow it: "
                 "rebuild the source")
     return why
+
+
+# ------------------------------------------------------------------------------------------- licence policy
+_POLICY_KEYS = ("allow_classes", "allow", "deny", "unknown", "unverified")
+
+
+def _canonical_policy(policy):
+    """A policy as compared: defaults filled in, lists as sorted sets (their order means nothing)."""
+    if not isinstance(policy, dict):
+        return policy
+    try:
+        full = LicensePolicy(**policy).model_dump(mode="json")
+    except (TypeError, ValueError):  # a policy this version cannot read: compared as written
+        full = dict(policy)
+    return {k: sorted(map(str, v)) if isinstance(v, list) else v for k, v in sorted(full.items())}
+
+
+def _policy_decider(policy):
+    """licence -> whether ``policy`` allows it; None without a policy, or one this version cannot read."""
+    if not isinstance(policy, dict):
+        return None
+    try:
+        lp = LicensePolicy(**policy)
+    except (TypeError, ValueError):
+        return None
+    return lambda lic: lp.decide(lic)[0]
+
+
+def policy_brief(policy) -> str:
+    """A licence policy in one line: ``allow classes public-domain, permissive; deny CC-BY-4.0; unknown deny; …``."""
+    if policy is None:
+        return "none (licences recorded, not enforced)"
+    if not isinstance(policy, dict):
+        return json.dumps(policy, sort_keys=True)
+
+    def ids(v) -> str:
+        return ", ".join(map(str, v)) if v else "none"
+    parts = [f"allow classes {ids(policy.get('allow_classes') or [])}"]
+    if policy.get("allow"):
+        parts.append(f"allow {ids(policy['allow'])}")
+    parts += [f"deny {ids(policy.get('deny') or [])}", f"unknown {policy.get('unknown', 'deny')}",
+              f"unverified {policy.get('unverified', 'allow')}"]
+    parts += [f"{k} {json.dumps(policy[k], sort_keys=True)}" for k in sorted(set(policy) - set(_POLICY_KEYS))]
+    return "; ".join(parts)
+
+
+def _policy_settings(policy) -> dict[str, str]:
+    """setting -> its value as the brief shows it (``deny`` -> ``CC-BY-4.0, CC-BY-NC-4.0`` or ``none``)."""
+    p = _canonical_policy(policy)
+
+    def show(v) -> str:
+        return (", ".join(v) or "none") if isinstance(v, list) else str(v)
+    keys = [k for k in _POLICY_KEYS if k in p] + sorted(set(p) - set(_POLICY_KEYS))
+    return {k: show(p[k]) for k in keys}
+
+
+def policy_changes(old, new) -> str:
+    """Both policies briefly, by what differs: ``built under `deny: none`; the pipeline's policy now says `deny:
+    CC-BY-4.0` (the rest is the same: …)``."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return f"built under: {policy_brief(old)}; the pipeline's policy now: {policy_brief(new)}"
+    a, b = _policy_settings(old), _policy_settings(new)
+    keys = list(dict.fromkeys([*a, *b]))
+    diff = [k for k in keys if a.get(k) != b.get(k)]
+    same = [f"{k} {a[k]}" for k in keys if k not in diff]
+    was = "; ".join(f"{k}: {a.get(k, 'unset')}" for k in diff)
+    now = "; ".join(f"{k}: {b.get(k, 'unset')}" for k in diff)
+    return (f"built under `{was}`; the pipeline's policy now says `{now}`"
+            + (f" (the rest is the same: {'; '.join(same)})" if same else ""))
+
+
+def built_policies(manifest: dict, names) -> dict[str, dict | None]:
+    """source -> the licence policy its shards were built under: its manifest entry's ``license_policy`` (a later
+    ``build --only`` of other sources keeps the entry as built, manifest ``_AS_BUILT``); an entry without one (an
+    older lucie-data) or no entry: the manifest's own policy (as ``mix build`` reads it)."""
+    top = manifest.get("license_policy")
+    entries = {e.get("name"): e for e in manifest.get("sources") or [] if isinstance(e, dict)}
+    return {n: entries[n]["license_policy"] if "license_policy" in entries.get(n, {}) else top for n in names}
+
+
+def policy_groups(manifest: dict, names) -> list[dict]:
+    """The sources per licence policy they were built under, the pipeline's current one (``manifest.json``'s, written
+    by the last build) first: ``[{"current", "policy", "brief", "sources"}]``."""
+    top = _canonical_policy(manifest.get("license_policy"))
+    groups: list[dict] = []
+    for name, pol in sorted(built_policies(manifest, names).items()):
+        key = _canonical_policy(pol)
+        g = next((g for g in groups if g["_key"] == key), None)
+        if g is None:
+            g = {"_key": key, "current": key == top, "policy": pol, "brief": policy_brief(pol), "sources": []}
+            groups.append(g)
+        g["sources"].append(name)
+    groups.sort(key=lambda g: not g["current"])
+    return [{k: v for k, v in g.items() if k != "_key"} for g in groups]
+
+
+def _by_license(df) -> str:
+    counts = df.group_by("license").len().sort("license")
+    return ", ".join(f"{r['license']} × {r['len']}" for r in counts.iter_rows(named=True))
+
+
+def out_of_date_sources(docs, ledgers: dict[str, dict], manifest: dict) -> list[dict]:
+    """Sources whose shards are not what the pipeline, as its last build read it, would build: built under another
+    licence policy (``policy_changed``), or marked ``out_of_date`` in ``manifest.json`` (``source_out_of_date``):
+    both left out of that build by ``--only``. Review: after a policy change and ``build --only`` of one source, the
+    report stated the new policy over the others' documents, kept under the old one, and warned of nothing, while
+    the build and ``mix build`` did."""
+    import polars as pl
+
+    top = manifest.get("license_policy")
+    allowed = _policy_decider(top)
+    built = built_policies(manifest, ledgers)
+    marked = {e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict) and e.get("out_of_date")}
+    pfile = (manifest.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
+    fix = f"rebuild it: `lucie-data build {pfile}` without --only"
+    out: list[dict] = []
+    for name in sorted(ledgers):
+        old = built[name]
+        if _canonical_policy(old) == _canonical_policy(top):
+            if name in marked:
+                out.append({"kind": "source_out_of_date", "severity": "warning", "source": name, "count": 0, "ids": [],
+                            "message": f"source {name} was left out of the last build (--only) though out of date with "
+                            "its pipeline (its recipe, inputs or the pipeline's options changed since it was built): its "
+                            "documents are as an earlier run built them, and `mix build` mixes them as built; " + fix})
+            continue
+        sub = docs.filter(pl.col("source") == name)
+        kept = sub.filter(pl.col("status") == "kept")
+        bad = kept.head(0)
+        if allowed is not None:
+            denied = [lic for lic in kept["license"].unique().to_list() if not allowed(lic)]
+            unverified = (pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE))
+                          if top.get("unverified") == "deny" else pl.lit(False))
+            bad = kept.filter(pl.col("license").is_in(denied) | unverified)
+        refused = (isinstance(top, dict) and top.get("unverified") == "deny"
+                   and (old or {}).get("unverified", "allow") != "deny")
+        if bad.height:
+            effect = (f"{bad.height} of its {kept.height} kept document(s) would not pass the current policy "
+                      f"({_by_license(bad)}): they are counted as kept in this report, and `mix build`, which applies "
+                      "the pipeline's policy, " + ("refuses the build until the source is rebuilt (`unverified: deny`: "
+                                                   "only the build's gate can remove them)" if refused else
+                                                   "leaves them out"))
+        else:
+            effect = f"Its {kept.height} kept document(s) pass the current policy too" + (
+                " (`mix build` refuses a source built without `unverified: deny` all the same)" if refused else "")
+        lic_removed = sub.filter((pl.col("status") == "removed") & pl.col("removal_reason").is_in(
+            ["license_not_allowed", "license_unknown", "license_unverified"]))
+        if allowed is not None and lic_removed.height:
+            freed = lic_removed.filter(pl.col("license").is_in(
+                [lic for lic in lic_removed["license"].unique().to_list() if allowed(lic)]))
+            if top.get("unverified") == "deny":
+                freed = freed.filter(pl.col("removal_reason") != "license_unverified")
+            if freed.height:
+                effect += (f"; {freed.height} document(s) the old policy removed would be kept by the current one "
+                           f"({_by_license(freed)})")
+        elif allowed is None and lic_removed.height:
+            effect += f"; {lic_removed.height} document(s) were removed by the old policy"
+        out.append({"kind": "policy_changed", "severity": "warning", "source": name, "count": bad.height,
+                    "ids": _ids(bad),
+                    "message": f"source {name} was built under another licence policy than the pipeline's current one "
+                    f"(the last build ran with --only and left it out): {policy_changes(old, top)}. {effect}; {fix}"})
+    return out
 
 
 def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], manifest: dict) -> list[dict]:
@@ -569,6 +753,8 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
     recipes = load_recipes(build_dir)
     redis = redistributable_sources(build_dir)
     docs = load_documents(build_dir, tokenizer)
+    policies = built_policies(manifest, ledgers)
+    current = _canonical_policy(manifest.get("license_policy"))
     sources = []
     for name, led in sorted(ledgers.items()):
         rec = recipes.get(name, {})
@@ -577,23 +763,31 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
         sources.append({"name": name, "recipe_file": rec.get("recipe_file"), "recipe_sha256": msrc.get("recipe_sha256"),
                         "license": r.get("license"), "category": r.get("category"), "languages": r.get("languages"),
                         "redistributable": redis.get(name, True), "records_read": led["records_read"],
-                        "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
+                        "docs_created": _created(led), "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
+                        "license_policy": policies[name],
+                        "built_under_current_policy": _canonical_policy(policies[name]) == current,
+                        "out_of_date": bool(msrc.get("out_of_date")) or _canonical_policy(policies[name]) != current,
                         "provenance": r.get("provenance") or {}})
     return {
         "report_version": REPORT_VERSION,
         "build": {"pipeline": (manifest.get("pipeline") or {}).get("name"),
+                  "pipeline_file": (manifest.get("pipeline") or {}).get("file"),
                   "lucie_data_version": manifest.get("lucie_data_version"), "seed": manifest.get("seed"),
+                  # the pipeline's policy as its last build read it; a source that build left out (--only) may
+                  # have been built under another: license_policy_groups says which sources under which
                   "license_policy": manifest.get("license_policy"),
+                  "license_policy_groups": policy_groups(manifest, ledgers),
                   "token_counter": tokenizer or "n_tokens column (the build's counter)"},
-        "totals": totals(docs),
+        "totals": totals(docs, ledgers),
         "sources": sources,
         "licenses": licenses_summary(docs),
         "composition": composition(docs),
         "funnel": funnel(ledgers, docs),
         "attribution": attribution(docs, recipes),
-        "share_alike": share_alike(docs, redis),
+        "share_alike": share_alike(docs, redis, manifest.get("license_policy")),
         "tools_and_models": tools_and_models(manifest, ledgers, recipes),
-        "warnings": unfinished_sources(build_dir, ledgers, manifest) + warnings(docs, ledgers, redis, manifest),
+        "warnings": (unfinished_sources(build_dir, ledgers, manifest) + out_of_date_sources(docs, ledgers, manifest)
+                     + warnings(docs, ledgers, redis, manifest)),
         "removed_examples": removed_examples(docs),
         "reconciliation": reconciliation(docs, ledgers, manifest, changed_shards(build_dir, ledgers)),
     }

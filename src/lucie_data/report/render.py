@@ -17,12 +17,55 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 KEPT, REMOVED = "#009E73", "#D55E00"
 
 
+def _policy_brief(policy) -> str:
+    from .aggregate import policy_brief
+
+    return policy_brief(policy)
+
+
+def _policy_text(policy) -> str:
+    return "none" if policy is None else json.dumps(policy, sort_keys=True)
+
+
 def to_json(report: dict) -> str:
     return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _n(v) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def policy_lines(b: dict) -> tuple[str, list[str]]:
+    """(headline, details) stating the licence policy: the pipeline's current one (as its last build recorded it in
+    manifest.json) and which sources were built under it or under another (left out of that build by --only)."""
+    groups = b.get("license_policy_groups") or []
+    current = next((g for g in groups if g["current"]), None)
+    head = ("Licence policy: the pipeline's current one (as its last build recorded it in manifest.json)"
+            + ("" if current is None or len(groups) > 1 else ", every source built under it") + ":")
+    details = []
+    if len(groups) > 1 or current is None:
+        details.append("built under it: " + (", ".join(current["sources"]) if current else "no source"))
+        fix = f"lucie-data build {b.get('pipeline_file') or 'PIPELINE'}"
+        details += [f"built under another policy, by an earlier build (the last one ran with --only and left them out; "
+                    f"`{fix}` without --only rebuilds them): {', '.join(g['sources'])}, under: {g['brief']}"
+                    for g in groups if not g["current"]]
+    return head, details
+
+
+def totals_note(t: dict) -> str:
+    """How the ``all`` row relates to the records read: a language_id split removes a document and adds its parts."""
+    a = t["all"]
+    if "records_read" not in a:
+        return ""
+    if a.get("docs_created"):
+        return (f"all: {a['docs']:,} documents = {a['records_read']:,} records read + {a['docs_created']:,} parts "
+                "created by splits (a `language_id` split removes a document as `language_split_into_parts` and adds "
+                "its parts as new documents)")
+    return f"all: {a['docs']:,} documents = the {a['records_read']:,} records read"
+
+
+def _split_parts(stages: list[dict]) -> bool:
+    return any(s.get("docs_created") for s in stages)
 
 
 # ---------------------------------------------------------------------------------------- Markdown
@@ -40,14 +83,22 @@ def _md_table(headers: list[str], rows: list[list]) -> list[str]:
 def to_markdown(r: dict) -> str:
     b = r["build"]
     L = [f"# Provenance report: {b['pipeline']}", "",
-         f"lucie-data {b['lucie_data_version']} · seed {b['seed']} · tokens: {b['token_counter']}", "",
-         f"Reconciliation with ledgers and manifest: **{'OK' if r['reconciliation']['ok'] else 'FAILED'}**", ""]
+         f"lucie-data {b['lucie_data_version']} · seed {b['seed']} · tokens: {b['token_counter']}", ""]
+    head, details = policy_lines(b)  # review: only HTML and JSON stated the policy
+    L += [f"{head} `{_md_cell(_policy_brief(b['license_policy']))}`", ""]
+    L += [f"- {d}" for d in details] + ([""] if details else [])
+    L += [f"Reconciliation with ledgers and manifest: **{'OK' if r['reconciliation']['ok'] else 'FAILED'}**", ""]
     t = r["totals"]
     L += ["## Totals", ""] + _md_table(["", "documents", "characters", "tokens"],
                                        [[k, t[k]["docs"], t[k]["chars"], t[k]["tokens"]] for k in ("kept", "removed", "all")])
+    if totals_note(t):
+        L += [totals_note(t), ""]
+    created = any(s.get("docs_created") for s in r["sources"])
     L += ["## Sources", ""] + _md_table(
-        ["source", "licence (recipe)", "redistributable", "read", "kept", "removed", "citation", "url"],
-        [[s["name"], s["license"], "yes" if s["redistributable"] else "**no**", s["records_read"], s["docs_kept"],
+        ["source", "licence (recipe)", "redistributable", "read", *(["parts created"] if created else []), "kept",
+         "removed", "citation", "url"],
+        [[s["name"], s["license"], "yes" if s["redistributable"] else "**no**", s["records_read"],
+          *([s.get("docs_created", 0)] if created else []), s["docs_kept"],
           s["docs_removed"], s["provenance"].get("citation") or "", s["provenance"].get("url") or ""]
          for s in r["sources"]])
     L += ["## Licences", ""] + _md_table(
@@ -61,10 +112,11 @@ def to_markdown(r: dict) -> str:
          for c in r["composition"]])
     L += ["## Funnel", ""]
     for src, stages in r["funnel"].items():
+        split = _split_parts(stages)  # in + created = kept + removed
         L += [f"### {src}", ""] + _md_table(
-            ["stage", "type", "in", "kept", "removed", "reasons"],
-            [[s["stage"], s["type"], s["docs_in"], s["docs_kept"], s["docs_removed"],
-              ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages])
+            ["stage", "type", "in", *(["created (split parts)"] if split else []), "kept", "removed", "reasons"],
+            [[s["stage"], s["type"], s["docs_in"], *([s.get("docs_created", 0)] if split else []), s["docs_kept"],
+              s["docs_removed"], ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages])
     L += ["## Attribution", ""] + _md_table(
         ["source", "licences", "documents", "citation", "url"],
         [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],
@@ -171,8 +223,13 @@ def _svg_composition(r: dict, width: int = 900) -> str:
 def _svg_funnel(src: str, stages: list[dict], width: int = 900) -> str:
     """One bar per stage: documents entering it, split into kept and removed."""
     label_w, bar_h, gap = _label_column(s["stage"] for s in stages), 18, 6
-    maxv = max((s["docs_in"] for s in stages), default=0) or 1
-    right = max([160] + [12 + _text_width(f'{s["docs_kept"]:,} kept · {s["docs_removed"]:,} removed') for s in stages])
+    # a split stage's kept + removed exceed what came in by the parts it created
+    maxv = max((max(s["docs_in"], s["docs_kept"] + s["docs_removed"]) for s in stages), default=0) or 1
+
+    def text(s: dict) -> str:
+        created = f' (+{s["docs_created"]:,} created)' if s.get("docs_created") else ""
+        return f'{s["docs_kept"]:,} kept · {s["docs_removed"]:,} removed{created}'
+    right = max([160] + [12 + _text_width(text(s)) for s in stages])
     scale = (width - label_w - right) / maxv
     h = len(stages) * (bar_h + gap) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" role="img" '
@@ -187,7 +244,7 @@ def _svg_funnel(src: str, stages: list[dict], width: int = 900) -> str:
             parts.append(f'<rect x="{label_w + kw:.1f}" y="{y}" width="{max(rw, 2):.1f}" height="{bar_h}" fill="{REMOVED}">'
                          f'<title>removed {s["docs_removed"]:,}</title></rect>')
         parts.append(f'<text x="{label_w + kw + max(rw, 2) + 5:.1f}" y="{y + bar_h * 0.75:.1f}">'
-                     f'{s["docs_kept"]:,} kept · {s["docs_removed"]:,} removed</text>')
+                     f'{escape(text(s))}</text>')
         y += bar_h + gap
     parts.append("</svg>")
     return "".join(parts)
@@ -220,6 +277,25 @@ def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()
     return f'<table class="{escape(cls)}">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _html_policy(b: dict) -> str:
+    head, details = policy_lines(b)
+    out = (f'<p class="policy">{escape(head)} {escape(_policy_brief(b["license_policy"]))} '
+           f'<code>{escape(_policy_text(b["license_policy"]))}</code></p>')
+    if details:
+        out += '<ul class="policy">' + "".join(f"<li>{escape(d)}</li>" for d in details) + "</ul>"
+    return out
+
+
+def _sources_table(sources: list[dict]) -> str:
+    created = any(s.get("docs_created") for s in sources)
+    extra = ["parts created"] if created else []
+    return _table(["source", "recipe", "recipe sha256", "licence", "redistributable", "read", *extra, "kept", "removed"],
+                  [[s["name"], s["recipe_file"], (s["recipe_sha256"] or "")[:16], s["license"],
+                    "yes" if s["redistributable"] else "NO", s["records_read"],
+                    *([s.get("docs_created", 0)] if created else []), s["docs_kept"], s["docs_removed"]]
+                   for s in sources], set(range(5, 9 if created else 8)), "sources")
+
+
 def to_html(r: dict) -> str:
     b = r["build"]
     ok = r["reconciliation"]["ok"]
@@ -230,12 +306,14 @@ def to_html(r: dict) -> str:
          f"<style>{CSS}</style></head><body>",
          f"<h1>Provenance report: {escape(str(b['pipeline']))}</h1>",
          f"<p>lucie-data {escape(str(b['lucie_data_version']))} · seed {escape(str(b['seed']))} · tokens: "
-         f"{escape(str(b['token_counter']))} · licence policy: <code>{escape(json.dumps(b['license_policy']))}</code></p>",
+         f"{escape(str(b['token_counter']))}</p>",
+         _html_policy(b),
          f'<p>Reconciliation with ledgers and manifest: <span class="{"ok" if ok else "bad"}">'
          f'{"OK" if ok else "FAILED"}</span> ({len(r["reconciliation"]["checks"])} checks)</p>',
          '<h2 id="totals">Totals</h2>',
          _table(["", "documents", "characters", "tokens"],
                 [[k, t[k]["docs"], t[k]["chars"], t[k]["tokens"]] for k in ("kept", "removed", "all")], {1, 2, 3}, "totals"),
+         f'<p class="totals-note">{escape(totals_note(t))}</p>' if totals_note(t) else "",
          # the chart counts kept tokens only; the table has the removed rows too (review: one caption said
          # "kept tokens" over both)
          '<h2 id="composition">Composition</h2><p>Chart: kept tokens per licence, by language.</p>',
@@ -251,18 +329,18 @@ def to_html(r: dict) -> str:
                   x["kept"]["tokens"], x["removed"]["docs"], x["removed"]["tokens"]] for x in r["licenses"]],
                 {3, 4, 5, 6}, "licences"),
          '<h2 id="sources">Sources</h2>',
-         _table(["source", "recipe", "recipe sha256", "licence", "redistributable", "read", "kept", "removed"],
-                [[s["name"], s["recipe_file"], (s["recipe_sha256"] or "")[:16], s["license"],
-                  "yes" if s["redistributable"] else "NO", s["records_read"], s["docs_kept"], s["docs_removed"]]
-                 for s in r["sources"]], {5, 6, 7}, "sources"),
+         _sources_table(r["sources"]),
          '<h2 id="funnel">Funnel</h2>']
     for src, stages in r["funnel"].items():
         H.append(f"<h3>{escape(src)}</h3>")
         H.append(_svg_funnel(src, stages))
-        H.append(_table(["stage", "type", "in", "kept", "removed", "tokens removed", "reasons"],
-                        [[s["stage"], s["type"], s["docs_in"], s["docs_kept"], s["docs_removed"], s["tokens_removed"],
+        split = _split_parts(stages)  # in + created = kept + removed
+        H.append(_table(["stage", "type", "in", *(["created (split parts)"] if split else []), "kept", "removed",
+                         "tokens removed", "reasons"],
+                        [[s["stage"], s["type"], s["docs_in"], *([s.get("docs_created", 0)] if split else []),
+                          s["docs_kept"], s["docs_removed"], s["tokens_removed"],
                           ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages],
-                        {2, 3, 4, 5}, "funnel"))
+                        set(range(2, 7 if split else 6)), "funnel"))
     H += ['<h2 id="attribution">Attribution</h2>',
           _table(["source", "licences", "documents", "citation", "url"],
                  [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],

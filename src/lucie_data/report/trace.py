@@ -214,7 +214,13 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
     sd = f.parent  # the source folder: the child of sources/ that holds this shard
     while sd.parent.name != "sources" and sd.parent != sd:
         sd = sd.parent
-    meta = json.loads(row.get("metadata") or "{}")
+    # every document with this id, each on its own (review: two records of the input under one id, one kept and one
+    # removed, were printed as one document, KEPT under the first one's licence and file, then "removed at stage …")
+    documents = [_document(build_dir, "kept", p, r, n) for n, (p, r) in enumerate(kept, 1)]
+    documents += [_document(build_dir, "removed", p, r, n) for n, (p, r) in enumerate(removed, len(kept) + 1)]
+    if len(documents) > 1:
+        _resolve_duplicate_of(documents, doc_id, sd)
+    first = documents[0]
     manifest = read_manifest(build_dir) or {}
     msrc = next((s for s in manifest.get("sources", []) if s["name"] == sd.name), {})
     resolved = read_source_file(sd, "recipe.resolved.json") or {}
@@ -222,15 +228,12 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         "id": doc_id, "source": row.get("source") or sd.name,
         "recipe_file": msrc.get("recipe_file") or resolved.get("recipe_file"),
         "recipe_sha256": msrc.get("recipe_sha256"), "resolved_recipe_sha256": msrc.get("resolved_recipe_sha256"),
-        "source_file": meta.get("source_file"), "source_record": meta.get("source_record"),
-        "language": row.get("language"), "license": row.get("license"), "license_evidence": row.get("license_evidence"),
-        "license_raw": meta.get("license_raw"), "license_detected": meta.get("license_detected"),
-        "title": row.get("title"), "url": row.get("url"), "date": row.get("date"), "n_tokens": row.get("n_tokens"),
-        "metadata": meta,
-        "annotations": {k: v for k, v in sorted(meta.items()) if k.startswith(("lang", "quality", "gopher", "c4",
-                                                                              "fineweb", "license_rule", "modified",
-                                                                              "license_warning", "perplexity"))},
-        "copies": len(kept) + len(removed),
+        # the fields below are the first document's (a kept one first); `documents` has each document with this id
+        **{k: first[k] for k in ("source_file", "source_record", "language", "license", "license_evidence",
+                                 "license_raw", "license_detected", "title", "url", "date", "n_tokens", "metadata",
+                                 "annotations")},
+        "documents_with_id": len(documents),
+        "documents": documents,
     }
     mix_dir = find_mix(build_dir, mix)  # (also for a removed document: it must not be in the mix)
     if kept:
@@ -266,19 +269,99 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                              f"{len(copies)} time(s)" + (f" (ids {', '.join(c['id'] for c in copies)})" if copies
                                                           else ""))
         out["copy"] = {"requested": requested, "k": copy, "files": sorted({c["file"] for c in held})}
-    if removed:
-        out["removed"] = [{"stage": r["removal_stage"], "reason": r["removal_reason"],
-                           "shard": str(p.relative_to(build_dir)), "row": int(r["_row"]),
-                           "duplicate_of": json.loads(r.get("metadata") or "{}").get("duplicate_of")} for p, r in removed]
+    if removed:  # each with the document it removed: its licence and input record, not the first document's
+        out["removed"] = [{"stage": d["stage"], "reason": d["reason"], "shard": d["shard"], "row": d["row"],
+                           "duplicate_of": d["duplicate_of"],
+                           **({"duplicate_of_documents": d["duplicate_of_documents"]}
+                              if "duplicate_of_documents" in d else {}),
+                           "document": d["document"], "license": d["license"], "license_evidence": d["license_evidence"],
+                           "source_file": d["source_file"], "source_record": d["source_record"]}
+                          for d in documents if d["status"] == "removed"]
     return out
+
+
+_ANNOTATIONS = ("lang", "quality", "gopher", "c4", "fineweb", "license_rule", "modified", "license_warning", "perplexity")
+
+
+def _document(build_dir: Path, status: str, shard: Path, row: dict, n: int) -> dict:
+    """One document (a row of a kept or removed shard) as trace shows it; ``n``: its number among those with its id."""
+    meta = json.loads(row.get("metadata") or "{}")
+    d = {"document": n, "status": status, "source_file": meta.get("source_file"),
+         "source_record": meta.get("source_record"), "language": row.get("language"), "license": row.get("license"),
+         "license_evidence": row.get("license_evidence"), "license_raw": meta.get("license_raw"),
+         "license_detected": meta.get("license_detected"), "title": row.get("title"), "url": row.get("url"),
+         "date": row.get("date"), "n_tokens": row.get("n_tokens"), "metadata": meta,
+         "annotations": {k: v for k, v in sorted(meta.items()) if k.startswith(_ANNOTATIONS)},
+         "shard": str(shard.relative_to(build_dir)), "row": int(row["_row"])}
+    if status == "removed":
+        d.update({"stage": row.get("removal_stage"), "reason": row.get("removal_reason"),
+                  "duplicate_of": meta.get("duplicate_of")})
+    return d
+
+
+def _resolve_duplicate_of(documents: list[dict], doc_id: str, source_dir: Path) -> None:
+    """A document removed as a duplicate of its own id is a duplicate of another document with that id: add
+    ``duplicate_of_documents``, the ones it can be (dedup keeps the first copy; the one kept went on past that stage:
+    kept, or removed by a later stage), with their input file and record (review: "KEPT … removed … minhash_duplicate
+    (duplicate of probs/problem-001)", a document a duplicate of itself)."""
+    try:
+        ledger = read_source_file(source_dir, "ledger.json") or {}
+    except BuildFileError:  # a damaged ledger: only the kept ones can be said to have gone past the stage
+        ledger = {}
+    order = {st.get("stage"): i for i, st in enumerate(ledger.get("stages") or [])}
+    for d in documents:
+        if d["status"] != "removed" or d.get("duplicate_of") != doc_id:
+            continue
+        at = order.get(d["stage"])
+        cands = [o for o in documents if o is not d and (
+            o["status"] == "kept" or (at is not None and order.get(o["stage"], -1) > at))]
+        d["duplicate_of_documents"] = [{"document": o["document"], "status": o["status"],
+                                        "source_file": o["source_file"], "source_record": o["source_record"]}
+                                       for o in cands]
+
+
+def _field(label: str, value, indent: str = "  ") -> list[str]:
+    return [] if value is None or value == "" else [f"{indent}{label:<14} {value}"]
+
+
+def _dup_text(r: dict) -> str:
+    """`` (duplicate of X…)`` for a removal by a dedup stage, naming the document meant when X is its own id."""
+    if not r.get("duplicate_of"):
+        return ""
+    if "duplicate_of_documents" not in r:
+        return f" (duplicate of {r['duplicate_of']})"
+    cands = [f"document {o['document']}" + (f", from {o['source_file']}" if o.get("source_file") else "")
+             + (f" record {o['source_record']}" if o.get("source_record") is not None else "")
+             for o in r["duplicate_of_documents"]]
+    which = (f": {cands[0]}" if len(cands) == 1 else f": one of {'; '.join(cands)}" if cands else "")
+    return f" (duplicate of {r['duplicate_of']}: another document with the same id{which})"
+
+
+def _mix_lines(t: dict, whose: str = "") -> list[str]:
+    L = []
+    if t["status"] == "kept" and "mix" in t:
+        L.append(f"mix       {t['mix']['times']} time(s) in the mix {t.get('mix_folder', '')}{whose}".rstrip())
+        files: dict[str, list[str]] = {}
+        for c in t.get("mix_copies", []):
+            files.setdefault(c["file"], []).append(c["id"] if c["copy"] is None else f"copy {c['copy']}")
+        for f, what in files.items():  # in copy order
+            L.append(f"          {f}: {', '.join(what)}")
+    if t["status"] == "removed" and t.get("mix_copies"):
+        L.append(f"mix       {len(t['mix_copies'])} time(s) in the mix {t.get('mix_folder', '')}, though removed:"
+                 .rstrip())
+        for f in sorted({c["file"] for c in t["mix_copies"]}):
+            L.append(f"          {f}")
+    if t.get("mix_warning"):
+        L.append(f"WARNING   {t['mix_warning']}")
+    return L
 
 
 def format_trace(t: dict) -> str:
     """The human-readable trace; a field the document does not have (no title, url, date…) is left out, not
-    printed as ``None``."""
-    def field(label: str, value) -> list[str]:
-        return [] if value is None or value == "" else [f"  {label:<14} {value}"]
-
+    printed as ``None``. Several documents with the id (two input records given one id) are shown one by one."""
+    if len(t.get("documents") or []) > 1:
+        return _format_several(t)
+    field = _field
     L = [f"document  {t['id']}"]
     if t.get("copy"):
         c = t["copy"]
@@ -297,22 +380,43 @@ def format_trace(t: dict) -> str:
     if t["status"] == "kept":
         for o in t["output"]:
             L.append(f"output    {o['shard']} row {o['row']}")
-        if "mix" in t:
-            L.append(f"mix       {t['mix']['times']} time(s) in the mix {t.get('mix_folder', '')}".rstrip())
-            files: dict[str, list[str]] = {}
-            for c in t.get("mix_copies", []):
-                files.setdefault(c["file"], []).append(c["id"] if c["copy"] is None else f"copy {c['copy']}")
-            for f, what in files.items():  # in copy order
-                L.append(f"          {f}: {', '.join(what)}")
-    if t["status"] == "removed" and t.get("mix_copies"):
-        L.append(f"mix       {len(t['mix_copies'])} time(s) in the mix {t.get('mix_folder', '')}, though removed:"
-                 .rstrip())
-        for f in sorted({c["file"] for c in t["mix_copies"]}):
-            L.append(f"          {f}")
-    if t.get("mix_warning"):
-        L.append(f"WARNING   {t['mix_warning']}")
+    L += _mix_lines(t)
     for r in t.get("removed", []):
-        dup = f" (duplicate of {r['duplicate_of']})" if r.get("duplicate_of") else ""
-        L.append(f"removed   at stage {r['stage']}: {r['reason']}{dup}")
+        L.append(f"removed   at stage {r['stage']}: {r['reason']}{_dup_text(r)}")
         L.append(f"          {r['shard']} row {r['row']}")
     return "\n".join(L) + "\n"
+
+
+def _format_several(t: dict) -> str:
+    """The trace of an id several documents share: what they have in common (source, recipe), then each document
+    with its own status, input record, licence and evidence, fields, annotations and fate."""
+    docs = t["documents"]
+    n = len(docs)
+    L = [f"document  {t['id']}",
+         f"          {n} documents have this id (input records given the same id): each is shown on its own below"]
+    if t.get("copy"):
+        c = t["copy"]
+        L.append(f"copy      {c['requested']} is copy {c['k']} of this id in the mix: {', '.join(c['files'])}")
+    L += ["status    " + ", ".join(f"document {d['document']} {d['status'].upper()}" for d in docs), "",
+          "lineage", *_field("source", t["source"]), *_field("recipe", t["recipe_file"]),
+          *_field("recipe sha256", t["recipe_sha256"])]
+    for d in docs:
+        L += ["", f"document {d['document']} of {n}: {d['status'].upper()}",
+              *_field("input file", d["source_file"]), *_field("record", d["source_record"]),
+              *_field("license", d["license"]), *_field("evidence", d["license_evidence"]),
+              *_field("as written", d.get("license_raw")), *_field("detected", d.get("license_detected")),
+              *_field("language", d["language"]), *_field("title", d["title"]), *_field("url", d["url"]),
+              *_field("date", d.get("date")), *_field("tokens", d["n_tokens"])]
+        if d["annotations"]:
+            L += ["  annotations"] + [f"    {k:<14} {json.dumps(v, ensure_ascii=False)}"
+                                      for k, v in d["annotations"].items()]
+        L += ["  metadata"] + [f"    {k:<14} {json.dumps(v, ensure_ascii=False)}" for k, v in sorted(d["metadata"].items())]
+        if d["status"] == "kept":
+            L.append(f"  output         {d['shard']} row {d['row']}")
+        else:
+            L.append(f"  removed        at stage {d['stage']}: {d['reason']}{_dup_text(d)}")
+            L.append(f"                 {d['shard']} row {d['row']}")
+    kept = [d["document"] for d in docs if d["status"] == "kept"]
+    mix = _mix_lines(t, f" (copies of this id: the kept document{'s' if len(kept) > 1 else ''} "
+                        f"{', '.join(map(str, kept))})" if kept else "")
+    return "\n".join(L + ([""] + mix if mix else [])) + "\n"
