@@ -35,6 +35,10 @@ def test_a_removed_document_with_the_id_of_another_is_counted_and_warned(tmp_pat
     assert led["duplicate_ids"] == 0 and led["docs_kept"] == 5
     assert led["removed_sharing_ids"] == 1 and led["removed_sharing_ids_examples"] == [first]
     assert "1 removed document(s) have the id of another document" in " ".join(out.split()) and first in out
+    assert main(["report", str(tmp_path / "build")]) == 0
+    rep = json.loads((tmp_path / "build/reports/provenance.json").read_text())
+    (w,) = [w for w in rep["warnings"] if w["kind"] == "duplicate_ids_removed"]
+    assert w["source"] == "pud" and w["count"] == 1 and w["ids"] == [first]
 
 
 def test_a_text_field_no_record_has_fails_the_source(tmp_path, capsys):

@@ -69,3 +69,15 @@ def test_flagged_documents_are_left_out_of_the_mix_and_listed(tmp_path, capsys):
     assert sorted(rows["id"]) == sorted(kept.filter(~pl.col("id").is_in(flagged["id"].implode()))["id"])
     assert rows.filter(pl.col("license") == "CC-BY-ND-4.0").height == 1  # the unmodified one may enter
     assert "no_derivatives_modified (2 documents)" in (mix / "README.md").read_text()
+
+
+def test_the_reports_mix_licence_leaves_out_flagged_documents():
+    """The report derives the licence of the publishable mix from the kept documents; those a licence stage flagged
+    never enter a mix, so they do not count there either (report/aggregate.share_alike)."""
+    from lucie_data.report.aggregate import share_alike
+
+    docs = pl.DataFrame({"status": ["kept", "kept"], "source": ["s", "s"], "license": ["CC-BY-4.0", "CC-BY-ND-4.0"],
+                         "license_warning": [None, "no_derivatives_modified"]})
+    got = share_alike(docs, {"s": True}, {"allow_classes": ["public-domain", "permissive", "share-alike",
+                                                            "no-derivatives"]})
+    assert got["licenses"] == ["CC-BY-4.0"] and got["mix_license"] == "CC-BY-4.0"

@@ -301,7 +301,8 @@ def share_alike(docs, redistributable: dict[str, bool], policy: dict | None = No
     import polars as pl
 
     pub = docs.filter((pl.col("status") == "kept")
-                      & pl.col("source").is_in([s for s, ok in redistributable.items() if ok]))
+                      & pl.col("source").is_in([s for s, ok in redistributable.items() if ok])
+                      & pl.col("license_warning").is_null())  # flagged documents never enter a mix (mix/build.py)
     allowed = _policy_decider(policy)
     if allowed is not None and pub.height:
         ok = {lic: allowed(lic) for lic in pub["license"].unique().to_list()}
@@ -642,6 +643,13 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
                         "ids": _ids(ids), "message": f"{dup} kept document(s) share an id with another (same input id, "
                         "different text): ids are not unique in this source; set the recipe's `id_field` to a "
                         "unique field"})
+        shared = int(led.get("removed_sharing_ids") or 0)
+        if shared:  # (ledger: two input records with one id, one of them removed, e.g. by a dedup)
+            ex = [str(i) for i in led.get("removed_sharing_ids_examples") or []]
+            out.append({"kind": "duplicate_ids_removed", "severity": "warning", "source": name, "count": shared,
+                        "ids": ex, "message": f"{shared} removed document(s) have the id of another document of the "
+                        "source (two input records with one id, one of them removed): `trace` of such an id shows "
+                        "each; set the recipe's `id_field` to a unique field"})
         for w in led.get("warnings", []):
             out.append({"kind": "build_warning", "severity": "warning", "source": name, "count": 0, "ids": [],
                         "message": str(w)})
