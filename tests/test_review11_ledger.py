@@ -92,3 +92,47 @@ def test_kept_documents_of_unknown_language_are_counted_under_und(tmp_path):
                  "language": pl.Utf8}).write_parquet(tmp_path / "data/und/0.parquet")
     pl.DataFrame({"id": ["s/b"], "text": ["Bonjour."], "language": ["fr"]}).write_parquet(tmp_path / "data/fr/0.parquet")
     assert kept_counts(tmp_path)["by_language"] == {"und": {"docs": 1, "chars": 6}, "fr": {"docs": 1, "chars": 8}}
+
+
+def test_a_failing_source_does_not_stop_the_others(tmp_path, capsys):
+    """New-user review: the first source that failed (here a text_field no record has) stopped the build: the
+    sources after it never ran and no manifest.json was written. Now the others are built, the manifest lists the
+    failed one with why (a mix refuses the build, the report says it), the build exits 1, and a rerun after the fix
+    builds only that one."""
+    pud = CORPUS.parent
+    for name, path, field in (("a", "fr_ud_pud.jsonl", ""), ("b", "en_ud_pud.jsonl", ", text_field: content"),
+                              ("c", "de_ud_pud.jsonl", "")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ncategory: web\nlanguages: [{path[:2]}]\nlicense: CC-BY-SA-4.0\n"
+            f"input: {{type: jsonl, paths: [{pud / path}]{field}}}\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [a.yaml, b.yaml, c.yaml]\noutput_dir: build\n"
+                    "executor: {type: local, workers: 1, tasks: 1}\nmix: {factors: {}, default_factor: 1}\n",
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 1
+    cap = capsys.readouterr()
+    out, err = " ".join(cap.out.split()), " ".join(cap.err.split())
+    assert "✗ b: FAILED: source 'b': `text_field: content` names a field" in out and "✓ c:" in out, out
+    assert "1 source(s) failed, the others were built" in err and "[red]" not in out + err
+    build = tmp_path / "build"
+    assert (build / "sources/a/ledger.json").exists() and (build / "sources/c/ledger.json").exists()
+    m = json.loads((build / "manifest.json").read_text())
+    assert [s["name"] for s in m["sources"]] == ["a", "c"]
+    assert [f["name"] for f in m["failed_sources"]] == ["b"] and "text_field: content" in m["failed_sources"][0]["error"]
+    assert not any(s["path"].startswith("sources/b/") for s in m["shards"])
+    assert main(["mix", "build", str(build)]) == 2
+    assert "source(s) b failed in the last build" in " ".join(capsys.readouterr().err.split())
+    assert main(["report", str(build)]) == 0
+    rep = json.loads((build / "reports/provenance.json").read_text())
+    assert [w["source"] for w in rep["warnings"] if w["kind"] == "failed_source"] == ["b"]
+    assert not [w for w in rep["warnings"] if w["kind"] == "unfinished_source"]
+
+    (tmp_path / "b.yaml").write_text((tmp_path / "b.yaml").read_text().replace(", text_field: content", ""))
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "✓ a: up to date" in out and "✓ c: up to date" in out and "✓ b:" in out
+    m = json.loads((build / "manifest.json").read_text())
+    assert [s["name"] for s in m["sources"]] == ["a", "b", "c"] and "failed_sources" not in m
+    assert main(["mix", "build", str(build)]) == 0

@@ -200,6 +200,8 @@ def cmd_build(args) -> int:
                           f"{d['docs']:,} documents · {d['rate']:,.0f} docs/s")
         elif kind == "warning":
             con.print(f"  [yellow]![/yellow] {esc(d['source'])}: {esc(str(d['message']))}")
+        elif kind == "source_failed":  # the build goes on with the other sources, then exits 1
+            con.print(f"  [red]✗[/red] {esc(d['source'])}: FAILED: {esc(str(d['message']))}")
         elif kind == "plan":
             status.update(f"[cyan]{esc(d['source'])}[/cyan] planning {esc(str(d['stage']))}…")
         elif kind == "source_done":

@@ -65,7 +65,12 @@ class InputError(LucieError):
 
 
 class BuildError(LucieError):
-    """A build that ran but could not account for its documents or failed a task."""
+    """A build that ran but could not account for its documents or failed a task. ``result``: the build's result
+    when sources failed and the others were built (runner.build raises it after writing the manifest)."""
+
+    def __init__(self, *args, result=None):
+        super().__init__(*args)
+        self.result = result
 
 
 class BuildFileError(InputError):

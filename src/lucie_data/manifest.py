@@ -236,7 +236,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
     built = {s.name: s for s in result.sources}
     cache.prefetch([p for src in pipe.sources for p in [*src.inputs, *([src.sidecar] if src.sidecar else [])]
                     if src.name in built or (out / "sources" / src.name / "ledger.json").exists()])
+    failed = getattr(result, "failed", {}) or {}
     for src in pipe.sources:
+        if src.name in failed:  # failed this run: no build of it stands (a mix refuses the build)
+            continue
         if src.name in built:
             led = built[src.name].ledger
         else:  # not part of this run (--only): describe it if an earlier run built it
@@ -290,6 +293,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
         "sources": sources,
         **({"unbuilt_sources": unbuilt} if unbuilt else {}),  # never built (--only from the start): a mix warns
         **({"lost_sources": lost} if lost else {}),  # built once, their folder gone since: a mix refuses
+        # failed in this run (the others were built), with why: a mix refuses, the report says it
+        **({"failed_sources": [{"name": n, "error": failed[n]} for n in sorted(failed)]} if failed else {}),
         "models": models_used(pipe),
         "token_counter": getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer),
         "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous,

@@ -349,6 +349,7 @@ class BuildResult:
     manifest: dict = field(default_factory=dict)
     stale: list[str] = field(default_factory=list)  # built sources --only left out that this pipeline would rebuild
     token_counter: dict | None = None  # manifest.token_counter_entry, as the build keys used it
+    failed: dict[str, str] = field(default_factory=dict)  # source -> why it failed (BuildError); the others built
 
     @property
     def incomplete(self) -> list[str]:
@@ -658,8 +659,18 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
                     result.stale.append(src.name)
     for src in sources:
         on_event("source_start", {"source": src.name})
-        res = run_source(src, out, opts, on_event)
+        try:
+            res = run_source(src, out, opts, on_event)
+        except BuildError as err:  # this source only (a field no record has, a failed task): the others are built
+            # (new-user review: the first failing source stopped the build, the rest never ran, no manifest)
+            result.failed[src.name] = str(err)
+            on_event("source_failed", {"source": src.name, "message": str(err)})
+            continue
         result.sources.append(res)
         on_event("source_done", {"source": src.name, "result": res})
     result.manifest = write_manifest(out, pipe, result)
+    if result.failed:
+        raise BuildError(f"{len(result.failed)} source(s) failed, the others were built; fix each and rerun the same "
+                         "command (finished sources are skipped): "
+                         + "; ".join(result.failed.values()), result=result)
     return result

@@ -163,6 +163,10 @@ def cmd_plan(args) -> int:
                               ("unbuilt_sources", "never built (--only): not in this plan")):
                 for name in head.get(key) or [] if isinstance(head, dict) else []:
                     print(f"note: {name}: {what}", file=sys.stderr)
+            for f in (head.get("failed_sources") or [] if isinstance(head, dict) else []):
+                if isinstance(f, dict):
+                    print(f"note: {f.get('name')}: failed in the last build: not in this plan, and `mix build` "
+                          "refuses this build", file=sys.stderr)
             weights = weights or cfg.weights
             pipe_targets, pipe_max_epochs = cfg.targets, cfg.max_epochs
             if weights is None and targets is None and pipe_targets is None:

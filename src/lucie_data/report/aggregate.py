@@ -690,7 +690,12 @@ def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict
             "message": f"sources/{name} is not in the build's manifest.json (a source dropped from the pipeline, or "
             "one built by a run that stopped before writing the manifest): left out of this report; rerun "
             "`lucie-data build` if it is in the pipeline, else delete the folder"} for name in orphans]
-    unfinished = sorted(((started - set(orphans)) | listed) - set(ledgers))
+    failed = {f["name"]: str(f.get("error")) for f in manifest.get("failed_sources") or []
+              if isinstance(f, dict) and isinstance(f.get("name"), str)}
+    out += [{"kind": "failed_source", "severity": "warning", "source": name, "count": 0, "ids": [],
+             "message": f"source {name} failed in the last build ({why}): none of its documents are in this report "
+             "or in a mix; fix it and rerun `lucie-data build`"} for name, why in sorted(failed.items())]
+    unfinished = sorted(((started - set(orphans)) | listed) - set(ledgers) - set(failed))
     out += [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
              "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
              "report; rerun `lucie-data build` to finish it"} for name in unfinished]
