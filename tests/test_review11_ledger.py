@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lucie_data.cli import main
 
 CORPUS = Path("/work/shared/corpora/fr_ud_pud.jsonl")
@@ -136,3 +138,20 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path, capsys):
     m = json.loads((build / "manifest.json").read_text())
     assert [s["name"] for s in m["sources"]] == ["a", "b", "c"] and "failed_sources" not in m
     assert main(["mix", "build", str(build)]) == 0
+
+
+@pytest.mark.parametrize("given, want", [("text", "each was read as one text document; did you mean `type: jsonl`?"),
+                                         ("parquet", "but `input.type` is parquet; did you mean `type: jsonl`?")])
+def test_input_files_named_as_another_type_are_warned_about(tmp_path, capsys, given, want):
+    """New-user review: `type: text` on a .jsonl file made the whole file one document, `type: parquet` quarantined
+    it; both ended with exit 0 and nothing said about the type."""
+    (tmp_path / "s.yaml").write_text(
+        f"name: s\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+        f"input: {{type: {given}, paths: [{CORPUS}]}}\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n",
+                    encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    led = json.loads((tmp_path / "build/sources/s/ledger.json").read_text())
+    (w,) = [w for w in led["warnings"] if "are named as" in w]
+    assert w.startswith("1 of 1 input file(s) are named as jsonl (fr_ud_pud.jsonl)") and want in w

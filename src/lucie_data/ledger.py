@@ -177,6 +177,34 @@ def _did_you_mean(field: str, fields: list[str], cutoff: float = 0.6) -> str:
     return f" (did you mean {close[0]!r}?)" if close and field not in fields else ""
 
 
+# what a file name says it holds, by its suffixes (a compression suffix read through)
+_TYPE_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".html": "html", ".htm": "html",
+                   ".warc": "warc", ".txt": "text"}
+_COMPRESSED = (".gz", ".zst", ".bz2", ".xz")
+
+
+def input_type_mismatch(src) -> str | None:
+    """A warning when input files are named as another type than the recipe's ``input.type`` says: `type: text` on
+    a .jsonl file read the whole file as one document, `type: parquet` on one quarantined every file, and the
+    build said the source finished (new-user review). Names are a hint only: said, not refused."""
+    given = src.recipe.input.type
+    odd: dict[str, list[str]] = {}
+    for p in src.inputs:
+        name = p.name.lower()
+        for c in _COMPRESSED:
+            name = name.removesuffix(c)
+        kind = _TYPE_BY_SUFFIX.get(Path(name).suffix)
+        if kind is not None and kind != given:
+            odd.setdefault(kind, []).append(p.name)
+    if not odd:
+        return None
+    kind, files = max(odd.items(), key=lambda kv: len(kv[1]))
+    return (f"{len(files):,} of {len(src.inputs):,} input file(s) are named as {kind} ({', '.join(files[:3])}"
+            f"{' …' if len(files) > 3 else ''}) but `input.type` is {given}"
+            + (": each was read as one text document" if given == "text" else "")
+            + f"; did you mean `type: {kind}`? (fix it in {src.file})")
+
+
 def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     """(warnings, errors) of :func:`read_checks`, in words with the fix.
 
@@ -294,6 +322,9 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
     shared_removed, shared_examples = removed_sharing_ids(source_dir)
     checks = read_checks(source_dir, src)
     warnings, _ = read_checks_problems(checks, src)
+    mismatch = input_type_mismatch(src)
+    if mismatch:
+        warnings.append(mismatch)
     stages = []
     imbalances = []
     prev_kept = None
