@@ -1081,6 +1081,8 @@ def load_pipeline(path: Path) -> LoadedPipeline:
                 issues.append(ConfigIssue(str(f), "name", f"source name {name!r} is also used by {seen[name]}; give "
                                           "each recipe its own `name:`", flines.get(("name",))))
             seen.setdefault(name, f)
+    if pipe is not None and pipe.license_policy is not None:
+        issues.extend(_loosening_gate_issues(sources, pipe.license_policy, path))
     raw_mix = data.get("mix") if isinstance(data.get("mix"), dict) else {}
     publish = raw_mix.get("publish_as") if isinstance(raw_mix.get("publish_as"), dict) else {}
     if publish and sources:  # also when another key is invalid: every problem in the same run
@@ -1120,6 +1122,37 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     if issues or pipe is None:
         raise RecipeError(issues, (str(path),))
     return LoadedPipeline(pipe, path.resolve(), sources)
+
+
+def _loosening_gate_issues(sources: list, policy, pfile: Path) -> list[ConfigIssue]:
+    """A source's ``license_gate`` policy that would allow what the pipeline's ``license_policy`` denies: both apply,
+    so its wider settings do nothing, and the documents it meant to keep are removed without a word (new-user review:
+    `allow: [CC-BY-NC-4.0]` in a recipe, 105 read, 0 kept, exit 0). Only settings the recipe writes are judged."""
+    out = []
+    for src in sources:
+        _raw, flines, _ = _read_yaml(src.file)
+        for i, st in enumerate(src.recipe.stages):
+            own = getattr(st, "policy", None) if getattr(st, "type", None) == "license_gate" else None
+            if own is None:
+                continue
+            said = own.model_fields_set
+            wider: list[tuple[str, str]] = []
+            if "allow" in said:
+                wider += [("allow", f"{lic} is denied by it") for lic in own.allow if not policy.decide(lic)[0]]
+            if "allow_classes" in said:
+                wider += [("allow_classes", f"class {c} is not among its allow_classes") for c in own.allow_classes
+                          if c not in policy.allow_classes]
+            for key, loose in (("unknown", "allow"), ("unverified", "allow")):
+                if key in said and getattr(own, key) == loose and getattr(policy, key) != loose:
+                    wider.append((key, f"it says `{key}: {getattr(policy, key)}`"))
+            for key, why in wider:
+                out.append(ConfigIssue(
+                    str(src.file), f"stages[{i}].policy.{key}",
+                    f"this source's policy cannot loosen the pipeline's license_policy ({pfile}): {why}, so the "
+                    "gate would remove those documents all the same. Allow it in the pipeline's license_policy, or "
+                    "remove it here (a source policy can only add restrictions)",
+                    flines.get(("stages", i, "policy", key)) or flines.get(("stages", i))))
+    return out
 
 
 def _mix_weights_issues(mix: MixSpec, path: Path, lines: dict, sources: list[str]) -> list[ConfigIssue]:
