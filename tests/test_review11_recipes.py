@@ -59,3 +59,29 @@ def test_a_source_policy_that_would_loosen_the_pipelines_is_a_validation_error(t
     # a policy that only restricts is fine
     (tmp_path / "a.yaml").write_text((tmp_path / "a.yaml").read_text().replace(gate, "{deny: [CC-BY-SA-4.0]}"))
     assert main(["validate", str(pipe)]) == 0
+
+
+@pytest.mark.parametrize("input_, match", [
+    ("{type: html, paths: [a.html], streaming: true, limit: 5}",
+     r"input: `streaming`, `limit` only apply to input.type hf_dataset, not html: remove them"),
+    ("{type: jsonl, paths: [a.jsonl], favor_precision: false}",
+     r"input: `favor_precision` only applies to input.type html / warc, not jsonl: remove it"),
+    ("{type: html, paths: [a.html], license_field: license}",
+     r"input: `license_field` reads a field of each record, and `type: html` files have none of their own: give a "
+     r"`sidecar:`"),
+    ("{type: text, paths: [a.txt], language_field: lang}",
+     r"input: `language_field` reads a field of each record, and `type: text` files have none of their own"),
+])
+def test_input_options_that_do_nothing_for_the_type_are_errors(tmp_path, capsys, input_, match):
+    """New-user review: `streaming:`/`limit:`/`dataset:` on html, fasttext-only options, were accepted and ignored;
+    `license_field` on html pages without a sidecar passed validate, then the build extracted every page and failed."""
+    import re
+
+    for f in ("a.html", "a.jsonl", "a.txt"):
+        (tmp_path / f).write_text("x\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(
+        f"name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {input_}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert re.search(r"a\.yaml:5: " + match, out), out

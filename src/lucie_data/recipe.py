@@ -116,6 +116,22 @@ class InputSpec(Strict):
                 raise ValueError("input.type hf_dataset needs `dataset:` (a Hub id such as ORG/NAME or a local folder)")
         elif not self.paths:
             raise ValueError(f"input.type {self.type} needs `paths:` (files, folders or globs relative to the recipe)")
+        # options that do nothing for this type, when written (new-user review: accepted without a word)
+        said = self.model_fields_set
+        only = {**{k: ("hf_dataset",) for k in ("dataset", "config", "split", "revision", "streaming", "limit")},
+                "favor_precision": ("html", "warc"), "include_tables": ("html", "warc")}
+        idle = [k for k, types in only.items() if k in said and self.type not in types]
+        if idle:
+            raise ValueError(f"{', '.join(f'`{k}`' for k in idle)} only appl{'y' if len(idle) > 1 else 'ies'} to "
+                             f"input.type {' / '.join(only[idle[0]])}, not {self.type}: remove "
+                             f"{'them' if len(idle) > 1 else 'it'}")
+        if self.type in ("html", "text") and not self.sidecar:
+            fields = [k for k in ("license_field", "language_field") if k in said and getattr(self, k)]
+            if fields:  # (a page or a text file has no record fields: the build failed after extracting every page)
+                raise ValueError(f"{', '.join(f'`{k}`' for k in fields)} read{'s' if len(fields) == 1 else ''} a field "
+                                 f"of each record, and `type: {self.type}` files have none of their own: give a "
+                                 "`sidecar:` (a JSONL file with a row per input file holding that field, joined on "
+                                 f"`sidecar_key`), or remove {'it' if len(fields) == 1 else 'them'}")
         return self
 
 
