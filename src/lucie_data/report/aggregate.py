@@ -378,7 +378,8 @@ def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str
 
 
 def _ids(df, n: int = MAX_IDS) -> list[str]:
-    return df["id"].head(n).to_list()
+    """Up to ``n`` distinct ids, in order (the documents sharing an id listed it twice; auditor review)."""
+    return df["id"].unique(maintain_order=True).head(n).to_list()
 
 
 def _unknown_hints(df, n: int = 5) -> str:
