@@ -276,10 +276,10 @@ def test_trace_shows_each_document_sharing_an_id(dup_build, capsys):
     blocks = _blocks(txt)
     assert list(blocks) == ["document 1 of 2: KEPT", "document 2 of 2: REMOVED"]
     kept_block, removed_block = blocks.values()
-    assert f"input file     {k['source_file']}\n  record         1\n  license        CC-BY-SA-3.0\n" in kept_block
+    assert f"input file     {k['source_file']}\n  record         line 1\n  license        CC-BY-SA-3.0\n" in kept_block
     assert f"output         {k['shard']} row {k['row']}" in kept_block
     assert "CC-BY-NC-4.0" not in kept_block and "removed" not in kept_block
-    assert f"input file     {r['source_file']}\n  record         1\n  license        CC-BY-NC-4.0\n" in removed_block
+    assert f"input file     {r['source_file']}\n  record         line 1\n  license        CC-BY-NC-4.0\n" in removed_block
     assert "  removed        at stage license_policy: license_not_allowed\n" in removed_block
     assert "CC-BY-SA-3.0" not in removed_block and "output" not in removed_block
 
@@ -296,7 +296,7 @@ def test_trace_names_the_other_document_a_duplicate_of_its_own_id_is_a_duplicate
     assert r["duplicate_of_documents"] == want and t["removed"][0]["duplicate_of_documents"] == want
     said = format_trace(t)
     assert (f"  removed        at stage exact_dedup: exact_duplicate (duplicate of {doc_id}: another document with the "
-            f"same id: document 1, from {k['source_file']} record 3)\n") in said, said
+            f"same id: document 1, from {k['source_file']} line 3)\n") in said, said
     # a document alone under its id reads as before
     alone = f"dupid/{first[3]['id']}"
     assert main(["trace", str(out), alone]) == 0
@@ -342,3 +342,14 @@ def test_report_funnel_and_totals_add_up_with_a_language_split(dup_build):
     row = next(r for r in table if r[0] == lid["stage"])
     assert row[2:6] == [str(s["docs_in"]), str(created), str(s["docs_kept"]), str(s["docs_removed"])]
     assert f"{s['docs_kept']} kept · {s['docs_removed']} removed (+{created} created)" in "".join(page.text)
+
+
+@pytest.mark.parametrize("file, rec, said", [("data/a.jsonl", 3, "line 3"), ("data/a.jsonl.gz", 1, "line 1"),
+                                             ("data/a.parquet", 0, "0 (row index, from 0)"),
+                                             ("data/a.html", None, None)])
+def test_trace_says_what_a_record_number_counts(file, rec, said):
+    """Auditor review: `source_record` is a JSON Lines line number (from 1) but a row index (from 0) in a Parquet
+    file, and trace printed both as "record N"."""
+    from lucie_data.report.trace import _record
+
+    assert _record(file, rec) == said

@@ -320,6 +320,19 @@ def _resolve_duplicate_of(documents: list[dict], doc_id: str, source_dir: Path) 
                                        for o in cands]
 
 
+def _record(source_file, source_record) -> str | None:
+    """``source_record`` as a person finds it: a JSON Lines file's line number (from 1), else a row or record index
+    (from 0: a Parquet row, a dataset split's row, a WARC record). Auditor review: "record N" said neither."""
+    if source_record is None or source_record == "":
+        return None
+    name = str(source_file or "").lower()
+    for c in (".gz", ".zst", ".bz2", ".xz"):
+        name = name.removesuffix(c)
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return f"line {source_record}"
+    return f"{source_record} (row index, from 0)"
+
+
 def _field(label: str, value, indent: str = "  ") -> list[str]:
     return [] if value is None or value == "" else [f"{indent}{label:<14} {value}"]
 
@@ -331,7 +344,7 @@ def _dup_text(r: dict) -> str:
     if "duplicate_of_documents" not in r:
         return f" (duplicate of {r['duplicate_of']})"
     cands = [f"document {o['document']}" + (f", from {o['source_file']}" if o.get("source_file") else "")
-             + (f" record {o['source_record']}" if o.get("source_record") is not None else "")
+             + (f" {_record(o.get('source_file'), o['source_record'])}" if o.get("source_record") is not None else "")
              for o in r["duplicate_of_documents"]]
     which = (f": {cands[0]}" if len(cands) == 1 else f": one of {'; '.join(cands)}" if cands else "")
     return f" (duplicate of {r['duplicate_of']}: another document with the same id{which})"
@@ -368,7 +381,7 @@ def format_trace(t: dict) -> str:
         L.append(f"copy      {c['requested']} is copy {c['k']} of this document in the mix: {', '.join(c['files'])}")
     L += [f"status    {t['status'].upper()}", "", "lineage",
          *field("source", t["source"]), *field("recipe", t["recipe_file"]), *field("recipe sha256", t["recipe_sha256"]),
-         *field("input file", t["source_file"]), *field("record", t["source_record"]), "",
+         *field("input file", t["source_file"]), *field("record", _record(t["source_file"], t["source_record"])), "",
          "licence", *field("license", t["license"]), *field("evidence", t["license_evidence"]),
          *field("as written", t.get("license_raw")), *field("detected", t.get("license_detected")),
          "", "document", *field("language", t["language"]), *field("title", t["title"]), *field("url", t["url"]),
@@ -402,7 +415,7 @@ def _format_several(t: dict) -> str:
           *_field("recipe sha256", t["recipe_sha256"])]
     for d in docs:
         L += ["", f"document {d['document']} of {n}: {d['status'].upper()}",
-              *_field("input file", d["source_file"]), *_field("record", d["source_record"]),
+              *_field("input file", d["source_file"]), *_field("record", _record(d["source_file"], d["source_record"])),
               *_field("license", d["license"]), *_field("evidence", d["license_evidence"]),
               *_field("as written", d.get("license_raw")), *_field("detected", d.get("license_detected")),
               *_field("language", d["language"]), *_field("title", d["title"]), *_field("url", d["url"]),
