@@ -85,3 +85,16 @@ def test_input_options_that_do_nothing_for_the_type_are_errors(tmp_path, capsys,
     assert main(["validate", str(tmp_path / "a.yaml")]) == 2
     out = " ".join(capsys.readouterr().out.split())
     assert re.search(r"a\.yaml:5: " + match, out), out
+
+
+def test_model_license_without_a_model_is_an_error(tmp_path, capsys):
+    """New-user review: `model_license:` without `model:` was accepted and ignored (the bundled model's licence is
+    recorded instead)."""
+    (tmp_path / "a.yaml").write_text(
+        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {type: text, paths: [a.txt]}\n"
+        "stages:\n  - {type: language_id, model_license: MIT}\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "a.yaml:7: stages[0]" in out and "`model_license` only applies with `model:`" in out, out

@@ -144,6 +144,11 @@ class LanguageIdSpec(StageSpec):
             if not (self.model.endswith((".bin", ".ftz")) or re.fullmatch(HUB_ID_RE, self.model)):
                 raise ValueError(f"model {self.model!r} is neither a fastText file (.bin/.ftz) nor a Hub "
                                  "repository id ORG/NAME")
+        if self.model is None and ({"model_license", "model_file"} & self.model_fields_set):
+            said = sorted({"model_license", "model_file"} & self.model_fields_set)
+            raise ValueError(f"{', '.join(f'`{k}`' for k in said)} only appl{'ies' if len(said) == 1 else 'y'} with "
+                             "`model:` (the bundled lid.176.ftz has its own licence, recorded in the manifest): "
+                             "set `model:` or remove it")  # (new-user review: accepted and ignored)
         if self.candidates is not None and "lingua" not in (self.backend, self.second_opinion):
             raise ValueError("`candidates` only applies to lingua (backend: lingua or second_opinion: lingua)")
         if self.second_opinion is not None and self.second_opinion == self.backend:
