@@ -63,14 +63,14 @@ def test_a_source_policy_that_would_loosen_the_pipelines_is_a_validation_error(t
 
 @pytest.mark.parametrize("input_, match", [
     ("{type: html, paths: [a.html], streaming: true, limit: 5}",
-     r"input: `streaming`, `limit` only apply to input.type hf_dataset, not html: remove them"),
+     r"input.streaming: `streaming` only applies to input.type hf_dataset, not html: remove it .* input.limit: "),
     ("{type: jsonl, paths: [a.jsonl], favor_precision: false}",
-     r"input: `favor_precision` only applies to input.type html / warc, not jsonl: remove it"),
+     r"input.favor_precision: `favor_precision` only applies to input.type html / warc, not jsonl: remove it"),
     ("{type: html, paths: [a.html], license_field: license}",
-     r"input: `license_field` reads a field of each record, and `type: html` files have none of their own: give a "
-     r"`sidecar:`"),
+     r"input.license_field: `license_field: license` reads a field of each record, and html pages without a sidecar "
+     r"have only date, license_detected, sitename, title, url: give a `sidecar:`"),
     ("{type: text, paths: [a.txt], language_field: lang}",
-     r"input: `language_field` reads a field of each record, and `type: text` files have none of their own"),
+     r"input.language_field: `language_field: lang` reads a field of each record, and text files have no fields"),
 ])
 def test_input_options_that_do_nothing_for_the_type_are_errors(tmp_path, capsys, input_, match):
     """New-user review: `streaming:`/`limit:`/`dataset:` on html, fasttext-only options, were accepted and ignored;
@@ -85,6 +85,24 @@ def test_input_options_that_do_nothing_for_the_type_are_errors(tmp_path, capsys,
     assert main(["validate", str(tmp_path / "a.yaml")]) == 2
     out = " ".join(capsys.readouterr().out.split())
     assert re.search(r"a\.yaml:5: " + match, out), out
+
+
+@pytest.mark.parametrize("input_", ["{type: html, paths: [a.html], license_field: license_detected}",
+                                    "{type: html, paths: [a.html], favor_precision: false}",
+                                    "{type: jsonl, paths: [a.jsonl]}"])
+def test_input_options_that_work_or_come_from_the_pipelines_defaults_pass(tmp_path, capsys, input_):
+    """Code review: pipeline `defaults:` are merged under every recipe, so a pipeline-wide `favor_precision` (for its
+    html sources) was an error in each jsonl recipe, at a line of the recipe that did not hold it; and html pages have
+    `license_detected` (trafilatura's) without a sidecar."""
+    for f in ("a.html", "a.jsonl"):
+        (tmp_path / f).write_text("x\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(
+        f"name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {input_}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml]\noutput_dir: out\n"
+                                     "defaults: {input: {favor_precision: false, include_tables: false}}\n",
+                                     encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "p.yaml")]) == 0, capsys.readouterr().out
 
 
 def test_model_license_without_a_model_is_an_error(tmp_path, capsys):

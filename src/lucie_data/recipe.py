@@ -116,22 +116,6 @@ class InputSpec(Strict):
                 raise ValueError("input.type hf_dataset needs `dataset:` (a Hub id such as ORG/NAME or a local folder)")
         elif not self.paths:
             raise ValueError(f"input.type {self.type} needs `paths:` (files, folders or globs relative to the recipe)")
-        # options that do nothing for this type, when written (new-user review: accepted without a word)
-        said = self.model_fields_set
-        only = {**{k: ("hf_dataset",) for k in ("dataset", "config", "split", "revision", "streaming", "limit")},
-                "favor_precision": ("html", "warc"), "include_tables": ("html", "warc")}
-        idle = [k for k, types in only.items() if k in said and self.type not in types]
-        if idle:
-            raise ValueError(f"{', '.join(f'`{k}`' for k in idle)} only appl{'y' if len(idle) > 1 else 'ies'} to "
-                             f"input.type {' / '.join(only[idle[0]])}, not {self.type}: remove "
-                             f"{'them' if len(idle) > 1 else 'it'}")
-        if self.type in ("html", "text") and not self.sidecar:
-            fields = [k for k in ("license_field", "language_field") if k in said and getattr(self, k)]
-            if fields:  # (a page or a text file has no record fields: the build failed after extracting every page)
-                raise ValueError(f"{', '.join(f'`{k}`' for k in fields)} read{'s' if len(fields) == 1 else ''} a field "
-                                 f"of each record, and `type: {self.type}` files have none of their own: give a "
-                                 "`sidecar:` (a JSONL file with a row per input file holding that field, joined on "
-                                 f"`sidecar_key`), or remove {'it' if len(fields) == 1 else 'them'}")
         return self
 
 
@@ -794,6 +778,35 @@ def _with_users(issue: ConfigIssue, section: tuple, recipes: list[str]) -> Confi
                        issue.line)
 
 
+# the fields an html page has without a sidecar (steps.readers._html_record: trafilatura's)
+_HTML_OWN_FIELDS = frozenset({"url", "title", "date", "sitename", "license_detected"})
+
+
+def _idle_input_options(spec: "InputSpec", own: set[str]) -> list[tuple[tuple, str]]:
+    """Input options the recipe (or its preset) writes that do nothing for its input type (new-user review: accepted
+    without a word): hf_dataset's on files, html/warc's elsewhere, and a `license_field`/`language_field` naming a
+    field text files or html pages without a sidecar never have (the build failed after extracting every page).
+    Options from the pipeline's `defaults:` are not judged: they serve sources of every type."""
+    only = {**{k: ("hf_dataset",) for k in ("dataset", "config", "split", "revision", "streaming", "limit")},
+            "favor_precision": ("html", "warc"), "include_tables": ("html", "warc")}
+    out: list[tuple[tuple, str]] = []
+    idle = [k for k, types in only.items() if k in own and spec.type not in types]
+    for k in idle:
+        out.append((("input", k), f"`{k}` only applies to input.type {' / '.join(only[k])}, not {spec.type}: "
+                                  "remove it"))
+    if spec.type in ("html", "text") and not spec.sidecar:
+        has = _HTML_OWN_FIELDS if spec.type == "html" else frozenset()
+        for k in ("license_field", "language_field"):
+            field = getattr(spec, k)
+            if k in own and field and field not in has:
+                what = (f"html pages without a sidecar have only {', '.join(sorted(has))}" if has else
+                        "text files have no fields of their own")
+                out.append((("input", k), f"`{k}: {field}` reads a field of each record, and {what}: give a "
+                                          "`sidecar:` (a JSONL file with a row per input file holding that field, "
+                                          f"joined on `sidecar_key`), or remove `{k}`"))
+    return out
+
+
 def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeline_file: Path | None,
                  pipeline_lines: dict | None) -> tuple[LoadedSource | None, list[ConfigIssue],
                                                         list[tuple[ConfigIssue, tuple]]]:
@@ -842,6 +855,8 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
                                f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
         return None, issues, shared
     add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
+    own_input = {k for d in (data, preset or {}) if isinstance(d.get("input"), dict) for k in d["input"]}
+    add([place(loc, msg) for loc, msg in _idle_input_options(recipe.input, own_input)])
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines, place)
     add(path_issues)
     inputs: list[Path] = []
