@@ -117,6 +117,7 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path, capsys):
     out, err = " ".join(cap.out.split()), " ".join(cap.err.split())
     assert "✗ b: FAILED: source 'b': `text_field: content` names a field" in out and "✓ c:" in out, out
     assert "1 source(s) failed, the others were built" in err and "[red]" not in out + err
+    assert "done: 794 records read" in out  # the built sources' summary is said before the failure (code review)
     build = tmp_path / "build"
     assert (build / "sources/a/ledger.json").exists() and (build / "sources/c/ledger.json").exists()
     m = json.loads((build / "manifest.json").read_text())
@@ -129,6 +130,16 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path, capsys):
     rep = json.loads((build / "reports/provenance.json").read_text())
     assert [w["source"] for w in rep["warnings"] if w["kind"] == "failed_source"] == ["b"]
     assert not [w for w in rep["warnings"] if w["kind"] == "unfinished_source"]
+
+    # an --only build of another source keeps b failed, with its error, and says so (code review: b became "lost")
+    capsys.readouterr()
+    assert main(["build", str(pipe), "--only", "a"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "b: failed in an earlier build and not built since (source 'b': `text_field: content`" in out, out
+    m = json.loads((build / "manifest.json").read_text())
+    assert [f["name"] for f in m["failed_sources"]] == ["b"] and "lost_sources" not in m
+    assert "text_field: content" in m["failed_sources"][0]["error"]
+    assert main(["mix", "build", str(build)]) == 2
 
     (tmp_path / "b.yaml").write_text((tmp_path / "b.yaml").read_text().replace(", text_field: content", ""))
     capsys.readouterr()

@@ -220,8 +220,17 @@ def cmd_build(args) -> int:
                       f"{led['docs_kept']:,} kept, "
                       f"{led['docs_removed']:,} removed · {led['records_read'] / secs:,.0f} docs/s · "
                       f"{secs:.1f} s")
+    from .errors import BuildError
+
+    failure = None
     try:
         result = build(pipe, Path(args.output) if args.output else None, args.workers, args.only, on_event)
+    except BuildError as err:
+        if err.result is None:
+            raise
+        # sources failed, the others were built: their summary and problems are said first (code review: a failure
+        # hid the other sources' warnings and the incomplete notice), then the failure (exit 1)
+        failure, result = err, err.result
     finally:
         status.stop()
     kept = sum(s.ledger["docs_kept"] for s in result.sources)
@@ -237,8 +246,9 @@ def cmd_build(args) -> int:
         con.print(f"[red]{len(result.incomplete)} source(s) incomplete[/red] ({esc(', '.join(result.incomplete))}): "
                   "a dataset could not be read whole (the network, a Hub outage?); rerun the same command to retry "
                   "them. `lucie-data mix build` refuses an incomplete source.")
-        return 1
-    return 0
+    if failure is not None:
+        raise failure
+    return 1 if result.incomplete else 0
 
 
 # ---------------------------------------------------------------------------------------------- stages / schema

@@ -201,15 +201,17 @@ def token_counter_entry(tokenizer: str | None) -> dict:
     return entry
 
 
-def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str]]:
-    """The source entries of the manifest an earlier run wrote, by name, and its ``lost_sources`` (({}, set()) when
-    there is none or it does not read)."""
+def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str], dict[str, str]]:
+    """The source entries of the manifest an earlier run wrote, by name, its ``lost_sources`` and its
+    ``failed_sources`` (name -> error) (({}, set(), {}) when there is none or it does not read)."""
     try:
         data = json.loads((out / "manifest.json").read_bytes())
         return ({s["name"]: s for s in data.get("sources") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)},
-                {n for n in data.get("lost_sources") or [] if isinstance(n, str)})
+                {n for n in data.get("lost_sources") or [] if isinstance(n, str)},
+                {f["name"]: str(f.get("error")) for f in data.get("failed_sources") or []
+                 if isinstance(f, dict) and isinstance(f.get("name"), str)})
     except (OSError, ValueError, AttributeError, TypeError):
-        return {}, set()
+        return {}, set(), {}
 
 
 # what a source entry says about the recipe and inputs it was built from: for a source this run did not build
@@ -226,8 +228,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     built_names = {s.name for s in result.sources}
     # parsed again only when this run left sources out (--only): a full build never needs it (a rerun's cost)
-    previous_sources, previous_lost = (_previous_sources(out) if any(s.name not in built_names for s in pipe.sources)
-                                       else ({}, set()))
+    previous_sources, previous_lost, previous_failed = (
+        _previous_sources(out) if any(s.name not in built_names for s in pipe.sources) else ({}, set(), {}))
     lost = []  # sources an earlier run built (its manifest lists them, or listed them as lost) whose build is gone
     policy = json.loads(pipe.recipe.license_policy.model_dump_json()) if pipe.recipe.license_policy else None
     cache = HashCache(out / ".cache" / "sha256.json")
@@ -236,7 +238,13 @@ def write_manifest(out: Path, pipe, result) -> dict:
     built = {s.name: s for s in result.sources}
     cache.prefetch([p for src in pipe.sources for p in [*src.inputs, *([src.sidecar] if src.sidecar else [])]
                     if src.name in built or (out / "sources" / src.name / "ledger.json").exists()])
-    failed = getattr(result, "failed", {}) or {}
+    failed = dict(getattr(result, "failed", {}) or {})
+    # a source that failed in an earlier run and was left out of this one (--only) is still failed, with its error
+    # (code review: it turned into a "lost" source, its error gone, and the build said nothing of it)
+    for name, err in previous_failed.items():
+        if name not in built and name not in failed and any(src.name == name for src in pipe.sources) \
+                and not (out / "sources" / name / "ledger.json").exists():
+            failed[name] = err
     for src in pipe.sources:
         if src.name in failed:  # failed this run: no build of it stands (a mix refuses the build)
             continue

@@ -359,6 +359,10 @@ class BuildResult:
     @property
     def problems(self) -> list[str]:
         out = []
+        for f in (self.manifest or {}).get("failed_sources") or []:  # failed earlier, left out of this run (--only)
+            if f.get("name") not in self.failed:
+                out.append(f"{f.get('name')}: failed in an earlier build and not built since ({str(f.get('error'))[:300]}"
+                           "); `mix build` refuses this build until it is: fix it and build it")
         if self.stale:  # review: after --only with other options, the manifest and the mix took them as current
             out.append(f"not rebuilt (--only) though out of date with this pipeline (recipe, inputs or options "
                        f"changed): {', '.join(self.stale)}; their shards are as an earlier run built them (`mix build` "
