@@ -73,11 +73,14 @@ def test_flagged_documents_are_left_out_of_the_mix_and_listed(tmp_path, capsys):
 
 def test_the_reports_mix_licence_leaves_out_flagged_documents():
     """The report derives the licence of the publishable mix from the kept documents; those a licence stage flagged
-    never enter a mix, so they do not count there either (report/aggregate.share_alike)."""
+    (a modified no-derivatives text, a failed licence rule) never enter a mix, so they do not count there either
+    (report/aggregate.share_alike; code review: the failed rule was still counted)."""
     from lucie_data.report.aggregate import share_alike
 
-    docs = pl.DataFrame({"status": ["kept", "kept"], "source": ["s", "s"], "license": ["CC-BY-4.0", "CC-BY-ND-4.0"],
-                         "license_warning": [None, "no_derivatives_modified"]})
+    docs = pl.DataFrame({"status": ["kept", "kept", "kept"], "source": ["s", "s", "s"],
+                         "license": ["CC-BY-4.0", "CC-BY-ND-4.0", "CC0-1.0"],
+                         "license_warning": [None, "no_derivatives_modified", None],
+                         "license_rule_verdict": [None, None, "license_gutenberg_author_too_recent"]})
     got = share_alike(docs, {"s": True}, {"allow_classes": ["public-domain", "permissive", "share-alike",
                                                             "no-derivatives"]})
     assert got["licenses"] == ["CC-BY-4.0"] and got["mix_license"] == "CC-BY-4.0"

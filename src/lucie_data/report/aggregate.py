@@ -158,6 +158,7 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
                 meta.str.contains('"modified_by":[', literal=True).fill_null(False).alias("modified"),
                 meta.str.json_path_match("$.license_detected").alias("license_detected"),
                 meta.str.json_path_match("$.license_warning").alias("license_warning"),
+                meta.str.json_path_match("$.license_rule_verdict").alias("license_rule_verdict"),
                 meta.str.json_path_match("$.duplicate_of").alias("duplicate_of"),
                 meta.str.json_path_match("$.license_raw").alias("license_raw"),
                 pl.col("title"),
@@ -302,7 +303,8 @@ def share_alike(docs, redistributable: dict[str, bool], policy: dict | None = No
 
     pub = docs.filter((pl.col("status") == "kept")
                       & pl.col("source").is_in([s for s, ok in redistributable.items() if ok])
-                      & pl.col("license_warning").is_null())  # flagged documents never enter a mix (mix/build.py)
+                      & pl.col("license_warning").is_null()  # flagged documents never enter a mix (mix/build.py
+                      & pl.col("license_rule_verdict").fill_null("allowed").eq("allowed"))  # _flag_reasons)
     allowed = _policy_decider(policy)
     if allowed is not None and pub.height:
         ok = {lic: allowed(lic) for lic in pub["license"].unique().to_list()}
