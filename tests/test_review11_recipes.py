@@ -70,7 +70,11 @@ def test_a_source_policy_that_would_loosen_the_pipelines_is_a_validation_error(t
      r"input.license_field: `license_field: license` reads a field of each record, and html pages without a sidecar "
      r"have only date, license_detected, sitename, title, url: give a `sidecar:`"),
     ("{type: text, paths: [a.txt], language_field: lang}",
-     r"input.language_field: `language_field: lang` reads a field of each record, and text files have no fields"),
+     r"input.language_field: `language_field: lang` names a record field, and a `type: text` file is one document "
+     r"with only its text, its path \(id\) and its name \(title\): remove `language_field`"),
+    ("{type: text, paths: [a.txt], text_field: body}", r"input.text_field: `text_field: body` names a record field"),
+    ("{type: jsonl, paths: [a.jsonl], sidecar_key: file}",
+     r"input.sidecar_key: `sidecar_key` names the sidecar's join field, and there is no `sidecar:`"),
 ])
 def test_input_options_that_do_nothing_for_the_type_are_errors(tmp_path, capsys, input_, match):
     """New-user review: `streaming:`/`limit:`/`dataset:` on html, fasttext-only options, were accepted and ignored;
@@ -88,13 +92,14 @@ def test_input_options_that_do_nothing_for_the_type_are_errors(tmp_path, capsys,
 
 
 @pytest.mark.parametrize("input_", ["{type: html, paths: [a.html], license_field: license_detected}",
+                                    "{type: text, paths: [a.txt], text_field: text, id_field: id}",
                                     "{type: html, paths: [a.html], favor_precision: false}",
                                     "{type: jsonl, paths: [a.jsonl]}"])
 def test_input_options_that_work_or_come_from_the_pipelines_defaults_pass(tmp_path, capsys, input_):
     """Code review: pipeline `defaults:` are merged under every recipe, so a pipeline-wide `favor_precision` (for its
     html sources) was an error in each jsonl recipe, at a line of the recipe that did not hold it; and html pages have
     `license_detected` (trafilatura's) without a sidecar."""
-    for f in ("a.html", "a.jsonl"):
+    for f in ("a.html", "a.jsonl", "a.txt"):
         (tmp_path / f).write_text("x\n", encoding="utf-8")
     (tmp_path / "a.yaml").write_text(
         f"name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {input_}\n", encoding="utf-8")
@@ -116,3 +121,28 @@ def test_model_license_without_a_model_is_an_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "a.yaml")]) == 2
     out = " ".join(capsys.readouterr().out.split())
     assert "a.yaml:7: stages[0]" in out and "`model_license` only applies with `model:`" in out, out
+
+
+def test_validate_and_build_without_arguments_see_pipelines_in_subfolders(tmp_path, capsys, monkeypatch):
+    """Verification review: with pipelines/ holding only subfolders (pipelines/team/mine.yaml), `validate` checked the
+    bundled pipelines and said OK, and `build` built the bundled demo."""
+    (tmp_path / "pipelines" / "team").mkdir(parents=True)
+    (tmp_path / "pipelines" / "team" / "mine.yaml").write_text("name: broken\nsources: [../nothing/*.yaml]\n",
+                                                                encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["validate"]) == 2
+    assert "mine.yaml" in capsys.readouterr().out
+    assert main(["build"]) == 2
+    assert "name the one to build" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "build").exists()
+
+
+def test_lingua_candidates_listed_twice_are_one(tmp_path, capsys):
+    (tmp_path / "a.yaml").write_text(
+        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {type: text, paths: [a.txt]}\n"
+        "stages:\n  - {type: language_id, backend: lingua, candidates: [fr, fr]}\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
+    assert "lingua needs at least 2 different `candidates`" in " ".join(capsys.readouterr().out.split())

@@ -30,7 +30,7 @@ def _own_pipelines() -> list[Path] | None:
     folder = Path.cwd() / "pipelines"
     if not folder.is_dir():
         return None
-    return sorted(Path("pipelines") / p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p.relative_to(Path.cwd()) for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def _no_own_pipelines_reason() -> str:
@@ -235,7 +235,8 @@ def cmd_build(args) -> int:
         status.stop()
     kept = sum(s.ledger["docs_kept"] for s in result.sources)
     read = sum(s.ledger["records_read"] for s in result.sources)
-    con.print(f"[bold]done[/bold]: {read:,} records read, {kept:,} documents kept; "
+    con.print(f"[bold]done[/bold]: {read:,} records read, {kept:,} documents kept"
+              + (f" in the sources built ({len(result.failed)} failed, below)" if result.failed else "") + "; "
               f"ledgers in {esc(str(out))}/sources/*/ledger.json, manifest {esc(str(out))}/manifest.json")
     probs = result.problems
     if probs:

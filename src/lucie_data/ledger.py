@@ -368,8 +368,9 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
             reasons = ", ".join(f"{r} × {v['docs']:,}" for r, v in sorted(st["removed"].items()))
             warnings.append(f"stage {st['stage']} removed every document ({st['docs_in']:,}: {reasons}); their "
                             f"licences: {', '.join(f'{k} × {v:,}' for k, v in lics[:5])}. If they may be used, allow "
-                            "them in the pipeline's `license_policy` (`allow: [...]`, or `unknown: allow`; a "
-                            "license_gate's own policy can only restrict it), else drop the source from the pipeline")
+                            "them in the pipeline's `license_policy` (`allow: [...]`, or `unknown: allow`) and, if "
+                            "this source's `license_gate` has a `policy:` of its own, there too; else drop the source "
+                            "from the pipeline")
     unknown_stages = set(removed) - {s["stage"] for s in stages}
     for s in sorted(unknown_stages):
         imbalances.append(f"removed/{s}/ does not belong to any stage of the recipe")

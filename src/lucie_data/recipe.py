@@ -794,16 +794,27 @@ def _idle_input_options(spec: "InputSpec", own: set[str]) -> list[tuple[tuple, s
     for k in idle:
         out.append((("input", k), f"`{k}` only applies to input.type {' / '.join(only[k])}, not {spec.type}: "
                                   "remove it"))
-    if spec.type in ("html", "text") and not spec.sidecar:
-        has = _HTML_OWN_FIELDS if spec.type == "html" else frozenset()
+    if spec.type == "text":  # a text file's record is {text, id: its path, title: its name} (readers._iter_text)
+        fixed = {"text_field": "text", "id_field": "id", "title_field": "title"}
+        for k in ("text_field", "id_field", "title_field", "url_field", "date_field", "license_field",
+                  "language_field"):
+            field = getattr(spec, k)
+            if k in own and field and field != fixed.get(k):
+                out.append((("input", k), f"`{k}: {field}` names a record field, and a `type: text` file is one "
+                                          "document with only its text, its path (id) and its name (title): remove "
+                                          f"`{k}`" + (" (the recipe's `license:` and `languages:` apply to every "
+                                                      "file)" if k in ("license_field", "language_field") else "")))
+    if spec.type == "html" and not spec.sidecar:
         for k in ("license_field", "language_field"):
             field = getattr(spec, k)
-            if k in own and field and field not in has:
-                what = (f"html pages without a sidecar have only {', '.join(sorted(has))}" if has else
-                        "text files have no fields of their own")
-                out.append((("input", k), f"`{k}: {field}` reads a field of each record, and {what}: give a "
+            if k in own and field and field not in _HTML_OWN_FIELDS:
+                out.append((("input", k), f"`{k}: {field}` reads a field of each record, and html pages without a "
+                                          f"sidecar have only {', '.join(sorted(_HTML_OWN_FIELDS))}: give a "
                                           "`sidecar:` (a JSONL file with a row per input file holding that field, "
                                           f"joined on `sidecar_key`), or remove `{k}`"))
+    if "sidecar_key" in own and not spec.sidecar:
+        out.append((("input", "sidecar_key"), "`sidecar_key` names the sidecar's join field, and there is no "
+                                              "`sidecar:`: add the sidecar, or remove `sidecar_key`"))
     return out
 
 

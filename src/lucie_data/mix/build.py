@@ -1497,7 +1497,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     failed = [f for f in mdata.get("failed_sources") or [] if isinstance(f, dict) and isinstance(f.get("name"), str)]
     if failed:  # the last build could not build them (it built the others): their documents would be missing
         raise MixPlanError(f"source(s) {', '.join(f['name'] for f in failed)} failed in the last build ("
-                           + "; ".join(str(f.get("error"))[:300] for f in failed) + "): their documents would be left "
+                           + "; ".join(str(f.get("error"))[:1000] for f in failed) + "): their documents would be left "
                            f"out of the mix. Fix them and build again (`lucie-data build {pfile} --output {build}`), "
                            "or remove them from the pipeline, then mix")
     unbuilt = [n for n in mdata.get("unbuilt_sources") or [] if isinstance(n, str)]

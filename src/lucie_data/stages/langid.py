@@ -132,8 +132,8 @@ class LanguageIdSpec(StageSpec):
                 raise ValueError(f"candidate {lang!r} is not an ISO 639-1 code (fr, en…)")
             if problem := language_problem(lang, "language_id"):
                 raise ValueError(f"candidate {problem}")
-        if v is not None and len(v) < 2:
-            raise ValueError("lingua needs at least 2 `candidates` to choose from")
+        if v is not None and len(set(v)) < 2:  # (a language listed twice is one: review)
+            raise ValueError("lingua needs at least 2 different `candidates` to choose from")
         return v
 
     @model_validator(mode="after")
