@@ -378,8 +378,8 @@ class BuildResult:
                            "is also an input id" if split else "") + "); set `id_field` to a unique field")
             if s.ledger.get("removed_sharing_ids"):
                 out.append(f"{s.name}: {s.ledger['removed_sharing_ids']} removed document(s) have the id of another "
-                           f"document (e.g. {', '.join(s.ledger.get('removed_sharing_ids_examples') or [])}): two input "
-                           "records with one id, one of them removed (by dedup, a filter); `trace` finds both. Set "
+                           f"document (e.g. {', '.join(s.ledger.get('removed_sharing_ids_examples') or [])}): input records "
+                           "sharing an id, at least one of them removed (by dedup, a filter); `trace` shows each. Set "
                            "`id_field` to a unique field")
             bad = {k: v for k, v in s.ledger.get("read_removed", {}).items()}
             if bad:

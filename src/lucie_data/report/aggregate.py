@@ -651,8 +651,8 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
             ex = [str(i) for i in led.get("removed_sharing_ids_examples") or []]
             out.append({"kind": "duplicate_ids_removed", "severity": "warning", "source": name, "count": shared,
                         "ids": ex, "message": f"{shared} removed document(s) have the id of another document of the "
-                        "source (two input records with one id, one of them removed): `trace` of such an id shows "
-                        "each; set the recipe's `id_field` to a unique field"})
+                        "source (input records sharing an id, at least one of them removed): `trace` of such an id "
+                        "shows each; set the recipe's `id_field` to a unique field"})
         for w in led.get("warnings", []):
             out.append({"kind": "build_warning", "severity": "warning", "source": name, "count": 0, "ids": [],
                         "message": str(w)})
