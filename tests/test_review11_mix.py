@@ -84,3 +84,35 @@ def test_the_reports_mix_licence_leaves_out_flagged_documents():
     got = share_alike(docs, {"s": True}, {"allow_classes": ["public-domain", "permissive", "share-alike",
                                                             "no-derivatives"]})
     assert got["licenses"] == ["CC-BY-4.0"] and got["mix_license"] == "CC-BY-4.0"
+
+
+def test_the_card_says_how_many_rows_carry_an_unverified_licence(tmp_path, capsys):
+    """Auditor review (and a note of the previous session): under `unverified: allow` (the default), rows whose
+    licence is the recipe's for want of their own entered the mix and the card said nothing of them. mix_plan.json
+    counts them per source and the card states it, for byte-copied shards (from the build's summary) and re-encoded
+    ones alike."""
+    lines = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines()[:8]]
+    recs = [dict(r, license="CC-BY-SA-4.0") if i >= 3 else {k: v for k, v in r.items() if k != "license"}
+            for i, r in enumerate(lines)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: gsd\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+        "input: {type: jsonl, paths: [in.jsonl], license_field: license}\n", encoding="utf-8")
+    for factor, name in ((1, "one"), (1.5, "frac")):
+        pipe = tmp_path / f"{name}.yaml"
+        pipe.write_text(f"name: {name}\nsources: [s.yaml]\noutput_dir: build\n"
+                        "executor: {type: local, workers: 1, tasks: 1}\n"
+                        f"mix: {{factors: {{fr--web: {factor}}}}}\n", encoding="utf-8")
+        assert main(["build", str(pipe)]) == 0
+        build = tmp_path / "build"
+        capsys.readouterr()
+        assert main(["mix", "build", str(build), "--pipeline", str(pipe)]) == 0, capsys.readouterr().err
+        mix = build / "mix"
+        rows = pl.read_parquet(sorted(mix.glob("data/**/*.parquet")))
+        want = rows.filter(pl.col("license_evidence") == "recipe:no_license_field").height
+        assert want >= 3  # 3 records without a licence, each at least once
+        mp = json.loads((mix / "mix_plan.json").read_text())
+        assert mp["license_check"]["unverified_rows"] == {"gsd": want}
+        card = " ".join((mix / "README.md").read_text().split())
+        assert (f"{want:,} rows ({want / rows.height:.2%} of the mix) carry their source recipe's licence because "
+                "their input gave none of their own") in card and "Per source: `gsd` " in card

@@ -848,11 +848,43 @@ def shard_summaries(paths: list[Path]) -> list[dict]:
     flagged = _flagged_per_file(paths)
     with_url = rows_with_url([str(p) for p in paths])  # the card's `url` claim, recorded once here (footers)
     suffixed = _suffixed_ids(paths)
+    unverified = _unverified_per_file(paths)
     out = []
     for p, (_rows, nulls, groups), urls in zip(paths, grouped, with_url):
         out.append({"schema": schema_fingerprint(pq.read_schema(p)), "footer": footer_digest(p), "null_tokens": int(nulls),
                     "groups": [[s, lang, lic, int(n or 0), int(docs)] for s, lang, lic, n, docs in groups],
-                    "flagged": flagged.get(str(p), []), "url_rows": urls, "suffixed_ids": suffixed.get(str(p), 0)})
+                    "flagged": flagged.get(str(p), []), "url_rows": urls, "suffixed_ids": suffixed.get(str(p), 0),
+                    "unverified": unverified.get(str(p), {})})
+    return out
+
+
+def _unverified_per_file(paths: list) -> dict[str, dict[str, int]]:
+    """Shard path string -> {source: rows whose licence is the recipe's for want of their own} (``license_evidence``
+    in UNVERIFIED_EVIDENCE; a policy with ``unverified: allow`` lets them in, and the card says how many)."""
+    if not paths:
+        return {}
+    import polars as pl
+
+    try:
+        df = (pl.scan_parquet([str(p) for p in paths], include_file_paths="__path", hive_partitioning=False)
+              .select("__path", "source", "license_evidence")
+              .filter(pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE)))
+              .group_by("__path", "source").len().collect())
+    except Exception:  # noqa: BLE001 -- files polars cannot scan together: one by one (a damaged one is named)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        out: dict[str, dict[str, int]] = {}
+        for p in paths:
+            t = _read(p, ["source", "license_evidence"])
+            t = t.filter(pc.is_in(t.column("license_evidence"), value_set=pa.array(sorted(UNVERIFIED_EVIDENCE))))
+            for src in t.column("source").to_pylist():
+                by = out.setdefault(str(p), {})
+                by[src] = by.get(src, 0) + 1
+        return out
+    out = {}
+    for path, src, n in df.iter_rows():
+        out.setdefault(path, {})[src] = int(n)
     return out
 
 
@@ -1039,9 +1071,10 @@ def _lic(lic: str | None) -> str:
 
 def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
              hashes: dict[str, str] | None = None, known: dict[str, tuple[int, dict]] | None = None,
-             per_source: dict[str, dict[str, int]] | None = None):
+             per_source: dict[str, dict[str, int]] | None = None, unverified: dict[str, int] | None = None):
     """Read back every shard of a mix folder: (shards, achieved per subset, rows per licence, violations).
-    ``per_source``, when given, is filled with rows per licence of each source (the card's attribution lines).
+    ``per_source``, when given, is filled with rows per licence of each source (the card's attribution lines);
+    ``unverified`` with the rows per source whose licence is unverified (the recipe's, for want of their own).
 
     A violation is a shard holding a document of a non-redistributable or unknown source, or under a
     licence ``decide`` forbids, or a flagged document; one entry per (source, licence, reason), with the
@@ -1118,6 +1151,12 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
             if (s, lic, why) not in seen:
                 seen.add((s, lic, why))
                 violations.append({"source": s, "license": lic, "reason": why, "shard": rel})
+    if unverified is not None:  # a byte copy's count from its build summary (older builds: read), the rest read
+        need = [p for p in paths if not (p in known and isinstance(known[p][1].get("unverified"), dict))]
+        counted = _unverified_per_file(need)
+        for p in paths:
+            for s, n in (counted.get(p, {}) if p in counted or p in need else known[p][1]["unverified"]).items():
+                unverified[s] = unverified.get(s, 0) + int(n)
     flag_seen: set[tuple] = set()
     for rel, flags in flags_of:
         for s, lic, why in flags:
@@ -1782,7 +1821,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
 
     # 3. verify on the written shards, not from the plan
     lic_of_source: dict[str, dict[str, int]] = {}
-    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes, trusted, lic_of_source)
+    unverified_rows: dict[str, int] = {}
+    shards, achieved, lic_docs, violations = scan_mix(tmp, by_name, decide, hashes, trusted, lic_of_source,
+                                                      unverified_rows)
     if not any(s["rows"] for s in shards):  # review: factors of 1e-9 wrote an empty "mix" and said it passed
         shutil.rmtree(tmp)
         raise MixPlanError(f"the mix would hold no document: with these epochs ({', '.join(f'{k} {v:g}' for k, v in sorted(epochs.items()))}) "
@@ -1835,6 +1876,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             "policy_origin": config.policy_origin,
             "violations": violations,
             "excluded": {"sources": excluded_sources, "documents": excluded_docs},
+            # rows whose licence is their recipe's for want of their own, let in by `unverified: allow` (the card
+            # says how many: they were in the mix without a word; auditor review)
+            **({"unverified_rows": dict(sorted(unverified_rows.items()))} if unverified_rows else {}),
         },
     }
     card = card_mod.render_card(mix_plan).encode("utf-8")

@@ -406,6 +406,15 @@ def render_card(mix_plan: dict) -> str:
         terms.append(f"denied: {', '.join(pol['deny'])}")
     lines += ["", f"Licence check: **{'passed' if check['passed'] else 'FAILED'}** (policy: {check['policy_origin']}; "
               f"{'; '.join(terms)})."]
+    unverified = check.get("unverified_rows") or {}
+    if unverified:
+        total = sum(unverified.values())
+        rows = sum(s.get("rows", 0) for s in mix_plan["shards"]) or 1
+        lines += ["", f"{total:,} rows ({total / rows:.2%} of the mix) carry their source recipe's licence because their "
+                  "input gave none of their own (a record without the licence field, a page without a sidecar row, "
+                  "no rights data where the recipe said to look: `license_evidence` starting with `recipe:`); the "
+                  f"policy lets them in (`unverified: {pol.get('unverified', 'allow')}`). Per source: "
+                  + ", ".join(f"`{k}` {v:,}" for k, v in sorted(unverified.items())) + "."]
     ex_src = check["excluded"]["sources"]
     ex_doc = check["excluded"]["documents"]
     if ex_src or ex_doc:
