@@ -146,3 +146,20 @@ def test_lingua_candidates_listed_twice_are_one(tmp_path, capsys):
     capsys.readouterr()
     assert main(["validate", str(tmp_path / "a.yaml")]) == 2
     assert "lingua needs at least 2 different `candidates`" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_loosening_gate_policy_from_a_preset_is_placed_in_the_preset(tmp_path, capsys):
+    """Verification review: a wider gate policy that a pipeline preset gives was reported in the recipe file, without
+    a line; it is placed at the preset's line, naming the recipe using it, as other preset problems are."""
+    (tmp_path / "a.yaml").write_text(
+        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\npreset: open\ninput: {type: text, paths: [a.txt]}\n",
+        encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(
+        "name: p\nsources: [a.yaml]\noutput_dir: out\n"
+        "license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}\n"
+        "presets:\n  open:\n    stages:\n      - type: license_gate\n        policy: {unknown: allow}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "p.yaml")]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "p.yaml:9: presets.open.stages[0].policy.unknown" in out and "cannot loosen" in out, out

@@ -819,8 +819,8 @@ def _idle_input_options(spec: "InputSpec", own: set[str]) -> list[tuple[tuple, s
 
 
 def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeline_file: Path | None,
-                 pipeline_lines: dict | None) -> tuple[LoadedSource | None, list[ConfigIssue],
-                                                        list[tuple[ConfigIssue, tuple]]]:
+                 pipeline_lines: dict | None, policy=None) -> tuple[LoadedSource | None, list[ConfigIssue],
+                                                                    list[tuple[ConfigIssue, tuple]]]:
     """``load_source``, with the issues of the pipeline's presets and defaults apart (the issue, its section)."""
     path = Path(path)
     data, lines, issues = _read_yaml(path)
@@ -868,6 +868,8 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
     add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
     own_input = {k for d in (data, preset or {}) if isinstance(d.get("input"), dict) for k in d["input"]}
     add([place(loc, msg) for loc, msg in _idle_input_options(recipe.input, own_input)])
+    if policy is not None and pipeline_file is not None:
+        add([place(loc, msg) for loc, msg in _loosening_gate_problems(recipe, policy, Path(pipeline_file))])
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines, place)
     add(path_issues)
     inputs: list[Path] = []
@@ -1101,7 +1103,8 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     # an issue in the pipeline's presets or defaults is reported once, naming every recipe that uses it
     shared: dict[tuple, tuple[ConfigIssue, tuple, list[str]]] = {}
     for f in files:
-        src, errs, from_pipeline = _load_source(f, defaults, presets, path, lines)
+        src, errs, from_pipeline = _load_source(f, defaults, presets, path, lines,
+                                                pipe.license_policy if pipe is not None else None)
         issues.extend(errs)
         for issue, section in from_pipeline:
             users = shared.setdefault((issue.file, issue.path, issue.message, issue.line), (issue, section, []))[2]
@@ -1123,8 +1126,6 @@ def load_pipeline(path: Path) -> LoadedPipeline:
                 issues.append(ConfigIssue(str(f), "name", f"source name {name!r} is also used by {seen[name]}; give "
                                           "each recipe its own `name:`", flines.get(("name",))))
             seen.setdefault(name, f)
-    if pipe is not None and pipe.license_policy is not None:
-        issues.extend(_loosening_gate_issues(sources, pipe.license_policy, path))
     raw_mix = data.get("mix") if isinstance(data.get("mix"), dict) else {}
     publish = raw_mix.get("publish_as") if isinstance(raw_mix.get("publish_as"), dict) else {}
     if publish and sources:  # also when another key is invalid: every problem in the same run
@@ -1166,34 +1167,31 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     return LoadedPipeline(pipe, path.resolve(), sources)
 
 
-def _loosening_gate_issues(sources: list, policy, pfile: Path) -> list[ConfigIssue]:
+def _loosening_gate_problems(recipe: "SourceRecipe", policy, pfile: Path) -> list[tuple[tuple, str]]:
     """A source's ``license_gate`` policy that would allow what the pipeline's ``license_policy`` denies: both apply,
     so its wider settings do nothing, and the documents it meant to keep are removed without a word (new-user review:
-    `allow: [CC-BY-NC-4.0]` in a recipe, 105 read, 0 kept, exit 0). Only settings the recipe writes are judged."""
+    `allow: [CC-BY-NC-4.0]` in a recipe, 105 read, 0 kept, exit 0). Only settings written are judged. (loc, message)
+    pairs, placed by the caller in the recipe or the preset that holds the stage."""
     out = []
-    for src in sources:
-        _raw, flines, _ = _read_yaml(src.file)
-        for i, st in enumerate(src.recipe.stages):
-            own = getattr(st, "policy", None) if getattr(st, "type", None) == "license_gate" else None
-            if own is None:
-                continue
-            said = own.model_fields_set
-            wider: list[tuple[str, str]] = []
-            if "allow" in said:
-                wider += [("allow", f"{lic} is denied by it") for lic in own.allow if not policy.decide(lic)[0]]
-            if "allow_classes" in said:
-                wider += [("allow_classes", f"class {c} is not among its allow_classes") for c in own.allow_classes
-                          if c not in policy.allow_classes]
-            for key, loose in (("unknown", "allow"), ("unverified", "allow")):
-                if key in said and getattr(own, key) == loose and getattr(policy, key) != loose:
-                    wider.append((key, f"it says `{key}: {getattr(policy, key)}`"))
-            for key, why in wider:
-                out.append(ConfigIssue(
-                    str(src.file), f"stages[{i}].policy.{key}",
-                    f"this source's policy cannot loosen the pipeline's license_policy ({pfile}): {why}, so the "
-                    "gate would remove those documents all the same. Allow it in the pipeline's license_policy, or "
-                    "remove it here (a source policy can only add restrictions)",
-                    flines.get(("stages", i, "policy", key)) or flines.get(("stages", i))))
+    for i, st in enumerate(recipe.stages):
+        own = getattr(st, "policy", None) if getattr(st, "type", None) == "license_gate" else None
+        if own is None:
+            continue
+        said = own.model_fields_set
+        wider: list[tuple[str, str]] = []
+        if "allow" in said:
+            wider += [("allow", f"{lic} is denied by it") for lic in own.allow if not policy.decide(lic)[0]]
+        if "allow_classes" in said:
+            wider += [("allow_classes", f"class {c} is not among its allow_classes") for c in own.allow_classes
+                      if c not in policy.allow_classes]
+        for key, loose in (("unknown", "allow"), ("unverified", "allow")):
+            if key in said and getattr(own, key) == loose and getattr(policy, key) != loose:
+                wider.append((key, f"it says `{key}: {getattr(policy, key)}`"))
+        for key, why in wider:
+            out.append((("stages", i, "policy", key),
+                        f"this source's policy cannot loosen the pipeline's license_policy ({pfile.name}): {why}, so "
+                        "the gate would remove those documents all the same. Allow it in the pipeline's "
+                        "license_policy, or remove it here (a source policy can only add restrictions)"))
     return out
 
 
