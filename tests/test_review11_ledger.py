@@ -16,6 +16,15 @@ if not CORPUS.exists():
     CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "fr_ud_pud.jsonl"
 
 
+def _one_source(tmp_path: Path, recipe: str, policy: str = "") -> Path:
+    """A pipeline of one recipe (s.yaml) building into tmp_path/build, 1 worker, 1 task; returns the pipeline file."""
+    (tmp_path / "s.yaml").write_text(recipe, encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n"
+                    + policy, encoding="utf-8")
+    return pipe
+
+
 def test_a_removed_document_with_the_id_of_another_is_counted_and_warned(tmp_path, capsys):
     recs = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines()[:4]]
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
@@ -23,12 +32,8 @@ def test_a_removed_document_with_the_id_of_another_is_counted_and_warned(tmp_pat
     extra = dict(recs[1], id="other-1", text=recs[1]["text"] + " Fin.")
     (tmp_path / "b.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (recs[0], extra)),
                                       encoding="utf-8")
-    (tmp_path / "s.yaml").write_text(
-        "name: pud\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
-        "input: {type: jsonl, paths: [a.jsonl, b.jsonl]}\nstages:\n  - type: exact_dedup\n", encoding="utf-8")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n",
-                    encoding="utf-8")
+    pipe = _one_source(tmp_path, "name: pud\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+                       "input: {type: jsonl, paths: [a.jsonl, b.jsonl]}\nstages:\n  - type: exact_dedup\n")
     capsys.readouterr()
     assert main(["build", str(pipe)]) == 0
     out = capsys.readouterr().out
@@ -47,13 +52,8 @@ def test_a_text_field_no_record_has_fails_the_source(tmp_path, capsys):
     """New-user review: `text_field: content` on records whose text is in `text` removed all 105 records at read and
     the build said the source finished (exit 0, 0 kept, one warning). Like a license_field no record has, it is a
     mapping error with one fix: the source fails and says it."""
-    (tmp_path / "s.yaml").write_text(
-        "name: ocr\ncategory: newspaper\nlanguages: [fr]\nlicense: CC0-1.0\n"
-        f"input: {{type: jsonl, paths: [{CORPUS.parent / 'fr_ocr_newseye.jsonl'}], text_field: content}}\n",
-        encoding="utf-8")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n",
-                    encoding="utf-8")
+    pipe = _one_source(tmp_path, "name: ocr\ncategory: newspaper\nlanguages: [fr]\nlicense: CC0-1.0\n"
+                       f"input: {{type: jsonl, paths: [{CORPUS.parent / 'fr_ocr_newseye.jsonl'}], text_field: content}}\n")
     capsys.readouterr()
     assert main(["build", str(pipe)]) == 1
     err = " ".join(capsys.readouterr().err.split())
@@ -64,13 +64,9 @@ def test_a_text_field_no_record_has_fails_the_source(tmp_path, capsys):
 def test_a_licence_gate_that_removes_every_document_is_warned_about(tmp_path, capsys):
     """New-user review: a recipe licence the pipeline's policy does not allow (here a LicenseRef under `unknown:
     deny`) removed all 105 records at the implicit licence gate; exit 0 and no warning. Accounted for, and said."""
-    (tmp_path / "s.yaml").write_text(
-        "name: ocr\ncategory: newspaper\nlanguages: [fr]\nlicense: LicenseRef-HIPE-terms\n"
-        f"input: {{type: jsonl, paths: [{CORPUS.parent / 'fr_ocr_newseye.jsonl'}]}}\n", encoding="utf-8")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n"
-                    "license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}\n",
-                    encoding="utf-8")
+    pipe = _one_source(tmp_path, "name: ocr\ncategory: newspaper\nlanguages: [fr]\nlicense: LicenseRef-HIPE-terms\n"
+                       f"input: {{type: jsonl, paths: [{CORPUS.parent / 'fr_ocr_newseye.jsonl'}]}}\n",
+                       "license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}\n")
     capsys.readouterr()
     assert main(["build", str(pipe)]) == 0
     out = " ".join(capsys.readouterr().out.split())
@@ -156,12 +152,8 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path, capsys):
 def test_input_files_named_as_another_type_are_warned_about(tmp_path, capsys, given, want):
     """New-user review: `type: text` on a .jsonl file made the whole file one document, `type: parquet` quarantined
     it; both ended with exit 0 and nothing said about the type."""
-    (tmp_path / "s.yaml").write_text(
-        f"name: s\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
-        f"input: {{type: {given}, paths: [{CORPUS}]}}\n", encoding="utf-8")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nexecutor: {type: local, workers: 1, tasks: 1}\n",
-                    encoding="utf-8")
+    pipe = _one_source(tmp_path, "name: s\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+                       f"input: {{type: {given}, paths: [{CORPUS}]}}\n")
     assert main(["build", str(pipe)]) == 0
     led = json.loads((tmp_path / "build/sources/s/ledger.json").read_text())
     (w,) = [w for w in led["warnings"] if "are named as" in w]

@@ -7,6 +7,17 @@ import pytest
 from lucie_data.cli import main
 
 
+def _validate_recipe(tmp_path, capsys, stages: str) -> tuple[int, str]:
+    """`validate` of a one-file text recipe with these stages (a YAML list): (exit code, output on one line)."""
+    (tmp_path / "a.yaml").write_text(
+        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {type: text, paths: [a.txt]}\n"
+        f"stages:\n  - {stages}\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
+    capsys.readouterr()
+    code = main(["validate", str(tmp_path / "a.yaml")])
+    return code, " ".join(capsys.readouterr().out.split())
+
+
 @pytest.mark.parametrize("languages, stage, ok", [
     ("[fr]", "{type: language_id, backend: lingua}", False),
     ("[und]", "{type: language_id, second_opinion: lingua}", False),
@@ -113,14 +124,8 @@ def test_input_options_that_work_or_come_from_the_pipelines_defaults_pass(tmp_pa
 def test_model_license_without_a_model_is_an_error(tmp_path, capsys):
     """New-user review: `model_license:` without `model:` was accepted and ignored (the bundled model's licence is
     recorded instead)."""
-    (tmp_path / "a.yaml").write_text(
-        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {type: text, paths: [a.txt]}\n"
-        "stages:\n  - {type: language_id, model_license: MIT}\n", encoding="utf-8")
-    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
-    capsys.readouterr()
-    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
-    out = " ".join(capsys.readouterr().out.split())
-    assert "a.yaml:7: stages[0]" in out and "`model_license` only applies with `model:`" in out, out
+    code, out = _validate_recipe(tmp_path, capsys, "{type: language_id, model_license: MIT}")
+    assert code == 2 and "a.yaml:7: stages[0]" in out and "`model_license` only applies with `model:`" in out, out
 
 
 def test_validate_and_build_without_arguments_see_pipelines_in_subfolders(tmp_path, capsys, monkeypatch):
@@ -139,13 +144,8 @@ def test_validate_and_build_without_arguments_see_pipelines_in_subfolders(tmp_pa
 
 
 def test_lingua_candidates_listed_twice_are_one(tmp_path, capsys):
-    (tmp_path / "a.yaml").write_text(
-        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {type: text, paths: [a.txt]}\n"
-        "stages:\n  - {type: language_id, backend: lingua, candidates: [fr, fr]}\n", encoding="utf-8")
-    (tmp_path / "a.txt").write_text("Le chat dort.\n", encoding="utf-8")
-    capsys.readouterr()
-    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
-    assert "lingua needs at least 2 different `candidates`" in " ".join(capsys.readouterr().out.split())
+    code, out = _validate_recipe(tmp_path, capsys, "{type: language_id, backend: lingua, candidates: [fr, fr]}")
+    assert code == 2 and "lingua needs at least 2 different `candidates`" in out
 
 
 def test_a_loosening_gate_policy_from_a_preset_is_placed_in_the_preset(tmp_path, capsys):
