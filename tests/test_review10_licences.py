@@ -295,6 +295,9 @@ def test_unicode_hyphens_read_as_hyphens():
     ("Apache-2.0 OR MIT", "MIT/Apache-2.0"),
     ("GPL-2.0-only AND (MIT OR BSD-3-Clause)", "(BSD-3-Clause OR MIT) AND GPL-2.0-only"),
     ("CC-BY-4.0 AND MIT AND GPL-3.0-only", "GPL-3.0-only AND CC-BY-4.0 AND MIT"),
+    # AND distributes over OR; a licence named twice is once (verification and code reviews)
+    ("(MIT OR Apache-2.0) AND CC-BY-4.0", "(Apache-2.0 AND CC-BY-4.0) OR (MIT AND CC-BY-4.0)"),
+    ("GPL-2.0-only OR GPL-2.0", "GPL-2.0-only"),
 ])
 def test_a_listed_expression_matches_in_any_operand_order(listed, label):
     """Auditor review: `deny: [MIT OR Apache-2.0]` denied `MIT OR Apache-2.0` but let `Apache-2.0 OR MIT` (and
@@ -303,3 +306,10 @@ def test_a_listed_expression_matches_in_any_operand_order(listed, label):
     assert denied.decide(normalize_license(label)) == (False, "license_not_allowed")
     allowed = LicensePolicy(allow=[listed], allow_classes=[])
     assert allowed.decide(normalize_license(label)) == (True, None)
+
+
+def test_a_denied_licence_is_denied_with_an_exception_too():
+    """`deny: [GPL-2.0-only]` also denies `GPL-2.0-only WITH Classpath-exception-2.0` (an exception adds permissions
+    to the licence it names; the entry names the licence). Kept while the comparison changed to normal forms."""
+    assert LicensePolicy(deny=["GPL-2.0-only"]).decide(
+        normalize_license("GPL-2.0-only WITH Classpath-exception-2.0")) == (False, "license_not_allowed")

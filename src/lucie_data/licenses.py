@@ -557,11 +557,46 @@ def _make(op: str, children: Iterable[Node]) -> Node:
 
 
 def _canon_key(node: Node) -> str:
-    """An expression as a policy compares it: :func:`_policy_key` of each licence, the operands of AND and OR in
-    sorted order (both commute: ``deny: [MIT OR Apache-2.0]`` let ``Apache-2.0 OR MIT`` through; auditor review)."""
+    """An expression as a policy compares it: its disjunctive normal form over :func:`_policy_key` of each licence,
+    terms and licences sorted. AND and OR commute (``deny: [MIT OR Apache-2.0]`` let ``Apache-2.0 OR MIT`` through;
+    auditor review) and AND distributes over OR (``(MIT OR Apache-2.0) AND CC-BY-4.0`` is ``(Apache-2.0 AND
+    CC-BY-4.0) OR (MIT AND CC-BY-4.0)``; verification review); a licence named twice is once (``GPL-2.0-only OR
+    GPL-2.0``). An expression whose normal form would exceed 64 terms keeps its operands' order sorted instead."""
+    dnf = _dnf(node)
+    if dnf is None:
+        return _sorted_key(node)
+    terms = sorted(" and ".join(sorted(term)) for term in dnf)
+    if len(terms) == 1:  # a single licence is its _policy_key, as the leaf checks of _verdict compare it
+        return terms[0]
+    return " or ".join(f"({t})" if " and " in t else t for t in terms)
+
+
+_DNF_MAX = 64
+
+
+def _dnf(node: Node) -> frozenset | None:
+    """The set of AND-terms (each a frozenset of policy keys) whose OR the expression is; None past _DNF_MAX terms."""
+    if node[0] == "leaf":
+        return frozenset({frozenset({_policy_key(_render(node))})})
+    parts = [_dnf(c) for c in node[1]]
+    if any(p is None for p in parts):
+        return None
+    if node[0] == "or":
+        out = frozenset().union(*parts)
+    else:
+        terms = {frozenset()}
+        for p in parts:
+            terms = {a | b for a in terms for b in p}
+            if len(terms) > _DNF_MAX:
+                return None
+        out = frozenset(terms)
+    return out if len(out) <= _DNF_MAX else None
+
+
+def _sorted_key(node: Node) -> str:
     if node[0] == "leaf":
         return _policy_key(_render(node))
-    return "(" + f" {node[0]} ".join(sorted(_canon_key(c) for c in node[1])) + ")"
+    return "(" + f" {node[0]} ".join(sorted(_sorted_key(c) for c in node[1])) + ")"
 
 
 def _render(node: Node) -> str:
