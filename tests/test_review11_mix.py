@@ -69,6 +69,11 @@ def test_flagged_documents_are_left_out_of_the_mix_and_listed(tmp_path, capsys):
     assert sorted(rows["id"]) == sorted(kept.filter(~pl.col("id").is_in(flagged["id"].implode()))["id"])
     assert rows.filter(pl.col("license") == "CC-BY-ND-4.0").height == 1  # the unmodified one may enter
     assert "no_derivatives_modified (2 documents)" in (mix / "README.md").read_text()
+    # trace says why a flagged document is not in the mix (trainer review: "0 time(s)" and nothing more)
+    capsys.readouterr()
+    assert main(["trace", str(build), flagged["id"][0]]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("0 time(s) in the mix " in said and "left out, flagged by a licence stage (no_derivatives_modified)" in said), said
 
 
 def test_the_reports_mix_licence_leaves_out_flagged_documents():

@@ -244,6 +244,10 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
             out["mix"] = {"plan": has_plan, "times": len(copies)}
             out["mix_folder"] = str(mix_dir)
             out["mix_copies"] = copies
+            if not copies:
+                why = _left_out(mix_dir, out["source"], first)
+                if why:
+                    out["mix"]["left_out"] = why
     else:
         out["status"] = "removed"
         if mix_dir is not None:  # review: a removed document dropped into the mix folder was not mentioned
@@ -278,6 +282,31 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                            "source_file": d["source_file"], "source_record": d["source_record"]}
                           for d in documents if d["status"] == "removed"]
     return out
+
+
+def _left_out(mix_dir: Path, source: str, doc: dict) -> str | None:
+    """Why ``mix build`` left a kept document out, when it did so on purpose (trainer review: "0 time(s) in the mix"
+    read like a fractional draw that missed it): a flag of a licence stage, a source not redistributable, a licence
+    the mix's policy excluded (mix_plan.json ``license_check.excluded``). None when no such reason holds."""
+    meta = doc.get("metadata") or {}
+    verdict = meta.get("license_rule_verdict")
+    flag = meta.get("license_warning") or (verdict if verdict not in (None, "allowed") else None)
+    if flag:
+        return (f"flagged by a licence stage ({flag}): a mix never takes such a document (mix_plan.json "
+                "license_check.excluded.documents)")
+    try:
+        excluded = json.loads((mix_dir / "mix_plan.json").read_text(encoding="utf-8"))["license_check"]["excluded"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    src = (excluded.get("sources") or {}).get(source)
+    if isinstance(src, dict):
+        return f"its source is left out ({src.get('reason')}; mix_plan.json license_check.excluded.sources)"
+    by_lic = (excluded.get("documents") or {}).get(source) or {}
+    e = by_lic.get(str(doc.get("license")))
+    if isinstance(e, dict):
+        return (f"its licence {doc.get('license')} is left out ({e.get('reason')}; mix_plan.json "
+                "license_check.excluded.documents)")
+    return None
 
 
 _ANNOTATIONS = ("lang", "quality", "gopher", "c4", "fineweb", "license_rule", "modified", "license_warning", "perplexity")
@@ -353,7 +382,8 @@ def _dup_text(r: dict) -> str:
 def _mix_lines(t: dict, whose: str = "") -> list[str]:
     L = []
     if t["status"] == "kept" and "mix" in t:
-        L.append(f"mix       {t['mix']['times']} time(s) in the mix {t.get('mix_folder', '')}{whose}".rstrip())
+        L.append(f"mix       {t['mix']['times']} time(s) in the mix {t.get('mix_folder', '')}{whose}".rstrip()
+                 + (f": left out, {t['mix']['left_out']}" if t["mix"].get("left_out") else ""))
         files: dict[str, list[str]] = {}
         for c in t.get("mix_copies", []):
             files.setdefault(c["file"], []).append(c["id"] if c["copy"] is None else f"copy {c['copy']}")
