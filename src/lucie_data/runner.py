@@ -215,7 +215,66 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             start_forkserver()  # with our preload; already running when run_source started it early
         else:
             forks_die_with_parent()  # one worker: datatrove still forks its Manager
-        return super().run()
+        if self.workers == 1 or self.depends:
+            return super().run()
+        return self._run_pool()
+
+    def _run_pool(self):
+        """datatrove's ``LocalPipelineExecutor.run`` for several workers, but waiting on the pool a little at a time
+        and watching its worker processes: a worker killed on its own (the out-of-memory killer, a segfault) loses
+        its task, and ``multiprocess.Pool`` replaces the worker and waits for that task forever (review: the build
+        hung at 0 % CPU, no source after it ran, no manifest). Then the pool is stopped and :class:`TaskDied`
+        raised: the source fails (runner.build goes on with the others) and a rerun redoes only unfinished tasks."""
+        from datatrove.utils.logging import logger
+        from datatrove.utils.stats import PipelineStats
+        from functools import partial
+
+        import multiprocess
+
+        self._launched = True
+        first, n = self.local_rank_offset, self.local_tasks
+        if all(map(self.is_rank_completed, range(first, first + n))):
+            logger.info(f"Not doing anything as all {n} tasks have already been completed.")
+            return None
+        self.save_executor_as_json()
+        mg = multiprocess.Manager()
+        try:
+            ranks_q = mg.Queue()
+            for i in range(self.workers):
+                ranks_q.put(i)
+            ranks = self.get_incomplete_ranks(range(first, first + n))
+            completed, lock = mg.Value("i", n - len(ranks)), mg.Lock()
+            ctx = multiprocess.get_context(self.start_method)
+            stats = []
+            with ctx.Pool(self.workers) as pool:
+                results = pool.imap_unordered(partial(self._launch_run_for_rank, ranks_q=ranks_q, completed=completed,
+                                                      completed_lock=lock), ranks)
+                workers: dict[int, object] = {}
+                while True:
+                    for w in list(getattr(pool, "_pool", [])):  # (the pool replaces a dead worker within 0.1 s)
+                        workers.setdefault(w.pid, w)
+                    try:
+                        stats.append(results.next(timeout=0.05))
+                        continue
+                    except StopIteration:
+                        break
+                    except multiprocess.TimeoutError:
+                        pass
+                    dead = [w for w in workers.values() if w.exitcode not in (None, 0)]
+                    if dead:
+                        pool.terminate()
+                        w = dead[0]
+                        raise TaskDied(f"worker process {w.pid} died ({_signal_name(w.exitcode)}) while running a "
+                                       "task, e.g. killed by the out-of-memory killer; the task's work is lost, the "
+                                       "finished tasks are kept")
+            total = sum(stats, start=PipelineStats())
+            with self.logging_dir.open("stats.json", "wt") as fh:
+                total.save_to_disk(fh)
+            logger.success(total.get_repr(f"All {n} tasks"))
+            return total
+        finally:
+            mg.shutdown()
+
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
@@ -228,6 +287,21 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         finally:
             sys.stderr = saved
             _restore_build_log()
+
+
+class TaskDied(RuntimeError):
+    """A worker process of the local pool died while running a task (QuietLocalExecutor._run_pool)."""
+
+
+def _signal_name(exitcode: int) -> str:
+    import signal
+
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
 
 
 def ensure_ray(opts: RunOptions) -> None:
