@@ -127,6 +127,17 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path, capsys):
     assert [w["source"] for w in rep["warnings"] if w["kind"] == "failed_source"] == ["b"]
     assert not [w for w in rep["warnings"] if w["kind"] == "unfinished_source"]
 
+    # trace of a document the failed run left in b's folder says the source failed, and exits 1 (engineer review:
+    # "KEPT", exit 0)
+    left = sorted((build / "sources/b").glob("data/**/*.parquet")) + sorted((build / "sources/b").glob("removed/*/*.parquet"))
+    assert left  # (every record removed at read: its removed shards)
+    import polars as pl
+
+    doc = pl.read_parquet(left[0])["id"][0]
+    capsys.readouterr()
+    assert main(["trace", str(build), doc]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "WARNING source b failed in the last build" in said and "not output of the build" in said, said
     # an --only build of another source keeps b failed, with its error, and says so (code review: b became "lost")
     capsys.readouterr()
     assert main(["build", str(pipe), "--only", "a"]) == 0

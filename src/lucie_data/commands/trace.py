@@ -11,7 +11,8 @@ def cmd_trace(args) -> int:
     print(json.dumps(t, indent=2, ensure_ascii=False, default=str) if args.json else format_trace(t), end="")
     # exit 1 when the mix folder holds a copy no mix wrote (as `report` exits 1 when the shards do not reconcile):
     # a script auditing documents one by one must not read that as fine (second auditor review)
-    return 1 if t.get("mix_warning") else 0
+    # (and when the document's source failed in the last build: what its folder holds is not output)
+    return 1 if t.get("mix_warning") or t.get("build_warning") else 0
 
 
 def register(sub) -> None:

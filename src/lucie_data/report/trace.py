@@ -255,6 +255,12 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
             if copies:
                 out["mix_folder"] = str(mix_dir)
                 out["mix_copies"] = copies
+    failed = next((f for f in manifest.get("failed_sources") or []
+                   if isinstance(f, dict) and f.get("name") == sd.name), None)
+    if failed is not None:  # (engineer review: its leftover shards were shown as KEPT output, exit 0)
+        out["build_warning"] = (f"source {sd.name} failed in the last build ({str(failed.get('error'))[:400]}): its "
+                                "folder holds what the failed run left, not output of the build (manifest.json does "
+                                "not list its shards; a mix refuses the build). Fix it and rerun `lucie-data build`")
     unlisted = sorted({c["file"] for c in out.get("mix_copies") or [] if not c["listed"]})
     if unlisted:
         out["mix_warning"] = (f"the mix folder holds this document in {len(unlisted)} file(s) its mix_plan.json does not "
@@ -409,7 +415,8 @@ def format_trace(t: dict) -> str:
     if t.get("copy"):
         c = t["copy"]
         L.append(f"copy      {c['requested']} is copy {c['k']} of this document in the mix: {', '.join(c['files'])}")
-    L += [f"status    {t['status'].upper()}", "", "lineage",
+    L += [f"status    {t['status'].upper()}"] + ([f"WARNING   {t['build_warning']}"] if t.get("build_warning") else []) + [
+        "", "lineage",
          *field("source", t["source"]), *field("recipe", t["recipe_file"]), *field("recipe sha256", t["recipe_sha256"]),
          *field("input file", t["source_file"]), *field("record", _record(t["source_file"], t["source_record"])), "",
          "licence", *field("license", t["license"]), *field("evidence", t["license_evidence"]),
@@ -440,7 +447,9 @@ def _format_several(t: dict) -> str:
     if t.get("copy"):
         c = t["copy"]
         L.append(f"copy      {c['requested']} is copy {c['k']} of this id in the mix: {', '.join(c['files'])}")
-    L += ["status    " + ", ".join(f"document {d['document']} {d['status'].upper()}" for d in docs), "",
+    L += ["status    " + ", ".join(f"document {d['document']} {d['status'].upper()}" for d in docs)]
+    L += [f"WARNING   {t['build_warning']}"] if t.get("build_warning") else []
+    L += ["",
           "lineage", *_field("source", t["source"]), *_field("recipe", t["recipe_file"]),
           *_field("recipe sha256", t["recipe_sha256"])]
     for d in docs:
