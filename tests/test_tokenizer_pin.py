@@ -168,3 +168,33 @@ def test_workers_count_with_the_commit_recorded_even_if_main_moves_during_the_bu
     df = pl.read_parquet(sorted((tmp_path / "b/sources/eltec_fr/data").glob("*/*.parquet")))
     recorded = Tokenizer.from_file(str(tmp_path / "a.json"))
     assert df["n_tokens"].to_list() == [len(recorded.encode(t, add_special_tokens=False).ids) for t in df["text"]]
+
+
+def test_each_source_records_its_counter_and_a_mix_of_two_counters_is_warned_about(tmp_path, capsys):
+    """Engineer review: after the tokenizer changed, an `--only` run recorded only the new tokenizer in the manifest,
+    while the other sources' counts came from the old one, and `mix build` summed both without a word. Each source
+    entry records what counted it (kept as built by --only), and the mix says when they differ."""
+    import hashlib
+
+    from lucie_data.cli import main
+
+    tok = tmp_path / "tokenizer.json"
+    _tokenizer(tok, False)
+    old = hashlib.sha256(tok.read_bytes()).hexdigest()
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}, {ROOT / 'sources/demo/pud_en.yaml'}]\n"
+                    f"output_dir: {tmp_path / 'b'}\nexecutor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {tok}\n"
+                    "mix: {factors: {}, default_factor: 1}\n", encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    _tokenizer(tok, True)  # same path, other content
+    new = hashlib.sha256(tok.read_bytes()).hexdigest()
+    assert main(["build", str(pipe), "--only", "eltec_fr"]) == 0
+    m = json.loads((tmp_path / "b/manifest.json").read_text())
+    by = {s["name"]: s["token_counter"]["sha256"] for s in m["sources"]}
+    assert by == {"eltec_fr": new, "pud_en": old}
+    capsys.readouterr()
+    assert main(["mix", "build", str(tmp_path / "b")]) == 0
+    cap = capsys.readouterr()
+    err = " ".join((cap.out + cap.err).split())
+    assert "warning: the sources' token counts come from different tokenizers" in err, err
+    assert f"sha256 {new[:12]}: eltec_fr" in err and f"sha256 {old[:12]}: pud_en" in err

@@ -219,7 +219,7 @@ def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str], dict[str, s
 # an edited recipe.resolved.json, recorded as if built, passed the mix's checks)
 # (not `recipe_file`: the recipe's path now, so that a copied project's edited recipe is compared with what was built)
 _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
-             "redistributable", "inputs", "sidecar", "license_policy")
+             "redistributable", "inputs", "sidecar", "license_policy", "token_counter")
 
 
 def write_manifest(out: Path, pipe, result) -> dict:
@@ -238,6 +238,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
     built = {s.name: s for s in result.sources}
     cache.prefetch([p for src in pipe.sources for p in [*src.inputs, *([src.sidecar] if src.sidecar else [])]
                     if src.name in built or (out / "sources" / src.name / "ledger.json").exists()])
+    counter = getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer)
     failed = dict(getattr(result, "failed", {}) or {})
     # a source that failed in an earlier run and was left out of this one (--only) is still failed, with its error
     # (code review: it turned into a "lost" source, its error gone, and the build said nothing of it)
@@ -276,6 +277,9 @@ def write_manifest(out: Path, pipe, result) -> dict:
                 hashlib.sha256((out / "sources" / src.name / "recipe.resolved.json").read_bytes()).hexdigest()
                 if src.name in built else hashlib.sha256(resolved_recipe_text(src).encode()).hexdigest()),
             "license_policy": policy,  # the policy its shards were built under (a later --only keeps it)
+            # what counted its n_tokens (a later --only keeps it: the Hub tokenizer's main may have moved since;
+            # engineer review: the manifest named only the last run's, and a mix summed counts of two tokenizers)
+            "token_counter": counter,
             "license": src.recipe.license,
             "redistributable": src.recipe.redistributable,
             "inputs": [{"path": str(p), "size": p.stat().st_size, "sha256": cache.get(p)} for p in src.inputs],
@@ -304,7 +308,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
         # failed in this run (the others were built), with why: a mix refuses, the report says it
         **({"failed_sources": [{"name": n, "error": failed[n]} for n in sorted(failed)]} if failed else {}),
         "models": models_used(pipe),
-        "token_counter": getattr(result, "token_counter", None) or token_counter_entry(pipe.recipe.tokenizer),
+        "token_counter": counter,
         "shards": shard_entries(out, "sources/*/data/**/*.parquet", summaries=True, previous=previous,
                                 sources={s["name"] for s in sources}),
         "removed_shards": shard_entries(out, "sources/*/removed/*/*.parquet", previous=previous,

@@ -1539,6 +1539,17 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                            + "; ".join(str(f.get("error"))[:1000] for f in failed) + "): their documents would be left "
                            f"out of the mix. Fix them and build again (`lucie-data build {pfile} --output {build}`), "
                            "or remove them from the pipeline, then mix")
+    counters: dict[tuple, list[str]] = {}  # (tokenizer name, its sha256) -> sources whose n_tokens it counted
+    for e in mdata.get("sources") or []:
+        tc = e.get("token_counter") if isinstance(e, dict) else None
+        if isinstance(tc, dict) and e.get("name") in by_name:
+            counters.setdefault((tc.get("name"), tc.get("sha256")), []).append(e["name"])
+    if len(counters) > 1:  # engineer review: a Hub tokenizer's main moved between a build and a later --only run
+        log("warning: the sources' token counts come from different tokenizers ("
+            + "; ".join(f"{name}{' sha256 ' + str(sha)[:12] if sha else ''}: {', '.join(srcs)}"
+                        for (name, sha), srcs in sorted(counters.items(), key=lambda kv: str(kv[0])))
+            + "): the plan adds them up as one count. Rebuild without --only so that one tokenizer counts them all "
+              f"(`lucie-data build {pfile} --output {build}`), or pin the tokenizer (`ORG/NAME@REVISION`)")
     unbuilt = [n for n in mdata.get("unbuilt_sources") or [] if isinstance(n, str)]
     if unbuilt:  # a partial build on purpose (--only from the start): said, not refused
         log(f"warning: source(s) {', '.join(unbuilt)} of the build's pipeline were never built (the builds ran with "
