@@ -35,7 +35,7 @@ def test_a_killed_worker_fails_the_segment_instead_of_hanging(tmp_path):
     t.join(120)
     assert not t.is_alive(), "the executor still waits for the killed worker's task"
     assert len(raised) == 1 and isinstance(raised[0], TaskDied), raised
-    assert "died (signal SIGKILL) while running a task" in str(raised[0])
+    assert "died (signal SIGKILL) while running task 0" in str(raised[0])
     assert ex.is_rank_completed(1) and not ex.is_rank_completed(0)  # the finished task is kept, for the rerun
 
 
@@ -48,3 +48,20 @@ def test_the_pool_path_still_runs_every_task(tmp_path):
 
 def _keep(data, rank: int = 0, world_size: int = 1):
     yield from data or []
+
+
+def _raise_a_timeout(data, rank: int = 0, world_size: int = 1):
+    import multiprocess
+
+    raise multiprocess.TimeoutError("the step's own timeout")
+    yield  # noqa: unreachable -- a generator step
+
+
+def test_a_tasks_own_timeout_error_is_raised_not_taken_for_the_wait(tmp_path):
+    """Code review: a task raising multiprocess.TimeoutError was caught as the wait's timeout and swallowed."""
+    import multiprocess
+
+    ex = QuietLocalExecutor([_raise_a_timeout], tasks=2, workers=2, logging_dir=str(tmp_path / "logs"),
+                            skip_completed=True)
+    with pytest.raises(multiprocess.TimeoutError, match="the step's own timeout"):
+        ex.run()

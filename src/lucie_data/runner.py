@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import shutil
 import sys
 import time
@@ -223,8 +224,12 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         """datatrove's ``LocalPipelineExecutor.run`` for several workers, but waiting on the pool a little at a time
         and watching its worker processes: a worker killed on its own (the out-of-memory killer, a segfault) loses
         its task, and ``multiprocess.Pool`` replaces the worker and waits for that task forever (review: the build
-        hung at 0 % CPU, no source after it ran, no manifest). Then the pool is stopped and :class:`TaskDied`
-        raised: the source fails (runner.build goes on with the others) and a rerun redoes only unfinished tasks."""
+        hung at 0 % CPU, no source after it ran, no manifest). Each task records the worker running it (a Manager
+        dict); a dead worker that was running one raises :class:`TaskDied` (the source fails, runner.build goes on
+        with the others, a rerun redoes only unfinished tasks); one that was idle is only replaced, as the pool does.
+        The pool is then stopped by killing its workers, not ``Pool.terminate()``: an idle worker killed while it
+        held the task queue's lock made ``terminate`` wait for that lock forever (code review). A task's own
+        exception comes back tagged, so it is raised as datatrove raises it, never taken for the wait's timeout."""
         from datatrove.utils.logging import logger
         from datatrove.utils.stats import PipelineStats
         from functools import partial
@@ -238,43 +243,77 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             return None
         self.save_executor_as_json()
         mg = multiprocess.Manager()
+        pool = None
         try:
             ranks_q = mg.Queue()
             for i in range(self.workers):
                 ranks_q.put(i)
             ranks = self.get_incomplete_ranks(range(first, first + n))
-            completed, lock = mg.Value("i", n - len(ranks)), mg.Lock()
-            ctx = multiprocess.get_context(self.start_method)
-            stats = []
-            with ctx.Pool(self.workers) as pool:
-                results = pool.imap_unordered(partial(self._launch_run_for_rank, ranks_q=ranks_q, completed=completed,
-                                                      completed_lock=lock), ranks)
-                workers: dict[int, object] = {}
-                while True:
-                    for w in list(getattr(pool, "_pool", [])):  # (the pool replaces a dead worker within 0.1 s)
-                        workers.setdefault(w.pid, w)
-                    try:
-                        stats.append(results.next(timeout=0.05))
-                        continue
-                    except StopIteration:
-                        break
-                    except multiprocess.TimeoutError:
-                        pass
-                    dead = [w for w in workers.values() if w.exitcode not in (None, 0)]
-                    if dead:
-                        pool.terminate()
-                        w = dead[0]
-                        raise TaskDied(f"worker process {w.pid} died ({_signal_name(w.exitcode)}) while running a "
-                                       "task, e.g. killed by the out-of-memory killer; the task's work is lost, the "
-                                       "finished tasks are kept")
+            if n - len(ranks):
+                logger.info(f"Skipping {n - len(ranks)} already completed tasks")
+            completed, lock, running = mg.Value("i", n - len(ranks)), mg.Lock(), mg.dict()
+            pool = multiprocess.get_context(self.start_method).Pool(self.workers)
+            results = pool.imap_unordered(partial(self._pool_task, ranks_q=ranks_q, completed=completed,
+                                                  completed_lock=lock, running=running), ranks)
+            stats, workers, left = [], {}, len(ranks)
+            idle_death, stalled_since = None, None  # a worker that died idle may have held the task queue's lock
+            while left:
+                for w in list(getattr(pool, "_pool", [])):  # (the pool replaces a dead worker within 0.1 s)
+                    workers.setdefault(w.pid, w)
+                try:
+                    ok, value = results.next(timeout=0.05)
+                except multiprocess.TimeoutError:  # the wait's own (a task's exceptions come back tagged)
+                    dead = {pid: w for pid, w in workers.items() if w.exitcode not in (None, 0)}
+                    busy = dict(running.items()) if dead or idle_death else {}
+                    lost = [(rank, pid) for rank, pid in busy.items() if pid in dead]
+                    if lost:
+                        rank, pid = lost[0]
+                        raise TaskDied(f"worker process {pid} died ({_signal_name(dead[pid].exitcode)}) while "
+                                       f"running task {rank}, e.g. killed by the out-of-memory killer; that task's "
+                                       "work is lost, the finished tasks are kept")
+                    for pid, w in dead.items():  # idle when it died: nothing lost, but the pool may be wedged
+                        idle_death = idle_death or (pid, w.exitcode)
+                        workers.pop(pid)
+                    if idle_death is not None:  # no task running for 2 s while some are left: none can start
+                        stalled_since = (stalled_since or time.monotonic()) if not busy else None
+                        if stalled_since is not None and time.monotonic() - stalled_since > 2:
+                            raise TaskDied(f"worker process {idle_death[0]} died ({_signal_name(idle_death[1])}) "
+                                           f"while idle, and the pool could not start the {left} task(s) left; the "
+                                           "finished tasks are kept")
+                    continue
+                left -= 1
+                if not ok:
+                    raise value
+                stats.append(value)
+            if idle_death is None:  # (after a death the queue's lock may be lost: the finally kills the workers)
+                pool.close()
+                pool.join()
+                pool = None
             total = sum(stats, start=PipelineStats())
             with self.logging_dir.open("stats.json", "wt") as fh:
                 total.save_to_disk(fh)
             logger.success(total.get_repr(f"All {n} tasks"))
             return total
         finally:
+            if pool is not None:  # stopped early: its workers are killed (see above: no Pool.terminate)
+                for w in list(getattr(pool, "_pool", [])):
+                    if w.exitcode is None:
+                        try:
+                            os.kill(w.pid, signal.SIGKILL)
+                        except OSError:
+                            pass
             mg.shutdown()
 
+    def _pool_task(self, rank, ranks_q, completed, completed_lock, running):
+        """One task in a pool worker: recorded as running in this process while it runs, its result or exception
+        returned tagged (``(True, stats)`` / ``(False, exception)``)."""
+        running[rank] = os.getpid()
+        try:
+            return True, self._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
+        except Exception as err:  # noqa: BLE001 -- raised again in the main process, as datatrove's pool raises it
+            return False, err
+        finally:
+            running.pop(rank, None)
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
