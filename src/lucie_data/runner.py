@@ -302,6 +302,11 @@ class QuietLocalExecutor(LocalPipelineExecutor):
                             os.kill(w.pid, signal.SIGKILL)
                         except OSError:
                             pass
+                # and its exit-time finalizer dropped: it runs Pool.terminate's lock wait, which hung the process
+                # at exit (its handler threads are daemons)
+                fin = getattr(pool, "_terminate", None)
+                if fin is not None and hasattr(fin, "cancel"):
+                    fin.cancel()
             mg.shutdown()
 
     def _pool_task(self, rank, ranks_q, completed, completed_lock, running):
