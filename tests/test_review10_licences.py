@@ -313,3 +313,12 @@ def test_a_denied_licence_is_denied_with_an_exception_too():
     to the licence it names; the entry names the licence). Kept while the comparison changed to normal forms."""
     assert LicensePolicy(deny=["GPL-2.0-only"]).decide(
         normalize_license("GPL-2.0-only WITH Classpath-exception-2.0")) == (False, "license_not_allowed")
+
+
+def test_an_expression_is_denied_when_every_term_of_its_normal_form_is():
+    """Code review: with both distributed terms of `(MIT OR Apache-2.0) AND CC-BY-4.0` denied, the factored form was
+    allowed (the tree was judged, not the ways of using it) while the distributed form was denied (rule 2)."""
+    p = LicensePolicy(deny=["MIT AND CC-BY-4.0", "Apache-2.0 AND CC-BY-4.0"])
+    for label in ("(MIT OR Apache-2.0) AND CC-BY-4.0", "(Apache-2.0 AND CC-BY-4.0) OR (MIT AND CC-BY-4.0)"):
+        assert p.decide(normalize_license(label)) == (False, "license_not_allowed"), label
+    assert p.decide(normalize_license("(MIT OR GPL-3.0-only) AND CC-BY-4.0")) == (True, None)  # one term is allowed

@@ -593,6 +593,31 @@ def _dnf(node: Node) -> frozenset | None:
     return out if len(out) <= _DNF_MAX else None
 
 
+def _dnf_leaves(node: Node) -> frozenset | None:
+    """:func:`_dnf` over leaf nodes (each term a frozenset of ``("leaf", id, exception)``), for judging each licence
+    of a term as :meth:`LicensePolicy._verdict` judges a leaf; None past _DNF_MAX terms."""
+    if node[0] == "leaf":
+        return frozenset({frozenset({node})})
+    parts = [_dnf_leaves(c) for c in node[1]]
+    if any(p is None for p in parts):
+        return None
+    if node[0] == "or":
+        out = frozenset().union(*parts)
+    else:
+        terms = {frozenset()}
+        for p in parts:
+            terms = {a | b for a in terms for b in p}
+            if len(terms) > _DNF_MAX:
+                return None
+        out = frozenset(terms)
+    return out if len(out) <= _DNF_MAX else None
+
+
+def _stricter(a: str, b: str) -> str:
+    """Two verdicts (ok / unknown / denied) as one: a denial stands, then an unknown."""
+    return "denied" if "denied" in (a, b) else "unknown" if "unknown" in (a, b) else "ok"
+
+
 def _sorted_key(node: Node) -> str:
     if node[0] == "leaf":
         return _policy_key(_render(node))
@@ -1474,11 +1499,38 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
             return "ok"
         return "denied" if all(k == "denied" for k in kids) else "unknown"
 
+    def _terms_verdict(self, node: Node, allow: frozenset[str], deny: frozenset[str]) -> str:
+        """The verdict over the expression's disjunctive normal form: ok if some AND-term is ok, denied if all are;
+        a term is judged by its own key in the lists, then licence by licence (the leaf checks of _verdict)."""
+        terms = _dnf_leaves(node)
+        if terms is None:
+            return "ok"  # too large a normal form: the tree's verdict stands alone
+        verdicts = []
+        for term in terms:
+            key = " and ".join(sorted(_policy_key(_render(leaf)) for leaf in term))
+            if key in deny:
+                verdicts.append("denied")
+            elif key in allow:
+                verdicts.append("ok")
+            else:
+                kids = [self._verdict(leaf, allow, deny) for leaf in term]
+                verdicts.append("ok" if all(k == "ok" for k in kids) else "denied" if "denied" in kids else "unknown")
+        if "ok" in verdicts:
+            return "ok"
+        return "denied" if all(v == "denied" for v in verdicts) else "unknown"
+
     def decide(self, spdx: str) -> tuple[bool, str | None]:
         """(True, None) if allowed; (False, "license_not_allowed") if denied by the lists or
         classes; (False, "license_unknown") for an unknown licence under ``unknown: deny``."""
         node = _ast(spdx)
-        verdict = "unknown" if node is None else self._verdict(node, *self._sets())
+        allow, deny = self._sets()
+        verdict = "unknown" if node is None else self._verdict(node, allow, deny)
+        if verdict != "denied" and node is not None and node[0] != "leaf" and _canon_key(node) not in allow:
+            # (an allow entry naming this very expression allows it as written)
+            # the written tree alone let `(MIT OR Apache-2.0) AND CC-BY-4.0` through a deny list naming both of its
+            # distributed terms (code review): every way of using it, its normal form's terms, is judged too, and a
+            # denial by either view stands (rule 2)
+            verdict = _stricter(verdict, self._terms_verdict(node, allow, deny))
         if verdict == "ok":
             return True, None
         if verdict == "denied":
