@@ -249,7 +249,10 @@ def cmd_build(args) -> int:
                   "them. `lucie-data mix build` refuses an incomplete source.")
     if failure is not None:
         raise failure
-    return 1 if result.incomplete else 0
+    # a source that failed earlier and is still not built (--only left it out) leaves a build no mix takes: exit 1,
+    # as for an incomplete source (code review: exit 0, listed among the "handled" problems)
+    earlier = [f.get("name") for f in (result.manifest or {}).get("failed_sources") or [] if isinstance(f, dict)]
+    return 1 if result.incomplete or earlier else 0
 
 
 # ---------------------------------------------------------------------------------------------- stages / schema
