@@ -575,22 +575,10 @@ _DNF_MAX = 64
 
 
 def _dnf(node: Node) -> frozenset | None:
-    """The set of AND-terms (each a frozenset of policy keys) whose OR the expression is; None past _DNF_MAX terms."""
-    if node[0] == "leaf":
-        return frozenset({frozenset({_policy_key(_render(node))})})
-    parts = [_dnf(c) for c in node[1]]
-    if any(p is None for p in parts):
-        return None
-    if node[0] == "or":
-        out = frozenset().union(*parts)
-    else:
-        terms = {frozenset()}
-        for p in parts:
-            terms = {a | b for a in terms for b in p}
-            if len(terms) > _DNF_MAX:
-                return None
-        out = frozenset(terms)
-    return out if len(out) <= _DNF_MAX else None
+    """The set of AND-terms (each a frozenset of policy keys) whose OR the expression is; None past _DNF_MAX terms.
+    :func:`_dnf_leaves` with each licence as its policy key (two spellings of one licence become one)."""
+    terms = _dnf_leaves(node)
+    return None if terms is None else frozenset(frozenset(_policy_key(_render(leaf)) for leaf in t) for t in terms)
 
 
 def _dnf_leaves(node: Node) -> frozenset | None:
