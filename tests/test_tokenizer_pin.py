@@ -198,3 +198,40 @@ def test_each_source_records_its_counter_and_a_mix_of_two_counters_is_warned_abo
     err = " ".join((cap.out + cap.err).split())
     assert "warning: the sources' token counts come from different tokenizers" in err, err
     assert f"sha256 {new[:12]}: eltec_fr" in err and f"sha256 {old[:12]}: pud_en" in err
+
+
+def test_an_older_manifest_without_per_source_counters_keeps_its_run_counter_after_only(tmp_path, capsys):
+    """Code review: a build made before sources recorded their own `token_counter` (and `license_policy`) had them
+    at the top level only; an `--only` run then recorded the new counter for the sources it left out, and the mix's
+    different-tokenizers warning stayed silent. Those sources keep the older run's counter and policy."""
+    import hashlib
+
+    from lucie_data.cli import main
+
+    tok = tmp_path / "tokenizer.json"
+    _tokenizer(tok, False)
+    old = hashlib.sha256(tok.read_bytes()).hexdigest()
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}, {ROOT / 'sources/demo/pud_en.yaml'}]\n"
+                    f"output_dir: {tmp_path / 'b'}\nexecutor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {tok}\n"
+                    "mix: {factors: {}, default_factor: 1}\n", encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    mpath = tmp_path / "b/manifest.json"
+    m = json.loads(mpath.read_text())
+    old_policy = {"allow": ["MIT"], "unknown": "deny"}  # what the older run's top level said
+    m["license_policy"] = old_policy
+    for s in m["sources"]:  # as an older version wrote it
+        s.pop("token_counter"), s.pop("license_policy")
+    mpath.write_text(json.dumps(m))
+    _tokenizer(tok, True)
+    new = hashlib.sha256(tok.read_bytes()).hexdigest()
+    assert main(["build", str(pipe), "--only", "eltec_fr"]) == 0
+    m = json.loads(mpath.read_text())
+    by = {s["name"]: s for s in m["sources"]}
+    assert by["eltec_fr"]["token_counter"]["sha256"] == new and by["pud_en"]["token_counter"]["sha256"] == old
+    assert by["pud_en"]["license_policy"] == old_policy and by["eltec_fr"]["license_policy"] != old_policy
+    capsys.readouterr()
+    main(["mix", "build", str(tmp_path / "b")])
+    cap = capsys.readouterr()
+    err = " ".join((cap.out + cap.err).split())
+    assert "warning: the sources' token counts come from different tokenizers" in err, err

@@ -206,7 +206,15 @@ def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str], dict[str, s
     ``failed_sources`` (name -> error) (({}, set(), {}) when there is none or it does not read)."""
     try:
         data = json.loads((out / "manifest.json").read_bytes())
-        return ({s["name"]: s for s in data.get("sources") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)},
+        entries = {s["name"]: s for s in data.get("sources") or [] if isinstance(s, dict) and isinstance(s.get("name"), str)}
+        # a manifest from before per-source `license_policy` / `token_counter` recorded them for the whole run only:
+        # that run's values are what its sources were built under (code review: an --only run recorded its own
+        # counter for them, and the mix's different-tokenizers warning stayed silent)
+        for key in _RUN_WIDE:
+            if key in data:
+                for e in entries.values():
+                    e.setdefault(key, data[key])
+        return (entries,
                 {n for n in data.get("lost_sources") or [] if isinstance(n, str)},
                 {f["name"]: str(f.get("error")) for f in data.get("failed_sources") or []
                  if isinstance(f, dict) and isinstance(f.get("name"), str)})
@@ -220,6 +228,7 @@ def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str], dict[str, s
 # (not `recipe_file`: the recipe's path now, so that a copied project's edited recipe is compared with what was built)
 _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
              "redistributable", "inputs", "sidecar", "license_policy", "token_counter")
+_RUN_WIDE = ("license_policy", "token_counter")  # recorded per source since 2026-11; older manifests: top level only
 
 
 def write_manifest(out: Path, pipe, result) -> dict:
