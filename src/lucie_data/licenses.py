@@ -1401,6 +1401,11 @@ def mix_license(licenses: Iterable[str]) -> str:
 UNVERIFIED_EVIDENCE = frozenset({"recipe:no_sidecar_row", "recipe:no_license_field", "recipe:no_rights_data"})
 
 
+# why a policy (or a source's `redistributable: false`) leaves a licence out of a mix; any other reason in
+# mix_plan.json's excluded documents is a licence stage's flag on the documents themselves
+POLICY_REASONS = frozenset({"license_not_allowed", "license_unknown", "not_redistributable"})
+
+
 class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
     """Which document licences a recipe accepts.
 

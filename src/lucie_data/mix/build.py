@@ -1253,10 +1253,11 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
     flagged_in = {shard for shard in summaries if summaries[shard].get("flagged")}
     flagged_in.update(_flagged_per_file(to_read))
 
-    def exclude(src: SourceInfo, lic, reason: str, docs: int, n: int) -> None:
+    def exclude(src: SourceInfo, lic, reason: str, docs: int, n: int, flagged: bool = False) -> None:
         by_lic = excluded.setdefault(src.name, {})
         key = str(lic) if by_lic.get(str(lic), {}).get("reason", reason) == reason else f"{lic} ({reason})"
-        e = by_lic.setdefault(key, {"reason": reason, "docs": 0, "tokens": 0})
+        # `flagged`: documents a licence stage flagged, not the licence itself (trace tells the two apart)
+        e = by_lic.setdefault(key, {"reason": reason, "docs": 0, "tokens": 0, **({"flagged": True} if flagged else {})})
         e["docs"] += docs
         e["tokens"] += n
 
@@ -1267,7 +1268,7 @@ def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | 
         if shard in flagged_in:
             groups, flags = _unflagged_groups(shard, src, keep)
             for (lic, why), (docs, n) in sorted(flags.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-                exclude(src, lic, why, docs, n)
+                exclude(src, lic, why, docs, n, flagged=True)
             rows = sum(g[3] for g in groups)
             partial.add(shard)
         per_shard[shard] = (rows, groups)

@@ -308,11 +308,23 @@ def _left_out(mix_dir: Path, source: str, doc: dict) -> str | None:
     if isinstance(src, dict):
         return f"its source is left out ({src.get('reason')}; mix_plan.json license_check.excluded.sources)"
     by_lic = (excluded.get("documents") or {}).get(source) or {}
-    e = by_lic.get(str(doc.get("license")))
-    if isinstance(e, dict):
-        return (f"its licence {doc.get('license')} is left out ({e.get('reason')}; mix_plan.json "
-                "license_check.excluded.documents)")
+    lic = str(doc.get("license"))
+    # the licence's own entry, not one for flagged documents under it (keyed `<licence> (<reason>)` when a licence
+    # has both; code review: an unflagged document was said to be left out for another document's flag)
+    for key, e in by_lic.items():
+        if (key == lic or (key.startswith(f"{lic} (") and key.endswith(")"))) and isinstance(e, dict) \
+                and not e.get("flagged") and not _flag_reason(e.get("reason")):
+            return (f"its licence {doc.get('license')} is left out ({e.get('reason')}; mix_plan.json "
+                    "license_check.excluded.documents)")
     return None
+
+
+def _flag_reason(reason) -> bool:
+    """Whether an excluded entry's reason is a licence stage's flag (mix plans written before entries carried
+    ``flagged``): the policy's own reasons are the ones :meth:`LicensePolicy.decide` gives."""
+    from ..licenses import POLICY_REASONS
+
+    return isinstance(reason, str) and reason not in POLICY_REASONS
 
 
 _ANNOTATIONS = ("lang", "quality", "gopher", "c4", "fineweb", "license_rule", "modified", "license_warning", "perplexity")
