@@ -1401,6 +1401,32 @@ def mix_license(licenses: Iterable[str]) -> str:
 UNVERIFIED_EVIDENCE = frozenset({"recipe:no_sidecar_row", "recipe:no_license_field", "recipe:no_rights_data"})
 
 
+# A kept document a licence stage flagged: `license_warning` set (a modified no-derivatives text) or a licence rule's
+# `license_rule_verdict` other than "allowed" (steps/licence.py writes both). Such a document is never published:
+# the mix leaves it out, the report does not count it in the mix's licence, trace says why. One definition here;
+# the readers that scan metadata JSON text first keep the rows holding FLAG_MARKERS (cheap), then decide with
+# flag_reason on the parsed metadata.
+FLAG_WARNING, FLAG_VERDICT, VERDICT_ALLOWED = "license_warning", "license_rule_verdict", "allowed"
+FLAG_MARKERS = (f'"{FLAG_WARNING}":', f'"{FLAG_VERDICT}":')  # substrings of the JSON text of a flagged row
+
+
+def flag_reason(meta) -> str | None:
+    """Why a licence stage flagged a document (its metadata, a mapping), or None: never published when set."""
+    warning = meta.get(FLAG_WARNING)
+    if warning:
+        return str(warning)
+    verdict = meta.get(FLAG_VERDICT)
+    return None if verdict in (None, VERDICT_ALLOWED) else str(verdict)
+
+
+def flagged_expr():
+    """:func:`flag_reason` is not None, as a polars expression over the two metadata keys as string columns."""
+    import polars as pl
+
+    return (pl.col(FLAG_WARNING).fill_null("").ne("")
+            | pl.col(FLAG_VERDICT).fill_null(VERDICT_ALLOWED).ne(VERDICT_ALLOWED))
+
+
 # why a policy (or a source's `redistributable: false`) leaves a licence out of a mix; any other reason in
 # mix_plan.json's excluded documents is a licence stage's flag on the documents themselves
 POLICY_REASONS = frozenset({"license_not_allowed", "license_unknown", "not_redistributable"})

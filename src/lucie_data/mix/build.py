@@ -1167,38 +1167,32 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
 
 
 def _flag_reasons(metadata) -> list[str | None]:
-    """Per row of a ``metadata`` column (JSON text): why a licence stage flagged the document (``license_warning``,
-    e.g. ``no_derivatives_modified``; a ``license_rule_verdict`` other than allowed), or None. The same rows as
-    :func:`_flagged_per_file` finds: a mix leaves them out (README: flagged documents never enter)."""
+    """Per row of a ``metadata`` column (JSON text): why a licence stage flagged the document
+    (:func:`~lucie_data.licenses.flag_reason`), or None. The same rows as :func:`_flagged_per_file` finds: a mix
+    leaves them out (README: flagged documents never enter)."""
     import pyarrow.compute as pc
 
+    from ..licenses import FLAG_MARKERS, flag_reason
+
     meta = metadata.combine_chunks() if hasattr(metadata, "combine_chunks") else metadata
-    hit = pc.or_(pc.match_substring(meta, '"license_warning":'),
-                 pc.and_(pc.match_substring(meta, '"license_rule_verdict":'),
-                         pc.invert(pc.match_substring(meta, '"license_rule_verdict":"allowed"'))))
-    hit = hit.fill_null(False).to_pylist()
-    out: list[str | None] = [None] * len(hit)
-    for i, h in enumerate(hit):
-        if h:
-            m = json.loads(meta[i].as_py())
-            out[i] = str(m.get("license_warning") or m.get("license_rule_verdict"))
-    return out
+    hit = pc.or_(*(pc.match_substring(meta, m) for m in FLAG_MARKERS)).fill_null(False).to_pylist()
+    return [flag_reason(json.loads(meta[i].as_py())) if h else None for i, h in enumerate(hit)]
 
 
 def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
     """File -> sorted distinct [source, license, reason] of the documents a licence stage kept but flagged
-    (a modified no-derivatives text with ``license_warning``) or whose licence rule failed
-    (``license_rule_verdict`` other than allowed): never publishable."""
+    (:func:`~lucie_data.licenses.flag_reason`: a modified no-derivatives text, a failed licence rule): never
+    publishable."""
     if not paths:
         return {}
     import polars as pl  # only when there is something to read
 
+    from ..licenses import FLAG_MARKERS, flag_reason
+
     query = (pl.scan_parquet([str(p) for p in paths], include_file_paths="_file", missing_columns="insert",
                              extra_columns="ignore", hive_partitioning=False)
              .select("_file", "source", "license", "metadata")
-             .filter(pl.col("metadata").str.contains('"license_warning":', literal=True)
-                     | (pl.col("metadata").str.contains('"license_rule_verdict":', literal=True)
-                        & ~pl.col("metadata").str.contains('"license_rule_verdict":"allowed"', literal=True))))
+             .filter(pl.any_horizontal(*(pl.col("metadata").str.contains(m, literal=True) for m in FLAG_MARKERS))))
     try:
         flagged = query.collect()
     except Exception:  # a file polars cannot read: name it (the check itself is never skipped)
@@ -1208,9 +1202,9 @@ def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
         raise
     out: dict[str, set] = {}
     for row in flagged.iter_rows(named=True):
-        meta = json.loads(row["metadata"])
-        why = meta.get("license_warning") or meta.get("license_rule_verdict")
-        out.setdefault(row["_file"], set()).add((row["source"], _lic(row["license"]), why))
+        why = flag_reason(json.loads(row["metadata"]))
+        if why is not None:
+            out.setdefault(row["_file"], set()).add((row["source"], _lic(row["license"]), why))
     return {f: [list(t) for t in sorted(v, key=lambda t: tuple(str(x) for x in t))] for f, v in out.items()}
 
 

@@ -16,6 +16,7 @@ from ..licenses import (
     UNKNOWN,
     UNVERIFIED_EVIDENCE,
     LicensePolicy,
+    flagged_expr,
     is_no_derivatives,
     license_class,
     license_from_statement,
@@ -303,8 +304,7 @@ def share_alike(docs, redistributable: dict[str, bool], policy: dict | None = No
 
     pub = docs.filter((pl.col("status") == "kept")
                       & pl.col("source").is_in([s for s, ok in redistributable.items() if ok])
-                      & pl.col("license_warning").is_null()  # flagged documents never enter a mix (mix/build.py
-                      & pl.col("license_rule_verdict").fill_null("allowed").eq("allowed"))  # _flag_reasons)
+                      & ~flagged_expr())  # flagged documents never enter a mix (licenses.flag_reason)
     allowed = _policy_decider(policy)
     if allowed is not None and pub.height:
         ok = {lic: allowed(lic) for lic in pub["license"].unique().to_list()}

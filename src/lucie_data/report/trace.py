@@ -294,9 +294,9 @@ def _left_out(mix_dir: Path, source: str, doc: dict) -> str | None:
     """Why ``mix build`` left a kept document out, when it did so on purpose (trainer review: "0 time(s) in the mix"
     read like a fractional draw that missed it): a flag of a licence stage, a source not redistributable, a licence
     the mix's policy excluded (mix_plan.json ``license_check.excluded``). None when no such reason holds."""
-    meta = doc.get("metadata") or {}
-    verdict = meta.get("license_rule_verdict")
-    flag = meta.get("license_warning") or (verdict if verdict not in (None, "allowed") else None)
+    from ..licenses import flag_reason
+
+    flag = flag_reason(doc.get("metadata") or {})
     if flag:
         return (f"flagged by a licence stage ({flag}): a mix never takes such a document (mix_plan.json "
                 "license_check.excluded.documents)")

@@ -14,10 +14,10 @@ from __future__ import annotations
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE, LicensePolicy, gutenberg_decision, is_no_derivatives, license_from_statement, normalize_license
+from ..licenses import FLAG_VERDICT, FLAG_WARNING, UNKNOWN, UNVERIFIED_EVIDENCE, VERDICT_ALLOWED, LicensePolicy, gutenberg_decision, is_no_derivatives, license_from_statement, normalize_license
 from .base import LucieFilter
 
-ALLOWED = "allowed"
+ALLOWED = VERDICT_ALLOWED  # a licence rule passed (licenses.flag_reason: any other verdict flags the document)
 ND_MODIFIED = "license_no_derivatives_modified"
 
 
@@ -77,7 +77,7 @@ class LicenseRulesAnnotator(PipelineStep):
                 meta.get("language"), meta.get(g["death_year_field"]), meta.get(g["birth_year_field"]),
                 meta.get(g["usagerights_field"]), current_year=g["current_year"], years_fr=g["years_fr"],
                 years_other=g["years_other"])
-            meta["license_rule_verdict"] = ALLOWED if ok else reason
+            meta[FLAG_VERDICT] = ALLOWED if ok else reason
             meta["license_rule_basis"] = basis  # what the verdict rested on (licenses.GUTENBERG_BASES)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -100,7 +100,7 @@ class LicenseGateFilter(LucieFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         meta = doc.metadata
-        verdict = meta.get("license_rule_verdict")
+        verdict = meta.get(FLAG_VERDICT)
         if verdict not in (None, ALLOWED):
             return False, str(verdict)
         lic = meta.get("license")
@@ -115,5 +115,5 @@ class LicenseGateFilter(LucieFilter):
         if meta.get("modified_by") and is_no_derivatives(lic):
             if self.no_derivatives_modified == "remove":
                 return False, ND_MODIFIED
-            meta["license_warning"] = "no_derivatives_modified"
+            meta[FLAG_WARNING] = "no_derivatives_modified"
         return True
