@@ -1429,3 +1429,28 @@ def test_a_preset_edited_since_the_build_stops_the_mix(tmp_path):
     other.write_text(PIPELINE + "presets:\n  lic: {license: CC-BY-NC-4.0}\n", encoding="utf-8")
     with pytest.raises(MixPlanError, match=r"pud_en \(.*pud_en\.yaml, as other\.yaml resolves it\)"):
         build_mix(base, load_mix_config(base, pipeline=other, output=tmp_path / "m4"))
+
+
+def test_suffix_does_not_refuse_a_clash_with_a_document_the_mix_leaves_out(tmp_path):
+    """Code review: the clash check counted documents the mix never takes. A page `p#2` that a licence stage flagged
+    (a modified no-derivatives text) refused the mix of `p` repeated 3 times, though `p#2` cannot enter it."""
+    texts = [r["text"] for r in map(json.loads, (ROOT / "data/demo/en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:2])]
+    recs = [{"url": "http://x.org/p", "text": texts[0], "license": "CC-BY-4.0"},
+            # no-derivatives, with mojibake that `normalize` repairs: modified, so flagged
+            {"url": "http://x.org/p#2", "text": texts[1].replace("e", "Ã©", 3), "license": "CC-BY-ND-4.0"}]
+    (tmp_path / "web.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    recipe = {"name": "web", "category": "web", "languages": ["en"], "license": "CC-BY-4.0",
+              "input": {"type": "jsonl", "paths": ["web.jsonl"], "id_field": "url", "license_field": "license"},
+              "stages": [{"type": "normalize"}, {"type": "license_gate", "no_derivatives_modified": "flag"}]}
+    (tmp_path / "web.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({
+        "name": "p", "sources": ["web.yaml"], "output_dir": "b", "executor": {"type": "local", "workers": 1, "tasks": 1},
+        "license_policy": {"allow_classes": ["permissive", "no-derivatives"]},
+        "mix": {"factors": {"en--web": 3}}}), encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    b = tmp_path / "b"
+    kept = pl.read_parquet(sorted((b / "sources/web/data").glob("*/*.parquet")))
+    assert kept.filter(pl.col("metadata").str.contains("no_derivatives_modified"))["id"].to_list() == ["web/http://x.org/p#2"]
+    build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    df = read_mix(tmp_path / "m")
+    assert sorted(df["id"]) == ["web/http://x.org/p", "web/http://x.org/p#2", "web/http://x.org/p#3"]

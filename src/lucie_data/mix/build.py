@@ -927,9 +927,12 @@ def _suffix_collisions(sources: list[SourceInfo], described: dict, keep: Callabl
             continue
         import pyarrow as pa  # (a mix of byte copies with no such id imports neither pyarrow nor polars here)
 
-        t = pa.concat_tables([_read(p, ["id", "language", "license"]) for p in src.shard_paths])
-        rows = [(i, lang) for i, lang, lic in zip(*(t.column(c).to_pylist() for c in ("id", "language", "license")))
-                if keep(src, lic) is None]
+        t = pa.concat_tables([_read(p, ["id", "language", "license", "metadata"]) for p in src.shard_paths])
+        # documents the mix leaves out (a licence the policy excludes, a licence stage's flag) are no clash
+        # (code review: a flagged `<id>#2` refused the mix of its source for nothing)
+        rows = [(i, lang) for i, lang, lic, flag in zip(*(t.column(c).to_pylist() for c in ("id", "language", "license")),
+                                                        _flag_reasons(t.column("metadata")))
+                if keep(src, lic) is None and flag is None]
         lang_of = dict(rows)
         for doc_id, _lang in rows:
             base, sep, k = doc_id.rpartition("#")
