@@ -170,6 +170,22 @@ def test_workers_count_with_the_commit_recorded_even_if_main_moves_during_the_bu
     assert df["n_tokens"].to_list() == [len(recorded.encode(t, add_special_tokens=False).ids) for t in df["text"]]
 
 
+
+def _two_sources_built(tmp_path):
+    """eltec_fr and pud_en built with a local tokenizer.json: (its path, the pipeline, the tokenizer's sha256)."""
+    import hashlib
+
+    from lucie_data.cli import main
+
+    tok = tmp_path / "tokenizer.json"
+    _tokenizer(tok, False)
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}, {ROOT / 'sources/demo/pud_en.yaml'}]\n"
+                    f"output_dir: {tmp_path / 'b'}\nexecutor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {tok}\n"
+                    "mix: {factors: {}, default_factor: 1}\n", encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    return tok, pipe, hashlib.sha256(tok.read_bytes()).hexdigest()
+
 def test_each_source_records_its_counter_and_a_mix_of_two_counters_is_warned_about(tmp_path, capsys):
     """Engineer review: after the tokenizer changed, an `--only` run recorded only the new tokenizer in the manifest,
     while the other sources' counts came from the old one, and `mix build` summed both without a word. Each source
@@ -178,14 +194,7 @@ def test_each_source_records_its_counter_and_a_mix_of_two_counters_is_warned_abo
 
     from lucie_data.cli import main
 
-    tok = tmp_path / "tokenizer.json"
-    _tokenizer(tok, False)
-    old = hashlib.sha256(tok.read_bytes()).hexdigest()
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}, {ROOT / 'sources/demo/pud_en.yaml'}]\n"
-                    f"output_dir: {tmp_path / 'b'}\nexecutor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {tok}\n"
-                    "mix: {factors: {}, default_factor: 1}\n", encoding="utf-8")
-    assert main(["build", str(pipe)]) == 0
+    tok, pipe, old = _two_sources_built(tmp_path)
     _tokenizer(tok, True)  # same path, other content
     new = hashlib.sha256(tok.read_bytes()).hexdigest()
     assert main(["build", str(pipe), "--only", "eltec_fr"]) == 0
@@ -208,14 +217,7 @@ def test_an_older_manifest_without_per_source_counters_keeps_its_run_counter_aft
 
     from lucie_data.cli import main
 
-    tok = tmp_path / "tokenizer.json"
-    _tokenizer(tok, False)
-    old = hashlib.sha256(tok.read_bytes()).hexdigest()
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}, {ROOT / 'sources/demo/pud_en.yaml'}]\n"
-                    f"output_dir: {tmp_path / 'b'}\nexecutor: {{type: local, workers: 1, tasks: 1}}\ntokenizer: {tok}\n"
-                    "mix: {factors: {}, default_factor: 1}\n", encoding="utf-8")
-    assert main(["build", str(pipe)]) == 0
+    tok, pipe, old = _two_sources_built(tmp_path)
     mpath = tmp_path / "b/manifest.json"
     m = json.loads(mpath.read_text())
     old_policy = {"allow": ["MIT"], "unknown": "deny"}  # what the older run's top level said
