@@ -55,13 +55,13 @@ from lucie_data.mix.plan import Weights  # noqa: E402
 
 def current_manifest(mpath: Path, layout: int | None = None) -> bool:
     """A manifest whose shard summaries carry everything this version records (the footer digest the mix's
-    trust check reads, the `url` count its card states) and, if given, written by this ``BENCH_LAYOUT``: folders built by an older version
+    trust check reads, the `url` and unverified-licence counts its card states) and, if given, written by this ``BENCH_LAYOUT``: folders built by an older version
     are rebuilt, so the mix is timed on what a build writes today (without a footer digest the check is one
     ``stat`` instead of an open and a read)."""
     if not mpath.exists():
         return False
     manifest = json.loads(mpath.read_text())
-    return (all({"footer", "url_rows", "suffixed_ids"} <= set(e.get("summary") or {}) for e in manifest["shards"])
+    return (all({"footer", "url_rows", "suffixed_ids", "unverified"} <= set(e.get("summary") or {}) for e in manifest["shards"])
             and (layout is None or manifest.get("bench_layout") == layout))
 
 
@@ -73,7 +73,7 @@ def demo_build() -> Path:
     return out
 
 
-BENCH_LAYOUT = 4  # bump when enlarge() changes what it writes: older folders are rebuilt
+BENCH_LAYOUT = 5  # bump when enlarge() changes what it writes: older folders are rebuilt
 
 
 def enlarge(demo: "Callable[[], Path]", replicas: int) -> Path:
