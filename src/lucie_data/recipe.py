@@ -333,18 +333,24 @@ def recipe_problems(stages: list, languages: list | None, input_spec: Any) -> li
 _STAGE = TypeAdapter(AnyStage)
 
 
+def _lenient_stages(raw_stages: Any) -> list:
+    """Each stage of a recipe that failed validation, validated on its own, or a ``_StandIn`` when it fails."""
+    stages: list = []
+    for raw in raw_stages if isinstance(raw_stages, list) else []:
+        try:
+            stages.append(_STAGE.validate_python(raw))
+        except (ValidationError, ValueError, TypeError):
+            stages.append(_StandIn(raw))
+    return stages
+
+
 def _lenient_problems(merged: dict) -> list[tuple[tuple, str]]:
     """``recipe_problems`` of a recipe that failed validation, on what is usable of it: a stage that fails its own
     validation stands in with its type and name, so its errors and the checks across stages come in one run."""
     raw_stages = merged.get("stages")
     if not isinstance(raw_stages, list):
         return []
-    stages: list = []
-    for raw in raw_stages:
-        try:
-            stages.append(_STAGE.validate_python(raw))
-        except (ValidationError, ValueError, TypeError):
-            stages.append(_StandIn(raw))
+    stages = _lenient_stages(raw_stages)
     languages = merged.get("languages") if isinstance(merged.get("languages"), list) else None
     inp = merged.get("input")
     spec = None
@@ -786,7 +792,8 @@ def _idle_input_options(spec: "InputSpec", own: set[str]) -> list[tuple[tuple, s
     """Input options the recipe (or its preset) writes that do nothing for its input type (new-user review: accepted
     without a word): hf_dataset's on files, html/warc's elsewhere, and a `license_field`/`language_field` naming a
     field text files or html pages without a sidecar never have (the build failed after extracting every page).
-    Options from the pipeline's `defaults:` are not judged: they serve sources of every type."""
+    Options from the pipeline's `defaults:` are not judged here: they serve sources of every type, so one idle for
+    this type is fine; one that makes the build fail for it is ``_defaults_input_failures``'s."""
     only = {**{k: ("hf_dataset",) for k in ("dataset", "config", "split", "revision", "streaming", "limit")},
             "favor_precision": ("html", "warc"), "include_tables": ("html", "warc")}
     out: list[tuple[tuple, str]] = []
@@ -812,10 +819,87 @@ def _idle_input_options(spec: "InputSpec", own: set[str]) -> list[tuple[tuple, s
                                           f"sidecar have only {', '.join(sorted(_HTML_OWN_FIELDS))}: give a "
                                           "`sidecar:` (a JSONL file with a row per input file holding that field, "
                                           f"joined on `sidecar_key`), or remove `{k}`"))
+    if spec.type == "warc":  # a WARC record is a page as trafilatura extracts it (readers._iter_warc: no sidecar)
+        for k in ("license_field", "language_field"):
+            field = getattr(spec, k)
+            if k in own and field and field not in _HTML_OWN_FIELDS:
+                detected = (" (or `license_field: license_detected` for the licence trafilatura finds in the page)"
+                            if k == "license_field" else "")
+                out.append((("input", k), (f"`{k}: {field}` reads a field of each record, and the pages of a WARC "
+                                           f"have only {', '.join(sorted(_HTML_OWN_FIELDS))} (trafilatura's): "
+                                           f"remove `{k}`{detected}")))
     if "sidecar_key" in own and not spec.sidecar:
         out.append((("input", "sidecar_key"), "`sidecar_key` names the sidecar's join field, and there is no "
                                               "`sidecar:`: add the sidecar, or remove `sidecar_key`"))
     return out
+
+
+def _reader_record_fields(spec: InputSpec) -> frozenset[str] | None:
+    """The fields of every record of ``spec``'s input type, made by the reader itself (steps.readers: a text file is
+    {text, id, title}, ``_iter_text``; an html page without a sidecar or a WARC page is trafilatura's fields, the
+    text under `text_field`, the file or record id under `id_field`, ``_html_record``), or None when the input's own
+    records decide (jsonl, parquet, hf_dataset, html with a sidecar)."""
+    if spec.type == "text":
+        return frozenset({"text", "id", "title"})
+    if spec.type == "warc" or (spec.type == "html" and not spec.sidecar):
+        return _HTML_OWN_FIELDS | {spec.text_field} | ({spec.id_field} if spec.id_field else set())
+    return None
+
+
+# the input options naming a field that make the build fail the source when no record has it
+# (ledger.read_checks_problems: a licence field no record fills, a text field no record has); the other field options
+# only warn (the reader falls back to the recipe's language, a positional id, no url...)
+_FIELD_OPTIONS_THAT_FAIL = {
+    "license_field": ("the build would fail this source after reading all of it (a licence field no record fills)",
+                      "null"),
+    "text_field": (("the build would remove every record at `read` (read_missing_text) and fail this source after "
+                    "reading all of it"), "text"),
+}
+
+
+def _defaults_input_failures(spec: InputSpec, own: set[str], defaults_input: set[str]) -> list[tuple[tuple, str]]:
+    """Input options from the pipeline's `defaults:` (not written by the recipe or its preset) that cannot work for
+    this recipe's input type: a field option the build fails on (``_FIELD_OPTIONS_THAT_FAIL``) naming a field that
+    the reader's records of this type never have (``_reader_record_fields``). Review: `defaults: {input:
+    {license_field: lic}}` with a `type: text` source passed `validate`, and the build failed that source after
+    reading it. Options that are merely idle for the type are not judged (``_idle_input_options``): a defaults
+    block serves sources of every type."""
+    fields = _reader_record_fields(spec)
+    if fields is None:
+        return []
+    what = {"text": "a `type: text` file is one record with only text, id (its path) and title (its name)",
+            "html": "an html page without a `sidecar:` has only " + ", ".join(sorted(fields)),
+            "warc": "a WARC page has only " + ", ".join(sorted(fields))}[spec.type]
+    out: list[tuple[tuple, str]] = []
+    for k, (consequence, override) in _FIELD_OPTIONS_THAT_FAIL.items():
+        field = getattr(spec, k)
+        if k in own or k not in defaults_input or not field or field in fields:
+            continue
+        sidecar = ", give this recipe a `sidecar:` whose rows hold that field" if spec.type == "html" else ""
+        out.append((("input", k),
+                    (f"`{k}: {field}` from the pipeline's defaults cannot work for input.type {spec.type}: {what}, so "
+                     f"no record has {field!r} and {consequence}. Move `{k}` out of `defaults:` into the recipes "
+                     f"whose records have that field{sidecar}, or override it in this recipe's `input:` with "
+                     f"`{k}: {override}`")))
+    return out
+
+
+def _lenient_input(merged: dict) -> InputSpec | None:
+    """The ``input:`` of a recipe that failed validation, as far as it validates on its own (keys with an error of
+    their own left out), for the checks on its options; None when it cannot be made."""
+    inp = merged.get("input")
+    if not isinstance(inp, dict):
+        return None
+    try:
+        return InputSpec.model_validate(inp)
+    except ValidationError as e:
+        bad = {err["loc"][0] for err in e.errors() if err.get("loc")}
+        if not bad or "type" in bad or any(not err.get("loc") for err in e.errors()):
+            return None
+    try:
+        return InputSpec.model_validate({k: v for k, v in inp.items() if k not in bad})
+    except ValidationError:
+        return None
 
 
 def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeline_file: Path | None,
@@ -852,11 +936,28 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
     def add(found: list) -> None:
         issues.extend(i for i in found if i is not None)
 
+    own_input = {k for d in (data, preset or {}) if isinstance(d.get("input"), dict) for k in d["input"]}
+    defaults_input = set(defaults["input"]) if defaults and isinstance(defaults.get("input"), dict) else set()
+
+    def input_checks(spec: InputSpec) -> list:
+        return [place(loc, msg) for loc, msg in _idle_input_options(spec, own_input)
+                + _defaults_input_failures(spec, own_input, defaults_input)]
+
     try:
         recipe = SourceRecipe.model_validate(merged, context={COLLECT_PROBLEMS: True})
     except ValidationError as e:
         # every field error, and the checks across stages on what is usable, in the same run
         add([place(loc, msg) for loc, msg in validation_problems(e, merged, SourceRecipe) + _lenient_problems(merged)])
+        # the checks of a valid recipe's input options and gate policies, on what is usable, in the same run too
+        # (review: they surfaced only once every other problem was fixed)
+        spec = _lenient_input(merged)
+        if spec is not None:
+            add(input_checks(spec))
+        if policy is not None and pipeline_file is not None:
+            from types import SimpleNamespace
+
+            stages = SimpleNamespace(stages=_lenient_stages(merged.get("stages")))
+            add([place(loc, msg) for loc, msg in _loosening_gate_problems(stages, policy, Path(pipeline_file))])
         # input paths that match nothing, said in the same run (review: they surfaced only once the rest was fixed)
         inp = merged.get("input") if isinstance(merged.get("input"), dict) else {}
         if inp.get("type") != "hf_dataset" and isinstance(inp.get("paths"), list):
@@ -866,8 +967,7 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
                                f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
         return None, issues, shared
     add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
-    own_input = {k for d in (data, preset or {}) if isinstance(d.get("input"), dict) for k in d["input"]}
-    add([place(loc, msg) for loc, msg in _idle_input_options(recipe.input, own_input)])
+    add(input_checks(recipe.input))
     if policy is not None and pipeline_file is not None:
         add([place(loc, msg) for loc, msg in _loosening_gate_problems(recipe, policy, Path(pipeline_file))])
     recipe, path_issues = _resolve_stage_paths(recipe, path.parent, str(path), lines, place)
@@ -885,7 +985,8 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
         local = (path.parent / ds)
         if ds.startswith((".", "/")) and not local.exists():
             add([place(("input", "dataset"), f"local dataset folder {ds!r} does not exist")])
-    if not issues and not shared and recipe.input.sidecar:
+    # a sidecar only an html recipe reads: one from the pipeline's defaults (for its html sources) is idle elsewhere
+    if not issues and not shared and recipe.input.sidecar and (recipe.input.type == "html" or "sidecar" in own_input):
         issues.extend(check_sidecar(recipe.input, path, inputs, lines))
     if issues or shared:
         return None, issues, shared
@@ -1167,11 +1268,12 @@ def load_pipeline(path: Path) -> LoadedPipeline:
     return LoadedPipeline(pipe, path.resolve(), sources)
 
 
-def _loosening_gate_problems(recipe: "SourceRecipe", policy, pfile: Path) -> list[tuple[tuple, str]]:
+def _loosening_gate_problems(recipe: Any, policy, pfile: Path) -> list[tuple[tuple, str]]:
     """A source's ``license_gate`` policy that would allow what the pipeline's ``license_policy`` denies: both apply,
     so its wider settings do nothing, and the documents it meant to keep are removed without a word (new-user review:
     `allow: [CC-BY-NC-4.0]` in a recipe, 105 read, 0 kept, exit 0). Only settings written are judged. (loc, message)
-    pairs, placed by the caller in the recipe or the preset that holds the stage."""
+    pairs, placed by the caller in the recipe or the preset that holds the stage. ``recipe``: a SourceRecipe, or
+    anything with its ``stages`` (those of a recipe that failed validation, ``_lenient_stages``)."""
     out = []
     for i, st in enumerate(recipe.stages):
         own = getattr(st, "policy", None) if getattr(st, "type", None) == "license_gate" else None

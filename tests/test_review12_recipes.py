@@ -1,0 +1,206 @@
+"""Review 12: a pipeline `defaults:` input option that cannot work for a source's input type passed `validate`, and
+the build failed that source after reading all of it; the checks on input options and gate policies came only once
+the rest of the recipe validated."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lucie_data.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = sorted((ROOT / "data" / "demo" / "html").glob("trafilatura-*.html"))[:2]  # real CC pages (data/demo/README)
+JSONL = ROOT / "data" / "demo" / "en_ud_pud.jsonl"  # records with id, text, license, language, url
+
+
+def _files(tmp_path: Path) -> None:
+    """Small real inputs of every file type: jsonl records, text files, html pages (with a sidecar), a WARC."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    lines = JSONL.read_text(encoding="utf-8").splitlines()[:5]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "txt").mkdir()
+    for i, line in enumerate(lines[:2]):
+        (tmp_path / "txt" / f"t{i}.txt").write_text(json.loads(line)["text"], encoding="utf-8")
+    (tmp_path / "html").mkdir()
+    rows = []
+    for p in HTML:
+        shutil.copy(p, tmp_path / "html" / p.name)
+        rows.append({"path": f"html/{p.name}", "license": "CC-BY-4.0", "language": "en"})
+    (tmp_path / "pages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with open(tmp_path / "crawl.warc.gz", "wb") as f:
+        w = WARCWriter(f, gzip=True)
+        for i, p in enumerate(HTML):
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            with open(p, "rb") as page:
+                w.write_record(w.create_warc_record(f"https://example.org/{i}", "response", payload=page,
+                                                    http_headers=http))
+
+
+INPUTS = {
+    "jsonl": "{type: jsonl, paths: [a.jsonl]}",
+    "text": "{type: text, paths: [txt]}",
+    "html": "{type: html, paths: [html]}",
+    "html_sidecar": "{type: html, paths: [html], sidecar: pages.jsonl}",
+    "warc": "{type: warc, paths: [crawl.warc.gz]}",
+}
+
+
+def _recipe(tmp_path: Path, name: str, input_: str) -> str:
+    (tmp_path / f"{name}.yaml").write_text(
+        f"name: {name}\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-4.0\ninput: {input_}\n", encoding="utf-8")
+    return f"{name}.yaml"
+
+
+def _pipeline(tmp_path: Path, sources: list[str], defaults: str, extra: str = "") -> Path:
+    """A pipeline whose `defaults:` input block is on line 6."""
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{', '.join(sources)}]\noutput_dir: out\n"
+                    f"executor: {{type: local, workers: 1, tasks: 1}}\ndefaults:\n  input: {defaults}\n{extra}",
+                    encoding="utf-8")
+    return pipe
+
+
+def _validate(capsys, path: Path) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["validate", str(path)])
+    return code, " ".join(capsys.readouterr().out.split())
+
+
+# (input type of the source, the pipeline's defaults input block, what validate must say). Each one, before this
+# review, passed validate and failed the build of that source after reading it (tried on real files: see the report)
+FAILING = [
+    ("text", "{license_field: license}",
+     (r"p\.yaml:6: defaults\.input\.license_field: `license_field: license` from the pipeline's defaults cannot work "
+      r"for input\.type text: a `type: text` file is one record with only text, id \(its path\) and title \(its "
+      r"name\), so no record has 'license' and the build would fail this source .* override it in this recipe's "
+      r"`input:` with `license_field: null` \(the pipeline's defaults, merged into s\.yaml\)")),
+    ("text", "{text_field: body}",
+     (r"p\.yaml:6: defaults\.input\.text_field: `text_field: body` from the pipeline's defaults cannot work for "
+      r"input\.type text: .*\(read_missing_text\).* override it in this recipe's `input:` with `text_field: text` "
+      r"\(the pipeline's defaults, merged into s\.yaml\)")),
+    ("html", "{license_field: license}",
+     (r"p\.yaml:6: defaults\.input\.license_field: `license_field: license` from the pipeline's defaults cannot work "
+      r"for input\.type html: an html page without a `sidecar:` has only date, id, license_detected, sitename, text, "
+      r"title, url, .* give this recipe a `sidecar:` whose rows hold that field, or override it .* "
+      r"merged into s\.yaml")),
+    ("warc", "{license_field: license}",
+     (r"p\.yaml:6: defaults\.input\.license_field: `license_field: license` from the pipeline's defaults cannot work "
+      r"for input\.type warc: a WARC page has only date, id, license_detected, sitename, text, title, url, .* "
+      r"`license_field: null` \(the pipeline's defaults, merged into s\.yaml\)")),
+    ("text", "{license_field: license_detected}",  # trafilatura's field: html pages have it, text files do not
+     (r"p\.yaml:6: defaults\.input\.license_field: `license_field: license_detected` .* input\.type text")),
+]
+
+
+@pytest.mark.parametrize("kind, defaults, match", FAILING)
+def test_a_defaults_option_that_fails_the_build_for_the_type_is_a_validation_error(tmp_path, capsys, kind,
+                                                                                   defaults, match):
+    _files(tmp_path)
+    pipe = _pipeline(tmp_path, [_recipe(tmp_path, "s", INPUTS[kind])], defaults)
+    code, out = _validate(capsys, pipe)
+    assert code == 2 and re.search(match, out), out
+    assert "1 problem found" in out, out
+
+
+def test_build_refuses_it_before_any_work_and_names_every_recipe_it_is_merged_into(tmp_path, capsys):
+    """One issue at the defaults' line, for the two text sources it breaks; the jsonl source whose records have the
+    field is fine with it; nothing is built."""
+    _files(tmp_path)
+    names = [_recipe(tmp_path, "j", INPUTS["jsonl"]), _recipe(tmp_path, "t1", INPUTS["text"]),
+             _recipe(tmp_path, "t2", INPUTS["text"])]
+    pipe = _pipeline(tmp_path, names, "{license_field: license}")
+    code, out = _validate(capsys, pipe)
+    assert code == 2 and "1 problem found" in out, out
+    assert re.search(r"p\.yaml:6: defaults\.input\.license_field: .* merged into t1\.yaml, t2\.yaml\)", out), out
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "defaults.input.license_field" in err and "cannot work for input.type text" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_override_the_message_gives_fixes_it(tmp_path, capsys):
+    _files(tmp_path)
+    names = [_recipe(tmp_path, "j", INPUTS["jsonl"]),
+             _recipe(tmp_path, "t", "{type: text, paths: [txt], license_field: null, text_field: text}")]
+    pipe = _pipeline(tmp_path, names, "{license_field: license, text_field: text}")
+    code, out = _validate(capsys, pipe)
+    assert code == 0, out
+
+
+def test_license_field_on_a_warc_recipe_is_an_error_as_on_html(tmp_path, capsys):
+    """The recipe's own `license_field` on html pages without a sidecar was an error; on a WARC (whose pages have the
+    same fields, and never a sidecar) it passed, and the build failed the source."""
+    _files(tmp_path)
+    _recipe(tmp_path, "s", "{type: warc, paths: [crawl.warc.gz], license_field: license}")
+    code, out = _validate(capsys, tmp_path / "s.yaml")
+    assert code == 2 and re.search(r"s\.yaml:5: input\.license_field: `license_field: license` reads a field of "
+                                   r"each record, and the pages of a WARC have only date, license_detected, "
+                                   r"sitename, title, url \(trafilatura's\): remove `license_field`", out), out
+    _recipe(tmp_path, "s", "{type: warc, paths: [crawl.warc.gz], license_field: license_detected}")
+    assert _validate(capsys, tmp_path / "s.yaml")[0] == 0
+
+
+def test_options_idle_or_working_for_each_type_from_the_defaults_still_pass_and_build(tmp_path, capsys):
+    """A defaults block shared by sources of five input types: options that do nothing for some types (idle) or
+    name fields that only some sources' records have, where the others do not fail on them (language, id, url,
+    title, date, metadata fields only warn), pass `validate`, and the build builds every source."""
+    _files(tmp_path)
+    names = [_recipe(tmp_path, k, v) for k, v in INPUTS.items()]
+    defaults = ("{language_field: language, id_field: doc_id, url_field: page_url, title_field: headline, "
+                "date_field: day, metadata_fields: [license_note], favor_precision: false, include_tables: false, "
+                "streaming: true, limit: 3, split: train, text_field: text}")
+    pipe = _pipeline(tmp_path, names, defaults)
+    code, out = _validate(capsys, pipe)
+    assert code == 0, out
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0, capsys.readouterr()
+    for name in INPUTS:
+        assert json.loads((tmp_path / "out" / "sources" / name / "ledger.json").read_text())["docs_kept"] > 0
+
+
+def test_a_sidecar_from_the_defaults_is_idle_for_the_sources_that_are_not_html(tmp_path, capsys):
+    """A pipeline-wide `sidecar:` (for its html sources) was an error in each jsonl/text/warc recipe, in the recipe
+    file without a line, though their readers never read it; the html source reads it."""
+    _files(tmp_path)
+    names = [_recipe(tmp_path, k, INPUTS[k]) for k in ("jsonl", "text", "html", "warc")]
+    pipe = _pipeline(tmp_path, names, "{sidecar: pages.jsonl}")
+    code, out = _validate(capsys, pipe)
+    assert code == 0, out
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0, capsys.readouterr()
+    # the recipe's own sidecar on a jsonl input is still an error: the recipe says to read it
+    _recipe(tmp_path, "jsonl", "{type: jsonl, paths: [a.jsonl], sidecar: pages.jsonl}")
+    code, out = _validate(capsys, pipe)
+    assert code == 2 and "jsonl.yaml" in out and "a sidecar is only read for `type: html` inputs" in out, out
+
+
+def test_input_and_gate_checks_come_with_the_recipes_other_errors(tmp_path, capsys):
+    """Idle input options, a loosening gate policy and a failing defaults option were reported only once every other
+    problem of the recipe was fixed: now in the same run as the field errors."""
+    _files(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: nope\nlanguages: [en]\nlicense: CC-BY-4.0\n"
+        "input: {type: text, paths: [txt], streaming: true, limit: 0}\n"
+        "stages:\n  - type: license_gate\n    policy: {unknown: allow}\n"
+        "  - type: min_length\n    min_chars: -5\n", encoding="utf-8")
+    pipe = _pipeline(tmp_path, ["s.yaml"], "{license_field: lic}",
+                     "license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}\n")
+    code, out = _validate(capsys, pipe)
+    assert code == 2
+    for expected in ("s.yaml:2: category:",
+                     "s.yaml:5: input.limit:",  # the input's own error, and its other options checked all the same
+                     "s.yaml:5: input.streaming: `streaming` only applies to input.type hf_dataset, not text",
+                     "s.yaml:5: input.limit: `limit` only applies to input.type hf_dataset, not text",
+                     "s.yaml:8: stages[0].policy.unknown: this source's policy cannot loosen",
+                     "s.yaml:10: stages[1].min_chars:",
+                     ("p.yaml:6: defaults.input.license_field: `license_field: lic` from the pipeline's defaults "
+                      "cannot work for input.type text")):
+        assert expected in out, (expected, out)
+    assert "7 problems found" in out, out
