@@ -204,3 +204,25 @@ def test_input_and_gate_checks_come_with_the_recipes_other_errors(tmp_path, caps
                       "cannot work for input.type text")):
         assert expected in out, (expected, out)
     assert "7 problems found" in out, out
+
+
+@pytest.mark.parametrize("line,match", [
+    ("fr--newspapers: 2", r"p\.yaml:7: mix\.factors\.fr--newspapers: factor key 'fr--newspapers': "
+                          r"'newspapers' is not a category .*did you mean fr--newspaper\?"),
+    ("en--programing: 2", r"p\.yaml:7: mix\.factors\.en--programing: .*'programing' is not a category.*did you mean "
+                          r"en--programming\?"),
+])
+def test_a_factor_key_whose_category_is_none_is_a_validate_error(tmp_path, capsys, line, match):
+    """Code review: a typo in an inline `mix.factors` key (`fr--newspapers`) passed validate and build; `mix plan`
+    only warned, and its subsets got the default factor. A category that is none of Lucie's can match no subset of
+    any build, so it is an error; a key of a real category no source of this build has stays valid (shared lists)."""
+    p = tmp_path / "p.yaml"
+    head = f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: b\nmix:\n  factors:\n    it--wiki: 1\n"
+    p.write_text(head + f"    {line}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(p)]) == 2
+    cap = capsys.readouterr()
+    said = " ".join((cap.out + cap.err).split())
+    assert re.search(match, said), said
+    p.write_text(head + "    fr--book: 2\n", encoding="utf-8")
+    assert main(["validate", str(p)]) == 0

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
@@ -475,7 +475,6 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
 def _model_at(root: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
     """The model whose keys hold the last part of pydantic's raw error location ``loc`` (stage specs found by
     their union tag, ``stages.0.min_length.min_char``), or None where the location is not a model."""
-    from typing import get_args
 
     from .stages import stage_table
 
@@ -1321,6 +1320,22 @@ def _mix_weights_issues(mix: MixSpec, path: Path, lines: dict, sources: list[str
                 f"pipeline{f' (did you mean {close[0]!r}?)' if close else ''}"
                 f"{' in ' + mix.weights_file if mix.weights_file else ''}",
                 lines.get(("mix", "sources", key)) or lines.get(where)))
+    # a factor key whose category is none of Lucie's is a typo whatever the build (`fr--newspapers`): unlike a key
+    # no subset of this build has (normal in a weights list shared by builds, `mix plan` warns of near misses), it
+    # can match no subset of any build (code review: it passed validate, and its subsets got the default factor)
+    import difflib
+
+    categories = list(get_args(Category))
+    for key in sorted(weights.factors) if weights is not None else []:
+        lang, sep, cat = key.partition(KEY_SEP)
+        if sep and cat not in categories:
+            close = difflib.get_close_matches(cat, categories, n=1, cutoff=0.6)
+            out.append(ConfigIssue(
+                str(path), f"mix.factors.{key}" if not mix.weights_file else "mix.weights_file",
+                f"factor key {key!r}: {cat!r} is not a category (keys are <language>{KEY_SEP}<category>, a category "
+                f"one of {', '.join(categories)}){f'; did you mean {lang}{KEY_SEP}{close[0]}?' if close else ''}"
+                f"{' in ' + mix.weights_file if mix.weights_file else ''}",
+                lines.get(("mix", "factors", key)) or lines.get(where)))
     return out
 
 
