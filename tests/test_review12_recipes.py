@@ -226,3 +226,23 @@ def test_a_factor_key_whose_category_is_none_is_a_validate_error(tmp_path, capsy
     assert re.search(match, said), said
     p.write_text(head + "    fr--book: 2\n", encoding="utf-8")
     assert main(["validate", str(p)]) == 0
+
+
+def test_a_license_field_no_sidecar_row_has_fails_validate_not_the_build(tmp_path, capsys):
+    """Helper note (review 12): a `license_field` the html sidecar's rows do not have passed validate, and the build
+    failed the source after extracting every page. check_sidecar reads every row anyway: it says so first."""
+    _files(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: web\nlanguages: [en]\nlicense: CC-BY-4.0\n"
+        "input: {type: html, paths: [html/*.html], sidecar: pages.jsonl, license_field: licence}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: b\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "p.yaml")]) == 2
+    cap = capsys.readouterr()
+    said = " ".join((cap.out + cap.err).split())
+    assert re.search(r"s\.yaml:5: input\.license_field: no row of sidecar .*pages\.jsonl for an input file has a value "
+                     r"for license_field 'licence' \(their fields: language, license, path\)", said), said
+    assert not (tmp_path / "b").exists()
+    (tmp_path / "s.yaml").write_text((tmp_path / "s.yaml").read_text().replace("licence}", "license}"))
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0

@@ -1047,6 +1047,7 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
     wanted = set(rels)
     keys: dict[str, int] = {}
     hits: dict[str, int] = {}  # field -> rows whose value names an input file (the key the user meant)
+    filled: set[str] = set()  # fields with a value in a row of an input file
     bad = ("; each line must be one JSON object such as {\"path\": \"html/page.html\", \"license\": "
            "\"CC-BY-4.0\"}")
     try:
@@ -1076,6 +1077,8 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
             for fk, fv in row.items():
                 if isinstance(fv, str) and os.path.normpath(fv) in wanted:
                     hits[fk] = hits.get(fk, 0) + 1
+            if k in wanted:
+                filled.update(fk for fk, fv in row.items() if fv not in (None, ""))
     except UnicodeDecodeError as e:
         return issue("input.sidecar", f"sidecar {sc_path}, line {getattr(e, 'lucie_line', '?')}: not UTF-8 ({e}); "
                      "save the sidecar as UTF-8", lines.get(("input", "sidecar")))
@@ -1095,6 +1098,13 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
                      f"({_examples(sorted(keys))}) were compared with the input paths relative to the sidecar's "
                      f"folder ({_examples(rels)}), and none match, so every page would get the recipe's licence "
                      f"unchecked; {fix}", key_line)
+    lic = spec.license_field
+    if lic and lic not in filled and lic not in _HTML_OWN_FIELDS:  # (trafilatura's own fields come from the page)
+        return issue("input.license_field",
+                     f"no row of sidecar {sc_path} for an input file has a value for license_field {lic!r} (their "
+                     f"fields: {', '.join(sorted(filled)[:20])}), so the build would fail this source after reading "
+                     "it (a licence field no record fills); name the sidecar's licence field, or remove "
+                     "`license_field`", lines.get(("input", "license_field")) or lines.get(("input",)))
     return []
 
 
