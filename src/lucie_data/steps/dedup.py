@@ -62,6 +62,16 @@ def _handoff_rows(work_folder: str) -> list:
     return frames
 
 
+def _write_plan(dups, plan_path: str) -> None:
+    """Write a dedup plan atomically. Its folder is made here: when no document reached the stage (an empty input,
+    an earlier filter or gate removed them all), no task wrote a hand-off file and the work folder does not exist
+    (review: the build stopped with FileNotFoundError, the other sources never built)."""
+    os.makedirs(os.path.dirname(plan_path) or ".", exist_ok=True)
+    tmp = plan_path + ".tmp"
+    dups.write_parquet(tmp)
+    os.replace(tmp, plan_path)
+
+
 def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
     """Write (rank, pos, duplicate_of) for every row whose signature appeared earlier; returns the count."""
     import polars as pl
@@ -77,9 +87,7 @@ def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
     else:
         dups = pl.DataFrame({"rank": [], "pos": [], "duplicate_of": []},
                             schema={"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8})
-    tmp = plan_path + ".tmp"
-    dups.write_parquet(tmp)
-    os.replace(tmp, plan_path)
+    _write_plan(dups, plan_path)
     return dups.height
 
 
@@ -157,9 +165,7 @@ def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) 
         out = [(ranks[i], poss[i], ids[find(i)]) for i in range(rows.height) if find(i) != i]
         if out:
             dups = pl.DataFrame(out, schema=schema, orient="row")
-    tmp = plan_path + ".tmp"
-    dups.write_parquet(tmp)
-    os.replace(tmp, plan_path)
+    _write_plan(dups, plan_path)
     return dups.height
 
 
