@@ -50,3 +50,43 @@ def test_no_document_reaching_a_dedup_stage_is_a_balanced_empty_stage(tmp_path, 
             assert st["docs_in"] + st.get("docs_created", 0) == st["docs_kept"] + st["docs_removed"], (name, st)
     removed = pl.read_parquet(sorted((b / "sources/gate/removed").glob("*/*.parquet")))
     assert removed.height == 5 and set(removed["removal_stage"]) == {"language_gate"}
+
+
+def _damaged_gzip(text: str, how: str) -> bytes:
+    """``text`` gzipped, then damaged: ``deflate`` flips bytes inside the compressed stream (zlib raises "invalid
+    ... distance"-type errors mid-stream), ``crc`` changes the stored CRC-32 (every byte decodes, the check fails)."""
+    data = bytearray(gzip.compress(text.encode("utf-8"), mtime=0))
+    if how == "deflate":
+        for i in range(200, 260):
+            data[i] ^= 0x5A
+    else:
+        data[-8] ^= 0xFF
+    return bytes(data)
+
+
+def test_a_damaged_gzip_is_quarantined_as_corrupt_and_the_rest_is_built(tmp_path, capsys):
+    """Review: a .jsonl.gz / .txt.gz whose deflate data is damaged mid-stream (zlib.error) failed the whole source
+    ("a task failed", no file named, 'Rerun to resume' failing again); a CRC mismatch was called truncated. The file
+    is quarantined with `read_corrupt_file`, named, and the other files are built."""
+    lines = GSD.read_text(encoding="utf-8").splitlines()[:6]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/good.jsonl").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    (tmp_path / "in/bad.jsonl.gz").write_bytes(_damaged_gzip("\n".join(lines[3:]) + "\n", "deflate"))
+    (tmp_path / "in/crc.jsonl.gz").write_bytes(_damaged_gzip("\n".join(lines[3:]) + "\n", "crc"))
+    (tmp_path / "txt").mkdir()
+    (tmp_path / "txt/a.txt").write_text(json.loads(lines[0])["text"], encoding="utf-8")
+    (tmp_path / "txt/b.txt.gz").write_bytes(_damaged_gzip(json.loads(lines[1])["text"], "deflate"))
+    for name, inp in (("j", "{type: jsonl, paths: [in/*]}"), ("t", "{type: text, paths: [txt/*]}")):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ncategory: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
+                                               f"input: {inp}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [j.yaml, t.yaml]\noutput_dir: b\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "quarantined in/bad.jsonl.gz (read_corrupt_file" in said and "quarantined txt/b.txt.gz (read_corrupt_file" in said, said
+    b = tmp_path / "b"
+    assert _ledger(b, "j")["docs_kept"] >= 3 and _ledger(b, "t")["docs_kept"] == 1
+    removed = pl.read_parquet(sorted((b / "sources/j/removed").glob("*/*.parquet")))
+    by_file = {json.loads(m)["source_file"]: r for m, r in zip(removed["metadata"], removed["removal_reason"])}
+    assert by_file == {"in/bad.jsonl.gz": "read_corrupt_file", "in/crc.jsonl.gz": "read_corrupt_file"}, by_file

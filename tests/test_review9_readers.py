@@ -68,7 +68,8 @@ def test_junk_after_good_zstd_frames_is_reported_after_the_last_record(tmp_path)
         input: {type: jsonl, paths: ["../*.jsonl.zst"]}
         """)
     assert kept.height == 4  # both frames read
-    assert removed["removal_reason"].to_list() == ["read_truncated_file"]
+    # junk, not a cut: the bytes are wrong (review 12: a damaged stream was called truncated)
+    assert removed["removal_reason"].to_list() == ["read_corrupt_file"]
     assert json.loads(removed["metadata"][0])["source_record"] == 5
     assert [q["file"] for q in led["quarantined_files"]] == ["a.jsonl.zst"]
 

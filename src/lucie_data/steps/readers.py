@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import zlib
 from typing import Any, Iterator
 
 from datatrove.data import Document, DocumentsPipeline
@@ -27,8 +28,12 @@ except ImportError:  # pragma: no cover - zstandard is a dependency; without it 
     class ZstdError(Exception):
         pass
 
-# what reading a compressed input can raise on a cut or corrupt file (gzip's and zstandard's errors alike)
-DECOMPRESS_ERRORS = (EOFError, OSError, gzip.BadGzipFile, ZstdError)
+# what reading a compressed input can raise on a cut or corrupt file (gzip's and zstandard's errors alike); zlib.error is
+# deflate data damaged mid-stream ("invalid distance too far back"; review: it failed the whole source, file unnamed)
+DECOMPRESS_ERRORS = (EOFError, OSError, gzip.BadGzipFile, ZstdError, zlib.error)
+# of those, the ones that say the bytes are wrong, not cut short: a CRC or length mismatch, damaged deflate or zstd
+# data (review: a CRC mismatch was reported as `read_truncated_file`)
+CORRUPT_ERRORS = (gzip.BadGzipFile, zlib.error, ZstdError)
 
 FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_binary_file", "read_dataset_unavailable",
                       "read_dataset_interrupted"}
@@ -555,7 +560,8 @@ class RecordReader(PipelineStep):
             # EOFError: the compressed stream began well and the file ends inside it (cut), even when no whole line
             # came out of it (a cut .jsonl.zst yields nothing of its cut block: the review's 13 % cut)
             yield from self._file_error(path, file_rel, line_no + 1, e,
-                                        "read_truncated_file" if line_no or isinstance(e, EOFError)
+                                        "read_corrupt_file" if isinstance(e, CORRUPT_ERRORS)
+                                        else "read_truncated_file" if line_no or isinstance(e, EOFError)
                                         else "read_corrupt_file",
                                         f"after line {line_no}" if line_no else "at the start")
             return
