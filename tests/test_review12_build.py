@@ -90,3 +90,34 @@ def test_a_damaged_gzip_is_quarantined_as_corrupt_and_the_rest_is_built(tmp_path
     removed = pl.read_parquet(sorted((b / "sources/j/removed").glob("*/*.parquet")))
     by_file = {json.loads(m)["source_file"]: r for m, r in zip(removed["metadata"], removed["removal_reason"])}
     assert by_file == {"in/bad.jsonl.gz": "read_corrupt_file", "in/crc.jsonl.gz": "read_corrupt_file"}, by_file
+
+
+def test_a_save_to_disk_folder_is_read_with_load_from_disk(tmp_path, capsys):
+    """Review: `hf_dataset` on a folder written by `save_to_disk` (the usual local dataset) was quarantined as
+    `read_dataset_unavailable` ("the network, a Hub outage?") and retried on every build. It is read with
+    load_from_disk: a Dataset, or a DatasetDict's split, in tasks as a downloaded dataset is."""
+    import datasets
+
+    recs = [json.loads(x) for x in GSD.read_text(encoding="utf-8").splitlines()[:7]]
+    rows = {"id": [r["id"] for r in recs], "text": [r["text"] for r in recs]}
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "one"))
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows),
+                          "test": datasets.Dataset.from_dict({k: v[:2] for k, v in rows.items()})}
+                         ).save_to_disk(str(tmp_path / "dict"))
+    for name, extra in (("one", ""), ("dict", ", split: test"), ("bad", ", split: dev")):
+        folder = "dict" if name == "bad" else name
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ncategory: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
+            f"input: {{type: hf_dataset, dataset: ./{folder}{extra}}}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [one.yaml, dict.yaml]\noutput_dir: b\n"
+                                     "executor: {type: local, workers: 2, tasks: 2}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    b = tmp_path / "b"
+    kept = pl.read_parquet(sorted((b / "sources/one/data").glob("*/*.parquet")))
+    assert sorted(kept["text"]) == sorted(rows["text"]) and _ledger(b, "dict")["docs_kept"] == 2
+    (tmp_path / "q.yaml").write_text("name: q\nsources: [bad.yaml]\noutput_dir: c\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "q.yaml")]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "has no split 'dev'; its splits: train, test" in said, said

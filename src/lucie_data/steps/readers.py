@@ -820,8 +820,7 @@ class RecordReader(PipelineStep):
         label = sp["dataset"] + (f":{sp['config']}" if sp.get("config") else "") + f"[{sp.get('split', 'train')}]"
         limit = sp.get("limit")
         try:
-            ds = datasets.load_dataset(ds_path, sp.get("config"), split=sp.get("split", "train"),
-                                       revision=sp.get("revision"), streaming=bool(sp.get("streaming")))
+            ds = _load_hf(ds_path, sp)
         except Exception as e:
             if rank == 0:
                 yield self._error("read_dataset_unavailable", label, None,
@@ -908,3 +907,31 @@ class RecordReader(PipelineStep):
                 yield doc
         self._flush_counts()
 
+
+def _saved_to_disk(folder: str) -> bool:
+    """A folder written by ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk`` (``load_dataset`` refuses it:
+    "use load_from_disk instead"; review: reported as a network outage and retried on every build)."""
+    return os.path.isfile(os.path.join(folder, "dataset_dict.json")) or (
+        os.path.isfile(os.path.join(folder, "state.json")) and os.path.isfile(os.path.join(folder, "dataset_info.json")))
+
+
+def _load_hf(ds_path: str, sp: dict):
+    """The dataset an ``hf_dataset`` input names: ``load_from_disk`` for a ``save_to_disk`` folder (its ``split``
+    taken from a DatasetDict, ``streaming`` as an iterable over its memory-mapped rows), else ``load_dataset``
+    (a Hub id, a folder of data files, a loading script)."""
+    import datasets
+
+    split = sp.get("split", "train")
+    if not (os.path.isdir(ds_path) and _saved_to_disk(ds_path)):
+        return datasets.load_dataset(ds_path, sp.get("config"), split=split, revision=sp.get("revision"),
+                                     streaming=bool(sp.get("streaming")))
+    if sp.get("config"):
+        raise ValueError(f"{ds_path} was written by save_to_disk, which keeps no configs: remove `config:`")
+    ds = datasets.load_from_disk(ds_path)
+    if isinstance(ds, datasets.DatasetDict):
+        if split not in ds:
+            raise ValueError(f"{ds_path} (save_to_disk) has no split {split!r}; its splits: {', '.join(ds)}")
+        ds = ds[split]
+    elif "split" in sp and str(split) != str(ds.split or split):
+        raise ValueError(f"{ds_path} (save_to_disk) is one split, {ds.split}, not {split!r}: set `split: {ds.split}`")
+    return ds.to_iterable_dataset() if sp.get("streaming") else ds
