@@ -121,3 +121,16 @@ def test_a_save_to_disk_folder_is_read_with_load_from_disk(tmp_path, capsys):
     assert main(["build", str(tmp_path / "q.yaml")]) == 1
     said = " ".join(capsys.readouterr().out.split())
     assert "has no split 'dev'; its splits: train, test" in said, said
+
+
+def test_only_repeated_builds_every_source_named(tmp_path):
+    """Review: `--only a --only b` built only b (argparse replaced the first list), without a word."""
+    (tmp_path / "good.jsonl").write_text("\n".join(GSD.read_text(encoding="utf-8").splitlines()[:2]) + "\n",
+                                         encoding="utf-8")
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ncategory: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
+                                               "input: {type: jsonl, paths: [good.jsonl]}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml, b.yaml, c.yaml]\noutput_dir: out\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml"), "--only", "a", "--only", "c"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out/sources").iterdir()) == ["a", "c"]

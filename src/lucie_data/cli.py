@@ -397,7 +397,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("pipeline", nargs="?", help="pipeline file, or a single source recipe")
     b.add_argument("--output", "-o", help="build folder (default: the pipeline's output_dir)")
     b.add_argument("--workers", "-w", type=_positive_int, help="processes at once (output does not depend on it)")
-    b.add_argument("--only", nargs="+", metavar="SOURCE", help="build only these sources")
+    b.add_argument("--only", nargs="+", action="extend", metavar="SOURCE",
+                   help="build only these sources (repeatable: --only a --only b builds both)")
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("stages", help="list every stage type with its arguments and defaults")
