@@ -144,3 +144,18 @@ def test_the_card_says_how_many_rows_carry_an_unverified_licence(tmp_path, capsy
         card = " ".join((mix / "README.md").read_text().split())
         assert (f"{want:,} rows ({want / rows.height:.2%} of the mix) carry their source recipe's licence because "
                 "their input gave none of their own") in card and "Per source: `gsd` " in card
+
+
+def test_the_implicit_gate_keeps_the_recipes_flag_choice(tmp_path):
+    """Review 12: a recipe's `license_gate` with `no_derivatives_modified: flag` followed by another stage (here
+    `pii`) had its choice overridden by the implicit gate the pipeline's policy appends (default `remove`): the
+    modified no-derivatives documents were removed without a word. The appended gate keeps the recipe's choice."""
+    pipe = _project(tmp_path)
+    s = tmp_path / "s.yaml"
+    s.write_text(s.read_text(encoding="utf-8") + "  - type: pii\n", encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    build = tmp_path / "build"
+    kept = pl.read_parquet(sorted((build / "sources/gsd/data").glob("*/*.parquet")))
+    assert kept.height == 6
+    assert kept.filter(pl.col("metadata").str.contains('"license_warning":"no_derivatives_modified"')).height == 2
+    assert not list((build / "sources/gsd/removed").glob("*/*.parquet"))

@@ -89,6 +89,15 @@ class LicenseGateSpec(StageSpec):
                                   **ctx.filter_kwargs(self.type))]
 
 
+def _implicit_gate(stages: list[tuple[str, StageSpec]]) -> LicenseGateSpec:
+    """The gate added at the end of a recipe: it treats a modified no-derivatives document as the recipe's own last
+    gate says (review: a recipe's `no_derivatives_modified: flag` followed by a stage was overridden by this gate's
+    default `remove`, without a word)."""
+    own = [sp for _, sp in stages if isinstance(sp, LicenseGateSpec)]
+    return LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID,
+                           no_derivatives_modified=own[-1].no_derivatives_modified if own else "remove")
+
+
 def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None) -> list[tuple[str, StageSpec]]:
     """(id, spec) pairs with the pipeline ``policy`` applied: every ``license_gate`` gets it, and a recipe
     that does not end with a gate gets an implicit one (id ``license_policy``) at the end. Pure; specs are copied."""
@@ -96,7 +105,7 @@ def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy 
         # no pipeline policy: a recipe's licence rules (e.g. the Gutenberg verdict) still need a gate to act
         out = list(stages)
         if any(isinstance(sp, LicenseRulesSpec) for _, sp in out) and not (out and isinstance(out[-1][1], LicenseGateSpec)):
-            out.append((IMPLICIT_GATE_ID, LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID)))
+            out.append((IMPLICIT_GATE_ID, _implicit_gate(out)))
         return out
     out: list[tuple[str, StageSpec]] = []
     has_gate = False
@@ -109,7 +118,7 @@ def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy 
     # the last word is the policy's: a gate placed earlier cannot see later stages modifying a
     # no-derivatives document, so unless the recipe already ends with a gate, one more is added
     if not has_gate or not isinstance(out[-1][1], LicenseGateSpec):
-        gate = LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID)
+        gate = _implicit_gate(out)
         gate._pipeline_policy = policy
         out.append((IMPLICIT_GATE_ID, gate))
     return out
