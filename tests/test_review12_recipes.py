@@ -246,3 +246,24 @@ def test_a_license_field_no_sidecar_row_has_fails_validate_not_the_build(tmp_pat
     assert not (tmp_path / "b").exists()
     (tmp_path / "s.yaml").write_text((tmp_path / "s.yaml").read_text().replace("licence}", "license}"))
     assert main(["build", str(tmp_path / "p.yaml")]) == 0
+
+
+def test_default_factor_alone_is_a_mix_and_inline_weights_beside_a_file_are_an_error(tmp_path, capsys):
+    """Review: `mix: {default_factor: 1.5}` (the same epochs everywhere) was refused as having no weights; and
+    `languages:`/`sources:`/`default_factor:` next to `weights_file:` were ignored without a word."""
+    p = tmp_path / "p.yaml"
+    head = (f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: b\n"
+            "executor: {type: local, workers: 1, tasks: 1}\n")
+    p.write_text(head + "mix: {default_factor: 1.5}\n", encoding="utf-8")
+    assert main(["build", str(p)]) == 0
+    assert main(["mix", "plan", "--build", str(tmp_path / "b"), "--json", str(tmp_path / "plan.json")]) == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert [s["epochs"] for s in plan["subsets"]] == [1.5] and plan["total_tokens_seen"] == 1.5 * plan["total_tokens"]
+    (tmp_path / "w.yaml").write_text("factors: {fr--book: 2}\n", encoding="utf-8")
+    p.write_text(head + "mix:\n  weights_file: w.yaml\n  default_factor: 2\n  languages: {fr: 2}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(p)]) == 2
+    cap = capsys.readouterr()
+    said = " ".join((cap.out + cap.err).split())
+    assert re.search(r"p\.yaml:\d+: mix: .*`languages`, `default_factor` next to `weights_file:` would be ignored: the "
+                     r"weights file holds all the weights; move them into w\.yaml", said), said

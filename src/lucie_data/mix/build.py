@@ -123,8 +123,16 @@ class MixSpec(BaseModel):
     def _one_source_of_weights(self) -> "MixSpec":
         if self.factors is not None and self.weights_file is not None:
             raise ValueError("give either `factors:` or `weights_file:`, not both")
-        if self.factors is None and self.weights_file is None and self.targets is None:
-            raise ValueError("the mix needs `factors:` (language--category -> epochs), `weights_file:` or `targets:`")
+        if self.factors is None and self.weights_file is None and self.targets is None and self.default_factor is None:
+            raise ValueError("the mix needs `factors:` (language--category -> epochs), `weights_file:`, `targets:` "
+                             "or `default_factor:` (the same epochs for every subset)")
+        if self.weights_file is not None:
+            # (they were ignored without a word: the file's weights are all the weights)
+            inline = [k for k in ("languages", "sources", "default_factor") if k in self.model_fields_set]
+            if inline:
+                raise ValueError(f"`{'`, `'.join(inline)}` next to `weights_file:` would be ignored: the weights "
+                                 f"file holds all the weights; move {'them' if len(inline) > 1 else 'it'} into "
+                                 f"{self.weights_file}, or give `factors:` here instead of the file")
         if self.targets is not None:
             for lang, p in self.targets.items():
                 if not 0 <= p <= 1:
@@ -132,9 +140,9 @@ class MixSpec(BaseModel):
         return self
 
     def inline_weights(self) -> Weights | None:
-        if self.factors is None:
+        if self.factors is None and self.default_factor is None:
             return None
-        return parse_weights({"factors": self.factors, "languages": self.languages, "sources": self.sources,
+        return parse_weights({"factors": self.factors or {}, "languages": self.languages, "sources": self.sources,
                               "default_factor": self.default_factor}, origin=" in the pipeline's mix: block")
 
 
