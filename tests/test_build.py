@@ -510,7 +510,7 @@ def test_only_says_which_sources_it_left_out_of_date(tmp_path, capsys):
     root = Path(__file__).resolve().parents[1]
     pipe = tmp_path / "p.yaml"
     body = (f"name: p\nsources: [{root / 'sources/demo/eltec_fr.yaml'}, {root / 'sources/demo/pud_en.yaml'}]\n"
-            f"output_dir: {tmp_path / 'b'}\nmix: {{factors: {{fr--book: 1, en--news: 1}}, default_factor: 1}}\n")
+            f"output_dir: {tmp_path / 'b'}\nmix: {{factors: {{fr--book: 1, en--web: 1}}, default_factor: 1}}\n")
     pipe.write_text(body + "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
     assert cli(["build", str(pipe)]) == 0
     pipe.write_text(body + "executor: {type: local, workers: 1, tasks: 2}\n", encoding="utf-8")
