@@ -1,27 +1,34 @@
 """Engineer review, sixth round: a pool worker killed on its own (the out-of-memory killer, a segfault) lost its
 task, multiprocess.Pool replaced the worker and waited for that task forever: the build hung at 0 % CPU, no source
-after it ran, no manifest. The local executor now watches its workers and fails the source instead."""
+after it ran, no manifest. The local executor now runs each task in a process of its own and fails the
+source when one ends without its result (tests/test_runner_tasks.py: the other kill scenarios)."""
 from __future__ import annotations
 
 import os
 import signal
 import threading
+import time
+from functools import partial
 
 import pytest
 
 from lucie_data.runner import QuietLocalExecutor, TaskDied
 
 
-def _die_on_rank_0(data, rank: int = 0, world_size: int = 1):
-    """A pipeline step: task 0 is killed as the OOM killer would kill it; the others finish."""
+def _die_on_rank_0(data, rank: int = 0, world_size: int = 1, logs: str = ""):
+    """A pipeline step: task 0 is killed as the OOM killer would kill it, once task 1 has finished (the executor
+    kills the tasks still running when one dies: waiting makes "the finished task is kept" hold every time)."""
     if rank == 0:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(os.path.join(logs, "completions", "00001")) and time.monotonic() < deadline:
+            time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGKILL)
     yield from data or []
 
 
 def test_a_killed_worker_fails_the_segment_instead_of_hanging(tmp_path):
-    ex = QuietLocalExecutor([_die_on_rank_0], tasks=2, workers=2, logging_dir=str(tmp_path / "logs"),
-                            skip_completed=True)
+    ex = QuietLocalExecutor([partial(_die_on_rank_0, logs=str(tmp_path / "logs"))], tasks=2, workers=2,
+                            logging_dir=str(tmp_path / "logs"), skip_completed=True)
     raised: list[BaseException] = []
 
     def run() -> None:

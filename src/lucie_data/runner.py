@@ -221,20 +221,22 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         return self._run_pool()
 
     def _run_pool(self):
-        """datatrove's ``LocalPipelineExecutor.run`` for several workers, but waiting on the pool a little at a time
-        and watching its worker processes: a worker killed on its own (the out-of-memory killer, a segfault) loses
-        its task, and ``multiprocess.Pool`` replaces the worker and waits for that task forever (review: the build
-        hung at 0 % CPU, no source after it ran, no manifest). Each task records the worker running it (a Manager
-        dict); a dead worker that was running one raises :class:`TaskDied` (the source fails, runner.build goes on
-        with the others, a rerun redoes only unfinished tasks); one that was idle is only replaced, as the pool does.
-        The pool is then stopped by killing its workers, not ``Pool.terminate()``: an idle worker killed while it
-        held the task queue's lock made ``terminate`` wait for that lock forever (code review). A task's own
-        exception comes back tagged, so it is raised as datatrove raises it, never taken for the wait's timeout."""
+        """datatrove's ``LocalPipelineExecutor.run`` for several workers, with one process per task (at most
+        ``workers`` alive at once) instead of a ``multiprocess.Pool``. Why: pool workers take tasks from one queue
+        behind one lock, and a worker killed while idle (the out-of-memory killer between two tasks) could die holding
+        it: no worker ever took a task again and the build hung at 0 % CPU (datatrove's own ``run`` too; review).
+        Here no task shares a queue, lock or pipe that a killed process could hold from the main process's view: each
+        gets its own result pipe and its own local-rank slot, and this process waits on every pipe and every process
+        at once. A task process that ends without a result, whatever it was doing when killed, raises
+        :class:`TaskDied` naming the task (the source fails, runner.build goes on with the others); on any error the
+        task processes still running are killed and reaped. Finished ranks stay completed (datatrove marks each one
+        as it ends), so a rerun redoes only the others. A task's own exception comes back tagged and is raised here
+        as datatrove's pool raises it."""
         from datatrove.utils.logging import logger
         from datatrove.utils.stats import PipelineStats
-        from functools import partial
 
         import multiprocess
+        from multiprocess.connection import wait
 
         self._launched = True
         first, n = self.local_rank_offset, self.local_tasks
@@ -242,83 +244,91 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             logger.info(f"Not doing anything as all {n} tasks have already been completed.")
             return None
         self.save_executor_as_json()
+        ctx = multiprocess.get_context(self.start_method)
+        # datatrove's progress line ("3/8 tasks completed.") counts through a Manager, as in its own run: a Manager
+        # that dies makes the tasks fail with an error, never wait (review 10's orphan checks expect this fork too)
         mg = multiprocess.Manager()
-        pool = None
+        running: list[_TaskProcess] = []
         try:
-            ranks_q = mg.Queue()
-            for i in range(self.workers):
-                ranks_q.put(i)
             ranks = self.get_incomplete_ranks(range(first, first + n))
             if n - len(ranks):
                 logger.info(f"Skipping {n - len(ranks)} already completed tasks")
-            completed, lock, running = mg.Value("i", n - len(ranks)), mg.Lock(), mg.dict()
-            pool = multiprocess.get_context(self.start_method).Pool(self.workers)
-            results = pool.imap_unordered(partial(self._pool_task, ranks_q=ranks_q, completed=completed,
-                                                  completed_lock=lock, running=running), ranks)
-            stats, workers, left = [], {}, len(ranks)
-            idle_death, stalled_since = None, None  # a worker that died idle may have held the task queue's lock
-            while left:
-                for w in list(getattr(pool, "_pool", [])):  # (the pool replaces a dead worker within 0.1 s)
-                    workers.setdefault(w.pid, w)
-                try:
-                    ok, value = results.next(timeout=0.05)
-                except multiprocess.TimeoutError:  # the wait's own (a task's exceptions come back tagged)
-                    dead = {pid: w for pid, w in workers.items() if w.exitcode not in (None, 0)}
-                    busy = dict(running.items()) if dead or idle_death else {}
-                    lost = [(rank, pid) for rank, pid in busy.items() if pid in dead]
-                    if lost:
-                        rank, pid = lost[0]
-                        raise TaskDied(f"worker process {pid} died ({_signal_name(dead[pid].exitcode)}) while "
-                                       f"running task {rank}, e.g. killed by the out-of-memory killer; that task's "
-                                       "work is lost, the finished tasks are kept")
-                    for pid, w in dead.items():  # idle when it died: nothing lost, but the pool may be wedged
-                        idle_death = idle_death or (pid, w.exitcode)
-                        workers.pop(pid)
-                    if idle_death is not None:  # no task running for 2 s while some are left: none can start
-                        stalled_since = (stalled_since or time.monotonic()) if not busy else None
-                        if stalled_since is not None and time.monotonic() - stalled_since > 2:
-                            raise TaskDied(f"worker process {idle_death[0]} died ({_signal_name(idle_death[1])}) "
-                                           f"while idle, and the pool could not start the {left} task(s) left; the "
-                                           "finished tasks are kept")
-                    continue
-                left -= 1
-                if not ok:
-                    raise value
-                stats.append(value)
-            if idle_death is None:  # (after a death the queue's lock may be lost: the finally kills the workers)
-                pool.close()
-                pool.join()
-                pool = None
-            total = sum(stats, start=PipelineStats())
+            completed, lock = mg.Value("i", n - len(ranks)), mg.Lock()
+            pending, free, stats = list(ranks), list(range(self.workers)), {}
+            while pending or running:
+                while pending and len(running) < self.workers:
+                    free.sort()  # the lowest free local rank, as datatrove's rank queue hands them out
+                    running.append(self._start_task(ctx, pending.pop(0), free.pop(0), completed, lock))
+                waits = {t.proc.sentinel: t for t in running}
+                waits.update({t.reader: t for t in running if t.reader is not None})
+                # a task that sent its result exits at once; one that has not after a while is killed (its work is
+                # done and marked completed), so that it never holds a worker's place
+                late = [t.result_at + _EXIT_GRACE - time.monotonic() for t in running if t.result_at is not None]
+                ready = wait(list(waits), timeout=max(0.0, min(late)) if late else None)
+                for obj in ready:
+                    t = waits[obj]
+                    if obj is t.reader:
+                        ok, value = t.receive()  # (False, None): the pipe closed without a result
+                        if ok:
+                            stats[t.rank] = value
+                        elif value is not None:
+                            raise value
+                for t in list(running):
+                    if t.proc.exitcode is None:
+                        if t.result_at is not None and time.monotonic() - t.result_at > _EXIT_GRACE:
+                            t.kill()
+                        continue
+                    if t.result_at is None and t.reader is not None:  # what it wrote before it ended
+                        ok, value = t.receive()
+                        if ok:
+                            stats[t.rank] = value
+                        elif value is not None:
+                            raise value
+                    running.remove(t)
+                    t.close()
+                    free.append(t.slot)
+                    if t.result_at is None:
+                        raise t.died()
+            # summed in rank order: the merged stats do not depend on which task finished first
+            total = sum((stats[r] for r in sorted(stats)), start=PipelineStats())
             with self.logging_dir.open("stats.json", "wt") as fh:
                 total.save_to_disk(fh)
             logger.success(total.get_repr(f"All {n} tasks"))
             return total
         finally:
-            if pool is not None:  # stopped early: its workers are killed (see above: no Pool.terminate)
-                for w in list(getattr(pool, "_pool", [])):
-                    if w.exitcode is None:
-                        try:
-                            os.kill(w.pid, signal.SIGKILL)
-                        except OSError:
-                            pass
-                # and its exit-time finalizer dropped: it runs Pool.terminate's lock wait, which hung the process
-                # at exit (its handler threads are daemons)
-                fin = getattr(pool, "_terminate", None)
-                if fin is not None and hasattr(fin, "cancel"):
-                    fin.cancel()
+            for t in running:  # stopped early: the tasks still running are killed (their ranks stay incomplete)
+                t.kill()
+            for t in running:
+                t.close()
             mg.shutdown()
 
-    def _pool_task(self, rank, ranks_q, completed, completed_lock, running):
-        """One task in a pool worker: recorded as running in this process while it runs, its result or exception
-        returned tagged (``(True, stats)`` / ``(False, exception)``)."""
-        running[rank] = os.getpid()
+    def _start_task(self, ctx, rank, slot, completed, completed_lock) -> _TaskProcess:
+        """Start task ``rank`` in a process of its own, with local rank ``slot`` and a pipe for its result only.
+        Daemonic, as pool workers were: the main process stops them when it exits (Ctrl-C); they die with it when
+        it is killed (the forkserver's children with the forkserver, ``_worker_signals``; forks with the thread that
+        forked them, ``forks_die_with_parent``)."""
+        reader, writer = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=self._process_task, args=(rank, slot, completed, completed_lock, writer),
+                           name=f"lucie-task-{rank}", daemon=True)
         try:
-            return True, self._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
-        except Exception as err:  # noqa: BLE001 -- raised again in the main process, as datatrove's pool raises it
-            return False, err
+            proc.start()
+        except BaseException:
+            reader.close()
+            raise
         finally:
-            running.pop(rank, None)
+            writer.close()  # the task holds the only write end: its pipe closes when it ends, whatever ends it
+        return _TaskProcess(rank, slot, proc, reader)
+
+    def _process_task(self, rank, slot, completed, completed_lock, conn):
+        """A task process: runs ``rank`` and sends back its result tagged (``_tag_result``), then exits."""
+        try:
+            try:
+                result = True, self._launch_run_for_rank(rank, _LocalRank(slot), completed, completed_lock)
+            except Exception as err:  # noqa: BLE001 -- raised again in the main process, as datatrove's pool raises it
+                result = False, err
+            conn.send(_tag_result(*result))
+        finally:
+            conn.close()
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
@@ -334,7 +344,99 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
 
 class TaskDied(RuntimeError):
-    """A worker process of the local pool died while running a task (QuietLocalExecutor._run_pool)."""
+    """A task process of the local executor ended without its result (QuietLocalExecutor._run_pool)."""
+
+
+_EXIT_GRACE = 30.0  # seconds a task process may take to exit once it has sent its result
+
+
+class _LocalRank:
+    """What datatrove's ``_launch_run_for_rank`` takes from its rank queue, for one task: ``get`` gives the local rank
+    the main process chose for it (local rank 0 logs at INFO to the console, the others only errors), ``put`` gives
+    it back. Why not a queue: one shared between tasks is one more thing a killed process can leave locked."""
+
+    def __init__(self, slot: int):
+        self.slot = slot
+
+    def get(self) -> int:
+        return self.slot
+
+    def put(self, slot: int) -> None:
+        pass  # the main process frees the slot when the task process has ended
+
+
+def _tag_result(ok: bool, value) -> tuple:
+    """A task's result as its process sends it back: ``(ok, pickled value, repr)``. Pickled apart so that an exception
+    that cannot be pickled, or unpickled in the main process, still arrives as its repr (``_TaskProcess.receive``)."""
+    from multiprocess.reduction import ForkingPickler
+
+    try:
+        return ok, bytes(ForkingPickler.dumps(value)), None if ok else _safe_repr(value)
+    except Exception as err:  # noqa: BLE001 -- anything a __reduce__ raises
+        return False, None, f"{_safe_repr(value)} (it cannot be pickled to be sent back: {_safe_repr(err)})"
+
+
+def _safe_repr(value) -> str:
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 -- a broken __repr__ must not hide the failure
+        return f"<{type(value).__name__}>"
+
+
+class _TaskProcess:
+    """One task's process, as the main process follows it: its rank, local rank, the read end of its result pipe
+    (None once read or closed) and when its result came (None: not yet)."""
+
+    def __init__(self, rank: int, slot: int, proc, reader):
+        self.rank, self.slot, self.proc, self.reader = rank, slot, proc, reader
+        self.pid, self.exitcode, self.result_at = proc.pid, None, None
+
+    def receive(self) -> tuple:
+        """Read its result: ``(True, stats)``, ``(False, exception)``, or ``(False, None)`` when its pipe closed
+        without one (the process was killed before or while sending it)."""
+        from multiprocess.reduction import ForkingPickler
+
+        reader, self.reader = self.reader, None
+        try:
+            ok, blob, text = reader.recv()
+        except (EOFError, OSError):
+            return False, None
+        finally:
+            reader.close()
+        self.result_at = time.monotonic()
+        if blob is None:
+            return False, RuntimeError(f"task {self.rank} failed: {text}")
+        try:
+            return ok, ForkingPickler.loads(blob)
+        except Exception as err:  # noqa: BLE001 -- a class missing here, a broken __setstate__, ...
+            return False, RuntimeError(f"task {self.rank} failed: {text or 'its result'} (it cannot be unpickled in "
+                                       f"the main process: {_safe_repr(err)})")
+
+    def kill(self) -> None:
+        if self.proc.exitcode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:  # ended meanwhile
+                pass
+
+    def close(self) -> None:
+        """Reap the process (ended, or killed just before) and release its pipe. Not ``Process.close()``: at exit
+        (Ctrl-C) multiprocess's atexit handler joins every child it started while this thread may still run, and
+        joining a closed one printed a traceback (its fds are released when multiprocess forgets the process)."""
+        self.proc.join()
+        self.exitcode = self.proc.exitcode
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+    def died(self) -> TaskDied:
+        code = self.exitcode
+        if code is not None and code < 0:
+            return TaskDied(f"worker process {self.pid} died ({_signal_name(code)}) while running task {self.rank}, "
+                            "e.g. killed by the out-of-memory killer; that task's work is lost, the finished tasks are "
+                            "kept")
+        return TaskDied(f"worker process {self.pid} ended ({_signal_name(code)}) without finishing task {self.rank}; "
+                        "that task's work is lost, the finished tasks are kept")
 
 
 def _signal_name(exitcode: int) -> str:
