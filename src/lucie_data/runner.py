@@ -828,8 +828,6 @@ def _common_base(src: LoadedSource) -> Path:
 
 def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None = None,
           only: list[str] | None = None, on_event: Callable[[str, dict], None] = lambda e, d: None) -> BuildResult:
-    from .manifest import write_manifest
-
     out = Path(output).resolve() if output else pipe.output_dir
     sources = pipe.sources
     if only:
@@ -839,6 +837,38 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
             raise InputError(f"--only: unknown source(s) {', '.join(unknown)}; available: {', '.join(sorted(names))}")
         sources = [s for s in sources if s.name in only]
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock_build_folder(out)
+    try:
+        return _build(pipe, out, sources, workers, only, on_event)
+    finally:
+        os.close(lock)
+
+
+def _lock_build_folder(out: Path) -> int:
+    """Hold ``out/.lock`` (``flock``, exclusive) while this build writes ``out``; the descriptor to close after.
+    Why: two builds into one folder both ran in full, each deleting and writing the other's shards and manifest
+    (review). The kernel drops the lock when the process ends, however it ends, so a killed build never leaves a
+    stale lock behind (its task processes die with it). The file names the holder for the error."""
+    import datetime
+    import fcntl
+
+    fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 300).decode("utf-8", "replace").strip()
+        os.close(fd)
+        raise InputError(f"another lucie-data build is writing {out} ({holder or 'its process is unknown'}): wait "
+                         "for it to finish, or build into another folder with --output") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()}, started {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}".encode())
+    return fd
+
+
+def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, only: list[str] | None,
+           on_event: Callable[[str, dict], None]) -> BuildResult:
+    from .manifest import write_manifest
+
     if not os.environ.get("LUCIE_VERBOSE"):
         from loguru import logger
 
@@ -889,6 +919,21 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
             # (new-user review: the first failing source stopped the build, the rest never ran, no manifest)
             result.failed[src.name] = str(err)
             on_event("source_failed", {"source": src.name, "message": str(err)})
+            continue
+        except InputError:
+            raise
+        except Exception as err:  # noqa: BLE001 -- a defect (ours or a dependency's) met by this source: the others
+            # are built and the manifest written all the same (review: an exception planning a dedup stopped the whole
+            # build with a traceback, no manifest); the traceback goes to the build log, not the terminal
+            import traceback
+
+            from loguru import logger
+
+            logger.error(f"source {src.name}: unexpected error\n{traceback.format_exc()}")
+            msg = (f"source {src.name!r}: unexpected {type(err).__name__}: {err} (a defect: the traceback is in "
+                   f"{out / 'build.log'}; please report it). Rerun the same command to retry this source")
+            result.failed[src.name] = msg
+            on_event("source_failed", {"source": src.name, "message": msg})
             continue
         result.sources.append(res)
         on_event("source_done", {"source": src.name, "result": res})
