@@ -30,6 +30,7 @@ Then, for every layout, times, on the same input shards (median of ``--repeat`` 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -110,9 +111,12 @@ def enlarge(demo: "Callable[[], Path]", replicas: int) -> Path:
                 pq.write_table(t, dst / "data" / shard.parent.name / shard.name, compression="zstd")
             res = json.loads(json.dumps(resolved))
             res["recipe"]["name"] = name
-            (dst / "recipe.resolved.json").write_text(json.dumps(res))
+            text = json.dumps(res)
+            (dst / "recipe.resolved.json").write_text(text)
             (dst / "ledger.json").write_text(json.dumps({**ledger, "source": name}))
-            sources.append({**by_name[src.name], "name": name})
+            # the manifest records the sha256 of the file a source's licence is read from (the mix checks it)
+            sources.append({**by_name[src.name], "name": name,
+                            "resolved_recipe_file_sha256": hashlib.sha256(text.encode()).hexdigest()})
     manifest["pipeline"]["file"] = str(ROOT / "pipelines" / "demo.yaml")
     manifest["sources"] = sources
     manifest["shards"] = shard_entries(big, "sources/*/data/**/*.parquet", summaries=True)
