@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -100,7 +101,8 @@ def test_a_save_to_disk_folder_is_read_with_load_from_disk(tmp_path, capsys):
 
     recs = [json.loads(x) for x in GSD.read_text(encoding="utf-8").splitlines()[:7]]
     rows = {"id": [r["id"] for r in recs], "text": [r["text"] for r in recs]}
-    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "one"))
+    # saved from a split other than train (code review: the default `split: train` refused it at build time)
+    datasets.Dataset.from_dict(rows, split=datasets.Split.VALIDATION).save_to_disk(str(tmp_path / "one"))
     datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows),
                           "test": datasets.Dataset.from_dict({k: v[:2] for k, v in rows.items()})}
                          ).save_to_disk(str(tmp_path / "dict"))
@@ -118,9 +120,11 @@ def test_a_save_to_disk_folder_is_read_with_load_from_disk(tmp_path, capsys):
     (tmp_path / "q.yaml").write_text("name: q\nsources: [bad.yaml]\noutput_dir: c\n"
                                      "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
     capsys.readouterr()
-    assert main(["build", str(tmp_path / "q.yaml")]) == 1
-    said = " ".join(capsys.readouterr().out.split())
-    assert "has no split 'dev'; its splits: train, test" in said, said
+    assert main(["build", str(tmp_path / "q.yaml")]) == 2  # before any work
+    cap = capsys.readouterr()
+    said = " ".join((cap.out + cap.err).split())
+    assert "bad.yaml:5: input.split: ./dict (save_to_disk) has no split 'dev'; its splits: train, test" in said, said
+    assert not (tmp_path / "c").exists()
 
 
 def test_only_repeated_builds_every_source_named(tmp_path):
@@ -200,3 +204,49 @@ def test_an_unexpected_error_in_one_source_fails_that_source_only(tmp_path, caps
     m = json.loads((tmp_path / "out/manifest.json").read_text())
     assert [s["name"] for s in m["sources"]] == ["a", "c"] and [f["name"] for f in m["failed_sources"]] == ["b"]
     assert "Traceback" in (tmp_path / "out/build.log").read_text()
+
+
+def _descendants(pid: int) -> list[int]:
+    kids = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def test_no_child_of_a_build_holds_its_folders_lock(tmp_path):
+    """Code review: the build folder's lock descriptor was inherited by the processes a build forks (datatrove's
+    Manager), so the lock lived as long as they did. Watched on a real 2-worker build: while it runs, the lock is
+    held by the build's own process and by none of its children; the file names no holder after the build."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "b"
+    proc = subprocess.Popen([sys.executable, "-m", "lucie_data.cli", "build", str(ROOT / "pipelines/demo.yaml"),
+                             "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = str(out / ".lock")
+    seen, holders = set(), set()
+    while proc.poll() is None:
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            try:
+                fds = [os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir()]
+            except OSError:
+                continue
+            seen.add(pid)
+            if lock in fds:
+                holders.add(pid)
+        time.sleep(0.05)
+    assert proc.returncode == 0
+    assert len(seen) > 3  # the build, its Manager(s), forkserver and task processes were looked at
+    assert holders == {proc.pid}, (holders, proc.pid)
+    assert (out / ".lock").read_text() == ""

@@ -267,3 +267,54 @@ def test_default_factor_alone_is_a_mix_and_inline_weights_beside_a_file_are_an_e
     said = " ".join((cap.out + cap.err).split())
     assert re.search(r"p\.yaml:\d+: mix: .*`languages`, `default_factor` next to `weights_file:` would be ignored: the "
                      r"weights file holds all the weights; move them into w\.yaml", said), said
+
+
+def test_a_defaults_sidecar_is_dropped_for_a_non_html_source_in_another_folder(tmp_path, capsys):
+    """Code review: a pipeline-wide `sidecar:` (for its html sources) was still looked for next to a jsonl recipe in
+    another folder ("does not exist"), and, where found, was part of the jsonl source's build key: touching the
+    html sidecar rebuilt the jsonl source."""
+    import os
+    import time
+
+    _files(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other/jl.yaml").write_text("name: jl\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-4.0\n"
+                                            "input: {type: jsonl, paths: [../a.jsonl]}\n", encoding="utf-8")
+    names = [_recipe(tmp_path, "html", INPUTS["html"]), "other/jl.yaml"]
+    pipe = _pipeline(tmp_path, names, "{sidecar: pages.jsonl}")
+    code, out = _validate(capsys, pipe)
+    assert code == 0, out
+    assert main(["build", str(pipe)]) == 0
+    key = (tmp_path / "out/sources/jl/.build_key").read_text()
+    manifest = json.loads((tmp_path / "out/manifest.json").read_text())
+    assert "sidecar" not in {s["name"]: s for s in manifest["sources"]}["jl"]
+    later = time.time() + 5
+    os.utime(tmp_path / "pages.jsonl", (later, later))  # the html sources' sidecar changes
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "jl: up to date" in out, out
+    assert (tmp_path / "out/sources/jl/.build_key").read_text() == key
+
+
+def test_a_shared_weights_file_with_a_category_of_its_own_still_validates(tmp_path, capsys):
+    """Code review: `mix plan --stats CSV` takes any category, so a weights file shared with such plans may hold
+    `en--github`; the category check is for inline `factors:` only."""
+    (tmp_path / "w.yaml").write_text("factors: {en--github: 2, fr--book: 2}\n", encoding="utf-8")
+    p = tmp_path / "p.yaml"
+    p.write_text(f"name: p\nsources: [{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: b\n"
+                 "mix: {weights_file: w.yaml}\n", encoding="utf-8")
+    code, out = _validate(capsys, p)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("field", ["license_warning", "license_rule_verdict", "license_rule_basis"])
+def test_metadata_fields_cannot_copy_a_licence_stage_key(tmp_path, capsys, field):
+    """Code review: an input column copied into metadata as `license_warning` or `license_rule_verdict` posed as a
+    licence stage's flag (the mix left the document out, trace said a licence stage flagged it)."""
+    _files(tmp_path)
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-4.0\n"
+        f"input: {{type: jsonl, paths: [a.jsonl], metadata_fields: [{field}]}}\n", encoding="utf-8")
+    code, out = _validate(capsys, _pipeline(tmp_path, ["s.yaml"], "{}"))
+    assert code == 2 and f"'{field}' is written by the licence stages" in out, out

@@ -33,6 +33,8 @@ Category = Literal[
 
 # ids the runner uses itself: the reader's gate, the pipeline's implicit licence gate, the scratch folder
 RESERVED_STAGE_IDS = frozenset({"read", "license_policy", "work"})
+# metadata keys only the licence stages write (licenses.flag_reason reads two of them): never copied from a record
+LICENCE_STAGE_KEYS = frozenset({"license_warning", "license_rule_verdict", "license_rule_basis"})
 
 # validation context key: SourceRecipe leaves its cross-key checks to the caller (load_source reports each with its line)
 COLLECT_PROBLEMS = "lucie_collect_recipe_problems"
@@ -107,6 +109,9 @@ class InputSpec(Strict):
         if f.startswith("_"):
             raise ValueError(f"{f!r}: metadata keys starting with `_` are internal and never written; "
                              "remove it from metadata_fields")
+        if f in LICENCE_STAGE_KEYS:  # (code review: an input column copied there posed as a licence stage's flag)
+            raise ValueError(f"{f!r} is written by the licence stages (a document carrying it is flagged, never "
+                             "published); remove it from metadata_fields")
         return f
 
     @model_validator(mode="after")
@@ -965,6 +970,11 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
                     add([place(("input", "paths", i),
                                f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
         return None, issues, shared
+    if recipe.input.sidecar and recipe.input.type != "html" and "sidecar" not in own_input:
+        # a sidecar from the pipeline's defaults serves its html sources: for this one it is dropped, so that it is
+        # neither looked for next to this recipe nor part of its build key (code review: touching the html sources'
+        # sidecar rebuilt a jsonl source; a recipe in another folder was told the sidecar does not exist)
+        recipe = recipe.model_copy(update={"input": recipe.input.model_copy(update={"sidecar": None})})
     add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
     add(input_checks(recipe.input))
     if policy is not None and pipeline_file is not None:
@@ -984,8 +994,9 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
         local = (path.parent / ds)
         if ds.startswith((".", "/")) and not local.exists():
             add([place(("input", "dataset"), f"local dataset folder {ds!r} does not exist")])
-    # a sidecar only an html recipe reads: one from the pipeline's defaults (for its html sources) is idle elsewhere
-    if not issues and not shared and recipe.input.sidecar and (recipe.input.type == "html" or "sidecar" in own_input):
+        elif local.is_dir():
+            add([place(loc, msg) for loc, msg in _saved_dataset_problems(recipe.input, local, own_input)])
+    if not issues and not shared and recipe.input.sidecar:
         issues.extend(check_sidecar(recipe.input, path, inputs, lines))
     if issues or shared:
         return None, issues, shared
@@ -1017,6 +1028,29 @@ def _examples(values, n: int = 3) -> str:
     vals = list(values)
     shown = ", ".join(repr(v) for v in vals[:n])
     return shown + (f" … ({len(vals)} in all)" if len(vals) > n else "")
+
+
+def _saved_dataset_problems(spec: InputSpec, folder: Path, own: set[str]) -> list[tuple[tuple, str]]:
+    """A ``save_to_disk`` folder (read with ``load_from_disk``) has no configs, and a DatasetDict's ``split`` must be
+    one of its own: said before any work (code review: said at build time as an unreachable dataset, retried on every
+    build)."""
+    from .steps.readers import _saved_to_disk
+
+    if not _saved_to_disk(str(folder)):
+        return []
+    out = []
+    if spec.config:
+        out.append((("input", "config"), f"{spec.dataset} was written by save_to_disk, which keeps no configs: "
+                                          "remove `config:`"))
+    try:
+        splits = json.loads((folder / "dataset_dict.json").read_text(encoding="utf-8")).get("splits")
+    except (OSError, ValueError, AttributeError):
+        splits = None  # a single Dataset (read whole), or a DatasetDict load_from_disk will judge
+    if isinstance(splits, list) and spec.split not in splits:
+        how = "" if "split" in own else " (the default)"
+        out.append((("input", "split"), f"{spec.dataset} (save_to_disk) has no split {spec.split!r}{how}; its "
+                                         f"splits: {', '.join(map(str, splits))}: set `split:` to one of them"))
+    return out
 
 
 def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines: dict) -> list[ConfigIssue]:
@@ -1102,9 +1136,9 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
     if lic and lic not in filled and lic not in _HTML_OWN_FIELDS:  # (trafilatura's own fields come from the page)
         return issue("input.license_field",
                      f"no row of sidecar {sc_path} for an input file has a value for license_field {lic!r} (their "
-                     f"fields: {', '.join(sorted(filled)[:20])}), so the build would fail this source after reading "
-                     "it (a licence field no record fills); name the sidecar's licence field, or remove "
-                     "`license_field`", lines.get(("input", "license_field")) or lines.get(("input",)))
+                     f"fields: {', '.join(sorted(filled)[:20])}), so every page would carry the recipe's licence, "
+                     "unverified (and the build fails a source whose licence field no record fills); name the "
+                     "sidecar's licence field, or remove `license_field`", lines.get(("input", "license_field")) or lines.get(("input",)))
     return []
 
 
@@ -1336,15 +1370,15 @@ def _mix_weights_issues(mix: MixSpec, path: Path, lines: dict, sources: list[str
     import difflib
 
     categories = list(get_args(Category))
-    for key in sorted(weights.factors) if weights is not None else []:
+    # inline keys only: a weights file may be shared with `mix plan --stats CSV`, whose categories are free (review)
+    for key in sorted(weights.factors) if weights is not None and not mix.weights_file else []:
         lang, sep, cat = key.partition(KEY_SEP)
         if sep and cat not in categories:
             close = difflib.get_close_matches(cat, categories, n=1, cutoff=0.6)
             out.append(ConfigIssue(
-                str(path), f"mix.factors.{key}" if not mix.weights_file else "mix.weights_file",
+                str(path), f"mix.factors.{key}",
                 f"factor key {key!r}: {cat!r} is not a category (keys are <language>{KEY_SEP}<category>, a category "
-                f"one of {', '.join(categories)}){f'; did you mean {lang}{KEY_SEP}{close[0]}?' if close else ''}"
-                f"{' in ' + mix.weights_file if mix.weights_file else ''}",
+                f"one of {', '.join(categories)}){f'; did you mean {lang}{KEY_SEP}{close[0]}?' if close else ''}",
                 lines.get(("mix", "factors", key)) or lines.get(where)))
     return out
 

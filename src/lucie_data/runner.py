@@ -129,7 +129,11 @@ def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None,
 # Worker processes are forked by datatrove's forkserver, which lives as long as the build: importing the
 # step modules there once, instead of in every worker of every segment, saves ~0.8 CPU-s per worker
 # per segment (measured with `python -X importtime`). "__main__" is multiprocess's own default entry.
-FORKSERVER_PRELOAD = ["__main__", "pyarrow.parquet", "datatrove.executor.local", "lucie_data.steps.base",
+FORKSERVER_PRELOAD = ["__main__",
+                      # first: workers ignore Ctrl-C (the main process stops them), and so does the server while it
+                      # imports the rest (code review: Ctrl-C in a build's first ~1.5 s printed its traceback)
+                      "lucie_data._worker_signals",
+                      "pyarrow.parquet", "datatrove.executor.local", "lucie_data.steps.base",
                       "lucie_data.steps.readers", "lucie_data.steps.filters", "lucie_data.steps.dedup",
                       "lucie_data.steps.langid", "lucie_data.steps.licence", "lucie_data.steps.quality.gopher",
                       "lucie_data.steps.quality.c4", "lucie_data.steps.quality.fineweb", "lucie_data.tokens",
@@ -137,8 +141,7 @@ FORKSERVER_PRELOAD = ["__main__", "pyarrow.parquet", "datatrove.executor.local",
                       "lucie_data.runner",  # QuietLocalExecutor's module: every task unpickles one
                       # pyarrow imports pandas on the first pa.array(list) of every process, to check whether
                       # the list is a pandas object (~0.2 s, measured): once here rather than in each worker
-                      "pandas",
-                      "lucie_data._worker_signals"]  # workers ignore Ctrl-C; the main process stops them
+                      "pandas"]
 
 
 def start_forkserver() -> None:
@@ -841,27 +844,61 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     try:
         return _build(pipe, out, sources, workers, only, on_event)
     finally:
-        os.close(lock)
+        if lock is not None:
+            _LOCK_FD.clear()
+            os.ftruncate(lock, 0)  # no holder named once released
+            os.close(lock)
 
 
-def _lock_build_folder(out: Path) -> int:
+_LOCK_FD: list[int] = []  # the build folder's lock while a build holds it (closed in forked children)
+
+
+def _close_lock_in_child() -> None:
+    """In a process forked while a build holds its folder's lock (datatrove's Manager, fork-mode tasks): its copy of
+    the descriptor is closed, so the lock lives exactly as long as the build's own process (code review: it also
+    lived as long as the Manager; the parent's lock is not released by this close)."""
+    for fd in _LOCK_FD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _LOCK_FD.clear()
+
+
+os.register_at_fork(after_in_child=_close_lock_in_child)
+
+
+def _lock_build_folder(out: Path) -> int | None:
     """Hold ``out/.lock`` (``flock``, exclusive) while this build writes ``out``; the descriptor to close after.
     Why: two builds into one folder both ran in full, each deleting and writing the other's shards and manifest
     (review). The kernel drops the lock when the process ends, however it ends, so a killed build never leaves a
-    stale lock behind (its task processes die with it). The file names the holder for the error."""
+    stale lock behind (no child keeps a copy: ``_close_lock_in_child``). The file names the holder for the error.
+    A file system that cannot lock (Lustre without ``-o flock``, NFS without its lock daemon) builds unprotected,
+    with a warning: None."""
     import datetime
+    import errno
     import fcntl
 
-    fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise InputError(f"cannot write in the build folder {out}: {e.strerror or e}; check its permissions, or "
+                         "build into another folder with --output") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as e:
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            os.close(fd)
+            print(f"warning: {out} cannot be locked ({e.strerror or e}: its file system does not support flock), so "
+                  "nothing stops a second build from writing it at the same time", file=sys.stderr)
+            return None
         holder = os.read(fd, 300).decode("utf-8", "replace").strip()
         os.close(fd)
         raise InputError(f"another lucie-data build is writing {out} ({holder or 'its process is unknown'}): wait "
                          "for it to finish, or build into another folder with --output") from None
     os.ftruncate(fd, 0)
     os.write(fd, f"pid {os.getpid()}, started {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}".encode())
+    _LOCK_FD.append(fd)
     return fd
 
 

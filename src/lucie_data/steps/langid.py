@@ -77,8 +77,9 @@ _MODELS: dict[str, Any] = {}
 
 
 def _fasttext_model(path: str):
-    """A fastText model loaded once per process: a worker runs several tasks, each with its own unpickled
-    detector (the model is read-only; loading lid.176.ftz took ~30 ms per task)."""
+    """A fastText model loaded once per process: the stages of a task (and, with ``workers: 1``, the tasks run in the
+    main process) share it; the model is read-only (loading lid.176.ftz takes ~30 ms). The local executor runs each
+    task in a process of its own (runner.QuietLocalExecutor), so with ``workers > 1`` every task loads it once."""
     model = _MODELS.get(path)
     if model is None:
         import fasttext

@@ -917,7 +917,8 @@ def _saved_to_disk(folder: str) -> bool:
 
 def _load_hf(ds_path: str, sp: dict):
     """The dataset an ``hf_dataset`` input names: ``load_from_disk`` for a ``save_to_disk`` folder (its ``split``
-    taken from a DatasetDict, ``streaming`` as an iterable over its memory-mapped rows), else ``load_dataset``
+    taken from a DatasetDict, a single Dataset whole; ``streaming`` as an iterable over its memory-mapped rows; its
+    config and split are checked before any work, ``recipe._saved_dataset_problems``), else ``load_dataset``
     (a Hub id, a folder of data files, a loading script)."""
     import datasets
 
@@ -932,6 +933,5 @@ def _load_hf(ds_path: str, sp: dict):
         if split not in ds:
             raise ValueError(f"{ds_path} (save_to_disk) has no split {split!r}; its splits: {', '.join(ds)}")
         ds = ds[split]
-    elif "split" in sp and str(split) != str(ds.split or split):
-        raise ValueError(f"{ds_path} (save_to_disk) is one split, {ds.split}, not {split!r}: set `split: {ds.split}`")
+    # (a single Dataset is read whole, whatever split it was saved from: `split:` names a DatasetDict's part)
     return ds.to_iterable_dataset() if sp.get("streaming") else ds
