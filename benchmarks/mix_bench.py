@@ -401,7 +401,7 @@ def main() -> None:
                 f"{in_rows:,} documents, {mib:,.1f} MiB of Parquet (zstd).")
         lucie_what = "`mix demo`: the demo's Lucie factors (epochs 1-3)."
     lucie_what += (f" `{keep}`: the same factors with `repeat_ids: keep` (ids unchanged, so a whole-epoch repeat of a "
-                   "shard copied whole is a byte copy `…-e<k>.parquet` of its first copy; fractional selections "
+                   "shard copied whole is a byte copy `…_e<k>.parquet` of its first copy; fractional selections "
                    "and shards not copied whole still re-encoded); same rows out as with `repeat_ids: suffix`.")
     lines = [
         "# Mix build throughput" + (" (large shards: the corpora build x36)" if large else
@@ -446,7 +446,7 @@ def main() -> None:
         "- `build_mix` copies bytes where the output rows equal the input rows: a build shard whose rows are all "
         "allowed and in one output folder is copied whole as the first copy of its subset, with `sendfile` "
         "and the sha256 the build's manifest.json recorded (size and mtime checked; hashed while copying "
-        "otherwise); its whole-epoch repeats (copies k >= 2) are `…-e<k>.parquet` files made from that first copy: "
+        "otherwise); its whole-epoch repeats (copies k >= 2) are `…_e<k>.parquet` files made from that first copy: "
         "with `repeat_ids: suffix` (default) spliced (the first copy mapped, its `id` column alone re-encoded as "
         "`id#k`, every other column chunk copied byte for byte, sha256 computed while writing; "
         "src/lucie_data/mix/splice.py), with `repeat_ids: keep` byte copies of it (same hash); a repeat of a "

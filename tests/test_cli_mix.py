@@ -159,12 +159,12 @@ def keep_mixed(built, tmp_path_factory):
 
 
 def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mixed, monkeypatch, capsys, tmp_path):
-    """Byte-identical repeat files (`-e2`, same sha256 as their first copy) upload like any other file."""
+    """Byte-identical repeat files (`_e2`, same sha256 as their first copy) upload like any other file."""
     import shutil
 
     plan = json.loads((keep_mixed / "mix_plan.json").read_text())
     assert plan["repeat_ids"] == "keep" and plan["license_check"]["passed"]
-    repeats = [s for s in plan["shards"] if s["path"].endswith("-e2.parquet")]
+    repeats = [s for s in plan["shards"] if s["path"].endswith("_e2.parquet")]
     assert repeats and len({s["sha256"] for s in plan["shards"]}) < len(plan["shards"])
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     assert main(["push", str(keep_mixed), "--repo-id", REPO, "--endpoint", hub.endpoint,
@@ -176,7 +176,7 @@ def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mix
     bad = tmp_path / "bad"
     shutil.copytree(keep_mixed, bad)
     edited = bad / repeats[0]["path"]
-    edited.write_bytes((bad / repeats[0]["path"].replace("-e2.parquet", ".parquet")).read_bytes()[:-1] + b"!")
+    edited.write_bytes((bad / repeats[0]["path"].replace("_e2.parquet", ".parquet")).read_bytes()[:-1] + b"!")
     assert main(["push", str(bad), "--repo-id", REPO + "-bad", "--endpoint", hub.endpoint]) == 2
     err = capsys.readouterr().err
     assert "changed since the licence check" in err and repeats[0]["path"] in err and "Traceback" not in err

@@ -704,7 +704,7 @@ def test_keep_mode_has_the_rows_of_suffix_mode_and_of_the_plan(keep_mix, mix, tm
 
 @pytest.mark.parametrize("source, epochs", [("eltec_fr", 2), ("parallel_fr_en", 3), ("code_permissive", 2)])
 def test_keep_mode_repeats_are_byte_copies_of_the_first_copy(keep_mix, built, source, epochs):
-    """Whole-epoch repeats of a shard copied whole: `<first>-e<k>.parquet`, the same bytes as copy 1 (itself the
+    """Whole-epoch repeats of a shard copied whole: `<first>_e<k>.parquet`, the same bytes as copy 1 (itself the
     build shard's bytes), and nothing re-encoded for that source."""
     folder, plan = keep_mix
     by_sha = {}
@@ -715,7 +715,7 @@ def test_keep_mode_repeats_are_byte_copies_of_the_first_copy(keep_mix, built, so
     for p in inputs:
         paths = sorted(by_sha[hashlib.sha256(p.read_bytes()).hexdigest()], key=len)
         first = paths[0]
-        assert paths == [first] + [first.replace(".parquet", f"-e{k}.parquet") for k in range(2, epochs + 1)], p
+        assert paths == [first] + [first.replace(".parquet", f"_e{k}.parquet") for k in range(2, epochs + 1)], p
         names += paths
     written = sorted(s["path"] for s in plan["shards"] if s["source"] == source)
     assert written == sorted(names)  # every file of the source is a byte copy of a build shard
@@ -746,7 +746,7 @@ def test_keep_mode_rerun_is_byte_identical(keep_mix, built, tmp_path):
     build_mix(built, load_mix_config(built, output=other, repeat_ids="keep"))
     files = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
-    assert any(f.name.endswith("-e2.parquet") for f in files)
+    assert any(f.name.endswith("_e2.parquet") for f in files)
     for f in files:
         assert (folder / f).read_bytes() == (other / f).read_bytes(), f
 
@@ -787,7 +787,7 @@ def test_keep_mode_mixed_licence_shard_repeats_are_re_encoded_with_ids_kept(keep
     e = read_mix(out, "data/natural/fr/eltec_fr/*.parquet")
     assert "CC-BY-NC-4.0" not in e["license"].to_list() and t.column("id")[0].as_py() not in e["id"].to_list()
     assert set(e.group_by("id").len()["len"].to_list()) == {2} and e["id"].n_unique() == t.num_rows - 1
-    assert not any(p.name.endswith("-e2.parquet") for p in (out / "data/natural/fr/eltec_fr").iterdir())
+    assert not any(p.name.endswith("_e2.parquet") for p in (out / "data/natural/fr/eltec_fr").iterdir())
     assert plan["license_check"]["passed"] is True and verify_mix(out, b, LicensePolicy()) == []
 
 
@@ -801,7 +801,7 @@ def test_keep_mode_schema_mismatch_repeats_share_the_re_encoded_first_copy(built
     for s in plan["shards"]:
         assert pq.read_schema(out / s["path"]).equals(KEPT_SCHEMA), s["path"]
     first = out / "data/natural/fr/eltec_fr/eltec_fr--fr--000.parquet"
-    assert (first.with_name("eltec_fr--fr--000-e2.parquet")).read_bytes() == first.read_bytes()
+    assert (first.with_name("eltec_fr--fr--000_e2.parquet")).read_bytes() == first.read_bytes()
     assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == 2 * kept(built, "eltec_fr").height
 
 
@@ -810,7 +810,7 @@ def test_keep_mode_verify_accepts_and_catches_a_tampered_repeat(keep_mix, built,
     assert verify_mix(folder, built, LicensePolicy()) == []
     copy = tmp_path / "tampered"
     shutil.copytree(folder, copy)
-    repeat = copy / "data/natural/fr/eltec_fr/eltec_fr--fr--000-e2.parquet"
+    repeat = copy / "data/natural/fr/eltec_fr/eltec_fr--fr--000_e2.parquet"
     df = pl.read_parquet(repeat).with_columns(pl.lit("CC-BY-NC-4.0").alias("license"))
     df.write_parquet(repeat)
     found = verify_mix(copy, built, LicensePolicy())
@@ -1159,7 +1159,7 @@ def _chunk_bytes(path: Path, column: str) -> list[bytes]:
 
 
 def test_suffix_repeats_are_first_copies_with_renamed_ids(mix, built):
-    """Copy k >= 2 of a shard copied whole is `<first>-e<k>.parquet`: its ids `id#k`, every other column the
+    """Copy k >= 2 of a shard copied whole is `<first>_e<k>.parquet`: its ids `id#k`, every other column the
     first copy's own bytes (spliced, not re-encoded), listed in the plan with its hash, checked by verify_mix."""
     import pyarrow.parquet as pq
 
@@ -1172,13 +1172,13 @@ def test_suffix_repeats_are_first_copies_with_renamed_ids(mix, built):
         a = pq.read_table(first)
         assert not (folder / f"{stem}-e{epochs + 1}.parquet").exists()
         for k in range(2, epochs + 1):
-            repeat = folder / f"{stem}-e{k}.parquet"
+            repeat = folder / f"{stem}_e{k}.parquet"
             b = pq.read_table(repeat)
             assert b.column("id").to_pylist() == [f"{i}#{k}" for i in a.column("id").to_pylist()]
             assert b.drop_columns(["id"]).equals(a.drop_columns(["id"]))
             for column in ("text", "license", "source", "metadata"):
                 assert _chunk_bytes(repeat, column) == _chunk_bytes(first, column)
-            entry = shards[f"{stem}-e{k}.parquet"]
+            entry = shards[f"{stem}_e{k}.parquet"]
             assert entry["sha256"] == hashlib.sha256(repeat.read_bytes()).hexdigest()
             assert entry["rows"] == a.num_rows and entry["bytes"] == repeat.stat().st_size
     assert verify_mix(folder, built, LicensePolicy(allow_classes=["public-domain", "permissive", "share-alike"],

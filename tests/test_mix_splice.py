@@ -217,7 +217,7 @@ def test_repeats_fall_back_to_a_re_encode_when_the_splice_refuses(tmp_path):
     """A first copy the splice cannot handle (a bloom filter here) still gets its repeats, re-encoded."""
     first = tmp_path / "s--000.parquet"
     first.write_bytes(_bloom())
-    repeats = [str(tmp_path / "s--000-e2.parquet"), str(tmp_path / "s--000-e3.parquet")]
+    repeats = [str(tmp_path / "s--000_e2.parquet"), str(tmp_path / "s--000_e3.parquet")]
     hashes: dict = {}
     trusted = {str(first): (first.stat().st_size, {"groups": []})}
     _splice_repeats(str(first), repeats, hashes, trusted)
@@ -233,7 +233,7 @@ def test_repeats_fall_back_to_a_re_encode_when_the_splice_refuses(tmp_path):
 def test_spliced_repeats_are_hashed_and_trusted_like_their_first_copy(tmp_path):
     first = tmp_path / "s--000.parquet"
     first.write_bytes(parquet_bytes("row groups and page index"))
-    repeats = [str(tmp_path / "s--000-e2.parquet")]
+    repeats = [str(tmp_path / "s--000_e2.parquet")]
     hashes: dict = {}
     summary = {"groups": [["s", "fr", "CC0-1.0", 1, 1]]}
     trusted = {str(first): (first.stat().st_size, summary)}

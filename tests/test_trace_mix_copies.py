@@ -121,3 +121,28 @@ def test_trace_finds_a_mix_written_elsewhere(build_with_mix, tmp_path, capsys):
     code, out, err = _run(capsys, "trace", str(bare), f"{doc_id}#2", "--json")
     assert code == 0, err
     assert json.loads(out)["mix_folder"] == str(tmp_path / "elsewhere")
+
+
+def test_a_keep_mix_lists_and_loads_each_first_copy_before_its_repeats(build_with_mix, tmp_path, capsys):
+    """Review (trainer): repeats were named `<first>-e<k>.parquet`, which sorts before `<first>.parquet` (`-` < `.`):
+    `datasets` loaded epoch 2 first, mix_plan.json listed it first, and in a `repeat_ids: keep` mix `trace <id>#1`
+    named the repeat's file. Repeats are `<first>_e<k>.parquet` now: file order is epoch order."""
+    import datasets
+
+    b = build_with_mix
+    out = tmp_path / "keep"
+    plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
+    paths = [s["path"] for s in plan["shards"] if "/eltec_fr/" in s["path"]]
+    firsts = [p for p in paths if "_e" not in Path(p).name]
+    assert paths.index(firsts[0]) < paths.index(firsts[0].replace(".parquet", "_e2.parquet"))
+    doc_id = kept(b, "eltec_fr")["id"][0]
+    code, text, err = _run(capsys, "trace", str(b), doc_id, "--mix", str(out), "--json")
+    assert code == 0, err
+    files = [c["file"] for c in json.loads(text)["mix_copies"]]
+    assert len(files) == 2 and files[1] == files[0].replace(".parquet", "_e2.parquet"), files
+    ds = datasets.load_dataset(str(out), "eltec_fr", split="train", cache_dir=str(tmp_path / "hf"))
+    ids = ds["id"]
+    first_at = ids.index(doc_id)
+    assert ids.index(doc_id, first_at + 1) > first_at  # its repeat comes after its first copy
+    n_first = sum(pl.read_parquet(out / f).height for f in firsts if f.endswith("000.parquet"))
+    assert set(ids[:n_first]) == set(pl.read_parquet(out / firsts[0])["id"])  # the first epoch's file comes first

@@ -290,8 +290,9 @@ def _check_shards(folder: Path, files: list[_LocalFile], plan: dict) -> list[_Lo
     return [replace(f, sha256=shas[f.path]) if f.path in shas else f for f in files]
 
 
-# data/{natural|code}/{language}/{Folder}/{source}--{language}--NNN[-e<k>].parquet: mix/build.py's _BucketWriter
-_SHARD_NAME = re.compile(r"data/(?:natural|code)/[^/]+/[^/]+/[^/]+--[^/]+--\d{3,}(?:-e\d+)?\.parquet")
+# data/{natural|code}/{language}/{Folder}/{source}--{language}--NNN[_e<k>].parquet: mix/build.py's _BucketWriter
+# (`-e<k>` in mixes written before 2026-11-28: such files on the Hub are still recognised as shards)
+_SHARD_NAME = re.compile(r"data/(?:natural|code)/[^/]+/[^/]+/[^/]+--[^/]+--\d{3,}(?:[-_]e\d+)?\.parquet")
 
 
 def _remote_plan_shards(api, call, repo_id: str, revision: str) -> set[str]:

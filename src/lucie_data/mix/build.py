@@ -11,7 +11,7 @@ How documents are repeated (documented in the dataset card too):
   ``k >= 2`` gets ``id#k``. There is no ``epoch`` column: the copy number is ``k`` when the id ends in ``#k``
   (k >= 2), else 1, and stripping ``#k`` recovers the build id. ``keep``: every copy keeps the build's ``id``
   (an id appears once per epoch, by design), so a whole-epoch repeat of a shard copied whole is one more byte
-  copy of it, named after its first copy with the epoch (``<Source>--<lang>--NNN-e2.parquet``).
+  copy of it, named after its first copy with the epoch (``<Source>--<lang>--NNN_e2.parquet``).
   Mix shards therefore have exactly the build's schema (:data:`lucie_data.steps.rows.KEPT_SCHEMA`), so
   every config of the folder has one schema (``datasets.load_dataset`` needs it).
 
@@ -20,7 +20,8 @@ A build shard whose rows are all allowed by the policy and all fall in one outpu
 partitions shards by language, so this is the normal case) is copied whole as the first copy of its
 subset (when its epochs are >= 1), by the kernel (``sendfile``, :func:`_copy_bytes`) with the sha256 the build's
 manifest recorded (hashed while copying when the manifest lacks it or the file changed since).
-Its whole-epoch repeats (copies ``k >= 2``) are files of their own, ``<first copy>-e<k>.parquet``, made from the
+Its whole-epoch repeats (copies ``k >= 2``) are files of their own, ``<first copy>_e<k>.parquet`` (``_`` sorts after ``.``: a
+first copy is listed, and loaded, before its repeats), made from the
 first copy: with ``repeat_ids: suffix`` (default) its ids are renamed ``id#k``, to keep every ``id`` of the mix
 unique (a Hub dataset's key; an auditor finds copy k by ``id#k``; a downstream dedup by id cannot silently undo
 the epochs), by splicing: only the ``id`` column is encoded, every other column chunk is the first copy's bytes
@@ -80,11 +81,11 @@ _FRACTION = "Fractional epochs select documents with xxh64(id, seed) / 2**64 < f
 ID_SCHEMES = {
     "suffix": ("first copy keeps `id`; copy k >= 2 is `id#k` (no epoch column: the copy number is k when the id "
                "ends in `#k`, else 1; strip `#k` to get the build id). A whole-epoch repeat of a build shard copied "
-               "whole is `<first copy>-e<k>.parquet`: the first copy with its ids renamed, every other column "
+               "whole is `<first copy>_e<k>.parquet`: the first copy with its ids renamed, every other column "
                "unchanged. " + _FRACTION),
     "keep": ("every copy keeps the build's `id`: a document repeated for e epochs appears e times with the same id, "
              "by design (a deduplication by id would undo the weighting). A whole-epoch repeat of a build shard "
-             "copied whole is a byte copy of its first copy, named `<first copy>-e<k>.parquet` for epoch k. "
+             "copied whole is a byte copy of its first copy, named `<first copy>_e<k>.parquet` for epoch k. "
              + _FRACTION),
 }
 ID_SCHEME = ID_SCHEMES["suffix"]  # the default (older mix_plan.json files have no `repeat_ids`)
@@ -515,8 +516,8 @@ def _mapped(path: str):
 
 
 def _repeat_number(path: str) -> int:
-    """k of a repeat file ``<first copy>-e<k>.parquet``."""
-    return int(path[path.rindex("-e") + 2:-len(".parquet")])
+    """k of a repeat file ``<first copy>_e<k>.parquet`` (``-e<k>`` in mixes written before 2026-11-28)."""
+    return int(path[max(path.rfind("_e"), path.rfind("-e")) + 2:-len(".parquet")])
 
 
 def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[str, tuple[int, dict]]) -> None:
@@ -1774,7 +1775,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                 flush_copies()
             if n_bytes:  # copy 1 (and, keeping ids, copies 2..n) = the shard's own bytes
                 dst = writer(copied[shard]).reserve()
-                repeats = [f"{dst[:-len('.parquet')]}-e{k}.parquet" for k in range(2, n_bytes + 1)]
+                repeats = [f"{dst[:-len('.parquet')]}_e{k}.parquet" for k in range(2, n_bytes + 1)]
                 copy_jobs.append((shard, dst, hashes, schema, schema_fp, entries.get(shard), shard in described,
                                   trusted, repeats, folders.ensure, not keep_ids))
                 copy_bytes[0] += n_bytes * (described[shard][0] if shard in described else _COPY_BATCH_BYTES)

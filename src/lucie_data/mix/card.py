@@ -159,7 +159,7 @@ def card_configs(mix_plan: dict) -> list[dict]:
         if len(dirs) != 1 or src in names or src in dirs:
             continue
         (folder,) = dirs
-        # a source's files are <source>--<language>--NNN[-e<k>].parquet; another source named <source>--… in the same
+        # a source's files are <source>--<language>--NNN[_e<k>].parquet; another source named <source>--… in the same
         # folder would match the glob too, so then there is no config of its own
         if any(f.startswith(f"{src}--") and other != src for f, other in names_in[folder]):
             continue
