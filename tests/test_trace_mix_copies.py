@@ -146,3 +146,26 @@ def test_a_keep_mix_lists_and_loads_each_first_copy_before_its_repeats(build_wit
     assert ids.index(doc_id, first_at + 1) > first_at  # its repeat comes after its first copy
     n_first = sum(pl.read_parquet(out / f).height for f in firsts if f.endswith("000.parquet"))
     assert set(ids[:n_first]) == set(pl.read_parquet(out / firsts[0])["id"])  # the first epoch's file comes first
+
+
+def test_trace_warns_when_the_shard_holding_the_document_changed_since_the_build(build_with_mix, tmp_path, capsys):
+    """Review (auditor): a row appended to a kept shard after the build, under a licence the policy denies, was traced
+    as KEPT with a confident lineage, exit 0, while `mix build` and `report` refused the folder. trace compares the
+    shards holding the document with manifest.json (sha256) and warns, exit 1."""
+    import pyarrow.parquet as pq
+
+    b = tmp_path / "b"
+    shutil.copytree(build_with_mix, b, ignore=shutil.ignore_patterns("mix"))
+    doc_id = kept(b, "eltec_fr")["id"][0]
+    code, out, err = _run(capsys, "trace", str(b), doc_id)
+    assert code == 0 and "WARNING" not in out, out + err
+    shard = sorted((b / "sources/eltec_fr/data").glob("*/*.parquet"))[0]
+    t = pq.read_table(shard)
+    df = pl.from_arrow(t)
+    extra = df.head(1).with_columns(pl.lit("CC-BY-NC-SA-4.0").alias("license"), pl.lit("eltec_fr/smuggled").alias("id"))
+    pq.write_table(pl.concat([df, extra]).to_arrow().cast(t.schema), shard)
+    for wanted in ("eltec_fr/smuggled", doc_id):
+        code, out, err = _run(capsys, "trace", str(b), wanted)
+        assert code == 1, out + err
+        assert (f"WARNING   {shard.relative_to(b).as_posix()} is not the shard manifest.json recorded" in out
+                and "changed since the build: this row may not be what the build wrote" in out), out

@@ -270,6 +270,11 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         out["build_warning"] = (f"source {sd.name} failed in the last build ({str(failed.get('error'))[:400]}): its "
                                 "folder holds what the failed run left, not output of the build (manifest.json does "
                                 "not list its shards; a mix refuses the build). Fix it and rerun `lucie-data build`")
+    changed = _changed_shards(build_dir, manifest, sorted({d["shard"] for d in documents}))
+    if changed and failed is None:  # (a failed source's shards are unlisted anyway: said above)
+        # (review: a row appended to a shard after the build was traced as KEPT, exit 0, under a denied licence)
+        out["build_warning"] = (f"{'; '.join(changed)}: this row may not be what the build wrote. `lucie-data "
+                                "report` checks every shard; rerun `lucie-data build` to rebuild the source")
     unlisted = sorted({c["file"] for c in out.get("mix_copies") or [] if not c["listed"]})
     if unlisted:
         out["mix_warning"] = (f"the mix folder holds this document in {len(unlisted)} file(s) its mix_plan.json does not "
@@ -337,6 +342,26 @@ def _flag_reason(reason) -> bool:
 
 
 _ANNOTATIONS = ("lang", "quality", "gopher", "c4", "fineweb", "license_rule", "modified", "license_warning", "perplexity")
+
+
+def _changed_shards(build_dir: Path, manifest: dict, shards: list[str]) -> list[str]:
+    """Of the shards (relative paths) holding the traced documents, those that are not the files manifest.json
+    recorded (sha256; a shard it does not list), said in words. A manifest without shard entries (none, or an old
+    one) gives nothing to compare with: nothing is said."""
+    from ..manifest import sha256_file
+
+    recorded = {e.get("path"): e.get("sha256") for key in ("shards", "removed_shards")
+                for e in manifest.get(key) or [] if isinstance(e, dict)}
+    if not recorded:
+        return []
+    out = []
+    for rel in shards:
+        if rel not in recorded:
+            out.append(f"{rel} is not among the shards manifest.json lists (added since the build?)")
+        elif sha256_file(build_dir / rel) != recorded[rel]:
+            out.append(f"{rel} is not the shard manifest.json recorded (sha256 {str(recorded[rel])[:12]}…): changed "
+                       "since the build")
+    return out
 
 
 def _document(build_dir: Path, status: str, shard: Path, row: dict, n: int) -> dict:
