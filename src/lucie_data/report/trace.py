@@ -254,7 +254,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
             out["mix_folder"] = str(mix_dir)
             out["mix_copies"] = copies
             if not copies:
-                why = _left_out(mix_dir, out["source"], first)
+                why = _left_out(mix_dir, out["source"], first, doc_id)
                 if why:
                     out["mix"]["left_out"] = why
     else:
@@ -304,10 +304,11 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
     return out
 
 
-def _left_out(mix_dir: Path, source: str, doc: dict) -> str | None:
-    """Why ``mix build`` left a kept document out, when it did so on purpose (trainer review: "0 time(s) in the mix"
-    read like a fractional draw that missed it): a flag of a licence stage, a source not redistributable, a licence
-    the mix's policy excluded (mix_plan.json ``license_check.excluded``). None when no such reason holds."""
+def _left_out(mix_dir: Path, source: str, doc: dict, doc_id: str) -> str | None:
+    """Why ``mix build`` left a kept document out (trainer review: "0 time(s) in the mix" said nothing more): a flag of
+    a licence stage, a source not redistributable, a licence the mix's policy excluded (mix_plan.json
+    ``license_check.excluded``), or the fractional draw of a subset with less than one epoch. None when no such
+    reason holds."""
     from ..licenses import flag_reason
 
     flag = flag_reason(doc.get("metadata") or {})
@@ -315,9 +316,37 @@ def _left_out(mix_dir: Path, source: str, doc: dict) -> str | None:
         return (f"flagged by a licence stage ({flag}): a mix never takes such a document (mix_plan.json "
                 "license_check.excluded.documents)")
     try:
-        excluded = json.loads((mix_dir / "mix_plan.json").read_text(encoding="utf-8"))["license_check"]["excluded"]
+        plan = json.loads((mix_dir / "mix_plan.json").read_text(encoding="utf-8"))
+        excluded = plan["license_check"]["excluded"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    why = _excluded_reason(excluded, source, doc)
+    return why if why is not None else _not_drawn(plan, source, doc, doc_id)
+
+
+def _not_drawn(plan: dict, source: str, doc: dict, doc_id: str) -> str | None:
+    """The draw that left a document out of a subset planned for less than one epoch (review: said nothing)."""
+    from ..mix.build import selection_key
+
+    subs = [(k, v) for k, v in (plan.get("subsets") or {}).items() if isinstance(v, dict) and v.get("source") == source]
+    lang = doc.get("language")
+    own = [kv for kv in subs if kv[1].get("language") == lang] or (subs if len(subs) == 1 else [])
+    seed = plan.get("seed")
+    if len(own) != 1 or not isinstance(seed, int):
+        return None
+    name, sub = own[0]
+    epochs = sub.get("epochs")
+    if not isinstance(epochs, (int, float)) or epochs >= 1:
+        return None
+    key = selection_key(doc_id, seed)
+    if key < epochs:
+        return None  # it should have been drawn: no reason to give
+    return (f"not drawn: subset {name} is planned for {epochs:g} epoch(s), so a document enters when "
+            f"xxh64(id, seed {seed}) / 2**64 < {epochs:g}; this one's is {key:.4f}")
+
+
+def _excluded_reason(excluded: dict, source: str, doc: dict) -> str | None:
+    """The reason mix_plan.json's ``license_check.excluded`` gives for a document's source or licence, or None."""
     src = (excluded.get("sources") or {}).get(source)
     if isinstance(src, dict):
         return f"its source is left out ({src.get('reason')}; mix_plan.json license_check.excluded.sources)"
