@@ -255,3 +255,23 @@ def test_no_child_of_a_build_holds_its_folders_lock(tmp_path):
     assert len(seen) > 3  # the build, its Manager(s), forkserver and task processes were looked at
     assert holders == {proc.pid}, (holders, proc.pid)
     assert (out / ".lock").read_text() == ""
+
+
+def test_report_of_a_build_whose_every_source_failed(tmp_path, capsys):
+    """Review (new user): `lucie-data report` on a build whose only source failed (a `license_field` no record has)
+    crashed with polars' ColumnNotFoundError (no document at all: the empty table lacked a column). It reports the
+    failed source instead."""
+    (tmp_path / "good.jsonl").write_text("\n".join(GSD.read_text(encoding="utf-8").splitlines()[:2]) + "\n",
+                                         encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("name: a\ncategory: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
+                                     "input: {type: jsonl, paths: [good.jsonl], license_field: licence}\n",
+                                     encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml]\noutput_dir: out\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 1
+    capsys.readouterr()
+    code = main(["report", str(tmp_path / "out")])
+    cap = capsys.readouterr()
+    assert code in (0, 1) and "Traceback" not in cap.err, cap.err
+    rep = json.loads((tmp_path / "out/reports/provenance.json").read_text())
+    assert any(w.get("kind") == "failed_source" or "failed" in json.dumps(w) for w in rep["warnings"]), rep["warnings"]

@@ -185,8 +185,8 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
                                     "license": pl.String, "license_evidence": pl.String, "chars": pl.Int64,
                                     "tokens": pl.Int64, "removal_stage": pl.String, "removal_reason": pl.String,
                                     "modified": pl.Boolean, "license_detected": pl.String,
-                                    "license_warning": pl.String, "duplicate_of": pl.String,
-                                    "license_raw": pl.String, "title": pl.String})
+                                    "license_warning": pl.String, "license_rule_verdict": pl.String,
+                                    "duplicate_of": pl.String, "license_raw": pl.String, "title": pl.String})
     return pl.concat(frames, how="vertical_relaxed").sort("status", "source", "id")
 
 
