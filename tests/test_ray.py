@@ -54,3 +54,24 @@ def test_an_address_no_ray_cluster_answers_on_is_a_clear_error(tmp_path, capsys)
     out = capsys.readouterr()
     msg = " ".join((out.out + out.err).split())
     assert f"executor.address '127.0.0.1:{port}': no Ray cluster answers there" in msg and "Traceback" not in msg
+
+
+def test_address_auto_without_a_running_cluster_is_one_clear_error(tmp_path):
+    """Review (new user): `address: auto` with no Ray cluster running failed every source with Ray's ConnectionError
+    labelled "unexpected ... a defect", five times. One error, exit 2, before any source's work. Run in a process of
+    its own: this test process may hold a Ray it started for the other tests."""
+    import os
+    import subprocess
+    import sys
+
+    write(tmp_path / "p.yaml", f"name: r\nsources: [{ROOT / 'sources/demo/pud_en.yaml'}, "
+          f"{ROOT / 'sources/demo/eltec_fr.yaml'}]\noutput_dir: {tmp_path / 'o'}\n"
+          "executor: {type: ray, workers: 1, tasks: 1, address: auto}\n")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["RAY_TMPDIR"] = str(tmp_path / "raytmp")  # no cluster file of another test's Ray to find
+    p = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "p.yaml")], env=env,
+                       capture_output=True, text=True, timeout=120)
+    msg = " ".join((p.stdout + p.stderr).split())
+    assert p.returncode == 2, msg
+    assert msg.count("executor.address 'auto': no running Ray cluster found") == 1 and "Traceback" not in msg, msg
+    assert "a defect" not in msg and not list((tmp_path / "o").glob("sources/*/data/*/*.parquet"))
