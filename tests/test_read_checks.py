@@ -345,7 +345,7 @@ def test_a_rule_field_no_record_has_is_warned_about(tmp_path):
     assert kept.height == 6  # kept on the rule's default: nothing to check
     warned = [w for w in led["warnings"] if "author.authoryearofdaeth" in w]
     assert len(warned) == 1 and "read by the Gutenberg rule's death_year_field" in warned[0], led["warnings"]
-    assert "was found in none of 6 records" in warned[0] and "the records have: author, id, text" in warned[0]
+    assert "has a value in none of 6 records" in warned[0] and "the records have: author, id, text" in warned[0]
     assert led["read_checks"]["metadata_missing"] == {"author.authoryearofdaeth": 6, "author.authoryearofbirth": 6,
                                                       "author.rights": 6}
 

@@ -275,3 +275,24 @@ def test_report_of_a_build_whose_every_source_failed(tmp_path, capsys):
     assert code in (0, 1) and "Traceback" not in cap.err, cap.err
     rep = json.loads((tmp_path / "out/reports/provenance.json").read_text())
     assert any(w.get("kind") == "failed_source" or "failed" in json.dumps(w) for w in rep["warnings"]), rep["warnings"]
+
+
+def test_a_metadata_field_null_in_every_record_is_warned_about(tmp_path, capsys):
+    """Review (new user): a Parquet column named in `metadata_fields` that is null in every row gave no warning and
+    no `metadata_missing` count (a misspelt one did). A null value counts as missing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    recs = [json.loads(x) for x in GSD.read_text(encoding="utf-8").splitlines()[:4]]
+    pq.write_table(pa.table({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs],
+                             "genre": pa.array([None] * 4, pa.string())}), tmp_path / "in.parquet")
+    (tmp_path / "a.yaml").write_text("name: a\ncategory: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
+                                     "input: {type: parquet, paths: [in.parquet], metadata_fields: [genre]}\n",
+                                     encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml]\noutput_dir: out\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    led = _ledger(tmp_path / "out", "a")
+    assert led["read_checks"]["metadata_missing"] == {"genre": 4}, led["read_checks"]
+    assert any("`metadata_fields` entry `genre` has a value in none of 4 records" in w for w in led["warnings"]), led

@@ -318,3 +318,13 @@ def test_metadata_fields_cannot_copy_a_licence_stage_key(tmp_path, capsys, field
         f"input: {{type: jsonl, paths: [a.jsonl], metadata_fields: [{field}]}}\n", encoding="utf-8")
     code, out = _validate(capsys, _pipeline(tmp_path, ["s.yaml"], "{}"))
     assert code == 2 and f"'{field}' is written by the licence stages" in out, out
+
+
+@pytest.mark.parametrize("key,meant", [("id_key", "id_field"), ("text_key", "text_field"), ("glob_pattern", "paths")])
+def test_datatrove_reader_keys_point_to_ours(tmp_path, capsys, key, meant):
+    """Review (new user): datatrove's `id_key` was answered with "did you mean 'sidecar_key'?"."""
+    _files(tmp_path)
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-4.0\n"
+                                     f"input: {{type: jsonl, paths: [a.jsonl], {key}: x}}\n", encoding="utf-8")
+    code, out = _validate(capsys, _pipeline(tmp_path, ["s.yaml"], "{}"))
+    assert code == 2 and f"unknown key {key!r}; did you mean {meant!r}?" in out, out

@@ -259,7 +259,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
         found = "none" if c == n else f"{n - c:,}"
         base = path.split(".")[0]
         hint = _did_you_mean(base, fields, cutoff=0.8) if base not in fields else ""
-        warnings.append(f"`metadata_fields` entry `{path}`{used} was found in {found} of {n:,} records ({c / n:.0%} "
+        warnings.append(f"`metadata_fields` entry `{path}`{used} has a value in {found} of {n:,} records ({c / n:.0%} "
                         f"without it{'; the rule had nothing to check on those' if used else ''}); {have}{hint}; fix "
                         f"the entry in {src.file} if the records call it otherwise (a dotted path reads a key inside "
                         "a JSON field)")

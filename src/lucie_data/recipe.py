@@ -513,7 +513,9 @@ def _unknown_key(key: Any, model: type[BaseModel] | None) -> str:
         return "unknown key (remove it or fix its spelling)"
     stage = issubclass(model, StageSpec)
     allowed = [k for k in model.model_fields if not (stage and k == "type")]
-    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+    # datatrove's reader arguments, which a datatrove user writes first (review: `id_key` suggested `sidecar_key`)
+    known = {"text_key": "text_field", "id_key": "id_field", "glob_pattern": "paths", "data_folder": "paths"}
+    close = [known[key]] if known.get(key) in allowed else difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
     where = "`lucie-data stages` lists every stage's arguments" if stage else f"allowed here: {', '.join(allowed)}"
     return f"unknown key {key!r}; {hint}remove it or fix its spelling ({where})"

@@ -982,7 +982,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
         on_event("source_done", {"source": src.name, "result": res})
     result.manifest = write_manifest(out, pipe, result)
     if result.failed:
-        raise BuildError(f"{len(result.failed)} source(s) failed, the others were built; fix each and rerun the same "
+        others = "the others were built" if result.sources else "no source was built"  # (review: said when none was)
+        raise BuildError(f"{len(result.failed)} source(s) failed, {others}; fix each and rerun the same "
                          "command (finished sources are skipped): "
                          + "; ".join(result.failed.values()), result=result)
     return result

@@ -434,12 +434,14 @@ class RecordReader(PipelineStep):
             if f in meta:
                 continue  # a name the reader fills itself: InputSpec rejects it, this guards direct use
             if f in rec:  # a literal column, even one whose name has a dot
-                meta[f] = _clean_value(rec[f])
-                continue
-            found, value = self._lookup_path(rec, f, parsed)
+                found, value = True, rec[f]
+            else:
+                found, value = self._lookup_path(rec, f, parsed)
             if found:
                 meta[f] = _clean_value(value)
-            else:  # kept without it, but counted: the build's stats say how many records lacked it
+            # missing, or null (a Parquet column of nulls; review: not counted), counted: the build's stats say how
+            # many records lacked it, and the ledger warns when most did
+            if not found or value is None:
                 self._count(f"metadata_missing:{f}")
         return Document(text=text, id=self._record_id(rec, file_rel, pos), metadata=meta)
 
