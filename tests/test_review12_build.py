@@ -296,3 +296,22 @@ def test_a_metadata_field_null_in_every_record_is_warned_about(tmp_path, capsys)
     led = _ledger(tmp_path / "out", "a")
     assert led["read_checks"]["metadata_missing"] == {"genre": 4}, led["read_checks"]
     assert any("`metadata_fields` entry `genre` has a value in none of 4 records" in w for w in led["warnings"]), led
+
+
+def test_a_recipe_of_several_languages_with_nothing_to_tell_them_apart_is_warned_about(tmp_path, capsys):
+    """Review (new user): `languages: [fr, en]` without `language_field` or a `language_id` stage put every document
+    under `und`, without a warning. The ledger and the build say so, with the fixes."""
+    en = ROOT / "data" / "demo" / "en_ud_pud.jsonl"  # real English sentences (data/demo/README: CC-BY-SA-3.0)
+    (tmp_path / "in.jsonl").write_text("\n".join(GSD.read_text(encoding="utf-8").splitlines()[:2]
+                                                 + en.read_text(encoding="utf-8").splitlines()[:2]) + "\n",
+                                       encoding="utf-8")
+    for name, extra in (("bil", ""), ("lid", "stages: [{type: language_id}]\n")):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ncategory: web\nlicense: CC-BY-4.0\nlanguages: [fr, en]\n"
+                                               f"input: {{type: jsonl, paths: [in.jsonl]}}\n{extra}", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [bil.yaml, lid.yaml]\noutput_dir: out\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "bil: 4 kept document(s) have no language (`und`): the recipe lists fr, en, and nothing assigns one" in said
+    assert not [w for w in _ledger(tmp_path / "out", "lid")["warnings"] if "`und`" in w]

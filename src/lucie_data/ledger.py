@@ -371,6 +371,15 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
                             "them in the pipeline's `license_policy` (`allow: [...]`, or `unknown: allow`) and, if "
                             "this source's `license_gate` has a `policy:` of its own, there too; else drop the source "
                             "from the pipeline")
+    # several languages listed and nothing to tell them apart per document (review: 794 documents went to `und`,
+    # no warning, and the mix's factors then matched no subset of theirs)
+    und = (kept["by_language"].get("und") or {}).get("docs", 0)
+    langs = [x for x in (src.recipe.languages or []) if x != "und"]
+    if und and len(langs) > 1 and not src.recipe.input.language_field \
+            and not any(getattr(st, "type", None) in ("language_id", "language_split") for st in src.recipe.stages):
+        warnings.append(f"{und:,} kept document(s) have no language (`und`): the recipe lists {', '.join(langs)}, and "
+                        "nothing assigns one per document; set `input.language_field` to the records' language field, "
+                        "add a `language_id` stage, or list one language")
     unknown_stages = set(removed) - {s["stage"] for s in stages}
     for s in sorted(unknown_stages):
         imbalances.append(f"removed/{s}/ does not belong to any stage of the recipe")
