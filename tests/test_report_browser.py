@@ -91,6 +91,14 @@ def test_report_renders_in_chromium_and_injected_markup_stays_text(report_build,
     removed = driver.find_element(By.CSS_SELECTOR, "table.removed")
     assert EVIL_TITLE in removed.text  # shown, as text
     assert EVIL_CITATION in driver.find_element(By.CSS_SELECTOR, "table.attribution").text
+    # every section is linked from the table of contents, and each link leads to its heading (review: no links)
+    links = driver.find_elements(By.CSS_SELECTOR, "nav.toc a")
+    assert len(links) == 11
+    for a in links:
+        target = a.get_attribute("href").rsplit("#", 1)[1]
+        assert driver.execute_script("return document.getElementById(arguments[0]).tagName", target) == "H2"
+    links[-1].click()
+    assert driver.execute_script("return window.scrollY") > 500 and driver.current_url.endswith("#reconciliation")
     # no alert was raised: with one open, any command would fail with UnexpectedAlertPresentException
     assert driver.execute_script("return document.readyState") == "complete"
     svgs = driver.find_elements(By.TAG_NAME, "svg")
@@ -118,3 +126,28 @@ def test_chromium_cli_screenshot(report_build, tmp_path):  # noqa: F811
     assert len(data) > 20_000
     w, h, colours = png_pixels(data)
     assert (w, h) == (1280, 2000) and len(colours) > 20
+
+
+def test_warnings_show_their_code_spans_as_code(driver, tmp_path):
+    """Review (new user): warnings written with Markdown code spans (`license_policy`) showed literal backticks in the
+    HTML report. A real build whose ledger warns (a recipe of two languages with nothing to tell them apart), its
+    report opened in Chromium."""
+    from selenium.webdriver.common.by import By
+
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    lines = [*(root / "data/demo/fr_eltec_novels.jsonl").read_text(encoding="utf-8").splitlines()[:2],
+             *(root / "data/demo/en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:2]]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: web\nlicense: CC-BY-SA-3.0\nlanguages: [fr, en]\n"
+                                     "input: {type: jsonl, paths: [in.jsonl]}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: out\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    main(["report", str(tmp_path / "out")])
+    driver.get((tmp_path / "out/reports/provenance.html").as_uri())
+    warns = driver.find_element(By.CSS_SELECTOR, "table.warnings")
+    codes = [c.text for c in warns.find_elements(By.TAG_NAME, "code")]
+    assert "und" in codes and "input.language_field" in codes, codes
+    assert "`" not in warns.text

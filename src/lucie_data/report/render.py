@@ -254,6 +254,7 @@ def _svg_funnel(src: str, stages: list[dict], width: int = 900) -> str:
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{border-bottom:3px solid #0072B2;padding-bottom:.2em} h2{margin-top:2em;color:#0b4f7c}
+nav.toc ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3em 1.2em} nav.toc a{color:#0b4f7c}
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#eef4f8} td.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#007a4d;font-weight:bold} .bad{color:#b00020;font-weight:bold}
@@ -261,6 +262,28 @@ th{background:#eef4f8} td.n{text-align:right;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:bold;padding:.3em 0} .pill{display:inline-block;padding:0 .5em;border-radius:1em;background:#eee;font-size:.85em}
 code{background:#f4f4f4;padding:0 .2em}
 """
+
+
+_SECTIONS = [("totals", "Totals"), ("composition", "Composition"), ("licences", "Licences"), ("sources", "Sources"),
+             ("funnel", "Funnel"), ("attribution", "Attribution"),
+             ("share-alike", "Share-alike obligations and the licence of the mix"), ("tools", "Tools and models"),
+             ("warnings", "Warnings"), ("removed", "Removed documents (examples)"), ("reconciliation", "Reconciliation")]
+
+
+def _inline(text: str) -> str:
+    """Escaped text whose Markdown code spans (`like this`, as the messages shared with the Markdown report write
+    them) become <code> (review: literal backticks in the HTML)."""
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
+def _link(url) -> str:
+    """An http(s) URL as a link (escaped, opened as a plain navigation), anything else as text."""
+    u = str(url or "")
+    if u.startswith(("http://", "https://")):
+        return f'<a href="{escape(u, quote=True)}" rel="noopener noreferrer">{escape(u)}</a>'
+    return escape(u)
 
 
 def _cell(v, numeric: bool = False) -> str:
@@ -310,6 +333,9 @@ def to_html(r: dict) -> str:
          _html_policy(b),
          f'<p>Reconciliation with ledgers and manifest: <span class="{"ok" if ok else "bad"}">'
          f'{"OK" if ok else "FAILED"}</span> ({len(r["reconciliation"]["checks"])} checks)</p>',
+         # the sections, in order, as links (review: eleven sections with ids and nothing pointing to them)
+         '<nav class="toc"><ul>' + "".join(f'<li><a href="#{i}">{escape(t)}</a></li>' for i, t in _SECTIONS)
+         + "</ul></nav>",
          '<h2 id="totals">Totals</h2>',
          _table(["", "documents", "characters", "tokens"],
                 [[k, t[k]["docs"], t[k]["chars"], t[k]["tokens"]] for k in ("kept", "removed", "all")], {1, 2, 3}, "totals"),
@@ -342,9 +368,13 @@ def to_html(r: dict) -> str:
                           ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages],
                         set(range(2, 7 if split else 6)), "funnel"))
     H += ['<h2 id="attribution">Attribution</h2>',
-          _table(["source", "licences", "documents", "citation", "url"],
-                 [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],
-                   a["citation"], a["url"]] for a in r["attribution"]], {2}, "attribution")]
+          '<table class="attribution"><thead><tr><th>source</th><th>licences</th><th>documents</th><th>citation</th>'
+          "<th>url</th></tr></thead><tbody>"
+          + "".join(f"<tr>{_cell(a['source'])}"
+                    f"{_cell(', '.join(a['licenses']) + (' (per document)' if a['per_document'] else ''))}"
+                    f"{_cell(a['docs'], True)}{_cell(a['citation'])}<td>{_link(a['url'])}</td></tr>"
+                    for a in r["attribution"])
+          + "</tbody></table>"]
     sa = r["share_alike"]
     H += ['<h2 id="share-alike">Share-alike obligations and the licence of the mix</h2>',
           f'<p>Licence to declare for a published mix: <span class="pill">{escape(sa["mix_license"])}</span></p><ul>']
@@ -365,7 +395,7 @@ def to_html(r: dict) -> str:
                  "<th>message</th><th>documents</th></tr></thead><tbody>")
         for w in r["warnings"]:
             H.append(f'<tr class="{escape(w["severity"])}"><td>{escape(w["severity"])}</td><td>{escape(w["kind"])}</td>'
-                     f'<td>{escape(w["source"] or "")}</td><td class="n">{w["count"]:,}</td><td>{escape(w["message"])}</td>'
+                     f'<td>{escape(w["source"] or "")}</td><td class="n">{w["count"]:,}</td><td>{_inline(w["message"])}</td>'
                      f'<td>{escape(", ".join(w["ids"][:10]))}</td></tr>')
         H.append("</tbody></table>")
     else:
