@@ -315,3 +315,19 @@ def test_a_recipe_of_several_languages_with_nothing_to_tell_them_apart_is_warned
     said = " ".join(capsys.readouterr().out.split())
     assert "bil: 4 kept document(s) have no language (`und`): the recipe lists fr, en, and nothing assigns one" in said
     assert not [w for w in _ledger(tmp_path / "out", "lid")["warnings"] if "`und`" in w]
+
+
+def test_piped_output_is_not_wrapped_at_80_columns(tmp_path):
+    """Review (new user): piped or captured, messages were wrapped at 80 columns, splitting paths and commands
+    (`lucie-data` / `stages` on two lines). Not a terminal: no wrapping."""
+    import subprocess
+    import sys
+
+    (tmp_path / "p.yaml").write_text(f"name: p\nsources: [{tmp_path / 'a-recipe-with-a-rather-long-name-that-does-not-exist.yaml'}]"
+                                     "\noutput_dir: out\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    p = subprocess.run([sys.executable, "-m", "lucie_data.cli", "validate", str(tmp_path / "p.yaml")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 2
+    long_lines = [line for line in (p.stdout + p.stderr).splitlines() if len(line) > 80]
+    assert long_lines and any(str(tmp_path) in line for line in long_lines), p.stdout + p.stderr

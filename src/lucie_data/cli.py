@@ -48,7 +48,10 @@ def _console(**kw):
         def on_broken_pipe(self) -> None:
             raise BrokenPipeError
 
-    return _Console(**{"stderr": False, "highlight": False, **kw})
+    con = _Console(**{"stderr": False, "highlight": False, **kw})
+    if not con.is_terminal:  # piped or captured: no wrapping at 80 columns in the middle of a path or a command
+        con.soft_wrap = True  # (review: `lucie-data\nstages` split in a log); a terminal wraps at its width
+    return con
 
 
 # ---------------------------------------------------------------------------------------------- validate
