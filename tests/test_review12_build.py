@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 GSD = ROOT / "data" / "demo" / "fr_eltec_novels.jsonl"  # real French chapters (data/demo/README: public domain)
 
 
+def _project(tmp_path: Path, recipes: dict[str, str], out: str = "out") -> Path:
+    """Recipes (name -> what follows their `name:` line) and a one-worker pipeline `p.yaml` of them, in that order."""
+    for name, body in recipes.items():
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\n{body}", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{', '.join(f'{n}.yaml' for n in recipes)}]\noutput_dir: {out}\n"
+                    "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    return pipe
+
+
 def _ledger(build: Path, name: str) -> dict:
     return json.loads((build / "sources" / name / "ledger.json").read_text())
 
@@ -77,13 +87,11 @@ def test_a_damaged_gzip_is_quarantined_as_corrupt_and_the_rest_is_built(tmp_path
     (tmp_path / "txt").mkdir()
     (tmp_path / "txt/a.txt").write_text(json.loads(lines[0])["text"], encoding="utf-8")
     (tmp_path / "txt/b.txt.gz").write_bytes(_damaged_gzip(json.loads(lines[1])["text"], "deflate"))
-    for name, inp in (("j", "{type: jsonl, paths: [in/*]}"), ("t", "{type: text, paths: [txt/*]}")):
-        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ncategory: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
-                                               f"input: {inp}\n", encoding="utf-8")
-    (tmp_path / "p.yaml").write_text("name: p\nsources: [j.yaml, t.yaml]\noutput_dir: b\n"
-                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    head = "category: book\nlicense: CC-BY-4.0\nlanguages: [fr]\n"
+    pipe = _project(tmp_path, {"j": head + "input: {type: jsonl, paths: [in/*]}\n",
+                               "t": head + "input: {type: text, paths: [txt/*]}\n"}, "b")
     capsys.readouterr()
-    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    assert main(["build", str(pipe)]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "quarantined in/bad.jsonl.gz (read_corrupt_file" in said and "quarantined txt/b.txt.gz (read_corrupt_file" in said, said
     b = tmp_path / "b"
@@ -305,13 +313,10 @@ def test_a_recipe_of_several_languages_with_nothing_to_tell_them_apart_is_warned
     (tmp_path / "in.jsonl").write_text("\n".join(GSD.read_text(encoding="utf-8").splitlines()[:2]
                                                  + en.read_text(encoding="utf-8").splitlines()[:2]) + "\n",
                                        encoding="utf-8")
-    for name, extra in (("bil", ""), ("lid", "stages: [{type: language_id}]\n")):
-        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ncategory: web\nlicense: CC-BY-4.0\nlanguages: [fr, en]\n"
-                                               f"input: {{type: jsonl, paths: [in.jsonl]}}\n{extra}", encoding="utf-8")
-    (tmp_path / "p.yaml").write_text("name: p\nsources: [bil.yaml, lid.yaml]\noutput_dir: out\n"
-                                     "executor: {type: local, workers: 1, tasks: 1}\n", encoding="utf-8")
+    head = "category: web\nlicense: CC-BY-4.0\nlanguages: [fr, en]\ninput: {type: jsonl, paths: [in.jsonl]}\n"
+    pipe = _project(tmp_path, {"bil": head, "lid": head + "stages: [{type: language_id}]\n"})
     capsys.readouterr()
-    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    assert main(["build", str(pipe)]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "bil: 4 kept document(s) have no language (`und`): the recipe lists fr, en, and nothing assigns one" in said
     assert not [w for w in _ledger(tmp_path / "out", "lid")["warnings"] if "`und`" in w]
