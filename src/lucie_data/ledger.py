@@ -376,7 +376,7 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
     und = (kept["by_language"].get("und") or {}).get("docs", 0)
     langs = [x for x in (src.recipe.languages or []) if x != "und"]
     if und and len(langs) > 1 and not src.recipe.input.language_field \
-            and not any(getattr(st, "type", None) in ("language_id", "language_split") for st in src.recipe.stages):
+            and not any(getattr(st, "type", None) == "language_id" for st in src.recipe.stages):
         warnings.append(f"{und:,} kept document(s) have no language (`und`): the recipe lists {', '.join(langs)}, and "
                         "nothing assigns one per document; set `input.language_field` to the records' language field, "
                         "add a `language_id` stage, or list one language")

@@ -379,16 +379,18 @@ def _changed_shards(build_dir: Path, manifest: dict, shards: list[str]) -> list[
     one) gives nothing to compare with: nothing is said."""
     from ..manifest import sha256_file
 
-    recorded = {e.get("path"): e.get("sha256") for key in ("shards", "removed_shards")
+    recorded = {e.get("path"): e for key in ("shards", "removed_shards")
                 for e in manifest.get(key) or [] if isinstance(e, dict)}
     if not recorded:
         return []
     out = []
     for rel in shards:
-        if rel not in recorded:
+        e = recorded.get(rel)
+        if e is None:
             out.append(f"{rel} is not among the shards manifest.json lists (added since the build?)")
-        elif sha256_file(build_dir / rel) != recorded[rel]:
-            out.append(f"{rel} is not the shard manifest.json recorded (sha256 {str(recorded[rel])[:12]}…): changed "
+        elif (build_dir / rel).stat().st_size != e.get("bytes") or sha256_file(build_dir / rel) != e.get("sha256"):
+            # (another size needs no hashing: a large shard is hashed only when its size still matches)
+            out.append(f"{rel} is not the shard manifest.json recorded (sha256 {str(e.get('sha256'))[:12]}…): changed "
                        "since the build")
     return out
 
