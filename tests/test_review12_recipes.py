@@ -328,3 +328,12 @@ def test_datatrove_reader_keys_point_to_ours(tmp_path, capsys, key, meant):
                                      f"input: {{type: jsonl, paths: [a.jsonl], {key}: x}}\n", encoding="utf-8")
     code, out = _validate(capsys, _pipeline(tmp_path, ["s.yaml"], "{}"))
     assert code == 2 and f"unknown key {key!r}; did you mean {meant!r}?" in out, out
+
+
+def test_validates_ok_line_counts_the_recipes_a_pipeline_lists(capsys):
+    """Review (new user): "OK: 1 file(s) valid: pipelines/mine.yaml" though the four recipes it lists were checked too."""
+    code, out = _validate(capsys, ROOT / "pipelines/demo.yaml")
+    n = len(list((ROOT / "sources/demo").glob("*.yaml")))
+    assert code == 0 and f"OK: 1 file(s) valid and the {n} recipe(s) they list: " in out, out
+    code, out = _validate(capsys, ROOT / "sources/demo/eltec_fr.yaml")
+    assert code == 0 and "OK: 1 file(s) valid: " in out and "they list" not in out, out

@@ -79,7 +79,8 @@ def cmd_validate(args) -> int:
                          "files or folders holding them")
     note = (f" (the bundled pipelines: {_no_own_pipelines_reason()}; nothing of yours was checked: pass your files "
             "or folders, `lucie-data validate PATH…`)" if bundled else "")
-    issues = validate_paths(files)
+    recipes: set[Path] = set()
+    issues = validate_paths(files, recipes)
     if issues:
         try:
             con.print(f"[red]{len(issues)} problem{'s' if len(issues) != 1 else ''} found:[/red]{escape(note)}")
@@ -89,7 +90,9 @@ def cmd_validate(args) -> int:
             return _pipe_closed(2)
         return 2
     shown = ", ".join(str(f) for f in files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
-    con.print(f"[green]OK[/green]: {len(files)} file(s) valid: {escape(shown)}{escape(note)}", highlight=False)
+    listed = recipes - {f.resolve() for f in files}  # recipes the pipelines list (review: the OK line counted only
+    also = f" and the {len(listed)} recipe(s) they list" if listed else ""  # the files given)
+    con.print(f"[green]OK[/green]: {len(files)} file(s) valid{also}: {escape(shown)}{escape(note)}", highlight=False)
     return 0
 
 

@@ -1452,9 +1452,11 @@ def misspelt_sources_key(data: dict, path: Path, lines: dict) -> ConfigIssue | N
                        "mean `sources`?), a recipe needs `input:`", lines.get((key,)))
 
 
-def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
-    """Validate any mix of pipeline and source files; returns every issue found."""
+def validate_paths(paths: list[Path], recipes: set[Path] | None = None) -> list[ConfigIssue]:
+    """Validate any mix of pipeline and source files; returns every issue found. ``recipes``, when given, receives
+    every source recipe checked, those the pipelines list included (validate's OK line counts them)."""
     issues: list[ConfigIssue] = []
+    recipes = set() if recipes is None else recipes
     for p in paths:
         data, lines, errs = _read_yaml(Path(p))
         if data is None:  # (a readable file's issues, keys given twice, are reported by its loader below)
@@ -1466,12 +1468,13 @@ def validate_paths(paths: list[Path]) -> list[ConfigIssue]:
             continue
         if "sources" in data and "input" not in data:
             try:
-                load_pipeline(Path(p))
+                recipes.update(src.file for src in load_pipeline(Path(p)).sources)
             except RecipeError as e:
                 issues.extend(e.issues)
         else:
             _, errs = load_source(Path(p))
             issues.extend(errs)
+            recipes.add(Path(p).resolve())
     return in_file_order(issues)
 
 
