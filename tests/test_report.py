@@ -213,3 +213,17 @@ def test_report_warns_about_a_source_that_did_not_finish(report_build, tmp_path,
     assert "rerun `lucie-data build`" in unfinished[0]["message"]
     assert "fuzz" not in {s["name"] for s in rep["sources"]}
     assert not [w for w in build_report(report_build)["warnings"] if w["kind"] == "unfinished_source"]
+
+
+def test_html_sections_come_in_the_markdown_reports_order(report_build):
+    """Review (new user): the HTML report put its sections in another order than the Markdown report. Same order, and
+    the table of contents lists them so."""
+    import re
+
+    md = (report_build / "reports" / "provenance.md").read_text()
+    page = (report_build / "reports" / "provenance.html").read_text()
+    md_titles = [t.split(" (")[0] for t in re.findall(r"^## (.+)$", md, flags=re.M)]
+    html_titles = re.findall(r"<h2 id=\"[^\"]+\">([^<]+)</h2>", page)
+    toc = re.findall(r"<li><a href=\"#[^\"]+\">([^<]+)</a></li>", page)
+    assert html_titles == toc and len(html_titles) == 11
+    assert [t.split(" (")[0] for t in html_titles] == md_titles, (html_titles, md_titles)
