@@ -2,7 +2,7 @@
 ``runner.FORKSERVER_PRELOAD``: never import it anywhere else, or that process stops answering Ctrl-C.
 
 Why: Ctrl-C, or ``timeout -s INT``, signals the whole process group. The main process then stops the build
-("interrupted: rerun the same command to resume") and its pool terminates the workers; but a worker interrupted
+("interrupted: rerun the same command to resume") and its executor kills the task processes; but a worker interrupted
 mid-task also raised KeyboardInterrupt and printed its traceback (rule 3: never a traceback). The forkserver
 records its signal handlers after importing its preload and restores them in every process it forks
 (multiprocess/forkserver.py ``main`` and ``_serve_one``), so SIGINT ignored here is ignored by every worker,
@@ -13,7 +13,7 @@ import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-# A worker being forked while the main process stops (Ctrl-C) cannot unpickle its pool's semaphore, which the main
+# A worker being forked while the main process stops (Ctrl-C) cannot unpickle a semaphore of its executor, which the main
 # process has just unlinked: the forkserver's child then printed a FileNotFoundError traceback from
 # multiprocess/synchronize.py ``__setstate__`` after "interrupted: rerun …" (review: 2 of ~11 interrupts). That
 # error, and only that one, means the build is already stopping: it is not printed. Everything else still is.

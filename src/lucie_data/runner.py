@@ -193,7 +193,7 @@ _BUILD_LOG: dict = {}  # {"path": BUILD/build.log, "pid": the building process},
 def _restore_build_log() -> None:
     """Put the build log back after a task run in this process: datatrove's task logger starts with
     ``logger.remove()``, which dropped it, so everything logged after the first in-process task (workers 1, tasks
-    1), warnings included, went nowhere (code review: an empty build.log). Not in pool workers (other processes)."""
+    1), warnings included, went nowhere (code review: an empty build.log). Not in task processes (other processes)."""
     if _BUILD_LOG.get("pid") == os.getpid():
         from loguru import logger
 
