@@ -224,17 +224,17 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         return self._run_pool()
 
     def _run_pool(self):
-        """datatrove's ``LocalPipelineExecutor.run`` for several workers, with one process per task (at most
-        ``workers`` alive at once) instead of a ``multiprocess.Pool``. Why: pool workers take tasks from one queue
-        behind one lock, and a worker killed while idle (the out-of-memory killer between two tasks) could die holding
-        it: no worker ever took a task again and the build hung at 0 % CPU (datatrove's own ``run`` too; review).
-        Here no task shares a queue, lock or pipe that a killed process could hold from the main process's view: each
-        gets its own result pipe and its own local-rank slot, and this process waits on every pipe and every process
-        at once. A task process that ends without a result, whatever it was doing when killed, raises
-        :class:`TaskDied` naming the task (the source fails, runner.build goes on with the others); on any error the
-        task processes still running are killed and reaped. Finished ranks stay completed (datatrove marks each one
-        as it ends), so a rerun redoes only the others. A task's own exception comes back tagged and is raised here
-        as datatrove's pool raises it."""
+        """datatrove's ``LocalPipelineExecutor.run`` for several workers, with worker processes of our own instead
+        of a ``multiprocess.Pool`` (``_start_worker``: each has its own pipe, over which it gets one rank at a time and
+        sends each result back). Why: pool workers take tasks from one queue behind one lock, and a worker killed
+        while idle (the out-of-memory killer between two tasks) could die holding it: no worker ever took a task
+        again and the build hung at 0 % CPU (datatrove's own ``run`` too; review). Here no worker shares a queue, lock
+        or pipe that a killed process could hold from the main process's view, and this process waits on every pipe
+        and every process at once. A worker that dies running a task raises :class:`TaskDied` naming the task (the
+        source fails, runner.build goes on with the others); one that dies idle is replaced. On any error the
+        workers still running are killed and reaped. Finished ranks stay completed (datatrove marks each one as it
+        ends), so a rerun redoes only the others. A task's own exception comes back tagged and is raised here as
+        datatrove's pool raises it."""
         from datatrove.utils.logging import logger
         from datatrove.utils.stats import PipelineStats
 
@@ -251,87 +251,105 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         # datatrove's progress line ("3/8 tasks completed.") counts through a Manager, as in its own run: a Manager
         # that dies makes the tasks fail with an error, never wait (review 10's orphan checks expect this fork too)
         mg = multiprocess.Manager()
-        running: list[_TaskProcess] = []
+        workers: list[_Worker] = []
         try:
             ranks = self.get_incomplete_ranks(range(first, first + n))
             if n - len(ranks):
                 logger.info(f"Skipping {n - len(ranks)} already completed tasks")
             completed, lock = mg.Value("i", n - len(ranks)), mg.Lock()
-            pending, free, stats = list(ranks), list(range(self.workers)), {}
-            while pending or running:
-                while pending and len(running) < self.workers:
-                    free.sort()  # the lowest free local rank, as datatrove's rank queue hands them out
-                    running.append(self._start_task(ctx, pending.pop(0), free.pop(0), completed, lock))
-                waits = {t.proc.sentinel: t for t in running}
-                waits.update({t.reader: t for t in running if t.reader is not None})
-                # a task that sent its result exits at once; one that has not after a while is killed (its work is
-                # done and marked completed), so that it never holds a worker's place
-                late = [t.result_at + _EXIT_GRACE - time.monotonic() for t in running if t.result_at is not None]
-                ready = wait(list(waits), timeout=max(0.0, min(late)) if late else None)
-                for obj in ready:
-                    t = waits[obj]
-                    if obj is t.reader:
-                        ok, value = t.receive()  # (False, None): the pipe closed without a result
-                        if ok:
-                            stats[t.rank] = value
-                        elif value is not None:
+            pending, stats = list(ranks), {}
+            for slot in range(min(self.workers, len(pending))):
+                workers.append(self._start_worker(ctx, slot, completed, lock))
+            while pending or any(w.rank is not None for w in workers):
+                for w in workers:
+                    if w.rank is None and pending:
+                        if not w.give(pending[0]):  # it died idle: its pipe is closed (handled below)
+                            continue
+                        pending.pop(0)
+                waits = {w.proc.sentinel: w for w in workers}
+                waits.update({w.conn: w for w in workers})
+                for w in {id(w): w for w in (waits[o] for o in wait(list(waits)))}.values():
+                    got = w.receive() if w.conn.poll() else None  # a result, or None (nothing, or the pipe closed)
+                    if got is not None:
+                        ok, value = got
+                        if not ok:
                             raise value
-                for t in list(running):
-                    if t.proc.exitcode is None:
-                        if t.result_at is not None and time.monotonic() - t.result_at > _EXIT_GRACE:
-                            t.kill()
+                        stats[w.rank] = value
+                        w.rank = None
                         continue
-                    if t.result_at is None and t.reader is not None:  # what it wrote before it ended
-                        ok, value = t.receive()
-                        if ok:
-                            stats[t.rank] = value
-                        elif value is not None:
-                            raise value
-                    running.remove(t)
-                    t.close()
-                    free.append(t.slot)
-                    if t.result_at is None:
-                        raise t.died()
+                    if w.proc.is_alive():
+                        continue
+                    w.close()
+                    workers.remove(w)
+                    if w.rank is not None:  # it died running a task: that task's work is lost
+                        raise w.died()
+                    if pending:  # it died idle (nothing lost): another process takes its slot
+                        workers.append(self._start_worker(ctx, w.slot, completed, lock))
             # summed in rank order: the merged stats do not depend on which task finished first
             total = sum((stats[r] for r in sorted(stats)), start=PipelineStats())
+            for w in workers:  # done: each worker is told to stop, then reaped
+                w.give(None)
+            for w in workers:
+                w.close(_EXIT_GRACE)
+            workers = []
             with self.logging_dir.open("stats.json", "wt") as fh:
                 total.save_to_disk(fh)
             logger.success(total.get_repr(f"All {n} tasks"))
             return total
         finally:
-            for t in running:  # stopped early: the tasks still running are killed (their ranks stay incomplete)
-                t.kill()
-            for t in running:
-                t.close()
+            for w in workers:  # stopped early: the workers still running are killed (their ranks stay incomplete)
+                w.kill()
+            for w in workers:
+                w.close()
             mg.shutdown()
 
-    def _start_task(self, ctx, rank, slot, completed, completed_lock) -> _TaskProcess:
-        """Start task ``rank`` in a process of its own, with local rank ``slot`` and a pipe for its result only.
-        Daemonic, as pool workers were: the main process stops them when it exits (Ctrl-C); they die with it when
-        it is killed (the forkserver's children with the forkserver, ``_worker_signals``; forks with the thread that
-        forked them, ``forks_die_with_parent``)."""
-        reader, writer = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=self._process_task, args=(rank, slot, completed, completed_lock, writer),
-                           name=f"lucie-task-{rank}", daemon=True)
+    def _start_worker(self, ctx, slot, completed, completed_lock) -> "_Worker":
+        """Start a worker process with local rank ``slot`` and a pipe of its own, over which it gets one rank at a
+        time and sends each result back. Why not a pool: a pool's workers share one task queue behind one lock,
+        and a worker killed while idle could die holding it (review: the build hung); a pipe of its own wedges no
+        one. Why not a process per task: each task then paid the process's warm-up (models, tokenizer, imports)
+        again, 1.7x the wall time with 8 tasks on 2 workers (review). Daemonic: the main process stops them when it
+        exits (Ctrl-C); they die with it when it is killed (the forkserver's children with the forkserver,
+        ``_worker_signals``; forks with the thread that forked them, ``forks_die_with_parent``)."""
+        here, there = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=self._worker_loop, args=(slot, completed, completed_lock, there),
+                           name=f"lucie-worker-{slot}", daemon=True)
         try:
             proc.start()
         except BaseException:
-            reader.close()
+            here.close()
             raise
         finally:
-            writer.close()  # the task holds the only write end: its pipe closes when it ends, whatever ends it
-        return _TaskProcess(rank, slot, proc, reader)
+            there.close()  # the worker holds the only other end: the pipe closes when it ends, whatever ends it
+        return _Worker(slot, proc, here)
 
-    def _process_task(self, rank, slot, completed, completed_lock, conn):
-        """A task process: runs ``rank`` and sends back its result tagged (``_tag_result``), then exits."""
+    def _worker_loop(self, slot, completed, completed_lock, conn):
+        """A worker process: runs the ranks it is given, one at a time, until told to stop (None) or the pipe closes.
+        Each task runs on a fresh copy of this executor, as a pool's tasks did (each was sent pickled): its steps'
+        stats and state start empty (a reused step object summed every task's stats); what the process loaded for
+        an earlier task (models, tokenizers, imports: module caches) stays loaded."""
+        from multiprocess.reduction import ForkingPickler
+
+        blob = bytes(ForkingPickler.dumps(self))
         try:
-            try:
-                result = True, self._launch_run_for_rank(rank, _LocalRank(slot), completed, completed_lock)
-            except Exception as err:  # noqa: BLE001 -- raised again in the main process, as datatrove's pool raises it
-                result = False, err
-            conn.send(_tag_result(*result))
+            while True:
+                try:
+                    rank = conn.recv()
+                except (EOFError, OSError):
+                    return
+                if rank is None:
+                    return
+                ForkingPickler.loads(blob)._process_task(rank, slot, completed, completed_lock, conn)
         finally:
             conn.close()
+
+    def _process_task(self, rank, slot, completed, completed_lock, conn):
+        """One task in a worker process: runs ``rank`` and sends back its result tagged (``_tag_result``)."""
+        try:
+            result = True, self._launch_run_for_rank(rank, _LocalRank(slot), completed, completed_lock)
+        except Exception as err:  # noqa: BLE001 -- raised again in the main process, as datatrove's pool raises it
+            result = False, err
+        conn.send(_tag_result(*result))
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
@@ -350,7 +368,7 @@ class TaskDied(RuntimeError):
     """A task process of the local executor ended without its result (QuietLocalExecutor._run_pool)."""
 
 
-_EXIT_GRACE = 30.0  # seconds a task process may take to exit once it has sent its result
+_EXIT_GRACE = 30.0  # seconds a worker may take to exit once told to stop (then it is killed)
 
 
 class _LocalRank:
@@ -370,7 +388,7 @@ class _LocalRank:
 
 def _tag_result(ok: bool, value) -> tuple:
     """A task's result as its process sends it back: ``(ok, pickled value, repr)``. Pickled apart so that an exception
-    that cannot be pickled, or unpickled in the main process, still arrives as its repr (``_TaskProcess.receive``)."""
+    that cannot be pickled, or unpickled in the main process, still arrives as its repr (``_Worker.receive``)."""
     from multiprocess.reduction import ForkingPickler
 
     try:
@@ -386,27 +404,32 @@ def _safe_repr(value) -> str:
         return f"<{type(value).__name__}>"
 
 
-class _TaskProcess:
-    """One task's process, as the main process follows it: its rank, local rank, the read end of its result pipe
-    (None once read or closed) and when its result came (None: not yet)."""
+class _Worker:
+    """A worker process as the main process follows it: its local rank (``slot``), its pipe, and the rank it is
+    running (None: idle)."""
 
-    def __init__(self, rank: int, slot: int, proc, reader):
-        self.rank, self.slot, self.proc, self.reader = rank, slot, proc, reader
-        self.pid, self.exitcode, self.result_at = proc.pid, None, None
+    def __init__(self, slot: int, proc, conn):
+        self.slot, self.proc, self.conn = slot, proc, conn
+        self.pid, self.exitcode, self.rank = proc.pid, None, None
 
-    def receive(self) -> tuple:
-        """Read its result: ``(True, stats)``, ``(False, exception)``, or ``(False, None)`` when its pipe closed
-        without one (the process was killed before or while sending it)."""
+    def give(self, rank) -> bool:
+        """Hand it ``rank`` (None: stop); False when its pipe is closed (it died)."""
+        try:
+            self.conn.send(rank)
+        except (OSError, ValueError):  # BrokenPipeError, or a closed connection
+            return False
+        self.rank = rank
+        return True
+
+    def receive(self) -> tuple | None:
+        """Its result: ``(True, stats)``, ``(False, exception)``, or None when its pipe closed without one (the
+        process was killed before or while sending it)."""
         from multiprocess.reduction import ForkingPickler
 
-        reader, self.reader = self.reader, None
         try:
-            ok, blob, text = reader.recv()
+            ok, blob, text = self.conn.recv()
         except (EOFError, OSError):
-            return False, None
-        finally:
-            reader.close()
-        self.result_at = time.monotonic()
+            return None
         if blob is None:
             return False, RuntimeError(f"task {self.rank} failed: {text}")
         try:
@@ -422,15 +445,17 @@ class _TaskProcess:
             except OSError:  # ended meanwhile
                 pass
 
-    def close(self) -> None:
-        """Reap the process (ended, or killed just before) and release its pipe. Not ``Process.close()``: at exit
-        (Ctrl-C) multiprocess's atexit handler joins every child it started while this thread may still run, and
-        joining a closed one printed a traceback (its fds are released when multiprocess forgets the process)."""
-        self.proc.join()
+    def close(self, timeout: float | None = None) -> None:
+        """Reap the process (ended, told to stop, or killed just before; killed if it has not ended after
+        ``timeout`` s) and release its pipe. Not ``Process.close()``: at exit (Ctrl-C) multiprocess's atexit handler
+        joins every child it started while this thread may still run, and joining a closed one printed a traceback
+        (its fds are released when multiprocess forgets the process)."""
+        self.proc.join(timeout)
+        if self.proc.exitcode is None:
+            self.kill()
+            self.proc.join()
         self.exitcode = self.proc.exitcode
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
+        self.conn.close()
 
     def died(self) -> TaskDied:
         code = self.exitcode
