@@ -874,6 +874,11 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     lock = _lock_build_folder(out)
     try:
         return _build(pipe, out, sources, workers, only, on_event)
+    except KeyboardInterrupt:
+        # kept until this process exits: its task processes are stopped at exit, after this (review: released on
+        # Ctrl-C while they still wrote shards for ~0.3 s); the kernel drops it with the process
+        lock = None
+        raise
     finally:
         if lock is not None:
             _LOCK_FD.clear()
