@@ -77,9 +77,8 @@ _MODELS: dict[str, Any] = {}
 
 
 def _fasttext_model(path: str):
-    """A fastText model loaded once per process: the stages of a task (and, with ``workers: 1``, the tasks run in the
-    main process) share it; the model is read-only (loading lid.176.ftz takes ~30 ms). The local executor runs each
-    task in a process of its own (runner.QuietLocalExecutor), so with ``workers > 1`` every task loads it once."""
+    """A fastText model loaded once per process: a worker runs several tasks (runner.QuietLocalExecutor), each with
+    its own unpickled detector (the model is read-only; loading lid.176.ftz takes ~30 ms)."""
     model = _MODELS.get(path)
     if model is None:
         import fasttext
