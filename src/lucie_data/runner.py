@@ -876,7 +876,10 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
         return _build(pipe, out, sources, workers, only, on_event)
     except KeyboardInterrupt:
         # kept until this process exits: its task processes are stopped at exit, after this (review: released on
-        # Ctrl-C while they still wrote shards for ~0.3 s); the kernel drops it with the process
+        # Ctrl-C while they still wrote shards for ~0.3 s); the kernel drops it with the process, or the next build
+        # of this folder in this process takes it over (the API: build() again after an interrupt)
+        if lock is not None:
+            _INTERRUPTED[str(out)] = lock
         lock = None
         raise
     finally:
@@ -887,6 +890,7 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
 
 
 _LOCK_FD: list[int] = []  # the build folder's lock while a build holds it (closed in forked children)
+_INTERRUPTED: dict[str, int] = {}  # folder -> its lock, kept after a Ctrl-C until this process exits
 
 
 def _close_lock_in_child() -> None:
@@ -915,6 +919,11 @@ def _lock_build_folder(out: Path) -> int | None:
     import errno
     import fcntl
 
+    kept = _INTERRUPTED.pop(str(out), None)
+    if kept is not None:  # this process's own interrupted build of this folder: over, its lock released here
+        if kept in _LOCK_FD:
+            _LOCK_FD.remove(kept)
+        os.close(kept)
     try:
         fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as e:
