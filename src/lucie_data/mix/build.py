@@ -57,6 +57,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import sys
 from collections import deque
@@ -515,9 +516,14 @@ def _mapped(path: str):
             return fh.read()
 
 
-def _repeat_number(path: str) -> int:
-    """k of a repeat file ``<first copy>_e<k>.parquet`` (``-e<k>`` in mixes written before 2026-11-28)."""
-    return int(path[max(path.rfind("_e"), path.rfind("-e")) + 2:-len(".parquet")])
+_REPEAT_FILE = re.compile(r"(.*)[-_]e([0-9]+)\.parquet")  # `<first copy>_e<k>.parquet` (`-e<k>` before 2026-11-28)
+
+
+def shard_order(path: str) -> tuple[str, int]:
+    """A mix shard's place in epoch order: (its first copy's path, k); k = 1 for a first copy or a fraction, k for a
+    whole-epoch repeat ``<first copy>_e<k>.parquet`` (``-e<k>`` in mixes written before 2026-11-28)."""
+    m = _REPEAT_FILE.fullmatch(path)
+    return (m.group(1) + ".parquet", int(m.group(2))) if m else (path, 1)
 
 
 def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[str, tuple[int, dict]]) -> None:
@@ -543,7 +549,7 @@ def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[
     except SpliceUnsupported:
         splicer = None
     for dst in repeats:
-        suffix = pa.scalar(f"#{_repeat_number(dst)}")
+        suffix = pa.scalar(f"#{shard_order(dst)[1]}")
         if splicer is not None:
             try:
                 parts = splicer.splice(pc.binary_join_element_wise(splicer.column, suffix, ""))

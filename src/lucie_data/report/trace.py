@@ -91,13 +91,6 @@ def _damage_message(build_dir: Path, doc_id: str, source: str, why: str) -> str:
 
 
 _COPY = re.compile(r"(.+)#([0-9]+)")  # copy k of a repeated document in a `repeat_ids: suffix` mix
-_REPEAT_FILE = re.compile(r"(.*)[-_]e([0-9]+)\.parquet")  # a whole-epoch repeat of a mix shard (`-e<k>`: older mixes)
-
-
-def shard_order(rel: str) -> tuple[str, int]:
-    """A mix shard's place in epoch order: (its first copy's path, k), k = 1 for a first copy or a fraction."""
-    m = _REPEAT_FILE.fullmatch(rel)
-    return (m.group(1) + ".parquet", int(m.group(2))) if m else (rel, 1)
 
 
 def _locate(build_dir: Path, doc_id: str) -> tuple[str, list[Path], list, list]:
@@ -176,6 +169,8 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
         copies.append({"id": rid, "copy": k, "file": rel, "listed": listed is None or rel in listed})
     # by copy, else (keep: every copy has the id) by epoch: a first copy before its repeats `_e<k>`, whatever the
     # names sort as (review: an older mix's `-e2` sorted first, and `trace <id>#1` named the repeat)
+    from ..mix.build import shard_order
+
     copies.sort(key=lambda c: (c["copy"] or 0, shard_order(c["file"])))
     return plan_file.exists(), mode, copies
 
