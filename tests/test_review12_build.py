@@ -265,6 +265,80 @@ def test_no_child_of_a_build_holds_its_folders_lock(tmp_path):
     assert (out / ".lock").read_text() == ""
 
 
+def _session_processes(sid: int) -> list[tuple[int, str]]:
+    """Live processes of session ``sid`` (a build started with ``start_new_session``; its orphans included)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rfind(")") + 2:].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                out.append((int(d.name), (d / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def test_ctrl_c_keeps_the_folders_lock_until_the_builds_processes_are_gone(tmp_path):
+    """Review (stress): on Ctrl-C the lock was released while the build's task processes still wrote shards for
+    ~0.3 s, so a second build could start in that window. A real 2-worker build interrupted while its tasks run:
+    whenever the lock is free, no process of the build is left running (Python's resource tracker aside), and the rerun
+    finishes with nothing lost."""
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "b"
+    proc = subprocess.Popen([sys.executable, "-m", "lucie_data.cli", "build", str(ROOT / "pipelines/demo.yaml"),
+                             "--output", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+    def lock_free() -> bool:
+        try:
+            fd = os.open(out / ".lock", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+
+    t0 = time.monotonic()
+    # interrupt once task processes run (more processes than the build, its Manager and the forkserver)
+    while proc.poll() is None and len(_session_processes(proc.pid)) < 5 and time.monotonic() - t0 < 60:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert proc.poll() is None, "the build ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    overlap = []
+    while proc.poll() is None or _session_processes(proc.pid):
+        if lock_free():
+            # an empty command line: a process already exiting, its memory released (the kernel frees the memory,
+            # then the descriptors, then reaps: the build's own process is seen so after the lock is released)
+            alive = [p for p in _session_processes(proc.pid) if p[1].strip() and "resource_tracker" not in p[1]]
+            if alive:
+                overlap.append(alive)
+        time.sleep(0.005)
+        assert time.monotonic() - t0 < 120, _session_processes(proc.pid)
+    _, err = proc.communicate()
+    assert proc.returncode != 0
+    assert not overlap, f"the lock was free while the build's processes ran: {overlap[0]}"
+    assert "Traceback" not in err.decode(), err.decode()[-3000:]
+    rerun = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(ROOT / "pipelines/demo.yaml"),
+                            "--output", str(out)], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not manifest.get("failed_sources")
+
+
 def test_report_of_a_build_whose_every_source_failed(tmp_path, capsys):
     """Review (new user): `lucie-data report` on a build whose only source failed (a `license_field` no record has)
     crashed with polars' ColumnNotFoundError (no document at all: the empty table lacked a column). It reports the

@@ -879,37 +879,48 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
         # Ctrl-C while they still wrote shards for ~0.3 s); the kernel drops it with the process, or the next build
         # of this folder in this process takes it over (the API: build() again after an interrupt)
         if lock is not None:
-            _INTERRUPTED[str(out)] = lock
+            lock.interrupted = True
         lock = None
         raise
     finally:
         if lock is not None:
-            _LOCK_FD.clear()
-            os.ftruncate(lock, 0)  # no holder named once released
-            os.close(lock)
+            lock.release()
 
 
-_LOCK_FD: list[int] = []  # the build folder's lock while a build holds it (closed in forked children)
-_INTERRUPTED: dict[str, int] = {}  # folder -> its lock, kept after a Ctrl-C until this process exits
+@dataclass
+class _FolderLock:
+    """A build folder's ``flock`` held by this process: while its build runs, and after a Ctrl-C (``interrupted``)
+    until this process exits or builds that folder again. Every one is closed in forked children."""
+    folder: str
+    fd: int
+    interrupted: bool = False
+
+    def release(self) -> None:
+        _LOCKS.pop(self.folder, None)
+        os.ftruncate(self.fd, 0)  # no holder named once released
+        os.close(self.fd)
+
+
+_LOCKS: dict[str, _FolderLock] = {}  # folder -> the lock this process holds on it
 
 
 def _close_lock_in_child() -> None:
     """In a process forked while a build holds its folder's lock (datatrove's Manager, fork-mode tasks): its copy of
     the descriptor is closed, so the lock lives exactly as long as the build's own process (code review: it also
     lived as long as the Manager; the parent's lock is not released by this close)."""
-    for fd in _LOCK_FD:
+    for lock in _LOCKS.values():
         try:
-            os.close(fd)
+            os.close(lock.fd)
         except OSError:
             pass
-    _LOCK_FD.clear()
+    _LOCKS.clear()
 
 
 os.register_at_fork(after_in_child=_close_lock_in_child)
 
 
-def _lock_build_folder(out: Path) -> int | None:
-    """Hold ``out/.lock`` (``flock``, exclusive) while this build writes ``out``; the descriptor to close after.
+def _lock_build_folder(out: Path) -> _FolderLock | None:
+    """Hold ``out/.lock`` (``flock``, exclusive) while this build writes ``out``; the lock, to release after.
     Why: two builds into one folder both ran in full, each deleting and writing the other's shards and manifest
     (review). The kernel drops the lock when the process ends, however it ends, so a killed build never leaves a
     stale lock behind (no child keeps a copy: ``_close_lock_in_child``). The file names the holder for the error.
@@ -919,11 +930,9 @@ def _lock_build_folder(out: Path) -> int | None:
     import errno
     import fcntl
 
-    kept = _INTERRUPTED.pop(str(out), None)
-    if kept is not None:  # this process's own interrupted build of this folder: over, its lock released here
-        if kept in _LOCK_FD:
-            _LOCK_FD.remove(kept)
-        os.close(kept)
+    kept = _LOCKS.get(str(out))
+    if kept is not None and kept.interrupted:  # this process's own interrupted build of this folder: over
+        kept.release()
     try:
         fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as e:
@@ -943,8 +952,8 @@ def _lock_build_folder(out: Path) -> int | None:
                          "for it to finish, or build into another folder with --output") from None
     os.ftruncate(fd, 0)
     os.write(fd, f"pid {os.getpid()}, started {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}".encode())
-    _LOCK_FD.append(fd)
-    return fd
+    lock = _LOCKS[str(out)] = _FolderLock(str(out), fd)
+    return lock
 
 
 def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, only: list[str] | None,
