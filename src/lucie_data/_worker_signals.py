@@ -11,6 +11,9 @@ and by nothing else.
 import signal
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+# the server starts with SIGINT blocked (runner.start_forkserver), so a Ctrl-C during its first imports waited; now
+# ignored, it is discarded, and the workers this server forks start with the mask clear
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 # A worker being forked while the main process stops (Ctrl-C) cannot unpickle a semaphore of its executor, which the main

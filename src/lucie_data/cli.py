@@ -467,6 +467,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
         return 130
+    except Exception as e:
+        if not _caused_by_interrupt(e):
+            raise
+        print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
+        return 130
+
+
+def _caused_by_interrupt(e: BaseException) -> bool:
+    """A Ctrl-C that a library wrapped in its own error: pydantic turns one raised while a model class is defined
+    (the recipe modules' first import) into ``RuntimeError: Error calling __set_name__`` (stress review: a traceback
+    and exit 1 for 1 of 16 interrupts in a build's first second)."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 if __name__ == "__main__":

@@ -164,9 +164,19 @@ def start_forkserver() -> None:
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         os.environ["LUCIE_FORKSERVER_PARENT"] = str(os.getpid())  # read (and removed) by the server's preload
+    # SIGINT blocked while the server is spawned: it inherits the mask through exec, so a Ctrl-C while it imports
+    # multiprocess itself, before its preload ignores SIGINT, waits there and is then discarded (it printed that
+    # import's traceback: 4 of 24 early interrupts, stress review). This thread gets its own Ctrl-C as soon as the
+    # mask is restored, so none is lost. CPython's resource_tracker starts its process the same way, and unblocks
+    # SIGINT after it (SIG_UNBLOCK, not the previous mask): it is started first, so the server's start does not.
+    from multiprocess import resource_tracker
+
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         forkserver.ensure_running()
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if main_thread:
             os.environ.pop("LUCIE_FORKSERVER_PARENT", None)
     forks_die_with_parent()
