@@ -535,10 +535,47 @@ def _single(s: str) -> str | None:
 Node = tuple
 _MAX_LEN = 1000
 _MAX_DEPTH = 16
-_FILE_REF_RE = re.compile(r"(?:see\s+)?(?:(?:LICEN[CS]E|COPYING)[\w.\-]*(?:\s*,\s*)?)+", re.I)
+# "(LICENSE)", "(see LICENSE.txt, COPYING)", "(LICENSE-MIT, LICENSE-APACHE)": pointers to the licence files, dropped
+# (:func:`_file_refs_only`). A suffix may say something of its own ("CC-BY-4.0 (LICENSE.NC)" was read as CC-BY-4.0;
+# licence review): only a text extension, or a name that starts one of the licences outside the parenthesis.
+_FILE_REF_RE = re.compile(r"(?:see\s+)?(?:(?:LICEN[CS]E|COPYING)([\w.\-]*)(?:\s*,\s*)?)", re.I)
+_FILE_EXT_RE = re.compile(r"(?:\.(?:txt|md|rst|markdown))?", re.I)
+
+
+def _file_refs_only(inner: str, outer: str) -> bool:
+    """Whether ``inner`` is only file names of the licence ``outer`` states (see _FILE_REF_RE)."""
+    pos, names = 0, [w.lower() for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9.+\-]*", outer)]
+    while pos < len(inner):
+        m = _FILE_REF_RE.match(inner, pos)
+        if m is None or m.end() == pos:
+            return False
+        suffix = m.group(1)
+        if not _FILE_EXT_RE.fullmatch(suffix):
+            named = suffix[1:].lower() if suffix[:1] in "-_" else ""
+            named = _FILE_EXT_RE.sub("", named) if named else ""
+            if not named or not any(n.startswith(named) for n in names):
+                return False
+        pos = m.end()
+    return bool(inner)
 _DUAL_RE = re.compile(r"dual(?:ly)?(?:[\s\-]*licen[cs]ed)?(?:\s+under)?\s*:?\s+(.+)", re.I | re.S)
 _OP_SPLIT_RE = re.compile(r"(\(|\)|(?<![^\s()])(?:and|or|with)(?![^\s()]))", re.I)
-_EXCEPTION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*exception[A-Za-z0-9.+\-]*", re.I)
+# The exceptions of `A WITH <exception>`: SPDX's list (license-list-data json/exceptions.json, release 2023-07-27).
+# A closed list, as SPDX's grammar has it: any other word made the expression valid ("CC-BY-4.0 WITH
+# NonCommercial-exception" was classed permissive; licence review), so an exception not listed here makes the licence
+# unknown. Each only adds permissions to its licence (linking, runtime, fonts), so the licence keeps its class.
+_SPDX_EXCEPTIONS: dict[str, str] = {e.lower(): e for e in """
+389-exception Asterisk-exception Autoconf-exception-2.0 Autoconf-exception-3.0 Autoconf-exception-generic
+Autoconf-exception-macro Bison-exception-2.2 Bootloader-exception Classpath-exception-2.0 CLISP-exception-2.0
+cryptsetup-OpenSSL-exception DigiRule-FOSS-exception eCos-exception-2.0 Fawkes-Runtime-exception FLTK-exception
+Font-exception-2.0 freertos-exception-2.0 GCC-exception-2.0 GCC-exception-3.1 GNAT-exception gnu-javamail-exception
+GPL-3.0-interface-exception GPL-3.0-linking-exception GPL-3.0-linking-source-exception GPL-CC-1.0
+GStreamer-exception-2005 GStreamer-exception-2008 i2p-gpl-java-exception KiCad-libraries-exception
+LGPL-3.0-linking-exception libpri-OpenH323-exception Libtool-exception Linux-syscall-note LLGPL LLVM-exception
+LZMA-exception mif-exception Nokia-Qt-exception-1.1 OCaml-LGPL-linking-exception OCCT-exception-1.0
+OpenJDK-assembly-exception-1.0 openvpn-openssl-exception PS-or-PDF-font-exception-20170817
+QPL-1.0-INRIA-2004-exception Qt-GPL-exception-1.0 Qt-LGPL-exception-1.1 Qwt-exception-1.0 SHL-2.0 SHL-2.1
+SWI-exception Swift-exception u-boot-exception-2.0 Universal-FOSS-exception-1.0 vsftpd-openssl-exception
+WxWindows-exception-3.1 x11vnc-openssl-exception""".split()}
 
 
 def _leaf(i: str) -> Node:
@@ -579,6 +616,13 @@ def _dnf(node: Node) -> frozenset | None:
     :func:`_dnf_leaves` with each licence as its policy key (two spellings of one licence become one)."""
     terms = _dnf_leaves(node)
     return None if terms is None else frozenset(frozenset(_policy_key(_render(leaf)) for leaf in t) for t in terms)
+
+
+def _leaves(node: Node) -> list:
+    """Every licence leaf of an expression tree."""
+    if node[0] == "leaf":
+        return [node]
+    return [leaf for c in node[1] for leaf in _leaves(c)]
 
 
 def _dnf_leaves(node: Node) -> frozenset | None:
@@ -685,10 +729,10 @@ def _parse_expression(s: str) -> Node | None:
         if peek() == ("op", "WITH"):
             pos += 1
             t = peek()
-            if atom[0] != "leaf" or t is None or t[0] != "text" or not _EXCEPTION_RE.fullmatch(t[1]):
+            if atom[0] != "leaf" or t is None or t[0] != "text" or t[1].lower() not in _SPDX_EXCEPTIONS:
                 return None
             pos += 1
-            return ("leaf", atom[1], t[1])
+            return ("leaf", atom[1], _SPDX_EXCEPTIONS[t[1].lower()])
         return atom
 
     def parse_atom(depth: int) -> Node | None:
@@ -725,7 +769,7 @@ def _parse(s: str) -> Node | None:
     if m := re.fullmatch(r"(.*?)\s*\(([^()]*)\)", s, re.S):
         outer, inner = m.group(1).strip(), m.group(2).strip()
         if outer:
-            if _FILE_REF_RE.fullmatch(inner):
+            if _file_refs_only(inner, outer):
                 return _parse(outer)
             inner_id = _single(inner)
             if inner_id is not None and inner_id in (_single(outer), _single("Creative Commons " + outer)):
@@ -882,6 +926,11 @@ _SCOPE_RE = re.compile(r"\b(?:" + "|".join((
     "solo", "solamente", "unicamente", "excepto", "excepcion", "salvo", "soltanto", "tranne", "eccetto",
     "eccezione", "escluso", "esclusi", "esclusione",
 )) + r")\b")
+# Words that forbid a use or keep rights back ("Commercial use is prohibited", "© Le Monde. Reproduction interdite",
+# "the text is copyrighted", "verboten", "prohibido", "vietata"): a licence named next to them is contradicted or
+# granted for part of the page only (licence review: each was read as a CC BY 4.0 grant).
+_RESTRICT_RE = re.compile(r"\b(?:prohibited|prohibits|prohibit|forbidden|forbids|forbid|copyrighted"
+                          r"|interdite?s?|defendue?s?|verboten|untersagt|prohibid[oa]s?|vietat[oaie]|proibit[oaie])\b")
 # Set phrases that contain a negation or a scope word but state the usual default, "unless otherwise noted" and
 # "no warranty": removed before the checks above (they are how real grants are written).
 _PARTICIPLE = (r"(?:noted|stated|specified|indicated|mentioned|marked|labell?ed|declared|credited|attributed"
@@ -941,7 +990,8 @@ def license_from_statement(statement: object) -> str:
     names the licence ("not licensed under", "CC BY 4.0 does not apply", "n'est pas", "gilt
     nicht") or next to "applies / is licensed" anywhere in it; "all rights reserved" in
     English, French, German, Spanish or Italian; words that limit what is covered ("only the
-    logo", "except the text", "sauf", "nur", "solo"). Set phrases of real grants ("unless
+    logo", "except the text", "sauf", "nur", "solo") or forbid a use ("prohibited",
+    "reproduction interdite", "copyrighted", "verboten"); a question. Set phrases of real grants ("unless
     otherwise noted", "sofern nicht anders angegeben", "sauf mention contraire", "salvo
     diversa indicazione", "without warranty") are not read as negations or limits.
     """
@@ -967,7 +1017,9 @@ def license_from_statement(statement: object) -> str:
     text = re.sub(r"(?<=\d\.\d)[\s\-]+([A-Z]{2})\b", lambda m: f" {_JUR}{m.group(1).lower()} ", text)
     folded = re.sub(r"[^a-z0-9\s\-.'+]", " ", _fold(text))
     whole = _clause_text(folded.replace(_EOS, " "))
-    if _RESERVED_RE.search(whole) or _DENIAL_RE.search(whole) or _SCOPE_RE.search(whole):
+    if _RESERVED_RE.search(whole) or _DENIAL_RE.search(whole) or _SCOPE_RE.search(whole) or _RESTRICT_RE.search(whole):
+        bad = True
+    if re.search(r"\?(?=\s|$)", text):  # a question grants nothing ("Public domain? No."; licence review)
         bad = True
     all_toks: list[str] = []
     for sentence in folded.split(_EOS):
@@ -1037,6 +1089,10 @@ def _cc_info(i: str) -> tuple[frozenset[str], str, str | None] | None:
     return frozenset(els), m.group(2), jur
 
 
+# The LicenseRef- ids of the public domain: the ones this module writes. Any other `LicenseRef-PD-…` is unknown:
+# SPDX gives a LicenseRef's suffix no meaning ("LicenseRef-PD-but-NonCommercial" was public domain; licence review).
+_PD_REFS = frozenset({"licenseref-public-domain", "licenseref-pd-us-project-gutenberg"})
+
 # Leaf facts: (class, attribution, share-alike, no-derivatives, non-commercial)
 _Facts = tuple[str, bool, bool, bool, bool]
 _UNKNOWN_FACTS: _Facts = ("unknown", True, False, False, False)
@@ -1053,7 +1109,7 @@ def _leaf_facts(i: str) -> _Facts:
                else "share-alike" if "sa" in els else "permissive")
         return cls, "by" in els, "sa" in els, "nd" in els, "nc" in els
     low = i.lower()
-    if low == "licenseref-public-domain" or re.fullmatch(r"licenseref-pd(?:-[a-z0-9.\-]*)?", low):
+    if low in _PD_REFS:
         return _PD, False, False, False, False
     if low in _REF_FACTS:
         cls, attr = _REF_FACTS[low]
@@ -1524,19 +1580,41 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
         terms = _dnf_leaves(node)
         if terms is None:
             return "ok"  # too large a normal form: the tree's verdict stands alone
-        verdicts = []
-        for term in terms:
-            key = " and ".join(sorted(_policy_key(_render(leaf)) for leaf in term))
-            if key in deny:
-                verdicts.append("denied")
-            elif key in allow:
-                verdicts.append("ok")
-            else:
-                kids = [self._verdict(leaf, allow, deny) for leaf in term]
-                verdicts.append("ok" if all(k == "ok" for k in kids) else "denied" if "denied" in kids else "unknown")
+        verdicts = [self._term_verdict(term, allow, deny) for term in terms]
         if "ok" in verdicts:
             return "ok"
         return "denied" if all(v == "denied" for v in verdicts) else "unknown"
+
+    def _term_verdict(self, term: frozenset, allow: frozenset[str], deny: frozenset[str]) -> str:
+        """One AND-term of the normal form: by its own key in the lists, then licence by licence."""
+        key = " and ".join(sorted(_policy_key(_render(leaf)) for leaf in term))
+        if key in deny:
+            return "denied"
+        if key in allow:
+            return "ok"
+        kids = [self._verdict(leaf, allow, deny) for leaf in term]
+        return "ok" if all(k == "ok" for k in kids) else "denied" if "denied" in kids else "unknown"
+
+    def allows_modified(self, spdx: str) -> bool:
+        """Whether a document that a stage changed may still be used under this policy: some way of using its licence
+        (an AND-term of the normal form) that the policy allows binds no no-derivatives licence. `CC-BY-4.0 OR
+        CC-BY-ND-4.0` under `deny: [CC-BY-4.0]` is usable only as CC-BY-ND-4.0, so not once modified (licence
+        review: the least restrictive alternative was judged, whatever the policy said, and the document was kept).
+        A licence without a no-derivatives member is not this check's business (True)."""
+        node = _ast(spdx)
+        if node is None or not any(_leaf_facts(leaf[1])[3] for leaf in _leaves(node)):
+            return True
+        terms = _dnf_leaves(node)
+        if terms is None:  # too large a normal form: a no-derivatives member binds (conservative)
+            return False
+        allow, deny = self._sets()
+        for term in terms:
+            if any(_leaf_facts(leaf[1])[3] for leaf in term):
+                continue
+            verdict = self._term_verdict(term, allow, deny)
+            if verdict == "ok" or (verdict == "unknown" and self.unknown == "allow"):
+                return True
+        return False
 
     def decide(self, spdx: str) -> tuple[bool, str | None]:
         """(True, None) if allowed; (False, "license_not_allowed") if denied by the lists or

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from ..licenses import FLAG_VERDICT, FLAG_WARNING, UNKNOWN, UNVERIFIED_EVIDENCE, VERDICT_ALLOWED, LicensePolicy, gutenberg_decision, is_no_derivatives, license_from_statement, normalize_license
+from ..licenses import FLAG_VERDICT, FLAG_WARNING, UNKNOWN, UNVERIFIED_EVIDENCE, VERDICT_ALLOWED, LicensePolicy, gutenberg_decision, license_from_statement, normalize_license
 from .base import LucieFilter
 
 ALLOWED = VERDICT_ALLOWED  # a licence rule passed (licenses.flag_reason: any other verdict flags the document)
@@ -111,8 +111,9 @@ class LicenseGateFilter(LucieFilter):
             ok, reason = policy.decide(lic)
             if not ok:
                 return False, reason or "license_not_allowed"
-        # conservative: "MIT OR CC-BY-ND-4.0" counts as no-derivatives too
-        if meta.get("modified_by") and is_no_derivatives(lic):
+        # a modified document needs a way of using its licence that every policy allows and that no no-derivatives
+        # licence binds ("CC-BY-4.0 OR CC-BY-ND-4.0" under `deny: [CC-BY-4.0]` is no-derivatives)
+        if meta.get("modified_by") and not all(p.allows_modified(lic) for p in self.policies):
             if self.no_derivatives_modified == "remove":
                 return False, ND_MODIFIED
             meta[FLAG_WARNING] = "no_derivatives_modified"
