@@ -182,7 +182,10 @@ def _check_rows(folder: Path, plan: dict, hashes: dict[str, str]) -> None:
         raise PushError(f"Refusing to push {folder}: reading its shards finds {len(found)} kind(s) of document its own "
                         f"licence policy or sources forbid ({listed}{' …' if len(found) > 5 else ''}), though "
                         "mix_plan.json says the check passed. Nothing was uploaded. Rebuild the mix with "
-                        "`lucie-data mix build` from the build (it checks every row).")
+                        "`lucie-data mix build` from the build. If that mix is refused here again, the build's shards "
+                        "are not what its manifest.json summarises (the mix trusts the per-shard counts of a shard "
+                        "whose size and footer match it: a shard rewritten along with the manifest): rebuild the "
+                        "sources with `lucie-data build` into a fresh --output, then mix.")
     if lic_docs != plan.get("licenses"):  # second review: relabelled within the policy, under a card still CC-BY
         said = plan.get("licenses") or {}
         diff = sorted(k for k in set(lic_docs) | set(said) if lic_docs.get(k) != said.get(k))

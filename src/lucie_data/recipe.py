@@ -112,6 +112,9 @@ class InputSpec(Strict):
         if f in LICENCE_STAGE_KEYS:  # (code review: an input column copied there posed as a licence stage's flag)
             raise ValueError(f"{f!r} is written by the licence stages (a document carrying it is flagged, never "
                              "published); remove it from metadata_fields")
+        if f == "modified_by":  # licence review: a record's "" or null there crashed its source at the first stage
+            raise ValueError("'modified_by' is written by the stages that change a document's text (the "
+                             "no-derivatives check reads it); remove it from metadata_fields")
         return f
 
     @model_validator(mode="after")

@@ -77,6 +77,7 @@ class SourceInfo:
     description: str = ""
     kept_shards: int | None = None  # data shards its ledger counted (``data_shards``); None: an older ledger
     duplicate_ids: int = 0  # kept documents sharing an id with another (the ledger's count): ids not unique
+    license_gate: bool = False  # its recipe has a `license_gate` stage of its own (a gate ran without a pipeline policy)
 
     @cached_property
     def pairs(self) -> tuple[str, ...]:
@@ -191,28 +192,31 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
         raise MixPlanError(f"{build} is not a build folder (no sources/ inside): run `lucie-data build` first, "
                            "then pass the folder it wrote (e.g. build/demo)")
     out = []
-    in_build = None  # sources of the pipeline as the last build recorded them (older folders are not in it)
-    recorded: dict[str, dict] = {}
     mpath = build / "manifest.json"
-    if manifest is not None or mpath.is_file():
-        # checked for what is read here and by load_mix_config; the shard entries are hints, checked one by one
-        try:
-            data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))
-        except (ValueError, OSError):  # not UTF-8, not JSON, a folder: read again for the message (file, line, fix)
-            data = parse_json_text(manifest.raw if manifest is not None else mpath.read_bytes(), mpath, MANIFEST_WHAT,
-                                   MANIFEST_FIX, None, MixPlanError)
-        validate(data, mpath, MANIFEST_WHAT, MANIFEST_FIX, ManifestHead, MixPlanError)
-        in_build = {s["name"] for s in data.get("sources", [])}
-        recorded = {s["name"]: s for s in data.get("sources", [])}
+    if manifest is None and not mpath.is_file():
+        # licence review: without it nothing says which sources, recipes and shards the build made (a resolved recipe
+        # edited to `redistributable: true` was mixed and pushed)
+        raise MixPlanError(f"{build} has no manifest.json, so what it built cannot be checked (its sources, recipes and "
+                           "shards): rerun `lucie-data build` with the same pipeline and --output (it resumes, and "
+                           "writes the manifest at the end), then mix")
+    # checked for what is read here and by load_mix_config; the shard entries are hints, checked one by one
+    try:
+        data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))
+    except (ValueError, OSError):  # not UTF-8, not JSON, a folder: read again for the message (file, line, fix)
+        data = parse_json_text(manifest.raw if manifest is not None else mpath.read_bytes(), mpath, MANIFEST_WHAT,
+                               MANIFEST_FIX, None, MixPlanError)
+    validate(data, mpath, MANIFEST_WHAT, MANIFEST_FIX, ManifestHead, MixPlanError)
+    in_build = {s["name"] for s in data.get("sources", [])}
+    recorded = {s["name"]: s for s in data.get("sources", [])}
     with os.scandir(root) as it:  # one listing, no stat per entry (pathlib's iterdir + is_dir: ~2x slower)
         names = sorted(e.name for e in it if _is_dir(e))
-    gone = sorted(set(in_build or ()) - set(names))
+    gone = sorted(in_build - set(names))
     if gone:  # review: a source folder renamed away was left out of the mix without a word (rule 1)
         raise MixPlanError(f"{mpath} lists source(s) {', '.join(gone)} but {root} has no folder for "
                            f"{'them' if len(gone) > 1 else 'it'}: their documents would be left out of the mix. Put "
                            f"the folder back, or {rebuild_hint(build, gone[0])}")
     for name in names:
-        if in_build is not None and name not in in_build:
+        if name not in in_build:
             continue
         folder = root / name
         sfolder = os.fspath(folder)
@@ -249,6 +253,8 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
             provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
             kept_shards=led.get("data_shards"), duplicate_ids=int(led.get("duplicate_ids") or 0),
+            license_gate=any(isinstance(st, dict) and st.get("type") == "license_gate"
+                             for st in recipe.get("stages") or []),
         ))
     if not out and names:  # folders there, none listed: the manifest is not this build's (or was emptied)
         raise MixPlanError(f"{mpath} lists none of the sources under {root} ({', '.join(names[:5])}); rerun "

@@ -1,0 +1,96 @@
+"""Licence review (adversarial auditor, 2026-11-28), the mix's side: a no-derivatives text a stage modified was
+published once a policy allowing no-derivatives came after a build made without any licence gate; a build folder
+without manifest.json was mixed on its (edited) resolved recipes; `metadata_fields: [modified_by]` crashed a source.
+
+Texts: the first sentences of /work/shared/corpora/fr_ud_gsd.jsonl (UD French GSD, CC-BY-SA-4.0; see its README);
+the no-derivatives labels are the test's."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from lucie_data.cli import main
+
+CORPUS = Path("/work/shared/corpora/fr_ud_gsd.jsonl")
+if not CORPUS.exists():  # a checkout next to ../shared
+    CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "fr_ud_gsd.jsonl"
+ND_POLICY = "license_policy: {allow_classes: [public-domain, permissive, share-alike, no-derivatives]}\n"
+
+
+def _project(tmp_path: Path, policy: str = "", gate: bool = False) -> Path:
+    recs = []
+    for i, line in enumerate(CORPUS.read_text(encoding="utf-8").splitlines()[:4]):
+        r = json.loads(line)
+        text = r["text"].replace("é", "Ã©") if i == 0 else r["text"]  # mojibake that normalize repairs: modified
+        recs.append({"id": r["id"], "text": text})
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: nd\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-ND-4.0\ninput: {type: jsonl, paths: [in.jsonl]}\n"
+        "stages:\n  - type: normalize\n"
+        + ("  - type: license_gate\n    policy: {allow_classes: [public-domain, permissive, share-alike, "
+           "no-derivatives]}\n" if gate else ""), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: build\n"
+                                     "executor: {type: local, workers: 1, tasks: 1}\nmix: {factors: {fr--web: 1}}\n"
+                                     + policy, encoding="utf-8")
+    return tmp_path / "p.yaml"
+
+
+def test_a_policy_allowing_no_derivatives_after_an_ungated_build_is_refused(tmp_path, capsys):
+    pipe = _project(tmp_path)
+    assert main(["build", str(pipe)]) == 0
+    kept = pl.read_parquet(sorted((tmp_path / "build/sources/nd/data").glob("*/*.parquet")))
+    assert kept.height == 4 and kept["metadata"].str.contains('"modified_by"').sum() == 1  # no gate: kept, modified
+    later = tmp_path / "later.yaml"
+    later.write_text(pipe.read_text() + ND_POLICY, encoding="utf-8")
+    capsys.readouterr()
+    code = main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(later), "--output", str(tmp_path / "mix")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "built without a licence gate" in err and "nd (CC-BY-ND-4.0)" in err and "Rerun `lucie-data build`" in err
+    assert not (tmp_path / "mix").exists()
+
+    # the fix the message gives: rebuild under that policy; its gate removes the modified text, the rest is mixed
+    assert main(["build", str(later), "--output", str(tmp_path / "build")]) == 0
+    assert main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(later),
+                 "--output", str(tmp_path / "mix")]) == 0
+    mixed = pl.read_parquet(sorted((tmp_path / "mix/data").rglob("*.parquet")))
+    assert mixed.height == 3 and not mixed["metadata"].str.contains('"modified_by"').any()
+
+
+def test_a_recipes_own_gate_is_a_gate(tmp_path):
+    pipe = _project(tmp_path, gate=True)
+    assert main(["build", str(pipe)]) == 0
+    later = tmp_path / "later.yaml"
+    later.write_text(pipe.read_text() + ND_POLICY, encoding="utf-8")
+    assert main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(later),
+                 "--output", str(tmp_path / "mix")]) == 0
+    mixed = pl.read_parquet(sorted((tmp_path / "mix/data").rglob("*.parquet")))
+    assert mixed.height == 3
+
+
+def test_a_build_without_its_manifest_is_not_mixed(tmp_path, capsys):
+    pipe = _project(tmp_path, policy=ND_POLICY)
+    assert main(["build", str(pipe)]) == 0
+    (tmp_path / "build/manifest.json").unlink()
+    (tmp_path / "w.yaml").write_text("factors: {fr--web: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(pipe), "--output",
+                 str(tmp_path / "mix")]) == 2
+    err = capsys.readouterr().err
+    assert "has no manifest.json" in err and "rerun `lucie-data build`" in err
+    assert main(["mix", "plan", "--build", str(tmp_path / "build"), "--weights", str(tmp_path / "w.yaml")]) == 2
+
+
+def test_modified_by_is_not_a_metadata_field(tmp_path, capsys):
+    pipe = _project(tmp_path)
+    src = tmp_path / "s.yaml"
+    src.write_text(src.read_text().replace("paths: [in.jsonl]}", "paths: [in.jsonl], metadata_fields: [modified_by]}"),
+                   encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", str(pipe)]) == 2
+    err = capsys.readouterr()
+    out = err.out + err.err
+    assert "s.yaml:5: input.metadata_fields[0]: 'modified_by' is written by the stages" in out, out
