@@ -271,7 +271,28 @@ def cmd_stages(args) -> int:
         doc = (spec.__doc__ or "").strip().splitlines()[0] if spec.__doc__ else ""
         con.print(f"[bold cyan]{tname}[/bold cyan]  {doc}")
         _print_fields(con, spec, "    ", skip={"type"})
+        _print_presets(con, tname)
     return 0
+
+
+def _print_presets(con, stage_type: str) -> None:
+    """The per-language values a threshold left at None takes (review: `stages` showed `default None` for each, so the
+    values applied, some of them not datatrove's, were only in the YAML file)."""
+    from .stages.quality import _presets
+
+    table = _presets().get(stage_type)
+    if not table:
+        return
+    con.print("    presets: what a threshold left unset (None) is, per document language (`language: auto`) or for "
+              "the stage's `language:`; each value's source is cited in src/lucie_data/assets/quality/presets.yaml "
+              "([DT] datatrove's English defaults, [GO] Gopher, [FW2] FineWeb-2, [LD] our measurement)", markup=False)
+    base = table.get("en", {})
+    for lang in ("en", "fr", "de", "es", "it"):
+        vals = base if lang == "en" else {**base, **table.get(lang, {})}
+        shown = ", ".join(f"{k}={'[' + ', '.join(map(str, v)) + ']' if isinstance(v, list) and len(v) > 8 else v}"
+                          for k, v in vals.items() if k != "stop_words")
+        stops = vals.get("stop_words")
+        con.print(f"        {lang}: {shown}" + (f", stop_words: {len(stops)} words" if stops else ""), markup=False)
 
 
 def _print_fields(con, model, indent: str, skip=frozenset(), seen: tuple = ()) -> None:
