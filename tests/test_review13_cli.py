@@ -2,6 +2,7 @@
 the values applied per language (some not datatrove's: English max_non_alpha_words_ratio 0.7, FineWeb-2's
 short-line rule off for fr/de/es/it) were only in assets/quality/presets.yaml."""
 import re
+from pathlib import Path
 
 from lucie_data.cli import main
 from lucie_data.steps.quality.base import preset_params
@@ -28,3 +29,27 @@ def test_stages_prints_the_presets_each_language_applies(capsys):
     assert "max_non_alpha_words_ratio=0.7" in gq and "stop_words: 18 words" in gq
     assert "short_line_thr=999" in _block(out, "fineweb_quality")
     assert "presets:" not in _block(out, "exact_dedup")  # stages without presets print none
+
+
+def test_boilerplate_repeated_lines_on_code_must_be_chosen(tmp_path, capsys):
+    """Review (datatrove user): on /work/shared/corpora/code_permissive.jsonl (MIT/Apache/BSD code), boilerplate's
+    default `repeated_lines` deleted `return false;`, `return NULL;`, `goto fail;` from 10 files. In a code source the
+    rule must be set explicitly."""
+    corpus = Path("/work/shared/corpora/code_permissive.jsonl")
+    if not corpus.exists():  # a checkout next to ../shared
+        corpus = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "code_permissive.jsonl"
+    base = (f"name: code\ncategory: programming\nlanguages: [code:c]\nlicense: MIT\n"
+            f"input: {{type: jsonl, paths: [{corpus}]}}\nstages:\n")
+    cases = {"default": ("  - type: boilerplate\n", 2), "explicit_on": ("  - type: boilerplate\n    repeated_lines: true\n", 0),
+             "off": ("  - type: boilerplate\n    repeated_lines: false\n", 0)}
+    for name, (stages, code) in cases.items():
+        f = tmp_path / f"{name}.yaml"
+        f.write_text(base + stages, encoding="utf-8")
+        assert main(["validate", str(f)]) == code, name
+        out = capsys.readouterr()
+        if code:
+            assert f"{name}.yaml:7: stages[0]: boilerplate's `repeated_lines` (on by default)" in out.out + out.err
+    prose = tmp_path / "prose.yaml"
+    prose.write_text(base.replace("category: programming", "category: web").replace("[code:c]", "[fr]")
+                     .replace("license: MIT", "license: CC-BY-4.0") + "  - type: boilerplate\n", encoding="utf-8")
+    assert main(["validate", str(prose)]) == 0

@@ -190,7 +190,7 @@ class SourceRecipe(Strict):
         path and line, with the field errors of the same run; a recipe built in code gets all of them in one error."""
         if (info.context or {}).get(COLLECT_PROBLEMS):
             return self
-        problems = recipe_problems(self.stages, self.languages, self.input)
+        problems = recipe_problems(self.stages, self.languages, self.input, self.category)
         if problems:
             raise ValueError("; ".join(f"{_fmt_path(loc)}: {msg}" for loc, msg in problems))
         return self
@@ -262,7 +262,8 @@ class _StandIn:
         self.chunk = None
 
 
-def recipe_problems(stages: list, languages: list | None, input_spec: Any) -> list[tuple[tuple, str]]:
+def recipe_problems(stages: list, languages: list | None, input_spec: Any,
+                    category: str | None = None) -> list[tuple[tuple, str]]:
     """Every problem across keys of a recipe, each as (YAML path, message): stage ids reserved or used twice, a
     language stage out of order, a metadata key a stage reads that the input never carries. ``stages`` may hold
     ``_StandIn`` for stages that failed validation, ``input_spec`` may be None (an invalid ``input:``)."""
@@ -285,6 +286,16 @@ def recipe_problems(stages: list, languages: list | None, input_spec: Any) -> li
                                + ("" if name else f", e.g. `name: {sid}_{i}`")))
         else:
             first[sid] = i
+    code = category == "programming" or any(isinstance(x, str) and x.startswith("code") for x in languages or [])
+    for i, st in enumerate(stages):
+        # datatrove-user review: on code, lines repeated >= min_repeats times are statements (`return false;`, `}`),
+        # and the default deleted them from 10 real files; only a deliberate `repeated_lines: true` keeps the rule
+        if (code and getattr(st, "type", None) == "boilerplate" and getattr(st, "repeated_lines", False)
+                and "repeated_lines" not in getattr(st, "model_fields_set", {"repeated_lines"})):
+            out.append((("stages", i), "boilerplate's `repeated_lines` (on by default) deletes every line repeated "
+                        "min_repeats times or more, which in code are statements (`return false;`, `goto fail;`): "
+                        "set `repeated_lines: false` in a code source, or `repeated_lines: true` to keep the rule "
+                        "knowingly"))
     # the language stages, each checked on its own so that every one out of order is reported: a stage's problem
     # depends only on the stage itself and on whether a language_id comes before it
     seen_id = False
@@ -368,7 +379,8 @@ def _lenient_problems(merged: dict) -> list[tuple[tuple, str]]:
             from types import SimpleNamespace
 
             spec = SimpleNamespace(type=inp["type"], metadata_fields=fields)
-    return recipe_problems(stages, languages, spec)
+    category = merged.get("category") if isinstance(merged.get("category"), str) else None
+    return recipe_problems(stages, languages, spec, category)
 
 
 class ExecutorSpec(Strict):
@@ -980,7 +992,8 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
         # neither looked for next to this recipe nor part of its build key (code review: touching the html sources'
         # sidecar rebuilt a jsonl source; a recipe in another folder was told the sidecar does not exist)
         recipe = recipe.model_copy(update={"input": recipe.input.model_copy(update={"sidecar": None})})
-    add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input)])
+    add([place(loc, msg) for loc, msg in recipe_problems(recipe.stages, recipe.languages, recipe.input,
+                                                         recipe.category)])
     add(input_checks(recipe.input))
     if policy is not None and pipeline_file is not None:
         add([place(loc, msg) for loc, msg in _loosening_gate_problems(recipe, policy, Path(pipeline_file))])
