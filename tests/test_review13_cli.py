@@ -53,3 +53,27 @@ def test_boilerplate_repeated_lines_on_code_must_be_chosen(tmp_path, capsys):
     prose.write_text(base.replace("category: programming", "category: web").replace("[code:c]", "[fr]")
                      .replace("license: MIT", "license: CC-BY-4.0") + "  - type: boilerplate\n", encoding="utf-8")
     assert main(["validate", str(prose)]) == 0
+
+
+def test_a_source_naming_a_class_the_pipeline_allows_by_id_narrows_it(tmp_path, capsys):
+    """Left open last session: a pipeline allowing share-alike by id only (`allow: [CC-BY-SA-4.0]`) and a source
+    gate with `allow_classes: [share-alike]` (narrowing the source to share-alike) was refused as loosening. It is
+    refused only when the pipeline allows no licence of that class at all."""
+    text = tmp_path / "a.txt"
+    text.write_text("Le chat dort sur le canapé du salon.\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(
+        "name: a\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\ninput: {type: text, paths: [a.txt]}\n"
+        "stages:\n  - type: license_gate\n    policy: {allow_classes: [share-alike]}\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    for allow, code in (("[CC-BY-SA-4.0]", 0), ("[MIT]", 2)):
+        pipe.write_text("name: p\nsources: [a.yaml]\noutput_dir: out\n"
+                        f"license_policy: {{allow_classes: [public-domain, permissive], allow: {allow}}}\n",
+                        encoding="utf-8")
+        capsys.readouterr()
+        assert main(["validate", str(pipe)]) == code, allow
+        if code:
+            out = " ".join(capsys.readouterr().out.split())
+            assert "a.yaml:8: stages[0].policy.allow_classes: this source's policy cannot loosen" in out
+            assert "class share-alike is not among its allow_classes, nor any licence of it in its allow" in out
+    pipe.write_text(pipe.read_text().replace("[MIT]", "[CC-BY-SA-4.0]"), encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
