@@ -111,6 +111,9 @@ def _main(kind: str, base: str) -> None:
     elif kind == "idle":  # the first process the build starts is killed from outside 0.3 s after it appears
         ex = QuietLocalExecutor([_SlowToSend(base, sleep={r: 1 for r in range(TASKS)})], **kw)
         _kill_first_new_worker(killed, after=0.3)
+    elif kind == "manager":  # datatrove's progress Manager is killed while tasks 0 and 1 run (2 s each)
+        ex = QuietLocalExecutor([_Work(base, sleep={r: 2 for r in range(TASKS)})], **kw)
+        _kill_manager(killed, after=0.8)
     elif kind in ("unpicklable", "ununpicklable"):
         ex = QuietLocalExecutor([_Raise(kind)], **kw)
     else:  # "rerun"
@@ -154,6 +157,27 @@ def _kill_first_new_worker(killed: list[int], after: float) -> None:
                 killed.append(new[0])
                 return
             time.sleep(0.0005)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _kill_manager(killed: list[int], after: float) -> None:
+    """A thread that SIGKILLs the executor's Manager process (a child of this process) ``after`` seconds after it
+    appears."""
+    import threading
+
+    import multiprocess
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            managers = [p for p in multiprocess.active_children() if "Manager" in p.name]
+            if managers:
+                time.sleep(after)
+                os.kill(managers[0].pid, signal.SIGKILL)
+                killed.append(managers[0].pid)
+                return
+            time.sleep(0.005)
 
     threading.Thread(target=watch, daemon=True).start()
 
@@ -254,3 +278,15 @@ def test_a_task_exception_that_cannot_come_back_is_raised_with_its_repr(tmp_path
     assert first["raised"] and first["raised"]["type"] == "RuntimeError", first
     assert "task 1 failed: _Cannot" in first["raised"]["message"] and "task 1 failed')" in first["raised"]["message"]
     assert 1 not in first["completed"]
+
+
+def test_a_killed_manager_is_named_and_the_rerun_does_the_rest(tmp_path):
+    """Left open last session: killing datatrove's progress Manager (it counts completed tasks) failed the source with
+    "Connection refused", naming neither the Manager nor the task."""
+    first = _run("manager", tmp_path)
+    assert len(first["killed"]) == 1, first
+    assert first["raised"] and first["raised"]["type"] == "TaskDied", first
+    message = first["raised"]["message"]
+    assert f"datatrove's progress Manager process (pid {first['killed'][0]}) died (signal SIGKILL)" in message, message
+    assert "while task " in message and "the finished tasks are kept" in message
+    _check_rerun_does_only_the_rest(tmp_path, first)

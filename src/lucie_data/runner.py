@@ -283,7 +283,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
                     if got is not None:
                         ok, value = got
                         if not ok:
-                            raise value
+                            raise _manager_death(mg, w.rank, value) or value
                         stats[w.rank] = value
                         w.rank = None
                         continue
@@ -475,6 +475,20 @@ class _Worker:
                             "kept")
         return TaskDied(f"worker process {self.pid} ended ({_signal_name(code)}) without finishing task {self.rank}; "
                         "that task's work is lost, the finished tasks are kept")
+
+
+def _manager_death(mg, rank: int, err: BaseException) -> TaskDied | None:
+    """A task's connection error when the Manager it reports to has died, said as such (it was "Connection
+    refused", naming neither the Manager nor the task); None otherwise."""
+    proc = getattr(mg, "_process", None)
+    if not isinstance(err, (ConnectionError, EOFError)) or proc is None:
+        return None
+    proc.join(0.5)  # (its death may not be reaped yet)
+    if proc.is_alive():
+        return None
+    return TaskDied(f"datatrove's progress Manager process (pid {proc.pid}) died ({_signal_name(proc.exitcode)}) while "
+                    f"task {rank} ran, e.g. killed by the out-of-memory killer: the task could not record its "
+                    "completion and its work is lost; the finished tasks are kept")
 
 
 def _signal_name(exitcode: int) -> str:
