@@ -170,6 +170,12 @@ def cmd_build(args) -> int:
 
     from .runner import build
 
+    if args.output is not None and (not args.output.strip() or "\x00" in args.output):
+        from .errors import InputError
+
+        # (fuzz review: `--output ""` was ignored, the build went to the pipeline's output_dir)
+        raise InputError("--output is empty: give the build folder, or leave --output out to build into the "
+                         "pipeline's output_dir")
     pipe = _load_target(args.pipeline, args.output)
     bundled = not args.pipeline and _project_root() != Path.cwd()
     if bundled and not args.output:

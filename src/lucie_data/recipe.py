@@ -97,6 +97,31 @@ class InputSpec(Strict):
     favor_precision: bool = True
     include_tables: bool = True
 
+    @field_validator("text_field", "id_field", "language_field", "license_field", "url_field", "title_field",
+                     "date_field", "sidecar_key", "sidecar", "dataset")
+    @classmethod
+    def _named(cls, v, info: ValidationInfo):
+        """A field name (or file) left empty: fuzz review, `text_field: ""` passed validate and the build removed all
+        45 records as read_missing_text, exit 0; `license_field: ""` labelled every record with the recipe's
+        licence, no warning (the reader never checks an empty name)."""
+        if isinstance(v, str) and (not v.strip() or "\x00" in v):
+            name = info.field_name
+            fix = ("give the record field's name, or null for none" if name in ("id_field", "url_field", "title_field",
+                                                                               "date_field")
+                   else "give the name" if name in ("text_field", "sidecar_key") else "give the name, or remove it")
+            raise ValueError(f"`{name}` is {'empty' if not v.strip() else 'not a name (a NUL byte)'}: {fix}")
+        return v
+
+    @field_validator("paths")
+    @classmethod
+    def _no_empty_path(cls, v):
+        for i, p in enumerate(v):
+            if isinstance(p, str) and (not p.strip() or "\x00" in p):
+                # (fuzz review: `paths: [""]` read the recipe's own folder, its YAML files, as data)
+                raise ValueError(f"paths[{i}] is {'empty' if not p.strip() else 'not a path (a NUL byte)'}: give a "
+                                 "file, folder or glob relative to the recipe")
+        return v
+
     @staticmethod
     def check_metadata_field(f: str) -> str:
         """One `metadata_fields` entry: a field name or a dotted path, never a key the reader fills itself."""
@@ -411,6 +436,15 @@ class PipelineRecipe(Strict):
     sources: list[str] = Field(min_length=1, description="recipe files or globs, relative to this file")
     output_dir: str | None = None
     executor: ExecutorSpec = ExecutorSpec()
+
+    @field_validator("output_dir")
+    @classmethod
+    def _a_folder(cls, v):
+        # fuzz review: `""`, `"   "` and a NUL byte passed validate; the NUL was a traceback at build
+        if isinstance(v, str) and (not v.strip() or "\x00" in v):
+            raise ValueError("`output_dir` is " + ("empty" if not v.strip() else "not a path (a NUL byte)")
+                             + ": give the build folder, relative to this file, or remove it (default build/<name>)")
+        return v
     seed: int = 0
     tokenizer: str | None = Field(None, description="tokenizer.json path or Hub id for token counts; "
                                   "default: regex pre-token count (see lucie_data.tokens)")
@@ -435,17 +469,35 @@ def _yaml_with_lines(text: str, duplicates: list | None = None) -> tuple[Any, di
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
+    except RecursionError:
+        raise YamlTooComplex("nested too deeply to read (hundreds of levels): a recipe, pipeline or weights file is "
+                             "a few levels deep; check the file") from None
     finally:
         loader.dispose()
     lines: dict[tuple, int] = {}
+    walked: set[int] = set()
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        """Values the node stands for once its aliases are expanded (each shared node counted once per use)."""
+        if id(n) not in sizes:
+            kids = ([c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode)
+                    else n.value if isinstance(n, yaml.SequenceNode) else [])
+            sizes[id(n)] = 1 + sum(size(c) for c in kids)
+        return sizes[id(n)]
 
     def walk(n: yaml.Node, path: tuple) -> None:
         lines.setdefault(path, n.start_mark.line + 1)
+        if id(n) in walked:  # an alias of a node already walked: its own lines are known (fuzz review: every path
+            return           # through nested aliases was walked, 9 levels took minutes and 20 GB)
+        walked.add(id(n))
         if isinstance(n, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for k, v in n.value:
+                if not isinstance(k, yaml.ScalarNode):  # `? [a, b]`: a key YAML reads as a list (refused below)
+                    continue
                 key = k.value
-                if duplicates is not None and isinstance(k, yaml.ScalarNode) and key != "<<":
+                if duplicates is not None and key != "<<":
                     if key in seen:
                         duplicates.append((path + (key,), seen[key], k.start_mark.line + 1))
                     seen.setdefault(key, k.start_mark.line + 1)
@@ -456,8 +508,39 @@ def _yaml_with_lines(text: str, duplicates: list | None = None) -> tuple[Any, di
                 walk(v, path + (i,))
 
     if node is not None:
-        walk(node, ())
+        try:
+            walk(node, ())
+            if size(node) > _YAML_MAX_VALUES:
+                raise YamlTooComplex(f"its aliases (`*name` of an `&name` anchor) expand to more than "
+                                     f"{_YAML_MAX_VALUES:,} values: write the values out, or use fewer nested aliases")
+        except RecursionError:
+            raise YamlTooComplex("nested too deeply to read (hundreds of levels): a recipe, pipeline or weights file "
+                                 "is a few levels deep; check the file") from None
     return yaml.safe_load(text), lines
+
+
+# A recipe, pipeline or weights file holds at most a few thousand values; aliases nested in aliases multiply
+# (`a: &a [x, x]`, `b: &b [*a, *a]`, …: 9 levels of 9 were 387 million values downstream)
+_YAML_MAX_VALUES = 100_000
+
+
+class YamlTooComplex(yaml.YAMLError):
+    """A YAML text that parses but is not one a recipe could be: nested past Python's recursion limit, or aliases
+    that expand beyond any real recipe (``problem`` is the message, as PyYAML's errors have one)."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = None
+
+
+def yaml_problem(e: yaml.YAMLError) -> tuple[int | None, str]:
+    """(1-based line or None, "invalid YAML: what, and the usual fix") of a YAML error, as one line."""
+    mark = getattr(e, "problem_mark", None)
+    line = mark.line + 1 if mark else None
+    problem = getattr(e, "problem", None) or str(e)
+    hint = next((h for k, h in _YAML_HINTS if k in problem), "")
+    return line, f"invalid YAML: {problem}{hint}"
 
 
 def _fmt_path(loc: tuple) -> str:
@@ -643,11 +726,8 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int], list[ConfigIssue]]:
     try:
         data, lines = _yaml_with_lines(text, dups)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(e, "problem", None) or str(e)
-        hint = next((h for k, h in _YAML_HINTS if k in problem), "")
-        return None, {}, [ConfigIssue(str(path), "", f"invalid YAML: {problem}{hint}", line)]
+        line, text = yaml_problem(e)
+        return None, {}, [ConfigIssue(str(path), "", text, line)]
     if not isinstance(data, dict):
         return None, {}, [ConfigIssue(str(path), "", "expected a mapping of keys (name:, input:, stages: …) at the top")]
     issues = [ConfigIssue(str(path), _fmt_path(where), f"key given twice (lines {first} and {second}); YAML would keep "
@@ -665,6 +745,7 @@ _YAML_HINTS = (
                              "of one list, start in the same column)"),
     ("found another document", " (a `---` line starts a second YAML document: a recipe or pipeline is one; remove it)"),
     ("found character '\\t'", " (a tab: YAML indents with spaces only)"),
+    ("found unhashable key", " (a key written as a list or a mapping, e.g. after `? `: keys are plain names)"),
 )
 
 
@@ -676,8 +757,11 @@ def _relative_hint(given: Path, base: Path) -> str:
     return f" (relative paths are resolved from {Path(base).resolve()})"
 
 
-def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
-    """Expand globs and folders relative to ``base``; sorted, so shard assignment is deterministic."""
+def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = None) -> list[Path]:
+    """Expand globs and folders relative to ``base``; sorted, so shard assignment is deterministic. Only regular files
+    (or symlinks to one): anything else a pattern matches (a dangling symlink, a symlink loop, a named pipe, a socket, a
+    device) is left out and said in ``problems`` (fuzz review: a loop was a traceback, a dangling link failed the
+    source as "a defect", a named pipe hung the build)."""
     out: list[Path] = []
     for pat in patterns:
         p = Path(pat)
@@ -685,16 +769,54 @@ def resolve_paths(base: Path, patterns: list[str]) -> list[Path]:
         matches = sorted(Path(m) for m in glob.glob(str(full), recursive=True))
         for m in matches:
             if m.is_dir():
-                out.extend(sorted(x for x in m.rglob("*") if x.is_file()))
-            else:
+                for x in sorted(m.rglob("*")):
+                    if x.is_file():
+                        out.append(x)
+                    elif not x.is_dir() and problems is not None:
+                        problems.append(_not_a_file(x))
+            elif m.is_file():
                 out.append(m)
+            elif problems is not None:
+                problems.append(_not_a_file(m))
     seen, uniq = set(), []
     for m in out:
-        r = m.resolve()
+        try:
+            r = m.resolve()
+        except (OSError, RuntimeError):  # (a loop made after the listing)
+            if problems is not None:
+                problems.append(_not_a_file(m))
+            continue
         if r not in seen:
             seen.add(r)
             uniq.append(r)
     return uniq
+
+
+def _not_a_file(m: Path) -> str:
+    """Why a path an input pattern matches is not read, with the fix."""
+    import stat
+
+    if m.is_symlink():
+        try:
+            target = os.readlink(m)
+        except OSError:
+            target = "?"
+        try:
+            m.resolve(strict=True)
+            why = f"is a symlink to {target}, which is not a regular file"
+        except RuntimeError:
+            why = f"is a symlink loop (it points to {target})"
+        except OSError:
+            why = f"is a symlink to {target}, which does not exist"
+    else:
+        try:
+            mode = m.stat().st_mode
+            why = ("is a named pipe (reading it would wait for a writer forever)" if stat.S_ISFIFO(mode)
+                   else "is a socket" if stat.S_ISSOCK(mode) else "is a device" if stat.S_ISCHR(mode) or
+                   stat.S_ISBLK(mode) else "is not a regular file")
+        except OSError as e:
+            why = f"cannot be read ({e.strerror or e})"
+    return f"{m} {why}: remove it, or make `paths` match regular files only"
 
 
 def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dict,
@@ -718,7 +840,10 @@ def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dic
             if not full.exists():
                 issues.append(place(("stages", i, f), f"file {v!r} does not exist{_relative_hint(p, base)}; fix the "
                                     "path or download the model first"))
-            elif str(full) != v:
+                continue
+            if (problem := st.file_problem(f, str(full))) is not None:
+                issues.append(place(("stages", i, f), f"file {v!r} {problem}"))
+            if str(full) != v:
                 update[f] = str(full)
         if update:
             st = st.model_copy(update=update)
@@ -983,9 +1108,13 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
         inp = merged.get("input") if isinstance(merged.get("input"), dict) else {}
         if inp.get("type") != "hf_dataset" and isinstance(inp.get("paths"), list):
             for i, pat in enumerate(inp["paths"]):
-                if isinstance(pat, str) and not resolve_paths(path.parent, [pat]):
+                if not isinstance(pat, str) or not pat.strip() or "\x00" in pat:
+                    continue
+                odd: list[str] = []
+                if not resolve_paths(path.parent, [pat], odd) and not odd:
                     add([place(("input", "paths", i),
                                f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
+                add([place(("input", "paths", i), why) for why in odd[:5]])
         return None, issues, shared
     if recipe.input.sidecar and recipe.input.type != "html" and "sidecar" not in own_input:
         # a sidecar from the pipeline's defaults serves its html sources: for this one it is dropped, so that it is
@@ -1002,8 +1131,10 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
     inputs: list[Path] = []
     if recipe.input.type != "hf_dataset":
         for i, pat in enumerate(recipe.input.paths):
-            found = resolve_paths(path.parent, [pat])
-            if not found:
+            odd: list[str] = []
+            found = resolve_paths(path.parent, [pat], odd)
+            add([place(("input", "paths", i), why) for why in odd[:5]])
+            if not found and not odd:
                 add([place(("input", "paths", i),
                            f"no file matches {pat!r}{_relative_hint(Path(pat), path.parent)}; check the path")])
             inputs.extend(f for f in found if f not in inputs)

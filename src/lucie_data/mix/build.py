@@ -201,7 +201,12 @@ def _pipeline_yaml(path: Path) -> dict:
     dups: list = []
     try:
         data, _lines = _yaml_with_lines(path.read_text(encoding="utf-8"), dups)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+    except yaml.YAMLError as err:
+        from ..recipe import yaml_problem
+
+        line, text = yaml_problem(err)
+        raise MixPlanError(f"cannot read the pipeline {path}{f':{line}' if line else ''}: {text}") from None
+    except (OSError, UnicodeDecodeError) as err:
         raise MixPlanError(f"cannot read the pipeline {path}: {err}") from None
     if not isinstance(data, dict):
         raise MixPlanError(f"{path}: expected a pipeline mapping at the top")

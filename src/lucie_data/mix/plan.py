@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BuildFileError
 
@@ -92,7 +92,19 @@ def _reject_bool(v: Any) -> Any:
     return v
 
 
-Factor = Annotated[float, BeforeValidator(_reject_bool), Field(ge=0, allow_inf_nan=False)]
+MAX_FACTOR = 100.0  # Lucie's largest factor is 3 (../shared/notes/lucie-dataset.md, dataset_weights.yaml)
+
+
+def _plausible(v: float) -> float:
+    # fuzz review: `1e30` planned 10^35 tokens seen and `mix build` wrote on without a word; `2000` for `2.0` would
+    # write 2,000 copies of a corpus
+    if v > MAX_FACTOR:
+        raise ValueError(f"a factor is a number of epochs (Lucie's largest is 3); {v:g} is above {MAX_FACTOR:g}, "
+                         "refused as a typo: write the epochs you mean (2 or 2.5, not 2000)")
+    return v
+
+
+Factor = Annotated[float, BeforeValidator(_reject_bool), Field(ge=0, allow_inf_nan=False), AfterValidator(_plausible)]
 
 
 class Weights(BaseModel):
@@ -233,8 +245,11 @@ def load_weights_yaml(path: str | Path) -> Weights:
         raise MixPlanError(f"weights file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise MixPlanError(f"weights file {path} cannot be read ({err}); pass a YAML file") from None
-    except yaml.YAMLError as err:
-        raise MixPlanError(f"weights file {path} is not valid YAML: {err}") from None
+    except yaml.YAMLError as err:  # (fuzz review: PyYAML's raw multi-line text, without the line or the hint)
+        from ..recipe import yaml_problem
+
+        line, text = yaml_problem(err)
+        raise MixPlanError(f"weights file {path}{f':{line}' if line else ''}: {text}") from None
     if data is None:
         raise MixPlanError(f"weights file {path} is empty: it needs at least a `factors:` mapping")
     if dups:  # review: `de--web` given twice, the second silently won
@@ -258,6 +273,9 @@ def _parse_tokens(value: Any, where: str) -> int:
         text = str(value).strip().replace("_", "")
         if not re.fullmatch(r"\d+", text):
             raise MixPlanError(f"{where}: tokens must be a non-negative integer, got {value!r}")
+        if len(text) > 30:  # fuzz review: 4,300 digits and more were a traceback (Python's int limit)
+            raise MixPlanError(f"{where}: tokens must be a non-negative integer of at most 30 digits, got {text[:20]}… "
+                               f"({len(text):,} digits)")
         tokens = int(text)
     if tokens < 0:
         raise MixPlanError(f"{where}: tokens must be a non-negative integer, got {value!r}")

@@ -56,6 +56,11 @@ class StageSpec(BaseModel):
         """Whether ``value`` of a ``path_fields`` field names a local file (a field may also take a Hub id)."""
         return True
 
+    def file_problem(self, field: str, path: str) -> str | None:
+        """Why the existing file ``path`` of a ``path_fields`` field cannot be what it should be (a cheap look at its
+        first bytes, at load time), or None."""
+        return None
+
     def build(self, ctx: BuildContext) -> list["PipelineStep"]:
         raise NotImplementedError
 

@@ -164,6 +164,25 @@ class LanguageIdSpec(StageSpec):
     def is_path_value(self, field: str, value: str) -> bool:
         return not self._is_hub()
 
+    def file_problem(self, field: str, path: str) -> str | None:
+        """A fastText model starts with its magic number and version (fastText's FastText::checkModel, 793712314 and
+        12): fuzz review, an empty or fake `model:` file passed validate, and the build read every record before
+        its tasks failed on it."""
+        import struct
+
+        if self.backend != "fasttext":
+            return None
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError as e:
+            return f"cannot be read: {e.strerror or e}"
+        if len(head) < 8 or struct.unpack("<ii", head)[0] != 793712314:
+            return ("is not a fastText model (it does not start with fastText's magic number"
+                    + (": the file is empty" if not head else "") + "); give a .bin or .ftz that fastText wrote, "
+                    "such as lid.176.bin, or remove `model:` for the bundled lid.176.ftz")
+        return None
+
     # -- model resolution (main process; never touches the network unless the user asked for a Hub id) --
     def _is_hub(self) -> bool:
         return self.model is not None and not self.model.endswith((".bin", ".ftz"))
