@@ -153,3 +153,23 @@ def test_absurd_factors_and_token_counts(tmp_path, capsys):
         assert main(["mix", "plan", "--stats", str(tmp_path / "s.csv"), "--weights", str(w)]) == code, factor
         if code:
             assert "a factor is a number of epochs (Lucie's largest is 3)" in capsys.readouterr().err
+
+
+def test_a_binary_text_column_of_utf8_is_read(tmp_path):
+    """A Parquet `text` column of type binary holding UTF-8 was removed as read_text_not_string; bytes that are not
+    UTF-8 still are (every record accounted for)."""
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    recs = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines()[:3]]
+    texts = [r["text"].encode("utf-8") for r in recs[:2]] + [b"\xff\xfe not utf-8"]
+    pq.write_table(pa.table({"id": [r["id"] for r in recs], "text": pa.array(texts, pa.binary())}),
+                   tmp_path / "in.parquet")
+    (tmp_path / "r.yaml").write_text("name: gsd\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+                                     "input: {type: parquet, paths: [in.parquet]}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "r.yaml"), "--output", str(tmp_path / "out")]) == 0
+    kept = pl.read_parquet(sorted((tmp_path / "out/sources/gsd/data").glob("*/*.parquet")))
+    assert kept["text"].to_list() == [r["text"] for r in recs[:2]]
+    removed = pl.read_parquet(sorted((tmp_path / "out/sources/gsd/removed").glob("*/*.parquet")))
+    assert removed["removal_reason"].to_list() == ["read_text_not_string"]

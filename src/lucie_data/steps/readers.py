@@ -416,6 +416,11 @@ class RecordReader(PipelineStep):
             return self._error("read_missing_text", file_rel, pos,
                                f"no field {sp['text_field']!r}; fields: {sorted(rec)[:20]}", raw, **own)
         text = rec[sp["text_field"]]
+        if isinstance(text, (bytes, bytearray)):  # a Parquet binary column of UTF-8 text (fuzz review: removed)
+            try:
+                text = bytes(text).decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # not text: removed below, as a bytes value
         if not isinstance(text, str):
             return self._error("read_text_not_string", file_rel, pos, f"text is a {type(text).__name__}",
                                raw or repr(text), **own)
