@@ -173,3 +173,19 @@ def test_a_binary_text_column_of_utf8_is_read(tmp_path):
     assert kept["text"].to_list() == [r["text"] for r in recs[:2]]
     removed = pl.read_parquet(sorted((tmp_path / "out/sources/gsd/removed").glob("*/*.parquet")))
     assert removed["removal_reason"].to_list() == ["read_text_not_string"]
+
+
+def test_default_stages_every_recipe_replaces_are_still_checked(tmp_path, capsys):
+    """Fuzz review: an invalid `defaults.stages` passed `validate` when every recipe had its own `stages:`."""
+    _write(tmp_path, stages="stages:\n  - type: normalize\n")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [r.yaml]\noutput_dir: out\n"
+                    "defaults:\n  stages:\n    - type: min_length\n      min_chars: abc\n", encoding="utf-8")
+    code, out = _validate(pipe, capsys)
+    assert code == 2, out
+    assert ("p.yaml:7: defaults.stages[0].min_chars: Input should be a valid integer" in out
+            and "(in the defaults, which every recipe replaces)" in out), out
+    # a recipe that takes them: reported once, with that recipe (as before)
+    (tmp_path / "r.yaml").write_text((tmp_path / "r.yaml").read_text().replace("stages:\n  - type: normalize\n", ""))
+    code, out = _validate(pipe, capsys)
+    assert code == 2 and out.count("min_chars") == 1 and "which every recipe replaces" not in out, out
