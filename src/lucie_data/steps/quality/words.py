@@ -5,19 +5,35 @@ which costs ~3 ms per 1 KB document and dominates their run time. This module ap
 rule-based tokeniser with one compiled regular expression per language (``re.findall`` runs in C):
 
 * whitespace separates tokens and is never a token (datatrove strips whitespace tokens);
-* every punctuation character is its own token, except runs of dots/dashes (``...``, ``--``),
-  dotted abbreviations (``U.S.``, ``z.B.``) and URLs, which spaCy keeps whole;
+* punctuation that spaCy strips as a prefix or suffix (``( , ; : ! ? « » " * _``…) is its own token; characters
+  it has in no rule stay inside the token around them (OCR's line-break mark ``con¬``, ``@user``, ``~~~~``,
+  ``•``), and so does inner punctuation it does not split (``foo_bar``, ``un´altra``, ``file.pdf``, the
+  citation mark ``exceptions.[1`` + ``]``), while ``____`` gives one ``_`` per character;
+* runs of dots (``...``), dotted abbreviations (``U.S.``, ``z.B.``), the language's listed abbreviations, a
+  lone lowercase letter with its period (``8 h. du matin``: spaCy's base exceptions) and URLs stay whole;
 * numbers keep their inner separators (``3,5``, ``1.000``);
-* French/Italian elisions split after the apostrophe (``l'`` + ``homme``), English contractions
-  split before it (``do`` + ``n't``, ``John`` + ``'s``), as spaCy's prefix/suffix rules do;
-* hyphenated words stay whole in fr/de (spaCy's exception lists and token_match keep most of them)
-  and split in en/es/it (spaCy's infix rule).
+* French/Italian elisions split after the apostrophe (``l'`` + ``homme``, ``quelqu'`` + ``un``), English
+  contractions split before it (``do`` + ``n't``, ``John`` + ``'s``), German keeps ``geht's`` whole;
+* hyphens follow each language's infix rule: es never splits (``ciudad-estado``, dialogue ``-dijo``),
+  de only ``--`` between letters and ``-`` between digits, it only before a lowercase letter
+  (``Della-Morte`` whole, ``rosso-nero`` split) plus its listed words (``nord-est``), en and fr between
+  letters; a hyphen anywhere else sticks to its neighbours (``-No``, ``Álvaro-``, ``Feb-02``). French keeps
+  spaCy's listed words (``peut-être``, ``celui-ci``, ``rendez-vous``) and its TOKEN_MATCH words (``Saint-Denis``,
+  ``sous-préfet``, ``États-Unis``, ``arc-en-ciel``) whole, splits the others (``là - bas``, ``c' est - à -
+  dire``) and keeps a final hyphen-pronoun as one token (``dit -il``, ``a -t -elle``, ``est -ce``).
 
-The differences left (title abbreviations such as ``M.``/``Dr.``, ``dit-il`` → ``dit -il``) move a
-document's word count by one or two tokens; ``benchmarks/quality_bench.py`` measures the effect on
-decisions. Tokenisation happens once per (text, language) thanks to a tiny identity cache: the
-filters of one chain see the same ``str`` object, so the second filter gets the words for free, and
-nothing is stored on the document (no risk of it reaching a writer).
+The differences left, all rare in our corpora (``benchmarks/quality_bench.py`` measures their effect on
+decisions): spaCy's per-language exception lists beyond the ones above (English ``can not``/``cannot``,
+``ma'am``, ``o'clock``, ``'em``, ``and/or``; Italian ``l'art.``; German ``v. Chr.``, ordinals ``5.``; title
+abbreviations of other languages such as ``Mr.`` in German text), English apostrophes inside a word (``o'er``
+is split here, whole in spaCy), French TOKEN_MATCH words with an elision (``grand'mère``, kept whole by spaCy,
+split here), inner punctuation spaCy leaves unsplit without a space (``ab;cd``, ``ab(cd``, split here), French
+``—``/``–`` glued after a word (suffixes in other languages, not in French: ``ab—`` whole in spaCy), and a
+period after a glue character (``con¬.``, whole in spaCy) and the guillemets ``‹ ›`` glued to a word (split
+here: the compiled loop treats them as plain punctuation; spaCy has them in no rule).
+
+Tokenisation happens once per (text, language) thanks to a tiny identity cache: the filters of one chain see
+the same ``str`` object, so the second filter gets the words for free, and nothing is stored on the document (no risk of it reaching a writer).
 """
 from __future__ import annotations
 
@@ -30,12 +46,85 @@ from ...fastpath import compiled
 _fast = compiled()  # compiled twin of tokenize's loop, or None: the Python loop gives the same tokens
 
 _URL = r"(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-_ABBR = r"(?:[^\W\d_]{1,3}\.){2,}|\b[A-ZÀ-Ý]\.(?!\w)"  # U.S. e.g. z.B. i.e.; initials M. A. W.
-_NUM = r"(?>\d+(?:[.,:/]\d+)*)(?![^\W\d_])"
-_WORD = r"\w+(?:\.(?=[a-zà-ÿ])\w+)*"  # file.pdf, site.com: spaCy splits a period only before a capital
+_ABBR = r"(?:[^\W\d_]{1,3}\.){2,}|\b[A-ZÀ-Ý]\.(?![\w.])"  # U.S. e.g. z.B. i.e.; initials M. A. W.
+# spaCy's base exceptions keep a lone lowercase ASCII letter with its period (h. p. c.): 8 h. du matin
+_LETTER_DOT = r"(?<![\w.'’¬@^|\\•‹›±¨~-])[a-z]\.(?![\w.])"
+# characters spaCy has in no prefix, suffix or infix rule: they stay inside the token around them
+# (con¬ ¬tinuer @user ~~~~ •), as hyphens do where the language has no hyphen infix there (-dijo, ab-)
+_G = r"[¬@^|\\•±¨↑\u0300-\u036f]"
+_A = r"[^\W_]"
+_L = r"[^\W\d_]"
+_NUM = rf"(?>\d+(?:[.,:/]\d+)*)(?![^\W\d]|{_G})"
 _ELLIPSIS = r"\.{2,}|-{2,}|…"
 _PUNCT = r"[^\w\s]|_"
-_L = r"[^\W\d_]"
+# hyphen runs spaCy splits as an infix, per language (lang/<xx>/punctuation.py; es has none)
+_SPLIT_H = {
+    "en": r"(?<=[^\W_])[-~]++(?=[^\W\d_])|(?<=\d)-(?=[\d-])",
+    "de": r"(?<=[^\W\d_])--(?=[^\W\d_])|(?<=\d)-(?=\d)",
+    "it": r"(?<=[^\W\d_])[-~]++(?=[a-zß-öø-ÿ])|(?<=\d)-(?=[\d-])",
+    "es": None,
+}
+_SPLIT_H_BASE = r"(?<=[^\W\d_])[-~]++(?=[^\W\d_])|(?<=\d)-(?=[\d-])"
+
+
+def _core(lang: str, inner: str = "[_´]") -> str:
+    """One spaCy token between prefixes and suffixes: letters, digits and glue characters, with `inner`
+    characters (underscore, acute accent) only between them, a period only where spaCy's infix rule does
+    not split (lowercase before a capital) and Wikipedia citation marks (word.[1]); stops at a hyphen infix."""
+    split = _SPLIT_H.get(lang, _SPLIT_H_BASE)
+    hyph = r"[-~]++" if split is None else rf"(?!{split})[-~]++"
+    dot = rf"(?:(?<![a-zà-ÿ])\.|\.(?![A-ZÀ-Þ]))(?={_A}|{_G})"
+    return (rf"(?!{inner}|\[)(?:{_A}++|{_G}|{hyph}|(?<=[-~])[¿¡]++(?={_A})|{inner}++(?={_A}|{_G})|{dot}|"
+            rf"\.?(?:\[\d+\])*\[\d+(?=\]))++")
+
+
+def _num(lang: str) -> str:
+    """A number, unless a letter, glue character or gluing hyphen follows (then it is part of a _core)."""
+    split = _SPLIT_H.get(lang, _SPLIT_H_BASE)
+    hyph = "[-~]" if split is None else rf"(?!{split})[-~]"
+    return rf"(?>\d+(?:[.,:/]\d+)*)(?![^\W\d]|{_G}|{hyph})"
+
+# French, from spaCy's lang/fr/tokenizer_exceptions.py (MIT licence, © ExplosionAI GmbH): words kept whole
+# (its exception list, case-sensitive) and its TOKEN_MATCH (case-insensitive: a prefix such as anti-, Saint-,
+# sous- then a hyphen, or word-de-word); every other hyphen between letters is split, and a hyphen-pronoun
+# at the end (dit-il, a-t-elle, est-ce) is a suffix token of its own.
+_FR_EXC = ("après-midi|au-delà|au-dessus|celle-ci|celles-ci|celui-ci|ci-dessous|elle-même|en-dessous|jusque-là|"
+           "lui-même|peut-être|quelques-uns|rendez-vous|[aA]ujourd['’]hui|n°|d°")
+_FR_HYPHEN_PREFIX = (
+    "a[ée]ro|abat|a[fg]ro|after|aigues?|am[ée]ricano|anglo|anti|apr[èe]s|arabo|arcs?|archi|arrières?|audio|avant|"
+    "avion|auto|banc|bas(?:ses?)?|bateaux?|bec?|belles?|beau|best|bio?|bien|blanc|bo[îi]te|bonn?e?s?|bois|"
+    "bou(?:c|rg)|b[êe]ta|cache|cap(?:ello)?|casse|castel|champ|chapelle|ch[âa]teau(?:neuf)?|chasse|cha(?:ud|t)e?s?|"
+    "chauffe|chou|chromo|claire?s?|co(?:de|ca)?|compte|contre|cordon|coupe?|courte?s?|couvre|crash|crise|croche|"
+    "cross|cyber|côte|demi|di(?:sney)?|dix|d[ée]s?|dys|ex?|émirato|entre|est|ethno|ex|extra|extrême|[ée]co|faux|"
+    "fil|fort|franco?s?|gallo|gardes?|gastro|grande?|gratte|gr[ée]co|gros|g[ée]o|haute?s?|homm?es?|hors|hyper|indo|"
+    "infra|inter|intra|islamo|italo|jean|labio|latino|live|lot|louis|m[ai]cro|mal|médio|mesnil|mi(?:ni)?|mono|"
+    "mont?s?|moyen|multi|m[ée]cano|m[ée]dico|m[ée]do|m[ée]ta|mots?|neuro|noix|non|nord|notre|n[ée]o|ouest|outre|"
+    "ouvre|passe|perce|pharmaco|ph[oy]to|pieds?|pique|poissons?|ponce|pont|po[rs]t|pousse|primo|pro(?:cès|to)?|"
+    "pare|petite?s?|plessis|porte|pré|prêchi|protège|pseudo|pêle|péri|puy|quasi|quatre|radio|recourt|rythmo|"
+    "(?:re)?doubles?|r[ée]|r[ée]tro|requin|sans?|sa?inte?s?|semi|serre|sino|socio|sociale?s?|soixante|sous|"
+    "su[bdrs]|super|taille|tire|thermo|tiers|tourne|toute?s?|tra[iî]ne?|trans|trente|trois|trousse|tr(?:i|ou)|"
+    "t[ée]l[ée]|utéro|vaso|vi[cd]e|vid[ée]o|vie(?:ux|i?lles?|i?l)|vill(?:e|eneuve|ers|ette|iers|y)|vingt|"
+    "voitures?|wagons?|ultra|à|[ée]lectro|[ée]qui|Fontaine|Marie|Neuville|Pierre|Val|Vaux")
+_FR_HYPHEN_WORDS = (  # spaCy's explicit list: stem, hyphen, stem, letters (+ one or more, * any)
+    "a-sexualis+ arginine-méthyl+ binge-watch+ black-out* bouche-por+ burn-out* by-pass* chape-chut+ "
+    "down-load* [ée]tats-uni* fac-simil* fleur-bleuis+ flic-flaqu+ fox-trott+ google-is+ hard-discount* hip-hop* "
+    "jet-set* knock-out* lèche-bott+ litho-typographi+ lock-out* lombri-compost+ mac-adamis+ marque-pag+ "
+    "mouton-noiris+ new-york* pair-programm+ people-is+ plan-socialis+ premier-ministr* réarc-bout+ "
+    "refox-trott+ remicro-ond+ repique-niqu+ repetit-déjeun+ rick-roll* rond-ponn+ shift-cliqu+ soudo-bras+ "
+    "stabilo-boss+ strip-teas+ terra-form* teuf-teuf* yo-yo+ zig-zag*")
+_FR_HY = r"\-–—‐‑"
+_FR_CLITICS = "ce|clés|elle|en|il|ils|je|là|moi|nous|on|t|vous"
+_FR_CLITICS += "|" + _FR_CLITICS.upper()
+
+
+def _fr_token_match() -> str:
+    hy, lo = f"[{_FR_HY}]", r"[^\W\d_]"
+    words = "|".join(w[:-1].replace("-", hy) + lo + w[-1] for w in _FR_HYPHEN_WORDS.split())
+    combo = r"l[èe]s?|la|en|des?|d[eu]|sur|sous|aux?|à|et|près|saint"
+    return (rf"(?i:(?:{words})|droits?{hy}de{hy}l['’]homm{lo}+|prud['’]hom{lo}+|"
+            rf"(?:{_FR_HYPHEN_PREFIX}){hy}{lo}(?:{lo}|[{_FR_HY}'’])*+|{lo}+{hy}(?:{combo}){hy}(?:l['’])?{lo}+)")
+
+_IT_EXC = r"all-path|by-pass|centro-sinistra|check-up|e-mail|nord-est|week-end"
 
 # spaCy's tokenizer exceptions keep these abbreviations whole (lang/<xx>/tokenizer_exceptions.py)
 _ABBREVS = {
@@ -45,27 +134,30 @@ _ABBREVS = {
     "es": "Sr|Sra|Srta|Dr|Dra|etc|pág|núm|Av|Sto|Sta|vs",
     "it": "Sig|Sigg|Dott|Prof|ecc|pag|Ing|Avv|etc",
 }
-# French: clitic pronouns after a hyphen are their own token (dit-il, a-t-elle, est-ce) as in spaCy
-_FR_CLITIC = r"-t(?=-)|-(?:je|tu|il|elle|on|nous|vous|ils|elles|ce|là|ci|moi|toi|lui|leur|le|la|les|y|en)(?![\w-])"
-_FR_KEEP = r"(?i:aujourd['’]hui|quelqu['’]une?s?|prud['’]hom\w*|presqu['’]île\w*)"
+_WHOLE_START = r"(?<![^\W_]|[-'’])"  # a word spaCy keeps whole must be the whole token: nothing glued before
+_WHOLE_END = rf"(?![\w\-'’]|{_G})"
 
 
 def _pattern(lang: str) -> str:
     abbr = rf"\b(?:{_ABBREVS[lang]})\.(?!\w)|" if lang in _ABBREVS else ""
-    head = rf"{_URL}|{_ABBR}|{abbr}"
+    head = rf"{_URL}|{_ABBR}|{abbr}{_LETTER_DOT}|"
     if lang == "en":
         return (rf"{head}\w+(?=[nN]['’][tT]\b)|[nN]['’][tT]\b|(?<=\w)['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)\b|"
-                rf"{_NUM}|{_WORD}|{_ELLIPSIS}|{_PUNCT}")
+                rf"{_num(lang)}|{_core(lang)}|{_ELLIPSIS}|{_PUNCT}")
     if lang == "fr":
-        return (rf"{head}{_FR_KEEP}|{_L}+['’](?={_L})|{_NUM}|{_FR_CLITIC}|\w+(?:-(?!(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles|ce|là|ci|moi|toi|lui|leur|le|la|les|y|en)(?![\w-]))\w+)*|"
-                rf"{_ELLIPSIS}|{_PUNCT}")
+        clitic = (rf"(?<={_L})[{_FR_HY}](?:{_FR_CLITICS})"
+                  rf"(?=(?:[{_FR_HY}](?:{_FR_CLITICS}))*(?![\w{_FR_HY}'’]|{_G}))")
+        # spaCy's exceptions est-ce, passe-t-il split although est-, passe- open its token_match words
+        not_tm = rf"(?!(?:[eE]st|[pP]asse)(?:[{_FR_HY}](?:{_FR_CLITICS}))+{_WHOLE_END})"
+        return (rf"{head}(?<=J\.)-C\.|{_WHOLE_START}(?=\w*+[{_FR_HY}'’°])(?:{_FR_EXC}|{not_tm}{_fr_token_match()}){_WHOLE_END}|{_L}+['’](?={_L})|{_num(lang)}|"
+                rf"{clitic}|{_core(lang)}|{_ELLIPSIS}|{_PUNCT}")
     if lang == "it":
-        return rf"{head}{_L}+['’](?={_L})|{_NUM}|{_WORD}|{_ELLIPSIS}|{_PUNCT}"
-    if lang == "de":
-        return (rf"{head}\w+(?=['’]s\b)|(?<=\w)['’]s\b|{_NUM}|\w+(?:-\w+)*(?:-(?=\s|$))?|"
+        return (rf"{head}{_WHOLE_START}(?=\w*+[-'])(?:{_IT_EXC}|po'|E'){_WHOLE_END}|{_L}+['’](?={_L})|{_num(lang)}|{_core(lang)}|"
                 rf"{_ELLIPSIS}|{_PUNCT}")
-    # es and every other language: spaCy's generic infixes split hyphens between letters
-    return rf"{head}{_NUM}|{_WORD}|{_ELLIPSIS}|{_PUNCT}"
+    if lang == "de":  # German has no apostrophe infix: geht's, ist's stay whole
+        return rf"{head}{_num(lang)}|{_core(lang, inner=r'[_´' + chr(39) + ']')}|{_ELLIPSIS}|{_PUNCT}"
+    # es and every other language
+    return rf"{head}{_num(lang)}|{_core(lang)}|{_ELLIPSIS}|{_PUNCT}"
 
 
 _COMPILED: dict[str, re.Pattern] = {}
