@@ -15,6 +15,8 @@ import pytest
 from lucie_data.steps.quality import words
 
 CORPORA = Path("/work/shared/corpora")
+if not CORPORA.exists():  # a checkout next to ../shared
+    CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 SPACY_TOKENS = [
     # OCR line-break mark: spaCy has ¬ in no prefix/suffix/infix rule, it stays in the word
@@ -74,7 +76,7 @@ def _ocr_docs():
     return out
 
 
-@pytest.mark.skipif(not (CORPORA / "fr_ocr_newseye.jsonl").exists(), reason="needs /work/shared/corpora")
+@pytest.mark.skipif(not (CORPORA / "fr_ocr_newseye.jsonl").exists(), reason="needs ../shared/corpora")
 def test_french_ocr_gopher_quality_decisions():
     """gopher_quality on the 207 French OCR documents, ours against datatrove's (spaCy) with the same preset.
 
