@@ -18,9 +18,11 @@ CORPUS = Path("/work/shared/corpora/fr_ud_gsd.jsonl")
 if not CORPUS.exists():  # a checkout next to ../shared
     CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "fr_ud_gsd.jsonl"
 ND_POLICY = "license_policy: {allow_classes: [public-domain, permissive, share-alike, no-derivatives]}\n"
+GATE = "  - type: license_gate\n    policy: {allow_classes: [public-domain, permissive, share-alike, no-derivatives]}\n"
 
 
-def _project(tmp_path: Path, policy: str = "", gate: bool = False) -> Path:
+def _project(tmp_path: Path, policy: str = "", gate: bool = False, gate_first: bool = False,
+             license: str = "CC-BY-ND-4.0") -> Path:
     recs = []
     for i, line in enumerate(CORPUS.read_text(encoding="utf-8").splitlines()[:4]):
         r = json.loads(line)
@@ -28,10 +30,9 @@ def _project(tmp_path: Path, policy: str = "", gate: bool = False) -> Path:
         recs.append({"id": r["id"], "text": text})
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
     (tmp_path / "s.yaml").write_text(
-        "name: nd\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-ND-4.0\ninput: {type: jsonl, paths: [in.jsonl]}\n"
-        "stages:\n  - type: normalize\n"
-        + ("  - type: license_gate\n    policy: {allow_classes: [public-domain, permissive, share-alike, "
-           "no-derivatives]}\n" if gate else ""), encoding="utf-8")
+        f"name: nd\ncategory: web\nlanguages: [fr]\nlicense: {license}\ninput: {{type: jsonl, paths: [in.jsonl]}}\n"
+        "stages:\n" + (GATE if gate_first else "") + "  - type: normalize\n" + (GATE if gate else ""),
+        encoding="utf-8")
     (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: build\n"
                                      "executor: {type: local, workers: 1, tasks: 1}\nmix: {factors: {fr--web: 1}}\n"
                                      + policy, encoding="utf-8")
@@ -49,7 +50,8 @@ def test_a_policy_allowing_no_derivatives_after_an_ungated_build_is_refused(tmp_
     code = main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(later), "--output", str(tmp_path / "mix")])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "built without a licence gate" in err and "nd (CC-BY-ND-4.0)" in err and "Rerun `lucie-data build`" in err
+    assert "allows these licences only for unmodified documents (no-derivatives)" in err
+    assert "nd (CC-BY-ND-4.0)" in err and "Rerun `lucie-data build` with this policy" in err
     assert not (tmp_path / "mix").exists()
 
     # the fix the message gives: rebuild under that policy; its gate removes the modified text, the rest is mixed
@@ -69,6 +71,42 @@ def test_a_recipes_own_gate_is_a_gate(tmp_path):
                  "--output", str(tmp_path / "mix")]) == 0
     mixed = pl.read_parquet(sorted((tmp_path / "mix/data").rglob("*.parquet")))
     assert mixed.height == 3
+
+
+def test_a_recipe_gate_before_a_stage_that_changes_the_text_is_not_the_last_word(tmp_path):
+    """Code review: a recipe's own gate placed before `normalize` (no pipeline policy) let the normalised CC-BY-ND
+    text through, and the mix counted the source as gated. A gate with the recipe's last gate's policy now runs last."""
+    pipe = _project(tmp_path, gate_first=True)
+    assert main(["build", str(pipe)]) == 0
+    kept = pl.read_parquet(sorted((tmp_path / "build/sources/nd/data").glob("*/*.parquet")))
+    assert kept.height == 3 and not kept["metadata"].str.contains('"modified_by"').any()
+    removed = pl.read_parquet(sorted((tmp_path / "build/sources/nd/removed").glob("*/*.parquet")))
+    assert removed["removal_reason"].to_list() == ["license_no_derivatives_modified"]
+    manifest = json.loads((tmp_path / "build/manifest.json").read_text())
+    gate = manifest["sources"][0]["license_gate"]
+    assert gate["policies"][0]["allow_classes"][-1] == "no-derivatives" and gate["no_derivatives_modified"] == "remove"
+    later = tmp_path / "later.yaml"
+    later.write_text(pipe.read_text() + ND_POLICY, encoding="utf-8")
+    assert main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(later),
+                 "--output", str(tmp_path / "mix")]) == 0
+
+
+def test_a_mix_policy_stricter_than_the_builds_gate_on_modified_documents_is_refused(tmp_path, capsys):
+    """Code review: `CC-BY-4.0 OR CC-BY-ND-4.0`, normalised, built under a policy allowing CC-BY-4.0 (so modified is
+    fine), mixed under one that denies CC-BY-4.0 (usable only as CC-BY-ND-4.0): the modified text was mixed."""
+    pipe = _project(tmp_path, policy=ND_POLICY, license="CC-BY-4.0 OR CC-BY-ND-4.0")
+    assert main(["build", str(pipe)]) == 0
+    kept = pl.read_parquet(sorted((tmp_path / "build/sources/nd/data").glob("*/*.parquet")))
+    assert kept.height == 4  # allowed modified by the build's policy (via CC-BY-4.0)
+    stricter = tmp_path / "stricter.yaml"
+    stricter.write_text(pipe.read_text().replace("no-derivatives]}", "no-derivatives], deny: [CC-BY-4.0]}"),
+                        encoding="utf-8")
+    capsys.readouterr()
+    assert main(["mix", "build", str(tmp_path / "build"), "--pipeline", str(stricter),
+                 "--output", str(tmp_path / "mix")]) == 2
+    err = capsys.readouterr().err
+    assert "nd (CC-BY-4.0 OR CC-BY-ND-4.0)" in err and "its policy allowed them modified" in err, err
+    assert main(["mix", "build", str(tmp_path / "build"), "--output", str(tmp_path / "mix")]) == 0  # its own policy
 
 
 def test_a_build_without_its_manifest_is_not_mixed(tmp_path, capsys):

@@ -227,12 +227,13 @@ def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str], dict[str, s
 # an edited recipe.resolved.json, recorded as if built, passed the mix's checks)
 # (not `recipe_file`: the recipe's path now, so that a copied project's edited recipe is compared with what was built)
 _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
-             "redistributable", "inputs", "sidecar", "license_policy", "token_counter")
+             "redistributable", "inputs", "sidecar", "license_policy", "token_counter", "license_gate")
 _RUN_WIDE = ("license_policy", "token_counter")  # recorded per source since 2026-11; older manifests: top level only
 
 
 def write_manifest(out: Path, pipe, result) -> dict:
     from .runner import resolved_recipe_text  # (runner imports this module)
+    from .stages.licence import final_gate
 
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
     built_names = {s.name for s in result.sources}
@@ -286,6 +287,9 @@ def write_manifest(out: Path, pipe, result) -> dict:
                 hashlib.sha256((out / "sources" / src.name / "recipe.resolved.json").read_bytes()).hexdigest()
                 if src.name in built else hashlib.sha256(resolved_recipe_text(src).encode()).hexdigest()),
             "license_policy": policy,  # the policy its shards were built under (a later --only keeps it)
+            # the licence gate that ran last in its stages, if one did (the mix's no-derivatives check reads it)
+            "license_gate": final_gate(list(zip(map(str, range(len(src.recipe.stages))), src.recipe.stages)),
+                                       pipe.recipe.license_policy),
             # what counted its n_tokens (a later --only keeps it: the Hub tokenizer's main may have moved since;
             # engineer review: the manifest named only the last run's, and a mix summed counts of two tokenizers)
             "token_counter": counter,
@@ -301,6 +305,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
         })
         if src.name not in built and src.name in previous_sources:
             sources[-1].update({k: previous_sources[src.name][k] for k in _AS_BUILT if k in previous_sources[src.name]})
+            if "license_gate" not in previous_sources[src.name]:  # built before it was recorded: not known
+                del sources[-1]["license_gate"]
     cache.save()
     manifest = {
         "lucie_data_version": __version__,

@@ -1247,32 +1247,44 @@ def _summary_groups(summary: dict) -> tuple[int, int, list[tuple]]:
             [(lang, lic, n, d) for (lang, lic), (n, d) in merged.items()])
 
 
-def _check_no_derivatives_gated(sources: list[SourceInfo], per_shard: dict, keep, policy, top_policy: dict,
-                                mdata: dict, origin: str) -> None:
-    """Refuse a mix whose policy lets in a no-derivatives licence of a source that no licence gate checked.
+def _check_no_derivatives_gated(sources: list[SourceInfo], per_shard: dict, keep, policy, mdata: dict,
+                                origin: str) -> None:
+    """Refuse a mix whose policy allows a licence only unmodified (a no-derivatives member binds every way of use it
+    allows) in a source whose build may have kept modified documents under it.
 
-    Documents a stage modified under such a licence are removed (or flagged) by the build's licence gate, which runs
-    only under a pipeline `license_policy` or a recipe's own `license_gate`; the shards' summaries do not say which
-    documents were modified. A source built with neither holds them unchecked (licence review: a CC-BY-ND-4.0
-    document changed by `normalize` was mixed and pushed once the policy allowing no-derivatives came after the
-    build)."""
-    built = {s.get("name"): (s.get("license_policy") if "license_policy" in s else top_policy)
-             for s in mdata.get("sources") or [] if isinstance(s, dict)}
+    The build's last licence gate removes (or flags) them by its own policies, which the manifest records per source
+    (``license_gate``); the shards' summaries do not say which documents a stage modified. Kept unchecked: no gate
+    ran last (no pipeline `license_policy`, a recipe gate before a stage that changes the text), or its policies
+    allowed the modified ones (licence and code reviews: a CC-BY-ND-4.0 text changed by `normalize` was mixed and
+    pushed once a policy allowing no-derivatives came after the build; `CC-BY-4.0 OR CC-BY-ND-4.0` built under a
+    policy allowing CC-BY-4.0, mixed under one denying it). A manifest from before it was recorded: not known."""
+    from ..licenses import LicensePolicy
+
+    gates = {s.get("name"): s.get("license_gate") for s in mdata.get("sources") or [] if isinstance(s, dict)}
     bad: dict[str, set[str]] = {}
     for src in sources:
-        if src.license_gate or built.get(src.name) or not src.redistributable:
+        if not src.redistributable:
             continue
+        gate = gates.get(src.name)
+        try:
+            pols = [LicensePolicy.model_validate(p) for p in gate["policies"]] if isinstance(gate, dict) else None
+        except (KeyError, TypeError, ValueError):
+            pols = None
         for shard in src.shard_paths:
             for _, lic, _, _ in (per_shard.get(shard) or (0, []))[1]:
-                if keep(src, lic) is None and not policy.allows_modified(lic or ""):
-                    bad.setdefault(src.name, set()).add(lic)
+                if keep(src, lic) is not None or policy.allows_modified(lic or ""):
+                    continue
+                if pols and any(not p.allows_modified(lic or "") for p in pols):
+                    continue  # its build's last gate removed or flagged them (flagged ones never enter a mix)
+                bad.setdefault(src.name, set()).add(lic)
     if bad:
         raise MixPlanError(
-            "source(s) built without a licence gate (no `license_policy` in the pipeline, no `license_gate` stage): "
+            f"the licence policy ({origin}) allows these licences only for unmodified documents (no-derivatives), and "
+            "the build of these sources did not remove the documents a stage modified under them: "
             + "; ".join(f"{n} ({', '.join(sorted(lics))})" for n, lics in sorted(bad.items()))
-            + f". The licence policy ({origin}) allows these no-derivatives licences, but nothing removed the documents "
-            "a stage modified, which they forbid publishing. Rerun `lucie-data build` with this policy in the pipeline "
-            "(its gate removes them; the policy is part of the build key), then mix")
+            + " (no licence gate ran last in their stages, or its policy allowed them modified). Rerun `lucie-data "
+            "build` with this policy in the pipeline (its gate, run last, removes them; the policy is part of the "
+            "build key), then mix")
 
 
 def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None],
@@ -1650,7 +1662,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     entries, described = _described_shards(build, sources, manifest_file)
     counts, excluded, per_shard, flagged_in = _count_subsets(
         sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
-    _check_no_derivatives_gated(sources, per_shard, keep, policy, top_policy, mdata, config.policy_origin)
+    _check_no_derivatives_gated(sources, per_shard, keep, policy, mdata, config.policy_origin)
     stats = [c.to_stats() for c in counts]
     if not stats:
         private = sorted(s.name for s in sources if not s.redistributable)

@@ -77,7 +77,6 @@ class SourceInfo:
     description: str = ""
     kept_shards: int | None = None  # data shards its ledger counted (``data_shards``); None: an older ledger
     duplicate_ids: int = 0  # kept documents sharing an id with another (the ledger's count): ids not unique
-    license_gate: bool = False  # its recipe has a `license_gate` stage of its own (a gate ran without a pipeline policy)
 
     @cached_property
     def pairs(self) -> tuple[str, ...]:
@@ -253,8 +252,6 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
             provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
             kept_shards=led.get("data_shards"), duplicate_ids=int(led.get("duplicate_ids") or 0),
-            license_gate=any(isinstance(st, dict) and st.get("type") == "license_gate"
-                             for st in recipe.get("stages") or []),
         ))
     if not out and names:  # folders there, none listed: the manifest is not this build's (or was emptied)
         raise MixPlanError(f"{mpath} lists none of the sources under {root} ({', '.join(names[:5])}); rerun "

@@ -94,8 +94,21 @@ def _implicit_gate(stages: list[tuple[str, StageSpec]]) -> LicenseGateSpec:
     gate says (review: a recipe's `no_derivatives_modified: flag` followed by a stage was overridden by this gate's
     default `remove`, without a word)."""
     own = [sp for _, sp in stages if isinstance(sp, LicenseGateSpec)]
-    return LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID,
+    # its policy too: without a pipeline policy, the default policy would remove what the recipe's gate allowed
+    return LicenseGateSpec(type="license_gate", name=IMPLICIT_GATE_ID, policy=own[-1].policy if own else None,
                            no_derivatives_modified=own[-1].no_derivatives_modified if own else "remove")
+
+
+def final_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None) -> dict | None:
+    """What the last stage of a recipe's effective stages (:func:`with_policy_gate`) checks when it is a licence gate:
+    ``{"policies": [...], "no_derivatives_modified": ...}``, or None when no gate runs last. Recorded per source in
+    the manifest: the mix knows from it which modified no-derivatives documents the build removed or flagged."""
+    out = with_policy_gate(stages, policy)
+    last = out[-1][1] if out else None
+    if not isinstance(last, LicenseGateSpec):
+        return None
+    return {"policies": [p.model_dump(mode="json") for p in last.policies()],
+            "no_derivatives_modified": last.no_derivatives_modified}
 
 
 def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None) -> list[tuple[str, StageSpec]]:
@@ -103,8 +116,11 @@ def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy 
     that does not end with a gate gets an implicit one (id ``license_policy``) at the end. Pure; specs are copied."""
     if policy is None:
         # no pipeline policy: a recipe's licence rules (e.g. the Gutenberg verdict) still need a gate to act
+        # (and a recipe's own gate placed before a stage that changes the text: code review, a CC-BY-ND text
+        # normalised after the gate reached a mix; the last word is the recipe's last gate's, as below)
         out = list(stages)
-        if any(isinstance(sp, LicenseRulesSpec) for _, sp in out) and not (out and isinstance(out[-1][1], LicenseGateSpec)):
+        if any(isinstance(sp, (LicenseRulesSpec, LicenseGateSpec)) for _, sp in out) \
+                and not (out and isinstance(out[-1][1], LicenseGateSpec)):
             out.append((IMPLICIT_GATE_ID, _implicit_gate(out)))
         return out
     out: list[tuple[str, StageSpec]] = []
