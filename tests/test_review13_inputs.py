@@ -84,7 +84,7 @@ def test_input_paths_that_are_not_regular_files(tmp_path, capsys, kind):
     # aliases nested in aliases: 9 levels were minutes and 20 GB; 7 levels (4.8 million values) refused at once
     ("a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 8)),
-     "invalid YAML: its aliases (`*name` of an `&name` anchor) expand to more than 100,000 values"),
+     "invalid YAML: its aliases (`*name` of an `&name` anchor) expand 26 written values to 54,481,013"),
 ])
 def test_yaml_that_parses_but_no_recipe_could_be(tmp_path, capsys, text, match):
     f = tmp_path / "r.yaml"
@@ -152,7 +152,7 @@ def test_absurd_factors_and_token_counts(tmp_path, capsys):
         capsys.readouterr()
         assert main(["mix", "plan", "--stats", str(tmp_path / "s.csv"), "--weights", str(w)]) == code, factor
         if code:
-            assert "a factor is a number of epochs (Lucie's largest is 3)" in capsys.readouterr().err
+            assert "a factor or multiplier of epochs (Lucie's largest factor is 3)" in capsys.readouterr().err
 
 
 def test_a_binary_text_column_of_utf8_is_read(tmp_path):
@@ -189,3 +189,44 @@ def test_default_stages_every_recipe_replaces_are_still_checked(tmp_path, capsys
     (tmp_path / "r.yaml").write_text((tmp_path / "r.yaml").read_text().replace("stages:\n  - type: normalize\n", ""))
     code, out = _validate(pipe, capsys)
     assert code == 2 and out.count("min_chars") == 1 and "which every recipe replaces" not in out, out
+
+
+def test_a_long_list_written_out_is_not_an_alias_bomb(tmp_path, capsys):
+    """Code review: the 100,000-value cap refused a url_filter with 100,000 domains written out (no alias), telling
+    the user to write the values out."""
+    domains = "".join(f"      - site{i}.example\n" for i in range(120_000))
+    f = _write(tmp_path, stages="stages:\n  - type: url_filter\n    domains:\n" + domains)
+    code, out = _validate(f, capsys)
+    assert "aliases" not in out, out[:500]
+
+
+def test_the_epoch_cap_is_on_the_product(tmp_path, capsys):
+    """Code review: factor 100 × language 100 × source 100 planned 10^6 epochs."""
+    (tmp_path / "s.csv").write_text("subset,language,category,tokens\nwiki--fr,fr,wiki,1000\n", encoding="utf-8")
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {fr--wiki: 100}\nlanguages: {fr: 100}\nsources: {wiki--fr: 100}\n", encoding="utf-8")
+    assert main(["mix", "plan", "--stats", str(tmp_path / "s.csv"), "--weights", str(w)]) == 2
+    err = capsys.readouterr().err
+    assert ("subset wiki--fr: 1e+06 epochs (factor 100 for fr--wiki × language multiplier 100 × source multiplier 100)"
+            in err), err
+    w.write_text("factors: {fr--wiki: 10}\nlanguages: {fr: 5}\nsources: {wiki--fr: 2}\n", encoding="utf-8")
+    assert main(["mix", "plan", "--stats", str(tmp_path / "s.csv"), "--weights", str(w)]) == 0
+
+
+def test_a_symlinked_subfolder_of_a_folder_input_is_read(tmp_path):
+    """Code review: `paths: [data]` skipped data/2023 -> ../archive/2023 (rglob does not follow it), while
+    `data/**/*.jsonl` read it: the same folder gave different inputs, and the skipped file was lost without a word. A
+    link back up the tree is read once."""
+    from lucie_data.recipe import resolve_paths
+
+    lines = CORPUS.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "data/2024").mkdir(parents=True)
+    (tmp_path / "archive/2023").mkdir(parents=True)
+    (tmp_path / "data/2024/jan.jsonl").write_text(lines[0] + "\n", encoding="utf-8")
+    (tmp_path / "archive/2023/dec.jsonl").write_text(lines[1] + "\n", encoding="utf-8")
+    os.symlink("../archive/2023", tmp_path / "data/2023")
+    os.symlink("..", tmp_path / "data/2024/up")  # a loop: data/2024/up/2024/up/…
+    problems: list[str] = []
+    got = resolve_paths(tmp_path, ["data"], problems)
+    assert got == [tmp_path / "archive/2023/dec.jsonl", tmp_path / "data/2024/jan.jsonl"] and not problems
+    assert sorted(resolve_paths(tmp_path, ["data/**/*.jsonl"])) == sorted(got)

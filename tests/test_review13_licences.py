@@ -43,6 +43,14 @@ def test_only_known_public_domain_refs_are_public_domain(lic, cls):
     ("dual MIT / Apache-2.0 (LICENSE-MIT, LICENSE-APACHE)", "MIT OR Apache-2.0"),
     ("MIT (see LICENSE.txt)", "MIT"),
     ("Apache License 2.0 (LICENSE)", "Apache-2.0"),
+    # code review: real licence-file names (GNU's, Apache's) were made unknown by the rule above
+    ("LGPL-3.0-or-later (COPYING.LESSER)", "LGPL-3.0-or-later"),
+    ("Apache-2.0 (LICENSE-2.0.txt)", "Apache-2.0"),
+    ("BSD-3-Clause (LICENSE.BSD)", "BSD-3-Clause"),
+    ("CC-BY-4.0 (LICENSE.commercial)", UNKNOWN),
+    # SPDX 3.27's exceptions (packaging.licenses ships that list)
+    ("GPL-2.0-or-later WITH Bison-exception-1.24", "GPL-2.0-or-later WITH Bison-exception-1.24"),
+    ("MIT WITH fmt-exception", "MIT WITH fmt-exception"),
 ])
 def test_exceptions_are_spdx_ones_and_file_pointers_are_file_names(raw, expected):
     assert normalize_license(raw) == expected
@@ -69,6 +77,26 @@ def test_real_grants_still_read(statement, expected):
     assert license_from_statement(statement) == expected
 
 
+@pytest.mark.parametrize(("statement", "expected"), [
+    # code review: forbidding what the licence itself forbids, or only uses outside it, is a grant (each was unknown)
+    ("Copyrighted material, licensed under CC BY 4.0.", "CC-BY-4.0"),
+    ("CC BY-NC 4.0: commercial use is prohibited", "CC-BY-NC-4.0"),
+    ("Obra bajo licencia CC BY-NC 4.0 – prohibido su uso comercial.", "CC-BY-NC-4.0"),
+    ("Dieser Text ist unter CC BY-NC 4.0 lizenziert; die kommerzielle Nutzung ist untersagt.", "CC-BY-NC-4.0"),
+    ("Contenu sous licence CC BY-SA 4.0. Toute reproduction non conforme à la licence est interdite.", "CC-BY-SA-4.0"),
+    ("CC BY-ND 4.0 — modifications forbidden", "CC-BY-ND-4.0"),
+    # a question that does not name the licence, and a dash lost to encoding
+    ("Want to republish this article? It is licensed under CC BY-ND 4.0.", "CC-BY-ND-4.0"),
+    ("¿Quieres reutilizar este contenido? Está bajo licencia CC BY-SA 4.0.", "CC-BY-SA-4.0"),
+    ("Vous souhaitez réutiliser ce contenu ? Il est sous licence CC BY 4.0.", "CC-BY-4.0"),
+    ("Licence : CC BY-SA 4.0 ? voir les conditions", "CC-BY-SA-4.0"),
+    # and what it forbids beyond its licence stays unknown
+    ("CC BY 4.0 — modifications forbidden", UNKNOWN),
+])
+def test_forbidding_what_the_licence_forbids_is_a_grant(statement, expected):
+    assert license_from_statement(statement) == expected
+
+
 ND_POLICY = {"allow_classes": ["public-domain", "permissive", "share-alike", "no-derivatives"], "deny": ["CC-BY-4.0"]}
 
 
@@ -92,3 +120,12 @@ def test_unknown_allowed_alternative_still_counts_as_a_way_of_use():
     policy = LicensePolicy(**ND_POLICY, unknown="allow")
     assert policy.allows_modified("LicenseRef-somewhere OR CC-BY-ND-4.0")
     assert not LicensePolicy(**ND_POLICY).allows_modified("LicenseRef-somewhere OR CC-BY-ND-4.0")
+
+
+def test_every_exception_is_spdxs():
+    """No invented exception id: each is in SPDX's list as the installed `packaging` ships it (when it does)."""
+    spdx = pytest.importorskip("packaging.licenses._spdx")
+    from lucie_data.licenses import _SPDX_EXCEPTIONS
+
+    theirs = {k.lower() for k in spdx.EXCEPTIONS}
+    assert set(_SPDX_EXCEPTIONS) <= theirs, set(_SPDX_EXCEPTIONS) - theirs

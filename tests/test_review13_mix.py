@@ -132,3 +132,30 @@ def test_modified_by_is_not_a_metadata_field(tmp_path, capsys):
     err = capsys.readouterr()
     out = err.out + err.err
     assert "s.yaml:5: input.metadata_fields[0]: 'modified_by' is written by the stages" in out, out
+
+
+def test_the_report_counts_documents_the_gate_flagged_no_derivatives_modified(tmp_path, capsys):
+    """Code review: `CC-BY-4.0 OR CC-BY-ND-4.0` under `deny: [CC-BY-4.0]`, flagged by the gate (`flag` mode), was not
+    among the report's no-derivatives-modified-kept documents (it judged the licence's least restrictive reading)."""
+    policy = ("license_policy: {allow_classes: [public-domain, permissive, share-alike, no-derivatives], "
+              "deny: [CC-BY-4.0]}\n")
+    pipe = _project(tmp_path, policy=policy, license="CC-BY-4.0 OR CC-BY-ND-4.0")
+    src = tmp_path / "s.yaml"
+    src.write_text(src.read_text() + "  - type: license_gate\n    no_derivatives_modified: flag\n", encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    assert main(["report", str(tmp_path / "build")]) in (0, 1)
+    rep = json.loads((tmp_path / "build/reports/provenance.json").read_text())
+    nd = [w for w in rep["warnings"] if w["kind"] == "no_derivatives_modified_kept"]
+    assert len(nd) == 1 and nd[0]["count"] == 1, rep["warnings"]
+
+
+def test_an_empty_mix_output_is_refused(tmp_path, capsys, monkeypatch):
+    """Code review: `mix build BUILD --output ''` wrote the mix into the current folder."""
+    pipe = _project(tmp_path, policy=ND_POLICY)
+    assert main(["build", str(pipe)]) == 0
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    capsys.readouterr()
+    assert main(["mix", "build", str(tmp_path / "build"), "--output", ""]) == 2
+    assert "--output is empty" in capsys.readouterr().err and not any(here.iterdir())

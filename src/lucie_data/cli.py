@@ -497,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if not _caused_by_interrupt(e):
             raise
+        if os.environ.get("LUCIE_VERBOSE"):  # (what the interrupt set off, for a bug in cleanup code)
+            import traceback
+
+            traceback.print_exc()
         print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
         return 130
 

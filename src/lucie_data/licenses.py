@@ -539,27 +539,32 @@ _MAX_DEPTH = 16
 # (:func:`_file_refs_only`). A suffix may say something of its own ("CC-BY-4.0 (LICENSE.NC)" was read as CC-BY-4.0;
 # licence review): only a text extension, or a name that starts one of the licences outside the parenthesis.
 _FILE_REF_RE = re.compile(r"(?:see\s+)?(?:(?:LICEN[CS]E|COPYING)([\w.\-]*)(?:\s*,\s*)?)", re.I)
-_FILE_EXT_RE = re.compile(r"(?:\.(?:txt|md|rst|markdown))?", re.I)
+
+
+# words a licence file's name may carry after LICENSE / COPYING (`COPYING.LESSER`, `LICENSE-2.0.txt`, `LICENSE.BSD`):
+# a text extension, a version, the name of a licence family (code review: they were unknown after the rule below)
+_FILE_WORDS = frozenset({"txt", "md", "rst", "markdown", "lesser", "library", "gpl", "lgpl", "agpl", "gfdl", "bsd",
+                         "mit", "apache", "apl", "asl", "mpl", "epl", "isc", "zlib", "unlicense", "cc0"})
 
 
 def _file_refs_only(inner: str, outer: str) -> bool:
-    """Whether ``inner`` is only file names of the licence ``outer`` states (see _FILE_REF_RE)."""
-    pos, names = 0, [w.lower() for w in re.findall(r"[A-Za-z0-9][A-Za-z0-9.+\-]*", outer)]
+    """Whether ``inner`` is only file names of the licence ``outer`` states (see _FILE_REF_RE): each word after
+    LICENSE / COPYING is a version, one of _FILE_WORDS, or the start of a word of ``outer`` (`LICENSE-MIT`,
+    `LICENSE-APACHE`); `LICENSE.NC` is not (licence review: read as CC-BY-4.0 with its NC dropped)."""
+    pos, names = 0, [w.lower() for w in re.findall(r"[A-Za-z0-9]+", outer)]
     while pos < len(inner):
         m = _FILE_REF_RE.match(inner, pos)
         if m is None or m.end() == pos:
             return False
-        suffix = m.group(1)
-        if not _FILE_EXT_RE.fullmatch(suffix):
-            named = suffix[1:].lower() if suffix[:1] in "-_" else ""
-            named = _FILE_EXT_RE.sub("", named) if named else ""
-            if not named or not any(n.startswith(named) for n in names):
+        for word in re.findall(r"[A-Za-z0-9]+", m.group(1).lower()):
+            if not (word.isdigit() or word in _FILE_WORDS or any(n.startswith(word) for n in names)):
                 return False
         pos = m.end()
     return bool(inner)
 _DUAL_RE = re.compile(r"dual(?:ly)?(?:[\s\-]*licen[cs]ed)?(?:\s+under)?\s*:?\s+(.+)", re.I | re.S)
 _OP_SPLIT_RE = re.compile(r"(\(|\)|(?<![^\s()])(?:and|or|with)(?![^\s()]))", re.I)
-# The exceptions of `A WITH <exception>`: SPDX's list (license-list-data json/exceptions.json, release 2023-07-27).
+# The exceptions of `A WITH <exception>`: SPDX's list (license-list-data json/exceptions.json, release 2023-07-27,
+# plus the 23 ids of SPDX 3.27 that `packaging.licenses` ships; code review).
 # A closed list, as SPDX's grammar has it: any other word made the expression valid ("CC-BY-4.0 WITH
 # NonCommercial-exception" was classed permissive; licence review), so an exception not listed here makes the licence
 # unknown. Each only adds permissions to its licence (linking, runtime, fonts), so the licence keeps its class.
@@ -575,7 +580,12 @@ LZMA-exception mif-exception Nokia-Qt-exception-1.1 OCaml-LGPL-linking-exception
 OpenJDK-assembly-exception-1.0 openvpn-openssl-exception PS-or-PDF-font-exception-20170817
 QPL-1.0-INRIA-2004-exception Qt-GPL-exception-1.0 Qt-LGPL-exception-1.1 Qwt-exception-1.0 SHL-2.0 SHL-2.1
 SWI-exception Swift-exception u-boot-exception-2.0 Universal-FOSS-exception-1.0 vsftpd-openssl-exception
-WxWindows-exception-3.1 x11vnc-openssl-exception""".split()}
+WxWindows-exception-3.1 x11vnc-openssl-exception
+Asterisk-linking-protocols-exception Autoconf-exception-generic-3.0 Bison-exception-1.24 CGAL-linking-exception
+Digia-Qt-LGPL-exception-1.1 GCC-exception-2.0-note GNOME-examples-exception GNU-compiler-exception
+GPL-3.0-389-ds-base-exception Gmsh-exception Independent-modules-exception PCRE2-exception RRDtool-FLOSS-exception-2.0
+SANE-exception Texinfo-exception UBDL-exception erlang-otp-linking-exception fmt-exception harbour-exception
+mxml-exception polyparse-exception romic-exception stunnel-exception""".split()}
 
 
 def _leaf(i: str) -> Node:
@@ -929,8 +939,34 @@ _SCOPE_RE = re.compile(r"\b(?:" + "|".join((
 # Words that forbid a use or keep rights back ("Commercial use is prohibited", "© Le Monde. Reproduction interdite",
 # "the text is copyrighted", "verboten", "prohibido", "vietata"): a licence named next to them is contradicted or
 # granted for part of the page only (licence review: each was read as a CC BY 4.0 grant).
-_RESTRICT_RE = re.compile(r"\b(?:prohibited|prohibits|prohibit|forbidden|forbids|forbid|copyrighted"
-                          r"|interdite?s?|defendue?s?|verboten|untersagt|prohibid[oa]s?|vietat[oaie]|proibit[oaie])\b")
+_RESTRICT_RE = re.compile(r"\b(?:prohibited|prohibits|prohibit|forbidden|forbids|forbid"
+                          r"|interdite?s?|defendue?s?|verboten|untersagt|prohibid[oa]s?|vietat[oaie]|proibit[oaie])\b"
+                          # "the text is copyrighted" (not "copyrighted material, licensed under …": a CC work is)
+                          r"|\b(?:is|are|remains?|stays?) (?:\w+ )?copyrighted\b")
+# ... unless what is forbidden is what the licence named forbids too (code review: "CC BY-NC 4.0: commercial use is
+# prohibited", "prohibido su uso comercial" under BY-NC), or only a use outside the licence ("toute reproduction non
+# conforme à la licence est interdite"): a commercial use needs NC, a modification ND, in every licence found
+_RESTRICT_USE = (("nc", re.compile(r"\b(?:commerc\w*|kommerz\w*|comercial\w*|lucrativ\w*)\b")),
+                 ("nd", re.compile(r"\b(?:modif\w*|derivat\w*|derivad\w*|bearbeit\w*|adapt\w*|transform\w*"
+                                   r"|veraender\w*|abgewandelt\w*)\b")))
+_RESTRICT_OUTSIDE = re.compile(r"\bnon conformes? a\b|\bnot in accordance with\b|\bcontrary to\b|\bin violation of\b"
+                               r"|\bbeyond\b|\boutside\b|\bexcept as\b|\bau dela\b|\bausserhalb\b|\bentgegen\b"
+                               r"|\bno conforme\b|\bnon conforme\b|\bdifforme\b")
+
+
+def _restrictions(whole: str) -> set[str] | None:
+    """The licence elements the forbidding words of a statement ask of the licence it names (``{"nc"}`` for "commercial
+    use is prohibited"), or None for a use it forbids that no licence element forbids ("reproduction interdite")."""
+    need: set[str] = set()
+    for m in _RESTRICT_RE.finditer(whole):
+        window = whole[max(0, m.start() - 60):m.end() + 60]
+        if _RESTRICT_OUTSIDE.search(window):
+            continue
+        uses = {el for el, rx in _RESTRICT_USE if rx.search(window)}
+        if not uses:
+            return None
+        need |= uses
+    return need
 # Set phrases that contain a negation or a scope word but state the usual default, "unless otherwise noted" and
 # "no warranty": removed before the checks above (they are how real grants are written).
 _PARTICIPLE = (r"(?:noted|stated|specified|indicated|mentioned|marked|labell?ed|declared|credited|attributed"
@@ -990,8 +1026,9 @@ def license_from_statement(statement: object) -> str:
     names the licence ("not licensed under", "CC BY 4.0 does not apply", "n'est pas", "gilt
     nicht") or next to "applies / is licensed" anywhere in it; "all rights reserved" in
     English, French, German, Spanish or Italian; words that limit what is covered ("only the
-    logo", "except the text", "sauf", "nur", "solo") or forbid a use ("prohibited",
-    "reproduction interdite", "copyrighted", "verboten"); a question. Set phrases of real grants ("unless
+    logo", "except the text", "sauf", "nur", "solo"); words forbidding a use ("prohibited",
+    "reproduction interdite", "verboten") that the licence itself allows (commercial use forbidden
+    is NC's, modification ND's); a question that names the licence. Set phrases of real grants ("unless
     otherwise noted", "sofern nicht anders angegeben", "sauf mention contraire", "salvo
     diversa indicazione", "without warranty") are not read as negations or limits.
     """
@@ -1017,18 +1054,24 @@ def license_from_statement(statement: object) -> str:
     text = re.sub(r"(?<=\d\.\d)[\s\-]+([A-Z]{2})\b", lambda m: f" {_JUR}{m.group(1).lower()} ", text)
     folded = re.sub(r"[^a-z0-9\s\-.'+]", " ", _fold(text))
     whole = _clause_text(folded.replace(_EOS, " "))
-    if _RESERVED_RE.search(whole) or _DENIAL_RE.search(whole) or _SCOPE_RE.search(whole) or _RESTRICT_RE.search(whole):
+    if _RESERVED_RE.search(whole) or _DENIAL_RE.search(whole) or _SCOPE_RE.search(whole):
         bad = True
-    if re.search(r"\?(?=\s|$)", text):  # a question grants nothing ("Public domain? No."; licence review)
+    restricted = _restrictions(whole)
+    if restricted is None:
         bad = True
+    raw_sentences = text.split(_EOS)  # (aligned with the folded ones: folding keeps the marks)
     all_toks: list[str] = []
-    for sentence in folded.split(_EOS):
+    for k, sentence in enumerate(folded.split(_EOS)):
         toks = _tokens(sentence)
         all_toks.extend(toks)
         mentioned = bool({_FRAGMENT_MARK, _PD_MARK, "cc", "cczero"}.intersection(toks)) or (
             "public domain" in " ".join(toks))
         if mentioned and _NEG_RE.search(_clause_text(sentence)):
             bad = True  # "This work is not licensed under …", "CC BY-SA 4.0 n'est pas la licence de ce texte"
+        if mentioned and k < len(raw_sentences) and raw_sentences[k].rstrip().endswith("?"):
+            after = raw_sentences[k + 1].lstrip() if k + 1 < len(raw_sentences) else ""
+            if not after or after[:1].isupper():  # a question naming the licence grants nothing ("Public domain?
+                bad = True                        # No."); "CC BY-SA 4.0 ? voir …" is a dash lost to encoding
         for i, t in enumerate(toks):
             if t not in ("cc", "cczero"):
                 continue
@@ -1065,6 +1108,8 @@ def license_from_statement(statement: object) -> str:
         return UNKNOWN
     (hit,) = found
     info = _cc_info(hit)
+    if restricted and (info is None or not restricted <= set(info[0])):
+        return UNKNOWN  # it forbids a use its licence allows: "CC BY 4.0 … Commercial use is prohibited"
     if families and (info is None or any(f != info[0] for f in families)):
         return UNKNOWN  # an unversioned mention of a different CC licence
     return hit

@@ -510,17 +510,18 @@ def _yaml_with_lines(text: str, duplicates: list | None = None) -> tuple[Any, di
     if node is not None:
         try:
             walk(node, ())
-            if size(node) > _YAML_MAX_VALUES:
-                raise YamlTooComplex(f"its aliases (`*name` of an `&name` anchor) expand to more than "
-                                     f"{_YAML_MAX_VALUES:,} values: write the values out, or use fewer nested aliases")
+            # only what aliases add counts: a long list written out (100,000 `domains:`) is the file's own size
+            if size(node) > max(_YAML_MAX_VALUES, 10 * len(sizes)):
+                raise YamlTooComplex(f"its aliases (`*name` of an `&name` anchor) expand {len(sizes):,} written "
+                                     f"values to {size(node):,}: write the values out, or use fewer nested aliases")
         except RecursionError:
             raise YamlTooComplex("nested too deeply to read (hundreds of levels): a recipe, pipeline or weights file "
                                  "is a few levels deep; check the file") from None
     return yaml.safe_load(text), lines
 
 
-# A recipe, pipeline or weights file holds at most a few thousand values; aliases nested in aliases multiply
-# (`a: &a [x, x]`, `b: &b [*a, *a]`, …: 9 levels of 9 were 387 million values downstream)
+# Aliases nested in aliases multiply (`a: &a [x, x]`, `b: &b [*a, *a]`, …: 9 levels of 9 were 387 million values
+# downstream): a file may expand to 10 times the values it writes, and to 100,000 in any case
 _YAML_MAX_VALUES = 100_000
 
 
@@ -769,11 +770,8 @@ def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = 
         matches = sorted(Path(m) for m in glob.glob(str(full), recursive=True))
         for m in matches:
             if m.is_dir():
-                for x in sorted(m.rglob("*")):
-                    if x.is_file():
-                        out.append(x)
-                    elif not x.is_dir() and problems is not None:
-                        problems.append(_not_a_file(x))
+                for x in _walk_files(m, problems):
+                    out.append(x)
             elif m.is_file():
                 out.append(m)
             elif problems is not None:
@@ -790,6 +788,28 @@ def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = 
             seen.add(r)
             uniq.append(r)
     return uniq
+
+
+def _walk_files(folder: Path, problems: list[str] | None) -> list[Path]:
+    """Every regular file under ``folder``, sorted, through symlinked subfolders too (code review: ``rglob`` skipped
+    them, so `paths: [data]` left out what `data/**/*.jsonl` read), each real folder once (a link back up is a loop,
+    not read twice); anything else is said in ``problems``."""
+    out: list[Path] = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in files + [d for d in dirs if not os.path.isdir(os.path.join(root, d))]:
+            x = Path(root, name)
+            if x.is_file():
+                out.append(x)
+            elif problems is not None:
+                problems.append(_not_a_file(x))
+    return sorted(out)
 
 
 def _not_a_file(m: Path) -> str:

@@ -222,6 +222,10 @@ def cmd_build(args) -> int:
     build = Path(args.build)
     if not build.is_dir():
         raise MixError(f"{build}: no such build folder; run `lucie-data build` first")
+    if args.output is not None and (not args.output.strip() or "\x00" in args.output):
+        # (code review: `--output ''` wrote the mix into the current folder)
+        raise MixError("--output is empty: give the mix folder, or leave --output out (BUILD/mix or the pipeline's "
+                       "mix.output)")
     try:
         cfg = load_mix_config(build, pipeline=args.pipeline, weights=args.weights, seed=args.seed, output=args.output,
                               repeat_ids=args.repeat_ids)

@@ -99,8 +99,8 @@ def _plausible(v: float) -> float:
     # fuzz review: `1e30` planned 10^35 tokens seen and `mix build` wrote on without a word; `2000` for `2.0` would
     # write 2,000 copies of a corpus
     if v > MAX_FACTOR:
-        raise ValueError(f"a factor is a number of epochs (Lucie's largest is 3); {v:g} is above {MAX_FACTOR:g}, "
-                         "refused as a typo: write the epochs you mean (2 or 2.5, not 2000)")
+        raise ValueError(f"a factor or multiplier of epochs (Lucie's largest factor is 3); {v:g} is above "
+                         f"{MAX_FACTOR:g}, refused as a typo: write the epochs you mean (2 or 2.5, not 2000)")
     return v
 
 
@@ -554,6 +554,11 @@ def _exact_epochs(stats: list[SubsetStats], weights: Weights, *, meant: bool = T
         f = memo.get(triple)
         if f is None:
             f = _exact(triple[0]) * _exact(triple[1]) * _exact(triple[2])
+            if f > MAX_FACTOR:  # code review: each number was capped, their product (10^6 epochs) was not
+                raise MixPlanError(
+                    f"subset {s.subset}: {float(f):g} epochs (factor {triple[0]:g} for {s.key} × language "
+                    f"multiplier {triple[1]:g} × source multiplier {triple[2]:g}) is above {MAX_FACTOR:g}, refused "
+                    "as a typo (Lucie's largest is 3): lower one of them")
             f = memo[triple] = _as_meant(f) if meant else f
         epochs.append(f)
     if missing:

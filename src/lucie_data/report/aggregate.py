@@ -604,7 +604,11 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
     if nc.height:
         out.append({"kind": "non_commercial_kept", "severity": "warning", "source": None, "count": nc.height,
                     "ids": _ids(nc), "message": f"{nc.height} kept document(s) do not grant commercial use"})
-    nd = docs.filter(pl.col("modified") & pl.col("license").map_elements(is_no_derivatives, return_dtype=pl.Boolean))
+    # modified under a no-derivatives licence, or flagged so by the gate (which judges by the policy: `CC-BY-4.0 OR
+    # CC-BY-ND-4.0` under `deny: [CC-BY-4.0]` is no-derivatives, though its least restrictive reading is not; review)
+    nd = docs.filter(pl.col("modified") & (
+        pl.col("license").map_elements(is_no_derivatives, return_dtype=pl.Boolean)
+        | (pl.col("license_warning") == "no_derivatives_modified").fill_null(False)))
     nd_kept = nd.filter(pl.col("status") == "kept")
     if nd_kept.height:
         out.append({"kind": "no_derivatives_modified_kept", "severity": "warning", "source": None,

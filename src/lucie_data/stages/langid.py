@@ -176,7 +176,8 @@ class LanguageIdSpec(StageSpec):
             with open(path, "rb") as f:
                 head = f.read(8)
         except OSError as e:
-            return f"cannot be read: {e.strerror or e}"
+            return (f"cannot be read ({e.strerror or e}); give a .bin or .ftz model file, or remove `model:` for the "
+                    "bundled lid.176.ftz")
         if len(head) < 8 or struct.unpack("<ii", head)[0] != 793712314:
             return ("is not a fastText model (it does not start with fastText's magic number"
                     + (": the file is empty" if not head else "") + "); give a .bin or .ftz that fastText wrote, "
