@@ -50,6 +50,10 @@ SPACY_TOKENS = [
     ("en", "#hashtag @user", ["#", "hashtag", "@user"]),
     ("es", "Esta ciudad-estado emergió", ["Esta", "ciudad-estado", "emergió"]),
     ("it", "il nord-est e l'anno", ["il", "nord-est", "e", "l'", "anno"]),
+    # review: after the elisions spaCy's French prefix rule splits (l' d' n'), a listed or TOKEN_MATCH word stays whole
+    ("fr", "dans l'après-midi du", ["dans", "l'", "après-midi", "du"]),  # reviewer probe (rv19 frcheck.py)
+    ("fr", "région d'Île-de-France et", ["région", "d'", "Île-de-France", "et"]),  # reviewer probe
+    ("fr", "c'est-à-dire", ["c'", "est", "-", "à", "-", "dire"]),  # reviewer probe: c' is spaCy's infix, not prefix
 ]
 
 
@@ -104,3 +108,4 @@ def test_french_ocr_gopher_quality_decisions():
             dis.append((r["id"], a, b))
     assert len(dis) <= 1, dis
     assert all(a == "keep" for _, a, _ in dis) or not dis
+

@@ -45,7 +45,9 @@ from ...fastpath import compiled
 
 _fast = compiled()  # compiled twin of tokenize's loop, or None: the Python loop gives the same tokens
 
-_URL = r"(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# (an e-mail's local part at most 64 characters, RFC 5321, tried only where an `@` follows: unbounded, it was
+# rescanned to the end of the chunk from every position of a 20,000-underscore or a-a-a… run, 2-7 s; review)
+_URL = r"(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|(?=[\w.+-]{1,64}+@)[\w.+-]{1,64}+@[\w-]+(?:\.[\w-]+)+"
 _ABBR = r"(?:[^\W\d_]{1,3}\.){2,}|\b[A-ZÀ-Ý]\.(?![\w.])"  # U.S. e.g. z.B. i.e.; initials M. A. W.
 # spaCy's base exceptions keep a lone lowercase ASCII letter with its period (h. p. c.): 8 h. du matin
 _LETTER_DOT = r"(?<![\w.'’¬@^|\\•‹›±¨~-])[a-z]\.(?![\w.])"
@@ -134,7 +136,9 @@ _ABBREVS = {
     "es": "Sr|Sra|Srta|Dr|Dra|etc|pág|núm|Av|Sto|Sta|vs",
     "it": "Sig|Sigg|Dott|Prof|ecc|pag|Ing|Avv|etc",
 }
-_WHOLE_START = r"(?<![^\W_]|[-'’])"  # a word spaCy keeps whole must be the whole token: nothing glued before
+_WHOLE_START = r"(?:(?<![^\W_]|[-'’])|(?<=(?<![^\W_])[lLdDnN]['’]))"  # a word spaCy keeps whole must be the whole token: nothing glued before
+# but right after the elisions spaCy's French prefix rule splits, l' d' n' (review: l'après-midi, d'Île-de-France; after
+# c' qu' s' j' spaCy splits the word at its hyphens, its infix rule taking the elision)
 _WHOLE_END = rf"(?![\w\-'’]|{_G})"
 
 
@@ -142,17 +146,17 @@ def _pattern(lang: str) -> str:
     abbr = rf"\b(?:{_ABBREVS[lang]})\.(?!\w)|" if lang in _ABBREVS else ""
     head = rf"{_URL}|{_ABBR}|{abbr}{_LETTER_DOT}|"
     if lang == "en":
-        return (rf"{head}\w+(?=[nN]['’][tT]\b)|[nN]['’][tT]\b|(?<=\w)['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)\b|"
+        return (rf"{head}[^\W_]+(?=[nN]['’][tT]\b)|[nN]['’][tT]\b|(?<=\w)['’](?:[sSdDmM]|re|ve|ll|RE|VE|LL)\b|"
                 rf"{_num(lang)}|{_core(lang)}|{_ELLIPSIS}|{_PUNCT}")
     if lang == "fr":
         clitic = (rf"(?<={_L})[{_FR_HY}](?:{_FR_CLITICS})"
                   rf"(?=(?:[{_FR_HY}](?:{_FR_CLITICS}))*(?![\w{_FR_HY}'’]|{_G}))")
         # spaCy's exceptions est-ce, passe-t-il split although est-, passe- open its token_match words
         not_tm = rf"(?!(?:[eE]st|[pP]asse)(?:[{_FR_HY}](?:{_FR_CLITICS}))+{_WHOLE_END})"
-        return (rf"{head}(?<=J\.)-C\.|{_WHOLE_START}(?=\w*+[{_FR_HY}'’°])(?:{_FR_EXC}|{not_tm}{_fr_token_match()}){_WHOLE_END}|{_L}+['’](?={_L})|{_num(lang)}|"
+        return (rf"{head}(?<=J\.)-C\.|{_WHOLE_START}(?=[^\W_]*+[{_FR_HY}'’°])(?:{_FR_EXC}|{not_tm}{_fr_token_match()}){_WHOLE_END}|{_L}+['’](?={_L})|{_num(lang)}|"
                 rf"{clitic}|{_core(lang)}|{_ELLIPSIS}|{_PUNCT}")
     if lang == "it":
-        return (rf"{head}{_WHOLE_START}(?=\w*+[-'])(?:{_IT_EXC}|po'|E'){_WHOLE_END}|{_L}+['’](?={_L})|{_num(lang)}|{_core(lang)}|"
+        return (rf"{head}{_WHOLE_START}(?=[^\W_]*+[-'])(?:{_IT_EXC}|po'|E'){_WHOLE_END}|{_L}+['’](?={_L})|{_num(lang)}|{_core(lang)}|"
                 rf"{_ELLIPSIS}|{_PUNCT}")
     if lang == "de":  # German has no apostrophe infix: geht's, ist's stay whole
         return rf"{head}{_num(lang)}|{_core(lang, inner=r'[_´' + chr(39) + ']')}|{_ELLIPSIS}|{_PUNCT}"
