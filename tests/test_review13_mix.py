@@ -159,3 +159,26 @@ def test_an_empty_mix_output_is_refused(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["mix", "build", str(tmp_path / "build"), "--output", ""]) == 2
     assert "--output is empty" in capsys.readouterr().err and not any(here.iterdir())
+
+
+def test_a_source_left_out_by_only_without_an_earlier_record_is_not_taken_as_gated(tmp_path, capsys):
+    """Review: a first run stopped after its sources finished (no manifest), then `build --only ok` under a policy
+    allowing no-derivatives recorded that policy's gate for `nd`, which was built without one: its normalised
+    CC-BY-ND text was mixed and passed `push --dry-run`."""
+    pipe = _project(tmp_path)
+    (tmp_path / "ok.yaml").write_text(
+        "name: ok\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\ninput: {type: jsonl, paths: [in.jsonl]}\n",
+        encoding="utf-8")
+    pipe.write_text(pipe.read_text().replace("sources: [s.yaml]", "sources: [s.yaml, ok.yaml]"), encoding="utf-8")
+    assert main(["build", str(pipe)]) == 0
+    (tmp_path / "build/manifest.json").unlink()  # as a first run stopped before writing it
+    pipe.write_text(pipe.read_text() + ND_POLICY, encoding="utf-8")
+    assert main(["build", str(pipe), "--only", "ok"]) in (0, 1)
+    entries = {e["name"]: e for e in json.loads((tmp_path / "build/manifest.json").read_text())["sources"]}
+    assert "license_gate" not in entries["nd"] and entries["ok"]["license_gate"] is not None
+    capsys.readouterr()
+    assert main(["mix", "build", str(tmp_path / "build"), "--output", str(tmp_path / "mix")]) == 2
+    err = capsys.readouterr().err
+    assert "for nd, manifest.json does not record which gate ran last" in err and "without --only" in err, err
+    assert main(["build", str(pipe)]) == 0  # the fix the message gives
+    assert main(["mix", "build", str(tmp_path / "build"), "--output", str(tmp_path / "mix")]) == 0

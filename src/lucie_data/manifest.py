@@ -305,8 +305,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
         })
         if src.name not in built and src.name in previous_sources:
             sources[-1].update({k: previous_sources[src.name][k] for k in _AS_BUILT if k in previous_sources[src.name]})
-            if "license_gate" not in previous_sources[src.name]:  # built before it was recorded: not known
-                del sources[-1]["license_gate"]
+        if src.name not in built and "license_gate" not in previous_sources.get(src.name, {}):
+            # left out of this run and recorded by no earlier manifest (none, or from before the record; review: a first
+            # run stopped after a source finished, then --only under a new policy, recorded that policy's gate for it)
+            del sources[-1]["license_gate"]
     cache.save()
     manifest = {
         "lucie_data_version": __version__,

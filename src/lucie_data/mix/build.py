@@ -1260,7 +1260,8 @@ def _check_no_derivatives_gated(sources: list[SourceInfo], per_shard: dict, keep
     policy allowing CC-BY-4.0, mixed under one denying it). A manifest from before it was recorded: not known."""
     from ..licenses import LicensePolicy
 
-    gates = {s.get("name"): s.get("license_gate") for s in mdata.get("sources") or [] if isinstance(s, dict)}
+    entries = {s.get("name"): s for s in mdata.get("sources") or [] if isinstance(s, dict)}
+    gates = {n: e.get("license_gate") for n, e in entries.items()}
     bad: dict[str, set[str]] = {}
     for src in sources:
         if not src.redistributable:
@@ -1278,13 +1279,16 @@ def _check_no_derivatives_gated(sources: list[SourceInfo], per_shard: dict, keep
                     continue  # its build's last gate removed or flagged them (flagged ones never enter a mix)
                 bad.setdefault(src.name, set()).add(lic)
     if bad:
+        unrecorded = sorted(n for n in bad if "license_gate" not in entries.get(n, {}))
         raise MixPlanError(
             f"the licence policy ({origin}) allows these licences only for unmodified documents (no-derivatives), and "
             "the build of these sources did not remove the documents a stage modified under them: "
             + "; ".join(f"{n} ({', '.join(sorted(lics))})" for n, lics in sorted(bad.items()))
-            + " (no licence gate ran last in their stages, or its policy allowed them modified). Rerun `lucie-data "
-            "build` with this policy in the pipeline (its gate, run last, removes them; the policy is part of the "
-            "build key), then mix")
+            + " (no licence gate ran last in their stages, or its policy allowed them modified"
+            + (f"; for {', '.join(unrecorded)}, manifest.json does not record which gate ran last: built before "
+               "lucie-data recorded it, or left out by --only since" if unrecorded else "")
+            + "). Rerun `lucie-data build` with this policy in the pipeline, without --only (its gate, run last, "
+            "removes them, and the manifest records it), then mix")
 
 
 def _count_subsets(sources: list[SourceInfo], keep: Callable[[SourceInfo, str | None], str | None],
