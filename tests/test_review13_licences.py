@@ -48,6 +48,12 @@ def test_only_known_public_domain_refs_are_public_domain(lic, cls):
     ("Apache-2.0 (LICENSE-2.0.txt)", "Apache-2.0"),
     ("BSD-3-Clause (LICENSE.BSD)", "BSD-3-Clause"),
     ("CC-BY-4.0 (LICENSE.commercial)", UNKNOWN),
+    # review: a pointer to another family's file is not the licence's (a copyleft pointer was dropped)
+    ("MIT (LICENSE.GPL)", UNKNOWN),
+    ("MIT (see COPYING.GPL)", UNKNOWN),
+    ("CC-BY-4.0 (LICENSE.GFDL)", UNKNOWN),
+    ("MIT (COPYING.LESSER)", UNKNOWN),
+    ("GPL-3.0-only (COPYING.GPL)", "GPL-3.0-only"),
     # SPDX 3.27's exceptions (packaging.licenses ships that list)
     ("GPL-2.0-or-later WITH Bison-exception-1.24", "GPL-2.0-or-later WITH Bison-exception-1.24"),
     ("MIT WITH fmt-exception", "MIT WITH fmt-exception"),
@@ -90,8 +96,15 @@ def test_real_grants_still_read(statement, expected):
     ("¿Quieres reutilizar este contenido? Está bajo licencia CC BY-SA 4.0.", "CC-BY-SA-4.0"),
     ("Vous souhaitez réutiliser ce contenu ? Il est sous licence CC BY 4.0.", "CC-BY-4.0"),
     ("Licence : CC BY-SA 4.0 ? voir les conditions", "CC-BY-SA-4.0"),
-    # and what it forbids beyond its licence stays unknown
+    # and what it forbids beyond its licence stays unknown (review: each below was read as a grant for a while)
     ("CC BY 4.0 — modifications forbidden", UNKNOWN),
+    ("CC BY-NC 4.0. Toute reproduction, commerciale ou non, est interdite.", UNKNOWN),
+    ("CC BY-NC 4.0. Commercial use and redistribution are prohibited.", UNKNOWN),
+    ("CC BY-ND 4.0. Modification and reproduction are prohibited.", UNKNOWN),
+    ("CC BY-NC-ND 4.0. Commercial use is prohibited. Reproduction interdite hors du cadre scolaire.", UNKNOWN),
+    ("This work is licensed under CC BY 4.0. Use outside the EU is prohibited.", UNKNOWN),
+    ("CC BY 4.0. Reproduction prohibited beyond fair use.", UNKNOWN),
+    ("CC BY 4.0? no, this text is not free.", UNKNOWN),
 ])
 def test_forbidding_what_the_licence_forbids_is_a_grant(statement, expected):
     assert license_from_statement(statement) == expected

@@ -541,10 +541,13 @@ _MAX_DEPTH = 16
 _FILE_REF_RE = re.compile(r"(?:see\s+)?(?:(?:LICEN[CS]E|COPYING)([\w.\-]*)(?:\s*,\s*)?)", re.I)
 
 
-# words a licence file's name may carry after LICENSE / COPYING (`COPYING.LESSER`, `LICENSE-2.0.txt`, `LICENSE.BSD`):
-# a text extension, a version, the name of a licence family (code review: they were unknown after the rule below)
-_FILE_WORDS = frozenset({"txt", "md", "rst", "markdown", "lesser", "library", "gpl", "lgpl", "agpl", "gfdl", "bsd",
-                         "mit", "apache", "apl", "asl", "mpl", "epl", "isc", "zlib", "unlicense", "cc0"})
+# words a licence file's name may carry after LICENSE / COPYING (`COPYING.LESSER`, `LICENSE-2.0.txt`, `LICENSE.BSD`;
+# code review: they were unknown after the rule below):
+# a text extension, a version, or a word starting a word of the licence named (`LICENSE.BSD` for BSD-3-Clause,
+# `COPYING.GPL` for GPL-3.0; `LESSER`/`LIBRARY` for an LGPL): a family the licence is not ("MIT (LICENSE.GPL)") is not
+# a pointer (review: a copyleft pointer was dropped and the text classed permissive)
+_FILE_WORDS = frozenset({"txt", "md", "rst", "markdown"})
+_FILE_WORDS_OF = {"lesser": "lgpl", "library": "lgpl"}
 
 
 def _file_refs_only(inner: str, outer: str) -> bool:
@@ -557,7 +560,9 @@ def _file_refs_only(inner: str, outer: str) -> bool:
         if m is None or m.end() == pos:
             return False
         for word in re.findall(r"[A-Za-z0-9]+", m.group(1).lower()):
-            if not (word.isdigit() or word in _FILE_WORDS or any(n.startswith(word) for n in names)):
+            family = _FILE_WORDS_OF.get(word)
+            if not (word.isdigit() or word in _FILE_WORDS or (len(word) >= 3 and any(n.startswith(word) for n in names))
+                    or (family is not None and any(n.startswith(family) for n in names))):
                 return False
         pos = m.end()
     return bool(inner)
@@ -949,21 +954,27 @@ _RESTRICT_RE = re.compile(r"\b(?:prohibited|prohibits|prohibit|forbidden|forbids
 _RESTRICT_USE = (("nc", re.compile(r"\b(?:commerc\w*|kommerz\w*|comercial\w*|lucrativ\w*)\b")),
                  ("nd", re.compile(r"\b(?:modif\w*|derivat\w*|derivad\w*|bearbeit\w*|adapt\w*|transform\w*"
                                    r"|veraender\w*|abgewandelt\w*)\b")))
-_RESTRICT_OUTSIDE = re.compile(r"\bnon conformes? a\b|\bnot in accordance with\b|\bcontrary to\b|\bin violation of\b"
-                               r"|\bbeyond\b|\boutside\b|\bexcept as\b|\bau dela\b|\bausserhalb\b|\bentgegen\b"
-                               r"|\bno conforme\b|\bnon conforme\b|\bdifforme\b")
+# "… non conforme à la licence est interdite", "use beyond the licence is prohibited": only a use outside the licence
+_RESTRICT_OUTSIDE = re.compile(r"\b(?:non conformes? a|not in accordance with|contrary to|in violation of|outside|beyond"
+                               r"|except as \w+ by|au dela de|hors|ausserhalb|entgegen|al di fuori)(?: \w+){0,3}? "
+                               r"(?:licen[cs]\w*|lizenz\w*|licenz\w*)\b")
+# other uses forbidden beside a commercial use or a modification: then it is more than the licence's own ban
+# ("commercial use and redistribution are prohibited", "reproduction, commerciale ou non, est interdite"; review)
+_RESTRICT_OTHER = re.compile(r"\b(?:reproduc\w*|redistribu\w*|distribu\w*|diffus\w*|copi\w*|copy\w*|republi\w*"
+                             r"|partag\w*|shar\w*|verbreit\w*|weiterverbreit\w*|vervielfaelt\w*|riprodu\w*|ridistribu\w*"
+                             r"|reutiliz\w*|reutilis\w*|ou non|or not|oder nicht|o no|o meno|whether)\b")
 
 
-def _restrictions(whole: str) -> set[str] | None:
+def _restrictions(sentences: list[str]) -> set[str] | None:
     """The licence elements the forbidding words of a statement ask of the licence it names (``{"nc"}`` for "commercial
-    use is prohibited"), or None for a use it forbids that no licence element forbids ("reproduction interdite")."""
+    use is prohibited"), or None when a sentence forbids something no licence element forbids ("reproduction
+    interdite", "commercial use and redistribution are prohibited"). Sentence by sentence (``_clause_text`` of each)."""
     need: set[str] = set()
-    for m in _RESTRICT_RE.finditer(whole):
-        window = whole[max(0, m.start() - 60):m.end() + 60]
-        if _RESTRICT_OUTSIDE.search(window):
+    for sentence in sentences:
+        if not _RESTRICT_RE.search(sentence) or _RESTRICT_OUTSIDE.search(sentence):
             continue
-        uses = {el for el, rx in _RESTRICT_USE if rx.search(window)}
-        if not uses:
+        uses = {el for el, rx in _RESTRICT_USE if rx.search(sentence)}
+        if not uses or _RESTRICT_OTHER.search(sentence):
             return None
         need |= uses
     return need
@@ -1056,7 +1067,7 @@ def license_from_statement(statement: object) -> str:
     whole = _clause_text(folded.replace(_EOS, " "))
     if _RESERVED_RE.search(whole) or _DENIAL_RE.search(whole) or _SCOPE_RE.search(whole):
         bad = True
-    restricted = _restrictions(whole)
+    restricted = _restrictions([_clause_text(x) for x in folded.split(_EOS)])
     if restricted is None:
         bad = True
     raw_sentences = text.split(_EOS)  # (aligned with the folded ones: folding keeps the marks)
@@ -1069,9 +1080,12 @@ def license_from_statement(statement: object) -> str:
         if mentioned and _NEG_RE.search(_clause_text(sentence)):
             bad = True  # "This work is not licensed under …", "CC BY-SA 4.0 n'est pas la licence de ce texte"
         if mentioned and k < len(raw_sentences) and raw_sentences[k].rstrip().endswith("?"):
+            before = raw_sentences[k].rstrip()[:-1]
             after = raw_sentences[k + 1].lstrip() if k + 1 < len(raw_sentences) else ""
-            if not after or after[:1].isupper():  # a question naming the licence grants nothing ("Public domain?
-                bad = True                        # No."); "CC BY-SA 4.0 ? voir …" is a dash lost to encoding
+            # a question naming the licence grants nothing ("Public domain? No.", "CC BY 4.0? no, …"); a spaced `?`
+            # before a lower-case word is a dash lost to encoding ("CC BY-SA 4.0 ? voir …")
+            if not (before[-1:].isspace() and after[:1].islower()):
+                bad = True
         for i, t in enumerate(toks):
             if t not in ("cc", "cczero"):
                 continue
