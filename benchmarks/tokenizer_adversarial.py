@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 RUNS = {"underscores": "_", "a-a-a": "a-", "1-1-1": "1-", "a_a_a": "a_", "¬a¬a": "¬a", "apostrophes a'a'": "a'",
-        "dots a.a.": "a.", "at-signs a@a@": "a@"}
+        "dots a.a.": "a.", "at-signs a@a@": "a@", "French clitics t-t-t": "t-", "-il-il": "-il"}
 LANGS = ("fr", "en", "de", "es", "it")
 SIZES = (50_000, 200_000)
 
