@@ -182,3 +182,32 @@ def test_a_source_left_out_by_only_without_an_earlier_record_is_not_taken_as_gat
     assert "for nd, manifest.json does not record which gate ran last" in err and "without --only" in err, err
     assert main(["build", str(pipe)]) == 0  # the fix the message gives
     assert main(["mix", "build", str(tmp_path / "build"), "--output", str(tmp_path / "mix")]) == 0
+
+
+def test_a_source_left_out_by_only_without_an_earlier_record_has_no_known_policy(tmp_path, capsys):
+    """Review: after a first run stopped before its manifest, `build --only ok` under `unverified: deny` recorded that
+    policy for `s`, built under `allow`: the mix published `s`'s unverified documents (an empty license_field)."""
+    recs = [json.loads(x) for x in CORPUS.read_text(encoding="utf-8").splitlines()[:6]]
+    for i, r in enumerate(recs):
+        r["rights"] = "CC-BY-SA-4.0" if i % 3 else ""
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
+    for name, extra in (("s", ", license_field: rights"), ("ok", "")):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-4.0\n"
+                                               f"input: {{type: jsonl, paths: [d.jsonl]{extra}}}\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+
+    def write(unverified: str) -> None:
+        pipe.write_text("name: p\nsources: [s.yaml, ok.yaml]\noutput_dir: b\nexecutor: {type: local, workers: 1, "
+                        "tasks: 1}\nlicense_policy: {allow_classes: [permissive, share-alike], unverified: "
+                        f"{unverified}}}\nmix: {{factors: {{fr--web: 1}}}}\n", encoding="utf-8")
+
+    write("allow")
+    assert main(["build", str(pipe)]) == 0
+    (tmp_path / "b/manifest.json").unlink()
+    write("deny")
+    assert main(["build", str(pipe), "--only", "ok"]) in (0, 1)
+    entries = {e["name"]: e for e in json.loads((tmp_path / "b/manifest.json").read_text())["sources"]}
+    assert entries["s"]["license_policy"] is None and entries["ok"]["license_policy"]["unverified"] == "deny"
+    capsys.readouterr()
+    assert main(["mix", "build", str(tmp_path / "b"), "--output", str(tmp_path / "m")]) == 2
+    assert "`unverified: deny`, but the build was made without it" in capsys.readouterr().err

@@ -305,6 +305,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
         })
         if src.name not in built and src.name in previous_sources:
             sources[-1].update({k: previous_sources[src.name][k] for k in _AS_BUILT if k in previous_sources[src.name]})
+        if src.name not in built and src.name not in previous_sources:
+            # (the same case: the policy its shards were built under is not known; review: today's `unverified: deny`
+            # was recorded for a source built under `allow`, and the mix published its unverified documents)
+            sources[-1]["license_policy"] = None
         if src.name not in built and "license_gate" not in previous_sources.get(src.name, {}):
             # left out of this run and recorded by no earlier manifest (none, or from before the record; review: a first
             # run stopped after a source finished, then --only under a new policy, recorded that policy's gate for it)
