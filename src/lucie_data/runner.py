@@ -260,7 +260,14 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         ctx = multiprocess.get_context(self.start_method)
         # datatrove's progress line ("3/8 tasks completed.") counts through a Manager, as in its own run: a Manager
         # that dies makes the tasks fail with an error, never wait (review 10's orphan checks expect this fork too)
-        mg = multiprocess.Manager()
+        # forked from this thread with SIGINT blocked, as the forkserver is spawned (start_forkserver): a Ctrl-C in the
+        # instant of the fork raised KeyboardInterrupt in the child's at-fork hooks (filelock's), printed as "Exception
+        # ignored … Traceback" (CI, 1 run); the Manager ignores SIGINT once it runs, and this thread's mask is restored
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            mg = multiprocess.Manager()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         workers: list[_Worker] = []
         try:
             ranks = self.get_incomplete_ranks(range(first, first + n))
