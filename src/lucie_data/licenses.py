@@ -536,33 +536,28 @@ Node = tuple
 _MAX_LEN = 1000
 _MAX_DEPTH = 16
 # "(LICENSE)", "(see LICENSE.txt, COPYING)", "(LICENSE-MIT, LICENSE-APACHE)": pointers to the licence files, dropped
-# (:func:`_file_refs_only`). A suffix may say something of its own ("CC-BY-4.0 (LICENSE.NC)" was read as CC-BY-4.0;
-# licence review): only a text extension, or a name that starts one of the licences outside the parenthesis.
+# (:func:`_file_refs_only`). The words after LICENSE / COPYING may only be a text extension, a version, or the start of
+# a word of the licence named (`LICENSE.BSD` for BSD-3-Clause, `COPYING.GPL` for GPL-3.0; `LESSER`/`LIBRARY` for an
+# LGPL). Reviews: "CC-BY-4.0 (LICENSE.NC)" was read as CC-BY-4.0, and "MIT (LICENSE.GPL)" as MIT.
 _FILE_REF_RE = re.compile(r"(?:see\s+)?(?:(?:LICEN[CS]E|COPYING)([\w.\-]*)(?:\s*,\s*)?)", re.I)
-
-
-# words a licence file's name may carry after LICENSE / COPYING (`COPYING.LESSER`, `LICENSE-2.0.txt`, `LICENSE.BSD`;
-# code review: they were unknown after the rule below):
-# a text extension, a version, or a word starting a word of the licence named (`LICENSE.BSD` for BSD-3-Clause,
-# `COPYING.GPL` for GPL-3.0; `LESSER`/`LIBRARY` for an LGPL): a family the licence is not ("MIT (LICENSE.GPL)") is not
-# a pointer (review: a copyleft pointer was dropped and the text classed permissive)
 _FILE_WORDS = frozenset({"txt", "md", "rst", "markdown"})
 _FILE_WORDS_OF = {"lesser": "lgpl", "library": "lgpl"}
 
 
 def _file_refs_only(inner: str, outer: str) -> bool:
-    """Whether ``inner`` is only file names of the licence ``outer`` states (see _FILE_REF_RE): each word after
-    LICENSE / COPYING is a version, one of _FILE_WORDS, or the start of a word of ``outer`` (`LICENSE-MIT`,
-    `LICENSE-APACHE`); `LICENSE.NC` is not (licence review: read as CC-BY-4.0 with its NC dropped)."""
+    """Whether ``inner`` is only names of files of the licence ``outer`` states (see _FILE_REF_RE)."""
     pos, names = 0, [w.lower() for w in re.findall(r"[A-Za-z0-9]+", outer)]
+
+    def of_licence(word: str) -> bool:
+        family = _FILE_WORDS_OF.get(word, word if len(word) >= 3 else None)
+        return family is not None and any(n.startswith(family) for n in names)
+
     while pos < len(inner):
         m = _FILE_REF_RE.match(inner, pos)
         if m is None or m.end() == pos:
             return False
         for word in re.findall(r"[A-Za-z0-9]+", m.group(1).lower()):
-            family = _FILE_WORDS_OF.get(word)
-            if not (word.isdigit() or word in _FILE_WORDS or (len(word) >= 3 and any(n.startswith(word) for n in names))
-                    or (family is not None and any(n.startswith(family) for n in names))):
+            if not (word.isdigit() or word in _FILE_WORDS or of_licence(word)):
                 return False
         pos = m.end()
     return bool(inner)

@@ -770,8 +770,7 @@ def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = 
         matches = sorted(Path(m) for m in glob.glob(str(full), recursive=True))
         for m in matches:
             if m.is_dir():
-                for x in _walk_files(m, problems):
-                    out.append(x)
+                out.extend(_walk_files(m, problems))
             elif m.is_file():
                 out.append(m)
             elif problems is not None:
@@ -803,7 +802,7 @@ def _walk_files(folder: Path, problems: list[str] | None) -> list[Path]:
             continue
         seen.add(real)
         dirs.sort()
-        for name in files + [d for d in dirs if not os.path.isdir(os.path.join(root, d))]:
+        for name in files:  # (os.walk lists here whatever is not a folder: links that lead nowhere, pipes…)
             x = Path(root, name)
             if x.is_file():
                 out.append(x)
