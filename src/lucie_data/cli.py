@@ -170,7 +170,9 @@ def cmd_build(args) -> int:
 
     from .runner import build
 
-    if args.output is not None and (not args.output.strip() or "\x00" in args.output):
+    from .recipe import blank_or_nul
+
+    if blank_or_nul(args.output, "a path") is not None:
         from .errors import InputError
 
         # (fuzz review: `--output ""` was ignored, the build went to the pipeline's output_dir)
@@ -491,9 +493,6 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except BrokenPipeError:  # `lucie-data schema | head`: the reader had enough
         return _pipe_closed(0)
-    except KeyboardInterrupt:
-        print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
-        return 130
     except Exception as e:
         if not _caused_by_interrupt(e):
             raise
@@ -501,8 +500,14 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
-        return 130
+        return _interrupted()
+    except KeyboardInterrupt:
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
+    return 130
 
 
 def _caused_by_interrupt(e: BaseException) -> bool:

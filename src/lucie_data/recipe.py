@@ -40,6 +40,19 @@ LICENCE_STAGE_KEYS = frozenset({"license_warning", "license_rule_verdict", "lice
 COLLECT_PROBLEMS = "lucie_collect_recipe_problems"
 
 
+_NULLABLE_NAMES = ("id_field", "url_field", "title_field", "date_field")  # field options where null means none
+
+
+def blank_or_nul(value: object, what: str = "a name") -> str | None:
+    """Why a name or path given as text cannot be one ("empty", "not a path (a NUL byte)"), or None. One test for the
+    recipe's field names, input paths and output folders and the commands' --output (fuzz review: each passed)."""
+    if not isinstance(value, str):
+        return None
+    if not value.strip():
+        return "empty"
+    return f"not {what} (a NUL byte)" if "\x00" in value else None
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,22 +117,20 @@ class InputSpec(Strict):
         """A field name (or file) left empty: fuzz review, `text_field: ""` passed validate and the build removed all
         45 records as read_missing_text, exit 0; `license_field: ""` labelled every record with the recipe's
         licence, no warning (the reader never checks an empty name)."""
-        if isinstance(v, str) and (not v.strip() or "\x00" in v):
+        if (why := blank_or_nul(v)) is not None:
             name = info.field_name
-            fix = ("give the record field's name, or null for none" if name in ("id_field", "url_field", "title_field",
-                                                                               "date_field")
+            fix = ("give the record field's name, or null for none" if name in _NULLABLE_NAMES
                    else "give the name" if name in ("text_field", "sidecar_key") else "give the name, or remove it")
-            raise ValueError(f"`{name}` is {'empty' if not v.strip() else 'not a name (a NUL byte)'}: {fix}")
+            raise ValueError(f"`{name}` is {why}: {fix}")
         return v
 
     @field_validator("paths")
     @classmethod
     def _no_empty_path(cls, v):
         for i, p in enumerate(v):
-            if isinstance(p, str) and (not p.strip() or "\x00" in p):
+            if (why := blank_or_nul(p, "a path")) is not None:
                 # (fuzz review: `paths: [""]` read the recipe's own folder, its YAML files, as data)
-                raise ValueError(f"paths[{i}] is {'empty' if not p.strip() else 'not a path (a NUL byte)'}: give a "
-                                 "file, folder or glob relative to the recipe")
+                raise ValueError(f"paths[{i}] is {why}: give a file, folder or glob relative to the recipe")
         return v
 
     @staticmethod
@@ -441,9 +452,9 @@ class PipelineRecipe(Strict):
     @classmethod
     def _a_folder(cls, v):
         # fuzz review: `""`, `"   "` and a NUL byte passed validate; the NUL was a traceback at build
-        if isinstance(v, str) and (not v.strip() or "\x00" in v):
-            raise ValueError("`output_dir` is " + ("empty" if not v.strip() else "not a path (a NUL byte)")
-                             + ": give the build folder, relative to this file, or remove it (default build/<name>)")
+        if (why := blank_or_nul(v, "a path")) is not None:
+            raise ValueError(f"`output_dir` is {why}: give the build folder, relative to this file, or remove it "
+                             "(default build/<name>)")
         return v
     seed: int = 0
     tokenizer: str | None = Field(None, description="tokenizer.json path or Hub id for token counts; "
@@ -1127,7 +1138,7 @@ def _load_source(path: Path, defaults: dict | None, presets: dict | None, pipeli
         inp = merged.get("input") if isinstance(merged.get("input"), dict) else {}
         if inp.get("type") != "hf_dataset" and isinstance(inp.get("paths"), list):
             for i, pat in enumerate(inp["paths"]):
-                if not isinstance(pat, str) or not pat.strip() or "\x00" in pat:
+                if not isinstance(pat, str) or blank_or_nul(pat) is not None:  # (reported by the validator)
                     continue
                 odd: list[str] = []
                 if not resolve_paths(path.parent, [pat], odd) and not odd:

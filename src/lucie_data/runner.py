@@ -7,6 +7,7 @@ hand-off Parquet files in ``work/``. After the last segment the ledger is comput
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -172,14 +173,24 @@ def start_forkserver() -> None:
     from multiprocess import resource_tracker
 
     resource_tracker.ensure_running()
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        forkserver.ensure_running()
+        with _sigint_blocked():
+            forkserver.ensure_running()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if main_thread:
             os.environ.pop("LUCIE_FORKSERVER_PARENT", None)
     forks_die_with_parent()
+
+
+@contextlib.contextmanager
+def _sigint_blocked():
+    """SIGINT blocked in this thread, then its mask as it was: a process started meanwhile inherits the block (through
+    exec too) until it ignores SIGINT itself, and this thread gets a Ctrl-C that came meanwhile once it is restored."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def forks_die_with_parent() -> None:
@@ -263,11 +274,8 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         # forked from this thread with SIGINT blocked, as the forkserver is spawned (start_forkserver): a Ctrl-C in the
         # instant of the fork raised KeyboardInterrupt in the child's at-fork hooks (filelock's), printed as "Exception
         # ignored … Traceback" (CI, 1 run); the Manager ignores SIGINT once it runs, and this thread's mask is restored
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
+        with _sigint_blocked():
             mg = multiprocess.Manager()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         workers: list[_Worker] = []
         try:
             ranks = self.get_incomplete_ranks(range(first, first + n))
@@ -400,7 +408,7 @@ class _LocalRank:
         return self.slot
 
     def put(self, slot: int) -> None:
-        pass  # the main process frees the slot when the task process has ended
+        pass  # the slot is the worker's own for its life: nothing to give back
 
 
 def _tag_result(ok: bool, value) -> tuple:

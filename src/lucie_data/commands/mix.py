@@ -222,7 +222,9 @@ def cmd_build(args) -> int:
     build = Path(args.build)
     if not build.is_dir():
         raise MixError(f"{build}: no such build folder; run `lucie-data build` first")
-    if args.output is not None and (not args.output.strip() or "\x00" in args.output):
+    from ..recipe import blank_or_nul
+
+    if blank_or_nul(args.output, "a path") is not None:
         # (code review: `--output ''` wrote the mix into the current folder)
         raise MixError("--output is empty: give the mix folder, or leave --output out (BUILD/mix or the pipeline's "
                        "mix.output)")
