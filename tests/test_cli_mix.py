@@ -8,7 +8,7 @@ import pytest
 
 from lucie_data.cli import main
 from tests.conftest import stand_in_hub
-from tests.test_mix_build import make_build
+from tests.test_mix_build import make_build, shard_digest
 
 TOKEN = "hf_CLItoken_s3cr3t_abcdef0123456789"
 REPO = "OpenLLM-France/lucie-mix-cli"
@@ -165,7 +165,7 @@ def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mix
     plan = json.loads((keep_mixed / "mix_plan.json").read_text())
     assert plan["repeat_ids"] == "keep" and plan["license_check"]["passed"]
     repeats = [s for s in plan["shards"] if s["path"].endswith("_e2.parquet")]
-    assert repeats and len({s["sha256"] for s in plan["shards"]}) < len(plan["shards"])
+    assert repeats and len({shard_digest(s) for s in plan["shards"]}) < len(plan["shards"])
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     assert main(["push", str(keep_mixed), "--repo-id", REPO, "--endpoint", hub.endpoint,
                  "--max-files-per-commit", "7"]) == 0
@@ -181,6 +181,34 @@ def test_push_accepts_a_keep_mode_mix_and_refuses_an_edited_repeat(hub, keep_mix
     err = capsys.readouterr().err
     assert "changed since the licence check" in err and repeats[0]["path"] in err and "Traceback" not in err
     assert not hub.repo_exists(REPO + "-bad")
+
+
+@pytest.mark.parametrize("damage", ["edited", "digest dropped"])
+def test_push_checks_a_spliced_repeat_by_its_fast_digest(mixed, tmp_path, capsys, damage):
+    """A spliced repeat (bytes the mix made) is recorded by its xxh3_128, not hashed with SHA-256 at mix time; push
+    still refuses it once edited, and refuses a plan entry that records no digest at all (before, such an entry was
+    not compared)."""
+    import shutil
+
+    plan = json.loads((mixed / "mix_plan.json").read_text())
+    spliced = [s for s in plan["shards"] if s["path"].endswith("_e2.parquet") and "xxh3_128" in s]
+    assert spliced and all("sha256" not in s for s in spliced)
+    assert all("sha256" in s for s in plan["shards"] if s["path"] == spliced[0]["path"].replace("_e2", ""))
+    bad = tmp_path / "bad"
+    shutil.copytree(mixed, bad)
+    target = bad / spliced[0]["path"]
+    if damage == "edited":  # a valid Parquet file of the same size: its first copy, whose ids lack the `#2`
+        first = (bad / spliced[0]["path"].replace("_e2", "")).read_bytes()
+        target.write_bytes(first[:target.stat().st_size].ljust(target.stat().st_size, b"\0"))
+    else:
+        edited = json.loads((bad / "mix_plan.json").read_text())
+        for s in edited["shards"]:
+            s.pop("xxh3_128", None) if s["path"] == spliced[0]["path"] else None
+        (bad / "mix_plan.json").write_text(json.dumps(edited))
+    capsys.readouterr()
+    assert main(["push", str(bad), "--repo-id", REPO, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"changed since the licence check: {spliced[0]['path']}" in err and "Traceback" not in err
 
 
 def test_plan_warns_about_a_misspelt_weight_key(tmp_path, capsys):

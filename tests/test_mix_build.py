@@ -156,7 +156,7 @@ def test_first_copies_are_the_build_shards_bytes(mix, built):
     import pyarrow.parquet as pq
 
     folder, plan = mix
-    by_sha = {s["sha256"]: s for s in plan["shards"]}
+    by_sha = {s["sha256"]: s for s in plan["shards"] if "sha256" in s}  # byte copies carry the build's sha256
     for source in ("eltec_fr", "pud_en", "parallel_fr_en"):
         inputs = sorted((built / "sources" / source / "data").glob("*/*.parquet"))
         copied = [by_sha.get(hashlib.sha256(p.read_bytes()).hexdigest()) for p in inputs]
@@ -168,6 +168,20 @@ def test_first_copies_are_the_build_shards_bytes(mix, built):
     # the repeats of a copied shard are re-encoded with the renamed ids
     e = read_mix(folder, "data/natural/fr/eltec_fr/*.parquet")
     assert e.filter(pl.col("id").str.ends_with("#2")).height == kept(built, "eltec_fr").height
+
+
+def shard_digest(entry: dict) -> tuple[str, str]:
+    """(name, hex) of the one digest a mix_plan.json shard entry records: the build's sha256 for a byte copy of a
+    build shard, xxh3_128 for bytes the mix made (spliced repeats, re-encoded files)."""
+    names = [k for k in ("sha256", "xxh3_128") if k in entry]
+    assert len(names) == 1, entry
+    return names[0], entry[names[0]]
+
+
+def digest_of(name: str, data: bytes) -> str:
+    import xxhash
+
+    return hashlib.sha256(data).hexdigest() if name == "sha256" else xxhash.xxh3_128(data).hexdigest()
 
 
 def _as_built(b: Path, shard: Path) -> None:
@@ -208,7 +222,7 @@ def test_a_build_shard_with_another_schema_is_re_encoded_not_copied(built, tmp_p
         assert pq.read_schema(tmp_path / "m" / s["path"]).equals(KEPT_SCHEMA), s["path"]
     assert plan["subsets"]["eltec_fr--fr"]["docs_achieved"] == 2 * kept(built, "eltec_fr").height
     shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
-    assert hashlib.sha256(shard.read_bytes()).hexdigest() not in {s["sha256"] for s in plan["shards"]}
+    assert hashlib.sha256(shard.read_bytes()).hexdigest() not in {s.get("sha256") for s in plan["shards"]}
 
 
 def test_two_builds_are_byte_identical(mix, built, tmp_path):
@@ -260,7 +274,8 @@ def test_plan_sha256_are_the_written_files_hashes(built, tmp_path, tamper):
     assert plan["shards"]
     for s in plan["shards"]:
         data = (out / s["path"]).read_bytes()
-        assert s["sha256"] == hashlib.sha256(data).hexdigest(), s["path"]
+        name, digest = shard_digest(s)
+        assert digest == digest_of(name, data), s["path"]
         assert s["bytes"] == len(data), s["path"]
     # the manifest path changes nothing in the output: same files, same bytes as from the untouched build
     ref = tmp_path / "ref"
@@ -699,7 +714,8 @@ def test_keep_mode_has_the_rows_of_suffix_mode_and_of_the_plan(keep_mix, mix, tm
     assert plan["repeat_ids"] == "keep" and mix[1]["repeat_ids"] == "suffix"
     for s in plan["shards"]:
         data = (folder / s["path"]).read_bytes()
-        assert s["sha256"] == hashlib.sha256(data).hexdigest() and s["bytes"] == len(data), s["path"]
+        name, digest = shard_digest(s)
+        assert digest == digest_of(name, data) and s["bytes"] == len(data), s["path"]
 
 
 @pytest.mark.parametrize("source, epochs", [("eltec_fr", 2), ("parallel_fr_en", 3), ("code_permissive", 2)])
@@ -709,7 +725,7 @@ def test_keep_mode_repeats_are_byte_copies_of_the_first_copy(keep_mix, built, so
     folder, plan = keep_mix
     by_sha = {}
     for s in plan["shards"]:
-        by_sha.setdefault(s["sha256"], []).append(s["path"])
+        by_sha.setdefault(s.get("sha256"), []).append(s["path"])  # a byte copy and its repeats: the build's sha256
     inputs = sorted((built / "sources" / source / "data").glob("*/*.parquet"))
     names = []
     for p in inputs:
@@ -771,7 +787,8 @@ def test_keep_mode_repeats_of_untrusted_copies_are_read_back(keep_mix, built, tm
     out = tmp_path / "m"
     plan = build_mix(b, load_mix_config(b, output=out, repeat_ids="keep"))
     for s in plan["shards"]:
-        assert s["sha256"] == hashlib.sha256((out / s["path"]).read_bytes()).hexdigest(), s["path"]
+        name, digest = shard_digest(s)
+        assert digest == digest_of(name, (out / s["path"]).read_bytes()), s["path"]
     files = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
     ref = keep_mix[0]
     assert files == sorted(p.relative_to(ref) for p in ref.rglob("*.parquet"))
@@ -1179,7 +1196,7 @@ def test_suffix_repeats_are_first_copies_with_renamed_ids(mix, built):
             for column in ("text", "license", "source", "metadata"):
                 assert _chunk_bytes(repeat, column) == _chunk_bytes(first, column)
             entry = shards[f"{stem}_e{k}.parquet"]
-            assert entry["sha256"] == hashlib.sha256(repeat.read_bytes()).hexdigest()
+            assert shard_digest(entry) == ("xxh3_128", digest_of("xxh3_128", repeat.read_bytes()))
             assert entry["rows"] == a.num_rows and entry["bytes"] == repeat.stat().st_size
     assert verify_mix(folder, built, LicensePolicy(allow_classes=["public-domain", "permissive", "share-alike"],
                                                    unknown="deny")) == []

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import xxhash
 
 from lucie_data.mix import splice
 from lucie_data.mix.build import _splice_repeats
@@ -226,7 +227,7 @@ def test_repeats_fall_back_to_a_re_encode_when_the_splice_refuses(tmp_path):
         got = pq.read_table(path)
         assert got.column("id").to_pylist() == [f"{i}#{k}" for i in src.column("id").to_pylist()]
         assert got.drop_columns(["id"]).equals(src.drop_columns(["id"]))
-        assert hashes[path] == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        assert hashes[path] == ("xxh3_128", xxhash.xxh3_128(Path(path).read_bytes()).hexdigest())
         assert path not in trusted  # re-encoded: read back by the licence check, not trusted
 
 
@@ -239,7 +240,7 @@ def test_spliced_repeats_are_hashed_and_trusted_like_their_first_copy(tmp_path):
     trusted = {str(first): (first.stat().st_size, summary)}
     _splice_repeats(str(first), repeats, hashes, trusted)
     raw = Path(repeats[0]).read_bytes()
-    assert hashes[repeats[0]] == hashlib.sha256(raw).hexdigest()
+    assert hashes[repeats[0]] == ("xxh3_128", xxhash.xxh3_128(raw).hexdigest())
     assert trusted[repeats[0]] == (len(raw), summary)
     assert pq.read_table(repeats[0]).column("id").to_pylist() == [f"{i}#2" for i in TABLE.column("id").to_pylist()]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LucieError
+from .manifest import DIGESTS, FAST_DIGEST, file_digests
 from .manifest import sha256_file as _sha256
 
 __all__ = ["PushError", "PushResult", "push", "plan_batches"]
@@ -151,7 +152,7 @@ def _local_files(folder: Path) -> list[_LocalFile]:
     return out
 
 
-def _check_rows(folder: Path, plan: dict, hashes: dict[str, str]) -> None:
+def _check_rows(folder: Path, plan: dict, hashes: dict[str, tuple[str, str]]) -> None:
     """Every shard read again against the licence policy and sources mix_plan.json records (the hashes only say the
     files are the ones listed; a plan edited with them would pass): a row the policy or a non-redistributable source
     forbids stops the push."""
@@ -262,6 +263,16 @@ def _configs_diff(declared, want: list[dict]) -> str:
     return "; ".join(parts) or "their order differs"
 
 
+def _recorded_digest(entry: dict) -> tuple[str, str | None]:
+    """(name, hex) of the digest a mix_plan.json shard entry records: ``sha256`` (a byte copy of a build shard; every
+    shard of a mix written before 2026-11-28) or :data:`~lucie_data.manifest.FAST_DIGEST` (bytes the mix made).
+    An entry with neither (a plan edited by hand) gives (``sha256``, None): a difference, so the push is refused."""
+    for name in DIGESTS:
+        if isinstance(entry.get(name), str):
+            return name, entry[name]
+    return "sha256", None
+
+
 def _check_shards(folder: Path, files: list[_LocalFile], plan: dict) -> list[_LocalFile]:
     """Only what ``mix build`` wrote and checked may be published: the shards ``mix_plan.json`` lists, byte for
     byte (sha256), ``mix_plan.json`` and ``README.md``. Any other file (a shard slipped into ``data/``, notes, a
@@ -269,14 +280,18 @@ def _check_shards(folder: Path, files: list[_LocalFile], plan: dict) -> list[_Lo
     not published. ``_local_files`` already leaves out what is never uploaded (``.git``, huggingface_hub's own
     ``.cache/huggingface`` bookkeeping, editor litter). Returns ``files`` with the sha256 of each listed shard,
     hashed once here for the rest of the push."""
-    listed = {s["path"]: s.get("sha256") for s in plan.get("shards", []) if isinstance(s, dict) and "path" in s}
+    listed = {s["path"]: _recorded_digest(s) for s in plan.get("shards", []) if isinstance(s, dict) and "path" in s}
     if not listed:
         raise PushError(f"{folder / PLAN} lists no shards: rebuild the mix with `lucie-data mix build`.")
     local = {f.path: f for f in files}
     extra = sorted(set(local) - set(listed) - {README, PLAN})
     missing = sorted(set(listed) - set(local))
-    shas = {p: _sha256(local[p].abspath) for p in set(local) & set(listed)}
-    changed = sorted(p for p, sha in shas.items() if listed[p] and sha != listed[p])
+    # the sha256 of every shard (the LFS oid, kept for the rest of the push) and, where the plan records the mix's
+    # fast digest instead, that one too, in the same read
+    digests = {p: file_digests(local[p].abspath, fast=listed[p][0] == FAST_DIGEST) for p in set(local) & set(listed)}
+    shas = {p: d[0] for p, d in digests.items()}
+    changed = sorted(p for p, d in digests.items()
+                     if listed[p][1] != (d[1] if listed[p][0] == FAST_DIGEST else d[0]))
     if extra or missing or changed:
         parts = [f"{what}: {_some(paths)}" for what, paths in (
             (f"{len(extra)} file(s) not in mix_plan.json", extra), ("missing", missing),
@@ -511,7 +526,7 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
     plan = _check_plan(folder)
     files = _check_shards(folder, _local_files(folder), plan)
     _check_card(folder, plan)
-    _check_rows(folder, plan, {os.fspath(folder / f.path): f.sha256 for f in files if f.sha256})
+    _check_rows(folder, plan, {os.fspath(folder / f.path): ("sha256", f.sha256) for f in files if f.sha256})
 
     if dry_run:
         return _dry_run(files, repo_id, revision, create_pr, max_files_per_commit, max_bytes_per_commit, log)

@@ -27,7 +27,9 @@ unique (a Hub dataset's key; an auditor finds copy k by ``id#k``; a downstream d
 the epochs), by splicing: only the ``id`` column is encoded, every other column chunk is the first copy's bytes
 (:mod:`.splice`; re-encoding the text was what bounded a mix with repeats, benchmarks/results/mix_large.md).
 With ``repeat_ids: keep`` a repeat is a byte copy of its first copy, with the same hash. Either way a repeat
-of a trusted first copy is checked from the same summary. Fractional selections and shards mixing allowed and
+of a trusted first copy is checked from the same summary. Bytes the mix makes itself (spliced repeats, re-encoded
+files) are recorded by their XXH3-128, not a SHA-256 (:data:`~lucie_data.manifest.FAST_DIGEST`: hashing a spliced
+repeat with SHA-256 was about half of its cost; push computes the SHA-256, the Hub's oid, anyway). Fractional selections and shards mixing allowed and
 forbidden rows are re-encoded (ids ``id#k`` or unchanged), grouped per output folder up to
 ``max_rows_per_shard`` rows a file, and read back. Files are numbered in input order, so the folder stays
 deterministic.
@@ -70,6 +72,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..buildfiles import NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest
 from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE
+from ..manifest import FAST_DIGEST, fast_digest, file_digests
 from ..manifest import sha256_file as _sha256
 from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
                    plan_mix, solve_factors)
@@ -454,7 +457,7 @@ def _write_shard(table, path: str, hashes: dict, ensure: Callable[[str], None] |
     # fixed options, no timestamps: the same input gives the same bytes (rule 4)
     pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
     data = buf.getbuffer()
-    hashes[path] = hashlib.sha256(data).hexdigest()
+    hashes[path] = fast_digest(data)
     if ensure is not None:
         ensure(os.path.dirname(path))
     with open(path, "wb") as fh:
@@ -535,7 +538,7 @@ def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[
     """Whole-epoch repeats (``repeat_ids: suffix``): the first copy with ``id`` renamed ``id#k``, spliced.
 
     Only the ``id`` column is encoded; every other column chunk is the first copy's bytes (:mod:`.splice`),
-    so a repeat costs about a copy and a hash instead of decoding and zstd-encoding its text again
+    so a repeat costs about a copy and an XXH3 instead of decoding and zstd-encoding its text again
     (benchmarks/results/mix_corpora.md). A repeat has its first copy's rows but for the ids, so it inherits
     its trust: when the first copy is checked from its build shard's summary, so is the repeat (the licence,
     source and language columns are the same bytes); otherwise it is read back (:func:`scan_mix`). A file the
@@ -561,14 +564,16 @@ def _splice_repeats(first: str, repeats: list[str], hashes: dict, trusted: dict[
             except SpliceUnsupported:
                 parts = None
             if parts is not None:
-                h = hashlib.sha256()
+                import xxhash
+
+                h = xxhash.xxh3_128()
                 size = 0
                 with open(dst, "wb") as fh:
                     for part in parts:
                         h.update(part)
                         fh.write(part)
                         size += len(part)
-                hashes[dst] = h.hexdigest()
+                hashes[dst] = (FAST_DIGEST, h.hexdigest())
                 if first in trusted:
                     trusted[dst] = (size, trusted[first][1])
                 continue
@@ -631,7 +636,7 @@ def _copy_first(src: str, dst: str, hashes: dict, schema, schema_fp: str,
             _write_shard(_read(src).select(schema.names).cast(schema), dst, hashes)
             return
         _copy_bytes(src, dst)
-        hashes[dst] = sha
+        hashes[dst] = ("sha256", sha)
         if summary is not None:
             trusted[dst] = (size, summary)
         return
@@ -643,7 +648,7 @@ def _copy_first(src: str, dst: str, hashes: dict, schema, schema_fp: str,
         table = pq.ParquetFile(pa.BufferReader(buf)).read(use_threads=False).select(schema.names).cast(schema)
         _write_shard(table, dst, hashes)
         return
-    hashes[dst] = hashlib.sha256(data).hexdigest()
+    hashes[dst] = ("sha256", hashlib.sha256(data).hexdigest())  # a byte copy records its sha256 either way
     with open(dst, "wb") as fh:
         fh.write(data)
 
@@ -1093,7 +1098,7 @@ def _lic(lic: str | None) -> str:
 
 
 def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
-             hashes: dict[str, str] | None = None, known: dict[str, tuple[int, dict]] | None = None,
+             hashes: dict[str, tuple[str, str]] | None = None, known: dict[str, tuple[int, dict]] | None = None,
              per_source: dict[str, dict[str, int]] | None = None, unverified: dict[str, int] | None = None):
     """Read back every shard of a mix folder: (shards, achieved per subset, rows per licence, violations).
     ``per_source``, when given, is filled with rows per licence of each source (the card's attribution lines);
@@ -1101,8 +1106,9 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
 
     A violation is a shard holding a document of a non-redistributable or unknown source, or under a
     licence ``decide`` forbids, or a flagged document; one entry per (source, licence, reason), with the
-    first shard seen. ``hashes`` (path -> sha256 of the bytes just written) saves re-hashing files this
-    process wrote. ``known`` (path -> (bytes, summary)) is for files this process byte-copied from a build
+    first shard seen. ``hashes`` (path -> (digest name, hex) of the bytes just written: the build's sha256 of
+    a byte copy, :data:`~lucie_data.manifest.FAST_DIGEST` of bytes the mix made) saves re-hashing files this
+    process wrote; a file without one gets the fast digest, under its name, in its entry. ``known`` (path -> (bytes, summary)) is for files this process byte-copied from a build
     shard its manifest describes (:func:`_describes`, sha256 equal to the recorded one): their summary is
     exactly what reading them back would give, so only the other files are read. Every file found in the
     folder is accounted for either way; a file without an entry is read. Both are keyed by the path string
@@ -1146,9 +1152,8 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
         in_rows = {g[0] for g in groups}
         if len(in_rows) == 1:  # the source whose rows it holds (its folder may be the name it is published under)
             src_name = next(iter(in_rows))
-        sha = hashes.get(path)
-        shards.append({"path": rel, "rows": rows, "bytes": size,
-                       "sha256": sha if sha is not None else _sha256(path),
+        algo, digest = hashes.get(path) or (FAST_DIGEST, file_digests(path, sha256=False, fast=True)[1])
+        shards.append({"path": rel, "rows": rows, "bytes": size, algo: digest,
                        "source": src_name, "kind": kind, "language": lang_dir, "url_rows": with_url[path]})
         for s, lang, lic, n, docs in groups:
             sub = subset_of.get((s, lang))
@@ -1409,12 +1414,12 @@ def verify_mix(folder: str | Path, build: str | Path, policy) -> list[dict]:
 
 
 def recheck_mix(folder: str | Path, plan: dict,
-                hashes: dict[str, str] | None = None) -> tuple[list[dict], dict[str, int]]:
+                hashes: dict[str, tuple[str, str]] | None = None) -> tuple[list[dict], dict[str, int]]:
     """(violations, rows per licence) found by reading every shard of a built mix against the policy and the
     sources its own ``mix_plan.json`` (``plan``) records, trusting no count or hash in it: what ``push`` runs before
     publishing (auditor review: rows relabelled after the build, their hashes recomputed in the plan, were pushed;
     the rows per licence are compared with the plan's, which the card's licence is derived from). ``hashes``: the
-    sha256 the caller already verified, by ``os.fspath(folder / path)`` (push hashed them once)."""
+    digests the caller already verified (:func:`scan_mix`), by ``os.fspath(folder / path)`` (push hashed them once)."""
     from types import SimpleNamespace
 
     from ..licenses import LicensePolicy
@@ -1721,7 +1726,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     tmp.mkdir(parents=True)
     schema = in_schema = _mix_schema()
     writers: dict[tuple[str, str, str], _BucketWriter] = {}
-    hashes: dict[str, str] = {}  # every path of the mix is a string here (os.fspath), not a Path (cheaper)
+    hashes: dict[str, tuple[str, str]] = {}  # (digest name, hex) by path; every path of the mix is a string here (os.fspath), not a Path (cheaper)
     src_of = {shard: src for src in sources if src.redistributable for shard in src.shard_paths}
     shard_paths = list(src_of)
 
