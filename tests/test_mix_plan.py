@@ -166,6 +166,13 @@ _STATS = [
                      id="same-key-twice"),
         pytest.param({"factors": {"fr--web": 1, "fr--WEB": 2, "en--web": 1}}, r"'fr--WEB' and another key both mean 'fr--web'",
                      id="same-key-twice-category-case"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1, "xx--web": 2}},
+                     r"factors: key 'xx--web': language 'xx': 'xx' is not an ISO 639 language code, so no build files",
+                     id="unknown-language-factor"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "languages": {"mul": 2}},
+                     r"languages: key 'mul': language 'mul' means multiple languages", id="unknown-language-multiplier"),
+        pytest.param({"factors": {"fr--web": 1, "en--web": 1, "zz-en--aligned": 2}},
+                     r"key 'zz-en--aligned': language 'zz-en'", id="unknown-language-in-a-pair"),
     ],
 )
 def test_invalid_weights(weights, match):

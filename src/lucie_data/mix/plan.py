@@ -158,6 +158,12 @@ def _weight_key(key: str, field: str) -> str:
         if low != "code" and low.startswith(("code:", "code-")):
             raise ValueError(f"{key!r}: code subsets are weighted as `code` (one key for every programming "
                              "language); write `code`")
+        if low and mix_language_of(low) is None:  # (fuzz review: `xx--web` was accepted, the stats CSV refuses `xx`)
+            from ..languages import language_problem
+
+            problem = language_problem(x) or f"language {x!r} names no language"
+            raise ValueError(f"key {key!r}: {problem}, so no build files a subset under it. Write the language as a "
+                             "build files it: an ISO 639 code (fr), a pair (fr-en), code, or und")
         # case and a pair's comma only: a key a build would file under another code (`fre`, `french`, `fr-FR`,
         # `en_US`) is kept, and weight_typos names the code to write when that code is a subset's language
         return mix_language(low) if low else x
