@@ -91,6 +91,13 @@ INVALID = [
      "input.sidecar_key", 9),
     (BASE + f"  sidecar: {DATA}/licences/html/pages.jsonl\n", r"only read for `type: html` inputs", "input.sidecar", 8),
     (BASE + "  metadata_fields: [language_raw]\n", r"'language_raw' is filled by the reader", "input.metadata_fields[0]", 8),
+    # YAML's true/yes/on where a number is expected (pydantic's lax mode read them as 1: fuzz review)
+    (BASE + "stages:\n  - {type: min_length, min_chars: true}\n", r"expected a number, got a boolean.*write a number",
+     "stages[0].min_chars", 9),
+    (BASE + "stages:\n  - type: gopher_repetition\n    top_n_grams: [[2, 0.2], [yes, 0.18]]\n",
+     r"\[1\]\[0\]: expected a number, got a boolean", "stages[0].top_n_grams", 10),
+    (BASE + "stages:\n  - {type: language_id, chunk: {mode: size, size: on}}\n", r"expected a number, got a boolean",
+     "stages[0].chunk.size", 9),
     ("name: [unclosed\n", r"invalid YAML", "", 2),
     ("- just\n- a list\n", r"expected a mapping", "", None),
 ]
@@ -210,10 +217,13 @@ def test_cli_build_on_a_folder_is_a_clear_error(tmp_path, capsys):
     ("licence_policy: {allow_classes: [permissive]}\n", "licence_policy", r"unknown key 'licence_policy'; did you mean 'license_policy'\?"),
     ("executor: {type: local, worker: 2}\n", "executor.worker", r"did you mean 'workers'\?.*allowed here: type, workers, tasks"),
     ("license_policy: {allow_class: [permissive]}\n", "license_policy.allow_class", r"did you mean 'allow_classes'\?"),
+    ("executor: {type: local, workers: yes}\n", "executor.workers", r"expected a number, got a boolean"),
+    ("mix: {default_factor: 1, seed: true}\n", "mix.seed", r"expected a number, got a boolean"),
+    ("mix: {targets: {fr: true}}\n", "mix.targets", r"\.fr: expected a number, got a boolean"),
 ])
 def test_pipeline_unknown_keys_name_the_likely_key(tmp_path, extra, path, message):
     """An unknown key anywhere names the key it most likely meant and the keys allowed there (a stage's own hint,
-    `lucie-data stages`, only for stage arguments)."""
+    `lucie-data stages`, only for stage arguments); a boolean where a number is expected is named too."""
     write(tmp_path / "data.jsonl", '{"id": "1", "text": "x"}\n')
     write(tmp_path / "s1.yaml", BASE)
     p = write(tmp_path / "p.yaml", "name: p\nsources: [s1.yaml]\n" + extra)
@@ -298,3 +308,40 @@ def test_a_pair_with_an_unknown_part_says_so(value):
 
     msg = language_problem(value)
     assert msg is not None and "a pair names two languages" in msg and "`und` alone" in msg, msg
+
+
+def _yaml_models():
+    """Every model a YAML file fills: the recipe's, the pipeline's, each stage spec and its nested models."""
+    from lucie_data.models import YamlModel
+
+    seen, todo = set(), list(YamlModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls not in seen:
+            seen.add(cls)
+            todo.extend(cls.__subclasses__())
+    return sorted(seen, key=lambda c: c.__qualname__)
+
+
+def test_every_number_field_of_every_yaml_model_refuses_a_boolean():
+    """The check sits in each model's pydantic schema (models.YamlModel): a pydantic whose schema the hook does not
+    recognise would drop it silently, so each number field of each model is tried with `true`."""
+    import lucie_data.recipe  # noqa: F401  (imports every stage spec)
+    from pydantic import ValidationError
+
+    from lucie_data.models import number_not_bool
+
+    models = _yaml_models()
+    assert {"MinLengthSpec", "PipelineRecipe", "ExecutorSpec", "InputSpec", "MixSpec", "ChunkSpec", "GutenbergRule"} <= {
+        m.__name__ for m in models}
+    tried = 0
+    for model in models:
+        for name, field in model.model_fields.items():
+            if not number_not_bool(field.annotation):
+                continue
+            with pytest.raises(ValidationError) as ei:
+                model.model_validate({name: True})
+            errors = [e for e in ei.value.errors() if e["loc"][:1] == (name,)]
+            assert errors and "got a boolean" in errors[0]["msg"], (model.__name__, name, ei.value.errors())
+            tried += 1
+    assert tried > 50

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError,
                       ValidationInfo, field_validator, model_validator)
 
 from .buildfiles import NAME_RE
@@ -24,6 +24,7 @@ from .errors import ConfigIssue, RecipeError, in_file_order
 from .languages import not_a_yaml_boolean
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
 from .mix.build import MixSpec
+from .models import YamlModel
 from .stages import AnyStage, StageList
 
 Category = Literal[
@@ -53,8 +54,8 @@ def blank_or_nul(value: object, what: str = "a name") -> str | None:
     return f"not {what} (a NUL byte)" if "\x00" in value else None
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Strict(YamlModel):
+    pass
 
 
 class Provenance(Strict):
@@ -1343,7 +1344,6 @@ def _unused_preset_issues(presets: dict, files: list[Path], path: Path, lines: d
     type in one passed `validate`, to fail the day a recipe uses it): its keys, and each of its stages."""
     from pydantic import TypeAdapter
 
-    from .stages import AnyStage
 
     used = set()
     for f in files:

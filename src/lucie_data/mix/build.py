@@ -74,6 +74,7 @@ from ..buildfiles import NAME_RE, ManifestHead, damaged_shard_message, first_unr
 from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE
 from ..manifest import FAST_DIGEST, fast_digest, file_digests
 from ..manifest import sha256_file as _sha256
+from ..models import YamlModel
 from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
                    plan_mix, solve_factors)
 from .stats import SourceInfo, _parquet_paths, check_kept_shards, code_language, mix_language, read_sources, subset_name
@@ -98,7 +99,7 @@ RepeatIds = Literal["suffix", "keep"]
 PLAN_FILE = "mix_plan.json"
 
 
-class MixSpec(BaseModel):
+class MixSpec(YamlModel):
     """The pipeline's ``mix:`` block: how to weight and materialise the mix of a build."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

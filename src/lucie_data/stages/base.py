@@ -5,7 +5,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ..models import YamlModel
 
 if TYPE_CHECKING:
     from datatrove.pipeline.base import PipelineStep
@@ -39,10 +41,8 @@ class BuildContext:
         return os.path.join(self.work_dir, f"plan_{self.stage_id}.parquet")
 
 
-class StageSpec(BaseModel):
+class StageSpec(YamlModel):
     """Base of every stage spec. Subclasses set ``type: Literal[...]`` and implement ``build``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                              description="stage id (folder under removed/); defaults to the type")

@@ -12,9 +12,10 @@ import os
 import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..languages import language_problem, not_a_yaml_boolean
+from ..models import YamlModel
 from .base import BuildContext, StageSpec
 
 ISO1_RE = r"[a-z]{2}"
@@ -65,7 +66,7 @@ def natural_languages(languages: list[str]) -> list[str]:
     return out
 
 
-class ChunkSpec(BaseModel):
+class ChunkSpec(YamlModel):
     """Identify each chunk of a document (mixed-language documents, OCR books with foreign passages)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

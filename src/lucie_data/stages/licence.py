@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from ..licenses import LicensePolicy
+from ..models import YamlModel
 from .base import BuildContext, StageSpec
 
 IMPLICIT_GATE_ID = "license_policy"
 
 
-class GutenbergRule(BaseModel):
+class GutenbergRule(YamlModel):
     """Lucie's Project Gutenberg rule (Lucie-Training ``DataIteratorGutenberg``): the book is kept only if
     ``usagerights != "copyright"`` and the author died at least 80 (French) / 70 (other) years before
     ``current_year``. Field names are keys of ``doc.metadata`` (copy them with ``input.metadata_fields``; a
