@@ -286,3 +286,22 @@ def test_language_multipliers_of_absent_languages_are_not_typos(tmp_path, capsys
     w.write_text("factors: {fr--web: 1, es--web: 1, code--programming: 2}\nlanguages: {fre: 1.5}\n")
     assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w)]) == 0
     assert "language multiplier 'fre' matches no subset's language; did you mean 'fr'?" in capsys.readouterr().err
+
+
+def test_a_pair_weighted_in_the_other_order_is_named(tmp_path, capsys):
+    """A factor key or language multiplier naming a source's pair in the other order (`en-fr` for a `fr,en` source)
+    did nothing, and without a word when default_factor covered the subset (trainer review); the missing-factor
+    error already said it."""
+    stats = tmp_path / "s.csv"
+    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nP,\"fr,en\",aligned,50\n")
+    w = tmp_path / "w.yaml"
+    w.write_text("factors: {fr--web: 1, en-fr--aligned: 3}\nlanguages: {\"en,fr\": 2}\ndefault_factor: 1\n")
+    out = tmp_path / "plan.json"
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w), "--json", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: factor key 'en-fr--aligned' matches no subset: 'fr-en--aligned' is the same pair in the other "
+        "order, and a pair is weighted under the order its source declares; write 'fr-en--aligned'",
+        "warning: language multiplier 'en-fr' matches no subset's language: 'fr-en' is the same pair in the other "
+        "order, and a pair is weighted under the order its source declares; write 'fr-en'"]
+    assert {s["subset"]: s["epochs"] for s in json.loads(out.read_text())["subsets"]}["P"] == 1  # as warned

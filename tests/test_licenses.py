@@ -338,6 +338,19 @@ MIX_TABLE = [
     (["CC-BY-NC-4.0", "MIT"], "other"),
     (["CC-BY-SA-4.0", "garbage"], "other"),
     (["CC-BY-SA-1.0", "CC-BY-SA-4.0"], "other"),  # 1.0 has no later-version clause
+    # a GNU licence carries only the permissive licences it is compatible with (FSF licence list; trainer review)
+    (["GPL-2.0-only", "Apache-2.0"], "other"),  # Apache-2.0: GPLv3 only
+    (["GPL-2.0-or-later", "Apache-2.0"], "other"),
+    (["LGPL-2.1-only", "Apache-2.0"], "other"),
+    (["GPL-3.0-only", "Apache-2.0"], "GPL-3.0-only"),
+    (["GPL-2.0-only", "MIT", "BSD-3-Clause", "CC0-1.0", "LicenseRef-public-domain"], "GPL-2.0-only"),
+    (["GPL-2.0-only", "Apache-2.0 OR MIT"], "GPL-2.0-only"),  # by its MIT alternative
+    (["GPL-3.0-or-later", "BSD-4-Clause"], "other"),  # advertising clause: no GPL
+    (["AGPL-3.0-only", "OpenSSL"], "other"),
+    (["GPL-2.0-only", "CC-BY-4.0"], "other"),
+    (["GPL-3.0-or-later", "CC-BY-4.0"], "GPL-3.0-or-later"),
+    (["GPL-3.0-only", "PostgreSQL"], "other"),  # not on the FSF's list: not guessed
+    (["CC-BY-SA-4.0", "Apache-2.0"], "CC-BY-SA-4.0"),  # only GNU licences are narrowed
     ([], "other"),
 ]
 

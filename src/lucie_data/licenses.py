@@ -1284,6 +1284,29 @@ def _options(node: Node) -> list[tuple[str, ...]] | None:
     return out if len(out) <= _MAX_OPTIONS else None
 
 
+# Permissive licences whose terms a GNU licence (GPL, LGPL, AGPL) can carry, so a mix of them with that licence may be
+# declared under it (FSF, "Various Licenses and Comments about Them", gnu.org/licenses/license-list.html).
+# Apache-2.0 (and ECL-2.0, built on it) and CC BY 4.0 are compatible with the version-3 licences only; the original
+# 4-clause BSD, Apache 1.x, OpenSSL, AFL, LPPL-1.3a and CeCILL-B with none. A licence not listed here is not guessed
+# compatible: the mix is declared "other" (trainer review: GPL-2.0-only + Apache-2.0 code was declared GPL-2.0-only).
+# Public-domain documents carry no terms and go with any licence.
+_GNU_COMPATIBLE = frozenset({
+    "MIT", "X11", "ISC", "Zlib", "0BSD", "MIT-0", "WTFPL", "BSD-2-Clause", "BSD-3-Clause", "BSD-3-Clause-Clear",
+    "BSL-1.0", "PSF-2.0", "Python-2.0.1", "NCSA", "UPL-1.0", "Artistic-2.0", "HPND", "W3C", "Unicode-DFS-2015",
+    "Unicode-DFS-2016", "curl", "libpng-2.0", "EFL-2.0",
+})
+_GNU3_COMPATIBLE = _GNU_COMPATIBLE | {"Apache-2.0", "ECL-2.0", "CC-BY-4.0"}
+
+
+def _carries(target: str, leaf: str) -> bool:
+    """Whether a mix declared under the share-alike ``target`` can carry a document under the permissive or
+    public-domain ``leaf``: always, but for a GNU software licence, which carries only what it is compatible with."""
+    m = _GNU_RE.fullmatch(target)
+    if m is None or m.group(1) == "GFDL" or _leaf_facts(leaf)[0] == _PD:
+        return True
+    return leaf in (_GNU3_COMPATIBLE if m.group(2).startswith("3") else _GNU_COMPATIBLE)
+
+
 def _declare(distinct: tuple[str, ...], leaves: Iterable[str]) -> str:
     """:func:`mix_license` of known documents whose obligations are those of ``leaves`` (the chosen alternatives).
     One distinct licence: that licence, as written -- for ``CC-BY-SA-4.0 AND MIT`` the declaration keeps MIT's
@@ -1294,9 +1317,10 @@ def _declare(distinct: tuple[str, ...], leaves: Iterable[str]) -> str:
     if len(ids) == 1:  # every document may be used under this one licence (`MIT OR Apache-2.0` with `MIT`)
         return ids[0]
     sa = [leaf for leaf in ids if _leaf_facts(leaf)[2]]
-    if sa and all(_leaf_facts(leaf)[0] in (_PD, _PERM) for leaf in ids if not _leaf_facts(leaf)[2]):
+    rest = [leaf for leaf in ids if not _leaf_facts(leaf)[2]]
+    if sa and all(_leaf_facts(leaf)[0] in (_PD, _PERM) for leaf in rest):
         groups = _sa_groups(sa)
-        if len(groups) == 1:
+        if len(groups) == 1 and all(_carries(groups[0][0], leaf) for leaf in rest):
             return groups[0][0]
     return "other"
 

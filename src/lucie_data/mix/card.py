@@ -448,7 +448,8 @@ def render_card(mix_plan: dict) -> str:
               "", "## Provenance", "",
               "Built from the lucie-data build whose manifest has sha256 "
               f"`{mix_plan['build']['manifest_sha256']}`; `mix_plan.json` lists every shard with its row count and "
-              "sha256, the weights, the plan and what the licence check excluded.", "",
+              "digest (`sha256` for a build shard's bytes copied as they were, `xxh3_128` for a file the mix wrote "
+              "itself), the weights, the plan and what the licence check excluded.", "",
               "## Citation", "", "```bibtex",
               "@misc{lucie_data_mix,",
               f"  title  = {{{fm['pretty_name']}}},",

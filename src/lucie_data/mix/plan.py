@@ -660,6 +660,12 @@ def _canonical_key(key: str) -> str | None:
     return canon if canon is not None and canon != key else None
 
 
+def _reversed_pair(lang: str) -> str | None:
+    """``en-fr`` for ``fr-en``; None for anything that is not a pair of two languages."""
+    parts = lang.split("-")
+    return f"{parts[1]}-{parts[0]}" if len(parts) == 2 and all(parts) and parts[0] != parts[1] else None
+
+
 def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
     """Factor keys and language multipliers that match no subset *and* look like a typo of one that does (or are
     not ``<language>--<category>`` at all). Why not every unused key: one weights file serves many builds (Lucie's
@@ -673,6 +679,13 @@ def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
     keys = sorted({s.key for s in stats})
     out = []
     for key in sorted(set(weights.factors) - set(keys)):
+        lang, _, cat = key.partition(KEY_SEP)
+        rev = _reversed_pair(lang)
+        if rev is not None and f"{rev}{KEY_SEP}{cat}" in keys:  # (trainer review: said only when no default_factor)
+            out.append(f"factor key {key!r} matches no subset: '{rev}{KEY_SEP}{cat}' is the same pair in the other "
+                       f"order, and a pair is weighted under the order its source declares; write "
+                       f"'{rev}{KEY_SEP}{cat}'")
+            continue
         canon = _canonical_key(key)
         if canon is not None and canon in keys:
             lang = key.partition(KEY_SEP)[0]
@@ -696,6 +709,11 @@ def weight_typos(stats: list[SubsetStats], weights: Weights) -> list[str]:
             out.append(f"factor key {key!r} matches no subset{hint}")
     langs = sorted({s.language for s in stats})
     for lang in sorted(set(weights.languages) - set(langs)):
+        rev = _reversed_pair(lang)
+        if rev is not None and rev in langs:  # (trainer review: `en,fr: 2` on a fr,en source did nothing, unsaid)
+            out.append(f"language multiplier {lang!r} matches no subset's language: {rev!r} is the same pair in the "
+                       f"other order, and a pair is weighted under the order its source declares; write {rev!r}")
+            continue
         canon = _canonical_key(lang)
         if canon is not None and canon in langs:
             own = (f" ({canon!r} has a multiplier of its own, so {lang!r} does nothing)" if canon in weights.languages
