@@ -248,3 +248,52 @@ def test_a_source_dropped_from_the_pipeline_is_not_counted(demo_build, tmp_path,
     (w,) = [w for w in rep["warnings"] if w["kind"] == "source_not_in_manifest"]
     assert w["source"] == "eltec_fr" and "left out of this report" in w["message"]
     assert not [w for w in rep["warnings"] if w["kind"] == "unfinished_source"]
+
+
+def _edit_json(path: Path, edit) -> None:
+    import json
+
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _forge_recipe(b: Path) -> None:
+    def edit(d):
+        d["recipe"]["license"] = "CC0-1.0"
+        d["recipe"]["provenance"] = {"citation": "FORGED"}
+    _edit_json(b / "sources" / "eltec_fr" / "recipe.resolved.json", edit)
+
+
+def _unbalance_ledger(b: Path) -> None:
+    def edit(d):
+        d["stages"][1]["docs_removed"] += 5  # removed with no reason, and in != kept + removed
+    _edit_json(b / "sources" / "pud_en" / "ledger.json", edit)
+
+
+def _forge_policy(b: Path) -> None:
+    def edit(d):
+        for entry in [d, *d["sources"]]:
+            if isinstance(entry.get("license_policy"), dict):
+                entry["license_policy"]["deny"] = ["CC-BY-SA-3.0"]
+    _edit_json(b / "manifest.json", edit)
+
+
+@pytest.mark.parametrize("tamper, expected", [
+    (_forge_recipe, r"eltec_fr: recipe\.resolved\.json is the file manifest\.json recorded.*found: eltec_fr: "
+                    r"sources/eltec_fr/recipe\.resolved\.json is not the file the build recorded"),
+    (_unbalance_ledger, r"pud_en: every stage's in \(\+ created\) = kept \+ removed.*found: pud_en: stage \S+: in \d+ "
+                        r"!= kept \d+ \+ removed \d+; stage \S+: removed \d+ != \d+ removed with a reason"),
+    (_forge_policy, r"pud_en: kept documents are under licences its recorded policy allows.*found:.*pud_en: not "
+                    r"allowed: CC-BY-SA-3\.0"),
+])
+def test_report_does_not_reconcile_a_build_file_edited_since_the_build(demo_build, tmp_path, capsys, tamper, expected):
+    """Auditor review: an edited recipe.resolved.json (its licence and citation shown as written), a ledger whose
+    funnel does not add up, a manifest.json stating a policy its kept documents break: each was reported with
+    "Reconciliation: OK", exit 0. The report now checks what it states (exit 1, the file named)."""
+    b = _copy(demo_build, tmp_path)
+    tamper(b)
+    code, out, err = _run(capsys, "report", b)
+    assert code == 1, out + err
+    assert re.search(expected, err), err
+    assert "FAILED" in (b / "reports" / "provenance.md").read_text()

@@ -36,13 +36,19 @@ def cmd_report(args) -> int:
     if not report["reconciliation"]["ok"]:
         from ..buildfiles import rebuild_hint
 
-        bad = [c["check"] for c in report["reconciliation"]["checks"] if not c["ok"]]
+        failed = [c for c in report["reconciliation"]["checks"] if not c["ok"]]
+        bad = [c["check"] for c in failed]
+        # what was found, where the check says it in words (a shard, a recipe file, a stage, a licence)
+        found = [f"{c['check'].split(': ', 1)[0]}: {c['report']}" for c in failed
+                 if isinstance(c["report"], str) and c["report"] != "yes"]
         # a finished source is skipped by `lucie-data build`: name the folder to delete first, per source
         names = sorted({c.split(": ", 1)[0] for c in bad if ": " in c and c.split(": ", 1)[0] in report["funnel"]})
         fix = "; ".join(rebuild_hint(build_dir, n) for n in names) if names else \
             "rerun `lucie-data build` with the same pipeline and --output (it rewrites manifest.json)"
         raise BuildError("the report does not reconcile with the build's ledgers/manifest: " + "; ".join(bad)
-                         + f". Shards or ledgers were changed since the build (a shard rewritten, a ledger edited): {fix}.")
+                         + (f" (found: {'; '.join(found)})" if found else "")
+                         + ". Files of the build were changed since it wrote them (a shard rewritten, a ledger, "
+                         f"recipe.resolved.json or manifest.json edited): {fix}.")
     return 0
 
 

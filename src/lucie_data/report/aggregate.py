@@ -728,10 +728,46 @@ def removed_examples(docs, per_group: int = 10) -> list[dict]:
             for r in rows.iter_rows(named=True)]
 
 
-def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict[str, str | None] | None = None) -> dict:
+def recipes_as_built(build_dir: Path, manifest: dict, names) -> dict[str, str | None]:
+    """Source -> why its ``recipe.resolved.json`` is not the file the build recorded in manifest.json, or None.
+
+    The report reads a source's licence, redistributable flag and citation from that file; ``mix build`` refuses an
+    edited one, and so must the report's reconciliation (auditor review: a private source edited to
+    ``redistributable: true`` with a forged citation was reported as such, "Reconciliation: OK"). Sources without a
+    manifest entry are not judged here (``unfinished_sources`` and the manifest checks say why)."""
+    from ..mix.stats import _resolved_as_built
+
+    entries = {e.get("name"): e for e in manifest.get("sources") or [] if isinstance(e, dict)}
+    out: dict[str, str | None] = {}
+    for name in sorted(names):
+        entry = entries.get(name)
+        if entry is None:
+            continue
+        path = build_dir / "sources" / name / "recipe.resolved.json"
+        try:
+            raw = path.read_bytes()
+            recipe = (json.loads(raw) or {}).get("recipe") or {}
+        except (OSError, ValueError, AttributeError):
+            out[name] = f"{path} cannot be read"
+            continue
+        out[name] = None if _resolved_as_built(raw, recipe, entry) else (
+            f"sources/{name}/recipe.resolved.json is not the file the build recorded (its sha256 differs from "
+            "manifest.json's): edited since the build; rerun `lucie-data build` to write it again")
+    return out
+
+
+def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict[str, str | None] | None = None,
+                   recipes_changed: dict[str, str | None] | None = None) -> dict:
     """Checks that the report's counts equal the ledgers' and the manifest's; ``ok`` only if all hold.
-    ``changed``: source -> the first of its shards that is not the file manifest.json recorded (None: all are)."""
+    ``changed``: source -> the first of its shards that is not the file manifest.json recorded (None: all are);
+    ``recipes_changed``: the same for its ``recipe.resolved.json`` (:func:`recipes_as_built`).
+
+    Besides the counts: each ledger's funnel adds up (:func:`~lucie_data.ledger.stage_imbalances`, run again on the
+    ledger read here), and every kept document a licence stage did not flag is under a licence the policy recorded
+    for its source allows (the report states that policy; an edited manifest.json stated one the documents break)."""
     import polars as pl
+
+    from ..ledger import stage_imbalances
 
     checks = []
 
@@ -740,6 +776,19 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
 
     for name, why in sorted((changed or {}).items()):  # review: a licence rewritten with as many rows passed
         check(f"{name}: shards are the files manifest.json recorded", why or "yes", "yes")
+    for name, why in sorted((recipes_changed or {}).items()):
+        check(f"{name}: recipe.resolved.json is the file manifest.json recorded", why or "yes", "yes")
+    policies = built_policies(manifest, ledgers)
+    for name, led in sorted(ledgers.items()):
+        problems = stage_imbalances(led["stages"], led["docs_kept"])
+        check(f"{name}: every stage's in (+ created) = kept + removed, with a reason for each removal, and its in = "
+              "the previous stage's kept", "; ".join(problems) or "yes", "yes")
+        allows = _policy_decider(policies.get(name))
+        if allows is not None:
+            kept = docs.filter((pl.col("source") == name) & (pl.col("status") == "kept") & ~flagged_expr())
+            denied = sorted(lic for lic in kept["license"].unique().to_list() if not allows(lic))
+            check(f"{name}: kept documents are under licences its recorded policy allows",
+                  f"not allowed: {', '.join(denied[:5])}" if denied else "yes", "yes")
     for name, led in sorted(ledgers.items()):
         sub = docs.filter(pl.col("source") == name)
         k = sub.filter(pl.col("status") == "kept")
@@ -809,7 +858,8 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
         "warnings": (unfinished_sources(build_dir, ledgers, manifest) + out_of_date_sources(docs, ledgers, manifest)
                      + warnings(docs, ledgers, redis, manifest)),
         "removed_examples": removed_examples(docs),
-        "reconciliation": reconciliation(docs, ledgers, manifest, changed_shards(build_dir, ledgers)),
+        "reconciliation": reconciliation(docs, ledgers, manifest, changed_shards(build_dir, ledgers),
+                                         recipes_as_built(build_dir, manifest, ledgers)),
     }
 
 
