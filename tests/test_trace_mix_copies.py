@@ -169,3 +169,30 @@ def test_trace_warns_when_the_shard_holding_the_document_changed_since_the_build
         assert code == 1, out + err
         assert (f"WARNING   {shard.relative_to(b).as_posix()} is not the shard manifest.json recorded" in out
                 and "changed since the build: this row may not be what the build wrote" in out), out
+
+
+def test_documents_whose_ids_look_like_copies_are_not_counted_as_copies(tmp_path, capsys):
+    """Auditor review: with documents `y`, `y#1`, `a`, `a#3` in a 2-epoch mix, `trace y` counted the document `y#1`
+    as copy 1 of `y` (3 times in the mix), and `trace a` named `a#3` copy 3 of a 2-epoch mix. A copy is `<id>#k`
+    with k >= 2 without a leading zero, and never an id that is a document of the build."""
+    ids = ["y", "y#1", "a", "a#3", "b", "b#02"]
+    lines = (Path(__file__).resolve().parents[1] / "data" / "demo" / "fr_eltec_novels.jsonl").read_text().splitlines()
+    docs = [{"id": i, "text": json.loads(line)["text"]} for i, line in zip(ids, lines)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: book\nlanguages: [fr]\nlicense: CC-BY-4.0\n"
+                                     "input: {type: jsonl, paths: [a.jsonl]}\nstages: [{type: normalize}]\n")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: build\n"
+                                     "mix: {factors: {fr--book: 2}}\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    assert main(["mix", "build", str(tmp_path / "build")]) == 0
+    capsys.readouterr()
+    for doc, others in (("y", ["s/y#1"]), ("a", ["s/a#3"]), ("b", ["s/b#02"])):
+        code, out, err = _run(capsys, "trace", str(tmp_path / "build"), f"s/{doc}", "--json")
+        assert code == 0, err
+        t = json.loads(out)
+        assert [(c["id"], c["copy"]) for c in t["mix_copies"]] == [(f"s/{doc}", 1), (f"s/{doc}#2", 2)], t["mix_copies"]
+        assert t["mix"]["times"] == 2
+        for other in others:  # the look-alike is a document of its own, with its own two copies
+            code, out, err = _run(capsys, "trace", str(tmp_path / "build"), other, "--json")
+            t = json.loads(out)
+            assert code == 0 and t["id"] == other and [c["copy"] for c in t["mix_copies"]] == [1, 2], t

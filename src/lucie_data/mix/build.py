@@ -962,7 +962,8 @@ def _suffix_collisions(sources: list[SourceInfo], described: dict, keep: Callabl
         lang_of = dict(rows)
         for doc_id, _lang in rows:
             base, sep, k = doc_id.rpartition("#")
-            if not (sep and k.isdigit() and int(k) >= 2 and base in lang_of):
+            # the writer's own `#k`: ASCII digits, no leading zero (`b#02` is no copy of `b`; `#²` would not parse)
+            if not (sep and k.isascii() and k.isdigit() and k[0] != "0" and int(k) >= 2 and base in lang_of):
                 continue
             e = epochs.get(subset_name(src.name, mix_language(lang_of[base], src.pairs)), 0)
             if int(_copies([base], e, seed)[0]) >= int(k):

@@ -128,11 +128,14 @@ def find_mix(build_dir: Path, mix: str | Path | None = None) -> Path | None:
     return Path(out) if out is not None and (Path(out) / "mix_plan.json").is_file() else None
 
 
-def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
+def _mix_copies(mix_dir: Path, doc_id: str, build_dir: Path | None = None) -> tuple[bool, str, list[dict]]:
     """(plan found, repeat_ids mode, [{"id", "copy", "file"}]) of every row of ``doc_id``'s copies in the mix.
 
     ``copy`` is k for the row ``<id>#k`` (1 for ``<id>``) in a ``suffix`` mix, None in a ``keep`` mix (every copy
-    has the same id); ``file`` is relative to the mix folder. Sorted by copy, then file."""
+    has the same id); ``file`` is relative to the mix folder. Sorted by copy, then file. A repeat is ``<id>#k`` with
+    k >= 2 written without a leading zero (the mix's own names), and never an id that is a document of the build
+    itself (``build_dir``; auditor review: the documents ``y#1`` and ``a#3`` were counted as copies of ``y`` and
+    ``a``)."""
     import polars as pl
 
     mix_files = sorted(mix_dir.glob("**/*.parquet"))
@@ -151,7 +154,7 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
     match = ids == doc_id
     if mode == "suffix":  # copy k >= 2 is `id#k` (mix_plan.json's id_scheme)
         tail = ids.str.strip_prefix(doc_id + "#")
-        match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^[0-9]+$"))
+        match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^(?:[2-9]|[1-9][0-9]+)$"))
     try:
         # files of other columns (a shard dropped in from elsewhere) are read for their ids too, not a crash
         rows = (pl.scan_parquet(mix_files, include_file_paths="_file", hive_partitioning=False,
@@ -162,6 +165,11 @@ def _mix_copies(mix_dir: Path, doc_id: str) -> tuple[bool, str, list[dict]]:
         if bad is not None:
             raise BuildFileError(damaged_shard_message(*bad)) from None
         raise
+    if build_dir is not None:
+        others = {rid for rid in rows["id"].unique().to_list() if rid != doc_id}
+        documents = {rid for rid in others if any(_locate(build_dir, rid)[2:])}
+        if documents:
+            rows = rows.filter(~pl.col("id").is_in(sorted(documents)))
     copies = []
     for f, rid in rows.iter_rows():
         k = None if mode != "suffix" else 1 if rid == doc_id else int(rid[len(doc_id) + 1:])
@@ -244,7 +252,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         out["status"] = "kept"
         out["output"] = [{"shard": str(p.relative_to(build_dir)), "row": int(r["_row"])} for p, r in kept]
         if mix_dir is not None:
-            has_plan, mode, copies = _mix_copies(mix_dir, doc_id)
+            has_plan, mode, copies = _mix_copies(mix_dir, doc_id, build_dir)
             out["mix"] = {"plan": has_plan, "times": len(copies)}
             out["mix_folder"] = str(mix_dir)
             out["mix_copies"] = copies
@@ -255,7 +263,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
     else:
         out["status"] = "removed"
         if mix_dir is not None:  # review: a removed document dropped into the mix folder was not mentioned
-            _has_plan, _mode, copies = _mix_copies(mix_dir, doc_id)
+            _has_plan, _mode, copies = _mix_copies(mix_dir, doc_id, build_dir)
             if copies:
                 out["mix_folder"] = str(mix_dir)
                 out["mix_copies"] = copies
