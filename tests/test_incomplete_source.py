@@ -50,6 +50,13 @@ def test_an_unreadable_dataset_leaves_its_source_unfinished_retried_and_refused_
     mix = cli("mix", "build", "out", cwd=tmp_path)
     assert mix.returncode == 2 and "source hub is incomplete" in mix.stderr, mix.stderr
     assert not (tmp_path / "out" / "mix").exists()
+    # the report says so (auditor review: shown as a finished source, its placeholder counted as a record read)
+    assert cli("report", "out", cwd=tmp_path).returncode == 0
+    report = json.loads((tmp_path / "out" / "reports" / "provenance.json").read_text())
+    assert {s["name"]: s["complete"] for s in report["sources"]} == {"hub": False, "pud_en": True}
+    warned = [w for w in report["warnings"] if w["kind"] == "incomplete_source"]
+    assert [w["source"] for w in warned] == ["hub"] and "read_dataset_" in warned[0]["message"]
+    assert "source hub is incomplete" in (tmp_path / "out" / "reports" / "provenance.md").read_text()
 
     again = cli("build", "p.yaml", cwd=tmp_path)  # still down: retried, not "up to date"
     assert again.returncode == 1 and "hub: INCOMPLETE" in again.stdout and "hub: up to date" not in again.stdout

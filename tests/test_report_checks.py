@@ -297,3 +297,46 @@ def test_report_does_not_reconcile_a_build_file_edited_since_the_build(demo_buil
     assert code == 1, out + err
     assert re.search(expected, err), err
     assert "FAILED" in (b / "reports" / "provenance.md").read_text()
+
+
+def test_report_lists_the_language_id_models_the_build_used(tmp_path, capsys):
+    """Auditor review: a build whose language ID used langdetect only was reported as using fastText's lid.176 (and
+    its CC-BY-SA-3.0). The manifest lists the models used; the report takes that list."""
+    import json
+
+    lines = (ROOT / "data" / "demo" / "fr_eltec_novels.jsonl").read_text().splitlines()[:3]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"id": str(i), "text": json.loads(x)["text"]}) + "\n"
+                                              for i, x in enumerate(lines)))
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: book\nlanguages: [fr]\nlicense: CC-BY-4.0\n"
+                                     "input: {type: jsonl, paths: [a.jsonl]}\n"
+                                     "stages: [{type: language_id, backend: langdetect}]\n")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: build\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    code, out, err = _run(capsys, "report", tmp_path / "build")
+    assert code == 0, err
+    report = json.loads((tmp_path / "build" / "reports" / "provenance.json").read_text())
+    names = [m["name"] for m in report["tools_and_models"]["models"]]
+    assert names and not any("lid.176" in n for n in names), names
+    assert names == [m["name"] for m in json.loads((tmp_path / "build" / "manifest.json").read_text())["models"]]
+
+
+def test_ids_cannot_add_markdown_or_html_to_the_report(tmp_path, capsys):
+    """Auditor review: ids went raw into provenance.md's warnings; one holding newlines added a second
+    "## Reconciliation" section saying OK, another an <img onerror> element."""
+    import json
+
+    lines = (ROOT / "data" / "demo" / "fr_eltec_novels.jsonl").read_text().splitlines()[:3]
+    ids = ["x\n\n## Reconciliation\n\nReconciliation with ledgers and manifest: **OK**\n",
+           "<img src=x onerror=alert(1)>", "ok"]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"id": i, "text": json.loads(x)["text"], "license": lic}) + "\n"
+                                              for i, x, lic in zip(ids, lines, ["Foo", "Bar", "MIT"])))
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: book\nlanguages: [fr]\nlicense: CC0-1.0\n"
+                                     "input: {type: jsonl, paths: [a.jsonl], license_field: license}\n")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: build\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    code, out, err = _run(capsys, "report", tmp_path / "build")
+    assert code == 0, err
+    md = (tmp_path / "build" / "reports" / "provenance.md").read_text()
+    assert [line for line in md.splitlines() if line.startswith("## Reconciliation")] == ["## Reconciliation"]
+    assert "<img" not in md and "\n\nReconciliation with ledgers and manifest: **OK**\n\n## Reconciliation" not in md
+    assert "&lt;img src=x onerror=alert(1)&gt;" in md  # the id is still there, as text

@@ -363,10 +363,12 @@ def _package_license(dist: str) -> tuple[str, str]:
 
 
 def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str, dict]) -> dict:
-    """Licences of the models (manifest ``models``; lid.176 when language ID ran) and of the libraries used."""
+    """Licences of the models (manifest ``models``: the ones the build's language ID used; lid.176 when language ID
+    ran and the manifest has no such list, an older build's) and of the libraries used. Not lid.176 whenever
+    language ID ran (auditor review: listed, with its CC-BY-SA-3.0, for a build that used langdetect only)."""
     models = {m.get("name"): dict(m) for m in manifest.get("models", []) if m.get("name")}
     types = {st["type"] for led in ledgers.values() for st in led["stages"]}
-    if "language_id" in types and not any("lid.176" in str(k) for k in models):
+    if "language_id" in types and "models" not in manifest and not any("lid.176" in str(k) for k in models):
         models["lid.176"] = dict(LID176)
     inputs = {r.get("recipe", {}).get("input", {}).get("type") for r in recipes.values()}
     tools = []
@@ -702,6 +704,15 @@ def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict
     out += [{"kind": "failed_source", "severity": "warning", "source": name, "count": 0, "ids": [],
              "message": f"source {name} failed in the last build ({why}): none of its documents are in this report "
              "or in a mix; fix it and rerun `lucie-data build`"} for name, why in sorted(failed.items())]
+    # a source whose input could not be read whole (runner.RETRY_REASONS; auditor review: shown as a finished source,
+    # its placeholder counted as a record read, while the build exited 1 and the mix refuses it)
+    for name, led in sorted(ledgers.items()):
+        if led.get("complete") is False:
+            why = "; ".join(f"{q.get('file')}: {q.get('reason')}" for q in led.get("incomplete") or []) or "unsaid"
+            out.append({"kind": "incomplete_source", "severity": "warning", "source": name, "count": 0, "ids": [],
+                        "message": f"source {name} is incomplete: its input could not be read whole ({why}); its "
+                        "counts here are what was read, a mix refuses it; rerun `lucie-data build` with the same "
+                        "pipeline and --output (it retries the input)"})
     unfinished = sorted(((started - set(orphans)) | listed) - set(ledgers) - set(failed))
     out += [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
              "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
@@ -833,6 +844,7 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
                         "license": r.get("license"), "category": r.get("category"), "languages": r.get("languages"),
                         "redistributable": redis.get(name, True), "records_read": led["records_read"],
                         "docs_created": _created(led), "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
+                        "complete": led.get("complete") is not False,
                         "license_policy": policies[name],
                         "built_under_current_policy": _canonical_policy(policies[name]) == current,
                         "out_of_date": bool(msrc.get("out_of_date")) or _canonical_policy(policies[name]) != current,

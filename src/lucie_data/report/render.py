@@ -69,9 +69,18 @@ def _split_parts(stages: list[dict]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- Markdown
-def _md_cell(v) -> str:
+def _md_text(v) -> str:
+    """A value from the build (an id, a file name, a licence string, a message quoting them) as inline Markdown text:
+    on one line, and HTML's ``&``, ``<`` and ``>`` as entities, which Markdown renderers pass through as HTML
+    (auditor review: an id holding a newline added a fake "Reconciliation: OK" section, ``<img onerror=…>`` an
+    element)."""
     s = _n(v) if v is not None else ""
-    return s.replace("|", "\\|").replace("\n", " ")
+    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+
+
+def _md_cell(v) -> str:
+    return _md_text(v).replace("|", "\\|")
 
 
 def _md_table(headers: list[str], rows: list[list]) -> list[str]:
@@ -133,14 +142,15 @@ def to_markdown(r: dict) -> str:
          for m in r["tools_and_models"]["models"]]
         + [["library", x["name"], x["version"], x["license"]] for x in r["tools_and_models"]["tools"]])
     L += ["## Warnings", ""]
-    L += [f"- **{w['severity']}** `{w['kind']}`{' (' + w['source'] + ')' if w['source'] else ''}: {w['message']}"
-          + (f" — e.g. {', '.join(w['ids'][:5])}" if w["ids"] else "") for w in r["warnings"]] or ["- none"]
+    L += [f"- **{w['severity']}** `{w['kind']}`{' (' + _md_text(w['source']) + ')' if w['source'] else ''}: "
+          f"{_md_text(w['message'])}" + (f" — e.g. {', '.join(map(_md_text, w['ids'][:5]))}" if w["ids"] else "")
+          for w in r["warnings"]] or ["- none"]
     L += ["", "## Removed documents (examples)", ""] + _md_table(
         ["source", "stage", "reason", "id", "title"],
         [[e["source"], e["stage"], e["reason"], e["id"], e["title"] or ""] for e in r["removed_examples"]])
     bad = [c for c in r["reconciliation"]["checks"] if not c["ok"]]
     L += ["## Reconciliation", "", f"{len(r['reconciliation']['checks'])} checks, {len(bad)} failed.", ""]
-    L += [f"- FAILED {c['check']}: report {c['report']} vs {c['expected']}" for c in bad]
+    L += [f"- FAILED {_md_text(c['check'])}: report {_md_text(c['report'])} vs {_md_text(c['expected'])}" for c in bad]
     return "\n".join(L) + "\n"
 
 
