@@ -95,3 +95,78 @@ def test_invalid_minhash_arguments(tmp_path, args, match):
                              "stages": [{"type": "minhash_dedup", **args}]}), encoding="utf-8")
     src, issues = load_source(f)
     assert src is None and any(__import__("re").search(match, f"{i.path}: {i.message}") for i in issues), issues
+
+
+@pytest.mark.parametrize("stage", ["exact_dedup", "minhash_dedup"])
+@pytest.mark.parametrize("tasks", [1, 2])
+def test_dedup_keeps_the_copy_the_licence_gate_keeps(tmp_path, stage, tasks):
+    """Auditor review: the first copy of a text was CC-BY-NC-4.0, the second CC-BY-4.0; the dedup kept the first and
+    removed the second as its duplicate, then the licence gate at the end removed the NC one: no copy left, though
+    one was allowed. A dedup now keeps, of each group, the first copy the source's last licence gate keeps."""
+    recs = {r["id"]: r for r in map(json.loads, PROB.read_text(encoding="utf-8").splitlines())}
+    first, second = recs["problem-025"]["text"], recs["problem-026"]["text"]
+    if stage == "exact_dedup":
+        second = first
+    eltec = [json.loads(line) for line in ELTEC.read_text(encoding="utf-8").splitlines()][:6]
+    rows = [{"id": "nc", "text": first, "license": "CC-BY-NC-4.0"}]
+    rows += [{"id": r["id"], "text": r["text"], "license": "CC-BY-4.0"} for r in eltec]
+    rows += [{"id": "by", "text": second, "license": "CC-BY-4.0"},
+             {"id": "by-again", "text": second, "license": "CC-BY-4.0"}]  # a third copy: removed as the kept one's
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    name = "s"
+    (tmp_path / f"{name}.yaml").write_text(json.dumps({
+        "name": name, "category": "book", "languages": ["fr"], "license": "CC-BY-4.0",
+        "input": {"type": "jsonl", "paths": [str(data)], "license_field": "license"},
+        "stages": [{"type": stage}]}), encoding="utf-8")
+    out = tmp_path / "b"
+    (tmp_path / "p.yaml").write_text(json.dumps({  # the default policy: CC-BY-NC-4.0 is not allowed
+        "name": "p", "sources": [f"{name}.yaml"], "output_dir": str(out), "license_policy": {},
+        "executor": {"type": "local", "workers": 1, "tasks": tasks}}), encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    kept, removed, led = _frames(out, name)
+    allowed = [i for i in kept["id"].to_list() if i in ("s/by", "s/by-again")]  # the first in (task, position) order
+    assert len(allowed) == 1 and "s/nc" not in kept["id"].to_list()
+    dup = removed.filter(pl.col("removal_stage") == stage)
+    assert sorted(dup["id"].to_list()) == sorted({"s/by", "s/by-again", "s/nc"} - set(allowed))
+    assert {json.loads(m)["duplicate_of"] for m in dup["metadata"]} == set(allowed)
+    assert removed.filter(pl.col("removal_stage") == "license_policy").height == 0
+    assert led["balanced"] and kept.height == 7
+
+
+def test_without_a_licence_gate_the_first_copy_is_kept(tmp_path):
+    """No pipeline policy and no licence stage: no gate runs, so no licence is preferred (the first copy stays)."""
+    recs = {r["id"]: r for r in map(json.loads, PROB.read_text(encoding="utf-8").splitlines())}
+    text = recs["problem-025"]["text"]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": text, "license": lic}) + "\n"
+                            for i, lic in (("nc", "CC-BY-NC-4.0"), ("by", "CC-BY-4.0"))), encoding="utf-8")
+    out = _build(tmp_path, "s", [data], 1, stages=[{"type": "exact_dedup"}])
+    kept, removed, _led = _frames(out, "s")
+    assert kept["id"].to_list() == ["s/nc"] and removed["id"].to_list() == ["s/by"]
+
+
+def test_trace_says_when_the_copy_kept_by_the_dedup_was_removed_afterwards(tmp_path, capsys):
+    """A later stage may still remove the copy a dedup kept (here a licence rule after the dedup gives it an NC
+    licence, which the gate removes): trace of the duplicate said only "duplicate of s/a" (auditor review); it now
+    says that copy was removed afterwards, and why."""
+    text = json.loads(ELTEC.read_text(encoding="utf-8").splitlines()[0])["text"]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": text, "later": lic}) + "\n"
+                            for i, lic in (("a", "CC-BY-NC-4.0"), ("b", "CC-BY-4.0"))), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(json.dumps({
+        "name": "s", "category": "book", "languages": ["fr"], "license": "CC-BY-4.0",
+        "input": {"type": "jsonl", "paths": [str(data)], "metadata_fields": ["later"]},
+        "stages": [{"type": "exact_dedup"}, {"type": "license_rules", "license_field": "later"}]}), encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(json.dumps({"name": "p", "sources": ["s.yaml"], "output_dir": str(tmp_path / "b"),
+                                                 "license_policy": {}}), encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    capsys.readouterr()
+    assert main(["trace", str(tmp_path / "b"), "s/b", "--json"]) == 0
+    t = json.loads(capsys.readouterr().out)
+    assert t["removed"][0]["duplicate_of"] == "s/a"
+    assert t["removed"][0]["duplicate_of_status"] == {"status": "removed", "stage": "license_policy",
+                                                      "reason": "license_not_allowed"}
+    assert main(["trace", str(tmp_path / "b"), "s/b"]) == 0
+    assert ("(duplicate of s/a, itself removed afterwards at stage license_policy: license_not_allowed; no copy of "
+            "this text is kept)") in capsys.readouterr().out

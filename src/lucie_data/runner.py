@@ -8,6 +8,7 @@ hand-off Parquet files in ``work/``. After the last segment the ledger is comput
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -88,6 +89,14 @@ def compile_segments(src: LoadedSource, license_policy=None) -> list[Segment]:
         else:
             segments[-1].stages.append((sid, spec))
     return segments
+
+
+def _final_gate(segments: list[Segment]) -> dict | None:
+    """The licence gate the source's documents meet last (its ``gate_record``), or None when no gate ends its
+    stages."""
+    from .stages.licence import gate_record
+
+    return gate_record(segments[-1].stages[-1][1] if segments and segments[-1].stages else None)
 
 
 def _ctx(src: LoadedSource, sid: str, source_dir: Path, seed: int, tasks: int, tokenizer: str | None = None) -> BuildContext:
@@ -758,7 +767,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         nxt = segments[i + 1] if i + 1 < len(segments) else None
         if seg.barrier is not None:
             bid, bspec = seg.barrier
-            ctx = _ctx(src, bid, source_dir, seed, tasks, opts.counts_with)
+            ctx = dataclasses.replace(_ctx(src, bid, source_dir, seed, tasks, opts.counts_with),
+                                      final_gate=_final_gate(segments))
             if not os.path.exists(ctx.plan_path):
                 on_event("plan", {"source": src.name, "stage": bid})
                 bspec.plan(ctx, str(source_dir / "work" / f"seg{i - 1}"))

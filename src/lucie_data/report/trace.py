@@ -304,6 +304,14 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                            "document": d["document"], "license": d["license"], "license_evidence": d["license_evidence"],
                            "source_file": d["source_file"], "source_record": d["source_record"]}
                           for d in documents if d["status"] == "removed"]
+        for r in out["removed"]:  # what became of the copy it duplicated (auditor review: "duplicate of s/A" only,
+            dup = r.get("duplicate_of")  # while s/A was itself removed afterwards, so no copy of the text is left)
+            if dup and dup != doc_id:
+                _src, _dirs, dup_kept, dup_removed = _locate(build_dir, dup)
+                r["duplicate_of_status"] = (
+                    {"status": "kept"} if dup_kept else
+                    {"status": "removed", "stage": dup_removed[0][1].get("removal_stage"),
+                     "reason": dup_removed[0][1].get("removal_reason")} if dup_removed else {"status": "not found"})
     return out
 
 
@@ -457,7 +465,11 @@ def _dup_text(r: dict) -> str:
     if not r.get("duplicate_of"):
         return ""
     if "duplicate_of_documents" not in r:
-        return f" (duplicate of {r['duplicate_of']})"
+        fate = r.get("duplicate_of_status") or {}
+        later = (f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}; no copy of this text is "
+                 "kept" if fate.get("status") == "removed" else
+                 ", which is not in the build (damaged?)" if fate.get("status") == "not found" else "")
+        return f" (duplicate of {r['duplicate_of']}{later})"
     cands = [f"document {o['document']}" + (f", from {o['source_file']}" if o.get("source_file") else "")
              + (f" {_record(o.get('source_file'), o['source_record'])}" if o.get("source_record") is not None else "")
              for o in r["duplicate_of_documents"]]

@@ -9,7 +9,8 @@ from .base import BuildContext, StageSpec
 
 
 class ExactDedupSpec(StageSpec):
-    """Exact duplicates within a source: xxh3-128 of the NFC, whitespace-collapsed text; first one kept."""
+    """Exact duplicates within a source: xxh3-128 of the NFC, whitespace-collapsed text; of each group, the first copy
+    the source's last licence gate keeps is kept (the first copy when the gate keeps none or all)."""
 
     type: Literal["exact_dedup"]
     lowercase: bool = Field(False, description="compare case-insensitively")
@@ -23,7 +24,7 @@ class ExactDedupSpec(StageSpec):
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_exact_duplicates
 
-        plan_exact_duplicates(work_folder, ctx.plan_path)
+        plan_exact_duplicates(work_folder, ctx.plan_path, ctx.final_gate)
 
     def build(self, ctx: BuildContext):
         from ..steps.dedup import PlannedRemoval
@@ -32,11 +33,13 @@ class ExactDedupSpec(StageSpec):
 
 
 class MinhashDedupSpec(StageSpec):
-    """Near-duplicates within a source: MinHash LSH, Lucie's 14 buckets x 8 hashes of word 5-grams; first one kept.
+    """Near-duplicates within a source: MinHash LSH, Lucie's 14 buckets x 8 hashes of word 5-grams; one per cluster
+    kept.
 
     Hashing is datatrove's (MinhashDedupSignature); the defaults are Lucie's MinhashConfig (lucie-dataset.md), which
     flag pairs from about 0.75 Jaccard similarity. Documents sharing a bucket are clustered transitively, as
-    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order is kept. Words are split on
+    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order that the source's last
+    licence gate keeps is kept (the first when it keeps none or all). Words are split on
     whitespace: a document with fewer than ``n_grams`` words (or a text without spaces: Chinese, Japanese, Thai) has no
     signature and is compared with nothing (counted as ``no_signature`` in the stage's stats)."""
 
@@ -65,7 +68,7 @@ class MinhashDedupSpec(StageSpec):
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_minhash_duplicates
 
-        plan_minhash_duplicates(work_folder, ctx.plan_path, self.num_buckets)
+        plan_minhash_duplicates(work_folder, ctx.plan_path, self.num_buckets, ctx.final_gate)
 
     def build(self, ctx: BuildContext):
         from ..steps.dedup import PlannedRemoval

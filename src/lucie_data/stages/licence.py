@@ -105,11 +105,15 @@ def final_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None
     ``{"policies": [...], "no_derivatives_modified": ...}``, or None when no gate runs last. Recorded per source in
     the manifest: the mix knows from it which modified no-derivatives documents the build removed or flagged."""
     out = with_policy_gate(stages, policy)
-    last = out[-1][1] if out else None
-    if not isinstance(last, LicenseGateSpec):
+    return gate_record(out[-1][1] if out else None)
+
+
+def gate_record(spec: StageSpec | None) -> dict | None:
+    """``{"policies": [...], "no_derivatives_modified": ...}`` of a licence gate spec; None for anything else."""
+    if not isinstance(spec, LicenseGateSpec):
         return None
-    return {"policies": [p.model_dump(mode="json") for p in last.policies()],
-            "no_derivatives_modified": last.no_derivatives_modified}
+    return {"policies": [p.model_dump(mode="json") for p in spec.policies()],
+            "no_derivatives_modified": spec.no_derivatives_modified}
 
 
 def with_policy_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None) -> list[tuple[str, StageSpec]]:

@@ -47,19 +47,46 @@ class ExactSignature(PipelineStep):
             yield doc
 
 
-def _handoff_rows(work_folder: str) -> list:
-    """One polars frame (id, sig, rank, pos) per task's hand-off file of a barrier, in rank order: ``pos`` is the
-    row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next segment's reader adds."""
+def _handoff_rows(work_folder: str, metadata: bool = False) -> list:
+    """One polars frame (id, sig, rank, pos[, metadata]) per task's hand-off file of a barrier, in rank order: ``pos``
+    is the row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next segment's reader
+    adds."""
     import polars as pl
 
     frames = []
     for fn in sorted(os.listdir(work_folder)) if os.path.isdir(work_folder) else []:
         if fn.endswith(".parquet"):
             rank = int(fn.split(".")[0])
-            df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig"])
+            df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig", *(["metadata"] * metadata)])
             frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
                                           pl.int_range(pl.len(), dtype=pl.Int64).alias("pos")))
     return frames
+
+
+def _gate_rank(metadata: list[str | None], gate: dict | None) -> list[int]:
+    """Per row, how the licence gate that runs last in the source (``gate``: ``stages.licence.gate_record``) treats
+    it: 0 kept, 1 kept but flagged (never published), 2 removed. A dedup keeps, of each group of copies, the first
+    copy of the best rank: the allowed copy of a text, not its first copy under a licence the gate then removes
+    (auditor review: a CC-BY-NC copy kept, its CC-BY copy removed as the duplicate, then the NC one removed by the
+    gate: no copy left). Read on the metadata as it is at the dedup; a later stage may still change it."""
+    import json
+
+    from ..licenses import LicensePolicy
+    from .licence import FLAGGED, gate_verdict
+
+    if gate is None:
+        return [0] * len(metadata)
+    policies = [LicensePolicy.model_validate(p) for p in gate["policies"]]
+    mode = gate.get("no_derivatives_modified", "remove")
+    out = []
+    for text in metadata:
+        try:
+            meta = json.loads(text) if text else {}
+        except ValueError:
+            meta = {}
+        verdict = gate_verdict(meta if isinstance(meta, dict) else {}, policies, mode)
+        out.append(0 if verdict is None else 1 if verdict == FLAGGED else 2)
+    return out
 
 
 def _write_plan(dups, plan_path: str) -> None:
@@ -72,17 +99,26 @@ def _write_plan(dups, plan_path: str) -> None:
     os.replace(tmp, plan_path)
 
 
-def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
-    """Write (rank, pos, duplicate_of) for every row whose signature appeared earlier; returns the count."""
+def plan_exact_duplicates(work_folder: str, plan_path: str, gate: dict | None = None) -> int:
+    """Write (rank, pos, duplicate_of) for every row whose signature another row has: of each group, the first row in
+    (rank, pos) order among those the source's last licence gate keeps (``gate``, :func:`_gate_rank`) is kept;
+    returns the count."""
     import polars as pl
 
-    frames = _handoff_rows(work_folder)
+    frames = _handoff_rows(work_folder, metadata=gate is not None)
     if frames:
         allrows = pl.concat(frames).sort(["rank", "pos"])
-        first = allrows.group_by("sig", maintain_order=True).agg(pl.col("id").first().alias("duplicate_of"),
-                                                                 pl.col("rank").first().alias("r0"),
-                                                                 pl.col("pos").first().alias("p0"))
-        dups = (allrows.join(first, on="sig").filter((pl.col("rank") != pl.col("r0")) | (pl.col("pos") != pl.col("p0")))
+        grouped = allrows.filter(pl.col("sig").is_duplicated())  # only copies are ranked (a JSON parse per row)
+        if gate is not None:
+            grouped = grouped.with_columns(pl.Series("gate", _gate_rank(grouped["metadata"].to_list(), gate),
+                                                     pl.Int64))
+        else:
+            grouped = grouped.with_columns(pl.lit(0, pl.Int64).alias("gate"))
+        first = (grouped.sort(["gate", "rank", "pos"])
+                 .group_by("sig", maintain_order=True).agg(pl.col("id").first().alias("duplicate_of"),
+                                                           pl.col("rank").first().alias("r0"),
+                                                           pl.col("pos").first().alias("p0")))
+        dups = (grouped.join(first, on="sig").filter((pl.col("rank") != pl.col("r0")) | (pl.col("pos") != pl.col("p0")))
                 .select("rank", "pos", "duplicate_of").sort(["rank", "pos"]))
     else:
         dups = pl.DataFrame({"rank": [], "pos": [], "duplicate_of": []},
@@ -132,12 +168,13 @@ class MinhashSignature(PipelineStep):
             yield doc
 
 
-def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) -> int:
-    """Write (rank, pos, duplicate_of) for every row in a cluster of rows sharing an LSH band with another, each
-    cluster's first row in (rank, pos) order kept (its id is ``duplicate_of``); returns the count."""
+def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int, gate: dict | None = None) -> int:
+    """Write (rank, pos, duplicate_of) for every row in a cluster of rows sharing an LSH band with another; of each
+    cluster, the first row in (rank, pos) order among those the source's last licence gate keeps (``gate``,
+    :func:`_gate_rank`) is kept (its id is ``duplicate_of``); returns the count."""
     import polars as pl
 
-    frames = _handoff_rows(work_folder)
+    frames = _handoff_rows(work_folder, metadata=gate is not None)
     schema = {"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8}
     dups = pl.DataFrame({k: [] for k in schema}, schema=schema)
     if frames:
@@ -161,8 +198,17 @@ def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) 
                     if r != root:  # the smaller index roots the cluster: its first row in (rank, pos) order
                         root, r = min(root, r), max(root, r)
                         parent[r] = root
+        roots = [find(i) for i in range(rows.height)]
+        in_cluster = sorted({j for i, r in enumerate(roots) if r != i for j in (i, r)})  # rows with another in theirs
+        ranks_of = dict(zip(in_cluster, _gate_rank(rows["metadata"].gather(in_cluster).to_list(), gate)
+                            if gate is not None and in_cluster else [0] * len(in_cluster)))
+        keeper: dict[int, int] = {}  # cluster root -> the row kept: best gate rank, then first in (rank, pos) order
+        for i in in_cluster:
+            k = keeper.get(roots[i])
+            if k is None or (ranks_of[i], i) < (ranks_of[k], k):
+                keeper[roots[i]] = i
         ids, ranks, poss = rows["id"].to_list(), rows["rank"].to_list(), rows["pos"].to_list()
-        out = [(ranks[i], poss[i], ids[find(i)]) for i in range(rows.height) if find(i) != i]
+        out = [(ranks[i], poss[i], ids[keeper[roots[i]]]) for i in in_cluster if keeper[roots[i]] != i]
         if out:
             dups = pl.DataFrame(out, schema=schema, orient="row")
     _write_plan(dups, plan_path)

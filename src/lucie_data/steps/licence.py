@@ -99,22 +99,34 @@ class LicenseGateFilter(LucieFilter):
         self.no_derivatives_modified = no_derivatives_modified
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        meta = doc.metadata
-        verdict = meta.get(FLAG_VERDICT)
-        if verdict not in (None, ALLOWED):
-            return False, str(verdict)
-        lic = meta.get("license")
-        lic = lic if isinstance(lic, str) and lic else UNKNOWN
-        if meta.get("license_evidence") in UNVERIFIED_EVIDENCE and any(p.unverified == "deny" for p in self.policies):
-            return False, "license_unverified"
-        for policy in self.policies:
-            ok, reason = policy.decide(lic)
-            if not ok:
-                return False, reason or "license_not_allowed"
-        # a modified document needs a way of using its licence that every policy allows and that no no-derivatives
-        # licence binds ("CC-BY-4.0 OR CC-BY-ND-4.0" under `deny: [CC-BY-4.0]` is no-derivatives)
-        if meta.get("modified_by") and not all(p.allows_modified(lic) for p in self.policies):
-            if self.no_derivatives_modified == "remove":
-                return False, ND_MODIFIED
-            meta[FLAG_WARNING] = "no_derivatives_modified"
-        return True
+        verdict = gate_verdict(doc.metadata, self.policies, self.no_derivatives_modified)
+        if verdict is FLAGGED:
+            doc.metadata[FLAG_WARNING] = "no_derivatives_modified"
+            return True
+        return True if verdict is None else (False, verdict)
+
+
+FLAGGED = "flag"  # gate_verdict: kept with a licence warning (a modified no-derivatives text under `flag`)
+
+
+def gate_verdict(meta: dict, policies: list[LicensePolicy], no_derivatives_modified: str = "remove") -> str | None:
+    """What a licence gate with these policies does to a document of this metadata: None (kept), :data:`FLAGGED`
+    (kept, flagged: never published), or the reason it removes it. Pure: the gate applies it, and a dedup stage
+    reads it to keep the copy the gate will keep (auditor review: the CC-BY copy of a text was removed as the
+    duplicate of its CC-BY-NC copy, which the gate then removed: no copy left)."""
+    verdict = meta.get(FLAG_VERDICT)
+    if verdict not in (None, ALLOWED):
+        return str(verdict)
+    lic = meta.get("license")
+    lic = lic if isinstance(lic, str) and lic else UNKNOWN
+    if meta.get("license_evidence") in UNVERIFIED_EVIDENCE and any(p.unverified == "deny" for p in policies):
+        return "license_unverified"
+    for policy in policies:
+        ok, reason = policy.decide(lic)
+        if not ok:
+            return reason or "license_not_allowed"
+    # a modified document needs a way of using its licence that every policy allows and that no no-derivatives
+    # licence binds ("CC-BY-4.0 OR CC-BY-ND-4.0" under `deny: [CC-BY-4.0]` is no-derivatives)
+    if meta.get("modified_by") and not all(p.allows_modified(lic) for p in policies):
+        return ND_MODIFIED if no_derivatives_modified == "remove" else FLAGGED
+    return None
