@@ -56,6 +56,10 @@ def test_plan_from_stats_and_targets(tmp_path, capsys):
                  "--max-epochs", "3", "--json", str(out)]) == 0
     t = json.loads(out.read_text())["targets"]
     assert t["feasible"] and abs(t["languages"]["en"]["achieved"] - 0.4) < 1e-9
+    # the README's form, several shares after one flag (trainer review: "unrecognized arguments")
+    assert main(["mix", "plan", "--stats", str(stats), "--target", "fr=0.4", "en=0.4", "--max-epochs", "3",
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["targets"] == t
 
 
 @pytest.mark.parametrize("argv, match", [

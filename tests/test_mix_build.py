@@ -1056,10 +1056,10 @@ def test_a_mix_of_byte_copies_imports_neither_polars_nor_pyarrow_compute(built, 
     assert out == ["True", "False", "False"]
 
 
-def test_a_folder_whose_rows_are_all_left_out_is_still_made(built, tmp_path):
-    """Folders are made by the writing threads now; a bucket opened for a shard whose rows are all excluded (every
-    document of pud_en put under CC-BY-NC-4.0) still gets its empty folder, as before: the folder tree does not
-    depend on which thread makes folders."""
+def test_a_folder_whose_rows_are_all_left_out_is_not_made(built, tmp_path):
+    """A bucket opened for a shard whose rows are all excluded (every document of pud_en put under CC-BY-NC-4.0) gets
+    no folder: the folder tree is exactly the folders holding shards, whichever thread makes them (an empty folder
+    that no config names was left before; trainer review, for a 0-epoch subset)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -1072,11 +1072,10 @@ def test_a_folder_whose_rows_are_all_left_out_is_still_made(built, tmp_path):
     _as_built(b, shard)
     out = tmp_path / "m"
     plan = build_mix(b, load_mix_config(b, output=out))
-    assert (out / "data" / "natural" / "en" / "pud_en").is_dir()
-    assert list((out / "data" / "natural" / "en" / "pud_en").iterdir()) == []
+    assert not (out / "data" / "natural" / "en" / "pud_en").exists()
     assert plan["license_check"]["excluded"]["documents"]["pud_en"]["CC-BY-NC-4.0"]["docs"] == t.num_rows
-    assert {p.parent for p in out.glob("data/*/*/*/*.parquet")} | {out / "data" / "natural" / "en" / "pud_en"} \
-        == set(out.glob("data/*/*/*"))
+    assert {p.parent for p in out.glob("data/*/*/*/*.parquet")} == set(out.glob("data/*/*/*"))
+    assert {p.parent.parent for p in out.glob("data/*/*/*/*.parquet")} == set(out.glob("data/*/*"))
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])

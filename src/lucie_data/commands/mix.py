@@ -253,8 +253,8 @@ def register(sub) -> None:
     p.add_argument("--weights", help="weights YAML (`factors:` language--category -> epochs)")
     p.add_argument("--lucie", action="store_true",
                    help="Lucie's published stats and weights (also the default without --stats/--build/--weights)")
-    p.add_argument("--target", action="append", metavar="LANG=SHARE",
-                   help="target share of tokens seen (repeatable; e.g. --target fr=0.33 --target en=0.33)")
+    p.add_argument("--target", action="extend", nargs="+", metavar="LANG=SHARE",
+                   help="target shares of tokens seen: --target fr=0.33 en=0.33 code=0.15 (or the flag repeated)")
     p.add_argument("--max-epochs", type=float,
                    help="cap on epochs per subset when solving targets (default: the pipeline's mix.max_epochs, else "
                         f"{DEFAULT_MAX_EPOCHS:g}); only with --target or the pipeline's mix: targets")

@@ -1897,8 +1897,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
             writers[key].close()
         while writes:
             writes.popleft().result()
-    for w in writers.values():  # a folder every row of which was left out stays, empty, as before
-        folders.ensure(w.folder)
+    # (a folder every row of which was left out, a 0-epoch subset's, is not made: trainer review, an empty
+    # data/natural/de/web_cc/ that no config names)
 
     # 3. verify on the written shards, not from the plan
     lic_of_source: dict[str, dict[str, int]] = {}
