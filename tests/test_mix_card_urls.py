@@ -66,3 +66,23 @@ def test_a_source_with_some_urls_and_a_plan_without_counts(demo_mix):
     card = render_card(p)
     assert "Every row keeps its `url`" not in card and "rows have a `url`" not in card
     assert "it is null in the rows of sources without" in card
+
+
+def test_the_card_says_which_files_a_renamed_config_holds_and_loads_the_largest_language():
+    """Trainer review: a source `novels` in four languages and a source `novels-fr`: the config `novels-fr` is the
+    source `novels-fr`, the French part of `novels` is `source-novels-fr`, and the card did not say so. The loading
+    example named the first language config (a 2-row `de`), not the largest."""
+    from lucie_data.mix.card import _example_config, _renamed_configs, card_configs
+
+    shards = [{"path": f"data/natural/{lang}/novels/novels--{lang}--000.parquet", "source": "novels",
+               "kind": "natural", "language": lang, "rows": 10, "bytes": 1000 * (lang == "fr") + 10}
+              for lang in ("de", "en", "fr")]
+    shards.append({"path": "data/natural/fr/novels-fr/novels-fr--fr--000.parquet", "source": "novels-fr",
+                   "kind": "natural", "language": "fr", "rows": 5, "bytes": 500})
+    configs = card_configs({"shards": shards})
+    got = {c["config_name"]: c["data_files"][0]["path"] for c in configs}
+    assert got["novels-fr"] == "data/*/*/novels-fr/*.parquet"
+    assert got["source-novels-fr"] == "data/natural/fr/novels/*.parquet"
+    assert _renamed_configs(configs) == [
+        "`source-novels-fr` is the `fr` part of the source folder `novels` (the name `novels-fr` is another config's)."]
+    assert _example_config(configs, {"shards": shards}) == "fr"

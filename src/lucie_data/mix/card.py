@@ -169,6 +169,39 @@ def card_configs(mix_plan: dict) -> list[dict]:
     return out
 
 
+def _example_config(configs: list[dict], mix_plan: dict) -> str:
+    """The config the card's loading example names: the language config with the most bytes of Parquet (trainer
+    review: the first one listed, a 2-row `de`), else ``default``."""
+    rows: dict[str, int] = {}
+    for s in mix_plan["shards"]:
+        if s.get("kind") == "natural":
+            rows[s["language"]] = rows.get(s["language"], 0) + int(s.get("bytes") or 0)
+    best = None
+    for c in configs:
+        m = re.fullmatch(r"data/natural/([^/*]+)/\*/\*\.parquet", c["data_files"][0]["path"])
+        if m and (best is None or rows.get(m.group(1), 0) > rows.get(best[1], 0)):
+            best = (c["config_name"], m.group(1))
+    return best[0] if best else "default"
+
+
+def _renamed_configs(configs: list[dict]) -> list[str]:
+    """A sentence for each config not named as the rule says because that name was another config's (a source
+    folder named like a language, or `<source>-fr` also a source's name): which files it holds (trainer review: the
+    config `novels-fr` loaded the source `novels-fr`, and nothing said the French part of `novels` was
+    `source-novels-fr`)."""
+    out = []
+    for c in configs:
+        name, path = c["config_name"], c["data_files"][0]["path"]
+        if not name.startswith("source-"):
+            continue
+        if m := re.fullmatch(r"data/\*/\*/([^/*]+)/\*\.parquet", path):
+            out.append(f"`{name}` is the source folder `{m.group(1)}` (its own name is another config's).")
+        elif m := re.fullmatch(r"data/natural/([^/*]+)/([^/*]+)/\*\.parquet", path):
+            out.append(f"`{name}` is the `{m.group(1)}` part of the source folder `{m.group(2)}` (the name "
+                       f"`{m.group(2)}-{config_language(m.group(1))}` is another config's).")
+    return out
+
+
 def _iso_languages(mix_plan: dict) -> list[str]:
     langs: set[str] = set()
     for s in mix_plan["shards"]:
@@ -353,12 +386,12 @@ def render_card(mix_plan: dict) -> str:
              "rule of the Lucie Training Dataset (epochs = factor per `language--category`; tokens seen = epochs x "
              "tokens).", "",
              "## Loading", "", "```python", "from datasets import load_dataset",
-             f'ds = load_dataset("<this repo or folder>", "{fm["configs"][1]["config_name"] if len(fm["configs"]) > 1 else "default"}", split="train")',
+             f'ds = load_dataset("<this repo or folder>", "{_example_config(fm["configs"], mix_plan)}", split="train")',
              "```", "",
              "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". As in the Lucie Training "
              "Dataset, a language pair is named `xx,yy` (`fr,en`; its folder is `data/natural/fr-en/`), code is `code` "
              "and `code-<language>`, each source has its own config, and a source in several languages one per "
-             "language (`<source>-fr`).", "",
+             "language (`<source>-fr`)." + "".join(f" {x}" for x in _renamed_configs(fm["configs"])), "",
              _repeats_paragraph(mix_plan), "",
              "## Composition", "",
              f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "
