@@ -1481,7 +1481,8 @@ def mix_license(licenses: Iterable[str]) -> str:
     alternatives the mix is counted under (for an ``OR`` expression, the one that best lets the whole mix be
     declared under one licence, :func:`_mix_choice`): one licence left -> that licence (``MIT OR Apache-2.0`` with
     ``MIT`` -> MIT); share-alike licences that unify to one (same family, later-version rule, see ``_sa_groups``)
-    with every other document public-domain or permissive -> that share-alike licence (e.g.
+    with every other document public-domain or permissive, and each of those permissive licences one the
+    share-alike licence can carry (:func:`_carries`: a GNU licence only the FSF-compatible ones) -> that licence (e.g.
     CC-BY-SA-3.0 + CC-BY-SA-4.0 + CC-BY-4.0 -> CC-BY-SA-4.0; ``LGPL-2.1-only OR CC-BY-SA-3.0`` + CC-BY-SA-4.0 ->
     CC-BY-SA-4.0 by its CC-BY-SA-3.0 option). Everything else -> "other":
     several different permissive licences, incompatible copyleft, any NC/ND licence mixed
