@@ -329,6 +329,11 @@ def test_report_funnel_and_totals_add_up_with_a_language_split(dup_build):
     # Markdown: a created column where a source splits, the note under the totals
     md = (out / "reports" / "provenance.md").read_text(encoding="utf-8")
     assert note in md
+    # the split documents' text is in their parts too: said with its size (auditor review: removed overstated)
+    sp = allt["split_into_parts"]
+    assert sp["docs"] == rows[lid["stage"]]["docs_removed"] and sp["chars"] > 0
+    assert (f"; the {sp['docs']:,} split documents' {sp['chars']:,} characters and {sp['tokens']:,} tokens are "
+            "counted in `removed` and again in their parts, so `all` counts them twice") in md
     sec = _md_section(md, "### split")
     assert sec.splitlines()[0] == "| stage | type | in | created (split parts) | kept | removed | reasons |"
     s = rows[lid["stage"]]

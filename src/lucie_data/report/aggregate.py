@@ -231,6 +231,11 @@ def totals(docs, ledgers: dict[str, dict] | None = None) -> dict:
     if ledgers is not None:
         out["all"]["records_read"] = sum(int(led.get("records_read") or 0) for led in ledgers.values())
         out["all"]["docs_created"] = sum(_created(led) for led in ledgers.values())
+        if out["all"]["docs_created"]:  # their text is in their parts too (auditor review: removed volume overstated)
+            from ..steps.langid import SPLIT_REASON
+
+            out["all"]["split_into_parts"] = _sum(docs.filter((pl.col("status") == "removed")
+                                                              & (pl.col("removal_reason") == SPLIT_REASON)))
     return out
 
 

@@ -58,9 +58,13 @@ def totals_note(t: dict) -> str:
     if "records_read" not in a:
         return ""
     if a.get("docs_created"):
+        split = a.get("split_into_parts") or {}
+        again = (f"; the {split['docs']:,} split documents' {split['chars']:,} characters and {split['tokens']:,} "
+                 "tokens are counted in `removed` and again in their parts, so `all` counts them twice"
+                 if split.get("docs") else "")
         return (f"all: {a['docs']:,} documents = {a['records_read']:,} records read + {a['docs_created']:,} parts "
                 "created by splits (a `language_id` split removes a document as `language_split_into_parts` and adds "
-                "its parts as new documents)")
+                f"its parts as new documents){again}")
     return f"all: {a['docs']:,} documents = the {a['records_read']:,} records read"
 
 
