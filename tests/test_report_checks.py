@@ -340,3 +340,29 @@ def test_ids_cannot_add_markdown_or_html_to_the_report(tmp_path, capsys):
     assert [line for line in md.splitlines() if line.startswith("## Reconciliation")] == ["## Reconciliation"]
     assert "<img" not in md and "\n\nReconciliation with ledgers and manifest: **OK**\n\n## Reconciliation" not in md
     assert "&lt;img src=x onerror=alert(1)&gt;" in md  # the id is still there, as text
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("ledger", r"WARNING   sources/pud_en/ledger\.json is missing though manifest\.json lists pud_en as built: the build "
+               r"folder is damaged .*rebuild source pud_en"),
+    ("manifest", r"WARNING   source pud_en is not in the build's manifest\.json \(a source dropped from the pipeline.*"
+                 r"the report leaves it out"),
+])
+def test_trace_warns_about_a_source_the_report_leaves_out(demo_build, tmp_path, capsys, damage, expected):
+    """Auditor review: with its ledger deleted, a source's document was traced as KEPT, exit 0, without a word (the
+    report called the source "did not finish"); a source dropped from the manifest was said to be "added since the
+    build? `lucie-data report` checks every shard", though the report leaves it out."""
+    b = _copy(demo_build, tmp_path)
+    doc = pl.read_parquet(sorted((b / "sources" / "pud_en" / "data").glob("*/*.parquet"))[0])["id"][0]
+    if damage == "ledger":
+        (b / "sources" / "pud_en" / "ledger.json").unlink()
+    else:
+        _edit_json(b / "manifest.json", lambda d: d.update(sources=[s for s in d["sources"] if s["name"] != "pud_en"],
+                                                           shards=[e for e in d["shards"]
+                                                                   if not e["path"].startswith("sources/pud_en/")]))
+    code, out, err = _run(capsys, "trace", b, doc)
+    assert code == 1 and re.search(expected, out), out + err
+    if damage == "ledger":
+        _code, out, err = _run(capsys, "report", b)
+        md = (b / "reports" / "provenance.md").read_text()
+        assert "source pud_en: its ledger.json is missing though manifest.json lists it as built" in md

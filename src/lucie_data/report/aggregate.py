@@ -719,8 +719,13 @@ def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict
                         "counts here are what was read, a mix refuses it; rerun `lucie-data build` with the same "
                         "pipeline and --output (it retries the input)"})
     unfinished = sorted(((started - set(orphans)) | listed) - set(ledgers) - set(failed))
+    # a source the manifest lists as built whose ledger is gone is damaged, not unfinished (auditor review)
+    built_once = {e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict)}
     out += [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
-             "message": f"source {name} did not finish (no ledger.json): none of its documents are in this "
+             "message": (f"source {name}: its ledger.json is missing though manifest.json lists it as built (deleted "
+                         "since the build?): none of its documents are in this report; "
+                         f"{rebuild_hint(build_dir, name)}") if name in built_once and name in started else
+             f"source {name} did not finish (no ledger.json): none of its documents are in this "
              "report; rerun `lucie-data build` to finish it"} for name in unfinished]
     # pipeline sources the manifest says have no build (third review: the report was silent, the mix refused)
     for kind, key, what in (("lost_source", "lost_sources", "was built once but its build is gone (folder deleted, or "

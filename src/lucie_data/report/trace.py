@@ -273,8 +273,19 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         out["build_warning"] = (f"source {sd.name} failed in the last build ({str(failed.get('error'))[:400]}): its "
                                 "folder holds what the failed run left, not output of the build (manifest.json does "
                                 "not list its shards; a mix refuses the build). Fix it and rerun `lucie-data build`")
+    listed = [e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict)]
+    orphan = manifest.get("sources") is not None and sd.name not in listed and failed is None
+    if orphan:  # (auditor review: "added since the build? `lucie-data report` checks every shard", which leaves it out)
+        out["build_warning"] = (f"source {sd.name} is not in the build's manifest.json (a source dropped from the "
+                                "pipeline, or built by a run that stopped before writing the manifest): the report "
+                                "leaves it out and a mix does not take it; rerun `lucie-data build` if it is in the "
+                                "pipeline, else delete its folder")
+    elif failed is None and not (sd / "ledger.json").exists():  # (auditor review: KEPT, exit 0, without a word)
+        out["build_warning"] = (f"sources/{sd.name}/ledger.json is missing though manifest.json lists {sd.name} as "
+                                "built: the build folder is damaged (the report counts none of its documents, a mix "
+                                f"refuses it); {rebuild_hint(build_dir, sd.name)}")
     changed = _changed_shards(build_dir, manifest, sorted({d["shard"] for d in documents}))
-    if changed and failed is None:  # (a failed source's shards are unlisted anyway: said above)
+    if changed and failed is None and not orphan:  # (a failed or dropped source's shards are unlisted: said above)
         # (review: a row appended to a shard after the build was traced as KEPT, exit 0, under a denied licence)
         out["build_warning"] = (f"{'; '.join(changed)}: this row may not be what the build wrote. `lucie-data "
                                 "report` checks every shard; rerun `lucie-data build` to rebuild the source")
