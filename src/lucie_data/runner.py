@@ -626,7 +626,22 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
                "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
+    files = stage_files(src)
+    if files:  # (resume review: a model replaced under the same path mixed two models in one build, or was "up to date")
+        payload["stage_files"] = input_fingerprint(files)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def stage_files(src: LoadedSource) -> list[Path]:
+    """The local files the recipe's stages read (a perplexity model, a fastText model: each spec's ``path_fields``,
+    absolute once the recipe is loaded): part of the build key as inputs are, by path, size and mtime."""
+    out = []
+    for st in src.recipe.stages:
+        for f in getattr(st, "path_fields", ()):
+            v = getattr(st, f, None)
+            if v and st.is_path_value(f, v) and os.path.isfile(v):
+                out.append(Path(v))
+    return out
 
 
 # A dataset the reader could not open, or a stream that broke (the network, a Hub outage): unlike a corrupt local
