@@ -196,3 +196,24 @@ def test_documents_whose_ids_look_like_copies_are_not_counted_as_copies(tmp_path
             code, out, err = _run(capsys, "trace", str(tmp_path / "build"), other, "--json")
             t = json.loads(out)
             assert code == 0 and t["id"] == other and [c["copy"] for c in t["mix_copies"]] == [1, 2], t
+
+
+def test_a_removed_document_with_a_copys_id_hides_no_copy(tmp_path, capsys):
+    """Code review: a removed input record `a#2` (too short) made trace drop copy 2 of the kept `a` (also `a#2` in
+    the mix), and trace of `a#2` said the removed document was "in the mix, though removed"."""
+    lines = (Path(__file__).resolve().parents[1] / "data" / "demo" / "fr_eltec_novels.jsonl").read_text().splitlines()
+    docs = [{"id": "a", "text": json.loads(lines[0])["text"]}, {"id": "a#2", "text": "Court."},
+            {"id": "b", "text": json.loads(lines[1])["text"]}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: book\nlanguages: [fr]\nlicense: CC-BY-4.0\n"
+                                     "input: {type: jsonl, paths: [a.jsonl]}\n"
+                                     "stages: [{type: min_length, min_chars: 100}]\n")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: build\nmix: {factors: {fr--book: 2}}\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    assert main(["mix", "build", str(tmp_path / "build")]) == 0
+    capsys.readouterr()
+    code, out, err = _run(capsys, "trace", str(tmp_path / "build"), "s/a", "--json")
+    assert code == 0 and [(c["id"], c["copy"]) for c in json.loads(out)["mix_copies"]] == [("s/a", 1), ("s/a#2", 2)]
+    code, out, err = _run(capsys, "trace", str(tmp_path / "build"), "s/a#2", "--json")
+    t = json.loads(out)
+    assert code == 0 and t["status"] == "removed" and "mix_copies" not in t, t

@@ -93,11 +93,17 @@ def _damage_message(build_dir: Path, doc_id: str, source: str, why: str) -> str:
 _COPY = re.compile(r"(.+)#([0-9]+)")  # copy k of a repeated document in a `repeat_ids: suffix` mix
 
 
+def _source_dirs(build_dir: Path, doc_id: str) -> list[Path]:
+    """The folder of the source an id names (``<source>/…``), or every source's when it names none."""
+    source = doc_id.split("/", 1)[0]
+    return [build_dir / "sources" / source] if (build_dir / "sources" / source).is_dir() else \
+        sorted(p for p in (build_dir / "sources").glob("*") if p.is_dir())
+
+
 def _locate(build_dir: Path, doc_id: str) -> tuple[str, list[Path], list, list]:
     """(source named by the id, source folders searched, kept hits, removed hits) of one id."""
     source = doc_id.split("/", 1)[0]
-    sdirs = [build_dir / "sources" / source] if (build_dir / "sources" / source).is_dir() else \
-        sorted(p for p in (build_dir / "sources").glob("*") if p.is_dir())
+    sdirs = _source_dirs(build_dir, doc_id)
     kept, removed = [], []
     for sd in sdirs:
         kept += _scan_id(sorted(sd.glob("data/**/*.parquet")), doc_id)
@@ -126,6 +132,23 @@ def find_mix(build_dir: Path, mix: str | Path | None = None) -> Path | None:
     except Exception:  # noqa: BLE001 -- no readable pipeline or mix block: only the default place counts
         return None
     return Path(out) if out is not None and (Path(out) / "mix_plan.json").is_file() else None
+
+
+def _kept_ids(build_dir: Path, doc_id: str, ids: list[str]) -> set[str]:
+    """Those of ``ids`` that are kept documents of the build, in one read of the kept shards of ``doc_id``'s source
+    (all sources' when its id names none). Only kept ones: the mix never writes a removed document, and ``mix build``
+    refuses a copy id that is a kept document's (code review: a removed ``s/a#2`` hid copy 2 of ``s/a``)."""
+    import polars as pl
+
+    files = [f for sd in _source_dirs(build_dir, doc_id) for f in sorted(sd.glob("data/**/*.parquet"))]
+    if not files:
+        return set()
+    try:
+        got = pl.scan_parquet(files).select("id").filter(pl.col("id").is_in(ids)).collect()
+    except Exception as err:  # noqa: BLE001 -- a damaged shard: name it (as _scan_id does)
+        bad = first_unreadable(files, ["id"])
+        raise BuildFileError(damaged_shard_message(*bad) if bad else str(err)) from None
+    return set(got["id"].to_list())
 
 
 def _mix_copies(mix_dir: Path, doc_id: str, build_dir: Path | None = None) -> tuple[bool, str, list[dict]]:
@@ -166,8 +189,8 @@ def _mix_copies(mix_dir: Path, doc_id: str, build_dir: Path | None = None) -> tu
             raise BuildFileError(damaged_shard_message(*bad)) from None
         raise
     if build_dir is not None:
-        others = {rid for rid in rows["id"].unique().to_list() if rid != doc_id}
-        documents = {rid for rid in others if any(_locate(build_dir, rid)[2:])}
+        others = sorted({rid for rid in rows["id"].unique().to_list() if rid != doc_id})
+        documents = _kept_ids(build_dir, doc_id, others) if others else set()
         if documents:
             rows = rows.filter(~pl.col("id").is_in(sorted(documents)))
     copies = []
@@ -263,7 +286,13 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
     else:
         out["status"] = "removed"
         if mix_dir is not None:  # review: a removed document dropped into the mix folder was not mentioned
-            _has_plan, _mode, copies = _mix_copies(mix_dir, doc_id, build_dir)
+            _has_plan, mode, copies = _mix_copies(mix_dir, doc_id, build_dir)
+            m = _COPY.fullmatch(doc_id)
+            if copies and mode == "suffix" and m and not m.group(2).startswith("0") and int(m.group(2)) >= 2 \
+                    and _kept_ids(build_dir, m.group(1), [m.group(1)]):
+                # a row of the mix with this id is copy k of the kept document <id> (code review: reported as this
+                # removed document "in the mix, though removed")
+                copies = [c for c in copies if c["id"] != doc_id]
             if copies:
                 out["mix_folder"] = str(mix_dir)
                 out["mix_copies"] = copies
