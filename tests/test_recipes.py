@@ -345,3 +345,27 @@ def test_every_number_field_of_every_yaml_model_refuses_a_boolean():
             assert errors and "got a boolean" in errors[0]["msg"], (model.__name__, name, ei.value.errors())
             tried += 1
     assert tried > 50
+
+
+def test_the_boolean_check_wraps_a_field_once_however_often_its_model_is_embedded():
+    """Code review: pydantic hands `__get_pydantic_core_schema__` its cached schema, and each schema embedding a model
+    (a TypeAdapter(AnyStage) per preset in `validate`) wrapped the check around it once more: 64 layers on min_chars
+    after 50 adapters, validation time growing without bound in a long-lived process."""
+    from pydantic import TypeAdapter
+
+    from lucie_data.models import _is_check, _model_fields_schema
+    from lucie_data.stages import AnyStage
+    from lucie_data.stages.text import MinLengthSpec
+
+    def layers() -> int:
+        inner = _model_fields_schema(MinLengthSpec.__pydantic_core_schema__)["min_chars"]["schema"]
+        s, n = (inner["schema"] if inner["type"] == "default" else inner), 0
+        while _is_check(s):
+            s, n = s["schema"], n + 1
+        return n
+
+    for _ in range(20):
+        TypeAdapter(AnyStage)
+    assert layers() == 1
+    with pytest.raises(Exception, match="got a boolean"):
+        TypeAdapter(AnyStage).validate_python({"type": "min_length", "min_chars": True})
