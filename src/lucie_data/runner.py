@@ -8,7 +8,6 @@ hand-off Parquet files in ``work/``. After the last segment the ledger is comput
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -91,24 +90,20 @@ def compile_segments(src: LoadedSource, license_policy=None) -> list[Segment]:
     return segments
 
 
-def _final_gate(segments: list[Segment]) -> dict | None:
-    """The licence gate the source's documents meet last (its ``gate_record``), or None when no gate ends its
-    stages."""
-    from .stages.licence import gate_record
-
-    return gate_record(segments[-1].stages[-1][1] if segments and segments[-1].stages else None)
-
-
-def _ctx(src: LoadedSource, sid: str, source_dir: Path, seed: int, tasks: int, tokenizer: str | None = None) -> BuildContext:
+def _ctx(src: LoadedSource, sid: str, source_dir: Path, opts: RunOptions) -> BuildContext:
+    from .recipe import stage_ids
     from .stages.base import BuildContext
+    from .stages.licence import final_gate
 
-    return BuildContext(source=src.recipe, stage_id=sid, source_dir=str(source_dir), seed=seed, tasks=tasks,
-                        work_dir=str(source_dir / "work"), tokenizer=tokenizer)
+    return BuildContext(source=src.recipe, stage_id=sid, source_dir=str(source_dir), seed=opts.seed, tasks=opts.tasks,
+                        work_dir=str(source_dir / "work"), tokenizer=opts.counts_with,
+                        final_gate=final_gate(list(zip(stage_ids(src.recipe.stages), src.recipe.stages)),
+                                              opts.license_policy))
 
 
 def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None, source_dir: Path,
                            opts: RunOptions, base_dir: Path) -> list:
-    seed, tasks, tok = opts.seed, opts.tasks, opts.counts_with
+    tok = opts.counts_with
     steps: list = []
     if seg.index == 0:
         r = src.recipe
@@ -125,13 +120,13 @@ def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None,
         steps.append(WorkReader(str(source_dir / "work" / f"seg{seg.index - 1}")))
         steps.append(ProgressMeter(str(source_dir / "logs" / f"seg{seg.index}" / "progress")))
     for sid, spec in seg.stages:
-        ctx = _ctx(src, sid, source_dir, seed, tasks, tok)
+        ctx = _ctx(src, sid, source_dir, opts)
         steps += [StageEnter(sid), *spec.build(ctx), StageExit(sid)]
     if nxt is None:
         steps.append(KeptWriter(str(source_dir / "data"), src.recipe.output.max_rows_per_shard, tok))
     else:
         bid, bspec = nxt.barrier
-        steps += bspec.pre_barrier(_ctx(src, bid, source_dir, seed, tasks, tok))
+        steps += bspec.pre_barrier(_ctx(src, bid, source_dir, opts))
         steps.append(WorkWriter(str(source_dir / "work" / f"seg{seg.index}")))
     return steps
 
@@ -730,7 +725,6 @@ def resolved_recipe_text(src: LoadedSource) -> str:
 def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                on_event: Callable[[str, dict], None] = lambda e, d: None) -> SourceResult:
     source_dir = out / "sources" / src.name
-    seed, tasks = opts.seed, opts.tasks
     key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
     ledger_file = source_dir / "ledger.json"
@@ -782,8 +776,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         nxt = segments[i + 1] if i + 1 < len(segments) else None
         if seg.barrier is not None:
             bid, bspec = seg.barrier
-            ctx = dataclasses.replace(_ctx(src, bid, source_dir, seed, tasks, opts.counts_with),
-                                      final_gate=_final_gate(segments))
+            ctx = _ctx(src, bid, source_dir, opts)
             if not os.path.exists(ctx.plan_path):
                 on_event("plan", {"source": src.name, "stage": bid})
                 bspec.plan(ctx, str(source_dir / "work" / f"seg{i - 1}"))

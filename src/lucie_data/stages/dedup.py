@@ -19,12 +19,12 @@ class ExactDedupSpec(StageSpec):
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import ExactSignature
 
-        return [ExactSignature(lowercase=self.lowercase)]
+        return [ExactSignature(lowercase=self.lowercase, gate=ctx.final_gate)]
 
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_exact_duplicates
 
-        plan_exact_duplicates(work_folder, ctx.plan_path, ctx.final_gate)
+        plan_exact_duplicates(work_folder, ctx.plan_path)
 
     def build(self, ctx: BuildContext):
         from ..steps.dedup import PlannedRemoval
@@ -63,12 +63,12 @@ class MinhashDedupSpec(StageSpec):
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import MinhashSignature
 
-        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed)]
+        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed, ctx.final_gate)]
 
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_minhash_duplicates
 
-        plan_minhash_duplicates(work_folder, ctx.plan_path, self.num_buckets, ctx.final_gate)
+        plan_minhash_duplicates(work_folder, ctx.plan_path, self.num_buckets)
 
     def build(self, ctx: BuildContext):
         from ..steps.dedup import PlannedRemoval

@@ -208,7 +208,8 @@ class WorkWriter(_NamedParquetWriter):
     def _work_row(self, doc: Document) -> dict:
         meta = dict(doc.metadata)
         sig = meta.pop("_sig", None)
-        return {"id": doc.id, "text": doc.text, "metadata": dumps(meta), "sig": sig}
+        gate = meta.pop("_gate", None)
+        return {"id": doc.id, "text": doc.text, "metadata": dumps(meta), "sig": sig, "gate": gate}
 
 
 class WorkReader(PipelineStep):

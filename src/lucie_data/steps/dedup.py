@@ -35,58 +35,73 @@ class ExactSignature(PipelineStep):
     type = "🫂 - DEDUP"
     _requires_dependencies = ["xxhash"]
 
-    def __init__(self, lowercase: bool = False):
+    def __init__(self, lowercase: bool = False, gate: dict | None = None):
         super().__init__()
         self.lowercase = lowercase
+        self.gate = gate
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import xxhash
 
+        gate_rank = GateRank(self.gate)
         for doc in data:
             doc.metadata["_sig"] = xxhash.xxh3_128_hexdigest(exact_key(doc.text, self.lowercase).encode("utf-8"))
+            doc.metadata["_gate"] = gate_rank(doc.metadata)
             yield doc
 
 
-def _handoff_rows(work_folder: str, metadata: bool = False) -> list:
-    """One polars frame (id, sig, rank, pos[, metadata]) per task's hand-off file of a barrier, in rank order: ``pos``
-    is the row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next segment's reader
-    adds."""
+def _handoff_rows(work_folder: str) -> list:
+    """One polars frame (id, sig, gate, rank, pos) per task's hand-off file of a barrier, in rank order: ``pos`` is the
+    row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next segment's reader adds;
+    ``gate`` is :class:`GateRank`'s (0 without a gate)."""
     import polars as pl
 
     frames = []
-    for fn in sorted(os.listdir(work_folder)) if os.path.isdir(work_folder) else []:
-        if fn.endswith(".parquet"):
-            rank = int(fn.split(".")[0])
-            df = pl.read_parquet(os.path.join(work_folder, fn), columns=["id", "sig", *(["metadata"] * metadata)])
-            frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
-                                          pl.int_range(pl.len(), dtype=pl.Int64).alias("pos")))
+    for rank, path in _handoff_files(work_folder).items():
+        df = pl.read_parquet(path, columns=["id", "sig", "gate"])
+        frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
+                                      pl.int_range(pl.len(), dtype=pl.Int64).alias("pos"),
+                                      pl.col("gate").fill_null(0).cast(pl.Int64)))
     return frames
 
 
-def _gate_rank(metadata: list[str | None], gate: dict | None) -> list[int]:
-    """Per row, how the licence gate that runs last in the source (``gate``: ``stages.licence.gate_record``) treats
-    it: 0 kept, 1 kept but flagged (never published), 2 removed. A dedup keeps, of each group of copies, the first
-    copy of the best rank: the allowed copy of a text, not its first copy under a licence the gate then removes
-    (auditor review: a CC-BY-NC copy kept, its CC-BY copy removed as the duplicate, then the NC one removed by the
-    gate: no copy left). Read on the metadata as it is at the dedup; a later stage may still change it."""
-    import json
+def _handoff_files(work_folder: str) -> dict[int, str]:
+    """rank -> its hand-off file (``WorkWriter``'s ``<rank>.parquet``), in rank order."""
+    names = sorted(os.listdir(work_folder)) if os.path.isdir(work_folder) else []
+    return {int(fn.split(".")[0]): os.path.join(work_folder, fn) for fn in names if fn.endswith(".parquet")}
 
-    from ..licenses import LicensePolicy
-    from .licence import FLAGGED, gate_verdict
 
-    if gate is None:
-        return [0] * len(metadata)
-    policies = [LicensePolicy.model_validate(p) for p in gate["policies"]]
-    mode = gate.get("no_derivatives_modified", "remove")
-    out = []
-    for text in metadata:
-        try:
-            meta = json.loads(text) if text else {}
-        except ValueError:
-            meta = {}
-        verdict = gate_verdict(meta if isinstance(meta, dict) else {}, policies, mode)
-        out.append(0 if verdict is None else 1 if verdict == FLAGGED else 2)
-    return out
+class GateRank:
+    """How the source's last licence gate (``gate``: ``stages.licence.gate_record``) will treat a document, from its
+    metadata as it is at the dedup: 0 kept, 1 kept but flagged (never published), 2 removed. A dedup keeps, of each
+    group of copies, the first copy of the best rank: the allowed copy of a text, not its first copy under a licence
+    the gate then removes (auditor review: a CC-BY-NC copy kept, its CC-BY copy removed as the duplicate, then the NC
+    one removed by the gate: no copy left). A later stage may still change the metadata; the gate decides then.
+
+    Computed by the signature steps in the workers, on the metadata they hold, and carried in the hand-off file's
+    ``gate`` column (code review: parsing every copy's JSON in the plan was 4-11x the plan's time on 2M rows); the
+    gate is asked once per distinct (licence, evidence, rule verdict, modified)."""
+
+    def __init__(self, gate: dict | None):
+        self.gate = gate
+        self._memo: dict[tuple, int] = {}
+        self._policies = None
+
+    def __call__(self, meta: dict) -> int | None:
+        if self.gate is None:
+            return None
+        key = (meta.get("license"), meta.get("license_evidence"), meta.get("license_rule_verdict"),
+               bool(meta.get("modified_by")))
+        rank = self._memo.get(key)
+        if rank is None:
+            from ..licenses import LicensePolicy
+            from .licence import FLAGGED, gate_verdict
+
+            if self._policies is None:
+                self._policies = [LicensePolicy.model_validate(p) for p in self.gate["policies"]]
+            v = gate_verdict(meta, self._policies, self.gate.get("no_derivatives_modified", "remove"))
+            rank = self._memo[key] = 0 if v is None else 1 if v == FLAGGED else 2
+        return rank
 
 
 def _write_plan(dups, plan_path: str) -> None:
@@ -99,21 +114,15 @@ def _write_plan(dups, plan_path: str) -> None:
     os.replace(tmp, plan_path)
 
 
-def plan_exact_duplicates(work_folder: str, plan_path: str, gate: dict | None = None) -> int:
+def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
     """Write (rank, pos, duplicate_of) for every row whose signature another row has: of each group, the first row in
-    (rank, pos) order among those the source's last licence gate keeps (``gate``, :func:`_gate_rank`) is kept;
-    returns the count."""
+    (rank, pos) order among those of the best :class:`GateRank` is kept; returns the count."""
     import polars as pl
 
-    frames = _handoff_rows(work_folder, metadata=gate is not None)
+    frames = _handoff_rows(work_folder)
     if frames:
         allrows = pl.concat(frames).sort(["rank", "pos"])
-        grouped = allrows.filter(pl.col("sig").is_duplicated())  # only copies are ranked (a JSON parse per row)
-        if gate is not None:
-            grouped = grouped.with_columns(pl.Series("gate", _gate_rank(grouped["metadata"].to_list(), gate),
-                                                     pl.Int64))
-        else:
-            grouped = grouped.with_columns(pl.lit(0, pl.Int64).alias("gate"))
+        grouped = allrows.filter(pl.col("sig").is_duplicated())
         first = (grouped.sort(["gate", "rank", "pos"])
                  .group_by("sig", maintain_order=True).agg(pl.col("id").first().alias("duplicate_of"),
                                                            pl.col("rank").first().alias("r0"),
@@ -141,9 +150,11 @@ class MinhashSignature(PipelineStep):
     type = "🫂 - DEDUP"
     _requires_dependencies = ["xxhash"]
 
-    def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1):
+    def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1,
+                 gate: dict | None = None):
         super().__init__()
         self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed = n_grams, num_buckets, hashes_per_bucket, seed
+        self.gate = gate
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import numpy as np
@@ -155,7 +166,9 @@ class MinhashSignature(PipelineStep):
                                hashes_per_bucket=self.hashes_per_bucket, seed=self.seed)
         signer = MinhashDedupSignature(output_folder=os.path.join(os.getcwd(), ".unused-minhash"), config=config)
         hash_func = signer._hash_func
+        gate_rank = GateRank(self.gate)
         for doc in data:
+            doc.metadata["_gate"] = gate_rank(doc.metadata)
             words = simplify_text(doc.text, config.norm_config).split()
             shingles = np.fromiter((hash_func(" ".join(g)) for g in ngrams(words, self.n_grams)), dtype=np.uint64)
             if not shingles.size:
@@ -168,13 +181,13 @@ class MinhashSignature(PipelineStep):
             yield doc
 
 
-def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int, gate: dict | None = None) -> int:
+def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) -> int:
     """Write (rank, pos, duplicate_of) for every row in a cluster of rows sharing an LSH band with another; of each
-    cluster, the first row in (rank, pos) order among those the source's last licence gate keeps (``gate``,
-    :func:`_gate_rank`) is kept (its id is ``duplicate_of``); returns the count."""
+    cluster, the first row in (rank, pos) order among those of the best :class:`GateRank` is kept (its id is
+    ``duplicate_of``); returns the count."""
     import polars as pl
 
-    frames = _handoff_rows(work_folder, metadata=gate is not None)
+    frames = _handoff_rows(work_folder)
     schema = {"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8}
     dups = pl.DataFrame({k: [] for k in schema}, schema=schema)
     if frames:
@@ -200,8 +213,7 @@ def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int, 
                         parent[r] = root
         roots = [find(i) for i in range(rows.height)]
         in_cluster = sorted({j for i, r in enumerate(roots) if r != i for j in (i, r)})  # rows with another in theirs
-        ranks_of = dict(zip(in_cluster, _gate_rank(rows["metadata"].gather(in_cluster).to_list(), gate)
-                            if gate is not None and in_cluster else [0] * len(in_cluster)))
+        ranks_of = dict(zip(in_cluster, rows["gate"].gather(in_cluster).to_list()))
         keeper: dict[int, int] = {}  # cluster root -> the row kept: best gate rank, then first in (rank, pos) order
         for i in in_cluster:
             k = keeper.get(roots[i])

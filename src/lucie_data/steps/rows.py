@@ -17,7 +17,9 @@ KEPT_SCHEMA = pa.schema(
 )
 REMOVED_SCHEMA = pa.schema(list(KEPT_SCHEMA) + [("removal_stage", pa.string()), ("removal_reason", pa.string())])
 # Internal hand-off between segments of a source (before/after a dedup barrier): full metadata + a signature.
-WORK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string()), ("sig", pa.string())])
+# `gate`: how the source's last licence gate will treat the document (steps.dedup.GateRank), for the dedup plan
+WORK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string()), ("sig", pa.string()),
+                         ("gate", pa.int8())])
 
 
 def _s(v) -> str | None:
