@@ -72,17 +72,25 @@ def test_the_card_says_which_files_a_renamed_config_holds_and_loads_the_largest_
     """Trainer review: a source `novels` in four languages and a source `novels-fr`: the config `novels-fr` is the
     source `novels-fr`, the French part of `novels` is `source-novels-fr`, and the card did not say so. The loading
     example named the first language config (a 2-row `de`), not the largest."""
-    from lucie_data.mix.card import _example_config, _renamed_configs, card_configs
+    from lucie_data.mix.card import _example_config, card_configs
 
     shards = [{"path": f"data/natural/{lang}/novels/novels--{lang}--000.parquet", "source": "novels",
                "kind": "natural", "language": lang, "rows": 10, "bytes": 1000 * (lang == "fr") + 10}
               for lang in ("de", "en", "fr")]
     shards.append({"path": "data/natural/fr/novels-fr/novels-fr--fr--000.parquet", "source": "novels-fr",
                    "kind": "natural", "language": "fr", "rows": 5, "bytes": 500})
-    configs = card_configs({"shards": shards})
+    notes: list[str] = []
+    configs = card_configs({"shards": shards}, notes)
     got = {c["config_name"]: c["data_files"][0]["path"] for c in configs}
     assert got["novels-fr"] == "data/*/*/novels-fr/*.parquet"
     assert got["source-novels-fr"] == "data/natural/fr/novels/*.parquet"
-    assert _renamed_configs(configs) == [
-        "`source-novels-fr` is the `fr` part of the source folder `novels` (the name `novels-fr` is another config's)."]
+    assert notes == ["`source-novels-fr` is the `fr` part of the source folder `novels` (`novels-fr` is another config)."]
     assert _example_config(configs, {"shards": shards}) == "fr"
+    # code review: a source named `source-web` is not renamed, and a folder `code-x` is renamed for its prefix
+    shards = [{"path": f"data/natural/{lang}/{folder}/{folder}--{lang}--000.parquet", "source": folder,
+               "kind": "natural", "language": lang, "rows": 1, "bytes": 1}
+              for folder in ("source-web", "code-x") for lang in ("de", "fr")]
+    notes = []
+    names = [c["config_name"] for c in card_configs({"shards": shards}, notes)]
+    assert "source-web" in names and "source-code-x" in names and "source-code-x-de" in names
+    assert notes == ["`source-code-x` is the source folder `code-x` (configs named `code-…` are code languages)."]

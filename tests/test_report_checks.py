@@ -347,6 +347,9 @@ def test_ids_cannot_add_markdown_or_html_to_the_report(tmp_path, capsys):
                r"folder is damaged .*rebuild source pud_en"),
     ("manifest", r"WARNING   source pud_en is not in the build's manifest\.json \(a source dropped from the pipeline.*"
                  r"the report leaves it out"),
+    # no manifest at all (a first build stopped early): unfinished, resume it (code review: "damaged, delete it")
+    ("unfinished", r"WARNING   source pud_en did not finish \(no ledger\.json\).*rerun `lucie-data build` to finish "
+                   r"it \(it resumes\)"),
 ])
 def test_trace_warns_about_a_source_the_report_leaves_out(demo_build, tmp_path, capsys, damage, expected):
     """Auditor review: with its ledger deleted, a source's document was traced as KEPT, exit 0, without a word (the
@@ -354,8 +357,10 @@ def test_trace_warns_about_a_source_the_report_leaves_out(demo_build, tmp_path, 
     build? `lucie-data report` checks every shard", though the report leaves it out."""
     b = _copy(demo_build, tmp_path)
     doc = pl.read_parquet(sorted((b / "sources" / "pud_en" / "data").glob("*/*.parquet"))[0])["id"][0]
-    if damage == "ledger":
+    if damage in ("ledger", "unfinished"):
         (b / "sources" / "pud_en" / "ledger.json").unlink()
+        if damage == "unfinished":
+            (b / "manifest.json").unlink()
     else:
         _edit_json(b / "manifest.json", lambda d: d.update(sources=[s for s in d["sources"] if s["name"] != "pud_en"],
                                                            shards=[e for e in d["shards"]

@@ -190,3 +190,19 @@ def test_normalize_lines_without_the_latin1_signature_get_what_ftfy_gives(text):
     doc = Document(text=text, id="x", metadata={})
     step.filter(doc)
     assert doc.text == expected
+
+
+@pytest.mark.parametrize("stype, args", sorted(TABLE.items()) + [
+    ("language_id", {"backend": "langdetect"}),
+    ("language_id", {"model": str(ROOT / "src" / "lucie_data" / "assets" / "lid.176.ftz"), "model_license": "MIT"}),
+])
+def test_a_stage_read_back_from_a_resolved_recipe_loads_the_same_models(stype, args):
+    """The report lists the models of each source's recipe as built (its recipe.resolved.json, every argument written
+    with its default); a spec refusing an argument given alone (`model_file` without `model`) made the read fail and
+    the model go unlisted (code review). Every stage type, read back, names the models its spec names."""
+    from lucie_data.report.aggregate import _built_models
+
+    rec = recipe_with(PREREQUISITES.get(stype, []) + [{"type": stype, **args}])
+    resolved = {"t": {"recipe": json.loads(rec.model_dump_json())}}
+    want = [m for st in rec.stages for m in getattr(st, "models", lambda: [])()]
+    assert _built_models(resolved) == want

@@ -84,14 +84,17 @@ def config_language(lang_dir: str) -> str:
     return lang_dir.replace("-", ",")
 
 
-def card_configs(mix_plan: dict) -> list[dict]:
+def card_configs(mix_plan: dict, notes: list[str] | None = None) -> list[dict]:
     """The ``configs:`` list, in a stable order, each path a glob relative to the mix folder.
 
     Names follow the Lucie Training Dataset's card: ``default``; a language (``fr``); a pair (``fr,en``);
     ``natural`` (with code beside it), ``code`` and ``code-<language>``; a source folder (``Gutenberg``, ``source-<name>`` if the name is taken);
     a source folder spanning several natural languages, once per language (``Gutenberg-fr``, ``EuroparlAligned-fr,en``);
     a source published in a folder of another name (``mix: publish_as:``), under its own name when its files are
-    not already exactly one config's (``Pile-FreeLaw`` inside ``Pile``). A config is never listed twice.
+    not already exactly one config's (``Pile-FreeLaw`` inside ``Pile``). A config is never listed twice. ``notes``, when
+    given, gets a sentence for each config not named by the rule because that name was taken, saying which files it
+    holds and why (trainer review: `novels-fr` loaded the source `novels-fr`, the French part of `novels` was
+    `source-novels-fr`, and the card did not say so).
     """
     # every index in one pass over the shards (a scan per config was 0.48 s of a 1,320-shard mix under cProfile)
     by: dict[tuple, list[str]] = {}  # (kind,), (kind, lang), (folder,), (kind, lang, folder) -> paths, in order
@@ -144,6 +147,11 @@ def card_configs(mix_plan: dict) -> list[dict]:
         # a source named like a language or code config (`code-python` of French text: review) is `source-<name>`
         looks_taken = folder in names or folder in ("default", "natural", "code") or folder.startswith("code-")
         named[folder] = folder if not looks_taken else f"source-{folder}"
+        if looks_taken and notes is not None:
+            why = ("a language, pair or code config has that name" if folder in names else
+                   "configs named `code-…` are code languages" if folder.startswith("code-") else
+                   "a config of the whole mix has that name")
+            notes.append(f"`source-{folder}` is the source folder `{folder}` ({why}).")
         add(named[folder], f"data/*/*/{folder}/*.parquet", by[("folder", folder)])
     for folder in folders:
         langs = sorted(folder_langs.get(folder, ()))
@@ -151,7 +159,10 @@ def card_configs(mix_plan: dict) -> list[dict]:
             for lang in langs:  # (prefixed as the folder's config is: a folder `code` gives source-code-de, review)
                 name = f"{named[folder]}-{config_language(lang)}"
                 if name in names:  # taken by another folder (publish_as: {pud_en: web_cc-en}, review): prefixed
-                    name = f"source-{folder}-{config_language(lang)}"
+                    taken, name = name, f"source-{folder}-{config_language(lang)}"
+                    if notes is not None and name not in names:
+                        notes.append(f"`{name}` is the `{config_language(lang)}` part of the source folder `{folder}` "
+                                     f"(`{taken}` is another config).")
                 if name not in names:
                     add(name, f"data/natural/{lang}/{folder}/*.parquet", by[("natural", lang, folder)])
     for src in sorted(src_files):
@@ -184,24 +195,6 @@ def _example_config(configs: list[dict], mix_plan: dict) -> str:
     return best[0] if best else "default"
 
 
-def _renamed_configs(configs: list[dict]) -> list[str]:
-    """A sentence for each config not named as the rule says because that name was another config's (a source
-    folder named like a language, or `<source>-fr` also a source's name): which files it holds (trainer review: the
-    config `novels-fr` loaded the source `novels-fr`, and nothing said the French part of `novels` was
-    `source-novels-fr`)."""
-    out = []
-    for c in configs:
-        name, path = c["config_name"], c["data_files"][0]["path"]
-        if not name.startswith("source-"):
-            continue
-        if m := re.fullmatch(r"data/\*/\*/([^/*]+)/\*\.parquet", path):
-            out.append(f"`{name}` is the source folder `{m.group(1)}` (its own name is another config's).")
-        elif m := re.fullmatch(r"data/natural/([^/*]+)/([^/*]+)/\*\.parquet", path):
-            out.append(f"`{name}` is the `{m.group(1)}` part of the source folder `{m.group(2)}` (the name "
-                       f"`{m.group(2)}-{config_language(m.group(1))}` is another config's).")
-    return out
-
-
 def _iso_languages(mix_plan: dict) -> list[str]:
     langs: set[str] = set()
     for s in mix_plan["shards"]:
@@ -216,7 +209,7 @@ def front_matter(mix_plan: dict) -> dict:
     return _front_matter(mix_plan, mix_license(list(mix_plan["licenses"])))
 
 
-def _front_matter(mix_plan: dict, spdx: str) -> dict:
+def _front_matter(mix_plan: dict, spdx: str, notes: list[str] | None = None) -> dict:
     """:func:`front_matter` with the mix's licence already derived (the card needs it twice)."""
     langs = _iso_languages(mix_plan)
     fm: dict[str, Any] = {
@@ -226,7 +219,7 @@ def _front_matter(mix_plan: dict, spdx: str) -> dict:
         "multilinguality": "multilingual" if len(langs) > 1 else "monolingual",
         "task_categories": ["text-generation"],
         "tags": ["lucie-data", "pretraining"] + (["code"] if any(s["kind"] == "code" for s in mix_plan["shards"]) else []),
-        "configs": card_configs(mix_plan),
+        "configs": card_configs(mix_plan, notes),
     }
     if fm["license"] == "other":
         fm["license_name"] = "per-document licences"
@@ -377,7 +370,8 @@ def render_card(mix_plan: dict) -> str:
 
     lics = mix_plan["licenses"]
     spdx = mix_license(list(lics))
-    fm = _front_matter(mix_plan, spdx)
+    renamed: list[str] = []
+    fm = _front_matter(mix_plan, spdx, renamed)
     plan = mix_plan["plan"]
     subsets = mix_plan["subsets"]
     lines = ["---", _dump_yaml(fm).rstrip(), "---", "",
@@ -391,7 +385,7 @@ def render_card(mix_plan: dict) -> str:
              "Configs: " + ", ".join(f"`{c['config_name']}`" for c in fm["configs"]) + ". As in the Lucie Training "
              "Dataset, a language pair is named `xx,yy` (`fr,en`; its folder is `data/natural/fr-en/`), code is `code` "
              "and `code-<language>`, each source has its own config, and a source in several languages one per "
-             "language (`<source>-fr`)." + "".join(f" {x}" for x in _renamed_configs(fm["configs"])), "",
+             "language (`<source>-fr`)." + "".join(f" {x}" for x in renamed), "",
              _repeats_paragraph(mix_plan), "",
              "## Composition", "",
              f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "

@@ -31,7 +31,6 @@ from ..languages import UNKNOWN as UNKNOWN_LANGUAGE
 REPORT_VERSION = 1
 GROUP_KEYS = ("status", "license", "language", "source")
 #: fastText's lid.176 model: CC-BY-SA-3.0 (https://fasttext.cc/docs/en/language-identification.html)
-LID176 = {"name": "lid.176", "license": "CC-BY-SA-3.0", "url": "https://fasttext.cc/docs/en/language-identification.html"}
 #: libraries whose code touches the documents, by the stage/input types that use them
 TOOLS = {"lucie-data": None, "datatrove": None, "pyarrow": None, "polars": None, "tokenizers": None,
          "ftfy": "normalize", "trafilatura": "html"}
@@ -368,13 +367,14 @@ def _package_license(dist: str) -> tuple[str, str]:
 
 
 def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str, dict]) -> dict:
-    """Licences of the models (manifest ``models``: the ones the build's language ID used; lid.176 when language ID
-    ran and the manifest has no such list, an older build's) and of the libraries used. Not lid.176 whenever
-    language ID ran (auditor review: listed, with its CC-BY-SA-3.0, for a build that used langdetect only)."""
+    """Licences of the models (the manifest's ``models``, and those the stages of each source's recipe as built load:
+    a source left out of the last build by ``--only`` keeps the recipe it was built with, while the manifest's list
+    comes from today's recipes; code review) and of the libraries used. Not lid.176 for any language ID (auditor
+    review: listed, with its CC-BY-SA-3.0, for a build that used langdetect only)."""
     models = {m.get("name"): dict(m) for m in manifest.get("models", []) if m.get("name")}
+    for m in _built_models(recipes):
+        models.setdefault(m["name"], m)
     types = {st["type"] for led in ledgers.values() for st in led["stages"]}
-    if "language_id" in types and "models" not in manifest and not any("lid.176" in str(k) for k in models):
-        models["lid.176"] = dict(LID176)
     inputs = {r.get("recipe", {}).get("input", {}).get("type") for r in recipes.values()}
     tools = []
     for dist, needed in TOOLS.items():
@@ -384,6 +384,33 @@ def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str
         tools.append({"name": dist, "version": ver, "license": lic,
                       "note": "" if lic != UNKNOWN else "no licence declared in the installed package's metadata"})
     return {"models": [models[k] for k in sorted(models)], "tools": tools}
+
+
+def _built_models(recipes: dict[str, dict]) -> list[dict]:
+    """The models each source's stages load, read from its ``recipe.resolved.json`` (the recipe as built): each stage
+    spec's ``models()``, as the manifest's list is made. The file holds every argument with its default; those are
+    left out before the spec is read again (a spec refuses some arguments given without others: `model_file` without
+    `model`). A stage this version cannot read gives none."""
+    from pydantic import ValidationError
+
+    from ..stages import stage_table
+
+    table = stage_table()
+    out = []
+    for rec in recipes.values():
+        for st in (rec.get("recipe") or {}).get("stages") or []:
+            cls = table.get(st.get("type")) if isinstance(st, dict) else None
+            if cls is None:
+                continue
+            given = {k: v for k, v in st.items()
+                     if k == "type" or k not in cls.model_fields or v != cls.model_fields[k].get_default(
+                         call_default_factory=True)}
+            try:
+                spec = cls.model_validate(given)
+            except (ValidationError, TypeError, ValueError):
+                continue
+            out += getattr(spec, "models", lambda: [])()
+    return out
 
 
 def _ids(df, n: int = MAX_IDS) -> list[str]:

@@ -310,9 +310,12 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                                 "leaves it out and a mix does not take it; rerun `lucie-data build` if it is in the "
                                 "pipeline, else delete its folder")
     elif failed is None and not (sd / "ledger.json").exists():  # (auditor review: KEPT, exit 0, without a word)
-        out["build_warning"] = (f"sources/{sd.name}/ledger.json is missing though manifest.json lists {sd.name} as "
-                                "built: the build folder is damaged (the report counts none of its documents, a mix "
-                                f"refuses it); {rebuild_hint(build_dir, sd.name)}")
+        out["build_warning"] = (
+            f"sources/{sd.name}/ledger.json is missing though manifest.json lists {sd.name} as built: the build folder "
+            f"is damaged (the report counts none of its documents, a mix refuses it); {rebuild_hint(build_dir, sd.name)}"
+            if sd.name in listed else  # (no manifest yet: a first build stopped early; code review)
+            f"source {sd.name} did not finish (no ledger.json): this row is from a build still running or stopped; "
+            "rerun `lucie-data build` to finish it (it resumes)")
     changed = _changed_shards(build_dir, manifest, sorted({d["shard"] for d in documents}))
     if changed and failed is None and not orphan:  # (a failed or dropped source's shards are unlisted: said above)
         # (review: a row appended to a shard after the build was traced as KEPT, exit 0, under a denied licence)
