@@ -1470,3 +1470,21 @@ def test_suffix_does_not_refuse_a_clash_with_a_document_the_mix_leaves_out(tmp_p
     build_mix(b, load_mix_config(b, output=tmp_path / "m"))
     df = read_mix(tmp_path / "m")
     assert sorted(df["id"]) == ["web/http://x.org/p", "web/http://x.org/p#2", "web/http://x.org/p#3"]
+
+
+def test_a_second_mix_into_the_same_folder_is_refused_while_the_first_writes(built, tmp_path):
+    """Resume review: two `mix build` runs into one --output at once both wrote `<out>.partial`; one ended with files
+    of both or rows lost, said "licence check passed" and exited 0, the other with a traceback. The mix now holds
+    `.<name>.lock` beside its folder while it writes (here held by this process, as another mix would hold it)."""
+    from lucie_data.locks import acquire, release
+
+    out = tmp_path / "m"
+    fd = acquire(tmp_path / ".m.lock", str(out))
+    try:
+        with pytest.raises(MixPlanError, match=r"another `lucie-data mix build` is writing .*/m \(pid \d+, started "):
+            build_mix(built, load_mix_config(built, output=out))
+        assert not out.exists() and not (tmp_path / "m.partial").exists()
+    finally:
+        release(fd)
+    build_mix(built, load_mix_config(built, output=out))  # released: the mix runs, and releases its own lock
+    build_mix(built, load_mix_config(built, output=out))

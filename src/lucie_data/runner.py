@@ -953,9 +953,10 @@ class _FolderLock:
     interrupted: bool = False
 
     def release(self) -> None:
+        from .locks import release
+
         _LOCKS.pop(self.folder, None)
-        os.ftruncate(self.fd, 0)  # no holder named once released
-        os.close(self.fd)
+        release(self.fd)  # (no holder named once released)
 
 
 _LOCKS: dict[str, _FolderLock] = {}  # folder -> the lock this process holds on it
@@ -983,32 +984,21 @@ def _lock_build_folder(out: Path) -> _FolderLock | None:
     stale lock behind (no child keeps a copy: ``_close_lock_in_child``). The file names the holder for the error.
     A file system that cannot lock (Lustre without ``-o flock``, NFS without its lock daemon) builds unprotected,
     with a warning: None."""
-    import datetime
-    import errno
-    import fcntl
+    from .locks import LockBusy, acquire
 
     kept = _LOCKS.get(str(out))
     if kept is not None and kept.interrupted:  # this process's own interrupted build of this folder: over
         kept.release()
     try:
-        fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = acquire(out / ".lock", str(out))
+    except LockBusy as busy:
+        raise InputError(f"another lucie-data build is writing {out} ({busy.holder}): wait for it to finish, or "
+                         "build into another folder with --output") from None
     except OSError as e:
         raise InputError(f"cannot write in the build folder {out}: {e.strerror or e}; check its permissions, or "
                          "build into another folder with --output") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            os.close(fd)
-            print(f"warning: {out} cannot be locked ({e.strerror or e}: its file system does not support flock), so "
-                  "nothing stops a second build from writing it at the same time", file=sys.stderr)
-            return None
-        holder = os.read(fd, 300).decode("utf-8", "replace").strip()
-        os.close(fd)
-        raise InputError(f"another lucie-data build is writing {out} ({holder or 'its process is unknown'}): wait "
-                         "for it to finish, or build into another folder with --output") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"pid {os.getpid()}, started {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}".encode())
+    if fd is None:
+        return None
     lock = _LOCKS[str(out)] = _FolderLock(str(out), fd)
     return lock
 

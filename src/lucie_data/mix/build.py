@@ -1444,6 +1444,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     """
     import gc
 
+    lock = _lock_output(Path(config.output).resolve())
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -1451,6 +1452,28 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     finally:
         if paused:
             gc.enable()
+        if lock is not None:
+            from ..locks import release
+
+            release(lock)
+
+
+def _lock_output(target: Path) -> int | None:
+    """Hold ``.<name>.lock`` beside the mix folder while this mix writes it (the folder itself is swapped in whole at
+    the end, so the lock cannot live inside it). Why: two mixes into one folder at once both wrote the same
+    ``<name>.partial``; one ended with files of both, or rows lost, said "licence check passed" and exited 0, the other
+    with a traceback (resume review). None where nothing can be locked (a parent that cannot be made is said by the
+    mix's own checks)."""
+    from ..locks import LockBusy, acquire
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return acquire(target.parent / f".{target.name}.lock", str(target))
+    except LockBusy as busy:
+        raise MixPlanError(f"another `lucie-data mix build` is writing {target} ({busy.holder}): wait for it to "
+                           "finish, or choose another --output") from None
+    except OSError:
+        return None
 
 
 def publish_as_problems(publish_as: dict[str, str], sources: list[str]) -> list[tuple[str, str]]:
