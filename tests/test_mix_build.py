@@ -1488,3 +1488,46 @@ def test_a_second_mix_into_the_same_folder_is_refused_while_the_first_writes(bui
         release(fd)
     build_mix(built, load_mix_config(built, output=out))  # released: the mix runs, and releases its own lock
     build_mix(built, load_mix_config(built, output=out))
+
+
+def test_a_ctrl_c_while_the_mix_writes_is_taken_between_tasks_and_a_second_at_once():
+    """Resume review: a Ctrl-C raised wherever the main thread was, inside an import too (pyarrow imports pandas on
+    its first `pa.array` of a list), left a module half-imported: a thread then printed a traceback, or waited on
+    the import lock for ever (8 of 30 interrupts). While the mix writes, the first Ctrl-C is noted and raised at the
+    next task handed to the pool; a second one interrupts at once, as usual."""
+    import os
+    import signal
+
+    from lucie_data.mix.build import _DeferredInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with _DeferredInterrupt() as interrupt:
+            os.kill(os.getpid(), signal.SIGINT)  # noted, not raised here
+            import importlib
+
+            importlib.import_module("json")  # (the kind of work a Ctrl-C must not cut through)
+            assert interrupt.pending
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)  # a second one: at once
+                for _ in range(1000):
+                    pass
+            interrupt.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with _DeferredInterrupt() as interrupt:  # no Ctrl-C: nothing raised, the handler given back
+        assert not interrupt.pending
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_interrupted_mix_says_it_was_not_written(built, tmp_path, monkeypatch, capsys):
+    """Resume review: "rerun the same command to resume; finished work is kept" is not true of a mix, which starts
+    over; the earlier mix in its folder is kept as it was."""
+    import lucie_data.mix.build as mb
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mb, "_build_mix", interrupted)
+    assert main(["mix", "build", str(built), "--output", str(tmp_path / "m")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted: the mix was not written (an earlier mix in its folder is as it was); rerun the same command" \
+        in err and "finished work is kept" not in err

@@ -500,13 +500,14 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        return _interrupted()
+        return _interrupted(args)
     except KeyboardInterrupt:
-        return _interrupted()
+        return _interrupted(args)
 
 
-def _interrupted() -> int:
-    print("interrupted: rerun the same command to resume; finished work is kept", file=sys.stderr)
+def _interrupted(args=None) -> int:
+    print("interrupted: " + (getattr(args, "on_interrupt", None)
+                             or "rerun the same command to resume; finished work is kept"), file=sys.stderr)
     return 130
 
 

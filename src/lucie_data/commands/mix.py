@@ -274,4 +274,6 @@ def register(sub) -> None:
                         "`id#k` (ids unique; a repeat of a shard copied whole is its first copy with only the id "
                         "column re-encoded); keep keeps the id (such repeats are byte copies; an id appears once "
                         "per epoch)")
-    b.set_defaults(func=cmd_build)
+    # (resume review: "finished work is kept" is not true of a mix, which starts over)
+    b.set_defaults(func=cmd_build, on_interrupt="the mix was not written (an earlier mix in its folder is as it was); "
+                   "rerun the same command to build it, from the start")

@@ -1458,6 +1458,49 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             release(lock)
 
 
+class _DeferredInterrupt:
+    """While the mix's threads write, a first Ctrl-C is taken at the next safe point (:meth:`check`, between two
+    tasks handed to the pool), not wherever the main thread happens to be; a second one interrupts at once.
+
+    Why: a KeyboardInterrupt raised inside an import left a module half-imported (pyarrow imports pandas on its first
+    ``pa.array`` of a list), so a thread then failed on it (a traceback) or waited on its import lock for ever (a hang
+    that a second Ctrl-C only moved into the pool's join): 8 of 30 interrupts (resume review). Only in the main thread
+    (signal handlers can be set there only); elsewhere it does nothing."""
+
+    def __init__(self):
+        self.pending = False
+        self._previous = None
+
+    def __enter__(self) -> "_DeferredInterrupt":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame) -> None:
+        import signal
+
+        self.pending = True
+        signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C: at once
+
+    def check(self, pool: ThreadPoolExecutor | None = None) -> None:
+        if self.pending:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)  # what runs finishes; nothing queued starts
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._previous is not None and signal.getsignal(signal.SIGINT) == self._note:
+            signal.signal(signal.SIGINT, self._previous)
+        if exc[0] is None:
+            self.check()
+
+
 def _lock_output(target: Path) -> int | None:
     """Hold ``.<name>.lock`` beside the mix folder while this mix writes it (the folder itself is swapped in whole at
     the end, so the lock cannot live inside it). Why: two mixes into one folder at once both wrote the same
@@ -1812,12 +1855,13 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     # before it is handed over, so bytes do not depend on timing. Both queues are bounded (memory).
     folders = _Folders()
     data_dir = os.fspath(tmp / "data")
-    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+    with _DeferredInterrupt() as interrupt, ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
         writes: deque = deque()
         copy_jobs: list[tuple] = []  # byte copies not yet handed to the pool (batched: _copy_shards)
         copy_bytes = [0]  # bytes those copies will write (a shard the manifest does not describe counts as a batch)
 
         def submit(fn, *args) -> None:
+            interrupt.check(pool)
             writes.append(pool.submit(fn, *args))
             while len(writes) > 4:
                 writes.popleft().result()
@@ -1834,6 +1878,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
         def prefetched():
             ahead: deque = deque()
             for shard in shard_paths:
+                interrupt.check(pool)
                 ahead.append((shard, pool.submit(_read, shard) if plan_of[shard][1] else None))
                 if len(ahead) > 2:
                     s_, f_ = ahead.popleft()
