@@ -378,7 +378,12 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             result = True, self._launch_run_for_rank(rank, _LocalRank(slot), completed, completed_lock)
         except Exception as err:  # noqa: BLE001 -- raised again in the main process, as datatrove's pool raises it
             result = False, err
-        conn.send(_tag_result(*result))
+        try:
+            conn.send(_tag_result(*result))
+        except (BrokenPipeError, ConnectionResetError):
+            # the build's process is gone (killed, as the OOM killer would): no one to tell, and its task's output is
+            # redone by the next build (resume review: a worker printed BrokenPipeError to the terminal)
+            pass
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
