@@ -126,6 +126,7 @@ class _Stage(_Part):
     chars_in: int
     chars_removed: int
     removed: dict[str, _RemovedCount]
+    docs_created: int | None = None  # the parts a language_id split adds (code review: "two" was a traceback)
 
 
 class _Quarantined(_Part):
