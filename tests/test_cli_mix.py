@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,13 +44,18 @@ def test_plan_reproduces_lucie(tmp_path, capsys):
     assert json.loads((tmp_path / "b.json").read_text()) == plan
 
 
+def _plan_stats(tmp_path: Path, stats_csv: str, weights_yaml: str, *argv: str) -> tuple[Path, Path]:
+    """`mix plan --stats S.csv --weights W.yaml --json P.json [argv]` on these texts; (stats file, plan file)."""
+    stats, w, out = tmp_path / "s.csv", tmp_path / "w.yaml", tmp_path / "p.json"
+    stats.write_text(stats_csv)
+    w.write_text(weights_yaml)
+    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w), "--json", str(out), *argv]) == 0
+    return stats, out
+
+
 def test_plan_from_stats_and_targets(tmp_path, capsys):
-    stats = tmp_path / "s.csv"
-    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nB,en,web,300\nC,code,programming,100\n")
-    w = tmp_path / "w.yaml"
-    w.write_text("factors: {fr--web: 1, en--web: 2, code--programming: 1}\n")
-    out = tmp_path / "p.json"
-    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w), "--json", str(out)]) == 0
+    stats, out = _plan_stats(tmp_path, "subset,language,category,tokens\nA,fr,web,600\nB,en,web,300\nC,code,programming,100\n",
+                             "factors: {fr--web: 1, en--web: 2, code--programming: 1}\n")
     plan = json.loads(out.read_text())
     assert plan["total_tokens_seen"] == 1300 and plan["languages"]["en"]["tokens_seen"] == 600
     assert main(["mix", "plan", "--stats", str(stats), "--target", "fr=0.4", "--target", "en=0.4",
@@ -296,12 +302,8 @@ def test_a_pair_weighted_in_the_other_order_is_named(tmp_path, capsys):
     """A factor key or language multiplier naming a source's pair in the other order (`en-fr` for a `fr,en` source)
     did nothing, and without a word when default_factor covered the subset (trainer review); the missing-factor
     error already said it."""
-    stats = tmp_path / "s.csv"
-    stats.write_text("subset,language,category,tokens\nA,fr,web,600\nP,\"fr,en\",aligned,50\n")
-    w = tmp_path / "w.yaml"
-    w.write_text("factors: {fr--web: 1, en-fr--aligned: 3}\nlanguages: {\"en,fr\": 2}\ndefault_factor: 1\n")
-    out = tmp_path / "plan.json"
-    assert main(["mix", "plan", "--stats", str(stats), "--weights", str(w), "--json", str(out)]) == 0
+    _stats, out = _plan_stats(tmp_path, "subset,language,category,tokens\nA,fr,web,600\nP,\"fr,en\",aligned,50\n",
+                              "factors: {fr--web: 1, en-fr--aligned: 3}\nlanguages: {\"en,fr\": 2}\ndefault_factor: 1\n")
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
     assert warnings == [
         "warning: factor key 'en-fr--aligned' matches no subset: 'fr-en--aligned' is the same pair in the other "
