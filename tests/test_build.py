@@ -584,3 +584,17 @@ def test_a_model_file_replaced_under_the_same_path_rebuilds_its_source(tmp_path)
     model.write_text("\n".join(text) + "\n", encoding="utf-8")
     again = build(load_pipeline(tmp_path / "p.yaml"), tmp_path / "out")
     assert again.sources[0].status == "built"
+
+
+def test_a_change_of_the_hand_off_format_rebuilds_instead_of_resuming(demo_copy, monkeypatch):
+    """Review: a build stopped by the version before the hand-off files carried `gate` was resumed by the next one,
+    which read them with no licence preference: its dedup kept the CC-BY-NC copies and the gate then removed them (0
+    kept, where a fresh build keeps 20), for good ("up to date"). The hand-off format is part of the build key."""
+    import lucie_data.runner as runner
+
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
+    monkeypatch.setattr(runner, "WORK_FORMAT", runner.WORK_FORMAT + 1)
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"

@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # imported where used: every worker imports this module (it d
     from .stages.base import BuildContext
 
 LAYOUT_VERSION = 1
+# The hand-off files between a source's segments (steps.rows.WORK_SCHEMA) and what the dedup plans make of them: 2 adds
+# the `gate` column (the licence-aware keeper). In the build key, so a build stopped by an older version is redone
+# from the start rather than resumed with hand-off files that lack it (review: resumed with no preference, 0 kept).
+WORK_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -623,7 +627,7 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version."""
     recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
     payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs),
-               "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION}
+               "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
     files = stage_files(src)

@@ -58,13 +58,11 @@ def _handoff_rows(work_folder: str) -> list:
 
     frames = []
     for rank, path in _handoff_files(work_folder).items():
-        # (a hand-off file written before the `gate` column, by a build resumed across versions: no preference)
-        has_gate = "gate" in pl.read_parquet_schema(path)
-        df = pl.read_parquet(path, columns=["id", "sig", *(["gate"] if has_gate else [])])
+        # (every hand-off file has `gate`: one written by an older version is never resumed, runner.WORK_FORMAT)
+        df = pl.read_parquet(path, columns=["id", "sig", "gate"])
         frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
                                       pl.int_range(pl.len(), dtype=pl.Int64).alias("pos"),
-                                      (pl.col("gate").fill_null(0) if has_gate else pl.lit(0)).cast(pl.Int64)
-                                      .alias("gate")))
+                                      pl.col("gate").fill_null(0).cast(pl.Int64)))
     return frames
 
 
