@@ -1444,18 +1444,23 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     """
     import gc
 
-    lock = _lock_output(Path(config.output).resolve())
+    target = Path(config.output).resolve()
+    locks: list[int] = []  # the output's lock, once _build_mix has checked the output and takes it
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build_mix(build, config, log)
+        return _build_mix(build, config, log, locks)
+    except KeyboardInterrupt:  # what was written of this mix goes (review: every interrupt left <out>.partial)
+        if locks:
+            shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
+        raise
     finally:
         if paused:
             gc.enable()
-        if lock is not None:
+        if locks:
             from ..locks import release
 
-            release(lock)
+            release(locks[0])
 
 
 class _DeferredInterrupt:
@@ -1467,9 +1472,10 @@ class _DeferredInterrupt:
     that a second Ctrl-C only moved into the pool's join): 8 of 30 interrupts (resume review). Only in the main thread
     (signal handlers can be set there only); elsewhere it does nothing."""
 
-    def __init__(self):
+    def __init__(self, too_late: bool = False):
         self.pending = False
         self._previous = None
+        self.too_late = too_late  # a Ctrl-C noted in the block is ignored at its end: the work it would stop is done
 
     def __enter__(self) -> "_DeferredInterrupt":
         import signal
@@ -1497,7 +1503,7 @@ class _DeferredInterrupt:
 
         if self._previous is not None and signal.getsignal(signal.SIGINT) == self._note:
             signal.signal(signal.SIGINT, self._previous)
-        if exc[0] is None:
+        if exc[0] is None and not self.too_late:
             self.check()
 
 
@@ -1629,7 +1635,7 @@ def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
     return out, gone
 
 
-def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) -> dict:
+def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int] | None = None) -> dict:
     from . import card as card_mod
 
     build = Path(build)
@@ -1639,6 +1645,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     if blocker is not None and not blocker.is_dir():
         raise MixPlanError(f"output {target}: {blocker} is a file, not a folder, so the mix cannot be written under "
                            "it; choose another --output (or mix.output in the pipeline), or move that file away")
+    # a mix written inside another mix folder becomes files that mix does not list: its push and its next build are
+    # both refused then (review)
+    inside = next((a for a in target.parents if (a / PLAN_FILE).is_file()), None)
+    if inside is not None:
+        raise MixPlanError(f"output {target} is inside the mix folder {inside}, whose push and rebuild would then refuse "
+                           "these files (its mix_plan.json does not list them); choose an --output outside it")
     # the output is replaced at the end: only ever replace an earlier mix, never someone's other files
     if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
         raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "
@@ -1786,8 +1798,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
                 "`repeat_ids: keep` (--repeat-ids keep), or give the source ids that do not end in #<number> "
                 "(its recipe's `id_field`)")
 
-    # 2. write next to the final folder, swap at the end
+    # 2. write next to the final folder, swap at the end; the output is locked from here (not before its checks:
+    # a refused mix left a lock file, and the folders above it, where it was refused; review)
     out = Path(config.output).resolve()
+    lock = _lock_output(out)
+    if lock is not None and locks is not None:
+        locks.append(lock)
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -2036,6 +2052,15 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any]) 
     (tmp / PLAN_FILE).write_text(plan_json(mix_plan), encoding="utf-8")
     (tmp / "README.md").write_bytes(card)
 
+    # the folder swap: not cut by a Ctrl-C, which would leave the new mix in place while the CLI says it was not
+    # written, or no mix at all between the two replaces (review); one arriving now is too late and is ignored
+    with _DeferredInterrupt(too_late=True):
+        return _swap_in(tmp, out, violations, shards, mix_plan, log)
+
+
+def _swap_in(tmp: Path, out: Path, violations: list, shards: list, mix_plan: dict, log: Callable[[str], Any]) -> dict:
+    """Put the written mix ``tmp`` in ``out``'s place (the earlier one deleted after), or aside as ``<out>.rejected``
+    when its licence check failed."""
     if violations:  # review: the failed mix took the output's place, its forbidden rows loadable from the folder
         rejected = out.with_name(out.name + ".rejected")
         if rejected.exists():
