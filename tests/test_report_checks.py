@@ -371,3 +371,29 @@ def test_trace_warns_about_a_source_the_report_leaves_out(demo_build, tmp_path, 
         _code, out, err = _run(capsys, "report", b)
         md = (b / "reports" / "provenance.md").read_text()
         assert "source pud_en: its ledger.json is missing though manifest.json lists it as built" in md
+
+
+def test_two_perplexity_models_are_two_models_in_the_manifest_and_the_report(tmp_path, capsys):
+    """Review: every perplexity model was named "kenlm", and models were keyed by name: two sources with two KenLM
+    files listed one of them, in the manifest and in the report."""
+    import json
+    import shutil
+
+    lines = (ROOT / "tests" / "data" / "quality" / "fr_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:10]
+    (tmp_path / "fr.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        shutil.copy(ROOT / "tests" / "data" / "quality" / "tiny_fr.arpa", tmp_path / name / "lm.arpa")
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\ninput: {{type: jsonl, paths: [fr.jsonl]}}\n"
+            f"stages: [{{type: perplexity, model_path: {name}/lm.arpa, threshold: 100000}}]\n")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [a.yaml, b.yaml]\noutput_dir: build\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    manifest = json.loads((tmp_path / "build" / "manifest.json").read_text())
+    paths = sorted(m["path"] for m in manifest["models"])
+    assert paths == [str(tmp_path / "a" / "lm.arpa"), str(tmp_path / "b" / "lm.arpa")]
+    assert {m["name"] for m in manifest["models"]} == {"kenlm lm.arpa"} and all(m["bytes"] > 0 for m in manifest["models"])
+    code, _out, err = _run(capsys, "report", tmp_path / "build")
+    assert code == 0, err
+    report = json.loads((tmp_path / "build" / "reports" / "provenance.json").read_text())
+    assert sorted(m["path"] for m in report["tools_and_models"]["models"]) == paths

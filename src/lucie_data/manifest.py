@@ -203,12 +203,17 @@ def shard_entries(out: Path, folder_glob: str, summaries: bool = False,
 
 def models_used(pipe) -> list[dict]:
     """Models and tool data the build's stages load, with licences (stages declare them via ``models()``)."""
-    seen: dict[str, dict] = {}
+    seen: dict[tuple, dict] = {}
     for src in pipe.sources:
         for st in src.recipe.stages:
             for m in getattr(st, "models", lambda: [])():
-                seen.setdefault(m["name"], m)
+                seen.setdefault(model_key(m), m)
     return [seen[k] for k in sorted(seen)]
+
+
+def model_key(m: dict) -> tuple[str, str]:
+    """A model entry's identity: its name and its file or Hub id (two files of one name are two models)."""
+    return str(m.get("name")), str(m.get("path") or m.get("id") or "")
 
 
 def token_counter_entry(tokenizer: str | None) -> dict:

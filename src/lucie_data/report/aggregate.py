@@ -371,9 +371,11 @@ def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str
     a source left out of the last build by ``--only`` keeps the recipe it was built with, while the manifest's list
     comes from today's recipes; code review) and of the libraries used. Not lid.176 for any language ID (auditor
     review: listed, with its CC-BY-SA-3.0, for a build that used langdetect only)."""
-    models = {m.get("name"): dict(m) for m in manifest.get("models", []) if m.get("name")}
+    from ..manifest import model_key
+
+    models = {model_key(m): dict(m) for m in manifest.get("models", []) if m.get("name")}
     for m in _built_models(recipes):
-        models.setdefault(m["name"], m)
+        models.setdefault(model_key(m), m)
     types = {st["type"] for led in ledgers.values() for st in led["stages"]}
     inputs = {r.get("recipe", {}).get("input", {}).get("type") for r in recipes.values()}
     tools = []

@@ -8,6 +8,7 @@ document and writes the signals into ``quality_signals.<stage>`` so thresholds c
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, ClassVar, Literal
 
@@ -549,8 +550,13 @@ class PerplexitySpec(StageSpec):
                                  self.max_ppl, self.chunk_chars, self.annotate_only, **ctx.filter_kwargs(self.type))]
 
     def models(self) -> list[dict]:
-        return [{"name": "kenlm", "path": self.model_path}] + (
-            [{"name": "sentencepiece", "path": self.sp_model_path}] if self.sp_model_path else [])
+        """Each model by its file (review: every perplexity model was named "kenlm", so the manifest and the report
+        listed one of several); its size, not its sha256 (a KenLM binary is gigabytes, hashed at every build)."""
+        def entry(kind: str, path: str) -> dict:
+            size = os.path.getsize(path) if os.path.isfile(path) else None
+            return {"name": f"{kind} {os.path.basename(path)}", "path": path, **({"bytes": size} if size else {})}
+        return [entry("kenlm", self.model_path)] + ([entry("sentencepiece", self.sp_model_path)]
+                                                     if self.sp_model_path else [])
 
 
 class OCRQualitySpec(StageSpec):
