@@ -79,7 +79,7 @@ INVALID = [
     (BASE + "  metadata_fields: [genre, language]\n", r"'language' is filled by the reader itself.*use `language_field: language`", "input.metadata_fields[1]", 8),
     (BASE + "  metadata_fields:\n    - source\n", r"'source' is filled by the reader itself.*`name:`", "input.metadata_fields[0]", 9),
     (BASE + "  metadata_fields: [license]\n", r"'license' is filled by the reader.*use `license_field: license`", "input.metadata_fields[0]", 8),
-    (BASE + "  metadata_fields: [title]\n", r"use `title_field: title`", "input.metadata_fields[0]", 8),
+    (BASE + "  metadata_fields: [title]\n", r"the record.s `title` field already fills the title column \(`title_field`, default `title`\): remove it", "input.metadata_fields[0]", 8),
     (BASE + "  metadata_fields: [source_record]\n", r"'source_record' is filled by the reader.*lineage", "input.metadata_fields[0]", 8),
     (BASE + "  metadata_fields: [author..authoryearofdeath]\n", r"'author..authoryearofdeath' has an empty part", "input.metadata_fields[0]", 8),
     (BASE + "  metadata_fields: [author.]\n", r"'author.' has an empty part", "input.metadata_fields[0]", 8),

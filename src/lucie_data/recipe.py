@@ -79,9 +79,12 @@ class InputSpec(Strict):
                        "remove it from metadata_fields",
         "language_raw": "the reader keeps the record's language value there when `language_field` maps it to a code "
                         "or finds no language in it; remove it from metadata_fields",
-        "url": "use `url_field: url` (the default) to fill the url column",
-        "title": "use `title_field: title` (the default) to fill the title column",
-        "date": "use `date_field: date` (the default) to fill the date column",
+        "url": "the record's `url` field already fills the url column (`url_field`, default `url`): "
+               "remove it from metadata_fields, or set `url_field:` to the field that holds it",
+        "title": "the record's `title` field already fills the title column (`title_field`, default `title`): "
+               "remove it from metadata_fields, or set `title_field:` to the field that holds it",
+        "date": "the record's `date` field already fills the date column (`date_field`, default `date`): "
+               "remove it from metadata_fields, or set `date_field:` to the field that holds it",
         "source_file": "the reader records the input file there (lineage); remove it from metadata_fields",
         "source_record": "the reader records the record's position there (lineage); remove it from metadata_fields",
     }
