@@ -631,7 +631,7 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
     files = stage_files(src)
-    if files:  # (resume review: a model replaced under the same path mixed two models in one build, or was "up to date")
+    if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")
         payload["stage_files"] = input_fingerprint(files)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

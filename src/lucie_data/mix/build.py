@@ -29,7 +29,8 @@ the epochs), by splicing: only the ``id`` column is encoded, every other column 
 With ``repeat_ids: keep`` a repeat is a byte copy of its first copy, with the same hash. Either way a repeat
 of a trusted first copy is checked from the same summary. Bytes the mix makes itself (spliced repeats, re-encoded
 files) are recorded by their XXH3-128, not a SHA-256 (:data:`~lucie_data.manifest.FAST_DIGEST`: hashing a spliced
-repeat with SHA-256 was about half of its cost; push computes the SHA-256, the Hub's oid, anyway). Fractional selections and shards mixing allowed and
+repeat with SHA-256 was about half of its cost; push computes the SHA-256, the Hub's oid, anyway). Fractional
+selections and shards mixing allowed and
 forbidden rows are re-encoded (ids ``id#k`` or unchanged), grouped per output folder up to
 ``max_rows_per_shard`` rows a file, and read back. Files are numbered in input order, so the folder stays
 deterministic.
@@ -1110,7 +1111,8 @@ def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str
     licence ``decide`` forbids, or a flagged document; one entry per (source, licence, reason), with the
     first shard seen. ``hashes`` (path -> (digest name, hex) of the bytes just written: the build's sha256 of
     a byte copy, :data:`~lucie_data.manifest.FAST_DIGEST` of bytes the mix made) saves re-hashing files this
-    process wrote; a file without one gets the fast digest, under its name, in its entry. ``known`` (path -> (bytes, summary)) is for files this process byte-copied from a build
+    process wrote; a file without one gets the fast digest, under its name, in its entry. ``known`` (path -> (bytes,
+    summary)) is for files this process byte-copied from a build
     shard its manifest describes (:func:`_describes`, sha256 equal to the recorded one): their summary is
     exactly what reading them back would give, so only the other files are read. Every file found in the
     folder is accounted for either way; a file without an entry is read. Both are keyed by the path string
@@ -1635,7 +1637,7 @@ def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
     return out, gone
 
 
-def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int] | None = None) -> dict:
+def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int]) -> dict:
     from . import card as card_mod
 
     build = Path(build)
@@ -1649,8 +1651,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     # both refused then (review)
     inside = next((a for a in target.parents if (a / PLAN_FILE).is_file()), None)
     if inside is not None:
-        raise MixPlanError(f"output {target} is inside the mix folder {inside}, whose push and rebuild would then refuse "
-                           "these files (its mix_plan.json does not list them); choose an --output outside it")
+        raise MixPlanError(f"output {target} is inside the mix folder {inside}, whose push and rebuild would then "
+                           "refuse these files (its mix_plan.json does not list them); choose an --output outside it")
     # the output is replaced at the end: only ever replace an earlier mix, never someone's other files
     if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
         raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "
@@ -1802,7 +1804,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     # a refused mix left a lock file, and the folders above it, where it was refused; review)
     out = Path(config.output).resolve()
     lock = _lock_output(out)
-    if lock is not None and locks is not None:
+    if lock is not None:
         locks.append(lock)
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():
@@ -1810,7 +1812,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     tmp.mkdir(parents=True)
     schema = in_schema = _mix_schema()
     writers: dict[tuple[str, str, str], _BucketWriter] = {}
-    hashes: dict[str, tuple[str, str]] = {}  # (digest name, hex) by path; every path of the mix is a string here (os.fspath), not a Path (cheaper)
+    # (digest name, hex) by path; every path of the mix is a string here (os.fspath), not a Path (cheaper)
+    hashes: dict[str, tuple[str, str]] = {}
     src_of = {shard: src for src in sources if src.redistributable for shard in src.shard_paths}
     shard_paths = list(src_of)
 

@@ -312,7 +312,8 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
     elif failed is None and not (sd / "ledger.json").exists():  # (auditor review: KEPT, exit 0, without a word)
         out["build_warning"] = (
             f"sources/{sd.name}/ledger.json is missing though manifest.json lists {sd.name} as built: the build folder "
-            f"is damaged (the report counts none of its documents, a mix refuses it); {rebuild_hint(build_dir, sd.name)}"
+            "is damaged (the report counts none of its documents, a mix refuses it); "
+            f"{rebuild_hint(build_dir, sd.name)}"
             if sd.name in listed else  # (no manifest yet: a first build stopped early; code review)
             f"source {sd.name} did not finish (no ledger.json): this row is from a build still running or stopped; "
             "rerun `lucie-data build` to finish it (it resumes)")

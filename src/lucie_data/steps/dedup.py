@@ -1,8 +1,9 @@
-"""Exact deduplication within a source, across all of its tasks.
+"""Exact and MinHash deduplication within a source, across all of its tasks.
 
-Two halves around a barrier: ``ExactSignature`` stores an xxh3 digest of the normalised text in
-``_sig``; the plan keeps the first occurrence in (task, position) order, which is deterministic; then
-``PlannedRemoval`` drops the rows the plan names, recording ``duplicate_of``.
+Two halves around a barrier: a signature step (``ExactSignature``, ``MinhashSignature``) stores the document's
+signature in ``_sig`` and how the source's last licence gate will treat it in ``_gate`` (:class:`GateRank`); the
+plan keeps, of each group of copies, the first in (task, position) order among the best ranked, which is
+deterministic; then ``PlannedRemoval`` drops the rows the plan names, recording ``duplicate_of``.
 """
 from __future__ import annotations
 
