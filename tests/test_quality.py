@@ -828,3 +828,24 @@ def test_pure_python_twins_build_byte_identical_shards(tmp_path):
     assert any("/removed/gopher_" in k for k in digests["compiled"])  # the filters did remove documents
     assert any("/data/" in k for k in digests["compiled"])
     assert digests["compiled"] == digests["pure"]
+
+
+def test_kenlm_loading_prints_nothing_on_the_terminal(tmp_path, capfd):
+    """New-user review: KenLM's banner and progress bar ("Loading the LM will be faster…", "----5---10…") went to the
+    terminal once per task, through the build's otherwise quiet output; they go to the build log now."""
+    pytest.importorskip("kenlm")
+    from lucie_data.cli import main
+
+    root = Path(__file__).resolve().parents[1]
+    lines = (root / "tests" / "data" / "quality" / "fr_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:10]
+    (tmp_path / "fr.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    arpa = root / "tests" / "data" / "quality" / "tiny_fr.arpa"
+    (tmp_path / "s.yaml").write_text("name: s\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\n"
+                                     "input: {type: jsonl, paths: [fr.jsonl]}\n"
+                                     f"stages: [{{type: perplexity, model_path: {arpa}, threshold: 100000}}]\n")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [s.yaml]\noutput_dir: out\nexecutor: {workers: 1, tasks: 1}\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    out, err = capfd.readouterr()
+    assert "Loading the LM" not in out + err and "----5---10" not in out + err, err[-500:]
+    logs = (tmp_path / "out" / "sources" / "s" / "logs" / "seg0" / "logs").glob("task_*.log")
+    assert any("Loading the LM will be faster" in p.read_text() for p in logs)  # the task's log (datatrove's)

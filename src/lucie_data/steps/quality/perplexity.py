@@ -19,6 +19,31 @@ from ..base import LucieFilter
 from ..filters import mark_modified
 from .base import put_signals
 
+
+def _to_log(load):
+    """``load()`` with what C code writes to the process's stderr meanwhile sent to the task's log, not the terminal:
+    KenLM prints a banner and a progress bar on stderr for each .arpa model it reads, once per task, through a build's
+    otherwise quiet output (new-user review)."""
+    import os
+    import sys
+    import tempfile
+
+    from loguru import logger
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            return load()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            said = tmp.read().decode("utf-8", "replace").strip()
+            if said:
+                logger.info(f"kenlm: {said}")
+
 ELIDED = "\n\n[...]\n\n"
 
 
@@ -53,7 +78,7 @@ class PerplexityFilter(LucieFilter):
         if self._lm is None:
             import kenlm
 
-            self._lm = kenlm.Model(self.model_path)
+            self._lm = _to_log(lambda: kenlm.Model(self.model_path))
             if self.sp_model_path:
                 import sentencepiece
 
