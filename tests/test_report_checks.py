@@ -397,3 +397,30 @@ def test_two_perplexity_models_are_two_models_in_the_manifest_and_the_report(tmp
     assert code == 0, err
     report = json.loads((tmp_path / "build" / "reports" / "provenance.json").read_text())
     assert sorted(m["path"] for m in report["tools_and_models"]["models"]) == paths
+
+
+def test_sources_a_stopped_first_build_finished_are_said_unrecorded_not_tampered(demo_copy, capsys):
+    """Adversary review: a first build stopped before writing manifest.json, a recipe edited, then `build --only`
+    another source: the report failed ("recipe.resolved.json … edited since the build", exit 1), and said every source
+    left out was "built under: none" (a policy change). What those sources were built with is not recorded: the
+    manifest says so (`as_built_unknown`) and the report warns of that, reconciled."""
+    import json
+
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    build(load_pipeline(pipe_file), out, only=["pud_en", "eltec_fr"])
+    (out / "manifest.json").unlink()  # as if the first run stopped after these sources, before its manifest
+    rec = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    rec.write_text(rec.read_text().replace("min_chars: 100", "min_chars: 400"))
+    build(load_pipeline(pipe_file), out, only=["eltec_fr"])
+    entries = {e["name"]: e for e in json.loads((out / "manifest.json").read_text())["sources"]}
+    assert entries["pud_en"].get("as_built_unknown") is True and "as_built_unknown" not in entries["eltec_fr"]
+    code, _out, err = _run(capsys, "report", out)
+    assert code == 0, err
+    report = json.loads((out / "reports" / "provenance.json").read_text())
+    assert report["reconciliation"]["ok"]
+    kinds = {(w["kind"], w["source"]) for w in report["warnings"]}
+    assert ("source_not_recorded", "pud_en") in kinds and not any(k == "policy_changed" for k, _ in kinds)

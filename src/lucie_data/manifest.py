@@ -346,6 +346,10 @@ def write_manifest(out: Path, pipe, result) -> dict:
             # (the same case: the policy its shards were built under is not known; review: today's `unverified: deny`
             # was recorded for a source built under `allow`, and the mix published its unverified documents)
             sources[-1]["license_policy"] = None
+            # built by a run that wrote no manifest: what it was built with is not recorded, and the entries above
+            # describe its recipe as it reads now; said so (the report took a recipe edited since for a tampered
+            # recipe.resolved.json, and its null policy for a build without one; adversary review)
+            sources[-1]["as_built_unknown"] = True
         if src.name not in built and "license_gate" not in previous_sources.get(src.name, {}):
             # left out of this run and recorded by no earlier manifest (none, or from before the record; review: a first
             # run stopped after a source finished, then --only under a new policy, recorded that policy's gate for it)

@@ -562,7 +562,16 @@ def out_of_date_sources(docs, ledgers: dict[str, dict], manifest: dict) -> list[
     pfile = (manifest.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
     fix = f"rebuild it: `lucie-data build {pfile}` without --only"
     out: list[dict] = []
+    unrecorded = {e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict) and e.get("as_built_unknown")}
     for name in sorted(ledgers):
+        if name in unrecorded:  # (its null policy means "not recorded", not "built without one")
+            out.append({"kind": "source_not_recorded", "severity": "warning", "source": name, "count": 0, "ids": [],
+                        "message": f"source {name} was built by a run that stopped before writing manifest.json, and "
+                        "the last build (--only) left it out: the recipe, licence policy and gate it was built with "
+                        "are not recorded, so this report cannot check its documents against them (`mix build` checks "
+                        "their licences against its own policy, and refuses the source where that needs the record: "
+                        "`unverified: deny`, a no-derivatives licence); " + fix})
+            continue
         old = built[name]
         if _canonical_policy(old) == _canonical_policy(top):
             if name in marked:
@@ -791,7 +800,7 @@ def recipes_as_built(build_dir: Path, manifest: dict, names) -> dict[str, str | 
     out: dict[str, str | None] = {}
     for name in sorted(names):
         entry = entries.get(name)
-        if entry is None:
+        if entry is None or entry.get("as_built_unknown"):  # (nothing recorded to compare with: a warning says so)
             continue
         path = build_dir / "sources" / name / "recipe.resolved.json"
         try:
