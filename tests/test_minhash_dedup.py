@@ -170,3 +170,25 @@ def test_trace_says_when_the_copy_kept_by_the_dedup_was_removed_afterwards(tmp_p
     assert main(["trace", str(tmp_path / "b"), "s/b"]) == 0
     assert ("(duplicate of s/a, itself removed afterwards at stage license_policy: license_not_allowed; no copy of "
             "this text is kept)") in capsys.readouterr().out
+
+
+def test_dedup_ranks_copies_by_every_gate_after_it(tmp_path):
+    """Adversary review: with a recipe gate denying CC-BY-NC between the dedup and a last gate allowing it, the dedup
+    ranked copies by the last gate only, kept the NC copies, and the first gate removed them: 12 documents, 0 kept."""
+    recs = {r["id"]: r for r in map(json.loads, PROB.read_text(encoding="utf-8").splitlines())}
+    text = recs["problem-025"]["text"]
+    rows = [{"id": "nc", "text": text, "license": "CC-BY-NC-4.0"}, {"id": "by", "text": text, "license": "CC-BY-4.0"}]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    stages = [{"type": "exact_dedup"}, {"type": "license_gate", "name": "no_nc", "policy": {"deny": ["CC-BY-NC-4.0"]}},
+              {"type": "normalize"},
+              {"type": "license_gate", "name": "final", "policy": {
+                  "allow_classes": ["public-domain", "permissive", "share-alike", "non-commercial"]}}]
+    (tmp_path / "s.yaml").write_text(json.dumps({
+        "name": "s", "category": "book", "languages": ["fr"], "license": "CC-BY-4.0",
+        "input": {"type": "jsonl", "paths": [str(data)], "license_field": "license"}, "stages": stages}))
+    (tmp_path / "p.yaml").write_text(json.dumps({"name": "p", "sources": ["s.yaml"], "output_dir": str(tmp_path / "b")}))
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    kept, removed, led = _frames(tmp_path / "b", "s")
+    assert kept["id"].to_list() == ["s/by"] and led["balanced"]
+    assert removed.select("id", "removal_stage").rows() == [("s/nc", "exact_dedup")]

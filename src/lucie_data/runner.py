@@ -97,12 +97,12 @@ def compile_segments(src: LoadedSource, license_policy=None) -> list[Segment]:
 def _ctx(src: LoadedSource, sid: str, source_dir: Path, opts: RunOptions) -> BuildContext:
     from .recipe import stage_ids
     from .stages.base import BuildContext
-    from .stages.licence import final_gate
+    from .stages.licence import gates_after
 
     return BuildContext(source=src.recipe, stage_id=sid, source_dir=str(source_dir), seed=opts.seed, tasks=opts.tasks,
                         work_dir=str(source_dir / "work"), tokenizer=opts.counts_with,
-                        final_gate=final_gate(list(zip(stage_ids(src.recipe.stages), src.recipe.stages)),
-                                              opts.license_policy))
+                        later_gates=gates_after(list(zip(stage_ids(src.recipe.stages), src.recipe.stages)),
+                                                opts.license_policy, sid))
 
 
 def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None, source_dir: Path,

@@ -26,9 +26,9 @@ class BuildContext:
     tasks: int = 1
     work_dir: str = ""  # scratch space of this source (barrier plans, hand-off files)
     tokenizer: str | None = None  # pipeline's tokenizer (token counts of kept and removed documents)
-    # the licence gate that runs last in the source (stages.licence.final_gate: its policies and what it does with a
-    # modified no-derivatives text), or None: a dedup plan keeps, of each group of copies, one that gate keeps
-    final_gate: dict | None = None
+    # the licence gates that run after this stage in the source (stages.licence.gates_after: each one's policies and
+    # what it does with a modified no-derivatives text): a dedup keeps, of each group of copies, one they all keep
+    later_gates: tuple[dict, ...] = ()
 
     def filter_kwargs(self, stage_type: str) -> dict:
         """Arguments every LucieFilter of this stage takes: where removals go and how they are labelled."""

@@ -10,7 +10,7 @@ from .base import BuildContext, StageSpec
 
 class ExactDedupSpec(StageSpec):
     """Exact duplicates within a source: xxh3-128 of the NFC, whitespace-collapsed text; of each group, the first copy
-    the source's last licence gate keeps is kept (the first copy when the gate keeps none or all)."""
+    the licence gates after it keep is kept (the first copy when they keep none or all)."""
 
     type: Literal["exact_dedup"]
     lowercase: bool = Field(False, description="compare case-insensitively")
@@ -19,7 +19,7 @@ class ExactDedupSpec(StageSpec):
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import ExactSignature
 
-        return [ExactSignature(lowercase=self.lowercase, gate=ctx.final_gate)]
+        return [ExactSignature(lowercase=self.lowercase, gates=ctx.later_gates)]
 
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_exact_duplicates
@@ -38,8 +38,8 @@ class MinhashDedupSpec(StageSpec):
 
     Hashing is datatrove's (MinhashDedupSignature); the defaults are Lucie's MinhashConfig (lucie-dataset.md), which
     flag pairs from about 0.75 Jaccard similarity. Documents sharing a bucket are clustered transitively, as
-    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order that the source's last
-    licence gate keeps is kept (the first when it keeps none or all). Words are split on
+    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order that the licence gates
+    after it keep is kept (the first when they keep none or all). Words are split on
     whitespace: a document with fewer than ``n_grams`` words (or a text without spaces: Chinese, Japanese, Thai) has no
     signature and is compared with nothing (counted as ``no_signature`` in the stage's stats)."""
 
@@ -63,7 +63,7 @@ class MinhashDedupSpec(StageSpec):
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import MinhashSignature
 
-        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed, ctx.final_gate)]
+        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed, ctx.later_gates)]
 
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_minhash_duplicates

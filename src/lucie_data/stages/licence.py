@@ -108,6 +108,15 @@ def final_gate(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None
     return gate_record(out[-1][1] if out else None)
 
 
+def gates_after(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | None, stage_id: str) -> tuple[dict, ...]:
+    """The :func:`gate_record` of every licence gate that runs after ``stage_id`` in the recipe's effective stages
+    (:func:`with_policy_gate`), in order: what a dedup at ``stage_id`` ranks copies by (adversary review: with a gate
+    of its own between the dedup and the last gate, ranking by the last one alone kept the copy the first removed)."""
+    out = with_policy_gate(stages, policy)
+    at = next((i for i, (sid, _) in enumerate(out) if sid == stage_id), -1)
+    return tuple(r for _, spec in out[at + 1:] if (r := gate_record(spec)) is not None)
+
+
 def gate_record(spec: StageSpec | None) -> dict | None:
     """``{"policies": [...], "no_derivatives_modified": ...}`` of a licence gate spec; None for anything else."""
     if not isinstance(spec, LicenseGateSpec):

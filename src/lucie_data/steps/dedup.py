@@ -1,7 +1,7 @@
 """Exact and MinHash deduplication within a source, across all of its tasks.
 
 Two halves around a barrier: a signature step (``ExactSignature``, ``MinhashSignature``) stores the document's
-signature in ``_sig`` and how the source's last licence gate will treat it in ``_gate`` (:class:`GateRank`); the
+signature in ``_sig`` and how the licence gates after the dedup will treat it in ``_gate`` (:class:`GateRank`); the
 plan keeps, of each group of copies, the first in (task, position) order among the best ranked, which is
 deterministic; then ``PlannedRemoval`` drops the rows the plan names, recording ``duplicate_of``.
 """
@@ -36,15 +36,15 @@ class ExactSignature(PipelineStep):
     type = "🫂 - DEDUP"
     _requires_dependencies = ["xxhash"]
 
-    def __init__(self, lowercase: bool = False, gate: dict | None = None):
+    def __init__(self, lowercase: bool = False, gates: tuple[dict, ...] | list[dict] = ()):
         super().__init__()
         self.lowercase = lowercase
-        self.gate = gate
+        self.gates = list(gates)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import xxhash
 
-        gate_rank = GateRank(self.gate)
+        gate_rank = GateRank(self.gates)
         for doc in data:
             doc.metadata["_sig"] = xxhash.xxh3_128_hexdigest(exact_key(doc.text, self.lowercase).encode("utf-8"))
             doc.metadata["_gate"] = gate_rank(doc.metadata)
@@ -74,23 +74,24 @@ def _handoff_files(work_folder: str) -> dict[int, str]:
 
 
 class GateRank:
-    """How the source's last licence gate (``gate``: ``stages.licence.gate_record``) will treat a document, from its
-    metadata as it is at the dedup: 0 kept, 1 kept but flagged (never published), 2 removed. A dedup keeps, of each
-    group of copies, the first copy of the best rank: the allowed copy of a text, not its first copy under a licence
-    the gate then removes (auditor review: a CC-BY-NC copy kept, its CC-BY copy removed as the duplicate, then the NC
-    one removed by the gate: no copy left). A later stage may still change the metadata; the gate decides then.
+    """How the licence gates that run after the dedup (``gates``: ``stages.licence.gates_after``) will treat a document,
+    from its metadata as it is at the dedup: 0 every gate keeps it, 1 one keeps it flagged (never published), 2 one
+    removes it. A dedup keeps, of each group of copies, the first copy of the best rank: the allowed copy of a text, not
+    its first copy under a licence a gate then removes (auditor review: a CC-BY-NC copy kept, its CC-BY copy removed as
+    the duplicate, then the NC one removed by the gate: no copy left). Every later gate counts, not only the last
+    (adversary review). A later stage may still change the metadata; the gates decide then.
 
     Computed by the signature steps in the workers, on the metadata they hold, and carried in the hand-off file's
     ``gate`` column (code review: parsing every copy's JSON in the plan was 4-11x the plan's time on 2M rows); the
-    gate is asked once per distinct (licence, evidence, rule verdict, modified)."""
+    gates are asked once per distinct (licence, evidence, rule verdict, modified)."""
 
-    def __init__(self, gate: dict | None):
-        self.gate = gate
+    def __init__(self, gates: list[dict]):
+        self.gates = gates
         self._memo: dict[tuple, int] = {}
-        self._policies = None
+        self._policies: list | None = None
 
     def __call__(self, meta: dict) -> int | None:
-        if self.gate is None:
+        if not self.gates:
             return None
         key = (meta.get("license"), meta.get("license_evidence"), meta.get("license_rule_verdict"),
                bool(meta.get("modified_by")))
@@ -100,9 +101,10 @@ class GateRank:
             from .licence import FLAGGED, gate_verdict
 
             if self._policies is None:
-                self._policies = [LicensePolicy.model_validate(p) for p in self.gate["policies"]]
-            v = gate_verdict(meta, self._policies, self.gate.get("no_derivatives_modified", "remove"))
-            rank = self._memo[key] = 0 if v is None else 1 if v == FLAGGED else 2
+                self._policies = [([LicensePolicy.model_validate(p) for p in g["policies"]],
+                                   g.get("no_derivatives_modified", "remove")) for g in self.gates]
+            verdicts = [gate_verdict(meta, policies, mode) for policies, mode in self._policies]
+            rank = self._memo[key] = max(0 if v is None else 1 if v == FLAGGED else 2 for v in verdicts)
         return rank
 
 
@@ -153,10 +155,10 @@ class MinhashSignature(PipelineStep):
     _requires_dependencies = ["xxhash"]
 
     def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1,
-                 gate: dict | None = None):
+                 gates: tuple[dict, ...] | list[dict] = ()):
         super().__init__()
         self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed = n_grams, num_buckets, hashes_per_bucket, seed
-        self.gate = gate
+        self.gates = list(gates)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import numpy as np
@@ -168,7 +170,7 @@ class MinhashSignature(PipelineStep):
                                hashes_per_bucket=self.hashes_per_bucket, seed=self.seed)
         signer = MinhashDedupSignature(output_folder=os.path.join(os.getcwd(), ".unused-minhash"), config=config)
         hash_func = signer._hash_func
-        gate_rank = GateRank(self.gate)
+        gate_rank = GateRank(self.gates)
         for doc in data:
             doc.metadata["_gate"] = gate_rank(doc.metadata)
             words = simplify_text(doc.text, config.norm_config).split()
