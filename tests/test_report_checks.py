@@ -279,7 +279,28 @@ def _forge_policy(b: Path) -> None:
     _edit_json(b / "manifest.json", edit)
 
 
+def _forge_unverified(b: Path) -> None:
+    """pud_en's kept documents made of unverified licence (the recipe's, for want of theirs) and its recorded policy
+    `unverified: deny`: its gate would have removed them."""
+    import polars as pl
+
+    from lucie_data.manifest import sha256_file
+
+    (shard,) = sorted((b / "sources" / "pud_en" / "data").glob("*/*.parquet"))
+    pl.read_parquet(shard).with_columns(pl.lit("recipe:no_license_field").alias("license_evidence")).write_parquet(shard)
+
+    def edit(d):
+        for entry in d["shards"]:
+            if entry["path"] == shard.relative_to(b).as_posix():
+                entry["bytes"], entry["sha256"] = shard.stat().st_size, sha256_file(shard)
+        for entry in [e for e in d["sources"] if e["name"] == "pud_en"]:
+            entry["license_policy"]["unverified"] = "deny"
+    _edit_json(b / "manifest.json", edit)
+
+
 @pytest.mark.parametrize("tamper, expected", [
+    (_forge_unverified, r"pud_en: kept documents are under licences its recorded policy allows.*found:.*pud_en: \d+ of "
+                        r"unverified licence under `unverified: deny`"),
     (_forge_recipe, r"eltec_fr: recipe\.resolved\.json is the file manifest\.json recorded.*found: eltec_fr: "
                     r"sources/eltec_fr/recipe\.resolved\.json is not the file the build recorded"),
     (_unbalance_ledger, r"pud_en: every stage's in \(\+ created\) = kept \+ removed.*found: pud_en: stage \S+: in \d+ "

@@ -846,8 +846,13 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
         if allows is not None:
             kept = docs.filter((pl.col("source") == name) & (pl.col("status") == "kept") & ~flagged_expr())
             denied = sorted(lic for lic in kept["license"].unique().to_list() if not allows(lic))
+            # (adversary review: a recorded `unverified: deny` over kept documents of unverified licence passed)
+            unverified = (kept.filter(pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE))).height
+                          if (policies.get(name) or {}).get("unverified") == "deny" else 0)
+            found = ([f"not allowed: {', '.join(denied[:5])}"] if denied else []) + (
+                [f"{unverified} of unverified licence under `unverified: deny`"] if unverified else [])
             check(f"{name}: kept documents are under licences its recorded policy allows",
-                  f"not allowed: {', '.join(denied[:5])}" if denied else "yes", "yes")
+                  "; ".join(found) or "yes", "yes")
     for name, led in sorted(ledgers.items()):
         sub = docs.filter(pl.col("source") == name)
         k = sub.filter(pl.col("status") == "kept")
