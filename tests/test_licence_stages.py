@@ -385,3 +385,15 @@ def test_license_rules_stage_in_a_build_with_gutenberg_metadata(tmp_path):
         assert (lic[rid], ev[rid]) == (("CC-PDM-1.0", "rule:gutenberg") if i % 2 else
                                        ("LicenseRef-PD-US-Project-Gutenberg", "recipe"))
     assert normalize_license("Public Domain Mark 1.0") == "CC-PDM-1.0"
+
+
+def test_gates_after_a_stage_not_in_the_recipe_is_an_error():
+    """Review: a stage id not found gave every gate, those before the dedup too (the runner never asks so)."""
+    from lucie_data.stages.licence import gates_after
+    from lucie_data.stages import stage_table
+
+    stages = [("exact_dedup", stage_table()["exact_dedup"](type="exact_dedup")),
+              ("gate", stage_table()["license_gate"](type="license_gate"))]
+    assert len(gates_after(stages, None, "exact_dedup")) == 1 and gates_after(stages, None, "gate") == ()
+    with pytest.raises(ValueError, match="'x' is not a stage of this recipe"):
+        gates_after(stages, None, "x")

@@ -1589,8 +1589,8 @@ def test_a_ctrl_c_during_the_swap_is_too_late_and_ignored(built, tmp_path, monke
     build_mix(built, load_mix_config(built, output=tmp_path / "m"))
     real = mb.os.replace
 
-    def replace_then_ctrl_c(a, b):
-        if str(a).endswith(".partial"):
+    def replace_then_ctrl_c(a, b):  # two Ctrl-C, between and during the replaces (review: a second one went through
+        if str(b).endswith(".old") or str(a).endswith(".partial"):  # and left no mix, the new one deleted)
             os.kill(os.getpid(), signal.SIGINT)
         return real(a, b)
 

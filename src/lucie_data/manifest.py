@@ -264,7 +264,8 @@ def _previous_sources(out: Path) -> tuple[dict[str, dict], set[str], dict[str, s
 # an edited recipe.resolved.json, recorded as if built, passed the mix's checks)
 # (not `recipe_file`: the recipe's path now, so that a copied project's edited recipe is compared with what was built)
 _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sha256", "license",
-             "redistributable", "inputs", "sidecar", "license_policy", "token_counter", "license_gate")
+             "redistributable", "inputs", "sidecar", "license_policy", "token_counter", "license_gate",
+             "as_built_unknown")  # (review: lost at the second --only, the source then looked tampered with)
 _RUN_WIDE = ("license_policy", "token_counter")  # recorded per source since 2026-11; older manifests: top level only
 
 

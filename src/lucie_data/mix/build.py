@@ -1492,7 +1492,8 @@ class _DeferredInterrupt:
         import signal
 
         self.pending = True
-        signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C: at once
+        if not self.too_late:  # a second Ctrl-C: at once; but never in the swap (review: a second one there, between
+            signal.signal(signal.SIGINT, self._previous)  # the two replaces, left no mix and deleted the new one)
 
     def check(self, pool: ThreadPoolExecutor | None = None) -> None:
         if self.pending:

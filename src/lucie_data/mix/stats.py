@@ -242,6 +242,10 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             raise MixPlanError(f"{folder} has no recipe.resolved.json; {hint()}")
         parsed = parse_json_text(raw, resolved, "a resolved recipe", hint, RecipeFile, MixPlanError)
         recipe = parsed["recipe"]
+        if (recorded.get(name) or {}).get("as_built_unknown"):  # (review: refused as "edited since the build?")
+            raise MixPlanError(f"source {name} was built by a run that stopped before writing {mpath}, and the builds "
+                               "since (--only) left it out: the recipe and licence policy it was built with are not "
+                               f"recorded, so the mix cannot check them; {hint()}")
         if not _resolved_as_built(raw, recipe, recorded.get(name) or {}):
             raise MixPlanError(f"{resolved} is not the recipe the build recorded in {mpath} (edited since the build?): "
                                "the licence and the redistributable flag the mix takes from it cannot be trusted. "

@@ -568,9 +568,8 @@ def out_of_date_sources(docs, ledgers: dict[str, dict], manifest: dict) -> list[
             out.append({"kind": "source_not_recorded", "severity": "warning", "source": name, "count": 0, "ids": [],
                         "message": f"source {name} was built by a run that stopped before writing manifest.json, and "
                         "the last build (--only) left it out: the recipe, licence policy and gate it was built with "
-                        "are not recorded, so this report cannot check its documents against them (`mix build` checks "
-                        "their licences against its own policy, and refuses the source where that needs the record: "
-                        "`unverified: deny`, a no-derivatives licence); " + fix})
+                        "are not recorded, so this report cannot check its documents against them and `mix build` "
+                        "refuses it; " + fix})
             continue
         old = built[name]
         if _canonical_policy(old) == _canonical_policy(top):

@@ -113,7 +113,9 @@ def gates_after(stages: list[tuple[str, StageSpec]], policy: LicensePolicy | Non
     (:func:`with_policy_gate`), in order: what a dedup at ``stage_id`` ranks copies by (adversary review: with a gate
     of its own between the dedup and the last gate, ranking by the last one alone kept the copy the first removed)."""
     out = with_policy_gate(stages, policy)
-    at = next((i for i, (sid, _) in enumerate(out) if sid == stage_id), -1)
+    at = next((i for i, (sid, _) in enumerate(out) if sid == stage_id), None)
+    if at is None:
+        raise ValueError(f"stage {stage_id!r} is not a stage of this recipe")
     return tuple(r for _, spec in out[at + 1:] if (r := gate_record(spec)) is not None)
 
 

@@ -30,8 +30,11 @@ def _to_log(load):
 
     from loguru import logger
 
-    sys.stderr.flush()
-    saved = os.dup(2)
+    sys.stderr.flush() if sys.stderr is not None else None
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep off it
+        return load()
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
