@@ -389,8 +389,8 @@ def test_license_rules_stage_in_a_build_with_gutenberg_metadata(tmp_path):
 
 def test_gates_after_a_stage_not_in_the_recipe_is_an_error():
     """Review: a stage id not found gave every gate, those before the dedup too (the runner never asks so)."""
-    from lucie_data.stages.licence import gates_after
     from lucie_data.stages import stage_table
+    from lucie_data.stages.licence import gates_after
 
     stages = [("exact_dedup", stage_table()["exact_dedup"](type="exact_dedup")),
               ("gate", stage_table()["license_gate"](type="license_gate"))]
