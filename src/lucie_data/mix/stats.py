@@ -244,8 +244,10 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
         recipe = parsed["recipe"]
         if (recorded.get(name) or {}).get("as_built_unknown"):  # (review: refused as "edited since the build?")
             raise MixPlanError(f"source {name} was built by a run that stopped before writing {mpath}, and the builds "
-                               "since (--only) left it out: the recipe and licence policy it was built with are not "
-                               f"recorded, so the mix cannot check them; {hint()}")
+                               "since (--only) left it out: the recipe, licence policy and gate it was built with are "
+                               "not recorded, so the mix cannot check them; rerun `lucie-data build` with the same "
+                               "pipeline and --output, without --only (it records the source, and rebuilds it if it "
+                               "is out of date), then mix")
         if not _resolved_as_built(raw, recipe, recorded.get(name) or {}):
             raise MixPlanError(f"{resolved} is not the recipe the build recorded in {mpath} (edited since the build?): "
                                "the licence and the redistributable flag the mix takes from it cannot be trusted. "
