@@ -454,3 +454,31 @@ def test_sources_a_stopped_first_build_finished_are_said_unrecorded_not_tampered
     assert entries["pud_en"].get("as_built_unknown") is True
     code, _out, err = _run(capsys, "report", out)
     assert code == 0, err
+
+
+def test_a_source_rebuilt_after_the_manifest_it_was_left_out_of_is_unrecorded_not_edited(demo_copy, capsys):
+    """Last review: a run rebuilt a source (its recipe edited) and stopped before writing its manifest, so the earlier
+    manifest stayed; a `build --only` of another source then copied that manifest's entries for the rebuilt source,
+    and the report and the mix called its folder "edited since the build". Its ledger is newer than that manifest:
+    nothing records what it was rebuilt with, and it is said so."""
+    import json
+    import shutil
+
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    build(load_pipeline(pipe_file), out, only=["pud_en", "eltec_fr"])
+    shutil.copy2(out / "manifest.json", demo_copy / "manifest.kept")  # (its time kept, as a manifest left in place)
+    rec = demo_copy / "sources" / "demo" / "pud_en.yaml"
+    rec.write_text(rec.read_text().replace("min_chars: 100", "min_chars: 400"))
+    build(load_pipeline(pipe_file), out, only=["pud_en"])  # rebuilds pud_en...
+    shutil.copy2(demo_copy / "manifest.kept", out / "manifest.json")  # ...and stops before its manifest
+    build(load_pipeline(pipe_file), out, only=["eltec_fr"])
+    entries = {e["name"]: e for e in json.loads((out / "manifest.json").read_text())["sources"]}
+    assert entries["pud_en"].get("as_built_unknown") is True and entries["pud_en"]["license_policy"] is None
+    code, _out, err = _run(capsys, "report", out)
+    assert code == 0 and "edited since the build" not in err, err
+    code, _out, err = _run(capsys, "mix", "build", out, "--output", demo_copy / "m")
+    assert code == 2 and "source pud_en was built by a run that stopped before writing" in err, err

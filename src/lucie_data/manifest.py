@@ -269,11 +269,23 @@ _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sh
 _RUN_WIDE = ("license_policy", "token_counter")  # recorded per source since 2026-11; older manifests: top level only
 
 
+def _newer(path: Path, mtime_ns: int | None) -> bool:
+    """Whether ``path`` was modified after ``mtime_ns`` (False when either is unknown)."""
+    try:
+        return mtime_ns is not None and path.stat().st_mtime_ns > mtime_ns
+    except OSError:
+        return False
+
+
 def write_manifest(out: Path, pipe, result) -> dict:
     from .runner import resolved_recipe_text  # (runner imports this module)
     from .stages.licence import final_gate
 
     previous = previous_entries(out)  # read before anything is written: its mtime bounds what it describes
+    try:
+        previous_mtime: int | None = (out / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        previous_mtime = None
     built_names = {s.name for s in result.sources}
     # parsed again only when this run left sources out (--only): a full build never needs it (a rerun's cost)
     previous_sources, previous_lost, previous_failed = (
@@ -341,9 +353,14 @@ def write_manifest(out: Path, pipe, result) -> dict:
             # left out by --only though this pipeline would rebuild it: its shards are an earlier run's
             **({"out_of_date": True} if src.name in getattr(result, "stale", ()) else {}),
         })
-        if src.name not in built and src.name in previous_sources:
+        # the earlier manifest describes a source left out of this run only if that source was not rebuilt after it
+        # was written: a run that rebuilt it and stopped before its own manifest left a ledger newer than the
+        # manifest (last review: the report and the mix then called the rebuilt folder "edited since the build")
+        recorded = src.name not in built and src.name in previous_sources and not _newer(
+            out / "sources" / src.name / "ledger.json", previous_mtime)
+        if recorded:
             sources[-1].update({k: previous_sources[src.name][k] for k in _AS_BUILT if k in previous_sources[src.name]})
-        if src.name not in built and src.name not in previous_sources:
+        if src.name not in built and not recorded:
             # (the same case: the policy its shards were built under is not known; review: today's `unverified: deny`
             # was recorded for a source built under `allow`, and the mix published its unverified documents)
             sources[-1]["license_policy"] = None
@@ -351,7 +368,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
             # describe its recipe as it reads now; said so (the report took a recipe edited since for a tampered
             # recipe.resolved.json, and its null policy for a build without one; adversary review)
             sources[-1]["as_built_unknown"] = True
-        if src.name not in built and "license_gate" not in previous_sources.get(src.name, {}):
+        if src.name not in built and (not recorded or "license_gate" not in previous_sources.get(src.name, {})):
             # left out of this run and recorded by no earlier manifest (none, or from before the record; review: a first
             # run stopped after a source finished, then --only under a new policy, recorded that policy's gate for it)
             del sources[-1]["license_gate"]
