@@ -865,10 +865,7 @@ def _resolve_stage_paths(recipe: SourceRecipe, base: Path, file: str, lines: dic
     changed = False
     for i, st in enumerate(recipe.stages):
         update = {}
-        for f in getattr(st, "path_fields", ()):
-            v = getattr(st, f, None)
-            if not v or not st.is_path_value(f, v):
-                continue
+        for f, v in st.path_values():
             p = Path(v).expanduser()
             full = p if p.is_absolute() else (base / p).resolve()
             if not full.exists():

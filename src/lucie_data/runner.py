@@ -639,13 +639,7 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
 def stage_files(src: LoadedSource) -> list[Path]:
     """The local files the recipe's stages read (a perplexity model, a fastText model: each spec's ``path_fields``,
     absolute once the recipe is loaded): part of the build key as inputs are, by path, size and mtime."""
-    out = []
-    for st in src.recipe.stages:
-        for f in getattr(st, "path_fields", ()):
-            v = getattr(st, f, None)
-            if v and st.is_path_value(f, v) and os.path.isfile(v):
-                out.append(Path(v))
-    return out
+    return [Path(v) for st in src.recipe.stages for _f, v in st.path_values() if os.path.isfile(v)]
 
 
 # A dataset the reader could not open, or a stream that broke (the network, a Hub outage): unlike a corrupt local

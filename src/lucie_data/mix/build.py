@@ -529,6 +529,18 @@ def _mapped(path: str):
 _REPEAT_FILE = re.compile(r"(.*)[-_]e([0-9]+)\.parquet")  # `<first copy>_e<k>.parquet` (`-e<k>` before 2026-11-28)
 
 
+# k of a repeat's id `<id>#k` as a `repeat_ids: suffix` mix writes it: 2 or more, ASCII digits, no leading zero
+# (`b#02` is no copy of `b`; a Unicode digit `#²` is none either)
+COPY_K = r"(?:[2-9]|[1-9][0-9]+)"
+_COPY_ID = re.compile(rf"(.+)#({COPY_K})")
+
+
+def copy_of(doc_id: str) -> tuple[str, int] | None:
+    """(``<id>``, k) when ``doc_id`` is named as copy k of ``<id>`` in a ``repeat_ids: suffix`` mix, else None."""
+    m = _COPY_ID.fullmatch(doc_id)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
 def shard_order(path: str) -> tuple[str, int]:
     """A mix shard's place in epoch order: (its first copy's path, k); k = 1 for a first copy or a fraction, k for a
     whole-epoch repeat ``<first copy>_e<k>.parquet`` (``-e<k>`` in mixes written before 2026-11-28)."""
@@ -962,13 +974,13 @@ def _suffix_collisions(sources: list[SourceInfo], described: dict, keep: Callabl
                 if keep(src, lic) is None and flag is None]
         lang_of = dict(rows)
         for doc_id, _lang in rows:
-            base, sep, k = doc_id.rpartition("#")
-            # the writer's own `#k`: ASCII digits, no leading zero (`b#02` is no copy of `b`; `#²` would not parse)
-            if not (sep and k.isascii() and k.isdigit() and k[0] != "0" and int(k) >= 2 and base in lang_of):
+            copy = copy_of(doc_id)
+            if copy is None or copy[0] not in lang_of:
                 continue
+            base, k = copy
             e = epochs.get(subset_name(src.name, mix_language(lang_of[base], src.pairs)), 0)
-            if int(_copies([base], e, seed)[0]) >= int(k):
-                found.append((src.name, base, int(k), doc_id))
+            if int(_copies([base], e, seed)[0]) >= k:
+                found.append((src.name, base, k, doc_id))
     return found
 
 

@@ -517,12 +517,17 @@ def policy_changes(old, new) -> str:
             + (f" (the rest is the same: {'; '.join(same)})" if same else ""))
 
 
+def source_entries(manifest: dict) -> dict[str, dict]:
+    """The manifest's source entries by name (entries that are not objects left out)."""
+    return {e.get("name"): e for e in manifest.get("sources") or [] if isinstance(e, dict)}
+
+
 def built_policies(manifest: dict, names) -> dict[str, dict | None]:
     """source -> the licence policy its shards were built under: its manifest entry's ``license_policy`` (a later
     ``build --only`` of other sources keeps the entry as built, manifest ``_AS_BUILT``); an entry without one (an
     older lucie-data) or no entry: the manifest's own policy (as ``mix build`` reads it)."""
     top = manifest.get("license_policy")
-    entries = {e.get("name"): e for e in manifest.get("sources") or [] if isinstance(e, dict)}
+    entries = source_entries(manifest)
     return {n: entries[n]["license_policy"] if "license_policy" in entries.get(n, {}) else top for n in names}
 
 
@@ -558,11 +563,12 @@ def out_of_date_sources(docs, ledgers: dict[str, dict], manifest: dict) -> list[
     top = manifest.get("license_policy")
     allowed = _policy_decider(top)
     built = built_policies(manifest, ledgers)
-    marked = {e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict) and e.get("out_of_date")}
+    entries = source_entries(manifest)
+    marked = {n for n, e in entries.items() if e.get("out_of_date")}
     pfile = (manifest.get("pipeline") or {}).get("file") or "PIPELINE.yaml"
     fix = f"rebuild it: `lucie-data build {pfile}` without --only"
     out: list[dict] = []
-    unrecorded = {e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict) and e.get("as_built_unknown")}
+    unrecorded = {n for n, e in entries.items() if e.get("as_built_unknown")}
     for name in sorted(ledgers):
         if name in unrecorded:  # (its null policy means "not recorded", not "built without one")
             out.append({"kind": "source_not_recorded", "severity": "warning", "source": name, "count": 0, "ids": [],
@@ -757,7 +763,7 @@ def unfinished_sources(build_dir: Path, ledgers: dict[str, dict], manifest: dict
                         "pipeline and --output (it retries the input)"})
     unfinished = sorted(((started - set(orphans)) | listed) - set(ledgers) - set(failed))
     # a source the manifest lists as built whose ledger is gone is damaged, not unfinished (auditor review)
-    built_once = {e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict)}
+    built_once = set(source_entries(manifest))
     out += [{"kind": "unfinished_source", "severity": "warning", "source": name, "count": 0, "ids": [],
              "message": (f"source {name}: its ledger.json is missing though manifest.json lists it as built (deleted "
                          "since the build?): none of its documents are in this report; "
@@ -795,7 +801,7 @@ def recipes_as_built(build_dir: Path, manifest: dict, names) -> dict[str, str | 
     manifest entry are not judged here (``unfinished_sources`` and the manifest checks say why)."""
     from ..mix.stats import _resolved_as_built
 
-    entries = {e.get("name"): e for e in manifest.get("sources") or [] if isinstance(e, dict)}
+    entries = source_entries(manifest)
     out: dict[str, str | None] = {}
     for name in sorted(names):
         entry = entries.get(name)

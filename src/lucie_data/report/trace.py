@@ -161,6 +161,8 @@ def _mix_copies(mix_dir: Path, doc_id: str, build_dir: Path | None = None) -> tu
     ``a``)."""
     import polars as pl
 
+    from ..mix.build import COPY_K
+
     mix_files = sorted(mix_dir.glob("**/*.parquet"))
     plan_file = mix_dir / "mix_plan.json"
     listed = None  # the shards the mix wrote (None: no readable plan, nothing to compare with)
@@ -177,7 +179,7 @@ def _mix_copies(mix_dir: Path, doc_id: str, build_dir: Path | None = None) -> tu
     match = ids == doc_id
     if mode == "suffix":  # copy k >= 2 is `id#k` (mix_plan.json's id_scheme)
         tail = ids.str.strip_prefix(doc_id + "#")
-        match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(r"^(?:[2-9]|[1-9][0-9]+)$"))
+        match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(rf"^{COPY_K}$"))
     try:
         # files of other columns (a shard dropped in from elsewhere) are read for their ids too, not a crash
         rows = (pl.scan_parquet(mix_files, include_file_paths="_file", hive_partitioning=False,
@@ -211,7 +213,8 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
 
     ``<id>#<k>`` that is no id of the build names copy k of document ``<id>`` in the mix (``repeat_ids: suffix``):
     the document is traced and the copy located in the mix (found by :func:`find_mix`, or ``mix``)."""
-    from .aggregate import require_build
+    from ..mix.build import copy_of
+    from .aggregate import require_build, source_entries
 
     build_dir = Path(build_dir)
     require_build(build_dir)
@@ -287,9 +290,8 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         out["status"] = "removed"
         if mix_dir is not None:  # review: a removed document dropped into the mix folder was not mentioned
             _has_plan, mode, copies = _mix_copies(mix_dir, doc_id, build_dir)
-            m = _COPY.fullmatch(doc_id)
-            if copies and mode == "suffix" and m and not m.group(2).startswith("0") and int(m.group(2)) >= 2 \
-                    and _kept_ids(build_dir, m.group(1), [m.group(1)]):
+            base = (copy_of(doc_id) or (None,))[0]
+            if copies and mode == "suffix" and base is not None and _kept_ids(build_dir, base, [base]):
                 # a row of the mix with this id is copy k of the kept document <id> (code review: reported as this
                 # removed document "in the mix, though removed")
                 copies = [c for c in copies if c["id"] != doc_id]
@@ -302,7 +304,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         out["build_warning"] = (f"source {sd.name} failed in the last build ({str(failed.get('error'))[:400]}): its "
                                 "folder holds what the failed run left, not output of the build (manifest.json does "
                                 "not list its shards; a mix refuses the build). Fix it and rerun `lucie-data build`")
-    listed = [e.get("name") for e in manifest.get("sources") or [] if isinstance(e, dict)]
+    listed = source_entries(manifest)
     orphan = manifest.get("sources") is not None and sd.name not in listed and failed is None
     if orphan:  # (auditor review: "added since the build? `lucie-data report` checks every shard", which leaves it out)
         out["build_warning"] = (f"source {sd.name} is not in the build's manifest.json (a source dropped from the "

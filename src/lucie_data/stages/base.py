@@ -55,6 +55,11 @@ class StageSpec(YamlModel):
     """Fields naming local files (models, word lists): resolved against the recipe's folder and checked
     to exist when the recipe is loaded, so a missing file fails before any work starts."""
 
+    def path_values(self) -> list[tuple[str, str]]:
+        """(field, value) of each ``path_fields`` field set to a local file (not a Hub id): what the recipe loader
+        resolves and checks, and what the build key fingerprints."""
+        return [(f, v) for f in self.path_fields if (v := getattr(self, f, None)) and self.is_path_value(f, v)]
+
     def is_path_value(self, field: str, value: str) -> bool:
         """Whether ``value`` of a ``path_fields`` field names a local file (a field may also take a Hub id)."""
         return True
