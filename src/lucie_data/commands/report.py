@@ -33,6 +33,11 @@ def cmd_report(args) -> int:
             print(f"warning: {', '.join(stale[kind])}: {what}, left out of the last build (--only); the report's "
                   f"warnings say what it changes; `lucie-data build {pfile}` without --only rebuilds "
                   f"{'it' if len(stale[kind]) == 1 else 'them'}")
+    if not report["build"]["finished"]:  # new-user review: exit 0 and "Reconciliation: OK" on an interrupted build
+        raise BuildError(f"{build_dir} has no manifest.json: the build stopped before its end, so the report written "
+                         f"covers only the {len(report['funnel'])} source(s) it finished and cannot be reconciled with "
+                         "the build (the policy and shards it recorded). Rerun `lucie-data build` with the same "
+                         "pipeline and --output to finish it (it resumes), then `lucie-data report` again.")
     if not report["reconciliation"]["ok"]:
         from ..buildfiles import rebuild_hint
 

@@ -623,14 +623,16 @@ def out_of_date_sources(docs, ledgers: dict[str, dict], manifest: dict) -> list[
     return out
 
 
-def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], manifest: dict) -> list[dict]:
-    """Everything an auditor must look at. ``severity``: ``warning`` (acts needed) or ``info``."""
+def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], manifest: dict,
+             finished: bool = True) -> list[dict]:
+    """Everything an auditor must look at. ``severity``: ``warning`` (acts needed) or ``info``. ``finished``: the build
+    has a manifest.json (without one, whether it has a licence policy is not known: ``build_unfinished`` says so)."""
     import polars as pl
 
     out: list[dict] = []
     kept = docs.filter(pl.col("status") == "kept")
     removed = docs.filter(pl.col("status") == "removed")
-    if manifest.get("license_policy") is None:
+    if finished and manifest.get("license_policy") is None:
         out.append({"kind": "no_license_policy", "severity": "warning", "source": None, "count": 0, "ids": [],
                     "message": "the pipeline has no license_policy: licences were recorded but not enforced"})
     unk = kept.filter(pl.col("license").map_elements(lambda s: license_class(s) == "unknown", return_dtype=pl.Boolean))
@@ -821,7 +823,7 @@ def recipes_as_built(build_dir: Path, manifest: dict, names) -> dict[str, str | 
 
 
 def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict[str, str | None] | None = None,
-                   recipes_changed: dict[str, str | None] | None = None) -> dict:
+                   recipes_changed: dict[str, str | None] | None = None, finished: bool = True) -> dict:
     """Checks that the report's counts equal the ledgers' and the manifest's; ``ok`` only if all hold.
     ``changed``: source -> the first of its shards that is not the file manifest.json recorded (None: all are);
     ``recipes_changed``: the same for its ``recipe.resolved.json`` (:func:`recipes_as_built`).
@@ -837,6 +839,9 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
 
     def check(what: str, report_value, other_value) -> None:
         checks.append({"check": what, "report": report_value, "expected": other_value, "ok": report_value == other_value})
+
+    # nothing to reconcile the shards and the policy with: not "OK" (new-user review)
+    check("manifest.json: the build finished", "yes" if finished else "no manifest.json", "yes")
 
     for name, why in sorted((changed or {}).items()):  # review: a licence rewritten with as many rows passed
         check(f"{name}: shards are the files manifest.json recorded", why or "yes", "yes")
@@ -885,7 +890,9 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
 def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
     """The whole report as a JSON-able dict (deterministic: sorted rows, no timestamps)."""
     build_dir = Path(build_dir)
-    manifest = read_manifest(build_dir) or {}
+    manifest = read_manifest(build_dir)
+    finished = manifest is not None  # manifest.json is the build's last write: without it, the build stopped early
+    manifest = manifest or {}
     ledgers = load_ledgers(build_dir)
     check_shards(build_dir, manifest, ledgers)  # before any shard is read: a missing one is named, not miscounted
     recipes = load_recipes(build_dir)
@@ -909,7 +916,8 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
                         "provenance": r.get("provenance") or {}})
     return {
         "report_version": REPORT_VERSION,
-        "build": {"pipeline": (manifest.get("pipeline") or {}).get("name"),
+        "build": {"finished": finished,
+                  "pipeline": (manifest.get("pipeline") or {}).get("name"),
                   "pipeline_file": (manifest.get("pipeline") or {}).get("file"),
                   "lucie_data_version": manifest.get("lucie_data_version"), "seed": manifest.get("seed"),
                   # the pipeline's policy as its last build read it; a source that build left out (--only) may
@@ -925,12 +933,24 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
         "attribution": attribution(docs, recipes),
         "share_alike": share_alike(docs, redis, manifest.get("license_policy")),
         "tools_and_models": tools_and_models(manifest, ledgers, recipes),
-        "warnings": (unfinished_sources(build_dir, ledgers, manifest) + out_of_date_sources(docs, ledgers, manifest)
-                     + warnings(docs, ledgers, redis, manifest)),
+        "warnings": (([] if finished else [unfinished_build(build_dir, ledgers)])
+                     + unfinished_sources(build_dir, ledgers, manifest) + out_of_date_sources(docs, ledgers, manifest)
+                     + warnings(docs, ledgers, redis, manifest, finished)),
         "removed_examples": removed_examples(docs),
         "reconciliation": reconciliation(docs, ledgers, manifest, changed_shards(build_dir, ledgers),
-                                         recipes_as_built(build_dir, manifest, ledgers)),
+                                         recipes_as_built(build_dir, manifest, ledgers), finished),
     }
+
+
+def unfinished_build(build_dir: Path, ledgers: dict[str, dict]) -> dict:
+    """The warning of a build without manifest.json (new-user review: such a report said "licences recorded, not
+    enforced", "Reconciliation: OK", of a pipeline with a policy whose gates ran, and nothing of unstarted sources)."""
+    return {"kind": "build_unfinished", "severity": "warning", "source": None, "count": 0, "ids": [],
+            "message": f"{build_dir} has no manifest.json: the build stopped before its end (interrupted or failed). "
+                       f"This report covers only the {len(ledgers)} source(s) it finished; the pipeline's licence policy, "
+                       "the models and the sources not started are recorded in manifest.json, so nothing is said of "
+                       "them. Rerun `lucie-data build` with the same pipeline and --output to finish the build (it "
+                       "resumes), then `lucie-data report` again."}
 
 
 def changed_shards(build_dir: Path, ledgers: dict[str, dict]) -> dict[str, str | None]:

@@ -23,6 +23,20 @@ def _policy_brief(policy) -> str:
     return policy_brief(policy)
 
 
+def _build_policy_brief(b: dict) -> str:
+    """The policy a report states: "unknown" for a build without manifest.json (not "none, not enforced")."""
+    return "unknown" if b.get("finished") is False else _policy_brief(b["license_policy"])
+
+
+def _title(b: dict) -> str:
+    return str(b["pipeline"]) if b.get("finished") is not False else "unfinished build (no manifest.json)"
+
+
+def _recorded(v) -> str:
+    """A value manifest.json records, or what a build without one shows in its place (not "None")."""
+    return "not recorded" if v is None else str(v)
+
+
 def _policy_text(policy) -> str:
     return "none" if policy is None else json.dumps(policy, sort_keys=True)
 
@@ -38,6 +52,8 @@ def _n(v) -> str:
 def policy_lines(b: dict) -> tuple[str, list[str]]:
     """(headline, details) stating the licence policy: the pipeline's current one (as its last build recorded it in
     manifest.json) and which sources were built under it or under another (left out of that build by --only)."""
+    if b.get("finished") is False:
+        return "Licence policy: not known (the build has no manifest.json, where it records the policy):", []
     groups = b.get("license_policy_groups") or []
     current = next((g for g in groups if g["current"]), None)
     head = ("Licence policy: the pipeline's current one (as its last build recorded it in manifest.json)"
@@ -95,10 +111,11 @@ def _md_table(headers: list[str], rows: list[list]) -> list[str]:
 
 def to_markdown(r: dict) -> str:
     b = r["build"]
-    L = [f"# Provenance report: {b['pipeline']}", "",
-         f"lucie-data {b['lucie_data_version']} · seed {b['seed']} · tokens: {b['token_counter']}", ""]
+    L = [f"# Provenance report: {_md_text(_title(b))}", "",
+         f"lucie-data {_recorded(b['lucie_data_version'])} · seed {_recorded(b['seed'])} · tokens: {b['token_counter']}",
+         ""]
     head, details = policy_lines(b)  # review: only HTML and JSON stated the policy
-    L += [f"{head} `{_md_cell(_policy_brief(b['license_policy']))}`", ""]
+    L += [f"{head} `{_md_cell(_build_policy_brief(b))}`", ""]
     L += [f"- {d}" for d in details] + ([""] if details else [])
     L += [f"Reconciliation with ledgers and manifest: **{'OK' if r['reconciliation']['ok'] else 'FAILED'}**", ""]
     t = r["totals"]
@@ -317,7 +334,7 @@ def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()
 
 def _html_policy(b: dict) -> str:
     head, details = policy_lines(b)
-    out = (f'<p class="policy">{escape(head)} {escape(_policy_brief(b["license_policy"]))} '
+    out = (f'<p class="policy">{escape(head)} {escape(_build_policy_brief(b))} '
            f'<code>{escape(_policy_text(b["license_policy"]))}</code></p>')
     if details:
         out += '<ul class="policy">' + "".join(f"<li>{escape(d)}</li>" for d in details) + "</ul>"
@@ -339,11 +356,11 @@ def to_html(r: dict) -> str:
     ok = r["reconciliation"]["ok"]
     t = r["totals"]
     H = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-         f"<title>Provenance report: {escape(str(b['pipeline']))}</title>",
+         f"<title>Provenance report: {escape(_title(b))}</title>",
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          f"<style>{CSS}</style></head><body>",
-         f"<h1>Provenance report: {escape(str(b['pipeline']))}</h1>",
-         f"<p>lucie-data {escape(str(b['lucie_data_version']))} · seed {escape(str(b['seed']))} · tokens: "
+         f"<h1>Provenance report: {escape(_title(b))}</h1>",
+         f"<p>lucie-data {escape(_recorded(b['lucie_data_version']))} · seed {escape(_recorded(b['seed']))} · tokens: "
          f"{escape(str(b['token_counter']))}</p>",
          _html_policy(b),
          f'<p>Reconciliation with ledgers and manifest: <span class="{"ok" if ok else "bad"}">'
