@@ -3,6 +3,7 @@ mix) is traced as document `<id>`, said to be copy k; a kept document's copies a
 them. On a copy of the real build of tests/test_mix_build.py (built once per session) and its mix."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -119,6 +120,13 @@ def test_trace_finds_a_mix_written_elsewhere(build_with_mix, tmp_path, capsys):
     m["pipeline"]["file"] = str(tmp_path / "p.yaml")
     (bare / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
     code, out, err = _run(capsys, "trace", str(bare), f"{doc_id}#2", "--json")
+    assert json.loads(out)["mix_folder"] == str(tmp_path / "elsewhere")
+    # the manifest edited here is not the one the mix recorded: trace says the mix predates it (exit 1) ...
+    assert code == 1 and "was made from an earlier state of the build" in json.loads(out)["mix_warning"]
+    plan = json.loads((tmp_path / "elsewhere" / "mix_plan.json").read_text(encoding="utf-8"))
+    plan["build"]["manifest_sha256"] = hashlib.sha256((bare / "manifest.json").read_bytes()).hexdigest()
+    (tmp_path / "elsewhere" / "mix_plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    code, out, err = _run(capsys, "trace", str(bare), f"{doc_id}#2", "--json")  # ... and nothing once it matches
     assert code == 0, err
     assert json.loads(out)["mix_folder"] == str(tmp_path / "elsewhere")
 

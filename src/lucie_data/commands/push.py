@@ -22,10 +22,28 @@ def _mix_folder(path: str) -> Path:
                     f"run `lucie-data mix build {p}` first")
 
 
+def stale_mix(folder: Path, given: Path) -> Path | None:
+    """The build a mix was made from, when its manifest.json is no longer the one the mix recorded, else None.
+
+    The build is known when push is given it (its mix is ``BUILD/mix``), or given a mix folder named ``mix`` inside a
+    build: the default layout. Elsewhere (``mix: {output: …}``) nothing says which build it was: not checked.
+    New-user review: a mix made before a recipe changed and its source was rebuilt was pushed with exit 0, with
+    documents the new build removes (and a licence policy changed since would not have been seen either)."""
+    from ..mix.build import made_from_another_manifest
+
+    build = given if given != folder else folder.parent if folder.name == "mix" else None
+    return build if build is not None and made_from_another_manifest(folder, build) else None
+
+
 def cmd_push(args) -> int:
     from ..hub import push
 
     folder = _mix_folder(args.build)
+    build = stale_mix(folder, Path(args.build))
+    if build is not None:
+        raise PushError(f"the mix {folder} was made from an earlier state of the build {build}: its manifest.json has "
+                        "changed since (a source rebuilt, a licence policy changed), so the mix may hold documents "
+                        f"the build now removes. Run `lucie-data mix build {build}` again, then push.")
     result = push(folder, args.repo_id, revision=args.revision, private=args.private, create_pr=args.create_pr,
                   dry_run=args.dry_run, token=os.environ.get("HF_TOKEN") or None,
                   endpoint=args.endpoint or os.environ.get("HF_ENDPOINT") or None,

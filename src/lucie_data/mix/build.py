@@ -317,6 +317,11 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
             raise MixPlanError(f"repeat_ids must be one of {', '.join(REPEAT_IDS)} (got {repeat_ids!r})")
         cfg.repeat_ids = repeat_ids
     if cfg.weights is None and cfg.targets is None and require_weights:
+        if pfile is None and not (build / "manifest.json").is_file():
+            # new-user review: an interrupted build was told "no mix weights" though its pipeline has a mix: block
+            from .stats import no_manifest_error
+
+            raise no_manifest_error(build)
         where = (f"the pipeline {pfile}" if pfile else f"the build's pipeline {missing} (recorded in its manifest.json), "
                  "which is not there any more (pass --pipeline)" if missing else "the build's pipeline")
         raise MixPlanError(f"no mix weights: pass --weights WEIGHTS.yaml or add a `mix:` block with `factors:` to {where}")
@@ -665,6 +670,19 @@ def _copy_first(src: str, dst: str, hashes: dict, schema, schema_fp: str,
     hashes[dst] = ("sha256", hashlib.sha256(data).hexdigest())  # a byte copy records its sha256 either way
     with open(dst, "wb") as fh:
         fh.write(data)
+
+
+def made_from_another_manifest(mix_dir: Path, build: Path) -> bool:
+    """Whether ``mix_dir``'s ``mix_plan.json`` records another ``manifest.json`` of ``build`` than the one there now
+    (``build.manifest_sha256``; a no-op rebuild rewrites the same bytes): the build changed since the mix was made.
+    False when either file is missing or unreadable (whoever reads them names that)."""
+    try:
+        plan = json.loads((Path(mix_dir) / "mix_plan.json").read_text(encoding="utf-8"))
+        recorded = (plan.get("build") or {}).get("manifest_sha256")
+        current = hashlib.sha256((Path(build) / "manifest.json").read_bytes()).hexdigest()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(recorded, str) and recorded != current
 
 
 class _ManifestFile:

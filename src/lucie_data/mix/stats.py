@@ -179,6 +179,14 @@ class SubsetCount:
         return SubsetStats(self.subset, self.language, self.category, self.tokens)
 
 
+def no_manifest_error(build: Path) -> MixPlanError:
+    """A build without manifest.json (stopped before its end): nothing says which sources, recipes and shards it made
+    (licence review: a resolved recipe edited to `redistributable: true` was mixed and pushed), nor its pipeline."""
+    return MixPlanError(f"{build} has no manifest.json, so what it built cannot be checked (its sources, recipes and "
+                        "shards): rerun `lucie-data build` with the same pipeline and --output (it resumes, and "
+                        "writes the manifest at the end), then mix")
+
+
 def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
     """Every built source of ``build``, sorted by name; a clear error if ``build`` is not a build folder.
 
@@ -195,9 +203,7 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
     if manifest is None and not mpath.is_file():
         # licence review: without it nothing says which sources, recipes and shards the build made (a resolved recipe
         # edited to `redistributable: true` was mixed and pushed)
-        raise MixPlanError(f"{build} has no manifest.json, so what it built cannot be checked (its sources, recipes and "
-                           "shards): rerun `lucie-data build` with the same pipeline and --output (it resumes, and "
-                           "writes the manifest at the end), then mix")
+        raise no_manifest_error(build)
     # checked for what is read here and by load_mix_config; the shard entries are hints, checked one by one
     try:
         data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))

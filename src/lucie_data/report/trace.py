@@ -324,6 +324,14 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         # (review: a row appended to a shard after the build was traced as KEPT, exit 0, under a denied licence)
         out["build_warning"] = (f"{'; '.join(changed)}: this row may not be what the build wrote. `lucie-data "
                                 "report` checks every shard; rerun `lucie-data build` to rebuild the source")
+    from ..mix.build import made_from_another_manifest
+
+    if mix_dir is not None and out.get("mix_copies") is not None and made_from_another_manifest(mix_dir, build_dir):
+        # (new-user review: a removed document was "1 time(s) in the mix … though removed", exit 0, of a mix made
+        # before its source was rebuilt)
+        out["mix_warning"] = (f"the mix {mix_dir} was made from an earlier state of the build (its manifest.json has "
+                              "changed since): what it holds may not be what the build keeps now; "
+                              f"`lucie-data mix build {build_dir}` makes it again")
     unlisted = sorted({c["file"] for c in out.get("mix_copies") or [] if not c["listed"]})
     if unlisted:
         out["mix_warning"] = (f"the mix folder holds this document in {len(unlisted)} file(s) its mix_plan.json does not "
