@@ -874,6 +874,11 @@ def unknown_license_hint(raw: object) -> str | None:
         example = _cc_id(els, "4.0", None) or _cc_id(els, "1.0", None)
         if example is None:
             return None
+        with_by = _cc_id(["by", *els], "4.0", None) if "by" not in els else None
+        if with_by is not None:  # "Creative Commons NC": only the 1.0 licences lacked BY (new-user review: the hint
+            # was the 1.0 id LicenseRef-CC-NC-1.0, hardly what was meant)
+            return (f"{raw!r} names a Creative Commons licence without its version or its BY element (every licence "
+                    f"since 2.0 requires attribution); write the SPDX id, e.g. {with_by}")
         family = example[:-len("-4.0")] if example.endswith("-4.0") else example[:-len("-1.0")]
         versions = [v for v in ("1.0", "2.0", "2.5", "3.0", "4.0") if _cc_id(els, v, None) in _CC_SPDX]
         if len(versions) < 2:

@@ -1498,8 +1498,9 @@ def load_pipeline(path: Path) -> LoadedPipeline:
                     f"{key!r} is not a source of this pipeline; {hint}keys are source names "
                     f"({', '.join(sorted(names)[:8])}{', …' if len(names) > 8 else ''})",
                     lines.get(("mix", "publish_as", key))))
-    if pipe is not None and pipe.mix is not None:
-        issues.extend(_mix_weights_issues(pipe.mix, path, lines, sorted(names)))
+    mix = pipe.mix if pipe is not None else _valid_mix_block(data)
+    if mix is not None:  # also when other keys are invalid (new-user review: a policy error hid the mix's errors)
+        issues.extend(_mix_weights_issues(mix, path, lines, sorted(names)))
     if pipe is not None and pipe.tokenizer:
         tok, problem = resolve_tokenizer(pipe.tokenizer, path.parent)
         if problem:
@@ -1552,6 +1553,15 @@ def _loosening_gate_problems(recipe: Any, policy, pfile: Path) -> list[tuple[tup
                         "the gate would remove those documents all the same. Allow it in the pipeline's "
                         "license_policy, or remove it here (a source policy can only add restrictions)"))
     return out
+
+
+def _valid_mix_block(data: dict) -> MixSpec | None:
+    """The pipeline's ``mix:`` block when it validates on its own (the pipeline failed on other keys: the block's own
+    errors are among the pipeline's validation errors already), else None."""
+    try:
+        return MixSpec.model_validate(data["mix"]) if isinstance(data.get("mix"), dict) else None
+    except ValidationError:
+        return None
 
 
 def _mix_weights_issues(mix: MixSpec, path: Path, lines: dict, sources: list[str]) -> list[ConfigIssue]:
@@ -1677,6 +1687,8 @@ def validate_paths(paths: list[Path], recipes: set[Path] | None = None) -> list[
         typo = misspelt_sources_key(data, Path(p), lines)
         if typo is not None:
             issues.append(typo)
+            issues.extend(_pipeline_keys_issues({("sources" if k == typo.path else k): v for k, v in data.items()},
+                                                Path(p), lines))
             continue
         if "sources" in data and "input" not in data:
             try:
@@ -1688,6 +1700,21 @@ def validate_paths(paths: list[Path], recipes: set[Path] | None = None) -> list[
             issues.extend(errs)
             recipes.add(Path(p).resolve())
     return in_file_order(issues)
+
+
+def _pipeline_keys_issues(data: dict, path: Path, lines: dict) -> list[ConfigIssue]:
+    """The problems of a pipeline's own keys, its recipes aside: what `validate` still reports of a pipeline whose
+    `sources:` is misspelt (new-user review: six other errors appeared one fix later)."""
+    try:
+        pipe = PipelineRecipe.model_validate(data)
+    except ValidationError as e:
+        out = [i for i in issues_from_validation(e, data, str(path), lines, PipelineRecipe)
+               if i.path.split(".")[0].split("[")[0] != "sources"]
+        pipe = None
+    else:
+        out = []
+    mix = pipe.mix if pipe is not None else _valid_mix_block(data)
+    return out + (_mix_weights_issues(mix, path, lines, []) if mix is not None else [])
 
 
 def stage_ids(stages: list) -> list[str]:
