@@ -16,6 +16,14 @@ from ..filters import mark_modified
 GUTENBERG_START = re.compile(r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E(?:-)?BOOK[^\n]*\*{3}[^\n]*\n?",
                              re.I | re.M)
 GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E(?:-)?BOOK", re.I | re.M)
+# The same markers inside a line: text extracted from Gutenberg's HTML edition (trafilatura) runs the header into
+# one line, "… Character set encoding: UTF-8 *** START OF THIS PROJECT GUTENBERG EBOOK ENTRE NOUS *** Produced by …"
+# (new-user review: nothing was stripped, and a 3-window language ID then read the French book as Dutch). Tried
+# only where no marker starts a line; the title is bounded (no `*`, no newline), so a book run into one line is not
+# taken with it, and the credit after it goes only when its line is short (a credit, not a book on one line).
+GUTENBERG_START_INLINE = re.compile(r"\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK[^*\n]{0,300}\*{3}",
+                                    re.I)
+GUTENBERG_END_INLINE = re.compile(r"\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK", re.I)
 # Just inside those markers, the volunteers' credit paragraph ("Produced by ... Distributed Proofreading Team at
 # http://www.pgdp.net") and the closing line "End of the Project Gutenberg EBook of <title>, by <author>" are
 # Gutenberg's too; the usual strippers drop both (c-w/gutenberg ``strip_headers``: "Produced by" lines after the
@@ -26,6 +34,7 @@ GUTENBERG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E(?:
 _CREDIT_START = r"\A\s*(?:Produced by|E-?text prepared by|This e-?(?:text|book) was produced by|Transcribed by)[^\n]*"
 GUTENBERG_CREDIT = re.compile(_CREDIT_START + r"(?:\n[^\S\n]*\S[^\n]*){0,5}(?=\n[^\S\n]*(?:\n|\Z))", re.I)
 GUTENBERG_CREDIT_LINE = re.compile(_CREDIT_START, re.I)
+GUTENBERG_CREDIT_INLINE = re.compile(_CREDIT_START.replace("[^\\n]*", "[^\\n]{0,400}") + r"(?=\n|\Z)", re.I)
 GUTENBERG_END_LINE = re.compile(
     r"(?:\A|\n)[^\S\n]*End of (?:the )?Project Gutenberg(?:'s|\u2019s)?\b[^\n]*\s*\Z", re.I)
 # "Catégories : …", "Category:", "Kategorien:", "Categorías:", "Categorie:" up to the end of the line
@@ -57,7 +66,10 @@ class BoilerplateFilter(LucieFilter):
                 text, n = GUTENBERG_CREDIT.subn("", text, count=1)
                 if not n:
                     text = GUTENBERG_CREDIT_LINE.sub("", text, count=1)
-            end = GUTENBERG_END.search(text)
+            elif start := GUTENBERG_START_INLINE.search(text):
+                text = GUTENBERG_CREDIT_INLINE.sub("", text[start.end():], count=1)
+                done.append("gutenberg_header")
+            end = GUTENBERG_END.search(text) or GUTENBERG_END_INLINE.search(text)
             if end:
                 text = text[:end.start()]
                 done.append("gutenberg_footer")
