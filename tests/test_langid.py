@@ -343,6 +343,7 @@ VALID = [
     "  - {type: language_id, model: facebook/fasttext-language-identification}\n",
     "  - {type: language_id, sample_chars: null}\n",
     "  - {type: language_id, sample_chars: 500}\n",
+    "  - {type: language_id, relabel_min_score: 0.5}\n",
 ]
 
 INVALID = [
@@ -363,6 +364,7 @@ INVALID = [
     ("  - {type: language_id, chunk: {languages: [fr]}}\n", r"only applies to `action: drop_off_language`"),
     ("  - {type: language_id, treshold: 0.5}\n", r"unknown key"),
     ("  - {type: language_id, sample_chars: 100}\n", r"greater than or equal to 300"),
+    ("  - {type: language_id, relabel_min_score: 1.5}\n", r"less than or equal to 1 \(got 1.5\)"),
     ("  - {type: language_id, model: models/lid.176.bin}\n", r"file 'models/lid.176.bin' does not exist"),
     ("  - type: language_id\n  - {type: language_gate, min_score: 1.5}\n", r"less than or equal to 1"),
     ("  - type: language_id\n  - {type: language_gate, languages: [French]}\n", r"not an ISO 639-1 code"),
@@ -536,3 +538,91 @@ def test_report_reconciles_a_build_with_a_language_split(tmp_path):
     rep = _json.loads((tmp_path / "b/reports/provenance.json").read_text())
     (chk,) = [c for c in rep["reconciliation"]["checks"] if c["check"].startswith("s: documents = records read")]
     assert chk["ok"] and chk["expected"] == 8 + created == rep["totals"]["kept"]["docs"] + rep["totals"]["removed"]["docs"]
+
+
+# ------------------------------------------------------------------------------------ the declared language
+def test_an_unsure_detector_does_not_relabel_a_declared_language(tmp_path):
+    """Review: a French OCR stock table (fastText: en 0.25, fr not in its top 3) became `en` and was written to
+    `data/en/`, a declared-Italian heading became `es` (0.545), and the declared language was lost. Below
+    `relabel_min_score` (Lucie's 0.65) the declared language stays, scored by its own score, so the gate removes
+    the document as `language_low_score`; a confident relabel keeps the declared one in `language_declared`."""
+    recs = {r["id"]: r for r in rows()}
+    table, heading, en = recs["newseye-fr-test_fr_6"]["text"], problem("problem-015")["text"], recs["en-pud-n01001"]["text"]
+    docs = [Document(text=table, id="table", metadata={"language": "fr"}),
+            Document(text=heading, id="heading", metadata={"language": "it"}),
+            Document(text=en, id="en", metadata={"language": "fr"}),
+            Document(text=table, id="undeclared", metadata={"language": None})]
+    out = {d.id: d.metadata for d in annotate(tmp_path, docs, languages=("fr", "it"))}
+    for doc_id, declared in (("table", "fr"), ("heading", "it")):
+        m = out[doc_id]
+        top, top_score = next(iter(m["language_scores"].items()))
+        assert top != declared and top_score < 0.65  # the detector names another language, unsure
+        assert m["language"] == declared and "language_declared" not in m
+        assert m["language_score"] == m["language_scores"].get(declared, 0.0) < 0.65
+    assert out["en"]["language"] == "en" and out["en"]["language_score"] >= 0.65
+    assert out["en"]["language_declared"] == "fr"
+    # nothing declared: the top language, whatever its score (as before)
+    assert out["undeclared"]["language"] == next(iter(out["undeclared"]["language_scores"]))
+    assert "language_declared" not in out["undeclared"]
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate"}], languages=("fr", "it"), index=1)
+    gated = annotate(tmp_path, [Document(text=d.text, id=d.id, metadata={"language": d.metadata["language"]})
+                                for d in docs[:3]], languages=("fr", "it"))
+    assert list(gate.run(iter(gated))) == []
+    removed = pl.read_parquet(tmp_path / "removed" / "language_gate" / "*.parquet")
+    assert dict(zip(removed["id"], removed["removal_reason"])) == {
+        "table": "language_low_score", "heading": "language_low_score", "en": "language_not_expected"}
+
+
+def test_relabel_min_score_is_configurable(tmp_path):
+    recs = {r["id"]: r for r in rows()}
+    heading, en = problem("problem-015")["text"], recs["en-pud-n01001"]["text"]
+    docs = lambda: [Document(text=heading, id="heading", metadata={"language": "it"}),  # noqa: E731
+                    Document(text=en, id="en", metadata={"language": "fr"})]
+    low = {d.id: d.metadata for d in annotate(tmp_path, docs(), languages=("fr", "it"), relabel_min_score=0.2)}
+    assert low["heading"]["language"] == next(iter(low["heading"]["language_scores"])) != "it"
+    assert low["heading"]["language_declared"] == "it"
+    high = {d.id: d.metadata for d in annotate(tmp_path, docs(), languages=("fr", "it"), relabel_min_score=1.0)}
+    assert [high[k]["language"] for k in ("heading", "en")] == ["it", "fr"]
+    assert high["en"]["language_score"] == high["en"]["language_scores"].get("fr", 0.0)
+
+
+def test_split_parts_record_the_declared_language_and_their_own_score(tmp_path):
+    p = problem("problem-028")
+    out = annotate(tmp_path, [Document(text=p["text"], id="s/p28", metadata={"language": "fr", "source": "s"})],
+                   chunk={"mode": "paragraph", "action": "split"})
+    assert [d.metadata["language"] for d in out] == ["fr", "en"]
+    for d in out:
+        m = d.metadata
+        assert m["language_score"] == m["language_scores"].get(m["language"], 0.0)
+    assert "language_declared" not in out[0].metadata and out[1].metadata["language_declared"] == "fr"
+
+
+def test_build_keeps_an_unsure_document_under_its_declared_language(tmp_path):
+    """Review: in a `languages: [fr]` source without a gate, the OCR stock table was written to `data/en/`. It
+    stays in `data/fr/`; the confident English document goes to `data/en/` with `language_declared: fr`; the
+    ledger's and the report's per-language counts agree with the shards."""
+    from lucie_data.cli import main
+
+    recs = {r["id"]: r for r in rows()}
+    picked = [recs[i] for i in ("newseye-fr-test_fr_6", "en-pud-n01001", "fr-pud-n01001", "fr-pud-n01003")]
+    with open(tmp_path / "in.jsonl", "w", encoding="utf-8") as f:
+        for r in picked:
+            f.write(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n")
+    write(tmp_path / "src.yaml", "name: s\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-3.0\n"
+          "input: {type: jsonl, paths: [in.jsonl]}\nstages: [{type: language_id}]\n")
+    write(tmp_path / "p.yaml", "name: p\nsources: [src.yaml]\noutput_dir: b\nexecutor: {type: local, workers: 1}\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    out = tmp_path / "b"
+    kept = pl.read_parquet(out / "sources" / "s" / "data" / "**" / "*.parquet")
+    langs = dict(zip(kept["id"], kept["language"]))
+    assert langs == {"s/newseye-fr-test_fr_6": "fr", "s/en-pud-n01001": "en", "s/fr-pud-n01001": "fr",
+                     "s/fr-pud-n01003": "fr"}
+    declared = {i: json.loads(m).get("language_declared") for i, m in zip(kept["id"], kept["metadata"])}
+    assert declared == {"s/newseye-fr-test_fr_6": None, "s/en-pud-n01001": "fr", "s/fr-pud-n01001": None,
+                        "s/fr-pud-n01003": None}
+    led = json.loads((out / "sources" / "s" / "ledger.json").read_text())
+    assert led["balanced"] and {k: v["docs"] for k, v in led["kept_by_language"].items()} == {"fr": 3, "en": 1}
+    assert main(["report", str(out)]) == 0
+    rep = json.loads((out / "reports" / "provenance.json").read_text())
+    assert rep["reconciliation"]["ok"], [c for c in rep["reconciliation"]["checks"] if not c["ok"]]
+    assert {c["language"]: c["docs"] for c in rep["composition"] if c["status"] == "kept"} == {"fr": 3, "en": 1}

@@ -123,6 +123,11 @@ class LanguageIdSpec(StageSpec):
         "totalling this many characters: 3x faster, 99.95 % the same top language as the whole text (see "
         "sample_text); null: the whole "
         "text. Chunks are always identified whole")
+    relabel_min_score: float = Field(
+        LUCIE_MIN_SCORE, ge=0, le=1, description="a document with a declared language (the recipe's or a record's) "
+        "takes the detected one only when its score is at least this; below, it keeps the declared language, scored "
+        "by its own score (0 if not in the top-k), and a language_gate removes it as `language_low_score`. A "
+        "relabelled document keeps the declared language in `language_declared`")
     chunk: ChunkSpec | None = None
 
     @field_validator("candidates")
@@ -285,7 +290,7 @@ class LanguageIdSpec(StageSpec):
             second_opinion=self._detector_cfg(self.second_opinion, ctx) if self.second_opinion else None,
             top_k=self.top_k, short_text_chars=self.short_text_chars, keep_language=keep, chunk=chunk,
             expected=expected, stage_id=ctx.stage_id, removed_dir=ctx.removed_dir if split else None,
-            tokenizer=ctx.tokenizer, sample_chars=self.sample_chars)]
+            tokenizer=ctx.tokenizer, sample_chars=self.sample_chars, relabel_min_score=self.relabel_min_score)]
 
 
 def _gate_language(lang: str) -> str:

@@ -52,6 +52,11 @@ def normalize_label(label: str) -> str:
     return _ISO3_TO_1.get(base, base)
 
 
+def declared_score(lang: str, scores: dict[str, float]) -> float:
+    """The detector's score for ``lang``: 0 if not in its top-k."""
+    return scores.get(lang, 0.0)
+
+
 def _clamp(score: float) -> float:
     # fastText's softmax can exceed 1 by float error (1.00001); rounding keeps shards byte-identical
     return round(min(1.0, max(0.0, float(score))), 4)
@@ -245,7 +250,9 @@ class LanguageID(PipelineStep):
     """Writes ``language_scores`` (top-k), ``language_score``, ``language_detector`` and ``language``.
 
     Code sources keep ``code:<lang>`` and parallel sources their pair (``keep_language``); their scores
-    are still written. With ``chunk``, every chunk is identified too (``language_chunks``).
+    are still written. A declared language (the recipe's or a record's) gives way only to a top language scoring
+    at least ``relabel_min_score`` and is then kept in ``language_declared``; below, it stays, with its own score.
+    With ``chunk``, every chunk is identified too (``language_chunks``).
     """
 
     name = "🌐 Language ID"
@@ -254,8 +261,10 @@ class LanguageID(PipelineStep):
     def __init__(self, detector: dict, top_k: int = 3, second_opinion: dict | None = None,
                  short_text_chars: int = 20, keep_language: bool = False, chunk: dict | None = None,
                  expected: Iterable[str] = (), stage_id: str = "language_id", removed_dir: str | None = None,
-                 tokenizer: str | None = None, batch_size: int = 256, sample_chars: int | None = None):
+                 tokenizer: str | None = None, batch_size: int = 256, sample_chars: int | None = None,
+                 relabel_min_score: float = 0.65):
         super().__init__()
+        self.relabel_min_score = relabel_min_score
         self.sample_chars = sample_chars
         self.detector = make_detector(detector)
         self.second = make_detector(second_opinion) if second_opinion else None
@@ -285,17 +294,30 @@ class LanguageID(PipelineStep):
                         res[i], names[i] = r, self.second.name
         return list(zip(res, names))
 
-    def annotate(self, doc: Document, top: list[tuple[str, float]], detector: str) -> None:
+    def annotate(self, doc: Document, top: list[tuple[str, float]], detector: str, part_lang: str | None = None) -> None:
+        """``part_lang``: the language of a split part (by construction, its chunks' language)."""
         meta = doc.metadata
-        meta["language_scores"] = dict(top)
+        scores = meta["language_scores"] = dict(top)
         meta["language_detector"] = detector
         if top:
             lang, score = top[0]
         else:
             lang, score = UNDETERMINED, 0.0
-        meta["language_score"] = score
         cur = meta.get("language")
-        if not (self.keep_language or (isinstance(cur, str) and cur.startswith("code"))):
+        if (isinstance(cur, str) and cur.startswith("code")) or (self.keep_language and part_lang is None):
+            meta["language_score"] = score
+            return
+        declared = cur if isinstance(cur, str) and cur and cur != UNDETERMINED else None
+        if part_lang is not None:
+            lang, score = part_lang, declared_score(part_lang, scores)
+        elif declared is not None and lang != declared and score < self.relabel_min_score:
+            # annotate first, decide later (dolma): an unsure detector does not overrule the source's own
+            # language; the gate then reports a low score rather than another language
+            lang, score = declared, declared_score(declared, scores)
+        meta["language_score"] = score
+        if lang != cur:
+            if declared is not None:
+                meta.setdefault("language_declared", declared)
             meta["language"] = lang
 
     # -- chunks --------------------------------------------------------------------------------
@@ -402,10 +424,7 @@ class LanguageID(PipelineStep):
             return
         texts = [sample_text(d.text, self.sample_chars) for d in docs]
         for doc, (top, name) in zip(docs, self.identify(texts, [d.text for d in docs])):
-            self.annotate(doc, top, name)
-            part_lang = doc.metadata.pop("_split_lang", None)
-            if part_lang is not None and not str(doc.metadata.get("language", "")).startswith("code"):
-                doc.metadata["language"] = part_lang  # a part is, by construction, in its chunks' language
+            self.annotate(doc, top, name, doc.metadata.pop("_split_lang", None))
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import contextlib
