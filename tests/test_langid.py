@@ -141,6 +141,9 @@ def test_code_and_parallel_sources_keep_their_language(tmp_path):
     par = [Document(text=r["text"], id=r["id"], metadata={"language": "fr,en"}) for r in rows()[:5]]
     out = annotate(tmp_path, par, languages=("fr,en",), category="aligned")
     assert {d.metadata["language"] for d in out} == {"fr,en"}
+    for d in out:  # a pair scores the sum of its members
+        m = d.metadata
+        assert m["language_score"] == round(m["language_scores"].get("fr", 0) + m["language_scores"].get("en", 0), 4)
 
 
 def test_langdetect_backend_is_deterministic_and_accurate(tmp_path):
@@ -547,7 +550,8 @@ def test_an_unsure_detector_does_not_relabel_a_declared_language(tmp_path):
     `relabel_min_score` (Lucie's 0.65) the declared language stays, scored by its own score, so the gate removes
     the document as `language_low_score`; a confident relabel keeps the declared one in `language_declared`."""
     recs = {r["id"]: r for r in rows()}
-    table, heading, en = recs["newseye-fr-test_fr_6"]["text"], problem("problem-015")["text"], recs["en-pud-n01001"]["text"]
+    table, en = recs["newseye-fr-test_fr_6"]["text"], recs["en-pud-n01001"]["text"]
+    heading = problem("problem-015")["text"]
     docs = [Document(text=table, id="table", metadata={"language": "fr"}),
             Document(text=heading, id="heading", metadata={"language": "it"}),
             Document(text=en, id="en", metadata={"language": "fr"}),
@@ -626,3 +630,66 @@ def test_build_keeps_an_unsure_document_under_its_declared_language(tmp_path):
     rep = json.loads((out / "reports" / "provenance.json").read_text())
     assert rep["reconciliation"]["ok"], [c for c in rep["reconciliation"]["checks"] if not c["ok"]]
     assert {c["language"]: c["docs"] for c in rep["composition"] if c["status"] == "kept"} == {"fr": 3, "en": 1}
+
+
+# ------------------------------------------------------------------------------------ parallel pairs
+
+PAIR_CASES = [
+    # real fastText scores of UD PUD pairs (French sentence + "\n" + its English translation)
+    ({"language": "fr,en", "language_scores": {"fr": 0.5545, "en": 0.3104, "es": 0.0113}}, True),
+    ({"language": "fr,en", "language_scores": {"fr": 0.4492, "en": 0.0854, "it": 0.061}}, "language_low_score"),
+    ({"language": "fr,en", "language_scores": {"en": 0.3645, "de": 0.2665, "ru": 0.0753}}, "language_low_score"),
+    # the pair's sum passes, but the top language is neither member
+    ({"language": "fr,en", "language_scores": {"de": 0.34, "fr": 0.33, "en": 0.32}}, "language_not_expected"),
+    # relabelled by language_id (relabel_min_score below the gate's): the declared pair is in language_declared
+    ({"language": "fr", "language_declared": "fr,en", "language_scores": {"fr": 0.5545, "en": 0.3104}}, True),
+    ({"language": "fr", "language_scores": {"fr": 0.5545, "en": 0.3104}}, "language_low_score"),  # no pair declared
+]
+
+
+@pytest.mark.parametrize("meta, expected", PAIR_CASES)
+def test_gate_scores_a_pair_by_the_sum_of_its_members(tmp_path, meta, expected):
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate"}], languages=("fr,en",),
+                       index=1, category="aligned")
+    top = max(meta["language_scores"].values())
+    doc = Document(text="x", id="d", metadata={**meta, "language_score": top, "language_detector": "f"})
+    kept = list(gate.run(iter([doc])))
+    if expected is True:
+        assert kept == [doc]
+    else:
+        assert kept == []
+        removed = pl.read_parquet(tmp_path / "removed" / "language_gate" / "*.parquet")
+        assert removed["removal_reason"].to_list() == [expected]
+
+
+def test_build_keeps_genuine_parallel_pairs(tmp_path):
+    """Review: normalize -> parallel_join -> language_id -> language_gate removed 253 of the 1,000 UD PUD
+    French-English pairs as `language_low_score` ("Un témoin a dit à la police…\\nA witness told police…":
+    {fr: 0.5545, en: 0.3104}). The gate scores a pair by the sum of its members' scores."""
+    root = Path(__file__).resolve().parents[1]
+    write(tmp_path / "src.yaml", textwrap.dedent(f"""\
+        name: par
+        category: aligned
+        languages: ["fr,en"]
+        license: CC-BY-SA-3.0
+        input: {{type: jsonl, paths: ["{root / 'data/demo/parallel_fr_en_pud.jsonl'}"], metadata_fields: [text_en]}}
+        stages:
+          - type: normalize
+          - {{type: parallel_join, field: text_en}}
+          - type: language_id
+          - type: language_gate
+        """))
+    write(tmp_path / "pipe.yaml", "name: p\nsources: [src.yaml]\nexecutor: {tasks: 1, workers: 1}\n")
+    led = build(load_pipeline(tmp_path / "pipe.yaml"), tmp_path / "out").sources[0].ledger
+    assert led["balanced"], led["imbalances"]
+    gate = led["stages"][-1]
+    assert gate["docs_in"] == 300 and gate["docs_removed"] <= 300 * 0.03, gate["removed"]
+    src = tmp_path / "out" / "sources" / "par"
+    kept = [json.loads(m) for m in pl.read_parquet(src / "data" / "**" / "*.parquet")["metadata"]]
+    pair = lambda m: round(m["language_scores"].get("fr", 0) + m["language_scores"].get("en", 0), 4)  # noqa: E731
+    top = lambda m: max(m["language_scores"], key=m["language_scores"].get)  # noqa: E731
+    assert all(pair(m) >= 0.65 and top(m) in ("fr", "en") for m in kept)
+    assert sum(max(m["language_scores"].values()) < 0.65 for m in kept) >= 50  # the pairs the old gate removed
+    if gate["docs_removed"]:
+        removed = [json.loads(m) for m in pl.read_parquet(src / "removed" / "language_gate" / "*.parquet")["metadata"]]
+        assert all(pair(m) < 0.65 or top(m) not in ("fr", "en") for m in removed)

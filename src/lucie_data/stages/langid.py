@@ -306,13 +306,17 @@ GateLanguage = Annotated[str, BeforeValidator(not_a_yaml_boolean), AfterValidato
 
 
 class LanguageGateSpec(StageSpec):
-    """Keep documents in an expected language with score >= min_score (needs an earlier language_id)."""
+    """Keep documents in an expected language with score >= min_score (a pair: its two summed; after language_id).
+
+    A bilingual document splits the probability between its two languages (UD PUD fr-en pairs: fr 0.55, en 0.31):
+    a document declared as a pair scores the sum of its members' scores and needs one of them on top."""
 
     type: Literal["language_gate"]
     languages: list[GateLanguage] | None = Field(None, description="expected languages; default: the recipe's "
                                                  "`languages`")
     min_score: float = Field(LUCIE_MIN_SCORE, ge=0, le=1, description="minimum `language_score` (Lucie/FineWeb: "
-                             "0.65); not applied to code:<lang> documents")
+                             "0.65); for a pair (fr,en) the sum of its members' scores (a bilingual text splits the "
+                             "probability between its two languages); not applied to code:<lang> documents")
 
     @field_validator("languages")
     @classmethod

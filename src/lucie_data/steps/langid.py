@@ -53,8 +53,9 @@ def normalize_label(label: str) -> str:
 
 
 def declared_score(lang: str, scores: dict[str, float]) -> float:
-    """The detector's score for ``lang``: 0 if not in its top-k."""
-    return scores.get(lang, 0.0)
+    """The detector's score for ``lang``: 0 if not in its top-k; a pair (``fr,en``) scores the sum of its members,
+    since a bilingual text splits the probability between its two languages."""
+    return round(sum(scores.get(part, 0.0) for part in lang.split(",")), 4)
 
 
 def _clamp(score: float) -> float:
@@ -294,7 +295,8 @@ class LanguageID(PipelineStep):
                         res[i], names[i] = r, self.second.name
         return list(zip(res, names))
 
-    def annotate(self, doc: Document, top: list[tuple[str, float]], detector: str, part_lang: str | None = None) -> None:
+    def annotate(self, doc: Document, top: list[tuple[str, float]], detector: str,
+                 part_lang: str | None = None) -> None:
         """``part_lang``: the language of a split part (by construction, its chunks' language)."""
         meta = doc.metadata
         scores = meta["language_scores"] = dict(top)
@@ -305,7 +307,7 @@ class LanguageID(PipelineStep):
             lang, score = UNDETERMINED, 0.0
         cur = meta.get("language")
         if (isinstance(cur, str) and cur.startswith("code")) or (self.keep_language and part_lang is None):
-            meta["language_score"] = score
+            meta["language_score"] = declared_score(cur, scores) if isinstance(cur, str) and "," in cur else score
             return
         declared = cur if isinstance(cur, str) and cur and cur != UNDETERMINED else None
         if part_lang is not None:
@@ -452,7 +454,10 @@ class LanguageID(PipelineStep):
 
 
 class LanguageGateFilter(LucieFilter):
-    """Keeps documents whose identified language is expected, with a score at or above ``min_score``."""
+    """Keeps documents whose identified language is expected, with a score at or above ``min_score``.
+
+    A document declared as a pair (``fr,en``, in ``language`` or ``language_declared``) scores the sum of its
+    members' scores and passes only if its top language is one of them."""
 
     name = "🚦 Language gate"
 
@@ -468,8 +473,17 @@ class LanguageGateFilter(LucieFilter):
             return False, "language_missing"
         lang = str(meta.get("language") or UNDETERMINED)
         is_code = lang.startswith("code")
+        score = float(meta.get("language_score") or 0.0)
+        pair = next((p for p in (lang, meta.get("language_declared")) if isinstance(p, str) and "," in p), None)
+        scores = meta.get("language_scores")
+        if pair is not None and isinstance(scores, dict):
+            # a bilingual text splits the probability between its two languages (UD PUD fr-en pairs:
+            # {fr: 0.55, en: 0.31}): the pair scores the sum of its members, and one of them must come first
+            score = declared_score(pair, scores)
+            if score >= self.min_score and max(scores, key=scores.get) not in pair.split(","):
+                return False, "language_not_expected"
         # an uncertain identification is reported as such, not as a confident "other language"
-        if not is_code and float(meta.get("language_score") or 0.0) < self.min_score:
+        if not is_code and score < self.min_score:
             return False, "language_low_score"
         if lang not in self.languages and not (is_code and self.any_code):
             return False, "language_not_expected"
