@@ -23,7 +23,8 @@ GATE_LANG_RE = r"[a-z]{2,3}(-[a-z]{2,3})?|code(:[a-z0-9#+_.-]+)?|[a-z]{2},[a-z]{
 HUB_ID_RE = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
 # Lucie kept RedPajama web text only with `ccnet_language_score >= 0.65` (lucie-dataset.md §3.1, from
 # webdata_processing/base.py) and Gallica chunks with fastText "fr" and score >= 0.65 (§3.3); FineWeb
-# uses the same fastText threshold (0.65) for its language filter.
+# uses the same fastText threshold (0.65) for its language filter. All three used the full lid.176.bin (CCNet's
+# Makefile, datatrove's utils/lid.py), not the compressed lid.176.ftz bundled here.
 LUCIE_MIN_SCORE = 0.65
 # fastText lid.176 is unreliable below ~40 characters (2-5 word snippets: 0.90 vs 1.00 on sentences,
 # environment.md "fastText and language ID"); the benchmark in benchmarks/langid_bench.py measures it here.
