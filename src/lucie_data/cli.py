@@ -479,7 +479,65 @@ def _pipe_closed(code: int) -> int:
     return code
 
 
+class _ReaderMayGo:
+    """``sys.stdout`` or ``sys.stderr`` while a command runs: once the pipe's reader has gone (`build … | head`),
+    the stream is pointed at /dev/null, as Python's note on SIGPIPE advises
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe), and the command carries on to its own exit
+    status. Review: the first progress line after `head` exited raised BrokenPipeError, which ended a build between
+    two sources (later sources never built, no manifest, exit 0), a `mix build` before its mix, a `push` before its
+    first commit, and turned a failed `report` into exit 0."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._gone = False
+
+    def write(self, text):
+        if not self._gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._to_devnull()
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        self._gone = True
+        try:  # what the stream still buffers is written to /dev/null by its next flush (at exit at the latest)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # (a stream without a descriptor: nothing more is written to it)
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command's exit status, whether or not its output's reader stays (see _ReaderMayGo)."""
+    saved = sys.stdout, sys.stderr
+    wrapped = [_ReaderMayGo(s) if s is not None else None for s in saved]
+    sys.stdout, sys.stderr = wrapped
+    try:
+        return _main(argv)
+    finally:
+        for s in wrapped:  # (not left to the exit: Python would fail there on the closed pipe, and exit 120)
+            if s is not None:
+                s.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: list[str] | None = None) -> int:
     _load_extras()
     parser = make_parser()
     args = parser.parse_args(argv)

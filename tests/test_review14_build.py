@@ -1,0 +1,104 @@
+"""New-user review 14: a build whose stdout's reader goes (`build … | head`), a build folder of another pipeline, a
+text file cut inside a UTF-8 sequence, a stage that removes every document."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from lucie_data.cli import main
+from tests.conftest import stand_in_hub
+
+ROOT = Path(__file__).resolve().parents[1]
+PUD_EN = ROOT / "data" / "demo" / "en_ud_pud.jsonl"
+
+
+def _recipe(folder: Path, name: str, stages: str = "  - type: normalize\n") -> Path:
+    f = folder / "sources" / f"{name}.yaml"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(f"name: {name}\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-3.0\n"
+                 f"input: {{type: jsonl, paths: [{PUD_EN}]}}\nstages:\n{stages}", encoding="utf-8")
+    return f
+
+
+def _pipeline(folder: Path, name: str, sources: list[str], output: str = "../build") -> Path:
+    f = folder / "pipelines" / f"{name}.yaml"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(f"name: {name}\nsources: [{', '.join(f'../sources/{s}.yaml' for s in sources)}]\n"
+                 f"output_dir: {output}\nexecutor: {{type: local, workers: 1, tasks: 1}}\n"
+                 "license_policy: {allow_classes: [share-alike]}\nmix: {factors: {en--web: 1}}\n", encoding="utf-8")
+    return f
+
+
+def _run_with_stdout_closed(cwd: Path, *argv, buffered: bool = False, stderr_too: bool = False):
+    """The command with a stdout whose reader has already gone (`… | head` once head has read its lines): every
+    write to it fails with EPIPE. Unbuffered (PYTHONUNBUFFERED) a print fails at once; buffered, at the flush."""
+    r, w = os.pipe()
+    os.close(r)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    try:
+        return subprocess.run([sys.executable, "-m", "lucie_data.cli", *map(str, argv)], stdout=w,
+                              stderr=w if stderr_too else subprocess.PIPE, text=True, cwd=cwd, env=env, timeout=600)
+    finally:
+        os.close(w)
+
+
+# ------------------------------------------------------------------------- 1. stdout closed by its reader
+@pytest.mark.parametrize("buffered", [False, True])
+def test_a_build_whose_stdout_closes_builds_every_source_and_its_manifest(tmp_path, buffered):
+    """Review: `lucie-data build p.yaml | head -2` exited 0 with an empty stderr after the first source: the others
+    were never built and manifest.json was not written (the BrokenPipeError of a progress line ended the command)."""
+    _recipe(tmp_path, "first")
+    _recipe(tmp_path, "second")
+    pipe = _pipeline(tmp_path, "two", ["first", "second"])
+    pipe.write_text(pipe.read_text().replace("workers: 1, tasks: 1", "workers: 2, tasks: 2"))
+    p = _run_with_stdout_closed(tmp_path, "build", pipe, buffered=buffered)
+    assert p.returncode == 0 and "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
+    out = tmp_path / "build"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(s["name"] for s in manifest["sources"]) == ["first", "second"]
+    for s in ("first", "second"):
+        assert json.loads((out / "sources" / s / "ledger.json").read_text())["docs_kept"] == 397
+    # `2>&1 | head`: the error is lost with the pipe, its exit status is not
+    p = _run_with_stdout_closed(tmp_path, "build", tmp_path / "nope.yaml", buffered=buffered, stderr_too=True)
+    assert p.returncode == 2
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_mix_build_report_and_push_whose_stdout_closes_finish_with_their_own_status(tmp_path, monkeypatch, buffered):
+    """The same for the other commands that print as they work: `mix build` stopped at its first line (no mix,
+    exit 0), `report` on a build that does not reconcile exited 0 (not 1), `push` stopped before its first commit;
+    buffered, they did their work and exited 120 (Python's flush at exit failing)."""
+    _recipe(tmp_path, "first")
+    pipe = _pipeline(tmp_path, "one", ["first"])
+    assert main(["build", str(pipe)]) == 0
+    build = tmp_path / "build"
+    p = _run_with_stdout_closed(tmp_path, "mix", "build", build, buffered=buffered)
+    assert p.returncode == 0 and "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
+    assert json.loads((build / "mix" / "mix_plan.json").read_text())["license_check"]["passed"]
+
+    r, w = os.pipe()
+    os.close(r)  # sys.stdout once `| head` has gone: every write fails (line-buffered: at each line)
+    gone = os.fdopen(w, "w", buffering=-1 if buffered else 1)
+    token = "hf_review14_s3cr3t_0123456789"
+    with stand_in_hub(monkeypatch, tmp_path, token) as hub:
+        monkeypatch.setenv("HF_TOKEN", token)
+        kept, sys.stdout = sys.stdout, gone
+        try:
+            code = main(["push", str(build), "--repo-id", "me/mix", "--endpoint", hub.endpoint])
+        finally:
+            sys.stdout = kept
+        gone.close()  # (what it still buffered goes to /dev/null: no BrokenPipeError)
+        assert code == 0
+        mixed = {f.relative_to(build / "mix").as_posix() for f in (build / "mix").rglob("*") if f.is_file()}
+        assert set(hub.files("me/mix")) - {".gitattributes"} == mixed
+
+    shard = next((build / "sources" / "first" / "data").rglob("*.parquet"))
+    pl.read_parquet(shard).head(3).write_parquet(shard)  # the report no longer reconciles: exit 1
+    p = _run_with_stdout_closed(tmp_path, "report", build, buffered=buffered)
+    assert p.returncode == 1 and "does not reconcile" in p.stderr and "Traceback" not in p.stderr, p.stderr
