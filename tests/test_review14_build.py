@@ -102,3 +102,36 @@ def test_mix_build_report_and_push_whose_stdout_closes_finish_with_their_own_sta
     pl.read_parquet(shard).head(3).write_parquet(shard)  # the report no longer reconciles: exit 1
     p = _run_with_stdout_closed(tmp_path, "report", build, buffered=buffered)
     assert p.returncode == 1 and "does not reconcile" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+# ------------------------------------------------------------------------- 2. a build folder of another pipeline
+def test_building_another_pipeline_into_a_build_folder_is_refused_before_any_work(tmp_path, capsys):
+    """Review: `build pipelines/p2.yaml --output <main's build folder>` exited 0; main's sources stayed (the report
+    listed them only as `source_not_in_manifest`) and main's mix/ with them, which `push` would publish."""
+    from lucie_data.errors import InputError
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    _recipe(tmp_path, "first")
+    _recipe(tmp_path, "second")
+    main_pipe = _pipeline(tmp_path, "main", ["first"])
+    assert main(["build", str(main_pipe)]) == 0
+    out = tmp_path / "build"
+    before = (out / "manifest.json").read_bytes()
+    other = _pipeline(tmp_path, "p2", ["second"], output="../elsewhere")
+    capsys.readouterr()
+    assert main(["build", str(other), "--output", str(out)]) == 2
+    got = capsys.readouterr()
+    err = " ".join(got.err.split())
+    assert f"{out} holds the build of pipeline 'main'" in err and "not of 'p2'" in err, err
+    assert "--output" in err and "delete" in err and "Traceback" not in err, err
+    assert "lucie-data" not in got.out  # refused before the banner, before any work
+    assert not (out / "sources" / "second").exists() and (out / "manifest.json").read_bytes() == before
+    with pytest.raises(InputError, match="holds the build of pipeline 'main'"):  # the API too
+        build(load_pipeline(other), out)
+    assert not (out / "sources" / "second").exists()
+    # a single recipe is a pipeline named after its source: refused there too
+    assert main(["build", str(tmp_path / "sources" / "second.yaml"), "--output", str(out)]) == 2
+    assert "not of 'second'" in " ".join(capsys.readouterr().err.split())
+    # the same pipeline (by its name) rebuilds its own folder as before
+    assert main(["build", str(main_pipe)]) == 0

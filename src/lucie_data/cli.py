@@ -193,6 +193,9 @@ def cmd_build(args) -> int:
             raise InputError(f"--only: unknown source(s) {', '.join(unknown)}; available: {', '.join(names)}")
     con = _console()
     out = Path(args.output).resolve() if args.output else pipe.output_dir
+    from .runner import check_folder_pipeline
+
+    check_folder_pipeline(out, pipe)  # before the banner, as every other bad argument (build() checks it again)
     _check_output(out, args.output, pipe)
     # every value from a recipe, a file name or a message is escaped: rich would take `./ds[train]` for markup, and
     # `markup=False` printed the tags themselves (review: a literal `[red]✗[/red]`)

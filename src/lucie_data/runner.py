@@ -920,9 +920,28 @@ def _common_base(src: LoadedSource) -> Path:
         return src.file.parent
 
 
+def check_folder_pipeline(out: Path, pipe: LoadedPipeline) -> None:
+    """Refuse a build folder whose ``manifest.json`` names another pipeline (``pipeline.name``). Review: building p2
+    into main's folder was accepted; main's sources stayed beside p2's (the report saw them only as
+    ``source_not_in_manifest``) and main's ``mix/`` stayed, which ``push`` would publish. A folder without a readable
+    manifest, or one naming no pipeline, is not judged here."""
+    try:
+        recorded = json.loads((out / "manifest.json").read_bytes())["pipeline"]["name"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return
+    if not isinstance(recorded, str) or recorded == pipe.recipe.name:
+        return
+    raise InputError(f"{out} holds the build of pipeline {recorded!r} (its manifest.json), not of "
+                     f"{pipe.recipe.name!r}: building here would leave the sources and mix of {recorded!r} beside those "
+                     f"of {pipe.recipe.name!r}, and `push` could publish them. Build {pipe.recipe.name!r} into another "
+                     f"folder (--output, or `output_dir:` in {pipe.file or 'the pipeline'}), or delete {out} first to "
+                     "replace that build")
+
+
 def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None = None,
           only: list[str] | None = None, on_event: Callable[[str, dict], None] = lambda e, d: None) -> BuildResult:
     out = Path(output).resolve() if output else pipe.output_dir
+    check_folder_pipeline(out, pipe)  # before any work
     sources = pipe.sources
     if only:
         names = {s.name for s in sources}
