@@ -135,3 +135,29 @@ def test_building_another_pipeline_into_a_build_folder_is_refused_before_any_wor
     assert "not of 'second'" in " ".join(capsys.readouterr().err.split())
     # the same pipeline (by its name) rebuilds its own folder as before
     assert main(["build", str(main_pipe)]) == 0
+
+
+# ------------------------------------------------------------------------- 3. a text file cut inside a UTF-8 sequence
+def test_a_text_file_cut_inside_a_utf8_sequence_is_named_in_the_warnings_and_the_summary(tmp_path, capsys):
+    """Review: the document was kept with only metadata `read_note: truncated_utf8_sequence_dropped`: no ledger
+    warning, nothing at the end of the build, where a truncated .jsonl.gz of the same build was named. The
+    document stays kept (the reader drops the cut sequence, README), and the file is named."""
+    import shutil
+
+    prob = ROOT / "tests" / "data" / "problematic"
+    (tmp_path / "txt").mkdir()
+    for f in ("derived_truncated_mid-utf8-sequence.txt", "real_utf8-bom_crlf_gutenberg-44157.txt"):
+        shutil.copy(prob / f, tmp_path / "txt" / f)
+    recipe = tmp_path / "txt.yaml"
+    recipe.write_text("name: txt\ncategory: book\nlanguages: [fr]\nlicense: LicenseRef-PD-US-Project-Gutenberg\n"
+                      "input: {type: text, paths: [txt/*.txt]}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(recipe), "--output", str(tmp_path / "b")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    led = json.loads((tmp_path / "b" / "sources" / "txt" / "ledger.json").read_text())
+    assert led["docs_kept"] == 2 and led["quarantined_files"] == []
+    assert led["read_checks"]["truncated_utf8_sequence_dropped"] == {
+        "files": 1, "of_files": 2, "first": ["txt/derived_truncated_mid-utf8-sequence.txt"]}
+    w = [x for x in led["warnings"] if "truncated_utf8_sequence_dropped" in x]
+    assert len(w) == 1 and "txt/derived_truncated_mid-utf8-sequence.txt" in w[0], led["warnings"]
+    assert f"txt: {' '.join(w[0].split())}" in out, out  # the end-of-build summary

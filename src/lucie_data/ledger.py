@@ -137,9 +137,9 @@ def read_checks(source_dir: Path, src) -> dict:
     """What the reader found about the recipe's field mapping (ledger key ``read_checks``): per recipe option
     naming a field (``url_field``/``title_field``/``date_field`` only when the recipe sets them), the records
     without a value there; the field names of the first records; record language values that name no language;
-    the input files a sidecar has no row for, and the input files that held no record (0 bytes, blank lines only;
-    first names per task, complete counts)."""
-    from .steps.readers import MAPPED_FIELD_OPTIONS
+    the input files a sidecar has no row for, the input files that held no record (0 bytes, blank lines only), and
+    the text files cut inside a UTF-8 sequence (first names per task, complete counts)."""
+    from .steps.readers import MAPPED_FIELD_OPTIONS, TRUNCATED_UTF8
 
     st = reader_stats(source_dir)
     inp = src.recipe.input
@@ -167,6 +167,9 @@ def read_checks(source_dir: Path, src) -> dict:
                                  "first": sorted(named("no_sidecar_row"))}
     if st.get("no_record"):
         out["no_record"] = {"files": st["no_record"], "of_files": len(src.inputs), "first": sorted(named("no_record"))}
+    if st.get(TRUNCATED_UTF8):
+        out[TRUNCATED_UTF8] = {"files": st[TRUNCATED_UTF8], "of_files": len(src.inputs),
+                               "first": sorted(named(TRUNCATED_UTF8))}
     return out
 
 
@@ -217,7 +220,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     licence, evidence ``recipe:no_license_field``); any other mapped field absent from at least FIELD_MISSING_WARN_SHARE of the
     records, and so is a ``metadata_fields`` entry (a dotted path too) missing from that share (one a rule reads
     says so: the rule checked nothing there); language values that name no language; input files without a
-    sidecar row; input files that held no record."""
+    sidecar row; input files that held no record; text files cut inside a UTF-8 sequence."""
     warnings: list[str] = []
     errors: list[str] = []
     n = checks.get("records", 0)
@@ -282,6 +285,13 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
         warnings.append(f"{nr['files']:,} of {nr['of_files']:,} input file(s) held no record (first: {first}): "
                         "0 bytes, blank lines only, no rows or no responses; check that they were copied whole, "
                         "or drop them from `paths:`")
+    cut = checks.get("truncated_utf8_sequence_dropped")
+    if cut:  # kept without the cut character: the file itself is damaged (a copy or download stopped short)
+        first = ", ".join(cut["first"][:5])
+        warnings.append(f"{cut['files']:,} of {cut['of_files']:,} input text file(s) end inside a UTF-8 sequence "
+                        f"(truncated_utf8_sequence_dropped; first: {first}): cut short, their documents are kept "
+                        "without the partial character (metadata `read_note`) and may lack the rest of the text; "
+                        "fetch or copy them again whole")
     return warnings, errors
 
 
