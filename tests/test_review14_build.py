@@ -161,3 +161,23 @@ def test_a_text_file_cut_inside_a_utf8_sequence_is_named_in_the_warnings_and_the
     w = [x for x in led["warnings"] if "truncated_utf8_sequence_dropped" in x]
     assert len(w) == 1 and "txt/derived_truncated_mid-utf8-sequence.txt" in w[0], led["warnings"]
     assert f"txt: {' '.join(w[0].split())}" in out, out  # the end-of-build summary
+
+
+# ------------------------------------------------------------------------- 4. a stage that removes every document
+def test_any_stage_that_removes_every_document_is_warned_about(tmp_path, capsys):
+    """Review: `min_length` with `min_chars: 1000000` gave "397 read → 0 kept", exit 0 and `warnings: []`, where the
+    licence gate has its "removed every document" warning. Now any stage that removes every document it received
+    says so, with its id and its top reason; the stages after it (nothing in) do not."""
+    _recipe(tmp_path, "all_gone", "  - type: normalize\n  - type: min_length\n    min_chars: 1000000\n"
+                                  "  - type: exact_dedup\n")
+    pipe = _pipeline(tmp_path, "gone", ["all_gone"])
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    led = json.loads((tmp_path / "build" / "sources" / "all_gone" / "ledger.json").read_text())
+    assert led["docs_kept"] == 0 and led["balanced"]
+    (w,) = [w for w in led["warnings"] if "removed every document" in w]
+    top = max(led["stages"][2]["removed"].items(), key=lambda kv: kv[1]["docs"])[0]
+    assert w.startswith(f"stage min_length removed every document it received (397: {top} × "), w
+    assert str(tmp_path / "sources" / "all_gone.yaml") in w
+    assert f"all_gone: {w}" in out

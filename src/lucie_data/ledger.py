@@ -376,25 +376,34 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
             entry["docs_created"] = created
         stages.append(entry)
     imbalances = stage_imbalances(stages, kept["docs"])
-    for st in stages:  # a stage that removed every document for a field the records lack (review 9: url_filter
-        # with `missing_url: drop` on records without the default `url` field): accounted for, but said
+    for st in stages:  # a stage that removed every document it received: accounted for, but said, with its reasons,
+        # most frequent first (new-user reviews: a licence gate, 105 read -> 0 kept, exit 0, no warning, for a recipe
+        # licence the policy denies; then any stage, `min_length` with `min_chars: 1000000`)
+        if not st["docs_in"] or st["docs_kept"]:  # (after such a stage, nothing comes in: said once)
+            continue
+        reasons = ", ".join(f"{r} × {v['docs']:,}" for r, v in sorted(st["removed"].items(),
+                                                                         key=lambda kv: (-kv[1]["docs"], kv[0])))
         gone = (st["removed"].get("url_missing") or {}).get("docs", 0)
-        if st["type"] == "url_filter" and st["docs_in"] and gone == st["docs_in"]:
+        if st["type"] == "url_filter" and gone == st["docs_in"]:  # for a field the records lack (review 9:
+            # url_filter with `missing_url: drop` on records without the default `url` field)
             fields = checks.get("record_fields") or []
             warnings.append(f"stage {st['stage']} removed every document ({gone:,}) as url_missing: no record has a "
                             f"url in `{src.recipe.input.url_field or 'url'}` (the records' fields: "
                             f"{', '.join(fields[:12]) or 'none seen'}); set `input.url_field` to the field holding the "
                             "url, or `missing_url: keep`")
-    for st in stages:  # a licence gate that removed every document (new-user review: 105 read -> 0 kept, exit 0,
-        # no warning, for a recipe licence the pipeline's policy denies): accounted for, but said, with the licences
-        if st["type"] in ("license_gate", "license_policy") and st["docs_in"] and st["docs_removed"] == st["docs_in"]:
+        elif st["type"] in ("license_gate", "license_policy"):
             lics = _removed_licences(source_dir / "removed" / st["stage"])
-            reasons = ", ".join(f"{r} × {v['docs']:,}" for r, v in sorted(st["removed"].items()))
             warnings.append(f"stage {st['stage']} removed every document ({st['docs_in']:,}: {reasons}); their "
                             f"licences: {', '.join(f'{k} × {v:,}' for k, v in lics[:5])}. If they may be used, allow "
                             "them in the pipeline's `license_policy` (`allow: [...]`, or `unknown: allow`) and, if "
                             "this source's `license_gate` has a `policy:` of its own, there too; else drop the source "
                             "from the pipeline")
+        else:
+            kind = f" ({st['type']})" if st["type"] != st["stage"] else ""
+            fix = (f"Check the input files and `input:` in {src.file}" if st["type"] == "read" else
+                   f"Check that stage's settings in {src.file}, or drop the stage")
+            warnings.append(f"stage {st['stage']}{kind} removed every document it received ({st['docs_in']:,}: "
+                            f"{reasons}): nothing of this source is kept. {fix}")
     # several languages listed and nothing to tell them apart per document (review: 794 documents went to `und`,
     # no warning, and the mix's factors then matched no subset of theirs)
     und = (kept["by_language"].get("und") or {}).get("docs", 0)
