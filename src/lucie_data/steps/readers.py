@@ -47,6 +47,12 @@ FIELD_SAMPLE_RECORDS = 3  # records per task whose field names are recorded (``r
 MAX_NAMED_VALUES = 10  # distinct raw values / file names named in stats per task (the counts are complete)
 NO_SIDECAR_EVIDENCE = "recipe:no_sidecar_row"  # the recipe's licence, given to a page the sidecar has no row for
 NO_FIELD_EVIDENCE = "recipe:no_license_field"  # the recipe's licence, given to a record whose license_field is empty
+# lists/objects within each other a record's field may hold (a value ``[]`` is 1 deep): deeper records are removed as
+# ``read_too_deep``. Python's JSON parser and every recursive walk of a value (cleaning it, writing it as JSON) fail
+# with RecursionError near 1,000 levels, at a depth that depends on the stack: review 29, one valid line nested 5,000
+# deep (or 900 in a `metadata_fields` field) failed the whole source on every rerun. A fixed limit gives the same
+# result whatever the stack (rule 4); real metadata nests a few levels.
+MAX_NESTING = 100
 
 
 def sidecar_lines(sidecar_path: str) -> Iterator[tuple[int, str]]:
@@ -98,6 +104,25 @@ def _has_value(v: Any) -> bool:
     """A field value the reader uses (as it always has for licences): not null, not NaN (a missing value in a float
     column), not the empty string."""
     return v is not None and v != "" and not (isinstance(v, float) and v != v)
+
+
+def _too_deep(v: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``v`` nests lists/objects more than ``limit`` levels deep; walked without recursion (a recursive walk
+    is what fails on such a value)."""
+    if not isinstance(v, (dict, list, tuple)):
+        return False
+    stack = [(v, 1)]
+    while stack:
+        cur, depth = stack.pop()
+        if depth > limit:
+            return True
+        for x in (cur.values() if isinstance(cur, dict) else cur):
+            if isinstance(x, (dict, list, tuple)):
+                stack.append((x, depth + 1))
+    return False
+
+
+_TOO_DEEP = object()  # a JSON-string field too deep to parse (metadata_fields dotted paths)
 
 
 def _clean_value(v: Any) -> Any:
@@ -318,6 +343,10 @@ class RecordReader(PipelineStep):
         self._lang_cache: dict = {}
         # (option, field, stat key) of the recipe options naming a record field
         self._mapped = [(o, input_spec[o], f"field_missing:{o}") for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)]
+        # the record fields the reader reads (checked for depth): mapped ones, metadata_fields and their dotted bases
+        paths = input_spec.get("metadata_fields") or []
+        self._read_fields = ({input_spec[o] for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)} | set(paths)
+                             | {".".join(p.split(".")[:n]) for p in paths for n in range(1, p.count(".") + 1)})
 
     # ------------------------------------------------------------------ helpers
     def _rel(self, path: str) -> str:
@@ -354,6 +383,17 @@ class RecordReader(PipelineStep):
         meta.update({"source_file": file_rel, "source_record": pos, "read_error_detail": detail,
                      "_read_error": reason})
         return Document(text=clean_str(raw[:MAX_RAW_CHARS]), id=doc_id, metadata=meta)
+
+    def _too_deep_error(self, rec: dict, deep: list[str], file_rel: str, pos: int | None, raw: str) -> Document:
+        """A record with fields nested deeper than MAX_NESTING, removed as ``read_too_deep``; it keeps what its other
+        fields say (its id, licence, language)."""
+        where = f"line {pos}: " if self.spec["type"] == "jsonl" else ""
+        names = ", ".join(repr(clean_str(str(f))) for f in deep[:5])
+        what = f"fields {names} nest" if len(deep) > 1 else f"field {names} nests"
+        return self._error("read_too_deep", file_rel, pos,
+                           f"{where}{what} lists/objects more than {MAX_NESTING} levels deep, the reader's limit: "
+                           "flatten the field, or leave it out of the input",
+                           raw, rec={k: v for k, v in rec.items() if k not in deep})
 
     def _record_id(self, rec: dict, file_rel: str, pos: int | None) -> str:
         """The id of a record's document, kept or removed: ``<source>/<id_field value>``, or
@@ -416,6 +456,9 @@ class RecordReader(PipelineStep):
         if not isinstance(rec, dict):
             return self._error("read_not_an_object", file_rel, pos, f"record is a {type(rec).__name__}", raw)
         self._check_fields(rec, skip=MAPPED_FIELD_OPTIONS if no_sidecar_row else ())
+        deep = [f for f in self._read_fields if f in rec and _too_deep(rec[f])]
+        if deep:
+            return self._too_deep_error(rec, sorted(deep), file_rel, pos, raw)
         own = {"rec": rec if own_record else None, "no_sidecar_row": no_sidecar_row}
         if sp["text_field"] not in rec:
             return self._error("read_missing_text", file_rel, pos,
@@ -447,6 +490,8 @@ class RecordReader(PipelineStep):
                 found, value = True, rec[f]
             else:
                 found, value = self._lookup_path(rec, f, parsed)
+                if found and (value is _TOO_DEEP or _too_deep(value)):  # from a JSON-string field
+                    return self._too_deep_error(rec, [f], file_rel, pos, raw)
             if found:
                 meta[f] = _clean_value(value)
             # missing, or null (a Parquet column of nulls; review: not counted), counted: the build's stats say how
@@ -529,7 +574,11 @@ class RecordReader(PipelineStep):
                     except ValueError:
                         parsed[prefix] = _UNPARSABLE
                         self._count(f"metadata_unparsable_json:{prefix}")
+                    except RecursionError:
+                        parsed[prefix] = _TOO_DEEP
                 cur = parsed[prefix]
+                if cur is _TOO_DEEP:
+                    return True, _TOO_DEEP
             if not isinstance(cur, dict) or part not in cur:
                 return False, None
             cur = cur[part]
@@ -558,6 +607,12 @@ class RecordReader(PipelineStep):
                         continue
                     try:
                         rec = json.loads(line)
+                    except RecursionError:  # valid JSON, nested deeper than the parser goes
+                        yield self._error("read_too_deep", file_rel, line_no,
+                                          f"line {line_no}: nests lists/objects more than {MAX_NESTING} levels deep "
+                                          "(too deep for the JSON parser), the reader's limit: flatten the record",
+                                          line)
+                        continue
                     except ValueError as e:  # JSONDecodeError, or a plain ValueError (an integer over 4,300 digits:
                         # read-through, it was caught below as a truncated file and the records after it were lost)
                         truncated = not bline.endswith(b"\n")
@@ -565,6 +620,12 @@ class RecordReader(PipelineStep):
                         yield self._error("read_truncated_record" if truncated else "read_invalid_json", file_rel, line_no,
                                           f"line {line_no}{where}: {getattr(e, 'msg', None) or e}", line)
                         continue
+                    if isinstance(rec, dict) and line.count("[") + line.count("{") > MAX_NESTING:
+                        # any field, read or not: the same limit whether the parser or the walk finds it
+                        deep = [k for k, v in rec.items() if _too_deep(v)]
+                        if deep:
+                            yield self._too_deep_error(rec, deep, file_rel, line_no, line)
+                            continue
                     yield self.make_doc(rec, file_rel, line_no, line)
         except (*DECOMPRESS_ERRORS, ValueError) as e:
             # at the line after the last one read (records are numbered by line): the id of the cut record, not

@@ -1,0 +1,86 @@
+"""Bad-input review 29: inputs that failed a whole source (or `validate`) with a traceback, or were lost or garbled
+silently. Each is now a record removed with a reason, a validation error naming the file, or a quarantine entry.
+
+Real records: lines of tests/data/problematic/problematic_docs.jsonl (ELTeC-ita chapters CC-BY-4.0, UD French-PUD
+sentences CC-BY-SA-3.0; each keeps its own ``license`` and ``url``) and the Gutenberg 44157 text of
+tests/data/problematic (public domain in the US, Project Gutenberg licence kept). Lines marked *derived* are those
+records with a field added.
+"""
+from __future__ import annotations
+
+import json
+
+from lucie_data.steps.readers import MAX_NESTING, RecordReader
+
+from .conftest import DATA
+from .test_inputs import make_build
+
+PROB = DATA / "problematic"
+DOCS = (PROB / "problematic_docs.jsonl").read_bytes().splitlines(keepends=True)
+GOOD = [json.loads(b) for b in DOCS[1:4]]  # problem-002..004: real records the reader keeps
+
+
+def _nested(depth: int, leaf=None) -> str:
+    """JSON text of lists ``depth`` deep."""
+    return "[" * depth + (json.dumps(leaf) if leaf is not None else "") + "]" * depth
+
+
+def _line(rec: dict, **raw_fields: str) -> bytes:
+    """A JSON line of ``rec`` with fields whose values are given as raw JSON text (nested ones)."""
+    body = json.dumps(rec, ensure_ascii=False)[:-1]
+    return (body + "".join(f', "{k}": {v}' for k, v in raw_fields.items()) + "}\n").encode()
+
+
+def _reader(tmp_path, files, **spec) -> list:
+    full = {"type": "jsonl", "text_field": "text", "id_field": "id", "language_field": "language",
+            "license_field": "license", "metadata_fields": [], **spec}
+    return list(RecordReader("s", full, [str(f) for f in files], str(tmp_path), ["fr"], "CC0-1.0", False,
+                             str(tmp_path)).run())
+
+
+# ---------------------------------------------------------------------------------------------- f01: deep JSON
+def test_deeply_nested_json_lines_are_removed_with_their_line_not_the_source(tmp_path):
+    """A valid JSON line nested 5,000 deep (in a field the recipe does not read) failed the whole source with
+    ``RecursionError`` and no file or line, on every rerun; one nested 900 deep in a `metadata_fields` field did
+    too (in the reader's value cleaning). Each such record is now removed as ``read_too_deep`` (its line named),
+    whatever the field, at a fixed depth (MAX_NESTING: the same result whatever the stack), and the rest is read."""
+    g1, g2, g3 = GOOD
+    lines = [
+        DOCS[1],                                                               # 1 kept
+        _line(dict(g2, id="deep-x"), x=_nested(5000)),                         # 2 derived: parser's limit
+        _line(dict(g2, id="deep-meta"), meta=_nested(900)),                    # 3 derived: metadata_fields value
+        _line(dict(g2, id="over"), x=_nested(MAX_NESTING + 1)),                # 4 derived: just over, unmapped
+        _line(dict(g3, id="at-limit"), meta=_nested(MAX_NESTING, "leaf")),     # 5 derived: at the limit, kept
+        _line(dict(g1, id="deep-str"), meta=json.dumps('{"a": ' + _nested(3000) + "}")),  # 6 derived: deep JSON string
+    ]
+    (tmp_path / "in.jsonl").write_bytes(b"".join(lines))
+    docs = {d.id: d for d in _reader(tmp_path, [tmp_path / "in.jsonl"], metadata_fields=["meta", "meta.a"])}
+    assert sorted(docs) == sorted(["s/problem-002", "s/in.jsonl:2", "s/deep-meta", "s/over", "s/at-limit",
+                                   "s/deep-str"])
+    for i in ("s/problem-002", "s/at-limit"):
+        assert "_read_error" not in docs[i].metadata, docs[i].metadata
+    assert json.dumps(docs["s/at-limit"].metadata["meta"]) == _nested(MAX_NESTING, "leaf")
+    for i, line in (("s/in.jsonl:2", 2), ("s/deep-meta", 3), ("s/over", 4), ("s/deep-str", 6)):
+        meta = docs[i].metadata
+        assert meta["_read_error"] == "read_too_deep", (i, meta)
+        assert meta["source_file"] == "in.jsonl" and meta["source_record"] == line
+        assert f"line {line}" in meta["read_error_detail"] and str(MAX_NESTING) in meta["read_error_detail"]
+    # a record removed for a deep metadata field keeps its own id, licence and language (trace finds it)
+    assert docs["s/deep-meta"].metadata["license"] == g2["license"]
+    assert docs["s/deep-meta"].metadata["license_evidence"] == "record:license"
+
+
+def test_a_deep_record_does_not_fail_the_build(tmp_path):
+    """The build of f01's source: the good records built, the deep ones in removed/read/ with their line."""
+    (tmp_path / "in.jsonl").write_bytes(b"".join(DOCS[1:4]) + _line(dict(GOOD[0], id="d"), meta=_nested(900))
+                                        + _line(dict(GOOD[1], id="e"), x=_nested(5000)))
+    led, kept, removed = make_build(tmp_path, """\
+        name: s
+        category: book
+        languages: [fr, it]
+        license: CC-BY-4.0
+        input: {type: jsonl, paths: ["../in.jsonl"], id_field: id, license_field: license, metadata_fields: [meta]}
+        """)
+    assert sorted(kept["id"]) == ["s/problem-002", "s/problem-003", "s/problem-004"]
+    assert sorted(zip(removed["id"], removed["removal_reason"])) == [("s/d", "read_too_deep"),
+                                                                     ("s/in.jsonl:5", "read_too_deep")]
