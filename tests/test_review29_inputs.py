@@ -9,11 +9,16 @@ records with a field added.
 from __future__ import annotations
 
 import json
+import shutil
 
+import pytest
+
+from lucie_data.cli import main
 from lucie_data.steps.readers import MAX_NESTING, RecordReader
 
 from .conftest import DATA
 from .test_inputs import make_build
+from .test_read_checks import PAGE_FILES
 
 PROB = DATA / "problematic"
 DOCS = (PROB / "problematic_docs.jsonl").read_bytes().splitlines(keepends=True)
@@ -84,3 +89,28 @@ def test_a_deep_record_does_not_fail_the_build(tmp_path):
     assert sorted(kept["id"]) == ["s/problem-002", "s/problem-003", "s/problem-004"]
     assert sorted(zip(removed["id"], removed["removal_reason"])) == [("s/d", "read_too_deep"),
                                                                      ("s/in.jsonl:5", "read_too_deep")]
+
+
+# ---------------------------------------------------------------------------------------------- f06: deep sidecar
+@pytest.mark.parametrize("depth", [5000, MAX_NESTING + 1, MAX_NESTING])
+def test_a_deeply_nested_sidecar_row_is_a_validation_error(tmp_path, capsys, depth):
+    """`validate` of an html recipe whose sidecar has a row nested 5,000 deep printed a RecursionError traceback
+    (exit 1) from check_sidecar (and the build would have failed the source). A row is held to the reader's limit
+    (MAX_NESTING, as a jsonl record is: the same answer whatever the stack), so one just over it is refused too.
+    Both are a recipe error naming the sidecar and its line, before any work."""
+    page = PAGE_FILES[0]
+    shutil.copy(page, tmp_path / "a.html")
+    (tmp_path / "side.jsonl").write_text(
+        json.dumps({"path": "b.html", "license": "CC-BY-4.0"}) + "\n"
+        + '{"path": "a.html", "license": "CC-BY-4.0", "x": ' + _nested(depth) + "}\n", encoding="utf-8")
+    f = tmp_path / "s.yaml"
+    f.write_text("name: s\ncategory: web\nlanguages: [de]\nlicense: CC-BY-4.0\n"
+                 "input: {type: html, paths: ['*.html'], sidecar: side.jsonl}\n", encoding="utf-8")
+    capsys.readouterr()
+    code = main(["validate", str(f)])
+    out = " ".join("".join(capsys.readouterr()).split())
+    if depth == MAX_NESTING:  # at the limit: valid
+        assert code == 0, out
+        return
+    assert code == 2 and "Traceback" not in out and "RecursionError" not in out, out
+    assert f"side.jsonl, line 2: nests lists/objects more than {MAX_NESTING} levels deep" in out, out

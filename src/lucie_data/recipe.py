@@ -1242,7 +1242,7 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
     to give every page the recipe's licence as if it had been checked, so pages the sidecar marks CC-BY-ND
     reached the mix labelled CC-BY-4.0 (rule 2). Some files without a row is allowed: the build warns and
     their documents carry ``license_evidence: recipe:no_sidecar_row``."""
-    from .steps.readers import sidecar_key_of, sidecar_lines
+    from .steps.readers import MAX_NESTING, _too_deep, sidecar_key_of, sidecar_lines
 
     file, key = str(recipe_file), spec.sidecar_key
     sc_path = os.path.join(str(recipe_file.resolve().parent), spec.sidecar)  # as the reader joins it
@@ -1268,9 +1268,16 @@ def check_sidecar(spec: InputSpec, recipe_file: Path, inputs: list[Path], lines:
         for n, text in sidecar_lines(sc_path):  # decoded exactly as the reader decodes it (a BOM on line 1 is fine)
             try:
                 row = json.loads(text)
+                deep = _too_deep(row, MAX_NESTING + 1)  # the reader's limit for a field, as for a jsonl record
             except ValueError as e:
                 return issue("input.sidecar", f"sidecar {sc_path}, line {n}: not a JSON object ({e}){bad}",
                              lines.get(("input", "sidecar")))
+            except RecursionError:  # valid JSON nested deeper than the parser goes: the reader would fail the source
+                deep = True
+            if deep:
+                return issue("input.sidecar", f"sidecar {sc_path}, line {n}: nests lists/objects more than "
+                             f"{MAX_NESTING} levels deep, the reader's limit; flatten that row (one JSON object per "
+                             "input file)", lines.get(("input", "sidecar")))
             if not isinstance(row, dict):
                 return issue("input.sidecar", f"sidecar {sc_path}, line {n}: a JSON {type(row).__name__}, "
                              "expected an object (one per input file)", lines.get(("input", "sidecar")))
