@@ -114,3 +114,23 @@ def test_a_deeply_nested_sidecar_row_is_a_validation_error(tmp_path, capsys, dep
         return
     assert code == 2 and "Traceback" not in out and "RecursionError" not in out, out
     assert f"side.jsonl, line 2: nests lists/objects more than {MAX_NESTING} levels deep" in out, out
+
+
+# ---------------------------------------------------------------------------------------------- f02: surrogate key
+def test_a_lone_surrogate_in_a_metadata_key_is_replaced_as_in_a_value(tmp_path):
+    """``"meta": {"\\udc80": 1}`` (valid JSON, a lone surrogate escape in a key) with `metadata_fields: [meta]`
+    failed the whole source in the Parquet writer (UnicodeEncodeError: surrogates not allowed). Keys are now
+    cleaned as values always were (clean_str: U+FFFD for each of the surrogate's bytes), the record is kept."""
+    bad = _line(dict(GOOD[1], id="key"), meta='{"\\udc80": 1, "ok": {"\\udc81x": "\\udc82"}}')
+    (tmp_path / "in.jsonl").write_bytes(b"".join(DOCS[1:2]) + bad)
+    led, kept, removed = make_build(tmp_path, """\
+        name: s
+        category: book
+        languages: [fr, it]
+        license: CC-BY-4.0
+        input: {type: jsonl, paths: ["../in.jsonl"], id_field: id, license_field: license, metadata_fields: [meta]}
+        """)
+    assert sorted(kept["id"]) == ["s/key", "s/problem-002"] and removed.is_empty()
+    meta = json.loads(kept.filter(kept["id"] == "s/key")["metadata"][0])
+    r = "\ufffd" * 3  # a lone surrogate's three bytes, each replaced (clean_str: keys as values)
+    assert meta["meta"] == {r: 1, "ok": {r + "x": r}}

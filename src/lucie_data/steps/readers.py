@@ -131,7 +131,7 @@ def _clean_value(v: Any) -> Any:
     if isinstance(v, (int, float, bool)) or v is None:
         return v
     if isinstance(v, dict):
-        return {str(k): _clean_value(x) for k, x in v.items()}
+        return {clean_str(str(k)): _clean_value(x) for k, x in v.items()}  # keys too (review 29: a surrogate key)
     if isinstance(v, (list, tuple)):
         return [_clean_value(x) for x in v]
     return clean_str(str(v))
