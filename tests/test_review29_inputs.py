@@ -9,6 +9,7 @@ records with a field added.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -134,3 +135,26 @@ def test_a_lone_surrogate_in_a_metadata_key_is_replaced_as_in_a_value(tmp_path):
     meta = json.loads(kept.filter(kept["id"] == "s/key")["metadata"][0])
     r = "\ufffd" * 3  # a lone surrogate's three bytes, each replaced (clean_str: keys as values)
     assert meta["meta"] == {r: 1, "ok": {r + "x": r}}
+
+
+# ---------------------------------------------------------------------------------------------- f03: file names
+@pytest.mark.parametrize("paths", ['"in/*.jsonl"', '"in"'])
+def test_an_input_file_name_that_is_not_utf8_is_a_validation_error(tmp_path, capsys, paths):
+    """``in/bad_\\xff_name.jsonl`` passed `validate`, then failed the whole source in the Parquet writer
+    (UnicodeEncodeError '\\udcff': lineage records the file's name as text). It is now a recipe error before any
+    work, naming the file with its bytes escaped and the fix, whether a glob or a folder matched it."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.jsonl").write_bytes(b"".join(DOCS[1:3]))
+    bad = os.path.join(os.fsencode(tmp_path / "in"), b"bad_\xff_name.jsonl")
+    with open(bad, "wb") as f:
+        f.write(b"".join(DOCS[1:3]))
+    recipe = tmp_path / "s.yaml"
+    recipe.write_text("name: s\ncategory: book\nlanguages: [fr, it]\nlicense: CC-BY-4.0\n"
+                      f"input: {{type: jsonl, paths: [{paths}], license_field: license}}\n", encoding="utf-8")
+    for cmd in ("validate", "build"):
+        capsys.readouterr()
+        code = main([cmd, str(recipe), *(["--output", str(tmp_path / "out")] if cmd == "build" else [])])
+        out = " ".join("".join(capsys.readouterr()).split())
+        assert code == 2 and "Traceback" not in out and "UnicodeEncodeError" not in out, out
+        assert "in/bad_\\xff_name.jsonl" in out and "not UTF-8" in out and "rename" in out, out
+    assert not (tmp_path / "out" / "sources").exists()  # no work started

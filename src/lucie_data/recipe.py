@@ -775,7 +775,7 @@ def _relative_hint(given: Path, base: Path) -> str:
 
 def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = None) -> list[Path]:
     """Expand globs and folders relative to ``base``; sorted, so shard assignment is deterministic. Only regular files
-    (or symlinks to one): anything else a pattern matches (a dangling symlink, a symlink loop, a named pipe, a socket, a
+    (or symlinks to one) with a UTF-8 path (:func:`_utf8_path`): anything else a pattern matches (a dangling symlink, a symlink loop, a named pipe, a socket, a
     device) is left out and said in ``problems`` (fuzz review: a loop was a traceback, a dangling link failed the
     source as "a defect", a named pipe hung the build)."""
     out: list[Path] = []
@@ -792,6 +792,9 @@ def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = 
                 problems.append(_not_a_file(m))
     seen, uniq = set(), []
     for m in out:
+        if problems is not None and not _utf8_path(m):
+            problems.append(_not_utf8(m))
+            continue
         try:
             r = m.resolve()
         except (OSError, RuntimeError):  # (a loop made after the listing)
@@ -824,6 +827,23 @@ def _walk_files(folder: Path, problems: list[str] | None) -> list[Path]:
             elif problems is not None:
                 problems.append(_not_a_file(x))
     return sorted(out)
+
+
+def _utf8_path(m: Path) -> bool:
+    """Whether a path is text: lineage writes every input's path (``source_file``, ids) to UTF-8 Parquet, and a
+    name in another encoding (Python keeps its bytes as lone surrogates) failed the whole source in the writer."""
+    try:
+        str(m).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _not_utf8(m: Path) -> str:
+    """Why an input whose path is not UTF-8 is not read (its bytes escaped, ``\\xff``), with the fix."""
+    shown = os.fsencode(m).decode("utf-8", "backslashreplace")
+    return (f"{shown}: its name is not UTF-8, and the build records input names as text: rename it to a UTF-8 name "
+            "(a folder of Latin-1 names: convmv -r -f latin1 -t utf-8 --notest FOLDER), or make `paths` leave it out")
 
 
 def _not_a_file(m: Path) -> str:
