@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,88 @@ def test_an_input_file_name_that_is_not_utf8_is_a_validation_error(tmp_path, cap
         assert code == 2 and "Traceback" not in out and "UnicodeEncodeError" not in out, out
         assert "in/bad_\\xff_name.jsonl" in out and "not UTF-8" in out and "rename" in out, out
     assert not (tmp_path / "out" / "sources").exists()  # no work started
+
+
+# ---------------------------------------------------------------------------------------------- f04: unreadable
+def _nobody(tmp_path):
+    """(folder, run) to run the CLI as a user without root's right to read anything: as uid/gid 65534 (setpriv)
+    when the tests run as root (a mode-000 file is readable by root), else as the user itself."""
+    import shutil as sh
+    import subprocess
+    import sys
+    import tempfile
+
+    import lucie_data
+
+    src = str(Path(lucie_data.__file__).resolve().parents[1])
+    root = os.geteuid() == 0
+    work = Path(tempfile.mkdtemp(dir=tmp_path if not root else "/tmp", prefix="r29-"))
+    env = dict(os.environ, PYTHONPATH=src, HOME=str(work), TMPDIR=str(work))
+    prefix = []
+    if root:
+        work.chmod(0o755)
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        if not sh.which("setpriv") or subprocess.run([*prefix, sys.executable, "-c", "import lucie_data"], env=env,
+                                                     cwd=work, capture_output=True).returncode:
+            pytest.skip("running as root, and no way to run this Python as another user")
+
+    def run(*args):
+        if root:
+            for d, dirs, files in os.walk(work):
+                for x in [d, *(os.path.join(d, f) for f in files)]:
+                    os.lchown(x, 65534, 65534)
+        return subprocess.run([*prefix, sys.executable, "-m", "lucie_data.cli", *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    return work, run
+
+
+def _unreadable_recipe(work: Path, paths: str) -> None:
+    (work / "in" / "sub").mkdir(parents=True)
+    for name in ("good.jsonl", "noperm.jsonl", "sub/hidden.jsonl"):
+        (work / "in" / name).write_bytes(b"".join(DOCS[1:3]))
+    (work / "s.yaml").write_text("name: s\ncategory: book\nlanguages: [fr, it]\nlicense: CC-BY-4.0\n"
+                                 f"input: {{type: jsonl, paths: [{paths}], license_field: license}}\n",
+                                 encoding="utf-8")
+
+
+def test_an_unreadable_input_file_is_quarantined_and_the_manifest_written(tmp_path):
+    """A mode-000 input was quarantined by the reader, then the manifest step hashed it: a raw PermissionError
+    traceback, exit 1, no manifest.json (on every rerun). The manifest is now written, the file's entry without a
+    digest and saying why; the ledger quarantines it as before."""
+    work, run = _nobody(tmp_path)
+    _unreadable_recipe(work, '"in/*.jsonl"')
+    try:
+        (work / "in" / "noperm.jsonl").chmod(0)
+        res = run("build", "s.yaml", "--output", "out", "-w", "1")
+    finally:
+        (work / "in" / "noperm.jsonl").chmod(0o644)
+    assert "Traceback" not in res.stderr and res.returncode == 0, res.stderr[-2000:]
+    man = json.loads((work / "out" / "manifest.json").read_text())
+    (src,) = man["sources"]
+    inputs = {Path(e["path"]).name: e for e in src["inputs"]}
+    assert inputs["good.jsonl"]["sha256"] and "unreadable" not in inputs["good.jsonl"]
+    assert inputs["noperm.jsonl"]["sha256"] is None and "Permission denied" in inputs["noperm.jsonl"]["unreadable"]
+    led = json.loads((work / "out" / "sources" / "s" / "ledger.json").read_text())
+    assert [Path(q["file"]).name for q in led["quarantined_files"]] == ["noperm.jsonl"]
+
+
+@pytest.mark.parametrize("paths", ['"in"', '"in/*/*.jsonl"', '"in/**/*.jsonl"'])
+def test_an_input_folder_that_cannot_be_listed_is_a_validation_error(tmp_path, paths):
+    """With `paths: ["in"]` and in/sub at mode 000 the build said success and the records of in/sub/hidden.jsonl
+    were nowhere (rule 1); a glob through in/sub skipped it as silently. A folder the walk or a glob cannot list is
+    now a validation error naming it, before any work."""
+    work, run = _nobody(tmp_path)
+    _unreadable_recipe(work, paths)
+    try:
+        (work / "in" / "sub").chmod(0)
+        results = [run("validate", "s.yaml")]
+        if paths == '"in"':
+            results.append(run("build", "s.yaml", "--output", "out", "-w", "1"))
+    finally:
+        (work / "in" / "sub").chmod(0o755)
+    for res in results:
+        out = " ".join((res.stdout + res.stderr).split())
+        assert res.returncode == 2 and "Traceback" not in out, out
+        assert "in/sub cannot be listed (Permission denied)" in out, out
+    assert not (work / "out" / "sources").exists()

@@ -49,19 +49,31 @@ def file_digests(path: Path | str, sha256: bool = True, fast: bool = False,
     return h.hexdigest() if h is not None else None, x.hexdigest() if x is not None else None
 
 
-def sha256_files(paths: list[Path]) -> list[str]:
-    """:func:`sha256_file` of each path, a few at a time: hashlib releases the GIL on large reads, and
-    the cores are idle when the manifest is written (half the hashing time on 2 cores, measured)."""
+def sha256_files(paths: list[Path], hasher=None) -> list:
+    """:func:`sha256_file` (or ``hasher``) of each path, a few at a time: hashlib releases the GIL on large reads,
+    and the cores are idle when the manifest is written (half the hashing time on 2 cores, measured)."""
+    hasher = hasher or sha256_file  # (looked up at each call, not bound once)
     if len(paths) < 2:
-        return [sha256_file(p) for p in paths]
+        return [hasher(p) for p in paths]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(4, len(paths), os.cpu_count() or 1)) as ex:
-        return list(ex.map(sha256_file, paths))
+        return list(ex.map(hasher, paths))
+
+
+def _sha256_or_error(path: Path) -> str | OSError:
+    try:
+        return sha256_file(path)
+    except OSError as e:
+        return e
 
 
 class HashCache:
-    """SHA-256 of inputs cached by (path, size, mtime) so resumed builds don't re-hash terabytes."""
+    """SHA-256 of inputs cached by (path, size, mtime) so resumed builds don't re-hash terabytes.
+
+    An input that cannot be read (no permission, gone since the build read it) has no digest: the reader quarantined
+    it, and the manifest says why in its entry (:meth:`input_entry`; review 29: a PermissionError here was a
+    traceback and no manifest, on every rerun)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -69,27 +81,52 @@ class HashCache:
             self.data = json.loads(path.read_text())
         except (OSError, ValueError):
             self.data = {}
+        self.errors: dict[str, str] = {}  # path -> why it could not be hashed (not saved: tried again next time)
 
     @staticmethod
     def key(p: Path) -> str:
         st = p.stat()
         return f"{p}|{st.st_size}|{st.st_mtime_ns}"
 
-    def get(self, p: Path) -> str:
-        key = self.key(p)
-        if key not in self.data:
-            self.data[key] = sha256_file(p)
-        return self.data[key]
-
-    def prefetch(self, paths: list[Path]) -> None:
-        """Hash the paths not cached yet, in parallel (:func:`sha256_files`)."""
-        todo = {}
-        for p in paths:
+    def get(self, p: Path) -> str | None:
+        """The file's SHA-256, None when it cannot be read (``errors`` says why)."""
+        try:
             key = self.key(p)
             if key not in self.data:
+                self.data[key] = sha256_file(p)
+            return self.data[key]
+        except OSError as e:
+            self.errors[str(p)] = e.strerror or str(e)
+            return None
+
+    def prefetch(self, paths: list[Path]) -> None:
+        """Hash the paths not cached yet, in parallel (:func:`sha256_files`); unreadable ones are left to
+        :meth:`get`."""
+        todo = {}
+        for p in paths:
+            try:
+                key = self.key(p)
+            except OSError:
+                continue
+            if key not in self.data:
                 todo.setdefault(key, p)
-        for key, digest in zip(todo, sha256_files(list(todo.values()))):
-            self.data[key] = digest
+        for key, digest in zip(todo, sha256_files(list(todo.values()), _sha256_or_error)):
+            if not isinstance(digest, OSError):
+                self.data[key] = digest
+
+    def input_entry(self, p: Path) -> dict:
+        """A manifest entry of an input file: path, size, sha256; ``unreadable`` (why) and null sha256 (and size,
+        when even that is unknown) for a file the build could not read."""
+        digest = self.get(p)
+        try:
+            size = p.stat().st_size
+        except OSError as e:
+            size = None
+            self.errors.setdefault(str(p), e.strerror or str(e))
+        entry = {"path": str(p), "size": size, "sha256": digest}
+        if digest is None:
+            entry["unreadable"] = self.errors.get(str(p), "unknown error")
+        return entry
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -345,9 +382,8 @@ def write_manifest(out: Path, pipe, result) -> dict:
             "token_counter": counter,
             "license": src.recipe.license,
             "redistributable": src.recipe.redistributable,
-            "inputs": [{"path": str(p), "size": p.stat().st_size, "sha256": cache.get(p)} for p in src.inputs],
-            **({"sidecar": {"path": str(src.sidecar), "size": src.sidecar.stat().st_size, "sha256": cache.get(src.sidecar)}}
-               if src.sidecar is not None else {}),
+            "inputs": [cache.input_entry(p) for p in src.inputs],
+            **({"sidecar": cache.input_entry(src.sidecar)} if src.sidecar is not None else {}),
             "records_read": led["records_read"], "docs_kept": led["docs_kept"], "docs_removed": led["docs_removed"],
             **({"complete": False} if led.get("complete") is False else {}),  # an input not read whole: see runner
             # left out by --only though this pipeline would rebuild it: its shards are an earlier run's
