@@ -244,3 +244,32 @@ def test_an_input_folder_that_cannot_be_listed_is_a_validation_error(tmp_path, p
         assert res.returncode == 2 and "Traceback" not in out, out
         assert "in/sub cannot be listed (Permission denied)" in out, out
     assert not (work / "out" / "sources").exists()
+
+
+# ---------------------------------------------------------------------------------------------- f05: text files
+BOOK = (PROB / "real_utf8-bom_crlf_gutenberg-44157.txt").read_bytes()  # UTF-8 with a BOM
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_a_utf8_text_with_one_stray_byte_is_read_as_utf8(tmp_path, bom):
+    """A UTF-8 book (with or without its BOM) with one stray byte 0xFF was decoded whole as ISO-8859-10 (the BOM
+    stripped, UTF-8 failed, charset_normalizer guessed): every "é" became "ÃĐ", kept as clean with only
+    ``read_note: decoded_from_iso8859_10``. A BOM means UTF-8, and a file most of whose non-ASCII bytes are UTF-8
+    is UTF-8: the stray byte becomes U+FFFD, the note says so and how many bytes were replaced."""
+    body = BOOK[3:] if not bom else BOOK
+    m = len(body) // 2
+    (tmp_path / "book.txt").write_bytes(body[:m] + b"\xff" + body[m:])
+    led, kept, removed = make_build(tmp_path, """\
+        name: t
+        category: book
+        languages: [fr]
+        license: LicenseRef-PD-US-Project-Gutenberg
+        input: {type: text, paths: ["../book.txt"]}
+        """)
+    assert removed.is_empty() and kept.height == 1
+    original = BOOK[3:].decode("utf-8")
+    cut = m - (3 if bom else 0)
+    assert kept["text"][0] == original[:len(BOOK[3:][:cut].decode("utf-8"))] + "\ufffd" + BOOK[3:][cut:].decode("utf-8")
+    assert "ÃĐ" not in kept["text"][0] and kept["text"][0].count("é") == original.count("é")
+    meta = json.loads(kept["metadata"][0])
+    assert meta["read_note"] == "undecodable_bytes_replaced" and meta["read_bytes_replaced"] == 1

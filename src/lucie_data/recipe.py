@@ -254,7 +254,7 @@ class SourceRecipe(Strict):
 READER_EXTRA_KEYS: dict[str, frozenset[str]] = {
     "html": frozenset({"license_detected"}),  # trafilatura's detected licence (steps.readers._html_record)
     "warc": frozenset({"license_detected"}),
-    "text": frozenset({"read_note"}),
+    "text": frozenset({"read_note", "read_bytes_replaced"}),
 }
 
 

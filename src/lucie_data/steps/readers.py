@@ -267,13 +267,33 @@ def _decode_western(data: bytes) -> tuple[str, str] | None:
 TRUNCATED_UTF8 = "truncated_utf8_sequence_dropped"
 
 
+def undecodable_bytes(data: bytes) -> int:
+    """How many bytes of ``data`` are not UTF-8 (each run of them becomes one U+FFFD when decoded with
+    ``errors="replace"``; a U+FFFD the data already holds is not counted)."""
+    text = data.decode("utf-8", "replace")
+    inserted = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    return len(data) - len(text.encode("utf-8")) + 3 * inserted
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether ``data``, not valid UTF-8, is UTF-8 with stray bytes: its valid multi-byte UTF-8 sequences outnumber
+    the bytes UTF-8 cannot decode. A text in a legacy 8-bit or double-byte charset has next to no valid sequences
+    ("é" in Latin-1 is one byte before ASCII); review 29: a UTF-8 book with one stray byte went to the charset
+    guesser, which read it all as ISO-8859-10, every "é" as "ÃĐ"."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16/32 byte order marks
+        return False
+    return len(_UTF8_SEQ.findall(data)) > undecodable_bytes(data)
+
+
 def decode_text_file(data: bytes, languages=None) -> tuple[str, str | None]:
-    """Decode a plain-text file: UTF-8 (BOM stripped); a sequence cut at the very end is dropped;
-    anything else is decoded as Windows-1252 / ISO-8859-1 when the recipe's ``languages`` are all Western European
-    and the bytes read as such (:func:`_decode_western`), otherwise with the detected charset; valid UTF-8 full of
-    NULs is tried as UTF-16 without a BOM. Returns (text, note); :func:`not_text` then says whether the result is
-    text at all."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    """Decode a plain-text file: UTF-8 (BOM stripped); a sequence cut at the very end is dropped; a file that
+    starts with a UTF-8 BOM, or is mostly UTF-8 (:func:`_mostly_utf8`), is UTF-8 with its stray bytes replaced by
+    U+FFFD (``undecodable_bytes_replaced``); anything else is decoded as Windows-1252 / ISO-8859-1 when the recipe's
+    ``languages`` are all Western European and the bytes read as such (:func:`_decode_western`), otherwise with the
+    detected charset; valid UTF-8 full of NULs is tried as UTF-16 without a BOM. Returns (text, note);
+    :func:`not_text` then says whether the result is text at all."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
         data = data[3:]
     utf8 = None
     try:
@@ -281,6 +301,8 @@ def decode_text_file(data: bytes, languages=None) -> tuple[str, str | None]:
     except UnicodeDecodeError as e:
         if e.start >= len(data) - 3 and e.reason == "unexpected end of data":
             return data[: e.start].decode("utf-8"), TRUNCATED_UTF8
+        if bom or _mostly_utf8(data):  # a BOM says UTF-8: the guesser's charset would garble every accent
+            return data.decode("utf-8", "replace"), "undecodable_bytes_replaced"
     if utf8 is not None:
         if _too_many(utf8.count("\x00"), utf8):  # ASCII text in UTF-16 without a BOM is valid UTF-8, half NULs
             for enc, high in (("utf_16_le", data[1::2]), ("utf_16_be", data[0::2])):
@@ -692,6 +714,9 @@ class RecordReader(PipelineStep):
             if note == TRUNCATED_UTF8:  # a damaged file, kept: named in the ledger's warnings (review: only in
                 self._count(note)  # the document's metadata, where a truncated .jsonl.gz was named)
                 self._count_named(note, file_rel)
+            if note == "undecodable_bytes_replaced":  # how many: one stray byte or thousands
+                doc.metadata["read_bytes_replaced"] = undecodable_bytes(data[3:] if data.startswith(
+                    b"\xef\xbb\xbf") else data)
         yield doc
 
     def _extract(self, html: str | bytes, url: str | None = None) -> dict | None:
