@@ -273,3 +273,47 @@ def test_a_utf8_text_with_one_stray_byte_is_read_as_utf8(tmp_path, bom):
     assert "ÃĐ" not in kept["text"][0] and kept["text"][0].count("é") == original.count("é")
     meta = json.loads(kept["metadata"][0])
     assert meta["read_note"] == "undecodable_bytes_replaced" and meta["read_bytes_replaced"] == 1
+
+
+# ---------------------------------------------------------------------------------------------- f07: row groups
+def _parquet_with_a_corrupt_row_group(path, rows: int = 2000, group: int = 500, bad: int = 2) -> list[dict]:
+    """Real records (problematic_docs.jsonl's first lines, numbered) in row groups of ``group`` rows; the data of
+    row group ``bad`` overwritten (its footer entry intact: the file says how many rows it holds)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = [json.loads(b) for b in DOCS[1:9]]
+    recs = [{"id": f"r{i}", "text": f"{i} " + base[i % len(base)]["text"][:300],
+             "license": base[i % len(base)]["license"]} for i in range(rows)]
+    pq.write_table(pa.Table.from_pylist(recs), path, row_group_size=group, compression="snappy")
+    meta = pq.ParquetFile(path).metadata.row_group(bad)
+    data = bytearray(path.read_bytes())
+    for c in range(meta.num_columns):
+        col = meta.column(c)
+        start = col.dictionary_page_offset or col.data_page_offset
+        for k in range(start + 40, start + col.total_compressed_size - 8):
+            data[k] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return recs
+
+
+def test_a_corrupt_parquet_row_group_removes_its_rows_and_the_others_are_read(tmp_path):
+    """A Parquet file whose third row group (of four) is corrupt, footer intact: the reader stopped there and
+    recorded one removed row; records_read said 1,001 of the file's 2,000 rows, and the fourth row group, readable,
+    was dropped. Each row group is now read on its own: the corrupt one's rows (the footer knows how many) are
+    removed one by one as read_corrupt_file (ids by position), the file is quarantined once, the rest is kept."""
+    _parquet_with_a_corrupt_row_group(tmp_path / "x.parquet")
+    led, kept, removed = make_build(tmp_path, """\
+        name: s
+        category: book
+        languages: [fr, it]
+        license: CC-BY-4.0
+        input: {type: parquet, paths: ["../x.parquet"], id_field: id, license_field: license}
+        """)
+    assert led["records_read"] == 2000
+    assert sorted(kept["id"]) == sorted(f"s/r{i}" for i in [*range(1000), *range(1500, 2000)])
+    assert sorted(removed["id"]) == sorted(f"s/x.parquet:{i}" for i in range(1000, 1500))
+    assert set(removed["removal_reason"]) == {"read_corrupt_file"}
+    (q,) = led["quarantined_files"]
+    assert q["file"] == "x.parquet" and q["reason"] == "read_corrupt_file"
+    assert "rows 1,000 to 1,499 (row group 3 of 4)" in q["detail"] and "500 rows" in q["detail"], q

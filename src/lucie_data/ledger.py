@@ -85,10 +85,13 @@ def removed_counts(source_dir: Path):
     agg, q = pl.collect_all([agg, q])
     for row in agg.iter_rows(named=True):
         per[row["removal_stage"]][row["removal_reason"]] = {"docs": int(row["docs"]), "chars": int(row["chars"] or 0)}
+    seen = set()
     for row in q.iter_rows(named=True):
         meta = json.loads(row["metadata"])
-        quarantined.append({"file": meta.get("source_file"), "reason": row["removal_reason"],
-                            "detail": meta.get("read_error_detail")})
+        entry = (meta.get("source_file"), row["removal_reason"], meta.get("read_error_detail"))
+        if entry not in seen:  # once per file and problem: a corrupt Parquet row group removes each of its rows
+            seen.add(entry)
+            quarantined.append(dict(zip(("file", "reason", "detail"), entry)))
     quarantined.sort(key=lambda d: (str(d["file"]), d["reason"]))
     return per, quarantined
 

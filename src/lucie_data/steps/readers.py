@@ -678,20 +678,38 @@ class RecordReader(PipelineStep):
             self._count_named("no_record", file_rel)
 
     def _iter_parquet(self, path: str, file_rel: str, mine) -> Iterator[Document]:
+        """Row group after row group: the footer says how many rows each holds, so a row group that cannot be read
+        (corrupt pages) has each of its rows it did not give removed as ``read_corrupt_file`` (positional ids; the
+        file quarantined once, whatever the number of rows) and the next row groups are read (review 29: the
+        reader stopped at the first bad row group, one removed row for it, the rest of the file never counted)."""
         import pyarrow.parquet as pq
 
         i = 0
         try:
             pf = pq.ParquetFile(path)
-            for batch in pf.iter_batches(batch_size=1000):
-                for rec in batch.to_pylist():
-                    if mine(i):
-                        yield self.make_doc(rec, file_rel, i, "")
-                    i += 1
+            groups = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
         except Exception as e:  # pyarrow raises several types for corrupt files
-            yield from self._file_error(path, file_rel, i, e, "read_corrupt_file",
-                                        f"after record {i - 1}" if i else "at the start")
+            yield from self._file_error(path, file_rel, 0, e, "read_corrupt_file", "at the start")
             return
+        for g, n in enumerate(groups):
+            start, err = i, None
+            try:
+                for batch in pf.iter_batches(batch_size=1000, row_groups=[g]):
+                    for rec in batch.to_pylist():
+                        if mine(i):
+                            yield self.make_doc(rec, file_rel, i, "")
+                        i += 1
+            except Exception as e:  # noqa: BLE001 -- this row group's problem: the next ones are read
+                err = f"{type(e).__name__}: {e}"
+            if i - start < n:  # unreadable, or fewer rows than the footer says
+                why = err or f"it holds {i - start:,} of them"
+                detail = (f"rows {start:,} to {start + n - 1:,} (row group {g + 1} of {len(groups)}) cannot be read "
+                          f"({why}): its {start + n - i:,} rows not read are removed, the other row groups are "
+                          "read; file quarantined")[:1000]
+                for k in range(i, start + n):
+                    if mine(k):
+                        yield self._error("read_corrupt_file", file_rel, k, detail)
+                i = start + n
         if not i:
             self._no_record(path, file_rel)
 
