@@ -181,3 +181,12 @@ def test_any_stage_that_removes_every_document_is_warned_about(tmp_path, capsys)
     assert w.startswith(f"stage min_length removed every document it received (397: {top} × "), w
     assert str(tmp_path / "sources" / "all_gone.yaml") in w
     assert f"all_gone: {w}" in out
+
+
+def test_python_dash_m_lucie_data_runs_the_cli():
+    """Bad-input review: `python -m lucie_data` failed (no __main__.py); only `-m lucie_data.cli` worked."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lucie_data", "stages"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "language_gate" in r.stdout, r.stderr
