@@ -1,7 +1,8 @@
 """Keep/drop agreement of lucie-data's Gopher/C4/FineWeb filters with datatrove's (spaCy) on real docs.
 
 Used by benchmarks/quality_bench.py and tests/test_quality.py. datatrove is configured with exactly
-the thresholds of our per-language preset, so a disagreement can only come from tokenisation.
+the thresholds of our per-language preset, and with our one departure from its rules (a top n-gram that
+occurs once counts 0, as in RedPajama-V2), so a disagreement can only come from tokenisation.
 """
 from __future__ import annotations
 
@@ -51,10 +52,26 @@ def datatrove_filter(family: str, lang: str):
     raise ValueError(family)
 
 
-def run_datatrove(f, doc: Document):
-    """datatrove's ``filter`` (C4's terminal punctuation list is module-level: patched for the call)."""
-    import datatrove.pipeline.filters.c4_filters as c4
+def _top_duplicate_repeated(x: list[str]) -> int:
+    """datatrove's ``find_top_duplicate``, 0 when the top n-gram occurs once (lucie-data's gopher.py)."""
+    from collections import Counter
 
+    gram, count = Counter(x).most_common(1)[0]
+    return len(gram) * count if count > 1 else 0
+
+
+def run_datatrove(f, doc: Document):
+    """datatrove's ``filter`` (C4's terminal punctuation list and Gopher's top n-gram function are
+    module-level: patched for the call)."""
+    import datatrove.pipeline.filters.c4_filters as c4
+    import datatrove.pipeline.filters.gopher_repetition_filter as rep
+
+    if isinstance(f, rep.GopherRepetitionFilter):
+        saved, rep.find_top_duplicate = rep.find_top_duplicate, _top_duplicate_repeated
+        try:
+            return f.filter(doc)
+        finally:
+            rep.find_top_duplicate = saved
     end = getattr(f, "_end", None)
     if end is not None:
         saved, c4.END_PUNCTUATION = c4.END_PUNCTUATION, end

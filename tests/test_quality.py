@@ -552,7 +552,10 @@ def test_count_sentences_matches_the_whole_line_rule_and_stops_early(lang):
 
 # --- n-gram signals: exactly datatrove's functions on our tokens, whatever n and order the user configures ----
 def _dt_ngram_signals(text, lang, top, dup):
-    """datatrove 0.10.1's top / all-duplicate n-gram rules on ``split_words`` (n-grams as tuples: no "".join)."""
+    """datatrove 0.10.1's top / all-duplicate n-gram rules on ``split_words`` (n-grams as tuples: no "".join),
+    with RedPajama-V2's 0 for a top n-gram that occurs once."""
+    from collections import Counter
+
     from datatrove.pipeline.filters import gopher_repetition_filter as dt
 
     from lucie_data.steps.quality.words import split_words
@@ -560,7 +563,9 @@ def _dt_ngram_signals(text, lang, top, dup):
     words, out = split_words(text, lang), {}
     for n, _ in top:
         if len(words) >= n:
-            out[f"top_{n}_gram_frac"] = round(dt.find_top_duplicate(dt.get_n_grams(words, n)) / len(text), 4)
+            grams = dt.get_n_grams(words, n)
+            v = dt.find_top_duplicate(grams) if Counter(grams).most_common(1)[0][1] > 1 else 0
+            out[f"top_{n}_gram_frac"] = round(v / len(text), 4)
     for n, _ in sorted(dup):
         seen, total, i = set(), 0, 0
         while i < len(words) - n + 1:
@@ -597,6 +602,38 @@ def test_ngram_signals_equal_datatrove_for_any_configured_n(top, dup):
         s = d.metadata["quality_signals"]["rep"]
         got = {k: v for k, v in s.items() if k.startswith(("top_", "dup_")) and "gram" in k}
         assert got == _dt_ngram_signals(t, "fr", top, dup), t[:60]
+
+
+def test_top_ngram_fraction_is_zero_when_no_ngram_repeats():
+    """Gopher's "most common n-gram" is one that repeats: a sentence whose n-grams all occur once is not
+    repetitive (fr-pud-n01007 was removed as gopher_rep_top_3_gram at 0.197). RedPajama-V2 gives 0 there."""
+    from collections import Counter
+
+    from lucie_data.steps.quality.gopher import _NGrams
+    from lucie_data.steps.quality.words import split_words
+
+    pud = {d.id: d for lang in LANGS for d in docs(f"{lang}_ud_pud.jsonl")}
+    d = pud["fr-pud-n01007"]
+    assert GopherRepetitionFilter(language="fr").filter(copy.deepcopy(d)) is True
+    unique = repeated = 0
+    for d in pud.values():
+        lang = d.metadata["language"]
+        f = GopherRepetitionFilter(language=lang, annotate_only=True, stage_id="rep")
+        f.filter(d)
+        s = d.metadata["quality_signals"]["rep"]
+        words = split_words(d.text, lang)
+        grams = _NGrams(words)  # the pure-Python twin gives the same figures
+        for n in (2, 3, 4):
+            top = Counter(zip(*(words[k:] for k in range(n)))).most_common(1)
+            if not top:
+                continue
+            if top[0][1] == 1:
+                unique += 1
+                assert s[f"top_{n}_gram_frac"] == 0 and grams.top_chars(n) == 0, (d.id, n)
+            else:
+                repeated += 1
+                assert s[f"top_{n}_gram_frac"] > 0 and grams.top_chars(n) > 0, (d.id, n)
+    assert unique > 100 and repeated > 100  # both cases are common in the slice
 
 
 def test_ocr_quality_reads_hyphenated_line_breaks_as_layout_not_noise():

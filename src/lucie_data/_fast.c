@@ -386,7 +386,7 @@ static PyObject *fast_ngram_stats(PyObject *self, PyObject *args) {
                 const slot_t *sl = &t.slots[j];
                 if (sl->count > best_c || (sl->count == best_c && sl->first < best_p)) { best_c = sl->count; best_p = sl->first; }
             }
-            if (best_c <= 1) { best_c = 1; best_p = 0; }
+            if (best_c <= 1) { best_c = 0; best_p = 0; }  /* no n-gram repeats: 0 (RedPajama-V2) */
             PyObject *v = PyLong_FromSsize_t((cum[best_p + n] - cum[best_p] + n - 1) * best_c);
             if (v == NULL) goto done;
             Py_SETREF(PyList_GET_ITEM(tops, k), v);

@@ -266,7 +266,8 @@ class GopherRepetitionSpec(_Heuristic):
     dup_para_char_frac: float | None = _share("share of characters in duplicated paragraphs above this: removed; "
                                               "0 = off")
     top_n_grams: NGramList | None = Field(None, description="[n, share]: share of characters in the most frequent "
-                                          "n-gram above which a document is removed (0 < share ≤ 1)")
+                                          "n-gram (0 if none occurs twice) above which a document is removed "
+                                          "(0 < share ≤ 1)")
     dup_n_grams: NGramList | None = Field(None, description="[n, share]: share of characters in repeated n-grams "
                                           "above which a document is removed (0 ≤ share ≤ 1)")
     _step = "gopher.GopherRepetitionFilter"

@@ -1,7 +1,9 @@
 """Gopher quality and repetition rules (Rae et al. 2021, arXiv 2112.11446, §A.1.1 and Table A1).
 
 Same rules, order, thresholds and reasons as datatrove 0.10.1's ``GopherQualityFilter`` and
-``GopherRepetitionFilter`` (reasons prefixed ``gopher_`` / ``gopher_rep_``), but words come from
+``GopherRepetitionFilter`` (reasons prefixed ``gopher_`` / ``gopher_rep_``), except that the top n-gram
+fraction is 0 when no n-gram occurs twice (Gopher's "most common n-gram" is a repeated one; RedPajama-V2's
+signals, on which Lucie filtered, do the same; datatrove counts a text's first n-gram), but words come from
 ``words.split_words`` (computed once per text and shared) and the n-gram statistics are computed with
 C-level ``Counter``/``zip`` instead of one Python ``join`` per position.
 """
@@ -179,13 +181,16 @@ class _NGrams:
         return self.levels[n]
 
     def top_chars(self, n: int) -> int:
-        """datatrove's ``find_top_duplicate`` on " "-joined n-grams: characters of the top n-gram × count."""
+        """datatrove's ``find_top_duplicate`` on " "-joined n-grams: characters of the top n-gram × count,
+        but 0 when no n-gram occurs twice (datatrove takes the first n-gram of a text where nothing repeats)."""
         if n == 1:  # level 1 keeps every position uncounted: count the words here (top_n_grams: [[1, ...]])
             _, first, counts = np.unique(self.ids, return_index=True, return_counts=True)
             c = int(counts.max())
             p = int(first[counts == c].min())  # ties: the word seen first, as Counter.most_common
         else:
             p, c = self.level(n)[2]
+        if c <= 1:  # RedPajama-V2's Base_RPS_Frac_Chars_In_Top_NGram: 0 when the top count is <= 1
+            return 0
         return (int(self.cum[p + n] - self.cum[p]) + n - 1) * c
 
     def dup_chars(self, n: int) -> int:
