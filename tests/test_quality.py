@@ -116,6 +116,37 @@ def test_c4_rewrites_lines_and_marks_modified():
     assert not d.text.startswith("Partager") and d.metadata["modified_by"] == ["c4"]
 
 
+def test_c4_presets_are_datatroves_defaults_and_the_docs_say_so_with_published_c4s():
+    """The c4_quality presets were cited as "[DT] = [C4] §2.2", but datatrove's C4QualityFilter defaults (which
+    FineWeb ran) differ from published C4 (T5 paper §2.2, TFDS c4_utils.py: lines of >= 5 words, pages of >= 3
+    sentences, end marks . ? ! "): the presets keep datatrove's values, the docs must say whose they are."""
+    import inspect
+
+    from datatrove.pipeline.filters import c4_filters as dt
+
+    from lucie_data.stages.quality import C4QualitySpec
+    from lucie_data.steps.quality.base import _asset_path, preset_params
+
+    en = preset_params("c4_quality", "en")
+    defaults = inspect.signature(dt.C4QualityFilter).parameters
+    for key in ("min_num_sentences", "min_words_per_line", "max_word_length", "split_paragraph"):
+        assert en[key] == defaults[key].default, key
+    assert tuple(en["end_punctuation"]) == dt.END_PUNCTUATION and "'" in en["end_punctuation"]
+    published = {"min_num_sentences": 3, "min_words_per_line": 5}  # TFDS _MIN_NUM_SENTENCES, _MIN_WORDS_PER_LINE
+    fields = C4QualitySpec.model_fields
+    for key, value in published.items():
+        desc = fields[key].description
+        assert f"preset {en[key]} (datatrove's default, as FineWeb ran it; published C4: {value})" in desc, desc
+    assert """published C4: . ? ! \"""" in fields["end_punctuation"].description
+    assert "< 5 sentences" not in (C4QualitySpec.__doc__ or "")
+    yaml_text = _asset_path().read_text(encoding="utf-8")
+    assert "[DT] = [C4]" not in yaml_text
+    assert "≥ 5 words per line, ≥ 3 sentences" in yaml_text
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert ("`c4_quality` keeps datatrove's defaults (FineWeb's): ≥ 5 sentences a page, ≥ 3 words a line, `'` as an end "
+            "mark; published C4 has ≥ 3 sentences, ≥ 5 words, end marks `.` `?` `!` `\"`") in readme
+
+
 def test_annotate_only_keeps_everything_and_writes_signals():
     pud = docs("fr_ud_pud.jsonl")[:20]  # short news excerpts: Gopher would drop most of them
     f = GopherQualityFilter(language="fr", annotate_only=True, stage_id="gq")

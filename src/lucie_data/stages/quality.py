@@ -280,20 +280,24 @@ class GopherRepetitionSpec(_Heuristic):
 
 
 class C4QualitySpec(_Heuristic):
-    """C4 rules (arXiv 1910.10683): keeps lines ending in punctuation; drops lorem ipsum, curly brackets, < 5 sentences."""
+    """C4 rules (arXiv 1910.10683), datatrove's defaults: keeps lines ending in punctuation; drops lorem ipsum, {, few sentences."""
 
     type: Literal["c4_quality"]
     split_paragraph: bool | None = Field(None, description="judge lines (true) or sentences (false)")
     remove_citations: bool | None = Field(None, description="remove [1], [edit], [citation needed]")
     filter_no_terminal_punct: bool | None = Field(None, description="drop lines not ending in end_punctuation")
-    min_num_sentences: int | None = _count("fewer sentences in the kept lines: removed; 0 turns the rule off")
-    min_words_per_line: int | None = _count("lines with fewer words are dropped; 0 turns the rule off")
+    min_num_sentences: int | None = _count("fewer sentences in the kept lines: removed; 0 turns the rule off; preset 5 "
+                                           "(datatrove's default, as FineWeb ran it; published C4: 3)")
+    min_words_per_line: int | None = _count("lines with fewer words are dropped; 0 turns the rule off; preset 3 "
+                                            "(datatrove's default, as FineWeb ran it; published C4: 5)")
     max_word_length: int | None = _count("lines holding a longer word are dropped; 0 turns the rule off")
     filter_lorem_ipsum: bool | None = Field(None, description="remove documents holding 'lorem ipsum'")
     filter_javascript: bool | None = Field(None, description="drop lines mentioning javascript")
     filter_curly_bracket: bool | None = Field(None, description="remove documents holding '{'")
     filter_policy: bool | None = Field(None, description="drop cookie / terms-of-use / privacy-policy lines")
-    end_punctuation: list[str] | None = Field(None, description="endings of the lines filter_no_terminal_punct keeps")
+    end_punctuation: list[str] | None = Field(None, description="endings of the lines filter_no_terminal_punct keeps; "
+                                              "preset: datatrove's . ? ! \" ' (+ the language's closing quotes; "
+                                              "published C4: . ? ! \")")
     _step = "c4.C4QualityFilter"
     _empty_hint: ClassVar[dict[str, str]] = {"end_punctuation": "no line would end in one of them, so every line would be dropped; list the "
                                       "endings to keep (e.g. [\".\", \"?\", \"!\"]) or set "
