@@ -241,6 +241,71 @@ def test_ocr_quality_keeps_clean_prose_of_the_other_languages(name):
                              id="x", metadata={"language": name[:2]})) is True
 
 
+# --- code through the prose filters ------------------------------------------------------------------------------
+_PROSE_FILTERS = (GopherQualityFilter, GopherRepetitionFilter, C4QualityFilter, FineWebQualityFilter, OCRQualityFilter)
+
+
+def _code_docs() -> list[Document]:
+    """The 12 real permissive source files of tests/data/read_checks, labelled as a code build labels them."""
+    from lucie_data.languages import normalize_language
+
+    out = []
+    for line in open(DATA.parent / "read_checks" / "code_permissive.jsonl", encoding="utf-8"):
+        r = json.loads(line)
+        lang = normalize_language(r["programming_language"], is_code=True)  # code:python, code:go...
+        out.append(Document(text=r["text"], id=r["id"], metadata={"language": lang}))
+    return out
+
+
+@pytest.mark.parametrize("cls", _PROSE_FILTERS)
+def test_language_auto_passes_code_through_the_prose_filters_and_counts_it(cls):
+    """With `language: auto`, a code:* document fell back to the English preset: gopher_quality removed 61 of the 62
+    permissive files of the shared corpora (gopher_below_alpha_threshold), c4_quality rewrote the ones it kept. Lucie
+    applied no quality filter to The Stack: code passes unchanged, counted as skipped_code:<stage>."""
+    code = _code_docs()
+    f = cls(language="auto", stage_id="q")
+    for d in copy.deepcopy(code):
+        text = d.text
+        assert f.filter(d) is True and d.text == text, d.id
+    assert f.stats.stats["skipped_code:q"].total == len(code)
+    ann = cls(language="auto", stage_id="q", annotate_only=True)
+    d = copy.deepcopy(code[0])
+    assert ann.filter(d) is True
+    assert d.metadata["quality_signals"]["q"] == {"language": "code:python", "skipped": "code", "would_remove": None}
+    prose = docs("fr_eltec_novels.jsonl")[0]  # prose is still judged
+    auto = cls(language="auto", stage_id="q")
+    auto.filter(copy.deepcopy(prose))
+    assert "skipped_code:q" not in auto.stats.stats
+
+
+def test_an_explicit_language_still_filters_code():
+    code = _code_docs()
+    removed = sum(GopherQualityFilter(language="en").filter(copy.deepcopy(d)) is not True for d in code)
+    assert removed >= len(code) - 2, removed
+
+
+def test_a_code_source_built_with_prose_filters_keeps_its_files_and_the_ledger_counts_them(tmp_path):
+    from lucie_data.cli import main
+
+    corpus = DATA.parent / "read_checks" / "code_permissive.jsonl"
+    (tmp_path / "code.yaml").write_text(
+        "name: code\ncategory: programming\nlanguages: [code]\nlicense: MIT\n"
+        f"input: {{type: jsonl, paths: [{corpus}], language_field: programming_language, license_field: license}}\n"
+        "stages:\n  - type: gopher_quality\n  - type: c4_quality\n  - type: ocr_quality\n"
+        "  - type: gopher_quality\n    name: gopher_en\n    language: en\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: p\nsources: [code.yaml]\noutput_dir: out\n"
+                                     "license_policy: {allow_classes: [permissive]}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    led = json.loads((tmp_path / "out" / "sources" / "code" / "ledger.json").read_text())
+    assert led["balanced"] and led["records_read"] == 12
+    st = {s["stage"]: s for s in led["stages"]}
+    for sid in ("gopher_quality", "c4_quality", "ocr_quality"):
+        assert (st[sid]["docs_in"], st[sid]["docs_kept"], st[sid]["docs_skipped_code"]) == (12, 12, 12), st[sid]
+    en = st["gopher_en"]  # an explicit language still judges code
+    assert en["docs_removed"] >= 10 and "docs_skipped_code" not in en, en
+    assert en["docs_in"] == en["docs_kept"] + en["docs_removed"]
+
+
 def test_a_removed_document_carries_the_signals_behind_its_reason():
     """Engineer review: signals were written with `annotate_only` only, so a removed row said `ocr_noisy_text` or
     `gopher_rep_top_3_gram` with nothing to check it against. The removed document now carries them."""

@@ -60,6 +60,8 @@ def read_stage_counts(source_dir: Path) -> dict[str, dict[str, int]]:
             for key, v in step.get("stats", {}).items():
                 if key.startswith("created:"):
                     counts[key.split(":", 1)[1]]["created_docs"] += _stat_total(v)
+                elif key.startswith("skipped_code:"):  # code a prose quality filter kept unjudged (language: auto)
+                    counts[key.split(":", 1)[1]]["skipped_code"] += _stat_total(v)
     return counts
 
 
@@ -377,6 +379,8 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
         created = c.get("created_docs", 0)
         if created:
             entry["docs_created"] = created
+        if c.get("skipped_code"):
+            entry["docs_skipped_code"] = c["skipped_code"]
         stages.append(entry)
     imbalances = stage_imbalances(stages, kept["docs"])
     for st in stages:  # a stage that removed every document it received: accounted for, but said, with its reasons,

@@ -2,7 +2,8 @@
 boilerplate, KenLM perplexity, OCR noise and Lucie's RedPajama-V2 rules.
 
 Heuristic stages take ``language``: ``auto`` (each document's ``language``, falling back to the
-source's first language, then English) or one of fr/en/de/es/it. Thresholds not given in YAML come
+source's first language, then English; ``code``/``code:*`` documents pass unjudged, counted as
+``skipped_code``) or one of fr/en/de/es/it. Thresholds not given in YAML come
 from ``assets/quality/presets.yaml`` (each value cites its source). ``annotate_only: true`` keeps every
 document and writes the signals into ``quality_signals.<stage>`` so thresholds can be tuned later.
 """
@@ -88,7 +89,7 @@ def _count(description: str):
 
 
 class _Heuristic(StageSpec):
-    language: Lang = Field("auto", description="preset: auto = each document's language")
+    language: Lang = Field("auto", description="preset: auto = each document's language (code passes unjudged)")
     annotate_only: bool = Field(False, description="keep every document, write signals to quality_signals.<stage>")
 
     _step: str = ""

@@ -21,7 +21,7 @@ from pathlib import Path
 from datatrove.data import Document
 
 from ..base import LucieFilter
-from .base import doc_language, put_signals
+from .base import code_language, doc_language, pass_code, put_signals
 
 # ordinary punctuation of the languages the stage takes (fr, en, de, es, it), not counted as stray symbols: Spanish
 # inverted marks, German low quotes, single guillemets, currency signs, the acute accent ELTeC-ita writes as an
@@ -101,6 +101,10 @@ class OCRQualityFilter(LucieFilter):
         return None
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if self.language == "auto":
+            code = code_language(doc)
+            if code is not None:  # stop words and symbols of prose: code is not OCR
+                return pass_code(self, doc, code, self.annotate_only, self.stage_id or "ocr_quality")
         lang = doc_language(doc, self.default_language) if self.language == "auto" else self.language
         s = ocr_signals(doc.text, lang)
         reason = self.decide(s)
