@@ -77,7 +77,7 @@ def test_junk_is_removed_with_reasons():
     prose = docs("fr_eltec_novels.jsonl")[0].text
     para = prose.split("\n")[0]
     cases = [
-        (GopherRepetitionFilter, "\n\n".join([para[:200]] * 30), "gopher_rep_dup_para_frac"),
+        (GopherRepetitionFilter, "\n\n".join([para[:200]] * 30), "gopher_rep_dup_line_frac"),  # fr: no para rule
         (GopherRepetitionFilter, "\n".join([para[:200]] * 30), "gopher_rep_dup_line_frac"),
         (GopherQualityFilter, "Bonjour le monde.", "gopher_short_doc"),
         (GopherQualityFilter, " ".join(["#" + w for w in prose.split()[:300]]), "gopher_too_many_hashes"),
@@ -88,6 +88,34 @@ def test_junk_is_removed_with_reasons():
     ]
     for cls, text, reason in cases:
         assert cls(language="fr").filter(_text(text)) == (False, reason), reason
+    paras = "\n\n".join([para[:200]] * 30)  # the English preset keeps Gopher's paragraph rule
+    assert GopherRepetitionFilter(language="en").filter(_text(paras, "en")) == (False, "gopher_rep_dup_para_frac")
+
+
+def test_fr_de_es_it_repetition_presets_turn_off_the_rules_fineweb2_turns_off():
+    """fineweb-2-pipeline.py (7ee60b3) runs GopherRepetitionFilter with dup_para_frac, dup_line_char_frac and
+    dup_para_char_frac at 0 (off: "trafilatura pretty much removes paragraph", duplicated line characters are
+    FineWebQualityFilter's char_duplicates_ratio); our fr/de/es/it presets, said to follow FineWeb-2, kept
+    datatrove's 0.3/0.2/0.2. On real Europarl sentences with one paragraph repeated, datatrove configured as
+    FineWeb-2 and our preset must give the same verdict for the same rule."""
+    from datatrove.pipeline.filters import GopherRepetitionFilter as DTRep
+
+    from lucie_data.steps.quality.base import preset_params
+
+    europarl = next(d for d in docs("fr_ud_sequoia.jsonl") if "Europar" in d.id).text
+    sents = [s.strip() + "." for s in europarl.split(". ") if len(s) > 30]
+    para = " ".join(sents[:4])
+    text = "\n\n".join(sents[4:10] + [para] + sents[10:16] + [para])
+    for lang in ("fr", "de", "es", "it"):
+        p = preset_params("gopher_repetition", lang)
+        assert (p["dup_para_frac"], p["dup_line_char_frac"], p["dup_para_char_frac"]) == (0, 0, 0), lang
+    p = preset_params("gopher_repetition", "fr")
+    fw2 = DTRep(language="fr", dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0,
+                dup_line_frac=p["dup_line_frac"], top_n_grams=tuple(map(tuple, p["top_n_grams"])),
+                dup_n_grams=tuple(map(tuple, p["dup_n_grams"])))
+    theirs = fw2.filter(_text(text))
+    ours = GopherRepetitionFilter(language="fr").filter(_text(text))
+    assert theirs == (False, "duplicated_5_n_grams") and ours == (False, "gopher_rep_duplicated_5_n_grams"), ours
 
 
 def test_c4_checks_lines_that_a_removed_citation_joined():
