@@ -134,7 +134,8 @@ def test_the_card_says_how_many_rows_carry_an_unverified_licence(tmp_path, capsy
         "input: {type: jsonl, paths: [in.jsonl], license_field: license}\n", encoding="utf-8")
     for factor, name in ((1, "one"), (1.5, "frac")):
         pipe = tmp_path / f"{name}.yaml"
-        pipe.write_text(f"name: {name}\nsources: [s.yaml]\noutput_dir: build\n"
+        # one pipeline, two mix blocks (a build folder holds one pipeline's build: another pipeline's is refused)
+        pipe.write_text("name: p\nsources: [s.yaml]\noutput_dir: build\n"
                         "executor: {type: local, workers: 1, tasks: 1}\n"
                         f"mix: {{factors: {{fr--web: {factor}}}}}\n", encoding="utf-8")
         assert main(["build", str(pipe)]) == 0
