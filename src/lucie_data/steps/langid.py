@@ -326,6 +326,11 @@ class LanguageID(PipelineStep):
         declared = cur if isinstance(cur, str) and cur and cur != UNDETERMINED else None
         if part_lang is not None:
             lang, score = part_lang, declared_score(part_lang, scores)
+        elif declared is not None and "," in declared and lang in declared.split(","):
+            # a member of a declared pair on top agrees with it: the pair stays, scored by its two members (code
+            # review: pairs became `fr` when fr scored >= relabel_min_score and stayed `fr,en` below, so documents
+            # of one kind went to two folders and two mix keys)
+            lang, score = declared, declared_score(declared, scores)
         elif declared is not None and lang != declared and score < self.relabel_min_score:
             # annotate first, decide later (dolma): an unsure detector does not overrule the source's own
             # language; the gate then reports a low score rather than another language
@@ -490,15 +495,21 @@ class LanguageGateFilter(LucieFilter):
         score = float(meta.get("language_score") or 0.0)
         pair = next((p for p in (lang, meta.get("language_declared")) if isinstance(p, str) and "," in p), None)
         scores = meta.get("language_scores")
-        if pair is not None and isinstance(scores, dict):
+        if pair is not None and isinstance(scores, dict) and scores:
             # a bilingual text splits the probability between its two languages (UD PUD fr-en pairs:
             # {fr: 0.55, en: 0.31}): the pair scores the sum of its members, and one of them must come first
+            top = max(scores, key=scores.get)
+            if top not in pair.split(",") and float(scores[top]) >= self.min_score:
+                # another language, identified with confidence (code review: a German text declared fr,en, de 0.99,
+                # was `language_low_score`)
+                return False, "language_not_expected"
             score = declared_score(pair, scores)
-            if score >= self.min_score and max(scores, key=scores.get) not in pair.split(","):
+            if score >= self.min_score and top not in pair.split(","):
                 return False, "language_not_expected"
         # an uncertain identification is reported as such, not as a confident "other language"
         if not is_code and score < self.min_score:
             return False, "language_low_score"
-        if lang not in self.languages and not (is_code and self.any_code):
-            return False, "language_not_expected"
+        if lang not in self.languages and not (is_code and self.any_code) \
+                and not ("," in lang and all(m in self.languages for m in lang.split(","))):  # fr,en where fr and en
+            return False, "language_not_expected"  # are expected: a bilingual document of them
         return True

@@ -1,0 +1,59 @@
+"""Code review of the day's language-ID changes (2026-11-28): a declared pair became one language or stayed a pair
+depending on how sure the detector was; a confidently German document declared fr,en was `language_low_score`; a
+pair with no scores at all made the gate raise. Texts: /work/shared/corpora/de_ud_pud.jsonl and
+parallel_fr_en_pud.jsonl (UD PUD, CC-BY-SA-4.0; see the corpora README)."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+from datatrove.data import Document
+
+from .conftest import SHARED
+from .test_langid import steps_of
+
+
+def _rows(name: str, n: int) -> list[dict]:
+    return [json.loads(x) for x in (SHARED / name).read_text(encoding="utf-8").splitlines()[:n]]
+
+
+def _pairs(n: int) -> list[Document]:
+    return [Document(text=r["text"] + "\n" + r["text_en"], id=r["id"], metadata={"language": "fr,en"})
+            for r in _rows("parallel_fr_en_pud.jsonl", n)]
+
+
+def test_a_declared_pair_stays_a_pair_whichever_member_comes_first(tmp_path):
+    (lid,) = steps_of(tmp_path, [{"type": "language_id"}], ("fr", "en"), category="web")
+    out = list(lid.run(iter(_pairs(60))))
+    assert Counter(d.metadata["language"] for d in out) == {"fr,en": 60}  # was fr for most, fr,en for the rest
+    for d in out:
+        s = d.metadata["language_scores"]
+        assert d.metadata["language_score"] == round(s.get("fr", 0) + s.get("en", 0), 4)
+    # and a gate expecting fr and en keeps such bilingual documents (both members expected)
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate"}], ("fr", "en"), 1, "web")
+    kept = list(gate.run(iter(out)))
+    assert len(kept) >= 57, [(d.id, d.metadata["language_scores"]) for d in out if d not in kept]
+
+
+def test_a_confident_other_language_in_a_declared_pair_is_not_expected_not_low_score(tmp_path):
+    german = _rows("de_ud_pud.jsonl", 4)[3]["text"]
+    for langs, cat in ((("fr,en",), "aligned"), (("fr", "en"), "web")):
+        d = tmp_path / cat
+        (lid,) = steps_of(d, [{"type": "language_id"}, {"type": "language_gate"}], langs, 0, cat)
+        (gate,) = steps_of(d, [{"type": "language_id"}, {"type": "language_gate"}], langs, 1, cat)
+        out = list(lid.run(iter([Document(text=german, id="de", metadata={"language": "fr,en"})])))
+        assert out[0].metadata["language_scores"]["de"] > 0.9
+        assert list(gate.run(iter(out))) == []
+        removed = pl.read_parquet(sorted(Path(d, "removed", "language_gate").glob("*.parquet")))
+        assert removed["removal_reason"].to_list() == ["language_not_expected"], langs
+
+
+def test_a_pair_without_scores_does_not_break_the_gate(tmp_path):
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate", "min_score": 0}],
+                       ("fr,en",), 1, "aligned")
+    doc = Document(text="1914 - 1918", id="years",
+                   metadata={"language": "fr,en", "language_scores": {}, "language_detector": "langdetect",
+                             "language_score": 0.0})
+    assert [d.id for d in gate.run(iter([doc]))] == ["years"]  # min_score 0: kept (it raised ValueError)
