@@ -62,19 +62,22 @@ def test_deeply_nested_json_lines_are_removed_with_their_line_not_the_source(tmp
     ]
     (tmp_path / "in.jsonl").write_bytes(b"".join(lines))
     docs = {d.id: d for d in _reader(tmp_path, [tmp_path / "in.jsonl"], metadata_fields=["meta", "meta.a"])}
-    assert sorted(docs) == sorted(["s/problem-002", "s/in.jsonl:2", "s/deep-meta", "s/over", "s/at-limit",
+    # a line nested too deep is removed under its position, whatever its depth: whether the JSON parser itself fails
+    # depends on the stack (code review: 960 deep kept its id under one stage, not under 25), so the reader counts
+    # brackets first and never parses it
+    assert sorted(docs) == sorted(["s/problem-002", "s/in.jsonl:2", "s/in.jsonl:3", "s/in.jsonl:4", "s/at-limit",
                                    "s/deep-str"])
     for i in ("s/problem-002", "s/at-limit"):
         assert "_read_error" not in docs[i].metadata, docs[i].metadata
     assert json.dumps(docs["s/at-limit"].metadata["meta"]) == _nested(MAX_NESTING, "leaf")
-    for i, line in (("s/in.jsonl:2", 2), ("s/deep-meta", 3), ("s/over", 4), ("s/deep-str", 6)):
+    for i, line in (("s/in.jsonl:2", 2), ("s/in.jsonl:3", 3), ("s/in.jsonl:4", 4), ("s/deep-str", 6)):
         meta = docs[i].metadata
         assert meta["_read_error"] == "read_too_deep", (i, meta)
         assert meta["source_file"] == "in.jsonl" and meta["source_record"] == line
         assert f"line {line}" in meta["read_error_detail"] and str(MAX_NESTING) in meta["read_error_detail"]
-    # a record removed for a deep metadata field keeps its own id, licence and language (trace finds it)
-    assert docs["s/deep-meta"].metadata["license"] == g2["license"]
-    assert docs["s/deep-meta"].metadata["license_evidence"] == "record:license"
+    # a record removed for a deep JSON string in a metadata field keeps its own id, licence and language
+    assert docs["s/deep-str"].metadata["license"] == g1["license"]
+    assert docs["s/deep-str"].metadata["license_evidence"] == "record:license"
 
 
 def test_a_deep_record_does_not_fail_the_build(tmp_path):
@@ -89,7 +92,7 @@ def test_a_deep_record_does_not_fail_the_build(tmp_path):
         input: {type: jsonl, paths: ["../in.jsonl"], id_field: id, license_field: license, metadata_fields: [meta]}
         """)
     assert sorted(kept["id"]) == ["s/problem-002", "s/problem-003", "s/problem-004"]
-    assert sorted(zip(removed["id"], removed["removal_reason"])) == [("s/d", "read_too_deep"),
+    assert sorted(zip(removed["id"], removed["removal_reason"])) == [("s/in.jsonl:4", "read_too_deep"),
                                                                      ("s/in.jsonl:5", "read_too_deep")]
 
 
@@ -317,3 +320,28 @@ def test_a_corrupt_parquet_row_group_removes_its_rows_and_the_others_are_read(tm
     (q,) = led["quarantined_files"]
     assert q["file"] == "x.parquet" and q["reason"] == "read_corrupt_file"
     assert "rows 1,000 to 1,499 (row group 3 of 4)" in q["detail"] and "500 rows" in q["detail"], q
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 960])
+def test_a_deep_line_gets_the_same_removal_whatever_the_stack(tmp_path, depth):
+    """Code review: the same line nested 960 deep was removed as `s/deep` (with its fields) when the reader ran near
+    the top of the stack and as `s/in.jsonl:1` when 25 stages sat under it (json.loads' RecursionError depends on
+    the depth already used). Here the reader runs at the top and again under ~700 frames: same id, same detail."""
+    import sys
+
+    (tmp_path / "in.jsonl").write_bytes(_line(dict(GOOD[0], id="deep"), x=_nested(depth)) + DOCS[1])
+
+    def run():
+        return [(d.id, d.metadata.get("read_error_detail")) for d in _reader(tmp_path, [tmp_path / "in.jsonl"])]
+
+    def under(n):
+        return run() if n == 0 else under(n - 1)
+
+    top = run()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 1100))
+    try:
+        deep = under(700)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert top == deep and top[0][0] == "s/in.jsonl:1" and f"more than {MAX_NESTING} levels" in top[0][1], top
