@@ -333,8 +333,9 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                               "changed since): what it holds may not be what the build keeps now; "
                               f"`lucie-data mix build {build_dir}` makes it again")
     unlisted = sorted({c["file"] for c in out.get("mix_copies") or [] if not c["listed"]})
-    if unlisted:
-        out["mix_warning"] = (f"the mix folder holds this document in {len(unlisted)} file(s) its mix_plan.json does not "
+    if unlisted:  # (after a stale-mix warning, not in its place: code review)
+        out["mix_warning"] = ((out["mix_warning"] + "; ") if out.get("mix_warning") else "") + (
+                              f"the mix folder holds this document in {len(unlisted)} file(s) its mix_plan.json does not "
                               f"list ({', '.join(unlisted[:5])}): `lucie-data mix build` did not write them, so they "
                               "never went through its licence check; `lucie-data push` refuses the folder. Remove them")
     if copy is not None:
