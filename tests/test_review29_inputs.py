@@ -218,14 +218,27 @@ def test_an_unreadable_input_file_is_quarantined_and_the_manifest_written(tmp_pa
         res = run("build", "s.yaml", "--output", "out", "-w", "1")
     finally:
         (work / "in" / "noperm.jsonl").chmod(0o644)
-    assert "Traceback" not in res.stderr and res.returncode == 0, res.stderr[-2000:]
+    # exit 1: the source is incomplete (read_unreadable_file), retried by the next build, refused by a mix
+    assert "Traceback" not in res.stderr and res.returncode == 1, res.stderr[-2000:]
+    assert "1 source(s) incomplete (s)" in " ".join(res.stdout.split()), res.stdout
     man = json.loads((work / "out" / "manifest.json").read_text())
     (src,) = man["sources"]
     inputs = {Path(e["path"]).name: e for e in src["inputs"]}
     assert inputs["good.jsonl"]["sha256"] and "unreadable" not in inputs["good.jsonl"]
     assert inputs["noperm.jsonl"]["sha256"] is None and "Permission denied" in inputs["noperm.jsonl"]["unreadable"]
     led = json.loads((work / "out" / "sources" / "s" / "ledger.json").read_text())
-    assert [Path(q["file"]).name for q in led["quarantined_files"]] == ["noperm.jsonl"]
+    assert [(Path(q["file"]).name, q["reason"]) for q in led["quarantined_files"]] == [
+        ("noperm.jsonl", "read_unreadable_file")]
+    assert led["complete"] is False
+    # its permissions fixed (size and mtime unchanged), the next build reads it (code review: "up to date", never
+    # read, and the manifest then gave it a digest as if it had been)
+    res = run("build", "s.yaml", "--output", "out", "-w", "1")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    led2 = json.loads((work / "out" / "sources" / "s" / "ledger.json").read_text())
+    assert led2["quarantined_files"] == [] and led2["docs_kept"] > led["docs_kept"]
+    man = json.loads((work / "out" / "manifest.json").read_text())
+    inputs = {Path(e["path"]).name: e for e in man["sources"][0]["inputs"]}
+    assert inputs["noperm.jsonl"]["sha256"] and "unreadable" not in inputs["noperm.jsonl"]
 
 
 @pytest.mark.parametrize("paths", ['"in"', '"in/*/*.jsonl"', '"in/**/*.jsonl"'])

@@ -262,9 +262,9 @@ def cmd_build(args) -> int:
             con.print(f"  - {p}", markup=False)
     if result.incomplete:
         con.print(f"[red]{len(result.incomplete)} source(s) incomplete[/red] ({esc(', '.join(result.incomplete))}): "
-                  "a dataset could not be read whole (a Hub dataset: the network, a Hub outage?; a local dataset "
-                  "folder: the error above says what to fix); rerun the same command to retry them. `lucie-data mix "
-                  "build` refuses an incomplete source.")
+                  "an input could not be read whole (a file the build may not read: fix its permissions; a Hub "
+                  "dataset: the network, a Hub outage?; a local dataset folder: the error above says what to fix); "
+                  "rerun the same command to retry them. `lucie-data mix build` refuses an incomplete source.")
     if failure is not None:
         raise failure
     # a source that failed earlier and is still not built (--only left it out) leaves a build no mix takes: exit 1,

@@ -646,7 +646,7 @@ def stage_files(src: LoadedSource) -> list[Path]:
 # file, which a rerun would read the same way, a retry may succeed. A source with one is written and accounted for
 # but left unfinished, so the next build retries it and `mix build` refuses it (review: an unreachable Hub dataset
 # became "up to date (0 docs kept)" forever and silently left the mix).
-RETRY_REASONS = frozenset({"read_dataset_unavailable", "read_dataset_interrupted"})
+RETRY_REASONS = frozenset({"read_dataset_unavailable", "read_dataset_interrupted", "read_unreadable_file"})
 
 
 @dataclass

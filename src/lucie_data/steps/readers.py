@@ -36,7 +36,14 @@ DECOMPRESS_ERRORS = (EOFError, OSError, gzip.BadGzipFile, ZstdError, zlib.error)
 CORRUPT_ERRORS = (gzip.BadGzipFile, zlib.error, ZstdError)
 
 FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_binary_file", "read_dataset_unavailable",
-                      "read_dataset_interrupted"}
+                      "read_dataset_interrupted", "read_unreadable_file"}
+
+
+def unreadable(exc: BaseException, reason: str) -> str:
+    """``read_unreadable_file`` for a file the build was not allowed to read (PermissionError): not damaged, and
+    readable once its permissions are fixed, so its source is retried by the next build (runner.RETRY_REASONS; code
+    review: fixed with chmod, the file was never read, the source "up to date"); else ``reason``."""
+    return "read_unreadable_file" if isinstance(exc, PermissionError) else reason
 _UNPARSABLE = object()  # a JSON-string field that did not parse (metadata_fields dotted paths)
 MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for an auditor to see the problem
 # recipe options that name a record field, checked on every record (reader stat ``field_missing:<option>``);
@@ -694,7 +701,8 @@ class RecordReader(PipelineStep):
         """A file that stops being readable, reported once at ``pos``: the position of the record the read stopped
         at (after every record read), so its id never clashes with a record's (``where`` says it in words)."""
         if self._owner_of_file(path):
-            yield self._error(reason, file_rel, pos, f"{type(exc).__name__}: {exc} ({where}); file quarantined")
+            yield self._error(unreadable(exc, reason), file_rel, pos,
+                              f"{type(exc).__name__}: {exc} ({where}); file quarantined")
 
     def _no_record(self, path: str, file_rel: str) -> None:
         """An input file read whole that held no record (0 bytes, blank lines only, a Parquet file without rows, a
@@ -745,7 +753,7 @@ class RecordReader(PipelineStep):
             with open_maybe_compressed(path) as f:
                 data = f.read()
         except DECOMPRESS_ERRORS as e:
-            yield self._error("read_corrupt_file", file_rel, 0, f"{type(e).__name__}: {e}; file quarantined")
+            yield self._error(unreadable(e, "read_corrupt_file"), file_rel, 0, f"{type(e).__name__}: {e}; file quarantined")
             return
         text, note = decode_text_file(data, self.languages)
         bad = not_text(text, note)
@@ -833,7 +841,7 @@ class RecordReader(PipelineStep):
             with open(path, "rb") as f:
                 data = f.read()
         except OSError as e:
-            yield self._error("read_corrupt_file", file_rel, 0, f"{e}; file quarantined")
+            yield self._error(unreadable(e, "read_corrupt_file"), file_rel, 0, f"{e}; file quarantined")
             return
         side = self._sidecar(path)
         if side is None:  # the recipe has a sidecar without a row for this file: counted, and said per document
