@@ -135,6 +135,14 @@ def test_building_another_pipeline_into_a_build_folder_is_refused_before_any_wor
     assert "not of 'second'" in " ".join(capsys.readouterr().err.split())
     # the same pipeline (by its name) rebuilds its own folder as before
     assert main(["build", str(main_pipe)]) == 0
+    # a build of main stopped before its manifest (code review: not refused then): judged by .pipeline
+    (out / "manifest.json").unlink()
+    assert (out / ".pipeline").read_text(encoding="utf-8") == "main\n"
+    assert main(["build", str(other), "--output", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "holds the build of pipeline 'main' (its .pipeline, written when that build started" in err, err
+    assert not (out / "sources" / "second").exists()
+    assert main(["build", str(main_pipe)]) == 0 and (out / "manifest.json").is_file()
 
 
 # ------------------------------------------------------------------------- 3. a text file cut inside a UTF-8 sequence

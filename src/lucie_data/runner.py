@@ -920,18 +920,27 @@ def _common_base(src: LoadedSource) -> Path:
         return src.file.parent
 
 
+PIPELINE_MARKER = ".pipeline"  # the name of the pipeline whose build the folder holds, written before any source
+
+
 def check_folder_pipeline(out: Path, pipe: LoadedPipeline) -> None:
     """Refuse a build folder whose ``manifest.json`` names another pipeline (``pipeline.name``). Review: building p2
     into main's folder was accepted; main's sources stayed beside p2's (the report saw them only as
     ``source_not_in_manifest``) and main's ``mix/`` stayed, which ``push`` would publish. A folder without a readable
-    manifest, or one naming no pipeline, is not judged here."""
+    manifest is judged by ``.pipeline``, which a build writes before its first source (code review: an interrupted
+    build of another pipeline, no manifest yet, was not refused); one naming no pipeline is not judged."""
+    where = "its manifest.json"
     try:
         recorded = json.loads((out / "manifest.json").read_bytes())["pipeline"]["name"]
     except (OSError, ValueError, TypeError, KeyError):
+        where = "its .pipeline, written when that build started: it did not finish"
+        try:
+            recorded = (out / PIPELINE_MARKER).read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return
+    if not isinstance(recorded, str) or not recorded or recorded == pipe.recipe.name:
         return
-    if not isinstance(recorded, str) or recorded == pipe.recipe.name:
-        return
-    raise InputError(f"{out} holds the build of pipeline {recorded!r} (its manifest.json), not of "
+    raise InputError(f"{out} holds the build of pipeline {recorded!r} ({where}), not of "
                      f"{pipe.recipe.name!r}: building here would leave the sources and mix of {recorded!r} beside those "
                      f"of {pipe.recipe.name!r}, and `push` could publish them. Build {pipe.recipe.name!r} into another "
                      f"folder (--output, or `output_dir:` in {pipe.file or 'the pipeline'}), or delete {out} first to "
@@ -952,6 +961,7 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock_build_folder(out)
     try:
+        (out / PIPELINE_MARKER).write_text(pipe.recipe.name + "\n", encoding="utf-8")
         return _build(pipe, out, sources, workers, only, on_event)
     except KeyboardInterrupt:
         # kept until this process exits: its task processes are stopped at exit, after this (review: released on
