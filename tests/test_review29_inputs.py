@@ -358,3 +358,22 @@ def test_a_deep_line_gets_the_same_removal_whatever_the_stack(tmp_path, depth):
     finally:
         sys.setrecursionlimit(limit)
     assert top == deep and top[0][0] == "s/in.jsonl:1" and f"more than {MAX_NESTING} levels" in top[0][1], top
+
+
+@pytest.mark.parametrize("ext, compress", [(".bz2", "bz2"), (".xz", "lzma")])
+def test_bz2_and_xz_inputs_are_read_and_a_cut_one_is_quarantined(tmp_path, ext, compress):
+    """Bad-input review: a .jsonl.bz2 was read as plain text (one `read_invalid_utf8` per garbage line); datatrove's
+    readers infer bz2 and xz from the extension as they do gzip and zstd."""
+    import importlib
+
+    mod = importlib.import_module(compress)
+    data = b"".join(DOCS[1:4])
+    (tmp_path / f"in.jsonl{ext}").write_bytes(mod.compress(data))
+    cut = mod.compress(b"".join(DOCS[1:4]) * 50)
+    (tmp_path / f"cut.jsonl{ext}").write_bytes(cut[: len(cut) * 2 // 3])
+    docs = _reader(tmp_path, [tmp_path / f"in.jsonl{ext}"])
+    assert [d.id for d in docs] == ["s/problem-002", "s/problem-003", "s/problem-004"]
+    assert all("_read_error" not in d.metadata for d in docs)
+    bad = [d for d in _reader(tmp_path, [tmp_path / f"cut.jsonl{ext}"]) if d.metadata.get("_read_error")]
+    assert len(bad) == 1 and bad[0].metadata["_read_error"] in ("read_truncated_file", "read_corrupt_file"), bad
+    assert "file quarantined" in bad[0].metadata["read_error_detail"]
