@@ -57,3 +57,20 @@ def test_a_pair_without_scores_does_not_break_the_gate(tmp_path):
                    metadata={"language": "fr,en", "language_scores": {}, "language_detector": "langdetect",
                              "language_score": 0.0})
     assert [d.id for d in gate.run(iter([doc]))] == ["years"]  # min_score 0: kept (it raised ValueError)
+
+
+def test_a_text_without_letters_has_no_language(tmp_path):
+    """Language-ID helper's finding: "" was identified as en 0.12 and an ideographic space as ja 0.85, enough to
+    relabel a declared French document. Without a letter there is no language: `und`, score 0, the declared
+    language kept; real text is unchanged."""
+    real = _rows("fr_ud_pud.jsonl", 1)[0]["text"]
+    docs = [Document(text=t, id=str(i), metadata={"language": "fr"})
+            for i, t in enumerate(["\u3000\u3000", "1914 - 1918 / 1939 - 1945", "", real])]
+    (lid,) = steps_of(tmp_path, [{"type": "language_id"}], ("fr",), category="web")
+    out = {d.id: d.metadata for d in lid.run(iter(docs))}
+    for i in ("0", "1", "2"):
+        assert out[i]["language"] == "fr" and out[i]["language_score"] == 0.0 and out[i]["language_scores"] == {}, out[i]
+        assert "language_declared" not in out[i]
+    assert out["3"]["language"] == "fr" and out["3"]["language_score"] > 0.9
+    (und,) = steps_of(tmp_path / "u", [{"type": "language_id"}], ("und",), category="web")
+    assert [d.metadata["language"] for d in und.run(iter([Document(text="\u3000", id="s", metadata={})]))] == ["und"]

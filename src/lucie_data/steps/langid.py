@@ -57,6 +57,9 @@ def normalize_label(label: str) -> str:
     return _ISO3_TO_1.get(base, base)
 
 
+_LETTER = re.compile(r"[^\W\d_]")  # a letter of any script (what a language is identified from)
+
+
 def detector_text(text: str) -> str:
     """``text`` as the detectors read it: typographic apostrophes as ASCII ones (see ``_APOSTROPHES``)."""
     for q in _APOSTROPHES:
@@ -307,6 +310,9 @@ class LanguageID(PipelineStep):
                 for i, r in zip(idx, self.second.predict([texts[i] for i in idx], self.top_k)):
                     if r:
                         res[i], names[i] = r, self.second.name
+        for i, t in enumerate(texts):  # no letter, no language (review: "" was en 0.12, a U+3000 space ja 0.85,
+            if not _LETTER.search(t):  # enough to relabel a declared document): undetermined, score 0
+                res[i] = []
         return list(zip(res, names))
 
     def annotate(self, doc: Document, top: list[tuple[str, float]], detector: str,
