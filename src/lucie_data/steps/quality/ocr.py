@@ -21,7 +21,7 @@ from pathlib import Path
 from datatrove.data import Document
 
 from ..base import LucieFilter
-from .base import code_language, doc_language, pass_code, put_signals
+from .base import LANGUAGES, code_language, doc_language, pass_code, put_signals
 
 # ordinary punctuation of the languages the stage takes (fr, en, de, es, it), not counted as stray symbols: Spanish
 # inverted marks, German low quotes, single guillemets, currency signs, the acute accent ELTeC-ita writes as an
@@ -66,9 +66,20 @@ def stop_words(lang: str) -> frozenset:
 _HYPHEN_BREAK = re.compile(r"¬[ \t]*\r?\n[ \t]*")
 
 
+@lru_cache(maxsize=None)
+def _rules(lang: str) -> tuple[frozenset, "re.Pattern | None", bool]:
+    """(stop words, ordinal pattern, elision before numbers) of a language, or of both members of a pair (``fr,en``:
+    a bilingual document's English half has no French stop words; filters review: 153 of 1,000 clean PUD pairs were
+    ``ocr_noisy_text``)."""
+    parts = lang.split(",")
+    sw = frozenset().union(*(stop_words(x) for x in parts))
+    ords = [_ORDINAL[x].pattern for x in parts if x in _ORDINAL]
+    ordinal = re.compile("|".join(f"(?:{o})" for o in ords)) if ords else None
+    return sw, ordinal, any(x in ("fr", "it") for x in parts)
+
+
 def ocr_signals(text: str, lang: str) -> dict:
-    sw = stop_words(lang)
-    ordinal, elides = _ORDINAL.get(lang), lang in ("fr", "it")
+    sw, ordinal, elides = _rules(lang)
     if "¬" in text:
         text = _HYPHEN_BREAK.sub("", text)
     toks = text.split()
@@ -127,6 +138,9 @@ class OCRQualityFilter(LucieFilter):
             if code is not None:  # stop words and symbols of prose: code is not OCR
                 return pass_code(self, doc, code, self.annotate_only, self.stage_id or "ocr_quality")
         lang = doc_language(doc, self.default_language) if self.language == "auto" else self.language
+        pair = doc.metadata.get("language") if self.language == "auto" else None
+        if isinstance(pair, str) and "," in pair and all(x in LANGUAGES for x in pair.split(",")):
+            lang = pair  # both members' stop words and number forms
         s = ocr_signals(doc.text, lang)
         reason = self.decide(s)
         if self.annotate_only:
