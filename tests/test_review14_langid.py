@@ -90,3 +90,24 @@ def test_ocr_quality_reads_a_french_english_pair_with_both_languages_stop_words(
     assert len(removed) <= 6, removed
     fr_only = [d.id for d in docs if OCRQualityFilter(language="fr", stage_id="ocr").filter(d) is not True]
     assert len(fr_only) > 30 and set(removed) <= set(fr_only)
+
+
+def test_the_build_summary_counts_the_parts_a_split_created(tmp_path, capsys):
+    """New-user review: after a language_id split the summary said "29 read → 9 kept, 22 removed", which does not
+    add up; it now names the parts the split created."""
+    import re
+
+    from lucie_data.cli import main
+
+    from .test_langid import multilingual_source
+
+    pipe = multilingual_source(tmp_path, """\
+        - {type: language_id, chunk: {mode: paragraph, action: split}}
+        """, languages="[en, de, fr]")
+    capsys.readouterr()
+    assert main(["build", str(pipe), "--output", str(tmp_path / "out")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    m = re.search(r"mixed: ([\d,]+) read \+ ([\d,]+) parts created by a split → ([\d,]+) kept, ([\d,]+) removed", out)
+    assert m, out
+    read, created, kept, removed = (int(x.replace(",", "")) for x in m.groups())
+    assert created >= 2 and read + created == kept + removed

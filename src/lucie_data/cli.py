@@ -233,7 +233,10 @@ def cmd_build(args) -> int:
                 con.print(f"  [dim]✓ {esc(r.name)}: up to date ({led['docs_kept']:,} docs kept), skipped[/dim]")
                 return
             secs = max(r.seconds, 1e-6)
-            con.print(f"  [green]✓[/green] {esc(r.name)}: {led['records_read']:,} read → "
+            created = int(led.get("docs_created") or 0)  # parts a language_id split added (new-user review: "29 read
+            # → 9 kept, 22 removed" did not add up)
+            con.print(f"  [green]✓[/green] {esc(r.name)}: {led['records_read']:,} read"
+                      + (f" + {created:,} parts created by a split" if created else "") + " → "
                       f"{led['docs_kept']:,} kept, "
                       f"{led['docs_removed']:,} removed · {led['records_read'] / secs:,.0f} docs/s · "
                       f"{secs:.1f} s")
