@@ -198,3 +198,16 @@ def test_python_dash_m_lucie_data_runs_the_cli():
 
     r = subprocess.run([sys.executable, "-m", "lucie_data", "stages"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "language_gate" in r.stdout, r.stderr
+
+
+def test_the_readmes_pipeline_example_is_a_valid_pipeline_with_a_mix_block():
+    """New-user review: the README never showed the weights format (`language--category: epochs`); its pipeline
+    example now has a `mix:` block, which must stay a valid one."""
+    import yaml
+
+    from lucie_data.recipe import PipelineRecipe
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("# pipelines/demo.yaml"):]
+    pipe = PipelineRecipe.model_validate(yaml.safe_load(block[:block.index("```")]))
+    assert pipe.mix is not None and pipe.mix.factors["fr-en--aligned"] == 3
