@@ -356,6 +356,12 @@ def test_a_code_source_built_with_prose_filters_keeps_its_files_and_the_ledger_c
     en = st["gopher_en"]  # an explicit language still judges code
     assert en["docs_removed"] >= 10 and "docs_skipped_code" not in en, en
     assert en["docs_in"] == en["docs_kept"] + en["docs_removed"]
+    # the report's funnel says it too (code review: only the ledger did)
+    main(["report", str(tmp_path / "out")])  # (its exit status is the report's own business here)
+    md = (tmp_path / "out" / "reports" / "provenance.md").read_text(encoding="utf-8")
+    for sid in ("gopher_quality", "c4_quality", "ocr_quality"):
+        assert any(line.startswith(f"| {sid} |") and "code passed unjudged × 12" in line for line in md.splitlines())
+    assert "code passed unjudged × 12" in (tmp_path / "out" / "reports" / "provenance.html").read_text(encoding="utf-8")
 
 
 def test_a_removed_document_carries_the_signals_behind_its_reason():

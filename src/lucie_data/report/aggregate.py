@@ -272,6 +272,8 @@ def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
                       "docs_created": int(st.get("docs_created") or 0), "docs_kept": st["docs_kept"],
                       "docs_removed": st["docs_removed"], "chars_in": st["chars_in"], "chars_removed": st["chars_removed"],
                       "tokens_removed": tok.get((name, st["stage"]), 0),
+                      # code a prose filter let through unjudged (`language: auto`): kept, but not checked
+                      "docs_skipped_code": int(st.get("docs_skipped_code") or 0),
                       "reasons": {k: v["docs"] for k, v in sorted(st["removed"].items())}}
                      for st in led["stages"]]
     return out

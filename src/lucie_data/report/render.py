@@ -84,6 +84,15 @@ def totals_note(t: dict) -> str:
     return f"all: {a['docs']:,} documents = the {a['records_read']:,} records read"
 
 
+def _reasons(s: dict) -> str:
+    """A funnel row's removal reasons, and the code documents the stage passed unjudged (filters review: only the
+    ledger said so)."""
+    said = [f"{k} × {v}" for k, v in s["reasons"].items()]
+    if s.get("docs_skipped_code"):
+        said.append(f"code passed unjudged × {s['docs_skipped_code']}")
+    return ", ".join(said)
+
+
 def _split_parts(stages: list[dict]) -> bool:
     return any(s.get("docs_created") for s in stages)
 
@@ -146,7 +155,7 @@ def to_markdown(r: dict) -> str:
         L += [f"### {src}", ""] + _md_table(
             ["stage", "type", "in", *(["created (split parts)"] if split else []), "kept", "removed", "reasons"],
             [[s["stage"], s["type"], s["docs_in"], *([s.get("docs_created", 0)] if split else []), s["docs_kept"],
-              s["docs_removed"], ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages])
+              s["docs_removed"], _reasons(s)] for s in stages])
     L += ["## Attribution", ""] + _md_table(
         ["source", "licences", "documents", "citation", "url"],
         [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],
@@ -397,7 +406,7 @@ def to_html(r: dict) -> str:
                          "tokens removed", "reasons"],
                         [[s["stage"], s["type"], s["docs_in"], *([s.get("docs_created", 0)] if split else []),
                           s["docs_kept"], s["docs_removed"], s["tokens_removed"],
-                          ", ".join(f"{k} × {v}" for k, v in s["reasons"].items())] for s in stages],
+                          _reasons(s)] for s in stages],
                         set(range(2, 7 if split else 6)), "funnel"))
     H += ['<h2 id="attribution">Attribution</h2>',
           '<table class="attribution"><thead><tr><th>source</th><th>licences</th><th>documents</th><th>citation</th>'
