@@ -186,10 +186,10 @@ GATE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("meta, args, expected", GATE_CASES)
-def test_gate_reasons(tmp_path, meta, args, expected):
-    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate", **args}], index=1)
-    doc = Document(text="x", id="d", metadata=dict(meta))
+def assert_gate(tmp_path, doc: Document, expected, args: dict | None = None, **where) -> None:
+    """The language_gate (``args``) of a recipe (``where``: languages, category) keeps ``doc`` (``expected`` True)
+    or removes it with the reason ``expected``."""
+    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate", **(args or {})}], index=1, **where)
     kept = list(gate.run(iter([doc])))
     if expected is True:
         assert kept == [doc]
@@ -197,6 +197,11 @@ def test_gate_reasons(tmp_path, meta, args, expected):
         assert kept == []
         removed = pl.read_parquet(tmp_path / "removed" / "language_gate" / "*.parquet")
         assert removed["removal_reason"].to_list() == [expected]
+
+
+@pytest.mark.parametrize("meta, args, expected", GATE_CASES)
+def test_gate_reasons(tmp_path, meta, args, expected):
+    assert_gate(tmp_path, Document(text="x", id="d", metadata=dict(meta)), expected, args)
 
 
 def test_gate_on_a_parallel_source_expects_the_pair_and_its_members(tmp_path):
@@ -649,17 +654,9 @@ PAIR_CASES = [
 
 @pytest.mark.parametrize("meta, expected", PAIR_CASES)
 def test_gate_scores_a_pair_by_the_sum_of_its_members(tmp_path, meta, expected):
-    (gate,) = steps_of(tmp_path, [{"type": "language_id"}, {"type": "language_gate"}], languages=("fr,en",),
-                       index=1, category="aligned")
     top = max(meta["language_scores"].values())
     doc = Document(text="x", id="d", metadata={**meta, "language_score": top, "language_detector": "f"})
-    kept = list(gate.run(iter([doc])))
-    if expected is True:
-        assert kept == [doc]
-    else:
-        assert kept == []
-        removed = pl.read_parquet(tmp_path / "removed" / "language_gate" / "*.parquet")
-        assert removed["removal_reason"].to_list() == [expected]
+    assert_gate(tmp_path, doc, expected, languages=("fr,en",), category="aligned")
 
 
 def test_build_keeps_genuine_parallel_pairs(tmp_path):

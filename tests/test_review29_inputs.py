@@ -38,6 +38,16 @@ def _line(rec: dict, **raw_fields: str) -> bytes:
     return (body + "".join(f', "{k}": {v}' for k, v in raw_fields.items()) + "}\n").encode()
 
 
+# the recipe of the builds below: the records' own ids and licences, and their `meta` field
+META_RECIPE = """\
+    name: s
+    category: book
+    languages: [fr, it]
+    license: CC-BY-4.0
+    input: {type: jsonl, paths: ["../in.jsonl"], id_field: id, license_field: license, metadata_fields: [meta]}
+    """
+
+
 def _reader(tmp_path, files, **spec) -> list:
     full = {"type": "jsonl", "text_field": "text", "id_field": "id", "language_field": "language",
             "license_field": "license", "metadata_fields": [], **spec}
@@ -84,13 +94,7 @@ def test_a_deep_record_does_not_fail_the_build(tmp_path):
     """The build of f01's source: the good records built, the deep ones in removed/read/ with their line."""
     (tmp_path / "in.jsonl").write_bytes(b"".join(DOCS[1:4]) + _line(dict(GOOD[0], id="d"), meta=_nested(900))
                                         + _line(dict(GOOD[1], id="e"), x=_nested(5000)))
-    led, kept, removed = make_build(tmp_path, """\
-        name: s
-        category: book
-        languages: [fr, it]
-        license: CC-BY-4.0
-        input: {type: jsonl, paths: ["../in.jsonl"], id_field: id, license_field: license, metadata_fields: [meta]}
-        """)
+    led, kept, removed = make_build(tmp_path, META_RECIPE)
     assert sorted(kept["id"]) == ["s/problem-002", "s/problem-003", "s/problem-004"]
     assert sorted(zip(removed["id"], removed["removal_reason"])) == [("s/in.jsonl:4", "read_too_deep"),
                                                                      ("s/in.jsonl:5", "read_too_deep")]
@@ -128,13 +132,7 @@ def test_a_lone_surrogate_in_a_metadata_key_is_replaced_as_in_a_value(tmp_path):
     cleaned as values always were (clean_str: U+FFFD for each of the surrogate's bytes), the record is kept."""
     bad = _line(dict(GOOD[1], id="key"), meta='{"\\udc80": 1, "ok": {"\\udc81x": "\\udc82"}}')
     (tmp_path / "in.jsonl").write_bytes(b"".join(DOCS[1:2]) + bad)
-    led, kept, removed = make_build(tmp_path, """\
-        name: s
-        category: book
-        languages: [fr, it]
-        license: CC-BY-4.0
-        input: {type: jsonl, paths: ["../in.jsonl"], id_field: id, license_field: license, metadata_fields: [meta]}
-        """)
+    led, kept, removed = make_build(tmp_path, META_RECIPE)
     assert sorted(kept["id"]) == ["s/key", "s/problem-002"] and removed.is_empty()
     meta = json.loads(kept.filter(kept["id"] == "s/key")["metadata"][0])
     r = "\ufffd" * 3  # a lone surrogate's three bytes, each replaced (clean_str: keys as values)
