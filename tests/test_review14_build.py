@@ -211,3 +211,35 @@ def test_the_readmes_pipeline_example_is_a_valid_pipeline_with_a_mix_block():
     block = text[text.index("# pipelines/demo.yaml"):]
     pipe = PipelineRecipe.model_validate(yaml.safe_load(block[:block.index("```")]))
     assert pipe.mix is not None and pipe.mix.factors["fr-en--aligned"] == 3
+
+
+def test_a_pipeline_marker_without_any_source_does_not_refuse_another_pipeline(tmp_path, capsys):
+    """Second code review: a build of p stopped before its first source left only .lock, .pipeline and build.log, and
+    a build of q into that folder was refused for "the sources and mix of p", which do not exist."""
+    _recipe(tmp_path, "first")
+    _recipe(tmp_path, "second")
+    out = tmp_path / "build"
+    (out / "sources").mkdir(parents=True)
+    (out / ".pipeline").write_text("main\n", encoding="utf-8")
+    other = _pipeline(tmp_path, "p2", ["second"], output="../elsewhere")
+    assert main(["build", str(other), "--output", str(out)]) == 0, capsys.readouterr().err
+    assert (out / ".pipeline").read_text(encoding="utf-8") == "p2\n"
+
+
+def test_a_source_an_older_version_could_not_read_is_read_again(tmp_path, capsys):
+    """Second code review: a folder built before read_unreadable_file recorded a denied file as read_corrupt_file with
+    a PermissionError and stayed 'up to date' once the file was readable: its records were never read."""
+    _recipe(tmp_path, "first")
+    pipe = _pipeline(tmp_path, "main", ["first"])
+    assert main(["build", str(pipe)]) == 0
+    led_file = tmp_path / "build" / "sources" / "first" / "ledger.json"
+    led = json.loads(led_file.read_text(encoding="utf-8"))
+    led["quarantined_files"] = [{"file": "x.jsonl", "reason": "read_corrupt_file",
+                                 "detail": "PermissionError: [Errno 13] Permission denied: 'x.jsonl' (at the start); "
+                                           "file quarantined"}]
+    led_file.write_text(json.dumps(led), encoding="utf-8")  # what such a version wrote
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "up to date" not in out and "first:" in out, out
+    assert json.loads(led_file.read_text(encoding="utf-8"))["quarantined_files"] == []

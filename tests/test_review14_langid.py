@@ -111,3 +111,15 @@ def test_the_build_summary_counts_the_parts_a_split_created(tmp_path, capsys):
     assert m, out
     read, created, kept, removed = (int(x.replace(",", "")) for x in m.groups())
     assert created >= 2 and read + created == kept + removed
+
+
+def test_a_pair_relabelled_to_an_expected_language_is_judged_as_that_language(tmp_path):
+    """Second code review: a German text declared fr,en in a [fr, en, de] source was relabelled `de` (0.99) and the
+    gate, still judging it as the pair, removed it as `language_not_expected` though `de` is expected."""
+    german = _rows("de_ud_pud.jsonl", 4)[3]["text"]
+    (lid,) = steps_of(tmp_path, [{"type": "language_id"}], ("fr", "en", "de"), category="web")
+    (doc,) = lid.run(iter([Document(text=german, id="de", metadata={"language": "fr,en"})]))
+    assert doc.metadata["language"] == "de" and doc.metadata["language_declared"] == "fr,en"
+    from .test_langid import assert_gate
+
+    assert_gate(tmp_path, doc, True, languages=("fr", "en", "de"), category="web")

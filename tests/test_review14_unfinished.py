@@ -230,3 +230,18 @@ def test_a_parquet_file_with_two_corrupt_row_groups_is_quarantined_once(tmp_path
     led = json.loads((tmp_path / "b/sources/s/ledger.json").read_text(encoding="utf-8"))
     assert led["records_read"] == 30 and led["docs_kept"] == 10 and led["docs_removed"] == 20
     assert [q["file"] for q in led["quarantined_files"]] == ["in.parquet"], led["quarantined_files"]
+
+
+def test_push_through_a_symlinked_mix_folder_checks_the_build_too(tmp_path, capsys):
+    """Second code review: with BUILD/mix a symlink, resolving it lost the name `mix`, and a stale mix was pushed."""
+    import shutil
+
+    pipe = _project(tmp_path, min_chars=1)
+    build = tmp_path / "build"
+    assert main(["build", str(pipe)]) == 0 and main(["mix", "build", str(build)]) == 0
+    shutil.move(str(build / "mix"), str(tmp_path / "store"))
+    (build / "mix").symlink_to(tmp_path / "store")
+    _recipe(tmp_path, min_chars=1000)
+    assert main(["build", str(pipe)]) == 0
+    code, out, err = _run(capsys, "push", build / "mix", "--repo-id", "me/x", "--dry-run")
+    assert code != 0 and "was made from an earlier state of the build" in err, out + err

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lucie_data.cli import main
-from lucie_data.steps.readers import MAX_NESTING, RecordReader
+from lucie_data.steps.readers import MAX_NESTING, PARSE_NESTING_LIMIT, RecordReader
 
 from .conftest import DATA
 from .test_inputs import make_build
@@ -72,20 +72,22 @@ def test_deeply_nested_json_lines_are_removed_with_their_line_not_the_source(tmp
     ]
     (tmp_path / "in.jsonl").write_bytes(b"".join(lines))
     docs = {d.id: d for d in _reader(tmp_path, [tmp_path / "in.jsonl"], metadata_fields=["meta", "meta.a"])}
-    # a line nested too deep is removed under its position, whatever its depth: whether the JSON parser itself fails
-    # depends on the stack (code review: 960 deep kept its id under one stage, not under 25), so the reader counts
-    # brackets first and never parses it
-    assert sorted(docs) == sorted(["s/problem-002", "s/in.jsonl:2", "s/in.jsonl:3", "s/in.jsonl:4", "s/at-limit",
+    # a line nested deeper than PARSE_NESTING_LIMIT is removed under its position without being parsed: whether the
+    # JSON parser itself fails depends on the stack (code review: 960 deep kept its id under one stage, not under
+    # 25), so the reader counts brackets first; one between MAX_NESTING and it is parsed and keeps its own id
+    assert sorted(docs) == sorted(["s/problem-002", "s/in.jsonl:2", "s/in.jsonl:3", "s/over", "s/at-limit",
                                    "s/deep-str"])
     for i in ("s/problem-002", "s/at-limit"):
         assert "_read_error" not in docs[i].metadata, docs[i].metadata
     assert json.dumps(docs["s/at-limit"].metadata["meta"]) == _nested(MAX_NESTING, "leaf")
-    for i, line in (("s/in.jsonl:2", 2), ("s/in.jsonl:3", 3), ("s/in.jsonl:4", 4), ("s/deep-str", 6)):
+    for i, line in (("s/in.jsonl:2", 2), ("s/in.jsonl:3", 3), ("s/over", 4), ("s/deep-str", 6)):
         meta = docs[i].metadata
         assert meta["_read_error"] == "read_too_deep", (i, meta)
         assert meta["source_file"] == "in.jsonl" and meta["source_record"] == line
         assert f"line {line}" in meta["read_error_detail"] and str(MAX_NESTING) in meta["read_error_detail"]
-    # a record removed for a deep JSON string in a metadata field keeps its own id, licence and language
+    # a record removed for a field just over the limit, or a deep JSON string in a metadata field, keeps its own id,
+    # licence and language (trace finds it; the report counts it under its licence)
+    assert docs["s/over"].metadata["license"] == g2["license"]
     assert docs["s/deep-str"].metadata["license"] == g1["license"]
     assert docs["s/deep-str"].metadata["license_evidence"] == "record:license"
 
@@ -355,7 +357,8 @@ def test_a_deep_line_gets_the_same_removal_whatever_the_stack(tmp_path, depth):
         deep = under(700)
     finally:
         sys.setrecursionlimit(limit)
-    assert top == deep and top[0][0] == "s/in.jsonl:1" and f"more than {MAX_NESTING} levels" in top[0][1], top
+    assert top == deep and top[0][0] == ("s/deep" if depth <= PARSE_NESTING_LIMIT else "s/in.jsonl:1"), top
+    assert f"more than {MAX_NESTING if depth <= PARSE_NESTING_LIMIT else PARSE_NESTING_LIMIT} levels" in top[0][1]
 
 
 @pytest.mark.parametrize("ext, compress", [(".bz2", "bz2"), (".xz", "lzma")])
@@ -375,3 +378,18 @@ def test_bz2_and_xz_inputs_are_read_and_a_cut_one_is_quarantined(tmp_path, ext, 
     bad = [d for d in _reader(tmp_path, [tmp_path / f"cut.jsonl{ext}"]) if d.metadata.get("_read_error")]
     assert len(bad) == 1 and bad[0].metadata["_read_error"] in ("read_truncated_file", "read_corrupt_file"), bad
     assert "file quarantined" in bad[0].metadata["read_error_detail"]
+
+
+@pytest.mark.parametrize("ext, compress", [(".bz2", "bz2"), (".xz", "lzma")])
+def test_a_damaged_bz2_or_xz_input_is_corrupt_not_truncated(tmp_path, ext, compress):
+    """Second code review: bz2 reports damaged data with a plain OSError, labelled `read_truncated_file`."""
+    import importlib
+
+    mod = importlib.import_module(compress)
+    raw = b"".join(DOCS[1:4]) * 400  # several bz2 blocks of 100 kB: records come out before the damaged one
+    data = bytearray(mod.compress(raw, 1) if compress == "bz2" else mod.compress(raw))
+    for i in range(len(data) * 3 // 4, len(data) * 3 // 4 + 32):
+        data[i] ^= 0x5A
+    (tmp_path / f"bad.jsonl{ext}").write_bytes(bytes(data))
+    bad = [d for d in _reader(tmp_path, [tmp_path / f"bad.jsonl{ext}"]) if d.metadata.get("_read_error")]
+    assert [d.metadata["_read_error"] for d in bad] == ["read_corrupt_file"], [d.metadata for d in bad]

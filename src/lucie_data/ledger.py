@@ -189,7 +189,7 @@ def _did_you_mean(field: str, fields: list[str], cutoff: float = 0.6) -> str:
 # what a file name says it holds, by its suffixes (a compression suffix read through)
 _TYPE_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".html": "html", ".htm": "html",
                    ".warc": "warc", ".txt": "text"}
-_COMPRESSED = (".gz", ".zst", ".bz2", ".xz")
+_COMPRESSED = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma")
 
 
 def input_type_mismatch(src) -> str | None:

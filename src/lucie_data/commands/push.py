@@ -31,7 +31,8 @@ def stale_mix(folder: Path, given: Path) -> Path | None:
     documents the new build removes (and a licence policy changed since would not have been seen either)."""
     from ..mix.build import made_from_another_manifest
 
-    folder, given = folder.resolve(), given.resolve()  # (`push .` inside BUILD/mix: the name of "." is "")
+    # absolute, not resolved (`push .` inside BUILD/mix: the name of "." is ""; a `mix` symlink keeps its name)
+    folder, given = Path(os.path.abspath(folder)), Path(os.path.abspath(given))
     build = given if given != folder else folder.parent if folder.name == "mix" else None
     return build if build is not None and made_from_another_manifest(folder, build) else None
 

@@ -504,7 +504,7 @@ def _record(source_file, source_record) -> str | None:
     if source_record is None or source_record == "":
         return None
     name = str(source_file or "").lower()
-    for c in (".gz", ".zst", ".bz2", ".xz"):
+    for c in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma"):
         name = name.removesuffix(c)
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return f"line {source_record}"

@@ -499,7 +499,12 @@ class LanguageGateFilter(LucieFilter):
         lang = str(meta.get("language") or UNDETERMINED)
         is_code = lang.startswith("code")
         score = float(meta.get("language_score") or 0.0)
-        pair = next((p for p in (lang, meta.get("language_declared")) if isinstance(p, str) and "," in p), None)
+        declared = meta.get("language_declared")
+        # the pair the document is judged as: its language, or the pair it was declared as while it holds one of its
+        # members; relabelled to another language, it is judged as that language (code review: a fr,en document
+        # relabelled `de` in a [fr, en, de] source was `language_not_expected`)
+        pair = lang if "," in lang else declared if (isinstance(declared, str) and "," in declared
+                                                     and lang in declared.split(",")) else None
         scores = meta.get("language_scores")
         if pair is not None and isinstance(scores, dict) and scores:
             # a bilingual text splits the probability between its two languages (UD PUD fr-en pairs:

@@ -41,6 +41,11 @@ FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_binary_f
                       "read_dataset_interrupted", "read_unreadable_file"}
 
 
+def _bad_bz2(exc: BaseException) -> bool:
+    """bz2's damaged data: a plain OSError (its cut stream is an EOFError, as gzip's and zstd's)."""
+    return type(exc) is OSError and "Invalid data stream" in str(exc)
+
+
 def unreadable(exc: BaseException, reason: str) -> str:
     """``read_unreadable_file`` for a file the build was not allowed to read (PermissionError): not damaged, and
     readable once its permissions are fixed, so its source is retried by the next build (runner.RETRY_REASONS; code
@@ -134,7 +139,13 @@ def _too_deep(v: Any, limit: int = MAX_NESTING) -> bool:
 _TOO_DEEP = object()  # a JSON-string field too deep to parse (metadata_fields dotted paths)
 
 # a JSON string (with its escapes) or a bracket: what the depth of a JSON text is counted on
-_JSON_DEPTH_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# (a string not closed, in a cut record, runs to the end of the text: tried from each escaped quote instead, the scan
+# was quadratic, 140 s on a cut 1.1 MB line; code review)
+_JSON_DEPTH_TOKENS = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)|[\[\]{}]')
+# lines nested deeper than this are removed under their position without being parsed; those between MAX_NESTING and
+# this are parsed (Python's parser then uses at most this many of the ~1,000 recursion levels, whatever the stack
+# under the reader: deterministic) and removed with their own id, licence and field names (:meth:`_too_deep_error`)
+PARSE_NESTING_LIMIT = 400
 
 
 def json_too_deep(text: str, limit: int) -> bool:
@@ -668,13 +679,14 @@ class RecordReader(PipelineStep):
                                           f"line {line_no}: invalid UTF-8 at byte {e.start}", bline.decode("utf-8", "replace"))
                         continue
                     try:
-                        if json_too_deep(line, MAX_NESTING + 1):  # a field 1 deep is 2 deep in the line
+                        if json_too_deep(line, PARSE_NESTING_LIMIT):
                             raise RecursionError
                         rec = json.loads(line)
                     except RecursionError:  # valid or not, nested deeper than the reader's limit
                         yield self._error("read_too_deep", file_rel, line_no,
-                                          f"line {line_no}: nests lists/objects more than {MAX_NESTING} levels deep, "
-                                          "the reader's limit: flatten the record",
+                                          f"line {line_no}: nests lists/objects more than {PARSE_NESTING_LIMIT} "
+                                          f"levels deep, too deep to read its fields (the reader's limit is "
+                                          f"{MAX_NESTING}): flatten the record",
                                           line)
                         continue
                     except ValueError as e:  # JSONDecodeError, or a plain ValueError (an integer over 4,300 digits:
@@ -697,7 +709,7 @@ class RecordReader(PipelineStep):
             # EOFError: the compressed stream began well and the file ends inside it (cut), even when no whole line
             # came out of it (a cut .jsonl.zst yields nothing of its cut block: the review's 13 % cut)
             yield from self._file_error(path, file_rel, line_no + 1, e,
-                                        "read_corrupt_file" if isinstance(e, CORRUPT_ERRORS)
+                                        "read_corrupt_file" if isinstance(e, CORRUPT_ERRORS) or _bad_bz2(e)
                                         else "read_truncated_file" if line_no or isinstance(e, EOFError)
                                         else "read_corrupt_file",
                                         f"after line {line_no}" if line_no else "at the start")
