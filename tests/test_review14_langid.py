@@ -123,3 +123,15 @@ def test_a_pair_relabelled_to_an_expected_language_is_judged_as_that_language(tm
     from .test_langid import assert_gate
 
     assert_gate(tmp_path, doc, True, languages=("fr", "en", "de"), category="web")
+
+
+def test_a_source_listing_a_pair_among_languages_judges_each_document(tmp_path):
+    """Second code review: any pair in a source's `languages` kept every document's declared language: a German text
+    declared `fr` in a [fr, en, de, "fr,en"] source stayed `fr`, scored with German's 0.998."""
+    german = _rows("de_ud_pud.jsonl", 4)[3]["text"]
+    pair = _pairs(1)[0]
+    docs = [Document(text=german, id="de", metadata={"language": "fr"}), pair]
+    (lid,) = steps_of(tmp_path, [{"type": "language_id"}], ("fr", "en", "de", "fr,en"), category="web")
+    out = {d.id: d.metadata for d in lid.run(iter(docs))}
+    assert out["de"]["language"] == "de" and out["de"]["language_declared"] == "fr"
+    assert out[pair.id]["language"] == "fr,en"  # the pair, one of whose members is on top, stays a pair

@@ -279,7 +279,10 @@ class LanguageIdSpec(StageSpec):
         from ..steps.langid import LanguageID
 
         src = ctx.source
-        keep = src.is_code or any("," in lang for lang in src.languages)
+        # code and parallel sources keep their language (a pair stays a pair, whatever its members score); a source
+        # that lists a pair among single languages ([fr, en, de, "fr,en"]) is judged document by document (second
+        # code review: its German text declared `fr` was kept as `fr` with German's score)
+        keep = src.is_code or all("," in lang for lang in src.languages)
         chunk = None
         if self.chunk is not None:
             chunk = self.chunk.model_dump()
