@@ -393,3 +393,26 @@ def test_a_damaged_bz2_or_xz_input_is_corrupt_not_truncated(tmp_path, ext, compr
     (tmp_path / f"bad.jsonl{ext}").write_bytes(bytes(data))
     bad = [d for d in _reader(tmp_path, [tmp_path / f"bad.jsonl{ext}"]) if d.metadata.get("_read_error")]
     assert [d.metadata["_read_error"] for d in bad] == ["read_corrupt_file"], [d.metadata for d in bad]
+
+
+def test_utf16_lone_cr_and_joined_jsonl_files_are_read_record_by_record(tmp_path):
+    """Bad-input review: a UTF-16 JSONL file gave one `read_invalid_utf8` per line (and a bogus truncated record),
+    one with old Mac line ends (CR alone) was a single record removed as `read_truncated_record`, and two files joined
+    by `cat` lost the record after the second file's BOM as `read_invalid_json`."""
+    text = b"".join(DOCS[1:4]).decode("utf-8")
+    (tmp_path / "utf16.jsonl").write_bytes(text.encode("utf-16"))  # with its byte order mark
+    (tmp_path / "utf16be.jsonl").write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    (tmp_path / "cr.jsonl").write_bytes(text.replace("\n", "\r").encode("utf-8"))
+    (tmp_path / "joined.jsonl").write_bytes(b"".join(DOCS[1:3]) + b"\xef\xbb\xbf" + DOCS[3])
+    want = ["s/problem-002", "s/problem-003", "s/problem-004"]
+    for name in ("utf16.jsonl", "utf16be.jsonl", "cr.jsonl", "joined.jsonl"):
+        docs = _reader(tmp_path, [tmp_path / name])
+        assert [d.id for d in docs] == want, (name, [(d.id, d.metadata.get("_read_error")) for d in docs])
+        assert all("_read_error" not in d.metadata for d in docs), name
+        assert [d.text for d in docs] == [json.loads(b)["text"] for b in DOCS[1:4]], name
+    # a UTF-16 file cut inside a character: its records before the cut kept, the file quarantined
+    (tmp_path / "cut16.jsonl").write_bytes(text.encode("utf-16")[:-3])
+    docs = _reader(tmp_path, [tmp_path / "cut16.jsonl"])
+    bad = [d for d in docs if d.metadata.get("_read_error")]
+    assert [d.id for d in docs if d not in bad] == want[:2]
+    assert len(bad) == 1 and "file quarantined" in bad[0].metadata["read_error_detail"], [d.metadata for d in bad]

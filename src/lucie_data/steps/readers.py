@@ -41,6 +41,23 @@ FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_binary_f
                       "read_dataset_interrupted", "read_unreadable_file"}
 
 
+def _jsonl_lines(f) -> Iterator[bytes]:
+    """The lines of a JSONL file as UTF-8 bytes, whatever its line ends or Unicode encoding form (bad-input review: a
+    UTF-16 file gave one `read_invalid_utf8` per line, and a file with old Mac line ends, CR alone, was one record
+    removed as `read_truncated_record`). A UTF-16 byte order mark at the start switches to a decoding reader; a
+    "line" with no LF at its end that holds CRs (a file of CR-ended lines is one such line) is cut at its CRs."""
+    head = f.peek(4)[:2] if hasattr(f, "peek") else b""
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        text = io.TextIOWrapper(f, encoding="utf-16", errors="strict", newline=None)
+        yield from (line.encode("utf-8", "surrogatepass") for line in text)
+        return
+    for bline in f:
+        if b"\r" in bline and not bline.endswith(b"\n"):
+            yield from (part + b"\n" for part in bline.split(b"\r") if part)
+        else:
+            yield bline
+
+
 def _bad_bz2(exc: BaseException) -> bool:
     """bz2's damaged data: a plain OSError (its cut stream is an EOFError, as gzip's and zstd's)."""
     return type(exc) is OSError and "Invalid data stream" in str(exc)
@@ -664,13 +681,13 @@ class RecordReader(PipelineStep):
         line_no = 0
         try:
             with open_maybe_compressed(path) as f:
-                for line_no, bline in enumerate(f, start=1):
+                for line_no, bline in enumerate(_jsonl_lines(f), start=1):
                     if not bline.strip():
                         continue  # blank separator lines are not records
                     n += 1
                     if not mine(n - 1):
                         continue
-                    if line_no == 1 and bline.startswith(b"\xef\xbb\xbf"):
+                    if bline.startswith(b"\xef\xbb\xbf"):  # a file's BOM, or one inside it (files joined by `cat`)
                         bline = bline[3:]
                     try:
                         line = bline.decode("utf-8")
