@@ -189,7 +189,14 @@ def _did_you_mean(field: str, fields: list[str], cutoff: float = 0.6) -> str:
 # what a file name says it holds, by its suffixes (a compression suffix read through)
 _TYPE_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".html": "html", ".htm": "html",
                    ".warc": "warc", ".txt": "text"}
-_COMPRESSED = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma")
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma")  # what the readers decompress
+
+
+def without_compression(name: str) -> str:
+    """A file name without the compression suffixes the readers read through (``x.jsonl.gz`` -> ``x.jsonl``)."""
+    for c in COMPRESSED_SUFFIXES:
+        name = name.removesuffix(c)
+    return name
 
 
 def input_type_mismatch(src) -> str | None:
@@ -199,10 +206,7 @@ def input_type_mismatch(src) -> str | None:
     given = src.recipe.input.type
     odd: dict[str, list[str]] = {}
     for p in src.inputs:
-        name = p.name.lower()
-        for c in _COMPRESSED:
-            name = name.removesuffix(c)
-        kind = _TYPE_BY_SUFFIX.get(Path(name).suffix)
+        kind = _TYPE_BY_SUFFIX.get(Path(without_compression(p.name.lower())).suffix)
         if kind is not None and kind != given:
             odd.setdefault(kind, []).append(p.name)
     if not odd:

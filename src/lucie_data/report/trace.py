@@ -503,9 +503,9 @@ def _record(source_file, source_record) -> str | None:
     (from 0: a Parquet row, a dataset split's row, a WARC record). Auditor review: "record N" said neither."""
     if source_record is None or source_record == "":
         return None
-    name = str(source_file or "").lower()
-    for c in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma"):
-        name = name.removesuffix(c)
+    from ..ledger import without_compression
+
+    name = without_compression(str(source_file or "").lower())
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return f"line {source_record}"
     return f"{source_record} (row index, from 0)"

@@ -332,14 +332,12 @@ class LanguageID(PipelineStep):
         declared = cur if isinstance(cur, str) and cur and cur != UNDETERMINED else None
         if part_lang is not None:
             lang, score = part_lang, declared_score(part_lang, scores)
-        elif declared is not None and "," in declared and lang in declared.split(","):
-            # a member of a declared pair on top agrees with it: the pair stays, scored by its two members (code
-            # review: pairs became `fr` when fr scored >= relabel_min_score and stayed `fr,en` below, so documents
-            # of one kind went to two folders and two mix keys)
-            lang, score = declared, declared_score(declared, scores)
-        elif declared is not None and lang != declared and score < self.relabel_min_score:
-            # annotate first, decide later (dolma): an unsure detector does not overrule the source's own
-            # language; the gate then reports a low score rather than another language
+        elif declared is not None and (lang in declared.split(",") or score < self.relabel_min_score):
+            # the declared language stays, scored by its own score (a pair: its two members'), when the detector
+            # agrees with it (a member of a declared pair on top: code review, pairs became `fr` when fr scored >=
+            # relabel_min_score and stayed `fr,en` below, two folders and two mix keys for one kind of document) or
+            # is unsure (annotate first, decide later, as dolma: the gate then reports a low score, not another
+            # language)
             lang, score = declared, declared_score(declared, scores)
         meta["language_score"] = score
         if lang != cur:
@@ -510,12 +508,10 @@ class LanguageGateFilter(LucieFilter):
             # a bilingual text splits the probability between its two languages (UD PUD fr-en pairs:
             # {fr: 0.55, en: 0.31}): the pair scores the sum of its members, and one of them must come first
             top = max(scores, key=scores.get)
-            if top not in pair.split(",") and float(scores[top]) >= self.min_score:
-                # another language, identified with confidence (code review: a German text declared fr,en, de 0.99,
-                # was `language_low_score`)
-                return False, "language_not_expected"
             score = declared_score(pair, scores)
-            if score >= self.min_score and top not in pair.split(","):
+            if top not in pair.split(",") and max(float(scores[top]), score) >= self.min_score:
+                # another language on top, and either it or the pair identified with confidence (code review: a
+                # German text declared fr,en, de 0.99, was `language_low_score`)
                 return False, "language_not_expected"
         # an uncertain identification is reported as such, not as a confident "other language"
         if not is_code and score < self.min_score:
