@@ -86,7 +86,6 @@ def test_minhash_dedup_is_deterministic_whatever_the_workers(tmp_path):
     ({"num_buckets": 256, "hashes_per_bucket": 256}, r"num_buckets x hashes_per_bucket = 65536 hashes a document: at most 1024"),
 ])
 def test_invalid_minhash_arguments(tmp_path, args, match):
-    from lucie_data.errors import RecipeError
     from lucie_data.recipe import load_source
 
     f = tmp_path / "r.yaml"

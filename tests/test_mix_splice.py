@@ -7,7 +7,6 @@ offset index is followed page by page.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path

@@ -61,7 +61,7 @@ def _raise_a_timeout(data, rank: int = 0, world_size: int = 1):
     import multiprocess
 
     raise multiprocess.TimeoutError("the step's own timeout")
-    yield  # noqa: unreachable -- a generator step
+    yield  # unreachable: makes this a generator step
 
 
 def test_a_tasks_own_timeout_error_is_raised_not_taken_for_the_wait(tmp_path):

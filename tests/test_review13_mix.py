@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from lucie_data.cli import main
 
