@@ -139,7 +139,7 @@ def cmd_plan(args) -> int:
         weights = load_weights_yaml(args.weights) if args.weights else None
         if args.build:
             from ..mix.build import load_mix_config
-            from ..mix.stats import build_counts
+            from ..mix.stats import build_counts, excluded_notes
 
             cfg = load_mix_config(args.build, pipeline=args.pipeline, require_weights=False)
             policy = cfg.policy
@@ -152,9 +152,8 @@ def cmd_plan(args) -> int:
 
             counts, excluded = build_counts(args.build, keep)
             stats = [c.to_stats() for c in counts]
-            for name, by_lic in sorted(excluded.items()):  # review: left out of the plan without a word
-                for lic, e in sorted(by_lic.items()):
-                    print(f"note: {name}: {e['docs']:,} document(s) under {lic} left out ({e['reason']})", file=sys.stderr)
+            for note in excluded_notes(excluded):  # review: left out of the plan without a word
+                print(note, file=sys.stderr)
             try:  # as mix build says them (third review: the plan was silent about sources without a build)
                 head = json.loads((Path(args.build) / "manifest.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):

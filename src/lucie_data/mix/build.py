@@ -78,7 +78,8 @@ from ..manifest import sha256_file as _sha256
 from ..models import YamlModel
 from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
                    plan_mix, solve_factors)
-from .stats import SourceInfo, _parquet_paths, check_kept_shards, code_language, mix_language, read_sources, subset_name
+from .stats import (SourceInfo, _parquet_paths, check_kept_shards, code_language, excluded_notes, mix_language, read_sources,
+                    subset_name)
 
 __all__ = ["MixSpec", "MixConfig", "load_mix_config", "build_mix", "scan_mix", "verify_mix", "recheck_mix", "ID_SCHEME",
            "ID_SCHEMES", "REPEAT_IDS", "selection_key"]
@@ -1785,6 +1786,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     counts, excluded, per_shard, flagged_in = _count_subsets(
         sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
     _check_no_derivatives_gated(sources, per_shard, keep, policy, mdata, config.policy_origin)
+    for note in excluded_notes(excluded):
+        log(note)
     stats = [c.to_stats() for c in counts]
     if not stats:
         private = sorted(s.name for s in sources if not s.redistributable)

@@ -356,3 +356,10 @@ def build_counts(build: str | Path, keep: Callable[[SourceInfo, str | None], str
     counts, excluded, _, _ = _count_subsets(sources, keep if keep is not None else (lambda _src, _lic: None),
                                          {p: e[3] for p, e in described.items() if e[3] is not None})
     return counts, excluded
+
+
+def excluded_notes(excluded: dict[str, dict[str, dict]]) -> list[str]:
+    """One line per source x licence the mix leaves out (``build_counts``' tally), as ``mix plan`` and ``mix build``
+    both say them (review: ``mix build`` dropped two sources under a stricter policy without a word)."""
+    return [f"note: {name}: {e['docs']:,} document(s) under {lic} left out ({e['reason']})"
+            for name, by_lic in sorted(excluded.items()) for lic, e in sorted(by_lic.items())]
