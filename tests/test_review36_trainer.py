@@ -41,3 +41,35 @@ def test_report_on_a_mix_asks_for_its_build(built, tmp_path, capsys):
     code, out = _run(capsys, "trace", tmp_path / "m", "x")
     assert code == 2 and "is a mix (it holds mix_plan.json), not a build: give the build it was made from (the " \
                          "folder `lucie-data mix build` was given)" in out, out
+
+
+def _rendered_text(md: str) -> str:
+    """What a reader sees: the Markdown rendered as GitHub does (tables, strike-through), tags stripped."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    out = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md)
+    assert "<strong>" not in out and "<em>" not in out and "<s>" not in out and "<a " not in out, out
+    return html.unescape(re.sub(r"<[^>]+>", "", out)).strip()
+
+
+def test_markdown_report_shows_file_names_and_ids_as_written():
+    """`src/click/__init__.py` rendered as "src/click/**init**.py" in provenance.md (the HTML report was right)."""
+    import json
+
+    from lucie_data.report.render import _md_cell, _md_message, _md_text
+
+    records = [json.loads(line) for line in (ROOT / "data" / "demo" / "code_permissive.jsonl").open(encoding="utf-8")]
+    names = [r["path"] for r in records] + [r["id"] for r in records]
+    names += ["a *starred* [link](x) ~~gone~~ back\\slash `tick`", "fr_eltec_novels", "_lead", "trail_"]
+    assert any("__init__" in n for n in names)
+    for n in names:
+        assert _rendered_text(_md_text(n)) == n, n
+        cell = _rendered_text("| id |\n|---|\n| " + _md_cell(n + " | x") + " |")
+        assert cell.split() == ["id", *f"{n} | x".split()], n
+    assert "fr_eltec_novels" == _md_text("fr_eltec_novels")  # words joined by _ stay readable in the raw file
+    msg = "allowed by name in the policy's `allow:` list; see src/click/__init__.py"
+    assert _md_message(msg).startswith("allowed by name in the policy's `allow:` list")  # its own code span
+    assert _rendered_text(_md_message(msg)) == msg.replace("`", "")

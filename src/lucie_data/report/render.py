@@ -7,6 +7,7 @@ titled ``<script>…</script>`` shows as text.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -98,14 +99,50 @@ def _split_parts(stages: list[dict]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- Markdown
-def _md_text(v) -> str:
-    """A value from the build (an id, a file name, a licence string, a message quoting them) as inline Markdown text:
-    on one line, and HTML's ``&``, ``<`` and ``>`` as entities, which Markdown renderers pass through as HTML
-    (auditor review: an id holding a newline added a fake "Reconciliation: OK" section, ``<img onerror=…>`` an
-    element)."""
+def _md_plain(v) -> str:
+    """A value from the build on one line, with HTML's ``&``, ``<`` and ``>`` as entities, which Markdown renderers
+    pass through as HTML (auditor review: an id holding a newline added a fake "Reconciliation: OK" section,
+    ``<img onerror=…>`` an element). Enough inside a code span, where nothing else is read as Markdown."""
     s = _n(v) if v is not None else ""
     return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+
+
+_MD_INLINE = str.maketrans({c: "\\" + c for c in "\\`*[]~"})
+# a run of `_` can open or close emphasis unless a letter or digit is on both sides (CommonMark's flanking rules):
+# `fr_eltec_novels` stays as it is, `__init__` is escaped
+_MD_UNDERSCORES = re.compile(r"_+")
+_MD_ALNUM = re.compile(r"[^\W_]")
+
+
+def _md_text(v) -> str:
+    """A value from the build (an id, a file name, a licence string, a message quoting them) as inline Markdown
+    text: :func:`_md_plain`, and the characters that start emphasis, code, links or strike-through escaped with a
+    backslash (trainer review: ``src/click/__init__.py`` rendered as "src/click/**init**.py"). A message's own
+    backticks show as backticks."""
+    s = _md_plain(v).translate(_MD_INLINE)
+
+    def run(m: re.Match) -> str:
+        inside = (m.start() > 0 and _MD_ALNUM.match(s[m.start() - 1]) and m.end() < len(s)
+                  and _MD_ALNUM.match(s[m.end()]))
+        return m.group() if inside else "\\_" * len(m.group())
+    return _MD_UNDERSCORES.sub(run, s)
+
+
+_MD_CODE_SPAN = re.compile(r"`([^`]*)`")
+
+
+def _md_message(v) -> str:
+    """A message of the build as inline Markdown: its own `code spans` kept as such (their content shown as is),
+    the rest as :func:`_md_text`; a message with an odd number of backticks is all text."""
+    s = _n(v) if v is not None else ""
+    if s.count("`") % 2:
+        return _md_text(s)
+    out, pos = [], 0
+    for m in _MD_CODE_SPAN.finditer(s):
+        out += [_md_text(s[pos:m.start()]), f"`{_md_plain(m.group(1))}`" if m.group(1).strip() else _md_text(m.group())]
+        pos = m.end()
+    return "".join(out) + _md_text(s[pos:])
 
 
 def _md_cell(v) -> str:
@@ -124,7 +161,7 @@ def to_markdown(r: dict) -> str:
          f"lucie-data {_recorded(b['lucie_data_version'])} · seed {_recorded(b['seed'])} · tokens: {b['token_counter']}",
          ""]
     head, details = policy_lines(b)  # review: only HTML and JSON stated the policy
-    L += [f"{head} `{_md_cell(_build_policy_brief(b))}`", ""]
+    L += [f"{head} `{_md_plain(_build_policy_brief(b))}`", ""]
     L += [f"- {d}" for d in details] + ([""] if details else [])
     L += [f"Reconciliation with ledgers and manifest: **{'OK' if r['reconciliation']['ok'] else 'FAILED'}**", ""]
     t = r["totals"]
@@ -173,7 +210,7 @@ def to_markdown(r: dict) -> str:
         + [["library", x["name"], x["version"], x["license"]] for x in r["tools_and_models"]["tools"]])
     L += ["## Warnings", ""]
     L += [f"- **{w['severity']}** `{w['kind']}`{' (' + _md_text(w['source']) + ')' if w['source'] else ''}: "
-          f"{_md_text(w['message'])}" + (f" — e.g. {', '.join(map(_md_text, w['ids'][:5]))}" if w["ids"] else "")
+          f"{_md_message(w['message'])}" + (f" — e.g. {', '.join(map(_md_text, w['ids'][:5]))}" if w["ids"] else "")
           for w in r["warnings"]] or ["- none"]
     L += ["", "## Removed documents (examples)", ""] + _md_table(
         ["source", "stage", "reason", "id", "title"],
