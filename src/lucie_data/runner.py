@@ -35,9 +35,10 @@ if TYPE_CHECKING:  # imported where used: every worker imports this module (it d
 
 LAYOUT_VERSION = 1
 # The hand-off files between a source's segments (steps.rows.WORK_SCHEMA) and what the dedup plans make of them: 2 adds
-# the `gate` column (the licence-aware keeper). In the build key, so a build stopped by an older version is redone
-# from the start rather than resumed with hand-off files that lack it (review: resumed with no preference, 0 kept).
-WORK_FORMAT = 2
+# the `gate` column (the licence-aware keeper), 3 `in_file` and `in_record` (the input order the plans keep the first
+# copy in). In the build key, so a build stopped by an older version is redone from the start rather than resumed with
+# hand-off files that lack them (review: resumed with no preference, 0 kept).
+WORK_FORMAT = 3
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,10 @@ class WorkWriter(_NamedParquetWriter):
         meta = dict(doc.metadata)
         sig = meta.pop("_sig", None)
         gate = meta.pop("_gate", None)
-        return {"id": doc.id, "text": doc.text, "metadata": dumps(meta), "sig": sig, "gate": gate}
+        record = meta.get("source_record")
+        return {"id": doc.id, "text": doc.text, "metadata": dumps(meta), "sig": sig, "gate": gate,
+                "in_file": meta.get("source_file"),  # where it was read: the dedup plans' input order
+                "in_record": record if isinstance(record, int) and not isinstance(record, bool) else None}
 
 
 class WorkReader(PipelineStep):

@@ -2,8 +2,8 @@
 
 Two halves around a barrier: a signature step (``ExactSignature``, ``MinhashSignature``) stores the document's
 signature in ``_sig`` and how the licence gates after the dedup will treat it in ``_gate`` (:class:`GateRank`); the
-plan keeps, of each group of copies, the first in (task, position) order among the best ranked, which is
-deterministic; then ``PlannedRemoval`` drops the rows the plan names, recording ``duplicate_of``.
+plan keeps, of each group of copies, the first in input order (:data:`INPUT_ORDER`) among the best ranked, whatever
+the number of tasks; then ``PlannedRemoval`` drops the rows the plan names, recording ``duplicate_of``.
 """
 from __future__ import annotations
 
@@ -51,16 +51,24 @@ class ExactSignature(PipelineStep):
             yield doc
 
 
+# The order in which "the first copy" is meant: the input file (its path as lineage records it), the record's position
+# in it. Not the task's: with records striped over tasks, or files dealt out to them, which copy survived changed with
+# `tasks` (dedup review: an NFD copy 40 lines after the NFC original was kept with tasks 3). (rank, pos) only breaks
+# the ties lineage leaves: the parts of one split record, which one task wrote in their order.
+INPUT_ORDER = ["in_file", "in_record", "rank", "pos"]
+
+
 def _handoff_rows(work_folder: str) -> list:
-    """One polars frame (id, sig, gate, rank, pos) per task's hand-off file of a barrier, in rank order: ``pos`` is the
-    row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next segment's reader adds;
-    ``gate`` is :class:`GateRank`'s (0 without a gate)."""
+    """One polars frame (id, sig, gate, in_file, in_record, rank, pos) per task's hand-off file of a barrier, in rank
+    order: ``pos`` is the row's index in its file, which ``PlannedRemoval`` matches against the ``_pos`` the next
+    segment's reader adds; ``gate`` is :class:`GateRank`'s (0 without a gate); ``in_file`` and ``in_record`` where
+    the document was read (:data:`INPUT_ORDER`)."""
     import polars as pl
 
     frames = []
     for rank, path in _handoff_files(work_folder).items():
-        # (every hand-off file has `gate`: one written by an older version is never resumed, runner.WORK_FORMAT)
-        df = pl.read_parquet(path, columns=["id", "sig", "gate"])
+        # (every hand-off file has these columns: one written by an older version is never resumed, runner.WORK_FORMAT)
+        df = pl.read_parquet(path, columns=["id", "sig", "gate", "in_file", "in_record"])
         frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
                                       pl.int_range(pl.len(), dtype=pl.Int64).alias("pos"),
                                       pl.col("gate").fill_null(0).cast(pl.Int64)))
@@ -120,14 +128,14 @@ def _write_plan(dups, plan_path: str) -> None:
 
 def plan_exact_duplicates(work_folder: str, plan_path: str) -> int:
     """Write (rank, pos, duplicate_of) for every row whose signature another row has: of each group, the first row in
-    (rank, pos) order among those of the best :class:`GateRank` is kept; returns the count."""
+    input order (:data:`INPUT_ORDER`) among those of the best :class:`GateRank` is kept; returns the count."""
     import polars as pl
 
     frames = _handoff_rows(work_folder)
     if frames:
         allrows = pl.concat(frames).sort(["rank", "pos"])
         grouped = allrows.filter(pl.col("sig").is_duplicated())
-        first = (grouped.sort(["gate", "rank", "pos"])
+        first = (grouped.sort(["gate", *INPUT_ORDER], nulls_last=True)
                  .group_by("sig", maintain_order=True).agg(pl.col("id").first().alias("duplicate_of"),
                                                            pl.col("rank").first().alias("r0"),
                                                            pl.col("pos").first().alias("p0")))
@@ -187,15 +195,15 @@ class MinhashSignature(PipelineStep):
 
 def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) -> int:
     """Write (rank, pos, duplicate_of) for every row in a cluster of rows sharing an LSH band with another; of each
-    cluster, the first row in (rank, pos) order among those of the best :class:`GateRank` is kept (its id is
-    ``duplicate_of``); returns the count."""
+    cluster, the first row in input order (:data:`INPUT_ORDER`) among those of the best :class:`GateRank` is kept (its
+    id is ``duplicate_of``); returns the count."""
     import polars as pl
 
     frames = _handoff_rows(work_folder)
     schema = {"rank": pl.Int64, "pos": pl.Int64, "duplicate_of": pl.Utf8}
     dups = pl.DataFrame({k: [] for k in schema}, schema=schema)
     if frames:
-        rows = pl.concat(frames).sort(["rank", "pos"]).with_row_index("idx")
+        rows = pl.concat(frames).sort(INPUT_ORDER, nulls_last=True).with_row_index("idx")
         signed = rows.filter(pl.col("sig").is_not_null())
         parent = list(range(rows.height))
 
@@ -212,13 +220,13 @@ def plan_minhash_duplicates(work_folder: str, plan_path: str, num_buckets: int) 
                 root = find(min(members))
                 for m in members:
                     r = find(m)
-                    if r != root:  # the smaller index roots the cluster: its first row in (rank, pos) order
+                    if r != root:  # the smaller index roots the cluster: its first row in input order
                         root, r = min(root, r), max(root, r)
                         parent[r] = root
         roots = [find(i) for i in range(rows.height)]
         in_cluster = sorted({j for i, r in enumerate(roots) if r != i for j in (i, r)})  # rows with another in theirs
         ranks_of = dict(zip(in_cluster, rows["gate"].gather(in_cluster).to_list()))
-        keeper: dict[int, int] = {}  # cluster root -> the row kept: best gate rank, then first in (rank, pos) order
+        keeper: dict[int, int] = {}  # cluster root -> the row kept: best gate rank, then first in input order
         for i in in_cluster:
             k = keeper.get(roots[i])
             if k is None or (ranks_of[i], i) < (ranks_of[k], k):

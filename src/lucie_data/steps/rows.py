@@ -19,7 +19,7 @@ REMOVED_SCHEMA = pa.schema(list(KEPT_SCHEMA) + [("removal_stage", pa.string()), 
 # Internal hand-off between segments of a source (before/after a dedup barrier): full metadata + a signature.
 # `gate`: how the source's last licence gate will treat the document (steps.dedup.GateRank), for the dedup plan
 WORK_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string()), ("sig", pa.string()),
-                         ("gate", pa.int8())])
+                         ("gate", pa.int8()), ("in_file", pa.string()), ("in_record", pa.int64())])
 
 
 def _s(v) -> str | None:
