@@ -215,3 +215,23 @@ def test_the_copy_kept_is_the_first_in_the_input_whatever_the_tasks(tmp_path, st
         assert json.loads(removed["metadata"][0])["duplicate_of"] == f"s/{original['id']}"
         seen.add(tuple(sorted(kept["id"])))
     assert len(seen) == 1
+
+
+def test_a_long_document_is_signed_in_blocks_with_datatroves_signature():
+    """datatrove's get_signature holds (shingles x 112) uint64 arrays at once: ~2.7 KB per word, 2.3 GB for a
+    7 M-character document (dedup review). Signed in blocks, the signature is the same."""
+    import numpy as np
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+    from datatrove.utils.text import ngrams, simplify_text
+
+    from lucie_data.steps.dedup import SIGN_BLOCK, _signature
+
+    config = MinhashConfig()
+    signer = MinhashDedupSignature(output_folder=".unused-minhash", config=config)
+    text = " ".join(json.loads(line)["text"] for line in ELTEC.read_text(encoding="utf-8").splitlines())
+    words = simplify_text(text, config.norm_config).split()
+    shingles = np.fromiter((signer._hash_func(" ".join(g)) for g in ngrams(words, 5)), dtype=np.uint64)
+    assert shingles.size > 3 * SIGN_BLOCK
+    assert _signature(signer, shingles, config.num_buckets) == signer.get_signature(shingles.reshape((-1, 1)))
+    short = shingles[:SIGN_BLOCK + 1]
+    assert _signature(signer, short, config.num_buckets) == signer.get_signature(short.reshape((-1, 1)))
