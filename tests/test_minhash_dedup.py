@@ -235,3 +235,20 @@ def test_a_long_document_is_signed_in_blocks_with_datatroves_signature():
     assert _signature(signer, shingles, config.num_buckets) == signer.get_signature(shingles.reshape((-1, 1)))
     short = shingles[:SIGN_BLOCK + 1]
     assert _signature(signer, short, config.num_buckets) == signer.get_signature(short.reshape((-1, 1)))
+
+
+def test_documents_too_short_to_sign_are_counted_in_the_ledger_and_report(tmp_path):
+    """`no_signature` was only in datatrove's logs/seg*/stats.json (dedup review): the ledger and report said nothing of
+    the documents minhash_dedup kept without comparing them."""
+    eltec = [json.loads(line) for line in ELTEC.read_text(encoding="utf-8").splitlines()][:6]
+    short = [{"id": f"short-{i}", "text": " ".join(r["text"].split()[:3])} for i, r in enumerate(eltec[:4])]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in eltec + short), encoding="utf-8")
+    out = _build(tmp_path, "s", [data], tasks=2)
+    _kept, _removed, led = _frames(out, "s")
+    stage = [s for s in led["stages"] if s["stage"] == "minhash_dedup"][0]
+    assert stage["docs_no_signature"] == 4 and stage["docs_kept"] == 10, stage
+    assert main(["report", str(out)]) == 0
+    assert "too short to compare, kept × 4" in (out / "reports" / "provenance.md").read_text(encoding="utf-8")
+    rep = json.loads((out / "reports" / "provenance.json").read_text(encoding="utf-8"))
+    assert json.dumps(rep).count('"docs_no_signature": 4') == 1

@@ -62,6 +62,8 @@ def read_stage_counts(source_dir: Path) -> dict[str, dict[str, int]]:
                     counts[key.split(":", 1)[1]]["created_docs"] += _stat_total(v)
                 elif key.startswith("skipped_code:"):  # code a prose quality filter kept unjudged (language: auto)
                     counts[key.split(":", 1)[1]]["skipped_code"] += _stat_total(v)
+                elif key.startswith("no_signature:"):  # a minhash_dedup compared with nothing (shorter than a shingle)
+                    counts[key.split(":", 1)[1]]["no_signature"] += _stat_total(v)
     return counts
 
 
@@ -386,6 +388,8 @@ def compute_ledger(source_dir: Path, src, stage_ids: list[str]) -> dict:
             entry["docs_created"] = created
         if c.get("skipped_code"):
             entry["docs_skipped_code"] = c["skipped_code"]
+        if c.get("no_signature"):
+            entry["docs_no_signature"] = c["no_signature"]
         stages.append(entry)
     imbalances = stage_imbalances(stages, kept["docs"])
     for st in stages:  # a stage that removed every document it received: accounted for, but said, with its reasons,

@@ -282,6 +282,8 @@ def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
                       "tokens_removed": tok.get((name, st["stage"]), 0),
                       # code a prose filter let through unjudged (`language: auto`): kept, but not checked
                       "docs_skipped_code": int(st.get("docs_skipped_code") or 0),
+                      # kept by a minhash_dedup that could not compare them (fewer words than a shingle)
+                      "docs_no_signature": int(st.get("docs_no_signature") or 0),
                       "reasons": {k: v["docs"] for k, v in sorted(st["removed"].items())}}
                      for st in led["stages"]]
     return out

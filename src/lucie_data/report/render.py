@@ -86,11 +86,13 @@ def totals_note(t: dict) -> str:
 
 
 def _reasons(s: dict) -> str:
-    """A funnel row's removal reasons, and the code documents the stage passed unjudged (filters review: only the
-    ledger said so)."""
+    """A funnel row's removal reasons, and the documents the stage kept without judging them: code a prose filter
+    passed (filters review: only the ledger said so), texts a minhash_dedup could not sign."""
     said = [f"{k} × {v}" for k, v in s["reasons"].items()]
     if s.get("docs_skipped_code"):
         said.append(f"code passed unjudged × {s['docs_skipped_code']}")
+    if s.get("docs_no_signature"):  # (dedup review: only datatrove's stats.json counted them)
+        said.append(f"too short to compare, kept × {s['docs_no_signature']}")
     return ", ".join(said)
 
 

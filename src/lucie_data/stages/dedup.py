@@ -38,10 +38,11 @@ class MinhashDedupSpec(StageSpec):
 
     Hashing is datatrove's (MinhashDedupSignature); the defaults are Lucie's MinhashConfig (lucie-dataset.md), which
     flag pairs from about 0.75 Jaccard similarity. Documents sharing a bucket are clustered transitively, as
-    datatrove's MinhashDedupCluster does; the first of a cluster in (task, position) order that the licence gates
+    datatrove's MinhashDedupCluster does; the first of a cluster in input order (file, record) that the licence gates
     after it keep is kept (the first when they keep none or all). Words are split on
-    whitespace: a document with fewer than ``n_grams`` words (or a text without spaces: Chinese, Japanese, Thai) has no
-    signature and is compared with nothing (counted as ``no_signature`` in the stage's stats)."""
+    whitespace after datatrove's ``simplify_text``: a document with fewer than ``n_grams`` words has no signature and is
+    compared with nothing (counted as the ledger's ``docs_no_signature``); in a text without spaces (Chinese, Japanese,
+    Thai) a "word" is a clause between punctuation, so an exact copy is found and an edited one seldom (dedup review)."""
 
     type: Literal["minhash_dedup"]
     n_grams: int = Field(5, ge=1, le=64, description="words per shingle")
@@ -63,7 +64,8 @@ class MinhashDedupSpec(StageSpec):
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import MinhashSignature
 
-        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed, ctx.later_gates)]
+        return [MinhashSignature(self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed, ctx.later_gates,
+                                 ctx.stage_id)]
 
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_minhash_duplicates

@@ -163,10 +163,11 @@ class MinhashSignature(PipelineStep):
     _requires_dependencies = ["xxhash"]
 
     def __init__(self, n_grams: int = 5, num_buckets: int = 14, hashes_per_bucket: int = 8, seed: int = 1,
-                 gates: tuple[dict, ...] | list[dict] = ()):
+                 gates: tuple[dict, ...] | list[dict] = (), stage_id: str = "minhash_dedup"):
         super().__init__()
         self.n_grams, self.num_buckets, self.hashes_per_bucket, self.seed = n_grams, num_buckets, hashes_per_bucket, seed
         self.gates = list(gates)
+        self.stage_id = stage_id
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import numpy as np
@@ -185,7 +186,7 @@ class MinhashSignature(PipelineStep):
             shingles = np.fromiter((hash_func(" ".join(g)) for g in ngrams(words, self.n_grams)), dtype=np.uint64)
             if not shingles.size:
                 doc.metadata["_sig"] = None  # shorter than a shingle: compared with nothing
-                self.stat_update("no_signature")
+                self.stat_update("no_signature", f"no_signature:{self.stage_id}")  # the second: the ledger's
             else:
                 bands = _signature(signer, shingles, self.num_buckets)
                 doc.metadata["_sig"] = "".join(xxhash.xxh64_hexdigest(np.asarray(b, dtype=np.uint64).tobytes())
