@@ -252,3 +252,31 @@ def test_documents_too_short_to_sign_are_counted_in_the_ledger_and_report(tmp_pa
     assert "too short to compare, kept × 4" in (out / "reports" / "provenance.md").read_text(encoding="utf-8")
     rep = json.loads((out / "reports" / "provenance.json").read_text(encoding="utf-8"))
     assert json.dumps(rep).count('"docs_no_signature": 4') == 1
+
+
+@pytest.mark.parametrize("category, whitespace, removed_ids", [
+    ("programming", None, []),  # a code source compares code as written: indentation is syntax
+    ("programming", "collapse", ["s/moved"]),
+    ("book", None, ["s/moved"]),  # prose: whitespace runs compare as one space
+    ("book", "keep", []),
+])
+def test_exact_dedup_keeps_code_whitespace(tmp_path, category, whitespace, removed_ids):
+    """Two programs differing only in a line's indentation were one duplicate (dedup review: requests' adapters.py with
+    `conn.key_file = None` moved out of its `if` block); datatrove and dolma hash code exactly."""
+    code = ROOT / "data" / "demo" / "code_permissive.jsonl"
+    rec = next(r for r in map(json.loads, code.open(encoding="utf-8")) if r["path"].endswith("adapters.py"))
+    line = next(ln for ln in rec["text"].splitlines() if ln.strip() == "conn.key_file = None")
+    moved = rec["text"].replace(line, line.strip().rjust(len(line.strip()) + 4), 1)
+    assert moved != rec["text"] and " ".join(moved.split()) == " ".join(rec["text"].split())
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in [{"id": "orig", "text": rec["text"]},
+                                                              {"id": "moved", "text": moved}]), encoding="utf-8")
+    stage = {"type": "exact_dedup", **({"whitespace": whitespace} if whitespace else {})}
+    (tmp_path / "s.yaml").write_text(json.dumps({
+        "name": "s", "category": category, "languages": ["code" if category == "programming" else "en"],
+        "license": "Apache-2.0", "input": {"type": "jsonl", "paths": [str(data)]}, "stages": [stage]}), encoding="utf-8")
+    out = tmp_path / "b"
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(out)]) == 0
+    _kept, removed, led = _frames(out, "s")
+    assert (removed["id"].to_list() if removed.height else []) == removed_ids
+    assert led["balanced"]

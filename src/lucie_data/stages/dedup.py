@@ -9,17 +9,28 @@ from .base import BuildContext, StageSpec
 
 
 class ExactDedupSpec(StageSpec):
-    """Exact duplicates within a source: xxh3-128 of the NFC, whitespace-collapsed text; of each group, the first copy
-    the licence gates after it keep is kept (the first copy when they keep none or all)."""
+    """Exact duplicates within a source: xxh3-128 of the NFC text, whitespace runs collapsed in prose; of each group,
+    the first copy the licence gates after it keep is kept (the first copy when they keep none or all).
+
+    Code keeps its whitespace (``whitespace: keep``, the default of a code source): indentation is syntax, and two
+    programs differing in it are two programs (dedup review: a line moved out of its ``if`` block in requests'
+    adapters.py was removed as a duplicate); datatrove and dolma hash code exactly."""
 
     type: Literal["exact_dedup"]
     lowercase: bool = Field(False, description="compare case-insensitively")
+    whitespace: Literal["collapse", "keep"] | None = Field(
+        None, description="collapse: runs of whitespace compare as one space, ends trimmed; keep: compared as written; "
+                          "default: keep for a code source (category programming or languages code*), else collapse")
     barrier: ClassVar[bool] = True
+
+    def collapses(self, source) -> bool:
+        return self.whitespace == "collapse" if self.whitespace else not source.is_code
 
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import ExactSignature
 
-        return [ExactSignature(lowercase=self.lowercase, gates=ctx.later_gates)]
+        return [ExactSignature(lowercase=self.lowercase, gates=ctx.later_gates,
+                               collapse_whitespace=self.collapses(ctx.source))]
 
     def plan(self, ctx: BuildContext, work_folder: str) -> None:
         from ..steps.dedup import plan_exact_duplicates

@@ -25,9 +25,10 @@ def collapse_spaces_py(text: str) -> str:
 collapse_spaces = getattr(compiled(), "collapse_spaces", collapse_spaces_py)
 
 
-def exact_key(text: str, lowercase: bool = False) -> str:
-    """The text as compared: NFC, whitespace runs collapsed, trimmed (and lower-cased if asked)."""
-    t = collapse_spaces(unicodedata.normalize("NFC", text))
+def exact_key(text: str, lowercase: bool = False, collapse_whitespace: bool = True) -> str:
+    """The text as compared: NFC, whitespace runs collapsed and trimmed unless told not to (and lower-cased if asked)."""
+    t = unicodedata.normalize("NFC", text)
+    t = collapse_spaces(t) if collapse_whitespace else t
     return t.lower() if lowercase else t
 
 
@@ -36,17 +37,20 @@ class ExactSignature(PipelineStep):
     type = "🫂 - DEDUP"
     _requires_dependencies = ["xxhash"]
 
-    def __init__(self, lowercase: bool = False, gates: tuple[dict, ...] | list[dict] = ()):
+    def __init__(self, lowercase: bool = False, gates: tuple[dict, ...] | list[dict] = (),
+                 collapse_whitespace: bool = True):
         super().__init__()
         self.lowercase = lowercase
         self.gates = list(gates)
+        self.collapse_whitespace = collapse_whitespace
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import xxhash
 
         gate_rank = GateRank(self.gates)
         for doc in data:
-            doc.metadata["_sig"] = xxhash.xxh3_128_hexdigest(exact_key(doc.text, self.lowercase).encode("utf-8"))
+            doc.metadata["_sig"] = xxhash.xxh3_128_hexdigest(exact_key(doc.text, self.lowercase,
+                                                                          self.collapse_whitespace).encode("utf-8"))
             doc.metadata["_gate"] = gate_rank(doc.metadata)
             yield doc
 
