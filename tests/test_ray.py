@@ -75,3 +75,29 @@ def test_address_auto_without_a_running_cluster_is_one_clear_error(tmp_path):
     assert p.returncode == 2, msg
     assert msg.count("executor.address 'auto': no running Ray cluster found") == 1 and "Traceback" not in msg, msg
     assert "a defect" not in msg and not list((tmp_path / "o").glob("sources/*/data/*/*.parquet"))
+
+
+def _fail_on_rank_0(data, rank: int = 0, world_size: int = 1):
+    """A pipeline step whose task 0 fails, as a task's error does."""
+    if rank == 0:
+        raise ValueError("task 0 fails here")
+    yield from data or []
+
+
+def test_a_failed_ray_task_fails_the_segment(tmp_path):
+    """datatrove's Ray executor ends with a warning ("Only 1/2 tasks completed") and no exception when a task fails
+    (kill/resume review): the build then ran the source's next segments on the failed task's missing hand-off file.
+    Now the segment fails as a failed local task does; the finished task is kept for the rerun."""
+    import sys
+
+    from lucie_data.runner import RunOptions, TaskIncomplete, make_executor, run_with_progress
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the step, to Ray's workers
+    opts = RunOptions(executor="ray", workers=2, tasks=2)
+    ex = make_executor(opts, [_fail_on_rank_0], str(tmp_path / "logs"))
+    try:
+        with pytest.raises(TaskIncomplete, match=r"1 of 2 task\(s\) did not complete \(task\(s\) 0\)"):
+            run_with_progress(ex, tmp_path / "progress", lambda n, rate: None)
+    finally:
+        ray.shutdown()
+    assert ex.is_rank_completed(1) and not ex.is_rank_completed(0)

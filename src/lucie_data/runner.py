@@ -608,6 +608,18 @@ def run_with_progress(executor, progress_dir: Path, report: Callable[[int, float
             report(n, n / max(time.time() - t0, 1e-6))
     if error:
         raise error[0]
+    # datatrove's Ray executor ends with a warning when a task failed ("Only 0/4 tasks completed") and no exception
+    # (kill/resume review: the source's next segments then ran on the missing tasks' empty hand-off files); a segment
+    # is finished only when every task wrote its completion marker, whatever the executor said
+    missing = executor.get_incomplete_ranks(skip_completed=True)
+    if missing:
+        raise TaskIncomplete(f"{len(missing)} of {executor.world_size} task(s) did not complete (task(s) "
+                             f"{', '.join(map(str, missing[:10]))}{', …' if len(missing) > 10 else ''}); the "
+                             "executor ended without saying why")
+
+
+class TaskIncomplete(RuntimeError):
+    """An executor ended without an error but with tasks that did not complete."""
 
 
 def input_fingerprint(paths: list[Path]) -> list[dict]:
