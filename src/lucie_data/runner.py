@@ -793,7 +793,10 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
     segments = compile_segments(src, opts.license_policy)
     lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(segments) > 1
-    if stale or lost_work:
+    handoff = None if stale or lost_work else _handoff_problem(source_dir, len(segments), opts.tasks)
+    if handoff:  # (kill/resume review: read as an empty task, every rerun stopped on an unbalanced ledger)
+        on_event("warning", {"source": src.name, "message": f"{handoff}; rebuilding this source"})
+    if stale or lost_work or handoff:
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
     source_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key)
@@ -825,7 +828,10 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     ledger = compute_ledger(source_dir, src, [(sid, spec.type) for seg in segments for sid, spec in seg.stages])
     seconds = time.time() - t0
     if not ledger["balanced"]:
-        raise BuildError(f"source {src.name!r}: documents unaccounted for: {'; '.join(ledger['imbalances'])}")
+        # resuming from this state would find the same imbalance again: the next build starts the source afresh
+        key_file.unlink(missing_ok=True)
+        raise BuildError(f"source {src.name!r}: documents unaccounted for: {'; '.join(ledger['imbalances'])}; the "
+                         "next `lucie-data build` rebuilds this source from the start")
     if ledger.get("warnings"):
         from loguru import logger
 
@@ -843,6 +849,36 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         key_file.unlink()  # not "up to date": the next `lucie-data build` rebuilds this source from scratch
         return SourceResult(src.name, "incomplete", ledger, seconds)
     return SourceResult(src.name, "built", ledger, seconds)
+
+
+def _handoff_problem(source_dir: Path, n_segments: int, tasks: int) -> str | None:
+    """Why a stopped source's hand-off files cannot be resumed from, or None: a task that finished a segment wrote
+    its documents to ``work/seg<i>/<task>.parquet`` for the next segment, and that file is gone or holds another
+    number of rows than the task's writer counted (deleted, cut short: the next segment would read it as a task
+    with fewer documents). Checked while the next segment is unfinished (it still needs them)."""
+    import pyarrow.parquet as pq
+
+    for i in range(n_segments - 1):
+        logs, nxt = source_dir / "logs" / f"seg{i}", source_dir / "logs" / f"seg{i + 1}" / "completions"
+        if all((nxt / f"{r:05d}").exists() for r in range(tasks)):
+            continue
+        for r in range(tasks):
+            if not (logs / "completions" / f"{r:05d}").exists():
+                continue
+            try:
+                steps = json.loads((logs / "stats" / f"{r:05d}.json").read_text(encoding="utf-8"))
+                wrote = next(int(s["stats"].get("total", 0)) for s in steps if s.get("name", "").endswith("📦 Work"))
+            except (OSError, ValueError, StopIteration, TypeError, AttributeError):
+                return f"task {r} of segment {i} finished, but its stats ({logs / 'stats'}) are unreadable"
+            f = source_dir / "work" / f"seg{i}" / f"{r:05d}.parquet"
+            try:
+                rows = pq.read_metadata(f).num_rows if f.exists() else 0
+            except Exception:  # noqa: BLE001 -- any unreadable footer: the file cannot be resumed from
+                rows = -1
+            if rows != wrote:
+                return (f"the hand-off file {f} of a finished task holds {max(rows, 0):,} of the {wrote:,} "
+                        "documents its task wrote (deleted or damaged since)")
+    return None
 
 
 def _outputs_problem(source_dir: Path, led: dict) -> str | None:

@@ -1,0 +1,78 @@
+"""Findings of the kill/resume review (rv34): a stopped source whose hand-off files are gone is rebuilt."""
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lucie_data import runner
+from lucie_data.errors import BuildError
+from lucie_data.recipe import load_pipeline
+
+from .conftest import ROOT, write
+
+
+def _hashes(out: Path) -> dict:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.glob("sources/*/*/**/*.parquet"))}
+
+
+def test_a_lost_hand_off_file_is_rebuilt_not_read_as_an_empty_task(tmp_path, monkeypatch):
+    """A build stopped after a dedup's first segment, then a finished task's hand-off file deleted: every rerun read it
+    as a task without documents and stopped on "stage exact_dedup: in 46 != previous stage's kept 62"."""
+    shutil.copytree(ROOT / "sources", tmp_path / "sources")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    pipe = write(tmp_path / "pipelines" / "p.yaml", "name: p\nsources: [../sources/demo/code_permissive.yaml]\n"
+                 "executor: {type: local, workers: 1, tasks: 2}\n")
+    clean = runner.build(load_pipeline(pipe), tmp_path / "clean")
+    assert [s.status for s in clean.sources] == ["built"]
+
+    real = runner.run_with_progress
+
+    def stop_before_segment_1(executor, progress_dir, report, every=0.5):
+        if "seg1" in str(progress_dir):
+            raise KeyboardInterrupt  # as Ctrl-C between the segments
+        real(executor, progress_dir, report, every)
+
+    monkeypatch.setattr(runner, "run_with_progress", stop_before_segment_1)
+    out = tmp_path / "out"
+    try:
+        runner.build(load_pipeline(pipe), out)
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(runner, "run_with_progress", real)
+    handoff = out / "sources" / "code_permissive" / "work" / "seg0" / "00001.parquet"
+    assert handoff.exists()
+    handoff.unlink()
+    events = []
+    res = runner.build(load_pipeline(pipe), out, on_event=lambda e, d: events.append((e, d)))
+    assert [s.status for s in res.sources] == ["built"] and res.sources[0].ledger["balanced"]
+    said = [d["message"] for e, d in events if e == "warning"]
+    assert any(f"the hand-off file {handoff} of a finished task holds 0 of the " in m and m.endswith(
+        "documents its task wrote (deleted or damaged since); rebuilding this source") for m in said), said
+    assert _hashes(out) == _hashes(tmp_path / "clean")
+
+
+def test_an_unbalanced_source_is_rebuilt_from_the_start_by_the_next_build(tmp_path, monkeypatch):
+    """Resuming a source whose ledger did not balance found the same state again, build after build; the next build
+    now starts it afresh. The imbalance is injected (no real build is known to produce one)."""
+    shutil.copytree(ROOT / "sources", tmp_path / "sources")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    pipe = write(tmp_path / "pipelines" / "p.yaml", "name: p\nsources: [../sources/demo/pud_en.yaml]\n"
+                 "executor: {type: local, workers: 1, tasks: 2}\n")
+    real = runner.compute_ledger
+
+    def unbalanced(*args, **kw):
+        led = real(*args, **kw)
+        return {**led, "balanced": False, "imbalances": ["stage read: in 1 != kept 0 + removed 0"]}
+
+    monkeypatch.setattr(runner, "compute_ledger", unbalanced)
+    out = tmp_path / "out"
+    with pytest.raises(BuildError, match=r"source 'pud_en': documents unaccounted for: stage read: in 1 != kept 0 \+ "
+                                         r"removed 0; the next `lucie-data build` rebuilds this source from the start"):
+        runner.build(load_pipeline(pipe), out)
+    assert not (out / "sources" / "pud_en" / ".build_key").exists()
+    monkeypatch.setattr(runner, "compute_ledger", real)
+    events = []
+    res = runner.build(load_pipeline(pipe), out, on_event=lambda e, d: events.append((e, d)))
+    assert [s.status for s in res.sources] == ["built"] and res.sources[0].ledger["balanced"]
