@@ -76,3 +76,26 @@ def test_an_unbalanced_source_is_rebuilt_from_the_start_by_the_next_build(tmp_pa
     events = []
     res = runner.build(load_pipeline(pipe), out, on_event=lambda e, d: events.append((e, d)))
     assert [s.status for s in res.sources] == ["built"] and res.sources[0].ledger["balanced"]
+
+
+def test_report_on_a_folder_it_cannot_write_says_so_and_writes_elsewhere(tmp_path_factory, tmp_path, capsys):
+    """A read-only build folder gave `OSError: [Errno 30] Read-only file system` with a traceback, and report had no
+    way to write elsewhere. (Tests run as root, where permissions do not stop a write: `reports` is made a file.)"""
+    import json
+
+    from lucie_data.cli import main
+
+    from .test_mix_build import make_build
+
+    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+    b = tmp_path / "b"
+    shutil.copytree(built, b, ignore=shutil.ignore_patterns("mix", "reports"))
+    (b / "reports").write_text("not a folder")
+    capsys.readouterr()
+    assert main(["report", str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"cannot write the report into {b / 'reports'} (" in err \
+        and "give a folder you can write with --output" in err, err
+    assert main(["report", str(b), "--output", str(tmp_path / "audit")]) == 0
+    rep = json.loads((tmp_path / "audit" / "provenance.json").read_text(encoding="utf-8"))
+    assert rep["reconciliation"]["ok"] and (b / "reports").read_text() == "not a folder"

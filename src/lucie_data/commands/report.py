@@ -15,8 +15,16 @@ def cmd_report(args) -> int:
         from ..runner import _check_tokenizer  # traceback from the recount (read-through)
 
         _check_tokenizer(args.tokenizer)
+    from ..errors import InputError
+
+    out_dir = Path(args.output) if args.output else build_dir / "reports"
     report = build_report(build_dir, tokenizer=args.tokenizer)
-    paths = write_reports(report, build_dir / "reports")
+    try:
+        paths = write_reports(report, out_dir)
+    except OSError as err:  # (kill/resume review: a read-only build folder gave a traceback)
+        raise InputError(f"cannot write the report into {out_dir} ({err.strerror or err}): "
+                         + ("give a folder you can write with --output" if not args.output else
+                            "give another --output folder")) from None
     t = report["totals"]
     print(f"{t['kept']['docs']:,} documents kept ({t['kept']['tokens']:,} tokens), {t['removed']['docs']:,} removed; "
           f"{len(report['licenses'])} licence(s); mix licence {report['share_alike']['mix_license']}; "
@@ -58,8 +66,11 @@ def cmd_report(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="write BUILD/reports/provenance.{json,md,html}: licences, funnel, attribution")
+    p = sub.add_parser("report", help="write BUILD/reports/provenance.{json,md,html} (or into --output): licences, "
+                       "funnel, attribution")
     p.add_argument("build", help="build folder (the pipeline's output_dir)")
+    p.add_argument("--output", metavar="DIR", help="write the report files here (default: BUILD/reports; for a build "
+                   "folder you cannot write, a read-only copy or an auditor's share)")
     p.add_argument("--tokenizer", help="recount tokens with this tokenizer.json or Hub id "
                    "(default: the n_tokens column written by the build)")
     p.set_defaults(func=cmd_report)
