@@ -99,3 +99,36 @@ def test_report_on_a_folder_it_cannot_write_says_so_and_writes_elsewhere(tmp_pat
     assert main(["report", str(b), "--output", str(tmp_path / "audit")]) == 0
     rep = json.loads((tmp_path / "audit" / "provenance.json").read_text(encoding="utf-8"))
     assert rep["reconciliation"]["ok"] and (b / "reports").read_text() == "not a folder"
+
+
+def test_report_and_mix_wait_for_a_build_writing_the_folder(tmp_path_factory, tmp_path, capsys):
+    """`report` during a live build said the build had stopped and to rerun it. A real second process holds the
+    build folder's lock, as a running build does."""
+    import subprocess
+    import sys
+
+    from lucie_data.cli import main
+
+    from .test_mix_build import make_build
+
+    built = make_build(tmp_path_factory.getbasetemp() / "mixbuild")
+    b = tmp_path / "b"
+    shutil.copytree(built, b, ignore=shutil.ignore_patterns("mix", "reports"))
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from lucie_data.locks import acquire\n"
+                               f"acquire(Path({str(b / '.lock')!r}), 'build')\nprint('held', flush=True)\n"
+                               "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        capsys.readouterr()
+        assert main(["report", str(b)]) == 2
+        err = capsys.readouterr().err
+        assert f"a lucie-data build is writing {b} right now (pid {holder.pid}, started " in err \
+            and "report when it has finished" in err, err
+        assert not (b / "reports").exists()
+        assert main(["mix", "build", str(b), "--output", str(tmp_path / "m")]) == 2
+        assert "build the mix when it has finished" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["report", str(b)]) == 0  # the lock goes with its process

@@ -50,3 +50,27 @@ def release(fd: int) -> None:
         os.ftruncate(fd, 0)
     finally:
         os.close(fd)
+
+
+def holder(path: Path) -> str | None:
+    """Who holds ``path``'s lock when another process holds it (what it wrote in the file, or its pid), else None;
+    for a reader that must not start on a folder being written (``report`` during a build). Read from
+    ``/proc/locks`` rather than by trying the lock, which for that instant would refuse the writer its own; None
+    where there is no ``/proc/locks`` (not Linux)."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as f:
+            table = f.read().splitlines()
+    except OSError:
+        return None
+    dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table:
+        parts = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF" (a blocked waiter's line starts "1: ->")
+        if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == dev and parts[4] != str(os.getpid()):
+            try:
+                said = Path(path).read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                said = ""
+            return said or f"pid {parts[4]}"
+    return None

@@ -11,12 +11,17 @@ def cmd_report(args) -> int:
 
     build_dir = Path(args.build)
     require_build(build_dir)  # a recipes folder also has sources/: write nothing into it
+    from ..errors import InputError
+    from ..locks import holder
+
+    writing = holder(build_dir / ".lock")
+    if writing:  # kill/resume review: it said the build had stopped and to rerun it, while the build ran
+        raise InputError(f"a lucie-data build is writing {build_dir} right now ({writing}): report when it has "
+                         "finished (its sources, ledgers and manifest are still changing)")
     if args.tokenizer:  # loaded once here, as the build does: a Hub id that cannot be had is an InputError, not a
         from ..runner import _check_tokenizer  # traceback from the recount (read-through)
 
         _check_tokenizer(args.tokenizer)
-    from ..errors import InputError
-
     out_dir = Path(args.output) if args.output else build_dir / "reports"
     report = build_report(build_dir, tokenizer=args.tokenizer)
     try:

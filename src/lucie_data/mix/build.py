@@ -1673,6 +1673,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     from . import card as card_mod
 
     build = Path(build)
+    from ..locks import holder
+
+    writing = holder(build / ".lock")
+    if writing:  # (kill/resume review, for `report`: its shards, ledgers and manifest are still changing)
+        raise MixPlanError(f"a lucie-data build is writing {build} right now ({writing}): build the mix when it has "
+                           "finished")
     target = Path(config.output).resolve()
     # a file where a folder of the output path should be: say so, rather than fail creating the folder later
     blocker = next((a for a in target.parents if a.exists()), None)
