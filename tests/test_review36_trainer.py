@@ -1,4 +1,5 @@
 """Findings of the trainer and auditor review (rv36): what a mix leaves out, attribution, Markdown names."""
+import json
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,25 @@ def test_markdown_report_shows_file_names_and_ids_as_written():
     msg = "allowed by name in the policy's `allow:` list; see src/click/__init__.py"
     assert _md_message(msg).startswith("allowed by name in the policy's `allow:` list")  # its own code span
     assert _rendered_text(_md_message(msg)) == msg.replace("`", "")
+
+
+def test_a_licence_the_records_state_and_the_recipe_does_not_read_is_warned(tmp_path, capsys):
+    """134 ELTeC records saying CC-BY-4.0 were published as public domain ("no attribution required") without a word:
+    the recipe set its own licence and no `license_field`. Records agreeing with the recipe (the demo's) say nothing."""
+    import shutil
+
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    eltec = ROOT / "data" / "demo" / "fr_eltec_novels.jsonl"
+    for name, lic in (("pd", "LicenseRef-public-domain"), ("same", "CC-BY-4.0")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ncategory: book\nlanguages: [fr]\nlicense: {lic}\n"
+            f"input: {{type: jsonl, paths: [{eltec}]}}\n", encoding="utf-8")
+        assert main(["build", str(tmp_path / f"{name}.yaml"), "--output", str(tmp_path / name)]) == 0
+    out = capsys.readouterr()
+    said = "the records say a licence the recipe does not read: `license: CC-BY-4.0` × "
+    assert said in out.out + out.err
+    led = json.loads((tmp_path / "pd" / "sources" / "pd" / "ledger.json").read_text(encoding="utf-8"))
+    assert [w for w in led["warnings"] if said in w and "(LicenseRef-public-domain); set `license_field: license` in "
+            in w], led["warnings"]
+    led = json.loads((tmp_path / "same" / "sources" / "same" / "ledger.json").read_text(encoding="utf-8"))
+    assert not [w for w in led.get("warnings", []) if "licence the recipe does not read" in w]

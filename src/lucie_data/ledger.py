@@ -176,6 +176,9 @@ def read_checks(source_dir: Path, src) -> dict:
     meta_missing = named("metadata_missing")  # metadata_fields entries (dotted paths too) a record did not have
     if meta_missing:
         out["metadata_missing"] = meta_missing
+    said = named("record_license")  # "field=value" of the sampled records, when the recipe reads no licence field
+    if said:
+        out["record_licenses"] = said
     if st.get("language_unmapped"):
         out["language_unmapped"] = {"records": st["language_unmapped"], "values": named("language_unmapped")}
     if st.get("no_sidecar_row"):
@@ -228,6 +231,21 @@ def input_type_mismatch(src) -> str | None:
             + f"; did you mean `type: {kind}`? (fix it in {src.file})")
 
 
+def _record_licenses_unlike(said: dict[str, int], recipe_license: str) -> list[tuple[str, str, int]]:
+    """(field, value, records) of the sampled records' licence fields whose value names another licence than the
+    recipe's (compared as SPDX ids; a value naming none is left out: a note, not a licence)."""
+    from .licenses import UNKNOWN, normalize_license
+
+    mine = normalize_license(recipe_license)
+    out = []
+    for key, c in sorted(said.items()):
+        field, _, value = key.partition("=")
+        spdx = normalize_license(value)
+        if spdx != UNKNOWN and spdx != mine:
+            out.append((field, value, c))
+    return sorted(out, key=lambda t: (-t[2], t[0], t[1]))
+
+
 def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     """(warnings, errors) of :func:`read_checks`, in words with the fix.
 
@@ -274,6 +292,14 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                           f"`text_field` in {src.file}")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
+    other = _record_licenses_unlike(checks.get("record_licenses") or {}, rec.license)
+    if other:  # trainer review: 134 ELTeC records saying CC-BY-4.0 became public domain, "no attribution required"
+        field = other[0][0]
+        seen = ", ".join(f"`{f}: {v}` × {c:,}" for f, v, c in other[:5])
+        warnings.append(f"the records say a licence the recipe does not read: {seen} in the first records of the "
+                        f"tasks, while every document gets the recipe's licence ({rec.license}); set "
+                        f"`license_field: {field}` in {src.file} to take each record's, or leave it if the recipe's "
+                        "licence is the one that applies")
     rule_fields = {name: f"the Gutenberg rule's {key}" for _i, key, name in src.recipe.rule_fields()}
     for path, c in checks.get("metadata_missing", {}).items():
         if not n or c / n < FIELD_MISSING_WARN_SHARE:

@@ -75,6 +75,12 @@ MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for 
 MAPPED_FIELD_OPTIONS = ("text_field", "id_field", "license_field", "language_field", "url_field", "title_field",
                         "date_field")
 FIELD_SAMPLE_RECORDS = 3  # records per task whose field names are recorded (``record_fields:<name>``)
+
+
+def is_license_field(name: str) -> bool:
+    """A record field that by its name states a licence (``license``, ``licence``, ``license_id``, ``spdx``...)."""
+    low = name.lower()
+    return "licen" in low or low in ("spdx", "spdx_id", "rights")
 MAX_NAMED_VALUES = 10  # distinct raw values / file names named in stats per task (the counts are complete)
 NO_SIDECAR_EVIDENCE = "recipe:no_sidecar_row"  # the recipe's licence, given to a page the sidecar has no row for
 NO_FIELD_EVIDENCE = "recipe:no_license_field"  # the recipe's licence, given to a record whose license_field is empty
@@ -431,6 +437,7 @@ class RecordReader(PipelineStep):
         self._lang_cache: dict = {}
         # (option, field, stat key) of the recipe options naming a record field
         self._mapped = [(o, input_spec[o], f"field_missing:{o}") for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)]
+        self._reads_license = bool(input_spec.get("license_field"))
         # the record fields the reader reads (checked for depth): mapped ones, metadata_fields and their dotted bases
         paths = input_spec.get("metadata_fields") or []
         self._read_fields = ({input_spec[o] for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)} | set(paths)
@@ -623,6 +630,9 @@ class RecordReader(PipelineStep):
             self._sampled += 1
             for k in sorted(map(str, rec))[:60]:
                 self._count(f"record_fields:{clean_str(k)[:80]}")
+                if not self._reads_license and is_license_field(k) and isinstance(rec.get(k), str) and rec[k].strip():
+                    # what a licence field the recipe does not read says (the ledger compares it with the recipe's)
+                    self._count(f"record_license:{clean_str(k)[:80]}={clean_str(rec[k].strip())[:120]}")
 
     def _language(self, raw: Any) -> str | None:
         """:func:`map_language`, cached per value; a value naming no language is counted (``language_unmapped``)."""
