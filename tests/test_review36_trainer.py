@@ -96,3 +96,24 @@ def test_a_licence_the_records_state_and_the_recipe_does_not_read_is_warned(tmp_
             in w], led["warnings"]
     led = json.loads((tmp_path / "same" / "sources" / "same" / "ledger.json").read_text(encoding="utf-8"))
     assert not [w for w in led.get("warnings", []) if "licence the recipe does not read" in w]
+
+
+def test_the_card_and_the_report_say_which_documents_lucie_data_changed(built, tmp_path, capsys):
+    """CC licences ask the attribution to say the material was modified (CC BY 4.0 §3(a)(1)(B), BY-SA 3.0 §4(c)): all
+    of the parallel texts were joined by a stage and recorded so, yet the card and the report credited them as
+    published."""
+    led = json.loads((built / "sources" / "parallel_fr_en" / "ledger.json").read_text(encoding="utf-8"))
+    assert led["docs_modified"] == led["docs_kept"] == 300 and sum(led["modified_by"].values()) >= 300, led["modified_by"]
+    stages = ", ".join(f"`{st}` ({n:,})" for st, n in sorted(led["modified_by"].items()))
+    assert json.loads((built / "sources" / "eltec_fr" / "ledger.json").read_text())["docs_modified"] == 0
+    assert _run(capsys, "mix", "build", built, "--output", tmp_path / "m")[0] == 0
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    line = next(ln for ln in card.splitlines() if ln.startswith("- **parallel_fr_en**"))
+    assert f"Modified by lucie-data: 300 of its build's documents were changed by the stage(s) {stages}" in line, line
+    line = next(ln for ln in card.splitlines() if ln.startswith("- **eltec_fr**"))
+    assert "No lucie-data stage changed its texts after they were read." in line, line
+    assert _run(capsys, "report", built, "--output", tmp_path / "r")[0] == 0
+    rep = json.loads((tmp_path / "r" / "provenance.json").read_text(encoding="utf-8"))
+    assert {a["source"]: a["modified"] for a in rep["attribution"]}["parallel_fr_en"] == 300
+    md = (tmp_path / "r" / "provenance.md").read_text(encoding="utf-8")
+    assert "| source | licences | documents | modified by lucie-data | citation | url |" in md

@@ -2077,6 +2077,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         "sources": {s.name: {"category": s.category, "license": s.license, "redistributable": s.redistributable,
                              "provenance": s.provenance, "description": s.description,
                              **({"published_as": config.publish_as[s.name]} if s.name in config.publish_as else {}),
+                             **({"modified": {"docs": s.docs_modified, "by_stage": s.modified_by}}
+                                if s.modified_by is not None else {}),
                              "licenses": dict(sorted(lic_of_source.get(s.name, {}).items()))} for s in sources},
         "license_check": {
             "passed": not violations,

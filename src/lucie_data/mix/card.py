@@ -334,6 +334,19 @@ def _source_licences(mix_plan: dict, source: str) -> str:
     return f"per-document licences: {listed}; {credit}"
 
 
+def _changes_note(modified: dict | None) -> str:
+    """What lucie-data changed in a source's texts, as the attribution of a CC licence must say (CC BY 4.0
+    §3(a)(1)(B), BY-SA 3.0 §4(c); trainer review: 3,000 parallel texts joined by `parallel_join` were credited as
+    their source published them). From the build's ledger: the stages that changed its kept documents."""
+    if not modified:
+        return " Whether lucie-data changed its texts is not recorded (a build made before 2026-11-28)."
+    if not modified.get("docs"):
+        return " No lucie-data stage changed its texts after they were read."
+    stages = ", ".join(f"`{st}` ({n:,})" for st, n in sorted((modified.get("by_stage") or {}).items()))
+    return (f" Modified by lucie-data: {modified['docs']:,} of its build's documents were changed by the stage(s) "
+            f"{stages} (their rows' `metadata` lists them under `modified_by`).")
+
+
 def url_counts(mix_plan: dict) -> dict[str, tuple[int, int] | None]:
     """Source -> (rows with a ``url``, rows) in the mix, from the plan's shards in one pass (a pass per source was
     ~40 ms of a 1,320-shard mix: benchmarks/results/mix.md); None for a source whose shards do not all say
@@ -467,7 +480,7 @@ def render_card(mix_plan: dict) -> str:
         notes = f" Note: {prov['notes'].rstrip('.')}." if prov.get("notes") else ""  # e.g. a compilation's licence
         pub = f" In the folder and config `{meta['published_as']}`." if meta.get("published_as") else ""
         lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}){': ' + what if what else ''}.{cite}"
-                     f"{notes}{pub}{_url_note(urls.get(name))}")
+                     f"{notes}{pub}{_changes_note(meta.get('modified'))}{_url_note(urls.get(name))}")
     counted = all(urls.get(name) is not None for name in used)
     lines += ["", "Every row keeps its `source` and `license`; with the source's entry above they are the per-document "
               "attribution. A row's `url` links to the document itself where its source gives one"

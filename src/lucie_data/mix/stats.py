@@ -77,6 +77,9 @@ class SourceInfo:
     description: str = ""
     kept_shards: int | None = None  # data shards its ledger counted (``data_shards``); None: an older ledger
     duplicate_ids: int = 0  # kept documents sharing an id with another (the ledger's count): ids not unique
+    # kept documents a stage changed, per stage (the ledger's `modified_by`); None: a ledger written before it
+    modified_by: dict | None = None
+    docs_modified: int | None = None
 
     @cached_property
     def pairs(self) -> tuple[str, ...]:
@@ -264,6 +267,7 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
             license=recipe["license"], redistributable=bool(recipe.get("redistributable", True)),
             provenance=recipe.get("provenance") or {}, description=recipe.get("description") or "",
             kept_shards=led.get("data_shards"), duplicate_ids=int(led.get("duplicate_ids") or 0),
+            modified_by=led.get("modified_by"), docs_modified=led.get("docs_modified"),
         ))
     if not out and names:  # folders there, none listed: the manifest is not this build's (or was emptied)
         raise MixPlanError(f"{mpath} lists none of the sources under {root} ({', '.join(names[:5])}); rerun "

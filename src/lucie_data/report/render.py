@@ -196,9 +196,11 @@ def to_markdown(r: dict) -> str:
             [[s["stage"], s["type"], s["docs_in"], *([s.get("docs_created", 0)] if split else []), s["docs_kept"],
               s["docs_removed"], _reasons(s)] for s in stages])
     L += ["## Attribution", ""] + _md_table(
-        ["source", "licences", "documents", "citation", "url"],
+        ["source", "licences", "documents", "modified by lucie-data", "citation", "url"],
         [[a["source"], ", ".join(a["licenses"]) + (" (per document)" if a["per_document"] else ""), a["docs"],
-          a["citation"], a["url"]] for a in r["attribution"]])
+          a.get("modified", 0), a["citation"], a["url"]] for a in r["attribution"]])
+    L += ["A modified document's `metadata` names the stages that changed it (`modified_by`): say so where you credit "
+          "it, as CC licences require.", ""]
     sa = r["share_alike"]
     L += ["## Share-alike obligations and the licence of the mix", "",
           f"Licence to declare for a published mix: **{sa['mix_license']}**", ""]
@@ -448,13 +450,15 @@ def to_html(r: dict) -> str:
                           _reasons(s)] for s in stages],
                         set(range(2, 7 if split else 6)), "funnel"))
     H += ['<h2 id="attribution">Attribution</h2>',
-          '<table class="attribution"><thead><tr><th>source</th><th>licences</th><th>documents</th><th>citation</th>'
-          "<th>url</th></tr></thead><tbody>"
+          '<table class="attribution"><thead><tr><th>source</th><th>licences</th><th>documents</th>'
+          "<th>modified by lucie-data</th><th>citation</th><th>url</th></tr></thead><tbody>"
           + "".join(f"<tr>{_cell(a['source'])}"
                     f"{_cell(', '.join(a['licenses']) + (' (per document)' if a['per_document'] else ''))}"
-                    f"{_cell(a['docs'], True)}{_cell(a['citation'])}<td>{_link(a['url'])}</td></tr>"
-                    for a in r["attribution"])
-          + "</tbody></table>"]
+                    f"{_cell(a['docs'], True)}{_cell(a.get('modified', 0), True)}{_cell(a['citation'])}"
+                    f"<td>{_link(a['url'])}</td></tr>" for a in r["attribution"])
+          + "</tbody></table>",
+          "<p>A modified document's <code>metadata</code> names the stages that changed it (<code>modified_by</code>): "
+          "say so where you credit it, as CC licences require.</p>"]
     sa = r["share_alike"]
     H += ['<h2 id="share-alike">Share-alike obligations and the licence of the mix</h2>',
           f'<p>Licence to declare for a published mix: <span class="pill">{escape(sa["mix_license"])}</span></p><ul>']
