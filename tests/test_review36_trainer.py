@@ -117,3 +117,21 @@ def test_the_card_and_the_report_say_which_documents_lucie_data_changed(built, t
     assert {a["source"]: a["modified"] for a in rep["attribution"]}["parallel_fr_en"] == 300
     md = (tmp_path / "r" / "provenance.md").read_text(encoding="utf-8")
     assert "| source | licences | documents | modified by lucie-data | citation | url |" in md
+
+
+def test_the_card_says_what_counted_its_tokens_and_how_keep_mode_repeats(built, tmp_path, capsys):
+    """A trainer read the card's "tokens" as their tokenizer's; in `keep` mode the card said a document weighted
+    e = 2.25 epochs "appears e times"; the per-source table listed subsets."""
+    assert _run(capsys, "mix", "build", built, "--output", tmp_path / "m", "--repeat-ids", "keep")[0] == 0
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    plan = json.loads((tmp_path / "m" / "mix_plan.json").read_text(encoding="utf-8"))
+    assert plan["token_counter"] == {"name": "regex-pretokens"}
+    assert "Tokens are counted by the build's fallback counter `regex-pretokens`" in card
+    assert "once per whole epoch, and once more if the fractional part of e draws it (e = 2.5: 2 or 3 times)" in card
+    assert "### Per subset (source × language)" in card and "### Per source" not in card
+
+
+def test_the_report_names_the_token_counter(built, tmp_path, capsys):
+    assert _run(capsys, "report", built, "--output", tmp_path / "r")[0] == 0
+    md = (tmp_path / "r" / "provenance.md").read_text(encoding="utf-8")
+    assert "tokens: n_tokens column, counted by the build with regex-pretokens" in md, md[:400]

@@ -2064,6 +2064,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         "name": config.pipeline_name or build.name,
         "seed": config.seed,
         "repeat_ids": config.repeat_ids,
+        # what counted the tokens of the plan and the card (the build's manifest): a trainer reads "tokens" as their
+        # tokenizer's unless told (trainer review)
+        **({"token_counter": mdata["token_counter"]} if isinstance(mdata.get("token_counter"), dict) else {}),
         "id_scheme": ID_SCHEMES[config.repeat_ids],
         # the build's own ids are not unique in these sources (two documents, one id): no mode makes them unique
         **({"duplicate_ids": dup_ids} if dup_ids else {}),

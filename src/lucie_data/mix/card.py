@@ -290,9 +290,10 @@ def _repeats_paragraph(mix_plan: dict) -> str:
             "Every file has the columns of the source build (no extra column), so a first copy can be the "
             "build's own shard.")
     if mode == "keep":
-        text += ("\n\n**Ids repeat by design**: a document weighted e epochs appears e times under the same `id`, "
-                 "once per epoch. Do not deduplicate this mix by `id`: that would undo the "
-                 "weighting. `id` is not a unique key of a row here.")
+        text += ("\n\n**Ids repeat by design**: a document weighted e epochs appears under the same `id` once per "
+                 "whole epoch, and once more if the fractional part of e draws it (e = 2.5: 2 or 3 times). Do not "
+                 "deduplicate this mix by `id`: that would undo the weighting. `id` is not a unique key of a row "
+                 "here.")
     dup = mix_plan.get("duplicate_ids")
     if dup:
         text += ("\n\n**Ids are not unique in the source build** for " + ", ".join(
@@ -332,6 +333,25 @@ def _source_licences(mix_plan: dict, source: str) -> str:
         return f"{next(iter(lics))}, {credit}"
     listed = ", ".join(f"{lic} ({n:,} row{'s' if n != 1 else ''})" for lic, n in sorted(lics.items()))
     return f"per-document licences: {listed}; {credit}"
+
+
+def _counter_note(counter: dict | None) -> str:
+    """Which tokens the card counts (trainer review: read as the trainer's tokenizer's)."""
+    if not counter or not counter.get("name"):
+        return ""
+    from ..tokens import FALLBACK
+
+    name = counter["name"]
+    if name == FALLBACK:
+        return (f" Tokens are counted by the build's fallback counter `{FALLBACK}` (runs of letters and digits, and "
+                "single punctuation marks; within ~15 % of a 65k BPE's count on French and English prose), not by a "
+                "model's tokenizer.")
+    if "revision" not in counter and ("/" in name or "\\" in name) and counter.get("sha256"):
+        # a local tokenizer.json: its file name and digest, not the builder's path
+        return (f" Tokens are counted with a local tokenizer `{name.replace(chr(92), '/').rsplit('/', 1)[-1]}` "
+                f"(sha256 `{counter['sha256'][:16]}…`).")
+    commit = f" at commit `{counter['commit']}`" if counter.get("commit") else ""
+    return f" Tokens are counted with the tokenizer `{name}`{commit}."
 
 
 def _changes_note(modified: dict | None) -> str:
@@ -402,7 +422,8 @@ def render_card(mix_plan: dict) -> str:
              _repeats_paragraph(mix_plan), "",
              "## Composition", "",
              f"{mix_plan['totals']['docs']:,} rows, {mix_plan['totals']['tokens']:,} tokens in the files "
-             f"(planned tokens seen: {_n(plan['total_tokens_seen'])} from {_n(plan['total_tokens'])} unique tokens).", "",
+             f"(planned tokens seen: {_n(plan['total_tokens_seen'])} from {_n(plan['total_tokens'])} unique tokens)."
+             + _counter_note(mix_plan.get("token_counter")), "",
              "### Per language", ""]
     # planned shares, and what the files hold: the fractional epochs draw documents, not tokens, so the realised
     # share differs from the plan (review: the card gave the plan's code 9.885 % where the files held 8.49 %)
@@ -425,7 +446,7 @@ def render_card(mix_plan: dict) -> str:
         reason = plan["targets"].get("reason")
         lines += ["", "The targets could not all be met; this is the closest plan"
                   + (f": {reason}." if reason else ".")]
-    lines += ["", "### Per source", "",
+    lines += ["", "### Per subset (source × language)", "",
               "| subset | category | documents | tokens | epochs | rows in mix | tokens in mix |",
               "|---|---|---:|---:|---:|---:|---:|"]
     for name, s in sorted(subsets.items()):

@@ -289,6 +289,17 @@ def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
     return out
 
 
+def _build_counter(counter) -> str:
+    """The report's token counter when it reads the shards' ``n_tokens``: named as the manifest records it (trainer
+    review: "the build's counter" read as a model's tokenizer)."""
+    name = counter.get("name") if isinstance(counter, dict) else None
+    if not name:
+        return "n_tokens column (the build's counter)"
+    if "revision" not in counter and ("/" in name or "\\" in name):  # a local tokenizer.json: its name, not the path
+        name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"n_tokens column, counted by the build with {name}"
+
+
 def attribution(docs, recipes: dict[str, dict]) -> list[dict]:
     """Every (source, licence) of the output whose licence requires credit, with citation and URL, and how many of
     those documents a stage changed."""
@@ -941,7 +952,7 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
                   # have been built under another: license_policy_groups says which sources under which
                   "license_policy": manifest.get("license_policy"),
                   "license_policy_groups": policy_groups(manifest, ledgers),
-                  "token_counter": tokenizer or "n_tokens column (the build's counter)"},
+                  "token_counter": tokenizer or _build_counter(manifest.get("token_counter"))},
         "totals": totals(docs, ledgers),
         "sources": sources,
         "licenses": licenses_summary(docs),
