@@ -135,3 +135,27 @@ def test_the_report_names_the_token_counter(built, tmp_path, capsys):
     assert _run(capsys, "report", built, "--output", tmp_path / "r")[0] == 0
     md = (tmp_path / "r" / "provenance.md").read_text(encoding="utf-8")
     assert "tokens: n_tokens column, counted by the build with regex-pretokens" in md, md[:400]
+
+
+def test_trace_explains_the_draw_of_a_fractional_epoch(built, tmp_path, capsys):
+    """Copied once in a 1.5-epoch subset, `trace` said "1 time(s) in the mix" and nothing of the draw."""
+    import polars as pl
+
+    from lucie_data.mix.build import selection_key
+
+    (tmp_path / "w.yaml").write_text("factors: {en--web: 1.5}\ndefault_factor: 1\n", encoding="utf-8")
+    m = tmp_path / "m"
+    assert _run(capsys, "mix", "build", built, "--weights", tmp_path / "w.yaml", "--output", m, "--seed", "3")[0] == 0
+    kept = pl.read_parquet(sorted((built / "sources" / "pud_en" / "data").glob("*/*.parquet")))
+    seen = {}
+    for doc_id in kept["id"].to_list()[:40]:
+        key = selection_key(doc_id, 3)
+        code, out = _run(capsys, "trace", built, doc_id, "--mix", m)
+        said = " ".join(out.split())
+        times = 2 if key < 0.5 else 1
+        word = "drawn" if key < 0.5 else "not drawn"
+        assert code == 0 and f"{times} time(s) in the mix" in said, said
+        assert (f"({word}: subset pud_en--en is planned for 1.5 epoch(s), 1 whole epoch(s), and a document enters once "
+                f"more when xxh64(id, seed 3) / 2**64 < 0.5; this one's is {key:.4f})") in said, said
+        seen[word] = True
+    assert seen == {"drawn": True, "not drawn": True}

@@ -286,6 +286,10 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                 why = _left_out(mix_dir, out["source"], first, doc_id)
                 if why:
                     out["mix"]["left_out"] = why
+            else:  # how its fractional epoch went (trainer review: 1.5 epochs, "1 time(s)" and nothing more)
+                draw = _draw(_read_plan(mix_dir), out["source"], first, doc_id)
+                if draw:
+                    out["mix"]["draw"] = draw
     else:
         out["status"] = "removed"
         if mix_dir is not None:  # review: a removed document dropped into the mix folder was not mentioned
@@ -381,19 +385,34 @@ def _left_out(mix_dir: Path, source: str, doc: dict, doc_id: str) -> str | None:
     if flag:
         return (f"flagged by a licence stage ({flag}): a mix never takes such a document (mix_plan.json "
                 "license_check.excluded.documents)")
+    plan = _read_plan(mix_dir)
     try:
-        plan = json.loads((mix_dir / "mix_plan.json").read_text(encoding="utf-8"))
         excluded = plan["license_check"]["excluded"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
     why = _excluded_reason(excluded, source, doc)
-    return why if why is not None else _not_drawn(plan, source, doc, doc_id)
+    if why is not None:
+        return why
+    draw = _draw(plan, source, doc, doc_id)
+    return draw if draw and draw.startswith("not drawn") else None
 
 
-def _not_drawn(plan: dict, source: str, doc: dict, doc_id: str) -> str | None:
-    """The draw that left a document out of a subset planned for less than one epoch (review: said nothing)."""
+def _read_plan(mix_dir: Path) -> dict | None:
+    try:
+        plan = json.loads((mix_dir / "mix_plan.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) else None
+
+
+def _draw(plan: dict | None, source: str, doc: dict, doc_id: str) -> str | None:
+    """How the fractional part of its subset's epochs went for a document: drawn (one copy more than the whole epochs)
+    or not drawn, with the rule and this document's key; None for whole epochs, or when the plan does not say
+    (reviews: a document left out of a 0.5-epoch subset, then one copied once in a 1.5-epoch subset, said nothing)."""
     from ..mix.build import selection_key
 
+    if not plan:
+        return None
     subs = [(k, v) for k, v in (plan.get("subsets") or {}).items() if isinstance(v, dict) and v.get("source") == source]
     lang = doc.get("language")
     own = [kv for kv in subs if kv[1].get("language") == lang] or (subs if len(subs) == 1 else [])
@@ -402,13 +421,15 @@ def _not_drawn(plan: dict, source: str, doc: dict, doc_id: str) -> str | None:
         return None
     name, sub = own[0]
     epochs = sub.get("epochs")
-    if not isinstance(epochs, (int, float)) or epochs >= 1:
+    if not isinstance(epochs, (int, float)) or epochs == int(epochs):
         return None
+    whole, frac = int(epochs), epochs - int(epochs)
     key = selection_key(doc_id, seed)
-    if key < epochs:
-        return None  # it should have been drawn: no reason to give
-    return (f"not drawn: subset {name} is planned for {epochs:g} epoch(s), so a document enters when "
-            f"xxh64(id, seed {seed}) / 2**64 < {epochs:g}; this one's is {key:.4f}")
+    enters = ("so a document enters when" if not whole else
+              f"{whole} whole epoch(s), and a document enters once more when")
+    rule = (f"subset {name} is planned for {epochs:g} epoch(s), {enters} xxh64(id, seed {seed}) / 2**64 < {frac:g}; "
+            f"this one's is {key:.4f}")
+    return f"drawn: {rule}" if key < frac else f"not drawn: {rule}"
 
 
 def _excluded_reason(excluded: dict, source: str, doc: dict) -> str | None:
@@ -536,7 +557,8 @@ def _mix_lines(t: dict, whose: str = "") -> list[str]:
     L = []
     if t["status"] == "kept" and "mix" in t:
         L.append(f"mix       {t['mix']['times']} time(s) in the mix {t.get('mix_folder', '')}{whose}".rstrip()
-                 + (f": left out, {t['mix']['left_out']}" if t["mix"].get("left_out") else ""))
+                 + (f": left out, {t['mix']['left_out']}" if t["mix"].get("left_out") else "")
+                 + (f" ({t['mix']['draw']})" if t["mix"].get("draw") else ""))
         files: dict[str, list[str]] = {}
         for c in t.get("mix_copies", []):
             files.setdefault(c["file"], []).append(c["id"] if c["copy"] is None else f"copy {c['copy']}")
