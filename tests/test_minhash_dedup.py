@@ -280,3 +280,30 @@ def test_exact_dedup_keeps_code_whitespace(tmp_path, category, whitespace, remov
     _kept, removed, led = _frames(out, "s")
     assert (removed["id"].to_list() if removed.height else []) == removed_ids
     assert led["balanced"]
+
+
+def test_trace_of_a_duplicate_whose_kept_copy_was_split_names_its_parts(tmp_path, capsys):
+    """exact_dedup before a language_id split: the copy of a bilingual document is removed as its duplicate, the
+    original split into #fr and #en parts, which are kept; `trace` said "no copy of this text is kept"."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(ROOT / "data" / "examples", tmp_path / "data" / "examples")
+    recipe = yaml.safe_load((ROOT / "sources" / "examples" / "multilingual_pud.yaml").read_text(encoding="utf-8"))
+    assert [s["type"] for s in recipe["stages"]][:2] == ["normalize", "language_id"]
+    recipe["stages"].insert(1, {"type": "exact_dedup"})
+    src = tmp_path / "data" / "examples" / "multilingual_pud.jsonl"
+    rec = next(json.loads(line) for line in src.open(encoding="utf-8") if '"bilingual-w01062"' in line)
+    with src.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({**rec, "id": "bilingual-w01062-copy"}, ensure_ascii=False) + "\n")
+    (tmp_path / "sources" / "examples").mkdir(parents=True)  # where the recipe's relative input path holds
+    (tmp_path / "sources" / "examples" / "m.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    out = tmp_path / "b"
+    assert main(["build", str(tmp_path / "sources" / "examples" / "m.yaml"), "--output", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["trace", str(out), "multilingual_pud/bilingual-w01062-copy"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("(duplicate of multilingual_pud/bilingual-w01062, itself split into language parts afterwards at stage "
+            "language_id, kept as multilingual_pud/bilingual-w01062#en, multilingual_pud/bilingual-w01062#fr)") in said, said
+    assert "no copy of this text is kept" not in said

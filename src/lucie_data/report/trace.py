@@ -371,7 +371,27 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                     {"status": "kept"} if dup_kept else
                     {"status": "removed", "stage": dup_removed[0][1].get("removal_stage"),
                      "reason": dup_removed[0][1].get("removal_reason")} if dup_removed else {"status": "not found"})
+                if r["duplicate_of_status"].get("reason") == "language_split_into_parts":
+                    # its text lives on in its language parts (dedup review: "no copy of this text is kept")
+                    parts = _kept_parts(_dirs, dup)
+                    if parts:
+                        r["duplicate_of_status"] = {"status": "split", "stage": r["duplicate_of_status"]["stage"],
+                                                    "parts": parts}
     return out
+
+
+def _kept_parts(source_dirs: list[Path], doc_id: str) -> list[str]:
+    """The kept parts (``<id>#<language>``) a ``language_id`` split made of ``doc_id``."""
+    import polars as pl
+
+    files = [f for sd in source_dirs for f in sorted(sd.glob("data/**/*.parquet"))]
+    if not files:
+        return []
+    ids = (pl.scan_parquet(files).select("id", "metadata")
+           .filter(pl.col("id").str.starts_with(doc_id + "#")
+                   & (pl.col("metadata").str.json_path_match("$.split_from") == doc_id))
+           .select("id").collect())
+    return sorted(ids["id"].to_list())
 
 
 def _left_out(mix_dir: Path, source: str, doc: dict, doc_id: str) -> str | None:
@@ -544,6 +564,8 @@ def _dup_text(r: dict) -> str:
         fate = r.get("duplicate_of_status") or {}
         later = (f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}; no copy of this text is "
                  "kept" if fate.get("status") == "removed" else
+                 f", itself split into language parts afterwards at stage {fate['stage']}, kept as "
+                 f"{', '.join(fate['parts'])}" if fate.get("status") == "split" else
                  ", which is not in the build (damaged?)" if fate.get("status") == "not found" else "")
         return f" (duplicate of {r['duplicate_of']}{later})"
     cands = [f"document {o['document']}" + (f", from {o['source_file']}" if o.get("source_file") else "")
