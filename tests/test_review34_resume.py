@@ -132,3 +132,21 @@ def test_report_and_mix_wait_for_a_build_writing_the_folder(tmp_path_factory, tm
         holder.kill()
         holder.wait()
     assert main(["report", str(b)]) == 0  # the lock goes with its process
+
+
+def test_a_source_whose_ledger_was_deleted_is_rebuilt_and_said_so(tmp_path):
+    """A deleted ledger.json made the whole source rebuild without a word (its work/ folder was gone too)."""
+    shutil.copytree(ROOT / "sources", tmp_path / "sources")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    pipe = write(tmp_path / "pipelines" / "p.yaml", "name: p\nsources: [../sources/demo/code_permissive.yaml]\n"
+                 "executor: {type: local, workers: 1, tasks: 2}\n")
+    out = tmp_path / "out"
+    runner.build(load_pipeline(pipe), out)
+    first = _hashes(out)
+    (out / "sources" / "code_permissive" / "ledger.json").unlink()
+    events = []
+    res = runner.build(load_pipeline(pipe), out, on_event=lambda e, d: events.append((e, d)))
+    assert [s.status for s in res.sources] == ["built"] and _hashes(out) == first
+    said = [d["message"] for e, d in events if e == "warning"]
+    assert any("holds no ledger.json and no work/ folder to resume from (deleted since?); rebuilding this source" in m
+               for m in said), said

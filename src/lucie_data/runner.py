@@ -793,6 +793,9 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
     segments = compile_segments(src, opts.license_policy)
     lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(segments) > 1
+    if lost_work and not stale:  # (kill/resume review: a deleted ledger.json rebuilt the source without a word)
+        on_event("warning", {"source": src.name, "message": f"{source_dir} holds no ledger.json and no work/ folder "
+                             "to resume from (deleted since?); rebuilding this source"})
     handoff = None if stale or lost_work else _handoff_problem(source_dir, len(segments), opts.tasks)
     if handoff:  # (kill/resume review: read as an empty task, every rerun stopped on an unbalanced ledger)
         on_event("warning", {"source": src.name, "message": f"{handoff}; rebuilding this source"})
