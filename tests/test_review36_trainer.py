@@ -7,6 +7,7 @@ import pytest
 from lucie_data.cli import main
 
 from .test_mix_build import make_build
+from .test_review7_mix_messages import _run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,14 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     return make_build(tmp_path_factory.mktemp("rv36") / "build")
-
-
-def _run(capsys, *argv) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    assert "Traceback" not in out.out + out.err
-    return code, out.out + out.err
 
 
 def test_mix_build_says_what_its_policy_leaves_out(built, tmp_path, capsys):
