@@ -307,3 +307,22 @@ def test_trace_of_a_duplicate_whose_kept_copy_was_split_names_its_parts(tmp_path
     assert ("(duplicate of multilingual_pud/bilingual-w01062, itself split into language parts afterwards at stage "
             "language_id, kept as multilingual_pud/bilingual-w01062#en, multilingual_pud/bilingual-w01062#fr)") in said, said
     assert "no copy of this text is kept" not in said
+
+
+def test_trace_follows_duplicate_of_to_the_copy_kept(tmp_path, capsys):
+    """An exact copy's `duplicate_of` named a document minhash_dedup removed afterwards as a near-copy of a third,
+    kept one: trace said "no copy of this text is kept" (dedup review)."""
+    recs = {r["id"]: r for r in map(json.loads, PROB.read_text(encoding="utf-8").splitlines())}
+    a, c = recs["problem-025"], recs["problem-026"]
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": "a", "text": a["text"]}, {"id": "c", "text": c["text"]},
+            {"id": "b", "text": "  " + c["text"].replace(" ", "  ")}]  # b: c again, spaced out
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = _build(tmp_path, "s", [data], tasks=1, stages=[{"type": "exact_dedup"}, {"type": "minhash_dedup"}])
+    kept, removed, _led = _frames(out, "s")
+    assert kept["id"].to_list() == ["s/a"] and sorted(removed["id"]) == ["s/b", "s/c"]
+    capsys.readouterr()
+    assert main(["trace", str(out), "s/b"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("(duplicate of s/c, itself removed afterwards at stage minhash_dedup: minhash_duplicate, as a duplicate of "
+            "s/a, kept)") in said, said

@@ -371,6 +371,9 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                     {"status": "kept"} if dup_kept else
                     {"status": "removed", "stage": dup_removed[0][1].get("removal_stage"),
                      "reason": dup_removed[0][1].get("removal_reason")} if dup_removed else {"status": "not found"})
+                chain = _duplicate_chain(build_dir, dup_removed)
+                if chain:  # itself a duplicate of another: where the text is kept (dedup review: not followed)
+                    r["duplicate_of_status"]["then"] = chain
                 if r["duplicate_of_status"].get("reason") == "language_split_into_parts":
                     # its text lives on in its language parts (dedup review: "no copy of this text is kept")
                     parts = _kept_parts(_dirs, dup)
@@ -378,6 +381,28 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
                         r["duplicate_of_status"] = {"status": "split", "stage": r["duplicate_of_status"]["stage"],
                                                     "parts": parts}
     return out
+
+
+def _duplicate_chain(build_dir: Path, removed: list, hops: int = 10) -> list[dict]:
+    """Following ``duplicate_of`` from a removed duplicate: each document it leads to, with whether it is kept (the
+    last one kept ends the chain). Empty when ``removed`` is not a dedup removal."""
+    chain: list[dict] = []
+    seen = set()
+    while removed and hops > 0:
+        meta = removed[0][1].get("metadata")
+        try:
+            nxt = json.loads(meta).get("duplicate_of") if isinstance(meta, str) else None
+        except ValueError:
+            nxt = None
+        if not isinstance(nxt, str) or nxt in seen:
+            break
+        seen.add(nxt)
+        _src, _dirs, kept, removed = _locate(build_dir, nxt)
+        chain.append({"id": nxt, "status": "kept" if kept else "removed" if removed else "not found"})
+        if kept:
+            break
+        hops -= 1
+    return chain
 
 
 def _kept_parts(source_dirs: list[Path], doc_id: str) -> list[str]:
@@ -562,7 +587,12 @@ def _dup_text(r: dict) -> str:
         return ""
     if "duplicate_of_documents" not in r:
         fate = r.get("duplicate_of_status") or {}
-        later = (f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}; no copy of this text is "
+        then = fate.get("then") or []
+        follow = "; ".join(f"duplicate of {c['id']}" + (", kept" if c["status"] == "kept" else f" ({c['status']})")
+                           for c in then)
+        later = (f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}, as a {follow}" if then
+                 and then[-1]["status"] == "kept" else
+                 f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}; no copy of this text is "
                  "kept" if fate.get("status") == "removed" else
                  f", itself split into language parts afterwards at stage {fate['stage']}, kept as "
                  f"{', '.join(fate['parts'])}" if fate.get("status") == "split" else
