@@ -487,3 +487,31 @@ def test_non_finite_numbers_become_null_in_the_metadata_json(tmp_path):
     assert kept.filter(pl.col("id") == "nan/n2")["title"][0] is None  # not the string "nan"
     for m in kept["metadata"]:  # standard JSON for any strict parser
         json.loads(m, parse_constant=lambda c: pytest.fail(f"non-standard JSON token {c}"))
+
+
+def test_warc_error_responses_are_removed_with_their_status(tmp_path):
+    """A 404 page ("The requested URL … was not found") and a 301 body were kept as documents (web review): only 2xx
+    responses are pages' content (FineWeb and RedPajama keep 200 responses only); the others are removed, counted."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    page = sorted((ROOT / "data" / "demo" / "html").glob("trafilatura-*.html"))[0]
+    with open(tmp_path / "crawl.warc", "wb") as f:
+        w = WARCWriter(f, gzip=False)
+        for i, status in enumerate(("200 OK", "404 Not Found", "301 Moved Permanently", "500 Internal Server Error")):
+            http = StatusAndHeaders(status, [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+            w.write_record(w.create_warc_record(f"https://example.org/{i}", "response", payload=open(page, "rb"),
+                                                http_headers=http))
+    led, kept, removed = make_build(tmp_path, """\
+        name: warc
+        category: web
+        languages: [en, de]
+        license: CC-BY-4.0
+        input: {type: warc, paths: ["../*.warc"]}
+        """, tasks=1)
+    assert kept["url"].to_list() == ["https://example.org/0"]
+    assert removed["removal_reason"].to_list() == ["read_http_error"] * 3
+    details = [json.loads(m)["read_error_detail"] for m in removed["metadata"]]
+    assert [d.split(":")[0] for d in details] == ["HTTP status 404 Not Found", "HTTP status 301 Moved Permanently",
+                                                  "HTTP status 500 Internal Server Error"], details
+    assert led["balanced"] and led["records_read"] == 4

@@ -74,6 +74,17 @@ MAX_RAW_CHARS = 20_000  # raw snippet kept for an unreadable record, enough for 
 # the ledger decides which ones to warn about (url/title/date only when the recipe sets them)
 MAPPED_FIELD_OPTIONS = ("text_field", "id_field", "license_field", "language_field", "url_field", "title_field",
                         "date_field")
+def _http_status(record) -> str | None:
+    """A WARC response's HTTP status line when it is not a success (2xx), else None (a ``conversion`` record, or
+    a response without HTTP headers, has none to check)."""
+    headers = getattr(record, "http_headers", None)
+    line = getattr(headers, "statusline", None) if headers is not None else None
+    if not line or record.rec_type != "response":
+        return None
+    code = str(line).split(" ", 1)[0]
+    return None if code.startswith("2") else str(line).strip()[:80]
+
+
 FIELD_SAMPLE_RECORDS = 3  # records per task whose field names are recorded (``record_fields:<name>``)
 
 
@@ -958,7 +969,8 @@ class RecordReader(PipelineStep):
                         n += 1
                         keep = mine(n - 1)
                     data = failed = None
-                    if keep:
+                    status = _http_status(record) if keep else None
+                    if keep and status is None:
                         try:
                             data = process_record(record)
                         except Exception as e:  # noqa: BLE001 -- the payload's problem, unless the file is (below)
@@ -972,7 +984,11 @@ class RecordReader(PipelineStep):
                     pos = ri + 1
                     if not keep:
                         continue
-                    if failed is not None:  # the file reads on: this record's payload alone is unreadable
+                    if status is not None:  # web review: 404 and 301 pages were kept as documents (FineWeb and
+                        # RedPajama keep 200 responses only)
+                        yield self._error("read_http_error", file_rel, ri,
+                                          f"HTTP status {status}: not a page's content (only 2xx responses are read)")
+                    elif failed is not None:  # the file reads on: this record's payload alone is unreadable
                         yield self._error("read_unsupported_record", file_rel, ri,
                                           f"the payload could not be read: {type(failed).__name__}: {failed}"[:300])
                     elif not data:
