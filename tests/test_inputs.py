@@ -1,5 +1,6 @@
 """The six input types and the real problematic inputs: readable records go on, bad ones are accounted for."""
 import json
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -515,3 +516,34 @@ def test_warc_error_responses_are_removed_with_their_status(tmp_path):
     assert [d.split(":")[0] for d in details] == ["HTTP status 404 Not Found", "HTTP status 301 Moved Permanently",
                                                   "HTTP status 500 Internal Server Error"], details
     assert led["balanced"] and led["records_read"] == 4
+
+
+def test_html_pages_are_decoded_as_their_bytes_and_declaration_say(tmp_path):
+    """trafilatura ignores a declared charset the bytes do not fit and guesses (web review): a real UTF-8 page with one
+    stray byte came out as "gestoÃen", "Ãbrigens"; the same page in ISO-8859-15, declared so, lost its € to "¤"."""
+    page = (ROOT / "data" / "demo" / "html" / "trafilatura-mobilsicher.de.icloud.html").read_bytes()
+    text = page.decode("utf-8")
+    assert "ü" in text or "ö" in text
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    cut = page.index("ü".encode()) if "ü" in text else page.index("ö".encode())
+    (pages / "stray.html").write_bytes(page[:cut] + b"\xe9" + page[cut:])  # one stray Latin-1 byte
+    latin = re.sub(r"charset=[\"']?utf-8", "charset=iso-8859-15", text, count=1, flags=re.I)
+    assert latin != text
+    assert "dem Gerät selber" in latin
+    latin = latin.replace("dem Gerät selber", "dem Gerät (5 €) selber")
+    (pages / "latin.html").write_bytes(latin.encode("iso-8859-15", "replace"))
+    led, kept, _removed = make_build(tmp_path, """\
+        name: web
+        category: web
+        languages: [de]
+        license: CC-BY-4.0
+        input: {type: html, paths: ["../pages/*.html"]}
+        """, tasks=1)
+    by_file = {json.loads(m)["source_file"].rsplit("/", 1)[-1]: (t, json.loads(m))
+               for t, m in zip(kept["text"], kept["metadata"], strict=True)}
+    stray, meta = by_file["stray.html"]
+    assert "Ã" not in stray and ("ü" in stray or "ö" in stray), stray[:300]
+    assert meta["read_note"] == "undecodable_bytes_replaced" and meta["read_bytes_replaced"] == 1
+    latin_text, _ = by_file["latin.html"]
+    assert "5 €" in latin_text and "¤" not in latin_text and "Ã" not in latin_text

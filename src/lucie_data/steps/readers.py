@@ -404,6 +404,44 @@ def decode_text_file(data: bytes, languages=None) -> tuple[str, str | None]:
     return str(best), f"decoded_from_{best.encoding}"
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]{1,40})""", re.IGNORECASE)
+# labels browsers read as another, larger charset (WHATWG Encoding Standard, "encodings" table): a page declaring
+# ISO-8859-1 is decoded as windows-1252, Shift_JIS as its Windows superset
+_WHATWG_SUPERSET = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254",
+                    "shift_jis": "cp932", "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949",
+                    "iso8859-11": "cp874", "tis-620": "cp874"}
+
+
+def decode_html(data: bytes) -> tuple[str | bytes, str | None]:
+    """An HTML page's bytes as text for trafilatura, which ignores a page's declared charset when its bytes are not
+    valid in it and guesses (web review: a UTF-8 page with one stray byte became "gestoÃen", a page declaring
+    ISO-8859-15 showed "¤" for "€"): valid UTF-8 as is; else the charset its ``<meta>`` declares (as browsers
+    map it, errors replaced; a UTF-8 declaration only for bytes that are mostly UTF-8); else, mostly UTF-8
+    (:func:`_mostly_utf8`), UTF-8 with its stray bytes replaced (``undecodable_bytes_replaced``); else the bytes,
+    for trafilatura's own detection. A byte order mark or gzip bytes are left to it too. Returns (html, note)."""
+    import codecs
+
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x1f\x8b")):
+        return data, None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    m = _META_CHARSET.search(data[:4096])
+    if m:
+        try:
+            enc = codecs.lookup(m.group(1).decode("ascii")).name
+        except (LookupError, UnicodeDecodeError):
+            enc = None
+        if enc == "utf-8":  # said, and true but for stray bytes; a page whose bytes belie it is left to the guesser
+            return (data.decode("utf-8", "replace"), "undecodable_bytes_replaced") if _mostly_utf8(data) else (data, None)
+        if enc is not None:
+            return data.decode(_WHATWG_SUPERSET.get(enc, enc), "replace"), f"decoded_from_{enc}"
+    if _mostly_utf8(data):
+        return data.decode("utf-8", "replace"), "undecodable_bytes_replaced"
+    return data, None
+
+
 def not_text(text: str, note: str | None) -> tuple[str, str] | None:
     """(reason, detail) when a decoded text file is not text: ``read_binary_file`` when more than
     NOT_TEXT_SHARE of its characters are control characters no text uses (a binary file: an image, an archive, an
@@ -908,7 +946,12 @@ class RecordReader(PipelineStep):
         if side is None:  # the recipe has a sidecar without a row for this file: counted, and said per document
             self._count("no_sidecar_row")
             self._count_named("no_sidecar_row", file_rel)
-        yield self._html_record(self._extract(data), file_rel, 0, {"id": file_rel}, side)
+        html, note = decode_html(data)
+        doc = self._html_record(self._extract(html), file_rel, 0, {"id": file_rel}, side)
+        if note == "undecodable_bytes_replaced" and not doc.metadata.get("_read_error"):  # as a text file says it
+            doc.metadata["read_note"] = note
+            doc.metadata["read_bytes_replaced"] = undecodable_bytes(data)
+        yield doc
 
     @staticmethod
     def _missing_bytes(record) -> int:
