@@ -826,13 +826,14 @@ class RecordReader(PipelineStep):
             start, err = i, None
             try:
                 for batch in pf.iter_batches(batch_size=1000, row_groups=[g]):
-                    # only this task's rows become Python objects (scale review: with fewer files than tasks every
-                    # task converted every row, 0.74 -> 4.29 CPU-s for 1 -> 8 tasks on one file)
-                    rows = [j for j in range(batch.num_rows) if mine(i + j)]
-                    recs = batch.to_pylist() if len(rows) == batch.num_rows else batch.take(rows).to_pylist()
-                    for j, rec in zip(rows, recs, strict=True):
-                        yield self.make_doc(rec, file_rel, i + j, "")
-                    i += batch.num_rows
+                    # every row is converted, then kept by its task: `mine` counts the rows it is asked about, so
+                    # it must be asked once per row, in order, converted or not (code review: converting only a
+                    # task's own rows (batch.take) lost and duplicated rows when a batch held none of them or one
+                    # failed to convert)
+                    for rec in batch.to_pylist():
+                        if mine(i):
+                            yield self.make_doc(rec, file_rel, i, "")
+                        i += 1
             except Exception as e:  # noqa: BLE001 -- this row group's problem: the next ones are read
                 err = f"{type(e).__name__}: {e}"
             if i - start < n:  # unreadable, or fewer rows than the footer says
