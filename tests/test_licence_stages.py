@@ -397,3 +397,47 @@ def test_gates_after_a_stage_not_in_the_recipe_is_an_error():
     assert len(gates_after(stages, None, "exact_dedup")) == 1 and gates_after(stages, None, "gate") == ()
     with pytest.raises(ValueError, match="'x' is not a stage of this recipe"):
         gates_after(stages, None, "x")
+
+
+def test_a_cc_link_the_page_itself_puts_in_doubt_is_not_adopted(tmp_path):
+    """trafilatura takes the first rel=license link anywhere, or a CC link in the footer, for the page's licence (web
+    review): a Font Awesome credit in an "Alle Rechte vorbehalten" footer made a real article CC-BY-4.0, and an
+    image's CC-BY link won over the article's own BY-NC-ND one; both were kept under `unverified: deny`. Such a link is
+    now recorded as unsure, with why, and never adopted; a page with one CC licence and nothing against it still is."""
+    import re
+
+    from lucie_data.cli import main
+
+    page = (Path(__file__).resolve().parents[1] / "data" / "demo" / "html" / "trafilatura-journal.3960.org.firefox.html").read_text(encoding="utf-8")
+    body = re.sub(r"(?s)<footer.*?</footer>", "", page)
+    footers = {
+        "icons": '<footer><p>© 2019 Beispiel GmbH. Alle Rechte vorbehalten.</p><p>Icons: <a href="https://'
+                 'creativecommons.org/licenses/by/4.0/">Font Awesome</a></p></footer>',
+        "two": '<footer><figure><figcaption>Bild: <a rel="license" href="https://creativecommons.org/licenses/by/3.0/">'
+               'CC BY 3.0</a></figcaption></figure> Text: <a rel="license" href="https://creativecommons.org/licenses/'
+               'by-nc-nd/4.0/">CC BY-NC-ND 4.0</a></footer>',
+        "plain": '<footer>Dieser Text: <a rel="license" href="https://creativecommons.org/licenses/by-sa/4.0/">CC BY-SA '
+                 '4.0</a></footer>'}
+    (tmp_path / "pages").mkdir()
+    for name, footer in footers.items():
+        (tmp_path / "pages" / f"{name}.html").write_text(body.replace("</body>", footer + "</body>"), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: web\nlanguages: [de]\nlicense: LicenseRef-unknown-site\n"
+        f"input: {{type: html, paths: [\"{tmp_path / 'pages'}/*.html\"]}}\n"
+        "stages: [{type: license_rules, use_detected: true}]\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(
+        "name: p\nsources: [s.yaml]\noutput_dir: out\nexecutor: {tasks: 1, workers: 1}\n"
+        "license_policy: {allow_classes: [public-domain, permissive, share-alike, non-commercial, no-derivatives], "
+        "unknown: deny, unverified: deny}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "p.yaml")]) in (0, 1)
+    out = tmp_path / "out" / "sources" / "s"
+    kept = pl.read_parquet(sorted((out / "data").glob("*/*.parquet")))
+    removed = pl.read_parquet(sorted((out / "removed").glob("*/*.parquet")))
+    assert [(lic, json.loads(m)["source_file"].rsplit("/", 1)[-1]) for lic, m in zip(kept["license"], kept["metadata"])] \
+        == [("CC-BY-SA-4.0", "plain.html")]
+    gone = {json.loads(m)["source_file"].rsplit("/", 1)[-1]: json.loads(m) for m in removed["metadata"]}
+    assert set(gone) == {"icons.html", "two.html"}
+    assert "license_detected" not in gone["icons.html"]
+    assert gone["icons.html"]["license_detected_doubt"] == 'the page also says "all rights reserved"'
+    assert gone["two.html"]["license_detected_doubt"].startswith(
+        "the page links to several Creative Commons licences (by/3.0, by-nc-nd/4.0): which one covers the text")

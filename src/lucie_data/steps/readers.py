@@ -412,6 +412,35 @@ _WHATWG_SUPERSET = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252
                     "iso8859-11": "cp874", "tis-620": "cp874"}
 
 
+# "All rights reserved" in the languages of the corpora: a page saying it does not put its text under the CC licence a
+# link of it names (an icon's or a photo's credit, a theme's footer)
+_RESERVED = re.compile(r"all rights reserved|alle rechte vorbehalten|tous droits r[ée]serv[ée]s|todos los derechos "
+                       r"reservados|tutti i diritti riservati|alle rechten voorbehouden", re.IGNORECASE)
+_CC_LINK = re.compile(r"creativecommons\.org/(?:licenses|licences|publicdomain)/([a-z-]+)(?:/(\d\.\d))?", re.IGNORECASE)
+# words of an image's, an icon's or a font's credit just before a CC link (English, French, German, Spanish, Italian)
+_MEDIA_CREDIT = re.compile(r"<figcaption|<figure|\b(?:photo|image|icon|icons|picture|font awesome|illustration|"
+                           r"foto|bild|symbol|imagen|immagine|cr[ée]dit)s?\b", re.IGNORECASE)
+
+
+def license_link_doubt(html: str | bytes) -> str | None:
+    """Why a Creative Commons link trafilatura took for the page's licence may not be it, or None. trafilatura takes
+    the first ``rel=license`` link anywhere, or a CC link in the footer (web review: a Font Awesome icon credit and a
+    photo caption made two "all rights reserved" pages CC-BY-4.0 and CC-BY-SA-2.0, kept under a policy denying
+    unverified licences; an image's CC-BY link won over the article's BY-NC-ND one). Doubt: the page says "all rights
+    reserved"; it links to several CC licences; its only CC link follows words of an image or icon credit."""
+    page = html.decode("latin-1") if isinstance(html, bytes) else html
+    if _RESERVED.search(page):
+        return "the page also says \"all rights reserved\""
+    links = list(_CC_LINK.finditer(page))
+    kinds = sorted({(m.group(1).lower(), m.group(2) or "") for m in links})
+    if len(kinds) > 1:
+        return ("the page links to several Creative Commons licences ("
+                + ", ".join(f"{k}/{v}" if v else k for k, v in kinds) + "): which one covers the text is not clear")
+    if links and all(_MEDIA_CREDIT.search(page[max(0, m.start() - 300):m.start()]) for m in links):
+        return "its Creative Commons link follows an image's, icon's or font's credit"
+    return None
+
+
 def decode_html(data: bytes) -> tuple[str | bytes, str | None]:
     """An HTML page's bytes as text for trafilatura, which ignores a page's declared charset when its bytes are not
     valid in it and guesses (web review: a UTF-8 page with one stray byte became "gestoÃen", a page declaring
@@ -885,7 +914,12 @@ class RecordReader(PipelineStep):
             return {"_error": ("read_extraction_failed", f"trafilatura failed: {type(e).__name__}: {e}"[:300])}
         if res is None:
             return None
-        return res if isinstance(res, dict) else res.as_dict()
+        res = res if isinstance(res, dict) else res.as_dict()
+        if res.get("license"):
+            doubt = license_link_doubt(html)
+            if doubt:  # not the page's licence for sure: kept aside, never adopted (below, _html_record)
+                res["_license_doubt"] = doubt
+        return res
 
     def _sidecar(self, path: str) -> dict | None:
         """The sidecar record of an input file (joined on its path relative to the sidecar, ``sidecar_key_of``),
@@ -914,9 +948,13 @@ class RecordReader(PipelineStep):
         sp = self.spec
         ok = bool(extracted) and "_error" not in extracted
         ex = extracted if ok else {}
+        doubt = ex.get("_license_doubt")
         rec = {"url": fallback.get("url") or ex.get("url"), "title": ex.get("title"),
                "date": ex.get("date") or fallback.get("date"), "sitename": ex.get("sitename"),
-               "license_detected": ex.get("license")}
+               # a licence link the page itself puts in doubt is recorded as such, not as the page's licence
+               # (`use_detected` and `license_field: license_detected` read license_detected only)
+               **({"license_detected_unsure": ex.get("license"), "license_detected_doubt": doubt} if doubt else
+                  {"license_detected": ex.get("license")})}
         rec = {k: v for k, v in rec.items() if v}
         rec.update(side or {})
         if ok:
@@ -932,8 +970,10 @@ class RecordReader(PipelineStep):
         if not extracted or not (extracted.get("text") or "").strip():
             return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text", **own)
         doc = self.make_doc(rec, file_rel, pos, no_sidecar_row=side is None, own_record=own_record)
-        if rec.get("license_detected") and not doc.metadata.get("_read_error"):
-            doc.metadata["license_detected"] = clean_str(str(rec["license_detected"]))
+        if not doc.metadata.get("_read_error"):
+            for key in ("license_detected", "license_detected_unsure", "license_detected_doubt"):
+                if rec.get(key):
+                    doc.metadata[key] = clean_str(str(rec[key]))
         return doc
 
     def _iter_html(self, path: str, file_rel: str) -> Iterator[Document]:
