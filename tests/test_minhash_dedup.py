@@ -326,3 +326,15 @@ def test_trace_follows_duplicate_of_to_the_copy_kept(tmp_path, capsys):
     said = " ".join(capsys.readouterr().out.split())
     assert ("(duplicate of s/c, itself removed afterwards at stage minhash_dedup: minhash_duplicate, as a duplicate of "
             "s/a, kept)") in said, said
+
+
+def test_input_order_compares_numbers_in_file_names_as_numbers(tmp_path):
+    """Code review: input files (and a streamed dataset's "part k/N") were ordered as strings, "p10" before "p2"."""
+    eltec = [json.loads(line) for line in ELTEC.read_text(encoding="utf-8").splitlines()][:3]
+    for name, rows in (("p2", [eltec[0], eltec[1]]), ("p10", [{"id": "copy", "text": eltec[1]["text"]}, eltec[2]])):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False)
+                                                        + "\n" for r in rows), encoding="utf-8")
+    out = _build(tmp_path, "s", [tmp_path / "p2.jsonl", tmp_path / "p10.jsonl"], tasks=1,
+                 stages=[{"type": "exact_dedup"}])
+    _kept, removed, _led = _frames(out, "s")
+    assert removed["id"].to_list() == ["s/copy"]

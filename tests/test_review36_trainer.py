@@ -152,3 +152,41 @@ def test_trace_explains_the_draw_of_a_fractional_epoch(built, tmp_path, capsys):
                 f"more when xxh64(id, seed 3) / 2**64 < 0.5; this one's is {key:.4f})") in said, said
         seen[word] = True
     assert seen == {"drawn": True, "not drawn": True}
+
+
+def test_no_licence_warning_when_a_licence_rule_reads_the_records(tmp_path, capsys):
+    """Code review: a recipe taking each record's licence with a license_rules stage was told every document got the
+    recipe's licence."""
+    eltec = ROOT / "data" / "demo" / "fr_eltec_novels.jsonl"
+    (tmp_path / "r.yaml").write_text(
+        "name: r\ncategory: book\nlanguages: [fr]\nlicense: LicenseRef-public-domain\n"
+        f"input: {{type: jsonl, paths: [{eltec}], metadata_fields: [license_note]}}\n"
+        "stages: [{type: license_rules, license_field: license_note}]\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "r.yaml"), "--output", str(tmp_path / "b")]) in (0, 1)
+    led = json.loads((tmp_path / "b" / "sources" / "r" / "ledger.json").read_text(encoding="utf-8"))
+    assert not [w for w in led.get("warnings", []) if "licence the recipe does not read" in w], led["warnings"]
+
+
+def test_token_counters_are_named_per_source_and_hub_ids_whole():
+    """Code review: the card and the report named the last run's counter for every source (a `build --only` after a
+    tokenizer change leaves sources counted by another), and the report shortened the Hub id `org/name` to `name`."""
+    from lucie_data.mix.build import _token_counters
+    from lucie_data.mix.card import _counter_note
+    from lucie_data.report.aggregate import _build_counter
+
+    hub = {"name": "OpenLLM-France/Lucie-7B"}  # (a cache emptied since: no sha256, no revision)
+    local = {"name": "/home/someone/tok/tokenizer.json", "sha256": "ab" * 32}
+    manifest = {"token_counter": hub, "sources": [{"name": "a", "token_counter": {"name": "regex-pretokens"}},
+                                                  {"name": "b", "token_counter": hub},
+                                                  {"name": "c", "token_counter": local}]}
+    assert _build_counter(manifest) == ("n_tokens column, counted by the build with OpenLLM-France/Lucie-7B (b); "
+                                        "regex-pretokens (a); tokenizer.json (c)")
+    assert _build_counter({"sources": [{"name": "b", "token_counter": hub}]}) == \
+        "n_tokens column, counted by the build with OpenLLM-France/Lucie-7B"
+    assert _token_counters(manifest, ["b"]) == {"token_counter": hub}
+    note = _counter_note(_token_counters(manifest, ["a", "c"])["token_counter"])
+    assert note == (" Tokens are counted by different counters per source (a: the fallback counter `regex-pretokens`; "
+                    "c: a local tokenizer `tokenizer.json` (sha256 `abababababababab…`)): their counts do not add up "
+                    "alike.")
+    assert "/home/someone" not in note
+    assert _counter_note(hub) == " Tokens are counted with the tokenizer `OpenLLM-France/Lucie-7B`."

@@ -304,7 +304,11 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                           f"`text_field` in {src.file}")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
-    other = _record_licenses_unlike(checks.get("record_licenses") or {}, rec.license)
+    # (a license_rules stage reading a record field gives each document its record's licence: nothing to say; code
+    # review: `metadata_fields: [doc_license]` read by such a stage was warned about)
+    by_rule = any(getattr(s, "license_field", None) or getattr(s, "statement_field", None) for s in rec.stages
+                  if s.type == "license_rules")
+    other = [] if by_rule else _record_licenses_unlike(checks.get("record_licenses") or {}, rec.license)
     if other:  # trainer review: 134 ELTeC records saying CC-BY-4.0 became public domain, "no attribution required"
         field = other[0][0]
         seen = ", ".join(f"`{f}: {v}` × {c:,}" for f, v, c in other[:5])

@@ -673,6 +673,20 @@ def _copy_first(src: str, dst: str, hashes: dict, schema, schema_fp: str,
         fh.write(data)
 
 
+def _token_counters(mdata: dict, names: list[str]) -> dict:
+    """``{"token_counter": …}`` for mix_plan.json: the counter the mixed sources share (the manifest's per-source
+    ``token_counter``, else its run-wide one), or ``{"name": "several", "by_source": …}``; {} when none is recorded."""
+    per = {e.get("name"): e.get("token_counter") for e in mdata.get("sources") or []
+           if isinstance(e, dict) and e.get("name") in names and isinstance(e.get("token_counter"), dict)}
+    if not per:
+        top = mdata.get("token_counter")
+        return {"token_counter": top} if isinstance(top, dict) else {}
+    distinct = {json.dumps(v, sort_keys=True) for v in per.values()}
+    if len(distinct) == 1:
+        return {"token_counter": next(iter(per.values()))}
+    return {"token_counter": {"name": "several", "by_source": dict(sorted(per.items()))}}
+
+
 def made_from_another_manifest(mix_dir: Path, build: Path) -> bool:
     """Whether ``mix_dir``'s ``mix_plan.json`` records another ``manifest.json`` of ``build`` than the one there now
     (``build.manifest_sha256``; a no-op rebuild rewrites the same bytes): the build changed since the mix was made.
@@ -924,7 +938,7 @@ def _unverified_per_file(paths: list) -> dict[str, dict[str, int]]:
     import polars as pl
 
     try:
-        df = (pl.scan_parquet([str(p) for p in paths], include_file_paths="__path", hive_partitioning=False)
+        df = (pl.scan_parquet([str(p) for p in paths], glob=False, include_file_paths="__path", hive_partitioning=False)
               .select("__path", "source", "license_evidence")
               .filter(pl.col("license_evidence").is_in(list(UNVERIFIED_EVIDENCE)))
               .group_by("__path", "source").len().collect())
@@ -955,7 +969,7 @@ def _suffixed_ids(paths: list[Path]) -> dict[str, int]:
     import polars as pl
 
     try:
-        df = (pl.scan_parquet([str(p) for p in paths], include_file_paths="__path", hive_partitioning=False)
+        df = (pl.scan_parquet([str(p) for p in paths], glob=False, include_file_paths="__path", hive_partitioning=False)
               .select("__path", "id").filter(pl.col("id").str.contains(_SUFFIXED)).group_by("__path").len().collect())
         return dict(df.iter_rows())
     except Exception:  # noqa: BLE001 -- files polars cannot scan together: one by one (a damaged one is named)
@@ -1069,7 +1083,7 @@ def _grouped_many(paths: list[Path], keys: list[str]) -> list[tuple[int, int, li
     import polars as pl  # only when there is something to read (~0.15 s to import)
 
     try:
-        df = (pl.scan_parquet([str(p) for p in paths], include_file_paths="__path", hive_partitioning=False)
+        df = (pl.scan_parquet([str(p) for p in paths], glob=False, include_file_paths="__path", hive_partitioning=False)
               .select(["__path", *keys, "n_tokens"])
               .group_by(["__path", *keys], maintain_order=True)
               .agg(pl.col("n_tokens").sum().alias("__sum"), pl.col("n_tokens").null_count().alias("__nulls"),
@@ -1252,7 +1266,7 @@ def _flagged_per_file(paths: list[Path]) -> dict[str, list[list]]:
 
     from ..licenses import FLAG_MARKERS, flag_reason
 
-    query = (pl.scan_parquet([str(p) for p in paths], include_file_paths="_file", missing_columns="insert",
+    query = (pl.scan_parquet([str(p) for p in paths], glob=False, include_file_paths="_file", missing_columns="insert",
                              extra_columns="ignore", hive_partitioning=False)
              .select("_file", "source", "license", "metadata")
              .filter(pl.any_horizontal(*(pl.col("metadata").str.contains(m, literal=True) for m in FLAG_MARKERS))))
@@ -2064,9 +2078,10 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         "name": config.pipeline_name or build.name,
         "seed": config.seed,
         "repeat_ids": config.repeat_ids,
-        # what counted the tokens of the plan and the card (the build's manifest): a trainer reads "tokens" as their
-        # tokenizer's unless told (trainer review)
-        **({"token_counter": mdata["token_counter"]} if isinstance(mdata.get("token_counter"), dict) else {}),
+        # what counted the tokens of the plan and the card: a trainer reads "tokens" as their tokenizer's unless told
+        # (trainer review); per source, as the manifest records it (a `build --only` after a tokenizer change leaves
+        # sources counted by another: code review), one entry when they agree
+        **_token_counters(mdata, [s.name for s in sources if s.name in lic_of_source]),
         "id_scheme": ID_SCHEMES[config.repeat_ids],
         # the build's own ids are not unique in these sources (two documents, one id): no mode makes them unique
         **({"duplicate_ids": dup_ids} if dup_ids else {}),

@@ -342,16 +342,31 @@ def _counter_note(counter: dict | None) -> str:
     from ..tokens import FALLBACK
 
     name = counter["name"]
+    if name == "several" and isinstance(counter.get("by_source"), dict):
+        said = "; ".join(f"{src}: {_counter_name(c)}" for src, c in counter["by_source"].items())
+        return f" Tokens are counted by different counters per source ({said}): their counts do not add up alike."
     if name == FALLBACK:
         return (f" Tokens are counted by the build's fallback counter `{FALLBACK}` (runs of letters and digits, and "
                 "single punctuation marks; within ~15 % of a 65k BPE's count on French and English prose), not by a "
                 "model's tokenizer.")
-    if "revision" not in counter and ("/" in name or "\\" in name) and counter.get("sha256"):
-        # a local tokenizer.json: its file name and digest, not the builder's path
-        return (f" Tokens are counted with a local tokenizer `{name.replace(chr(92), '/').rsplit('/', 1)[-1]}` "
-                f"(sha256 `{counter['sha256'][:16]}…`).")
+    return f" Tokens are counted with {_counter_name(counter)}."
+
+
+def _counter_name(counter: dict) -> str:
+    """A token counter as a card names it: the fallback, a Hub tokenizer (with its commit), or a local tokenizer.json
+    by file name and digest (not the builder's path: it is absolute, a Hub id never is)."""
+    import os
+
+    from ..tokens import FALLBACK
+
+    name = str(counter.get("name"))
+    if name == FALLBACK:
+        return f"the fallback counter `{FALLBACK}`"
+    if os.path.isabs(name) or name.startswith("."):
+        digest = f" (sha256 `{counter['sha256'][:16]}…`)" if counter.get("sha256") else ""
+        return f"a local tokenizer `{name.replace(chr(92), '/').rsplit('/', 1)[-1]}`{digest}"
     commit = f" at commit `{counter['commit']}`" if counter.get("commit") else ""
-    return f" Tokens are counted with the tokenizer `{name}`{commit}."
+    return f"the tokenizer `{name}`{commit}"
 
 
 def _changes_note(modified: dict | None) -> str:

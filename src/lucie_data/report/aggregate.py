@@ -154,7 +154,7 @@ def load_documents(build_dir: str | Path, tokenizer: str | None = None):
             files = sorted(sd.glob(pattern))
             if not files:
                 continue
-            lf = pl.scan_parquet(files)
+            lf = pl.scan_parquet(files, glob=False)  # (a build path holding `[` is not a pattern)
             extra = ([pl.col("removal_stage"), pl.col("removal_reason")] if status == "removed"
                      else [pl.lit(None, pl.String).alias("removal_stage"), pl.lit(None, pl.String).alias("removal_reason")])
             meta = pl.col("metadata")
@@ -289,15 +289,28 @@ def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
     return out
 
 
-def _build_counter(counter) -> str:
-    """The report's token counter when it reads the shards' ``n_tokens``: named as the manifest records it (trainer
-    review: "the build's counter" read as a model's tokenizer)."""
-    name = counter.get("name") if isinstance(counter, dict) else None
-    if not name:
-        return "n_tokens column (the build's counter)"
-    if "revision" not in counter and ("/" in name or "\\" in name):  # a local tokenizer.json: its name, not the path
-        name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return f"n_tokens column, counted by the build with {name}"
+def _build_counter(manifest: dict) -> str:
+    """The report's token counter when it reads the shards' ``n_tokens``: named as the manifest records it, per source
+    when the sources were counted by different counters (trainer review: "the build's counter" read as a model's
+    tokenizer; code review: a `build --only` after a tokenizer change leaves sources counted by another)."""
+    import os
+
+    def named(counter) -> str | None:
+        name = counter.get("name") if isinstance(counter, dict) else None
+        if not name:
+            return None
+        # a local tokenizer.json by its file name, not the builder's path (a Hub id is never absolute)
+        return name.replace("\\", "/").rsplit("/", 1)[-1] if os.path.isabs(name) else name
+
+    per: dict[str, list[str]] = {}
+    for e in manifest.get("sources") or []:
+        if isinstance(e, dict) and named(e.get("token_counter")):
+            per.setdefault(named(e["token_counter"]), []).append(str(e.get("name")))
+    if len(per) > 1:
+        return "n_tokens column, counted by the build with " + "; ".join(
+            f"{name} ({', '.join(sorted(srcs))})" for name, srcs in sorted(per.items()))
+    name = next(iter(per), None) or named(manifest.get("token_counter"))
+    return f"n_tokens column, counted by the build with {name}" if name else "n_tokens column (the build's counter)"
 
 
 def attribution(docs, recipes: dict[str, dict]) -> list[dict]:
@@ -952,7 +965,7 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
                   # have been built under another: license_policy_groups says which sources under which
                   "license_policy": manifest.get("license_policy"),
                   "license_policy_groups": policy_groups(manifest, ledgers),
-                  "token_counter": tokenizer or _build_counter(manifest.get("token_counter"))},
+                  "token_counter": tokenizer or _build_counter(manifest)},
         "totals": totals(docs, ledgers),
         "sources": sources,
         "licenses": licenses_summary(docs),

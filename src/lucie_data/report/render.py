@@ -142,7 +142,9 @@ def _md_message(v) -> str:
         return _md_text(s)
     out, pos = [], 0
     for m in _MD_CODE_SPAN.finditer(s):
-        out += [_md_text(s[pos:m.start()]), f"`{_md_plain(m.group(1))}`" if m.group(1).strip() else _md_text(m.group())]
+        # a code span's content as it is, on one line: Markdown shows it literally (entities too, so none here)
+        code = " ".join(m.group(1).splitlines())
+        out += [_md_text(s[pos:m.start()]), f"`{code}`" if code.strip() else _md_text(m.group())]
         pos = m.end()
     return "".join(out) + _md_text(s[pos:])
 

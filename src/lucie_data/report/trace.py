@@ -20,7 +20,7 @@ def _scan_id(files: list[Path], doc_id: str):
     hits = []
     for f in files:
         try:
-            df = (pl.scan_parquet(f).with_row_index("_row").filter(pl.col("id") == doc_id)
+            df = (pl.scan_parquet(f, glob=False).with_row_index("_row").filter(pl.col("id") == doc_id)
                   .drop("text").collect())
         except Exception as err:  # noqa: BLE001 -- whatever makes the file unreadable: name it and the fix
             raise BuildFileError(damaged_shard_message(f, err)) from None
@@ -34,7 +34,7 @@ def _all_ids(build_dir: Path):
     import polars as pl
 
     groups = [sorted((build_dir / "sources").glob(g)) for g in ("*/data/**/*.parquet", "*/removed/*/*.parquet")]
-    scans = [pl.scan_parquet(files).select("id") for files in groups if files]  # kept/removed schemas differ
+    scans = [pl.scan_parquet(files, glob=False).select("id") for files in groups if files]  # kept/removed schemas differ
     if not scans:
         return None
     try:
@@ -144,7 +144,7 @@ def _kept_ids(build_dir: Path, doc_id: str, ids: list[str]) -> set[str]:
     if not files:
         return set()
     try:
-        got = pl.scan_parquet(files).select("id").filter(pl.col("id").is_in(ids)).collect()
+        got = pl.scan_parquet(files, glob=False).select("id").filter(pl.col("id").is_in(ids)).collect()
     except Exception as err:  # noqa: BLE001 -- a damaged shard: name it (as _scan_id does)
         bad = first_unreadable(files, ["id"])
         raise BuildFileError(damaged_shard_message(*bad) if bad else str(err)) from None
@@ -182,7 +182,7 @@ def _mix_copies(mix_dir: Path, doc_id: str, build_dir: Path | None = None) -> tu
         match = match | (ids.str.starts_with(doc_id + "#") & tail.str.contains(rf"^{COPY_K}$"))
     try:
         # files of other columns (a shard dropped in from elsewhere) are read for their ids too, not a crash
-        rows = (pl.scan_parquet(mix_files, include_file_paths="_file", hive_partitioning=False,
+        rows = (pl.scan_parquet(mix_files, glob=False, include_file_paths="_file", hive_partitioning=False,
                                 extra_columns="ignore", missing_columns="insert")
                 .select("_file", "id").filter(match).collect())
     except Exception:  # noqa: BLE001 -- a damaged mix shard: name it and the fix
@@ -412,7 +412,7 @@ def _kept_parts(source_dirs: list[Path], doc_id: str) -> list[str]:
     files = [f for sd in source_dirs for f in sorted(sd.glob("data/**/*.parquet"))]
     if not files:
         return []
-    ids = (pl.scan_parquet(files).select("id", "metadata")
+    ids = (pl.scan_parquet(files, glob=False).select("id", "metadata")
            .filter(pl.col("id").str.starts_with(doc_id + "#")
                    & (pl.col("metadata").str.json_path_match("$.split_from") == doc_id))
            .select("id").collect())

@@ -189,6 +189,16 @@ class KeptWriter(ShardedParquetWriter):
         document.metadata.pop("_partition", None)
 
 
+def input_order_key(source_file) -> str | None:
+    """An input file's lineage name as the dedup plans order it: its numbers compared as numbers (code review: a
+    streamed dataset's "part 10/12" sorted before "part 2/12", so with 10 tasks or more the copy kept was another)."""
+    if not isinstance(source_file, str):
+        return None
+    import re
+
+    return re.sub(r"\d+", lambda m: m.group().zfill(20), source_file)
+
+
 class WorkWriter(_NamedParquetWriter):
     """Hands documents from one segment of a source to the next (across a dedup barrier).
 
@@ -211,7 +221,7 @@ class WorkWriter(_NamedParquetWriter):
         gate = meta.pop("_gate", None)
         record = meta.get("source_record")
         return {"id": doc.id, "text": doc.text, "metadata": dumps(meta), "sig": sig, "gate": gate,
-                "in_file": meta.get("source_file"),  # where it was read: the dedup plans' input order
+                "in_file": input_order_key(meta.get("source_file")),  # where it was read: the dedup plans' order
                 "in_record": record if isinstance(record, int) and not isinstance(record, bool) else None}
 
 

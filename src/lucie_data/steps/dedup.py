@@ -73,7 +73,7 @@ def _handoff_rows(work_folder: str) -> list:
     frames = []
     for rank, path in _handoff_files(work_folder).items():
         # (every hand-off file has these columns: one written by an older version is never resumed, runner.WORK_FORMAT)
-        df = pl.read_parquet(path, columns=["id", "sig", "gate", "in_file", "in_record"])
+        df = pl.read_parquet(path, columns=["id", "sig", "gate", "in_file", "in_record"], glob=False)
         frames.append(df.with_columns(pl.lit(rank, pl.Int64).alias("rank"),
                                       pl.int_range(pl.len(), dtype=pl.Int64).alias("pos"),
                                       pl.col("gate").fill_null(0).cast(pl.Int64)))
