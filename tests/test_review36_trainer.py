@@ -67,6 +67,8 @@ def test_markdown_report_shows_file_names_and_ids_as_written():
     msg = "allowed by name in the policy's `allow:` list; see src/click/__init__.py"
     assert _md_message(msg).startswith("allowed by name in the policy's `allow:` list")  # its own code span
     assert _rendered_text(_md_message(msg)) == msg.replace("`", "")
+    # a code span is shown as written: Markdown does not decode entities there (code review: `&lt;file&gt;`)
+    assert _rendered_text(_md_message("its id is `<file>:<position>`")) == "its id is <file>:<position>"
 
 
 def test_a_licence_the_records_state_and_the_recipe_does_not_read_is_warned(tmp_path, capsys):
