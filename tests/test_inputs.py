@@ -567,3 +567,25 @@ def test_one_parquet_file_over_several_tasks_keeps_every_row_once(tmp_path):
             """, tasks=tasks)
         assert removed.height == 0 and led["records_read"] == 3003, (tasks, led["records_read"])
         assert sorted(kept["id"]) == sorted(f"pq/{i}" for i in range(3003)), tasks
+
+
+def test_files_that_are_not_html_pages_say_what_they_are(tmp_path):
+    """A PDF or JSON named .html was removed with "trafilatura failed: AttributeError: 'NoneType' object has no
+    attribute 'source'" (web review)."""
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "a.html").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    (tmp_path / "pages" / "b.html").write_text('{"text": "a JSON answer, not a page"}', encoding="utf-8")
+    (tmp_path / "pages" / "c.html").write_bytes(
+        (ROOT / "data" / "demo" / "html" / "trafilatura-flowfx.de.tmux.html").read_bytes())
+    led, kept, removed = make_build(tmp_path, """\
+        name: web
+        category: web
+        languages: [de, en]
+        license: CC-BY-4.0
+        input: {type: html, paths: ["../pages/*.html"]}
+        """, tasks=1)
+    assert kept.height == 1
+    got = {json.loads(m)["source_file"].rsplit("/", 1)[-1]: (r, json.loads(m)["read_error_detail"])
+           for r, m in zip(removed["removal_reason"], removed["metadata"], strict=True)}
+    assert got["a.html"] == ("read_binary_file", "not an HTML page: a PDF file; check the recipe's `paths:`")
+    assert got["b.html"] == ("read_extraction_failed", "not an HTML page: JSON data; check the recipe's `paths:`")

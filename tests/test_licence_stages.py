@@ -441,3 +441,30 @@ def test_a_cc_link_the_page_itself_puts_in_doubt_is_not_adopted(tmp_path):
     assert gone["icons.html"]["license_detected_doubt"] == 'the page also says "all rights reserved"'
     assert gone["two.html"]["license_detected_doubt"].startswith(
         "the page links to several Creative Commons licences (by/3.0, by-nc-nd/4.0): which one covers the text")
+
+
+def test_a_page_stating_another_licence_than_its_sidecars_is_warned(tmp_path):
+    """A sidecar's CC-BY-4.0 on a page whose footer says CC BY-NC-SA 4.0 was kept under a policy denying NC, and the
+    build said nothing (web review): the ledger warns, naming the page and both licences."""
+    import re
+
+    from lucie_data.cli import main
+
+    page = (Path(__file__).resolve().parents[1] / "data" / "demo" / "html" /
+            "trafilatura-journal.3960.org.firefox.html").read_text(encoding="utf-8")
+    body = re.sub(r"(?s)<footer.*?</footer>", "", page)
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "nc.html").write_text(body.replace("</body>", '<footer><a rel="license" href="https://'
+                                                "creativecommons.org/licenses/by-nc-sa/4.0/\">CC BY-NC-SA 4.0</a>"
+                                                "</footer></body>"), encoding="utf-8")
+    (tmp_path / "pages" / "side.jsonl").write_text('{"path": "nc.html", "license": "CC-BY-4.0"}\n', encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: web\nlanguages: [de]\nlicense: CC-BY-4.0\n"
+        f"input: {{type: html, paths: [\"{tmp_path / 'pages'}/*.html\"], sidecar: pages/side.jsonl, "
+        "license_field: license}\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "b")]) == 0
+    led = json.loads((tmp_path / "b" / "sources" / "s" / "ledger.json").read_text(encoding="utf-8"))
+    assert led["read_checks"]["license_page_conflicts"] == {
+        "pages": 1, "first": ["pages/nc.html: CC-BY-4.0 given, the page says CC-BY-NC-SA-4.0"]}
+    assert any(w.startswith("1 html page(s) state another licence than the one they get, e.g. pages/nc.html: CC-BY-4.0 "
+                            "given, the page says CC-BY-NC-SA-4.0") for w in led["warnings"]), led["warnings"]

@@ -188,6 +188,9 @@ def read_checks(source_dir: Path, src) -> dict:
     meta_missing = named("metadata_missing")  # metadata_fields entries (dotted paths too) a record did not have
     if meta_missing:
         out["metadata_missing"] = meta_missing
+    if st.get("license_page_conflict"):  # html pages whose own licence statement contradicts the licence they get
+        out["license_page_conflicts"] = {"pages": st["license_page_conflict"],
+                                         "first": sorted(named("license_page_conflict"))}
     said = named("record_license")  # "field=value" of the sampled records, when the recipe reads no licence field
     if said:
         out["record_licenses"] = said
@@ -304,6 +307,11 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                           f"`text_field` in {src.file}")
         elif opt == "license_field" or share >= FIELD_MISSING_WARN_SHARE:
             warnings.append(head + f"; fix `{opt}` in {src.file} if the records call it otherwise")
+    pc = checks.get("license_page_conflicts")
+    if pc:  # (web review: a sidecar's CC-BY kept on a page saying CC BY-NC-SA, under a policy denying NC, silently)
+        warnings.append(f"{pc['pages']:,} html page(s) state another licence than the one they get, e.g. "
+                        + "; ".join(pc["first"][:3]) + f": check the sidecar or the recipe's licence in {src.file} "
+                        "(the report lists them under license_detected_different_class)")
     # (a license_rules stage reading a record field gives each document its record's licence: nothing to say; code
     # review: `metadata_fields: [doc_license]` read by such a stage was warned about)
     by_rule = any(getattr(s, "license_field", None) or getattr(s, "statement_field", None) for s in rec.stages

@@ -441,6 +441,28 @@ def license_link_doubt(html: str | bytes) -> str | None:
     return None
 
 
+_FILE_MAGIC = ((b"%PDF", "a PDF file"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
+               (b"\xff\xd8\xff", "a JPEG image"), (b"PK\x03\x04", "a ZIP archive (or an office document)"),
+               (b"PAR1", "a Parquet file"), (b"\x7fELF", "an executable"))
+
+
+def not_html(page: str | bytes) -> tuple[str, bool] | None:
+    """What a file given as an HTML page is instead, and whether it is binary, or None when it may be HTML: read
+    where trafilatura found no document in it, to say so rather than pass on its error."""
+    head = page[:2048] if isinstance(page, bytes) else page[:2048].encode("utf-8", "replace")
+    for magic, what in _FILE_MAGIC:
+        if head.startswith(magic):
+            return what, True
+    text = head.lstrip().lower()
+    if text.startswith((b"{", b"[")):
+        return "JSON data", False
+    if text.startswith(b"<?xml") and b"<html" not in text:
+        return "an XML document (an RSS or Atom feed?)", False
+    if b"<" not in head:
+        return "plain text without markup", False
+    return None
+
+
 def decode_html(data: bytes) -> tuple[str | bytes, str | None]:
     """An HTML page's bytes as text for trafilatura, which ignores a page's declared charset when its bytes are not
     valid in it and guesses (web review: a UTF-8 page with one stray byte became "gestoÃen", a page declaring
@@ -911,6 +933,10 @@ class RecordReader(PipelineStep):
                                               include_tables=self.spec.get("include_tables", True),
                                               include_comments=False, with_metadata=True)
         except Exception as e:  # noqa: BLE001 -- a page trafilatura cannot parse is that page's problem, not the build's
+            what = not_html(html)
+            if what:  # web review: a PDF named .html was "trafilatura failed: AttributeError: 'NoneType' …"
+                return {"_error": ("read_binary_file" if what[1] else "read_extraction_failed",
+                                   f"not an HTML page: {what[0]}; check the recipe's `paths:`")}
             return {"_error": ("read_extraction_failed", f"trafilatura failed: {type(e).__name__}: {e}"[:300])}
         if res is None:
             return None
@@ -974,7 +1000,31 @@ class RecordReader(PipelineStep):
             for key in ("license_detected", "license_detected_unsure", "license_detected_doubt"):
                 if rec.get(key):
                     doc.metadata[key] = clean_str(str(rec[key]))
+            self._check_page_licence(doc.metadata, file_rel)
         return doc
+
+    def _check_page_licence(self, meta: dict, file_rel: str) -> None:
+        """Count a page whose own licence statement contradicts the licence it gets (its sidecar's, its recipe's):
+        a detected licence of another class (a sidecar's CC-BY on a page saying CC BY-NC-SA), or "all rights reserved"
+        on a page given an open licence; the ledger warns with examples (web review: kept under a policy denying
+        NC, the build said nothing, only the report listed it)."""
+        from ..licenses import UNKNOWN, license_class, normalize_license
+
+        lic = meta.get("license")
+        if not lic or lic == UNKNOWN:
+            return
+        said = None
+        det = meta.get("license_detected")
+        if det:
+            spdx = normalize_license(det)
+            if spdx != UNKNOWN and license_class(spdx) != license_class(lic):
+                said = spdx
+        elif str(meta.get("license_detected_doubt", "")).startswith('the page also says "all rights reserved"') \
+                and license_class(lic) != "unknown":
+            said = "all rights reserved"
+        if said:
+            self._count("license_page_conflict")
+            self._count_named("license_page_conflict", f"{file_rel}: {lic} given, the page says {said}")
 
     def _iter_html(self, path: str, file_rel: str) -> Iterator[Document]:
         try:
