@@ -589,3 +589,19 @@ def test_files_that_are_not_html_pages_say_what_they_are(tmp_path):
            for r, m in zip(removed["removal_reason"], removed["metadata"], strict=True)}
     assert got["a.html"] == ("read_binary_file", "not an HTML page: a PDF file; check the recipe's `paths:`")
     assert got["b.html"] == ("read_extraction_failed", "not an HTML page: JSON data; check the recipe's `paths:`")
+
+
+def test_html_declarations_browsers_would_not_follow_are_not_followed():
+    """Second code review: a page declaring `idna` failed its whole source (UnicodeError); a UTF-8 page declaring
+    ISO-8859-1 with one stray byte came out as "geschÃ¼tzt"; a `utf-16` label (UTF-8 to browsers) garbled a page."""
+    from lucie_data.steps.readers import decode_html
+
+    page = (ROOT / "data" / "demo" / "html" / "trafilatura-mobilsicher.de.icloud.html").read_bytes()
+    cut = page.index("ü".encode())
+    stray = page.replace(b'charset="UTF-8"', b'charset="iso-8859-1"')[:cut] + b"\xe9" + page[cut:]
+    html, note = decode_html(stray)
+    assert note == "undecodable_bytes_replaced" and "geschützt" in html and "Ã" not in html
+    html, note = decode_html(page.replace(b'charset="UTF-8"', b'charset="utf-16"')[:cut] + b"\xe9" + page[cut:])
+    assert note == "undecodable_bytes_replaced" and "geschützt" in html
+    latin = "<html><head><meta charset=idna></head><body><p>Café crème, déjà vu.</p></body></html>".encode("latin-1")
+    assert decode_html(latin) == (latin, None)  # no declaration a browser reads: trafilatura's own guess

@@ -314,8 +314,8 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                         "(the report lists them under license_detected_different_class)")
     # (a license_rules stage reading a record field gives each document its record's licence: nothing to say; code
     # review: `metadata_fields: [doc_license]` read by such a stage was warned about)
-    by_rule = any(getattr(s, "license_field", None) or getattr(s, "statement_field", None) for s in rec.stages
-                  if s.type == "license_rules")
+    by_rule = any(getattr(s, "license_field", None) or getattr(s, "statement_field", None)
+                  for s in getattr(rec, "stages", None) or [] if getattr(s, "type", None) == "license_rules")
     other = [] if by_rule else _record_licenses_unlike(checks.get("record_licenses") or {}, rec.license)
     if other:  # trainer review: 134 ELTeC records saying CC-BY-4.0 became public domain, "no attribution required"
         field = other[0][0]

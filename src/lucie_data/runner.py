@@ -36,9 +36,10 @@ if TYPE_CHECKING:  # imported where used: every worker imports this module (it d
 LAYOUT_VERSION = 1
 # The hand-off files between a source's segments (steps.rows.WORK_SCHEMA) and what the dedup plans make of them: 2 adds
 # the `gate` column (the licence-aware keeper), 3 `in_file` and `in_record` (the input order the plans keep the first
-# copy in). In the build key, so a build stopped by an older version is redone from the start rather than resumed with
-# hand-off files that lack them (review: resumed with no preference, 0 kept).
-WORK_FORMAT = 3
+# copy in), 4 `in_file` as a key comparing numbers as numbers. In the build key, so a build stopped by an older version
+# is redone from the start rather than resumed with hand-off files that lack them or order otherwise (review: resumed
+# with no preference, 0 kept; second code review: resumed with string-ordered keys, the other copy kept).
+WORK_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -795,7 +796,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(segments) > 1
     if lost_work and not stale:  # (kill/resume review: a deleted ledger.json rebuilt the source without a word)
         on_event("warning", {"source": src.name, "message": f"{source_dir} holds no ledger.json and no work/ folder "
-                             "to resume from (deleted since?); rebuilding this source"})
+                             "to resume from; rebuilding this source"})
     handoff = None if stale or lost_work else _handoff_problem(source_dir, len(segments), opts.tasks)
     if handoff:  # (kill/resume review: read as an empty task, every rerun stopped on an unbalanced ledger)
         on_event("warning", {"source": src.name, "message": f"{handoff}; rebuilding this source"})

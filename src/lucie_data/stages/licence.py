@@ -51,10 +51,9 @@ class LicenseRulesSpec(StageSpec):
     statement_field: str | None = Field(None, description="metadata key holding a free-text rights statement "
                                         "(e.g. a page footer); used when license_field gives nothing")
     use_detected: bool = Field(False, description="adopt `license_detected` (trafilatura) when the licence only "
-                               "comes from the recipe and the detected one is recognised; a CC link the page "
-                               "itself puts in doubt (it says 'all rights reserved', links to several CC licences, "
-                               "or credits an image or icon with it) is `license_detected_unsure` instead, with "
-                               "`license_detected_doubt`, and never adopted")
+                               "comes from the recipe and the detected one is recognised; not when the page itself "
+                               "puts it in doubt (`license_detected_doubt`: its footer says 'all rights reserved', "
+                               "it links to several CC licences, or its CC links credit images or icons)")
     gutenberg: GutenbergRule | None = Field(None, description="apply Lucie's Gutenberg rule; verdict in "
                                             "metadata `license_rule_verdict` (its basis in `license_rule_basis`), "
                                             "enforced by license_gate")

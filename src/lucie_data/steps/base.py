@@ -196,7 +196,8 @@ def input_order_key(source_file) -> str | None:
         return None
     import re
 
-    return re.sub(r"\d+", lambda m: m.group().zfill(20), source_file)
+    # (then the name as written: `p01` and `p1` pad alike, and a tie would be broken by task)
+    return re.sub(r"\d+", lambda m: m.group().zfill(20), source_file) + "\x00" + source_file
 
 
 class WorkWriter(_NamedParquetWriter):

@@ -50,8 +50,12 @@ class LicenseRulesAnnotator(PipelineStep):
     def annotate(self, doc: Document) -> None:
         meta = doc.metadata
         done = False
+        # a detected licence the page itself puts in doubt (readers.license_link_doubt) is never adopted (web review)
+        doubted = bool(meta.get("license_detected_doubt"))
         if self.license_field:
             raw = meta.get(self.license_field)
+            if self.license_field == "license_detected" and doubted:
+                raw = None
             if raw not in (None, ""):
                 self._set(doc, normalize_license(raw), raw, f"rule:{self.rule_name}")
                 done = True
@@ -65,7 +69,7 @@ class LicenseRulesAnnotator(PipelineStep):
             meta["license_evidence"] = "recipe:no_rights_data"  # told where to look, found nothing: unverified
         # the recipe's licence, checked or not (``recipe:no_sidecar_row``: a page its sidecar does not list)
         if not done and self.use_detected and str(meta.get("license_evidence", "")).split(":")[0] == "recipe":
-            det = meta.get("license_detected")
+            det = None if doubted else meta.get("license_detected")
             spdx = normalize_license(det) if det else UNKNOWN
             if spdx == UNKNOWN and det:
                 spdx = license_from_statement(det)

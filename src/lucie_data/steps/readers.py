@@ -407,37 +407,99 @@ def decode_text_file(data: bytes, languages=None) -> tuple[str, str | None]:
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]{1,40})""", re.IGNORECASE)
 # labels browsers read as another, larger charset (WHATWG Encoding Standard, "encodings" table): a page declaring
 # ISO-8859-1 is decoded as windows-1252, Shift_JIS as its Windows superset
-_WHATWG_SUPERSET = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254",
-                    "shift_jis": "cp932", "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949",
-                    "iso8859-11": "cp874", "tis-620": "cp874"}
+_WHATWG_SUPERSET = {"iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254", "shift_jis": "cp932",
+                    "gb2312": "gb18030", "gbk": "gb18030", "euc_kr": "cp949", "iso8859-11": "cp874", "tis-620": "cp874"}
+# the legacy charsets of the WHATWG Encoding Standard (as Python names them): a <meta> naming anything else (a codec
+# Python has but no browser reads as a page's charset: idna, rot13, base64…) is no declaration (second code review: a
+# page declaring `idna` failed its whole source); a `utf-16` label means UTF-8 there, as in browsers
+_WHATWG_LEGACY = frozenset({
+    "cp1252", "iso8859-1", "ascii", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-5", "iso8859-6", "iso8859-7",
+    "iso8859-8", "iso8859-9", "iso8859-10", "iso8859-11", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16",
+    "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp866", "cp874", "koi8-r",
+    "koi8-u", "mac-roman", "mac-cyrillic", "tis-620", "shift_jis", "cp932", "euc_jp", "iso2022_jp", "gb2312", "gbk",
+    "gb18030", "big5", "big5hkscs", "euc_kr", "cp949"})
 
 
-# "All rights reserved" in the languages of the corpora: a page saying it does not put its text under the CC licence a
-# link of it names (an icon's or a photo's credit, a theme's footer)
+# "All rights reserved" in the languages of the corpora: a page whose footer says it does not put its text under the
+# CC licence a link of it names (an icon's or a photo's credit, a theme's)
 _RESERVED = re.compile(r"all rights reserved|alle rechte vorbehalten|tous droits r[ée]serv[ée]s|todos los derechos "
                        r"reservados|tutti i diritti riservati|alle rechten voorbehouden", re.IGNORECASE)
 _CC_LINK = re.compile(r"creativecommons\.org/(?:licenses|licences|publicdomain)/([a-z-]+)(?:/(\d\.\d))?", re.IGNORECASE)
-# words of an image's, an icon's or a font's credit just before a CC link (English, French, German, Spanish, Italian)
-_MEDIA_CREDIT = re.compile(r"<figcaption|<figure|\b(?:photo|image|icon|icons|picture|font awesome|illustration|"
-                           r"foto|bild|symbol|imagen|immagine|cr[ée]dit)s?\b", re.IGNORECASE)
+# words of an image's, an icon's or a font's credit just before a CC link, in the visible text (en, fr, de, es, it)
+_MEDIA_CREDIT = re.compile(r"\b(?:photos?|photograph(?:y|ed)?|images?|icons?|pictures?|graphics?|font awesome|"
+                           r"illustrations?|fotos?|fotograf[íi]as?|bild|bilder|beitragsbild|titelbild|grafik|abbildung|"
+                           r"symbol|imagen|immagine|cr[ée]dits?|wikimedia commons|flickr|unsplash)\b", re.IGNORECASE)
+# words of a statement that the page's own content is under the licence linked next (en, fr, de, es, it)
+_OWN_STATEMENT = re.compile(r"licen[cs]ed under|under (?:a|the) (?:creative commons|cc)\b|unter (?:der|einer|den) "
+                            r"[^.]{0,60}lizenz|lizenziert|sous (?:la |une )?licence|mis[e]? à disposition selon|bajo "
+                            r"(?:una|la) licencia|sotto (?:una|la) licenza|stehen unter", re.IGNORECASE)
+_INVISIBLE = re.compile(r"(?is)<head\b.*?</head>|<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->")
+_TAG = re.compile(r"(?s)<[^>]*>")
+_FOOTER = re.compile(r"(?is)<footer\b.*?</footer>")
 
 
-def license_link_doubt(html: str | bytes) -> str | None:
-    """Why a Creative Commons link trafilatura took for the page's licence may not be it, or None. trafilatura takes
-    the first ``rel=license`` link anywhere, or a CC link in the footer (web review: a Font Awesome icon credit and a
-    photo caption made two "all rights reserved" pages CC-BY-4.0 and CC-BY-SA-2.0, kept under a policy denying
-    unverified licences; an image's CC-BY link won over the article's BY-NC-ND one). Doubt: the page says "all rights
-    reserved"; it links to several CC licences; its only CC link follows words of an image or icon credit."""
+def _visible(html: str) -> str:
+    return " ".join(_TAG.sub(" ", _INVISIBLE.sub(" ", html)).split())
+
+
+def _cc_spdx(kind: str, version: str) -> str:
+    kind = kind.lower()
+    if kind == "zero":
+        return "CC0-1.0"
+    if kind == "mark":
+        return "LicenseRef-public-domain"
+    return f"CC-{kind.upper()}-{version}" if version else f"CC-{kind.upper()}"
+
+
+def license_link_doubt(html: str | bytes, detected: str | None = None) -> str | None:
+    """Why a Creative Commons link trafilatura took for the page's licence (``detected``) may not be it, or None.
+    trafilatura takes the first ``rel=license`` link anywhere, or a CC link in the footer (web review: a Font Awesome
+    icon credit and a photo caption made two "all rights reserved" pages CC-BY-4.0 and CC-BY-SA-2.0, kept under a
+    policy denying unverified licences; an image's CC-BY link won over the article's BY-NC-ND one).
+
+    Read on the visible text before each CC link, not the markup (second code review: creativecommons.org's own badge
+    classes, a CMS's DC.rights meta and a photo credit beside Wikimedia's footer licence were taken for doubts). A
+    link after words of an image's, icon's or font's credit is a credit; one after words saying the page's content
+    is under it ("licensed under", "steht unter der Lizenz"…) is the page's own. Doubt: the page's footer (its
+    ``<footer>``, else its last 1,500 visible characters) says "all rights reserved"; the page's own links name
+    several licences (with no statement picking one); every CC link is a credit; the detected licence is none of the
+    page's own links (it came from a credit)."""
+    from ..licenses import normalize_license
+
     page = html.decode("latin-1") if isinstance(html, bytes) else html
-    if _RESERVED.search(page):
-        return "the page also says \"all rights reserved\""
-    links = list(_CC_LINK.finditer(page))
-    kinds = sorted({(m.group(1).lower(), m.group(2) or "") for m in links})
-    if len(kinds) > 1:
+    footers = _FOOTER.findall(page)
+    tail = " ".join(_visible(f) for f in footers) if footers else _visible(page)[-1500:]
+    if _RESERVED.search(tail):
+        return "the page's footer says \"all rights reserved\""
+    own, stated, credits = set(), set(), 0
+    prev = 0
+    for m in _CC_LINK.finditer(page):  # the words before a link, back to the previous link at most
+        window, prev = page[max(prev, m.start() - 600):m.start()], m.end()
+        window = window[window.find(">") + 1:] if window.rfind("<") < window.find(">") or "<" not in window \
+            else window  # (a tag cut by the window's start)
+        window = window[:window.rfind("<")] if "<" in window else window  # (the link's own opening tag)
+        before = _visible(window)[-120:]
+        key = (m.group(1).lower(), m.group(2) or "")
+        if _OWN_STATEMENT.search(before):
+            stated.add(key)
+        elif _MEDIA_CREDIT.search(before):
+            credits += 1
+        else:
+            own.add(key)
+    own = stated if len(stated) == 1 else own | stated
+    versioned = {k for k, v in own if v}
+    own = {(k, v) for k, v in own if v or k not in versioned}  # an unversioned link beside its versioned one: the same
+    if len(own) > 1:
         return ("the page links to several Creative Commons licences ("
-                + ", ".join(f"{k}/{v}" if v else k for k, v in kinds) + "): which one covers the text is not clear")
-    if links and all(_MEDIA_CREDIT.search(page[max(0, m.start() - 300):m.start()]) for m in links):
-        return "its Creative Commons link follows an image's, icon's or font's credit"
+                + ", ".join(f"{k}/{v}" if v else k for k, v in sorted(own)) + "): which one covers the text is not clear")
+    if credits and not own:
+        return "its Creative Commons links credit images, icons or fonts"
+    if own and detected:
+        spdx = normalize_license(detected)
+        mine = {_cc_spdx(k, v) for k, v in own}
+        if spdx.startswith("CC") and spdx not in mine:
+            return (f"the detected licence ({spdx}) is not the one the page's own link names ({', '.join(sorted(mine))}):"
+                    " it came from an image's or another part's credit")
     return None
 
 
@@ -466,10 +528,11 @@ def not_html(page: str | bytes) -> tuple[str, bool] | None:
 def decode_html(data: bytes) -> tuple[str | bytes, str | None]:
     """An HTML page's bytes as text for trafilatura, which ignores a page's declared charset when its bytes are not
     valid in it and guesses (web review: a UTF-8 page with one stray byte became "gestoÃen", a page declaring
-    ISO-8859-15 showed "¤" for "€"): valid UTF-8 as is; else the charset its ``<meta>`` declares (as browsers
-    map it, errors replaced; a UTF-8 declaration only for bytes that are mostly UTF-8); else, mostly UTF-8
-    (:func:`_mostly_utf8`), UTF-8 with its stray bytes replaced (``undecodable_bytes_replaced``); else the bytes,
-    for trafilatura's own detection. A byte order mark or gzip bytes are left to it too. Returns (html, note)."""
+    ISO-8859-15 showed "¤" for "€"): valid UTF-8 as is; else, mostly UTF-8 (:func:`_mostly_utf8`), UTF-8 with its
+    stray bytes replaced (``undecodable_bytes_replaced``), whatever the page declares (second code review: a UTF-8
+    page declaring ISO-8859-1 came out as "geschÃ¼tzt"); else the legacy charset its ``<meta>`` declares, as
+    browsers read it (:data:`_WHATWG_LEGACY`, :data:`_WHATWG_SUPERSET`); else the bytes, for trafilatura's own
+    detection. A byte order mark or gzip bytes are left to it too. Returns (html, note)."""
     import codecs
 
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x1f\x8b")):
@@ -478,18 +541,19 @@ def decode_html(data: bytes) -> tuple[str | bytes, str | None]:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(data):
+        return data.decode("utf-8", "replace"), "undecodable_bytes_replaced"
     m = _META_CHARSET.search(data[:4096])
     if m:
         try:
             enc = codecs.lookup(m.group(1).decode("ascii")).name
         except (LookupError, UnicodeDecodeError):
             enc = None
-        if enc == "utf-8":  # said, and true but for stray bytes; a page whose bytes belie it is left to the guesser
-            return (data.decode("utf-8", "replace"), "undecodable_bytes_replaced") if _mostly_utf8(data) else (data, None)
-        if enc is not None:
-            return data.decode(_WHATWG_SUPERSET.get(enc, enc), "replace"), f"decoded_from_{enc}"
-    if _mostly_utf8(data):
-        return data.decode("utf-8", "replace"), "undecodable_bytes_replaced"
+        if enc in _WHATWG_LEGACY:
+            try:
+                return data.decode(_WHATWG_SUPERSET.get(enc, enc), "replace"), f"decoded_from_{enc}"
+            except (LookupError, UnicodeError):  # (a codec that cannot replace: left to the guesser)
+                pass
     return data, None
 
 
@@ -942,7 +1006,7 @@ class RecordReader(PipelineStep):
             return None
         res = res if isinstance(res, dict) else res.as_dict()
         if res.get("license"):
-            doubt = license_link_doubt(html)
+            doubt = license_link_doubt(html, str(res["license"]))
             if doubt:  # not the page's licence for sure: kept aside, never adopted (below, _html_record)
                 res["_license_doubt"] = doubt
         return res
@@ -977,14 +1041,13 @@ class RecordReader(PipelineStep):
         doubt = ex.get("_license_doubt")
         rec = {"url": fallback.get("url") or ex.get("url"), "title": ex.get("title"),
                "date": ex.get("date") or fallback.get("date"), "sitename": ex.get("sitename"),
-               # a licence link the page itself puts in doubt is recorded as such, not as the page's licence
-               # (`use_detected` and `license_field: license_detected` read license_detected only)
-               **({"license_detected_unsure": ex.get("license"), "license_detected_doubt": doubt} if doubt else
-                  {"license_detected": ex.get("license")})}
+               "license_detected": ex.get("license"), "license_detected_doubt": doubt}
         rec = {k: v for k, v in rec.items() if v}
         rec.update(side or {})
         if ok:
             rec[sp["text_field"]] = extracted["text"]
+        if doubt and sp.get("license_field") == "license_detected" and not (side or {}).get("license_detected"):
+            rec.pop("license_detected", None)  # a doubted detection is never a page's licence (recorded below)
         if sp.get("id_field"):
             rec.setdefault(sp["id_field"], fallback.get("id") or file_rel)
         if own_record is None:
@@ -997,7 +1060,9 @@ class RecordReader(PipelineStep):
             return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text", **own)
         doc = self.make_doc(rec, file_rel, pos, no_sidecar_row=side is None, own_record=own_record)
         if not doc.metadata.get("_read_error"):
-            for key in ("license_detected", "license_detected_unsure", "license_detected_doubt"):
+            if ex.get("license") and not rec.get("license_detected"):
+                doc.metadata["license_detected"] = clean_str(str(ex["license"]))
+            for key in ("license_detected", "license_detected_doubt"):
                 if rec.get(key):
                     doc.metadata[key] = clean_str(str(rec[key]))
             self._check_page_licence(doc.metadata, file_rel)
@@ -1011,7 +1076,7 @@ class RecordReader(PipelineStep):
         from ..licenses import UNKNOWN, license_class, normalize_license
 
         lic = meta.get("license")
-        if not lic or lic == UNKNOWN:
+        if not lic or license_class(lic) == "unknown":  # (a recipe's placeholder: nothing claimed to contradict)
             return
         said = None
         det = meta.get("license_detected")
@@ -1019,12 +1084,14 @@ class RecordReader(PipelineStep):
             spdx = normalize_license(det)
             if spdx != UNKNOWN and license_class(spdx) != license_class(lic):
                 said = spdx
-        elif str(meta.get("license_detected_doubt", "")).startswith('the page also says "all rights reserved"') \
-                and license_class(lic) != "unknown":
+        if said is None and str(meta.get("license_detected_doubt", "")).startswith("the page's footer says \"all "
+                                                                                 "rights reserved\""):
             said = "all rights reserved"
         if said:
             self._count("license_page_conflict")
-            self._count_named("license_page_conflict", f"{file_rel}: {lic} given, the page says {said}")
+            # (the licences first: examples are cut at 80 characters)
+            self._count_named("license_page_conflict", f"{lic} given, the page says {said}: "
+                                                       f"{file_rel.replace(os.sep, '/').rsplit('/', 1)[-1]}")
 
     def _iter_html(self, path: str, file_rel: str) -> Iterator[Document]:
         try:
