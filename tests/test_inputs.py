@@ -545,8 +545,9 @@ def test_html_pages_are_decoded_as_their_bytes_and_declaration_say(tmp_path):
     stray, meta = by_file["stray.html"]
     assert "Ã" not in stray and ("ü" in stray or "ö" in stray), stray[:300]
     assert meta["read_note"] == "undecodable_bytes_replaced" and meta["read_bytes_replaced"] == 1
-    latin_text, _ = by_file["latin.html"]
+    latin_text, latin_meta = by_file["latin.html"]
     assert "5 €" in latin_text and "¤" not in latin_text and "Ã" not in latin_text
+    assert latin_meta["read_note"] == "decoded_from_iso8859-15" and "read_bytes_replaced" not in latin_meta
 
 
 def test_one_parquet_file_over_several_tasks_keeps_every_row_once(tmp_path):

@@ -1106,9 +1106,11 @@ class RecordReader(PipelineStep):
             self._count_named("no_sidecar_row", file_rel)
         html, note = decode_html(data)
         doc = self._html_record(self._extract(html), file_rel, 0, {"id": file_rel}, side)
-        if note == "undecodable_bytes_replaced" and not doc.metadata.get("_read_error"):  # as a text file says it
-            doc.metadata["read_note"] = note
-            doc.metadata["read_bytes_replaced"] = undecodable_bytes(data)
+        if note and not doc.metadata.get("_read_error"):  # as a text file says it
+            doc.metadata["read_note"] = note  # (decoded_from_<charset>: as its <meta> declares)
+            bad = undecodable_bytes(data) if note == "undecodable_bytes_replaced" else html.count("\ufffd")
+            if bad:  # (second code review: bytes its declared charset has no character for were replaced silently)
+                doc.metadata["read_bytes_replaced"] = bad
         yield doc
 
     @staticmethod
