@@ -475,8 +475,9 @@ def license_link_doubt(html: str | bytes, detected: str | None = None) -> str | 
     prev = 0
     for m in _CC_LINK.finditer(page):  # the words before a link, back to the previous link at most
         window, prev = page[max(prev, m.start() - 600):m.start()], m.end()
-        window = window[window.find(">") + 1:] if window.rfind("<") < window.find(">") or "<" not in window \
-            else window  # (a tag cut by the window's start)
+        gt, lt = window.find(">"), window.find("<")
+        if gt != -1 and (lt == -1 or gt < lt):  # the window starts inside a tag: from its end
+            window = window[gt + 1:]
         window = window[:window.rfind("<")] if "<" in window else window  # (the link's own opening tag)
         before = _visible(window)[-120:]
         key = (m.group(1).lower(), m.group(2) or "")
@@ -1059,12 +1060,11 @@ class RecordReader(PipelineStep):
         if not extracted or not (extracted.get("text") or "").strip():
             return self._error("read_extraction_failed", file_rel, pos, "trafilatura found no main text", **own)
         doc = self.make_doc(rec, file_rel, pos, no_sidecar_row=side is None, own_record=own_record)
-        if not doc.metadata.get("_read_error"):
-            if ex.get("license") and not rec.get("license_detected"):
-                doc.metadata["license_detected"] = clean_str(str(ex["license"]))
-            for key in ("license_detected", "license_detected_doubt"):
-                if rec.get(key):
-                    doc.metadata[key] = clean_str(str(rec[key]))
+        if not doc.metadata.get("_read_error"):  # (a doubted detection popped above is still recorded)
+            for key, value in (("license_detected", rec.get("license_detected") or ex.get("license")),
+                               ("license_detected_doubt", doubt)):
+                if value:
+                    doc.metadata[key] = clean_str(str(value))
             self._check_page_licence(doc.metadata, file_rel)
         return doc
 
