@@ -606,3 +606,28 @@ def test_html_declarations_browsers_would_not_follow_are_not_followed():
     assert note == "undecodable_bytes_replaced" and "geschützt" in html
     latin = "<html><head><meta charset=idna></head><body><p>Café crème, déjà vu.</p></body></html>".encode("latin-1")
     assert decode_html(latin) == (latin, None)  # no declaration a browser reads: trafilatura's own guess
+
+
+def test_an_unconvertible_parquet_value_over_several_tasks_loses_no_row(tmp_path):
+    """Code review: with one file striped over tasks, a row whose value Python cannot hold (a timestamp in year
+    14,700) made the task converting it ask for its rows' owners twice: rows came out twice or never. Every row is now
+    kept or removed exactly once, whatever the tasks."""
+    rows = [json.loads(line) for line in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl", encoding="utf-8")]
+    when = [0] * 62
+    when[4] = 400_000_000_000_000_000  # microseconds: beyond datetime's year 9999
+    table = pa.table({"id": [str(i) for i in range(62)], "text": [rows[i]["text"] for i in range(62)],
+                      "when": pa.array(when, pa.timestamp("us"))})
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "one.parquet", row_group_size=31)
+    for tasks in (1, 3):
+        led, kept, removed = make_build(tmp_path / f"t{tasks}", f"""\
+            name: pq
+            category: newspaper
+            languages: [fr]
+            license: CC0-1.0
+            input: {{type: parquet, paths: ["{tmp_path / 'in' / 'one.parquet'}"]}}
+            """, tasks=tasks)
+        rows_seen = [json.loads(m)["source_record"] for m in kept["metadata"].to_list() + removed["metadata"].to_list()]
+        assert sorted(rows_seen) == list(range(62)) and led["balanced"], (tasks, sorted(rows_seen))
+        assert set(removed["removal_reason"]) <= {"read_corrupt_file"}
+        assert kept.height >= 31  # the second row group reads whole

@@ -938,18 +938,24 @@ class RecordReader(PipelineStep):
         except Exception as e:  # pyarrow raises several types for corrupt files
             yield from self._file_error(path, file_rel, 0, e, "read_corrupt_file", "at the start")
             return
+        import pyarrow as pa
+
         for g, n in enumerate(groups):
             start, err = i, None
+            # whether each row is this task's, asked once per row in order (`mine` counts the rows it is asked
+            # about): kept here, so the rows a failed batch leaves are judged by the same answers (code review: asked
+            # again, a task's share shifted, rows came out twice or never)
+            owned: dict[int, bool] = {}
             try:
                 for batch in pf.iter_batches(batch_size=1000, row_groups=[g]):
-                    # every row is converted, then kept by its task: `mine` counts the rows it is asked about, so
-                    # it must be asked once per row, in order, converted or not (code review: converting only a
-                    # task's own rows (batch.take) lost and duplicated rows when a batch held none of them or one
-                    # failed to convert)
-                    for rec in batch.to_pylist():
-                        if mine(i):
-                            yield self.make_doc(rec, file_rel, i, "")
-                        i += 1
+                    rows = [j for j in range(batch.num_rows) if owned.setdefault(i + j, mine(i + j))]
+                    # only this task's rows become Python objects (scale review: with fewer files than tasks every
+                    # task converted every row: 0.54 -> 0.19 CPU-s for 89,900 rows over 8 tasks, /tmp/me/pq.py)
+                    recs = (batch.to_pylist() if len(rows) == batch.num_rows else
+                            batch.take(pa.array(rows, pa.int64())).to_pylist() if rows else [])
+                    for j, rec in zip(rows, recs, strict=True):
+                        yield self.make_doc(rec, file_rel, i + j, "")
+                    i += batch.num_rows
             except Exception as e:  # noqa: BLE001 -- this row group's problem: the next ones are read
                 err = f"{type(e).__name__}: {e}"
             if i - start < n:  # unreadable, or fewer rows than the footer says
@@ -958,7 +964,7 @@ class RecordReader(PipelineStep):
                           f"({why}): its {start + n - i:,} rows not read are removed, the other row groups are "
                           "read; file quarantined")[:1000]
                 for k in range(i, start + n):
-                    if mine(k):
+                    if owned[k] if k in owned else mine(k):
                         yield self._error("read_corrupt_file", file_rel, k, detail)
                 i = start + n
         if not i:
