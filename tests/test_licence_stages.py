@@ -483,3 +483,42 @@ def test_a_page_stating_another_licence_than_its_sidecars_is_warned(tmp_path):
         "pages": 1, "first": ["CC-BY-4.0 given, the page says CC-BY-NC-SA-4.0: nc.html"]}
     assert any(w.startswith("1 html page(s) state another licence than the one they get, e.g. CC-BY-4.0 given, the page "
                             "says CC-BY-NC-SA-4.0: nc.html") for w in led["warnings"]), led["warnings"]
+
+
+def test_a_pages_own_rel_license_link_is_read_in_the_head_and_with_its_country(tmp_path):
+    """Web review: a licence given only by `<link rel="license">` in the head was missed, and `by-nd/3.0/de/` became
+    CC-BY-ND-3.0 (its country, and so the licence text that applies, lost). Real pages of the demo carry ported links
+    too (journal.3960.org: by/3.0/de)."""
+    import re
+
+    from lucie_data.cli import main
+    from lucie_data.steps.readers import page_licence_link
+
+    html_dir = Path(__file__).resolve().parents[1] / "data" / "demo" / "html"
+    journal = (html_dir / "trafilatura-journal.3960.org.firefox.html").read_text(encoding="utf-8")
+    assert page_licence_link(journal, "CC BY 3.0") == "https://creativecommons.org/licenses/by/3.0/de/"
+    assert page_licence_link(journal, "CC BY-SA 4.0") is None  # another licence than its link: not replaced
+    body = re.sub(r"(?s)<footer.*?</footer>", "", journal)
+    body = re.sub(r'(?is)<a[^>]*rel="?license[^>]*>.*?</a>|<link[^>]*rel="?license[^>]*>', "", body)
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "head.html").write_text(body.replace(
+        "</head>", '<link rel="license" href="https://creativecommons.org/licenses/by-nc-nd/4.0/"></head>'),
+        encoding="utf-8")
+    (tmp_path / "pages" / "ported.html").write_text(body.replace("</body>", '<footer><a rel="license" href="http://'
+                                                    'creativecommons.org/licenses/by-nd/3.0/de/">Creative Commons '
+                                                    "Namensnennung-Keine Bearbeitung 3.0 Deutschland</a></footer>"
+                                                    "</body>"), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: s\ncategory: web\nlanguages: [de]\nlicense: LicenseRef-unknown-site\n"
+        f"input: {{type: html, paths: [\"{tmp_path / 'pages'}/*.html\"]}}\n"
+        "stages: [{type: license_rules, use_detected: true}]\n", encoding="utf-8")
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "b")]) == 0
+    src = tmp_path / "b" / "sources" / "s"
+    rows = pl.concat([pl.read_parquet(sorted(src.glob(f"{d}/*/*.parquet"))).select("license", "license_evidence",
+                                                                                      "metadata")
+                      for d in ("data", "removed") if sorted(src.glob(f"{d}/*/*.parquet"))])
+    got = {json.loads(m)["source_file"].rsplit("/", 1)[-1]: (lic, ev)
+           for lic, ev, m in zip(rows["license"], rows["license_evidence"], rows["metadata"], strict=True)}
+    # (the default policy then removes both, no-derivatives not allowed by default: their licences are what counts)
+    assert got == {"head.html": ("CC-BY-NC-ND-4.0", "detector:trafilatura"),
+                   "ported.html": ("CC-BY-ND-3.0-DE", "detector:trafilatura")}, got

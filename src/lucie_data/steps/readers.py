@@ -447,7 +447,7 @@ def _cc_spdx(kind: str, version: str) -> str:
     if kind == "zero":
         return "CC0-1.0"
     if kind == "mark":
-        return "LicenseRef-public-domain"
+        return f"CC-PDM-{version or '1.0'}"
     return f"CC-{kind.upper()}-{version}" if version else f"CC-{kind.upper()}"
 
 
@@ -498,10 +498,40 @@ def license_link_doubt(html: str | bytes, detected: str | None = None) -> str | 
     if own and detected:
         spdx = normalize_license(detected)
         mine = {_cc_spdx(k, v) for k, v in own}
-        if spdx.startswith("CC") and spdx not in mine:
+        if spdx.startswith("CC") and spdx not in mine and not any(spdx.startswith(f"{m}-") for m in mine):  # (ported)
             return (f"the detected licence ({spdx}) is not the one the page's own link names ({', '.join(sorted(mine))}):"
                     " it came from an image's or another part's credit")
     return None
+
+
+_TAG_A_OR_LINK = re.compile(r"<(?:a|link)\b[^>]{0,500}>", re.IGNORECASE)
+_REL_LICENSE = re.compile(r"""\brel\s*=\s*["']?[^"'>]*\blicen[cs]e\b""", re.IGNORECASE)
+_HREF_CC = re.compile(r"""\bhref\s*=\s*["']?((?:https?:)?//(?:www\.)?creativecommons\.org/[^"'\s>]+)""", re.IGNORECASE)
+
+
+def page_licence_link(html: str | bytes, detected: str | None) -> str | None:
+    """The page's own ``rel="license"`` Creative Commons link (``<a>`` or ``<link>``, head included) where it says more
+    than trafilatura's ``detected`` text (web review: a licence only in ``<link rel=license>`` in the head was missed;
+    `by-nd/3.0/de/` became CC-BY-ND-3.0, its country lost): the link, when trafilatura found nothing and the page's
+    rel=license links name one licence, or when that one licence is the detected one's ported version. Else None."""
+    from ..licenses import UNKNOWN, normalize_license
+
+    page = html.decode("latin-1") if isinstance(html, bytes) else html
+    links: dict[str, str] = {}
+    for tag in _TAG_A_OR_LINK.findall(page):
+        href = _HREF_CC.search(tag) if _REL_LICENSE.search(tag) else None
+        if href:
+            url = href.group(1) if not href.group(1).startswith("//") else "https:" + href.group(1)
+            spdx = normalize_license(url)
+            if spdx != UNKNOWN and not spdx.startswith("LicenseRef-"):
+                links.setdefault(spdx, url)
+    if len(links) != 1:
+        return None
+    (spdx, url), = links.items()
+    if not detected:
+        return url
+    said = normalize_license(detected)
+    return url if spdx != said and spdx.startswith(f"{said}-") else None
 
 
 _FILE_MAGIC = ((b"%PDF", "a PDF file"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
@@ -1014,6 +1044,9 @@ class RecordReader(PipelineStep):
         if res is None:
             return None
         res = res if isinstance(res, dict) else res.as_dict()
+        link = page_licence_link(html, res.get("license"))
+        if link:  # the page's own rel=license link says it more precisely than trafilatura's text, or at all
+            res["license"] = link
         if res.get("license"):
             doubt = license_link_doubt(html, str(res["license"]))
             if doubt:  # not the page's licence for sure: kept aside, never adopted (below, _html_record)
