@@ -600,7 +600,7 @@ def run_with_progress(executor, progress_dir: Path, report: Callable[[int, float
     while t.is_alive():
         t.join(every)
         n = 0
-        for f in progress_dir.glob("[0-9]*"):
+        for f in progress_dir.glob("[0-9]*[0-9]"):  # a task's count, not the meter's `.tmp` file being renamed
             try:
                 n += int(f.read_text() or 0)
             except (OSError, ValueError):
