@@ -63,6 +63,15 @@ class TokenCounter:
 
 
 @lru_cache(maxsize=8)
+def shown_name(name: str) -> str:
+    """A token counter's name as reports and cards show it: a local tokenizer.json by its file name, not the builder's
+    path (a recipe resolves it to an absolute path; a Hub id is never absolute)."""
+    import os
+
+    local = os.path.isabs(name) or name.startswith(".")
+    return name.replace("\\", "/").rsplit("/", 1)[-1] if local else name
+
+
 def counter(tokenizer: str | None = None) -> TokenCounter:
     return TokenCounter(tokenizer)
 

@@ -355,16 +355,14 @@ def _counter_note(counter: dict | None) -> str:
 def _counter_name(counter: dict) -> str:
     """A token counter as a card names it: the fallback, a Hub tokenizer (with its commit), or a local tokenizer.json
     by file name and digest (not the builder's path: it is absolute, a Hub id never is)."""
-    import os
-
-    from ..tokens import FALLBACK
+    from ..tokens import FALLBACK, shown_name
 
     name = str(counter.get("name"))
     if name == FALLBACK:
         return f"the fallback counter `{FALLBACK}`"
-    if os.path.isabs(name) or name.startswith("."):
+    if shown_name(name) != name:  # a local tokenizer.json
         digest = f" (sha256 `{counter['sha256'][:16]}…`)" if counter.get("sha256") else ""
-        return f"a local tokenizer `{name.replace(chr(92), '/').rsplit('/', 1)[-1]}`{digest}"
+        return f"a local tokenizer `{shown_name(name)}`{digest}"
     commit = f" at commit `{counter['commit']}`" if counter.get("commit") else ""
     return f"the tokenizer `{name}`{commit}"
 

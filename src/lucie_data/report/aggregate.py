@@ -293,14 +293,11 @@ def _build_counter(manifest: dict) -> str:
     """The report's token counter when it reads the shards' ``n_tokens``: named as the manifest records it, per source
     when the sources were counted by different counters (trainer review: "the build's counter" read as a model's
     tokenizer; code review: a `build --only` after a tokenizer change leaves sources counted by another)."""
-    import os
+    from ..tokens import shown_name
 
     def named(counter) -> str | None:
         name = counter.get("name") if isinstance(counter, dict) else None
-        if not name:
-            return None
-        # a local tokenizer.json by its file name, not the builder's path (a Hub id is never absolute)
-        return name.replace("\\", "/").rsplit("/", 1)[-1] if os.path.isabs(name) else name
+        return shown_name(str(name)) if name else None
 
     per: dict[str, list[str]] = {}
     for e in manifest.get("sources") or []:

@@ -587,16 +587,19 @@ def _dup_text(r: dict) -> str:
         return ""
     if "duplicate_of_documents" not in r:
         fate = r.get("duplicate_of_status") or {}
-        then = fate.get("then") or []
-        follow = "; ".join(f"duplicate of {c['id']}" + (", kept" if c["status"] == "kept" else f" ({c['status']})")
-                           for c in then)
-        later = (f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}, as a {follow}" if then
-                 and then[-1]["status"] == "kept" else
-                 f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}; no copy of this text is "
-                 "kept" if fate.get("status") == "removed" else
-                 f", itself split into language parts afterwards at stage {fate['stage']}, kept as "
-                 f"{', '.join(fate['parts'])}" if fate.get("status") == "split" else
-                 ", which is not in the build (damaged?)" if fate.get("status") == "not found" else "")
+        status, then = fate.get("status"), fate.get("then") or []
+        if status == "removed" and then and then[-1]["status"] == "kept":  # its own duplicate_of leads to a kept copy
+            follow = "; ".join(f"duplicate of {c['id']}" + (", kept" if c["status"] == "kept" else f" ({c['status']})")
+                               for c in then)
+            later = f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}, as a {follow}"
+        elif status == "removed":
+            later = f", itself removed afterwards at stage {fate['stage']}: {fate['reason']}; no copy of this text is kept"
+        elif status == "split":
+            later = f", itself split into language parts afterwards at stage {fate['stage']}, kept as {', '.join(fate['parts'])}"
+        elif status == "not found":
+            later = ", which is not in the build (damaged?)"
+        else:
+            later = ""
         return f" (duplicate of {r['duplicate_of']}{later})"
     cands = [f"document {o['document']}" + (f", from {o['source_file']}" if o.get("source_file") else "")
              + (f" {_record(o.get('source_file'), o['source_record'])}" if o.get("source_record") is not None else "")

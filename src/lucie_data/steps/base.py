@@ -6,6 +6,7 @@ drops a document without writing it to ``removed/`` makes the ledger fail instea
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from datatrove.data import Document, DocumentsPipeline
@@ -189,15 +190,16 @@ class KeptWriter(ShardedParquetWriter):
         document.metadata.pop("_partition", None)
 
 
+_DIGITS = re.compile(r"\d+")  # (compiled once: the key is made for every document a dedup hands off)
+
+
 def input_order_key(source_file) -> str | None:
     """An input file's lineage name as the dedup plans order it: its numbers compared as numbers (code review: a
     streamed dataset's "part 10/12" sorted before "part 2/12", so with 10 tasks or more the copy kept was another)."""
     if not isinstance(source_file, str):
         return None
-    import re
-
     # (then the name as written: `p01` and `p1` pad alike, and a tie would be broken by task)
-    return re.sub(r"\d+", lambda m: m.group().zfill(20), source_file) + "\x00" + source_file
+    return _DIGITS.sub(lambda m: m.group().zfill(20), source_file) + "\x00" + source_file
 
 
 class WorkWriter(_NamedParquetWriter):
