@@ -357,13 +357,16 @@ def test_progress_is_reported_while_tasks_run(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("interrupts", [1, 2])
-def test_ctrl_c_during_tasks_prints_no_traceback_and_the_rerun_finishes(tmp_path, interrupts):
+@pytest.mark.parametrize("interrupts,sig,group", [(1, "SIGINT", True), (2, "SIGINT", True), (1, "SIGTERM", True),
+                                                  (1, "SIGTERM", False)])
+def test_ctrl_c_during_tasks_prints_no_traceback_and_the_rerun_finishes(tmp_path, interrupts, sig, group):
     """Ctrl-C (SIGINT to the whole process group, as a terminal or `timeout -s INT` sends it) while worker
     processes run tasks: the build says it was interrupted and exits 130, and no worker prints a traceback
     (rule 3; workers ignore SIGINT, the main process stops them); the rerun finishes, balanced (rule 4).
     Twice, 0.2 s apart (kill/resume review): it printed "Exception ignored in atexit callback" and a traceback, or
-    died of SIGINT; the second one now ends the program at once."""
+    died of SIGINT; the second one now ends the program at once.
+    SIGTERM (Slurm's time limit and `scancel` signal the whole job, `timeout` and `kill` the main process) stops the
+    build the same way, exit 143: it used to kill the main process on the spot, saying nothing (2026-11-28)."""
     import os
     import signal
     import subprocess
@@ -396,15 +399,18 @@ def test_ctrl_c_during_tasks_prints_no_traceback_and_the_rerun_finishes(tmp_path
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the build ended before it could be interrupted"
-    os.killpg(proc.pid, signal.SIGINT)
+    signum = getattr(signal, sig)
+    send = (lambda: os.killpg(proc.pid, signum)) if group else (lambda: os.kill(proc.pid, signum))
+    send()
     if interrupts == 2:
         time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)
+        send()
     _out, err = proc.communicate(timeout=120)
     # (or, for a second Ctrl-C in the last instant of the exit, after Python reset its handlers: killed by SIGINT, which
     # a shell reports as 130 too)
-    assert proc.returncode == 130 or (interrupts == 2 and proc.returncode == -signal.SIGINT), err
-    assert "interrupted: rerun the same command to resume" in err or (
+    assert proc.returncode == 128 + signum or (interrupts == 2 and proc.returncode == -signum), err
+    said = "interrupted" if sig == "SIGINT" else "terminated (SIGTERM)"
+    assert f"{said}: rerun the same command to resume" in err or (
         interrupts == 2 and "interrupted again: stopped at once; rerun the same command to resume" in err), err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Exception ignored" not in err, err
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -1578,6 +1578,48 @@ def test_a_ctrl_c_mid_write_stops_the_mix_soon_and_removes_what_it_wrote(built, 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_the_command_s_ctrl_c_or_sigterm_mid_write_is_deferred_and_says_the_mix_was_not_written(built, tmp_path, sig):
+    """From the command line: the command's own Ctrl-C handler (interrupts.install) was not the one the mix's
+    deferral knew (Python's), so from `lucie-data mix build` every Ctrl-C was taken wherever the main thread was
+    (2026-11-28); and SIGTERM (`timeout`, Slurm, `kill`) killed the process on the spot, leaving `<out>.partial` and
+    no word. Both are now noted while the mix writes, taken between two tasks, and said; exit 128 + the signal."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, signal, sys
+import lucie_data.mix.build as mb
+from lucie_data import cli
+calls = []
+real = mb._copy_shards
+def copy_then_stop(jobs):
+    calls.append(len(jobs))
+    if len(calls) == 1:
+        os.kill(os.getpid(), signal.{sig})
+    return real(jobs)
+mb._COPY_BATCH = 1
+mb._copy_shards = copy_then_stop
+real_enter = mb._DeferredInterrupt.__enter__
+def enter(self):  # the deferral is the handler in force for both signals while the mix writes
+    got = real_enter(self)
+    assert signal.getsignal(signal.SIGINT) == self._note and signal.getsignal(signal.SIGTERM) == self._note
+    return got
+mb._DeferredInterrupt.__enter__ = enter
+sys.argv = ["lucie-data", "mix", "build", {str(built)!r}, "--output", {str(tmp_path / "m")!r}]
+code = cli.main()
+print("calls", len(calls))
+sys.exit(code)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    expect = {"SIGINT": (130, "interrupted"), "SIGTERM": (143, "terminated (SIGTERM)")}[sig]
+    assert r.returncode == expect[0], (r.returncode, r.stderr)
+    assert f"{expect[1]}: the mix was not written (an earlier mix in its folder is as it was)" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "AssertionError" not in r.stderr, r.stderr
+    assert 1 <= int(r.stdout.split("calls ")[1]) <= 6, r.stdout  # stopped soon: the bounded queue and reads ahead
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.partial").exists()
+
+
 def test_a_ctrl_c_during_the_swap_is_too_late_and_ignored(built, tmp_path, monkeypatch):
     """Review: a Ctrl-C while the new mix replaced the earlier one left the new one in place (or none, between the two
     replaces) while the CLI said "the mix was not written". The swap is not cut; the mix completes."""

@@ -1,4 +1,4 @@
-"""Makes the build's worker processes ignore SIGINT. Imported only by datatrove's forkserver, through
+"""Makes the build's worker processes ignore SIGINT and SIGTERM. Imported only by datatrove's forkserver, through
 ``runner.FORKSERVER_PRELOAD``: never import it anywhere else, or that process stops answering Ctrl-C.
 
 Why: Ctrl-C, or ``timeout -s INT``, signals the whole process group. The main process then stops the build
@@ -11,9 +11,13 @@ and by nothing else.
 import signal
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-# the server starts with SIGINT blocked (runner.start_forkserver), so a Ctrl-C during its first imports waited; now
+# SIGTERM likewise: `scancel`, `kill -TERM -PGID` or a container's stop signal the whole group too, and the main process
+# stops the build as for Ctrl-C (interrupts.py); a worker dying of it first made its task fail while the build stopped.
+# The workers still end with the build: the main process kills them (SIGKILL), or they die with it (below).
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+# the server starts with both blocked (runner.start_forkserver), so a Ctrl-C during its first imports waited; now
 # ignored, it is discarded, and the workers this server forks start with the mask clear
-signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 # A worker being forked while the main process stops (Ctrl-C) cannot unpickle a semaphore of its executor, which the main

@@ -535,7 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     wrapped = [_ReaderMayGo(s) if s is not None else None for s in saved]
     sys.stdout, sys.stderr = wrapped
     if argv is None:  # the program itself, not a caller's in-process use
-        _second_interrupt_exits()
+        from . import interrupts
+
+        interrupts.install()  # Ctrl-C and SIGTERM: stop, keep what is finished; a second one: at once
     try:
         return _main(argv)
     finally:
@@ -571,31 +573,13 @@ def _main(argv: list[str] | None = None) -> int:
         return _interrupted(args)
 
 
-def _second_interrupt_exits() -> None:
-    """The first Ctrl-C interrupts as Python's own handler does (KeyboardInterrupt: the command stops its work, keeps
-    what is finished and says how to resume); a second one, while that runs or while the program exits
-    (multiprocess's atexit handler joins its processes), ends the program at once (kill/resume review: two Ctrl-C
-    0.2 s apart printed "Exception ignored in atexit callback" and a traceback, or died of SIGINT). What is finished
-    is kept either way (a rerun resumes as after a kill) and the workers end with it (_pdeathsig)."""
-    import signal
-
-    seen = [0]
-
-    def on_sigint(_sig, _frame):
-        seen[0] += 1
-        if seen[0] == 1:
-            raise KeyboardInterrupt
-        os.write(2, b"interrupted again: stopped at once; rerun the same command to resume\n")
-        os._exit(130)
-
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not where SIGINT is ignored: nohup, &)
-        signal.signal(signal.SIGINT, on_sigint)
-
-
 def _interrupted(args=None) -> int:
-    print("interrupted: " + (getattr(args, "on_interrupt", None)
-                             or "rerun the same command to resume; finished work is kept"), file=sys.stderr)
-    return 130
+    from . import interrupts
+
+    print(f"{interrupts.stopped_by()}: " + (getattr(args, "on_interrupt", None)
+                                             or "rerun the same command to resume; finished work is kept"),
+          file=sys.stderr)
+    return interrupts.exit_status()
 
 
 def _caused_by_interrupt(e: BaseException) -> bool:

@@ -194,9 +194,10 @@ def start_forkserver() -> None:
 
 @contextlib.contextmanager
 def _sigint_blocked():
-    """SIGINT blocked in this thread, then its mask as it was: a process started meanwhile inherits the block (through
-    exec too) until it ignores SIGINT itself, and this thread gets a Ctrl-C that came meanwhile once it is restored."""
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """SIGINT and SIGTERM blocked in this thread, then its mask as it was: a process started meanwhile inherits the
+    block (through exec too) until it ignores them itself (the forkserver's preload; the Manager keeps SIGTERM
+    blocked), and this thread gets a Ctrl-C or SIGTERM that came meanwhile once it is restored."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         yield
     finally:

@@ -1511,8 +1511,9 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
 
 
 class _DeferredInterrupt:
-    """While the mix's threads write, a first Ctrl-C is taken at the next safe point (:meth:`check`, between two
-    tasks handed to the pool), not wherever the main thread happens to be; a second one interrupts at once.
+    """While the mix's threads write, a first Ctrl-C (or SIGTERM) is taken at the next safe point (:meth:`check`,
+    between two tasks handed to the pool), not wherever the main thread happens to be; a second one goes to the
+    handler this replaced (Python's raises KeyboardInterrupt at once; the command's stops the program at once).
 
     Why: a KeyboardInterrupt raised inside an import left a module half-imported (pyarrow imports pandas on its first
     ``pa.array`` of a list), so a thread then failed on it (a traceback) or waited on its import lock for ever (a hang
@@ -1521,24 +1522,37 @@ class _DeferredInterrupt:
 
     def __init__(self, too_late: bool = False):
         self.pending = False
-        self._previous = None
-        self.too_late = too_late  # a Ctrl-C noted in the block is ignored at its end: the work it would stop is done
+        self._previous: dict = {}  # signal -> the handler this one replaced
+        self.too_late = too_late  # a signal noted in the block is ignored at its end: the work it would stop is done
 
     def __enter__(self) -> "_DeferredInterrupt":
         import signal
         import threading
 
-        if threading.current_thread() is threading.main_thread() \
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous = signal.signal(signal.SIGINT, self._note)
+        from .. import interrupts
+
+        if threading.current_thread() is threading.main_thread():
+            # (Python's own Ctrl-C handler, or the command's, which SIGTERM has too: interrupts.install; it was not
+            # recognised, so from the command line every Ctrl-C was taken wherever it came, until 2026-11-28)
+            for sig in interrupts.STOP_SIGNALS:
+                if interrupts.raises(signal.getsignal(sig)):
+                    self._previous[sig] = signal.signal(sig, self._note)
         return self
 
     def _note(self, signum, frame) -> None:
-        import signal
+        from .. import interrupts
 
         self.pending = True
-        if not self.too_late:  # a second Ctrl-C: at once; but never in the swap (review: a second one there, between
-            signal.signal(signal.SIGINT, self._previous)  # the two replaces, left no mix and deleted the new one)
+        interrupts.note(signum)
+        if not self.too_late:  # a second one: at once; but never in the swap (review: a second one there, between
+            self._give_back()  # the two replaces, left no mix and deleted the new one)
+
+    def _give_back(self) -> None:
+        import signal
+
+        for sig, previous in self._previous.items():
+            if signal.getsignal(sig) == self._note:
+                signal.signal(sig, previous)
 
     def check(self, pool: ThreadPoolExecutor | None = None) -> None:
         if self.pending:
@@ -1547,10 +1561,7 @@ class _DeferredInterrupt:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc) -> None:
-        import signal
-
-        if self._previous is not None and signal.getsignal(signal.SIGINT) == self._note:
-            signal.signal(signal.SIGINT, self._previous)
+        self._give_back()
         if exc[0] is None and not self.too_late:
             self.check()
 
