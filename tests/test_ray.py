@@ -101,3 +101,55 @@ def test_a_failed_ray_task_fails_the_segment(tmp_path):
     finally:
         ray.shutdown()
     assert ex.is_rank_completed(1) and not ex.is_rank_completed(0)
+
+
+@pytest.mark.slow
+def test_a_build_killed_with_sigkill_leaves_no_ray_process_behind(tmp_path):
+    """`kill -9` of a build running on its local Ray cluster: Ray's GCS, raylet and workers died with it, but its
+    DashboardAgent and RuntimeEnvAgent lived on under PID 1 (~210 MB a killed build; Ray 2.60, 2026-11-28). The
+    cluster's processes carry the build's token in their environment, and a reaper the build started ends them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lucie_data._ray_reaper import ENV
+
+    corpora = ROOT.parent / "shared" / "corpora"  # ../shared/corpora (README there)
+    write(tmp_path / "novels.yaml", "name: novels\ncategory: book\nlanguages: [fr, en]\nlicense: CC-BY-4.0\n"
+          f"input: {{type: jsonl, paths: [{corpora / 'fr_eltec_novels.jsonl'}, {corpora / 'en_eltec_novels.jsonl'}], "
+          "language_field: language}\nstages: [{type: normalize}, {type: gopher_repetition}, {type: gopher_quality}]\n")
+    write(tmp_path / "p.yaml", "name: p\nsources: [novels.yaml]\noutput_dir: b\n"
+          "executor: {type: ray, workers: 2, tasks: 8}\n")
+    env = {k: v for k, v in os.environ.items() if k != ENV}  # (a token this test process got from an earlier build)
+    proc = subprocess.Popen([sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "p.yaml")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    entry = f"{ENV}={proc.pid}-".encode()
+
+    def cluster() -> dict[int, bytes]:
+        found = {}
+        for name in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{name}/environ", "rb") as fh:
+                    if any(v.startswith(entry) for v in fh.read().split(b"\0")):
+                        with open(f"/proc/{name}/cmdline", "rb") as c:
+                            found[int(name)] = c.read()[:60]
+            except (OSError, ValueError):
+                continue
+        return found
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:  # until Ray has started its agents and workers
+        if sum(b"ray::" in c for c in cluster().values()) >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stderr.read().decode()
+    time.sleep(1)
+    assert any(b"Agent" in c for c in cluster().values())  # the processes that used to outlive the build
+    os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the out-of-memory killer does
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and cluster():
+        time.sleep(0.5)
+    assert not cluster(), cluster()

@@ -543,6 +543,8 @@ def ensure_ray(opts: RunOptions) -> None:
         if opts.ray_address:
             _check_ray_address(opts.ray_address)
         kw = {"address": opts.ray_address} if opts.ray_address else {"num_cpus": opts.workers, "include_dashboard": False}
+        if not opts.ray_address:
+            _start_ray_reaper()
         try:
             ray.init(log_to_driver=bool(os.environ.get("LUCIE_VERBOSE")), ignore_reinit_error=True, **kw)
         except ConnectionError as err:  # `address: auto` with no cluster running (review: every source failed with
@@ -550,6 +552,28 @@ def ensure_ray(opts: RunOptions) -> None:
             raise InputError(f"executor.address {opts.ray_address!r}: no running Ray cluster found ({err}). Start one "
                              "(`ray start --head`), give its address, or remove `address:` to let the build start a "
                              "local Ray") from None
+
+
+def _start_ray_reaper() -> None:
+    """The local cluster's processes carry a token in their environment, and a process of ours watches the build:
+    when the build dies without stopping Ray (`kill -9`), it ends them (_ray_reaper.py: two of Ray's agents outlived
+    their raylet). Once per process; Linux only."""
+    import subprocess
+    import sys
+    import uuid
+
+    from ._ray_reaper import ENV
+
+    if ENV in os.environ or not os.path.isdir("/proc/self"):
+        return
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        subprocess.Popen([sys.executable, "-m", "lucie_data._ray_reaper", str(os.getpid()), token],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)
+    except OSError:  # (no reaper: the cluster is as Ray leaves it)
+        return
+    os.environ[ENV] = token
 
 
 def _check_ray_address(address: str, timeout: float = 5.0) -> None:
