@@ -360,6 +360,33 @@ def test_mix_license(licenses, expected):
     assert mix_license(licenses) == expected
 
 
+_PERMISSIVE_NO_GPL = {"allow_classes": ["public-domain", "permissive"],
+                      "deny": ["GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later"]}
+
+
+@pytest.mark.parametrize(("licenses", "policy", "expected"), [
+    # licence review: an alternative the policy denies was chosen to make the mix declarable under one licence
+    (["MIT OR GPL-2.0-only", "BSD-3-Clause"], _PERMISSIVE_NO_GPL, "other"),
+    (["MIT OR CC-BY-SA-4.0", "CC-BY-4.0"], {"allow_classes": ["public-domain", "permissive"]}, "other"),
+    # the share-alike licence two versions unify to is one the policy denies
+    (["CC-BY-SA-3.0-DE", "CC-BY-SA-2.5"], {"deny": ["CC-BY-SA-4.0"]}, "other"),
+    # what the policy allows is still chosen and declared
+    (["MIT OR GPL-2.0-only", "MIT"], _PERMISSIVE_NO_GPL, "MIT"),
+    (["LGPL-2.1-only OR CC-BY-SA-3.0", "CC-BY-SA-4.0"], {}, "CC-BY-SA-4.0"),
+    (["LGPL-2.1-only OR CC-BY-SA-3.0", "CC-BY-SA-4.0"], {"deny": ["CC-BY-SA-3.0"]}, "other"),
+    (["GPL-2.0-only", "MIT"], {}, "GPL-2.0-only"),
+    (["MIT OR GPL-2.0-only"], _PERMISSIVE_NO_GPL, "MIT OR GPL-2.0-only"),  # one licence: as written
+])
+def test_mix_license_never_declares_what_the_policy_denies(licenses, policy, expected):
+    assert mix_license(licenses, LicensePolicy.model_validate(policy)) == expected
+    assert mix_license(licenses, policy) == expected  # (the JSON form mix_plan.json records)
+    said = " ".join(share_alike_obligations(licenses, policy))
+    for denied in ("GPL-2.0-only", "CC-BY-SA-4.0"):
+        if not LicensePolicy.model_validate(policy).decide(denied)[0]:
+            assert f"distributed under {denied}" not in said and f"counted under its share-alike option {denied}" \
+                not in said, said
+
+
 def test_share_alike_obligations_single():
     assert share_alike_obligations(["CC-BY-SA-4.0", "MIT", "CC0-1.0"]) == [
         "Documents under CC-BY-SA-4.0 must stay under CC-BY-SA-4.0 (or a compatible later version) "

@@ -1312,26 +1312,56 @@ def _carries(target: str, leaf: str) -> bool:
     return leaf in (_GNU3_COMPATIBLE if m.group(2).startswith("3") else _GNU_COMPATIBLE)
 
 
-def _declare(distinct: tuple[str, ...], leaves: Iterable[str]) -> str:
+def _declare(distinct: tuple[str, ...], leaves: Iterable[str], policy: "LicensePolicy | None" = None) -> str:
     """:func:`mix_license` of known documents whose obligations are those of ``leaves`` (the chosen alternatives).
     One distinct licence: that licence, as written -- for ``CC-BY-SA-4.0 AND MIT`` the declaration keeps MIT's
-    notice condition, which survives inside a CC-BY-SA-4.0 distribution (the conservative declaration)."""
+    notice condition, which survives inside a CC-BY-SA-4.0 distribution (the conservative declaration). A licence
+    the ``policy`` does not allow is never declared ("other": licence review, CC-BY-SA-3.0-DE with CC-BY-SA-2.5 was
+    declared CC-BY-SA-4.0 under `deny: [CC-BY-SA-4.0]`)."""
     if len(distinct) == 1:
         return distinct[0]
     ids = sorted(set(leaves))
+    declared = "other"
     if len(ids) == 1:  # every document may be used under this one licence (`MIT OR Apache-2.0` with `MIT`)
-        return ids[0]
-    sa = [leaf for leaf in ids if _leaf_facts(leaf)[2]]
-    rest = [leaf for leaf in ids if not _leaf_facts(leaf)[2]]
-    if sa and all(_leaf_facts(leaf)[0] in (_PD, _PERM) for leaf in rest):
-        groups = _sa_groups(sa)
-        if len(groups) == 1 and all(_carries(groups[0][0], leaf) for leaf in rest):
-            return groups[0][0]
-    return "other"
+        declared = ids[0]
+    else:
+        sa = [leaf for leaf in ids if _leaf_facts(leaf)[2]]
+        rest = [leaf for leaf in ids if not _leaf_facts(leaf)[2]]
+        if sa and all(_leaf_facts(leaf)[0] in (_PD, _PERM) for leaf in rest):
+            groups = _sa_groups(sa)
+            if len(groups) == 1 and all(_carries(groups[0][0], leaf) for leaf in rest):
+                declared = groups[0][0]
+    if declared != "other" and policy is not None and not policy.decide(declared)[0]:
+        return "other"
+    return declared
+
+
+def _policy_of(policy: "LicensePolicy | dict | None") -> "LicensePolicy | None":
+    if policy is None or isinstance(policy, LicensePolicy):
+        return policy
+    return LicensePolicy.model_validate(policy)
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_from_json(text: str) -> "LicensePolicy":
+    return LicensePolicy.model_validate_json(text)
+
+
+def _term_allowed(policy: "LicensePolicy", term: tuple[str, ...]) -> bool:
+    """Whether the policy allows using a document under the AND-term ``term`` (leaf ids) of its licence."""
+    allow, deny = policy._sets()
+    nodes = [_ast(x) for x in term]
+    if any(n is None or n[0] != "leaf" for n in nodes):
+        return False
+    return policy._term_verdict(frozenset(nodes), allow, deny) == "ok"
+
+
+def _mix_choice(distinct: tuple[str, ...], policy: "LicensePolicy | None" = None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return _mix_choice_cached(distinct, policy.model_dump_json() if policy is not None else None)
 
 
 @functools.lru_cache(maxsize=1024)
-def _mix_choice(distinct: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _mix_choice_cached(distinct: tuple[str, ...], policy_json: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The alternative each distinct licence of a mix is counted under: ((licence, its leaves), ...) for the
     licences that parse, in ``distinct`` order (sorted by the caller: the answer is order-independent).
 
@@ -1344,8 +1374,11 @@ def _mix_choice(distinct: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]],
     (``_sa_groups``); how many expressions leave their per-document choice (``_effective``); the obligations of the
     chosen leaves; then enumeration order (each expression's per-document choice first, then its alternatives in
     expression order). Beyond ``_MAX_CHOICES`` combinations (or ``_MAX_OPTIONS`` leaf sets in one expression) the
-    per-document choice is kept.
+    per-document choice is kept. With a policy, an alternative it does not allow is never chosen, and a mix whose
+    declaration it does not allow counts as not declarable (licence review: `MIT OR GPL-2.0-only` with BSD code was
+    counted under GPL-2.0-only, and the mix declared GPL-2.0, under a policy denying GPL-2.0-only).
     """
+    policy = _policy_from_json(policy_json) if policy_json is not None else None
     names: list[str] = []
     opts: list[list[tuple[str, ...]]] = []
     unknown = False
@@ -1359,8 +1392,13 @@ def _mix_choice(distinct: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]],
         unknown |= LICENSE_CLASSES[rank] == "unknown"
         every = _options(node) if node[0] != "leaf" else None
         known = [o for o in every or () if o != default and all(_leaf_facts(x)[0] != "unknown" for x in o)]
+        options = [default, *known]
+        if policy is not None and node[0] != "leaf":
+            # (the policy allowed the document: some alternative passes, unless only the expression as a whole is
+            # named in `allow`; then its options stay as they are)
+            options = [o for o in options if _term_allowed(policy, o)] or options
         names.append(n)
-        opts.append([default, *known])
+        opts.append(options)
     total = 1
     for o in opts:
         total *= len(o)
@@ -1371,7 +1409,7 @@ def _mix_choice(distinct: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]],
         leaves = list(dict.fromkeys(x for part in combo for x in part))
         facts = [_leaf_facts(x) for x in leaves]
         sa = [x for x, f in zip(leaves, facts) if f[2]]
-        key = (unknown or _declare(distinct, leaves) == "other",
+        key = (unknown or _declare(distinct, leaves, policy) == "other",
                max((CLASS_RANK[f[0]] for f in facts), default=0),
                len(_sa_groups(sa)) if sa else 0,
                sum(part != o[0] for part, o in zip(combo, opts)),
@@ -1382,7 +1420,7 @@ def _mix_choice(distinct: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]],
 
 
 def _doc_leaves(
-    licenses: Iterable[str],
+    licenses: Iterable[str], policy: "LicensePolicy | None" = None,
 ) -> tuple[list[str], list[tuple[str, _Facts]], bool, dict[str, tuple[str, ...]]]:
     """Distinct normalised licences (sorted), the (leaf, facts) pairs of the alternatives the mix is counted under
     (:func:`_mix_choice`), any unknown?, and {licence: its chosen leaves}."""
@@ -1391,7 +1429,7 @@ def _doc_leaves(
     for n in distinct:
         node = _ast(n)
         unknown |= node is None or LICENSE_CLASSES[_effective(node)[0]] == "unknown"
-    chosen = dict(_mix_choice(tuple(distinct)))
+    chosen = dict(_mix_choice(tuple(distinct), policy))
     leaves = {leaf: _leaf_facts(leaf) for eff in chosen.values() for leaf in eff}
     return distinct, sorted(leaves.items()), unknown, chosen
 
@@ -1400,7 +1438,7 @@ def _has_or(node: Node | None) -> bool:
     return node is not None and node[0] != "leaf" and (node[0] == "or" or any(_has_or(c) for c in node[1]))
 
 
-def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
+def share_alike_obligations(licenses: Iterable[str], policy: "LicensePolicy | dict | None" = None) -> list[str]:
     """Sentences (deterministic order) on what the share-alike licences in a mix imply for
     the licence of the combined dataset; empty when no document is share-alike.
 
@@ -1415,18 +1453,23 @@ def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
     be declared under is :func:`mix_license`'s whenever that is not ``other`` (a mix of one licence, ``CC-BY-SA-4.0
     AND MIT``, is declared under it as written: auditor review, the sentence said CC-BY-SA-4.0).
     Pure: the report (``report.aggregate.share_alike``) and the mix's dataset card (``mix.card.render_card``) both
-    print this list.
+    print this list. ``policy``: the mix's licence policy (see :func:`mix_license`); a licence it does not allow is
+    never the one the sentences say to distribute the mix under.
     """
-    distinct, leaves, unknown, chosen = _doc_leaves(licenses)
+    policy = _policy_of(policy)
+    distinct, leaves, unknown, chosen = _doc_leaves(licenses, policy)
     sa = [leaf for leaf, f in leaves if f[2]]
     if not sa:
         return []
     groups = _sa_groups(sa)
     target_of = {m: target for target, members in groups for m in members}
-    declared = "other" if unknown else _declare(tuple(distinct), (leaf for leaf, _ in leaves))  # = mix_license
+    declared = "other" if unknown else _declare(tuple(distinct), (leaf for leaf, _ in leaves), policy)  # = mix_license
     # the licence the sentences tell to distribute the mix under: mix_license's; with none, what the copyleft
-    # licences alone require when they unify (the mix may still be "other" for its NC / ND documents)
+    # licences alone require when they unify (the mix may still be "other" for its NC / ND documents), unless the
+    # policy does not allow it
     to_declare = declared if declared != "other" else groups[0][0] if len(groups) == 1 else None
+    if to_declare is not None and policy is not None and not policy.decide(to_declare)[0]:
+        to_declare = None
     via: dict[str, list[str]] = {}  # share-alike leaf -> the document licences it is the obligation of
     for n in distinct:
         for leaf in chosen.get(n, ()):
@@ -1478,7 +1521,7 @@ def share_alike_obligations(licenses: Iterable[str]) -> list[str]:
     return out
 
 
-def mix_license(licenses: Iterable[str]) -> str:
+def mix_license(licenses: Iterable[str], policy: "LicensePolicy | dict | None" = None) -> str:
     """The licence to declare on a dataset card for a mix of these documents (SPDX; the
     caller lower-cases it for the Hugging Face ``license:`` field), or ``"other"``.
 
@@ -1491,12 +1534,15 @@ def mix_license(licenses: Iterable[str]) -> str:
     CC-BY-SA-3.0 + CC-BY-SA-4.0 + CC-BY-4.0 -> CC-BY-SA-4.0; ``LGPL-2.1-only OR CC-BY-SA-3.0`` + CC-BY-SA-4.0 ->
     CC-BY-SA-4.0 by its CC-BY-SA-3.0 option). Everything else -> "other":
     several different permissive licences, incompatible copyleft, any NC/ND licence mixed
-    with something else, any unknown licence, or an empty mix.
+    with something else, any unknown licence, or an empty mix. ``policy`` (the mix's licence policy, a model or its
+    JSON form as ``mix_plan.json`` records it): an alternative it does not allow is never chosen, and a licence it
+    does not allow is never declared ("other" instead).
     """
-    distinct, leaves, unknown, _ = _doc_leaves(licenses)
+    policy = _policy_of(policy)
+    distinct, leaves, unknown, _ = _doc_leaves(licenses, policy)
     if not distinct or unknown:
         return "other"
-    return _declare(tuple(distinct), (leaf for leaf, _ in leaves))
+    return _declare(tuple(distinct), (leaf for leaf, _ in leaves), policy)
 
 
 # ---------------------------------------------------------------------------

@@ -206,7 +206,12 @@ def _iso_languages(mix_plan: dict) -> list[str]:
 def front_matter(mix_plan: dict) -> dict:
     from ..licenses import mix_license
 
-    return _front_matter(mix_plan, mix_license(list(mix_plan["licenses"])))
+    return _front_matter(mix_plan, mix_license(list(mix_plan["licenses"]), _policy(mix_plan)))
+
+
+def _policy(mix_plan: dict) -> dict | None:
+    """The mix's licence policy as ``mix_plan.json`` records it: the licence declared must be one it allows."""
+    return (mix_plan.get("license_check") or {}).get("policy")
 
 
 def _front_matter(mix_plan: dict, spdx: str, notes: list[str] | None = None) -> dict:
@@ -415,7 +420,7 @@ def render_card(mix_plan: dict) -> str:
     from ..licenses import license_class, mix_license, share_alike_obligations
 
     lics = mix_plan["licenses"]
-    spdx = mix_license(list(lics))
+    spdx = mix_license(list(lics), _policy(mix_plan))
     renamed: list[str] = []
     fm = _front_matter(mix_plan, spdx, renamed)
     plan = mix_plan["plan"]
@@ -498,7 +503,7 @@ def render_card(mix_plan: dict) -> str:
         for name, by_lic in sorted(ex_doc.items()):
             for lic, e in sorted(by_lic.items()):
                 lines.append(f"- `{name}` documents under {lic}: {e['reason']} ({e['docs']:,} documents)")
-    obligations = share_alike_obligations(list(lics))
+    obligations = share_alike_obligations(list(lics), _policy(mix_plan))
     if obligations:
         lines += ["", "### Share-alike obligations", ""] + [f"- {o}" for o in obligations]
     lines += ["", "### Attribution", ""]

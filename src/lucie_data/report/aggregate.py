@@ -352,7 +352,9 @@ def share_alike(docs, redistributable: dict[str, bool], policy: dict | None = No
         ok = {lic: allowed(lic) for lic in pub["license"].unique().to_list()}
         pub = pub.filter(pl.col("license").is_in([lic for lic, v in ok.items() if v]))
     lics = sorted(pub["license"].unique().to_list())
-    return {"licenses": lics, "obligations": share_alike_obligations(lics), "mix_license": mix_license(lics),
+    readable = policy if allowed is not None else None  # (a policy this version cannot read: _policy_decider)
+    return {"licenses": lics, "obligations": share_alike_obligations(lics, readable),
+            "mix_license": mix_license(lics, readable),
             "excluded_sources": sorted(s for s, ok in redistributable.items() if not ok)}
 
 
