@@ -233,6 +233,29 @@ STATEMENT_TABLE = [
     ("CC BY-NC-SA 4.0", "CC-BY-NC-SA-4.0"),
     ("", UNKNOWN),
     (None, UNKNOWN),
+    # licence review (2026-11-28): terms stated beside the licence's name, which the name lacks, were dropped and
+    # the text published as CC-BY-4.0; and restrictions in words the checks did not know
+    ("Ce texte est disponible sous licence CC BY 4.0 pour un usage non commercial.", UNKNOWN),
+    ("Licensed under CC BY 4.0, NonCommercial.", UNKNOWN),
+    ("Dieser Text steht unter CC BY 4.0 (keine Bearbeitung).", UNKNOWN),
+    ("Creative Commons Attribution 4.0 (non-commercial)", UNKNOWN),
+    ("Texte sous licence CC BY 4.0, pas de modification.", UNKNOWN),
+    ("Licensed under CC BY 4.0 (NC).", UNKNOWN),
+    ("This work is licensed under CC BY-SA 4.0 (ND)", UNKNOWN),
+    ("Licensed under CC BY 4.0 — no derivatives allowed.", UNKNOWN),
+    ("Testo rilasciato con licenza CC BY 4.0, non commerciale.", UNKNOWN),
+    ("Texto bajo licencia CC BY 4.0, sin obra derivada.", UNKNOWN),
+    ("Licensed under CC BY 4.0, ShareAlike.", UNKNOWN),
+    ("Licensed under CC BY 4.0. Do not redistribute.", UNKNOWN),
+    ("Licensed under CC BY 4.0. Commercial use requires permission.", UNKNOWN),
+    ("Licence CC BY 4.0 : toute utilisation commerciale est soumise à accord préalable.", UNKNOWN),
+    ("Dieser Text steht unter CC BY 4.0, die kommerzielle Nutzung bedarf der Genehmigung.", UNKNOWN),
+    ("This article is licensed under CC BY 4.0; it may not be used for AI training.", UNKNOWN),
+    ("Formerly CC BY 4.0, now proprietary.", UNKNOWN),
+    # ... while the licence's own terms restated, and a company's "SA", are not other terms
+    ("CC BY-NC-SA 4.0 (Attribution-NonCommercial-ShareAlike)", "CC-BY-NC-SA-4.0"),
+    ("Licensed under CC BY-SA 4.0, ShareAlike.", "CC-BY-SA-4.0"),
+    ("Publié par Le Monde SA sous licence CC BY 4.0", "CC-BY-4.0"),
 ]
 
 

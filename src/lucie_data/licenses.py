@@ -955,7 +955,20 @@ _RESTRICT_RE = re.compile(
     r"|\b(?:not|nicht|non|no|pas|ne) (?:\w+ ){0,2}?(?:permitted|allowed|authori[sz]ed|gestattet|erlaubt|zulaessig"
     r"|autorise\w*|consentit\w*|permess\w*|permitid\w*|autorizad\w*)\b"
     r"|\b(?:no|pas d|keine|kein|nessun\w*|ningun\w*|sin) (?:\w+ )?(?:commerc\w*|kommerz\w*|comercial\w*|modif\w*"
-    r"|bearbeit\w*|derivat\w*)")
+    r"|bearbeit\w*|derivat\w*)"
+    # "may not be used for AI training", "must not be redistributed", "do not redistribute" (licence review, 2026-11-28)
+    r"|\b(?:may|must|shall|can|could) not be (?:\w+ ){0,2}?(?:used|redistributed|distributed|reproduced|copied"
+    r"|shared|modified|sold|reused|republished|published|mined)\b"
+    r"|\b(?:do|does|don t|doesn t) not (?:\w+ )?(?:redistribute|distribute|reproduce|copy|share|modify|reuse|republish"
+    r"|sell|use)\b|\bdon t (?:\w+ )?(?:redistribute|distribute|reproduce|copy|share|modify|reuse|republish|sell|use)\b"
+    # a use that needs leave: "commercial use requires permission", "soumise à accord préalable", "bedarf der
+    # Genehmigung", "requiere autorización", "richiede l'autorizzazione"
+    r"|\b(?:requires?|required|subject to|needs?|bedarf|beduerfen|bedurfen|erfordert|soumise?s? a|requiere|richiede"
+    r"|soggett[oaie] a)(?: \w+){0,3}? (?:permission|authori[sz]ation|approval|consent|agreement|accord|autorisation"
+    r"|genehmigung|zustimmung|erlaubnis|permiso|autorizacion|autorizzazione|permesso|consenso)\b"
+    # a licence that no longer holds: "formerly CC BY 4.0, now proprietary"
+    r"|\bproprietary\b|\b(?:formerly|previously|anciennement|auparavant|frueher|ehemals|anteriormente"
+    r"|precedentemente)\b")
 # Set phrases that contain a negation or a scope word but state the usual default, "unless otherwise noted" and
 # "no warranty": removed before the checks above (they are how real grants are written).
 _PARTICIPLE = (r"(?:noted|stated|specified|indicated|mentioned|marked|labell?ed|declared|credited|attributed"
@@ -1047,9 +1060,11 @@ def license_from_statement(statement: object) -> str:
         bad = True
     raw_sentences = text.split(_EOS)  # (aligned with the folded ones: folding keeps the marks)
     all_toks: list[str] = []
+    stray: set[str] = set()  # licence elements a sentence naming a licence states beside the name it parses
     for k, sentence in enumerate(folded.split(_EOS)):
         toks = _tokens(sentence)
         all_toks.extend(toks)
+        consumed: set[int] = set()
         mentioned = bool({_FRAGMENT_MARK, _PD_MARK, "cc", "cczero"}.intersection(toks)) or (
             "public domain" in " ".join(toks))
         if mentioned and _NEG_RE.search(_clause_text(sentence)):
@@ -1073,6 +1088,7 @@ def license_from_statement(statement: object) -> str:
             if not els:
                 continue
             bad |= negated
+            consumed.update(range(i, j + 1))
             version = _version(toks[j]) if j < len(toks) else None
             if version is None:
                 families.add(frozenset(els))
@@ -1085,6 +1101,13 @@ def license_from_statement(statement: object) -> str:
                 bad = True
             else:
                 found.add(hit)
+        if mentioned:
+            # "CC BY 4.0 pour un usage non commercial", "CC BY 4.0 (keine Bearbeitung)", "… (NC)": the terms stated
+            # beside the name are part of the statement (licence review: read as plain CC-BY-4.0 and published). A
+            # bare "SA" is a company's form as often ("Le Monde SA"): only a ShareAlike phrase counts
+            bare_sa = "sa" in _raw_tokens(sentence)
+            stray.update(t for x, t in enumerate(toks) if x not in consumed and (t in ("nc", "nd") or (
+                t == "sa" and not bare_sa)))
     joined = " ".join(all_toks)
     if "project gutenberg" in joined and "public domain" in joined:
         pos = joined.index("public domain")
@@ -1096,6 +1119,8 @@ def license_from_statement(statement: object) -> str:
     info = _cc_info(hit)
     if families and (info is None or any(f != info[0] for f in families)):
         return UNKNOWN  # an unversioned mention of a different CC licence
+    if stray - (info[0] if info is not None else frozenset()):
+        return UNKNOWN  # terms the licence found does not have ("CC BY 4.0, NonCommercial")
     return hit
 
 
