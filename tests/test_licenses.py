@@ -542,7 +542,7 @@ GUTENBERG_TABLE = [
     ("de", 1954, None, "open", OK),                      # 2024 - 70 = 1954
     ("de", 1955, None, "open", (False, "license_gutenberg_author_too_recent")),
     ("es", 1950, None, "open_restricted", OK),
-    (None, 1954, None, None, OK),                        # unknown language: 70 years
+    (None, 1954, None, None, (False, "license_gutenberg_author_too_recent")),  # unknown language: the stricter 80
     ("fr", None, 1864, "open", OK),                      # birth <= 2024 - 80 - 80
     ("fr", None, 1865, "open", (False, "license_gutenberg_author_too_recent")),
     ("it", None, 1874, "open", OK),                      # birth <= 2024 - 70 - 80
@@ -598,6 +598,21 @@ def test_gutenberg_decision_basis(row, basis):
     ok, reason, got = gutenberg_decision(language, death, birth, rights, current_year=2024)
     assert ((ok, reason), got) == (expected, basis)
     assert got in GUTENBERG_BASES
+
+
+@pytest.mark.parametrize("language", [None, "", "und", "fr,en", "en,fr", "de,fr"])
+def test_gutenberg_unknown_language_or_a_pair_with_french_gets_the_stricter_threshold(language):
+    """Licence review: a book whose language was not mapped (a French recipe's "français ancien") got the 70-year
+    threshold, so an author dead in 1950 entered the mix while the same book labelled `fr` was refused; a pair with
+    French likewise. Unknown: the stricter of the two; a pair: French's when French is in it."""
+    assert gutenberg_decision(language, 1950, None, "open", 2024)[:2] == (False, "license_gutenberg_author_too_recent")
+    assert gutenberg_decision(language, 1943, None, "open", 2024)[0]
+
+
+def test_gutenberg_pairs_without_french_and_regions():
+    assert gutenberg_decision("en,de", 1990, None, "open", 2024)[0] is False  # not English only: 70 years
+    assert gutenberg_decision("en-US", 1990, None, "open", 2024)[0] is True  # English: copyright check only
+    assert gutenberg_decision("de", 1950, None, "open", 2024)[0] is True
 
 
 def test_gutenberg_missing_data_is_no_data_not_a_check():

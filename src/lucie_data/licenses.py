@@ -1854,10 +1854,13 @@ def gutenberg_decision(
     rights = (usagerights or "").strip().lower() if isinstance(usagerights, str) else ""
     if rights == "copyright":
         return False, "license_gutenberg_copyright", "usagerights_copyright"
-    lang = re.split(r"[-_]", (language or "").strip().lower())[0]
-    if lang == "en":
+    # each language of a pair ("fr,en"), without a region ("fr_FR", "en-US")
+    parts = {re.split(r"[-_]", p.strip())[0] for p in (language or "").lower().split(",")} - {"", "und", "mul", "zxx"}
+    if parts == {"en"}:
         return True, None, ("english_usagerights" if rights else "no_data")
-    thr = years_fr if lang == "fr" else years_other
+    # French (alone or in a pair) gets French law's 80 years; a language not known gets the stricter of the two
+    # (licence review: a French recipe's book whose language was not mapped got 70 and entered the mix)
+    thr = years_fr if "fr" in parts else years_other if parts else max(years_fr, years_other)
     death, birth = _year(author_death_year), _year(author_birth_year)
     if death is _UNREADABLE or (death is None and birth is _UNREADABLE):
         return False, "license_gutenberg_unreadable_year", "unreadable_year"

@@ -39,7 +39,8 @@ class GutenbergRule(YamlModel):
     # dataset was assembled in 2024.
     current_year: int = Field(2024, ge=1900, le=2200, description="year the copyright terms are counted from")
     years_fr: int = Field(80, ge=0, description="French: 70 years + war-time extensions (Lucie)")
-    years_other: int = Field(70, ge=0, description="EU term: author's death + 70 years")
+    years_other: int = Field(70, ge=0, description="EU term: author's death + 70 years (a document whose language "
+                             "is unknown gets the larger of years_fr and years_other; a pair with French, years_fr)")
 
 
 class LicenseRulesSpec(StageSpec):
