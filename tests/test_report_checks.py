@@ -229,6 +229,9 @@ def test_report_repeats_the_builds_warnings(tmp_path, capsys):
     rep = json.loads((tmp_path / "b/reports/provenance.json").read_text())
     kinds = {w["kind"]: w for w in rep["warnings"]}
     assert kinds["duplicate_ids_kept"]["count"] == 1 and kinds["duplicate_ids_kept"]["ids"] == [f"s/{recs[2]['id']}"]  # once (it was listed twice)
+    # (accounting review: it said "different text" of copies of one record, which an exact_dedup removes)
+    assert "different text" not in kinds["duplicate_ids_kept"]["message"]
+    assert "`exact_dedup` stage removes copies" in kinds["duplicate_ids_kept"]["message"]
     assert [w["message"] for w in rep["warnings"] if w["kind"] == "build_warning"] == led["warnings"]
 
 

@@ -739,8 +739,10 @@ class BuildResult:
             if s.ledger.get("duplicate_ids"):
                 split = any(st.get("docs_created") for st in s.ledger.get("stages", []))
                 out.append(f"{s.name}: {s.ledger['duplicate_ids']} kept documents share an id with another "
-                           "(same input id, different text" + (", or a language split's part `<id>#<lang>` that "
-                           "is also an input id" if split else "") + "); set `id_field` to a unique field")
+                           "(input records with one id: copies of one record, e.g. a file given twice or in two "
+                           "formats, or different records" + (", or a language split's part `<id>#<lang>` that "
+                           "is also an input id" if split else "") + "); an `exact_dedup` stage removes copies, "
+                           "a unique `id_field` tells different records apart")
             if s.ledger.get("removed_sharing_ids"):
                 out.append(f"{s.name}: {s.ledger['removed_sharing_ids']} removed document(s) have the id of another "
                            f"document (e.g. {', '.join(s.ledger.get('removed_sharing_ids_examples') or [])}): input records "

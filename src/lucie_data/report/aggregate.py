@@ -739,9 +739,10 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
             sub = kept.filter(pl.col("source") == name)
             ids = sub.filter(pl.col("id").is_duplicated())
             out.append({"kind": "duplicate_ids_kept", "severity": "warning", "source": name, "count": dup,
-                        "ids": _ids(ids), "message": f"{dup} kept document(s) share an id with another (same input id, "
-                        "different text): ids are not unique in this source; set the recipe's `id_field` to a "
-                        "unique field"})
+                        "ids": _ids(ids), "message": f"{dup} kept document(s) share an id with another (input records "
+                        "with one id: copies of one record, e.g. a file given twice or in two formats, or different "
+                        "records): ids are not unique in this source; an `exact_dedup` stage removes copies, the "
+                        "recipe's `id_field` set to a unique field tells different records apart"})
         shared = int(led.get("removed_sharing_ids") or 0)
         if shared:  # (ledger: two input records with one id, one of them removed, e.g. by a dedup)
             ex = [str(i) for i in led.get("removed_sharing_ids_examples") or []]
