@@ -7,7 +7,7 @@ from datatrove.data import Document
 from lucie_data.recipe import SourceRecipe
 from lucie_data.stages import STAGE_SPECS, BuildContext, stage_table
 
-from .conftest import ROOT
+from .conftest import SHARED, ROOT
 
 # type -> minimal valid arguments. Adding a stage means adding a row (test_every_stage_has_a_row enforces it).
 TABLE = {
@@ -83,6 +83,31 @@ def test_normalize_keeps_clean_text_and_repairs_mojibake(tmp_path):
     assert [d.text for d in kept[:-1]] == before  # clean NFC prose is left alone (no quote uncurling etc.)
     assert "modified_by" not in kept[0].metadata
     assert "é" in kept[-1].text and "Ã©" not in kept[-1].text and kept[-1].metadata["modified_by"] == ["normalize"]
+
+
+def test_normalize_leaves_code_literals_as_written_by_default(tmp_path):
+    """Curation review: on a code source, ftfy "repaired" a test's mojibake input, stripped a terminal escape
+    from a string literal and NFC composed a decomposed one: the program then said something else. By default
+    (`auto`) a code source gets BOMs, zero-width spaces and line breaks only; each option can still be set."""
+    import json as _json
+
+    code = [_json.loads(line) for line in open(SHARED / "code_permissive.jsonl", encoding="utf-8")][0]["text"]
+    literals = 'assert fix_text("Ã©tÃ© Ã  Paris") == "été à Paris"\nputs("\x1b[1mbold\x1b[0m")\nNFD = "e\u0301"\n'
+    text = "\ufeff" + code + literals + "x = 1\r\n"
+    rec = SourceRecipe.model_validate({**recipe_with([{"type": "normalize"}]).model_dump(exclude_none=True),
+                                       "category": "programming", "languages": ["code"]})
+    (step,) = rec.stages[0].build(ctx(tmp_path, rec, "normalize"))
+    (kept,) = run_filter(step, [Document(text=text, id="c", metadata={})])
+    assert kept.text == code + literals + "x = 1\n"  # the BOM and the CRLF only
+    prose = recipe_with([{"type": "normalize"}])  # the same text in a prose source: repaired as before
+    (step,) = prose.stages[0].build(ctx(tmp_path / "p", prose, "normalize"))
+    (kept,) = run_filter(step, [Document(text=text, id="c", metadata={})])
+    assert "Ã©" not in kept.text and "\x1b" not in kept.text and "e\u0301" not in kept.text
+    forced = SourceRecipe.model_validate({**rec.model_dump(exclude_none=True),
+                                          "stages": [{"type": "normalize", "fix_mojibake": True, "form": "NFC"}]})
+    (step,) = forced.stages[0].build(ctx(tmp_path / "f", forced, "normalize"))
+    (kept,) = run_filter(step, [Document(text=text, id="c", metadata={})])
+    assert "Ã©" not in kept.text and "e\u0301" not in kept.text and "\x1b" in kept.text  # strip_control stays auto
 
 
 def test_min_length_reasons(tmp_path):

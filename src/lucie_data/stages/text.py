@@ -9,21 +9,40 @@ from .base import BuildContext, StageSpec
 
 
 class NormalizeSpec(StageSpec):
-    """Unicode NFC, mojibake repair (ftfy), control characters and BOMs stripped."""
+    """Unicode NFC, mojibake repair (ftfy), control characters and BOMs stripped (code: BOMs and line breaks only).
+
+    A code source (category `programming` or `code` languages) gets only BOMs, zero-width spaces and line breaks
+    fixed by default (``auto``).
+
+    Why not the same for code: its string literals are data. ftfy "repaired" a test's mojibake input
+    (``fix_text("Ã©tÃ©")`` became ``fix_text("été")``), stripped terminal escapes from ``puts("\\x1b[1m…")``, NFC
+    composed a deliberately decomposed literal (curation review, 2026-11-28); The Stack is not normalised so (Lucie applied none to it), as exact_dedup keeps
+    code's whitespace."""
 
     type: Literal["normalize"]
-    form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = Field("NFC", description="Unicode normal form; null keeps it")
-    fix_mojibake: bool = True
-    strip_control: bool = True
-    strip_zero_width: bool = True
+    form: Literal["NFC", "NFKC", "NFD", "NFKD", "auto"] | None = Field(
+        "auto", description="Unicode normal form; null keeps it; auto: NFC, but null in a code source")
+    fix_mojibake: bool | Literal["auto"] = Field("auto", description="ftfy's repairs; auto: true, but false in a code "
+                                                 "source")
+    strip_control: bool | Literal["auto"] = Field("auto", description="control characters and terminal escapes "
+                                                  "removed; auto: true, but false in a code source")
+    strip_zero_width: bool = Field(True, description="zero-width spaces and BOMs removed (U+200B, U+2060, U+FEFF)")
     fix_line_breaks: bool = Field(True, description="CRLF and CR become LF")
+
+    def settings(self, is_code: bool) -> dict:
+        """The options as they apply to a source (``auto`` resolved)."""
+        def pick(value, prose):
+            return value if value != "auto" else (None if is_code and prose == "NFC" else
+                                                  False if is_code else prose)
+
+        return {"form": pick(self.form, "NFC"), "fix_mojibake": pick(self.fix_mojibake, True),
+                "strip_control": pick(self.strip_control, True), "strip_zero_width": self.strip_zero_width,
+                "fix_line_breaks": self.fix_line_breaks}
 
     def build(self, ctx: BuildContext):
         from ..steps.filters import NormalizeFilter
 
-        return [NormalizeFilter(form=self.form, fix_mojibake=self.fix_mojibake, strip_control=self.strip_control,
-                                strip_zero_width=self.strip_zero_width, fix_line_breaks=self.fix_line_breaks,
-                                **ctx.filter_kwargs(self.type))]
+        return [NormalizeFilter(**self.settings(ctx.source.is_code), **ctx.filter_kwargs(self.type))]
 
 
 class MinLengthSpec(StageSpec):
