@@ -492,13 +492,13 @@ kenlm = pytest.importorskip  # alias for readability below
 
 def test_perplexity_rules_with_a_tiny_arpa_model(tmp_path):
     kenlm_mod = pytest.importorskip("kenlm")
-    from lucie_data.steps.quality.perplexity import ELIDED, PerplexityFilter
+    from lucie_data.steps.quality.perplexity import ELIDED, PerplexityFilter, ccnet_normalize
 
-    # a unigram ARPA model estimated in code on clean French prose (add-one smoothing)
+    # a unigram ARPA model estimated in code on clean French prose (add-one smoothing), normalised as CCNet's models
     from collections import Counter
     import math
 
-    train = " ".join(d.text for d in docs("fr_eltec_novels.jsonl")[:6]).lower().split()
+    train = " ".join(ccnet_normalize(d.text) for d in docs("fr_eltec_novels.jsonl")[:6]).split()
     uni = Counter(train)
     bi = Counter(zip(train, train[1:]))
     vocab = sorted(uni)
@@ -516,8 +516,8 @@ def test_perplexity_rules_with_a_tiny_arpa_model(tmp_path):
     arpa.write_text("\n".join(lines), encoding="utf-8")
     assert kenlm_mod.Model(str(arpa)).order == 2
 
-    clean = docs("fr_eltec_novels.jsonl")[7].text.lower()
-    noisy = docs("fr_ocr_europeana_bnf.jsonl")[0].text.lower()
+    clean = docs("fr_eltec_novels.jsonl")[7].text
+    noisy = docs("fr_ocr_europeana_bnf.jsonl")[0].text
     doc_rule = PerplexityFilter(str(arpa), threshold=5000)
     p_clean, p_noisy = doc_rule.perplexity(clean), doc_rule.perplexity(noisy)
     assert p_clean < p_noisy

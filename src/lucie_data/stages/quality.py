@@ -535,6 +535,9 @@ class PerplexitySpec(StageSpec):
     max_ppl: float = Field(1000.0, gt=0, description="chunk rule: chunks above are removed")
     chunk_chars: int = Field(10_000, ge=100)
     annotate_only: bool = False
+    normalize: bool = Field(True, description="CCNet's normalisation before scoring (lower case, accents stripped, "
+                            "digits -> 0, Unicode punctuation replaced, line breaks removed), which CCNet's models and "
+                            "Lucie's thresholds assume; false for a model trained on raw text")
 
     @model_validator(mode="after")
     def _range(self):
@@ -553,7 +556,8 @@ class PerplexitySpec(StageSpec):
             if p and not os.path.exists(p):
                 raise InputError(f"perplexity stage: model file {p!r} does not exist (set `model_path`/`sp_model_path`)")
         return [PerplexityFilter(self.model_path, self.sp_model_path, self.mode, self.threshold, self.min_ppl,
-                                 self.max_ppl, self.chunk_chars, self.annotate_only, **ctx.filter_kwargs(self.type))]
+                                 self.max_ppl, self.chunk_chars, self.annotate_only, self.normalize,
+                                 **ctx.filter_kwargs(self.type))]
 
     def models(self) -> list[dict]:
         """Each model by its file (review: every perplexity model was named "kenlm", so the manifest and the report

@@ -7,13 +7,19 @@
   boundaries extended to the next newline; a chunk is kept iff ``min_ppl ≤ ppl ≤ max_ppl`` (10–1000);
   removed spans become ``"\\n\\n[...]\\n\\n"``.
 Perplexity of a text = 10 ** (-Σ log10 p / Σ (words + 1)) over its lines, as CCNet's ``pp()``.
-An optional SentencePiece model tokenises lines first (CCNet's models expect it).
+A chunk is scored as CCNet's pipeline scores a document (cc_net ``mine.py``: ``MultiSentencePiece(normalize=True)``
+then ``DocLM``; Lucie's ``blmrdata/utils/ccnet/perplexity.py``; datatrove's ``KenlmModel.get_perplexity``): CCNet's
+``text_normalizer.normalize`` over the whole text (``normalize: true``, the models were trained on normalised text),
+then the optional SentencePiece model (CCNet's models expect it), then every line of the result. The normaliser
+removes control characters, line breaks included, so a normalised chunk is one line: blank lines add nothing.
 """
 from __future__ import annotations
 
 import statistics
 
 from datatrove.data import Document
+from datatrove.utils.perplexity import KenlmModel
+from datatrove.utils.text import TextNormConfig, simplify_text
 
 from ..base import LucieFilter
 from ..filters import mark_modified
@@ -48,6 +54,19 @@ def _to_log(load):
                 logger.info(f"kenlm: {said}")
 
 ELIDED = "\n\n[...]\n\n"
+_DT = KenlmModel("", "")  # datatrove's port of CCNet's tables; the constructor only stores its two names
+_LOWER_NO_ACCENTS = TextNormConfig(lowercase=True, norm_whitespace=False, remove_punctuation=False,
+                                   norm_unicode_diacritics=True, norm_numbers=False)
+
+
+def ccnet_normalize(text: str) -> str:
+    """CCNet's ``text_normalizer.normalize`` (lower case, accents stripped, each digit -> 0, Unicode punctuation
+    replaced, control characters removed), built from datatrove's port (``KenlmModel``, ``simplify_text``) except for
+    digits: CCNet (and Lucie's copy of it) turns each digit into 0 (``1830`` -> ``0000``), as its models were trained;
+    datatrove's ``KenlmModel.normalize`` folds a whole number into one 0 (``simplify_text``'s ``norm_numbers``)."""
+    text = simplify_text(text, _LOWER_NO_ACCENTS)
+    text = _DT.digit_re.sub("0", text)
+    return _DT.remove_non_printing_char(_DT.replace_unicode_punct(text))
 
 
 def chunk_text(text: str, size: int) -> list[str]:
@@ -69,9 +88,9 @@ class PerplexityFilter(LucieFilter):
 
     def __init__(self, model_path: str, sp_model_path: str | None = None, mode: str = "document",
                  threshold: float = 1000.0, min_ppl: float = 10.0, max_ppl: float = 1000.0,
-                 chunk_chars: int = 10_000, annotate_only: bool = False, **kw):
+                 chunk_chars: int = 10_000, annotate_only: bool = False, normalize: bool = True, **kw):
         super().__init__(**kw)
-        self.model_path, self.sp_model_path = model_path, sp_model_path
+        self.model_path, self.sp_model_path, self.normalize = model_path, sp_model_path, normalize
         self.mode, self.threshold = mode, threshold
         self.min_ppl, self.max_ppl, self.chunk_chars = min_ppl, max_ppl, chunk_chars
         self.annotate_only = annotate_only
@@ -88,17 +107,19 @@ class PerplexityFilter(LucieFilter):
                 self._sp = sentencepiece.SentencePieceProcessor(model_file=self.sp_model_path)
 
     def perplexity(self, text: str) -> float | None:
+        """CCNet's document perplexity (module docstring); None for a text without a word (nothing to score)."""
+        if self.normalize:
+            text = ccnet_normalize(text)
+        if not text.strip():
+            return None
         self._load()
+        if self._sp is not None:  # the whole text, as CCNet's SentencePiece.do
+            text = " ".join(self._sp.encode(text, out_type=str))
         log, n = 0.0, 0
-        for line in text.split("\n"):
-            line = line.strip()
-            if not line:
-                continue
-            if self._sp is not None:
-                line = " ".join(self._sp.encode(line, out_type=str))
+        for line in text.split("\n"):  # every line, blank ones too, as CCNet's DocLM.do
             log += self._lm.score(line)
             n += len(line.split()) + 1
-        return round(10.0 ** (-log / n), 1) if n else None
+        return round(10.0 ** (-log / n), 1)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         chunks = chunk_text(doc.text, self.chunk_chars)

@@ -1,0 +1,105 @@
+"""Perplexity reviews (rv43 F1/F2, rv41 F5): the stage scored raw text where CCNet's models and Lucie's thresholds
+assume CCNet's normalisation.
+
+Text: ELTeC French chapters (tests/data/quality/fr_eltec_novels.jsonl, CC-BY-4.0; see tests/data/README.md)."""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from lucie_data.stages import AnyStage
+
+DATA = Path(__file__).parent / "data" / "quality"
+STAGE = TypeAdapter(AnyStage)
+
+
+def chapters() -> list[str]:
+    return [json.loads(line)["text"] for line in open(DATA / "fr_eltec_novels.jsonl", encoding="utf-8")]
+
+
+def write_arpa(path: Path, texts: list[str]) -> Path:
+    """A bigram ARPA model (add-one unigrams, frequent bigrams) estimated on ``texts``, one sentence per text."""
+    train = " ".join(texts).split()
+    uni, bi = Counter(train), Counter(zip(train, train[1:]))
+    vocab = sorted(uni)
+    total = sum(uni.values()) + len(vocab) + 2
+    top = [(a, b) for (a, b), c in bi.most_common(3000) if c > 1]
+    lines = ["\\data\\", f"ngram 1={len(vocab) + 3}", f"ngram 2={len(top)}", "", "\\1-grams:",
+             f"{math.log10(1 / total):.6f}\t<unk>\t0", f"{math.log10(1 / total):.6f}\t</s>\t0", "-99\t<s>\t0"]
+    lines += [f"{math.log10((uni[w] + 1) / total):.6f}\t{w}\t-0.3" for w in vocab]
+    lines += ["", "\\2-grams:"] + [f"{math.log10(bi[(a, b)] / (uni[a] + 1)):.6f}\t{a} {b}" for a, b in top]
+    path.write_text("\n".join(lines + ["", "\\end\\", ""]), encoding="utf-8")
+    return path
+
+
+def test_ccnet_normalisation():
+    """CCNet's text_normalizer.normalize: lower case, accents stripped, each digit -> 0 (datatrove's port folds
+    ``1830`` into one ``0``), Unicode punctuation replaced (« » … — ’), control characters removed, line breaks
+    included (so the lines of a text are joined, as in CCNet's pipeline)."""
+    from lucie_data.steps.quality.perplexity import ccnet_normalize
+
+    text = "« Était-ce là ? » dit-il.\nÀ Paris, le 14 juillet 1830…\n\n\tÉmile’s — ÇA\x85"
+    assert ccnet_normalize(text) == "\" etait-ce la ? \" dit-il.a paris, le 00 juillet 0000...emile's  -  ca"
+
+
+def test_perplexity_of_a_model_trained_on_normalised_text(tmp_path):
+    """rv43 F1: the same model and text gave 2.8x CCNet's perplexity (capitals, accents, digits and « » are out of
+    a CCNet model's vocabulary), so a threshold calibrated CCNet's way removed every clean chapter."""
+    kenlm = pytest.importorskip("kenlm")
+    from lucie_data.steps.quality.perplexity import PerplexityFilter, ccnet_normalize
+
+    texts = chapters()
+    model = write_arpa(tmp_path / "fr.arpa", [ccnet_normalize(t) for t in texts[:6]])
+    lm = kenlm.Model(str(model))
+    f = PerplexityFilter(str(model))
+    held_out = texts[6:]
+    for t in held_out:  # CCNet's document perplexity: the normalised text, one line
+        norm = ccnet_normalize(t)
+        assert f.perplexity(t) == round(10 ** (-lm.score(norm) / (len(norm.split()) + 1)), 1)
+    line = "« Était-ce là ? » dit-il. À Paris, le 14 juillet, Émile était déjà là."
+    assert f.perplexity(line) == f.perplexity("\" etait-ce la ? \" dit-il. a paris, le 00 juillet, emile etait deja la.")
+    # a threshold 1.5x the held-out median (CCNet-style) keeps the clean chapters (raw scoring removed them all)
+    ppl = sorted(f.perplexity(t) for t in held_out)
+    thr = 1.5 * ppl[len(ppl) // 2]
+    rule = PerplexityFilter(str(model), threshold=thr, chunk_chars=100_000)
+    from datatrove.data import Document
+
+    assert all(rule.filter(Document(text=t, id=str(i))) is True for i, t in enumerate(held_out))
+
+
+def test_without_normalisation_every_line_is_scored_as_ccnet_doclm(tmp_path):
+    """``normalize: false`` (a model trained on raw text): the raw lines, blank ones included (CCNet's DocLM.do:
+    each adds score("") and 1 to the length; they were skipped)."""
+    kenlm = pytest.importorskip("kenlm")
+    from lucie_data.steps.quality.perplexity import PerplexityFilter
+
+    model = write_arpa(tmp_path / "raw.arpa", chapters()[:6])
+    lm = kenlm.Model(str(model))
+    text = "Il s'agit bien des noces, ma foi !\n\nVous allez voir."
+    lines = text.split("\n")
+    want = round(10 ** (-sum(lm.score(x) for x in lines) / sum(len(x.split()) + 1 for x in lines)), 1)
+    assert PerplexityFilter(str(model), normalize=False).perplexity(text) == want
+    assert PerplexityFilter(str(model)).perplexity(text) != want  # the default normalises
+    assert PerplexityFilter(str(model)).perplexity(" \n\n ") is None  # nothing to score
+
+
+def test_the_stage_passes_normalize_and_it_is_in_the_recipe(tmp_path):
+    from lucie_data.recipe import SourceRecipe
+    from lucie_data.stages.base import BuildContext
+
+    arpa = str(DATA / "tiny_fr.arpa")
+    rec = SourceRecipe.model_validate({"name": "t", "category": "book", "languages": ["fr"], "license": "CC-BY-4.0",
+                                       "input": {"type": "jsonl", "paths": ["x.jsonl"]},
+                                       "stages": [{"type": "perplexity", "model_path": arpa}]})
+    ctx = BuildContext(source=rec, stage_id="perplexity", source_dir=str(tmp_path), work_dir=str(tmp_path / "w"))
+    spec = STAGE.validate_python({"type": "perplexity", "model_path": arpa})
+    assert spec.normalize is True and spec.build(ctx)[0].normalize is True
+    # the resolved recipe (and so every perplexity source's build key) now says `normalize: true`: built before, rebuilt
+    assert json.loads(rec.model_dump_json())["stages"][0]["normalize"] is True
+    off = STAGE.validate_python({"type": "perplexity", "model_path": arpa, "normalize": False})
+    assert off.build(ctx)[0].normalize is False
