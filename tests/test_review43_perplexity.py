@@ -103,3 +103,35 @@ def test_the_stage_passes_normalize_and_it_is_in_the_recipe(tmp_path):
     assert json.loads(rec.model_dump_json())["stages"][0]["normalize"] is True
     off = STAGE.validate_python({"type": "perplexity", "model_path": arpa, "normalize": False})
     assert off.build(ctx)[0].normalize is False
+
+
+RECIPE = ("name: s\ncategory: book\nlanguages: [fr]\nlicense: CC-BY-4.0\ninput: {type: jsonl, paths: [in.jsonl]}\n"
+          "stages:\n  - type: perplexity\n    model_path: {model}\n{extra}")
+
+
+def _validate(tmp_path: Path, capsys, model: str, extra: str = "") -> tuple[int, str]:
+    from lucie_data.cli import main
+
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "1", "text": "Bonjour."}) + "\n", encoding="utf-8")
+    f = tmp_path / "r.yaml"
+    f.write_text(RECIPE.replace("{model}", model).replace("{extra}", extra), encoding="utf-8")
+    capsys.readouterr()
+    code = main(["validate", str(f)])
+    cap = capsys.readouterr()
+    return code, " ".join((cap.out + cap.err).split())
+
+
+@pytest.mark.parametrize(("missing", "field", "line"), [("sentencepiece", "sp_model_path", 9), ("kenlm", "model_path", 8)])
+def test_a_missing_package_is_a_validation_error(tmp_path, capsys, monkeypatch, missing, field, line):
+    """rv43 F2: `sp_model_path` passed validate, then every task failed with a bare ModuleNotFoundError."""
+    import importlib.util
+    import shutil
+
+    shutil.copy(DATA / "tiny_fr.arpa", tmp_path / "lm.arpa")
+    (tmp_path / "fr.sp.model").write_bytes(b"\x0a\x00")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a))
+    code, out = _validate(tmp_path, capsys, "lm.arpa", "    sp_model_path: fr.sp.model\n")
+    assert code == 2, out
+    assert (f"r.yaml:{line}: stages[0].{field}: `{field}` needs the {missing} package, which is not installed: "
+            f"pip install 'lucie-data[kenlm]' (or pip install {missing})") in out, out

@@ -9,6 +9,7 @@ document and writes the signals into ``quality_signals.<stage>`` so thresholds c
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from typing import Annotated, ClassVar, Literal
@@ -538,6 +539,17 @@ class PerplexitySpec(StageSpec):
     normalize: bool = Field(True, description="CCNet's normalisation before scoring (lower case, accents stripped, "
                             "digits -> 0, Unicode punctuation replaced, line breaks removed), which CCNet's models and "
                             "Lucie's thresholds assume; false for a model trained on raw text")
+
+    @field_validator("model_path", "sp_model_path")
+    @classmethod
+    def _package(cls, v, info):
+        """KenLM reads the model, SentencePiece the .sp.model: checked at load, as `language_id`'s lingua (rv43 F2: an
+        `sp_model_path` passed validate, then every task failed with a bare ModuleNotFoundError and 'Rerun to resume')."""
+        module = "kenlm" if info.field_name == "model_path" else "sentencepiece"
+        if v is not None and importlib.util.find_spec(module) is None:
+            raise ValueError(f"`{info.field_name}` needs the {module} package, which is not installed: "
+                             f"pip install 'lucie-data[kenlm]' (or pip install {module})")
+        return v
 
     @model_validator(mode="after")
     def _range(self):
