@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -125,7 +126,6 @@ def _validate(tmp_path: Path, capsys, model: str, extra: str = "") -> tuple[int,
 def test_a_missing_package_is_a_validation_error(tmp_path, capsys, monkeypatch, missing, field, line):
     """rv43 F2: `sp_model_path` passed validate, then every task failed with a bare ModuleNotFoundError."""
     import importlib.util
-    import shutil
 
     shutil.copy(DATA / "tiny_fr.arpa", tmp_path / "lm.arpa")
     (tmp_path / "fr.sp.model").write_bytes(b"\x0a\x00")
@@ -135,3 +135,87 @@ def test_a_missing_package_is_a_validation_error(tmp_path, capsys, monkeypatch, 
     assert code == 2, out
     assert (f"r.yaml:{line}: stages[0].{field}: `{field}` needs the {missing} package, which is not installed: "
             f"pip install 'lucie-data[kenlm]' (or pip install {missing})") in out, out
+
+
+def _arpa_variants(tmp_path: Path) -> dict[str, Path]:
+    """tiny_fr.arpa as KenLM reads it: compressed, with blank and `#` lines before \\data\\, with CRLF line ends."""
+    import bz2
+    import gzip
+    import lzma
+
+    raw = (DATA / "tiny_fr.arpa").read_bytes()
+    out = {"gz": gzip.compress(raw), "bz2": bz2.compress(raw), "xz": lzma.compress(raw),
+           "comments": b"\n  \n# made by a test\n" + raw, "crlf": raw.replace(b"\n", b"\r\n")}
+    for name, data in out.items():
+        (tmp_path / f"lm.{name}").write_bytes(data)
+    return {name: tmp_path / f"lm.{name}" for name in out}
+
+
+def test_models_kenlm_reads_pass_validate(tmp_path, capsys):
+    kenlm = pytest.importorskip("kenlm")
+    for name, path in _arpa_variants(tmp_path).items():
+        assert kenlm.Model(str(path)).order == 2, name  # (KenLM's own reading of each)
+        code, out = _validate(tmp_path, capsys, path.name)
+        assert code == 0, (name, out)
+    spec = STAGE.validate_python({"type": "perplexity", "model_path": "m.bin"})
+    (tmp_path / "m.bin").write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\0" + bytes(200))
+    assert spec.file_problem("model_path", str(tmp_path / "m.bin")) is None  # a binary, by its magic
+
+
+@pytest.mark.parametrize(("content", "why"), [
+    (json.dumps({"id": "fr-pud-n01001", "text": "« Alors que … »"}).encode() + b"\n", "is not a KenLM model (neither "
+     "an ARPA file, whose first non-empty line is \\data\\, nor a KenLM binary, which starts with 'mmap lm "
+     "http://kheafield.com/code'); give the .arpa (gzip, bzip2 or xz compressed or not) or the .arpa.bin"),
+    (b"", "is not a KenLM model (neither an ARPA file, whose first non-empty line is \\data\\, nor a KenLM binary, "
+     "which starts with 'mmap lm http://kheafield.com/code': the file is empty)"),
+    (b"\x1f\x8b\x08\x00 not really gzip", "cannot be decompressed"),
+    (b"mmap lm http://kheafield.com/code incomplete\n" + bytes(100), "is a KenLM binary that build_binary did not finish"),
+], ids=["jsonl", "empty", "broken_gzip", "incomplete_binary"])
+def test_a_model_path_that_is_no_kenlm_model(tmp_path, capsys, content, why):
+    """rv41 F5: a file that is no KenLM model passed validate; the build failed after reading its inputs, with 'Rerun
+    to resume' and a dump of the file's first line."""
+    (tmp_path / "fake.bin").write_bytes(content)
+    code, out = _validate(tmp_path, capsys, "fake.bin")
+    assert code == 2 and f"r.yaml:8: stages[0].model_path: file 'fake.bin' {why}" in out, out
+    assert "fr-pud-n01001" not in out
+
+
+def _sp_model(tmp_path: Path) -> Path:
+    """A small SentencePiece model trained on normalised ELTeC text, as CCNet's fr.sp.model on normalised text."""
+    spm = pytest.importorskip("sentencepiece")
+    from lucie_data.steps.quality.perplexity import ccnet_normalize
+
+    corpus = tmp_path / "sp.txt"
+    corpus.write_text("\n".join(ccnet_normalize(p) for t in chapters()[:6] for p in t.split("\n\n")), encoding="utf-8")
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "fr"), vocab_size=400,
+                                   minloglevel=2)
+    return tmp_path / "fr.model"
+
+
+def test_an_sp_model_path_that_is_no_sentencepiece_model(tmp_path, capsys):
+    pytest.importorskip("sentencepiece")
+    shutil.copy(DATA / "tiny_fr.arpa", tmp_path / "lm.arpa")
+    shutil.copy(DATA / "tiny_fr.arpa", tmp_path / "fr.sp.model")  # the KenLM model given twice
+    code, out = _validate(tmp_path, capsys, "lm.arpa", "    sp_model_path: fr.sp.model\n")
+    assert code == 2 and ("r.yaml:9: stages[0].sp_model_path: file 'fr.sp.model' is not a SentencePiece model "
+                          "(sentencepiece: could not parse ModelProto); give the .sp.model that goes with the KenLM "
+                          "model") in out, out
+    _sp_model(tmp_path)
+    code, out = _validate(tmp_path, capsys, "lm.arpa", "    sp_model_path: fr.model\n")
+    assert code == 0, out
+
+
+def test_perplexity_with_sentencepiece_as_ccnet(tmp_path):
+    """CCNet's pipeline with its SentencePiece model: normalise the text, encode it whole, score the pieces."""
+    kenlm = pytest.importorskip("kenlm")
+    spm = pytest.importorskip("sentencepiece")
+    from lucie_data.steps.quality.perplexity import PerplexityFilter, ccnet_normalize
+
+    sp = spm.SentencePieceProcessor(model_file=str(_sp_model(tmp_path)))
+    texts = chapters()
+    model = write_arpa(tmp_path / "fr.arpa", [" ".join(sp.encode(ccnet_normalize(t), out_type=str)) for t in texts[:6]])
+    lm = kenlm.Model(str(model))
+    f = PerplexityFilter(str(model), sp_model_path=str(tmp_path / "fr.model"))
+    for t in texts[6:9]:
+        pieces = " ".join(sp.encode(ccnet_normalize(t), out_type=str))
+        assert f.perplexity(t) == round(10 ** (-lm.score(pieces) / (len(pieces.split()) + 1)), 1)

@@ -523,6 +523,45 @@ class BoilerplateSpec(StageSpec):
                                   self.min_line_chars, **ctx.filter_kwargs(self.type))]
 
 
+KENLM_MAGIC = b"mmap lm http://kheafield.com/code"  # kpu/kenlm lm/binary_format.cc kMagicBeforeVersion
+
+
+def _kenlm_file_problem(path: str) -> str | None:
+    """Why ``path`` is not a model KenLM reads (``PerplexitySpec.file_problem``), from its first 64 KiB."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    expected = ("give the .arpa (gzip, bzip2 or xz compressed or not) or the .arpa.bin that KenLM's lmplz or "
+                "build_binary wrote, such as CCNet's fr.arpa.bin")
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e}); {expected}"
+    with f:
+        head = f.read(6)
+        f.seek(0)
+        opener = (gzip.open if head[:2] == b"\x1f\x8b" else bz2.open if head[:3] == b"BZh"
+                  else lzma.open if head == b"\xfd7zXZ\x00" else None)
+        try:
+            data = opener(f).read(1 << 16) if opener else f.read(1 << 16)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+            return f"cannot be decompressed ({e}); {expected}"
+    if data.startswith(KENLM_MAGIC):
+        if data.startswith(KENLM_MAGIC + b" incomplete"):
+            return "is a KenLM binary that build_binary did not finish writing; build it again from the ARPA file"
+        return None
+    for line in data.split(b"\n"):
+        if not line.strip() or line.startswith(b"#"):
+            continue
+        if line.rstrip(b"\r") == b"\\data\\":
+            return None
+        break
+    return ("is not a KenLM model (neither an ARPA file, whose first non-empty line is \\data\\, nor a KenLM binary, "
+            f"which starts with '{KENLM_MAGIC.decode()}'" + (": the file is empty" if not data else "") + f"); {expected}")
+
+
 class PerplexitySpec(StageSpec):
     """KenLM perplexity: Lucie's document rule (mean or median chunk ppl ≤ threshold) or chunk rule (10 ≤ ppl ≤ 1000)."""
 
@@ -550,6 +589,26 @@ class PerplexitySpec(StageSpec):
             raise ValueError(f"`{info.field_name}` needs the {module} package, which is not installed: "
                              f"pip install 'lucie-data[kenlm]' (or pip install {module})")
         return v
+
+    def file_problem(self, field: str, path: str) -> str | None:
+        """rv41 F5: a file that is no model passed validate; the build read its inputs, then every task failed with
+        'Rerun to resume' and a dump of the file's first line. What KenLM reads (kpu/kenlm lm/read_arpa.cc,
+        lm/binary_format.cc): an ARPA file whose first line that is neither blank nor a ``#`` comment is ``\\data\\``
+        (gzip, bzip2 or xz compressed or not), or a binary starting with its magic. A .sp.model is a protobuf without
+        a magic: SentencePiece is asked to load it (when installed; else `_package` has said so)."""
+        if field == "sp_model_path":
+            if importlib.util.find_spec("sentencepiece") is None:
+                return None
+            import sentencepiece
+
+            try:
+                sentencepiece.SentencePieceProcessor(model_file=path)
+            except (OSError, RuntimeError) as e:
+                why = str(e).removeprefix("INTERNAL: ").replace(f" from {path}", "")
+                return (f"is not a SentencePiece model (sentencepiece: {why}); give the .sp.model that goes with the "
+                        "KenLM model, such as CCNet's fr.sp.model, or remove `sp_model_path`")
+            return None
+        return _kenlm_file_problem(path)
 
     @model_validator(mode="after")
     def _range(self):
