@@ -629,6 +629,7 @@ class RecordReader(PipelineStep):
         self._counts: dict[str, int] = {}
         self._named: dict[str, set] = {}
         self._sampled = 0
+        self._all_fields = None  # a Parquet file's column names while it is read (it reads only the columns it uses)
         self._lang_cache: dict = {}
         # (option, field, stat key) of the recipe options naming a record field
         self._mapped = [(o, input_spec[o], f"field_missing:{o}") for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)]
@@ -752,7 +753,8 @@ class RecordReader(PipelineStep):
         own = {"rec": rec if own_record else None, "no_sidecar_row": no_sidecar_row}
         if sp["text_field"] not in rec:
             return self._error("read_missing_text", file_rel, pos,
-                               f"no field {sp['text_field']!r}; fields: {sorted(rec)[:20]}", raw, **own)
+                               f"no field {sp['text_field']!r}; fields: {sorted(self._all_fields or rec)[:20]}", raw,
+                               **own)
         text = rec[sp["text_field"]]
         if isinstance(text, (bytes, bytearray)):  # a Parquet binary column of UTF-8 text (fuzz review: removed)
             try:
@@ -823,7 +825,7 @@ class RecordReader(PipelineStep):
                 self._count(key)
         if self._sampled < FIELD_SAMPLE_RECORDS:
             self._sampled += 1
-            for k in sorted(map(str, rec))[:60]:
+            for k in sorted(map(str, self._all_fields or rec))[:60]:  # (a Parquet file's columns, read or not)
                 self._count(f"record_fields:{clean_str(k)[:80]}")
                 if not self._reads_license and is_license_field(k) and isinstance(rec.get(k), str) and rec[k].strip():
                     # what a licence field the recipe does not read says (the ledger compares it with the recipe's)
@@ -965,11 +967,60 @@ class RecordReader(PipelineStep):
         try:
             pf = pq.ParquetFile(path)
             groups = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
+            names = pf.schema_arrow.names
         except Exception as e:  # pyarrow raises several types for corrupt files
             yield from self._file_error(path, file_rel, 0, e, "read_corrupt_file", "at the start")
             return
+        # only the columns the reader uses become Python objects, as datatrove's ParquetReader reads only its own
+        # (review 41: a timestamp past year 9999 in a column nothing read made its batch fail, 100 good rows removed
+        # as `read_corrupt_file`): the mapped and metadata_fields ones, and the licence-named ones whose values the
+        # field checks sample when the recipe reads no licence field; the sampled field names come from the schema
+        want = self._read_fields | (set() if self._reads_license else {c for c in names if is_license_field(c)})
+        cols = [c for c in names if c in want] if len(set(names)) == len(names) else None  # (duplicate names: all)
+        self._all_fields = names
+        try:
+            yield from self._parquet_groups(pf, groups, cols, file_rel, mine)
+        finally:
+            self._all_fields = None
+        if not sum(groups):
+            self._no_record(path, file_rel)
+
+    def _parquet_records(self, batch, rows: list[int], file_rel: str, first: int) -> list:
+        """(row, record) for the ``rows`` of ``batch``, or (row, removed Document) for a row holding a value Python
+        cannot represent (a timestamp past year 9999, a date out of range...): a batch that fails to convert is
+        converted row by row and column by column, so only the rows that fail are removed, as
+        ``read_unconvertible_value`` naming the column (review 41: the whole row group was `read_corrupt_file`)."""
         import pyarrow as pa
 
+        try:
+            sub = batch if len(rows) == batch.num_rows else batch.take(pa.array(rows, pa.int64()))
+            return list(zip(rows, sub.to_pylist(), strict=True))
+        except Exception:  # noqa: BLE001 -- pyarrow raises OverflowError, ValueError, ArrowInvalid...: row by row
+            pass
+        out: list = []
+        for j in rows:
+            row = batch.slice(j, 1)
+            try:
+                out.append((j, row.to_pylist()[0]))
+                continue
+            except Exception:  # noqa: BLE001 -- which column: below
+                pass
+            rec, bad = {}, []
+            for name, col in zip(row.schema.names, row.columns):
+                try:
+                    rec[name] = col.to_pylist()[0]
+                except Exception as e:  # noqa: BLE001
+                    bad.append(f"column {clean_str(name)!r} ({col.type}) holds a value Python cannot represent "
+                               f"({type(e).__name__}: {e})")
+            detail = (f"row {first + j:,}: {'; '.join(bad) or 'a value Python cannot represent'}: this row alone is "
+                      "removed, the file's other rows are read; fix the value in the file, or leave the column out "
+                      "of the recipe's fields")[:1000]
+            out.append((j, self._error("read_unconvertible_value", file_rel, first + j, detail, rec=rec)))
+        return out
+
+    def _parquet_groups(self, pf, groups: list[int], cols: list[str] | None, file_rel: str, mine):
+        """The documents of ``pf``'s row groups (``_iter_parquet``), reading only the columns ``cols``."""
+        i = 0
         for g, n in enumerate(groups):
             start, err = i, None
             # whether each row of the batch being read is this task's, asked once per row in order (`mine` counts
@@ -978,29 +1029,28 @@ class RecordReader(PipelineStep):
             # it were read whole, so only its own answers are needed (not a row group's: up to millions of rows)
             owned: dict[int, bool] = {}
             try:
-                for batch in pf.iter_batches(batch_size=1000, row_groups=[g]):
+                for batch in pf.iter_batches(batch_size=1000, row_groups=[g], columns=cols):
                     owned = {i + j: mine(i + j) for j in range(batch.num_rows)}
                     rows = [j for j in range(batch.num_rows) if owned[i + j]]
                     # only this task's rows become Python objects (scale review: with fewer files than tasks every
                     # task converted every row: 0.54 -> 0.19 CPU-s for 89,900 rows over 8 tasks, /tmp/me/pq.py)
-                    recs = (batch.to_pylist() if len(rows) == batch.num_rows else
-                            batch.take(pa.array(rows, pa.int64())).to_pylist() if rows else [])
-                    for j, rec in zip(rows, recs, strict=True):
-                        yield self.make_doc(rec, file_rel, i + j, "")
+                    for j, rec in (self._parquet_records(batch, rows, file_rel, i) if rows else ()):
+                        yield rec if isinstance(rec, Document) else self.make_doc(rec, file_rel, i + j, "")
                     i += batch.num_rows
             except Exception as e:  # noqa: BLE001 -- this row group's problem: the next ones are read
                 err = f"{type(e).__name__}: {e}"
             if i - start < n:  # unreadable, or fewer rows than the footer says
                 why = err or f"it holds {i - start:,} of them"
+                lost = [k for k in range(i, start + n) if (owned[k] if k in owned else mine(k))]
+                # the rows this task removes (review 41: it said the row group's count, while with more tasks than
+                # files each task removes its own share of them)
+                share = "" if len(lost) == start + n - i else f", {len(lost):,} of them here (the others by other tasks)"
                 detail = (f"rows {start:,} to {start + n - 1:,} (row group {g + 1} of {len(groups)}) cannot be read "
-                          f"({why}): its {start + n - i:,} rows not read are removed, the other row groups are "
+                          f"({why}): its {start + n - i:,} rows not read are removed{share}, the other row groups are "
                           "read; file quarantined")[:1000]
-                for k in range(i, start + n):
-                    if owned[k] if k in owned else mine(k):
-                        yield self._error("read_corrupt_file", file_rel, k, detail)
+                for k in lost:
+                    yield self._error("read_corrupt_file", file_rel, k, detail)
                 i = start + n
-        if not i:
-            self._no_record(path, file_rel)
 
     def _iter_text(self, path: str, file_rel: str) -> Iterator[Document]:
         try:
