@@ -4,8 +4,10 @@ are not.
 * F1: a Parquet value Python cannot represent (a timestamp past year 9999) in a column the recipe does not read made
   its whole batch `read_corrupt_file`: only the columns the recipe uses are read now, and a row whose used value
   cannot be converted is removed alone as `read_unconvertible_value`.
+* F2: one lone surrogate code unit in a UTF-16 JSONL file lost the rest of the file as `read_truncated_file`: its line
+  alone is removed now (`read_invalid_utf8`, with its line number).
 
-Real records: slices of /work/shared/corpora (UD German-PUD, CC-BY-SA-3.0), written to ``tmp_path``.
+Real records: slices of /work/shared/corpora (UD German- and English-PUD, CC-BY-SA-3.0), written to ``tmp_path``.
 """
 from __future__ import annotations
 
@@ -72,3 +74,30 @@ def test_parquet_unconvertible_value_removes_its_row_alone(tmp_path):
     assert "this row alone is removed" in detail
     assert not led["quarantined_files"]  # a file pyarrow reads is not corrupt
     assert led["read_removed"] == {"read_unconvertible_value": 1}
+
+
+def test_utf16_jsonl_lone_surrogate_removes_its_line_alone(tmp_path):
+    recs = _records("en_ud_pud.jsonl")
+    data = b"\xff\xfe"  # UTF-16-LE with its BOM; line 200's text starts with a lone high surrogate (0xD800)
+    for i, r in enumerate(recs):
+        line = (json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n").encode("utf-16-le")
+        if i == 199:
+            k = line.index('"text": "'.encode("utf-16-le")) + len('"text": "'.encode("utf-16-le"))
+            line = line[:k] + b"\x00\xd8" + line[k:]
+        data += line
+    (tmp_path / "pud_en_utf16.jsonl").write_bytes(data)
+    led, kept, removed = make_build(tmp_path, """\
+        name: u16
+        category: web
+        languages: [en]
+        license: CC-BY-SA-3.0
+        input: {type: jsonl, paths: ["../*.jsonl"]}
+        """)
+    assert led["records_read"] == 397 and kept.height == 396
+    assert removed["removal_reason"].to_list() == ["read_invalid_utf8"]
+    meta = _details(removed)["u16/pud_en_utf16.jsonl:200"]
+    assert meta["source_record"] == 200
+    at = len(json.dumps({"id": recs[199]["id"], "text": ""})) - 2  # where the text's value starts
+    assert meta["read_error_detail"].startswith(f"line 200: a lone UTF-16 surrogate code unit at character {at},")
+    assert not led["quarantined_files"]  # the file is not truncated
+    assert set(kept["id"]) == {f"u16/{r['id']}" for i, r in enumerate(recs) if i != 199}

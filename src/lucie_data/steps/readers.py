@@ -45,10 +45,13 @@ def _jsonl_lines(f) -> Iterator[bytes]:
     """The lines of a JSONL file as UTF-8 bytes, whatever its line ends or Unicode encoding form (bad-input review: a
     UTF-16 file gave one `read_invalid_utf8` per line, and a file with old Mac line ends, CR alone, was one record
     removed as `read_truncated_record`). A UTF-16 byte order mark at the start switches to a decoding reader; a
-    "line" with no LF at its end that holds CRs (a file of CR-ended lines is one such line) is cut at its CRs."""
+    "line" with no LF at its end that holds CRs (a file of CR-ended lines is one such line) is cut at its CRs.
+    A lone surrogate code unit in UTF-16 passes decoding (``surrogatepass``) and makes its line alone fail the
+    reader's UTF-8 step (review 41: the strict decoder failed its whole chunk, and every line after it was lost as
+    `read_truncated_file`)."""
     head = f.peek(4)[:2] if hasattr(f, "peek") else b""
     if head in (b"\xff\xfe", b"\xfe\xff"):
-        text = io.TextIOWrapper(f, encoding="utf-16", errors="strict", newline=None)
+        text = io.TextIOWrapper(f, encoding="utf-16", errors="surrogatepass", newline=None)
         yield from (line.encode("utf-8", "surrogatepass") for line in text)
         return
     for bline in f:
@@ -899,8 +902,13 @@ class RecordReader(PipelineStep):
                     try:
                         line = bline.decode("utf-8")
                     except UnicodeDecodeError as e:
-                        yield self._error("read_invalid_utf8", file_rel, line_no,
-                                          f"line {line_no}: invalid UTF-8 at byte {e.start}", bline.decode("utf-8", "replace"))
+                        # (an encoded surrogate: a lone UTF-16 surrogate code unit, from a UTF-16 file's line)
+                        lone = re.match(rb"\xed[\xa0-\xbf][\x80-\xbf]", bline[e.start:e.start + 3])
+                        what = (f"a lone UTF-16 surrogate code unit at character "
+                                f"{len(bline[:e.start].decode('utf-8', 'replace')):,}, which encodes no character"
+                                if lone else f"invalid UTF-8 at byte {e.start}")
+                        yield self._error("read_invalid_utf8", file_rel, line_no, f"line {line_no}: {what}",
+                                          bline.decode("utf-8", "replace"))
                         continue
                     try:
                         if json_too_deep(line, PARSE_NESTING_LIMIT):
