@@ -6,12 +6,18 @@ are not.
   cannot be converted is removed alone as `read_unconvertible_value`.
 * F2: one lone surrogate code unit in a UTF-16 JSONL file lost the rest of the file as `read_truncated_file`: its line
   alone is removed now (`read_invalid_utf8`, with its line number).
+* F3: a compressed input named in upper case (`.JSONL.GZ`, `.ZST`, `.BZ2`, `.XZ`, `.TXT.GZ`) was read as raw bytes,
+  its records lost as garbage lines: extensions are read in any case, as fsspec's `infer_compression` does.
 
-Real records: slices of /work/shared/corpora (UD German- and English-PUD, CC-BY-SA-3.0), written to ``tmp_path``.
+Real records: slices of /work/shared/corpora (UD German-, English- and French-PUD, CC-BY-SA-3.0; Gutenberg 44157, public
+domain in the US), written to ``tmp_path``.
 """
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -101,3 +107,34 @@ def test_utf16_jsonl_lone_surrogate_removes_its_line_alone(tmp_path):
     assert meta["read_error_detail"].startswith(f"line 200: a lone UTF-16 surrogate code unit at character {at},")
     assert not led["quarantined_files"]  # the file is not truncated
     assert set(kept["id"]) == {f"u16/{r['id']}" for i, r in enumerate(recs) if i != 199}
+
+
+def test_upper_case_compressed_extensions_are_decompressed(tmp_path):
+    import zstandard
+
+    lines = (SHARED / "fr_ud_pud.jsonl").read_bytes().splitlines(keepends=True)[:100]
+    compress = {"a.JSONL.GZ": gzip.compress, "b.jsonl.ZST": zstandard.ZstdCompressor().compress,
+                "c.Jsonl.BZ2": bz2.compress, "d.jsonl.XZ": lzma.compress}
+    for k, (name, fn) in enumerate(compress.items()):
+        (tmp_path / name).write_bytes(fn(b"".join(lines[25 * k:25 * (k + 1)])))
+    led, kept, removed = make_build(tmp_path, """\
+        name: up
+        category: web
+        languages: [fr]
+        license: CC-BY-SA-3.0
+        input: {type: jsonl, paths: ["../a.*", "../b.*", "../c.*", "../d.*"]}
+        """)
+    assert led["records_read"] == 100 and kept.height == 100 and removed.height == 0
+    assert set(kept["id"]) == {f"up/{json.loads(x)['id']}" for x in lines}
+    book = (SHARED / "problematic" / "real_utf8-bom_crlf_gutenberg-44157.txt").read_bytes()
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "book.TXT.GZ").write_bytes(gzip.compress(book))
+    led, kept, removed = make_build(tmp_path / "t", """\
+        name: txt
+        category: book
+        languages: [en]
+        license: CC-PDDC
+        input: {type: text, paths: ["../*.GZ"]}
+        """)
+    assert kept.height == 1 and removed.height == 0
+    assert kept["text"][0] == book[3:].decode("utf-8")  # (its UTF-8 BOM stripped)

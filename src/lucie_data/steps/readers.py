@@ -271,16 +271,20 @@ class _ZstdFile(io.RawIOBase):
 
 
 def open_maybe_compressed(path: str) -> io.BufferedIOBase:
-    if path.endswith(".gz"):
+    """``path`` opened for reading, decompressed as its extension says, in any case (review 41: a ``.JSONL.GZ`` or
+    ``.ZST`` was read as raw bytes, its records lost as garbage "lines"; fsspec's ``infer_compression``, which
+    datatrove's readers use, lower-cases the extension)."""
+    low = path.lower()
+    if low.endswith(".gz"):
         return gzip.open(path, "rb")
-    if path.endswith((".zst", ".zstd")):
+    if low.endswith((".zst", ".zstd")):
         # buffered: a bare raw stream cannot be iterated by line (every .jsonl.zst was a corrupt file)
         return io.BufferedReader(_ZstdFile(path))
     # bz2 and xz, as datatrove's readers infer them from the extension (bad-input review: a .jsonl.bz2 was read as
     # plain text, one `read_invalid_utf8` per garbage line)
-    if path.endswith(".bz2"):
+    if low.endswith(".bz2"):
         return bz2.open(path, "rb")
-    if path.endswith((".xz", ".lzma")):
+    if low.endswith((".xz", ".lzma")):
         return lzma.open(path, "rb")
     return open(path, "rb")
 
