@@ -8,6 +8,8 @@ are not.
   alone is removed now (`read_invalid_utf8`, with its line number).
 * F3: a compressed input named in upper case (`.JSONL.GZ`, `.ZST`, `.BZ2`, `.XZ`, `.TXT.GZ`) was read as raw bytes,
   its records lost as garbage lines: extensions are read in any case, as fsspec's `infer_compression` does.
+* F6: a JSONL file with CR-only line ends that ended with one LF (`echo >>`, an editor's final newline, `cat` with an
+  LF file) was one record: a lone CR ends a line wherever it is, as in universal newlines (datatrove's text mode).
 
 Real records: slices of /work/shared/corpora (UD German-, English- and French-PUD, CC-BY-SA-3.0; Gutenberg 44157, public
 domain in the US), written to ``tmp_path``.
@@ -138,3 +140,24 @@ def test_upper_case_compressed_extensions_are_decompressed(tmp_path):
         """)
     assert kept.height == 1 and removed.height == 0
     assert kept["text"][0] == book[3:].decode("utf-8")  # (its UTF-8 BOM stripped)
+
+
+def test_lone_cr_line_ends_before_a_final_lf_are_line_ends(tmp_path):
+    lines = (SHARED / "fr_ud_pud.jsonl").read_bytes().splitlines()[:60]
+    (tmp_path / "mac_final_lf.jsonl").write_bytes(b"\r".join(lines[:50]) + b"\n")
+    # a CR-ended file joined by `cat` with an LF-ended one: the CR file's lines, then the LF file's
+    (tmp_path / "joined.jsonl").write_bytes(b"".join(x + b"\r" for x in lines[50:55])
+                                            + b"".join(x + b"\n" for x in lines[55:60]))
+    led, kept, removed = make_build(tmp_path, """\
+        name: cr
+        category: web
+        languages: [fr]
+        license: CC-BY-SA-3.0
+        input: {type: jsonl, paths: ["../*.jsonl"]}
+        """)
+    assert led["records_read"] == 60 and kept.height == 60 and removed.height == 0
+    where = {r["id"]: (json.loads(r["metadata"])["source_file"], json.loads(r["metadata"])["source_record"])
+             for r in kept.iter_rows(named=True)}
+    for k, x in enumerate(lines):
+        file, line = ("mac_final_lf.jsonl", k + 1) if k < 50 else ("joined.jsonl", k - 49)
+        assert where[f"cr/{json.loads(x)['id']}"] == (file, line)

@@ -41,11 +41,16 @@ FILE_LEVEL_REASONS = {"read_truncated_file", "read_corrupt_file", "read_binary_f
                       "read_dataset_interrupted", "read_unreadable_file"}
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def _jsonl_lines(f) -> Iterator[bytes]:
     """The lines of a JSONL file as UTF-8 bytes, whatever its line ends or Unicode encoding form (bad-input review: a
     UTF-16 file gave one `read_invalid_utf8` per line, and a file with old Mac line ends, CR alone, was one record
     removed as `read_truncated_record`). A UTF-16 byte order mark at the start switches to a decoding reader; a
-    "line" with no LF at its end that holds CRs (a file of CR-ended lines is one such line) is cut at its CRs.
+    CR not followed by LF ends a line wherever it is, as in Python's universal newlines (review 41: only a "line"
+    without a final LF was cut at its CRs, so a CR-ended file ending in one LF was one record; a raw CR cannot be
+    inside a JSON string).
     A lone surrogate code unit in UTF-16 passes decoding (``surrogatepass``) and makes its line alone fail the
     reader's UTF-8 step (review 41: the strict decoder failed its whole chunk, and every line after it was lost as
     `read_truncated_file`)."""
@@ -55,8 +60,11 @@ def _jsonl_lines(f) -> Iterator[bytes]:
         yield from (line.encode("utf-8", "surrogatepass") for line in text)
         return
     for bline in f:
-        if b"\r" in bline and not bline.endswith(b"\n"):
-            yield from (part + b"\n" for part in bline.split(b"\r") if part)
+        if b"\r" in bline and not (bline.endswith(b"\r\n") and bline.count(b"\r") == 1):  # (CRLF lines as they are)
+            *parts, last = _LONE_CR.split(bline)
+            yield from (part + b"\n" for part in parts)
+            if last:  # (the text after the last lone CR: a line ending in LF, or the file's unended last line)
+                yield last
         else:
             yield bline
 
