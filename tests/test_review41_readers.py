@@ -10,6 +10,8 @@ are not.
   its records lost as garbage lines: extensions are read in any case, as fsspec's `infer_compression` does.
 * F6: a JSONL file with CR-only line ends that ended with one LF (`echo >>`, an editor's final newline, `cat` with an
   LF file) was one record: a lone CR ends a line wherever it is, as in universal newlines (datatrove's text mode).
+* F7: `type: text`: a compressed file cut short was `read_corrupt_file`; it is `read_truncated_file` (as for jsonl),
+  and damaged compressed data stays `read_corrupt_file`.
 
 Real records: slices of /work/shared/corpora (UD German-, English- and French-PUD, CC-BY-SA-3.0; Gutenberg 44157, public
 domain in the US), written to ``tmp_path``.
@@ -161,3 +163,32 @@ def test_lone_cr_line_ends_before_a_final_lf_are_line_ends(tmp_path):
     for k, x in enumerate(lines):
         file, line = ("mac_final_lf.jsonl", k + 1) if k < 50 else ("joined.jsonl", k - 49)
         assert where[f"cr/{json.loads(x)['id']}"] == (file, line)
+
+
+def test_text_compressed_file_cut_short_is_truncated_damaged_is_corrupt(tmp_path):
+    import zstandard
+
+    book = (SHARED / "problematic" / "real_utf8-bom_crlf_gutenberg-44157.txt").read_bytes()
+    gz = gzip.compress(book)
+    (tmp_path / "cut.txt.gz").write_bytes(gz[:5000])
+    (tmp_path / "cut.txt.zst").write_bytes(zstandard.ZstdCompressor().compress(book)[:5000])
+    (tmp_path / "cut.txt.bz2").write_bytes(bz2.compress(book)[:5000])
+    damaged = bytearray(gz)
+    for k in range(len(gz) // 2, len(gz) // 2 + 64):  # deflate data overwritten in the middle: wrong, not cut
+        damaged[k] ^= 0x5A
+    (tmp_path / "damaged.txt.gz").write_bytes(bytes(damaged))
+    (tmp_path / "whole.txt.gz").write_bytes(gz)
+    led, kept, removed = make_build(tmp_path, """\
+        name: txt
+        category: book
+        languages: [en]
+        license: CC-PDDC
+        input: {type: text, paths: ["../*.txt.*"]}
+        """)
+    assert kept["id"].to_list() == ["txt/whole.txt.gz"]
+    assert dict(zip(removed["id"], removed["removal_reason"])) == {
+        "txt/cut.txt.gz:0": "read_truncated_file", "txt/cut.txt.zst:0": "read_truncated_file",
+        "txt/cut.txt.bz2:0": "read_truncated_file", "txt/damaged.txt.gz:0": "read_corrupt_file"}
+    assert all(d["read_error_detail"].startswith("EOFError") for i, d in _details(removed).items() if "cut" in i)
+    assert sorted(q["file"] for q in led["quarantined_files"]) == ["cut.txt.bz2", "cut.txt.gz", "cut.txt.zst",
+                                                                    "damaged.txt.gz"]

@@ -1077,7 +1077,11 @@ class RecordReader(PipelineStep):
             with open_maybe_compressed(path) as f:
                 data = f.read()
         except DECOMPRESS_ERRORS as e:
-            yield self._error(unreadable(e, "read_corrupt_file"), file_rel, 0, f"{type(e).__name__}: {e}; file quarantined")
+            # a compressed file cut short (EOFError) is truncated, its bytes wrong are corrupt, as for jsonl (review 41:
+            # a cut .txt.gz was `read_corrupt_file`, though the README calls a truncated gzip `read_truncated_file`)
+            cut = isinstance(e, EOFError) and not isinstance(e, CORRUPT_ERRORS)
+            yield self._error(unreadable(e, "read_truncated_file" if cut else "read_corrupt_file"), file_rel, 0,
+                              f"{type(e).__name__}: {e}; file quarantined")
             return
         text, note = decode_text_file(data, self.languages)
         bad = not_text(text, note)
