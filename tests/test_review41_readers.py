@@ -12,8 +12,12 @@ are not.
   LF file) was one record: a lone CR ends a line wherever it is, as in universal newlines (datatrove's text mode).
 * F7: `type: text`: a compressed file cut short was `read_corrupt_file`; it is `read_truncated_file` (as for jsonl),
   and damaged compressed data stays `read_corrupt_file`.
+* F4: `hf_dataset` on a local folder with a bad JSON line: the message kept only "An error occurred while generating
+  the dataset" and pointed at the network; it now gives the causes (the parse error and its row), the file datasets logged and, for a local
+  folder, suggests `type: jsonl` (record-level quarantine) instead.
 
-Real records: slices of /work/shared/corpora (UD German-, English- and French-PUD, CC-BY-SA-3.0; Gutenberg 44157, public
+Real records: slices of /work/shared/corpora (UD German-, English-, French- and Italian-PUD,
+CC-BY-SA-3.0; Gutenberg 44157, public
 domain in the US), written to ``tmp_path``.
 """
 from __future__ import annotations
@@ -192,3 +196,24 @@ def test_text_compressed_file_cut_short_is_truncated_damaged_is_corrupt(tmp_path
     assert all(d["read_error_detail"].startswith("EOFError") for i, d in _details(removed).items() if "cut" in i)
     assert sorted(q["file"] for q in led["quarantined_files"]) == ["cut.txt.bz2", "cut.txt.gz", "cut.txt.zst",
                                                                     "damaged.txt.gz"]
+
+
+def test_hf_dataset_local_folder_bad_line_message_gives_the_cause_and_the_fix(tmp_path):
+    lines = (SHARED / "it_ud_pud.jsonl").read_bytes().splitlines(keepends=True)[:40]
+    (tmp_path / "ds" / "data").mkdir(parents=True)
+    (tmp_path / "ds" / "data" / "train-0.jsonl").write_bytes(b"".join(lines[:20]))
+    (tmp_path / "ds" / "data" / "train-1.jsonl").write_bytes(b"".join(lines[20:]) + b'{"id": "bad", "text": "oops\n')
+    led, kept, removed = make_build(tmp_path, """\
+        name: hf
+        category: web
+        languages: [it]
+        license: CC-BY-SA-3.0
+        input: {type: hf_dataset, dataset: ../ds, split: train}
+        """, tasks=1)
+    assert removed["removal_reason"].to_list() == ["read_dataset_unavailable"]
+    detail = json.loads(removed["metadata"][0])["read_error_detail"]
+    assert detail.startswith("DatasetGenerationError: "), detail
+    assert "<- ArrowInvalid: JSON parse error" in detail and "in row 20" in detail, detail  # the cause, kept
+    assert "train-1.jsonl" in detail, detail  # the file datasets failed on (it says so in its log only)
+    assert "../ds is a local dataset folder" in detail and "`type: jsonl` and `paths:`" in detail, detail
+    assert "HF_HUB_OFFLINE" not in detail and "dataset id" not in detail, detail  # not the Hub's advice

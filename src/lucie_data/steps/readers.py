@@ -12,6 +12,7 @@ import bz2
 import gzip
 import io
 import json
+import logging
 import lzma
 import os
 import re
@@ -1357,14 +1358,22 @@ class RecordReader(PipelineStep):
             ds_path = local
         label = sp["dataset"] + (f":{sp['config']}" if sp.get("config") else "") + f"[{sp.get('split', 'train')}]"
         limit = sp.get("limit")
+        is_local = os.path.isdir(ds_path)
+        said = _LastError()  # datasets logs the data file it failed on ("Failed to load JSON from file '…'"), and
+        logging.getLogger("datasets").addHandler(said)  # its exception does not name it (review 41)
         try:
             ds = _load_hf(ds_path, sp)
         except Exception as e:
             if rank == 0:
+                logged = f" (datasets logged: {' '.join(said.message.split())[:400]})" if said.message else ""
                 yield self._error("read_dataset_unavailable", label, None,
-                                  f"{type(e).__name__}: {str(e)[:500]}. Check the dataset id/config/split "
-                                  "(and the network or HF_HUB_OFFLINE for Hub datasets)")
+                                  f"{_exc_chain(e)}{logged}. " + (
+                                      _local_dataset_hint(ds_path, sp['dataset']) if is_local else
+                                      "Check the dataset id/config/split (and the network or HF_HUB_OFFLINE for Hub "
+                                      "datasets)"))
             return
+        finally:
+            logging.getLogger("datasets").removeHandler(said)
         offset = 0  # global position of this task's first record
         striped = True
         if world > 1 and limit is None:
@@ -1391,8 +1400,8 @@ class RecordReader(PipelineStep):
         except Exception as e:  # a streamed dataset can fail mid-way (network, a bad remote shard)
             if reports_breaks:
                 yield self._error("read_dataset_interrupted", label, offset + i + 1,
-                                  f"{type(e).__name__}: {str(e)[:500]} (after record {offset + i}); "
-                                  "records before it go on")
+                                  f"{_exc_chain(e)} (after record {offset + i}); records before it go on"
+                                  + (f". {_local_dataset_hint(ds_path, sp['dataset'])}" if is_local else ""))
 
     # ------------------------------------------------------------------ run
     def _owner_of_file(self, path: str) -> bool:
@@ -1444,6 +1453,48 @@ class RecordReader(PipelineStep):
                 self.stat_update("records")
                 yield doc
         self._flush_counts()
+
+
+class _LastError(logging.Handler):
+    """The last error message a logger gave (``datasets`` names the file it failed on only in its log)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.message = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.message = record.getMessage()
+        except Exception:  # noqa: BLE001 -- a log record that does not format: nothing to add
+            pass
+
+
+def _exc_chain(e: BaseException, limit: int = 4) -> str:
+    """``Type: message`` of an exception and of its causes (``__cause__``, else ``__context__``), each cut short:
+    datasets' DatasetGenerationError says only "An error occurred while generating the dataset", the bad line is in
+    its causes (review 41: ``ArrowInvalid: JSON parse error: … in row 20`` was dropped)."""
+    parts, seen = [], set()
+    while e is not None and id(e) not in seen and len(parts) < limit:
+        seen.add(id(e))
+        msg = " ".join(str(e).split())[:300]
+        parts.append(f"{type(e).__name__}: {msg}" if msg else type(e).__name__)
+        e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
+    return " <- ".join(parts)[:1000]
+
+
+def _local_dataset_hint(folder: str, name: str) -> str:
+    """What to do about a local dataset folder ``datasets`` cannot read (not the network: review 41): fix the data file,
+    or read the files with the reader of their format, which removes a bad record alone and reads the rest."""
+    kinds = set()
+    for _, _, files in os.walk(folder):
+        for f in files:
+            low = f.lower()
+            kinds |= {"jsonl"} if ".json" in low else {"parquet"} if low.endswith(".parquet") else set()
+    what = f"{name} is a local dataset folder (the network plays no part): fix what the error describes"
+    if not kinds:  # (a save_to_disk folder, a loading script: no reader of ours for its files)
+        return what
+    return (f"{what}, or read its data files with {' or '.join(f'`type: {k}`' for k in sorted(kinds))} and `paths:`, "
+            "which removes a bad record alone, naming its file and line, and reads the others")
 
 
 def _saved_to_disk(folder: str) -> bool:
