@@ -134,19 +134,21 @@ def test_a_build_killed_with_sigkill_leaves_no_ray_process_behind(tmp_path):
                 with open(f"/proc/{name}/environ", "rb") as fh:
                     if any(v.startswith(entry) for v in fh.read().split(b"\0")):
                         with open(f"/proc/{name}/cmdline", "rb") as c:
-                            found[int(name)] = c.read()[:60]
+                            found[int(name)] = c.read()
             except (OSError, ValueError):
                 continue
         return found
 
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:  # until Ray has started its agents and workers
-        if sum(b"ray::" in c for c in cluster().values()) >= 3:
+    while time.monotonic() < deadline and proc.poll() is None:  # until Ray has started its agents (the processes
+        # that used to outlive the build: `ray::DashboardAgent`, `ray::RuntimeEnvAgent`, or their agent scripts
+        # before they rename themselves) and its workers
+        seen = cluster().values()
+        if sum(b"ray::" in c for c in seen) >= 3 and any(b"agent" in c.lower() for c in seen):
             break
         time.sleep(0.2)
     assert proc.poll() is None, proc.stderr.read().decode()
-    time.sleep(1)
-    assert any(b"Agent" in c for c in cluster().values())  # the processes that used to outlive the build
+    assert any(b"agent" in c.lower() for c in cluster().values()), cluster()
     os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the out-of-memory killer does
     proc.wait()
     deadline = time.monotonic() + 30
