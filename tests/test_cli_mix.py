@@ -73,6 +73,9 @@ def test_plan_from_stats_and_targets(tmp_path, capsys):
     (["--stats", "{stats}", "--weights", "{bad}"], r"no factor for weight key\(s\) 'en--web'"),
     (["--stats", "{stats}", "--target", "fr:0.3"], "expected LANGUAGE=SHARE"),
     (["--lucie", "--stats", "{stats}"], "--lucie uses the shipped"),
+    # newcomer review: the pipeline was ignored without a word, Lucie's published plan printed as if it were its own
+    (["--pipeline", "{bad}"], r"--pipeline .*: its `mix:` weights apply to measured counts: add --build"),
+    (["--lucie", "--pipeline", "{bad}"], "--lucie uses the shipped"),
     (["--build", "{nowhere}", "--weights", "{bad}"], "is not a build folder"),
 ])
 def test_plan_errors_are_clear(argv, match, tmp_path, capsys):

@@ -124,8 +124,12 @@ def cmd_plan(args) -> int:
     from ..mix.plan import MixPlanError, load_stats_csv, load_weights_yaml, plan_mix, solve_factors
 
     try:
-        if args.lucie and (args.stats or args.build or args.weights):
-            raise MixError("--lucie uses the shipped Lucie stats and weights: drop --stats/--build/--weights")
+        if args.lucie and (args.stats or args.build or args.weights or args.pipeline):
+            raise MixError("--lucie uses the shipped Lucie stats and weights: drop --stats/--build/--weights/--pipeline")
+        if args.pipeline and not (args.stats or args.build):
+            # (newcomer review: the pipeline was ignored without a word and Lucie's published plan printed as its own)
+            raise MixError(f"--pipeline {args.pipeline}: its `mix:` weights apply to measured counts: add --build BUILD "
+                           "(a build of it) or --stats STATS.csv; without them the plan is Lucie's published one")
         if args.stats and args.build:
             raise MixError("give --stats or --build, not both")
         # every output path is checked before the (possibly long) planning, not when writing it
