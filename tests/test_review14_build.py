@@ -208,9 +208,11 @@ def test_the_readmes_pipeline_example_is_a_valid_pipeline_with_a_mix_block():
     from lucie_data.recipe import PipelineRecipe
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index("# pipelines/demo.yaml"):]
+    block = text[text.index("# pipelines/example.yaml"):]
     pipe = PipelineRecipe.model_validate(yaml.safe_load(block[:block.index("```")]))
     assert pipe.mix is not None and pipe.mix.factors["fr-en--aligned"] == 3
+    # newcomer review: it could not be mixed (three factors and no default_factor) and had no licence policy
+    assert pipe.mix.default_factor == 1 and pipe.license_policy is not None
 
 
 def test_a_pipeline_marker_without_any_source_does_not_refuse_another_pipeline(tmp_path, capsys):
