@@ -68,3 +68,24 @@ def test_an_unreadable_dataset_leaves_its_source_unfinished_retried_and_refused_
     led = json.loads((tmp_path / "out" / "sources" / "hub" / "ledger.json").read_text())
     assert "complete" not in led and led["records_read"] == 40 and led["docs_kept"] + led["docs_removed"] == 40
     assert cli("mix", "build", "out", cwd=tmp_path).returncode == 0
+
+
+def test_a_hub_dataset_with_no_network_fails_at_once_saying_so(tmp_path):
+    """Newcomer review: with no network and offline mode unset, huggingface_hub and datasets retried the Hub for ~48 s
+    per dataset (`pipelines/lucie.yaml`'s 42 Hub sources: ~34 min) and said "check the dataset id/config/split". A host
+    whose name does not resolve is not coming back within the retries: the dataset is looked for in the cache only,
+    and the message says what happened. The endpoint here is a `.invalid` name (RFC 2606: never resolves)."""
+    (tmp_path / "hub.yaml").write_text(
+        "name: hub\ncategory: web\nlanguages: [en]\nlicense: CC-BY-4.0\n"
+        "input: {type: hf_dataset, dataset: OpenLLM-France/no-such-dataset, split: train}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env.update(HF_ENDPOINT="https://hub.lucie-data.invalid", HF_HOME=str(tmp_path / "hf"))
+    r = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "hub.yaml"), "--output",
+                        str(tmp_path / "b")], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert r.returncode == 1, r.stderr
+    out = r.stdout + r.stderr
+    assert "https://hub.lucie-data.invalid cannot be reached (its name does not resolve: no network?) and the HF cache " \
+           "holds no copy of this dataset" in out, out
+    assert "Traceback" not in out and "INCOMPLETE, 0 read before the input failed" in out, out
+    led = json.loads((tmp_path / "b" / "sources" / "hub" / "ledger.json").read_text())
+    assert led["complete"] is False  # retried by the next build, refused by the mix, as any unreachable dataset

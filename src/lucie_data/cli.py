@@ -226,7 +226,10 @@ def cmd_build(args) -> int:
             led = r.ledger
             if r.status == "incomplete":
                 why = "; ".join(f"{q['file']}: {q['reason']}" for q in led.get("incomplete", []))
-                con.print(f"  [red]✗[/red] {esc(r.name)}: INCOMPLETE, {led['records_read']:,} read before the "
+                # (the row that stands for a dataset that could not be loaded is not a record read: newcomer review,
+                # "1 read before the input failed" of a dataset of which nothing was read)
+                got = led["records_read"] - int((led.get("read_removed") or {}).get("read_dataset_unavailable", 0))
+                con.print(f"  [red]✗[/red] {esc(r.name)}: INCOMPLETE, {got:,} read before the "
                           f"input failed ({esc(why)}); not marked finished: the next build retries it")
                 return
             if r.status == "up-to-date":

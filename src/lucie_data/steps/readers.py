@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import lzma
+import contextlib
 import os
 import re
 import zlib
@@ -1361,14 +1362,20 @@ class RecordReader(PipelineStep):
         is_local = os.path.isdir(ds_path)
         said = _LastError()  # datasets logs the data file it failed on ("Failed to load JSON from file '…'"), and
         logging.getLogger("datasets").addHandler(said)  # its exception does not name it (review 41)
+        unreachable = None if is_local else _unreachable_hub()
         try:
-            ds = _load_hf(ds_path, sp)
+            with _hub_offline(unreachable is not None):
+                ds = _load_hf(ds_path, sp)
         except Exception as e:
             if rank == 0:
                 logged = f" (datasets logged: {' '.join(said.message.split())[:400]})" if said.message else ""
                 yield self._error("read_dataset_unavailable", label, None,
                                   f"{_exc_chain(e)}{logged}. " + (
                                       _local_dataset_hint(ds_path, sp['dataset']) if is_local else
+                                      f"{unreachable} cannot be reached (its name does not resolve: no network?) and "
+                                      "the HF cache holds no copy of this dataset: build once where the Hub is "
+                                      "reachable (the cache keeps it), or point `dataset:` at a local copy"
+                                      if unreachable else
                                       "Check the dataset id/config/split (and the network or HF_HUB_OFFLINE for Hub "
                                       "datasets)"))
             return
@@ -1502,6 +1509,40 @@ def _saved_to_disk(folder: str) -> bool:
     "use load_from_disk instead"; review: reported as a network outage and retried on every build)."""
     return os.path.isfile(os.path.join(folder, "dataset_dict.json")) or (
         os.path.isfile(os.path.join(folder, "state.json")) and os.path.isfile(os.path.join(folder, "dataset_info.json")))
+
+
+def _unreachable_hub() -> str | None:
+    """The Hub endpoint when its host name does not resolve (no network) and offline mode is not set, else None.
+
+    Why: huggingface_hub and datasets retry a host that cannot resolve for ~48 s per dataset before failing (newcomer
+    review: `pipelines/lucie.yaml`'s 42 Hub sources took ~34 min to fail offline); such a host is not coming back
+    within the retries, so the dataset is looked for in the cache only, as with HF_HUB_OFFLINE=1 (1.5 s)."""
+    from huggingface_hub import constants
+
+    from ..tokens import _resolves
+
+    if constants.HF_HUB_OFFLINE:
+        return None
+    endpoint = os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
+    return None if _resolves(endpoint) else endpoint
+
+
+@contextlib.contextmanager
+def _hub_offline(on: bool):
+    """huggingface_hub's and datasets' offline mode while a dataset loads (their flags, read when each call is
+    made), then as they were."""
+    if not on:
+        yield
+        return
+    import datasets.config
+    from huggingface_hub import constants
+
+    saved = constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE
+    constants.HF_HUB_OFFLINE = datasets.config.HF_HUB_OFFLINE = datasets.config.HF_DATASETS_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE, datasets.config.HF_DATASETS_OFFLINE = saved
 
 
 def _load_hf(ds_path: str, sp: dict):
