@@ -108,7 +108,7 @@ def test_an_incomplete_source_is_reported_without_literal_markup(tmp_path, termi
     assert "[red]" not in out and "[/red]" not in out and "[/" not in out, out
     assert "Traceback" not in out
     text = " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out).split())  # (without the terminal's colours)
-    assert "hub: INCOMPLETE, 1 read before the input failed (./ds[train]: read_dataset_unavailable)" in text, text
+    assert "hub: INCOMPLETE, 0 read before the input failed (./ds[train]: read_dataset_unavailable)" in text, text
     assert "1 source(s) incomplete (hub): an input could not be read whole" in text, text
     if terminal:
         assert "\x1b[31m" in out  # the cross and the verdict in red, as meant
