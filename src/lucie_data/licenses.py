@@ -1630,8 +1630,9 @@ class LicensePolicy(pydantic.BaseModel, extra="forbid", frozen=True):
     unknown: Literal["deny", "allow"] = "deny"
     unverified: Literal["allow", "deny"] = pydantic.Field(
         "allow", description="deny: remove a document whose licence is the recipe's only because its own was "
-        "missing (license_evidence in UNVERIFIED_EVIDENCE: an html page the sidecar has no row for, a record whose "
-        "license_field is empty), reason license_unverified")
+        "missing (license_evidence recipe:no_sidecar_row: an html page the sidecar has no row for; "
+        "recipe:no_license_field: a record whose license_field is empty; recipe:no_rights_data: license_rules found "
+        "nothing in its field or statement), reason license_unverified")
 
     @field_validator("allow_classes", mode="before")
     @classmethod

@@ -9,8 +9,10 @@ from .base import BuildContext, StageSpec
 
 
 class ExactDedupSpec(StageSpec):
-    """Exact duplicates within a source: xxh3-128 of the NFC text, whitespace runs collapsed in prose; of each group,
-    the first copy the licence gates after it keep is kept (the first copy when they keep none or all).
+    """Exact duplicates within a source (xxh3-128 of the NFC text; prose: whitespace runs collapsed).
+
+    Of each group, the first copy the licence gates after it keep is kept (the first copy when they keep none or
+    all).
 
     Code keeps its whitespace (``whitespace: keep``, the default of a code source): indentation is syntax, and two
     programs differing in it are two programs (dedup review: a line moved out of its ``if`` block in requests'
