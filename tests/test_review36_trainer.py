@@ -35,6 +35,12 @@ def test_report_on_a_mix_asks_for_its_build(built, tmp_path, capsys):
     code, out = _run(capsys, "trace", tmp_path / "m", "x")
     assert code == 2 and "is a mix (it holds mix_plan.json), not a build: give the build it was made from (the " \
                          "folder `lucie-data mix build` was given)" in out, out
+    # the mix commands say the same (newcomer review: "is not a build folder: run `lucie-data build` first")
+    for argv in (("mix", "build", built / "mix", "--output", tmp_path / "m2"), ("mix", "plan", "--build", built / "mix")):
+        code, out = _run(capsys, *argv)
+        assert code == 2 and f"is a mix (it holds mix_plan.json), not a build: give the build it was made from " \
+                             f"({built.resolve()}, the build holding it)" in out, (argv, out)
+    assert not (tmp_path / "m2").exists()
 
 
 def _rendered_text(md: str) -> str:

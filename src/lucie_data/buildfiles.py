@@ -287,3 +287,18 @@ def first_unreadable(paths, columns: list[str] | None = None):
         except (pa.ArrowException, OSError) as err:  # ArrowInvalid (not Parquet, cut short), a missing file
             return p, err
     return None
+
+
+def mix_folder_message(folder: Path, parent_is_build: bool | None = None) -> str | None:
+    """What to say when a command that wants a build is given a mix folder (it holds ``mix_plan.json``), else None:
+    the build it was made from, when that is the folder above (``BUILD/mix``). ``report``, ``trace``, ``mix build``
+    and ``mix plan`` say the same (newcomer review: the mix commands said "run `lucie-data build` first")."""
+    folder = Path(folder)
+    if not (folder / "mix_plan.json").is_file():
+        return None
+    parent = folder.resolve().parent
+    if parent_is_build is None:
+        parent_is_build = (parent / "manifest.json").is_file() or (parent / "sources").is_dir()
+    which = f"{parent}, the build holding it" if parent_is_build else "the folder `lucie-data mix build` was given"
+    return (f"{folder} is a mix (it holds mix_plan.json), not a build: give the build it was made from ({which}); "
+            "the mix's own composition and licences are in its README.md and mix_plan.json")

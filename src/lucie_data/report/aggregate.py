@@ -89,12 +89,9 @@ def require_build(build_dir: str | Path) -> None:
                          "give the folder `lucie-data build` wrote, or run `lucie-data build PIPELINE` first")
     if not is_build(build_dir) and (build_dir / "mix_plan.json").is_file():
         # (trainer review: a mix was answered with `lucie-data build PIPELINE --output <the mix>`)
-        parent = build_dir.resolve().parent
-        which = (f"{parent}, the build holding it" if is_build(parent) else
-                 "the folder `lucie-data mix build` was given")
-        raise InputError(f"{build_dir} is a mix (it holds mix_plan.json), not a build: give the build it was made "
-                         f"from ({which}); the mix's own composition and licences are in its README.md and "
-                         "mix_plan.json")
+        from ..buildfiles import mix_folder_message
+
+        raise InputError(mix_folder_message(build_dir, is_build(build_dir.resolve().parent)))
     if not is_build(build_dir):
         raise InputError(f"{build_dir}: not a build folder (no manifest.json and no sources/*/ledger.json), "
                          "expected the output_dir of a pipeline that `lucie-data build` wrote; give that folder "
