@@ -60,6 +60,8 @@ def test_report_accepts_a_build_without_manifest(demo_build, tmp_path, capsys):
     (b / "manifest.json").unlink()
     code, out, err = _run(capsys, "report", b)
     assert code == 1 and "has no manifest.json: the build stopped before its end" in err, err
+    # (newcomer review: it said the sources "it finished", of sources that were incomplete)
+    assert "source(s) it wrote a ledger for (finished or incomplete)" in err and "it finished" not in err, err
     assert (b / "reports" / "provenance.json").is_file()
 
 

@@ -935,12 +935,17 @@ def _outputs_problem(source_dir: Path, led: dict) -> str | None:
 _TOKENIZERS_OK: set = set()
 
 
-def _check_tokenizer(tokenizer: str | None) -> None:
+def _check_tokenizer(tokenizer: str | None, flag: str | None = None) -> None:
     """Load the pipeline's tokenizer once, in this process, before a source is built: a Hub id that cannot be
     fetched (offline, a typo) used to fail inside every task as "a task failed (LocalEntryNotFoundError …)", with the
-    tokenizer named only in the task logs (third review). InputError (exit 2) naming it and the fix."""
+    tokenizer named only in the task logs (third review). InputError (exit 2) naming it and the fix. ``flag``: the
+    command-line option it came from (``report --tokenizer``), which the message names instead of the pipeline's
+    `tokenizer:` (newcomer review)."""
     if not tokenizer or tokenizer in _TOKENIZERS_OK:
         return
+    who = f"the tokenizer {flag} gives" if flag else "the pipeline's tokenizer"
+    use_local = (f"Give {flag} a local tokenizer.json" if flag else "Set `tokenizer:` to a local tokenizer.json")
+    leave_out = (f"leave {flag} out" if flag else "remove `tokenizer:`")
     from .tokens import TokenCounter
 
     try:
@@ -948,20 +953,20 @@ def _check_tokenizer(tokenizer: str | None) -> None:
     except Exception as err:  # tokenizers / huggingface_hub raise many kinds (offline, 404, bad JSON)
         kind = type(err).__name__  # (LocalEntryNotFoundError: offline and not cached, said below)
         if "RepositoryNotFound" in kind:  # review: the Hub said 404 and the advice was to fill the cache
-            raise InputError(f"the pipeline's tokenizer {tokenizer!r}: the Hub has no model repository "
+            raise InputError(f"{who} {tokenizer!r}: the Hub has no model repository "
                              f"{tokenizer.partition('@')[0]} (or it is private and the token cannot see it). Check "
                              "the id (e.g. OpenLLM-France/Lucie-7B), or give a local tokenizer.json") from None
         if ("EntryNotFound" in kind and not kind.startswith("Local")) or "RevisionNotFound" in kind:
             repo, rev = tokenizer.partition("@")[::2]
-            raise InputError(f"the pipeline's tokenizer {tokenizer!r}: the Hub repository {repo} has no "
+            raise InputError(f"{who} {tokenizer!r}: the Hub repository {repo} has no "
                              f"{'revision ' + rev if 'Revision' in type(err).__name__ else 'tokenizer.json'}"
                              f"{' at revision ' + rev if rev and 'Entry' in type(err).__name__ else ''}. Give a model "
                              "repository (and revision) that has a tokenizer.json, or a local tokenizer.json") from None
         where = "a local file" if os.path.exists(tokenizer) else "a Hub id (this needs the network once, then the HF cache)"
-        raise InputError(f"the pipeline's tokenizer {tokenizer!r} ({where}) cannot be loaded: {type(err).__name__}: "
-                         f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}. Set `tokenizer:` to a "
-                         "local tokenizer.json, run once with the network so the HF cache holds it, or remove "
-                         "`tokenizer:` to count with the regex fallback (lucie_data/tokens.py)") from None
+        raise InputError(f"{who} {tokenizer!r} ({where}) cannot be loaded: {type(err).__name__}: "
+                         f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}. {use_local}, run once with "
+                         f"the network so the HF cache holds it, or {leave_out} to count with the regex fallback "
+                         "(lucie_data/tokens.py)") from None
     _TOKENIZERS_OK.add(tokenizer)
 
 

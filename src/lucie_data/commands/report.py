@@ -21,7 +21,7 @@ def cmd_report(args) -> int:
     if args.tokenizer:  # loaded once here, as the build does: a Hub id that cannot be had is an InputError, not a
         from ..runner import _check_tokenizer  # traceback from the recount (read-through)
 
-        _check_tokenizer(args.tokenizer)
+        _check_tokenizer(args.tokenizer, flag="--tokenizer")
     out_dir = Path(args.output) if args.output else build_dir / "reports"
     report = build_report(build_dir, tokenizer=args.tokenizer)
     try:
@@ -48,7 +48,7 @@ def cmd_report(args) -> int:
                   f"{'it' if len(stale[kind]) == 1 else 'them'}")
     if not report["build"]["finished"]:  # new-user review: exit 0 and "Reconciliation: OK" on an interrupted build
         raise BuildError(f"{build_dir} has no manifest.json: the build stopped before its end, so the report written "
-                         f"covers only the {len(report['funnel'])} source(s) it finished and cannot be reconciled with "
+                         f"covers only the {len(report['funnel'])} source(s) it wrote a ledger for (finished or incomplete) and cannot be reconciled with "
                          "the build (the policy and shards it recorded). Rerun `lucie-data build` with the same "
                          "pipeline and --output to finish it (it resumes), then `lucie-data report` again.")
     if not report["reconciliation"]["ok"]:

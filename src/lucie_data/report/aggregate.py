@@ -985,7 +985,7 @@ def unfinished_build(build_dir: Path, ledgers: dict[str, dict]) -> dict:
     enforced", "Reconciliation: OK", of a pipeline with a policy whose gates ran, and nothing of unstarted sources)."""
     return {"kind": "build_unfinished", "severity": "warning", "source": None, "count": 0, "ids": [],
             "message": f"{build_dir} has no manifest.json: the build stopped before its end (interrupted or failed). "
-                       f"This report covers only the {len(ledgers)} source(s) it finished; the pipeline's licence policy, "
+                       f"This report covers only the {len(ledgers)} source(s) it wrote a ledger for (finished or incomplete); the pipeline's licence policy, "
                        "the models and the sources not started are recorded in manifest.json, so nothing is said of "
                        "them. Rerun `lucie-data build` with the same pipeline and --output to finish the build (it "
                        "resumes), then `lucie-data report` again."}
