@@ -78,3 +78,25 @@ def test_a_source_naming_a_class_the_pipeline_allows_by_id_narrows_it(tmp_path, 
             assert "class share-alike is not among its allow_classes, nor any licence of it in its allow" in out
     pipe.write_text(pipe.read_text().replace("[MIT]", "[CC-BY-SA-4.0]"), encoding="utf-8")
     assert main(["build", str(pipe)]) == 0
+
+
+def test_the_source_schema_accepts_a_recipe_that_takes_its_keys_from_a_preset(capsys):
+    """Newcomer review: `schema source` required `category`, `languages` and `license`, so an editor underlined as
+    errors recipes that take them from a pipeline's `preset:`/`defaults:`, which `validate` accepts. Only `name` is
+    required in a recipe file; every shipped recipe still validates against the schema."""
+    import json
+
+    import jsonschema
+    import yaml
+
+    from lucie_data.cli import main
+
+    assert main(["schema", "source"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors({"name": "web_fr_p2", "preset": "web_fr",
+                                           "input": {"type": "jsonl", "paths": ["x.jsonl"]}}))
+    assert any("'name' is a required property" in e.message for e in validator.iter_errors({"preset": "web_fr"}))
+    root = Path(__file__).resolve().parents[1]
+    for f in sorted((root / "sources").glob("*/*.yaml")):
+        assert not list(validator.iter_errors(yaml.safe_load(f.read_text(encoding="utf-8")))), f

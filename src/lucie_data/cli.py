@@ -412,7 +412,16 @@ def cmd_schema(args) -> int:
     from .recipe import PipelineRecipe, SourceRecipe
 
     model = PipelineRecipe if args.kind == "pipeline" else SourceRecipe
-    print(json.dumps(model.model_json_schema(), indent=2))
+    schema = model.model_json_schema()
+    if model is SourceRecipe:
+        # the schema of a recipe *file*: a pipeline's `defaults:` and a `preset:` may supply any key but `name`, and
+        # `validate` checks the merged recipe (newcomer review: editors underlined as errors recipes that take
+        # `category` and `license` from a preset)
+        schema["required"] = [k for k in schema.get("required", []) if k == "name"]
+        schema["description"] = ((schema.get("description") or "").rstrip() + "\n\nOnly `name` is required here: "
+                                 "a pipeline's `defaults:` and a `preset:` may give the other keys; `lucie-data "
+                                 "validate` checks the recipe they make together.").strip()
+    print(json.dumps(schema, indent=2))
     return 0
 
 
