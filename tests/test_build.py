@@ -621,3 +621,7 @@ def test_a_change_of_the_hand_off_format_rebuilds_instead_of_resuming(demo_copy,
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
     monkeypatch.setattr(runner, "WORK_FORMAT", runner.WORK_FORMAT + 1)
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
+    # the readers' format too (code review: a source the old readers built wrongly stayed "up to date")
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
+    monkeypatch.setattr(runner, "READ_FORMAT", runner.READ_FORMAT + 1)
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"

@@ -74,6 +74,22 @@ def test_parquet_value_in_a_column_not_read_loses_nothing(tmp_path):
     assert led["read_checks"]["record_fields"] == ["crawl_time", "id", "text"]
 
 
+def test_parquet_licence_named_column_of_another_type_is_not_read(tmp_path):
+    """Code review: with no `license_field`, every licence-named column was read for the field checks, so a
+    `license_checked_at` timestamp past year 9999 removed its good row as `read_unconvertible_value`, with advice to
+    leave out of the recipe's fields a column that was not in them. Only licence-named text columns are read (the
+    checks sample their text); such a text column still reaches the checks."""
+    recs = _records("de_ud_pud.jsonl", 40)
+    ts = [0] * len(recs)
+    ts[7] = 10 ** 12
+    pq.write_table(pa.table({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs],
+                             "license_checked_at": pa.array(ts, pa.timestamp("s")),
+                             "licence": ["CC-BY-SA-3.0"] * len(recs)}), tmp_path / "pud_de.parquet")
+    led, kept, removed = make_build(tmp_path, PQ_RECIPE)
+    assert led["records_read"] == kept.height == 40 and removed.height == 0, removed
+    assert "licence" in json.dumps(led["read_checks"].get("record_licenses"))  # the text column was sampled
+
+
 def test_parquet_unconvertible_value_removes_its_row_alone(tmp_path):
     recs = _pud_with_far_timestamp(tmp_path)
     led, kept, removed = make_build(tmp_path, PQ_RECIPE + "  metadata_fields: [crawl_time]\n")
@@ -217,3 +233,25 @@ def test_hf_dataset_local_folder_bad_line_message_gives_the_cause_and_the_fix(tm
     assert "train-1.jsonl" in detail, detail  # the file datasets failed on (it says so in its log only)
     assert "../ds is a local dataset folder" in detail and "`type: jsonl` and `paths:`" in detail, detail
     assert "HF_HUB_OFFLINE" not in detail and "dataset id" not in detail, detail  # not the Hub's advice
+
+
+def test_a_damaged_save_to_disk_folder_is_not_told_to_read_its_metadata_as_jsonl(tmp_path):
+    """Code review: a save_to_disk folder whose data file is damaged got the hint to read it with `type: jsonl`, for
+    its dataset_info.json and state.json; its data is in .arrow files."""
+    import datasets
+
+    recs = _records("it_ud_pud.jsonl", 40)
+    ds = tmp_path / "ds"
+    datasets.Dataset.from_dict({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs]}).save_to_disk(str(ds))
+    (arrow,) = ds.glob("*.arrow")
+    arrow.write_bytes(arrow.read_bytes()[:200])  # cut short
+    led, kept, removed = make_build(tmp_path, """\
+        name: saved
+        category: web
+        languages: [it]
+        license: CC-BY-SA-3.0
+        input: {type: hf_dataset, dataset: ../ds, split: train}
+        """)
+    (q,) = led["quarantined_files"]
+    assert "written by save_to_disk (its data is in .arrow files)" in q["detail"], q
+    assert "`type: jsonl` and `paths:`" not in q["detail"], q

@@ -170,7 +170,10 @@ def test_models_kenlm_reads_pass_validate(tmp_path, capsys):
      "which starts with 'mmap lm http://kheafield.com/code': the file is empty)"),
     (b"\x1f\x8b\x08\x00 not really gzip", "cannot be decompressed"),
     (b"mmap lm http://kheafield.com/code incomplete\n" + bytes(100), "is a KenLM binary that build_binary did not finish"),
-], ids=["jsonl", "empty", "broken_gzip", "incomplete_binary"])
+    # code review: KenLM maps a binary into memory and refuses a compressed one ("Did you compress the binary file?")
+    (__import__("gzip").compress(b"mmap lm http://kheafield.com/code format version 5\n\0" + bytes(200)),
+     "is a compressed KenLM binary, which KenLM cannot map into memory: decompress it"),
+], ids=["jsonl", "empty", "broken_gzip", "incomplete_binary", "compressed_binary"])
 def test_a_model_path_that_is_no_kenlm_model(tmp_path, capsys, content, why):
     """rv41 F5: a file that is no KenLM model passed validate; the build failed after reading its inputs, with 'Rerun
     to resume' and a dump of the file's first line."""

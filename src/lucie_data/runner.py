@@ -40,6 +40,12 @@ LAYOUT_VERSION = 1
 # is redone from the start rather than resumed with hand-off files that lack them or order otherwise (review: resumed
 # with no preference, 0 kept; second code review: resumed with string-ordered keys, the other copy kept).
 WORK_FORMAT = 4
+# What the readers make of the same input files: 2 (2026-11-28, review 41) reads upper-case compressed extensions, ends
+# a line at a lone CR, removes a UTF-16 line with a lone surrogate alone, reads a Parquet file's used columns only
+# (a value elsewhere no longer removes its row) and calls a cut-short compressed text file truncated. In the build
+# key, so a source built or half-built by the old readers is rebuilt rather than kept "up to date" or resumed with
+# tasks of both (code review: a `.JSONL.GZ` source built as 133 garbage rows stayed so).
+READ_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -666,7 +672,8 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version."""
     recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
     payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs),
-               "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT}
+               "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT,
+               "read": READ_FORMAT}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
     files = stage_files(src)

@@ -549,6 +549,9 @@ def _kenlm_file_problem(path: str) -> str | None:
         except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
             return f"cannot be decompressed ({e}); {expected}"
     if data.startswith(KENLM_MAGIC):
+        if opener is not None:  # KenLM maps a binary into memory: "Did you compress the binary file?" (code review)
+            return ("is a compressed KenLM binary, which KenLM cannot map into memory: decompress it (a binary "
+                    "model is read as it is; only ARPA files may be compressed)")
         if data.startswith(KENLM_MAGIC + b" incomplete"):
             return "is a KenLM binary that build_binary did not finish writing; build it again from the ARPA file"
         return None

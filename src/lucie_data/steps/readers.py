@@ -993,11 +993,13 @@ class RecordReader(PipelineStep):
         except Exception as e:  # pyarrow raises several types for corrupt files
             yield from self._file_error(path, file_rel, 0, e, "read_corrupt_file", "at the start")
             return
-        # only the columns the reader uses become Python objects, as datatrove's ParquetReader reads only its own
-        # (review 41: a timestamp past year 9999 in a column nothing read made its batch fail, 100 good rows removed
-        # as `read_corrupt_file`): the mapped and metadata_fields ones, and the licence-named ones whose values the
-        # field checks sample when the recipe reads no licence field; the sampled field names come from the schema
-        want = self._read_fields | (set() if self._reads_license else {c for c in names if is_license_field(c)})
+        # only the columns the reader uses become Python objects (review 41: a timestamp past year 9999 in a column
+        # nothing read made its batch fail, 100 good rows removed as `read_corrupt_file`): the mapped and
+        # metadata_fields ones, and the licence-named text columns whose values the field checks sample when the
+        # recipe reads no licence field (text only: what they sample; code review, a `license_checked_at` timestamp
+        # past 9999 removed its row); the sampled field names come from the schema
+        want = self._read_fields | (set() if self._reads_license else {
+            f.name for f in pf.schema_arrow if is_license_field(f.name) and _is_text_type(f.type)})
         cols = [c for c in names if c in want] if len(set(names)) == len(names) else None  # (duplicate names: all)
         self._all_fields = names
         try:
@@ -1492,13 +1494,16 @@ def _exc_chain(e: BaseException, limit: int = 4) -> str:
 def _local_dataset_hint(folder: str, name: str) -> str:
     """What to do about a local dataset folder ``datasets`` cannot read (not the network: review 41): fix the data file,
     or read the files with the reader of their format, which removes a bad record alone and reads the rest."""
+    what = f"{name} is a local dataset folder (the network plays no part): fix what the error describes"
+    if _saved_to_disk(folder):  # its data is in .arrow files, no reader of ours; its .json files are metadata (code
+        return (f"{what}; it was written by save_to_disk (its data is in .arrow files): write it again with "  # review)
+                "save_to_disk, or export it (to_json, to_parquet) and read that with `type: jsonl` or `type: parquet`")
     kinds = set()
     for _, _, files in os.walk(folder):
         for f in files:
             low = f.lower()
             kinds |= {"jsonl"} if ".json" in low else {"parquet"} if low.endswith(".parquet") else set()
-    what = f"{name} is a local dataset folder (the network plays no part): fix what the error describes"
-    if not kinds:  # (a save_to_disk folder, a loading script: no reader of ours for its files)
+    if not kinds:  # (a loading script: no reader of ours for its files)
         return what
     return (f"{what}, or read its data files with {' or '.join(f'`type: {k}`' for k in sorted(kinds))} and `paths:`, "
             "which removes a bad record alone, naming its file and line, and reads the others")
@@ -1509,6 +1514,15 @@ def _saved_to_disk(folder: str) -> bool:
     "use load_from_disk instead"; review: reported as a network outage and retried on every build)."""
     return os.path.isfile(os.path.join(folder, "dataset_dict.json")) or (
         os.path.isfile(os.path.join(folder, "state.json")) and os.path.isfile(os.path.join(folder, "dataset_info.json")))
+
+
+def _is_text_type(t) -> bool:
+    """A string column (plain, large, view, or dictionary-encoded strings)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or getattr(pa.types, "is_string_view", lambda _t: False)(t)
 
 
 def _unreachable_hub() -> str | None:

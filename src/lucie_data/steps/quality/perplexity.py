@@ -15,6 +15,7 @@ removes control characters, line breaks included, so a normalised chunk is one l
 """
 from __future__ import annotations
 
+import re
 import statistics
 
 from datatrove.data import Document
@@ -59,6 +60,13 @@ _LOWER_NO_ACCENTS = TextNormConfig(lowercase=True, norm_whitespace=False, remove
                                    norm_unicode_diacritics=True, norm_numbers=False)
 
 
+# CCNet's Unicode punctuation table (datatrove's copy, single characters), replaced in one regex pass: datatrove's
+# replace_unicode_punct joins a generator over every character (0.16 s of 3 M characters against 0.01 s; code review)
+_PUNCT = _DT.unicode_punct
+_PUNCT_RE = re.compile("[" + "".join(re.escape(c) for c in _PUNCT) + "]")
+assert all(len(c) == 1 for c in _PUNCT)
+
+
 def ccnet_normalize(text: str) -> str:
     """CCNet's ``text_normalizer.normalize`` (lower case, accents stripped, each digit -> 0, Unicode punctuation
     replaced, control characters removed), built from datatrove's port (``KenlmModel``, ``simplify_text``) except for
@@ -66,7 +74,7 @@ def ccnet_normalize(text: str) -> str:
     datatrove's ``KenlmModel.normalize`` folds a whole number into one 0 (``simplify_text``'s ``norm_numbers``)."""
     text = simplify_text(text, _LOWER_NO_ACCENTS)
     text = _DT.digit_re.sub("0", text)
-    return _DT.remove_non_printing_char(_DT.replace_unicode_punct(text))
+    return _DT.remove_non_printing_char(_PUNCT_RE.sub(lambda m: _PUNCT[m.group(0)], text))
 
 
 def chunk_text(text: str, size: int) -> list[str]:
