@@ -1620,6 +1620,45 @@ sys.exit(code)
     assert not (tmp_path / "m").exists() and not (tmp_path / "m.partial").exists()
 
 
+def test_a_sigterm_while_the_command_starts_prints_no_traceback(built, tmp_path):
+    """Code review: a SIGTERM in the command's first ~0.1 s (its modules loading, before the part of the command
+    that handles interrupts) printed a KeyboardInterrupt traceback and exited 130. At any of these moments: exit 143
+    (or 0, had the mix finished first; or death by the signal, before Python started the command), never a traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for delay in (0.02, 0.06, 0.1, 0.15, 0.25):
+        p = subprocess.Popen([sys.executable, "-m", "lucie_data.cli", "mix", "build", str(built), "--output",
+                              str(tmp_path / "m")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        p.send_signal(signal.SIGTERM)
+        _out, err = p.communicate(timeout=120)
+        # (-15: killed before Python ran the command at all, as with no handler: nothing begun, nothing to say)
+        assert p.returncode in (143, 0, -signal.SIGTERM) and "Traceback" not in err, (delay, p.returncode, err)
+        assert p.returncode != 143 or "terminated (SIGTERM): " in err, err
+
+
+def test_an_interrupt_after_the_swap_says_the_mix_was_written(built, tmp_path, monkeypatch, capsys):
+    """Code review: a SIGTERM just after the new mix was swapped in (here: as the output's lock is released) was
+    answered "the mix was not written (an earlier mix in its folder is as it was)", exit 143, over a written mix."""
+    import lucie_data.locks as locks
+
+    real = locks.release
+
+    def release_then_interrupt(fd):
+        real(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(locks, "release", release_then_interrupt)
+    assert main(["mix", "build", str(built), "--output", str(tmp_path / "m")]) == 130
+    err = capsys.readouterr().err
+    assert f"interrupted: the mix was written to {(tmp_path / 'm').resolve()} (its licence check passed) before the " \
+           "command was stopped; nothing to rerun" in err, err
+    assert (tmp_path / "m" / "mix_plan.json").is_file()
+
+
 def test_a_ctrl_c_during_the_swap_is_too_late_and_ignored(built, tmp_path, monkeypatch):
     """Review: a Ctrl-C while the new mix replaced the earlier one left the new one in place (or none, between the two
     replaces) while the CLI said "the mix was not written". The swap is not cut; the mix completes."""

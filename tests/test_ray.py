@@ -1,5 +1,6 @@
 """The Ray executor on a real local Ray cluster: same bytes as the local executor."""
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,11 @@ def test_ray_build_matches_local_build(tmp_path):
     try:
         remote = build(load_pipeline(tmp_path / "pipelines" / "ray.yaml"), tmp_path / "out_ray")
         assert ray.is_initialized() and ray.cluster_resources().get("CPU") == 2  # a real cluster ran the tasks
+        # the reaper's token is in the cluster's processes only, not in this process's environment (code review:
+        # every later child of a process that ran a build carried it, and was killed when that process exited)
+        from lucie_data._ray_reaper import ENV
+
+        assert ENV not in os.environ
     finally:
         ray.shutdown()
     assert hashes(tmp_path / "out_ray") == hashes(tmp_path / "out_local")
@@ -125,33 +131,60 @@ def test_a_build_killed_with_sigkill_leaves_no_ray_process_behind(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != ENV}  # (a token this test process got from an earlier build)
     proc = subprocess.Popen([sys.executable, "-m", "lucie_data.cli", "build", str(tmp_path / "p.yaml")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    entry = f"{ENV}={proc.pid}-".encode()
 
-    def cluster() -> dict[int, bytes]:
+    def ppid_and_start(pid: int) -> tuple[int, int] | None:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            return int(fields[1]), int(fields[19])
+        except (OSError, IndexError):
+            return None
+
+    def agents() -> dict[int, int]:
+        """{pid: start time} of Ray's agents below the build (they set a title; their environment is unreadable)."""
         found = {}
         for name in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{name}/environ", "rb") as fh:
-                    if any(v.startswith(entry) for v in fh.read().split(b"\0")):
-                        with open(f"/proc/{name}/cmdline", "rb") as c:
-                            found[int(name)] = c.read()
-            except (OSError, ValueError):
+            if not name.isdigit():
                 continue
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as c:
+                    title = c.read()
+            except OSError:
+                continue
+            if not title.startswith((b"ray::DashboardAgent", b"ray::RuntimeEnvAgent")):
+                continue
+            pid, seen = int(name), set()
+            while pid > 1 and pid not in seen and (st := ppid_and_start(pid)) is not None:
+                seen.add(pid)
+                if st[0] == proc.pid:
+                    found[int(name)] = ppid_and_start(int(name))[1]
+                    break
+                pid = st[0]
         return found
 
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:  # until Ray has started its agents (the processes
-        # that used to outlive the build: `ray::DashboardAgent`, `ray::RuntimeEnvAgent`, or their agent scripts
-        # before they rename themselves) and its workers
-        seen = cluster().values()
-        if sum(b"ray::" in c for c in seen) >= 3 and any(b"agent" in c.lower() for c in seen):
-            break
+    while time.monotonic() < deadline and proc.poll() is None and len(agents()) < 2:  # until Ray has started both
         time.sleep(0.2)
     assert proc.poll() is None, proc.stderr.read().decode()
-    assert any(b"agent" in c.lower() for c in cluster().values()), cluster()
+    before = agents()
+    assert len(before) == 2, before
+    time.sleep(2.5)  # (the reaper notes the cluster's processes every 2 s)
     os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the out-of-memory killer does
     proc.wait()
+
+    def alive() -> list[int]:  # (a zombie, waiting for PID 1 to collect it, is not running)
+        out = []
+        for pid, start in before.items():
+            st = ppid_and_start(pid)
+            try:
+                state = open(f"/proc/{pid}/stat", "rb").read().rsplit(b")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if st is not None and st[1] == start and state != b"Z":
+                out.append(pid)
+        return out
+
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and cluster():
+    while time.monotonic() < deadline and alive():
         time.sleep(0.5)
-    assert not cluster(), cluster()
+    assert not alive(), alive()

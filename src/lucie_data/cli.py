@@ -551,7 +551,14 @@ def main(argv: list[str] | None = None) -> int:
 
         interrupts.install()  # Ctrl-C and SIGTERM: stop, keep what is finished; a second one: at once
     try:
-        return _main(argv)
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:  # before _main's own handling: while the command's modules load (code review: a
+            return _interrupted()  # SIGTERM in the first ~0.1 s printed a KeyboardInterrupt traceback, exit 130)
+        except Exception as e:  # (the same, wrapped by a library: see _caused_by_interrupt)
+            if not _caused_by_interrupt(e):
+                raise
+            return _interrupted()
     finally:
         for s in wrapped:  # (not left to the exit: Python would fail there on the closed pipe, and exit 120)
             if s is not None:

@@ -549,6 +549,9 @@ def ensure_ray(opts: RunOptions) -> None:
         if opts.ray_address:
             _check_ray_address(opts.ray_address)
         kw = {"address": opts.ray_address} if opts.ray_address else {"num_cpus": opts.workers, "include_dashboard": False}
+        from ._ray_reaper import ENV
+
+        inherited = os.environ.get(ENV)
         if not opts.ray_address:
             _start_ray_reaper()
         try:
@@ -558,19 +561,27 @@ def ensure_ray(opts: RunOptions) -> None:
             raise InputError(f"executor.address {opts.ray_address!r}: no running Ray cluster found ({err}). Start one "
                              "(`ray start --head`), give its address, or remove `address:` to let the build start a "
                              "local Ray") from None
+        finally:
+            # only the processes ray.init started carry the token (its raylet's children inherit it from the raylet):
+            # left in this process's environment, every later child of a notebook or script that ran a build carried
+            # it, and the reaper killed them when that process exited (code review)
+            if inherited is None:
+                os.environ.pop(ENV, None)
+            else:
+                os.environ[ENV] = inherited
 
 
 def _start_ray_reaper() -> None:
     """The local cluster's processes carry a token in their environment, and a process of ours watches the build:
     when the build dies without stopping Ray (`kill -9`), it ends them (_ray_reaper.py: two of Ray's agents outlived
-    their raylet). Once per process; Linux only."""
+    their raylet). One per local cluster this process starts; Linux only."""
     import subprocess
     import sys
     import uuid
 
     from ._ray_reaper import ENV
 
-    if ENV in os.environ or not os.path.isdir("/proc/self"):
+    if not os.path.isdir("/proc/self"):
         return
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     try:

@@ -234,7 +234,11 @@ def cmd_build(args) -> int:
     try:
         cfg = load_mix_config(build, pipeline=args.pipeline, weights=args.weights, seed=args.seed, output=args.output,
                               repeat_ids=args.repeat_ids)
-        plan = build_mix(build, cfg, log=print)
+        def written(out: Path) -> None:  # what an interrupt from here on says (not "the mix was not written")
+            args.on_interrupt = (f"the mix was written to {out} (its licence check passed) before the command was "
+                                 "stopped; nothing to rerun")
+
+        plan = build_mix(build, cfg, log=print, on_written=written)
     except MixPlanError as err:
         raise MixError(str(err)) from None
     check = plan["license_check"]

@@ -1486,7 +1486,8 @@ def recheck_mix(folder: str | Path, plan: dict,
     return violations, lic_docs
 
 
-def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any] = lambda _m: None) -> dict:
+def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any] = lambda _m: None,
+              on_written: Callable[[Path], Any] | None = None) -> dict:
     """Materialise the mix of ``build`` into ``config.output``; returns the ``mix_plan.json`` content.
 
     Python's cyclic garbage collector is paused meanwhile (and restored after, error or not): the manifest, the
@@ -1501,7 +1502,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _build_mix(build, config, log, locks)
+        return _build_mix(build, config, log, locks, on_written)
     except KeyboardInterrupt:  # what was written of this mix goes (review: every interrupt left <out>.partial)
         if locks:
             shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
@@ -1699,7 +1700,8 @@ def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
     return out, gone
 
 
-def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int]) -> dict:
+def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int],
+               on_written: Callable[[Path], Any] | None = None) -> dict:
     from . import card as card_mod
 
     build = Path(build)
@@ -2134,7 +2136,10 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     # the folder swap: not cut by a Ctrl-C, which would leave the new mix in place while the CLI says it was not
     # written, or no mix at all between the two replaces (review); one arriving now is too late and is ignored
     with _DeferredInterrupt(too_late=True):
-        return _swap_in(tmp, out, violations, shards, mix_plan, log)
+        result = _swap_in(tmp, out, violations, shards, mix_plan, log)
+        if on_written is not None and not violations:  # (in the block: a signal cannot fall between the two)
+            on_written(out)  # the caller learns the new mix is in place (code review: a SIGTERM just after the swap
+        return result  # was answered "the mix was not written")
 
 
 def _swap_in(tmp: Path, out: Path, violations: list, shards: list, mix_plan: dict, log: Callable[[str], Any]) -> dict:
