@@ -252,6 +252,19 @@ STATEMENT_TABLE = [
     ("Dieser Text steht unter CC BY 4.0, die kommerzielle Nutzung bedarf der Genehmigung.", UNKNOWN),
     ("This article is licensed under CC BY 4.0; it may not be used for AI training.", UNKNOWN),
     ("Formerly CC BY 4.0, now proprietary.", UNKNOWN),
+    # code review: bans in the active voice (the first is CC's own NonCommercial wording)
+    ("Licensed under CC BY 4.0. You may not use the material for commercial purposes.", UNKNOWN),
+    ("CC BY 4.0: you may not distribute modified material.", UNKNOWN),
+    ("CC BY 4.0. Users must not redistribute.", UNKNOWN),
+    ("CC BY 4.0. Not for commercial use.", UNKNOWN),
+    # ... and grants the first version of these rules read as restrictions (code review)
+    ("CC BY 4.0. This article was previously published in Nature.", "CC-BY-4.0"),
+    ("Formerly known as Foo. Licensed under CC0.", "CC0-1.0"),
+    ("CC0 1.0: no permission needed.", "CC0-1.0"),
+    ("Licensed under CC BY 4.0: you do not need to ask permission to reuse it.", "CC-BY-4.0"),
+    ("CC BY 4.0 — reuse without asking permission.", "CC-BY-4.0"),
+    ("Text is available under the Creative Commons Attribution-ShareAlike 4.0 License; additional terms may apply.",
+     "CC-BY-SA-4.0"),
     # ... while the licence's own terms restated, and a company's "SA", are not other terms
     ("CC BY-NC-SA 4.0 (Attribution-NonCommercial-ShareAlike)", "CC-BY-NC-SA-4.0"),
     ("Licensed under CC BY-SA 4.0, ShareAlike.", "CC-BY-SA-4.0"),

@@ -956,19 +956,24 @@ _RESTRICT_RE = re.compile(
     r"|autorise\w*|consentit\w*|permess\w*|permitid\w*|autorizad\w*)\b"
     r"|\b(?:no|pas d|keine|kein|nessun\w*|ningun\w*|sin) (?:\w+ )?(?:commerc\w*|kommerz\w*|comercial\w*|modif\w*"
     r"|bearbeit\w*|derivat\w*)"
-    # "may not be used for AI training", "must not be redistributed", "do not redistribute" (licence review, 2026-11-28)
-    r"|\b(?:may|must|shall|can|could) not be (?:\w+ ){0,2}?(?:used|redistributed|distributed|reproduced|copied"
-    r"|shared|modified|sold|reused|republished|published|mined)\b"
+    # "may not be used for AI training", "must not be redistributed", "do not redistribute" (licence review, 2026-11-28),
+    # and in the active voice: "You may not use the material for commercial purposes" (CC's own NonCommercial words),
+    # "you may not distribute modified material", "must not redistribute", "not for commercial use" (code review)
+    r"|\b(?:may|must|shall|can|could) not (?:be )?(?:\w+ ){0,2}?(?:used|redistributed|distributed|reproduced|copied"
+    r"|shared|modified|sold|reused|republished|published|mined|use|redistribute|distribute|reproduce|copy|share"
+    r"|modify|sell|reuse|republish|publish|mine|adapt|remix|transform|train)\b"
     r"|\b(?:do|does|don t|doesn t) not (?:\w+ )?(?:redistribute|distribute|reproduce|copy|share|modify|reuse|republish"
     r"|sell|use)\b|\bdon t (?:\w+ )?(?:redistribute|distribute|reproduce|copy|share|modify|reuse|republish|sell|use)\b"
+    r"|\bnot for (?:\w+ )?(?:commercial|resale|redistribution|reuse|reproduction|distribution)\b"
     # a use that needs leave: "commercial use requires permission", "soumise à accord préalable", "bedarf der
-    # Genehmigung", "requiere autorización", "richiede l'autorizzazione"
+    # Genehmigung", "requiere autorización", "richiede l'autorizzazione" (not "no permission needed": _IDIOM_RES)
     r"|\b(?:requires?|required|subject to|needs?|bedarf|beduerfen|bedurfen|erfordert|soumise?s? a|requiere|richiede"
     r"|soggett[oaie] a)(?: \w+){0,3}? (?:permission|authori[sz]ation|approval|consent|agreement|accord|autorisation"
     r"|genehmigung|zustimmung|erlaubnis|permiso|autorizacion|autorizzazione|permesso|consenso)\b"
-    # a licence that no longer holds: "formerly CC BY 4.0, now proprietary"
+    # a licence that no longer holds: "formerly CC BY 4.0, now proprietary" (a word next to a licence, not
+    # "previously published in Nature": code review)
     r"|\bproprietary\b|\b(?:formerly|previously|anciennement|auparavant|frueher|ehemals|anteriormente"
-    r"|precedentemente)\b")
+    r"|precedentemente)(?: \w+){0,2}? (?:cc|licen[cs]ed|under|released|sous|unter|bajo|sotto|lizenziert)\b")
 # Set phrases that contain a negation or a scope word but state the usual default, "unless otherwise noted" and
 # "no warranty": removed before the checks above (they are how real grants are written).
 _PARTICIPLE = (r"(?:noted|stated|specified|indicated|mentioned|marked|labell?ed|declared|credited|attributed"
@@ -989,6 +994,12 @@ _IDIOM_RES = [re.compile(p) for p in (
     (r"\b(?:salvo|ove|dove|laddove|se|tranne|eccetto)(?: \w+){0,2}? (?:diversa|diversamente|altrimenti)"
      r"(?: (?:indicato|indicata|indicati|indicazione|specificato|specificata|specificati|specificazione|previsto"
      r"|stabilito|segnalato|dichiarato|riportato))?\b"),
+    # grants that say no leave is needed: "no permission needed", "you do not need to ask permission", "without
+    # asking permission" (code review: read as "needs permission")
+    (r"\b(?:no|without)(?: \w+){0,2}? (?:permission|authori[sz]ation|consent)(?: \w+){0,2}? (?:needed|required"
+     r"|necessary)\b|\b(?:do|does|don t|doesn t)(?: not)? need(?: \w+){0,3}? (?:permission|authori[sz]ation|consent)\b"
+     r"|\bno need(?: \w+){0,3}? (?:permission|authori[sz]ation|consent)\b"
+     r"|\bwithout (?:asking|requesting|seeking|prior)(?: for)? (?:permission|authori[sz]ation|consent)\b"),
     # CC0's "No Rights Reserved", CC's attribution note "no changes were made"
     r"\bno rights? reserved\b|\baucun droit reserve\b|\bno (?:changes|modifications) (?:were |have been )?made\b",
     # warranty disclaimers: "without any warranty", "no warranty", "ohne Gewähr", "sans garantie", "sin garantía"
