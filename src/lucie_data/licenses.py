@@ -959,21 +959,32 @@ _RESTRICT_RE = re.compile(
     # "may not be used for AI training", "must not be redistributed", "do not redistribute" (licence review, 2026-11-28),
     # and in the active voice: "You may not use the material for commercial purposes" (CC's own NonCommercial words),
     # "you may not distribute modified material", "must not redistribute", "not for commercial use" (code review)
-    r"|\b(?:may|must|shall|can|could) not (?:be )?(?:\w+ ){0,2}?(?:used|redistributed|distributed|reproduced|copied"
+    r"|\b(?:(?:may|must|shall|can|could|should) not|cannot|can t|mustn t|shouldn t) (?:be )?"
+    r"(?:\w+ ){0,2}?(?:used|redistributed|distributed|reproduced|copied"
     r"|shared|modified|sold|reused|republished|published|mined|use|redistribute|distribute|reproduce|copy|share"
     r"|modify|sell|reuse|republish|publish|mine|adapt|remix|transform|train)\b"
     r"|\b(?:do|does|don t|doesn t) not (?:\w+ )?(?:redistribute|distribute|reproduce|copy|share|modify|reuse|republish"
     r"|sell|use)\b|\bdon t (?:\w+ )?(?:redistribute|distribute|reproduce|copy|share|modify|reuse|republish|sell|use)\b"
-    r"|\bnot for (?:\w+ )?(?:commercial|resale|redistribution|reuse|reproduction|distribution)\b"
+    r"|\bnot for (?:\w+ ){0,2}?(?:commercial|resale|sale|redistribution|reuse|reproduction|distribution|training"
+    r"|machine learning|ai)\b|\bno (?:ai|machine learning|tdm|text and data mining) (?:training|use|mining)\b"
+    r"|\brequires? a (?:\w+ )?licen[cs]e\b"
+    # the same bans in fr / de / es / it (code review): "Vous ne pouvez pas utiliser…", "Nicht für kommerzielle
+    # Zwecke", "darf nicht verbreitet werden", "No se permite…", "non può essere utilizzato"
+    r"|\bne (?:\w+ )?(?:pouvez|peut|peuvent|pourrez|pourra|doit|doivent|devez) pas (?:\w+ ){0,2}?(?:utiliser|reproduire"
+    r"|diffuser|redistribuer|distribuer|modifier|vendre|copier|etre)\b"
+    r"|\bnicht (?:fur|zur|zu) (?:\w+ )?(?:kommerz\w*|verkauf\w*|weitergabe|vervielfaltigung|ki\b|training)"
+    r"|\b(?:darf|durfen|duerfen) (?:\w+ ){0,3}?nicht\b"
+    r"|\bno se (?:permite|autoriza|puede|podra)\b|\bno (?:puede|pueden|podra|podran|debe|deben) (?:ser )?(?:\w+ )?"
+    r"(?:usa\w*|utiliza\w*|reproduc\w*|distribu\w*|modifica\w*|vend\w*|copia\w*)"
+    r"|\bnon (?:\w+ )?(?:puo|possono|deve|devono|e consentit\w*|e permess\w*|e autorizzat\w*)\b"
     # a use that needs leave: "commercial use requires permission", "soumise à accord préalable", "bedarf der
     # Genehmigung", "requiere autorización", "richiede l'autorizzazione" (not "no permission needed": _IDIOM_RES)
     r"|\b(?:requires?|required|subject to|needs?|bedarf|beduerfen|bedurfen|erfordert|soumise?s? a|requiere|richiede"
     r"|soggett[oaie] a)(?: \w+){0,3}? (?:permission|authori[sz]ation|approval|consent|agreement|accord|autorisation"
     r"|genehmigung|zustimmung|erlaubnis|permiso|autorizacion|autorizzazione|permesso|consenso)\b"
-    # a licence that no longer holds: "formerly CC BY 4.0, now proprietary" (a word next to a licence, not
-    # "previously published in Nature": code review)
-    r"|\bproprietary\b|\b(?:formerly|previously|anciennement|auparavant|frueher|ehemals|anteriormente"
-    r"|precedentemente)(?: \w+){0,2}? (?:cc|licen[cs]ed|under|released|sous|unter|bajo|sotto|lizenziert)\b")
+    # a licence that no longer holds: "formerly CC BY 4.0, now proprietary" ("formerly", "previously" alone are not:
+    # "previously published under CC BY 4.0" is a grant; code review)
+    r"|\bproprietary\b")
 # Set phrases that contain a negation or a scope word but state the usual default, "unless otherwise noted" and
 # "no warranty": removed before the checks above (they are how real grants are written).
 _PARTICIPLE = (r"(?:noted|stated|specified|indicated|mentioned|marked|labell?ed|declared|credited|attributed"
@@ -997,7 +1008,7 @@ _IDIOM_RES = [re.compile(p) for p in (
     # grants that say no leave is needed: "no permission needed", "you do not need to ask permission", "without
     # asking permission" (code review: read as "needs permission")
     (r"\b(?:no|without)(?: \w+){0,2}? (?:permission|authori[sz]ation|consent)(?: \w+){0,2}? (?:needed|required"
-     r"|necessary)\b|\b(?:do|does|don t|doesn t)(?: not)? need(?: \w+){0,3}? (?:permission|authori[sz]ation|consent)\b"
+     r"|necessary)\b|\b(?:do not|does not|don t|doesn t) need(?: \w+){0,3}? (?:permission|authori[sz]ation|consent)\b"
      r"|\bno need(?: \w+){0,3}? (?:permission|authori[sz]ation|consent)\b"
      r"|\bwithout (?:asking|requesting|seeking|prior)(?: for)? (?:permission|authori[sz]ation|consent)\b"),
     # CC0's "No Rights Reserved", CC's attribution note "no changes were made"
