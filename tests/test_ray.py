@@ -37,6 +37,27 @@ def test_ray_build_matches_local_build(tmp_path):
         assert ENV not in os.environ
     finally:
         ray.shutdown()
+    # the build's reaper ends once its cluster is gone (review: a notebook kept one per build, scanning /proc)
+    import time
+
+    def reapers() -> list[str]:
+        out = []
+        for name in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as fh:
+                    cmd = fh.read()
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if b"lucie_data._ray_reaper" in cmd and ppid == os.getpid():
+                out.append(name)
+        return out
+
+    deadline = time.monotonic() + 60
+    while reapers() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not reapers()
     assert hashes(tmp_path / "out_ray") == hashes(tmp_path / "out_local")
     assert [s.ledger["docs_kept"] for s in remote.sources] == [s.ledger["docs_kept"] for s in local.sources]
     assert all(s.ledger["balanced"] for s in remote.sources)

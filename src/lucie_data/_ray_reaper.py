@@ -98,11 +98,17 @@ def main(argv: list[str]) -> int:
     owner, token = int(argv[0]), argv[1]
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     known: dict[int, int] = {}
+    seen = False  # the cluster has been seen running
     tick = 0
     while os.getppid() == owner:
         if tick % 4 == 0:  # every 2 s: the cluster's processes and what they started (agents, workers)
             carriers = carrying(token)
+            known = {p: t for p, t in known.items() if (st := _stat(p)) is not None and st[1] == t}
             known.update(descendants(carriers))
+            if carriers:
+                seen = True
+            elif seen and not known:  # the cluster stopped (ray.shutdown) and left nothing: nothing to watch
+                return 0  # (review: a notebook kept one reaper per build, each scanning /proc every 2 s)
         tick += 1
         time.sleep(0.5)
     reap(token, known)

@@ -539,12 +539,20 @@ def _signal_name(exitcode: int) -> str:
     return f"exit code {exitcode}"
 
 
+_RAY_START = __import__("threading").Lock()
+
+
 def ensure_ray(opts: RunOptions) -> None:
     """Connect to the configured Ray cluster, or start a local one sized to ``workers``."""
     try:
         import ray
     except ImportError:
         raise InputError("executor.type ray needs Ray: pip install 'lucie-data[ray]'") from None
+    with _RAY_START:  # (two builds starting Ray in one process: one token set and given back at a time; review)
+        _ensure_ray(ray, opts)
+
+
+def _ensure_ray(ray, opts: RunOptions) -> None:
     if not ray.is_initialized():
         if opts.ray_address:
             _check_ray_address(opts.ray_address)
