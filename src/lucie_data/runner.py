@@ -14,6 +14,7 @@ import os
 import signal
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -539,7 +540,7 @@ def _signal_name(exitcode: int) -> str:
     return f"exit code {exitcode}"
 
 
-_RAY_START = __import__("threading").Lock()
+_RAY_START = threading.Lock()  # ensure_ray: one token set and given back at a time
 
 
 def ensure_ray(opts: RunOptions) -> None:
