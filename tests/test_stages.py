@@ -110,6 +110,20 @@ def test_normalize_leaves_code_literals_as_written_by_default(tmp_path):
     assert "Ã©" not in kept.text and "e\u0301" not in kept.text and "\x1b" in kept.text  # strip_control stays auto
 
 
+def test_normalize_in_a_source_of_prose_and_code_decides_per_document(tmp_path):
+    """Code review: `auto` was decided per source, so in `languages: [en, code:python]` the English records kept their
+    mojibake ("cafÃ©"), which the same record loses in a prose source. Each document by its own language now."""
+    literal = 'assert fix_text("Ã©tÃ©") == "été"\n'
+    rec = SourceRecipe.model_validate({**recipe_with([{"type": "normalize"}]).model_dump(exclude_none=True),
+                                       "category": "web", "languages": ["en", "code:python"]})
+    (step,) = rec.stages[0].build(ctx(tmp_path, rec, "normalize"))
+    prose = Document(text="Le cafÃ© est fermÃ©.", id="p", metadata={"language": "en"})
+    code = Document(text=literal, id="c", metadata={"language": "code:python"})
+    unknown = Document(text="Le cafÃ© est fermÃ©.", id="u", metadata={})
+    kept = {d.id: d.text for d in run_filter(step, [prose, code, unknown])}
+    assert kept == {"p": "Le café est fermé.", "c": literal, "u": "Le café est fermé."}
+
+
 def test_min_length_reasons(tmp_path):
     rec = recipe_with([{"type": "min_length", "min_chars": 200, "min_words": 60}])
     (step,) = rec.stages[0].build(ctx(tmp_path, rec, "min_length"))

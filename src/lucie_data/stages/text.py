@@ -12,7 +12,7 @@ class NormalizeSpec(StageSpec):
     """Unicode NFC, mojibake repair (ftfy), control characters and BOMs stripped (code: BOMs and line breaks only).
 
     A code source (category `programming` or `code` languages) gets only BOMs, zero-width spaces and line breaks
-    fixed by default (``auto``).
+    fixed by default (``auto``); in a source of prose and code languages, each document by its own language.
 
     Why not the same for code: its string literals are data. ftfy "repaired" a test's mojibake input
     (``fix_text("Ã©tÃ©")`` became ``fix_text("été")``), stripped terminal escapes from ``puts("\\x1b[1m…")``, NFC
@@ -42,7 +42,14 @@ class NormalizeSpec(StageSpec):
     def build(self, ctx: BuildContext):
         from ..steps.filters import NormalizeFilter
 
-        return [NormalizeFilter(**self.settings(ctx.source.is_code), **ctx.filter_kwargs(self.type))]
+        src = ctx.source
+        langs = list(src.languages)
+        mixed = (src.category != "programming" and any(lang.startswith("code") for lang in langs)
+                 and any(not lang.startswith("code") for lang in langs))
+        if mixed:  # (prose and code documents: `auto` decided per document, by its language)
+            return [NormalizeFilter(**self.settings(False), code_settings=self.settings(True),
+                                    **ctx.filter_kwargs(self.type))]
+        return [NormalizeFilter(**self.settings(src.is_code), **ctx.filter_kwargs(self.type))]
 
 
 class MinLengthSpec(StageSpec):

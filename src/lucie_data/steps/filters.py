@@ -91,13 +91,16 @@ class NormalizeFilter(LucieFilter):
     _requires_dependencies = ["ftfy"]
 
     def __init__(self, form: str | None = "NFC", fix_mojibake: bool = True, strip_control: bool = True,
-                 strip_zero_width: bool = True, fix_line_breaks: bool = True, **kw):
+                 strip_zero_width: bool = True, fix_line_breaks: bool = True, code_settings: dict | None = None, **kw):
         super().__init__(**kw)
         self.form = form
         self.fix_mojibake = fix_mojibake
         self.strip_control = strip_control
         self.strip_zero_width = strip_zero_width
         self.fix_line_breaks = fix_line_breaks
+        # a source of prose and code (`languages: [en, code:python]`): a document whose language is code gets these
+        # settings instead (NormalizeSpec's `auto`, decided per document as the prose filters do; code review)
+        self._code = (NormalizeFilter(**code_settings, stage_id=self.stage_id) if code_settings is not None else None)
 
     def _config(self):
         import ftfy
@@ -133,6 +136,8 @@ class NormalizeFilter(LucieFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         import ftfy
 
+        if self._code is not None and str(doc.metadata.get("language") or "").startswith("code"):
+            return self._code.filter(doc)
         if not hasattr(self, "_cfg"):
             self._cfg = self._config()
             self._is_bad = _is_bad()
