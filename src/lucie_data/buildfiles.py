@@ -302,3 +302,10 @@ def mix_folder_message(folder: Path, parent_is_build: bool | None = None) -> str
     which = f"{parent}, the build holding it" if parent_is_build else "the folder `lucie-data mix build` was given"
     return (f"{folder} is a mix (it holds mix_plan.json), not a build: give the build it was made from ({which}); "
             "the mix's own composition and licences are in its README.md and mix_plan.json")
+
+
+def no_build_message(folder: Path) -> str:
+    """What to say of a folder without ``sources/`` given where a build is wanted (``mix build``, ``mix plan
+    --build``): a mix folder names its build (:func:`mix_folder_message`), anything else is told to build first."""
+    return mix_folder_message(folder) or (f"{folder} is not a build folder (no sources/ inside): run `lucie-data "
+                                          "build` first, then pass the folder it wrote (e.g. build/demo)")

@@ -249,6 +249,13 @@ class SourceRecipe(Strict):
     def is_code(self) -> bool:
         return self.category == "programming" or any(lang.startswith("code") for lang in self.languages)
 
+    @property
+    def mixes_code_and_prose(self) -> bool:
+        """Code and natural languages in one source that is not all code (`languages: [en, code:python]`): stages
+        with code-aware defaults decide per document (normalize's `auto`)."""
+        return (self.category != "programming" and any(lang.startswith("code") for lang in self.languages)
+                and any(not lang.startswith("code") for lang in self.languages))
+
 
 # metadata keys some readers set without a `metadata_fields` entry (besides InputSpec.READER_METADATA_KEYS, set by all)
 READER_EXTRA_KEYS: dict[str, frozenset[str]] = {

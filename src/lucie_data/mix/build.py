@@ -268,13 +268,9 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
 
     build = Path(build)
     if not (build / "sources").is_dir():  # review: a folder that is no build was told "no mix weights"
-        from ..buildfiles import mix_folder_message
+        from ..buildfiles import no_build_message
 
-        said = mix_folder_message(build)
-        if said:
-            raise MixPlanError(said)
-        raise MixPlanError(f"{build} is not a build folder (no sources/ inside): run `lucie-data build` first, then "
-                           "pass the folder it wrote (e.g. build/demo)")
+        raise MixPlanError(no_build_message(build))
     # checked for what is read here (pipeline, policy, seed, sources): a damaged manifest names the key and the fix
     manifest: dict = read_manifest(build, error=MixPlanError, model=ManifestHead) or {}
     pfile = Path(pipeline) if pipeline else None

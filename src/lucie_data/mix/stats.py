@@ -199,13 +199,9 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
     build = Path(build)
     root = build / "sources"
     if not root.is_dir():
-        from ..buildfiles import mix_folder_message
+        from ..buildfiles import no_build_message
 
-        said = mix_folder_message(build)
-        if said:
-            raise MixPlanError(said)
-        raise MixPlanError(f"{build} is not a build folder (no sources/ inside): run `lucie-data build` first, "
-                           "then pass the folder it wrote (e.g. build/demo)")
+        raise MixPlanError(no_build_message(build))
     out = []
     mpath = build / "manifest.json"
     if manifest is None and not mpath.is_file():

@@ -43,10 +43,7 @@ class NormalizeSpec(StageSpec):
         from ..steps.filters import NormalizeFilter
 
         src = ctx.source
-        langs = list(src.languages)
-        mixed = (src.category != "programming" and any(lang.startswith("code") for lang in langs)
-                 and any(not lang.startswith("code") for lang in langs))
-        if mixed:  # (prose and code documents: `auto` decided per document, by its language)
+        if src.mixes_code_and_prose:  # (prose and code documents: `auto` decided per document, by its language)
             return [NormalizeFilter(**self.settings(False), code_settings=self.settings(True),
                                     **ctx.filter_kwargs(self.type))]
         return [NormalizeFilter(**self.settings(src.is_code), **ctx.filter_kwargs(self.type))]
