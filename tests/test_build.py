@@ -625,3 +625,24 @@ def test_a_change_of_the_hand_off_format_rebuilds_instead_of_resuming(demo_copy,
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
     monkeypatch.setattr(runner, "READ_FORMAT", runner.READ_FORMAT + 1)
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
+
+
+def test_a_revised_stage_rebuilds_the_sources_that_use_it(demo_copy, monkeypatch):
+    """The build key hashes recipes, not stage code: `normalize: auto` changed its output for a source of prose and
+    code languages on 2026-11-28 (each document by its own language), with the same recipe. A stage's `revision`
+    enters the key, so such a source is rebuilt instead of staying "up to date" with the old output."""
+    from lucie_data.stages.quality import OCRQualitySpec
+    from lucie_data.stages.text import NormalizeSpec
+
+    pipe_file = demo_copy / "pipelines" / "demo.yaml"
+    out = demo_copy / "out"
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
+    monkeypatch.setattr(NormalizeSpec, "revision", NormalizeSpec.revision + 1)
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
+    # a revised stage the recipe does not use changes nothing
+    stages = {st.type for s in load_pipeline(pipe_file).sources if s.recipe.name == "pud_en" for st in s.recipe.stages}
+    assert "ocr_quality" not in stages
+    monkeypatch.setattr(OCRQualitySpec, "revision", 2)
+    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"

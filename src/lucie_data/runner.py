@@ -696,6 +696,9 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
                "read": READ_FORMAT}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
+    revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1]
+    if revisions:  # only when some stage has one, so a source of unrevised stages keeps its key
+        payload["stage_revisions"] = revisions
     files = stage_files(src)
     if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")
         payload["stage_files"] = input_fingerprint(files)

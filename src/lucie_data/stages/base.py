@@ -50,6 +50,10 @@ class StageSpec(YamlModel):
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                              description="stage id (folder under removed/); defaults to the type")
     barrier: ClassVar[bool] = False
+    revision: ClassVar[int] = 1
+    """Bumped when the stage's output changes for the same arguments: a revision above 1 enters the build key
+    (runner.source_build_key), so a source built with the stage's older code is rebuilt rather than kept "up to
+    date" (the build key does not hash stage code)."""
     """A barrier stage needs to see every document of the source before deciding (dedup)."""
     path_fields: ClassVar[tuple[str, ...]] = ()
     """Fields naming local files (models, word lists): resolved against the recipe's folder and checked

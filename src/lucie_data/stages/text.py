@@ -1,7 +1,7 @@
 """Foundation stages: text normalisation and minimum length."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -20,6 +20,9 @@ class NormalizeSpec(StageSpec):
     code's whitespace."""
 
     type: Literal["normalize"]
+    # 2 (2026-11-28): `auto` in a source of prose and code languages treats each document by its own language; the
+    # first `auto`, the same day, treated the whole source as prose
+    revision: ClassVar[int] = 2
     form: Literal["NFC", "NFKC", "NFD", "NFKD", "auto"] | None = Field(
         "auto", description="Unicode normal form; null keeps it; auto: NFC, but null in a code source")
     fix_mojibake: bool | Literal["auto"] = Field("auto", description="ftfy's repairs; auto: true, but false in a code "
