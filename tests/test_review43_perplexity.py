@@ -173,7 +173,10 @@ def test_models_kenlm_reads_pass_validate(tmp_path, capsys):
     # code review: KenLM maps a binary into memory and refuses a compressed one ("Did you compress the binary file?")
     (__import__("gzip").compress(b"mmap lm http://kheafield.com/code format version 5\n\0" + bytes(200)),
      "is a compressed KenLM binary, which KenLM cannot map into memory: decompress it"),
-], ids=["jsonl", "empty", "broken_gzip", "incomplete_binary", "compressed_binary"])
+    # a unigram ARPA file: KenLM "assumes at least a bigram model" and failed every task at run time
+    (b"\\data\\\nngram 1=3\n\n\\1-grams:\n-1.0\t<s>\n-1.0\t</s>\n-1.0\tmot\n\n\\end\\\n",
+     "is an ARPA model of order 1, which KenLM does not load (it needs order 2 or more); build one with `lmplz -o 5`"),
+], ids=["jsonl", "empty", "broken_gzip", "incomplete_binary", "compressed_binary", "unigram"])
 def test_a_model_path_that_is_no_kenlm_model(tmp_path, capsys, content, why):
     """rv41 F5: a file that is no KenLM model passed validate; the build failed after reading its inputs, with 'Rerun
     to resume' and a dump of the file's first line."""
@@ -222,3 +225,21 @@ def test_perplexity_with_sentencepiece_as_ccnet(tmp_path):
     for t in texts[6:9]:
         pieces = " ".join(sp.encode(ccnet_normalize(t), out_type=str))
         assert f.perplexity(t) == round(10 ** (-lm.score(pieces) / (len(pieces.split()) + 1)), 1)
+
+
+def test_a_model_kenlm_rejects_at_run_time_fails_its_source_with_kenlm_reason(tmp_path):
+    """A bigram header over a body KenLM cannot read passes the load-time look; the task failed with KenLM's C++
+    signature and 'Rerun to resume', which would fail again. Now: KenLM's own reason and what to give instead."""
+    pytest.importorskip("kenlm")
+    from lucie_data.errors import InputError
+    from lucie_data.steps.quality.perplexity import PerplexityFilter
+
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1.0\t<s>\n\n\\end\\\n", encoding="utf-8")
+    spec = STAGE.validate_python({"type": "perplexity", "model_path": str(bad)})
+    assert spec.file_problem("model_path", str(bad)) is None  # the look at its head passes it
+    f = PerplexityFilter(str(bad), removed_dir=str(tmp_path / "removed"), stage_id="ppl", stage_type="perplexity")
+    with pytest.raises(InputError, match=r"^perplexity: KenLM cannot read the model '.*bad\.arpa': .*; give a KenLM "
+                                         r"model \(an ARPA file of order 2 or more") as e:
+        f.perplexity(chapters()[0])
+    assert "lm::ngram" not in str(e.value) and "threw" not in str(e.value)

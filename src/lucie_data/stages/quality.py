@@ -555,10 +555,15 @@ def _kenlm_file_problem(path: str) -> str | None:
         if data.startswith(KENLM_MAGIC + b" incomplete"):
             return "is a KenLM binary that build_binary did not finish writing; build it again from the ARPA file"
         return None
-    for line in data.split(b"\n"):
+    lines = iter(data.split(b"\n"))
+    for line in lines:
         if not line.strip() or line.startswith(b"#"):
             continue
         if line.rstrip(b"\r") == b"\\data\\":
+            orders = [int(m.group(1)) for ln in lines if (m := re.match(rb"ngram\s+(\d+)\s*=", ln.strip()))]
+            if orders and max(orders) < 2:  # lm/model.cc: "This ngram implementation assumes at least a bigram model"
+                return ("is an ARPA model of order 1, which KenLM does not load (it needs order 2 or more); build one "
+                        "with `lmplz -o 5`, as CCNet's are")
             return None
         break
     return ("is not a KenLM model (neither an ARPA file, whose first non-empty line is \\data\\, nor a KenLM binary, "

@@ -23,6 +23,7 @@ from datatrove.utils.perplexity import KenlmModel
 from datatrove.utils.text import TextNormConfig, simplify_text
 
 from ..base import LucieFilter
+from ...errors import InputError
 from ..filters import mark_modified
 from .base import put_signals
 
@@ -90,6 +91,15 @@ def chunk_text(text: str, size: int) -> list[str]:
     return out
 
 
+def _kenlm_reason(e: OSError) -> str:
+    """KenLM's own sentence from its exception, without the C++ signature it is wrapped in ("Cannot read model 'x'
+    (lm/model.cc:100 in void lm::ngram::…<…> threw FormatLoadException. This ngram implementation assumes at least a
+    bigram model. Byte: 18)"; or "… threw ParseNumberException because `…'. Could not parse …")."""
+    text = str(e)
+    m = re.search(r"threw \w+(?: because `.*?')?\.\s*(.*?)\)?$", text, re.S)
+    return (m.group(1) if m else text).strip()
+
+
 class PerplexityFilter(LucieFilter):
     name = "📉 KenLM perplexity (lucie)"
     _requires_dependencies = ["kenlm"]
@@ -108,7 +118,12 @@ class PerplexityFilter(LucieFilter):
         if self._lm is None:
             import kenlm
 
-            self._lm = _to_log(lambda: kenlm.Model(self.model_path))
+            try:
+                self._lm = _to_log(lambda: kenlm.Model(self.model_path))
+            except OSError as e:  # a file the load-time look passed, but whose body KenLM rejects
+                raise InputError(f"perplexity: KenLM cannot read the model {self.model_path!r}: {_kenlm_reason(e)}; "
+                                 "give a KenLM model (an ARPA file of order 2 or more, or a binary made from one "
+                                 "with KenLM's build_binary), such as CCNet's fr.arpa.bin") from None
             if self.sp_model_path:
                 import sentencepiece
 
