@@ -233,6 +233,12 @@ def test_card_front_matter_of_a_gpl_mix(demo_mix):
     plan["licenses"] = {"CC-BY-SA-2.0": 10}  # not on the Hub's list: other, named in license_details
     fm = front_matter(plan)
     assert fm["license"] == "other" and fm["license_details"] == "CC-BY-SA-2.0"
+    # with its link, as the Hub pairs `license: other` (hub-docs datasetcard.md: license_name and license_link)
+    assert fm["license_link"] == "https://spdx.org/licenses/CC-BY-SA-2.0.html" and "license_link" not in front_matter(
+        {**plan, "licenses": {"GPL-3.0-only": 10}})
+    plan["licenses"] = {"CC-BY-SA-4.0": 10, "GPL-2.0-only": 5}  # no single licence: the card's own Licences section
+    fm = front_matter(plan)
+    assert fm["license"] == "other" and fm["license_link"] == "README.md"
 
 
 def test_attribution_line_of_a_source_without_description_or_provenance(demo_mix):

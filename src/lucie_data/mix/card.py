@@ -230,6 +230,10 @@ def _front_matter(mix_plan: dict, spdx: str, notes: list[str] | None = None) -> 
         fm["license_name"] = "per-document licences"
         fm["license_details"] = (spdx if spdx != "other" else
                                  "Mixed licences: each row's `license` column holds its SPDX licence; see the card.")
+        # the Hub pairs `license: other` with a link (hub-docs datasetcard.md: a file in the repo or a URL): the
+        # licence's SPDX page for a single listed id, else this card, whose Licences section lists every row licence
+        single = spdx != "other" and " " not in spdx and not spdx.startswith("LicenseRef-")
+        fm["license_link"] = f"https://spdx.org/licenses/{spdx}.html" if single else "README.md"
     return fm
 
 
