@@ -106,6 +106,31 @@ def test_parquet_unconvertible_value_removes_its_row_alone(tmp_path):
     assert led["read_removed"] == {"read_unconvertible_value": 1}
 
 
+def test_parquet_dotted_metadata_field_reads_its_leaf_alone(tmp_path):
+    """`metadata_fields: [meta.sent_id]` read the whole `meta` struct: a timestamp past year 9999 in `meta.crawl_time`,
+    a field nothing reads, removed its row as `read_unconvertible_value` (and every field of a wide struct became
+    Python objects). The leaf alone is read now; a leaf reached through a JSON string still parses it."""
+    recs = _records("de_ud_pud.jsonl")
+    ts = [0] * len(recs)
+    ts[200] = 10 ** 12
+    meta = pa.StructArray.from_arrays(
+        [pa.array([r["id"].upper() for r in recs]), pa.array(ts, pa.timestamp("s")),
+         pa.array([json.dumps({"n": i}) for i in range(len(recs))])], names=["sent_id", "crawl_time", "extra"])
+    pq.write_table(pa.table({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs], "meta": meta}),
+                   tmp_path / "pud_de.parquet")
+    led, kept, removed = make_build(tmp_path, PQ_RECIPE + "  metadata_fields: [meta.sent_id, meta.extra.n, meta.gone]\n")
+    assert led["records_read"] == kept.height == 397 and removed.height == 0, removed
+    got = [json.loads(m) for m in kept.sort("id")["metadata"]]
+    want = sorted(recs, key=lambda r: f"ts/{r['id']}")
+    assert [(g["meta.sent_id"], g["meta.extra.n"]) for g in got] == [
+        (r["id"].upper(), recs.index(r)) for r in want]
+    assert all("meta.gone" not in g and "crawl_time" not in json.dumps(g) for g in got)
+    # the struct read whole when the recipe asks for it: the far timestamp removes its row, as before
+    led, kept, removed = make_build(tmp_path / "whole", PQ_RECIPE.replace('"../*.parquet"', '"../../*.parquet"')
+                                    + "  metadata_fields: [meta]\n")
+    assert kept.height == 396 and removed["removal_reason"].to_list() == ["read_unconvertible_value"]
+
+
 def test_utf16_jsonl_lone_surrogate_removes_its_line_alone(tmp_path):
     recs = _records("en_ud_pud.jsonl")
     data = b"\xff\xfe"  # UTF-16-LE with its BOM; line 200's text starts with a lone high surrogate (0xD800)

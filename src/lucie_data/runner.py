@@ -696,6 +696,12 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
                "read": READ_FORMAT}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
+    inp = src.recipe.input
+    if inp.type == "parquet" and any("." in f for f in inp.metadata_fields or ()):
+        # 2026-11-28: a dotted `metadata_fields` path into a Parquet struct reads its leaf alone (readers.parquet_columns),
+        # so a value elsewhere in the struct no longer removes the row: these sources alone rebuild (READ_FORMAT would
+        # rebuild every source)
+        payload["read_struct_leaves"] = True
     revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1]
     if revisions:  # only when some stage has one, so a source of unrevised stages keeps its key
         payload["stage_revisions"] = revisions

@@ -653,7 +653,8 @@ class RecordReader(PipelineStep):
         self._reads_license = bool(input_spec.get("license_field"))
         # the record fields the reader reads (checked for depth): mapped ones, metadata_fields and their dotted bases
         paths = input_spec.get("metadata_fields") or []
-        self._read_fields = ({input_spec[o] for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)} | set(paths)
+        self._field_paths = {input_spec[o] for o in MAPPED_FIELD_OPTIONS if input_spec.get(o)} | set(paths)
+        self._read_fields = (self._field_paths
                              | {".".join(p.split(".")[:n]) for p in paths for n in range(1, p.count(".") + 1)})
 
     # ------------------------------------------------------------------ helpers
@@ -998,9 +999,9 @@ class RecordReader(PipelineStep):
         # metadata_fields ones, and the licence-named text columns whose values the field checks sample when the
         # recipe reads no licence field (text only: what they sample; code review, a `license_checked_at` timestamp
         # past 9999 removed its row); the sampled field names come from the schema
-        want = self._read_fields | (set() if self._reads_license else {
+        want = self._field_paths | (set() if self._reads_license else {
             f.name for f in pf.schema_arrow if is_license_field(f.name) and _is_text_type(f.type)})
-        cols = [c for c in names if c in want] if len(set(names)) == len(names) else None  # (duplicate names: all)
+        cols = parquet_columns(pf.schema_arrow, want)
         self._all_fields = names
         try:
             yield from self._parquet_groups(pf, groups, cols, file_rel, mine)
@@ -1489,6 +1490,49 @@ def _exc_chain(e: BaseException, limit: int = 4) -> str:
         parts.append(f"{type(e).__name__}: {msg}" if msg else type(e).__name__)
         e = e.__cause__ or (None if e.__suppress_context__ else e.__context__)
     return " <- ".join(parts)[:1000]
+
+
+def parquet_columns(schema, paths: set[str]) -> list[str] | None:
+    """What to read of a Parquet file for the record fields ``paths`` (``_iter_parquet``), or None for every column
+    (a file with two columns of one name). A field that is a column is read whole; a dotted path into a struct
+    column (``meta.author``), resolved as ``_lookup_path`` does (the longest dotted prefix that is a column), is read
+    as that leaf alone, which pyarrow gives as the struct with only that field: the struct's other fields are neither
+    converted nor able to remove the row (a timestamp past 9999 elsewhere in ``meta``). A path leaving the structs (a
+    JSON-string column, a list) reads the value it leaves from; a path not in the file reads nothing."""
+    import pyarrow as pa
+
+    names = schema.names
+    if len(set(names)) != len(names):
+        return None
+    chosen: set[str] = set()
+    for path in paths:
+        if path in names:
+            chosen.add(path)
+            continue
+        parts = path.split(".")
+        n = next((n for n in range(len(parts) - 1, 0, -1) if ".".join(parts[:n]) in names), 0)
+        if not n:
+            continue  # not in this file: the field checks count it missing
+        base = ".".join(parts[:n])
+        kind, leaf = schema.field(base).type, base
+        # pyarrow splits a selection at every dot: a dotted column name, or a struct child name with a dot or twice
+        # in its struct, would be ambiguous, so such a column is read whole
+        for part in ([] if "." in base else parts[n:]):
+            if not pa.types.is_struct(kind):
+                break  # a JSON string (or a list) from here: that value is read, and _lookup_path parses it
+            if any("." in f.name for f in kind) or len({f.name for f in kind}) != kind.num_fields:
+                leaf = base
+                break
+            if kind.get_field_index(part) < 0:
+                leaf = None  # not in the struct, nothing to read: the field checks count it missing
+                break
+            kind, leaf = kind.field(part).type, f"{leaf}.{part}"
+        if leaf:
+            chosen.add(leaf)
+    # a column read whole covers its own leaves; in the file's column order, as the records had them before
+    column = {c: names.index(c if c in names else c.split(".")[0]) for c in chosen}
+    return sorted((c for c in chosen if not any(c.startswith(f"{w}.") and w in names for w in chosen)),
+                  key=lambda c: (column[c], c))
 
 
 def _local_dataset_hint(folder: str, name: str) -> str:
