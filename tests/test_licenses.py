@@ -287,6 +287,20 @@ STATEMENT_TABLE = [
     ("CC BY-NC-SA 4.0 (Attribution-NonCommercial-ShareAlike)", "CC-BY-NC-SA-4.0"),
     ("Licensed under CC BY-SA 4.0, ShareAlike.", "CC-BY-SA-4.0"),
     ("Publié par Le Monde SA sous licence CC BY 4.0", "CC-BY-4.0"),
+    # CC's own deed quoted under the licence (creativecommons.org/licenses/by/4.0/deed.en, deed.fr): it binds the
+    # reuser, and was read as a denial ("not apply") or a ban ("pas autorisé") of the work's licence
+    ("This work is licensed under CC BY 4.0. No additional restrictions — You may not apply legal terms or "
+     "technological measures that legally restrict others from doing anything the license permits.", "CC-BY-4.0"),
+    ("Licensed under CC BY-SA 4.0. You do not have to comply with the license for elements of the material in the "
+     "public domain or where your use is permitted by an applicable exception or limitation.", "CC-BY-SA-4.0"),
+    ("Sous licence CC BY 4.0. Pas de restrictions complémentaires — Vous n'êtes pas autorisé à appliquer des "
+     "conditions légales ou des mesures techniques qui restreindraient légalement autrui à utiliser l'Oeuvre dans "
+     "les conditions décrites par la licence.", "CC-BY-4.0"),
+    # ... but only those words: a ban beside them, or the licence itself not applied, still unknown
+    ("Licensed under CC BY 4.0. You may not apply legal terms or technological measures that legally restrict "
+     "others from doing anything the license permits. You may not use the text for AI training.", UNKNOWN),
+    ("You may not apply the CC BY 4.0 license to the images.", UNKNOWN),
+    ("CC BY 4.0 does not apply to elements of the material in the public domain.", UNKNOWN),
 ]
 
 

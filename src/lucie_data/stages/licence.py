@@ -7,7 +7,7 @@ reaches the output unless the pipeline's policy allows its licence.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -47,6 +47,10 @@ class LicenseRulesSpec(StageSpec):
     """Per-document licence from a metadata field or statement, and Lucie's Gutenberg rule (annotates only)."""
 
     type: Literal["license_rules"]
+    # 2 (2026-11-28): rights statements naming NC/ND terms, bans ("may not", "not for sale", in fr/de/es/it), needed
+    # permission or "proprietary" read as unknown, CC's own deed lines as grants; a Gutenberg book of unknown language
+    # under the stricter threshold. Sources built before keep documents the rules now label otherwise (rule 2)
+    revision: ClassVar[int] = 2
     license_field: str | None = Field(None, description="metadata key holding a licence id or name; normalised "
                                       "to SPDX, overrides the current licence (evidence rule:<stage>)")
     statement_field: str | None = Field(None, description="metadata key holding a free-text rights statement "
