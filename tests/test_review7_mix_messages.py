@@ -205,6 +205,32 @@ def test_a_shard_the_manifest_does_not_list_stops_the_mix(built, tmp_path):
         build_mix(b, load_mix_config(b, output=tmp_path / "m"))
 
 
+@pytest.mark.parametrize(("edit", "match"), [
+    (lambda m: m["shards"][0].update(bytes=None), r"shards\[0\]\.bytes is null, expected the shard's size in bytes"),
+    (lambda m: m["shards"][0].update(sha256="0" * 63), r"shards\[0\]\.sha256 is \"0{63}\", expected the shard's SHA-256"),
+    (lambda m: m["shards"][1].pop("path"), r"shards\[1\]\.path is null, expected the shard's path"),
+    (lambda m: m.pop("shards"), r"manifest\.json: shards is null, expected the list of the build's shards"),
+    (lambda m: m["shards"].__setitem__(0, "x"), r"shards\[0\] is \"x\", expected an object"),
+], ids=["bytes_null", "short_sha256", "no_path", "no_shards", "not_an_object"])
+def test_a_damaged_shard_entry_stops_the_mix_instead_of_its_checks(built, tmp_path, edit, match):
+    """Review 49: one entry the mix could not read (`bytes: null`) made it drop every entry, and with them its two
+    checks: a copy of a shard dropped beside it (46 rows, ids twice) and a shard rewritten under its old licence
+    label were mixed, "licence check passed". The entry is refused, naming its key."""
+    import json
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(built, b, ignore=shutil.ignore_patterns("mix", "reports"))
+    shard = sorted((b / "sources" / "eltec_fr" / "data").glob("*/*.parquet"))[0]
+    shutil.copy(shard, shard.with_name("00002-0000.parquet"))
+    m = json.loads((b / "manifest.json").read_text())
+    edit(m)
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(MixPlanError, match=match + r".*edited or damaged.*rerun `lucie-data build`"):
+        build_mix(b, load_mix_config(b, output=tmp_path / "m"))
+    assert not (tmp_path / "m").exists()
+
+
 def test_a_folder_named_like_anothers_language_config_does_not_take_it():
     """Review: `publish_as: {pud_en: web_cc-en}` made the config `web_cc-en` load pud_en's rows, and web_cc's English
     part had no config."""

@@ -747,26 +747,48 @@ def _manifest_shards(build: Path, manifest: "_ManifestFile | None" = None) -> di
 
     A hint, checked before use: an entry describes a shard only while the file still has that size and
     was not modified after the manifest was written (:func:`_describes`); otherwise the shard is read
-    (counted, hashed, read back) as if the manifest had no entry. {} when absent or unreadable.
+    (counted, hashed, read back) as if the manifest had no entry. {} when there is no manifest (the mix refuses
+    such a build before). An entry without its path, size or SHA-256 is refused, naming its key: the entries are
+    also what tells a shard the build wrote from one dropped beside them, and what a rewritten shard is compared
+    with (review 49: one `bytes: null` made this {}, which turned both checks off: a foreign shard and a shard
+    rewritten under its old licence label were mixed, "licence check passed").
     ``manifest``: the file already read (else it is read here).
     """
-    try:
+    if manifest is None:
+        manifest = _ManifestFile.read(build / "manifest.json")
         if manifest is None:
-            manifest = _ManifestFile.read(build / "manifest.json")
-            if manifest is None:
-                return {}
-        mtime = manifest.mtime_ns
-        entries = manifest.data.get("shards") or []
-        out = {}
-        prefix = os.fspath(build / "x")[:-1]  # what pathlib puts before a child's name ("" for the folder ".")
-        for e in entries:
-            if isinstance(e, dict) and len(str(e.get("sha256", ""))) == 64:
-                summary = e.get("summary")
-                out[_joined(build, prefix, e["path"])] = (int(e["bytes"]), str(e["sha256"]), mtime,
-                                                          summary if _valid_summary(summary) else None)
-        return out
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+            return {}
+    mtime = manifest.mtime_ns
+    data = manifest.data  # (parsed and its head validated by read_sources before: a dict)
+    entries = data.get("shards") if isinstance(data, dict) else None
+    mpath = build / "manifest.json"
+
+    def refuse(where: str, value: object, expected: str):
+        from ..buildfiles import MANIFEST_FIX
+
+        raise MixPlanError(f"{mpath}: {where} is {json.dumps(value)[:80]}, expected {expected}: the manifest was "
+                           f"edited or damaged, and its shard entries are what the mix checks the shards against; "
+                           f"{MANIFEST_FIX}")
+
+    if not isinstance(entries, list):
+        refuse("shards", entries, "the list of the build's shards")
+    out = {}
+    prefix = os.fspath(build / "x")[:-1]  # what pathlib puts before a child's name ("" for the folder ".")
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            refuse(f"shards[{i}]", e, "an object")
+        rel, size, sha = e.get("path"), e.get("bytes"), e.get("sha256")
+        if not isinstance(rel, str) or not rel:
+            refuse(f"shards[{i}].path", rel, "the shard's path in the build folder")
+        if not rel.startswith("sources/") or "/data/" not in rel:
+            continue  # (not a kept shard: nothing the mix reads)
+        if type(size) is not int or size < 0:
+            refuse(f"shards[{i}].bytes", size, "the shard's size in bytes")
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+            refuse(f"shards[{i}].sha256", sha, "the shard's SHA-256 (64 hex digits)")
+        summary = e.get("summary")
+        out[_joined(build, prefix, rel)] = (size, sha, mtime, summary if _valid_summary(summary) else None)
+    return out
 
 
 def _joined(build: Path, prefix: str, rel: str) -> str:
