@@ -453,6 +453,42 @@ def test_a_shard_rewritten_with_as_many_rows_is_rebuilt_and_a_touched_one_is_not
     _entries_match_files(out)
 
 
+def test_a_damaged_manifest_rebuilds_the_sources_it_can_no_longer_vouch_for(demo_build, tmp_path):
+    """Review 49: with manifest.json cut in half, a rerun had nothing to check an edited shard against: every source
+    "up to date", and the new manifest recorded the edited file's hash (then `mix build` passed). The manifest is
+    written whole (os.replace), so one that does not read was damaged since: every finished source is rebuilt, with a
+    warning saying why, and the shards get their bytes back."""
+    import shutil
+
+    import pyarrow as pa
+
+    root = Path(__file__).resolve().parents[1]
+    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
+    out = tmp_path / "b"
+    shutil.copytree(demo_build, out)
+    first = shard_hashes(out)
+    kept = sorted(out.glob("sources/eltec_fr/data/**/*.parquet"))[0]
+    table = pq.read_table(kept)
+    texts = table.column("text").to_pylist()
+    texts[0] = texts[0].replace("e", "é", 1)
+    pq.write_table(table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts)), kept,
+                   compression="zstd")
+    raw = (out / "manifest.json").read_bytes()
+    (out / "manifest.json").write_bytes(raw[: len(raw) // 2])
+    events = []
+    res = build(pipe, out, workers=1, on_event=lambda kind, d: events.append((kind, d)))
+    assert {s.status for s in res.sources} == {"built"}
+    warnings = [d for kind, d in events if kind == "warning"]
+    assert sorted(w["source"] for w in warnings) == sorted(s.name for s in res.sources)
+    assert all("manifest.json cannot be read (not JSON" in w["message"] and w["message"].endswith(
+        "rebuilding this source") for w in warnings), warnings
+    assert shard_hashes(out) == first
+    _entries_match_files(out)
+    # and once written again, a rerun trusts it: nothing rebuilt
+    again = build(pipe, out, workers=1)
+    assert {s.status for s in again.sources} == {"up-to-date"}
+
+
 def test_a_build_in_one_process_prints_no_logging_errors(tmp_path):
     """workers 1 (tasks run in this process): datatrove's task logger re-added its default sink on our silenced
     stderr, which was then closed, and every later log line printed a "Logging error in Loguru Handler" traceback

@@ -156,6 +156,30 @@ def previous_entries(out: Path) -> tuple[dict[str, dict], int]:
         return {}, 0
 
 
+def manifest_damage(out: Path) -> str | None:
+    """Why the build's ``manifest.json``, present, does not read as one (not JSON, not an object, its shard lists
+    not lists), or None (absent, or readable). The file is written whole (os.replace): such a file was edited or
+    damaged since, and the shards it recorded cannot be checked against it (review 49: a cut manifest made every
+    finished source "up to date", an edited shard with it, and the rewritten manifest recorded the edited file)."""
+    path = out / "manifest.json"
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        return f"{e.strerror or e}"
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        return f"not JSON: {e}"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    for key in ("shards", "removed_shards"):
+        if not isinstance(data.get(key, []), list):
+            return f"its `{key}` is not a list"
+    return None
+
+
 def _previous_entries(path: Path, mtime: int) -> tuple[dict[str, dict], int]:
     try:
         data = json.loads(path.read_bytes())

@@ -1017,12 +1017,21 @@ def _changed_since_manifest(out: Path, source_dir: Path) -> str | None:
     after that manifest (a ``touch`` or an edit), the sha256 of its bytes. Shards the manifest does not list (a build from another
     version, a source never in a manifest) are not judged here, nor a source whose ledger is newer than that
     manifest (rebuilt by a run that stopped before writing the manifest: its shards are new, not changed)."""
-    from .manifest import previous_entries, sha256_file
+    from .manifest import manifest_damage, previous_entries, sha256_file
     from .mix.build import footer_digest
 
     entries, since = previous_entries(out)
     if not entries:
-        return None
+        damage = manifest_damage(out)
+        if damage is None:
+            return None
+        try:  # (a source rebuilt after the damaged file was written: its shards are this build's own)
+            if (source_dir / "ledger.json").stat().st_mtime_ns > (out / "manifest.json").stat().st_mtime_ns:
+                return None
+        except OSError:
+            pass
+        return (f"{out / 'manifest.json'} cannot be read ({damage}), so this source's shards cannot be checked "
+                "against what the build recorded")
     try:  # a source finished after that manifest (by a run stopped before writing its own) is not described by it
         if (source_dir / "ledger.json").stat().st_mtime_ns > since:
             return None
