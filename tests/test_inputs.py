@@ -198,6 +198,28 @@ def test_hf_dataset_local_folder(tmp_path, name, options, n):
     assert set(kept["id"]) == {f"{name}/{r['id']}" for r in rows[:n]}
 
 
+def test_hf_dataset_local_folder_edited_rebuilds(tmp_path):
+    """Review 49: a local dataset folder was not an input: records added to it were never read, the source "up to
+    date (40 docs kept)" for good. Its files are in the build key, as inputs are (path, size, mtime)."""
+    rows = _local_hf_dataset(tmp_path)
+    recipe = """\
+        name: hf
+        category: newspaper
+        languages: [fr]
+        license: CC0-1.0
+        input: {type: hf_dataset, dataset: ../ds, split: train}
+        """
+    led, kept, _ = make_build(tmp_path, recipe)
+    assert led["records_read"] == kept.height == 30
+    more = [json.loads(l) for l in open(ROOT / "data" / "demo" / "fr_ocr_europeana_bnf.jsonl")][30:40]
+    assert len(more) == 10
+    pq.write_table(pa.Table.from_pylist(more), tmp_path / "ds" / "data" / "train-00001-of-00001.parquet")
+    res = build(load_pipeline(tmp_path / "p.yaml"))
+    assert res.sources[0].status == "built" and res.sources[0].ledger["records_read"] == 40
+    assert build(load_pipeline(tmp_path / "p.yaml")).sources[0].status == "up-to-date"
+    assert len(rows) == 30
+
+
 def test_hf_dataset_unreachable_is_quarantined_not_a_crash(tmp_path):
     led, kept, removed = make_build(tmp_path, """\
         name: hub

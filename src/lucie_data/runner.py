@@ -696,6 +696,9 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
                "read": READ_FORMAT}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar])
+    dataset_files = local_dataset_files(src)
+    if dataset_files:  # (review 49: 10 records added to a local dataset folder were never read: "up to date")
+        payload["dataset_files"] = input_fingerprint(dataset_files)
     inp = src.recipe.input
     if inp.type == "parquet" and any("." in f for f in inp.metadata_fields or ()):
         # 2026-11-28: a dotted `metadata_fields` path into a Parquet struct reads its leaf alone (readers.parquet_columns),
@@ -709,6 +712,19 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")
         payload["stage_files"] = input_fingerprint(files)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def local_dataset_files(src: LoadedSource) -> list[Path]:
+    """The files of an `hf_dataset` source's local dataset folder (resolved as its reader resolves it), sorted; []
+    for a Hub dataset. Part of the build key as inputs are, by path, size and mtime: a file added, edited or removed
+    there rebuilds the source. (A Hub dataset's content is not fingerprinted: pin its `revision:`.)"""
+    inp = src.recipe.input
+    if inp.type != "hf_dataset" or not inp.dataset:
+        return []
+    folder = src.file.parent / inp.dataset
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 def stage_files(src: LoadedSource) -> list[Path]:
