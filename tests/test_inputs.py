@@ -458,6 +458,48 @@ def test_hf_streaming_part_that_breaks_is_reported_by_its_task(tmp_path):
     assert [q["file"] for q in led["quarantined_files"]] == ["../ds[train] part 2/2"]
 
 
+def test_hf_stream_broken_in_one_striped_task_is_reported_by_that_task(tmp_path, monkeypatch):
+    """Review 49: with fewer data files than tasks every task streams the whole dataset (striping) and only task 0
+    reported a break, as if every task saw the same one; a network break in task 1's stream lost its records after
+    it without a word ("25 read, 25 kept", exit 0). Each task reports its own break, at its own next record."""
+    import datasets
+
+    import lucie_data.steps.readers as readers
+
+    rows = _local_hf_dataset(tmp_path)  # 30 records, one data file: 2 tasks stripe it
+    real, calls = readers._load_hf, []
+
+    def load(ds_path, sp):
+        ds = real(ds_path, sp)
+        calls.append(1)
+        if len(calls) < 2:
+            return ds
+
+        def broken():  # the second task's stream drops after 11 records (as a connection reset would)
+            for i, rec in enumerate(ds):
+                if i == 11:
+                    raise ConnectionError("Connection reset by peer")
+                yield rec
+        return datasets.IterableDataset.from_generator(broken)
+
+    monkeypatch.setattr(readers, "_load_hf", load)
+    write(tmp_path / "sources" / "s.yaml", "name: hfb\ncategory: newspaper\nlanguages: [fr]\nlicense: CC0-1.0\n"
+          "input: {type: hf_dataset, dataset: ../ds, split: train, streaming: true}\n")
+    write(tmp_path / "p.yaml", "name: t\nsources: [sources/*.yaml]\noutput_dir: out\n"
+                               "executor: {tasks: 2, workers: 1}\n")
+    res = build(load_pipeline(tmp_path / "p.yaml"))
+    led = res.sources[0].ledger
+    assert len(calls) == 2  # (both tasks ran here, in order)
+    assert led["complete"] is False and led["balanced"]
+    removed = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out" / "sources" / "hfb" / "removed").glob("*/*.parquet")])
+    assert removed["removal_reason"].to_list() == ["read_dataset_interrupted"]
+    meta = json.loads(removed["metadata"][0])
+    assert meta["source_record"] == 11 and "Connection reset by peer" in meta["read_error_detail"]  # task 1's next
+    kept = pl.concat([pl.read_parquet(f) for f in (tmp_path / "out" / "sources" / "hfb" / "data").glob("**/*.parquet")])
+    assert kept.height == 15 + 5  # task 0: its 15; task 1: its records before the break (1, 3, 5, 7, 9)
+    assert len(rows) == 30
+
+
 def test_inputs_outside_the_project_keep_their_absolute_path(tmp_path):
     """Recipe and inputs sharing only the filesystem root (a corpus outside the project): lineage keeps the path
     absolute, so an auditor can open it (was ``tmp/.../novels.jsonl`` without its leading ``/``); within a shared

@@ -277,6 +277,8 @@ def test_a_damaged_save_to_disk_folder_is_not_told_to_read_its_metadata_as_jsonl
         license: CC-BY-SA-3.0
         input: {type: hf_dataset, dataset: ../ds, split: train}
         """)
-    (q,) = led["quarantined_files"]
-    assert "written by save_to_disk (its data is in .arrow files)" in q["detail"], q
-    assert "`type: jsonl` and `paths:`" not in q["detail"], q
+    # each of the two tasks reports its own share unread (review 49: a failure in one task only was silent)
+    assert [q["file"] for q in led["quarantined_files"]] == ["../ds[train] task 1/2", "../ds[train] task 2/2"]
+    for q in led["quarantined_files"]:
+        assert "written by save_to_disk (its data is in .arrow files)" in q["detail"], q
+        assert "`type: jsonl` and `paths:`" not in q["detail"], q

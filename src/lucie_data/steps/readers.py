@@ -1350,8 +1350,10 @@ class RecordReader(PipelineStep):
           contiguous=True)``; positions stay the global row index, so they do not depend on ``tasks``;
         * otherwise (fewer files than tasks, or ``limit:``, "the first N records"): every task reads the
           records in order and keeps record i when ``i % tasks == rank`` (striping), as before.
-        A dataset that cannot be loaded is reported once (rank 0); a stream that breaks is reported by the
-        task that was reading that part (by rank 0 when striping, where every task sees the same break)."""
+        A dataset that cannot be loaded, and a stream that breaks, are reported by every task they happen to, each
+        for its own share (review 49: reported by task 0 only, a break in another task's stream, a network one, lost
+        that task's records without a word): a load failure labelled with the task when there are several, a break
+        at the task's own next record (the next position it would have kept when striping)."""
         import datasets
 
         sp = self.spec
@@ -1369,18 +1371,17 @@ class RecordReader(PipelineStep):
         try:
             with _hub_offline(unreachable is not None):
                 ds = _load_hf(ds_path, sp)
-        except Exception as e:
-            if rank == 0:
-                logged = f" (datasets logged: {' '.join(said.message.split())[:400]})" if said.message else ""
-                yield self._error("read_dataset_unavailable", label, None,
-                                  f"{_exc_chain(e)}{logged}. " + (
-                                      _local_dataset_hint(ds_path, sp['dataset']) if is_local else
-                                      f"{unreachable} cannot be reached (its name does not resolve: no network?) and "
-                                      "the HF cache holds no copy of this dataset: build once where the Hub is "
-                                      "reachable (the cache keeps it), or point `dataset:` at a local copy"
-                                      if unreachable else
-                                      "Check the dataset id/config/split (and the network or HF_HUB_OFFLINE for Hub "
-                                      "datasets)"))
+        except Exception as e:  # every task: each one's share is unread (one row per task, apart by the label)
+            logged = f" (datasets logged: {' '.join(said.message.split())[:400]})" if said.message else ""
+            yield self._error("read_dataset_unavailable", label + (f" task {rank + 1}/{world}" if world > 1 else ""),
+                              None, f"{_exc_chain(e)}{logged}. " + (
+                                  _local_dataset_hint(ds_path, sp['dataset']) if is_local else
+                                  f"{unreachable} cannot be reached (its name does not resolve: no network?) and "
+                                  "the HF cache holds no copy of this dataset: build once where the Hub is "
+                                  "reachable (the cache keeps it), or point `dataset:` at a local copy"
+                                  if unreachable else
+                                  "Check the dataset id/config/split (and the network or HF_HUB_OFFLINE for Hub "
+                                  "datasets)"))
             return
         finally:
             logging.getLogger("datasets").removeHandler(said)
@@ -1399,7 +1400,6 @@ class RecordReader(PipelineStep):
                 offset = (n // world) * rank + min(rank, n % world)  # datasets' own contiguous split
                 ds = ds.shard(num_shards=world, index=rank, contiguous=True)
                 striped = False
-        reports_breaks = rank == 0 or not striped
         i = -1
         try:
             for i, rec in enumerate(ds):
@@ -1408,10 +1408,12 @@ class RecordReader(PipelineStep):
                 if not striped or i % world == rank:
                     yield self.make_doc(rec, label, offset + i)
         except Exception as e:  # a streamed dataset can fail mid-way (network, a bad remote shard)
-            if reports_breaks:
-                yield self._error("read_dataset_interrupted", label, offset + i + 1,
-                                  f"{_exc_chain(e)} (after record {offset + i}); records before it go on"
-                                  + (f". {_local_dataset_hint(ds_path, sp['dataset'])}" if is_local else ""))
+            at = offset + i + 1
+            if striped and world > 1:  # this task's own next record: every task that saw the break says so once
+                at += (rank - at) % world
+            yield self._error("read_dataset_interrupted", label, at,
+                              f"{_exc_chain(e)} (after record {offset + i}); records before it go on"
+                              + (f". {_local_dataset_hint(ds_path, sp['dataset'])}" if is_local else ""))
 
     # ------------------------------------------------------------------ run
     def _owner_of_file(self, path: str) -> bool:
