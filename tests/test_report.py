@@ -227,3 +227,30 @@ def test_html_sections_come_in_the_markdown_reports_order(report_build):
     toc = re.findall(r"<li><a href=\"#[^\"]+\">([^<]+)</a></li>", page)
     assert html_titles == toc and len(html_titles) == 11
     assert [t.split(" (")[0] for t in html_titles] == md_titles, (html_titles, md_titles)
+
+
+def test_a_build_without_policy_names_the_sources_whose_gates_removed_documents(tmp_path):
+    """rv47: without a pipeline policy, a recipe with `license_rules` gets a gate (the default policy, so that its
+    verdicts act) that removed CC-BY-ND pages as `license_not_allowed`, while the report said "licences recorded, not
+    enforced". It names the gated sources now, and its policy line says where licences are enforced."""
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "ud.yaml").write_text(
+        "name: ud\ncategory: web\nlanguages: [en, de]\nlicense: CC-BY-4.0\n"
+        f"input: {{type: html, paths: ['{root}/data/demo/html/*.html']}}\n"
+        "stages:\n  - type: license_rules\n    use_detected: true\n", encoding="utf-8")
+    (tmp_path / "pud.yaml").write_text(
+        "name: pud\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-4.0\n"
+        f"input: {{type: jsonl, paths: ['{root}/data/demo/en_ud_pud.jsonl']}}\n", encoding="utf-8")
+    (tmp_path / "p.yaml").write_text("name: nopolicy\nsources: [ud.yaml, pud.yaml]\noutput_dir: out\n", encoding="utf-8")
+    res = build(load_pipeline(tmp_path / "p.yaml"))
+    funnel = {s.name: s.ledger["stages"] for s in res.sources}
+    assert [st["stage"] for st in funnel["ud"]][-1] == "license_policy"  # the gate its license_rules get
+    assert not any(st["stage"] == "license_policy" for st in funnel["pud"])
+    rep = build_report(tmp_path / "out")
+    (w,) = [w for w in rep["warnings"] if w["kind"] == "no_license_policy"]
+    assert w["message"] == ("the pipeline has no license_policy: licences were recorded but not enforced, except by "
+                            "the licence gates of source(s) ud (a recipe's own `license_gate`, or the one added after "
+                            "its `license_rules`, with the default policy unless the recipe's gate sets one)")
+    assert main(["report", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "reports" / "provenance.md").read_text(encoding="utf-8")
+    assert "none (licences recorded; enforced only by a recipe's own licence gate or licence rules)" in text

@@ -513,8 +513,8 @@ def _policy_decider(policy):
 
 def policy_brief(policy) -> str:
     """A licence policy in one line: ``allow classes public-domain, permissive; deny CC-BY-4.0; unknown deny; …``."""
-    if policy is None:
-        return "none (licences recorded, not enforced)"
+    if policy is None:  # (rv47: a recipe's own gate, or its license_rules' gate, enforces all the same)
+        return "none (licences recorded; enforced only by a recipe's own licence gate or licence rules)"
     if not isinstance(policy, dict):
         return json.dumps(policy, sort_keys=True)
 
@@ -670,8 +670,15 @@ def warnings(docs, ledgers: dict[str, dict], redistributable: dict[str, bool], m
     kept = docs.filter(pl.col("status") == "kept")
     removed = docs.filter(pl.col("status") == "removed")
     if finished and manifest.get("license_policy") is None:
+        # a recipe's own gate, and the gate its license_rules get (with the default policy, so that their verdicts
+        # act: stages.licence.with_policy_gate), remove documents all the same (rv47: "not enforced" above a funnel
+        # that showed `license_not_allowed` removals)
+        gated = sorted(s["name"] for s in manifest.get("sources") or [] if isinstance(s, dict) and s.get("license_gate"))
         out.append({"kind": "no_license_policy", "severity": "warning", "source": None, "count": 0, "ids": [],
-                    "message": "the pipeline has no license_policy: licences were recorded but not enforced"})
+                    "message": "the pipeline has no license_policy: licences were recorded but not enforced" + (
+                        f", except by the licence gates of source(s) {', '.join(gated)} (a recipe's own "
+                        "`license_gate`, or the one added after its `license_rules`, with the default policy unless "
+                        "the recipe's gate sets one)" if gated else "")})
     unk = kept.filter(pl.col("license").map_elements(lambda s: license_class(s) == "unknown", return_dtype=pl.Boolean))
     why_kept = _unknown_kept_reason(manifest.get("license_policy"))
     for name in sorted(unk["source"].unique().to_list()):
