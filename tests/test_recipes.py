@@ -220,6 +220,9 @@ def test_cli_build_on_a_folder_is_a_clear_error(tmp_path, capsys):
     ("executor: {type: local, workers: yes}\n", "executor.workers", r"expected a number, got a boolean"),
     ("mix: {default_factor: 1, seed: true}\n", "mix.seed", r"expected a number, got a boolean"),
     ("mix: {targets: {fr: true}}\n", "mix.targets", r"\.fr: expected a number, got a boolean"),
+    # rv47: passed validate and the build, then stopped `mix build` naming neither file nor key
+    ("seed: -5\n", "seed", r"greater than or equal to 0"),
+    ("seed: 18446744073709551616\n", "seed", r"less than 18446744073709551616"),
 ])
 def test_pipeline_unknown_keys_name_the_likely_key(tmp_path, extra, path, message):
     """An unknown key anywhere names the key it most likely meant and the keys allowed there (a stage's own hint,

@@ -467,7 +467,10 @@ class PipelineRecipe(Strict):
             raise ValueError(f"`output_dir` is {why}: give the build folder, relative to this file, or remove it "
                              "(default build/<name>)")
         return v
-    seed: int = 0
+    # rv47: a negative or 2**64 seed passed validate and the whole build, then stopped `mix build` (its selection hash
+    # takes 64 bits), naming neither the file nor the key
+    seed: int = Field(0, ge=0, lt=2**64, description="seed of the build's sampling and of the mix's selection (0 to "
+                      "2**64 - 1)")
     tokenizer: str | None = Field(None, description="tokenizer.json path or Hub id for token counts; "
                                   "default: regex pre-token count (see lucie_data.tokens)")
     defaults: dict[str, Any] = Field(default_factory=dict, description="keys merged under every source recipe")

@@ -336,7 +336,9 @@ def load_mix_config(build: str | Path, *, pipeline: str | Path | None = None, we
     else:
         cfg.seed = int(pdata.get("seed", manifest.get("seed", 0)) or 0)
     if not 0 <= cfg.seed < 2**64:
-        raise MixPlanError(f"seed must be in [0, 2**64), got {cfg.seed}")
+        said = ("--seed" if seed is not None else "the pipeline's mix.seed" if spec is not None and spec.seed is not None
+                else "the pipeline's seed (manifest.json)")
+        raise MixPlanError(f"{said} is {cfg.seed}: a mix's selection seed must be in [0, 2**64): give one in that range")
     if output is not None:
         cfg.output = Path(output)
     elif spec is not None and spec.output:
