@@ -173,6 +173,10 @@ _STATS = [
                      r"languages: key 'mul': language 'mul' means multiple languages", id="unknown-language-multiplier"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1, "zz-en--aligned": 2}},
                      r"key 'zz-en--aligned': language 'zz-en'", id="unknown-language-in-a-pair"),
+        # rv47: every bad key of a mapping at once, not its first only
+        pytest.param({"factors": {"fr--web": 1, "xx--web": 1, "mul--web": 2, "code:python--programming": 1, "en--web": 1}},
+                     r"factors: key 'xx--web': .*; key 'mul--web': .*; 'code:python--programming': code subsets",
+                     id="every-bad-key"),
     ],
 )
 def test_invalid_weights(weights, match):

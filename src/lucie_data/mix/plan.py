@@ -130,11 +130,18 @@ class Weights(BaseModel):
         if not isinstance(v, Mapping):
             return v
         out: dict[Any, Any] = {}
+        problems: list[str] = []  # every bad key at once (rv47: the first of each mapping only)
         for key, value in v.items():
-            new = _weight_key(str(key), info.field_name) if isinstance(key, str) else key
+            try:
+                new = _weight_key(str(key), info.field_name) if isinstance(key, str) else key
+            except ValueError as e:
+                problems.append(str(e))
+                continue
             if new in out:
-                raise ValueError(f"{key!r} and another key both mean {new!r}: give it once")
+                problems.append(f"{key!r} and another key both mean {new!r}: give it once")
             out[new] = value
+        if problems:
+            raise ValueError("; ".join(problems))
         return out
 
     def to_yaml(self) -> str:
