@@ -449,7 +449,7 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="run a pipeline (default: ./pipelines/demo.yaml; where there is "
                        "no ./pipelines/*.yaml, the bundled demo) into a build folder")
     b.add_argument("pipeline", nargs="?", help="pipeline file, or a single source recipe")
-    b.add_argument("--output", "-o", help="build folder (default: the pipeline's output_dir)")
+    b.add_argument("--output", "-o", help="build folder (default: the pipeline's output_dir; for a single recipe, ./build/<name>)")
     b.add_argument("--workers", "-w", type=_positive_int, help="processes at once (output does not depend on it)")
     b.add_argument("--only", nargs="+", action="extend", metavar="SOURCE",
                    help="build only these sources (repeatable: --only a --only b builds both)")
