@@ -199,6 +199,23 @@ def test_tools_licences_come_from_the_installed_packages_metadata():
     assert _package_license("no-such-distribution-xyz") == (UNKNOWN, "")
 
 
+def test_report_lists_the_libraries_the_recipes_ran():
+    """rv47: a build with a perplexity stage did not list KenLM, nor language ID builds their backend, WARC builds
+    warcio or Hub-dataset builds datasets. Each comes from the recipes as built, with its installed licence."""
+    from lucie_data.report.aggregate import _package_license, _stage_tools
+
+    recipes = {"a": {"recipe": {"stages": [{"type": "language_id", "backend": "lingua"},
+                                           {"type": "perplexity", "model_path": "m.arpa", "sp_model_path": "m.sp"}]}},
+               "b": {"recipe": {"stages": [{"type": "language_id"}, {"type": "normalize"}]}},
+               "c": {"recipe": {"stages": [{"type": "perplexity", "model_path": "m.arpa", "sp_model_path": None}]}}}
+    got = _stage_tools(recipes, {"jsonl", "warc", "hf_dataset"})
+    assert got == ["lingua-language-detector", "kenlm", "sentencepiece", "fasttext-numpy2-wheel", "warcio", "datasets"]
+    assert _stage_tools({"c": recipes["c"]}, {"jsonl"}) == ["kenlm"]
+    # each with its installed licence, but KenLM, whose package metadata declares none (its COPYING files say LGPL):
+    # the report's note says so rather than guessing
+    assert {d for d in got if _package_license(d)[0] == UNKNOWN} == {"kenlm"}
+
+
 def test_report_tools_table_shows_tokenizers_licence(demo_build, tmp_path, capsys):
     b = _copy(demo_build, tmp_path)
     code, out, err = _run(capsys, "report", b)

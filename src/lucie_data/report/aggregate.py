@@ -415,14 +415,36 @@ def tools_and_models(manifest: dict, ledgers: dict[str, dict], recipes: dict[str
         models.setdefault(model_key(m), m)
     types = {st["type"] for led in ledgers.values() for st in led["stages"]}
     inputs = {r.get("recipe", {}).get("input", {}).get("type") for r in recipes.values()}
+    dists = [dist for dist, needed in TOOLS.items()
+             if not needed or needed in types or (needed == "html" and inputs & {"html", "warc"})]
+    dists += [d for d in _stage_tools(recipes, inputs) if d not in dists]
     tools = []
-    for dist, needed in TOOLS.items():
-        if needed and needed not in types and not (needed == "html" and inputs & {"html", "warc"}):
-            continue
+    for dist in dists:
         lic, ver = _package_license(dist)
         tools.append({"name": dist, "version": ver, "license": lic,
                       "note": "" if lic != UNKNOWN else "no licence declared in the installed package's metadata"})
     return {"models": [models[k] for k in sorted(models)], "tools": tools}
+
+
+# the package each language ID backend runs (stages.langid)
+_LANGID_DISTS = {"fasttext": "fasttext-numpy2-wheel", "langdetect": "langdetect", "lingua": "lingua-language-detector"}
+
+
+def _stage_tools(recipes: dict[str, dict], inputs: set) -> list[str]:
+    """Libraries the recipes as built ran on the documents beyond :data:`TOOLS`: a language ID stage's backend,
+    KenLM (and SentencePiece when a perplexity stage sets `sp_model_path`), warcio for WARC inputs, datasets for
+    Hub datasets (rv47: none of them was listed)."""
+    out: list[str] = []
+    for rec in recipes.values():
+        for st in (rec.get("recipe") or {}).get("stages") or []:
+            if not isinstance(st, dict):
+                continue
+            if st.get("type") == "language_id":
+                out.append(_LANGID_DISTS.get(str(st.get("backend") or "fasttext"), "fasttext-numpy2-wheel"))
+            elif st.get("type") == "perplexity":
+                out += ["kenlm"] + (["sentencepiece"] if st.get("sp_model_path") else [])
+    out += ["warcio"] * ("warc" in inputs) + ["datasets"] * ("hf_dataset" in inputs)
+    return list(dict.fromkeys(out))
 
 
 def _built_models(recipes: dict[str, dict]) -> list[dict]:
