@@ -38,7 +38,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["language_problem", "to_code", "normalize_language", "not_a_yaml_boolean", "LID176_EXTRA", "UNKNOWN", "NOT_ONE_LANGUAGE"]
+__all__ = ["language_problem", "to_code", "normalize_language", "plausible_code_name", "not_a_yaml_boolean", "LID176_EXTRA", "UNKNOWN", "NOT_ONE_LANGUAGE"]
 
 # labels fastText lid.176 writes that ISO 639-3 retired or never listed (collective codes): Bihari, Emiliano-
 # Romagnolo, Nahuatl (checked against the shipped model's 176 labels); a recipe may expect what the model writes
@@ -56,7 +56,13 @@ LUCIE_ENDONYMS = {"français": "fr", "english": "en", "deutsch": "de", "español
 _REGION_STATUSES = {"official", "official_regional", "de_facto_official", "official_minority"}
 _CODE = re.compile(r"[a-z]{2,3}")
 _SUBTAG = re.compile(r"[a-z]{4}|[a-z]{2}|[0-9]{3}|[a-z0-9]{5,8}|[0-9][a-z0-9]{3}")  # script, region, variant
-_CODE_VALUE = re.compile(r"code(:[a-z0-9#+_.-]+)?")
+# a programming language's name as a build may write it after `code:` (it becomes part of a folder name,
+# `code-<name>`, and of Parquet metadata): letters and digits (any script), spaces and the punctuation real names use
+# (`c++`, `c#`, `objective-c`, `objective c`, `ren'py`, `graphviz (dot)`, `f*`, `asp.net`, `visual basic 6.0`),
+# at least one letter or digit, at most CODE_NAME_MAX_BYTES bytes of UTF-8 (review 49: a lone surrogate, a NUL, a
+# newline or 300 characters failed the whole source when the folder or the metadata was written)
+CODE_NAME_MAX_BYTES = 64
+_CODE_NAME_PUNCT = frozenset("#+-_.'()* ")
 
 
 @lru_cache(maxsize=1024)
@@ -196,20 +202,38 @@ def to_code(value) -> str | None:
     return base
 
 
+def plausible_code_name(name: str) -> bool:
+    """``name`` (lower-cased, stripped) can follow ``code:``: letters and digits of any script, spaces and
+    ``# + - _ . ' ( ) *``, at least one letter or digit, at most :data:`CODE_NAME_MAX_BYTES` bytes of UTF-8. So no
+    control character (a newline, a NUL), no path separator, no lone surrogate (which UTF-8 cannot encode)."""
+    if not name or len(name) > CODE_NAME_MAX_BYTES:
+        return False
+    try:
+        if len(name.encode("utf-8")) > CODE_NAME_MAX_BYTES:
+            return False
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return (all(c.isalnum() or c in _CODE_NAME_PUNCT for c in name)
+            and any(c.isalnum() for c in name))
+
+
 def normalize_language(value, is_code: bool = False) -> str | None:
     """A language value as the code a build writes: ``fr``; a pair ``fr,en`` (of two different languages);
     ``code`` or ``code:<lang>`` (lower-cased); None when it names no language (unknown: null ``language``,
     folder ``und``). In a code source (``is_code``) any other string is a programming language (``Python`` →
-    ``code:python``). The rules are in the module docstring; the record reader and recipe validation both use
+    ``code:python``) when it is a plausible name (:func:`plausible_code_name`; else None, unknown, like any value
+    naming no language). The rules are in the module docstring; the record reader and recipe validation both use
     this function, so a value means the same in both."""
     if not isinstance(value, str):
         return None
     v = value.strip().lower()
     if v == "code" or v.startswith("code:"):  # the same names with or without the prefix (code review:
         rest = v[len("code:"):].strip() if v != "code" else ""  # "code:objective c" was unknown, "Objective C" not)
-        return f"code:{rest}" if rest else "code"
+        if not rest:
+            return "code"
+        return f"code:{rest}" if plausible_code_name(rest) else None
     if is_code:
-        return f"code:{v}" if v else None
+        return f"code:{v}" if v and plausible_code_name(v) else None
     if "," in v:
         parts = [p.strip() for p in v.split(",")]
         if len(parts) != 2:
@@ -270,7 +294,8 @@ def language_problem(value: str, where: str = "recipe") -> str | None:
     if low.startswith("code"):
         if canon is not None:
             return f"language {value!r}: did you mean {canon!r}? (code languages are written in lower case)"
-        return f"language {value!r} is not `code` or `code:<language>` (code:python)"
+        return (f"language {value!r} is not `code` or `code:<language>` (code:python; a language name is letters, "
+                f"digits, spaces and # + - _ . ' ( ) *, at most {CODE_NAME_MAX_BYTES} bytes)")
     if "," in low:
         parts = [p.strip() for p in low.split(",")]
         if len(parts) > 2:

@@ -339,9 +339,12 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     lu = checks.get("language_unmapped")
     if lu:
         vals = ", ".join(f"{v} × {k}" for v, k in list(lu["values"].items())[:5])
+        use = ("use ISO 639-1 codes (fr), names (French), pairs (fr,en) or code:<lang>" if not rec.is_code else
+               "in a code recipe a value is a programming language's name (Python, C++, objective-c): letters, "
+               "digits, spaces and # + - _ . ' ( ) *, at most 64 bytes, no control character or path separator")
         warnings.append(f"{lu['records']:,} record(s) have a `{rec.input.language_field}` value that names no "
                         f"language ({vals}): filed under `und` with `language` null and the value in metadata "
-                        "`language_raw`; use ISO 639-1 codes (fr), names (French), pairs (fr,en) or code:<lang>")
+                        f"`language_raw`; {use}")
     ns = checks.get("no_sidecar_row")
     if ns:
         first = ", ".join(ns["first"][:5])
