@@ -58,3 +58,58 @@ def test_code_recipe_with_unusable_language_values_builds(tmp_path):
     # the record's own value stays in its metadata (`language_raw`, made encodable)
     raws = {json.loads(m)["language_raw"] for m in unknown["metadata"]}
     assert "py\nthon" in raws and "x" * 300 in raws and any(set(r) == {"\ufffd"} for r in raws)
+
+
+# --- 6. redpajama_rules: a signal that is there but is no number removes its document, named ------------------
+
+def _sig(v):
+    return [[0, 100, v]]
+
+
+RP_OK = {"ccnet_perplexity": _sig(300.0), "ccnet_language_score": _sig(0.9), "ccnet_nlines": _sig(10),
+         "rps_doc_num_sentences": _sig(8), "rps_doc_word_count": _sig(400), "rps_doc_mean_word_length": _sig(4.8),
+         "rps_lines_start_with_bulletpoint": [[0, 9, 0]] * 10, "rps_doc_frac_no_alph_words": _sig(0.1),
+         "is_duplicate": False}
+RP_INVALID = [("ccnet_perplexity", _sig("n/a")), ("rps_doc_word_count", [[0, 100]]),
+              ("ccnet_nlines", _sig("ten")), ("rps_lines_start_with_bulletpoint", [[0, 9, "yes"]] * 10),
+              ("rps_doc_frac_no_alph_words", {"value": 0.1}), ("is_duplicate", "false")]
+
+
+def test_redpajama_invalid_signal_is_a_removal_reason():
+    from datatrove.data import Document
+
+    from lucie_data.steps.quality.redpajama import RedPajamaRulesFilter
+
+    f = RedPajamaRulesFilter()
+    for key, bad in RP_INVALID:
+        doc = Document(text="x", id="1", metadata={"quality_signals": json.dumps(dict(RP_OK, **{key: bad}))})
+        assert f.filter(doc) == (False, "redpajama_invalid_signal"), key
+        assert doc.metadata["redpajama_invalid_signal"].startswith(f"{key}: "), doc.metadata
+    # absent, null and NaN values skip their rule, as before
+    for key, none in [("ccnet_perplexity", _sig(None)), ("ccnet_perplexity", _sig(float("nan"))),
+                      ("ccnet_nlines", []), ("is_duplicate", None), ("is_duplicate", 0)]:
+        assert f.filter(Document(text="x", id="1", metadata={"quality_signals": dict(RP_OK, **{key: none})})) is True
+    assert f.filter(Document(text="x", id="1", metadata={"quality_signals": dict(RP_OK, is_duplicate=1)})) == \
+        (False, "redpajama_is_duplicate")
+
+
+def test_redpajama_invalid_signal_in_a_build(tmp_path):
+    recs = [json.loads(line) for line in open(SHARED / "fr_eltec_novels.jsonl", encoding="utf-8")][:len(RP_INVALID) + 3]
+    for i, rec in enumerate(recs):
+        rec["quality_signals"] = json.dumps(dict(RP_OK, **dict(RP_INVALID[i:i + 1])))
+    write(tmp_path / "rp.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    led, kept, removed = make_build(tmp_path, """\
+        name: rp
+        category: web
+        languages: [fr]
+        license: CC-BY-4.0
+        input: {type: jsonl, paths: [../rp.jsonl], metadata_fields: [quality_signals]}
+        stages:
+          - type: redpajama_rules
+        """, tasks=1)
+    assert kept.height == 3 and removed.height == len(RP_INVALID)
+    assert set(removed["removal_reason"]) == {"redpajama_invalid_signal"}
+    named = sorted(json.loads(m)["redpajama_invalid_signal"] for m in removed["metadata"])
+    assert "ccnet_perplexity: 'n/a' is not a number" in named and "is_duplicate: 'false' is not true, false, 0 or 1" in named
+    stage = next(s for s in led["stages"] if s["stage"] == "redpajama_rules")
+    assert stage["removed"]["redpajama_invalid_signal"]["docs"] == len(RP_INVALID)

@@ -670,6 +670,9 @@ class RedPajamaRulesSpec(StageSpec):
     """Lucie's thresholds over RedPajama-V2 quality signals (ccnet_perplexity, rps_doc_*, is_duplicate)."""
 
     type: Literal["redpajama_rules"]
+    # 2 (review 49): a signal that is there but is no number ("n/a", "false" in is_duplicate, a bad span) removes its
+    # document as `redpajama_invalid_signal` (it failed the source, or "false" counted as a duplicate)
+    revision: ClassVar[int] = 2
     field: str = Field("quality_signals", min_length=1, description="metadata field holding the signals (list it in input.metadata_fields)")
     check_duplicates: bool = True
     missing: Literal["drop", "keep"] = "drop"

@@ -15,21 +15,80 @@ from datatrove.data import Document
 from ..base import LucieFilter
 
 
+class InvalidSignal(ValueError):
+    """A signal whose value is present but is no number (``"n/a"``, a dict, a span that is not ``[start, end,
+    value]``): the rules cannot judge the document, so :class:`RedPajamaRulesFilter` removes it with reason
+    ``redpajama_invalid_signal`` and the signal and value in its metadata (review 49: ``"n/a" < 10`` raised TypeError
+    and failed the whole source, naming no record)."""
+
+    def __init__(self, key: str, value, expected: str = "a number"):
+        self.key, self.value = key, value
+        super().__init__(f"{key}: {_shown(value)} is not {expected}")
+
+
+def _shown(value) -> str:
+    r = repr(value)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _value(signals: dict, key: str):
+    """The document-level value of a signal: the value of its first ``[start, end, value]`` span (or a bare
+    number); None when the signal is absent, null or NaN (no value: the rule is skipped, as for an absent signal);
+    :class:`InvalidSignal` when it is there but is no number."""
     v = signals.get(key)
     if isinstance(v, list):
         if not v:
             return None
         first = v[0]
-        return first[2] if isinstance(first, (list, tuple)) and len(first) == 3 else first
+        if isinstance(first, (list, tuple)):
+            if len(first) != 3:
+                raise InvalidSignal(key, first)
+            v = first[2]
+        else:
+            v = first
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if not _is_number(v):
+        raise InvalidSignal(key, v)
     return v
 
 
+def _flag(signals: dict, key: str) -> bool:
+    """A yes/no signal (``is_duplicate``): a boolean, 0/1 or null (no); :class:`InvalidSignal` otherwise (a string
+    "false" was true)."""
+    v = signals.get(key)
+    if v is None or isinstance(v, bool):
+        return bool(v)
+    if _is_number(v) and v in (0, 1):
+        return bool(v)
+    raise InvalidSignal(key, v, "true, false, 0 or 1")
+
+
 def _sum_spans(signals: dict, key: str) -> float:
-    v = signals.get(key) or []
-    if isinstance(v, (int, float)):
+    v = signals.get(key)
+    if v is None:
+        return 0.0
+    if _is_number(v):
         return float(v)
-    return float(sum((s[2] if isinstance(s, (list, tuple)) else s) or 0 for s in v))
+    if not isinstance(v, list):
+        raise InvalidSignal(key, v)
+    total = 0.0
+    for span in v:
+        x = span
+        if isinstance(span, (list, tuple)):
+            if len(span) != 3:
+                raise InvalidSignal(key, span)
+            x = span[2]
+        if x is None or (isinstance(x, float) and x != x):
+            continue
+        if not _is_number(x):
+            raise InvalidSignal(key, x)
+        total += x
+    return float(total)
 
 
 # (reason, signal, test) in the order of Lucie's code
@@ -71,6 +130,8 @@ def parse_signals(raw) -> dict | None:
 
 
 def redpajama_reason(signals: dict, check_duplicates: bool = True) -> str | None:
+    """The first of Lucie's rules the signals fail, or None; :class:`InvalidSignal` when a signal a rule reads is
+    there but is no number (an absent, null or NaN signal skips its rule)."""
     for reason, key, test in RULES[:9]:
         v = _value(signals, key)
         if v is not None and test(v):
@@ -83,7 +144,7 @@ def redpajama_reason(signals: dict, check_duplicates: bool = True) -> str | None
         v = _value(signals, key)
         if v is not None and test(v):
             return reason
-    if check_duplicates and _value(signals, "is_duplicate"):
+    if check_duplicates and _flag(signals, "is_duplicate"):
         return "redpajama_is_duplicate"
     return None
 
@@ -103,5 +164,9 @@ class RedPajamaRulesFilter(LucieFilter):
             return (False, "redpajama_missing_signals") if self.missing == "drop" else True
         if self.check_duplicates and "is_duplicate" not in signals and "is_duplicate" in doc.metadata:
             signals = dict(signals, is_duplicate=doc.metadata["is_duplicate"])
-        reason = redpajama_reason(signals, self.check_duplicates)
+        try:
+            reason = redpajama_reason(signals, self.check_duplicates)
+        except InvalidSignal as e:  # present but unreadable: no rule can judge it; removed, naming signal and value
+            doc.metadata["redpajama_invalid_signal"] = str(e)
+            return False, "redpajama_invalid_signal"
         return (False, reason) if reason else True
