@@ -113,3 +113,96 @@ def test_redpajama_invalid_signal_in_a_build(tmp_path):
     assert "ccnet_perplexity: 'n/a' is not a number" in named and "is_duplicate: 'false' is not true, false, 0 or 1" in named
     stage = next(s for s in led["stages"] if s["stage"] == "redpajama_rules")
     assert stage["removed"]["redpajama_invalid_signal"]["docs"] == len(RP_INVALID)
+
+
+# --- a small real build shared by the tests below (each test works on its own copy) -----------------------------
+
+PIPELINE = """\
+name: rv49
+sources: [sources/*.yaml]
+output_dir: out
+executor: {tasks: 1, workers: 1}
+license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}
+"""
+GSD = """\
+name: gsd
+category: web
+languages: [fr]
+license: CC-BY-SA-4.0
+input: {type: jsonl, paths: [../gsd.jsonl]}
+stages:
+  - type: exact_dedup
+"""
+CODE = """\
+name: code
+category: programming
+languages: [code]
+license: MIT
+input: {type: jsonl, paths: [../code.jsonl], language_field: programming_language, license_field: license}
+stages:
+  - type: exact_dedup
+"""
+
+
+def _head(name: str, n: int) -> str:
+    with open(SHARED / name, encoding="utf-8") as f:
+        return "".join(next(f) for _ in range(n))
+
+
+@pytest.fixture(scope="module")
+def rv49_build(tmp_path_factory) -> Path:
+    from lucie_data.cli import main
+
+    base = tmp_path_factory.mktemp("rv49")
+    write(base / "gsd.jsonl", _head("fr_ud_gsd.jsonl", 20))
+    write(base / "code.jsonl", _head("code_permissive.jsonl", 6))
+    write(base / "sources" / "gsd.yaml", GSD)
+    write(base / "sources" / "code.yaml", CODE)
+    write(base / "p.yaml", PIPELINE)
+    assert main(["build", str(base / "p.yaml")]) == 0
+    return base
+
+
+@pytest.fixture
+def build_copy(rv49_build, tmp_path) -> Path:
+    """A private copy of the project (inputs, recipes, pipeline, build folder `out`)."""
+    import shutil
+
+    shutil.copytree(rv49_build, tmp_path / "proj", symlinks=True)
+    return tmp_path / "proj"
+
+
+# --- 7. the report fails its reconciliation on a recorded policy it cannot read ----------------------------------
+
+def test_report_fails_on_a_recorded_policy_it_cannot_read(build_copy, capsys):
+    from lucie_data.cli import main
+
+    out = build_copy / "out"
+    assert main(["report", str(out), "--output", str(build_copy / "rep0")]) == 0
+    mpath = out / "manifest.json"
+    m = json.loads(mpath.read_text())
+    m["license_policy"] = {"allow_classes": ["everything"]}
+    for entry in m["sources"]:
+        entry["license_policy"] = {"allow_classes": ["everything"]}
+    mpath.write_text(json.dumps(m))
+    capsys.readouterr()
+    assert main(["report", str(out), "--output", str(build_copy / "rep")]) == 1
+    err = capsys.readouterr().err
+    assert "manifest.json `license_policy`" in err and "`sources[0].license_policy`" in err
+    assert "cannot be read" in err and "everything" in err
+    assert "delete the folder" not in err  # a rerun writes manifest.json again: nothing to delete
+    rep = json.loads((build_copy / "rep" / "provenance.json").read_text())
+    failed = {c["check"] for c in rep["reconciliation"]["checks"] if not c["ok"]}
+    assert failed == {"manifest.json `license_policy`: the pipeline's recorded licence policy can be read",
+                      "code: kept documents are under licences its recorded policy allows",
+                      "gsd: kept documents are under licences its recorded policy allows"}
+    # one source's entry alone
+    m = json.loads(mpath.read_text())
+    good = {"allow_classes": ["public-domain", "permissive", "share-alike"], "unknown": "deny"}
+    m["license_policy"] = good
+    m["sources"][0]["license_policy"] = good
+    m["sources"][1]["license_policy"] = {"allow_classes": ["permissive"], "unknown": "sometimes"}
+    mpath.write_text(json.dumps(m))
+    assert main(["report", str(out), "--output", str(build_copy / "rep2")]) == 1
+    err = capsys.readouterr().err
+    assert "`sources[1].license_policy`, cannot be read: unknown: Input should be 'deny' or 'allow'" in err

@@ -10,6 +10,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import pydantic
+
 from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest, read_source_file, rebuild_hint
 from ..errors import BuildFileError
 from ..licenses import (
@@ -533,6 +535,28 @@ def _policy_decider(policy):
     return lambda lic: lp.decide(lic)[0]
 
 
+def policy_problem(policy) -> str | None:
+    """Why a recorded licence policy cannot be read (by this version), or None: no policy (null) or one that parses.
+    :func:`_policy_decider` answers None for both, so the report tells them apart here (review 49: a manifest whose
+    policy said ``allow_classes: [everything]`` had the "kept documents are under licences its recorded policy
+    allows" check left out, "0 failed")."""
+    if policy is None:
+        return None
+    if not isinstance(policy, dict):
+        return f"it is {json.dumps(policy)[:80]}, not an object"
+    try:
+        LicensePolicy(**policy)
+    except pydantic.ValidationError as err:
+        e = err.errors()[0]
+        where = ".".join(map(str, e["loc"]))
+        if e["type"] == "extra_forbidden":
+            return f"unknown key {where!r} (allowed: {', '.join(LicensePolicy.model_fields)})"
+        return f"{where + ': ' if where else ''}{e['msg']} (found {json.dumps(e.get('input'), default=str)[:80]})"
+    except (TypeError, ValueError) as e:
+        return str(e)
+    return None
+
+
 def policy_brief(policy) -> str:
     """A licence policy in one line: ``allow classes public-domain, permissive; deny CC-BY-4.0; unknown deny; …``."""
     if policy is None:  # (rv47: a recipe's own gate, or its license_rules' gate, enforces all the same)
@@ -904,8 +928,10 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
 
     checks = []
 
-    def check(what: str, report_value, other_value) -> None:
-        checks.append({"check": what, "report": report_value, "expected": other_value, "ok": report_value == other_value})
+    def check(what: str, report_value, other_value, rerun_build: bool = False) -> None:
+        checks.append({"check": what, "report": report_value, "expected": other_value, "ok": report_value == other_value,
+                       # fixed by rerunning the build, which writes manifest.json again (no source to delete)
+                       **({"rerun_build": True} if rerun_build else {})})
 
     # nothing to reconcile the shards and the policy with: not "OK" (new-user review)
     check("manifest.json: the build finished", "yes" if finished else "no manifest.json", "yes")
@@ -915,11 +941,27 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
     for name, why in sorted((recipes_changed or {}).items()):
         check(f"{name}: recipe.resolved.json is the file manifest.json recorded", why or "yes", "yes")
     policies = built_policies(manifest, ledgers)
+    # a recorded policy this version cannot read: the check of kept licences cannot run, and says so rather than
+    # being left out (an edited manifest.json; `mix build` refuses it too)
+    edited = ("edited since the build, or written by another lucie-data version; rerun `lucie-data build` with the "
+              "same pipeline and --output to write manifest.json again")
+    top_problem = policy_problem(manifest.get("license_policy"))
+    if top_problem:
+        check("manifest.json `license_policy`: the pipeline's recorded licence policy can be read",
+              f"cannot be read: {top_problem}; {edited}", "yes", rerun_build=True)
+    entry_index = {e.get("name"): i for i, e in enumerate(manifest.get("sources") or [])
+                   if isinstance(e, dict) and "license_policy" in e}
     for name, led in sorted(ledgers.items()):
         problems = stage_imbalances(led["stages"], led["docs_kept"])
         check(f"{name}: every stage's in (+ created) = kept + removed, with a reason for each removal, and its in = "
               "the previous stage's kept", "; ".join(problems) or "yes", "yes")
         allows = _policy_decider(policies.get(name))
+        problem = policy_problem(policies.get(name))
+        if problem:
+            key = f"sources[{entry_index[name]}].license_policy" if name in entry_index else "license_policy"
+            check(f"{name}: kept documents are under licences its recorded policy allows",
+                  f"not checked: the policy it was built under, manifest.json `{key}`, cannot be read: {problem}",
+                  "yes", rerun_build=True)
         if allows is not None:
             kept = docs.filter((pl.col("source") == name) & (pl.col("status") == "kept") & ~flagged_expr())
             denied = sorted(lic for lic in kept["license"].unique().to_list() if not allows(lic))
