@@ -206,3 +206,30 @@ def test_report_fails_on_a_recorded_policy_it_cannot_read(build_copy, capsys):
     assert main(["report", str(out), "--output", str(build_copy / "rep2")]) == 1
     err = capsys.readouterr().err
     assert "`sources[1].license_policy`, cannot be read: unknown: Input should be 'deny' or 'allow'" in err
+
+
+# --- 9. a .cache/sha256.json that is JSON but no object of digests is an empty cache ------------------------------
+
+def test_a_hash_cache_that_is_no_object_is_an_empty_cache(build_copy, capsys):
+    from lucie_data.cli import main
+    from lucie_data.manifest import sha256_file
+
+    out = build_copy / "out"
+    assert main(["build", str(build_copy / "p.yaml")]) == 0  # (the copy's inputs have other paths: built again)
+    cache = out / ".cache" / "sha256.json"
+    before = json.loads(cache.read_text())
+    assert before and isinstance(before, dict)
+
+    def inputs() -> dict:
+        return {e["path"]: e["sha256"] for s in json.loads((out / "manifest.json").read_text())["sources"]
+                for e in s["inputs"]}
+    expect = inputs()
+    assert expect and all(v == sha256_file(Path(p)) for p, v in expect.items())
+    for bad in ("[]", '"x"', "3", json.dumps({k: 5 for k in before}), json.dumps({k: ["a"] for k in before})):
+        cache.write_text(bad)
+        capsys.readouterr()
+        assert main(["build", str(build_copy / "p.yaml")]) == 0, bad
+        assert capsys.readouterr().out.count("up to date") == 2  # a rerun: every source skipped, then the manifest
+        assert inputs() == expect, bad
+        current = {k: v for k, v in before.items() if k.split("|")[0] in expect}  # (not the original's paths)
+        assert len(current) == len(expect) and json.loads(cache.read_text()) == current  # written again

@@ -68,6 +68,10 @@ def _sha256_or_error(path: Path) -> str | OSError:
         return e
 
 
+def _is_sha256(v) -> bool:
+    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+
+
 class HashCache:
     """SHA-256 of inputs cached by (path, size, mtime) so resumed builds don't re-hash terabytes.
 
@@ -78,9 +82,13 @@ class HashCache:
     def __init__(self, path: Path):
         self.path = path
         try:
-            self.data = json.loads(path.read_text())
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
-            self.data = {}
+            data = {}
+        # only a cache: anything but an object of digests (`[]`, a digest that is not 64 hex digits) is dropped, as a
+        # cut or invalid file is, and rewritten by save() (review 49: `[]` was a TypeError at the end of every rerun)
+        self.data: dict[str, str] = ({k: v for k, v in data.items() if isinstance(k, str) and _is_sha256(v)}
+                                     if isinstance(data, dict) else {})
         self.errors: dict[str, str] = {}  # path -> why it could not be hashed (not saved: tried again next time)
 
     @staticmethod
