@@ -123,6 +123,7 @@ sources: [sources/*.yaml]
 output_dir: out
 executor: {tasks: 1, workers: 1}
 license_policy: {allow_classes: [public-domain, permissive, share-alike], unknown: deny}
+mix: {factors: {fr--web: 1, code--programming: 2}, seed: 0}
 """
 GSD = """\
 name: gsd
@@ -233,3 +234,184 @@ def test_a_hash_cache_that_is_no_object_is_an_empty_cache(build_copy, capsys):
         assert inputs() == expect, bad
         current = {k: v for k, v in before.items() if k.split("|")[0] in expect}  # (not the original's paths)
         assert len(current) == len(expect) and json.loads(cache.read_text()) == current  # written again
+
+
+# --- 8. permission problems are named, exit 2, and never called damage ---------------------------------------------
+# Tests run as root, whom chmod does not stop: the calls that meet a permission are made to fail as the kernel makes
+# them fail for another user (checked as `nobody` on a real build: os.open/open/stat/scandir raise PermissionError
+# with errno 13; pyarrow raises PermissionError(13, "Failed to open local file …"); polars raises PermissionError
+# without errno, "Permission denied (os error 13): <path>", when the scan is collected).
+
+class _Denied:
+    """Make reads of ``read`` files, listings of (and lookups in) ``unlisted`` folders and new entries in
+    ``unwritable`` folders fail with PermissionError, as they would for a user without those permissions."""
+
+    def __init__(self, monkeypatch, read=(), unlisted=(), unwritable=()):
+        import builtins
+        import errno
+        import io
+        import os
+
+        import polars as pl
+        import pyarrow.parquet as pq
+
+        norm = lambda p: os.path.abspath(os.fspath(p))  # noqa: E731
+        self.read, self.unlisted, self.unwritable = ({norm(p) for p in x} for x in (read, unlisted, unwritable))
+        real = {"open": builtins.open, "os_open": os.open, "stat": os.stat, "scandir": os.scandir, "mkdir": os.mkdir,
+                "pf": pq.ParquetFile, "scan": pl.scan_parquet}
+
+        def denied(path, create=False) -> bool:
+            if isinstance(path, int) or path is None:
+                return False
+            p = norm(path)
+            parent = os.path.dirname(p)
+            return (p in self.read or parent in self.unlisted
+                    or (create and parent in self.unwritable and not os.path.lexists(p)))
+
+        def refuse(path):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+
+        def fake_open(file, mode="r", *a, **k):
+            if denied(file, create=any(c in mode for c in "wax")):
+                refuse(file)
+            return real["open"](file, mode, *a, **k)
+
+        def fake_os_open(path, flags, *a, **k):
+            if denied(path, create=bool(flags & os.O_CREAT)):
+                refuse(path)
+            return real["os_open"](path, flags, *a, **k)
+
+        def fake_stat(path, *a, **k):
+            if not isinstance(path, int) and os.path.dirname(norm(path)) in self.unlisted:
+                refuse(path)
+            return real["stat"](path, *a, **k)
+
+        def fake_scandir(path="."):
+            if not isinstance(path, int) and (norm(path) in self.unlisted or denied(path)):
+                refuse(path)
+            return real["scandir"](path)
+
+        def fake_mkdir(path, *a, **k):
+            if denied(path, create=True):
+                refuse(path)
+            return real["mkdir"](path, *a, **k)
+
+        def fake_pf(source, *a, **k):
+            if isinstance(source, (str, os.PathLike)) and denied(source):
+                raise PermissionError(errno.EACCES, f"Failed to open local file '{source}'. Detail: [errno 13] "
+                                      "Permission denied")
+            return real["pf"](source, *a, **k)
+
+        class _Unreadable:  # a polars LazyFrame over a file it may not open: fails when collected
+            def __init__(self, path):
+                self.path = path
+
+            def __getattr__(self, name):
+                if name == "collect":
+                    def collect(*a, **k):
+                        raise PermissionError(f"Permission denied (os error 13): {self.path}")
+                    return collect
+                return lambda *a, **k: self
+
+        def fake_scan(source, *a, **k):
+            paths = source if isinstance(source, (list, tuple)) else [source]
+            bad = [p for p in paths if isinstance(p, (str, os.PathLike)) and denied(p)]
+            return _Unreadable(bad[0]) if bad else real["scan"](source, *a, **k)
+
+        for mod, name, fake in ((builtins, "open", fake_open), (io, "open", fake_open), (os, "open", fake_os_open),
+                                (os, "stat", fake_stat), (os, "scandir", fake_scandir), (os, "mkdir", fake_mkdir),
+                                (pq, "ParquetFile", fake_pf), (pl, "scan_parquet", fake_scan)):
+            monkeypatch.setattr(mod, name, fake)
+
+
+def _run(capsys, *argv) -> tuple[int, str]:
+    from lucie_data.cli import main
+
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def _permission_said(text: str, path, action: str = "read") -> None:
+    assert f"{path} cannot be {action} (Permission denied): check its permissions" in text, text
+    assert "is damaged" not in text and "delete" not in text and "is missing" not in text, text
+    assert "Traceback" not in text
+
+
+def test_damaged_shard_message_tells_permissions_from_damage(tmp_path):
+    import errno
+
+    import pyarrow as pa
+
+    from lucie_data.buildfiles import damaged_shard_message
+
+    shard = tmp_path / "b" / "sources" / "s" / "data" / "fr" / "00000-0000.parquet"
+    for err in (PermissionError(errno.EACCES, "Failed to open local file. Detail: [errno 13] Permission denied"),
+                PermissionError(f"Permission denied (os error 13): {shard}"), OSError(errno.EPERM, "x")):
+        msg = damaged_shard_message(shard, err)
+        assert msg.startswith(f"{shard} cannot be read (") and "check its permissions" in msg, msg
+        assert "is damaged" not in msg and "delete" not in msg
+    msg = damaged_shard_message(shard, pa.ArrowInvalid("Parquet magic bytes not found in footer"))
+    assert "is damaged" in msg and "delete the folder" in msg  # damage still gets the rebuild
+
+
+def test_unreadable_ledger(build_copy, monkeypatch, capsys):
+    out = build_copy / "out"
+    ledger = out / "sources" / "gsd" / "ledger.json"
+    _Denied(monkeypatch, read=[ledger])
+    code, text = _run(capsys, "mix", "build", out, "--output", build_copy / "mix")
+    assert code == 2
+    _permission_said(text, ledger)
+    code, text = _run(capsys, "report", out, "--output", build_copy / "rep")
+    assert code == 2
+    _permission_said(text, ledger)
+
+
+def test_unreadable_kept_shard(build_copy, monkeypatch, capsys):
+    out = build_copy / "out"
+    shard = sorted((out / "sources" / "gsd" / "data").glob("*/*.parquet"))[0]
+    (build_copy / "mix").mkdir()  # (not written)
+    _Denied(monkeypatch, read=[shard])
+    code, text = _run(capsys, "mix", "build", out, "--output", build_copy / "mix" / "m")
+    assert code == 2
+    _permission_said(text, shard)
+    assert not list((build_copy / "mix").iterdir())
+    code, text = _run(capsys, "report", out, "--output", build_copy / "rep")
+    assert code == 2
+    _permission_said(text, shard)
+    code, text = _run(capsys, "trace", out, "gsd/fr-gsd-00001")
+    assert code == 2
+    _permission_said(text, shard)
+
+
+def test_unlistable_data_folder(build_copy, monkeypatch, capsys):
+    out = build_copy / "out"
+    folder = out / "sources" / "gsd" / "data" / "fr"
+    shard = sorted(folder.glob("*.parquet"))[0]
+    _Denied(monkeypatch, unlisted=[folder])
+    code, text = _run(capsys, "mix", "build", out, "--output", build_copy / "mix")
+    assert code == 2
+    _permission_said(text, folder, "listed")
+    code, text = _run(capsys, "report", out, "--output", build_copy / "rep")
+    assert code == 2
+    _permission_said(text, shard)  # (the first shard it looks for)
+    code, text = _run(capsys, "trace", out, "gsd/fr-gsd-00001")
+    assert code == 2
+    _permission_said(text, shard)
+
+
+def test_unwritable_mix_output(build_copy, monkeypatch, capsys):
+    out = build_copy / "out"
+    ro = build_copy / "ro"
+    ro.mkdir()
+    _Denied(monkeypatch, unwritable=[ro, out])
+    for target in (ro / "deeper" / "mix", ro / "mix"):
+        code, text = _run(capsys, "mix", "build", out, "--output", target)
+        assert code == 2, text
+        assert f"cannot write the mix into {target}: {ro} cannot be written (Permission denied): check its " \
+               "permissions" in text, text
+        assert "give another --output" in text and "Traceback" not in text
+    code, text = _run(capsys, "mix", "build", out)  # the default BUILD/mix, in a build folder the user may not write
+    assert code == 2 and f"cannot write the mix into {out / 'mix'}: {out} cannot be written" in text, text
+    assert not list(ro.iterdir()) and not (out / "mix").exists()

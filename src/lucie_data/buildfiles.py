@@ -9,7 +9,9 @@ readers use (strict types, other keys allowed and not checked), and a problem be
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +25,7 @@ NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 __all__ = ["ManifestHead", "ManifestFile", "RecipeFile", "LedgerHead", "LedgerFile", "read_json_file",
            "parse_json_text", "validate", "read_manifest", "read_source_file", "check_json", "rebuild_hint", "shard_fix", "damaged_shard_message",
-           "first_unreadable"]
+           "first_unreadable", "is_permission_error", "unreadable_message", "is_file_checked"]
 
 
 class _Part(BaseModel):
@@ -186,8 +188,50 @@ def read_json_file(path, what: str, fix: Fix, model: type[BaseModel] | None = No
     except IsADirectoryError:
         raise error(f"{path} is a folder, expected {what}; {_fix(fix)}") from None
     except OSError as err:
-        raise error(f"{path} cannot be read ({err.strerror or err}); check its permissions, or {_fix(fix)}") from None
+        raise error(unreadable_message(path, err, fix)) from None
     return parse_json_text(raw, path, what, fix, model, error)
+
+
+def is_permission_error(err: BaseException) -> bool:
+    """``err`` says the user running lucie-data may not read, list or write a path (EACCES, EPERM), whoever raised
+    it: Python's PermissionError, or pyarrow's OSError carrying that errno."""
+    return isinstance(err, PermissionError) or getattr(err, "errno", None) in (errno.EACCES, errno.EPERM)
+
+
+def _strerror(err: BaseException) -> str:
+    code = getattr(err, "errno", None)
+    if isinstance(code, int) and code > 0:
+        return os.strerror(code)  # (pyarrow's strerror is its whole message, path included)
+    if isinstance(err, PermissionError):  # (polars' has no errno: "Permission denied (os error 13): <path>")
+        return os.strerror(errno.EACCES)
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
+_VERB = {"read": "read", "listed": "list", "written": "write", "created": "create", "read or written": "read or write"}
+
+
+def unreadable_message(path, err: BaseException, fix: Fix | None = None, action: str = "read") -> str:
+    """``<path> cannot be read (<why>); check its permissions…``: a build or mix file (or folder) the command could
+    not read, list, write or create (``action``: ``read``, ``listed``, ``written``, ``created``). A permission problem
+    says only that, and to rerun once fixed: the file is not damaged, so no fix that deletes anything (review 49: an
+    unreadable, intact shard was called damaged, with advice to delete its source folder). Any other error (EIO…)
+    adds ``fix``, when given, as the other way out."""
+    if is_permission_error(err):
+        return (f"{path} cannot be {action} ({_strerror(err)}): check its permissions and those of the folders above "
+                f"it (the user running lucie-data must be allowed to {_VERB.get(action, action)} it), then rerun the "
+                "command")
+    return f"{path} cannot be {action} ({_strerror(err)}); check its permissions" + (f", or {_fix(fix)}" if fix else "")
+
+
+def is_file_checked(path, error: type[Exception] = BuildFileError) -> bool:
+    """``Path.is_file()``, but a path the command may not look at (a folder above it without the permission to
+    search it) is ``error`` naming it (:func:`unreadable_message`), not a traceback (Python 3.11's ``is_file`` raises
+    PermissionError) or a file said to be missing."""
+    try:
+        return Path(path).is_file()
+    except OSError as err:
+        raise error(unreadable_message(path, err)) from None
 
 
 def parse_json_text(raw: bytes | str, path, what: str, fix: Fix, model: type[BaseModel] | None = None,
@@ -267,7 +311,10 @@ def shard_fix(path) -> str:
 
 
 def damaged_shard_message(path, err: BaseException) -> str:
-    """``<path> is damaged: not a readable Parquet file (<reader's first line>); <how to fix>``."""
+    """``<path> is damaged: not a readable Parquet file (<reader's first line>); <how to fix>``; a file the command
+    may not read is not called damaged (:func:`unreadable_message`)."""
+    if is_permission_error(err):
+        return unreadable_message(path, err)
     detail = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
     return f"{path} is damaged: not a readable Parquet file ({detail}); {shard_fix(path)}"
 

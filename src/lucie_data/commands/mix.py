@@ -241,6 +241,12 @@ def cmd_build(args) -> int:
         plan = build_mix(build, cfg, log=print, on_written=written)
     except MixPlanError as err:
         raise MixError(str(err)) from None
+    except OSError as err:  # a file or folder the user may not read or write that no check above named (rule 3)
+        from ..buildfiles import is_permission_error, unreadable_message
+
+        if not is_permission_error(err) or not err.filename:
+            raise
+        raise MixError(unreadable_message(err.filename, err, action="read or written")) from None
     check = plan["license_check"]
     if not check["passed"]:
         return 1  # (build_mix said what failed and where the rejected mix is)

@@ -71,7 +71,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..buildfiles import NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest
+from ..buildfiles import (NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest, shard_fix,
+                          unreadable_message)
 from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE
 from ..manifest import FAST_DIGEST, fast_digest, file_digests
 from ..manifest import sha256_file as _sha256
@@ -821,7 +822,7 @@ def _described_shards(build: Path, sources: list[SourceInfo], manifest: "_Manife
             if e is not None:
                 if _still_describes(e, shard):
                     described[shard] = e
-                elif _sha256(shard) != e[1] and footer_digest(shard) is not None:
+                elif _shard_sha256(shard) != e[1] and footer_digest(shard) is not None:
                     changed.append(shard)  # (touched, same bytes: scanned; not Parquet: reported as damaged)
         if changed:  # review: an NC text pasted into a kept row (its CC-BY-SA label kept) was published
             from ..buildfiles import rebuild_hint
@@ -832,6 +833,15 @@ def _described_shards(build: Path, sources: list[SourceInfo], manifest: "_Manife
                 "build accounted for and licence-checked. Put the build's file back, or "
                 f"{rebuild_hint(build, src.name)}; then mix")
     return entries, described
+
+
+def _shard_sha256(shard: str) -> str:
+    """A build shard's sha256; a shard the user may not read is a MixPlanError naming it (review 49: a traceback),
+    another read error names it and how to rebuild it."""
+    try:
+        return _sha256(shard)
+    except OSError as err:
+        raise MixPlanError(unreadable_message(shard, err, shard_fix(shard))) from None
 
 
 def _still_describes(entry: tuple[int, str, int, dict | None], path: Path) -> bool:
@@ -1606,8 +1616,17 @@ def _lock_output(target: Path) -> int | None:
     except LockBusy as busy:
         raise MixPlanError(f"another `lucie-data mix build` is writing {target} ({busy.holder}): wait for it to "
                            "finish, or choose another --output") from None
-    except OSError:
-        return None
+    except OSError as err:  # (review 49: taken for "no lock" without a word, then a traceback at the first write;
+        raise _unwritable_output(target, err) from None  # a file system without flock is acquire's warning)
+
+
+def _unwritable_output(target: Path, err: OSError) -> MixPlanError:
+    """The mix cannot be written into ``target``: the path that refused (``err.filename``), why, and the fix."""
+    where = Path(err.filename) if err.filename else target.parent
+    if not os.path.lexists(where):  # a file or folder it could not create: the folder that refused it
+        where = where.parent
+    return MixPlanError(f"cannot write the mix into {target}: {unreadable_message(where, err, action='written')}; or "
+                        "give another --output (a folder you can write)")
 
 
 def publish_as_problems(publish_as: dict[str, str], sources: list[str]) -> list[tuple[str, str]]:
@@ -1899,9 +1918,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     if lock is not None:
         locks.append(lock)
     tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+    except OSError as err:
+        raise _unwritable_output(out, err) from None
     schema = in_schema = _mix_schema()
     writers: dict[tuple[str, str, str], _BucketWriter] = {}
     # (digest name, hex) by path; every path of the mix is a string here (os.fspath), not a Path (cheaper)

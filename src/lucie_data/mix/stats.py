@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
-from ..buildfiles import MANIFEST_FIX, MANIFEST_WHAT, ManifestHead, RecipeFile, parse_json_text, rebuild_hint, validate
+from ..buildfiles import (MANIFEST_FIX, MANIFEST_WHAT, ManifestHead, RecipeFile, parse_json_text, rebuild_hint,
+                          unreadable_message, validate)
 from ..ledger import LedgerUnreadable, parse_ledger
 from .plan import MixPlanError, SubsetStats
 
@@ -142,18 +143,24 @@ def _shard_paths(root: str) -> list[str]:
     """``*/*.parquet`` under ``root`` (a source's ``data/<language>/`` files), sorted: folders by name, then files by
     name within each, which is the part-by-part order. The walk of :func:`_parquet_paths` for the one layout a
     build has, without its per-entry bookkeeping (1,100 folders of a build of 1,320 shards)."""
+    # a folder the user may not list is an error naming it (review 49: its shards were said to be missing, with advice
+    # to delete the source and rebuild it)
     try:
         with os.scandir(root) as it:
             folders = sorted((e.name, e.path) for e in it if _is_dir(e))
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError as err:
+        raise MixPlanError(unreadable_message(root, err, action="listed")) from None
     out: list[str] = []
     for _name, folder in folders:
         try:
             with os.scandir(folder) as it:
                 names = sorted(e.name for e in it if e.name.endswith(".parquet"))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+        except (FileNotFoundError, NotADirectoryError):
             continue
+        except OSError as err:
+            raise MixPlanError(unreadable_message(folder, err, action="listed")) from None
         out += [os.path.join(folder, n) for n in names]
     return out
 
@@ -325,12 +332,16 @@ def _read_bytes(path: str) -> bytes | None:
         fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as err:  # (review 49: a ledger.json the user may not read was a PermissionError traceback)
+        raise MixPlanError(unreadable_message(path, err)) from None
     try:
         chunks = []
         while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
     except IsADirectoryError:  # a folder opens read-only; reading it fails, as open() would have
         return None
+    except OSError as err:
+        raise MixPlanError(unreadable_message(path, err)) from None
     finally:
         os.close(fd)
     return b"".join(chunks)
