@@ -187,17 +187,34 @@ def test_a_rebuilt_source_gets_new_manifest_entries(demo_copy, monkeypatch):
     _entries_match_files(out)
 
 
+def _copied_demo(demo_build: Path, tmp_path: Path):
+    """(the demo pipeline, a copy of its build, the copy's shard hashes)."""
+    import shutil
+
+    pipe = load_pipeline(Path(__file__).resolve().parents[1] / "pipelines" / "demo.yaml")
+    out = tmp_path / "b"
+    shutil.copytree(demo_build, out)
+    return pipe, out, shard_hashes(out)
+
+
+def _edit_first_text(shard: Path):
+    """Rewrite ``shard`` with one letter of its first text changed, as many rows (what it held is returned)."""
+    import pyarrow as pa
+
+    table = pq.read_table(shard)
+    texts = table.column("text").to_pylist()
+    texts[0] = texts[0].replace("e", "é", 1)
+    pq.write_table(table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts)), shard,
+                   compression="zstd")
+    return table
+
+
 def test_a_damaged_ledger_rebuilds_its_source(demo_build, tmp_path):
     """A ledger.json that is no ledger (cut short, edited): the build says so and rebuilds that source, the
     same bytes as before (rule 3: no traceback; rule 4: finishes without duplicates). A build of other
     sources only (--only) leaves it out of the manifest, as an unfinished source, instead of failing."""
-    import shutil
 
-    root = Path(__file__).resolve().parents[1]
-    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
-    out = tmp_path / "b"
-    shutil.copytree(demo_build, out)
-    first = shard_hashes(out)
+    pipe, out, first = _copied_demo(demo_build, tmp_path)
     names = sorted(p.name for p in (out / "sources").iterdir())
     damaged, other = names[0], names[1]
     (out / "sources" / damaged / "ledger.json").write_text('{"records_read": 3', encoding="utf-8")
@@ -224,13 +241,8 @@ def test_a_finished_source_whose_shards_changed_is_rebuilt(demo_build, tmp_path,
     """A source the build would skip (same recipe, inputs, seed) whose shards no longer match its ledger is
     rebuilt, with a warning naming what changed: the same bytes as before (rules 1 and 4), never "up to date"
     over a missing shard, never a traceback from the manifest."""
-    import shutil
 
-    root = Path(__file__).resolve().parents[1]
-    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
-    out = tmp_path / "b"
-    shutil.copytree(demo_build, out)
-    first = shard_hashes(out)
+    pipe, out, first = _copied_demo(demo_build, tmp_path)
     removed = sorted(out.glob("sources/*/removed/*/*.parquet"))[0]
     kept = sorted(out.glob(f"sources/{removed.parts[-4]}/data/**/*.parquet"))[0]
     source = removed.parts[-4]
@@ -424,24 +436,14 @@ def test_a_shard_rewritten_with_as_many_rows_is_rebuilt_and_a_touched_one_is_not
     date" and the manifest recorded the edited file). A shard only touched since (newer, same bytes) is checked
     by its hash and left alone."""
     import os
-    import shutil
 
-    import pyarrow as pa
 
-    root = Path(__file__).resolve().parents[1]
-    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
-    out = tmp_path / "b"
-    shutil.copytree(demo_build, out)
-    first = shard_hashes(out)
+    pipe, out, first = _copied_demo(demo_build, tmp_path)
     kept = sorted(out.glob("sources/eltec_fr/data/**/*.parquet"))[0]
     touched = sorted(out.glob("sources/pud_en/data/**/*.parquet"))[0]
     later = os.stat(out / "manifest.json").st_mtime_ns + 10**9
     os.utime(touched, ns=(later, later))
-    table = pq.read_table(kept)
-    texts = table.column("text").to_pylist()
-    texts[0] = texts[0].replace("e", "é", 1)
-    pq.write_table(table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts)), kept,
-                   compression="zstd")
+    table = _edit_first_text(kept)
     assert pq.read_metadata(kept).num_rows == table.num_rows  # the row count alone cannot see it
     events = []
     res = build(pipe, out, workers=1, on_event=lambda kind, d: events.append((kind, d)))
@@ -458,21 +460,11 @@ def test_a_damaged_manifest_rebuilds_the_sources_it_can_no_longer_vouch_for(demo
     "up to date", and the new manifest recorded the edited file's hash (then `mix build` passed). The manifest is
     written whole (os.replace), so one that does not read was damaged since: every finished source is rebuilt, with a
     warning saying why, and the shards get their bytes back."""
-    import shutil
 
-    import pyarrow as pa
 
-    root = Path(__file__).resolve().parents[1]
-    pipe = load_pipeline(root / "pipelines" / "demo.yaml")
-    out = tmp_path / "b"
-    shutil.copytree(demo_build, out)
-    first = shard_hashes(out)
+    pipe, out, first = _copied_demo(demo_build, tmp_path)
     kept = sorted(out.glob("sources/eltec_fr/data/**/*.parquet"))[0]
-    table = pq.read_table(kept)
-    texts = table.column("text").to_pylist()
-    texts[0] = texts[0].replace("e", "é", 1)
-    pq.write_table(table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts)), kept,
-                   compression="zstd")
+    _edit_first_text(kept)
     raw = (out / "manifest.json").read_bytes()
     (out / "manifest.json").write_bytes(raw[: len(raw) // 2])
     events = []
@@ -661,24 +653,15 @@ def test_a_change_of_the_hand_off_format_rebuilds_instead_of_resuming(demo_copy,
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
     monkeypatch.setattr(runner, "READ_FORMAT", runner.READ_FORMAT + 1)
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
-
-
-def test_a_revised_stage_rebuilds_the_sources_that_use_it(demo_copy, monkeypatch):
-    """The build key hashes recipes, not stage code: `normalize: auto` changed its output for a source of prose and
-    code languages on 2026-11-28 (each document by its own language), with the same recipe. A stage's `revision`
-    enters the key, so such a source is rebuilt instead of staying "up to date" with the old output."""
+    # a stage's revision too, for the sources using that stage only: the key hashes recipes, not stage code, and
+    # `normalize: auto` changed its output for a source of prose and code languages on 2026-11-28, same recipe
     from lucie_data.stages.quality import OCRQualitySpec
     from lucie_data.stages.text import NormalizeSpec
 
-    pipe_file = demo_copy / "pipelines" / "demo.yaml"
-    out = demo_copy / "out"
-    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
     monkeypatch.setattr(NormalizeSpec, "revision", NormalizeSpec.revision + 1)
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
-    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
-    # a revised stage the recipe does not use changes nothing
     stages = {st.type for s in load_pipeline(pipe_file).sources if s.recipe.name == "pud_en" for st in s.recipe.stages}
     assert "ocr_quality" not in stages
-    monkeypatch.setattr(OCRQualitySpec, "revision", 2)
+    monkeypatch.setattr(OCRQualitySpec, "revision", 2)  # a revised stage the recipe does not use changes nothing
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"

@@ -34,20 +34,23 @@ def test_code_language_values_that_are_no_name_are_unknown():
     assert problem and "not `code` or `code:<language>`" in problem and "64 bytes" in problem
 
 
+CODE = """\
+name: code
+category: programming
+languages: [code]
+license: MIT
+input: {type: jsonl, paths: [../code.jsonl], language_field: programming_language, license_field: license}
+stages:
+  - type: exact_dedup
+"""
+
+
 def test_code_recipe_with_unusable_language_values_builds(tmp_path):
     recs = [json.loads(line) for line in open(SHARED / "code_permissive.jsonl", encoding="utf-8")][:len(BAD_CODE_NAMES) + 2]
     for rec, bad in zip(recs[2:], BAD_CODE_NAMES):
         rec["programming_language"] = bad
     write(tmp_path / "code.jsonl", "".join(json.dumps(r) + "\n" for r in recs))  # (ensure_ascii: \ud800 escaped)
-    led, kept, removed = make_build(tmp_path, """\
-        name: code
-        category: programming
-        languages: [code]
-        license: MIT
-        input: {type: jsonl, paths: [../code.jsonl], language_field: programming_language, license_field: license}
-        stages:
-          - type: exact_dedup
-        """, tasks=1)
+    led, kept, removed = make_build(tmp_path, CODE, tasks=1)
     assert led["records_read"] == len(recs) and kept.height == len(recs)  # no record lost, the source built
     assert sorted(p.name for p in (tmp_path / "out" / "sources" / "code" / "data").iterdir()) == ["code-python", "und"]
     unknown = kept.filter(pl.col("language").is_null())
@@ -131,15 +134,6 @@ category: web
 languages: [fr]
 license: CC-BY-SA-4.0
 input: {type: jsonl, paths: [../gsd.jsonl]}
-stages:
-  - type: exact_dedup
-"""
-CODE = """\
-name: code
-category: programming
-languages: [code]
-license: MIT
-input: {type: jsonl, paths: [../code.jsonl], language_field: programming_language, license_field: license}
 stages:
   - type: exact_dedup
 """
