@@ -986,7 +986,6 @@ class RecordReader(PipelineStep):
         reader stopped at the first bad row group, one removed row for it, the rest of the file never counted)."""
         import pyarrow.parquet as pq
 
-        i = 0
         try:
             pf = pq.ParquetFile(path)
             groups = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
