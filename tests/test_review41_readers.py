@@ -131,6 +131,19 @@ def test_parquet_dotted_metadata_field_reads_its_leaf_alone(tmp_path):
     assert kept.height == 396 and removed["removal_reason"].to_list() == ["read_unconvertible_value"]
 
 
+def test_parquet_literal_dotted_column_wins_beside_its_prefix_column(tmp_path):
+    """rv50: with columns `meta` (a JSON string) and a literal `meta.license`, reading `meta` whole dropped
+    `meta.license` from the read, and the licence came from `meta`'s JSON (CC-BY-4.0 instead of the NC the column
+    says); with `license_field: meta.license` the source failed as if no record had one. A literal column wins."""
+    recs = _records("de_ud_pud.jsonl", 20)
+    pq.write_table(pa.table({"id": [r["id"] for r in recs], "text": [r["text"] for r in recs],
+                             "meta": [json.dumps({"license": "CC-BY-4.0"})] * len(recs),
+                             "meta.license": ["CC-BY-NC-4.0"] * len(recs)}), tmp_path / "pud_de.parquet")
+    led, kept, removed = make_build(tmp_path, PQ_RECIPE + "  license_field: meta.license\n      metadata_fields: [meta]\n")
+    assert kept.height == 20 and removed.height == 0
+    assert set(kept["license"]) == {"CC-BY-NC-4.0"}
+
+
 def test_utf16_jsonl_lone_surrogate_removes_its_line_alone(tmp_path):
     recs = _records("en_ud_pud.jsonl")
     data = b"\xff\xfe"  # UTF-16-LE with its BOM; line 200's text starts with a lone high surrogate (0xD800)

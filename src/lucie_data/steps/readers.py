@@ -1516,9 +1516,11 @@ def parquet_columns(schema, paths: set[str]) -> list[str] | None:
             continue  # not in this file: the field checks count it missing
         base = ".".join(parts[:n])
         kind, leaf = schema.field(base).type, base
-        # pyarrow splits a selection at every dot: a dotted column name, or a struct child name with a dot or twice
-        # in its struct, would be ambiguous, so such a column is read whole
-        for part in ([] if "." in base else parts[n:]):
+        # pyarrow splits a selection at every dot: a dotted column name, a column name that another one's dotted name
+        # starts with (`meta` beside a literal `meta.license`), or a struct child name with a dot or twice in its
+        # struct, would be ambiguous, so such a column is read whole
+        ambiguous = "." in base or any(other.startswith(f"{base}.") for other in names)
+        for part in ([] if ambiguous else parts[n:]):
             if not pa.types.is_struct(kind):
                 break  # a JSON string (or a list) from here: that value is read, and _lookup_path parses it
             if any("." in f.name for f in kind) or len({f.name for f in kind}) != kind.num_fields:
@@ -1530,9 +1532,10 @@ def parquet_columns(schema, paths: set[str]) -> list[str] | None:
             kind, leaf = kind.field(part).type, f"{leaf}.{part}"
         if leaf:
             chosen.add(leaf)
-    # a column read whole covers its own leaves; in the file's column order, as the records had them before
+    # a column read whole covers its own leaves (not a column of its own whose name has a dot: rv50, a literal
+    # `meta.license` was dropped beside `meta`, and the licence came from `meta`); in the file's column order
     column = {c: names.index(c if c in names else c.split(".")[0]) for c in chosen}
-    return sorted((c for c in chosen if not any(c.startswith(f"{w}.") and w in names for w in chosen)),
+    return sorted((c for c in chosen if c in names or not any(c.startswith(f"{w}.") and w in names for w in chosen)),
                   key=lambda c: (column[c], c))
 
 
