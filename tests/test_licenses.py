@@ -300,6 +300,13 @@ STATEMENT_TABLE = [
     ("Licensed under CC BY 4.0. You may not apply legal terms or technological measures that legally restrict "
      "others from doing anything the license permits. You may not use the text for AI training.", UNKNOWN),
     ("You may not apply the CC BY 4.0 license to the images.", UNKNOWN),
+    # rv50: the deed's words matched loosely reached past the sentence end and took a real ban with them
+    ("CC BY 4.0. You may not apply legal terms or technological measures. Commercial use is not allowed beyond what "
+     "the license permits.", UNKNOWN),
+    ("CC BY 4.0. Vous n'êtes pas autorisé à appliquer des conditions légales ou des mesures techniques. Toute "
+     "utilisation commerciale est interdite, voir la licence.", UNKNOWN),
+    ("Sous licence CC BY 4.0. Vous n'êtes pas autorisé à appliquer des conditions légales ou des mesures techniques "
+     "qui restreindraient légalement autrui à utiliser l'Œuvre dans les conditions décrites par la licence.", "CC-BY-4.0"),
     ("CC BY 4.0 does not apply to elements of the material in the public domain.", UNKNOWN),
 ]
 

@@ -1017,11 +1017,13 @@ _IDIOM_RES = [re.compile(p) for p in (
     # légalement autrui à utiliser l'Oeuvre dans les conditions décrites par la licence"), and "You do not have to
     # comply with the license for elements of the material in the public domain or where your use is permitted by an
     # applicable exception or limitation": they bind the reuser, not the work (read as a denial: removed as unknown)
-    (r"\b(?:you )?(?:may|must|shall) not apply legal terms or technological measures(?: \w+){0,12}? licen[cs]e"
-     r" permits\b|\b(?:vous )?n etes pas autorise a appliquer des conditions legales ou des mesures techniques"
-     r"(?: \w+){0,16}? licence\b"
-     r"|\byou do not have to comply with the licen[cs]e for elements of the material in the public domain"
-     r"(?: \w+){0,12}? exception or limitation\b"),
+    # word for word (rv50: gaps of up to 16 words reached past the sentence end and took a real ban with them)
+    (r"\b(?:you )?may not apply legal terms or technological measures that legally restrict others from doing"
+     r" anything the licen[cs]e permits\b"
+     r"|\b(?:vous )?n etes pas autorise a appliquer des conditions legales ou des mesures techniques qui"
+     r" restreindraient legalement autrui a utiliser l \w*uvre dans les conditions decrites par la licence\b"
+     r"|\byou do not have to comply with the licen[cs]e for elements of the material in the public domain or where"
+     r" your use is permitted by an applicable exception or limitation\b"),
     # CC0's "No Rights Reserved", CC's attribution note "no changes were made"
     r"\bno rights? reserved\b|\baucun droit reserve\b|\bno (?:changes|modifications) (?:were |have been )?made\b",
     # warranty disclaimers: "without any warranty", "no warranty", "ohne Gewähr", "sans garantie", "sin garantía"
