@@ -653,15 +653,18 @@ def test_a_change_of_the_hand_off_format_rebuilds_instead_of_resuming(demo_copy,
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
     monkeypatch.setattr(runner, "READ_FORMAT", runner.READ_FORMAT + 1)
     assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
-    # a stage's revision too, for the sources using that stage only: the key hashes recipes, not stage code, and
-    # `normalize: auto` changed its output for a source of prose and code languages on 2026-11-28, same recipe
-    from lucie_data.stages.quality import OCRQualitySpec
+    # a stage's revision too, where its change can apply (stages.base.StageSpec.revised_for): the key hashes recipes,
+    # not stage code, and `normalize: auto` changed its output for a source of prose and code languages on
+    # 2026-11-28, same recipe; a prose-only source keeps its key (rv50: all six demo sources rebuilt, same bytes)
     from lucie_data.stages.text import NormalizeSpec
 
-    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
+    mixed = demo_copy / "sources" / "demo" / "mixed.yaml"
+    mixed.write_text((demo_copy / "sources" / "demo" / "pud_en.yaml").read_text(encoding="utf-8").replace(
+        "name: pud_en", "name: mixed").replace("languages: [en]", "languages: [en, code:python]"), encoding="utf-8")
+    assert "languages: [en, code:python]" in mixed.read_text(encoding="utf-8")
+    assert "mixed" in {s.recipe.name for s in load_pipeline(pipe_file).sources}  # (the pipeline's glob takes it)
+    both = ["pud_en", "mixed"]
+    assert {s.status for s in build(load_pipeline(pipe_file), out, only=both).sources} <= {"built", "up-to-date"}
     monkeypatch.setattr(NormalizeSpec, "revision", NormalizeSpec.revision + 1)
-    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "built"
-    stages = {st.type for s in load_pipeline(pipe_file).sources if s.recipe.name == "pud_en" for st in s.recipe.stages}
-    assert "ocr_quality" not in stages
-    monkeypatch.setattr(OCRQualitySpec, "revision", 2)  # a revised stage the recipe does not use changes nothing
-    assert build(load_pipeline(pipe_file), out, only=["pud_en"]).sources[0].status == "up-to-date"
+    status = {s.name: s.status for s in build(load_pipeline(pipe_file), out, only=both).sources}
+    assert status == {"pud_en": "up-to-date", "mixed": "built"}, status

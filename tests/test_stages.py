@@ -245,3 +245,21 @@ def test_a_stage_read_back_from_a_resolved_recipe_loads_the_same_models(stype, a
     resolved = {"t": {"recipe": json.loads(rec.model_dump_json())}}
     want = [m for st in rec.stages for m in getattr(st, "models", lambda: [])()]
     assert _built_models(resolved) == want
+
+
+@pytest.mark.parametrize(("stage", "revised"), [
+    ({"type": "license_rules", "license_field": "lic"}, False),  # a licence field is normalised as before
+    ({"type": "license_rules", "statement_field": "rights"}, True),
+    ({"type": "license_rules", "use_detected": True}, True),
+    ({"type": "redpajama_rules"}, True),  # is_duplicate "false" was a duplicate
+    ({"type": "redpajama_rules", "check_duplicates": False}, False),
+    ({"type": "min_length"}, True),  # (never revised: its revision, 1, never enters the key)
+])
+def test_a_stage_revision_applies_where_its_change_can(stage, revised):
+    """rv50: a revision rebuilt every source using the stage, to the same bytes where its change cannot apply."""
+    from pydantic import TypeAdapter
+
+    from lucie_data.stages import AnyStage
+
+    spec = TypeAdapter(AnyStage).validate_python(stage)
+    assert spec.revised_for(recipe_with([{"type": "min_length"}])) is revised  # (a prose source)

@@ -705,8 +705,8 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
         # so a value elsewhere in the struct no longer removes the row: these sources alone rebuild (READ_FORMAT would
         # rebuild every source)
         payload["read_struct_leaves"] = True
-    revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1]
-    if revisions:  # only when some stage has one, so a source of unrevised stages keeps its key
+    revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1 and st.revised_for(src.recipe)]
+    if revisions:  # only when a revised stage's change can apply here, so any other source keeps its key
         payload["stage_revisions"] = revisions
     files = stage_files(src)
     if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")

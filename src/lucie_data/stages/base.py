@@ -52,8 +52,14 @@ class StageSpec(YamlModel):
     barrier: ClassVar[bool] = False
     revision: ClassVar[int] = 1
     """Bumped when the stage's output changes for the same arguments: a revision above 1 enters the build key
-    (runner.source_build_key), so a source built with the stage's older code is rebuilt rather than kept "up to
-    date" (the build key does not hash stage code)."""
+    (runner.source_build_key) where :meth:`revised_for` says the change can apply, so a source built with the
+    stage's older code is rebuilt rather than kept "up to date" (the build key does not hash stage code)."""
+
+    def revised_for(self, recipe: "SourceRecipe") -> bool:
+        """Whether the changes behind :attr:`revision` can change this stage's output in ``recipe``: a source they
+        cannot touch keeps its build key (rv50: every source with the stage rebuilt to the same bytes). By default,
+        yes."""
+        return True
     """A barrier stage needs to see every document of the source before deciding (dedup)."""
     path_fields: ClassVar[tuple[str, ...]] = ()
     """Fields naming local files (models, word lists): resolved against the recipe's folder and checked

@@ -63,6 +63,11 @@ class LicenseRulesSpec(StageSpec):
                                             "metadata `license_rule_verdict` (its basis in `license_rule_basis`), "
                                             "enforced by license_gate")
 
+    def revised_for(self, recipe) -> bool:
+        """Revision 2 changed how rights statements are read (`statement_field`, a detected licence that is a
+        statement) and the Gutenberg rule; a licence field is normalised as before."""
+        return bool(self.statement_field or self.use_detected or self.gutenberg)
+
     def build(self, ctx: BuildContext):
         from ..steps.licence import LicenseRulesAnnotator
 

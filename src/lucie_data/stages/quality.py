@@ -677,6 +677,11 @@ class RedPajamaRulesSpec(StageSpec):
     check_duplicates: bool = True
     missing: Literal["drop", "keep"] = "drop"
 
+    def revised_for(self, recipe) -> bool:
+        """Revision 2 changed a built source's output only through `is_duplicate` ("false" was a duplicate); a
+        signal that is no number failed the source before, which left nothing built to keep."""
+        return self.check_duplicates
+
     def build(self, ctx: BuildContext):
         from ..steps.quality.redpajama import RedPajamaRulesFilter
 

@@ -23,6 +23,10 @@ class NormalizeSpec(StageSpec):
     # 2 (2026-11-28): `auto` in a source of prose and code languages treats each document by its own language; the
     # first `auto`, the same day, treated the whole source as prose
     revision: ClassVar[int] = 2
+
+    def revised_for(self, recipe) -> bool:
+        """Revision 2 changed `auto` in a source of prose and code languages only."""
+        return recipe.mixes_code_and_prose and "auto" in (self.form, self.fix_mojibake, self.strip_control)
     form: Literal["NFC", "NFKC", "NFD", "NFKD", "auto"] | None = Field(
         "auto", description="Unicode normal form; null keeps it; auto: NFC, but null in a code source")
     fix_mojibake: bool | Literal["auto"] = Field("auto", description="ftfy's repairs; auto: true, but false in a code "
