@@ -481,6 +481,29 @@ def test_a_damaged_manifest_rebuilds_the_sources_it_can_no_longer_vouch_for(demo
     assert {s.status for s in again.sources} == {"up-to-date"}
 
 
+def test_a_manifest_the_build_may_not_read_stops_it_instead_of_rebuilding(demo_build, tmp_path, monkeypatch, capsys):
+    """rv50: a manifest.json the user may not read was taken for a damaged one and every finished source rebuilt.
+    It is a permission problem: exit 2 naming the file, nothing rebuilt. (Tests run as root, which chmod does not
+    stop: the read raises what it raises for another user.)"""
+    from lucie_data.cli import main
+
+    pipe, out, first = _copied_demo(demo_build, tmp_path)
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "manifest.json" and self.parent == out:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    code = main(["build", str(pipe.file), "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{out / 'manifest.json'} cannot be read (Permission denied): check its permissions" in " ".join(err.split())
+    assert "rebuilding" not in err and "Traceback" not in err
+    assert shard_hashes(out) == first
+
+
 def test_a_build_in_one_process_prints_no_logging_errors(tmp_path):
     """workers 1 (tasks run in this process): datatrove's task logger re-added its default sink on our silenced
     stderr, which was then closed, and every later log line printed a "Logging error in Loguru Handler" traceback

@@ -1091,6 +1091,10 @@ def check_folder_pipeline(out: Path, pipe: LoadedPipeline) -> None:
     where = "its manifest.json"
     try:
         recorded = json.loads((out / "manifest.json").read_bytes())["pipeline"]["name"]
+    except PermissionError as e:  # (rv50: taken for a damaged manifest, every finished source was rebuilt)
+        from .buildfiles import unreadable_message
+
+        raise InputError(unreadable_message(out / "manifest.json", e)) from None
     except (OSError, ValueError, TypeError, KeyError):
         where = "its .pipeline, written when that build started: it did not finish"
         try:
