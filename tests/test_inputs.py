@@ -217,6 +217,11 @@ def test_hf_dataset_local_folder_edited_rebuilds(tmp_path):
     res = build(load_pipeline(tmp_path / "p.yaml"))
     assert res.sources[0].status == "built" and res.sources[0].ledger["records_read"] == 40
     assert build(load_pipeline(tmp_path / "p.yaml")).sources[0].status == "up-to-date"
+    # hidden files, which datasets does not read (a `.git/`, a `--local-dir` download's `.cache/`), change nothing (rv50)
+    (tmp_path / "ds" / ".git" / "refs" / "tags").mkdir(parents=True)
+    (tmp_path / "ds" / ".git" / "refs" / "tags" / "v1").write_text("0" * 40, encoding="utf-8")
+    (tmp_path / "ds" / "data" / ".cache.lock").write_text("", encoding="utf-8")
+    assert build(load_pipeline(tmp_path / "p.yaml")).sources[0].status == "up-to-date"
     assert len(rows) == 30
 
 

@@ -715,7 +715,8 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
 
 
 def local_dataset_files(src: LoadedSource) -> list[Path]:
-    """The files of an `hf_dataset` source's local dataset folder (resolved as its reader resolves it), sorted; []
+    """The files of an `hf_dataset` source's local dataset folder (resolved as its reader resolves it), sorted, but
+    hidden ones; []
     for a Hub dataset. Part of the build key as inputs are, by path, size and mtime: a file added, edited or removed
     there rebuilds the source. (A Hub dataset's content is not fingerprinted: pin its `revision:`.)"""
     inp = src.recipe.input
@@ -724,7 +725,10 @@ def local_dataset_files(src: LoadedSource) -> list[Path]:
     folder = src.file.parent / inp.dataset
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    # not hidden files or folders (`.git/`, `.cache/huggingface/` of a `--local-dir` download), which `datasets` does
+    # not read either (rv50: a `git tag` rebuilt the source)
+    return sorted(p for p in folder.rglob("*")
+                  if not any(part.startswith(".") for part in p.relative_to(folder).parts) and p.is_file())
 
 
 def stage_files(src: LoadedSource) -> list[Path]:
