@@ -14,7 +14,8 @@ from .test_inputs import make_build
 
 # --- 5. a code recipe's language value that is no plausible name is unknown for that record ---------------------
 
-BAD_CODE_NAMES = ["\ud800", "py\u0000thon", "x" * 300, "py\nthon", "py/thon", "..", "c\\d"]
+BAD_CODE_NAMES = ["\ud800", "py\u0000thon", "x" * 300, "py\nthon", "py/thon", "..", "c\\d",
+                  "f*"]  # (rv50: a glob in the card's configs: `code-f*` loaded fortran too)
 
 
 def test_code_language_values_that_are_no_name_are_unknown():
@@ -22,7 +23,7 @@ def test_code_language_values_that_are_no_name_are_unknown():
 
     for good, canon in [("Python", "code:python"), ("C++", "code:c++"), ("C#", "code:c#"),
                         ("Objective-C", "code:objective-c"), ("objective c", "code:objective c"),
-                        ("Ren'Py", "code:ren'py"), ("Graphviz (DOT)", "code:graphviz (dot)"), ("F*", "code:f*"),
+                        ("Ren'Py", "code:ren'py"), ("Graphviz (DOT)", "code:graphviz (dot)"),
                         ("Visual Basic 6.0", "code:visual basic 6.0"), ("易语言", "code:易语言"), ("x" * 64, "code:" + "x" * 64)]:
         assert normalize_language(good, is_code=True) == canon
         assert normalize_language("code:" + good) == canon

@@ -58,11 +58,12 @@ _CODE = re.compile(r"[a-z]{2,3}")
 _SUBTAG = re.compile(r"[a-z]{4}|[a-z]{2}|[0-9]{3}|[a-z0-9]{5,8}|[0-9][a-z0-9]{3}")  # script, region, variant
 # a programming language's name as a build may write it after `code:` (it becomes part of a folder name,
 # `code-<name>`, and of Parquet metadata): letters and digits (any script), spaces and the punctuation real names use
-# (`c++`, `c#`, `objective-c`, `objective c`, `ren'py`, `graphviz (dot)`, `f*`, `asp.net`, `visual basic 6.0`),
+# (`c++`, `c#`, `objective-c`, `objective c`, `ren'py`, `graphviz (dot)`, `asp.net`, `visual basic 6.0`; not `*`,
+# which the card's configs would read as a glob: `code-f*` loaded fortran too, rv50),
 # at least one letter or digit, at most CODE_NAME_MAX_BYTES bytes of UTF-8 (review 49: a lone surrogate, a NUL, a
 # newline or 300 characters failed the whole source when the folder or the metadata was written)
 CODE_NAME_MAX_BYTES = 64
-_CODE_NAME_PUNCT = frozenset("#+-_.'()* ")
+_CODE_NAME_PUNCT = frozenset("#+-_.'() ")
 
 
 @lru_cache(maxsize=1024)
@@ -204,7 +205,7 @@ def to_code(value) -> str | None:
 
 def plausible_code_name(name: str) -> bool:
     """``name`` (lower-cased, stripped) can follow ``code:``: letters and digits of any script, spaces and
-    ``# + - _ . ' ( ) *``, at least one letter or digit, at most :data:`CODE_NAME_MAX_BYTES` bytes of UTF-8. So no
+    ``# + - _ . ' ( )``, at least one letter or digit, at most :data:`CODE_NAME_MAX_BYTES` bytes of UTF-8. So no
     control character (a newline, a NUL), no path separator, no lone surrogate (which UTF-8 cannot encode)."""
     if not name or len(name) > CODE_NAME_MAX_BYTES:
         return False
@@ -295,7 +296,7 @@ def language_problem(value: str, where: str = "recipe") -> str | None:
         if canon is not None:
             return f"language {value!r}: did you mean {canon!r}? (code languages are written in lower case)"
         return (f"language {value!r} is not `code` or `code:<language>` (code:python; a language name is letters, "
-                f"digits, spaces and # + - _ . ' ( ) *, at most {CODE_NAME_MAX_BYTES} bytes)")
+                f"digits, spaces and # + - _ . ' ( ), at most {CODE_NAME_MAX_BYTES} bytes)")
     if "," in low:
         parts = [p.strip() for p in low.split(",")]
         if len(parts) > 2:
