@@ -206,10 +206,11 @@ def test_report_lists_the_libraries_the_recipes_ran():
 
     recipes = {"a": {"recipe": {"stages": [{"type": "language_id", "backend": "lingua"},
                                            {"type": "perplexity", "model_path": "m.arpa", "sp_model_path": "m.sp"}]}},
-               "b": {"recipe": {"stages": [{"type": "language_id"}, {"type": "normalize"}]}},
+               "b": {"recipe": {"stages": [{"type": "language_id", "second_opinion": "langdetect"}, {"type": "normalize"}]}},
                "c": {"recipe": {"stages": [{"type": "perplexity", "model_path": "m.arpa", "sp_model_path": None}]}}}
     got = _stage_tools(recipes, {"jsonl", "warc", "hf_dataset"})
-    assert got == ["lingua-language-detector", "kenlm", "sentencepiece", "fasttext-numpy2-wheel", "warcio", "datasets"]
+    assert got == ["lingua-language-detector", "kenlm", "sentencepiece", "fasttext-numpy2-wheel", "langdetect", "warcio",
+                   "datasets"]  # (a second opinion runs its package too: rv50)
     assert _stage_tools({"c": recipes["c"]}, {"jsonl"}) == ["kenlm"]
     # each with its installed licence, but KenLM, whose package metadata declares none (its COPYING files say LGPL):
     # the report's note says so rather than guessing

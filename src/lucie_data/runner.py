@@ -907,8 +907,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                                                                     "docs": n, "rate": rate}))
         except Exception as e:  # a task crashed: keep completed tasks, report clearly
             raise BuildError(f"source {src.name!r}, segment {i}: a task failed ({type(e).__name__}: {e}). "
-                             f"Task logs: {source_dir / 'logs' / f'seg{i}' / 'logs'}. Fix the cause, then rerun: finished tasks "
-                             "are kept.") from e
+                             f"Task logs: {source_dir / 'logs' / f'seg{i}' / 'logs'}. Fix the cause, then rerun (finished tasks "
+                             "are kept while the recipe, its inputs and model files stay the same).") from e
         if i == 0:  # what the reader found: a licence field no record has stops the source here (rule 2)
             _, errors = read_checks_problems(read_checks(source_dir, src), src)
             if errors:

@@ -456,7 +456,8 @@ def _stage_tools(recipes: dict[str, dict], inputs: set) -> list[str]:
             if not isinstance(st, dict):
                 continue
             if st.get("type") == "language_id":
-                out.append(_LANGID_DISTS.get(str(st.get("backend") or "fasttext"), "fasttext-numpy2-wheel"))
+                out += [_LANGID_DISTS.get(str(b), "fasttext-numpy2-wheel")
+                        for b in (st.get("backend") or "fasttext", st.get("second_opinion")) if b]
             elif st.get("type") == "perplexity":
                 out += ["kenlm"] + (["sentencepiece"] if st.get("sp_model_path") else [])
     out += ["warcio"] * ("warc" in inputs) + ["datasets"] * ("hf_dataset" in inputs)
