@@ -761,6 +761,7 @@ class SourceResult:
     status: str  # built | up-to-date | incomplete (a dataset could not be read: retried by the next build)
     ledger: dict
     seconds: float = 0.0
+    resumed: bool = False  # tasks an earlier, stopped run finished were kept: `seconds` is this run's share only
 
 
 @dataclass
@@ -885,6 +886,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         on_event("warning", {"source": src.name, "message": f"{handoff}; rebuilding this source"})
     if stale or lost_work or handoff:
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
+    # tasks a stopped run finished, kept (datatrove's completion markers): this run's time covers the rest only
+    resumed = any((source_dir / "logs").glob("seg*/completions/*"))
     source_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key)
     (source_dir / "recipe.resolved.json").write_text(resolved_recipe_text(src), encoding="utf-8")
@@ -935,8 +938,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     os.replace(tmp, ledger_file)
     if unread:
         key_file.unlink()  # not "up to date": the next `lucie-data build` rebuilds this source from scratch
-        return SourceResult(src.name, "incomplete", ledger, seconds)
-    return SourceResult(src.name, "built", ledger, seconds)
+        return SourceResult(src.name, "incomplete", ledger, seconds, resumed)
+    return SourceResult(src.name, "built", ledger, seconds, resumed)
 
 
 def _handoff_problem(source_dir: Path, n_segments: int, tasks: int) -> str | None:
