@@ -705,6 +705,10 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
         # so a value elsewhere in the struct no longer removes the row: these sources alone rebuild (READ_FORMAT would
         # rebuild every source)
         payload["read_struct_leaves"] = True
+    if inp.type in ("html", "warc"):
+        # review 48: a page nested deeper than 255 levels (or with a text node over 10 MB) is parsed whole, or removed
+        # when it cannot be (readers.whole_page_parsing), no longer kept cut: these sources alone rebuild
+        payload["html_parsed_whole"] = True
     revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1 and st.revised_for(src.recipe)]
     if revisions:  # only when a revised stage's change can apply here, so any other source keeps its key
         payload["stage_revisions"] = revisions

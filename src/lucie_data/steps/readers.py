@@ -573,6 +573,61 @@ def not_html(page: str | bytes) -> tuple[str, bool] | None:
     return None
 
 
+# How deep an html page's elements may nest: libxml2 stops there with XML_PARSE_HUGE (from 2.14 at least; 256
+# without it), and the reader checks it itself with an older libxml2, which has no cap (the same pages kept or
+# removed whatever libxml2 the build runs with)
+MAX_HTML_DEPTH = 2048
+_HUGE_ADVICE = re.compile(r",? *(?:use|try) XML_PARSE_HUGE(?: option)?")
+_HUGE_PARSER = None
+
+
+@contextlib.contextmanager
+def whole_page_parsing():
+    """trafilatura's own HTML parser with ``huge_tree`` (XML_PARSE_HUGE), for the time of one extraction; yields it.
+
+    Without it libxml2 stops at elements nested 256 deep, or at a text node or attribute over 10 MB, and returns
+    what it read so far, without raising (scale review: a page of 400 never-closed ``<font>`` tags kept 55,149 of its
+    84,471 characters, 300 nested ``<div>`` kept "I"). trafilatura parses with its module's ``HTML_PARSER``, and
+    parses again inside the extraction (its readability fallback re-reads its summary), so that parser is the one
+    replaced (same options otherwise: the same tree for every page within the old limits). Its ``error_log`` says
+    whether the last parse stopped early (:func:`parse_stopped`)."""
+    from lxml.html import HTMLParser
+    from trafilatura import utils
+
+    global _HUGE_PARSER
+    if _HUGE_PARSER is None:
+        _HUGE_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                                  remove_pis=True, huge_tree=True)
+    default, utils.HTML_PARSER = utils.HTML_PARSER, _HUGE_PARSER
+    try:
+        yield _HUGE_PARSER
+    finally:
+        utils.HTML_PARSER = default
+
+
+def parse_stopped(parser, tree=None) -> str | None:
+    """Why the parser's last parse stopped before the page's end (libxml2's fatal error: a resource limit), or, given
+    the ``tree``, why it is cut for the reader (nested deeper than MAX_HTML_DEPTH), else None."""
+    from lxml import etree
+
+    for e in parser.error_log:
+        if e.level == etree.ErrorLevels.FATAL:
+            # (without its advice, "use XML_PARSE_HUGE option": the parse used it)
+            return f"{_HUGE_ADVICE.sub('', e.message.strip())} (line {e.line})"
+    if tree is not None and etree.LIBXML_VERSION < (2, 14):  # (no cap of libxml2's own to rely on)
+        depth = 0
+        for event, _ in etree.iterwalk(tree, events=("start", "end")):
+            depth += 1 if event == "start" else -1
+            if depth > MAX_HTML_DEPTH:
+                return f"elements nested more than {MAX_HTML_DEPTH:,} levels deep"
+    return None
+
+
+def cut_page_detail(stopped: str) -> str:
+    return (f"the HTML parser (libxml2) stopped before the end of the page: {stopped}; its text would be cut, so the "
+            f"page is removed (pages are parsed whole up to {MAX_HTML_DEPTH:,} nested elements)")[:1000]
+
+
 def decode_html(data: bytes) -> tuple[str | bytes, str | None]:
     """An HTML page's bytes as text for trafilatura, which ignores a page's declared charset when its bytes are not
     valid in it and guesses (web review: a UTF-8 page with one stray byte became "gestoÃen", a page declaring
@@ -1106,13 +1161,23 @@ class RecordReader(PipelineStep):
 
     def _extract(self, html: str | bytes, url: str | None = None) -> dict | None:
         import trafilatura
+        from trafilatura.utils import load_html
 
         if not html or not html.strip():  # nothing to extract (trafilatura raised AttributeError on it: review)
             return {"_error": ("read_empty_text", "the page is empty or whitespace only")}
         try:
-            res = trafilatura.bare_extraction(html, url=url, favor_precision=self.spec.get("favor_precision", True),
-                                              include_tables=self.spec.get("include_tables", True),
-                                              include_comments=False, with_metadata=True)
+            # (review 48: libxml2 stopped at depth 256 and the page was kept cut, silently)
+            with whole_page_parsing() as parser:
+                tree = load_html(html)  # what bare_extraction does first: given the tree, it extracts the same
+                stopped = parse_stopped(parser, tree)
+                if not stopped:  # (no tree: not a page it parses, the page itself, for what it said of it before)
+                    res = trafilatura.bare_extraction(html if tree is None else tree, url=url,
+                                                      favor_precision=self.spec.get("favor_precision", True),
+                                                      include_tables=self.spec.get("include_tables", True),
+                                                      include_comments=False, with_metadata=True)
+                    stopped = parse_stopped(parser)  # (a parse inside the extraction: the fallback's)
+            if stopped:
+                return {"_error": ("read_extraction_failed", cut_page_detail(stopped))}
         except Exception as e:  # noqa: BLE001 -- a page trafilatura cannot parse is that page's problem, not the build's
             what = not_html(html)
             if what:  # web review: a PDF named .html was "trafilatura failed: AttributeError: 'NoneType' …"
