@@ -16,6 +16,7 @@ import shutil
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -250,14 +251,44 @@ def _devnull():
     return _DEVNULL[0]
 
 
+class ExecutorStopped(Exception):
+    """The executor was told to stop (:meth:`QuietLocalExecutor.stop`: the command is being interrupted)."""
+
+
+# An executor's stop request, kept out of the executor's own attributes: datatrove writes those to executor.json and
+# pickles them for every task (an Event cannot be pickled)
+_STOP_REQUESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_STOP_REQUESTS_LOCK = threading.Lock()
+_STOP_POLL = 0.1  # seconds: how often the executor's thread looks at its stop request while it waits on its workers
+
+
+def _stop_request(executor) -> threading.Event:
+    with _STOP_REQUESTS_LOCK:
+        event = _STOP_REQUESTS.get(executor)
+        if event is None:
+            event = _STOP_REQUESTS[executor] = threading.Event()
+        return event
+
+
 class QuietLocalExecutor(LocalPipelineExecutor):
     """datatrove's task logger also prints to stderr; keep its logs in files so our progress stays readable."""
+
+    def stop(self) -> bool:
+        """Ask a run in progress (in another thread: run_with_progress) to stop now: its worker processes are killed
+        and reaped, and ``run`` raises :class:`ExecutorStopped` (within ~0.1 s of the request, plus the kill). Their
+        running tasks stay incomplete (no completion marker), so a rerun redoes them; finished tasks are kept. True
+        when the run can be stopped so, False when its tasks run in this process (one worker): a task cannot be
+        killed there; no task starts after this, and the one running ends with the process."""
+        _stop_request(self).set()
+        return self.workers != 1 and not self.depends
 
     def run(self):
         if self.workers != 1 and self.start_method == "forkserver":
             start_forkserver()  # with our preload; already running when run_source started it early
         else:
             forks_die_with_parent()  # one worker: datatrove still forks its Manager
+        if _stop_request(self).is_set():
+            raise ExecutorStopped("stopped before it ran")
         if self.workers == 1 or self.depends:
             return super().run()
         return self._run_pool()
@@ -281,6 +312,7 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         from multiprocess.connection import wait
 
         self._launched = True
+        stopping = _stop_request(self)
         first, n = self.local_rank_offset, self.local_tasks
         if all(map(self.is_rank_completed, range(first, first + n))):
             logger.info(f"Not doing anything as all {n} tasks have already been completed.")
@@ -302,8 +334,10 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             completed, lock = mg.Value("i", n - len(ranks)), mg.Lock()
             pending, stats = list(ranks), {}
             for slot in range(min(self.workers, len(pending))):
+                _check_stop(stopping)
                 workers.append(self._start_worker(ctx, slot, completed, lock))
             while pending or any(w.rank is not None for w in workers):
+                _check_stop(stopping)
                 for w in workers:
                     if w.rank is None and pending:
                         if not w.give(pending[0]):  # it died idle: its pipe is closed (handled below)
@@ -311,7 +345,14 @@ class QuietLocalExecutor(LocalPipelineExecutor):
                         pending.pop(0)
                 waits = {w.proc.sentinel: w for w in workers}
                 waits.update({w.conn: w for w in workers})
-                for w in {id(w): w for w in (waits[o] for o in wait(list(waits)))}.values():
+                # not waiting for good: a stop request (Ctrl-C: run_with_progress) is seen within _STOP_POLL. Why: the
+                # executor runs in a thread, and the KeyboardInterrupt only reaches the main thread; this one went on
+                # waiting on its workers, which ignore the signals (_worker_signals), and the program's exit waited for
+                # the tasks they were running to end (review: exit 20 s after Ctrl-C, 76 s with a slow document; the
+                # folder's lock with it)
+                ready = wait(list(waits), timeout=_STOP_POLL)
+                _check_stop(stopping)
+                for w in {id(w): w for w in (waits[o] for o in ready)}.values():
                     got = w.receive() if w.conn.poll() else None  # a result, or None (nothing, or the pipe closed)
                     if got is not None:
                         ok, value = got
@@ -333,14 +374,16 @@ class QuietLocalExecutor(LocalPipelineExecutor):
             for w in workers:  # done: each worker is told to stop, then reaped
                 w.give(None)
             for w in workers:
-                w.close(_EXIT_GRACE)
+                w.close(_EXIT_GRACE, stopping)
             workers = []
             with self.logging_dir.open("stats.json", "wt") as fh:
                 total.save_to_disk(fh)
             logger.success(total.get_repr(f"All {n} tasks"))
             return total
         finally:
-            for w in workers:  # stopped early: the workers still running are killed (their ranks stay incomplete)
+            # stopped early (an error, or a stop request): the workers still running are killed (their ranks stay
+            # incomplete: no completion marker) and reaped, so none writes after run() ends
+            for w in workers:
                 w.kill()
             for w in workers:
                 w.close()
@@ -351,9 +394,10 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         time and sends each result back. Why not a pool: a pool's workers share one task queue behind one lock,
         and a worker killed while idle could die holding it (review: the build hung); a pipe of its own wedges no
         one. Why not a process per task: each task then paid the process's warm-up (models, tokenizer, imports)
-        again, 1.7x the wall time with 8 tasks on 2 workers (review). Daemonic: the main process stops them when it
-        exits (Ctrl-C); they die with it when it is killed (the forkserver's children with the forkserver,
-        ``_worker_signals``; forks with the thread that forked them, ``forks_die_with_parent``)."""
+        again, 1.7x the wall time with 8 tasks on 2 workers (review). Ctrl-C or SIGTERM: the executor kills them
+        (``stop``, from run_with_progress). Daemonic besides, so an exit stops any left; they die with the main process
+        when it is killed (the forkserver's children with the forkserver, ``_worker_signals``; forks with the thread
+        that forked them, ``forks_die_with_parent``)."""
         here, there = ctx.Pipe(duplex=True)
         proc = ctx.Process(target=self._worker_loop, args=(slot, completed, completed_lock, there),
                            name=f"lucie-worker-{slot}", daemon=True)
@@ -401,6 +445,9 @@ class QuietLocalExecutor(LocalPipelineExecutor):
 
     def _launch_run_for_rank(self, rank, ranks_q, completed=None, completed_lock=None):
         # runs in a worker process, or in this process when workers == 1: always restore stderr
+        event = _STOP_REQUESTS.get(self)  # (in this process, one worker: no task starts once told to stop)
+        if event is not None and event.is_set():
+            raise ExecutorStopped(f"stopped before task {rank}")
         if os.environ.get("LUCIE_VERBOSE"):
             return super()._launch_run_for_rank(rank, ranks_q, completed, completed_lock)
         saved = sys.stderr
@@ -410,6 +457,11 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         finally:
             sys.stderr = saved
             _restore_build_log()
+
+
+def _check_stop(stopping: threading.Event) -> None:
+    if stopping.is_set():
+        raise ExecutorStopped("stopped: its worker processes are killed, their tasks left incomplete")
 
 
 class TaskDied(RuntimeError):
@@ -493,12 +545,17 @@ class _Worker:
             except OSError:  # ended meanwhile
                 pass
 
-    def close(self, timeout: float | None = None) -> None:
+    def close(self, timeout: float | None = None, stopping: threading.Event | None = None) -> None:
         """Reap the process (ended, told to stop, or killed just before; killed if it has not ended after
-        ``timeout`` s) and release its pipe. Not ``Process.close()``: at exit (Ctrl-C) multiprocess's atexit handler
-        joins every child it started while this thread may still run, and joining a closed one printed a traceback
-        (its fds are released when multiprocess forgets the process)."""
-        self.proc.join(timeout)
+        ``timeout`` s, or once ``stopping`` is set) and release its pipe. Not ``Process.close()``: at exit (Ctrl-C)
+        multiprocess's atexit handler joins every child it started while this thread may still run, and joining a
+        closed one printed a traceback (its fds are released when multiprocess forgets the process)."""
+        if stopping is None or timeout is None:
+            self.proc.join(timeout)
+        else:
+            deadline = time.monotonic() + timeout
+            while self.proc.exitcode is None and not stopping.is_set() and time.monotonic() < deadline:
+                self.proc.join(min(_STOP_POLL, max(deadline - time.monotonic(), 0)))
         if self.proc.exitcode is None:
             self.kill()
             self.proc.join()
@@ -633,31 +690,61 @@ def make_executor(opts: RunOptions, pipeline: list, logging_dir: str):
                               logging_dir=logging_dir, skip_completed=True)
 
 
-def run_with_progress(executor, progress_dir: Path, report: Callable[[int, float], None], every: float = 0.5) -> None:
-    """Run ``executor`` in a thread and report the documents its tasks have read so far, with the rate."""
-    import threading
+_STOP_WAIT = 30.0  # seconds an interrupted command waits for its executor to have killed and reaped its workers
+_EXECUTORS_LEFT: list[threading.Event] = []  # the executors an interrupt left running in this process, each as the
+# event its thread sets when it ends (see build)
 
+
+def _executors_left() -> bool:
+    """Whether an executor an interrupt could not stop still runs in this process (its tasks may still write)."""
+    _EXECUTORS_LEFT[:] = [e for e in _EXECUTORS_LEFT if not e.is_set()]
+    return bool(_EXECUTORS_LEFT)
+
+
+def run_with_progress(executor, progress_dir: Path, report: Callable[[int, float], None], every: float = 0.5) -> None:
+    """Run ``executor`` in a thread and report the documents its tasks have read so far, with the rate.
+
+    Interrupted (KeyboardInterrupt in this thread: Ctrl-C or SIGTERM, interrupts.py), it tells the executor to stop
+    (``stop()``: the local executor kills its worker processes) and waits until it has, so that nothing of the run is
+    still writing when the interrupt goes on. Why: the KeyboardInterrupt reaches this thread only; the executor's
+    thread went on waiting on its workers, which ignore the signals (they are the main process's to stop), and the
+    program's exit waited for their running tasks to end (review: exit 20 s after Ctrl-C, 76 s with a slow document,
+    the build folder locked meanwhile). An executor that cannot be stopped so (tasks in this process with one worker;
+    Ray, whose workers end with the driver) is left to the program's exit, and listed in ``_EXECUTORS_LEFT``."""
     error: list[BaseException] = []
+    # Waited on, not the thread: a Thread.join interrupted by Ctrl-C took the running thread for ended (CPython 3.11's
+    # bpo-45274 clean-up releases the lock the running thread holds), so every later join returned at once
+    ended = threading.Event()
 
     def target():
         try:
             executor.run()
         except BaseException as e:  # re-raised in the caller's thread
             error.append(e)
+        finally:
+            ended.set()
 
     t = threading.Thread(target=target, name="lucie-executor", daemon=True)
     t0 = time.time()
     t.start()
-    while t.is_alive():
-        t.join(every)
-        n = 0
-        for f in progress_dir.glob("[0-9]*[0-9]"):  # a task's count, not the meter's `.tmp` file being renamed
-            try:
-                n += int(f.read_text() or 0)
-            except (OSError, ValueError):
-                pass
-        if n:
-            report(n, n / max(time.time() - t0, 1e-6))
+    try:
+        while not ended.is_set():
+            ended.wait(every)
+            n = 0
+            for f in progress_dir.glob("[0-9]*[0-9]"):  # a task's count, not the meter's `.tmp` file being renamed
+                try:
+                    n += int(f.read_text() or 0)
+                except (OSError, ValueError):
+                    pass
+            if n:
+                report(n, n / max(time.time() - t0, 1e-6))
+    except BaseException:
+        stop = getattr(executor, "stop", None)
+        if stop is not None and stop():
+            ended.wait(_STOP_WAIT)  # (a second Ctrl-C during this ends the program at once: interrupts.py)
+        if not ended.is_set():
+            _EXECUTORS_LEFT.append(ended)
+        raise
     if error:
         raise error[0]
     # datatrove's Ray executor ends with a warning when a task failed ("Only 0/4 tasks completed") and no exception
@@ -1140,12 +1227,15 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
         (out / PIPELINE_MARKER).write_text(pipe.recipe.name + "\n", encoding="utf-8")
         return _build(pipe, out, sources, workers, only, on_event)
     except KeyboardInterrupt:
-        # kept until this process exits: its task processes are stopped at exit, after this (review: released on
-        # Ctrl-C while they still wrote shards for ~0.3 s); the kernel drops it with the process, or the next build
-        # of this folder in this process takes it over (the API: build() again after an interrupt)
-        if lock is not None:
+        # Released now when nothing of this build runs any more: the local executor's worker processes are killed and
+        # reaped before the interrupt gets here (run_with_progress), so a rerun started as soon as the command says
+        # "rerun the same command to resume" is not refused (review: refused while the task processes ran on).
+        # Kept while an executor could not be stopped so (tasks in this process, Ray; review: released on Ctrl-C while
+        # task processes still wrote shards for ~0.3 s): the kernel drops it with the process, or the next build of
+        # this folder in this process takes it over once that executor has ended (the API: build() again)
+        if lock is not None and _executors_left():
             lock.interrupted = True
-        lock = None
+            lock = None
         raise
     finally:
         if lock is not None:
@@ -1195,7 +1285,10 @@ def _lock_build_folder(out: Path) -> _FolderLock | None:
     from .locks import LockBusy, acquire
 
     kept = _LOCKS.get(str(out))
-    if kept is not None and kept.interrupted:  # this process's own interrupted build of this folder: over
+    if kept is not None and kept.interrupted:  # this process's own interrupted build of this folder: over once the
+        # executor it left running has ended (told to stop, it starts no task; the one running may write until it ends)
+        for ended in list(_EXECUTORS_LEFT):
+            ended.wait()
         kept.release()
     try:
         fd = acquire(out / ".lock", str(out))

@@ -1,0 +1,164 @@
+"""Review 48: Ctrl-C or SIGTERM during a build waited for the running tasks to end (exit 20 s after Ctrl-C, 76 s with a
+slow document), and straight after "interrupted: rerun the same command to resume" a rerun was refused, the folder
+still locked. The executor runs in a thread of its own (runner.run_with_progress) and the KeyboardInterrupt reaches
+the main thread only: the executor went on waiting on its workers, which ignore the signals (_worker_signals), and the
+program's exit waited for them. Now the interrupt stops the executor: its workers are killed and reaped before the
+interrupt goes on, the lock is released before the command says how to resume, and a rerun does the rest.
+
+Each scenario runs in a subprocess with a timeout (no pytest-timeout here): a hang fails the test instead of stopping
+the suite; the tasks are held (a file, not a clock) so that the old code's wait would last until the test ends it."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from datatrove.pipeline.base import PipelineStep
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT.parent / "shared" / "corpora"
+RESULT = "RESULT "
+
+
+class _Held(PipelineStep):
+    """Marks its task as started (``marks/<rank>.<pid>``), then holds it while ``hold.<rank>`` exists (up to 5
+    minutes: a long task), and passes its documents on unchanged."""
+
+    name = "held"
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        Path(self.base, "marks", f"{rank}.{os.getpid()}").touch()
+        deadline = time.monotonic() + 300
+        while Path(self.base, f"hold.{rank}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield from data or []
+
+
+def _write_pipeline(base: Path, name: str) -> Path:
+    import yaml
+
+    recipe = {"name": "pud", "category": "web", "languages": ["en"], "license": "CC-BY-SA-4.0",
+              "input": {"type": "jsonl", "paths": [str(CORPORA / "en_ud_pud.jsonl")]},
+              "stages": [{"type": "normalize"}, {"type": "min_length", "min_chars": 20}]}
+    (base / "pud.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    pipe = base / f"{name}.yaml"
+    pipe.write_text(yaml.safe_dump({"name": "p", "sources": ["pud.yaml"], "output_dir": name,
+                                    "executor": {"type": "local", "workers": 2, "tasks": 4}}), encoding="utf-8")
+    return pipe
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # (a zombie has ended)
+    except OSError:
+        return False
+
+
+def _main(base: str, signame: str) -> None:
+    """In a subprocess (:func:`_run`): a build (workers 2, tasks 4) whose tasks 1-3 are held; once task 0 has finished
+    and tasks 1 and 2 run, this process gets ``signame``. Prints what the interrupted command returned and left."""
+    import threading
+
+    from lucie_data import cli, interrupts, runner
+    from lucie_data.locks import LockBusy, acquire, release
+
+    b = Path(base)
+    (b / "marks").mkdir()
+    for r in (1, 2, 3):
+        (b / f"hold.{r}").touch()
+    pipe = _write_pipeline(b, "out")
+    completions = b / "out" / "sources" / "pud" / "logs" / "seg0" / "completions"
+    plain = runner.build_segment_pipeline
+
+    def held(*a, **k):
+        steps = plain(*a, **k)
+        return [steps[0], _Held(base), *steps[1:]]
+
+    runner.build_segment_pipeline = held
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            started = {f.name.split(".")[0] for f in (b / "marks").iterdir()}
+            if {"1", "2"} <= started and (completions / "00000").exists():
+                os.kill(os.getpid(), getattr(signal, signame))
+                return
+            time.sleep(0.02)
+
+    interrupts.install()
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    code = cli.main(["build", str(pipe)])
+    # straight after the command said how to resume: the folder is free, and nothing of the build runs any more
+    try:
+        release(acquire(b / "out" / ".lock", "the test"))
+        locked = False
+    except LockBusy:
+        locked = True
+    workers = {int(f.name.split(".")[1]) for f in (b / "marks").iterdir() if not f.name.startswith("0.")}
+    result = {"code": code, "locked": locked, "alive": sorted(p for p in workers if _alive(p)),
+              "completed": sorted(f.name for f in completions.iterdir())}
+    print(RESULT + json.dumps(result), flush=True)
+    for r in (1, 2, 3):  # (the old code's exit waited for the held tasks)
+        (b / f"hold.{r}").unlink()
+
+
+def _run(base: Path, signame: str, timeout: float = 180) -> tuple[dict, str]:
+    code = "import sys; from tests.test_review48_interrupt import _main; _main(sys.argv[1], sys.argv[2])"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(base), signame], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+    finally:
+        for f in base.glob("hold.*"):  # lets go of what the old code left running
+            f.unlink()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    lines = [line for line in out.splitlines() if line.startswith(RESULT)]
+    assert lines, f"no result (exit code {proc.returncode}):\n{err[-3000:]}"
+    return json.loads(lines[-1][len(RESULT):]), err
+
+
+def _shards(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "sources").glob("*/data/**/*.parquet"))
+            + sorted((out / "sources").glob("*/removed/**/*.parquet"))}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_kills_the_running_tasks_frees_the_folder_and_the_rerun_does_the_rest(tmp_path, signame):
+    first, err = _run(tmp_path, signame)
+    expect = {"SIGINT": (130, "interrupted"), "SIGTERM": (143, "terminated (SIGTERM)")}[signame]
+    assert first["code"] == expect[0], (first, err)
+    assert f"{expect[1]}: rerun the same command to resume" in err and "Traceback" not in err, err
+    assert first["alive"] == [], first  # the task processes were killed and reaped before the command returned
+    assert not first["locked"], first  # a rerun started as soon as it said so is not refused
+    assert first["completed"] == ["00000"], first  # the finished task is kept, the killed ones are not marked
+
+    # the rerun (no task held) redoes only the killed tasks, and gives the shards of a build never interrupted
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    task0 = tmp_path / "out" / "sources" / "pud" / "logs" / "seg0" / "stats" / "00000.json"
+    finished = task0.stat().st_mtime_ns
+    res = build(load_pipeline(tmp_path / "out.yaml"), tmp_path / "out")
+    assert res.sources[0].status == "built" and res.sources[0].ledger["balanced"]
+    assert task0.stat().st_mtime_ns == finished  # not redone
+    clean = build(load_pipeline(_write_pipeline(tmp_path, "clean")), tmp_path / "clean")
+    assert clean.sources[0].ledger["docs_kept"] == res.sources[0].ledger["docs_kept"]
+    assert _shards(tmp_path / "out") == _shards(tmp_path / "clean")
