@@ -162,3 +162,68 @@ def test_an_interrupt_kills_the_running_tasks_frees_the_folder_and_the_rerun_doe
     clean = build(load_pipeline(_write_pipeline(tmp_path, "clean")), tmp_path / "clean")
     assert clean.sources[0].ledger["docs_kept"] == res.sources[0].ledger["docs_kept"]
     assert _shards(tmp_path / "out") == _shards(tmp_path / "clean")
+
+
+def _ray_main(base: str) -> None:
+    """In a subprocess: an executor still running when the interrupt went on (as datatrove's Ray executor, which
+    cannot be stopped) calls Ray once the program's exit has shut Ray down. Prints what that call did."""
+    import threading
+
+    import ray
+
+    from lucie_data import runner
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    go, seen = threading.Event(), {}
+
+    class LeftRunning:  # (no stop(): left to the exit)
+        def run(self):
+            go.wait(120)
+            try:
+                ray.wait([ray.put(1)], timeout=1)  # what datatrove's loop calls every 10 s
+                seen["call"] = "went through"
+            except Exception as err:  # noqa: BLE001 -- reported
+                seen["call"] = type(err).__name__
+            seen["initialized"] = ray.is_initialized()
+
+    progress = Path(base, "progress")
+    progress.mkdir()
+    (progress / "00000").write_text("1")
+
+    def interrupted(_n, _rate):
+        raise KeyboardInterrupt
+
+    try:
+        runner.run_with_progress(LeftRunning(), progress, interrupted, every=0.05)
+    except KeyboardInterrupt:
+        pass
+    ray.shutdown()  # what Ray's atexit handler does as the program exits
+    go.set()
+    deadline = time.monotonic() + 120
+    while "initialized" not in seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(RESULT + json.dumps(seen), flush=True)
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_an_interrupted_ray_build_does_not_start_another_ray_as_it_exits(tmp_path):
+    """Review 48: Ctrl-C during a Ray build; Ray's executor, still running in its thread, called Ray after the exit had
+    shut it down, and Ray's auto-connect started a second local cluster there, whose processes outlived the command
+    and whose warnings came after "interrupted". Once interrupted, a Ray call fails instead."""
+    pytest.importorskip("ray", reason="the Ray executor needs the `ray` extra")
+    code = "import sys; from tests.test_review48_interrupt import _ray_main; _ray_main(sys.argv[1])"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    lines = [line for line in out.splitlines() if line.startswith(RESULT)]
+    assert lines, f"no result (exit code {proc.returncode}):\n{err[-3000:]}"
+    seen = json.loads(lines[-1][len(RESULT):])
+    assert seen["initialized"] is False and seen["call"] != "went through", seen

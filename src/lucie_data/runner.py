@@ -695,6 +695,20 @@ _EXECUTORS_LEFT: list[threading.Event] = []  # the executors an interrupt left r
 # event its thread sets when it ends (see build)
 
 
+def _no_ray_reconnect() -> None:
+    """Ray's executor, left running in its thread by an interrupt, calls Ray again after the program's exit has shut
+    Ray down (Ray's atexit handler), and a Ray call with Ray down starts a new local cluster (Ray's auto-connect):
+    review 48, Ctrl-C during a Ray build started a second cluster during the exit, whose processes outlived the
+    command by ~10 s, and printed Ray's warnings after "interrupted". Turned off once interrupted: that call fails
+    instead, in a thread no one waits for. (A private switch of Ray's; a Ray without it is left as it is.)"""
+    if "ray" not in sys.modules:
+        return
+    with contextlib.suppress(Exception):
+        from ray._private import auto_init_hook
+
+        auto_init_hook.enable_auto_connect = False
+
+
 def _executors_left() -> bool:
     """Whether an executor an interrupt could not stop still runs in this process (its tasks may still write)."""
     _EXECUTORS_LEFT[:] = [e for e in _EXECUTORS_LEFT if not e.is_set()]
@@ -744,6 +758,7 @@ def run_with_progress(executor, progress_dir: Path, report: Callable[[int, float
             ended.wait(_STOP_WAIT)  # (a second Ctrl-C during this ends the program at once: interrupts.py)
         if not ended.is_set():
             _EXECUTORS_LEFT.append(ended)
+            _no_ray_reconnect()
         raise
     if error:
         raise error[0]
