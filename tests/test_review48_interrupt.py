@@ -43,7 +43,7 @@ class _Held(PipelineStep):
         yield from data or []
 
 
-def _write_pipeline(base: Path, name: str) -> Path:
+def _write_pipeline(base: Path, name: str, workers: int = 2) -> Path:
     import yaml
 
     recipe = {"name": "pud", "category": "web", "languages": ["en"], "license": "CC-BY-SA-4.0",
@@ -52,7 +52,7 @@ def _write_pipeline(base: Path, name: str) -> Path:
     (base / "pud.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
     pipe = base / f"{name}.yaml"
     pipe.write_text(yaml.safe_dump({"name": "p", "sources": ["pud.yaml"], "output_dir": name,
-                                    "executor": {"type": "local", "workers": 2, "tasks": 4}}), encoding="utf-8")
+                                    "executor": {"type": "local", "workers": workers, "tasks": 4}}), encoding="utf-8")
     return pipe
 
 
@@ -64,9 +64,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _main(base: str, signame: str) -> None:
-    """In a subprocess (:func:`_run`): a build (workers 2, tasks 4) whose tasks 1-3 are held; once task 0 has finished
-    and tasks 1 and 2 run, this process gets ``signame``. Prints what the interrupted command returned and left."""
+def _main(base: str, signame: str, workers: str = "2") -> None:
+    """In a subprocess (:func:`_run`): a build (``workers``, tasks 4) whose tasks 1-3 are held; once task 0 has
+    finished and task 1 runs (and task 2, with two workers), this process gets ``signame``. Prints what the
+    interrupted command returned and left."""
     import threading
 
     from lucie_data import cli, interrupts, runner
@@ -76,7 +77,8 @@ def _main(base: str, signame: str) -> None:
     (b / "marks").mkdir()
     for r in (1, 2, 3):
         (b / f"hold.{r}").touch()
-    pipe = _write_pipeline(b, "out")
+    pipe = _write_pipeline(b, "out", int(workers))
+    running = {"1", "2"} if workers == "2" else {"1"}
     completions = b / "out" / "sources" / "pud" / "logs" / "seg0" / "completions"
     plain = runner.build_segment_pipeline
 
@@ -90,7 +92,7 @@ def _main(base: str, signame: str) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             started = {f.name.split(".")[0] for f in (b / "marks").iterdir()}
-            if {"1", "2"} <= started and (completions / "00000").exists():
+            if running <= started and (completions / "00000").exists():
                 os.kill(os.getpid(), getattr(signal, signame))
                 return
             time.sleep(0.02)
@@ -104,18 +106,18 @@ def _main(base: str, signame: str) -> None:
         locked = False
     except LockBusy:
         locked = True
-    workers = {int(f.name.split(".")[1]) for f in (b / "marks").iterdir() if not f.name.startswith("0.")}
-    result = {"code": code, "locked": locked, "alive": sorted(p for p in workers if _alive(p)),
+    task_pids = {int(f.name.split(".")[1]) for f in (b / "marks").iterdir() if not f.name.startswith("0.")}
+    result = {"code": code, "locked": locked, "alive": sorted(p for p in task_pids if _alive(p)),
               "completed": sorted(f.name for f in completions.iterdir())}
     print(RESULT + json.dumps(result), flush=True)
     for r in (1, 2, 3):  # (the old code's exit waited for the held tasks)
         (b / f"hold.{r}").unlink()
 
 
-def _run(base: Path, signame: str, timeout: float = 180) -> tuple[dict, str]:
-    code = "import sys; from tests.test_review48_interrupt import _main; _main(sys.argv[1], sys.argv[2])"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(base), signame], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+def _run(base: Path, signame: str, workers: int = 2, timeout: float = 180) -> tuple[dict, str]:
+    code = "import sys; from tests.test_review48_interrupt import _main; _main(*sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(base), signame, str(workers)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -162,6 +164,24 @@ def test_an_interrupt_kills_the_running_tasks_frees_the_folder_and_the_rerun_doe
     clean = build(load_pipeline(_write_pipeline(tmp_path, "clean")), tmp_path / "clean")
     assert clean.sources[0].ledger["docs_kept"] == res.sources[0].ledger["docs_kept"]
     assert _shards(tmp_path / "out") == _shards(tmp_path / "clean")
+
+
+@pytest.mark.slow
+def test_an_interrupted_build_with_one_worker_says_how_to_resume(tmp_path):
+    """With one worker the task runs in the command's own process, which points sys.stderr at /dev/null while it runs
+    (datatrove's task log stays off the terminal); the interrupt leaves it running (it ends with the process), and
+    "terminated (SIGTERM): rerun the same command to resume" went to /dev/null: the command exited 143 saying nothing
+    (review 48). The rerun finishes the build."""
+    first, err = _run(tmp_path, "SIGTERM", workers=1)
+    assert first["code"] == 143, (first, err)
+    assert "terminated (SIGTERM): rerun the same command to resume" in err and "Traceback" not in err, err
+    assert first["completed"] == ["00000"], first
+
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    res = build(load_pipeline(tmp_path / "out.yaml"), tmp_path / "out")
+    assert res.sources[0].status == "built" and res.sources[0].ledger["balanced"]
 
 
 def _ray_main(base: str) -> None:

@@ -543,11 +543,15 @@ class _ReaderMayGo:
         return getattr(self._stream, name)
 
 
+_STDERR: list = []  # the stderr of the command running (main), innermost last: see _interrupted
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command's exit status, whether or not its output's reader stays (see _ReaderMayGo)."""
     saved = sys.stdout, sys.stderr
     wrapped = [_ReaderMayGo(s) if s is not None else None for s in saved]
     sys.stdout, sys.stderr = wrapped
+    _STDERR.append(wrapped[1])
     if argv is None:  # the program itself, not a caller's in-process use
         from . import interrupts
 
@@ -562,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             return _interrupted()
     finally:
+        _STDERR.pop()
         for s in wrapped:  # (not left to the exit: Python would fail there on the closed pipe, and exit 120)
             if s is not None:
                 s.flush()
@@ -599,9 +604,14 @@ def _interrupted(args=None) -> int:
 
     _handled_keyboard_interrupt()
 
+    # to the command's stderr, not to whatever sys.stderr is now: a task running in this process (one worker) points
+    # sys.stderr at /dev/null while it runs, to keep datatrove's task log off the terminal, and the interrupt left it
+    # running (it ends with the process): a build with `workers: 1` stopped by Ctrl-C or SIGTERM said nothing
+    # (review 48, on the way to that review's finding)
+    stream = _STDERR[-1] if _STDERR and _STDERR[-1] is not None else sys.stderr
     print(f"{interrupts.stopped_by()}: " + (getattr(args, "on_interrupt", None)
                                              or "rerun the same command to resume; finished work is kept"),
-          file=sys.stderr)
+          file=stream)
     return interrupts.exit_status()
 
 
