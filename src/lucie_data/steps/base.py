@@ -81,14 +81,70 @@ class StageExit(StageEnter):
         self.stats.name = str(self)
 
 
+# The most bytes of string data (UTF-8) a batch of rows holds before it is written: a batch is one Parquet row group.
+# datatrove's ParquetWriter counts its batches in rows (1,000), and converts one against the ``pa.string()`` schemas,
+# whose offsets are 32-bit: 1,000 books of 2.2 MB (2.2 GB of text) failed the task with pyarrow's "TypeError: Cannot
+# convert pyarrow.lib.ChunkedArray to pyarrow.lib.Array" (scale review), in the kept, removed and hand-off writers
+# alike. Bounding the batch by bytes keeps the schema (a public contract) and every batch under 2 GiB; below this
+# much, batches, and so row groups and shard bytes, are what they were. 256 MiB also keeps row groups under the
+# 286 MiB the Hugging Face dataset viewer reads ("Rows from parquet row groups are too big to be read"). Tests set it
+# small to build real shards through the same path.
+MAX_BATCH_BYTES = 256 << 20
+
+
+def _utf8_bytes(row: dict) -> int:
+    """Bytes of a row's strings once UTF-8 encoded (what pyarrow stores); ASCII strings are not encoded to tell."""
+    n = 0
+    for v in row.values():
+        if type(v) is str:
+            n += len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+    return n
+
+
 class _NamedParquetWriter(ParquetWriter):
-    """datatrove's ParquetWriter with the output name of a document computed from the template's own fields.
+    """datatrove's ParquetWriter with the output name of a document computed from the template's own fields, and
+    batches (row groups) bounded by bytes as well as rows.
 
     datatrove's ``_get_output_filename`` substitutes the template from a merged copy of every metadata field,
     twice per document written (once for the file, once for the stats key): 1-2 % of a quality build's CPU
     (py-spy). Same names and precedence as datatrove's: keyword arguments, then metadata, then ``rank`` (a
     template naming ``id`` has a name per document and is left to datatrove).
+
+    A file's batch is written before a row that would take its strings past ``MAX_BATCH_BYTES`` (see there). The
+    cheap test first: a row's characters, which UTF-8 encodes in at most 4 bytes each; the exact count only once
+    the batch could be that large (never for ordinary documents: 1,000 rows of 64 KB).
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._held: dict[str, int] = {}  # characters of the rows in each file's batch
+        self._held_bytes: dict[str, int] = {}  # their UTF-8 bytes, once counted
+
+    def _write(self, document: dict, file_handler, filename: str):
+        chars = 0
+        for v in document.values():
+            if type(v) is str:
+                chars += len(v)
+        key = self._get_filename_with_file_id(filename) if self.max_file_size > 0 else filename  # (datatrove's)
+        held = self._held.get(key, 0) + chars
+        if 4 * held > MAX_BATCH_BYTES:  # the batch could pass the limit: count bytes
+            batch = self._batches.get(key)
+            nbytes = self._held_bytes.get(key)
+            if nbytes is None:
+                nbytes = sum(_utf8_bytes(r) for r in batch) if batch else 0
+            size = _utf8_bytes(document)
+            if batch and nbytes + size > MAX_BATCH_BYTES:
+                self._write_batch(key)  # the batch so far becomes a row group; this row starts the next (whose
+                held = chars  # bytes are counted from its rows when it could pass the limit in turn)
+            else:
+                self._held_bytes[key] = nbytes + size
+        self._held[key] = held
+        super()._write(document, file_handler, filename)
+
+    def _write_batch(self, filename):
+        self._held.pop(filename, None)
+        self._held_bytes.pop(filename, None)
+        super()._write_batch(filename)
 
     def _get_output_filename(self, document: Document, rank: int | str = 0, **kwargs) -> str:
         fields = self.__dict__.get("_fields")
@@ -248,7 +304,11 @@ class WorkReader(PipelineStep):
         if not os.path.exists(path):
             return
         pos = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1000, columns=["id", "text", "metadata"]):
+        pf = pq.ParquetFile(path)
+        # row group by row group: iter_batches fills a batch of 1,000 rows across row groups, so 1,000 books of
+        # 2.2 MB, written in row groups under MAX_BATCH_BYTES, were read back as one batch of them all (scale review)
+        for batch in (b for g in range(pf.num_row_groups)
+                      for b in pf.iter_batches(batch_size=1000, row_groups=[g], columns=["id", "text", "metadata"])):
             for row in batch.to_pylist():
                 meta = json.loads(row["metadata"])
                 meta["_pos"] = pos
