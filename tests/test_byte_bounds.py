@@ -1,14 +1,17 @@
 """Writers bounded by bytes, not only rows (scale review): every Parquet row group a build writes holds at most
-``steps.base.MAX_BATCH_BYTES`` of strings. The tests set the limit small, so a small real build takes the path
-1,000 books of 2.2 MB took (they failed the task: 2.2 GB of text in one batch of ``pa.string()``)."""
+``steps.base.MAX_BATCH_BYTES`` of strings, every file a mix writes at most ``mix.build.MIX_FILE_BYTES``. The tests
+set the limits small, so a small real build or mix takes the path 1,000 books of 2.2 MB took (the build failed the
+task: 2.2 GB of text in one batch of ``pa.string()``; the mix held every selected book until its end)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from .conftest import SHARED, write
 from .test_inputs import make_build
@@ -122,3 +125,108 @@ def test_ordinary_documents_keep_their_row_groups_of_1000_rows(tmp_path):
     groups = {p.name: [pq.ParquetFile(p).metadata.row_group(g).num_rows
                        for g in range(pq.ParquetFile(p).num_row_groups)] for p in sorted(src.glob("*.parquet"))}
     assert groups == {"00000-0000.parquet": [1000, 1000, 200], "00000-0001.parquet": [300]}
+
+
+# --- mix build: files, read-ahead and held rows bounded by bytes --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    from .test_mix_build import make_build
+
+    return make_build(tmp_path_factory.getbasetemp() / "mixbuild")  # (the build test_mix_build makes, shared)
+
+
+def _mix(built: Path, out: Path) -> dict:
+    """Every subset 1.5 epochs: each source's first epoch is its shards' bytes, the half epoch is re-encoded."""
+    from lucie_data.mix.build import build_mix, load_mix_config
+
+    write(out.parent / f"{out.name}.weights.yaml", "factors: {}\ndefault_factor: 1.5\n")
+    return build_mix(built, load_mix_config(built, weights=out.parent / f"{out.name}.weights.yaml", output=out))
+
+
+def _folders(mix: Path) -> dict[str, pl.DataFrame]:
+    return {d.relative_to(mix).as_posix(): pl.concat([pl.read_parquet(p) for p in sorted(d.glob("*.parquet"))])
+            for d in sorted({p.parent for p in mix.glob("data/*/*/*/*.parquet")})}
+
+
+def test_mix_files_are_cut_by_bytes_with_the_same_rows_in_the_same_order(built, tmp_path, monkeypatch):
+    import lucie_data.mix.build as mb
+
+    ref = _mix(built, tmp_path / "ref")
+    limit = 20_000
+    monkeypatch.setattr(mb, "MIX_FILE_BYTES", limit)
+    small = _mix(built, tmp_path / "small")
+    # the same rows, in the same order, in the same folders: only where files end changed
+    a, b = _folders(tmp_path / "small"), _folders(tmp_path / "ref")
+    assert a.keys() == b.keys() and all(a[k].equals(b[k]) for k in a)
+    assert ref["totals"] == small["totals"]
+    made = [s["path"] for s in small["shards"] if "xxh3_128" in s and mb.shard_order(s["path"])[1] == 1]
+    assert len(made) > len([s for s in ref["shards"] if "xxh3_128" in s and mb.shard_order(s["path"])[1] == 1]) + 10
+    by_folder: dict[str, list[list[int]]] = {}
+    for rel in sorted(made):  # (numbered in order within a folder)
+        by_folder.setdefault(rel.rsplit("/", 1)[0], []).append(_string_bytes(pq.read_table(tmp_path / "small" / rel)))
+    for folder, files in by_folder.items():
+        for k, f in enumerate(files):
+            assert sum(f) <= limit or len(f) == 1, (folder, k, sum(f))
+            if k + 1 < len(files):  # as many rows as fit: the next file's first row would have passed the limit
+                assert sum(f) + files[k + 1][0] > limit, (folder, k)
+
+
+def test_a_sources_last_file_is_written_before_the_next_source_is_read(built, tmp_path, monkeypatch):
+    """The rows a folder holds for its last, shorter file are written when its source's shards are done, not kept
+    until every source is (the shards come source by source): file names are reserved source by source."""
+    import lucie_data.mix.build as mb
+
+    order = []
+    real = mb._BucketWriter.reserve
+
+    def reserve(self):
+        path = real(self)
+        order.append(Path(path).name.split("--")[0])
+        return path
+
+    monkeypatch.setattr(mb._BucketWriter, "reserve", reserve)
+    _mix(built, tmp_path / "mix")
+    sources = [s for k, s in enumerate(order) if k == 0 or order[k - 1] != s]
+    assert len(sources) == len(set(sources)) > 3, order
+
+
+def test_read_ahead_holds_at_most_two_shards_and_none_it_handed_over(monkeypatch):
+    import gc
+    import weakref
+
+    import lucie_data.mix.build as mb
+
+    monkeypatch.setattr(mb, "MIX_READ_AHEAD_BYTES", 100)
+
+    class Table:
+        pass
+
+    class Future:
+        def __init__(self):
+            self.table = Table()
+
+        def result(self):
+            return self.table
+
+    sizes = {"a": 10, "b": 10, "copy": 0, "c": 10, "d": 10, "big": 500, "e": 10, "f": 10}
+    submitted, handed, refs = [], [], []
+
+    def submit(shard):
+        submitted.append(shard)
+        return Future()
+
+    for shard, table in mb._read_ahead(list(sizes), lambda s: s != "copy", sizes.get, submit):
+        handed.append((shard, tuple(submitted)))
+        if table is not None:
+            refs.append(weakref.ref(table))
+        del table
+        gc.collect()
+        assert all(r() is None for r in refs)  # neither the reader nor a future holds a shard handed over
+    assert [s for s, _ in handed] == list(sizes)
+    seen = dict(handed)
+    assert seen["a"] == ("a", "b")  # (and "copy", which is not read): two ahead, as before
+    assert seen["c"][-1] == "d"  # small shards: read two ahead
+    assert seen["d"][-1] == "d"  # "big" would pass the limit with "d" being read: not read yet
+    assert seen["big"][-1] == "big"  # read alone, at its turn: nothing else is read ahead of a large shard
+    assert seen["e"][-1] == "f"

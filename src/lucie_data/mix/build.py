@@ -379,9 +379,40 @@ def _copies(ids: list[str], epochs: float, seed: int):
 # --------------------------------------------------------------------------------------------- writing
 
 
-class _BucketWriter:
-    """Rows of one (kind, language, source) folder, cut into shards of ``max_rows`` rows.
+# A file the mix writes holds ``max_rows_per_shard`` rows, or fewer when those rows' strings (UTF-8 bytes) would pass
+# this: the rows waiting for a file are bounded by bytes, not only rows (scale review: 100,000 rows of long books per
+# (source, language) were held before the first file, 6.5 GiB for a mix of 2.2 GB of text). Below it, files are the
+# ones rows alone cut. Also keeps each written string column under Parquet's 2 GiB and each row group under the
+# 286 MiB the Hugging Face dataset viewer reads; the build's row groups have the same bound
+# (``steps.base.MAX_BATCH_BYTES``). Tests set it small.
+MIX_FILE_BYTES = 256 << 20
+# The shards read ahead of the one being selected from (at most two, as before) are at most this many bytes of
+# Parquet; a larger shard is read at its turn (scale review: three whole shards of 220 MB were held at once, and
+# pyarrow needs ~3.5x a shard's text while it decodes one). Shards of up to ~40 MiB are still read two ahead.
+# Files the mix encodes wait for a writing thread up to four at a time, but only one while they hold more than
+# MIX_FILE_BYTES of rows. Neither changes what is written, only when.
+MIX_READ_AHEAD_BYTES = 128 << 20
 
+
+def _row_bytes(table):
+    """UTF-8 bytes of each row's strings (numpy int64), as :data:`MIX_FILE_BYTES` counts them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sizes = np.zeros(table.num_rows, dtype=np.int64)
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_binary(col.type):
+            sizes += np.asarray(pc.fill_null(pc.binary_length(col), 0).to_numpy(), dtype=np.int64)
+    return sizes
+
+
+class _BucketWriter:
+    """Rows of one (kind, language, source) folder, cut into shards of ``max_rows`` rows, or of fewer when their
+    strings would pass :data:`MIX_FILE_BYTES` (as many as fit, at least one).
+
+    The rows waiting for a file are counted cheaply first (``Table.nbytes``, which is at least their strings' bytes);
+    they are counted row by row only when that passes the limit, so files of ordinary rows are cut as before.
     The folder is not created here: whoever writes a file into it does (:class:`_Folders`), in the writing thread.
     """
 
@@ -390,16 +421,37 @@ class _BucketWriter:
         self.folder, self.stem, self.max_rows, self.schema = os.fspath(folder), stem, max_rows, schema
         self.write = write or (lambda table, path: _write_shard(table, path, {}, _Folders().ensure))
         self.pending: list = []
+        self.sizes: list = []  # per pending table: its rows' string bytes, or None (not counted)
         self.n_pending = 0
+        self.bytes = 0  # of the pending rows: their strings' bytes where counted, else Table.nbytes (more)
         self.index = 0
 
     def add(self, table) -> None:
         if table.num_rows == 0:
             return
         self.pending.append(table)
+        self.sizes.append(None)
         self.n_pending += table.num_rows
-        while self.n_pending >= self.max_rows:
-            self._flush(self.max_rows)
+        self.bytes += table.nbytes
+        while self.n_pending >= self.max_rows or self.bytes > MIX_FILE_BYTES:
+            n = self.max_rows if self.n_pending >= self.max_rows else self.n_pending
+            if self.bytes > MIX_FILE_BYTES:  # may be too many bytes: count them, and cut where they fit
+                fit = self._fit()
+                if fit >= self.n_pending and self.n_pending < self.max_rows:
+                    break  # (Table.nbytes said more than the strings hold)
+                n = min(n, fit)
+            self._flush(n)
+
+    def _fit(self) -> int:
+        """How many of the pending rows fit in a file (at least 1); counts the rows not counted yet."""
+        import numpy as np
+
+        for k, table in enumerate(self.pending):
+            if self.sizes[k] is None:
+                self.sizes[k] = _row_bytes(table)
+        sizes = np.concatenate(self.sizes)
+        self.bytes = int(sizes.sum())
+        return max(1, int(np.searchsorted(np.cumsum(sizes), MIX_FILE_BYTES, side="right")))
 
     def reserve(self) -> str:
         """The next file name of this folder (numbered in input order), a string like every path the mix keys by."""
@@ -408,12 +460,17 @@ class _BucketWriter:
         return path
 
     def _flush(self, n: int) -> None:
+        import numpy as np
         import pyarrow as pa
 
         table = pa.concat_tables(self.pending)
         out, rest = table.slice(0, n), table.slice(n)
+        counted = all(s is not None for s in self.sizes)
+        sizes = np.concatenate(self.sizes)[n:] if counted and self.sizes else None
         self.pending = [rest] if rest.num_rows else []
+        self.sizes = [sizes] if rest.num_rows else []
         self.n_pending = rest.num_rows
+        self.bytes = int(sizes.sum()) if sizes is not None else rest.nbytes
         self.write(out, self.reserve())
 
     def close(self) -> None:
@@ -1058,6 +1115,46 @@ def _read_buffer(data):
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(pa.BufferReader(pa.py_buffer(data))).read(use_threads=False)
+
+
+def _read_ahead(shards: list[str], wanted: Callable[[str], bool], size_of: Callable[[str], int],
+                submit: Callable[[str], Any], check: Callable[[], None] = lambda: None):
+    """(shard, its table, or None when not ``wanted``) in order, each read by ``submit`` (a future) ahead of its turn:
+    at most two shards ahead, whose files total at most :data:`MIX_READ_AHEAD_BYTES`; a larger one is read at its
+    turn. Nothing here holds a table once it is handed over (its future is dropped), so a mix of large shards holds
+    about one at a time (scale review: three whole shards of 220 MB)."""
+    ahead: deque = deque()  # (shard, future or None, bytes of its file): submitted, not handed over
+    reading = [0]  # bytes of those files
+
+    def pop() -> tuple[str, Any]:
+        s_, f_, n_ = ahead.popleft()
+        reading[0] -= n_
+        return s_, (f_.result() if f_ is not None else None)
+
+    for shard in shards:
+        check()
+        want = wanted(shard)
+        size = size_of(shard) if want else 0
+        while ahead and reading[0] + size > MIX_READ_AHEAD_BYTES:
+            yield pop()
+        ahead.append((shard, submit(shard) if want else None, size))
+        reading[0] += size
+        if len(ahead) > 2:
+            yield pop()
+    while ahead:
+        yield pop()
+
+
+def _file_size(path: str, described: dict) -> int:
+    """A build shard's bytes: as its manifest describes it, else from the file system (0 if it is gone: _read
+    names it)."""
+    entry = described.get(path)
+    if entry is not None:
+        return entry[0]
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _read(path: Path, columns: list[str] | None = None):
@@ -1989,18 +2086,26 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     folders = _Folders()
     data_dir = os.fspath(tmp / "data")
     with _DeferredInterrupt() as interrupt, ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
-        writes: deque = deque()
+        writes: deque = deque()  # (future, bytes of the rows it writes)
+        held = [0]  # bytes of the rows the writes in that queue hold
         copy_jobs: list[tuple] = []  # byte copies not yet handed to the pool (batched: _copy_shards)
         copy_bytes = [0]  # bytes those copies will write (a shard the manifest does not describe counts as a batch)
 
-        def submit(fn, *args) -> None:
+        def submit(fn, *args, nbytes: int = 0) -> None:
             interrupt.check(pool)
-            writes.append(pool.submit(fn, *args))
+            while writes and held[0] + nbytes > MIX_FILE_BYTES:  # (one file of large rows encoded at a time)
+                done, n = writes.popleft()
+                done.result()
+                held[0] -= n
+            writes.append((pool.submit(fn, *args), nbytes))
+            held[0] += nbytes
             while len(writes) > 4:
-                writes.popleft().result()
+                done, n = writes.popleft()
+                done.result()
+                held[0] -= n
 
         def write(table, path: str) -> None:
-            submit(_write_shard, table, path, hashes, folders.ensure)
+            submit(_write_shard, table, path, hashes, folders.ensure, nbytes=table.nbytes)
 
         def flush_copies() -> None:
             if copy_jobs:
@@ -2009,16 +2114,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
                 copy_bytes[0] = 0
 
         def prefetched():
-            ahead: deque = deque()
-            for shard in shard_paths:
-                interrupt.check(pool)
-                ahead.append((shard, pool.submit(_read, shard) if plan_of[shard][1] else None))
-                if len(ahead) > 2:
-                    s_, f_ = ahead.popleft()
-                    yield s_, f_ and f_.result()
-            while ahead:
-                s_, f_ = ahead.popleft()
-                yield s_, f_ and f_.result()
+            return _read_ahead(shard_paths, lambda shard: plan_of[shard][1], lambda shard: _file_size(shard, described),
+                               lambda shard: pool.submit(_read, shard), lambda: interrupt.check(pool))
 
         def writer(bucket: tuple[str, str, str]) -> _BucketWriter:
             w = writers.get(bucket)
@@ -2031,8 +2128,9 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
                                                     write)
             return w
 
-        for shard, table in prefetched():
-            src = src_of[shard]
+        def select(shard: str, src: SourceInfo, table) -> None:
+            """Hand a shard's rows to its folders' writers: copies 1..n as byte copies when it is copied whole, and
+            the rows of the other copies (a fraction, filtering) re-encoded."""
             first = 1
             n_bytes = plan_of[shard][0]
             if table is not None:  # rows to select and encode here: let the copies batched so far run meanwhile
@@ -2046,10 +2144,10 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
                 if len(copy_jobs) >= _COPY_BATCH or copy_bytes[0] >= _COPY_BATCH_BYTES:
                     flush_copies()
                 if table is None:
-                    continue
+                    return
                 first = n_bytes + 1
             if table.num_rows == 0:
-                continue
+                return
             # imported here, not on entry: a mix of byte copies only never needs them (~0.2 s of a cold
             # `lucie-data mix build`, more than the whole mix of a small build)
             import numpy as np
@@ -2093,11 +2191,25 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
                         part = part.set_column(0, "id", pc.binary_join_element_wise(
                             part.column("id"), pa.scalar(f"#{k}"), ""))
                     w.add(part)
+
+        done_with = None  # the source whose shards come before: its folders get no more rows
+        for shard, table in prefetched():
+            src = src_of[shard]
+            if done_with is not src:
+                # the shards come source by source and a folder holds one source's files: the last, shorter file
+                # of each of its folders is written now, not at the end (every source's last rows were held until
+                # then: scale review), the same file under the same name
+                if done_with is not None:
+                    for key in sorted(k for k in writers if k[2] == done_with.name):
+                        writers[key].close()
+                done_with = src
+            select(shard, src, table)
+            table = None  # (not held while the next shard is read)
         flush_copies()
         for key in sorted(writers):
             writers[key].close()
         while writes:
-            writes.popleft().result()
+            writes.popleft()[0].result()
     # (a folder every row of which was left out, a 0-epoch subset's, is not made: trainer review, an empty
     # data/natural/de/web_cc/ that no config names)
 
