@@ -230,3 +230,64 @@ def test_read_ahead_holds_at_most_two_shards_and_none_it_handed_over(monkeypatch
     assert seen["d"][-1] == "d"  # "big" would pass the limit with "d" being read: not read yet
     assert seen["big"][-1] == "big"  # read alone, at its turn: nothing else is read ahead of a large shard
     assert seen["e"][-1] == "f"
+
+
+# --- mix build: a build shard of more than 2 GiB of text (1,000 books in row groups of 256 MiB) --------------------
+
+def _chunk_bytes(table) -> list[int]:
+    return [sum(_string_bytes(pa.Table.from_batches([b]))) for b in table.to_batches()]
+
+
+def test_a_fraction_of_a_large_shard_is_taken_in_pieces_bounded_by_bytes(tmp_path, monkeypatch):
+    """pyarrow's take on a chunked table concatenates its chunks into one array: a fraction of a 2.2 GB shard of books
+    failed the mix with "offset overflow while concatenating arrays". Past MIX_FILE_BYTES a shard's rows are taken
+    from one run of rows of at most that many bytes at a time, and handed to the folder's writer piece by piece."""
+    import lucie_data.mix.build as mb
+    import lucie_data.steps.base as base
+
+    monkeypatch.setattr(base, "MAX_BATCH_BYTES", LIMIT)  # the build: a shard of many row groups, each <= LIMIT
+    recs = _chapters(60)
+    write(tmp_path / "chapters.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    make_build(tmp_path, RECIPE, tasks=1)
+    built = tmp_path / "out"
+
+    monkeypatch.setattr(mb, "MIX_FILE_BYTES", LIMIT)
+    pieces = []
+    real = mb._BucketWriter.add
+
+    def add(self, table):
+        pieces.append(_chunk_bytes(table))
+        real(self, table)
+
+    monkeypatch.setattr(mb._BucketWriter, "add", add)
+    write(tmp_path / "w.yaml", "factors: {}\ndefault_factor: 2.5\n")  # two whole epochs, then half of the shard
+    plan = mb.build_mix(built, mb.load_mix_config(built, weights=tmp_path / "w.yaml", output=tmp_path / "mix"))
+    assert len(pieces) > 1 and max(max(p) for p in pieces) <= LIMIT, pieces  # (one piece, the half epoch, before)
+    half = sum(1 for r in recs if int(mb._copies([f"chap/{r['id']}"], 0.5, plan["seed"])[0]))
+    assert plan["totals"]["docs"] == 2 * len(recs) + half
+    files = [pl.read_parquet(tmp_path / "mix" / s["path"]) for s in plan["shards"] if "xxh3_128" in s
+             and mb.shard_order(s["path"])[1] == 1]
+    assert sum(f.height for f in files) == half > 0
+
+
+def test_a_large_table_is_written_in_row_groups_bounded_by_bytes(tmp_path, monkeypatch):
+    """A whole build shard the mix re-encodes (another version's schema, a repeat the splice cannot make) is written
+    in row groups under MIX_FILE_BYTES, each combined on its own (one table of it would pass 2 GiB); a table under the
+    limit is written as before: one pq.write_table, row groups of 10,000 rows."""
+    import io
+
+    import lucie_data.mix.build as mb
+
+    recs = _chapters(40)
+    table = pa.Table.from_pylist([{"id": r["id"], "text": r["text"]} for r in recs])
+    table = pa.concat_tables([table.slice(0, 15), table.slice(15, 10), table.slice(25)])  # chunked, as a shard reads
+    mb._write_shard(table, str(tmp_path / "whole.parquet"), {})
+    buf = io.BytesIO()
+    pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
+    assert (tmp_path / "whole.parquet").read_bytes() == buf.getvalue()  # under the limit: unchanged
+
+    monkeypatch.setattr(mb, "MIX_FILE_BYTES", LIMIT)
+    mb._write_shard(table, str(tmp_path / "cut.parquet"), {})
+    assert pq.read_table(tmp_path / "cut.parquet").equals(table.combine_chunks())
+    rows = _check_row_groups(tmp_path / "cut.parquet", LIMIT)
+    assert len(rows) > 3 and sum(rows) == 40

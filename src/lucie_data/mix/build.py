@@ -524,7 +524,22 @@ def _write_shard(table, path: str, hashes: dict, ensure: Callable[[str], None] |
 
     buf = io.BytesIO()
     # fixed options, no timestamps: the same input gives the same bytes (rule 4)
-    pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
+    sizes = None if table.nbytes <= MIX_FILE_BYTES else _row_bytes(table)
+    if sizes is None or int(sizes.sum()) <= MIX_FILE_BYTES:
+        pq.write_table(table.combine_chunks(), buf, compression="zstd", row_group_size=10_000, write_statistics=True)
+    else:
+        # a whole build shard re-encoded (another version's schema, a repeat the splice cannot make) may hold more:
+        # one table of it would pass pa.string()'s 2 GiB ("offset overflow while concatenating arrays"), so each row
+        # group (10,000 rows, fewer past MIX_FILE_BYTES of strings, as the mix's own files) is combined on its own
+        import numpy as np
+
+        with pq.ParquetWriter(buf, table.schema, compression="zstd", write_statistics=True) as writer:
+            start = 0
+            while start < table.num_rows:
+                fit = np.searchsorted(np.cumsum(sizes[start:start + 10_000]), MIX_FILE_BYTES, side="right")
+                n = max(1, min(int(fit), table.num_rows - start))
+                writer.write_table(table.slice(start, n).combine_chunks(), row_group_size=n)
+                start += n
     data = buf.getbuffer()
     hashes[path] = fast_digest(data)
     if ensure is not None:
@@ -1143,6 +1158,32 @@ def _read_ahead(shards: list[str], wanted: Callable[[str], bool], size_of: Calla
             yield pop()
     while ahead:
         yield pop()
+
+
+def _take(table, idx):
+    """The rows ``idx`` (sorted row numbers) of ``table``, as tables to add in turn: the table itself when it is all
+    of them, else ``table.take(idx)``; when the table holds more than :data:`MIX_FILE_BYTES` of strings, from one run
+    of rows holding at most that much at a time. Why: pyarrow's take on a chunked table concatenates its chunks into
+    one array per column, so a fraction of a build shard of 1,000 books of 2.2 MB failed the mix with a traceback,
+    "offset overflow while concatenating arrays" (scale review); a folder's writer then also receives 256 MiB of
+    rows at a time, not a shard's. The rows in order, and so the files written (cut where the same rows cut them),
+    are the same either way."""
+    import numpy as np
+    import pyarrow as pa
+
+    if table.nbytes <= MIX_FILE_BYTES:
+        yield table if len(idx) == table.num_rows else table.take(pa.array(idx))
+        return
+    ends = np.cumsum(_row_bytes(table))
+    start = 0
+    while start < table.num_rows:  # (one piece at a time: it is handed over before the next is taken)
+        end = max(start + 1, int(np.searchsorted(ends, (ends[start - 1] if start else 0) + MIX_FILE_BYTES,
+                                                 side="right")))
+        lo, hi = (int(x) for x in np.searchsorted(idx, [start, end]))
+        if hi > lo:
+            rows = table.slice(start, end - start)
+            yield rows if hi - lo == end - start else rows.take(pa.array(idx[lo:hi] - start))
+        start = end
 
 
 def _file_size(path: str, described: dict) -> int:
@@ -2186,11 +2227,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
                     idx = np.nonzero(in_bucket & (copies >= k))[0]
                     if not len(idx):
                         continue
-                    part = table if len(idx) == table.num_rows else table.take(pa.array(idx))
-                    if k > 1 and not keep_ids:
-                        part = part.set_column(0, "id", pc.binary_join_element_wise(
-                            part.column("id"), pa.scalar(f"#{k}"), ""))
-                    w.add(part)
+                    for part in _take(table, idx):
+                        if k > 1 and not keep_ids:
+                            part = part.set_column(0, "id", pc.binary_join_element_wise(
+                                part.column("id"), pa.scalar(f"#{k}"), ""))
+                        w.add(part)
 
         done_with = None  # the source whose shards come before: its folders get no more rows
         for shard, table in prefetched():
