@@ -114,17 +114,18 @@ def _main(base: str, signame: str, workers: str = "2") -> None:
         (b / f"hold.{r}").unlink()
 
 
-def _run(base: Path, signame: str, workers: int = 2, timeout: float = 180) -> tuple[dict, str]:
-    code = "import sys; from tests.test_review48_interrupt import _main; _main(*sys.argv[1:])"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(base), signame, str(workers)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+def _in_session(args: list[str], timeout: float, holds: Path | None = None) -> tuple[dict, str]:
+    """Run ``python -c <args>`` in a session of its own and return the RESULT it printed last, and its stderr; the
+    session is killed after (and ``holds``' hold files removed, letting go of what the old code left running)."""
+    proc = subprocess.Popen([sys.executable, "-c", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
     finally:
-        for f in base.glob("hold.*"):  # lets go of what the old code left running
+        for f in holds.glob("hold.*") if holds else ():
             f.unlink()
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -133,6 +134,11 @@ def _run(base: Path, signame: str, workers: int = 2, timeout: float = 180) -> tu
     lines = [line for line in out.splitlines() if line.startswith(RESULT)]
     assert lines, f"no result (exit code {proc.returncode}):\n{err[-3000:]}"
     return json.loads(lines[-1][len(RESULT):]), err
+
+
+def _run(base: Path, signame: str, workers: int = 2, timeout: float = 180) -> tuple[dict, str]:
+    code = "import sys; from tests.test_review48_interrupt import _main; _main(*sys.argv[1:])"
+    return _in_session([code, str(base), signame, str(workers)], timeout, holds=base)
 
 
 def _shards(out: Path) -> dict[str, bytes]:
@@ -234,16 +240,5 @@ def test_an_interrupted_ray_build_does_not_start_another_ray_as_it_exits(tmp_pat
     and whose warnings came after "interrupted". Once interrupted, a Ray call fails instead."""
     pytest.importorskip("ray", reason="the Ray executor needs the `ray` extra")
     code = "import sys; from tests.test_review48_interrupt import _ray_main; _ray_main(sys.argv[1])"
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=240)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    lines = [line for line in out.splitlines() if line.startswith(RESULT)]
-    assert lines, f"no result (exit code {proc.returncode}):\n{err[-3000:]}"
-    seen = json.loads(lines[-1][len(RESULT):])
+    seen, err = _in_session([code, str(tmp_path)], 240)
     assert seen["initialized"] is False and seen["call"] != "went through", seen
