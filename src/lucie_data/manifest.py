@@ -72,7 +72,8 @@ def _sha256_or_error(path: Path) -> str | OSError:
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}").fullmatch  # (a regex: 4x faster than a test per character on 1 M entries)
 
 
-def _is_sha256(v) -> bool:
+def is_sha256(v) -> bool:
+    """``v`` is a SHA-256 as lucie-data writes it: 64 lower-case hex digits."""
     return isinstance(v, str) and _SHA256_HEX(v) is not None
 
 
@@ -91,7 +92,7 @@ class HashCache:
             data = {}
         # only a cache: anything but an object of digests (`[]`, a digest that is not 64 hex digits) is dropped, as a
         # cut or invalid file is, and rewritten by save() (review 49: `[]` was a TypeError at the end of every rerun)
-        self.data: dict[str, str] = ({k: v for k, v in data.items() if isinstance(k, str) and _is_sha256(v)}
+        self.data: dict[str, str] = ({k: v for k, v in data.items() if isinstance(k, str) and is_sha256(v)}
                                      if isinstance(data, dict) else {})
         self.errors: dict[str, str] = {}  # path -> why it could not be hashed (not saved: tried again next time)
 

@@ -74,7 +74,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..buildfiles import (NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest, shard_fix,
                           unreadable_message)
 from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE
-from ..manifest import FAST_DIGEST, fast_digest, file_digests
+from ..manifest import FAST_DIGEST, fast_digest, file_digests, is_sha256
 from ..manifest import sha256_file as _sha256
 from ..models import YamlModel
 from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
@@ -859,7 +859,7 @@ def _manifest_shards(build: Path, manifest: "_ManifestFile | None" = None) -> di
             continue  # (not a kept shard: nothing the mix reads)
         if type(size) is not int or size < 0:
             refuse(f"shards[{i}].bytes", size, "the shard's size in bytes")
-        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        if not is_sha256(sha):
             refuse(f"shards[{i}].sha256", sha, "the shard's SHA-256 (64 hex digits)")
         summary = e.get("summary")
         out[_joined(build, prefix, rel)] = (size, sha, mtime, summary if _valid_summary(summary) else None)
@@ -2132,18 +2132,19 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         copy_jobs: list[tuple] = []  # byte copies not yet handed to the pool (batched: _copy_shards)
         copy_bytes = [0]  # bytes those copies will write (a shard the manifest does not describe counts as a batch)
 
+        def wait_oldest() -> None:
+            done, n = writes.popleft()
+            done.result()
+            held[0] -= n
+
         def submit(fn, *args, nbytes: int = 0) -> None:
             interrupt.check(pool)
             while writes and held[0] + nbytes > MIX_FILE_BYTES:  # (one file of large rows encoded at a time)
-                done, n = writes.popleft()
-                done.result()
-                held[0] -= n
+                wait_oldest()
             writes.append((pool.submit(fn, *args), nbytes))
             held[0] += nbytes
             while len(writes) > 4:
-                done, n = writes.popleft()
-                done.result()
-                held[0] -= n
+                wait_oldest()
 
         def write(table, path: str) -> None:
             submit(_write_shard, table, path, hashes, folders.ensure, nbytes=table.nbytes)
