@@ -571,7 +571,7 @@ def test_every_config_loads_with_datasets(mix, tmp_path):
     ({"factors": {"fr--book": 1}, "publish_as": {"pud_en": "eltec_fr"}}, r"publish_as.pud_en: eltec_fr is the name of another source .*the config `eltec_fr` would hold both"),
     # review: these passed `validate` and `build`, and failed `mix build` after the whole build
     ({"weights_file": "nope.yaml"}, r"p\.yaml:\d+: mix\.weights_file: weights file not found: .*nope\.yaml"),
-    ({"factors": {"fr--book": 1}, "languages": {"code:python": 2}}, r"(?s)mix\.factors: .*'code:python': code subsets are weighted as `code`"),
+    ({"factors": {"fr--book": 1}, "languages": {"code:python": 2}}, r"mix\.languages\.code:python: code subsets are weighted as `code`"),
     ({"factors": {"fr--book": 1}, "sources": {"eltec-fr--fr": 2}}, r"mix\.sources\.eltec-fr--fr: 'eltec-fr--fr' names no subset of this pipeline.*did you mean 'eltec_fr'"),
 ])
 def test_mix_block_errors(block, match, tmp_path):

@@ -159,24 +159,29 @@ _STATS = [
         pytest.param({"factors": {"fr--web": True, "en--web": 1}}, r"not a boolean", id="boolean"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "sources": {"Z": 2}}, r"subset\(s\) not in the stats: Z", id="unknown-source"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "languages": {"code:python": 5}},
-                     r"languages: 'code:python': code subsets are weighted as `code`.*write `code`", id="code-language"),
+                     r"languages\.code:python: code subsets are weighted as `code`.*write `code`", id="code-language"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1, "code-rust--programming": 2}},
-                     r"factors: 'code-rust--programming': code subsets are weighted as `code`", id="code-factor"),
-        pytest.param({"factors": {"fr--web": 1, "FR--web": 2, "en--web": 1}}, r"'FR--web' and another key both mean 'fr--web'",
+                     r"factors\.code-rust--programming: code subsets are weighted as `code`", id="code-factor"),
+        pytest.param({"factors": {"fr--web": 1, "FR--web": 2, "en--web": 1}}, r"factors\.FR--web: 'FR--web' and 'fr--web' both mean 'fr--web'",
                      id="same-key-twice"),
-        pytest.param({"factors": {"fr--web": 1, "fr--WEB": 2, "en--web": 1}}, r"'fr--WEB' and another key both mean 'fr--web'",
+        pytest.param({"factors": {"fr--web": 1, "fr--WEB": 2, "en--web": 1}}, r"'fr--WEB' and 'fr--web' both mean 'fr--web'",
                      id="same-key-twice-category-case"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1, "xx--web": 2}},
-                     r"factors: key 'xx--web': language 'xx': 'xx' is not an ISO 639 language code, so no build files",
+                     r"factors\.xx--web: language 'xx': 'xx' is not an ISO 639 language code, so no build files",
                      id="unknown-language-factor"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1}, "languages": {"mul": 2}},
-                     r"languages: key 'mul': language 'mul' means multiple languages", id="unknown-language-multiplier"),
+                     r"languages\.mul: language 'mul' means multiple languages", id="unknown-language-multiplier"),
         pytest.param({"factors": {"fr--web": 1, "en--web": 1, "zz-en--aligned": 2}},
-                     r"key 'zz-en--aligned': language 'zz-en'", id="unknown-language-in-a-pair"),
+                     r"factors\.zz-en--aligned: language 'zz-en'", id="unknown-language-in-a-pair"),
         # rv47: every bad key of a mapping at once, not its first only
         pytest.param({"factors": {"fr--web": 1, "xx--web": 1, "mul--web": 2, "code:python--programming": 1, "en--web": 1}},
-                     r"factors: key 'xx--web': .*; key 'mul--web': .*; 'code:python--programming': code subsets",
+                     r"factors\.xx--web: .*\n  - factors\.mul--web: .*\n  - factors\.code:python--programming: code subsets",
                      id="every-bad-key"),
+        # a bad key does not hide a bad value beside it, nor a boolean the rest (validation phases)
+        pytest.param({"factors": {"fr--web": True, "xx--web": 1, "en--web": -1}},
+                     r"factors\.fr--web: a factor must be a number, not a boolean\n  - factors\.xx--web: language 'xx'.*"
+                     r"\n  - factors\.en--web: Input should be greater than or equal to 0",
+                     id="bad-keys-and-values-at-once"),
     ],
 )
 def test_invalid_weights(weights, match):
@@ -199,6 +204,34 @@ def test_invalid_weights_yaml_file(tmp_path):
     p.write_text("factors:\n  fr--web: 1\nweights: 2\n")
     with pytest.raises(MixPlanError, match=r"(?s)in .*w\.yaml.*unknown top-level key 'weights'"):
         load_weights_yaml(p)
+
+
+def test_weights_file_errors_have_their_lines(tmp_path):
+    """Every problem of a weights file at once, each with the line to fix, in file order (a pipeline's
+    `weights_file:` nests them under its own line)."""
+    p = tmp_path / "w.yaml"
+    p.write_text("factors:\n  fr--web: true\n  xx--web: 1\n  en--web: -1\nlanguages:\n  fr: abc\n")
+    with pytest.raises(MixPlanError) as exc:
+        load_weights_yaml(p)
+    assert str(exc.value).splitlines()[1:] == [
+        "  - line 2: factors.fr--web: a factor must be a number, not a boolean",
+        "  - line 3: factors.xx--web: language 'xx': 'xx' is not an ISO 639 language code, so no build files a subset "
+        "under it. Write the language as a build files it: an ISO 639 code (fr), a pair (fr-en), code, or und",
+        "  - line 4: factors.en--web: Input should be greater than or equal to 0 (got -1)",
+        "  - line 6: languages.fr: Input should be a valid number, unable to parse string as a number (got 'abc')"]
+    from lucie_data.cli import main
+
+    pipe = tmp_path / "p.yaml"
+    demo = Path(__file__).resolve().parents[1] / "sources" / "demo" / "eltec_fr.yaml"
+    pipe.write_text(f"name: p\nsources: [{demo}]\nmix:\n  weights_file: w.yaml\n")
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        assert main(["validate", str(pipe)]) == 2
+    assert f"p.yaml:4: mix.weights_file: invalid weights in {p}:\n      - line 2: factors.fr--web:" in out.getvalue()
+    assert "\n      - line 6: languages.fr:" in out.getvalue()
 
 
 def test_invalid_stats(tmp_path):

@@ -26,6 +26,8 @@ def _kinds(annotation: Any) -> set[str]:
     if annotation in (int, float):
         return {"number"}
     if origin is Annotated:
+        if any(getattr(getattr(m, "func", None), "refuses_booleans", False) for m in annotation.__metadata__):
+            return set()  # its own validator refuses a boolean, value by value: every bad value of a mapping is named
         return _kinds(typing.get_args(annotation)[0])
     if origin in (Union, types.UnionType):
         return set().union(*(_kinds(a) for a in typing.get_args(annotation)))

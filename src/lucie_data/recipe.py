@@ -1640,7 +1640,9 @@ def _mix_weights_issues(mix: MixSpec, path: Path, lines: dict, sources: list[str
     try:
         weights = _spec_weights(mix, path.resolve())
     except MixPlanError as err:
-        return [ConfigIssue(str(path), ".".join(where), str(err), lines.get(where) or lines.get(("mix",)))]
+        # (a weights file's own list of problems, one per line, indented under this one)
+        return [ConfigIssue(str(path), ".".join(where), str(err).replace("\n  - ", "\n      - "),
+                            lines.get(where) or lines.get(("mix",)))]
     out = []
     for key in sorted(weights.sources) if weights is not None and sources else []:
         src = key.rpartition(KEY_SEP)[0]

@@ -69,7 +69,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..buildfiles import (NAME_RE, ManifestHead, damaged_shard_message, first_unreadable, read_manifest, shard_fix,
                           unreadable_message)
@@ -77,8 +77,8 @@ from ..licenses import UNKNOWN, UNVERIFIED_EVIDENCE
 from ..manifest import FAST_DIGEST, fast_digest, file_digests, is_sha256
 from ..manifest import sha256_file as _sha256
 from ..models import YamlModel
-from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, load_weights_yaml, parse_weights,
-                   plan_mix, solve_factors)
+from .plan import (DamagedShardError, Factor, MixPlanError, Weights, format_tokens, keys_and_values, load_weights_yaml,
+                   parse_weights, plan_mix, solve_factors)
 from .stats import (SourceInfo, _parquet_paths, check_kept_shards, code_language, excluded_notes, mix_language, read_sources,
                     subset_name)
 
@@ -127,6 +127,12 @@ class MixSpec(YamlModel):
     publish_as: dict[str, Annotated[str, Field(pattern=NAME_RE)]] = Field(
         default_factory=dict, description="source (recipe name) -> the source folder and config it is published "
         "under, e.g. Gutenberg-fr: Gutenberg (Lucie's data/natural/fr/Gutenberg/); several sources may share one")
+
+    @field_validator("factors", "languages", mode="wrap")
+    @classmethod
+    def _weight_keys(cls, v: Any, handler, info) -> Any:
+        """Bad keys named with the bad values beside them, each at its line (as in a weights file)."""
+        return keys_and_values(v, handler, info.field_name)
 
     @model_validator(mode="after")
     def _one_source_of_weights(self) -> "MixSpec":

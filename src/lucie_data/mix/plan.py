@@ -92,6 +92,9 @@ def _reject_bool(v: Any) -> Any:
     return v
 
 
+_reject_bool.refuses_booleans = True  # models.YamlModel's own check stands aside (it stops at a mapping's first)
+
+
 MAX_FACTOR = 100.0  # Lucie's largest factor is 3 (../shared/notes/lucie-dataset.md, dataset_weights.yaml)
 
 
@@ -121,28 +124,13 @@ class Weights(BaseModel):
         default=None, description="factor for keys absent from `factors`; null makes a missing key an error"
     )
 
-    @field_validator("factors", "languages", mode="before")
+    @field_validator("factors", "languages", mode="wrap")
     @classmethod
-    def _language_keys(cls, v: Any, info) -> Any:
+    def _language_keys(cls, v: Any, handler, info) -> Any:
         """Languages in keys are read as a build files them: ``FR`` -> ``fr``, ``fr,en`` -> ``fr-en`` (review: such
         keys matched no subset and did nothing, without a word). A programming language is an error: code subsets
         are weighted as ``code``, so ``code:python`` could only apply to every language's code."""
-        if not isinstance(v, Mapping):
-            return v
-        out: dict[Any, Any] = {}
-        problems: list[str] = []  # every bad key at once (rv47: the first of each mapping only)
-        for key, value in v.items():
-            try:
-                new = _weight_key(str(key), info.field_name) if isinstance(key, str) else key
-            except ValueError as e:
-                problems.append(str(e))
-                continue
-            if new in out:
-                problems.append(f"{key!r} and another key both mean {new!r}: give it once")
-            out[new] = value
-        if problems:
-            raise ValueError("; ".join(problems))
-        return out
+        return keys_and_values(v, handler, info.field_name)
 
     def to_yaml(self) -> str:
         """Serialise in the same format :func:`load_weights_yaml` reads."""
@@ -153,6 +141,48 @@ class Weights(BaseModel):
             data["sources"] = dict(self.sources)
         data["default_factor"] = self.default_factor
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def keys_and_values(v: Any, handler, field: str) -> Any:
+    """A ``factors:`` or ``languages:`` mapping validated with its keys as a build files them (:func:`_weight_key`),
+    as a wrap validator: every bad key and every bad value beside it named at once, each at its own place
+    (``factors.xx--web``), so a weights file's errors come with their lines (review: `xx--web: 1` hid `en--web: -1`
+    until it was fixed; a boolean hid both)."""
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    if not isinstance(v, Mapping):
+        return handler(v)
+    out: dict[Any, Any] = {}
+    given: dict[Any, Any] = {}  # the key as written, of each key as filed
+    place: dict[str, int] = {}  # a key's place in the mapping, as written and as filed
+    problems: list[InitErrorDetails] = []
+    for i, (key, value) in enumerate(v.items()):
+        place[str(key)] = i
+        try:
+            new = _weight_key(str(key), field) if isinstance(key, str) else key
+        except ValueError as e:
+            msg = str(e).removeprefix(f"key {key!r}: ").removeprefix(f"{key!r}: ")
+            problems.append(InitErrorDetails(type=PydanticCustomError("value_error", "{m}", {"m": msg}),
+                                             loc=(str(key),), input=value))
+            continue
+        if new in out:
+            said = f"{key!r} and {given[new]!r} both mean {new!r}: give it once"
+            problems.append(InitErrorDetails(type=PydanticCustomError("value_error", "{m}", {"m": said}),
+                                             loc=(str(key),), input=value))
+        out[new] = value
+        given.setdefault(new, key)
+        place.setdefault(str(new), i)
+    try:
+        validated = handler(out)
+    except ValidationError as err:
+        if not problems:
+            raise
+        problems += [InitErrorDetails(type=PydanticCustomError(e["type"], "{m}", {"m": e["msg"]}), loc=e["loc"],
+                                      input=e["input"]) for e in err.errors()]
+    if problems:  # in the mapping's order (a filed key at the place of the key as written)
+        problems.sort(key=lambda d: place.get(str(d["loc"][0]), len(place)) if d["loc"] else -1)
+        raise ValidationError.from_exception_data("Weights", problems)
+    return validated
 
 
 def _weight_key(key: str, field: str) -> str:
@@ -215,24 +245,46 @@ def _exact(x: float | int | Decimal | Fraction) -> Fraction:
     return Fraction(repr(float(x)))  # repr is the shortest round-tripping decimal
 
 
-def _format_validation_error(err: ValidationError, origin: str) -> str:
+def _error_lines(err: ValidationError) -> list[tuple[tuple, str]]:
+    """(YAML path, message) of each of pydantic's errors about a weights mapping."""
     allowed = ", ".join(Weights.model_fields)
-    lines = [f"invalid weights{origin}:"]
+    out = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
+        loc = tuple(e["loc"])
+        name = ".".join(str(p) for p in loc)
         if e["type"] == "extra_forbidden":
-            lines.append(f"  - unknown top-level key {loc!r} (allowed keys: {allowed})")
+            out.append((loc, f"unknown top-level key {name!r} (allowed keys: {allowed})"))
         elif e["type"] == "missing":
-            lines.append(f"  - missing required key {loc!r}: add a `{loc}:` mapping of language--category -> factor")
+            out.append((loc, f"missing required key {name!r}: add a `{name}:` mapping of language--category -> factor"))
         elif e["type"] == "value_error":  # the message names the key
-            lines.append(f"  - {loc}: {e['msg'].removeprefix('Value error, ')}")
+            out.append((loc, f"{name}: {e['msg'].removeprefix('Value error, ')}"))
         else:
-            lines.append(f"  - {loc}: {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(lines)
+            out.append((loc, f"{name}: {e['msg']} (got {e.get('input')!r})"))
+    return out
 
 
-def parse_weights(data: Mapping[str, Any] | Weights, *, origin: str = "") -> Weights:
-    """Validate a weights mapping, turning pydantic errors into a readable :class:`MixPlanError`."""
+def _format_problems(problems: list[tuple[tuple, str]], origin: str, lines: Mapping[tuple, int] | None) -> str:
+    """One message for every problem of a weights mapping, in file order with each one's line when the file's
+    lines are known (a weights file: the line to fix, not only its YAML path)."""
+    lines = lines or {}
+
+    def line_of(loc: tuple) -> int | None:
+        for n in range(len(loc), 0, -1):  # the key's own line, else its mapping's
+            if loc[:n] in lines:
+                return lines[loc[:n]]
+        return None
+
+    numbered = [(line_of(loc), msg) for loc, msg in problems]
+    numbered.sort(key=lambda x: x[0] if x[0] is not None else 0)
+    return "\n".join([f"invalid weights{origin}:"]
+                     + [f"  - {f'line {n}: ' if n is not None else ''}{msg}" for n, msg in numbered])
+
+
+def parse_weights(data: Mapping[str, Any] | Weights, *, origin: str = "", lines: Mapping[tuple, int] | None = None
+                  ) -> Weights:
+    """Validate a weights mapping, turning pydantic errors into a readable :class:`MixPlanError` that names every
+    problem at once, with its line when ``lines`` (YAML path -> line) is given: a bad key, and a bad value beside
+    it (review: `xx--web: 1` hid `en--web: -1` until it was fixed)."""
     if isinstance(data, Weights):
         return data
     if not isinstance(data, Mapping):
@@ -242,7 +294,7 @@ def parse_weights(data: Mapping[str, Any] | Weights, *, origin: str = "") -> Wei
     try:
         return Weights.model_validate(dict(data))
     except ValidationError as err:
-        raise MixPlanError(_format_validation_error(err, origin)) from None
+        raise MixPlanError(_format_problems(_error_lines(err), origin, lines)) from None
 
 
 def load_weights_yaml(path: str | Path) -> Weights:
@@ -253,7 +305,7 @@ def load_weights_yaml(path: str | Path) -> Weights:
 
     dups: list = []
     try:
-        data, _lines = _yaml_with_lines(path.read_text(encoding="utf-8"), dups)
+        data, lines = _yaml_with_lines(path.read_text(encoding="utf-8"), dups)
     except FileNotFoundError:
         raise MixPlanError(f"weights file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -269,7 +321,7 @@ def load_weights_yaml(path: str | Path) -> Weights:
         where, first, second = dups[0]
         raise MixPlanError(f"weights file {path}: {'.'.join(map(str, where))} is given twice (lines {first} and "
                            f"{second}); YAML would keep the second silently: remove one")
-    return parse_weights(data, origin=origin)
+    return parse_weights(data, origin=origin, lines=lines)
 
 
 _STATS_COLUMNS = ("subset", "language", "category", "tokens")
