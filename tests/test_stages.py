@@ -263,3 +263,22 @@ def test_a_stage_revision_applies_where_its_change_can(stage, revised):
 
     spec = TypeAdapter(AnyStage).validate_python(stage)
     assert spec.revised_for(recipe_with([])) is revised  # (a prose source)
+
+
+@pytest.mark.parametrize(("input_spec", "markers"), [
+    ({"type": "jsonl", "paths": ["x.jsonl"]}, set()),
+    ({"type": "html", "paths": ["x.html"]}, {"html_parsed_whole"}),
+    ({"type": "warc", "paths": ["x.warc.gz"]}, {"html_parsed_whole"}),
+    ({"type": "parquet", "paths": ["x.parquet"], "metadata_fields": ["meta"]}, set()),
+    ({"type": "parquet", "paths": ["x.parquet"], "metadata_fields": ["meta.license"]}, {"read_struct_leaves"}),
+])
+def test_a_reading_change_rebuilds_only_the_sources_it_applies_to(input_spec, markers):
+    """Review 48 (html pages parsed whole) and rv50 (a dotted Parquet field read as its struct's leaf) changed how
+    some sources read: their build keys carry a marker, and every other source keeps its key (it is not rebuilt)."""
+    from lucie_data.recipe import LoadedSource
+    from lucie_data.runner import RunOptions, build_key_payload
+
+    rec = SourceRecipe.model_validate({"name": "t", "category": "web", "languages": ["fr"], "license": "CC-BY-4.0",
+                                       "input": input_spec, "stages": []})
+    payload = build_key_payload(LoadedSource(rec, ROOT / "t.yaml", {}, []), RunOptions())
+    assert {"html_parsed_whole", "read_struct_leaves"} & set(payload) == markers

@@ -792,6 +792,12 @@ NOT_IN_DOCUMENTS = ("description", "provenance")
 def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     """Changes whenever the output could change: recipe, inputs (and the sidecar, which gives pages their
     licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version."""
+    return hashlib.sha256(json.dumps(build_key_payload(src, opts), sort_keys=True).encode()).hexdigest()
+
+
+def build_key_payload(src: LoadedSource, opts: RunOptions) -> dict:
+    """What :func:`source_build_key` hashes. A change of how one kind of source is read adds a marker to these
+    sources' payload alone, so that every other source keeps its key and is not rebuilt."""
     recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
     payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs),
                "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT,
@@ -817,7 +823,7 @@ def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
     files = stage_files(src)
     if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")
         payload["stage_files"] = input_fingerprint(files)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return payload
 
 
 def local_dataset_files(src: LoadedSource) -> list[Path]:
