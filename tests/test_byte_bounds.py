@@ -127,6 +127,32 @@ def test_ordinary_documents_keep_their_row_groups_of_1000_rows(tmp_path):
     assert groups == {"00000-0000.parquet": [1000, 1000, 200], "00000-0001.parquet": [300]}
 
 
+def test_kept_shards_are_cut_by_text_characters_in_input_order(tmp_path, monkeypatch):
+    """A kept shard holds max_rows_per_shard rows, or fewer where its text would pass MAX_SHARD_CHARS: a mix reads
+    a shard it re-encodes whole and copies one it does not as one file (100,000 rows of books: ~40 GB each)."""
+    import lucie_data.steps.base as base
+
+    monkeypatch.setattr(base, "MAX_SHARD_CHARS", 20_000)  # characters; the chapters are 300-9,300 characters
+    recs = _chapters(40)
+    recs.append({"id": "big", "text": recs[0]["text"] * 80})  # 24,000 characters: a shard of its own
+    recs += _chapters(45)[40:]
+    write(tmp_path / "chapters.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    led, kept, removed = make_build(tmp_path, RECIPE.replace("  - type: exact_dedup\n", "  - type: normalize\n")
+                                    + "output: {max_rows_per_shard: 6}\n", tasks=1)
+    assert led["docs_kept"] == 46 and removed.height == 0
+    shards = sorted((tmp_path / "out" / "sources" / "chap" / "data" / "fr").glob("*.parquet"))
+    texts = [pq.read_table(p, columns=["text"])["text"].to_pylist() for p in shards]
+    assert [t for shard in texts for t in shard] == [r["text"] for r in recs]  # every document, in input order
+    for k, shard in enumerate(texts):
+        chars = sum(map(len, shard))
+        assert len(shard) <= 6 and (chars <= 20_000 or len(shard) == 1), (k, len(shard), chars)
+        if k + 1 < len(texts) and len(shard) < 6:  # cut by characters: the next document would not have fitted
+            assert chars + len(texts[k + 1][0]) > 20_000, k
+    assert any(len(shard) < 6 for shard in texts[:-1])
+    assert [recs[0]["text"] * 80] in texts  # the large chapter, alone
+    assert [p.name for p in shards] == [f"00000-{k:04d}.parquet" for k in range(len(shards))]
+
+
 # --- mix build: files, read-ahead and held rows bounded by bytes --------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -198,8 +198,18 @@ class LucieFilter(BaseFilter):
         self.stage_id = stage_id
 
 
+# A kept shard holds ``max_rows_per_shard`` rows, or fewer where its documents' text would pass this many characters
+# (at most 4 GiB of UTF-8, ~1 GiB for Latin-script prose): a `mix build` reads a shard it re-encodes (a fraction, a
+# mixed-licence shard) whole and copies one it does not as one file, so 100,000 rows of books (~40 GB) made a mix
+# need that much memory and a Hub file that size (left alone in the scale review, done 2026-11-28). Counted in
+# characters, not compressed bytes (datatrove's ``max_file_size``): the same cut whatever the Parquet library or
+# its compression, and ``len`` costs nothing. Tests set it small.
+MAX_SHARD_CHARS = 1 << 30
+
+
 class ShardedParquetWriter(_NamedParquetWriter):
-    """Parquet writer that rolls to a new shard every ``max_rows`` rows per partition.
+    """Parquet writer that rolls to a new shard every ``max_rows`` rows per partition, or before a document whose
+    text would take the shard past :data:`MAX_SHARD_CHARS` characters (a shard holds at least one document).
 
     datatrove's writer rolls on bytes (``max_file_size``); recipes speak in rows, which also makes shard
     boundaries independent of compression and so stable across library versions.
@@ -209,15 +219,19 @@ class ShardedParquetWriter(_NamedParquetWriter):
         super().__init__(output_folder, output_filename, compression="zstd", adapter=adapter, schema=schema,
                          batch_size=min(1000, max_rows), max_file_size=-1, use_content_defined_chunking=False)
         self.max_rows = max_rows
-        self._rows: Counter = Counter()
+        self._rows: Counter = Counter()  # rows in each partition's current shard
+        self._chars: Counter = Counter()  # their text's characters
+        self._shard: Counter = Counter()  # each partition's current shard number
 
     def write(self, document: Document, rank: int = 0, **kwargs):
         key = self._get_output_filename(document, rank, shard="")
-        n = self._rows[key]
-        shard = n // self.max_rows
-        if n and n % self.max_rows == 0:
-            self.close_file(self._get_output_filename(document, rank, shard=f"{shard - 1:04d}"))
-        self._rows[key] += 1
+        rows, size, shard = self._rows[key], len(document.text), self._shard[key]
+        if rows and (rows >= self.max_rows or self._chars[key] + size > MAX_SHARD_CHARS):
+            self.close_file(self._get_output_filename(document, rank, shard=f"{shard:04d}"))
+            shard = self._shard[key] = shard + 1
+            rows = self._chars[key] = 0
+        self._rows[key] = rows + 1
+        self._chars[key] += size
         super().write(document, rank, shard=f"{shard:04d}", **kwargs)
 
 
