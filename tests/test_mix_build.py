@@ -1400,6 +1400,14 @@ def test_a_recipe_edited_since_the_build_stops_the_mix_until_rebuilt(tmp_path):
                                            r"`lucie-data build` with the same pipeline"):
         build_mix(b, load_mix_config(b, output=tmp_path / "m"))
     assert not (tmp_path / "m").exists()
+    # `mix plan --build` says so too (rv54: a normal plan, exit 0, without a word, for a build the mix refuses)
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["mix", "plan", "--build", str(b)]) == 0
+    assert "note: `mix build` refuses this build: recipe(s) edited since the build: pud_en (" in err.getvalue()
     assert main(["build", str(tmp_path / "pipelines" / "mixtest.yaml")]) == 0
     led = json.loads((b / "sources" / "pud_en" / "ledger.json").read_text())
     gate = led["stages"][-1]

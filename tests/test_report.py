@@ -100,6 +100,8 @@ def test_report_is_deterministic_and_recounts_with_a_tokenizer(report_build, tmp
     kept = kept_frame(report_build)
     expected = sum(len(tok.encode(t, add_special_tokens=False).ids) for t in kept["text"])
     assert rep["totals"]["kept"]["tokens"] == expected
+    # named by its file, as the build's own counter is: not the auditor's path (rv54)
+    assert rep["build"]["token_counter"] == "tokenizer.json"
 
 
 def test_report_detects_a_build_that_does_not_reconcile(report_build, tmp_path, capsys):

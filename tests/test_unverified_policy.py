@@ -56,6 +56,11 @@ def test_unverified_allow_keeps_them_reports_them_and_a_deny_mix_refuses(tmp_pat
     with pytest.raises(MixPlanError, match=r"says `unverified: deny`, but the build was made without it.*Rerun "
                                            r"`lucie-data build` with this policy"):
         build_mix(b, cfg)
+    from lucie_data.mix.build import mix_refusals
+
+    (said,) = mix_refusals(b, cfg)  # what `mix plan --build` notes (rv54: its plan said nothing of it)
+    assert said.startswith("the licence policy (") and "says `unverified: deny`, but the build was made without" in said
+    assert mix_refusals(b, load_mix_config(b, output=tmp_path / "m")) == []
 
 
 def test_the_gate_decides_on_the_evidence():

@@ -170,6 +170,10 @@ def cmd_plan(args) -> int:
                 if isinstance(f, dict):
                     print(f"note: {f.get('name')}: failed in the last build: not in this plan, and `mix build` "
                           "refuses this build", file=sys.stderr)
+            from ..mix.build import mix_refusals
+
+            for problem in mix_refusals(args.build, cfg):
+                print(f"note: `mix build` refuses this build: {problem}", file=sys.stderr)
             weights = weights or cfg.weights
             pipe_targets, pipe_max_epochs = cfg.targets, cfg.max_epochs
             if weights is None and targets is None and pipe_targets is None:

@@ -1883,6 +1883,48 @@ def _edited_recipes(manifest: dict, sources: dict[str, SourceInfo],
     return out, gone
 
 
+def _stale_problem(stale: list[tuple[str, str]]) -> str | None:
+    """Why recipes edited since the build stop the mix, or None (review: a recipe's licence changed to CC-BY-NC-4.0
+    after the build; the mix published CC-BY-SA-3.0)."""
+    if not stale:
+        return None
+    return ("recipe(s) edited since the build: " + ", ".join(f"{n} ({f})" for n, f in stale[:5])
+            + (f" and {len(stale) - 5} more" if len(stale) > 5 else "") + "; the build's documents carry what the "
+            "recipe said when they were built (licence, languages, redistributable), so mixing them now could publish "
+            "them under what the recipe no longer says. Rerun `lucie-data build` with the same pipeline and --output "
+            "(it rebuilds what changed and records the recipes as they are), then mix")
+
+
+def _unverified_problem(mdata: dict, by_name: dict[str, SourceInfo], config: MixConfig) -> str | None:
+    """Why a policy denying unverified licences stops the mix of a build made without it, or None: the shards cannot
+    say which documents only got the recipe's licence (their evidence is per row, the mix decides per licence), so
+    only the build's gate can remove them. Each source counts under the policy its shards were built under (a later
+    `build --only` of others keeps it: third review, a switch to `unverified: deny` then --only published the
+    unverified documents of the sources left out)."""
+    top_policy = mdata.get("license_policy") or {}
+    built_under = [(s.get("license_policy") if "license_policy" in s else top_policy) or {}
+                   for s in mdata.get("sources") or [] if isinstance(s, dict) and s.get("name") in by_name]
+    built_policy = next((p for p in built_under if p.get("unverified", "allow") != "deny"), top_policy)
+    if getattr(config.policy, "unverified", "allow") != "deny" or built_policy.get("unverified", "allow") == "deny":
+        return None
+    return (f"the licence policy ({config.policy_origin}) says `unverified: deny`, but the build was made without it: "
+            "documents whose own licence was missing (license_evidence "
+            f"{', '.join(sorted(UNVERIFIED_EVIDENCE))}) are in its shards under the recipe's licence. Rerun "
+            "`lucie-data build` with this policy (it rebuilds the sources: the policy is part of the build key), then mix")
+
+
+def mix_refusals(build: str | Path, config: MixConfig) -> list[str]:
+    """What would make `mix build` refuse this build beyond what the manifest lists (lost and failed sources): a
+    recipe edited since the build, a policy denying unverified licences the build did not apply. `mix plan --build`
+    says them (rv54: it showed a normal plan, exit 0, for a build `mix build` refuses)."""
+    build = Path(build)
+    manifest_file = _ManifestFile.read(build / "manifest.json")
+    by_name = {s.name: s for s in read_sources(build, manifest=manifest_file)}
+    mdata = manifest_file.data if manifest_file else {}
+    stale, _gone = _edited_recipes(mdata, by_name, config.pipeline_file)
+    return [p for p in (_stale_problem(stale), _unverified_problem(mdata, by_name, config)) if p]
+
+
 def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int],
                on_written: Callable[[Path], Any] | None = None) -> dict:
     from . import card as card_mod
@@ -1965,28 +2007,10 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         log("warning: recipe file(s) not found, so not compared with what was built: "
             + ", ".join(f"{n} ({f})" for n, f in gone[:5]) + (" …" if len(gone) > 5 else "")
             + "; their sources are mixed as they were built")
-    if stale:  # review: a recipe's licence changed to CC-BY-NC-4.0 after the build; the mix published CC-BY-SA-3.0
-        raise MixPlanError(
-            "recipe(s) edited since the build: " + ", ".join(f"{n} ({f})" for n, f in stale[:5])
-            + (f" and {len(stale) - 5} more" if len(stale) > 5 else "") + "; the build's documents carry what the "
-            "recipe said when they were built (licence, languages, redistributable), so mixing them now could publish "
-            "them under what the recipe no longer says. Rerun `lucie-data build` with the same pipeline and --output "
-            "(it rebuilds what changed and records the recipes as they are), then mix")
+    refused = _stale_problem(stale) or _unverified_problem(mdata, by_name, config)
+    if refused:
+        raise MixPlanError(refused)
     policy = config.policy
-    # each source under the policy its shards were built under (a later `build --only` of others keeps it: third
-    # review, a switch to `unverified: deny` then --only published the unverified documents of the sources left out)
-    top_policy = mdata.get("license_policy") or {}
-    built_under = [(s.get("license_policy") if "license_policy" in s else top_policy) or {}
-                   for s in mdata.get("sources") or [] if isinstance(s, dict) and s.get("name") in by_name]
-    built_policy = next((p for p in built_under if p.get("unverified", "allow") != "deny"), top_policy)
-    if getattr(policy, "unverified", "allow") == "deny" and built_policy.get("unverified", "allow") != "deny":
-        # the shards cannot say which documents only got the recipe's licence (their evidence is per row, the mix
-        # decides per licence): only the build's gate can remove them
-        raise MixPlanError(
-            f"the licence policy ({config.policy_origin}) says `unverified: deny`, but the build was made without it: "
-            "documents whose own licence was missing (license_evidence "
-            f"{', '.join(sorted(UNVERIFIED_EVIDENCE))}) are in its shards under the recipe's licence. Rerun "
-            "`lucie-data build` with this policy (it rebuilds the sources: the policy is part of the build key), then mix")
     decisions: dict[str, tuple[bool, str | None]] = {}
 
     def decide(lic: str | None) -> tuple[bool, str | None]:

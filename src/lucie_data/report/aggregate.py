@@ -302,6 +302,12 @@ def funnel(ledgers: dict[str, dict], docs) -> dict[str, list[dict]]:
     return out
 
 
+def _shown(tokenizer: str) -> str:
+    from ..tokens import shown_name
+
+    return shown_name(tokenizer)
+
+
 def _build_counter(manifest: dict) -> str:
     """The report's token counter when it reads the shards' ``n_tokens``: named as the manifest records it, per source
     when the sources were counted by different counters (trainer review: "the build's counter" read as a model's
@@ -1048,7 +1054,8 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
                   # have been built under another: license_policy_groups says which sources under which
                   "license_policy": manifest.get("license_policy"),
                   "license_policy_groups": policy_groups(manifest, ledgers),
-                  "token_counter": tokenizer or _build_counter(manifest)},
+                  # (rv54: `--tokenizer` given as a path showed the auditor's absolute path, the build's by its name)
+                  "token_counter": _shown(tokenizer) if tokenizer else _build_counter(manifest)},
         "totals": totals(docs, ledgers),
         "sources": sources,
         "licenses": licenses_summary(docs),
