@@ -164,6 +164,7 @@ def test_input_files_with_no_record_are_warned_about(tmp_path):
     shutil.copy(PROB / "derived_truncated_last_line.jsonl", tmp_path / "good.jsonl")
     (tmp_path / "empty.jsonl").write_bytes(b"")
     (tmp_path / "blank.jsonl").write_bytes(b"\n  \n\r\n")
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf")  # rv52: a record removed as read_truncated_record
     n_real = sum(1 for l in open(tmp_path / "good.jsonl", "rb") if l.strip())
     for tasks in (2, 5):  # split by file, and striped (fewer files than tasks: every task opens every file)
         d = tmp_path / f"t{tasks}"
@@ -176,9 +177,10 @@ def test_input_files_with_no_record_are_warned_about(tmp_path):
             input: {type: jsonl, paths: ["../../*.jsonl"]}
             """, tasks=tasks)
         assert led["records_read"] == n_real  # no fake document for the empty files
-        assert led["read_checks"]["no_record"] == {"files": 2, "of_files": 3, "first": ["blank.jsonl", "empty.jsonl"]}
+        assert led["read_checks"]["no_record"] == {"files": 3, "of_files": 4,
+                                                   "first": ["blank.jsonl", "bom.jsonl", "empty.jsonl"]}
         w = [x for x in led["warnings"] if "held no record" in x]
-        assert len(w) == 1 and "2 of 3 input file(s)" in w[0] and "blank.jsonl, empty.jsonl" in w[0]
+        assert len(w) == 1 and "3 of 4 input file(s)" in w[0] and "blank.jsonl, bom.jsonl, empty.jsonl" in w[0]
 
 
 def test_parquet_without_rows_is_warned_about(tmp_path):
@@ -196,3 +198,19 @@ def test_parquet_without_rows_is_warned_about(tmp_path):
     assert led["records_read"] == 1 and kept.height == 1
     assert led["read_checks"]["no_record"]["first"] == ["none.parquet"]
     assert any("held no record" in w and "none.parquet" in w for w in led["warnings"])
+
+
+def test_a_raw_control_character_in_a_json_string_is_named(tmp_path):
+    """rv52: the detail read "Invalid control character at" (Python's message, cut before its position)."""
+    (tmp_path / "a.jsonl").write_text('{"id": "a", "text": "Une ligne\tavec une tabulation."}\n'
+                                      '{"id": "b", "text": "Une ligne correcte, assez longue."}\n', encoding="utf-8")
+    led, kept, removed = make_build(tmp_path, """\
+        name: js
+        category: web
+        languages: [fr]
+        license: CC-BY-4.0
+        input: {type: jsonl, paths: ["../a.jsonl"]}
+        """, tasks=1)
+    assert kept["id"].to_list() == ["js/b"] and removed["removal_reason"].to_list() == ["read_invalid_json"]
+    assert json.loads(removed["metadata"][0])["read_error_detail"] == (
+        "line 1, column 31: a raw control character U+0009 inside a string: JSON needs it escaped (\\t, \\n, \\u0000)")

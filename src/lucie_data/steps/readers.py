@@ -962,13 +962,13 @@ class RecordReader(PipelineStep):
         try:
             with open_maybe_compressed(path) as f:
                 for line_no, bline in enumerate(_jsonl_lines(f), start=1):
-                    if not bline.strip():
-                        continue  # blank separator lines are not records
-                    n += 1
-                    if not mine(n - 1):
-                        continue
                     if bline.startswith(b"\xef\xbb\xbf"):  # a file's BOM, or one inside it (files joined by `cat`)
                         bline = bline[3:]
+                    if not bline.strip():
+                        continue  # blank separator lines are not records (nor a BOM alone: rv52, a record removed
+                    n += 1        # as read_truncated_record from a file holding nothing else)
+                    if not mine(n - 1):
+                        continue
                     try:
                         line = bline.decode("utf-8")
                     except UnicodeDecodeError as e:
@@ -995,8 +995,12 @@ class RecordReader(PipelineStep):
                         # read-through, it was caught below as a truncated file and the records after it were lost)
                         truncated = not bline.endswith(b"\n")
                         where = f", column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+                        msg = getattr(e, "msg", None) or str(e)
+                        if msg == "Invalid control character at" and 0 <= e.pos < len(line):  # (Python's words, cut)
+                            msg = (f"a raw control character U+{ord(line[e.pos]):04X} inside a string: JSON needs it "
+                                   "escaped (\\t, \\n, \\u0000)")  # (rv52: the detail read "Invalid control character at")
                         yield self._error("read_truncated_record" if truncated else "read_invalid_json", file_rel, line_no,
-                                          f"line {line_no}{where}: {getattr(e, 'msg', None) or e}", line)
+                                          f"line {line_no}{where}: {msg}", line)
                         continue
                     if isinstance(rec, dict) and line.count("[") + line.count("{") > MAX_NESTING:
                         # any field, read or not: the same limit whether the parser or the walk finds it
