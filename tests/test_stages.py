@@ -254,6 +254,7 @@ def test_a_stage_read_back_from_a_resolved_recipe_loads_the_same_models(stype, a
     ({"type": "redpajama_rules"}, True),  # is_duplicate "false" was a duplicate
     ({"type": "redpajama_rules", "check_duplicates": False}, False),
     ({"type": "min_length", "min_chars": 10}, True),  # (never revised: its revision, 1, never enters the key)
+    ({"type": "language_id"}, False),  # rv52 changed sources of prose and code languages only
 ])
 def test_a_stage_revision_applies_where_its_change_can(stage, revised):
     """rv50: a revision rebuilt every source using the stage, to the same bytes where its change cannot apply."""
@@ -265,20 +266,32 @@ def test_a_stage_revision_applies_where_its_change_can(stage, revised):
     assert spec.revised_for(recipe_with([])) is revised  # (a prose source)
 
 
-@pytest.mark.parametrize(("input_spec", "markers"), [
-    ({"type": "jsonl", "paths": ["x.jsonl"]}, set()),
-    ({"type": "html", "paths": ["x.html"]}, {"html_parsed_whole"}),
-    ({"type": "warc", "paths": ["x.warc.gz"]}, {"html_parsed_whole"}),
-    ({"type": "parquet", "paths": ["x.parquet"], "metadata_fields": ["meta"]}, set()),
-    ({"type": "parquet", "paths": ["x.parquet"], "metadata_fields": ["meta.license"]}, {"read_struct_leaves"}),
+MIXED_LANGUAGES = ["en", "fr", "code:python"]
+
+
+@pytest.mark.parametrize(("input_spec", "markers", "languages", "category"), [
+    ({"type": "jsonl", "paths": ["x.jsonl"]}, set(), ["fr"], "web"),
+    ({"type": "html", "paths": ["x.html"]}, {"html_parsed_whole"}, ["fr"], "web"),
+    ({"type": "warc", "paths": ["x.warc.gz"]}, {"html_parsed_whole"}, ["fr"], "web"),
+    ({"type": "parquet", "paths": ["x.parquet"], "metadata_fields": ["meta"]}, set(), ["fr"], "web"),
+    ({"type": "parquet", "paths": ["x.parquet"], "metadata_fields": ["meta.license"]}, {"read_struct_leaves"}, ["fr"],
+     "web"),
+    # rv52: a record's language in a source of prose and code languages
+    ({"type": "jsonl", "paths": ["x.jsonl"], "language_field": "lang"}, {"mixed_record_languages"}, MIXED_LANGUAGES,
+     "web"),
+    ({"type": "jsonl", "paths": ["x.jsonl"]}, set(), MIXED_LANGUAGES, "web"),  # (no record language to read)
+    ({"type": "jsonl", "paths": ["x.jsonl"], "language_field": "lang"}, set(), ["en", "fr"], "web"),
+    ({"type": "jsonl", "paths": ["x.jsonl"], "language_field": "lang"}, set(), ["code:python"], "web"),
+    ({"type": "jsonl", "paths": ["x.jsonl"], "language_field": "lang"}, set(), MIXED_LANGUAGES, "programming"),
 ])
-def test_a_reading_change_rebuilds_only_the_sources_it_applies_to(input_spec, markers):
-    """Review 48 (html pages parsed whole) and rv50 (a dotted Parquet field read as its struct's leaf) changed how
-    some sources read: their build keys carry a marker, and every other source keeps its key (it is not rebuilt)."""
+def test_a_reading_change_rebuilds_only_the_sources_it_applies_to(input_spec, markers, languages, category):
+    """Review 48 (html pages parsed whole), rv50 (a dotted Parquet field read as its struct's leaf) and rv52 (a
+    record's language in a source of prose and code languages, natural first) changed how some sources read: their
+    build keys carry a marker, and every other source keeps its key (it is not rebuilt)."""
     from lucie_data.recipe import LoadedSource
     from lucie_data.runner import RunOptions, build_key_payload
 
-    rec = SourceRecipe.model_validate({"name": "t", "category": "web", "languages": ["fr"], "license": "CC-BY-4.0",
-                                       "input": input_spec, "stages": []})
+    rec = SourceRecipe.model_validate({"name": "t", "category": category, "languages": languages,
+                                       "license": "CC-BY-4.0", "input": input_spec, "stages": []})
     payload = build_key_payload(LoadedSource(rec, ROOT / "t.yaml", {}, []), RunOptions())
-    assert {"html_parsed_whole", "read_struct_leaves"} & set(payload) == markers
+    assert {"html_parsed_whole", "read_struct_leaves", "mixed_record_languages"} & set(payload) == markers

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 __all__ = ["language_problem", "to_code", "normalize_language", "plausible_code_name", "not_a_yaml_boolean", "LID176_EXTRA", "UNKNOWN", "NOT_ONE_LANGUAGE"]
@@ -218,13 +219,20 @@ def plausible_code_name(name: str) -> bool:
             and any(c.isalnum() for c in name))
 
 
-def normalize_language(value, is_code: bool = False) -> str | None:
+def normalize_language(value, is_code: bool = False, mixed: Collection[str] = ()) -> str | None:
     """A language value as the code a build writes: ``fr``; a pair ``fr,en`` (of two different languages);
     ``code`` or ``code:<lang>`` (lower-cased); None when it names no language (unknown: null ``language``,
     folder ``und``). In a code source (``is_code``) any other string is a programming language (``Python`` →
     ``code:python``) when it is a plausible name (:func:`plausible_code_name`; else None, unknown, like any value
     naming no language). The rules are in the module docstring; the record reader and recipe validation both use
-    this function, so a value means the same in both."""
+    this function, so a value means the same in both (validation passes neither flag).
+
+    ``mixed``: the ``languages`` of a source of prose and code languages (``SourceRecipe.mixes_code_and_prose``;
+    ``is_code`` is then not read): a value read as a natural language is that language (``en``, ``French``,
+    ``fr,en``; ``und``, ``mul``, ``fr,fr`` unknown), any other a programming language as in a code source (rv52:
+    every value was code there, ``en`` became ``code:en`` and its prose was normalised and gated as code). A value
+    that is both (``lua`` Luba-Lulua, ``tcl``, ``css``, ``ts`` Tsonga, ``pl`` Polish, ``sh``) is the natural
+    language, unless ``mixed`` lists ``code:<value>`` and not that language (``lua`` is Lua in ``[en, code:lua]``)."""
     if not isinstance(value, str):
         return None
     v = value.strip().lower()
@@ -233,8 +241,18 @@ def normalize_language(value, is_code: bool = False) -> str | None:
         if not rest:
             return "code"
         return f"code:{rest}" if plausible_code_name(rest) else None
+    if mixed:
+        natural = _natural_language(v)
+        if natural is not None or "," in v or _hyphen_pair(v) is not None or to_code(v) is not None:
+            return f"code:{v}" if natural not in mixed and f"code:{v}" in mixed else natural
+        return f"code:{v}" if v and plausible_code_name(v) else None
     if is_code:
         return f"code:{v}" if v and plausible_code_name(v) else None
+    return _natural_language(v)
+
+
+def _natural_language(v: str) -> str | None:
+    """:func:`normalize_language` of a stripped, lower-cased value read as a natural language (not code)."""
     if "," in v:
         parts = [p.strip() for p in v.split(",")]
         if len(parts) != 2:

@@ -340,6 +340,9 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
     if lu:
         vals = ", ".join(f"{v} × {k}" for v, k in list(lu["values"].items())[:5])
         use = ("use ISO 639-1 codes (fr), names (French), pairs (fr,en) or code:<lang>" if not rec.is_code else
+               "in a recipe of prose and code languages a value is a language (fr, French, fr,en), else a "
+               "programming language's name (Python, C++); `mul`, `zxx` and a pair of one language (fr,fr) name none"
+               if rec.mixes_code_and_prose else
                "in a code recipe a value is a programming language's name (Python, C++, objective-c): letters, "
                "digits, spaces and # + - _ . ' ( ) *, at most 64 bytes, no control character or path separator")
         warnings.append(f"{lu['records']:,} record(s) have a `{rec.input.language_field}` value that names no "

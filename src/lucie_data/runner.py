@@ -124,7 +124,7 @@ def build_segment_pipeline(src: LoadedSource, seg: Segment, nxt: Segment | None,
         steps.append(RecordReader(
             source=r.name, input_spec=r.input.model_dump(), files=[str(p) for p in src.inputs],
             base_dir=str(base_dir), languages=r.languages, license=r.license, is_code=r.is_code,
-            recipe_dir=str(src.file.parent)))
+            recipe_dir=str(src.file.parent), mixes_code_and_prose=r.mixes_code_and_prose))
         steps += [ProgressMeter(str(source_dir / "logs" / f"seg{seg.index}" / "progress")),
                   StageEnter("read"),
                   ReadGateFilter(removed_dir=str(source_dir / "removed" / "read"), stage_id="read", stage_type="read",
@@ -817,6 +817,10 @@ def build_key_payload(src: LoadedSource, opts: RunOptions) -> dict:
         # review 48: a page nested deeper than 255 levels (or with a text node over 10 MB) is parsed whole, or removed
         # when it cannot be (readers.whole_page_parsing), no longer kept cut: these sources alone rebuild
         payload["html_parsed_whole"] = True
+    if inp.language_field and src.recipe.mixes_code_and_prose:
+        # rv52: in a source of prose and code languages a record's `en` is English, no longer `code:en`
+        # (languages.normalize_language, `mixed`): these sources alone rebuild
+        payload["mixed_record_languages"] = True
     revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1 and st.revised_for(src.recipe)]
     if revisions:  # only when a revised stage's change can apply here, so any other source keeps its key
         payload["stage_revisions"] = revisions

@@ -105,6 +105,13 @@ class LanguageIdSpec(StageSpec):
     """Annotate language (top-k scores, ISO 639-1) with fastText lid.176 (offline), langdetect or lingua."""
 
     type: Literal["language_id"]
+    # 2: a source of prose and code languages no longer keeps every document's language (rv52)
+    revision: ClassVar[int] = 2
+
+    def revised_for(self, recipe) -> bool:
+        """Revision 2 changed sources of prose and code languages only."""
+        return recipe.mixes_code_and_prose
+
     backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
     model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "
                               "recipe) or a Hub repository ORG/NAME (needs the network once); "
@@ -281,8 +288,9 @@ class LanguageIdSpec(StageSpec):
         src = ctx.source
         # code and parallel sources keep their language (a pair stays a pair, whatever its members score); a source
         # that lists a pair among single languages ([fr, en, de, "fr,en"]) is judged document by document (second
-        # code review: its German text declared `fr` was kept as `fr` with German's score)
-        keep = src.is_code or all("," in lang for lang in src.languages)
+        # code review: its German text declared `fr` was kept as `fr` with German's score), and so is a source of
+        # prose and code languages, whose code documents LanguageID keeps by their own `code*` language (rv52)
+        keep = (src.is_code and not src.mixes_code_and_prose) or all("," in lang for lang in src.languages)
         chunk = None
         if self.chunk is not None:
             chunk = self.chunk.model_dump()

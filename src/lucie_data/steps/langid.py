@@ -267,7 +267,8 @@ class LanguageID(PipelineStep):
     """Writes ``language_scores`` (top-k), ``language_score``, ``language_detector`` and ``language``.
 
     Code sources keep ``code:<lang>`` and parallel sources their pair (``keep_language``); their scores
-    are still written. A declared language (the recipe's or a record's) gives way only to a top language scoring
+    are still written. A ``code*`` document keeps its language in any source (in a source of prose and code
+    languages, whose prose is judged: rv52). A declared language (the recipe's or a record's) gives way only to a top language scoring
     at least ``relabel_min_score`` and is then kept in ``language_declared``; below, it stays, with its own score.
     With ``chunk``, every chunk is identified too (``language_chunks``).
     """

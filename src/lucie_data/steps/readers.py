@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import zlib
+from collections.abc import Collection
 from typing import Any, Iterator
 
 from datatrove.data import Document, DocumentsPipeline
@@ -140,16 +141,17 @@ def sidecar_key_of(path: str, sidecar_path: str) -> str:
     return os.path.normpath(os.path.relpath(os.path.realpath(path), os.path.dirname(os.path.realpath(sidecar_path))))
 
 
-def map_language(value: Any, is_code: bool) -> str | None:
+def map_language(value: Any, is_code: bool, mixed: Collection[str] = ()) -> str | None:
     """A record's language value as the code a build writes, or None when it names no language.
 
     :func:`languages.normalize_language`, the one reading recipe validation uses too: ``code``/``code:<lang>``
     kept (lower-cased); in a code recipe any other string is a programming language (``Python`` ->
-    ``code:python``); otherwise ``French``, ``Français``, ``FR``, ``fr-FR``, ``fr-Latn-FR``, ``fra``, ``iw`` (→
-    ``he``) name one language, ``fr,EN`` and ``fr-en`` a pair (``fr,en``; ``pt-BR``, ``zh-TW`` are regions);
+    ``code:python``), and in a recipe of prose and code languages (``mixed``: its languages) when it names no
+    natural language (rv52); otherwise ``French``, ``Français``, ``FR``, ``fr-FR``, ``fr-Latn-FR``, ``fra``, ``iw``
+    (→ ``he``) name one language, ``fr,EN`` and ``fr-en`` a pair (``fr,en``; ``pt-BR``, ``zh-TW`` are regions);
     a value that is not a string, names no language, three languages, a pair of one language (``fr,fr``),
     ``und``, ``mul`` or ``zxx`` gives None (unknown)."""
-    return normalize_language(value, is_code)
+    return normalize_language(value, is_code, mixed)
 
 
 def clean_str(s: str) -> str:
@@ -686,7 +688,8 @@ class RecordReader(PipelineStep):
     type = "📖 - READER"
 
     def __init__(self, source: str, input_spec: dict, files: list[str], base_dir: str,
-                 languages: list[str], license: str, is_code: bool, recipe_dir: str):
+                 languages: list[str], license: str, is_code: bool, recipe_dir: str,
+                 mixes_code_and_prose: bool = False):
         super().__init__()
         self.source = source
         self.spec = input_spec
@@ -695,6 +698,9 @@ class RecordReader(PipelineStep):
         self.languages = languages
         self.license = license
         self.is_code = is_code
+        # a record's language in a source of prose and code languages (SourceRecipe.mixes_code_and_prose): natural
+        # language first, else code (rv52: every value was code there, `en` -> `code:en`)
+        self.mixed_languages = tuple(languages) if mixes_code_and_prose else ()
         self.recipe_dir = recipe_dir
         # per-task counts of the reader's checks, written to the task's stats once (_flush_counts); each task
         # starts from a copy of this fresh state (datatrove copies or pickles the step per task)
@@ -780,8 +786,11 @@ class RecordReader(PipelineStep):
         if _has_value(raw_lang):
             lang = self._language(raw_lang)
             # kept when unknown, or when mapping did more than lower-case it ("French" -> fr), like license_raw;
-            # a code recipe's `python` -> `code:python` is the convention, not a correction
-            if lang is None or not (self.is_code or (isinstance(raw_lang, str) and raw_lang.strip().lower() == lang)):
+            # a code recipe's `python` -> `code:python` is the convention, not a correction (in a recipe of prose
+            # and code languages too)
+            low = raw_lang.strip().lower() if isinstance(raw_lang, str) else None
+            if lang is None or not ((self.is_code and not self.mixed_languages) or low == lang
+                                    or (self.mixed_languages and lang == f"code:{low}")):
                 meta["language_raw"] = _clean_value(raw_lang)
         elif len(self.languages) == 1 and self.languages[0] != UNKNOWN:  # `languages: [und]`: unknown, null
             lang = self.languages[0]
@@ -911,7 +920,7 @@ class RecordReader(PipelineStep):
         if key is not None and key in cache:
             lang = cache[key]
         else:
-            lang = map_language(raw, self.is_code)
+            lang = map_language(raw, self.is_code, self.mixed_languages)
             if key is not None and len(cache) < 10_000:
                 cache[key] = lang
         if lang is None and not (isinstance(raw, str) and raw.strip().lower() == "und"):  # `und` says so itself
