@@ -344,7 +344,7 @@ def read_checks_problems(checks: dict, src) -> tuple[list[str], list[str]]:
                "programming language's name (Python, C++); `mul`, `zxx` and a pair of one language (fr,fr) name none"
                if rec.mixes_code_and_prose else
                "in a code recipe a value is a programming language's name (Python, C++, objective-c): letters, "
-               "digits, spaces and # + - _ . ' ( ) *, at most 64 bytes, no control character or path separator")
+               "digits, spaces and # + - _ . ' ( ), at most 64 bytes, no control character or path separator")
         warnings.append(f"{lu['records']:,} record(s) have a `{rec.input.language_field}` value that names no "
                         f"language ({vals}): filed under `und` with `language` null and the value in metadata "
                         f"`language_raw`; {use}")
