@@ -11,7 +11,7 @@ from lucie_data.languages import normalize_language
 from lucie_data.recipe import InputSpec, LoadedSource, SourceRecipe
 from lucie_data.steps.readers import RecordReader
 
-from .conftest import ROOT, SHARED, write
+from .conftest import ROOT, SHARED
 from .test_inputs import make_build
 
 MIXED = ("en", "fr", "code:python")
@@ -119,6 +119,9 @@ def test_a_mixed_source_with_a_language_field_or_language_id_alone_is_rebuilt():
     assert marks(_recipe(["en", "fr"], stages=lid)) == (False, None)
     assert marks(_recipe(["code:python"], stages=lid)) == (False, None)
     assert marks(_recipe(["en", "code:python"], category="programming", stages=lid)) == (False, None)
+    chunked = [{"type": "language_id", "chunk": {"action": "drop_off_language"}}]  # code files now left whole
+    assert marks(_recipe(["code:python"], stages=chunked)) == (False, [["language_id", 2]])
+    assert marks(_recipe(["en", "fr"], stages=chunked)) == (False, None)
 
 
 def test_a_mixed_source_files_prose_as_prose_and_code_as_code(tmp_path):
@@ -180,3 +183,35 @@ def test_a_mixed_source_files_prose_as_prose_and_code_as_code(tmp_path):
     assert lang_of["mixed/py1"] == "code:python"  # detected en 0.75, still code
     (w,) = led["warnings"]  # the fix it suggests is the mixed source's reading, not a code source's
     assert "1 record(s) have a `lang` value that names no language" in w and "prose and code languages" in w
+
+
+@pytest.mark.parametrize("action", ["annotate", "drop_off_language", "split"])
+def test_chunk_modes_leave_a_code_document_whole(action):
+    """A code file's blank-line paragraphs are not prose: in a mixed source `drop_off_language` cut the docstrings and
+    comments it took for English out of a Python file, and `split` made it two documents (rv52, left by its fix)."""
+    from datatrove.data import Document
+
+    from lucie_data.stages.base import BuildContext
+
+    chunk = {"action": action, **({"languages": ["fr"]} if action == "drop_off_language" else {})}
+    rec = _recipe(MIXED, stages=[{"type": "language_id", "chunk": chunk}])
+    (step,) = rec.stages[0].build(BuildContext(source=rec, stage_id="language_id", source_dir="/tmp/x"))
+    code = _rows("code_permissive.jsonl")["code-requests-src__requests__hooks.py"]["text"]
+    french = _rows("fr_eltec_novels.jsonl")
+    prose = "\n\n".join([next(iter(french.values()))["text"][:600], _rows("en_ud_ewt.jsonl")[
+        next(k for k, r in _rows("en_ud_ewt.jsonl").items() if len(r["text"]) > 400)]["text"]])
+    docs = [Document(text=code, id="c", metadata={"language": "code:python"}),
+            Document(text=prose, id="p", metadata={"language": "fr"})]
+    removed = []
+
+    class Removed:  # (the exclusion writer: the document a split replaces goes there)
+        def write(self, doc, rank=0):
+            removed.append(doc.id)
+
+    out = list(step._process(docs, Removed(), 0))
+    assert "c" not in removed
+    c = next(d for d in out if d.id == "c")
+    assert c.text == code and "language_chunks" not in c.metadata and "modified_by" not in c.metadata
+    assert len([d for d in out if d.id.startswith("c")]) == 1
+    p = [d for d in out if d.id.startswith("p")]  # the prose document is still chunked, as before
+    assert p[0].metadata.get("language_chunks") or p[0].metadata.get("split_into")

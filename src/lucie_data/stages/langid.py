@@ -105,12 +105,13 @@ class LanguageIdSpec(StageSpec):
     """Annotate language (top-k scores, ISO 639-1) with fastText lid.176 (offline), langdetect or lingua."""
 
     type: Literal["language_id"]
-    # 2: a source of prose and code languages no longer keeps every document's language (rv52)
+    # 2: a source of prose and code languages no longer keeps every document's language, and `chunk:` leaves code
+    # documents whole (rv52)
     revision: ClassVar[int] = 2
 
     def revised_for(self, recipe) -> bool:
-        """Revision 2 changed sources of prose and code languages only."""
-        return recipe.mixes_code_and_prose
+        """Revision 2 changed sources of prose and code languages, and code documents where `chunk:` is set."""
+        return recipe.mixes_code_and_prose or (self.chunk is not None and recipe.is_code)
 
     backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
     model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "

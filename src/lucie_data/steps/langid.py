@@ -423,8 +423,9 @@ class LanguageID(PipelineStep):
         action = self.chunk["action"] if self.chunk else None
         out: list[Document] = []
         for doc in batch:
-            if self.chunk is None:
-                out.append(doc)
+            lang = doc.metadata.get("language")
+            if self.chunk is None or (isinstance(lang, str) and lang.startswith("code")):
+                out.append(doc)  # (a code file's paragraphs are not prose to mark, cut or split off: rv52)
                 continue
             chunks = self._chunk_labels(doc.text)
             doc.metadata["language_chunks"] = chunks
