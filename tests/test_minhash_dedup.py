@@ -12,6 +12,7 @@ import pytest
 from lucie_data.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+from .conftest import SHARED  # noqa: E402
 PROB = ROOT / "tests" / "data" / "problematic" / "problematic_docs.jsonl"
 ELTEC = ROOT / "data" / "demo" / "fr_eltec_novels.jsonl"
 
@@ -280,6 +281,32 @@ def test_exact_dedup_keeps_code_whitespace(tmp_path, category, whitespace, remov
     _kept, removed, led = _frames(out, "s")
     assert (removed["id"].to_list() if removed.height else []) == removed_ids
     assert led["balanced"]
+
+
+def test_exact_dedup_in_a_source_of_prose_and_code_judges_each_document_by_its_language(tmp_path):
+    """In `languages: [en, code:python]` the whole source compared as code (rv52's fix left it): prose copies differing
+    in line breaks were both kept. Each document now by its own language: the prose copy goes, the re-indented
+    program stays."""
+    code = ROOT / "data" / "demo" / "code_permissive.jsonl"
+    rec = next(r for r in map(json.loads, code.open(encoding="utf-8")) if r["path"].endswith("adapters.py"))
+    line = next(ln for ln in rec["text"].splitlines() if ln.strip() == "conn.key_file = None")
+    moved = rec["text"].replace(line, line.strip().rjust(len(line.strip()) + 4), 1)
+    prose = next(r["text"] for r in map(json.loads, (SHARED / "en_ud_ewt.jsonl").open(encoding="utf-8"))
+                 if len(r["text"]) > 300 and ". " in r["text"])
+    rewrapped = prose.replace(". ", ".\n", 2)
+    assert rewrapped != prose and " ".join(rewrapped.split()) == " ".join(prose.split())
+    rows = [{"id": "orig", "text": rec["text"], "lang": "python"}, {"id": "moved", "text": moved, "lang": "python"},
+            {"id": "prose", "text": prose, "lang": "en"}, {"id": "rewrapped", "text": rewrapped, "lang": "en"}]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(json.dumps({
+        "name": "s", "category": "technical", "languages": ["en", "code:python"], "license": "Apache-2.0",
+        "input": {"type": "jsonl", "paths": [str(data)], "language_field": "lang"},
+        "stages": [{"type": "exact_dedup"}]}), encoding="utf-8")
+    out = tmp_path / "b"
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(out)]) == 0
+    _kept, removed, led = _frames(out, "s")
+    assert removed["id"].to_list() == ["s/rewrapped"] and led["balanced"]
 
 
 def test_trace_of_a_duplicate_whose_kept_copy_was_split_names_its_parts(tmp_path, capsys):

@@ -122,6 +122,11 @@ def test_a_mixed_source_with_a_language_field_or_language_id_alone_is_rebuilt():
     chunked = [{"type": "language_id", "chunk": {"action": "drop_off_language"}}]  # code files now left whole
     assert marks(_recipe(["code:python"], stages=chunked)) == (False, [["language_id", 2]])
     assert marks(_recipe(["en", "fr"], stages=chunked)) == (False, None)
+    dedup = [{"type": "exact_dedup"}]  # prose by its own whitespace rule in a mixed source
+    assert marks(_recipe(MIXED, language_field=None, stages=dedup)) == (False, [["exact_dedup", 2]])
+    assert marks(_recipe(MIXED, language_field=None, stages=[{"type": "exact_dedup", "whitespace": "keep"}])) == (
+        False, None)
+    assert marks(_recipe(["code:python"], stages=dedup)) == (False, None)
 
 
 def test_a_mixed_source_files_prose_as_prose_and_code_as_code(tmp_path):

@@ -22,11 +22,21 @@ class ExactDedupSpec(StageSpec):
     lowercase: bool = Field(False, description="compare case-insensitively")
     whitespace: Literal["collapse", "keep"] | None = Field(
         None, description="collapse: runs of whitespace compare as one space, ends trimmed; keep: compared as written; "
-                          "default: keep for a code source (category programming or languages code*), else collapse")
+                          "default: keep for a code source (category programming or languages code*), collapse for "
+                          "prose, and in a source of prose and code languages each document by its own language")
     barrier: ClassVar[bool] = True
+    # 2: in a source of prose and code languages, prose documents compare with whitespace collapsed (rv52's fix left
+    # the whole source compared as code)
+    revision: ClassVar[int] = 2
 
-    def collapses(self, source) -> bool:
-        return self.whitespace == "collapse" if self.whitespace else not source.is_code
+    def revised_for(self, recipe) -> bool:
+        return self.whitespace is None and recipe.mixes_code_and_prose
+
+    def collapses(self, source) -> bool | None:
+        """Whether whitespace runs compare as one space; None: by each document's language (a mixed source)."""
+        if self.whitespace:
+            return self.whitespace == "collapse"
+        return None if source.mixes_code_and_prose else not source.is_code
 
     def pre_barrier(self, ctx: BuildContext):
         from ..steps.dedup import ExactSignature

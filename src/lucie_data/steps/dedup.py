@@ -38,7 +38,8 @@ class ExactSignature(PipelineStep):
     _requires_dependencies = ["xxhash"]
 
     def __init__(self, lowercase: bool = False, gates: tuple[dict, ...] | list[dict] = (),
-                 collapse_whitespace: bool = True):
+                 collapse_whitespace: bool | None = True):
+        """``collapse_whitespace`` None: collapsed for prose, kept for a ``code*`` document (a mixed source)."""
         super().__init__()
         self.lowercase = lowercase
         self.gates = list(gates)
@@ -50,8 +51,12 @@ class ExactSignature(PipelineStep):
         gate_rank = GateRank(self.gates)
         for doc in data:
             with self.track_time():  # (scale review: the signature steps reported no time in stats.json)
+                collapse = self.collapse_whitespace
+                if collapse is None:
+                    lang = doc.metadata.get("language")
+                    collapse = not (isinstance(lang, str) and lang.startswith("code"))
                 doc.metadata["_sig"] = xxhash.xxh3_128_hexdigest(exact_key(doc.text, self.lowercase,
-                                                                              self.collapse_whitespace).encode("utf-8"))
+                                                                              collapse).encode("utf-8"))
                 doc.metadata["_gate"] = gate_rank(doc.metadata)
             yield doc
 
