@@ -440,7 +440,13 @@ def test_redpajama_rules_accept_dict_and_json_string():
         ("rps_doc_frac_no_alph_words", _sig(0.4), "redpajama_gopher_no_alph_words"),
         ("rps_doc_frac_chars_top_2gram", _sig(0.25), "redpajama_gopher_top_2_gram"),
         ("is_duplicate", True, "redpajama_is_duplicate"),
+        # rv51: Lucie's LucieURLFilter dropped a domain in the UT1 blocklist (RPv2 names its categories), first
+        ("rps_doc_ut1_blacklist", _sig([13]), "redpajama_ut1_blacklist"),
     ]
+    assert run_(dict(ok, rps_doc_ut1_blacklist=_sig(None))) is True
+    assert run_(dict(ok, rps_doc_ut1_blacklist=_sig([13]), ccnet_perplexity=_sig(5.0))) == (False, "redpajama_ut1_blacklist")
+    off = RedPajamaRulesFilter(check_ut1_blacklist=False)
+    assert off.filter(Document(text="x", id="1", metadata={"quality_signals": dict(ok, rps_doc_ut1_blacklist=_sig([13]))}))
     for key, value, reason in table:
         assert run_(dict(ok, **{key: value}), as_json=True) == (False, reason), key
     assert f.filter(Document(text="x", id="1", metadata={})) == (False, "redpajama_missing_signals")

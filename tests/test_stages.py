@@ -252,7 +252,8 @@ def test_a_stage_read_back_from_a_resolved_recipe_loads_the_same_models(stype, a
     ({"type": "license_rules", "statement_field": "rights"}, True),
     ({"type": "license_rules", "use_detected": True}, True),
     ({"type": "redpajama_rules"}, True),  # is_duplicate "false" was a duplicate
-    ({"type": "redpajama_rules", "check_duplicates": False}, False),
+    ({"type": "redpajama_rules", "check_duplicates": False}, True),  # (3: the UT1 rule)
+    ({"type": "redpajama_rules", "check_duplicates": False, "check_ut1_blacklist": False}, False),
     ({"type": "min_length", "min_chars": 10}, True),  # (never revised: its revision, 1, never enters the key)
     ({"type": "language_id"}, False),  # rv52 changed sources of prose and code languages only
 ])

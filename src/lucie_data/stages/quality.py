@@ -672,20 +672,25 @@ class RedPajamaRulesSpec(StageSpec):
     type: Literal["redpajama_rules"]
     # 2 (review 49): a signal that is there but is no number ("n/a", "false" in is_duplicate, a bad span) removes its
     # document as `redpajama_invalid_signal` (it failed the source, or "false" counted as a duplicate)
-    revision: ClassVar[int] = 2
+    # 3 (rv51): Lucie's UT1 blocklist rule on `rps_doc_ut1_blacklist` (LucieURLFilter, lucie-dataset.md §3.1 step 3)
+    revision: ClassVar[int] = 3
     field: str = Field("quality_signals", min_length=1, description="metadata field holding the signals (list it in input.metadata_fields)")
     check_duplicates: bool = True
+    check_ut1_blacklist: bool = Field(True, description="drop a document whose domain RedPajama-V2 found in the UT1 "
+                                      "blocklist (`rps_doc_ut1_blacklist` not null), as Lucie's LucieURLFilter did")
     missing: Literal["drop", "keep"] = "drop"
 
     def revised_for(self, recipe) -> bool:
         """Revision 2 changed a built source's output only through `is_duplicate` ("false" was a duplicate); a
-        signal that is no number failed the source before, which left nothing built to keep."""
-        return self.check_duplicates
+        signal that is no number failed the source before, which left nothing built to keep. Revision 3 through the
+        UT1 rule."""
+        return self.check_duplicates or self.check_ut1_blacklist
 
     def build(self, ctx: BuildContext):
         from ..steps.quality.redpajama import RedPajamaRulesFilter
 
-        return [RedPajamaRulesFilter(self.field, self.check_duplicates, self.missing, **ctx.filter_kwargs(self.type))]
+        return [RedPajamaRulesFilter(self.field, self.check_duplicates, self.missing, self.check_ut1_blacklist,
+                                     **ctx.filter_kwargs(self.type))]
 
 
 QUALITY_SPECS = (GopherQualitySpec, GopherRepetitionSpec, C4QualitySpec, FineWebQualitySpec, URLFilterSpec, PIISpec,

@@ -1,6 +1,8 @@
 """Lucie's thresholds over RedPajama-V2 quality signals (lucie-dataset.md §3.1 steps 5–6:
 ``RedPajamaQualityFilter`` and ``RedPajamaDuplicatesFilter`` of OpenLLM-France/Lucie-Training
-``webdata_processing/base.py`` @d9cccb7).
+``webdata_processing/base.py`` @d9cccb7), and the signal half of step 3's ``LucieURLFilter``: a document whose
+domain is in the UT1 blocklist (``rps_doc_ut1_blacklist`` not null) is dropped, before the quality rules as in
+Lucie's pipeline (its URL-keyword half is ``url_filter``'s Lucie presets).
 
 RPv2 stores every signal as a list of ``[start, end, value]`` spans; document-level signals have one
 span covering the document, line-level ones (``rps_lines_*``) one span per line. The record's
@@ -129,9 +131,22 @@ def parse_signals(raw) -> dict | None:
     return None
 
 
-def redpajama_reason(signals: dict, check_duplicates: bool = True) -> str | None:
+def ut1_categories(signals: dict):
+    """The UT1 blocklist categories RedPajama-V2 found for the document's domain (the value of the first span of
+    ``rps_doc_ut1_blacklist``, as Lucie reads it), or None when it has none or the signal is absent."""
+    v = signals.get("rps_doc_ut1_blacklist")
+    if isinstance(v, list) and v and isinstance(v[0], (list, tuple)):
+        if len(v[0]) != 3:
+            raise InvalidSignal("rps_doc_ut1_blacklist", v[0], "a [start, end, value] span")
+        return v[0][2]
+    return v if not isinstance(v, list) or v else None
+
+
+def redpajama_reason(signals: dict, check_duplicates: bool = True, check_ut1_blacklist: bool = False) -> str | None:
     """The first of Lucie's rules the signals fail, or None; :class:`InvalidSignal` when a signal a rule reads is
     there but is no number (an absent, null or NaN signal skips its rule)."""
+    if check_ut1_blacklist and ut1_categories(signals) is not None:  # (Lucie: `is not None`, whatever the value)
+        return "redpajama_ut1_blacklist"
     for reason, key, test in RULES[:9]:
         v = _value(signals, key)
         if v is not None and test(v):
@@ -152,10 +167,12 @@ def redpajama_reason(signals: dict, check_duplicates: bool = True) -> str | None
 class RedPajamaRulesFilter(LucieFilter):
     name = "🟥 RedPajama rules (lucie)"
 
-    def __init__(self, field: str = "quality_signals", check_duplicates: bool = True, missing: str = "drop", **kw):
+    def __init__(self, field: str = "quality_signals", check_duplicates: bool = True, missing: str = "drop",
+                 check_ut1_blacklist: bool = True, **kw):
         super().__init__(**kw)
         self.field = field
         self.check_duplicates = check_duplicates
+        self.check_ut1_blacklist = check_ut1_blacklist
         self.missing = missing
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
@@ -165,7 +182,7 @@ class RedPajamaRulesFilter(LucieFilter):
         if self.check_duplicates and "is_duplicate" not in signals and "is_duplicate" in doc.metadata:
             signals = dict(signals, is_duplicate=doc.metadata["is_duplicate"])
         try:
-            reason = redpajama_reason(signals, self.check_duplicates)
+            reason = redpajama_reason(signals, self.check_duplicates, self.check_ut1_blacklist)
         except InvalidSignal as e:  # present but unreadable: no rule can judge it; removed, naming signal and value
             doc.metadata["redpajama_invalid_signal"] = str(e)
             return False, "redpajama_invalid_signal"
