@@ -171,7 +171,8 @@ def test_c4_presets_are_datatroves_defaults_and_the_docs_say_so_with_published_c
     assert "[DT] = [C4]" not in yaml_text
     assert "≥ 5 words per line, ≥ 3 sentences" in yaml_text
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
-    assert ("`c4_quality` keeps datatrove's defaults (FineWeb's): ≥ 5 sentences a page, ≥ 3 words a line, `'` as an end "
+    assert ("`c4_quality` keeps datatrove's defaults (FineWeb's, but for the end-mark rule, which FineWeb turned off: "
+            "`filter_no_terminal_punct: false`): ≥ 5 sentences a page, ≥ 3 words a line, `'` as an end "
             "mark; published C4 has ≥ 3 sentences, ≥ 5 words, end marks `.` `?` `!` `\"`") in readme
 
 
