@@ -242,8 +242,8 @@ def write_report(res: dict) -> None:
         "Chain: normalize → language_id → gopher_repetition → gopher_quality → c4_quality → fineweb_quality → "
         "exact_dedup → Parquet.", "",
         "Both sides use stage defaults: lucie-data's `language_id` identifies documents over 2,000 characters "
-        "from three windows (`sample_chars`, 99.95 % the same top language as the whole text, see "
-        "`steps/langid.py::sample_text`); datatrove's `LanguageFilter` reads the whole text.", "",
+        "from three windows (`sample_chars`), and the whole text where the sample is in doubt (0.74 % of the shared "
+        "corpora's, `benchmarks/langid_sampling.py`); datatrove's `LanguageFilter` reads the whole text.", "",
         "| | wall s | MB/s per core | docs/s per core |", "|---|---|---|---|",
         f"| lucie-data build{' (median)' if 'runs' in L else ''} | {L['seconds']} | {L['MB_s_per_core']} | "
         f"{L['docs_s_per_core']} |",

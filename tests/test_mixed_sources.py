@@ -112,16 +112,18 @@ def test_a_mixed_source_with_a_language_field_or_language_id_alone_is_rebuilt():
         payload = build_key_payload(LoadedSource(rec, ROOT / "t.yaml", {}, []), RunOptions())
         return "mixed_record_languages" in payload, payload.get("stage_revisions")
 
-    lid = [{"type": "language_id"}]
+    # (`sample_chars: null`: language_id's revision 3, sampled documents, applies to every other language_id)
+    lid = [{"type": "language_id", "sample_chars": None}]
     assert marks(_recipe(MIXED)) == (True, None)
     assert marks(_recipe(MIXED, language_field=None)) == (False, None)
-    assert marks(_recipe(MIXED, language_field=None, stages=lid)) == (False, [["language_id", 2]])
+    assert marks(_recipe(MIXED, language_field=None, stages=lid)) == (False, [["language_id", 3]])
     assert marks(_recipe(["en", "fr"], stages=lid)) == (False, None)
     assert marks(_recipe(["code:python"], stages=lid)) == (False, None)
     assert marks(_recipe(["en", "code:python"], category="programming", stages=lid)) == (False, None)
-    chunked = [{"type": "language_id", "chunk": {"action": "drop_off_language"}}]  # code files now left whole
-    assert marks(_recipe(["code:python"], stages=chunked)) == (False, [["language_id", 2]])
+    chunked = [{"type": "language_id", "sample_chars": None, "chunk": {"action": "drop_off_language"}}]  # code files
+    assert marks(_recipe(["code:python"], stages=chunked)) == (False, [["language_id", 3]])  # now left whole
     assert marks(_recipe(["en", "fr"], stages=chunked)) == (False, None)
+    assert marks(_recipe(["en", "fr"], stages=[{"type": "language_id"}])) == (False, [["language_id", 3]])
     dedup = [{"type": "exact_dedup"}]  # prose by its own whitespace rule in a mixed source
     assert marks(_recipe(MIXED, language_field=None, stages=dedup)) == (False, [["exact_dedup", 2]])
     assert marks(_recipe(MIXED, language_field=None, stages=[{"type": "exact_dedup", "whitespace": "keep"}])) == (

@@ -32,8 +32,8 @@ SHORT_TEXT_CHARS = 40
 # Second opinion only below 20 characters: on UD PUD openings lingua (5 candidates) beats fastText under
 # 20 chars (0.901 vs 0.889) but not under 40 (0.980 vs 0.988); benchmarks/results/langid.md.
 SECOND_OPINION_CHARS = 20
-# Whole-document ID reads at most 2,000 characters in three windows: 3x faster, 99.95 % the same top
-# language as the whole text on 9,252 documents (steps/langid.py::sample_text).
+# Whole-document ID reads at most 2,000 characters in three windows, and the whole text where that sample is in doubt
+# (steps/langid.py::sample_text).
 DOC_SAMPLE_CHARS = 2000
 LIBRARY_LICENSES = {
     "langdetect": {"name": "langdetect", "license": "Apache-2.0", "source": "https://github.com/Mimino666/langdetect"},
@@ -106,12 +106,14 @@ class LanguageIdSpec(StageSpec):
 
     type: Literal["language_id"]
     # 2: a source of prose and code languages no longer keeps every document's language, and `chunk:` leaves code
-    # documents whole (rv52)
-    revision: ClassVar[int] = 2
+    # documents whole (rv52); 3 (rv52): a sampled document whose sample is in doubt is identified whole
+    revision: ClassVar[int] = 3
 
     def revised_for(self, recipe) -> bool:
-        """Revision 2 changed sources of prose and code languages, and code documents where `chunk:` is set."""
-        return recipe.mixes_code_and_prose or (self.chunk is not None and recipe.is_code)
+        """Revision 2 changed sources of prose and code languages, and code documents where `chunk:` is set; 3, every
+        source whose long documents are sampled (`sample_chars`, on by default)."""
+        return (recipe.mixes_code_and_prose or (self.chunk is not None and recipe.is_code)
+                or self.sample_chars is not None)
 
     backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
     model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "
@@ -129,9 +131,10 @@ class LanguageIdSpec(StageSpec):
     sample_chars: int | None = Field(
         DOC_SAMPLE_CHARS, ge=300, le=10_000_000,
         description="documents longer than this are identified from three windows (start, middle, end) "
-        "totalling this many characters: 3x faster, 99.95 % the same top language as the whole text (see "
-        "sample_text); null: the whole "
-        "text. Chunks are always identified whole")
+        "totalling this many characters, 3x faster, unless the sample is in doubt: its top language is not the "
+        "declared one, or scores below the later language_gate's min_score (0.65 without one), or, with no declared "
+        "language, the middle window names another: the whole text is identified then (rv52: 0.74 % of the shared "
+        "corpora's long documents, see sample_text); null: always the whole text. Chunks are always identified whole")
     relabel_min_score: float = Field(
         LUCIE_MIN_SCORE, ge=0, le=1, description="a document with a declared language (the recipe's or a record's) "
         "takes the detected one only when its score is at least this; below, it keeps the declared language, scored "
@@ -175,6 +178,15 @@ class LanguageIdSpec(StageSpec):
         return self
 
     path_fields: ClassVar[tuple[str, ...]] = ("model",)  # a local model file is checked when the recipe loads
+
+    def sample_min_score(self, stages: list, stage_id: str) -> float:
+        """The score a sample must reach to stand for its document: the highest `min_score` of the language gates
+        after this stage (the decision the sample feeds), else Lucie's 0.65."""
+        from ..recipe import stage_ids
+
+        ids = stage_ids(stages)
+        later = stages[ids.index(stage_id) + 1:] if stage_id in ids else stages
+        return max((st.min_score for st in later if st.type == "language_gate"), default=LUCIE_MIN_SCORE)
 
     def is_path_value(self, field: str, value: str) -> bool:
         return not self._is_hub()
@@ -303,7 +315,8 @@ class LanguageIdSpec(StageSpec):
             second_opinion=self._detector_cfg(self.second_opinion, ctx) if self.second_opinion else None,
             top_k=self.top_k, short_text_chars=self.short_text_chars, keep_language=keep, chunk=chunk,
             expected=expected, stage_id=ctx.stage_id, removed_dir=ctx.removed_dir if split else None,
-            tokenizer=ctx.tokenizer, sample_chars=self.sample_chars, relabel_min_score=self.relabel_min_score)]
+            tokenizer=ctx.tokenizer, sample_chars=self.sample_chars, relabel_min_score=self.relabel_min_score,
+            sample_min_score=self.sample_min_score(list(src.stages), ctx.stage_id))]
 
 
 def _gate_language(lang: str) -> str:
