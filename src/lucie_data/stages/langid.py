@@ -106,14 +106,15 @@ class LanguageIdSpec(StageSpec):
 
     type: Literal["language_id"]
     # 2: a source of prose and code languages no longer keeps every document's language, and `chunk:` leaves code
-    # documents whole (rv52); 3 (rv52): a sampled document whose sample is in doubt is identified whole
+    # documents whole (rv52); 3 (rv52): a sampled document whose sample is in doubt is identified whole, and a second
+    # opinion's language is scored by the main detector
     revision: ClassVar[int] = 3
 
     def revised_for(self, recipe) -> bool:
         """Revision 2 changed sources of prose and code languages, and code documents where `chunk:` is set; 3, every
-        source whose long documents are sampled (`sample_chars`, on by default)."""
+        source whose long documents are sampled (`sample_chars`, on by default) or with a `second_opinion`."""
         return (recipe.mixes_code_and_prose or (self.chunk is not None and recipe.is_code)
-                or self.sample_chars is not None)
+                or self.sample_chars is not None or self.second_opinion is not None)
 
     backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
     model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "
@@ -125,7 +126,9 @@ class LanguageIdSpec(StageSpec):
     candidates: list[str] | None = Field(None, description="lingua: languages to choose from; default: the "
                                          "recipe's languages")
     second_opinion: Literal["lingua", "langdetect"] | None = Field(
-        None, description="detector used instead for texts shorter than `short_text_chars`")
+        None, description="names the language of texts shorter than `short_text_chars`; its score is the backend's "
+        "score for that language, the scale the 0.65 thresholds are calibrated on (lingua's own confidences are "
+        "relative among its candidates: rv52)")
     short_text_chars: int = Field(SECOND_OPINION_CHARS, ge=1, le=100_000,
                                   description="texts shorter than this go to the second opinion")
     sample_chars: int | None = Field(

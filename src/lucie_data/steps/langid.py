@@ -96,6 +96,7 @@ class Detector:
 
 
 _MODELS: dict[str, Any] = {}
+_ALL_LABELS = 1000  # a top-k of every language a detector knows (lid.176: 176)
 
 
 def _fasttext_model(path: str):
@@ -305,7 +306,14 @@ class LanguageID(PipelineStep):
 
     # -- identification ------------------------------------------------------------------------
     def identify(self, texts: list[str], wholes: list[str] | None = None) -> list[tuple[list[tuple[str, float]], str]]:
-        """Top-k of each text and the detector that decided (the second opinion for short texts).
+        """Top-k of each text and the detector(s) that decided.
+
+        A text shorter than ``short_text_chars`` takes the second opinion's language, first, scored by the main
+        detector's score for it (0 if it has none), whose scale the thresholds (``relabel_min_score``, the gate's
+        ``min_score``) are calibrated on; the rest of the top-k stays the main detector's. rv52: lingua's own
+        confidences are relative among its candidates (a German snippet is fr 0.9 among [fr, en]), so compared with
+        0.65 they kept 4,896 of 8,905 UD PUD snippets under 20 characters correctly where fastText alone kept 6,263;
+        so scored, 6,263, and 47 wrongly kept instead of 101 (fastText alone: 142).
 
         ``wholes``: the documents when ``texts`` are samples of them (:func:`sample_text`): whether a text is
         short is decided on the document, so sampling never sends a long one to the second opinion."""
@@ -314,10 +322,15 @@ class LanguageID(PipelineStep):
         names = [self.detector.name] * len(texts)
         if self.second is not None and self.short:
             idx = [i for i, t in enumerate(wholes or texts) if len(t.strip()) < self.short]
-            if idx:
-                for i, r in zip(idx, self.second.predict([texts[i] for i in idx], self.top_k)):
-                    if r:
-                        res[i], names[i] = r, self.second.name
+            named = [(i, r[0][0]) for i, r in zip(idx, self.second.predict([texts[i] for i in idx], 1)) if r]
+            unscored = [(i, lang) for i, lang in named if lang not in dict(res[i])]  # outside the main top-k
+            every = self.detector.predict([texts[i] for i, _ in unscored], _ALL_LABELS) if unscored else []
+            scores = {i: dict(r).get(lang, 0.0) for (i, lang), r in zip(unscored, every)}
+            for i, lang in named:
+                own = dict(res[i])
+                res[i] = [(lang, own.get(lang, scores.get(i, 0.0)))] + [kv for kv in res[i] if kv[0] != lang]
+                res[i] = res[i][:self.top_k]
+                names[i] = f"{self.second.name}+{self.detector.name}"
         for i, t in enumerate(texts):  # no letter, no language (review: "" was en 0.12, a U+3000 space ja 0.85,
             if not _LETTER.search(t):  # enough to relabel a declared document): undetermined, score 0
                 res[i] = []
