@@ -210,15 +210,15 @@ def test_weights_file_errors_have_their_lines(tmp_path):
     """Every problem of a weights file at once, each with the line to fix, in file order (a pipeline's
     `weights_file:` nests them under its own line)."""
     p = tmp_path / "w.yaml"
-    p.write_text("factors:\n  fr--web: true\n  xx--web: 1\n  en--web: -1\nlanguages:\n  fr: abc\n")
+    p.write_text("factors:\n  fr--web: true\n  xx--web: 1\n  EN--web: -1\nlanguages:\n  FR: abc\n")
     with pytest.raises(MixPlanError) as exc:
         load_weights_yaml(p)
     assert str(exc.value).splitlines()[1:] == [
         "  - line 2: factors.fr--web: a factor must be a number, not a boolean",
         "  - line 3: factors.xx--web: language 'xx': 'xx' is not an ISO 639 language code, so no build files a subset "
         "under it. Write the language as a build files it: an ISO 639 code (fr), a pair (fr-en), code, or und",
-        "  - line 4: factors.en--web: Input should be greater than or equal to 0 (got -1)",
-        "  - line 6: languages.fr: Input should be a valid number, unable to parse string as a number (got 'abc')"]
+        "  - line 4: factors.EN--web: Input should be greater than or equal to 0 (got -1)",  # (as written: rv55)
+        "  - line 6: languages.FR: Input should be a valid number, unable to parse string as a number (got 'abc')"]
     from lucie_data.cli import main
 
     pipe = tmp_path / "p.yaml"
@@ -231,7 +231,7 @@ def test_weights_file_errors_have_their_lines(tmp_path):
     with redirect_stdout(out), redirect_stderr(out):
         assert main(["validate", str(pipe)]) == 2
     assert f"p.yaml:4: mix.weights_file: invalid weights in {p}:\n      - line 2: factors.fr--web:" in out.getvalue()
-    assert "\n      - line 6: languages.fr:" in out.getvalue()
+    assert "\n      - line 6: languages.FR:" in out.getvalue()
 
 
 def test_invalid_stats(tmp_path):

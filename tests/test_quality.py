@@ -445,6 +445,7 @@ def test_redpajama_rules_accept_dict_and_json_string():
         ("rps_doc_ut1_blacklist", _sig([13]), "redpajama_ut1_blacklist"),
     ]
     assert run_(dict(ok, rps_doc_ut1_blacklist=_sig(None))) is True
+    assert run_(dict(ok, rps_doc_ut1_blacklist=_sig(float("nan")))) is True  # (no value: skipped, as other signals)
     assert run_(dict(ok, rps_doc_ut1_blacklist=_sig([13]), ccnet_perplexity=_sig(5.0))) == (False, "redpajama_ut1_blacklist")
     off = RedPajamaRulesFilter(check_ut1_blacklist=False)
     assert off.filter(Document(text="x", id="1", metadata={"quality_signals": dict(ok, rps_doc_ut1_blacklist=_sig([13]))}))

@@ -175,9 +175,10 @@ def keys_and_values(v: Any, handler, field: str) -> Any:
     try:
         validated = handler(out)
     except ValidationError as err:
-        if not problems:
-            raise
-        problems += [InitErrorDetails(type=PydanticCustomError(e["type"], "{m}", {"m": e["msg"]}), loc=e["loc"],
+        # each error at the key as written (`FR--books`, its own line), not as filed (rv55: `fr--books` was not in the
+        # file, so its line was the mapping's)
+        problems += [InitErrorDetails(type=PydanticCustomError(e["type"], "{m}", {"m": e["msg"]}),
+                                      loc=(str(given.get(e["loc"][0], e["loc"][0])), *e["loc"][1:]) if e["loc"] else (),
                                       input=e["input"]) for e in err.errors()]
     if problems:  # in the mapping's order (a filed key at the place of the key as written)
         problems.sort(key=lambda d: place.get(str(d["loc"][0]), len(place)) if d["loc"] else -1)

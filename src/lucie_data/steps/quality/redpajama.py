@@ -138,8 +138,10 @@ def ut1_categories(signals: dict):
     if isinstance(v, list) and v and isinstance(v[0], (list, tuple)):
         if len(v[0]) != 3:
             raise InvalidSignal("rps_doc_ut1_blacklist", v[0], "a [start, end, value] span")
-        return v[0][2]
-    return v if not isinstance(v, list) or v else None
+        v = v[0][2]
+    if v == [] or (isinstance(v, float) and v != v):  # (NaN: no value, as for every other signal; rv55)
+        return None
+    return v
 
 
 def redpajama_reason(signals: dict, check_duplicates: bool = True, check_ut1_blacklist: bool = False) -> str | None:
