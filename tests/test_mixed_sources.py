@@ -35,7 +35,9 @@ def _recipe(languages, category="technical", stages=(), language_field="lang") -
     ("code", "code"), ("code:Python", "code:python"),
     # language-like values naming no one language stay unknown, as in a prose source (not `code:und`)
     ("und", None), ("mul", None), ("fr,fr", None), ("en-en", None), ("fr,en,de", None), ("a/b", None),
-    ("lua", "lua"),  # both Luba-Lulua's ISO 639 code and a programming language: the natural language first
+    # rv55: a bare three-letter ISO 639-2/3 code the recipe does not list is a programming language's name
+    ("lua", "code:lua"), ("CSS", "code:css"), ("XML", "code:xml"), ("Tcl", "code:tcl"), ("Ada", "code:ada"),
+    ("pl", "pl"), ("ts", "ts"),  # ISO 639-1 codes stay natural languages (list `code:ts` for TypeScript)
 ])
 def test_a_record_language_in_a_source_of_prose_and_code_is_what_it_names(value, expected):
     assert normalize_language(value, True, MIXED) == expected
@@ -44,6 +46,8 @@ def test_a_record_language_in_a_source_of_prose_and_code_is_what_it_names(value,
 def test_an_ambiguous_value_is_code_where_the_recipe_lists_it_as_code_only():
     """`lua` is Lua in `[en, code:lua]` (the recipe names no Luba-Lulua), and Malayalam where both are listed."""
     assert normalize_language("lua", True, ("en", "code:lua")) == "code:lua"
+    assert normalize_language("lua", True, ("en", "lua", "code")) == "lua"  # Luba-Lulua, listed
+    assert normalize_language("ts", True, ("en", "code:ts")) == "code:ts"
     assert normalize_language("ML", True, ("ml", "code:ml")) == "ml"
     assert normalize_language("python", True, ("en", "code:lua")) == "code:python"
 

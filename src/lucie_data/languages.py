@@ -231,8 +231,10 @@ def normalize_language(value, is_code: bool = False, mixed: Collection[str] = ()
     ``is_code`` is then not read): a value read as a natural language is that language (``en``, ``French``,
     ``fr,en``; ``und``, ``mul``, ``fr,fr`` unknown), any other a programming language as in a code source (rv52:
     every value was code there, ``en`` became ``code:en`` and its prose was normalised and gated as code). A value
-    that is both (``lua`` Luba-Lulua, ``tcl``, ``css``, ``ts`` Tsonga, ``pl`` Polish, ``sh``) is the natural
-    language, unless ``mixed`` lists ``code:<value>`` and not that language (``lua`` is Lua in ``[en, code:lua]``)."""
+    that is both is the natural language when the recipe lists it or it is an ISO 639-1 code or a name (``ts``
+    Tsonga, ``pl`` Polish, ``sh``), and a programming language when the recipe lists ``code:<value>`` and not that
+    language, or when it is a bare three-letter ISO 639-2/3 code the recipe does not list (``lua``, ``tcl``, ``css``,
+    ``xml``: Lua, not Luba-Lulua, in ``[en, code]``)."""
     if not isinstance(value, str):
         return None
     v = value.strip().lower()
@@ -244,7 +246,12 @@ def normalize_language(value, is_code: bool = False, mixed: Collection[str] = ()
     if mixed:
         natural = _natural_language(v)
         if natural is not None or "," in v or _hyphen_pair(v) is not None or to_code(v) is not None:
-            return f"code:{v}" if natural not in mixed and f"code:{v}" in mixed else natural
+            if natural not in mixed and (f"code:{v}" in mixed or (natural == v and len(v) == 3)):
+                # (a bare three-letter code with no ISO 639-1 equivalent the recipe does not list is a programming
+                # language's name: CSS, XML, Lua, Tcl, Ada, Elm, Awk read as ISO 639-3 codes, normalised as prose
+                # and removed by the gate; rv55)
+                return f"code:{v}" if plausible_code_name(v) else None
+            return natural
         return f"code:{v}" if v and plausible_code_name(v) else None
     if is_code:
         return f"code:{v}" if v and plausible_code_name(v) else None
