@@ -153,6 +153,57 @@ def test_kept_shards_are_cut_by_text_characters_in_input_order(tmp_path, monkeyp
     assert [p.name for p in shards] == [f"00000-{k:04d}.parquet" for k in range(len(shards))]
 
 
+def test_a_source_built_before_shards_were_cut_by_characters_is_rebuilt_once(tmp_path, monkeypatch):
+    """Its build key is the same (rv55): the rebuild is decided from its shards, so only a source holding a shard
+    over the limit rebuilds (every source would with a key marker), and once."""
+    import lucie_data.steps.base as base
+    from lucie_data.recipe import load_pipeline
+    from lucie_data.runner import build
+
+    recs = _chapters(30)
+    write(tmp_path / "chapters.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    write(tmp_path / "sources" / "s.yaml", RECIPE)
+    write(tmp_path / "p.yaml", "name: t\nsources: [sources/*.yaml]\noutput_dir: out\nexecutor: {tasks: 1, workers: 1}\n")
+    monkeypatch.setattr(base, "MAX_SHARD_CHARS", 1 << 40)  # as shards were written before the cut
+    build(load_pipeline(tmp_path / "p.yaml"))
+    data = tmp_path / "out" / "sources" / "chap" / "data" / "fr"
+    assert [p.name for p in data.glob("*.parquet")] == ["00000-0000.parquet"]
+    monkeypatch.setattr(base, "MAX_SHARD_CHARS", 20_000)
+    events = []
+    res = build(load_pipeline(tmp_path / "p.yaml"), on_event=lambda e, d: events.append((e, d)))
+    (warn,) = [d["message"] for e, d in events if e == "warning"]
+    assert "00000-0000.parquet holds 30 documents of" in warn and warn.endswith("; rebuilding this source")
+    assert res.sources[0].status == "built" and len(list(data.glob("*.parquet"))) > 3
+    res = build(load_pipeline(tmp_path / "p.yaml"))
+    assert res.sources[0].status == "up-to-date"  # (cut now: not again)
+
+
+def test_a_jsonl_record_an_earlier_reader_read_otherwise_rebuilds_its_source(tmp_path):
+    """rv55: a BOM-only line was a blank record, a raw control character's detail Python's cut sentence; the build key
+    did not change (it would rebuild every JSONL source): the removed shards say whether a source holds one."""
+    from lucie_data.recipe import LoadedSource, SourceRecipe
+    from lucie_data.runner import _built_before_todays_reading
+
+    rec = SourceRecipe.model_validate({"name": "s", "category": "web", "languages": ["fr"], "license": "CC0-1.0",
+                                       "input": {"type": "jsonl", "paths": ["x.jsonl"]}})
+    src = LoadedSource(rec, tmp_path / "s.yaml", {}, [])
+    led = {"read_removed": {"read_invalid_json": 1}}
+    folder = tmp_path / "removed" / "read"
+    folder.mkdir(parents=True)
+
+    def removed(text: str, detail: str) -> None:
+        pq.write_table(pa.table({"text": [text], "metadata": [json.dumps({"read_error_detail": detail})],
+                                 "removal_reason": ["read_invalid_json"]}), folder / "00000.parquet")
+
+    removed('{"id": "a", "text": "x\ty"}', "line 3, column 18: a raw control character U+0009 inside a string")
+    assert _built_before_todays_reading(src, tmp_path, led) is None  # today's reading
+    removed('{"id": "a", "text": "x\ty"}', "line 3, column 18: Invalid control character at")
+    assert "a raw control character in a string" in _built_before_todays_reading(src, tmp_path, led)
+    removed("\n", "line 2, column 1: Expecting value")  # a line holding only a BOM
+    assert "a byte order mark" in _built_before_todays_reading(src, tmp_path, led)
+    assert _built_before_todays_reading(src, tmp_path, {"read_removed": {"read_too_deep": 1}}) is None
+
+
 # --- mix build: files, read-ahead and held rows bounded by bytes --------------------------------------------------
 
 @pytest.fixture(scope="module")

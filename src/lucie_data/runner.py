@@ -871,6 +871,45 @@ def _denied_input(led: dict) -> str | None:
     return None
 
 
+def _built_before_todays_reading(src: LoadedSource, source_dir: Path, led: dict) -> str | None:
+    """Why a finished source's output is one a version before 2026-11-28 wrote and today's would not, or None; read
+    from what it wrote, so that only such sources rebuild (a build-key marker would rebuild every JSONL source, or
+    every source, for changes that reach few; rv55):
+    - a kept shard of more than one document over ``MAX_SHARD_CHARS`` characters (shards were cut by rows alone);
+    - a JSONL record the reader removed that today's reads otherwise: a line holding only a BOM (a blank record, now
+      no record) or a raw control character in a string (Python's cut "Invalid control character at", now named)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from .steps.base import MAX_SHARD_CHARS
+
+    langs = led.get("kept_by_language") or {}
+    if any(isinstance(v, dict) and (v.get("chars") or 0) > MAX_SHARD_CHARS for v in langs.values()):
+        for shard in sorted((source_dir / "data").glob("*/*.parquet")):
+            pf = pq.ParquetFile(shard)
+            md = pf.metadata
+            col = pf.schema_arrow.get_field_index("text")
+            if md.num_rows < 2 or col < 0 or sum(md.row_group(g).column(col).total_uncompressed_size
+                                                 for g in range(md.num_row_groups)) <= MAX_SHARD_CHARS:
+                continue  # (a character takes at least a byte: under the limit in bytes, under it in characters)
+            chars = sum(pc.sum(pc.utf8_length(b.column(0))).as_py() or 0
+                        for b in pf.iter_batches(columns=["text"], batch_size=1000))
+            if chars > MAX_SHARD_CHARS:
+                return (f"{shard} holds {md.num_rows:,} documents of {chars:,} characters, more than the "
+                        f"{MAX_SHARD_CHARS:,} a shard is now cut at (a mix reads it whole)")
+    removed = led.get("read_removed") or {}
+    if src.recipe.input.type == "jsonl" and (removed.get("read_invalid_json") or removed.get("read_truncated_record")):
+        for shard in sorted((source_dir / "removed" / "read").glob("*.parquet")):
+            t = pq.read_table(shard, columns=["text", "metadata", "removal_reason"])
+            for text, meta, reason in zip(*(t.column(c).to_pylist() for c in ("text", "metadata", "removal_reason"))):
+                if reason not in ("read_invalid_json", "read_truncated_record"):
+                    continue
+                if not (text or "").strip() or "Invalid control character at" in (meta or ""):
+                    return (f"{shard} holds a record an earlier version read otherwise (a line holding only a byte "
+                            "order mark, or a raw control character in a string)")
+    return None
+
+
 @dataclass
 class SourceResult:
     name: str
@@ -966,7 +1005,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
             led, damaged = None, True
         if led is not None:
             problem = (_outputs_problem(source_dir, led) or _changed_since_manifest(out, source_dir)
-                       or _denied_input(led))
+                       or _denied_input(led) or _built_before_todays_reading(src, source_dir, led))
             if problem is None:
                 resolved = source_dir / "recipe.resolved.json"
                 text = resolved_recipe_text(src)
