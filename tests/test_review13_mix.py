@@ -52,6 +52,10 @@ def test_a_policy_allowing_no_derivatives_after_an_ungated_build_is_refused(tmp_
     assert "allows these licences only for unmodified documents (no-derivatives)" in err
     assert "nd (CC-BY-ND-4.0)" in err and "Rerun `lucie-data build` with this policy" in err
     assert not (tmp_path / "mix").exists()
+    # `mix plan --build` says so (rv55: a plan, exit 0, without a word)
+    assert main(["mix", "plan", "--build", str(tmp_path / "build"), "--pipeline", str(later)]) == 0
+    err = capsys.readouterr().err
+    assert "note: `mix build` refuses this build: the licence policy (" in err and "nd (CC-BY-ND-4.0)" in err
 
     # the fix the message gives: rebuild under that policy; its gate removes the modified text, the rest is mixed
     assert main(["build", str(later), "--output", str(tmp_path / "build")]) == 0

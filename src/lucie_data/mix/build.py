@@ -1482,7 +1482,14 @@ def _summary_groups(summary: dict) -> tuple[int, int, list[tuple]]:
 
 def _check_no_derivatives_gated(sources: list[SourceInfo], per_shard: dict, keep, policy, mdata: dict,
                                 origin: str) -> None:
-    """Refuse a mix whose policy allows a licence only unmodified (a no-derivatives member binds every way of use it
+    problem = _no_derivatives_problem(sources, per_shard, keep, policy, mdata, origin)
+    if problem:
+        raise MixPlanError(problem)
+
+
+def _no_derivatives_problem(sources: list[SourceInfo], per_shard: dict, keep, policy, mdata: dict,
+                            origin: str) -> str | None:
+    """Why to refuse a mix whose policy allows a licence only unmodified (a no-derivatives member binds every way of use it
     allows) in a source whose build may have kept modified documents under it.
 
     The build's last licence gate removes (or flags) them by its own policies, which the manifest records per source
@@ -1511,10 +1518,10 @@ def _check_no_derivatives_gated(sources: list[SourceInfo], per_shard: dict, keep
                 if pols and any(not p.allows_modified(lic or "") for p in pols):
                     continue  # its build's last gate removed or flagged them (flagged ones never enter a mix)
                 bad.setdefault(src.name, set()).add(lic)
-    if bad:
-        unrecorded = sorted(n for n in bad if "license_gate" not in entries.get(n, {}))
-        raise MixPlanError(
-            f"the licence policy ({origin}) allows these licences only for unmodified documents (no-derivatives), and "
+    if not bad:
+        return None
+    unrecorded = sorted(n for n in bad if "license_gate" not in entries.get(n, {}))
+    return (f"the licence policy ({origin}) allows these licences only for unmodified documents (no-derivatives), and "
             "the build of these sources did not remove the documents a stage modified under them: "
             + "; ".join(f"{n} ({', '.join(sorted(lics))})" for n, lics in sorted(bad.items()))
             + " (no licence gate ran last in their stages, or its policy allowed them modified"
@@ -1915,14 +1922,30 @@ def _unverified_problem(mdata: dict, by_name: dict[str, SourceInfo], config: Mix
 
 def mix_refusals(build: str | Path, config: MixConfig) -> list[str]:
     """What would make `mix build` refuse this build beyond what the manifest lists (lost and failed sources): a
-    recipe edited since the build, a policy denying unverified licences the build did not apply. `mix plan --build`
-    says them (rv54: it showed a normal plan, exit 0, for a build `mix build` refuses)."""
+    recipe edited since the build, a policy denying unverified licences the build did not apply, a no-derivatives
+    licence allowed only unmodified in a source whose build did not gate modified documents. `mix plan --build`
+    says them (rv54, rv55: it showed a normal plan, exit 0, for a build `mix build` refuses)."""
     build = Path(build)
     manifest_file = _ManifestFile.read(build / "manifest.json")
-    by_name = {s.name: s for s in read_sources(build, manifest=manifest_file)}
+    sources = read_sources(build, manifest=manifest_file)
+    by_name = {s.name: s for s in sources}
     mdata = manifest_file.data if manifest_file else {}
     stale, _gone = _edited_recipes(mdata, by_name, config.pipeline_file)
-    return [p for p in (_stale_problem(stale), _unverified_problem(mdata, by_name, config)) if p]
+    problems = [p for p in (_stale_problem(stale), _unverified_problem(mdata, by_name, config)) if p]
+    if problems:  # (mix build stops at the first of them, before it counts the shards)
+        return problems
+
+    def keep(src: SourceInfo, lic: str | None) -> str | None:
+        if not src.redistributable:
+            return "not_redistributable"
+        ok, reason = config.policy.decide(_lic(lic))
+        return None if ok else (reason or "license_not_allowed")
+
+    _entries, described = _described_shards(build, sources, manifest_file)
+    _counts, _excluded, per_shard, _flagged = _count_subsets(
+        sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
+    nd = _no_derivatives_problem(sources, per_shard, keep, config.policy, mdata, config.policy_origin)
+    return [nd] if nd else []
 
 
 def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], locks: list[int],
