@@ -303,7 +303,7 @@ def test_killed_build_resumes_without_duplicates(tmp_path, monkeypatch):
     res = build(pipe, out, only=["pud_en"])
     assert res.sources[0].status == "built"
     # (its time is this run's share only: the CLI says "resumed" instead of a rate over every record, scale review)
-    assert res.sources[0].resumed is True
+    assert res.sources[0].resumed == (3, 4)  # (2 segments x 2 tasks, task 1 of the second redone)
     assert (src / "logs" / "seg0" / "stats" / "00000.json").stat().st_mtime_ns == seg0_stats  # not redone
     assert (src / "logs" / "seg1" / "stats" / "00000.json").stat().st_mtime_ns == seg1_task0  # not redone
     assert shard_hashes(out) == clean

@@ -243,7 +243,9 @@ def cmd_build(args) -> int:
                       f"{led['docs_kept']:,} kept, "
                       f"{led['docs_removed']:,} removed · "
                       # (scale review: a resumed build divided every record by this run's time, 2.3x its real rate)
-                      + (f"resumed, {secs:.1f} s this run" if r.resumed else
+                      # (rv53: how much of it the stopped run had done)
+                      + (f"resumed ({r.resumed[0]} of {r.resumed[1]} task runs kept), {secs:.1f} s this run"
+                         if r.resumed else
                          f"{led['records_read'] / secs:,.0f} docs/s · {secs:.1f} s"))
     from .errors import BuildError
 

@@ -916,7 +916,9 @@ class SourceResult:
     status: str  # built | up-to-date | incomplete (a dataset could not be read: retried by the next build)
     ledger: dict
     seconds: float = 0.0
-    resumed: bool = False  # tasks an earlier, stopped run finished were kept: `seconds` is this run's share only
+    # (tasks kept, of all tasks) when an earlier, stopped run finished some, which were kept: `seconds` is this run's
+    # share only; False otherwise
+    resumed: tuple[int, int] | bool = False
 
 
 @dataclass
@@ -990,7 +992,7 @@ def resolved_recipe_text(src: LoadedSource) -> str:
 
 
 def run_source(src: LoadedSource, out: Path, opts: RunOptions,
-               on_event: Callable[[str, dict], None] = lambda e, d: None) -> SourceResult:
+               on_event: Callable[[str, dict], None] = lambda e, d: None, _retry: bool = False) -> SourceResult:
     source_dir = out / "sources" / src.name
     key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
@@ -1018,6 +1020,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                     if not _only_descriptive_change(old, text):  # (a new description: said by nobody)
                         on_event("warning", {"source": src.name, "message": f"{resolved} did not hold the recipe "
                                              "as built (edited or damaged since); written again from the recipe"})
+                shutil.rmtree(source_dir / "work", ignore_errors=True)  # (a run stopped right after its ledger)
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
             damaged = True
@@ -1032,7 +1035,9 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     stale = damaged or (source_dir.exists() and (not key_file.exists() or key_file.read_text() != key))
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
     segments = compile_segments(src, opts.license_policy)
-    lost_work = (source_dir / "logs").exists() and not (source_dir / "work").exists() and len(segments) > 1
+    # (rv53: a kill before any task finished a segment left logs/ without work/: nothing to lose, nothing said)
+    lost_work = (len(segments) > 1 and not (source_dir / "work").exists()
+                 and any(any((source_dir / "logs" / f"seg{i}" / "completions").glob("*")) for i in range(len(segments) - 1)))
     if lost_work and not stale:  # (kill/resume review: a deleted ledger.json rebuilt the source without a word)
         on_event("warning", {"source": src.name, "message": f"{source_dir} holds no ledger.json and no work/ folder "
                              "to resume from; rebuilding this source"})
@@ -1042,7 +1047,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     if stale or lost_work or handoff:
         shutil.rmtree(source_dir)  # recipe or inputs changed: stale outputs must not mix with new ones
     # tasks a stopped run finished, kept (datatrove's completion markers): this run's time covers the rest only
-    resumed = any((source_dir / "logs").glob("seg*/completions/*"))
+    kept_tasks = sum(1 for _ in (source_dir / "logs").glob("seg*/completions/*"))
+    resumed = (kept_tasks, len(segments) * opts.tasks) if kept_tasks else False
     source_dir.mkdir(parents=True, exist_ok=True)
     key_file.write_text(key)
     (source_dir / "recipe.resolved.json").write_text(resolved_recipe_text(src), encoding="utf-8")
@@ -1073,6 +1079,15 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                 raise BuildError(f"source {src.name!r}: " + "; ".join(errors))
     ledger = compute_ledger(source_dir, src, [(sid, spec.type) for seg in segments for sid, spec in seg.stages])
     seconds = time.time() - t0
+    if not ledger["balanced"] and resumed and not _retry:
+        # (rv53: a shard a finished task wrote, deleted after a kill, failed this run as "documents unaccounted for"
+        # after all the remaining work, and the next run rebuilt it): the tasks kept from the stopped run do not add
+        # up, so the source is built again at once, from the start
+        on_event("warning", {"source": src.name, "message": "the shards written by the tasks a stopped run finished "
+                             f"do not add up ({'; '.join(ledger['imbalances'])}): deleted or damaged since; rebuilding "
+                             "this source"})
+        shutil.rmtree(source_dir)
+        return run_source(src, out, opts, on_event, _retry=True)
     if not ledger["balanced"]:
         # resuming from this state would find the same imbalance again: the next build starts the source afresh
         key_file.unlink(missing_ok=True)
@@ -1083,7 +1098,6 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
 
         for w in ledger["warnings"]:
             logger.warning(f"{src.name}: {w}")  # build.log; the CLI lists them at the end (BuildResult.problems)
-    shutil.rmtree(source_dir / "work", ignore_errors=True)
     unread = [q for q in ledger.get("quarantined_files", []) if q.get("reason") in RETRY_REASONS]
     if unread:  # accounted for, but not finished: the next run must try again, and no mix may use it as whole
         ledger["complete"] = False
@@ -1091,6 +1105,10 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     tmp = ledger_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(ledger, indent=2, sort_keys=True, ensure_ascii=False))
     os.replace(tmp, ledger_file)
+    # the hand-off files only once the ledger is written (rv53: a kill between the two left a source every task of
+    # which had finished without its ledger and its work/, rebuilt from scratch); a finished source's leftover work/
+    # is removed by the next run
+    shutil.rmtree(source_dir / "work", ignore_errors=True)
     if unread:
         key_file.unlink()  # not "up to date": the next `lucie-data build` rebuilds this source from scratch
         return SourceResult(src.name, "incomplete", ledger, seconds, resumed)

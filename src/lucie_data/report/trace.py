@@ -13,8 +13,19 @@ from ..buildfiles import damaged_shard_message, first_unreadable, read_manifest,
 from ..errors import BuildFileError, InputError
 
 
+def _unfinished(shard: Path) -> bool:
+    """Whether a shard belongs to a source no run has finished (no ``ledger.json``): a task stopped while writing it
+    left it cut short, and the next `lucie-data build` resumes that task (rv53: `trace` called it damaged and said to
+    delete the source's folder, finished tasks and all)."""
+    sd = shard.parent
+    while sd.parent.name != "sources" and sd.parent != sd:
+        sd = sd.parent
+    return not (sd / "ledger.json").exists()
+
+
 def _scan_id(files: list[Path], doc_id: str):
-    """Rows with this id in these files, with the file path and the row index inside that file."""
+    """Rows with this id in these files, with the file path and the row index inside that file; an unreadable shard
+    of an unfinished source is passed over (see :func:`_unfinished`)."""
     import polars as pl
 
     hits = []
@@ -23,6 +34,8 @@ def _scan_id(files: list[Path], doc_id: str):
             df = (pl.scan_parquet(f, glob=False).with_row_index("_row").filter(pl.col("id") == doc_id)
                   .drop("text").collect())
         except Exception as err:  # noqa: BLE001 -- whatever makes the file unreadable: name it and the fix
+            if _unfinished(f):
+                continue
             raise BuildFileError(damaged_shard_message(f, err)) from None
         for row in df.iter_rows(named=True):
             hits.append((f, row))
@@ -34,16 +47,19 @@ def _all_ids(build_dir: Path):
     import polars as pl
 
     groups = [sorted((build_dir / "sources").glob(g)) for g in ("*/data/**/*.parquet", "*/removed/*/*.parquet")]
-    scans = [pl.scan_parquet(files, glob=False).select("id") for files in groups if files]  # kept/removed schemas differ
-    if not scans:
-        return None
-    try:
-        return pl.concat(scans).unique().collect().lazy()
-    except Exception:  # noqa: BLE001 -- re-raised when no single file is to blame
-        bad = first_unreadable([f for files in groups for f in files], ["id"])
-        if bad is not None:
-            raise BuildFileError(damaged_shard_message(*bad)) from None
-        raise
+    while True:
+        scans = [pl.scan_parquet(files, glob=False).select("id") for files in groups if files]  # (schemas differ)
+        if not scans:
+            return None
+        try:
+            return pl.concat(scans).unique().collect().lazy()
+        except Exception:  # noqa: BLE001 -- re-raised when no single file is to blame
+            bad = first_unreadable([f for files in groups for f in files], ["id"])
+            if bad is None:
+                raise
+            if not _unfinished(bad[0]):
+                raise BuildFileError(damaged_shard_message(*bad)) from None
+            groups = [[f for f in files if f != bad[0]] for files in groups]  # (a stopped task's: passed over)
 
 
 def _suggest(build_dir: Path, doc_id: str, limit: int = 5) -> tuple[str, list[str]]:
