@@ -202,6 +202,8 @@ def test_a_jsonl_record_an_earlier_reader_read_otherwise_rebuilds_its_source(tmp
     removed("\n", "line 2, column 1: Expecting value")  # a line holding only a BOM
     assert "a byte order mark" in _built_before_todays_reading(src, tmp_path, led)
     assert _built_before_todays_reading(src, tmp_path, {"read_removed": {"read_too_deep": 1}}) is None
+    removed("\u00a0\n", "line 2, column 1: Expecting value")  # a line of U+00A0: a record today too (rv56)
+    assert _built_before_todays_reading(src, tmp_path, led) is None
 
 
 # --- mix build: files, read-ahead and held rows bounded by bytes --------------------------------------------------

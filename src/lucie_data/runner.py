@@ -904,7 +904,9 @@ def _built_before_todays_reading(src: LoadedSource, source_dir: Path, led: dict)
             for text, meta, reason in zip(*(t.column(c).to_pylist() for c in ("text", "metadata", "removal_reason"))):
                 if reason not in ("read_invalid_json", "read_truncated_record"):
                     continue
-                if not (text or "").strip() or "Invalid control character at" in (meta or ""):
+                # (blank as the reader's bytes.strip() tells it, ASCII whitespace only: a line of U+00A0 is a record
+                # today too, removed as read_invalid_json with that text, and no reason to rebuild; rv56)
+                if not (text or "").strip(" \t\n\r\x0b\x0c") or "Invalid control character at" in (meta or ""):
                     return (f"{shard} holds a record an earlier version read otherwise (a line holding only a byte "
                             "order mark, or a raw control character in a string)")
     return None
