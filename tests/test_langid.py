@@ -360,6 +360,10 @@ VALID = [
 ]
 
 INVALID = [
+    # rv56: a language lingua has no model for failed the task ("Matching enum member not found") after validate
+    ("  - {type: language_id, second_opinion: lingua, candidates: [fr, oc]}\n", r"lingua has no model for 'oc'"),
+    ("  - {type: language_id, backend: lingua, candidates: [\"no\", sv]}\n",
+     r"lingua has no model for 'no'.*Norwegian is `nb` or `nn`"),
     ("  - type: language_gate\n", r"^language_gate needs a `- type: language_id` stage before it"),  # at stages[0] (path)
     ("  - type: language_gate\n  - type: language_id\n", r"language_gate needs a `- type: language_id`"),
     ("  - {type: language_id, backend: cld3}\n", r"Input should be 'fasttext', 'langdetect' or 'lingua'"),
@@ -415,6 +419,9 @@ def test_lingua_needs_two_candidates(tmp_path):
     # refused when the recipe is validated (tests/test_review11_recipes.py), before any stage is built
     with pytest.raises(ValidationError, match=r"lingua needs at least 2 languages.*set `candidates:"):
         steps_of(tmp_path, [{"type": "language_id", "backend": "lingua"}], languages=("fr",))
+    # the recipe's own languages as candidates: one lingua has no model for (rv56)
+    with pytest.raises(ValidationError, match=r"lingua chooses among the recipe's languages, and has no model for 'oc'"):
+        steps_of(tmp_path, [{"type": "language_id", "backend": "lingua"}], languages=("fr", "oc"))
 
 
 # ------------------------------------------------------------------------------------ builds

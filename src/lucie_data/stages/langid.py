@@ -49,6 +49,22 @@ def _sha256(path: str) -> str:
     return sha256_file(path)
 
 
+def lingua_lacks(codes: list[str]) -> list[str]:
+    """The ISO 639-1 codes lingua has no model for (it knows 75 languages: `nb` and `nn`, not `no`; no `oc`), which
+    failed a task with lingua's own "Matching enum member not found" after `validate` said OK (rv56)."""
+    try:
+        from lingua import IsoCode639_1
+    except ImportError:  # (said by _need_lingua)
+        return []
+    lacks = []
+    for code in codes:
+        try:
+            IsoCode639_1.from_str(code)
+        except ValueError:
+            lacks.append(code)
+    return lacks
+
+
 def _need_lingua(what: str) -> None:
     if importlib.util.find_spec("lingua") is None:
         raise ValueError(f"{what} needs the lingua package: pip install 'lucie-data[lingua]' "
@@ -155,6 +171,10 @@ class LanguageIdSpec(StageSpec):
                 raise ValueError(f"candidate {problem}")
         if v is not None and len(set(v)) < 2:  # (a language listed twice is one: review)
             raise ValueError("lingua needs at least 2 different `candidates` to choose from")
+        if v and (lacks := lingua_lacks(v)):
+            raise ValueError(f"lingua has no model for {', '.join(map(repr, lacks))}: remove "
+                             f"{'it' if len(lacks) == 1 else 'them'} from `candidates` (lingua knows 75 languages; "
+                             "Norwegian is `nb` or `nn`)")
         return v
 
     @model_validator(mode="after")
@@ -257,6 +277,11 @@ class LanguageIdSpec(StageSpec):
             return (f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua chooses among the "
                     f"recipe's languages, here {cands} only; lingua needs at least 2 languages to choose from: set "
                     "`candidates: [fr, en, …]` (the languages the documents may be in)")
+        lacks = lingua_lacks([c for c in cands if "," not in c])
+        if lacks:
+            return (f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua chooses among the "
+                    f"recipe's languages, and has no model for {', '.join(map(repr, lacks))}: set `candidates:` to "
+                    "the languages lingua should choose from without them (Norwegian is `nb` or `nn`)")
         return None
 
     def _candidates(self, ctx_languages: list[str]) -> list[str]:
