@@ -30,6 +30,22 @@ def clean(tmp_path_factory) -> dict[str, str]:
     return shard_hashes(out)
 
 
+def _die(*a, **k):
+    raise Killed
+
+
+def _killed_at(monkeypatch, name: str, replacement, out: Path):
+    """Build the demo's pud_en into ``out`` with ``runner.<name>`` replaced by what dies there; the pipeline."""
+    import lucie_data.runner as runner
+
+    monkeypatch.setattr(runner, name, replacement)
+    pipe = load_pipeline(ROOT / "pipelines" / "demo.yaml")
+    with pytest.raises(Killed):
+        build(pipe, out, only=["pud_en"])
+    monkeypatch.undo()
+    return pipe
+
+
 def _events():
     seen: list[tuple[str, dict]] = []
     return seen, lambda e, d: seen.append((e, d))
@@ -61,17 +77,11 @@ def test_a_kill_after_the_ledger_leaves_a_finished_source(tmp_path, monkeypatch,
 
 def test_a_kill_before_any_task_finished_is_resumed_without_a_word(tmp_path, monkeypatch, clean):
     """logs/ without work/ and no task finished: nothing was lost (the rerun warned and rebuilt)."""
-    import lucie_data.runner as runner
-
     def killed(ex, progress, *a, **k):
         Path(progress).parent.mkdir(parents=True, exist_ok=True)  # (the executor made its logs folder)
         raise Killed
 
-    monkeypatch.setattr(runner, "run_with_progress", killed)
-    pipe = load_pipeline(ROOT / "pipelines" / "demo.yaml")
-    with pytest.raises(Killed):
-        build(pipe, tmp_path / "out", only=["pud_en"])
-    monkeypatch.undo()
+    pipe = _killed_at(monkeypatch, "run_with_progress", killed, tmp_path / "out")
     assert (tmp_path / "out" / "sources" / "pud_en" / "logs").is_dir()
     seen, on_event = _events()
     res = build(pipe, tmp_path / "out", only=["pud_en"], on_event=on_event)
@@ -82,16 +92,7 @@ def test_a_kill_before_any_task_finished_is_resumed_without_a_word(tmp_path, mon
 def test_a_shard_deleted_after_a_kill_is_rebuilt_in_one_run(tmp_path, monkeypatch, clean):
     """A kill before the ledger, then a kept shard of a finished task deleted: the rerun did the remaining work and
     failed ("documents unaccounted for"); a second rerun rebuilt the source."""
-    import lucie_data.runner as runner
-
-    def killed(*a, **k):
-        raise Killed
-
-    monkeypatch.setattr(runner, "compute_ledger", killed)
-    pipe = load_pipeline(ROOT / "pipelines" / "demo.yaml")
-    with pytest.raises(Killed):
-        build(pipe, tmp_path / "out", only=["pud_en"])
-    monkeypatch.undo()
+    pipe = _killed_at(monkeypatch, "compute_ledger", _die, tmp_path / "out")
     src = tmp_path / "out" / "sources" / "pud_en"
     (src / "logs" / "seg1" / "completions" / "00001").unlink()  # task 1 of the last segment is still to run
     (victim,) = sorted((src / "data").glob("**/00000-*.parquet"))[:1]
@@ -110,17 +111,9 @@ def test_a_shard_deleted_after_a_kill_is_rebuilt_in_one_run(tmp_path, monkeypatc
 def test_trace_passes_over_the_shard_a_killed_task_was_writing(tmp_path, monkeypatch, capsys):
     """A 0-byte shard of a source no run finished: `trace` said it was damaged and to delete the source's folder
     (finished tasks and all); `report` and `mix build` say to rerun the build, which resumes."""
-    import lucie_data.runner as runner
-
-    def killed(*a, **k):
-        raise Killed
-
     out = tmp_path / "out"
     build(load_pipeline(ROOT / "pipelines" / "demo.yaml"), out, only=["eltec_fr"])  # a source finished before
-    monkeypatch.setattr(runner, "compute_ledger", killed)
-    with pytest.raises(Killed):
-        build(load_pipeline(ROOT / "pipelines" / "demo.yaml"), out, only=["pud_en"])
-    monkeypatch.undo()
+    _killed_at(monkeypatch, "compute_ledger", _die, out)
     src = out / "sources" / "pud_en"
     kept_id = pl.read_parquet(sorted((src / "data").glob("**/*.parquet"))[0])["id"][0]
     cut = sorted((src / "removed").glob("*/*.parquet"))[-1]
