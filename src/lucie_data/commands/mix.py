@@ -142,18 +142,11 @@ def cmd_plan(args) -> int:
         pipe_targets, pipe_max_epochs = None, None
         weights = load_weights_yaml(args.weights) if args.weights else None
         if args.build:
-            from ..mix.build import load_mix_config
+            from ..mix.build import PolicyDecisions, load_mix_config
             from ..mix.stats import build_counts, excluded_notes
 
             cfg = load_mix_config(args.build, pipeline=args.pipeline, require_weights=False)
-            policy = cfg.policy
-
-            def keep(src, lic):
-                if not src.redistributable:
-                    return "not_redistributable"
-                ok, reason = policy.decide(lic or "LicenseRef-unknown")
-                return None if ok else reason
-
+            keep = PolicyDecisions(cfg.policy).keep  # (the rule mix build applies)
             counts, excluded = build_counts(args.build, keep)
             stats = [c.to_stats() for c in counts]
             for note in excluded_notes(excluded):  # review: left out of the plan without a word

@@ -1324,6 +1324,28 @@ def _lic(lic: str | None) -> str:
     return lic if lic else UNKNOWN
 
 
+class PolicyDecisions:
+    """A policy's verdicts on licences, each licence decided once (a mix asks per shard and per row group): the one
+    rule the mix, `mix plan --build` and the mix's refusals share for what may enter."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.decisions: dict[str, tuple[bool, str | None]] = {}
+
+    def decide(self, lic: str | None) -> tuple[bool, str | None]:
+        key = _lic(lic)
+        if key not in self.decisions:
+            self.decisions[key] = self.policy.decide(key)
+        return self.decisions[key]
+
+    def keep(self, src: SourceInfo, lic: str | None) -> str | None:
+        """Why a source's document under ``lic`` stays out of the mix, or None when it may enter."""
+        if not src.redistributable:
+            return "not_redistributable"
+        ok, reason = self.decide(lic)
+        return None if ok else (reason or "license_not_allowed")
+
+
 def scan_mix(folder: Path, sources: dict[str, SourceInfo], decide: Callable[[str | None], tuple[bool, str | None]],
              hashes: dict[str, tuple[str, str]] | None = None, known: dict[str, tuple[int, dict]] | None = None,
              per_source: dict[str, dict[str, int]] | None = None, unverified: dict[str, int] | None = None):
@@ -1935,12 +1957,7 @@ def mix_refusals(build: str | Path, config: MixConfig) -> list[str]:
     if problems:  # (mix build stops at the first of them, before it counts the shards)
         return problems
 
-    def keep(src: SourceInfo, lic: str | None) -> str | None:
-        if not src.redistributable:
-            return "not_redistributable"
-        ok, reason = config.policy.decide(_lic(lic))
-        return None if ok else (reason or "license_not_allowed")
-
+    keep = PolicyDecisions(config.policy).keep
     _entries, described = _described_shards(build, sources, manifest_file)
     _counts, _excluded, per_shard, _flagged = _count_subsets(
         sources, keep, {p: e[3] for p, e in described.items() if e[3] is not None})
@@ -2034,19 +2051,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     if refused:
         raise MixPlanError(refused)
     policy = config.policy
-    decisions: dict[str, tuple[bool, str | None]] = {}
-
-    def decide(lic: str | None) -> tuple[bool, str | None]:
-        key = _lic(lic)
-        if key not in decisions:
-            decisions[key] = policy.decide(key)
-        return decisions[key]
-
-    def keep(src: SourceInfo, lic: str | None) -> str | None:
-        if not src.redistributable:
-            return "not_redistributable"
-        ok, reason = decide(lic)
-        return None if ok else (reason or "license_not_allowed")
+    decisions = PolicyDecisions(policy)
+    decide, keep = decisions.decide, decisions.keep
 
     # 1. measure and plan on what may enter: from the build manifest's per-shard summaries where the manifest
     # still describes the shard (same size, not modified since), else by scanning the shard's small columns

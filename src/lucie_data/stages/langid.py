@@ -197,7 +197,7 @@ class LanguageIdSpec(StageSpec):
         if "second_opinion" not in self.model_fields_set and "short_text_chars" in self.model_fields_set:
             raise ValueError("`short_text_chars` only applies with a `second_opinion`")
         if "lingua" in (self.backend, self.second_opinion):
-            _need_lingua(f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua")
+            _need_lingua(f"{self._lingua_role} lingua")
         return self
 
     path_fields: ClassVar[tuple[str, ...]] = ("model",)  # a local model file is checked when the recipe loads
@@ -266,6 +266,11 @@ class LanguageIdSpec(StageSpec):
                              "where the network is available and set `model:` to the local file, or omit "
                              "`model:` to use the bundled lid.176.ftz") from None
 
+    @property
+    def _lingua_role(self) -> str:
+        """Where the recipe names lingua, for messages: `backend` or `second_opinion`."""
+        return "backend" if self.backend == "lingua" else "second_opinion"
+
     def languages_problem(self, languages: list[str]) -> str | None:
         """What is wrong with this stage for a recipe of these ``languages``, or None: lingua chooses among the
         recipe's languages unless given `candidates`, and needs two. Checked by ``validate`` (recipe_problems), not
@@ -274,12 +279,12 @@ class LanguageIdSpec(StageSpec):
             return None
         cands = natural_languages(languages)
         if len(cands) < 2:
-            return (f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua chooses among the "
+            return (f"{self._lingua_role} lingua chooses among the "
                     f"recipe's languages, here {cands} only; lingua needs at least 2 languages to choose from: set "
                     "`candidates: [fr, en, …]` (the languages the documents may be in)")
         lacks = lingua_lacks([c for c in cands if "," not in c])
         if lacks:
-            return (f"{'backend' if self.backend == 'lingua' else 'second_opinion'} lingua chooses among the "
+            return (f"{self._lingua_role} lingua chooses among the "
                     f"recipe's languages, and has no model for {', '.join(map(repr, lacks))}: set `candidates:` to "
                     "the languages lingua should choose from without them (Norwegian is `nb` or `nn`)")
         return None
