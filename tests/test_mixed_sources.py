@@ -58,11 +58,22 @@ def test_a_code_source_and_recipe_validation_read_values_as_before():
     assert [normalize_language(v, True) for v in ("en", "French", "lua", "code:Python")] == [
         "code:en", "code:french", "code:lua", "code:python"]
     assert not _recipe(["code:python"]).mixes_code_and_prose
-    assert not _recipe(["en", "code:python"], category="programming").mixes_code_and_prose
+    assert not _recipe(["code:python"], category="programming").mixes_code_and_prose
     assert _recipe(MIXED).languages == list(MIXED)
     for bad, hint in ((["en", "French", "code:python"], "did you mean 'fr'"), (["en", "python"], "'python' is not")):
         with pytest.raises(ValueError, match=hint):
             _recipe(bad)
+
+
+@pytest.mark.parametrize("languages, where", [(["en", "code:python"], r"languages\[0\]: 'en'"),
+                                              (["code", "fr"], r"languages\[1\]: 'fr'")])
+def test_a_programming_source_listing_a_natural_language_is_invalid(languages, where):
+    """A `category: programming` source reads every record's language as a programming language's name, so the `en`
+    it lists was never met: its English records became `code:en` and were all removed as language_not_expected.
+    The recipe is refused before any work, naming the category of prose as the fix."""
+    with pytest.raises(ValueError, match=where + r" is a natural language, and a `category: programming` source "
+                                                 r"holds code only .*give the category of its prose"):
+        _recipe(languages, category="programming")
 
 
 def test_the_reader_of_a_mixed_source_keeps_the_raw_value_only_when_it_corrected_it():
@@ -93,7 +104,7 @@ def test_language_id_judges_the_prose_of_a_mixed_source_and_keeps_its_code():
 
     lid = [{"type": "language_id"}]
     assert step(_recipe(["code:python"], stages=lid)).keep_language
-    assert step(_recipe(["en", "code:python"], category="programming", stages=lid)).keep_language
+    assert step(_recipe(["code:python"], category="programming", stages=lid)).keep_language
     assert step(_recipe(["fr,en"], stages=lid)).keep_language
     s = step(_recipe(MIXED, stages=lid))
     assert not s.keep_language
@@ -123,7 +134,7 @@ def test_a_mixed_source_with_a_language_field_or_language_id_alone_is_rebuilt():
     assert marks(_recipe(MIXED, language_field=None, stages=lid)) == (False, [["language_id", 3]])
     assert marks(_recipe(["en", "fr"], stages=lid)) == (False, None)
     assert marks(_recipe(["code:python"], stages=lid)) == (False, None)
-    assert marks(_recipe(["en", "code:python"], category="programming", stages=lid)) == (False, None)
+    assert marks(_recipe(["code:python"], category="programming", stages=lid)) == (False, None)
     chunked = [{"type": "language_id", "sample_chars": None, "chunk": {"action": "drop_off_language"}}]  # code files
     assert marks(_recipe(["code:python"], stages=chunked)) == (False, [["language_id", 3]])  # now left whole
     assert marks(_recipe(["en", "fr"], stages=chunked)) == (False, None)

@@ -334,6 +334,16 @@ def recipe_problems(stages: list, languages: list | None, input_spec: Any,
         else:
             first[sid] = i
     code = category == "programming" or any(isinstance(x, str) and x.startswith("code") for x in languages or [])
+    if category == "programming" and isinstance(languages, list):
+        # a programming source reads every record's language as a programming language's name (`en` -> `code:en`),
+        # so a natural language it lists is never met: its documents were removed as language_not_expected
+        for i, lang in enumerate(languages):
+            if isinstance(lang, str) and not lang.startswith("code"):
+                out.append((("languages", i), f"{lang!r} is a natural language, and a `category: programming` source "
+                            f"holds code only (each record's language is read as a programming language's name: "
+                            f"{lang!r} would be `code:{lang}`, then removed as language_not_expected): list `code` or "
+                            f"`code:<language>` here; for a source of prose and code (`[en, code:python]`) give the "
+                            f"category of its prose (e.g. `technical`)"))
     for i, st in enumerate(stages):
         # datatrove-user review: on code, lines repeated >= min_repeats times are statements (`return false;`, `}`),
         # and the default deleted them from 10 real files; only a deliberate `repeated_lines: true` keeps the rule
