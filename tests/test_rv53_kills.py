@@ -125,3 +125,7 @@ def test_trace_passes_over_the_shard_a_killed_task_was_writing(tmp_path, monkeyp
     assert main(["trace", str(out), "pud_en/no-such-id"]) == 2
     err = capsys.readouterr().err
     assert "is not in build" in err and "damaged" not in err and "delete the folder" not in err
+    # rv56: not "did you mean" alone, as for a misspelt id: the source is unfinished, and the rerun finishes it
+    assert "its source pud_en is unfinished" in err and "rerun `lucie-data build` to finish it" in err
+    assert main(["trace", str(out), "eltec_fr/no-such-id"]) == 2  # a finished source: no such note
+    assert "unfinished" not in capsys.readouterr().err

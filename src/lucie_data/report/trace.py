@@ -257,6 +257,11 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         else:
             hint = ("; did you mean: " + ", ".join(sugg)) if sugg else \
                 "; ids look like <source>/<original id> (see the `id` column of the shards)"
+        if own_source and not (sdirs[0] / "ledger.json").exists():
+            # rv56: a build stopped in this source answered "did you mean" as if the id were misspelt
+            hint = (f": its source {source} is unfinished (the build stopped before the source ended, so its "
+                    f"documents are not all written yet); rerun `lucie-data build` to finish it, then trace again"
+                    + hint.replace("; did you mean:", ". Written so far, did you mean:", 1))
         raise InputError(f"document {doc_id!r} is not in build {build_dir}{hint}")
     if copy is not None and not kept:
         r = removed[0][1]
