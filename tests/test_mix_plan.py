@@ -234,6 +234,33 @@ def test_weights_file_errors_have_their_lines(tmp_path):
     assert "\n      - line 6: languages.FR:" in out.getvalue()
 
 
+def test_weights_keys_yaml_reads_as_other_types_are_named_as_written_at_their_lines(tmp_path):
+    """rv56: `null: 1`, `true: 1`, `3: 2`, `2024-01-01: 2` were named `factors.None`, `factors.datetime.date(2024, 1,
+    1)`, at the line of their mapping; in a weights file and in a pipeline's `mix:` block alike."""
+    p = tmp_path / "w.yaml"
+    p.write_text("factors:\n  fr--web: 1\n  ~: 1\n  2024-01-01: 2\nlanguages:\n  true: 2\nsources:\n  1.5: 2\n")
+    with pytest.raises(MixPlanError) as exc:
+        load_weights_yaml(p)
+    fix = "if it is one, else remove it"
+    assert str(exc.value).splitlines()[1:] == [
+        f"  - line 3: factors: the key `~` is read by YAML as null, not as a name: quote it (`'~': …`) {fix}",
+        f"  - line 4: factors: the key `2024-01-01` is read by YAML as a date, not as a name: quote it "
+        f"(`'2024-01-01': …`) {fix}",
+        f"  - line 6: languages: the key `true` is read by YAML as a boolean, not as a name: quote it (`'true': …`) {fix}",
+        f"  - line 8: sources: the key `1.5` is read by YAML as a number, not as a name: quote it (`'1.5': …`) {fix}"]
+    from lucie_data.recipe import validate_paths
+
+    demo = Path(__file__).resolve().parents[1] / "sources" / "demo" / "eltec_fr.yaml"
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(f"name: p\nsources: [{demo}]\nmix:\n  factors:\n    fr--book: 1\n    null: 2\n"
+                    f"  sources:\n    2024-01-01: 1\n")
+    issues = validate_paths([pipe])
+    assert [(i.line, i.path, i.message) for i in issues] == [
+        (6, "mix.factors.None", f"the key `null` is read by YAML as null, not as a name: quote it (`'null': …`) {fix}"),
+        (8, "mix.sources.2024-01-01", "the key `2024-01-01` is read by YAML as a date, not as a name: quote it "
+                                      f"(`'2024-01-01': …`) {fix}")]
+
+
 def test_invalid_stats(tmp_path):
     p = tmp_path / "s.csv"
     p.write_text("subset,language,tokens\nA,fr,1\n")

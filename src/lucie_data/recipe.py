@@ -537,6 +537,13 @@ def _yaml_with_lines(text: str, duplicates: list | None = None) -> tuple[Any, di
                         duplicates.append((path + (key,), seen[key], k.start_mark.line + 1))
                     seen.setdefault(key, k.start_mark.line + 1)
                 lines[path + (key,)] = k.start_mark.line + 1
+                if k.tag != "tag:yaml.org,2002:str" and k.style is None:
+                    # a key YAML reads as null, a boolean, a number or a date (`~: 1`, `2024-01-01: 2`): pydantic
+                    # names it as str() of that value ("None"), so its line is found under that name too (rv56)
+                    try:
+                        lines.setdefault(path + (str(yaml.safe_load(key)),), k.start_mark.line + 1)
+                    except yaml.YAMLError:
+                        pass
                 walk(v, path + (key,))
         elif isinstance(n, yaml.SequenceNode):
             for i, v in enumerate(n.value):
@@ -586,6 +593,9 @@ def _fmt_path(loc: tuple) -> str:
     return out
 
 
+_NO_KEY = object()
+
+
 def _clean_loc(loc: tuple, data: Any) -> tuple:
     """Drop the discriminator tags pydantic inserts in union locations (``stages.1.min_length.min_chars``)."""
     out: list = []
@@ -598,6 +608,10 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
             if part in cur:
                 out.append(part)
                 cur = cur[part]
+            elif isinstance(part, str) and (key := next((k for k in cur if not isinstance(k, str) and str(k) == part),
+                                                        _NO_KEY)) is not _NO_KEY:
+                out.append(part)  # a key YAML read as null, a boolean, a number or a date, named as str() of it
+                cur = cur[key]
             elif isinstance(part, str) and cur.get("type") == part:
                 continue  # union tag
             else:
@@ -672,6 +686,8 @@ def _friendly(err: dict, model: type[BaseModel] | None = None) -> str:
         return f"unknown stage type {tag!r}; available: {', '.join(options)}.{hint}"
     if kind == "union_tag_not_found":
         return "each stage needs a `type:` key (see `lucie-data stages`)"
+    if kind == "yaml_key":  # (mix.plan.keys_and_values: the message names the key and the fix)
+        return msg
     if kind.startswith("value_error"):
         msg = msg.removeprefix("Value error, ")
     if kind == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == NAME_RE:

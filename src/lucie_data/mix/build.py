@@ -128,7 +128,7 @@ class MixSpec(YamlModel):
         default_factory=dict, description="source (recipe name) -> the source folder and config it is published "
         "under, e.g. Gutenberg-fr: Gutenberg (Lucie's data/natural/fr/Gutenberg/); several sources may share one")
 
-    @field_validator("factors", "languages", mode="wrap")
+    @field_validator("factors", "languages", "sources", mode="wrap")
     @classmethod
     def _weight_keys(cls, v: Any, handler, info) -> Any:
         """Bad keys named with the bad values beside them, each at its line (as in a weights file)."""

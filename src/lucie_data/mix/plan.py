@@ -124,12 +124,13 @@ class Weights(BaseModel):
         default=None, description="factor for keys absent from `factors`; null makes a missing key an error"
     )
 
-    @field_validator("factors", "languages", mode="wrap")
+    @field_validator("factors", "languages", "sources", mode="wrap")
     @classmethod
     def _language_keys(cls, v: Any, handler, info) -> Any:
         """Languages in keys are read as a build files them: ``FR`` -> ``fr``, ``fr,en`` -> ``fr-en`` (review: such
         keys matched no subset and did nothing, without a word). A programming language is an error: code subsets
-        are weighted as ``code``, so ``code:python`` could only apply to every language's code."""
+        are weighted as ``code``, so ``code:python`` could only apply to every language's code. (``sources`` keys,
+        subset names, are kept as written; for them this only names each bad key or value at its own line.)"""
         return keys_and_values(v, handler, info.field_name)
 
     def to_yaml(self) -> str:
@@ -158,6 +159,10 @@ def keys_and_values(v: Any, handler, field: str) -> Any:
     problems: list[InitErrorDetails] = []
     for i, (key, value) in enumerate(v.items()):
         place[str(key)] = i
+        if not isinstance(key, str):  # (the key itself as input: the weights file's message finds how it is written)
+            problems.append(InitErrorDetails(type=PydanticCustomError("yaml_key", "{m}", {"m": _yaml_key_message(key)}),
+                                             loc=(str(key),), input=key))
+            continue
         try:
             new = _weight_key(str(key), field) if isinstance(key, str) else key
         except ValueError as e:
@@ -208,7 +213,7 @@ def _weight_key(key: str, field: str) -> str:
 
     if field == "languages":
         return lang(key)
-    if KEY_SEP not in key:
+    if field == "sources" or KEY_SEP not in key:
         return key
     head, _, tail = key.partition(KEY_SEP)
     return f"{lang(head)}{KEY_SEP}{tail.strip().lower()}"  # categories are lower case (recipe.Category)
@@ -246,13 +251,47 @@ def _exact(x: float | int | Decimal | Fraction) -> Fraction:
     return Fraction(repr(float(x)))  # repr is the shortest round-tripping decimal
 
 
-def _error_lines(err: ValidationError) -> list[tuple[tuple, str]]:
+_YAML_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number"}
+
+
+def _yaml_key_message(key: Any, written: str | None = None) -> str:
+    """rv56: `null: 1`, `true: 1`, `2024-01-01: 2` were named `factors.None`, `factors.datetime.date(2024, 1, 1)`, at
+    the line of `factors:`: YAML reads such keys as null, booleans, numbers and dates, which name nothing here."""
+    if written is None:
+        written = ("null" if key is None else str(key).lower() if isinstance(key, bool) else
+                   key.isoformat() if hasattr(key, "isoformat") else str(key))
+    kind = _YAML_KINDS.get(type(key), "a date" if hasattr(key, "isoformat") else type(key).__name__)
+    return f"the key `{written}` is read by YAML as {kind}, not as a name: quote it (`'{written}': …`) if it is one, " \
+           f"else remove it"
+
+
+def _written_key(parent: tuple, key: Any, lines: Mapping[tuple, int]) -> str | None:
+    """The key as the file writes it (``~``, ``true``, ``2024-01-01``) of a mapping key YAML read as another type than
+    text: ``lines`` holds the written form, pydantic's location the value YAML made of it."""
+    for path in lines:
+        if len(path) == len(parent) + 1 and path[:-1] == parent and isinstance(path[-1], str):
+            try:
+                value = yaml.safe_load(path[-1])
+            except yaml.YAMLError:
+                continue
+            if type(value) is type(key) and value == key:
+                return path[-1]
+    return None
+
+
+def _error_lines(err: ValidationError, lines: Mapping[tuple, int] | None = None) -> list[tuple[tuple, str]]:
     """(YAML path, message) of each of pydantic's errors about a weights mapping."""
     allowed = ", ".join(Weights.model_fields)
     out = []
     for e in err.errors():
         loc = tuple(e["loc"])
         name = ".".join(str(p) for p in loc)
+        if e["type"] == "yaml_key":  # a key YAML read as null, a boolean, a number or a date (keys_and_values)
+            written = _written_key(loc[:-1], e["input"], lines or {})
+            if written is not None:
+                loc = loc[:-1] + (written,)
+                out.append((loc, f"{'.'.join(str(p) for p in loc[:-1])}: {_yaml_key_message(e['input'], written)}"))
+                continue
         if e["type"] == "extra_forbidden":
             out.append((loc, f"unknown top-level key {name!r} (allowed keys: {allowed})"))
         elif e["type"] == "missing":
@@ -295,7 +334,7 @@ def parse_weights(data: Mapping[str, Any] | Weights, *, origin: str = "", lines:
     try:
         return Weights.model_validate(dict(data))
     except ValidationError as err:
-        raise MixPlanError(_format_problems(_error_lines(err), origin, lines)) from None
+        raise MixPlanError(_format_problems(_error_lines(err, lines), origin, lines)) from None
 
 
 def load_weights_yaml(path: str | Path) -> Weights:
