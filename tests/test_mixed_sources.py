@@ -237,3 +237,37 @@ def test_chunk_modes_leave_a_code_document_whole(action):
     assert len([d for d in out if d.id.startswith("c")]) == 1
     p = [d for d in out if d.id.startswith("p")]  # the prose document is still chunked, as before
     assert p[0].metadata.get("language_chunks") or p[0].metadata.get("split_into")
+
+
+def test_a_record_declared_in_one_language_in_a_source_of_pairs_is_judged(tmp_path):
+    """rv56: a source of pairs (`[fr,en]`) kept every document's language, so German text declared `fr` stayed `fr`
+    with German's score, and passed the gate as French. A pair still stays a pair whatever its members score; a
+    record declared in one language is judged as in any prose source."""
+    from datatrove.data import Document
+
+    from .test_langid import annotate
+
+    german = _rows("de_eltec_novels.jsonl")["eltec-deu-DEU001-ch001"]["text"][:3000]
+    french = _rows("fr_eltec_novels.jsonl")["eltec-fra-FRA00101-ch001"]["text"][:3000]
+    docs = [Document(text=german, id="de-as-fr", metadata={"language": "fr"}),
+            Document(text=french, id="fr", metadata={"language": "fr"}),
+            Document(text=german, id="de-as-pair", metadata={"language": "fr,en"})]
+    got = {d.id: d.metadata for d in annotate(tmp_path, docs, languages=("fr,en",), category="aligned")}
+    assert (got["de-as-fr"]["language"], got["de-as-fr"]["language_declared"]) == ("de", "fr")
+    assert got["de-as-fr"]["language_score"] > 0.9  # German's score, now with German's label
+    assert got["fr"]["language"] == "fr" and "language_declared" not in got["fr"] and got["fr"]["language_score"] > 0.9
+    assert got["de-as-pair"]["language"] == "fr,en" and got["de-as-pair"]["language_score"] < 0.1  # the pair's own
+
+
+def test_language_id_revision_4_rebuilds_sources_of_pairs_alone():
+    """The build key carries the revision whose change can apply: 4 for a source of pairs; every other source keeps
+    the key it had (3 where revision 2 or 3 applied, none elsewhere), so it is not rebuilt to the same bytes."""
+    from lucie_data.stages.langid import LanguageIdSpec
+
+    spec = LanguageIdSpec.model_validate({"type": "language_id"})
+    unsampled = LanguageIdSpec.model_validate({"type": "language_id", "sample_chars": None})
+    assert spec.revision_for(_recipe(["fr,en"], category="aligned")) == 4
+    assert unsampled.revision_for(_recipe(["fr,en", "en,fr"], category="aligned")) == 4
+    assert spec.revision_for(_recipe(["fr", "en"])) == 3 and spec.revision_for(_recipe(["fr", "fr,en"])) == 3
+    assert unsampled.revision_for(_recipe(["fr", "fr,en"])) == 1
+    assert unsampled.revision_for(_recipe(MIXED)) == 3

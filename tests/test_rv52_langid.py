@@ -174,4 +174,5 @@ def test_language_id_revision_3_applies_to_sampled_or_second_opinion_sources():
 
     for args, revised in (({"sample_chars": None}, False), ({"sample_chars": None, "second_opinion": "langdetect"}, True)):
         spec = LanguageIdSpec.model_validate({"type": "language_id", **args})
-        assert spec.revision == 3 and spec.revised_for(recipe_with([])) is revised, args
+        assert spec.revision_for(recipe_with([])) == (3 if revised else 1), args
+        assert spec.revised_for(recipe_with([])) is revised, args

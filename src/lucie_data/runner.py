@@ -821,7 +821,7 @@ def build_key_payload(src: LoadedSource, opts: RunOptions) -> dict:
         # rv52: in a source of prose and code languages a record's `en` is English, no longer `code:en`
         # (languages.normalize_language, `mixed`): these sources alone rebuild
         payload["mixed_record_languages"] = True
-    revisions = [[st.type, st.revision] for st in src.recipe.stages if st.revision > 1 and st.revised_for(src.recipe)]
+    revisions = [[st.type, r] for st in src.recipe.stages if (r := st.revision_for(src.recipe)) > 1]
     if revisions:  # only when a revised stage's change can apply here, so any other source keeps its key
         payload["stage_revisions"] = revisions
     files = stage_files(src)

@@ -60,6 +60,12 @@ class StageSpec(YamlModel):
         cannot touch keeps its build key (rv50: every source with the stage rebuilt to the same bytes). By default,
         yes."""
         return True
+
+    def revision_for(self, recipe: "SourceRecipe") -> int:
+        """The revision that enters ``recipe``'s build key: the latest whose change can apply there (1: none). A stage
+        whose revisions touch different sources overrides it, so that a new revision does not rebuild the sources an
+        older one alone applies to."""
+        return self.revision if self.revision > 1 and self.revised_for(recipe) else 1
     """A barrier stage needs to see every document of the source before deciding (dedup)."""
     path_fields: ClassVar[tuple[str, ...]] = ()
     """Fields naming local files (models, word lists): resolved against the recipe's folder and checked

@@ -347,7 +347,11 @@ class LanguageID(PipelineStep):
         else:
             lang, score = UNDETERMINED, 0.0
         cur = meta.get("language")
-        if (isinstance(cur, str) and cur.startswith("code")) or (self.keep_language and part_lang is None):
+        # a source of pairs keeps a pair whatever its members score; a record there declared in one language (`fr`)
+        # is judged as in any prose source (rv56: German text declared `fr` was kept as `fr`, with German's score)
+        single = isinstance(cur, str) and "," not in cur and cur not in ("", UNDETERMINED)
+        if (isinstance(cur, str) and cur.startswith("code")) or (self.keep_language and part_lang is None
+                                                                 and not single):
             meta["language_score"] = declared_score(cur, scores) if isinstance(cur, str) and "," in cur else score
             return
         declared = cur if isinstance(cur, str) and cur and cur != UNDETERMINED else None
