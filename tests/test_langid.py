@@ -605,6 +605,13 @@ def test_relabel_min_score_is_configurable(tmp_path):
     high = {d.id: d.metadata for d in annotate(tmp_path, docs(), languages=("fr", "it"), relabel_min_score=1.0)}
     assert [high[k]["language"] for k in ("heading", "en")] == ["it", "fr"]
     assert high["en"]["language_score"] == high["en"]["language_scores"].get("fr", 0.0)
+    # rv52: at 0, a text without a letter (no language: und, score 0) was relabelled `und`; it keeps its language
+    digits = [Document(text="1 2 3 4 5 — 6 7 8 9 10 ... 2024", id="digits", metadata={"language": "fr"})]
+    (zero,) = annotate(tmp_path, digits, languages=("fr", "it"), relabel_min_score=0)
+    assert (zero.metadata["language"], zero.metadata["language_score"]) == ("fr", 0.0)
+    assert "language_declared" not in zero.metadata
+    (everything,) = annotate(tmp_path, docs()[1:], languages=("fr", "it"), relabel_min_score=0)
+    assert everything.metadata["language"] == "en"  # (0 still relabels a text with letters to its top language)
 
 
 def test_split_parts_record_the_declared_language_and_their_own_score(tmp_path):

@@ -271,3 +271,5 @@ def test_language_id_revision_4_rebuilds_sources_of_pairs_alone():
     assert spec.revision_for(_recipe(["fr", "en"])) == 3 and spec.revision_for(_recipe(["fr", "fr,en"])) == 3
     assert unsampled.revision_for(_recipe(["fr", "fr,en"])) == 1
     assert unsampled.revision_for(_recipe(MIXED)) == 3
+    zero = LanguageIdSpec.model_validate({"type": "language_id", "sample_chars": None, "relabel_min_score": 0})
+    assert zero.revision_for(_recipe(["fr", "en"])) == 4  # (rv52: a text without letters keeps its language)

@@ -357,12 +357,13 @@ class LanguageID(PipelineStep):
         declared = cur if isinstance(cur, str) and cur and cur != UNDETERMINED else None
         if part_lang is not None:
             lang, score = part_lang, declared_score(part_lang, scores)
-        elif declared is not None and (lang in declared.split(",") or score < self.relabel_min_score):
+        elif declared is not None and (lang in declared.split(",") or lang == UNDETERMINED
+                                       or score < self.relabel_min_score):
             # the declared language stays, scored by its own score (a pair: its two members'), when the detector
             # agrees with it (a member of a declared pair on top: code review, pairs became `fr` when fr scored >=
             # relabel_min_score and stayed `fr,en` below, two folders and two mix keys for one kind of document) or
             # is unsure (annotate first, decide later, as dolma: the gate then reports a low score, not another
-            # language)
+            # language), or finds no language (no letter: `relabel_min_score: 0` relabelled such a document `und`, rv52)
             lang, score = declared, declared_score(declared, scores)
         meta["language_score"] = score
         if lang != cur:
