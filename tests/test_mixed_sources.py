@@ -11,7 +11,7 @@ from lucie_data.languages import normalize_language
 from lucie_data.recipe import InputSpec, LoadedSource, SourceRecipe
 from lucie_data.steps.readers import RecordReader
 
-from .conftest import ROOT, SHARED
+from .conftest import ROOT, SHARED, write
 from .test_inputs import make_build
 
 MIXED = ("en", "fr", "code:python")
@@ -127,18 +127,14 @@ def test_a_mixed_source_with_a_language_field_or_language_id_alone_is_rebuilt():
         payload = build_key_payload(LoadedSource(rec, ROOT / "t.yaml", {}, []), RunOptions())
         return "mixed_record_languages" in payload, payload.get("stage_revisions")
 
-    # (`sample_chars: null`: language_id's revision 3, sampled documents, applies to every other language_id)
+    # (language_id's revision 4, a document without letters, applies to every source: revisions 2 and 3 were for
+    # some sources only, and are in 4)
     lid = [{"type": "language_id", "sample_chars": None}]
     assert marks(_recipe(MIXED)) == (True, None)
     assert marks(_recipe(MIXED, language_field=None)) == (False, None)
-    assert marks(_recipe(MIXED, language_field=None, stages=lid)) == (False, [["language_id", 3]])
-    assert marks(_recipe(["en", "fr"], stages=lid)) == (False, None)
-    assert marks(_recipe(["code:python"], stages=lid)) == (False, None)
-    assert marks(_recipe(["code:python"], category="programming", stages=lid)) == (False, None)
-    chunked = [{"type": "language_id", "sample_chars": None, "chunk": {"action": "drop_off_language"}}]  # code files
-    assert marks(_recipe(["code:python"], stages=chunked)) == (False, [["language_id", 3]])  # now left whole
-    assert marks(_recipe(["en", "fr"], stages=chunked)) == (False, None)
-    assert marks(_recipe(["en", "fr"], stages=[{"type": "language_id"}])) == (False, [["language_id", 3]])
+    assert marks(_recipe(MIXED, language_field=None, stages=lid)) == (False, [["language_id", 4]])
+    assert marks(_recipe(["en", "fr"], stages=lid)) == (False, [["language_id", 4]])
+    assert marks(_recipe(["code:python"], category="programming", stages=lid)) == (False, [["language_id", 4]])
     dedup = [{"type": "exact_dedup"}]  # prose by its own whitespace rule in a mixed source
     assert marks(_recipe(MIXED, language_field=None, stages=dedup)) == (False, [["exact_dedup", 2]])
     assert marks(_recipe(MIXED, language_field=None, stages=[{"type": "exact_dedup", "whitespace": "keep"}])) == (
@@ -259,17 +255,18 @@ def test_a_record_declared_in_one_language_in_a_source_of_pairs_is_judged(tmp_pa
     assert got["de-as-pair"]["language"] == "fr,en" and got["de-as-pair"]["language_score"] < 0.1  # the pair's own
 
 
-def test_language_id_revision_4_rebuilds_sources_of_pairs_alone():
-    """The build key carries the revision whose change can apply: 4 for a source of pairs; every other source keeps
-    the key it had (3 where revision 2 or 3 applied, none elsewhere), so it is not rebuilt to the same bytes."""
-    from lucie_data.stages.langid import LanguageIdSpec
-
-    spec = LanguageIdSpec.model_validate({"type": "language_id"})
-    unsampled = LanguageIdSpec.model_validate({"type": "language_id", "sample_chars": None})
-    assert spec.revision_for(_recipe(["fr,en"], category="aligned")) == 4
-    assert unsampled.revision_for(_recipe(["fr,en", "en,fr"], category="aligned")) == 4
-    assert spec.revision_for(_recipe(["fr", "en"])) == 3 and spec.revision_for(_recipe(["fr", "fr,en"])) == 3
-    assert unsampled.revision_for(_recipe(["fr", "fr,en"])) == 1
-    assert unsampled.revision_for(_recipe(MIXED)) == 3
-    zero = LanguageIdSpec.model_validate({"type": "language_id", "sample_chars": None, "relabel_min_score": 0})
-    assert zero.revision_for(_recipe(["fr", "en"])) == 4  # (rv52: a text without letters keeps its language)
+def test_a_document_without_letters_has_a_null_language_kept_or_removed(tmp_path):
+    """README: folder `und`, `language` column null. A document language_id found no letter in had "und" (rv52), so
+    `language` null missed it; now null, kept (source `[und]`) or removed (by a gate), as the reader writes it."""
+    fr = _rows("fr_ud_gsd.jsonl")
+    recs = [{"id": "digits", "text": "1 2 3 4 5 6 7 8 9 10 11 12 — 2024 …"},
+            {"id": "fr", "text": next(r["text"] for r in fr.values() if len(r["text"]) > 200)}]
+    write(tmp_path / "x.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs))
+    recipe = ("name: s\ncategory: web\nlanguages: [und]\nlicense: CC0-1.0\ninput: {type: jsonl, paths: [../x.jsonl]}\n"
+              "stages:\n  - type: language_id\n")
+    _, kept, _ = make_build(tmp_path, recipe, tasks=1)
+    assert dict(zip(kept["id"], kept["language"])) == {"s/digits": None, "s/fr": "fr"}
+    assert sorted(p.name for p in (tmp_path / "out" / "sources" / "s" / "data").iterdir()) == ["fr", "und"]
+    _, kept, removed = make_build(tmp_path, recipe + "  - {type: language_gate, languages: [fr]}\n", tasks=1)
+    assert dict(zip(removed["id"], removed["language"])) == {"s/digits": None} and kept["id"].to_list() == ["s/fr"]
+    assert removed["removal_reason"].to_list() == ["language_low_score"]

@@ -167,12 +167,12 @@ def test_a_second_opinion_outside_the_main_detectors_top_k_is_scored_by_it_too(t
         assert top == [(named[t][0][0], dict(every[t]).get(named[t][0][0], 0.0))], (t, top, every[t][:3])
 
 
-def test_language_id_revision_3_applies_to_sampled_or_second_opinion_sources():
+def test_language_id_revision_4_applies_to_every_source():
+    """4 (a document without letters: a null `language` column) can change any source's shards."""
     from lucie_data.stages.langid import LanguageIdSpec
 
     from .test_langid import recipe_with
 
-    for args, revised in (({"sample_chars": None}, False), ({"sample_chars": None, "second_opinion": "langdetect"}, True)):
+    for args in ({"sample_chars": None}, {"sample_chars": None, "second_opinion": "langdetect"}, {}):
         spec = LanguageIdSpec.model_validate({"type": "language_id", **args})
-        assert spec.revision_for(recipe_with([])) == (3 if revised else 1), args
-        assert spec.revised_for(recipe_with([])) is revised, args
+        assert spec.revision_for(recipe_with([])) == 4 and spec.revised_for(recipe_with([])), args

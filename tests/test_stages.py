@@ -256,7 +256,7 @@ def test_a_stage_read_back_from_a_resolved_recipe_loads_the_same_models(stype, a
     ({"type": "redpajama_rules", "check_duplicates": False, "check_ut1_blacklist": False}, False),
     ({"type": "min_length", "min_chars": 10}, True),  # (never revised: its revision, 1, never enters the key)
     ({"type": "language_id"}, True),  # rv52 (3): a long document's sample in doubt is read whole
-    ({"type": "language_id", "sample_chars": None}, False),  # (and 2 changed sources of prose and code languages only)
+    ({"type": "language_id", "sample_chars": None}, True),  # (4: a document without letters has a null language)
 ])
 def test_a_stage_revision_applies_where_its_change_can(stage, revised):
     """rv50: a revision rebuilt every source using the stage, to the same bytes where its change cannot apply."""

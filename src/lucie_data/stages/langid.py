@@ -123,23 +123,11 @@ class LanguageIdSpec(StageSpec):
     type: Literal["language_id"]
     # 2: a source of prose and code languages no longer keeps every document's language, and `chunk:` leaves code
     # documents whole (rv52); 3 (rv52): a sampled document whose sample is in doubt is identified whole, and a second
-    # opinion's language is scored by the main detector; 4 (rv56): in a source of language pairs, a record declared in
-    # one language is judged as in any prose source (German text declared `fr` was kept as `fr`), and with
-    # `relabel_min_score: 0` a declared document without letters keeps its language (it became `und`: rv52)
+    # opinion's language is scored by the main detector; 4: in a source of language pairs, a record declared in one
+    # language is judged as in any prose source (rv56: German text declared `fr` was kept as `fr`), a declared
+    # document without letters keeps its language at `relabel_min_score: 0`, and a document without letters has a
+    # null `language` column, as the README says (rv52: it was "und"), which any source may hold
     revision: ClassVar[int] = 4
-
-    def revised_for(self, recipe) -> bool:
-        """Revision 2 changed sources of prose and code languages, and code documents where `chunk:` is set; 3, every
-        source whose long documents are sampled (`sample_chars`, on by default) or with a `second_opinion`; 4,
-        sources of language pairs and `relabel_min_score: 0` alone."""
-        return self.revision_for(recipe) > 1
-
-    def revision_for(self, recipe) -> int:
-        if (recipe.languages and all("," in lang for lang in recipe.languages)) or self.relabel_min_score == 0:
-            return 4
-        # (revisions 2 and 3 entered the key as 3 alike: the keys of the sources they touch stay as they were)
-        return 3 if (recipe.mixes_code_and_prose or (self.chunk is not None and recipe.is_code)
-                     or self.sample_chars is not None or self.second_opinion is not None) else 1
 
     backend: Literal["fasttext", "langdetect", "lingua"] = "fasttext"
     model: str | None = Field(None, description="fasttext only: a .bin/.ftz path (absolute, or relative to the "

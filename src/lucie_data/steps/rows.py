@@ -60,6 +60,8 @@ def doc_to_row(doc: Document, token_counter=None) -> dict:
     row = {"id": doc.id, "text": doc.text}
     for k in TOP_LEVEL:
         row[k] = _s(meta.get(k))
+    if row["language"] == "und":  # no language: null, as the reader writes it (README; rv52: language_id wrote "und")
+        row["language"] = None
     rest = {k: v for k, v in meta.items() if k not in TOP_LEVEL and not k.startswith("_")}
     row["metadata"] = dumps(rest)
     row["n_tokens"] = token_counter.count(doc.text) if token_counter is not None else None
