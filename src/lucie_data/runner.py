@@ -1294,6 +1294,56 @@ def check_folder_pipeline(out: Path, pipe: LoadedPipeline) -> None:
                      "replace that build")
 
 
+# what a build writes in the build folder, and in each sources/<source>/ folder (README "Build folder")
+_BUILD_SCAFFOLD = frozenset({".lock", ".cache", "build.log", PIPELINE_MARKER})
+SOURCE_ENTRIES = frozenset({".build_key", "data", "ledger.json", "ledger.tmp", "logs", "recipe.resolved.json",
+                            "removed", "work"})
+
+
+def _is_build_manifest(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "lucie_data_version" in data and isinstance(data.get("pipeline"), dict)
+
+
+def check_folder_is_ours(out: Path, sources: list) -> None:
+    """Refuse, before any work, a folder a build would delete or overwrite files in that no build wrote. rv58: `build
+    --output .` in a project keeping its recipe in `sources/eltec_fr/` deleted that folder, recipe and notes with it
+    (a source folder is replaced whole when rebuilt), and an unrelated `manifest.json` was overwritten. An existing
+    folder is a build folder when it holds `.pipeline` or a build's manifest.json (or nothing but the lock, cache and
+    log a build writes first); a source folder of it may hold only what a build writes there."""
+    try:
+        entries = sorted(os.listdir(out))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise InputError(f"{out} is a file, not a folder: build into a folder (--output, or `output_dir:` in the "
+                         "pipeline)") from None
+    except OSError:
+        return  # (unreadable: the lock says so with the fix)
+    others = [e for e in entries if e not in _BUILD_SCAFFOLD]
+    if others and not ((out / PIPELINE_MARKER).is_file() or _is_build_manifest(out / "manifest.json")):
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise InputError(f"{out} is not a lucie-data build folder: it holds {shown}, but no .pipeline file and no "
+                         "manifest.json written by a build. A build writes manifest.json there and replaces "
+                         "sources/<source>/ folders whole, which would delete or overwrite what is there. Build into a "
+                         "new or empty folder (--output, or `output_dir:` in the pipeline)")
+    foreign = []
+    for src in sources:
+        try:
+            extra = sorted(set(os.listdir(out / "sources" / src.name)) - SOURCE_ENTRIES)
+        except OSError:
+            continue
+        foreign += [f"sources/{src.name}/{e}" for e in extra]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise InputError(f"{out} holds {shown}, which no build wrote: a source folder is replaced whole when its "
+                         "source is rebuilt, so these would be deleted. Move them out of the build folder (a mix: "
+                         "`mix build --output` outside sources/), then build again")
+
+
 def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None = None,
           only: list[str] | None = None, on_event: Callable[[str, dict], None] = lambda e, d: None) -> BuildResult:
     out = Path(output).resolve() if output else pipe.output_dir
@@ -1305,6 +1355,7 @@ def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None 
         if unknown:
             raise InputError(f"--only: unknown source(s) {', '.join(unknown)}; available: {', '.join(sorted(names))}")
         sources = [s for s in sources if s.name in only]
+    check_folder_is_ours(out, sources)
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock_build_folder(out)
     try:
