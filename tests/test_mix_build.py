@@ -901,14 +901,30 @@ def test_a_same_size_forgery_with_the_old_mtime_is_not_trusted(mix, built, tmp_p
 
 
 def test_a_mix_killed_between_the_two_renames_leaves_nothing_behind_on_rerun(mix, built, tmp_path):
-    """Killed after the old mix was moved to `<out>.old` and before the new one took its place: the rerun writes
-    the mix and removes the stale `.old` copy."""
+    """Killed after the old mix was moved to `.<out>.mix-old` and before the new one took its place: the rerun writes
+    the mix and removes the stale `.mix-old` copy."""
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    os.replace(out, tmp_path / ".m.mix-old")
+    build_mix(built, load_mix_config(built, output=out))
+    assert not (tmp_path / ".m.mix-old").exists()
+    _same_mix(out, mix[0])
+
+
+def test_a_users_folders_beside_the_mix_are_left_alone(mix, built, tmp_path):
+    """rv58: `<out>.old` and `<out>.partial` were the mix's own working names, deleted whatever they held: a user's
+    `mv mymix mymix.old` (the previous release kept aside) went with the next `mix build`, and so did unrelated files
+    in `mymix.partial/`. The mix now works in hidden names of its own and leaves both alone."""
     out = tmp_path / "m"
     build_mix(built, load_mix_config(built, output=out))
     os.replace(out, tmp_path / "m.old")
+    (tmp_path / "m.partial").mkdir()
+    (tmp_path / "m.partial" / "thesis.txt").write_text("mine\n")
     build_mix(built, load_mix_config(built, output=out))
-    assert not (tmp_path / "m.old").exists()
-    _same_mix(out, mix[0])
+    build_mix(built, load_mix_config(built, output=out, seed=3))  # (over an earlier mix: the swap path)
+    _same_mix(tmp_path / "m.old", mix[0])
+    assert (tmp_path / "m.partial" / "thesis.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".m.lock", "m", "m.old", "m.partial"]
 
 
 # ---------------------------------------------------------------------------- fast paths of a mix of small shards
@@ -1367,7 +1383,7 @@ def test_an_empty_mix_is_an_error_and_unmet_targets_a_warning(built, tmp_path):
     with pytest.raises(MixPlanError, match=r"the mix would hold no document: with these epochs \(.*eltec_fr--fr 1e-09.*\) "
                                            r"the fractional draw selected none .*raise the factors"):
         build_mix(built, load_mix_config(built, weights=w, output=tmp_path / "m"))
-    assert not (tmp_path / "m").exists() and not (tmp_path / "m.partial").exists()
+    assert not (tmp_path / "m").exists() and not (tmp_path / ".m.mix-partial").exists()
     # one subset drawn empty, the others not: built, with a warning naming it
     w.write_text("default_factor: 1\nfactors: {}\nsources: {eltec_fr--fr: 1.0e-9}\n")
     logs: list[str] = []
@@ -1492,7 +1508,7 @@ def test_a_second_mix_into_the_same_folder_is_refused_while_the_first_writes(bui
     try:
         with pytest.raises(MixPlanError, match=r"another `lucie-data mix build` is writing .*/m \(pid \d+, started "):
             build_mix(built, load_mix_config(built, output=out))
-        assert not out.exists() and not (tmp_path / "m.partial").exists()
+        assert not out.exists() and not (tmp_path / ".m.mix-partial").exists()
     finally:
         release(fd)
     build_mix(built, load_mix_config(built, output=out))  # released: the mix runs, and releases its own lock
@@ -1583,7 +1599,7 @@ def test_a_ctrl_c_mid_write_stops_the_mix_soon_and_removes_what_it_wrote(built, 
         build_mix(built, load_mix_config(built, output=tmp_path / "m"))
     copied = sum(1 for s in full["shards"] if "sha256" in s)  # (byte copies: one task each here)
     assert copied > 8 and len(calls) <= 6, (copied, calls)  # at most the bounded queue and the reads ahead
-    assert not (tmp_path / "m").exists() and not (tmp_path / "m.partial").exists()
+    assert not (tmp_path / "m").exists() and not (tmp_path / ".m.mix-partial").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
@@ -1626,7 +1642,7 @@ sys.exit(code)
     assert f"{expect[1]}: the mix was not written (an earlier mix in its folder is as it was)" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and "AssertionError" not in r.stderr, r.stderr
     assert 1 <= int(r.stdout.split("calls ")[1]) <= 6, r.stdout  # stopped soon: the bounded queue and reads ahead
-    assert not (tmp_path / "m").exists() and not (tmp_path / "m.partial").exists()
+    assert not (tmp_path / "m").exists() and not (tmp_path / ".m.mix-partial").exists()
 
 
 def test_a_sigterm_while_the_command_starts_prints_no_traceback(built, tmp_path):
@@ -1680,7 +1696,7 @@ def test_a_ctrl_c_during_the_swap_is_too_late_and_ignored(built, tmp_path, monke
     real = mb.os.replace
 
     def replace_then_ctrl_c(a, b):  # two Ctrl-C, between and during the replaces (review: a second one went through
-        if str(b).endswith(".old") or str(a).endswith(".partial"):  # and left no mix, the new one deleted)
+        if str(b).endswith(".mix-old") or str(a).endswith(".mix-partial"):  # and left no mix, the new one deleted)
             os.kill(os.getpid(), signal.SIGINT)
         return real(a, b)
 

@@ -1708,7 +1708,7 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         return _build_mix(build, config, log, locks, on_written)
     except KeyboardInterrupt:  # what was written of this mix goes (review: every interrupt left <out>.partial)
         if locks:
-            shutil.rmtree(target.with_name(target.name + ".partial"), ignore_errors=True)
+            shutil.rmtree(partial_folder(target), ignore_errors=True)
         raise
     finally:
         if paused:
@@ -2114,7 +2114,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     lock = _lock_output(out)
     if lock is not None:
         locks.append(lock)
-    tmp = out.with_name(out.name + ".partial")
+    tmp = partial_folder(out)
     try:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -2397,6 +2397,13 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         return result  # was answered "the mix was not written")
 
 
+def partial_folder(out: Path) -> Path:
+    """Where a mix is written before it takes ``out``'s place. A hidden name of lucie-data's own, which a rerun may
+    delete: `<out>.partial` and `<out>.old` were deleted too, and a user's `mv mymix mymix.old` (the previous release
+    kept aside) went with the next mix build (rv58)."""
+    return out.with_name(f".{out.name}.mix-partial")
+
+
 def _swap_in(tmp: Path, out: Path, violations: list, shards: list, mix_plan: dict, log: Callable[[str], Any]) -> dict:
     """Put the written mix ``tmp`` in ``out``'s place (the earlier one deleted after), or aside as ``<out>.rejected``
     when its licence check failed."""
@@ -2416,7 +2423,7 @@ def _swap_in(tmp: Path, out: Path, violations: list, shards: list, mix_plan: dic
     rejected = out.with_name(out.name + ".rejected")
     if rejected.is_dir() and (rejected / PLAN_FILE).is_file():  # an earlier failed attempt: this one passed
         shutil.rmtree(rejected)
-    old = out.with_name(out.name + ".old")
+    old = out.with_name(f".{out.name}.mix-old")
     if out.exists():
         if old.exists():
             shutil.rmtree(old)
