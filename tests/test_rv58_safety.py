@@ -68,3 +68,18 @@ def test_an_empty_folder_or_one_with_a_first_builds_lock_is_built_into(tmp_path)
         for f in files:
             (out / f).write_text("", encoding="utf-8")
         assert main(["build", str(PUD), "--output", str(out)]) == 0, name
+
+
+def test_a_mix_inside_a_builds_source_folders_is_refused(tmp_path, capsys):
+    """rv58: `mix build --output BUILD/sources/<source>/mymix` was written, then deleted by that source's next rebuild."""
+    out = tmp_path / "out"
+    assert main(["build", str(PUD), "--output", str(out)]) == 0
+    weights = tmp_path / "w.yaml"
+    weights.write_text("factors: {en--web: 1}\n", encoding="utf-8")
+    capsys.readouterr()
+    target = out / "sources" / "pud_en" / "mymix"
+    assert main(["mix", "build", str(out), "--weights", str(weights), "--output", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"output {target} is inside {out / 'sources'}, the build's source folders" in err and "Traceback" not in err
+    assert not target.exists()
+    assert main(["mix", "build", str(out), "--weights", str(weights)]) == 0 and (out / "mix" / "mix_plan.json").is_file()

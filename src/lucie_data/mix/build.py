@@ -1988,6 +1988,14 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     if inside is not None:
         raise MixPlanError(f"output {target} is inside the mix folder {inside}, whose push and rebuild would then "
                            "refuse these files (its mix_plan.json does not list them); choose an --output outside it")
+    # rv58: a mix in a build's sources/<source>/ was deleted without a word when that source was rebuilt (a source
+    # folder is replaced whole); BUILD/mix, the default, is the build folder's own place for it
+    resolved_build = build.resolve()
+    builds = [a for a in target.parents if a.name == "sources" and (a.parent / "manifest.json").is_file()]
+    if builds or target == resolved_build / "sources":
+        where = builds[0] if builds else target
+        raise MixPlanError(f"output {target} is inside {where}, the build's source folders, which a rebuild replaces "
+                           f"whole: choose an --output outside it ({resolved_build / 'mix'} is the default)")
     # the output is replaced at the end: only ever replace an earlier mix, never someone's other files
     if target.exists() and not (target.is_dir() and ((target / PLAN_FILE).is_file() or not any(target.iterdir()))):
         raise MixPlanError(f"output {target} exists and is not a mix folder (no {PLAN_FILE}); "
