@@ -380,6 +380,24 @@ def test_token_from_environment_is_used(hub, tmp_path, monkeypatch):
     assert result.commits and hub.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\t", " "])
+def test_a_token_with_its_line_end_is_trimmed_and_never_printed(hub, tmp_path, monkeypatch, capsys, end):
+    """rv58: `HF_TOKEN` with a trailing newline, CR or tab went into the Authorization header; http refused it quoting
+    the header, so the token was printed in clear at each retry, and the push exited 1 as a network fault."""
+    monkeypatch.setenv("HF_TOKEN", TOKEN + end)
+    lines: list[str] = []
+    result = do_push(hub, make_mix(tmp_path / "mix"), lines, token=None)
+    assert result.commits and all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in hub.requests)
+    out = capsys.readouterr()
+    assert all(TOKEN not in text for text in (out.out, out.err, "\n".join(lines)))
+
+
+def test_a_token_with_a_control_character_inside_is_refused_unprinted(hub, tmp_path):
+    with pytest.raises(PushError, match="holds a space or a control character inside it") as exc:
+        do_push(hub, make_mix(tmp_path / "mix"), token=TOKEN[:5] + "\n" + TOKEN[5:])
+    assert hub.requests == [] and TOKEN[5:] not in str(exc.value)
+
+
 def test_dry_run_makes_no_http_call(hub, tmp_path, monkeypatch):
     def no_http(*_a, **_k):
         raise AssertionError("dry run made an HTTP call")

@@ -536,13 +536,24 @@ def push(folder: str | Path, repo_id: str, *, revision: str | None = None, priva
 
     if constants.is_offline_mode():
         raise PushError("HF_HUB_OFFLINE is set: pushing needs the Hub. Unset HF_HUB_OFFLINE and retry.")
-    token = token or get_token()
+    given = token or get_token()
+    # rv58: a token read with its line end (`HF_TOKEN=$(cat file)` keeps none, a secret file or `read` may) went into
+    # the Authorization header, which http refuses quoting it: printed in clear, six times, and retried as a network
+    # fault. Its ends are trimmed, as a pasted token's; one with a space or control character inside is refused
+    token = given.strip() if given else given
     if not token:
         raise PushError("No Hugging Face token: set HF_TOKEN, or run `hf auth login` (from Python: push(token=...)) "
                         "(the token needs write access to the target namespace).")
+    if any(c.isspace() or not c.isprintable() for c in token):
+        raise PushError("The Hugging Face token holds a space or a control character inside it (HF_TOKEN or the "
+                        "saved login): a token is one word; set it again without them.")
+    forms = sorted({form for t in (given, token) for form in (t, repr(t)[1:-1], repr(t.encode())[2:-1]) if form},
+                   key=len, reverse=True)
 
     def redact(text: str) -> str:
-        return text.replace(token, "***") if token else text
+        for form in forms:  # (the longest first: the token as written, and as a repr or bytes repr shows it)
+            text = text.replace(form, "***")
+        return text
 
     def say(msg: str) -> None:
         log(redact(msg))
