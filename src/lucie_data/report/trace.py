@@ -234,6 +234,12 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
 
     build_dir = Path(build_dir)
     require_build(build_dir)
+    from ..locks import holder
+
+    writing = holder(build_dir / ".lock")
+    if writing:  # rv57: mid-rebuild it called the build damaged and said to delete the folder the build was writing
+        raise InputError(f"a lucie-data build is writing {build_dir} right now ({writing}): trace when it has finished "
+                         "(its shards are being replaced)")
     requested, copy = doc_id, None
     source, sdirs, kept, removed = _locate(build_dir, doc_id)
     if not kept and not removed and (m := _COPY.fullmatch(doc_id)):
