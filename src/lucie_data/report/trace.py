@@ -253,6 +253,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         if damaged and own_source:  # its document may be in the missing shard: say so, not "did you mean"
             raise BuildFileError(_damage_message(build_dir, doc_id, *damaged))
         kind, sugg = _suggest(build_dir, doc_id)
+        sugg = [visible(x) for x in sugg]  # the build's ids, as a record gave them (rv58 F4)
         if kind == "suffix":
             hint = (f"; ids are <source>/<original id>: the full id is {sugg[0]}" if len(sugg) == 1 else
                     "; ids are <source>/<original id>: did you mean " + ", ".join(sugg))
@@ -379,7 +380,7 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
             ([c for c in copies][copy - 1:copy] if copy >= 1 else [])
         if not held:
             raise InputError(f"document {requested!r} is not in the mix at {mix_dir}: {doc_id} is there "
-                             f"{len(copies)} time(s)" + (f" (ids {', '.join(c['id'] for c in copies)})" if copies
+                             f"{len(copies)} time(s)" + (f" (ids {', '.join(visible(c['id']) for c in copies)})" if copies
                                                           else ""))
         out["copy"] = {"requested": requested, "k": copy, "files": sorted({c["file"] for c in held})}
     if removed:  # each with the document it removed: its licence and input record, not the first document's
@@ -604,6 +605,23 @@ def _record(source_file, source_record) -> str | None:
     return f"{source_record} (row index, from 0)"
 
 
+# characters a terminal acts on rather than shows: C0 (ESC, CR, LF…), DEL and C1 (U+009B is a CSI), the Unicode line
+# and paragraph separators, and the bidi marks, embeddings, overrides and isolates (U+202E shows text reversed)
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape_one(m: re.Match) -> str:
+    # as JSON writes them (``\n``, ``\u001b``), the form the build's warnings quote record values in
+    return json.dumps(m.group())[1:-1]
+
+
+def visible(text) -> str:
+    """``text`` with the characters a terminal acts on escaped visibly (see ``_UNSHOWN``): a record's licence, id,
+    title or url cannot move the cursor, clear the screen or start a line of its own, so it cannot print a fake
+    ``license CC-BY-4.0`` line over the real one (rv58 F4: the build's warnings escaped such values, `trace` did not)."""
+    return _UNSHOWN.sub(_escape_one, str(text))
+
+
 def _field(label: str, value, indent: str = "  ") -> list[str]:
     return [] if value is None or value == "" else [f"{indent}{label:<14} {value}"]
 
@@ -685,7 +703,13 @@ def format_trace(t: dict) -> str:
     for r in t.get("removed", []):
         L.append(f"removed   at stage {r['stage']}: {r['reason']}{_dup_text(r)}")
         L.append(f"          {r['shard']} row {r['row']}")
-    return "\n".join(L) + "\n"
+    return _lines(L)
+
+
+def _lines(L: list[str]) -> str:
+    """The lines of a trace, each with what a terminal would act on escaped (:func:`visible`): every value shown,
+    ids, file names, reasons and warnings quoting them included, not only the `_field` ones (rv58 F4)."""
+    return "".join(visible(line) + "\n" for line in L)
 
 
 def _format_several(t: dict) -> str:
@@ -722,4 +746,4 @@ def _format_several(t: dict) -> str:
     kept = [d["document"] for d in docs if d["status"] == "kept"]
     mix = _mix_lines(t, f" (copies of this id: the kept document{'s' if len(kept) > 1 else ''} "
                         f"{', '.join(map(str, kept))})" if kept else "")
-    return "\n".join(L + ([""] + mix if mix else [])) + "\n"
+    return _lines(L + ([""] + mix if mix else []))
