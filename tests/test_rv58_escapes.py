@@ -3,10 +3,15 @@
 F4: `lucie-data trace` printed a record's licence, id and title raw, so terminal escapes, CR and LF in them forged
 lines (a fake `license CC-BY-4.0` over the real `LicenseRef-unknown`).
 
+F6: a recipe's description, provenance url, citation and notes went into the mix's dataset card as they were: raw
+`<script>`, `<img onerror>`, a `javascript:` autolink, newlines starting new Markdown blocks.
+
 Texts: ELTeC French novel chapters (CC-BY-4.0) from the shared corpora (see their README)."""
 from __future__ import annotations
 
 import json
+
+import yaml
 
 from lucie_data.cli import main
 
@@ -69,3 +74,48 @@ def test_trace_did_you_mean_escapes_the_ids_it_suggests(tmp_path, capsys):
     err = capsys.readouterr().err
     _no_control(err.rstrip("\n"))
     assert "the full id is s/ch1\\u001b]0;PWNED\\u0007\\u001b[2J\\u009b2J\\u202eKO" in err
+
+
+HOSTILE = {
+    "description": "<script>document.body.dataset.pwned='2'</script> Romans\n---\nlicense: mit",
+    "provenance": {"url": "javascript:document.body.dataset.pwned='3'",
+                   "citation": "<img src=x onerror=\"document.body.dataset.pwned='4'\">\n\n# Cited *here*\nconfigs: []",
+                   "notes": "[click](javascript:alert(1)) <b>bold</b>\r\n- a list item"}}
+
+
+def _card_body(tmp_path) -> str:
+    first, second = _chapters(2)
+    for name, rec, extra in (("hostile", first, HOSTILE),
+                             ("plain", second, {"description": "ELTeC French novels", "provenance": {
+                                 "url": "https://github.com/COST-ELTeC/ELTeC-fra?tab=readme&x=a_b"}})):
+        write(tmp_path / f"{name}.jsonl", json.dumps({"id": rec["id"], "text": rec["text"]}) + "\n")
+        write(tmp_path / f"{name}.yaml", yaml.safe_dump({
+            "name": name, "category": "book", "languages": ["fr"], "license": "CC-BY-4.0", **extra,
+            "input": {"type": "jsonl", "paths": [f"{name}.jsonl"]}}))
+    write(tmp_path / "p.yaml", "name: p\nsources: [hostile.yaml, plain.yaml]\noutput_dir: out\n"
+          "executor: {type: local, workers: 1}\nmix:\n  default_factor: 1\n")
+    assert main(["build", str(tmp_path / "p.yaml")]) == 0
+    assert main(["mix", "build", str(tmp_path / "out")]) == 0
+    card = (tmp_path / "out" / "mix" / "README.md").read_text(encoding="utf-8")
+    return card.split("\n---\n", 1)[1]  # the body, after the YAML front matter (safe, unchanged)
+
+
+def test_card_shows_a_recipes_strings_as_text(tmp_path):
+    from markdown_it import MarkdownIt
+
+    body = _card_body(tmp_path)
+    # no HTML, and `javascript:` only as text: not an autolink, not a link's target
+    assert "<script" not in body and "<img" not in body and "<b>" not in body and "<javascript:" not in body
+    assert "](javascript:" not in body.replace("\\](javascript:", "")
+    lines = body.splitlines()
+    hostile = [x for x in lines if x.startswith("- **hostile**")]
+    assert len(hostile) == 1 and "Romans --- license: mit" in hostile[0], hostile
+    assert "Cite: &lt;img src=x onerror=" in hostile[0] and "Note: \\[click\\](javascript:alert(1))" in hostile[0]
+    html = MarkdownIt("commonmark").render(body)
+    assert "<script" not in html and "<img" not in html and "<b>" not in html and 'href="javascript:' not in html
+    # the hostile entry renders as one list item of text; the plain source's https url is still a link
+    item = next(x for x in html.split("<li>") if x.startswith("<strong>hostile</strong>"))
+    assert "&lt;script&gt;document.body.dataset.pwned='2'&lt;/script&gt; Romans --- license: mit " \
+           "javascript:document.body.dataset.pwned='3'. Cite: &lt;img src=x onerror=" in item.replace("&quot;", '"')
+    assert "<h1>" not in html.split("Attribution")[1].split("Provenance")[0]
+    assert '<a href="https://github.com/COST-ELTeC/ELTeC-fra?tab=readme&amp;x=a_b">' in html

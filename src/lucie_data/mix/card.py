@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from ..report.render import _md_text
+
 __all__ = ["card_configs", "render_card", "hf_license", "front_matter", "source_licences", "rows_with_url",
            "source_urls", "url_counts"]
 
@@ -420,6 +422,16 @@ def _url_note(got: tuple[int, int] | None) -> str:
     return f" {n:,} of {rows:,} rows have a `url`; the others only `source` and `license`."
 
 
+_AUTOLINK = re.compile(r"https?://[^\x00-\x20\x7f<>]+", re.IGNORECASE)  # what a CommonMark autolink may hold
+
+
+def _md_url(url) -> str:
+    """A source's url as a Markdown autolink when it is http(s), else as text: a ``javascript:`` url is no link
+    (rv58 F6)."""
+    u = str(url).strip()
+    return f"<{u}>" if _AUTOLINK.fullmatch(u) else _md_text(u)
+
+
 def render_card(mix_plan: dict) -> str:
     from ..licenses import license_class, mix_license, share_alike_obligations
 
@@ -517,10 +529,13 @@ def render_card(mix_plan: dict) -> str:
         meta = mix_plan["sources"].get(name, {})
         prov = meta.get("provenance") or {}
         # what the source is and where it comes from; neither known: the name and licence alone, no dangling ": ."
-        what = " ".join(x for x in ((meta.get("description") or "").strip().rstrip("."),
-                                    f"<{prov['url']}>" if prov.get("url") else "") if x)
-        cite = f" Cite: {prov['citation']}." if prov.get("citation") else ""
-        notes = f" Note: {prov['notes'].rstrip('.')}." if prov.get("notes") else ""  # e.g. a compilation's licence
+        # the recipe's strings as inline Markdown text, as the Markdown report shows them (rv58 F6: `<script>`, an
+        # `<img onerror>` and a newline starting a `---` block went into the card as they were)
+        what = " ".join(x for x in (_md_text((meta.get("description") or "").strip().rstrip(".")),
+                                    _md_url(prov["url"]) if prov.get("url") else "") if x)
+        cite = f" Cite: {_md_text(prov['citation'])}." if prov.get("citation") else ""
+        notes = (f" Note: {_md_text(prov['notes'].rstrip('.'))}." if prov.get("notes")  # e.g. a compilation's licence
+                 else "")
         pub = f" In the folder and config `{meta['published_as']}`." if meta.get("published_as") else ""
         lines.append(f"- **{name}** ({_source_licences(mix_plan, name)}){': ' + what if what else ''}.{cite}"
                      f"{notes}{pub}{_changes_note(meta.get('modified'))}{_url_note(urls.get(name))}")
