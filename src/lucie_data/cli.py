@@ -548,8 +548,41 @@ class _ReaderMayGo:
 _STDERR: list = []  # the stderr of the command running (main), innermost last: see _interrupted
 
 
+def _in_utf8() -> None:
+    """Run the program in Python's UTF-8 mode whatever the locale: the tool's files (recipes, logs, datatrove's task
+    logs and stats) are UTF-8 and its output names paths and documents. rv57: under `LANG=en_US.ISO-8859-1` (what a
+    plain `en_US` is on RHEL and HPC nodes) `build` stopped on a traceback at its first line, and with Python's own
+    hint, PYTHONIOENCODING=utf-8, every source failed writing its task logs. The program starts again in UTF-8 mode
+    (PYTHONUTF8=1, which its worker processes inherit); its arguments keep their bytes (a non-ASCII path stays right)."""
+    import locale
+
+    if sys.flags.utf8_mode or os.environ.get("LUCIE_DATA_NO_UTF8_REEXEC"):
+        return
+    encodings = {codecs_name(locale.getpreferredencoding(False)), codecs_name(sys.getfilesystemencoding())}
+    if encodings == {"utf-8"}:
+        return
+    os.environ["PYTHONUTF8"] = "1"
+    os.environ["LUCIE_DATA_NO_UTF8_REEXEC"] = "1"  # (once: should UTF-8 mode not take, run as is)
+    script = sys.argv[0]
+    how = ["-m", "lucie_data"] if not script or script.endswith("__main__.py") or script == "-m" else [script]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-X", "utf8", *how, *sys.argv[1:]])
+
+
+def codecs_name(encoding: str) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command's exit status, whether or not its output's reader stays (see _ReaderMayGo)."""
+    if argv is None:  # the program itself, not a caller's in-process use
+        _in_utf8()
     saved = sys.stdout, sys.stderr
     wrapped = [_ReaderMayGo(s) if s is not None else None for s in saved]
     sys.stdout, sys.stderr = wrapped
