@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lucie_data.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,3 +54,63 @@ def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path):
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
     assert b"Traceback" not in run.stderr and "→".encode() in run.stdout
     assert (out / "manifest.json").is_file() and (out / "sources" / "pud_en" / "ledger.json").is_file()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 3 MiB file system (tmpfs), mounted for the test: a full disk, not a stand-in. Skipped where mounting is
+    not permitted (not root)."""
+    import os
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _fill(mnt: Path, leave_kib: int) -> Path:
+    import os
+
+    st = os.statvfs(mnt)
+    filler = mnt / "filler"
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave_kib * 1024))
+    return filler
+
+
+def test_a_full_disk_stops_the_build_with_one_clear_line_and_the_rerun_finishes(small_disk, tmp_path, capsys):
+    """rv57: every later source failed as "a defect, please report it", stderr filled with tracebacks, the manifest's
+    write ended the command on one, and `.cache/sha256.json` was left empty. Now: one `error:` line, exit 1; freed,
+    the rerun builds what the clean build builds."""
+    filler = _fill(small_disk, 300)
+    out = small_disk / "b"
+    assert main(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "error: no space is left on the file system of" in err and "then rerun the same command" in err
+    assert "Traceback" not in err and "a defect" not in err
+    assert not (out / ".cache" / "sha256.json").exists() or (out / ".cache" / "sha256.json").stat().st_size
+    filler.unlink()
+    assert main(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(out)]) == 0
+    clean = tmp_path / "clean"
+    assert main(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(clean)]) == 0
+    from .test_build import shard_hashes
+
+    assert shard_hashes(out) == shard_hashes(clean)
+
+
+def test_a_full_disk_during_mix_build_is_one_clear_line_and_leaves_nothing(small_disk, tmp_path, capsys):
+    """rv57: a traceback and exit 1 (the code of a failed licence check), and the half-written mix left on the disk."""
+    build_dir = tmp_path / "b"
+    assert main(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(build_dir)]) == 0
+    _fill(small_disk, 600)
+    capsys.readouterr()
+    assert main(["mix", "build", str(build_dir), "--output", str(small_disk / "m")]) == 2
+    err = capsys.readouterr().err
+    assert f"no space is left on the file system of {small_disk / 'm'}: the mix was not written" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in small_disk.iterdir()) == [".m.lock", "filler"]

@@ -142,8 +142,15 @@ class HashCache:
         return entry
 
     def save(self) -> None:
+        """Written whole or not at all (rv57: a full disk left it empty, in place)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.data, sort_keys=True))
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(self.data, sort_keys=True))
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 _PREVIOUS: dict[str, tuple[tuple[int, int, int], tuple[dict[str, dict], int]]] = {}  # path -> (stat key, entries)

@@ -1308,6 +1308,33 @@ def _is_build_manifest(path: Path) -> bool:
     return isinstance(data, dict) and "lucie_data_version" in data and isinstance(data.get("pipeline"), dict)
 
 
+def _disk_full(err: BaseException | None) -> bool:
+    """Whether ``err`` (or what caused it) is a full disk or an exhausted quota."""
+    import errno
+
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
+def _disk_full_error(out: Path, source: str | None, err: BaseException) -> BuildError:
+    """rv57: a full disk failed every later source as "a defect, please report it", and the manifest's write then
+    ended the command on a traceback. Nothing later can be written either: the build stops, and says how to go on."""
+    import errno
+
+    while err is not None and not (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)):
+        err = err.__cause__ or err.__context__
+    what = "the disk quota is exceeded" if getattr(err, "errno", None) == errno.EDQUOT else "no space is left"
+    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    return BuildError(f"{what} on the file system of {out}{where}" + (f", while building source {source!r}" if source
+                      else ", while writing the manifest") + ": free space there (or build into another folder with "
+                      "--output), then rerun the same command: finished sources and tasks are kept, and no shard "
+                      "written in part is trusted")
+
+
 def check_folder_is_ours(out: Path, sources: list) -> None:
     """Refuse, before any work, a folder a build would delete or overwrite files in that no build wrote. rv58: `build
     --output .` in a project keeping its recipe in `sources/eltec_fr/` deleted that folder, recipe and notes with it
@@ -1491,6 +1518,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
             res = run_source(src, out, opts, on_event)
         except BuildError as err:  # this source only (a field no record has, a failed task): the others are built
             # (new-user review: the first failing source stopped the build, the rest never ran, no manifest)
+            if _disk_full(err.__cause__):
+                raise _disk_full_error(out, src.name, err.__cause__) from None
             result.failed[src.name] = str(err)
             on_event("source_failed", {"source": src.name, "message": str(err)})
             continue
@@ -1499,6 +1528,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
         except Exception as err:  # noqa: BLE001 -- a defect (ours or a dependency's) met by this source: the others
             # are built and the manifest written all the same (review: an exception planning a dedup stopped the whole
             # build with a traceback, no manifest); the traceback goes to the build log, not the terminal
+            if _disk_full(err):
+                raise _disk_full_error(out, src.name, err) from None
             import traceback
 
             from loguru import logger
@@ -1511,7 +1542,12 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
             continue
         result.sources.append(res)
         on_event("source_done", {"source": src.name, "result": res})
-    result.manifest = write_manifest(out, pipe, result)
+    try:
+        result.manifest = write_manifest(out, pipe, result)
+    except OSError as err:
+        if _disk_full(err):
+            raise _disk_full_error(out, None, err) from None
+        raise
     if result.failed:
         others = "the others were built" if result.sources else "no source was built"  # (review: said when none was)
         raise BuildError(f"{len(result.failed)} source(s) failed, {others}; fix each and rerun the same "

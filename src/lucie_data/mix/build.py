@@ -1710,6 +1710,16 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         if locks:
             shutil.rmtree(partial_folder(target), ignore_errors=True)
         raise
+    except OSError as err:
+        from ..runner import _disk_full
+
+        if not _disk_full(err):
+            raise
+        # rv57: a traceback, exit 1 (the code of a failed licence check), and the half-written mix left filling the
+        # disk; the earlier mix, if any, is untouched (the new one replaces it only once whole)
+        shutil.rmtree(partial_folder(target), ignore_errors=True)
+        raise MixPlanError(f"no space is left on the file system of {target}: the mix was not written (what it had written is removed; an earlier mix there is "
+                           "as it was). Free space there, or give another --output, then run `mix build` again") from None
     finally:
         if paused:
             gc.enable()
