@@ -50,7 +50,7 @@ def test_a_report_on_a_build_without_manifest_says_it_is_unfinished_and_fails(tm
     assert code != 0 and "has no manifest.json: the build stopped before its end" in err, out + err
     assert "rerun `lucie-data build`" in err.lower()
     md = (build / "reports" / "provenance.md").read_text(encoding="utf-8")
-    assert md.startswith("# Provenance report: unfinished build (no manifest.json)")
+    assert md.startswith("# Provenance report: unfinished build (stopped before writing its manifest.json)")
     assert "not enforced" not in md and "no_license_policy" not in md
     assert "Licence policy: not known" in md and "**FAILED**" in md and "`build_unfinished`" in md
     assert "lucie-data None" not in md and "seed None" not in md

@@ -268,6 +268,33 @@ def read_manifest(build, error: type[Exception] = BuildFileError, model: type[Ba
     return read_json_file(Path(build) / "manifest.json", MANIFEST_WHAT, MANIFEST_FIX, model, error)
 
 
+def stopped_since_manifest(build) -> list[str]:
+    """Sources a build started (re)building after ``manifest.json`` was written: the last build stopped before writing
+    its own (a build writes each rebuilt source's ``.build_key`` first, its manifest last), so the manifest describes an
+    earlier state of those folders. rv59: after a Ctrl-C'd rebuild, `report` called a source that run had finished
+    "edited since the build" and one it was still writing "deleted since the build?", each with "delete the folder";
+    rerunning the build is all it takes."""
+    build = Path(build)
+    try:
+        since = (build / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return []
+    out = []
+    for key in sorted((build / "sources").glob("*/.build_key")):
+        try:
+            if key.stat().st_mtime_ns > since:
+                out.append(key.parent.name)
+        except OSError:
+            continue
+    return out
+
+
+def stopped_message(build, names: list[str]) -> str:
+    return (f"the last build of {build} stopped before its end: it was rebuilding {', '.join(names)} after "
+            "manifest.json was written, so manifest.json describes an earlier state of the folder. Rerun "
+            "`lucie-data build` with the same pipeline and --output to finish it (it resumes)")
+
+
 _SOURCE_FILES = {"recipe.resolved.json": (RecipeFile, "a resolved recipe"), "ledger.json": (LedgerFile, "a lucie-data ledger")}
 
 

@@ -47,7 +47,9 @@ def cmd_report(args) -> int:
                   f"warnings say what it changes; `lucie-data build {pfile}` without --only rebuilds "
                   f"{'it' if len(stale[kind]) == 1 else 'them'}")
     if not report["build"]["finished"]:  # new-user review: exit 0 and "Reconciliation: OK" on an interrupted build
-        raise BuildError(f"{build_dir} has no manifest.json: the build stopped before its end, so the report written "
+        has = ("'s manifest.json is an earlier build's" if (build_dir / "manifest.json").is_file() else
+               " has no manifest.json")  # (rv59: a rebuild that stopped, under an earlier build's manifest)
+        raise BuildError(f"{build_dir}{has}: the build stopped before its end, so the report written "
                          f"covers only the {len(report['funnel'])} source(s) it wrote a ledger for (finished or incomplete) and cannot be reconciled with "
                          "the build (the policy and shards it recorded). Rerun `lucie-data build` with the same "
                          "pipeline and --output to finish it (it resumes), then `lucie-data report` again.")

@@ -215,6 +215,11 @@ def read_sources(build: str | Path, manifest=None) -> list[SourceInfo]:
         # licence review: without it nothing says which sources, recipes and shards the build made (a resolved recipe
         # edited to `redistributable: true` was mixed and pushed)
         raise no_manifest_error(build)
+    from ..buildfiles import stopped_message, stopped_since_manifest
+
+    stopped = stopped_since_manifest(build)
+    if stopped:  # rv59: said "(edited since the build?)" of a source a stopped rebuild had finished
+        raise MixPlanError(stopped_message(build, stopped) + ", then mix")
     # checked for what is read here and by load_mix_config; the shard entries are hints, checked one by one
     try:
         data = manifest.data if manifest is not None else json.loads(mpath.read_text(encoding="utf-8"))

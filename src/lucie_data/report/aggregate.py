@@ -955,7 +955,7 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
                        **({"rerun_build": True} if rerun_build else {})})
 
     # nothing to reconcile the shards and the policy with: not "OK" (new-user review)
-    check("manifest.json: the build finished", "yes" if finished else "no manifest.json", "yes")
+    check("manifest.json: the build finished", "yes" if finished else "stopped before writing it", "yes")
 
     for name, why in sorted((changed or {}).items()):  # review: a licence rewritten with as many rows passed
         check(f"{name}: shards are the files manifest.json recorded", why or "yes", "yes")
@@ -1019,8 +1019,13 @@ def reconciliation(docs, ledgers: dict[str, dict], manifest: dict, changed: dict
 
 def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
     """The whole report as a JSON-able dict (deterministic: sorted rows, no timestamps)."""
+    from ..buildfiles import stopped_since_manifest
+
     build_dir = Path(build_dir)
     manifest = read_manifest(build_dir)
+    stopped = stopped_since_manifest(build_dir) if manifest is not None else []
+    if stopped:  # an earlier build's manifest, under a rebuild that stopped: reported as any unfinished build (rv59)
+        manifest = None
     finished = manifest is not None  # manifest.json is the build's last write: without it, the build stopped early
     manifest = manifest or {}
     ledgers = load_ledgers(build_dir)
@@ -1064,7 +1069,7 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
         "attribution": attribution(docs, recipes),
         "share_alike": share_alike(docs, redis, manifest.get("license_policy")),
         "tools_and_models": tools_and_models(manifest, ledgers, recipes),
-        "warnings": (([] if finished else [unfinished_build(build_dir, ledgers)])
+        "warnings": (([] if finished else [unfinished_build(build_dir, ledgers, stopped)])
                      + unfinished_sources(build_dir, ledgers, manifest) + out_of_date_sources(docs, ledgers, manifest)
                      + warnings(docs, ledgers, redis, manifest, finished)),
         "removed_examples": removed_examples(docs),
@@ -1073,11 +1078,15 @@ def build_report(build_dir: str | Path, tokenizer: str | None = None) -> dict:
     }
 
 
-def unfinished_build(build_dir: Path, ledgers: dict[str, dict]) -> dict:
+def unfinished_build(build_dir: Path, ledgers: dict[str, dict], stopped: list[str] = ()) -> dict:
     """The warning of a build without manifest.json (new-user review: such a report said "licences recorded, not
-    enforced", "Reconciliation: OK", of a pipeline with a policy whose gates ran, and nothing of unstarted sources)."""
+    enforced", "Reconciliation: OK", of a pipeline with a policy whose gates ran, and nothing of unstarted sources),
+    or whose manifest.json is an earlier build's, under a rebuild of ``stopped`` that stopped (rv59)."""
+    why = (f"{build_dir}'s manifest.json is an earlier build's: the last build, rebuilding {', '.join(stopped)}, "
+           "stopped before its end (interrupted or failed)" if stopped else
+           f"{build_dir} has no manifest.json: the build stopped before its end (interrupted or failed)")
     return {"kind": "build_unfinished", "severity": "warning", "source": None, "count": 0, "ids": [],
-            "message": f"{build_dir} has no manifest.json: the build stopped before its end (interrupted or failed). "
+            "message": f"{why}. "
                        f"This report covers only the {len(ledgers)} source(s) it wrote a ledger for (finished or incomplete); the pipeline's licence policy, "
                        "the models and the sources not started are recorded in manifest.json, so nothing is said of "
                        "them. Rerun `lucie-data build` with the same pipeline and --output to finish the build (it "

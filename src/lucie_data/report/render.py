@@ -30,7 +30,7 @@ def _build_policy_brief(b: dict) -> str:
 
 
 def _title(b: dict) -> str:
-    return str(b["pipeline"]) if b.get("finished") is not False else "unfinished build (no manifest.json)"
+    return str(b["pipeline"]) if b.get("finished") is not False else "unfinished build (stopped before writing its manifest.json)"
 
 
 def _recorded(v) -> str:
@@ -54,7 +54,7 @@ def policy_lines(b: dict) -> tuple[str, list[str]]:
     """(headline, details) stating the licence policy: the pipeline's current one (as its last build recorded it in
     manifest.json) and which sources were built under it or under another (left out of that build by --only)."""
     if b.get("finished") is False:
-        return "Licence policy: not known (the build has no manifest.json, where it records the policy):", []
+        return "Licence policy: not known (the build stopped before writing its manifest.json, where it records the policy):", []
     groups = b.get("license_policy_groups") or []
     current = next((g for g in groups if g["current"]), None)
     head = ("Licence policy: the pipeline's current one (as its last build recorded it in manifest.json)"

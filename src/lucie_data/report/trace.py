@@ -249,7 +249,12 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
             source, sdirs, kept, removed = located
     if not kept and not removed:
         own_source = len(sdirs) == 1 and sdirs[0].name == source
-        damaged = _damage(build_dir, sdirs, read_manifest(build_dir) or {})
+        from ..buildfiles import stopped_since_manifest
+
+        stopped = stopped_since_manifest(build_dir)
+        # a source a stopped rebuild was writing (rv59): its shards are not the manifest's, nor damaged
+        damaged = None if own_source and source in stopped else _damage(
+            build_dir, [sd for sd in sdirs if sd.name not in stopped], read_manifest(build_dir) or {})
         if damaged and own_source:  # its document may be in the missing shard: say so, not "did you mean"
             raise BuildFileError(_damage_message(build_dir, doc_id, *damaged))
         kind, sugg = _suggest(build_dir, doc_id)
@@ -264,11 +269,12 @@ def trace(build_dir: str | Path, doc_id: str, mix: str | Path | None = None) -> 
         else:
             hint = ("; did you mean: " + ", ".join(sugg)) if sugg else \
                 "; ids look like <source>/<original id> (see the `id` column of the shards)"
-        if own_source and not (sdirs[0] / "ledger.json").exists():
+        if own_source and (not (sdirs[0] / "ledger.json").exists() or source in stopped):
             # rv56: a build stopped in this source answered "did you mean" as if the id were misspelt
             hint = (f": its source {source} is unfinished (the build stopped before the source ended, so its "
                     f"documents are not all written yet); rerun `lucie-data build` to finish it, then trace again"
-                    + hint.replace("; did you mean:", ". Written so far, did you mean:", 1))
+                    + (hint.replace("; did you mean:", ". Written so far, did you mean:", 1)
+                       if hint.startswith("; did you mean:") else ""))
         raise InputError(f"document {doc_id!r} is not in build {build_dir}{hint}")
     if copy is not None and not kept:
         r = removed[0][1]

@@ -1,0 +1,95 @@
+"""rv59 (incremental rebuilds): what `report` and `mix build` say of a folder a rebuild stopped in.
+
+Texts: UD French GSD and English PUD sentences (/work/shared/corpora, CC-BY-SA-4.0 and CC-BY-SA-3.0; see its README)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lucie_data.cli import main
+
+from .conftest import SHARED
+
+
+class Killed(BaseException):
+    """The process dies here."""
+
+
+def _project(tmp_path: Path, min_chars: int) -> Path:
+    for name in ("fr_ud_gsd.jsonl", "en_ud_pud.jsonl"):
+        lines = (SHARED / name).read_text(encoding="utf-8").splitlines()[:30]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, lang, lic, data in (("gsd", "fr", "CC-BY-SA-4.0", "fr_ud_gsd.jsonl"),
+                                  ("pud", "en", "CC-BY-SA-3.0", "en_ud_pud.jsonl")):
+        (tmp_path / f"{name}.yaml").write_text(
+            f"name: {name}\ncategory: web\nlanguages: [{lang}]\nlicense: {lic}\ninput: {{type: jsonl, paths: [{data}]}}\n"
+            f"stages:\n  - type: min_length\n    min_chars: {min_chars}\n", encoding="utf-8")
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("name: p\nsources: [gsd.yaml, pud.yaml]\noutput_dir: build\nexecutor: {workers: 1, tasks: 1}\n"
+                    "license_policy: {allow_classes: [public-domain, permissive, share-alike]}\n"
+                    "mix: {factors: {fr--web: 1, en--web: 1}}\n", encoding="utf-8")
+    return pipe
+
+
+def test_a_rebuild_stopped_after_a_source_is_reported_as_unfinished_not_as_tampered_with(tmp_path, capsys,
+                                                                                         monkeypatch):
+    """Both recipes edited, the rebuild stopped after gsd and before pud finished: `report` said gsd was "edited since
+    the build" and pud's ledger "deleted since the build?", each with "delete the folder", and `mix build` "(edited
+    since the build?)". Only the rerun was needed: now both say the last build stopped, and to rerun it."""
+    import lucie_data.runner as runner
+
+    pipe = _project(tmp_path, 20)
+    assert main(["build", str(pipe)]) == 0
+    _project(tmp_path, 60)
+    real = runner.run_source
+
+    def stop_at_pud(src, *a, **k):
+        if src.name == "pud":
+            raise Killed
+        return real(src, *a, **k)
+
+    monkeypatch.setattr(runner, "run_source", stop_at_pud)
+    with pytest.raises(Killed):
+        main(["build", str(pipe)])
+    monkeypatch.undo()
+    build = tmp_path / "build"
+    capsys.readouterr()
+    assert main(["report", str(build)]) == 1
+    err = capsys.readouterr().err
+    assert f"{build}'s manifest.json is an earlier build's: the build stopped before its end" in err
+    assert "delete the folder" not in err and "edited since" not in err
+    import json
+
+    warnings = json.loads((build / "reports" / "provenance.json").read_text(encoding="utf-8"))["warnings"]
+    (unfinished,) = [w for w in warnings if w["kind"] == "build_unfinished"]
+    assert "the last build, rebuilding gsd, stopped before its end" in unfinished["message"]
+    assert main(["mix", "build", str(build)]) == 2
+    err = capsys.readouterr().err
+    assert f"the last build of {build} stopped before its end: it was rebuilding gsd" in err and "edited" not in err
+    assert main(["build", str(pipe)]) == 0  # the rerun finishes it: both are fine again
+    assert main(["report", str(build)]) == 0 and main(["mix", "build", str(build)]) == 0
+
+
+def test_trace_in_a_source_a_stopped_rebuild_was_writing_says_so(tmp_path, monkeypatch, capsys):
+    """rv59: `trace` called such a source damaged, and said to delete its folder; the rerun finishes it."""
+    import lucie_data.runner as runner
+
+    pipe = _project(tmp_path, 20)
+    assert main(["build", str(pipe)]) == 0
+    _project(tmp_path, 60)
+    real = runner.build_segment_pipeline
+
+    def stop_in_pud(src, *a, **k):  # pud's folder emptied for its rebuild, no shard written yet
+        if src.name == "pud":
+            raise Killed
+        return real(src, *a, **k)
+
+    monkeypatch.setattr(runner, "build_segment_pipeline", stop_in_pud)
+    with pytest.raises(Killed):
+        main(["build", str(pipe)])
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["trace", str(tmp_path / "build"), "pud/no-such-id"]) == 2
+    err = capsys.readouterr().err
+    assert "its source pud is unfinished" in err and "damaged" not in err and "delete the folder" not in err
