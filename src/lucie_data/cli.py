@@ -507,18 +507,23 @@ class _ReaderMayGo:
     (https://docs.python.org/3/library/signal.html#note-on-sigpipe), and the command carries on to its own exit
     status. Review: the first progress line after `head` exited raised BrokenPipeError, which ended a build between
     two sources (later sources never built, no manifest, exit 0), a `mix build` before its mix, a `push` before its
-    first commit, and turned a failed `report` into exit 0."""
+    first commit, and turned a failed `report` into exit 0.
 
-    def __init__(self, stream):
+    Any other write error is taken the same way, ``on_lost`` told of it once (rv57 F4: `build >log` on a full volume,
+    or `>/dev/full`, ended with an ENOSPC traceback before any work; an EIO on a lost log share would end it between
+    two sources): the log is lost, not the build."""
+
+    def __init__(self, stream, on_lost=None):
         self._stream = stream
         self._gone = False
+        self._on_lost = on_lost
 
     def write(self, text):
         if not self._gone:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
-                self._to_devnull()
+            except OSError as err:
+                self._lost(err)
         return len(text)
 
     def writelines(self, lines) -> None:
@@ -529,8 +534,13 @@ class _ReaderMayGo:
         if not self._gone:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._to_devnull()
+            except OSError as err:
+                self._lost(err)
+
+    def _lost(self, err: OSError) -> None:
+        self._to_devnull()
+        if self._on_lost is not None and not isinstance(err, BrokenPipeError):  # (a reader gone is no news)
+            self._on_lost(err)
 
     def _to_devnull(self) -> None:
         self._gone = True
@@ -584,7 +594,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # the program itself, not a caller's in-process use
         _in_utf8()
     saved = sys.stdout, sys.stderr
-    wrapped = [_ReaderMayGo(s) if s is not None else None for s in saved]
+    err = _ReaderMayGo(saved[1]) if saved[1] is not None else None
+
+    def stdout_lost(e: OSError) -> None:  # said on stderr, once (the wrapper stops writing stdout); nothing if that
+        if err is not None:  # fails too
+            err.write(f"warning: cannot write the standard output ({e.strerror or e}): the command carries on "
+                      "without it, its exit status as usual (redirect it to a writable file to keep its messages)\n")
+            err.flush()
+
+    wrapped = [_ReaderMayGo(saved[0], stdout_lost) if saved[0] is not None else None, err]
     sys.stdout, sys.stderr = wrapped
     _STDERR.append(wrapped[1])
     if argv is None:  # the program itself, not a caller's in-process use

@@ -1,0 +1,25 @@
+"""rv57 (operations review): a command's outputs on a full volume, or on stdout (`-`)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PUD = ROOT / "sources" / "demo" / "pud_en.yaml"
+
+
+def test_a_build_whose_stdout_cannot_be_written_builds_and_says_so_once(tmp_path):
+    """rv57 F4: `build >/dev/full` (a log on a full volume) ended with an ENOSPC traceback before any work. Now the
+    build goes on without its stdout, says so once on stderr, and exits with its own status."""
+    out = tmp_path / "out"
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "lucie_data.cli", "build", str(PUD), "--output", str(out)],
+                           stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
+    assert p.stderr.count("warning: cannot write the standard output (No space left on device)") == 1, p.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in manifest["sources"]] == ["pud_en"]
+    assert json.loads((out / "sources" / "pud_en" / "ledger.json").read_text(encoding="utf-8"))["docs_kept"] > 0
