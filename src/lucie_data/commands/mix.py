@@ -46,13 +46,14 @@ def _parse_targets(items: list[str] | None) -> dict[str, float] | None:
     return out
 
 
-def _print_plan(plan) -> None:
+def _print_plan(plan, stderr: bool = False) -> None:
+    """The plan's tables, on stderr when stdout carries the plan itself (`--json -`)."""
     from rich.table import Table
 
     from ..cli import _console
     from ..mix.plan import format_tokens as n
 
-    con = _console()
+    con = _console(stderr=stderr)
     t = Table(title=f"Mix plan: {n(plan.total_tokens)} tokens -> {n(plan.total_tokens_seen)} tokens seen")
     for col in ("language", "tokens", "tokens seen", "% mix"):
         t.add_column(col, justify="left" if col == "language" else "right")
@@ -77,11 +78,16 @@ def _print_plan(plan) -> None:
         con.print(tt)
 
 
-def _output_file(path: str | None, option: str, example: str) -> Path | None:
+STDOUT = "-"  # `--json -`: the plan on stdout, as most Unix tools read `-` (rv57 F5: it wrote a file named `-`)
+
+
+def _output_file(path: str | None, option: str, example: str) -> Path | str | None:
     """Check a file ``mix plan`` will write before doing the work: a folder, or a path under a file, would otherwise
-    fail with a traceback once the plan is computed."""
+    fail with a traceback once the plan is computed. ``-`` is stdout (:data:`STDOUT`); `./-` is a file of that name."""
     if not path:
         return None
+    if path == STDOUT:
+        return STDOUT
     p = Path(path)
     if p.is_dir():
         raise MixError(f"{option} {p}: is a folder, expected the path of a file to write; "
@@ -99,14 +105,18 @@ def _file_among_parents(path: Path) -> Path | None:
     return existing if existing is not None and not existing.is_dir() else None
 
 
-def _write_output(path: Path, option: str, text: str) -> None:
+def _write_output(path: Path | str, option: str, text: str, note=None) -> None:
     """Write one output of ``mix plan``; an unwritable path (permissions, a full disk) is a clear error."""
+    if path == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as err:
         raise MixError(f"{option} {path}: cannot write it ({err.strerror or err}); choose a writable path") from None
-    print(f"wrote {path}")
+    print(f"wrote {path}", file=note or sys.stdout)
 
 
 def _pipeline_spec(pipeline: str | None):
@@ -136,6 +146,11 @@ def cmd_plan(args) -> int:
         json_out = _output_file(args.json, "--json", "plan.json")
         md_out = _output_file(args.markdown, "--markdown", "plan.md")
         weights_out = _output_file(args.weights_out, "--weights-out", "weights.yaml")
+        dashes = [o for o, v in (("--json", json_out), ("--markdown", md_out), ("--weights-out", weights_out))
+                  if v == STDOUT]
+        if len(dashes) > 1:  # (rv57 F5: one overwrote the other)
+            raise MixError(f"{' and '.join(dashes)} are each `-` (stdout), which can hold only one of them: give the "
+                           "others a file name, e.g. --json - --markdown plan.md")
         targets = _parse_targets(args.target)
         # targets from the command line replace the pipeline's; without any, its `mix: targets` apply (with its
         # max_epochs), on top of the weights, exactly as `mix build` does, so the plan shown is the one built
@@ -205,13 +220,15 @@ def cmd_plan(args) -> int:
         raise MixError(str(err)) from None
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    _print_plan(plan)
+    taken = STDOUT in (json_out, md_out, weights_out)  # stdout then holds only the JSON, Markdown or YAML asked for:
+    _print_plan(plan, stderr=taken)  # the tables and "wrote F" go to stderr
+    note = sys.stderr if taken else sys.stdout
     if json_out:
-        _write_output(json_out, "--json", json.dumps(plan.to_dict(), indent=2) + "\n")
+        _write_output(json_out, "--json", json.dumps(plan.to_dict(), indent=2) + "\n", note)
     if md_out:
-        _write_output(md_out, "--markdown", plan.to_markdown())
+        _write_output(md_out, "--markdown", plan.to_markdown(), note)
     if weights_out:
-        _write_output(weights_out, "--weights-out", weights.to_yaml())
+        _write_output(weights_out, "--weights-out", weights.to_yaml(), note)
     return 0
 
 
@@ -268,9 +285,9 @@ def register(sub) -> None:
     p.add_argument("--max-epochs", type=float,
                    help="cap on epochs per subset when solving targets (default: the pipeline's mix.max_epochs, else "
                         f"{DEFAULT_MAX_EPOCHS:g}); only with --target or the pipeline's mix: targets")
-    p.add_argument("--json", help="write the plan as JSON")
-    p.add_argument("--markdown", help="write the plan as Markdown")
-    p.add_argument("--weights-out", help="write the (solved) weights as YAML")
+    p.add_argument("--json", help="write the plan as JSON (`-`: to stdout, the tables then going to stderr)")
+    p.add_argument("--markdown", help="write the plan as Markdown (`-`: to stdout)")
+    p.add_argument("--weights-out", help="write the (solved) weights as YAML (`-`: to stdout)")
     p.set_defaults(func=cmd_plan)
 
     b = msub.add_parser("build", help="materialise the mix (Hub-ready folder with card and mix_plan.json)")
