@@ -1,10 +1,13 @@
 """rv57 (operations review): a command's outputs on a full volume, or on stdout (`-`)."""
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PUD = ROOT / "sources" / "demo" / "pud_en.yaml"
@@ -50,3 +53,87 @@ def test_mix_plan_writes_to_stdout_for_dash_and_refuses_two_dashes(tmp_path, mon
     got = capsys.readouterr()
     assert "error: --json and --markdown are each `-` (stdout)" in got.err and "Traceback" not in got.err
     assert got.out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+
+
+def _run_with_file_size_limit(limit: int, *argv, cwd: Path) -> subprocess.CompletedProcess:
+    """`lucie-data ARGV` where no file may grow past ``limit`` bytes: a write past it fails with EFBIG, as on a
+    full disk, without a mount (Python ignores SIGXFSZ)."""
+    import resource
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return subprocess.run([sys.executable, "-m", "lucie_data.cli", *map(str, argv)], preexec_fn=limited,
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_a_report_that_cannot_be_written_whole_replaces_no_earlier_report(tmp_path):
+    """rv57 F6: `report --output DIR` on a full disk replaced provenance.json and .md, then failed on the HTML,
+    leaving `provenance.html.tmp` and, beside an earlier report, new JSON and Markdown with the old HTML. Now the
+    three are replaced together or not at all: here the HTML, the largest and the last, cannot be written."""
+    from lucie_data.cli import main
+    from lucie_data.report.aggregate import build_report
+    from lucie_data.report.render import to_html, to_json, to_markdown
+
+    build, rep = tmp_path / "build", tmp_path / "rep"
+    assert main(["build", str(PUD), "--output", str(build)]) == 0
+    report = build_report(build)
+    sizes = {ext: len(f(report).encode()) for ext, f in (("json", to_json), ("md", to_markdown), ("html", to_html))}
+    assert sizes["html"] > max(sizes["json"], sizes["md"]) + 64, sizes  # (else the limit below fails another file)
+    rep.mkdir()
+    earlier = {f"provenance.{ext}": f"an earlier {ext} report\n".encode() for ext in sizes}
+    for name, data in earlier.items():
+        (rep / name).write_bytes(data)
+
+    p = _run_with_file_size_limit((max(sizes["json"], sizes["md"]) + sizes["html"]) // 2, "report", build,
+                                  "--output", rep, cwd=tmp_path)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert f"error: cannot write the report into {rep} (File too large; no report file there was replaced)" \
+        in p.stderr
+    assert {f.name: f.read_bytes() for f in rep.iterdir()} == earlier  # no *.tmp, not one file replaced
+
+    p = _run_with_file_size_limit(sizes["html"] + 4096, "report", build, "--output", rep, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr  # with room, the three are replaced
+    assert sorted(f.name for f in rep.iterdir()) == sorted(earlier)
+    assert (rep / "provenance.json").read_text(encoding="utf-8") == to_json(report)
+
+
+@pytest.fixture
+def full_volume(tmp_path):
+    """A 1 MiB tmpfs filled to its last byte (skipped where mount is not allowed: not root, a container)."""
+    import shutil
+
+    point = tmp_path / "full"
+    point.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command to make a small full volume")
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(point)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({p.stderr.strip() or p.returncode}): needs root")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+def _fill(volume: Path) -> None:
+    with open(volume / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as err:
+            assert err.errno == errno.ENOSPC, err
+
+
+def test_mix_plan_files_on_a_full_disk_are_left_as_they_were(full_volume, tmp_path, capsys):
+    """rv57 F6: `mix plan --json F` on a full disk left F empty (0 bytes, written in place), an earlier F too."""
+    from lucie_data.cli import main
+
+    (full_volume / "plan.md").write_text("an earlier plan\n", encoding="utf-8")
+    _fill(full_volume)
+    capsys.readouterr()
+    for option, name in (("--json", "p.json"), ("--markdown", "plan.md")):
+        assert main(["mix", "plan", option, str(full_volume / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"error: {option} {full_volume / name}: cannot write it (No space left on device)" in err
+    assert sorted(f.name for f in full_volume.iterdir()) == ["filler", "plan.md"]  # no p.json, no *.tmp
+    assert (full_volume / "plan.md").read_text(encoding="utf-8") == "an earlier plan\n"

@@ -106,14 +106,17 @@ def _file_among_parents(path: Path) -> Path | None:
 
 
 def _write_output(path: Path | str, option: str, text: str, note=None) -> None:
-    """Write one output of ``mix plan``; an unwritable path (permissions, a full disk) is a clear error."""
+    """Write one output of ``mix plan``; an unwritable path (permissions, a full disk) is a clear error, leaving an
+    earlier file of that name as it was."""
     if path == STDOUT:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from ..writes import replace_files
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        replace_files({path: text})  # whole or not at all, an earlier file kept (rv57 F6: a full disk left it empty)
     except OSError as err:
         raise MixError(f"{option} {path}: cannot write it ({err.strerror or err}); choose a writable path") from None
     print(f"wrote {path}", file=note or sys.stdout)

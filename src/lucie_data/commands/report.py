@@ -27,7 +27,8 @@ def cmd_report(args) -> int:
     try:
         paths = write_reports(report, out_dir)
     except OSError as err:  # (kill/resume review: a read-only build folder gave a traceback)
-        raise InputError(f"cannot write the report into {out_dir} ({err.strerror or err}): "
+        raise InputError(f"cannot write the report into {out_dir} ({err.strerror or err}; no report file there "
+                         "was replaced): "
                          + ("give a folder you can write with --output" if not args.output else
                             "give another --output folder")) from None
     t = report["totals"]

@@ -501,15 +501,13 @@ def to_html(r: dict) -> str:
 
 
 def write_reports(report: dict, out_dir: Path) -> dict[str, Path]:
-    """Write provenance.{json,md,html} into ``out_dir`` (atomically) and return their paths."""
-    import os
+    """Write provenance.{json,md,html} into ``out_dir``, the three or none (rv57 F6: a full disk left new JSON and
+    Markdown beside an earlier HTML), and return their paths."""
+    from ..writes import replace_files
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for ext, text in (("json", to_json(report)), ("md", to_markdown(report)), ("html", to_html(report))):
-        p = out_dir / f"provenance.{ext}"
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
-        paths[ext] = p
+    texts = {ext: text for ext, text in (("json", to_json(report)), ("md", to_markdown(report)),
+                                         ("html", to_html(report)))}
+    paths = {ext: out_dir / f"provenance.{ext}" for ext in texts}
+    replace_files({paths[ext]: text for ext, text in texts.items()})
     return paths
