@@ -22,7 +22,7 @@ def test_a_build_whose_stdout_cannot_be_written_builds_and_says_so_once(tmp_path
                            stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=600)
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
-    assert p.stderr.count("warning: cannot write the standard output (No space left on device)") == 1, p.stderr
+    assert p.stderr.count("warning: cannot write the standard output (No space left on device): nothing more is written") == 1, p.stderr
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert [s["name"] for s in manifest["sources"]] == ["pud_en"]
     assert json.loads((out / "sources" / "pud_en" / "ledger.json").read_text(encoding="utf-8"))["docs_kept"] > 0
@@ -137,3 +137,14 @@ def test_mix_plan_files_on_a_full_disk_are_left_as_they_were(full_volume, tmp_pa
         assert f"error: {option} {full_volume / name}: cannot write it (No space left on device)" in err
     assert sorted(f.name for f in full_volume.iterdir()) == ["filler", "plan.md"]  # no p.json, no *.tmp
     assert (full_volume / "plan.md").read_text(encoding="utf-8") == "an earlier plan\n"
+
+
+def test_mix_plan_to_a_stdout_that_cannot_be_written_fails(tmp_path):
+    """`mix plan --json -` whose stdout cannot be written: the plan is the command's product, not a log (as for
+    `build`, test above), so its loss is an error, exit 2, not exit 0 with nothing written."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "lucie_data.cli", "mix", "plan", "--json", "-"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=600)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert "error: --json -: cannot write the plan to the standard output (No space left on device)" in p.stderr
+    assert list(tmp_path.iterdir()) == []

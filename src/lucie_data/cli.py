@@ -517,6 +517,7 @@ class _ReaderMayGo:
         self._stream = stream
         self._gone = False
         self._on_lost = on_lost
+        self.lost: OSError | None = None  # the write error that stopped it, if any (`mix plan --json -` fails on it)
 
     def write(self, text):
         if not self._gone:
@@ -538,6 +539,7 @@ class _ReaderMayGo:
                 self._lost(err)
 
     def _lost(self, err: OSError) -> None:
+        self.lost = err
         self._to_devnull()
         if self._on_lost is not None and not isinstance(err, BrokenPipeError):  # (a reader gone is no news)
             self._on_lost(err)
@@ -598,8 +600,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def stdout_lost(e: OSError) -> None:  # said on stderr, once (the wrapper stops writing stdout); nothing if that
         if err is not None:  # fails too
-            err.write(f"warning: cannot write the standard output ({e.strerror or e}): the command carries on "
-                      "without it, its exit status as usual (redirect it to a writable file to keep its messages)\n")
+            err.write(f"warning: cannot write the standard output ({e.strerror or e}): nothing more is written to "
+                      "it, the command carries on (redirect it to a writable file to keep its messages)\n")
             err.flush()
 
     wrapped = [_ReaderMayGo(saved[0], stdout_lost) if saved[0] is not None else None, err]

@@ -111,6 +111,10 @@ def _write_output(path: Path | str, option: str, text: str, note=None) -> None:
     if path == STDOUT:
         sys.stdout.write(text)
         sys.stdout.flush()
+        lost = getattr(sys.stdout, "lost", None)  # (cli._ReaderMayGo: a log's loss is no failure, the plan's is)
+        if lost is not None and not isinstance(lost, BrokenPipeError):  # (`| head`: the reader had enough)
+            raise MixError(f"{option} -: cannot write the plan to the standard output ({lost.strerror or lost}): "
+                           f"redirect it to a writable file, or give {option} a file name")
         return
     from ..writes import replace_files
 
