@@ -93,3 +93,36 @@ def test_trace_in_a_source_a_stopped_rebuild_was_writing_says_so(tmp_path, monke
     assert main(["trace", str(tmp_path / "build"), "pud/no-such-id"]) == 2
     err = capsys.readouterr().err
     assert "its source pud is unfinished" in err and "damaged" not in err and "delete the folder" not in err
+
+
+def test_a_folder_input_leaves_hidden_files_and_folders_out(tmp_path, capsys):
+    """rv59: `paths: [data]` read a git repository's `.git/` (1,008 junk records removed), an editor's swap file
+    rebuilt the source when it came and went, and Emacs' lock (`.#a.jsonl`, a link to nowhere) stopped every build.
+    Globs leave hidden files out; a folder now does too. A path naming a hidden file still reads it."""
+    import os
+
+    data = tmp_path / "data"
+    (data / ".git" / "objects").mkdir(parents=True)
+    lines = (SHARED / "fr_ud_gsd.jsonl").read_text(encoding="utf-8").splitlines()[:20]
+    (data / "a.jsonl").write_text("\n".join(lines[:10]) + "\n", encoding="utf-8")
+    (data / ".git" / "HEAD").write_text("ref: refs/heads/main\n", encoding="utf-8")
+    (data / ".git" / "objects" / "pack").write_bytes(bytes(range(256)) * 4)
+    (data / ".a.jsonl.swp").write_bytes(b"b0VIM 9.0\x00\x00" + bytes(200))
+    os.symlink("user@host.1234:1700000000", data / ".#a.jsonl")
+    recipe = ("name: s\ncategory: web\nlanguages: [fr]\nlicense: CC-BY-SA-4.0\ninput: {type: jsonl, paths: [%s]}\n")
+    (tmp_path / "s.yaml").write_text(recipe % "data", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(out)]) == 0
+    import json
+
+    led = json.loads((out / "sources" / "s" / "ledger.json").read_text(encoding="utf-8"))
+    assert led["records_read"] == 10 and led["docs_removed"] == 0
+    (data / ".a.jsonl.swp").unlink()  # the editor closed: nothing to rebuild
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(out)]) == 0
+    assert "up to date" in capsys.readouterr().out
+    (data / ".b.jsonl").write_text("\n".join(lines[10:]) + "\n", encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(recipe % "data, data/.b.jsonl", encoding="utf-8")
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(out)]) == 0
+    led = json.loads((out / "sources" / "s" / "ledger.json").read_text(encoding="utf-8"))
+    assert led["records_read"] == 20

@@ -846,9 +846,9 @@ def resolve_paths(base: Path, patterns: list[str], problems: list[str] | None = 
 
 
 def _walk_files(folder: Path, problems: list[str] | None) -> list[Path]:
-    """Every regular file under ``folder``, sorted, through symlinked subfolders too (code review: ``rglob`` skipped
-    them, so `paths: [data]` left out what `data/**/*.jsonl` read), each real folder once (a link back up is a loop,
-    not read twice); anything else is said in ``problems``."""
+    """Every regular file under ``folder`` but hidden ones, sorted, through symlinked subfolders too (code review:
+    ``rglob`` skipped them, so `paths: [data]` left out what `data/**/*.jsonl` read), each real folder once (a link back
+    up is a loop, not read twice); anything else is said in ``problems``."""
     out: list[Path] = []
     seen: set[str] = set()
 
@@ -862,8 +862,13 @@ def _walk_files(folder: Path, problems: list[str] | None) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs.sort()
+        # hidden files and folders are not the corpus (rv59: a data folder under git was read with `.git/`, 1,008
+        # junk records removed, an editor's swap file rebuilt the source, its lock file stopped every build); as
+        # globs and `hf_dataset` folders (runner.local_dataset_files) leave them out. A path naming one still reads it
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:  # (os.walk lists here whatever is not a folder: links that lead nowhere, pipes…)
+            if name.startswith("."):
+                continue
             x = Path(root, name)
             if x.is_file():
                 out.append(x)
