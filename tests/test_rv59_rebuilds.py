@@ -126,3 +126,57 @@ def test_a_folder_input_leaves_hidden_files_and_folders_out(tmp_path, capsys):
     assert main(["build", str(tmp_path / "s.yaml"), "--output", str(out)]) == 0
     led = json.loads((out / "sources" / "s" / "ledger.json").read_text(encoding="utf-8"))
     assert led["records_read"] == 20
+
+
+def test_a_project_moved_or_copied_and_a_recipe_moved_rebuild_nothing(tmp_path, capsys):
+    """rv59: a project copied with its times (`cp -a`, scratch to project space) rebuilt every source, and a recipe
+    moved into a subfolder with `paths:` adjusted to the same file rebuilt its source, each to the same bytes: the key
+    held absolute paths and `paths:` as written. The documents record inputs relative to the project, as the key now
+    does; a folder built before keeps its key (the earlier form is taken, then written in today's)."""
+    import json
+    import shutil
+
+    from .test_build import shard_hashes
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    pipe = _project(proj, 20)
+    assert main(["build", str(pipe)]) == 0
+    before = shard_hashes(proj / "build")
+    copy = tmp_path / "elsewhere" / "proj"
+    shutil.copytree(proj, copy, symlinks=True)  # (copy2: times kept, as `cp -a`)
+    capsys.readouterr()
+    assert main(["build", str(copy / "p.yaml")]) == 0
+    said = capsys.readouterr().out
+    assert said.count("up to date") == 2, said
+    assert shard_hashes(copy / "build") == before
+    (copy / "books").mkdir()
+    moved = (copy / "gsd.yaml").read_text(encoding="utf-8").replace("paths: [fr_ud_gsd.jsonl]", "paths: [../fr_ud_gsd.jsonl]")
+    (copy / "books" / "gsd.yaml").write_text(moved, encoding="utf-8")
+    (copy / "gsd.yaml").unlink()
+    (copy / "p.yaml").write_text((copy / "p.yaml").read_text(encoding="utf-8").replace("gsd.yaml", "books/gsd.yaml"),
+                                 encoding="utf-8")
+    assert main(["build", str(copy / "p.yaml")]) == 0
+    assert capsys.readouterr().out.count("up to date") == 2
+    # a folder an earlier version built holds the key in its earlier form
+    import lucie_data.runner as runner
+
+    real = runner.source_build_key
+    old = tmp_path / "old"
+    old.mkdir()
+    old_pipe = _project(old, 20)
+    with pytest.MonkeyPatch.context() as mp:  # (the earlier version's key)
+        mp.setattr(runner, "source_build_key", lambda src, opts, legacy=False: real(src, opts, legacy=True))
+        assert main(["build", str(old_pipe)]) == 0
+    key_file = old / "build" / "sources" / "pud" / ".build_key"
+    earlier = key_file.read_text()
+    capsys.readouterr()
+    assert main(["build", str(old_pipe)]) == 0
+    assert capsys.readouterr().out.count("up to date") == 2
+    assert key_file.read_text() != earlier and len(key_file.read_text()) == 64  # today's form, from now on
+    # and an input's content still rebuilds (its size or time is in the key, wherever the project is)
+    (copy / "en_ud_pud.jsonl").write_text((copy / "en_ud_pud.jsonl").read_text(encoding="utf-8")[:-200] + "\n",
+                                          encoding="utf-8")
+    assert main(["build", str(copy / "p.yaml")]) == 0
+    assert capsys.readouterr().out.count("up to date") == 1
+    assert json.loads((copy / "build" / "manifest.json").read_text(encoding="utf-8"))["sources"]

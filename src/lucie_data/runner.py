@@ -776,11 +776,15 @@ class TaskIncomplete(RuntimeError):
     """An executor ended without an error but with tasks that did not complete."""
 
 
-def input_fingerprint(paths: list[Path]) -> list[dict]:
+def input_fingerprint(paths: list[Path], base: Path | None = None) -> list[dict]:
+    """Path, size and mtime of each file; with ``base``, a path under it relative to it (see build_key_payload)."""
     out = []
     for p in paths:
         st = p.stat()
-        out.append({"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+        shown = str(p)
+        if base is not None and Path(p).is_relative_to(base):
+            shown = Path(p).relative_to(base).as_posix()
+        out.append({"path": shown, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
     return out
 
 
@@ -789,24 +793,34 @@ def input_fingerprint(paths: list[Path]) -> list[dict]:
 NOT_IN_DOCUMENTS = ("description", "provenance")
 
 
-def source_build_key(src: LoadedSource, opts: RunOptions) -> str:
+def source_build_key(src: LoadedSource, opts: RunOptions, legacy: bool = False) -> str:
     """Changes whenever the output could change: recipe, inputs (and the sidecar, which gives pages their
-    licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version."""
-    return hashlib.sha256(json.dumps(build_key_payload(src, opts), sort_keys=True).encode()).hexdigest()
+    licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version.
+    ``legacy``: the key as versions before 2026-11-28 computed it (absolute paths, the recipe's `paths:` as written),
+    which a folder they built still holds: taken as this key, so that upgrading rebuilds nothing by itself."""
+    return hashlib.sha256(json.dumps(build_key_payload(src, opts, legacy), sort_keys=True).encode()).hexdigest()
 
 
-def build_key_payload(src: LoadedSource, opts: RunOptions) -> dict:
+def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False) -> dict:
     """What :func:`source_build_key` hashes. A change of how one kind of source is read adds a marker to these
-    sources' payload alone, so that every other source keeps its key and is not rebuilt."""
+    sources' payload alone, so that every other source keeps its key and is not rebuilt.
+
+    Input files are keyed by their path relative to the folder lineage records them from (:func:`_common_base`), and
+    the recipe's `paths:` by what they match, not as written: rv59, a project moved or copied (`cp -a`, from scratch to
+    project space) rebuilt every source, and a recipe moved into a subfolder with its `paths:` adjusted to the same
+    files rebuilt its source, each to the same bytes (the documents record those relative paths, nothing else)."""
     recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
-    payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs),
+    base = None if legacy else _common_base(src)
+    if not legacy and isinstance(recipe.get("input"), dict):
+        recipe["input"] = {**recipe["input"], "paths": None}  # (the files they match are `inputs`)
+    payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs, base),
                "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT,
                "read": READ_FORMAT}
     if src.sidecar is not None:
-        payload["sidecar"] = input_fingerprint([src.sidecar])
+        payload["sidecar"] = input_fingerprint([src.sidecar], base)
     dataset_files = local_dataset_files(src)
     if dataset_files:  # (review 49: 10 records added to a local dataset folder were never read: "up to date")
-        payload["dataset_files"] = input_fingerprint(dataset_files)
+        payload["dataset_files"] = input_fingerprint(dataset_files, base)
     inp = src.recipe.input
     if inp.type == "parquet" and any("." in f for f in inp.metadata_fields or ()):
         # 2026-11-28: a dotted `metadata_fields` path into a Parquet struct reads its leaf alone (readers.parquet_columns),
@@ -826,8 +840,15 @@ def build_key_payload(src: LoadedSource, opts: RunOptions) -> dict:
         payload["stage_revisions"] = revisions
     files = stage_files(src)
     if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")
-        payload["stage_files"] = input_fingerprint(files)
+        payload["stage_files"] = input_fingerprint(files, base)
     return payload
+
+
+def _recorded_key(key_file: Path) -> str | None:
+    try:
+        return key_file.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def local_dataset_files(src: LoadedSource) -> list[Path]:
@@ -999,7 +1020,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
     ledger_file = source_dir / "ledger.json"
-    same_key = key_file.exists() and key_file.read_text() == key
+    recorded = _recorded_key(key_file)
+    same_key = recorded is not None and recorded in (key, source_build_key(src, opts, legacy=True))
     damaged = False
     if same_key:
         try:
@@ -1023,6 +1045,8 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
                         on_event("warning", {"source": src.name, "message": f"{resolved} did not hold the recipe "
                                              "as built (edited or damaged since); written again from the recipe"})
                 shutil.rmtree(source_dir / "work", ignore_errors=True)  # (a run stopped right after its ledger)
+                if recorded != key:  # a key as an earlier version wrote it: today's from now on
+                    key_file.write_text(key)
                 return SourceResult(src.name, "up-to-date", led)
             on_event("warning", {"source": src.name, "message": f"{problem}; rebuilding this source"})
             damaged = True
@@ -1034,7 +1058,7 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
         # forked (datatrove's Manager) with polars loaded in every segment after a plan; workers come
         # from the forkserver, which never imports it.
         import polars  # noqa: F401
-    stale = damaged or (source_dir.exists() and (not key_file.exists() or key_file.read_text() != key))
+    stale = damaged or (source_dir.exists() and not same_key)
     # a finished run removes work/ only after writing its ledger; without both, hand-off files are gone
     segments = compile_segments(src, opts.license_policy)
     # (rv53: a kill before any task finished a segment left logs/ without work/: nothing to lose, nothing said)
@@ -1506,11 +1530,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
     if only:
         for src in pipe.sources:
             if src.name not in only and (out / "sources" / src.name / "ledger.json").exists():
-                try:
-                    recorded = (out / "sources" / src.name / ".build_key").read_text().strip()
-                except OSError:
-                    recorded = None
-                if recorded != source_build_key(src, opts):
+                recorded = _recorded_key(out / "sources" / src.name / ".build_key")
+                if recorded not in (source_build_key(src, opts), source_build_key(src, opts, legacy=True)):
                     result.stale.append(src.name)
     for src in sources:
         on_event("source_start", {"source": src.name})
