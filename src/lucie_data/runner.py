@@ -1363,8 +1363,9 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
     """Refuse, before any work, a folder a build would delete or overwrite files in that no build wrote. rv58: `build
     --output .` in a project keeping its recipe in `sources/eltec_fr/` deleted that folder, recipe and notes with it
     (a source folder is replaced whole when rebuilt), and an unrelated `manifest.json` was overwritten. An existing
-    folder is a build folder when it holds `.pipeline` or a build's manifest.json (or nothing but the lock, cache and
-    log a build writes first); a source folder of it may hold only what a build writes there."""
+    folder is a build folder when it holds `.pipeline`, a build's manifest.json or a source folder's `.build_key` (or
+    nothing but the lock, cache and log a build writes first); a source folder of it may hold only what a build writes
+    there."""
     try:
         entries = sorted(os.listdir(out))
     except FileNotFoundError:
@@ -1375,7 +1376,8 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
     except OSError:
         return  # (unreadable: the lock says so with the fix)
     others = [e for e in entries if e not in _BUILD_SCAFFOLD]
-    if others and not ((out / PIPELINE_MARKER).is_file() or _is_build_manifest(out / "manifest.json")):
+    if others and not ((out / PIPELINE_MARKER).is_file() or _is_build_manifest(out / "manifest.json")
+                       or any((out / "sources").glob("*/.build_key"))):  # (a build stopped before `.pipeline` was)
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise InputError(f"{out} is not a lucie-data build folder: it holds {shown}, but no .pipeline file and no "
                          "manifest.json written by a build. A build writes manifest.json there and replaces "
