@@ -79,3 +79,28 @@ def stand_in_hub(monkeypatch, tmp_path: Path, token: str):
         assert not stub.errors, stub.errors[0]
 
     return running()
+
+
+@pytest.fixture
+def hold_lock():
+    """Hold a build folder's lock (flock on ``<folder>/.lock``) from another process, as a running build does; the
+    holder process, killed at the end as a build killed with SIGKILL (the kernel drops its lock)."""
+    import subprocess
+    import sys
+
+    holders = []
+
+    def hold(folder: Path) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", (
+            "import fcntl, os, time\n"
+            f"fd = os.open({str(folder / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\nos.write(fd, b'pid %d, started now' % os.getpid())\n"
+            "print('locked', flush=True)\ntime.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+        holders.append(proc)
+        assert proc.stdout.readline().strip() == "locked"
+        return proc
+
+    yield hold
+    for proc in holders:
+        proc.kill()
+        proc.wait()

@@ -160,30 +160,20 @@ def _three_sources(tmp_path: Path) -> Path:
     return pipe
 
 
-def test_a_second_build_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, capsys):
+def test_a_second_build_into_the_same_folder_is_refused_while_the_first_runs(tmp_path, capsys, hold_lock):
     """Review: two `lucie-data build` runs into one output folder both ran in full, each writing over the other's
     shards and manifest. The folder is locked (flock on out/.lock) while a build writes it; the lock goes with the
     process that held it, so a killed build leaves none behind."""
-    import subprocess
-    import sys
-
     pipe = _three_sources(tmp_path)
     (tmp_path / "out").mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(tmp_path / 'out/.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\nos.write(fd, b'pid %d, started now' % os.getpid())\n"
-        "print('locked', flush=True)\ntime.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        capsys.readouterr()
-        assert main(["build", str(pipe)]) == 2
-        said = " ".join(capsys.readouterr().err.split())
-        assert f"another lucie-data build is writing {tmp_path / 'out'} (pid {holder.pid}, started now)" in said, said
-        assert not (tmp_path / "out/sources").exists()
-    finally:
-        holder.kill()  # as a build killed with SIGKILL: the kernel drops its lock
-        holder.wait()
+    holder = hold_lock(tmp_path / "out")
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"another lucie-data build is writing {tmp_path / 'out'} (pid {holder.pid}, started now)" in said, said
+    assert not (tmp_path / "out/sources").exists()
+    holder.kill()  # as a build killed with SIGKILL: the kernel drops its lock
+    holder.wait()
     assert main(["build", str(pipe)]) == 0
     assert main(["build", str(pipe)]) == 0  # released at the end of a build
 

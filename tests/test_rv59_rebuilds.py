@@ -32,27 +32,33 @@ def _project(tmp_path: Path, min_chars: int) -> Path:
     return pipe
 
 
-def test_a_rebuild_stopped_after_a_source_is_reported_as_unfinished_not_as_tampered_with(tmp_path, capsys,
-                                                                                         monkeypatch):
-    """Both recipes edited, the rebuild stopped after gsd and before pud finished: `report` said gsd was "edited since
-    the build" and pud's ledger "deleted since the build?", each with "delete the folder", and `mix build` "(edited
-    since the build?)". Only the rerun was needed: now both say the last build stopped, and to rerun it."""
+def _rebuild_stopped_in_pud(tmp_path: Path, monkeypatch, where: str) -> Path:
+    """Built, both recipes edited, then a rebuild stopped when pud reaches ``runner.<where>`` (gsd rebuilt before)."""
     import lucie_data.runner as runner
 
     pipe = _project(tmp_path, 20)
     assert main(["build", str(pipe)]) == 0
     _project(tmp_path, 60)
-    real = runner.run_source
+    real = getattr(runner, where)
 
     def stop_at_pud(src, *a, **k):
         if src.name == "pud":
             raise Killed
         return real(src, *a, **k)
 
-    monkeypatch.setattr(runner, "run_source", stop_at_pud)
+    monkeypatch.setattr(runner, where, stop_at_pud)
     with pytest.raises(Killed):
         main(["build", str(pipe)])
     monkeypatch.undo()
+    return pipe
+
+
+def test_a_rebuild_stopped_after_a_source_is_reported_as_unfinished_not_as_tampered_with(tmp_path, capsys,
+                                                                                         monkeypatch):
+    """Both recipes edited, the rebuild stopped after gsd and before pud finished: `report` said gsd was "edited since
+    the build" and pud's ledger "deleted since the build?", each with "delete the folder", and `mix build` "(edited
+    since the build?)". Only the rerun was needed: now both say the last build stopped, and to rerun it."""
+    pipe = _rebuild_stopped_in_pud(tmp_path, monkeypatch, "run_source")
     build = tmp_path / "build"
     capsys.readouterr()
     assert main(["report", str(build)]) == 1
@@ -72,23 +78,9 @@ def test_a_rebuild_stopped_after_a_source_is_reported_as_unfinished_not_as_tampe
 
 
 def test_trace_in_a_source_a_stopped_rebuild_was_writing_says_so(tmp_path, monkeypatch, capsys):
-    """rv59: `trace` called such a source damaged, and said to delete its folder; the rerun finishes it."""
-    import lucie_data.runner as runner
-
-    pipe = _project(tmp_path, 20)
-    assert main(["build", str(pipe)]) == 0
-    _project(tmp_path, 60)
-    real = runner.build_segment_pipeline
-
-    def stop_in_pud(src, *a, **k):  # pud's folder emptied for its rebuild, no shard written yet
-        if src.name == "pud":
-            raise Killed
-        return real(src, *a, **k)
-
-    monkeypatch.setattr(runner, "build_segment_pipeline", stop_in_pud)
-    with pytest.raises(Killed):
-        main(["build", str(pipe)])
-    monkeypatch.undo()
+    """rv59: `trace` called such a source damaged, and said to delete its folder; the rerun finishes it. (Stopped
+    with pud's folder emptied for its rebuild, no shard written yet.)"""
+    _rebuild_stopped_in_pud(tmp_path, monkeypatch, "build_segment_pipeline")
     capsys.readouterr()
     assert main(["trace", str(tmp_path / "build"), "pud/no-such-id"]) == 2
     err = capsys.readouterr().err
