@@ -172,3 +172,34 @@ def test_a_project_moved_or_copied_and_a_recipe_moved_rebuild_nothing(tmp_path, 
     assert main(["build", str(copy / "p.yaml")]) == 0
     assert capsys.readouterr().out.count("up to date") == 1
     assert json.loads((copy / "build" / "manifest.json").read_text(encoding="utf-8"))["sources"]
+
+
+def test_a_finished_build_copied_without_its_times_is_not_taken_for_a_stopped_one(tmp_path, capsys):
+    """rv60: after `git clone`, `rsync -r` or `cp -r`, every `.build_key` was newer than manifest.json, and `report`
+    (exit 1), `mix plan` and `mix build` (exit 2) called the finished build stopped. The manifest now records each
+    source's key; an older manifest, without them, is checked against the folder (ledger counts, resolved recipe)."""
+    import json
+    import os
+    import time
+
+    pipe = _project(tmp_path, 20)
+    assert main(["build", str(pipe)]) == 0
+    build = tmp_path / "build"
+    later = time.time_ns() + 10**9
+    for key in (build / "sources").glob("*/.build_key"):
+        os.utime(key, ns=(later, later))  # (as a copy without times may leave them)
+    capsys.readouterr()
+    assert main(["report", str(build)]) == 0 and main(["mix", "build", str(build)]) == 0
+    manifest = build / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    assert all(len(s["build_key"]) == 64 for s in data["sources"])
+    for s in data["sources"]:  # an earlier version's manifest
+        del s["build_key"]
+    stat = manifest.stat()
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    from lucie_data.buildfiles import stopped_since_manifest
+
+    assert stopped_since_manifest(build) == []
+    (build / "sources" / "pud" / "ledger.json").unlink()  # and one a rebuild was writing when it stopped
+    assert stopped_since_manifest(build) == ["pud"]

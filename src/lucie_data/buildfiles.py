@@ -273,20 +273,49 @@ def stopped_since_manifest(build) -> list[str]:
     its own (a build writes each rebuilt source's ``.build_key`` first, its manifest last), so the manifest describes an
     earlier state of those folders. rv59: after a Ctrl-C'd rebuild, `report` called a source that run had finished
     "edited since the build" and one it was still writing "deleted since the build?", each with "delete the folder";
-    rerunning the build is all it takes."""
+    rerunning the build is all it takes.
+
+    A source whose manifest entry records its ``build_key`` is judged by it: another key on disk is a later run's. An
+    older manifest's entry has none: a ``.build_key`` newer than the manifest then counts only when the folder does
+    not match the entry (no ledger, other counts, another resolved recipe), so a build folder copied without its times
+    (`cp -r`) is not taken for a stopped one."""
     build = Path(build)
     try:
         since = (build / "manifest.json").stat().st_mtime_ns
-    except OSError:
+        data = json.loads((build / "manifest.json").read_bytes())
+        entries = {e["name"]: e for e in data.get("sources") or [] if isinstance(e, dict) and isinstance(e.get("name"),
+                                                                                                       str)}
+    except (OSError, ValueError, AttributeError, TypeError, KeyError):
         return []
     out = []
-    for key in sorted((build / "sources").glob("*/.build_key")):
+    for key_file in sorted((build / "sources").glob("*/.build_key")):
+        name, entry = key_file.parent.name, entries.get(key_file.parent.name)
         try:
-            if key.stat().st_mtime_ns > since:
-                out.append(key.parent.name)
-        except OSError:
+            key = key_file.read_text(encoding="ascii").strip()
+            newer = key_file.stat().st_mtime_ns > since
+        except (OSError, UnicodeDecodeError):
             continue
+        if entry is not None and isinstance(entry.get("build_key"), str):
+            if key != entry["build_key"]:
+                out.append(name)
+        elif newer and (entry is None or not _matches_entry(key_file.parent, entry)):
+            out.append(name)
     return out
+
+
+def _matches_entry(source_dir: Path, entry: dict) -> bool:
+    """Whether a source folder is the one an (older) manifest entry describes: its ledger's counts and its resolved
+    recipe's bytes."""
+    import hashlib
+
+    try:
+        led = json.loads((source_dir / "ledger.json").read_bytes())
+        resolved = hashlib.sha256((source_dir / "recipe.resolved.json").read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        return False
+    counts = all(led.get(k) == entry.get(k) for k in ("records_read", "docs_kept", "docs_removed"))
+    recorded = entry.get("resolved_recipe_file_sha256")
+    return counts and (recorded is None or recorded == resolved)
 
 
 def stopped_message(build, names: list[str]) -> str:

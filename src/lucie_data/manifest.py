@@ -350,6 +350,13 @@ _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sh
 _RUN_WIDE = ("license_policy", "token_counter")  # recorded per source since 2026-11; older manifests: top level only
 
 
+def _read_key(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _newer(path: Path, mtime_ns: int | None) -> bool:
     """Whether ``path`` was modified after ``mtime_ns`` (False when either is unknown)."""
     try:
@@ -432,6 +439,9 @@ def write_manifest(out: Path, pipe, result) -> dict:
             **({"complete": False} if led.get("complete") is False else {}),  # an input not read whole: see runner
             # left out by --only though this pipeline would rebuild it: its shards are an earlier run's
             **({"out_of_date": True} if src.name in getattr(result, "stale", ()) else {}),
+            # the key its folder was built under: a later run that rebuilds it and stops before its own manifest
+            # leaves another (buildfiles.stopped_since_manifest)
+            **({"build_key": key} if (key := _read_key(out / "sources" / src.name / ".build_key")) else {}),
         })
         # the earlier manifest describes a source left out of this run only if that source was not rebuilt after it
         # was written: a run that rebuilt it and stopped before its own manifest left a ledger newer than the
