@@ -76,6 +76,17 @@ def test_a_programming_source_listing_a_natural_language_is_invalid(languages, w
         _recipe(languages, category="programming")
 
 
+def test_a_programming_source_of_unknown_languages_is_valid_and_a_misspelt_code_said_once():
+    """rv60: `[und]` (languages unknown: a null language) was refused as a natural language, though such a source
+    builds every document into its code folders; `[Code]` got "did you mean 'code'" and "'Code' is a natural
+    language" together."""
+    assert _recipe(["und"], category="programming").is_code
+    for bad in ("Code", "CODE:Python", "python"):
+        with pytest.raises(ValueError) as err:
+            _recipe([bad], category="programming")
+        assert "natural language" not in str(err.value) and "1 validation error" in str(err.value), bad
+
+
 def test_the_reader_of_a_mixed_source_keeps_the_raw_value_only_when_it_corrected_it():
     """`French` -> fr keeps `language_raw` (as in a prose source); `python` -> code:python is the convention (as in a
     code source); a pure code source's reader still reads `en` as `code:en`."""

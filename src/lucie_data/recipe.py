@@ -337,8 +337,13 @@ def recipe_problems(stages: list, languages: list | None, input_spec: Any,
     if category == "programming" and isinstance(languages, list):
         # a programming source reads every record's language as a programming language's name (`en` -> `code:en`),
         # so a natural language it lists is never met: its documents were removed as language_not_expected
+        from .languages import language_problem
+
         for i, lang in enumerate(languages):
-            if isinstance(lang, str) and not lang.startswith("code"):
+            # (`und`: the languages are unknown, a null language; a value that is no language at all is said by its
+            # own check: rv60, `[und]` was refused, `[Code]` got two contradicting messages)
+            if (isinstance(lang, str) and not lang.lower().startswith("code") and lang != "und"
+                    and not language_problem(lang)):
                 out.append((("languages", i), f"{lang!r} is a natural language, and a `category: programming` source "
                             f"holds code only (each record's language is read as a programming language's name: "
                             f"{lang!r} would be `code:{lang}`, then removed as language_not_expected): list `code` or "
