@@ -48,6 +48,8 @@ def test_a_file_no_build_wrote_in_a_source_folder_stops_the_build_that_would_del
     out = tmp_path / "out"
     assert main(["build", str(PUD), "--output", str(out)]) == 0
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["pipeline"]["name"]
+    (out / "sources" / "pud_en" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # (rv60: the system's, not refused)
+    assert main(["build", str(PUD), "--output", str(out)]) == 0
     stray = out / "sources" / "pud_en" / "mymix"
     stray.mkdir()
     (stray / "README.md").write_text("a mix\n", encoding="utf-8")
@@ -83,3 +85,7 @@ def test_a_mix_inside_a_builds_source_folders_is_refused(tmp_path, capsys):
     assert f"output {target} is inside {out / 'sources'}, the build's source folders" in err and "Traceback" not in err
     assert not target.exists()
     assert main(["mix", "build", str(out), "--weights", str(weights)]) == 0 and (out / "mix" / "mix_plan.json").is_file()
+    other = tmp_path / "webapp"  # (rv60: a `sources/` beside another tool's manifest.json is no build's)
+    (other / "sources").mkdir(parents=True)
+    (other / "manifest.json").write_text('{"name": "my web app"}', encoding="utf-8")
+    assert main(["mix", "build", str(out), "--weights", str(weights), "--output", str(other / "sources" / "m")]) == 0

@@ -1386,7 +1386,9 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
     foreign = []
     for src in sources:
         try:
-            extra = sorted(set(os.listdir(out / "sources" / src.name)) - SOURCE_ENTRIES)
+            # (hidden files, `.DS_Store`, `._x`, `.nfs…`, are the system's, not a user's work: replaced with the rest; rv60)
+            extra = sorted(e for e in set(os.listdir(out / "sources" / src.name)) - SOURCE_ENTRIES
+                           if not e.startswith("."))
         except OSError:
             continue
         foreign += [f"sources/{src.name}/{e}" for e in extra]

@@ -2001,7 +2001,10 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     # rv58: a mix in a build's sources/<source>/ was deleted without a word when that source was rebuilt (a source
     # folder is replaced whole); BUILD/mix, the default, is the build folder's own place for it
     resolved_build = build.resolve()
-    builds = [a for a in target.parents if a.name == "sources" and (a.parent / "manifest.json").is_file()]
+    from ..runner import PIPELINE_MARKER, _is_build_manifest
+
+    builds = [a for a in target.parents if a.name == "sources" and (
+        (a.parent / PIPELINE_MARKER).is_file() or _is_build_manifest(a.parent / "manifest.json"))]
     if builds or target == resolved_build / "sources":
         where = builds[0] if builds else target
         raise MixPlanError(f"output {target} is inside {where}, the build's source folders, which a rebuild replaces "
