@@ -107,3 +107,22 @@ def test_a_full_disk_during_mix_build_is_one_clear_line_and_leaves_nothing(small
     assert f"no space is left on the file system of {small_disk / 'm'}: the mix was not written" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in small_disk.iterdir()) == [".m.lock", "filler"]
+
+
+def test_an_output_folder_whose_name_is_not_utf8_is_refused_before_any_work(tmp_path):
+    """rv60: `--output café_out` typed in a Latin-1 terminal (its é the byte 0xE9): every source failed as "a
+    defect", then the manifest's write ended on a traceback. Refused now, as an input with such a name is, for the
+    build, the report and the mix folders alike; nothing is made."""
+    import os
+
+    name = os.path.join(os.fsencode(tmp_path), b"caf\xe9_out")
+    build_dir = tmp_path / "b"
+    assert main(["build", str(PUD), "--output", str(build_dir)]) == 0
+    weights = tmp_path / "w.yaml"
+    weights.write_text("factors: {en--web: 1}\n", encoding="utf-8")
+    for argv in ([b"build", os.fsencode(PUD), b"--output", name], [b"report", os.fsencode(build_dir), b"--output", name],
+                 [b"mix", b"build", os.fsencode(build_dir), b"--weights", os.fsencode(weights), b"--output", name]):
+        run = subprocess.run([os.fsencode(sys.executable), b"-m", b"lucie_data", *argv], capture_output=True)
+        err = run.stderr.decode("utf-8", "replace")
+        assert run.returncode == 2 and "caf\\xe9_out: its name is not UTF-8" in err and "Traceback" not in err, err
+        assert not os.path.exists(name)

@@ -150,7 +150,9 @@ def _looks_like_pipeline(p: Path, data) -> bool:
 def _check_output(out: Path, given: str | None, pipe) -> None:
     """The build folder can be made (review: `output_dir: afile`, a file, gave a FileExistsError traceback)."""
     from .errors import InputError
+    from .recipe import require_utf8_path
 
+    require_utf8_path(out, "build folder")  # (before making it: rv60)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

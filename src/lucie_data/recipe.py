@@ -20,7 +20,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, Field, TypeAda
                       ValidationInfo, field_validator, model_validator)
 
 from .buildfiles import NAME_RE
-from .errors import ConfigIssue, RecipeError, in_file_order
+from .errors import ConfigIssue, InputError, RecipeError, in_file_order
 from .languages import not_a_yaml_boolean
 from .licenses import LicensePolicy, UNKNOWN, normalize_license
 from .mix.build import MixSpec
@@ -919,6 +919,17 @@ def _not_utf8(m: Path) -> str:
     shown = os.fsencode(m).decode("utf-8", "backslashreplace")
     return (f"{shown}: its name is not UTF-8, and the build records input names as text: rename it to a UTF-8 name "
             "(a folder of Latin-1 names: convmv -r -f latin1 -t utf-8 --notest FOLDER), or make `paths` leave it out")
+
+
+def require_utf8_path(path: Path, what: str) -> None:
+    """An output folder whose name is not UTF-8 (typed in a Latin-1 locale: Python keeps its bytes as lone
+    surrogates), refused before any work: every source failed as "a defect", then the manifest's write ended on a
+    traceback (rv60). The build records its paths as text, as it does its inputs'."""
+    if not _utf8_path(path):
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise InputError(f"{what} {shown}: its name is not UTF-8, and lucie-data records its paths as text: give a "
+                         "folder with a UTF-8 name (in a Latin-1 locale, type the name in a UTF-8 terminal, or rename "
+                         "it with convmv -f latin1 -t utf-8 --notest)")
 
 
 def _not_a_file(m: Path) -> str:

@@ -1402,6 +1402,9 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
 def build(pipe: LoadedPipeline, output: Path | None = None, workers: int | None = None,
           only: list[str] | None = None, on_event: Callable[[str, dict], None] = lambda e, d: None) -> BuildResult:
     out = Path(output).resolve() if output else pipe.output_dir
+    from .recipe import require_utf8_path
+
+    require_utf8_path(out, "build folder")
     check_folder_pipeline(out, pipe)  # before any work
     sources = pipe.sources
     if only:

@@ -23,6 +23,9 @@ def cmd_report(args) -> int:
 
         _check_tokenizer(args.tokenizer, flag="--tokenizer")
     out_dir = Path(args.output) if args.output else build_dir / "reports"
+    from ..recipe import require_utf8_path
+
+    require_utf8_path(out_dir.resolve(), "report folder")
     report = build_report(build_dir, tokenizer=args.tokenizer)
     try:
         paths = write_reports(report, out_dir)

@@ -1987,6 +1987,14 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         raise MixPlanError(f"a lucie-data build is writing {build} right now ({writing}): build the mix when it has "
                            "finished")
     target = Path(config.output).resolve()
+    from ..recipe import require_utf8_path
+
+    from ..errors import InputError
+
+    try:
+        require_utf8_path(target, "mix folder")
+    except InputError as err:
+        raise MixPlanError(str(err)) from None
     # a file where a folder of the output path should be: say so, rather than fail creating the folder later
     blocker = next((a for a in target.parents if a.exists()), None)
     if blocker is not None and not blocker.is_dir():
