@@ -29,7 +29,9 @@ def test_trace_while_a_build_writes_the_folder_says_so(tmp_path, capsys, hold_lo
     assert "status    KEPT" in capsys.readouterr().out
 
 
-def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path):
+@pytest.mark.parametrize("entry", [["-m", "lucie_data"],
+                                   ["-W", "ignore", "-c", "import sys; from lucie_data.cli import main; sys.exit(main())"]])
+def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path, entry):
     """Under a non-UTF-8 locale (`LANG=en_US.ISO-8859-1`; here the C locale with Python's coercion and UTF-8 mode
     off, which reads ASCII) `build` stopped on a UnicodeEncodeError traceback at its first line (`→`), and with
     PYTHONIOENCODING=utf-8 every source failed writing datatrove's task logs. It now runs in UTF-8 mode, and a
@@ -42,7 +44,8 @@ def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path):
                            env=env, capture_output=True, text=True)
     assert probe.stdout.strip().lower() not in ("utf-8", "utf8"), probe.stdout  # (the setting does what it says)
     out = tmp_path / "déjà vu"
-    run = subprocess.run([sys.executable, "-m", "lucie_data", "build", str(PUD), "--output", str(out)], env=env,
+    # (rv60: the command line as given, interpreter options too; `-c` was started as `-m lucie_data`)
+    run = subprocess.run([sys.executable, *entry, "build", str(PUD), "--output", str(out)], env=env,
                          capture_output=True)
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
     assert b"Traceback" not in run.stderr and "→".encode() in run.stdout

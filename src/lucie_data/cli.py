@@ -575,13 +575,21 @@ def _in_utf8() -> None:
     encodings = {codecs_name(locale.getpreferredencoding(False)), codecs_name(sys.getfilesystemencoding())}
     if encodings == {"utf-8"}:
         return
-    os.environ["PYTHONUTF8"] = "1"
+    os.environ["PYTHONUTF8"] = "1"  # (its worker processes inherit it)
     os.environ["LUCIE_DATA_NO_UTF8_REEXEC"] = "1"  # (once: should UTF-8 mode not take, run as is)
-    script = sys.argv[0]
-    how = ["-m", "lucie_data"] if not script or script.endswith("__main__.py") or script == "-m" else [script]
+    # the command line as given, interpreter options included (rv60: rebuilt from sys.argv, `python -m
+    # lucie_data.cli` and `python -c …` started something else); a program read from stdin cannot be read twice
+    orig = list(getattr(sys, "orig_argv", None) or [])
+    if len(orig) < 2 or sys.argv[0] in ("", "-"):
+        for stream in (sys.stdout, sys.stderr):  # (this process's own output, at least)
+            try:
+                stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+            except (AttributeError, ValueError):
+                pass
+        return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-X", "utf8", *how, *sys.argv[1:]])
+    os.execv(sys.executable, [sys.executable, "-X", "utf8", *orig[1:]])
 
 
 def codecs_name(encoding: str) -> str:
