@@ -253,12 +253,15 @@ def test_weights_keys_yaml_reads_as_other_types_are_named_as_written_at_their_li
     demo = Path(__file__).resolve().parents[1] / "sources" / "demo" / "eltec_fr.yaml"
     pipe = tmp_path / "p.yaml"
     pipe.write_text(f"name: p\nsources: [{demo}]\nmix:\n  factors:\n    fr--book: 1\n    null: 2\n"
-                    f"  sources:\n    2024-01-01: 1\n")
+                    f"  sources:\n    2024-01-01: 1\n  languages:\n    no: 2\n")
     issues = validate_paths([pipe])
     assert [(i.line, i.path, i.message) for i in issues] == [
         (6, "mix.factors.None", f"the key `null` is read by YAML as null, not as a name: quote it (`'null': …`) {fix}"),
         (8, "mix.sources.2024-01-01", "the key `2024-01-01` is read by YAML as a date, not as a name: quote it "
-                                      f"(`'2024-01-01': …`) {fix}")]
+                                      f"(`'2024-01-01': …`) {fix}"),
+        # (rv60: named `false`, with "quote it ('false': …)")
+        (10, "mix.languages.False", "a key is read by YAML as the boolean false (`yes`, `no`, `on`, `off`, `true` and "
+                                    "`false` are), not as a name: quote it if it is one (Norwegian: `'no'`), else remove it")]
 
 
 def test_invalid_stats(tmp_path):

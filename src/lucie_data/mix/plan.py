@@ -257,9 +257,11 @@ _YAML_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a
 def _yaml_key_message(key: Any, written: str | None = None) -> str:
     """rv56: `null: 1`, `true: 1`, `2024-01-01: 2` were named `factors.None`, `factors.datetime.date(2024, 1, 1)`, at
     the line of `factors:`: YAML reads such keys as null, booleans, numbers and dates, which name nothing here."""
+    if written is None and isinstance(key, bool):  # (rv60: `no:`, Norwegian, was named `false`, "quote 'false'")
+        return (f"a key is read by YAML as the boolean {str(key).lower()} (`yes`, `no`, `on`, `off`, `true` and `false` "
+                "are), not as a name: quote it if it is one (Norwegian: `'no'`), else remove it")
     if written is None:
-        written = ("null" if key is None else str(key).lower() if isinstance(key, bool) else
-                   key.isoformat() if hasattr(key, "isoformat") else str(key))
+        written = ("null" if key is None else key.isoformat() if hasattr(key, "isoformat") else str(key))
     kind = _YAML_KINDS.get(type(key), "a date" if hasattr(key, "isoformat") else type(key).__name__)
     return f"the key `{written}` is read by YAML as {kind}, not as a name: quote it (`'{written}': …`) if it is one, " \
            f"else remove it"
