@@ -1,0 +1,88 @@
+"""rv60 (code review): mix plan's and report's output files are replaced whole only where a rename may replace them
+(F4); a command whose product is its stdout fails when stdout cannot be written (F9)."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+
+@pytest.fixture
+def plan(tmp_path, monkeypatch):
+    """Run `mix plan --json PATH` (Lucie's bundled composition) in tmp_path; the JSON it writes to a plain file."""
+    from lucie_data.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["mix", "plan", "--json", str(tmp_path / "expected.json")]) == 0
+    expected = (tmp_path / "expected.json").read_text(encoding="utf-8")
+    (tmp_path / "expected.json").unlink()
+    assert len(expected.encode()) < 60_000  # (the pipes below hold it whole: no reader thread needed)
+
+    def run(path) -> str:
+        assert main(["mix", "plan", "--json", str(path)]) == 0
+        return expected
+    return run
+
+
+def test_mix_plan_json_through_a_symlink_writes_its_target(plan, tmp_path):
+    """rv60 F4: `--json link.json` (link.json → real.json) replaced the link by a regular file, real.json untouched."""
+    (tmp_path / "real.json").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "link.json").symlink_to("real.json")
+    expected = plan(tmp_path / "link.json")
+    assert (tmp_path / "link.json").is_symlink() and os.readlink(tmp_path / "link.json") == "real.json"
+    assert (tmp_path / "real.json").read_text(encoding="utf-8") == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
+
+
+def test_mix_plan_json_into_a_fifo_and_dev_fd(plan, tmp_path):
+    """rv60 F4: `--json >(jq .)` (a pipe's /dev/fd/N) failed "No such file or directory", and a FIFO was replaced
+    by a regular file: both are written in place, as before rv57 F6."""
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # (a reader there: the plan's open of the FIFO goes on)
+    try:
+        expected = plan(fifo)
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+        assert _read_all(reader) == expected.encode()
+    finally:
+        os.close(reader)
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.fifo"]
+
+    r, w = os.pipe()
+    try:
+        expected = plan(f"/dev/fd/{w}")
+        os.close(w)
+        w = None
+        assert _read_all(r) == expected.encode()
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:  # (nothing written, the writer still open: what there is)
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_mix_plan_json_keeps_the_file_mode_and_takes_over_a_killed_runs_temporary(plan, tmp_path):
+    """rv60 F4: the replaced file lost its mode (0600 became 0644), and a run killed mid-write left a hidden
+    temporary no later run removed (the pid was in its name)."""
+    out = tmp_path / "plan.json"
+    out.write_text("an earlier plan\n", encoding="utf-8")
+    out.chmod(0o600)
+    (tmp_path / ".plan.json.lucie-tmp").write_text('{"half": "a killed run', encoding="utf-8")
+    expected = plan(out)
+    assert out.read_text(encoding="utf-8") == expected
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
