@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
+
+from .conftest import SHARED, write
 
 
 @pytest.fixture
@@ -86,3 +90,55 @@ def test_mix_plan_json_keeps_the_file_mode_and_takes_over_a_killed_runs_temporar
     assert out.read_text(encoding="utf-8") == expected
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
+
+
+def _run(argv, stdout, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lucie_data.cli", *map(str, argv)], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture
+def traced(tmp_path):
+    """A one-source build of two ELTeC chapters (CC-BY-4.0, shared corpora), and the `trace` of its first one."""
+    from lucie_data.cli import main
+
+    with open(SHARED / "fr_eltec_novels.jsonl", encoding="utf-8") as f:
+        records = [json.loads(next(f)) for _ in range(2)]
+    write(tmp_path / "s.jsonl", "".join(json.dumps({"id": f"ch{i}", "text": r["text"]}) + "\n"
+                                        for i, r in enumerate(records)))
+    write(tmp_path / "s.yaml", "name: s\ncategory: book\nlanguages: [fr]\nlicense: CC-BY-4.0\n"
+          "input: {type: jsonl, paths: [s.jsonl]}\n")
+    assert main(["build", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "out")]) == 0
+    return ["trace", tmp_path / "out", "s/ch0"]
+
+
+@pytest.mark.parametrize("json_too", [True, False])
+def test_a_command_whose_product_is_its_stdout_fails_when_stdout_cannot_be_written(traced, json_too, tmp_path):
+    """rv60 F9: `trace --json` and `schema` into /dev/full exited 0 (only the warning for lost messages on stderr),
+    so `trace … --json > out.json && use out.json` went on with an empty file; `stages` too: the three print all
+    they give, as `mix plan --json -` does (6e70f53). Exit 2 with one error line; a reader gone stays exit 0."""
+    commands = [[*traced, "--json"] if json_too else traced, ["schema"], ["stages"]]
+    for argv, what in zip(commands, ("the lineage", "the schema", "the stage list")):
+        with open("/dev/full", "w") as full:
+            p = _run(argv, full, tmp_path)
+        assert p.returncode == 2, (argv, p.stderr)
+        assert p.stderr == (f"error: cannot write {what} to the standard output (No space left on device): "
+                            "redirect it to a writable file\n"), argv
+
+        r, w = os.pipe()
+        os.close(r)  # (`| head` done before it began: every write is EPIPE)
+        try:
+            p = _run(argv, w, tmp_path)
+        finally:
+            os.close(w)
+        assert p.returncode == 0 and p.stderr == "", (argv, p.stderr)
+
+
+def test_mix_plan_json_dash_into_a_full_stdout_says_one_error(tmp_path):
+    """rv60 F9: besides its error, `mix plan --json -` said the warning for lost messages ("the command carries
+    on … to keep its messages"), which the plan's loss is not."""
+    with open("/dev/full", "w") as full:
+        p = _run(["mix", "plan", "--json", "-"], full, tmp_path)
+    assert p.returncode == 2
+    assert "error: --json -: cannot write the plan to the standard output (No space left on device)" in p.stderr
+    assert "warning" not in p.stderr and "Traceback" not in p.stderr, p.stderr

@@ -288,13 +288,16 @@ def cmd_build(args) -> int:
 # ---------------------------------------------------------------------------------------------- stages / schema
 def cmd_stages(args) -> int:
     from .stages import stage_table
+    from .writes import check_stdout_written, stdout_is_product
 
+    stdout_is_product()  # (rv60 F9: the list is all the command gives; lost, it fails)
     con = _console()
     for tname, spec in sorted(stage_table().items()):
         doc = (spec.__doc__ or "").strip().splitlines()[0] if spec.__doc__ else ""
         con.print(f"[bold cyan]{tname}[/bold cyan]  {doc}")
         _print_fields(con, spec, "    ", skip={"type"})
         _print_presets(con, tname)
+    check_stdout_written("the stage list")
     return 0
 
 
@@ -416,6 +419,9 @@ def _constraint_str(metadata) -> str:
 
 def cmd_schema(args) -> int:
     from .recipe import PipelineRecipe, SourceRecipe
+    from .writes import check_stdout_written, stdout_is_product
+
+    stdout_is_product()  # (rv60 F9: the schema is all the command gives; lost, it fails)
 
     model = PipelineRecipe if args.kind == "pipeline" else SourceRecipe
     schema = model.model_json_schema()
@@ -428,6 +434,7 @@ def cmd_schema(args) -> int:
                                  "a pipeline's `defaults:` and a `preset:` may give the other keys; `lucie-data "
                                  "validate` checks the recipe they make together.").strip()
     print(json.dumps(schema, indent=2))
+    check_stdout_written("the schema")
     return 0
 
 
@@ -520,6 +527,7 @@ class _ReaderMayGo:
         self._gone = False
         self._on_lost = on_lost
         self.lost: OSError | None = None  # the write error that stopped it, if any (`mix plan --json -` fails on it)
+        self.product = False  # stdout holds the command's product: its loss is the command's error, not a warning
 
     def write(self, text):
         if not self._gone:
@@ -543,7 +551,8 @@ class _ReaderMayGo:
     def _lost(self, err: OSError) -> None:
         self.lost = err
         self._to_devnull()
-        if self._on_lost is not None and not isinstance(err, BrokenPipeError):  # (a reader gone is no news)
+        if self._on_lost is not None and not isinstance(err, BrokenPipeError) and not self.product:  # (a reader
+            # gone is no news; a lost product is said by its command: writes.stdout_is_product, rv60 F9)
             self._on_lost(err)
 
     def _to_devnull(self) -> None:

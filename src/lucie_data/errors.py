@@ -64,6 +64,12 @@ class InputError(LucieError):
     exit_code = 2
 
 
+class OutputError(LucieError):
+    """A command's product (what it is run for, e.g. `schema`'s JSON on stdout) that could not be written."""
+
+    exit_code = 2
+
+
 class BuildError(LucieError):
     """A build that ran but could not account for its documents or failed a task. ``result``: the build's result
     when sources failed and the others were built (runner.build raises it after writing the manifest)."""

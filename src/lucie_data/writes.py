@@ -3,7 +3,35 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
+
+
+def stdout_is_product() -> None:
+    """Say that what the command writes to stdout is its product, not a log: its loss is then the command's error
+    (stdout_lost below), not the warning cli._ReaderMayGo gives for lost messages (rv60 F9: one error line)."""
+    if hasattr(sys.stdout, "product"):
+        sys.stdout.product = True
+
+
+def stdout_lost() -> OSError | None:
+    """The error that lost what was written to stdout (cli._ReaderMayGo, which carries on after it), None when all
+    was written or the reader had enough (`| head`, BrokenPipeError: no failure). Flushes stdout first."""
+    sys.stdout.flush()
+    lost = getattr(sys.stdout, "lost", None)
+    return None if lost is None or isinstance(lost, BrokenPipeError) else lost
+
+
+def check_stdout_written(what: str) -> None:
+    """Raise OutputError (exit 2) when ``what``, the command's product on stdout, was lost (ENOSPC, EIO). rv60 F9:
+    `trace --json` and `schema` into /dev/full exited 0, as `mix plan --json -` did before 6e70f53, so
+    `schema > s.json && use s.json` went on with an empty file."""
+    lost = stdout_lost()
+    if lost is not None:
+        from .errors import OutputError
+
+        raise OutputError(f"cannot write {what} to the standard output ({lost.strerror or lost}): redirect it to a "
+                          "writable file")
 
 
 def replace_files(texts: dict[Path, str]) -> None:

@@ -108,16 +108,16 @@ def _file_among_parents(path: Path) -> Path | None:
 def _write_output(path: Path | str, option: str, text: str, note=None) -> None:
     """Write one output of ``mix plan``; an unwritable path (permissions, a full disk) is a clear error, leaving an
     earlier file of that name as it was."""
+    from ..writes import replace_files, stdout_is_product, stdout_lost
+
     if path == STDOUT:
+        stdout_is_product()
         sys.stdout.write(text)
-        sys.stdout.flush()
-        lost = getattr(sys.stdout, "lost", None)  # (cli._ReaderMayGo: a log's loss is no failure, the plan's is)
-        if lost is not None and not isinstance(lost, BrokenPipeError):  # (`| head`: the reader had enough)
+        lost = stdout_lost()  # (cli._ReaderMayGo: a log's loss is no failure, the plan's is; `| head` none)
+        if lost is not None:
             raise MixError(f"{option} -: cannot write the plan to the standard output ({lost.strerror or lost}): "
                            f"redirect it to a writable file, or give {option} a file name")
         return
-    from ..writes import replace_files
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_files({path: text})  # whole or not at all, an earlier file kept (rv57 F6: a full disk left it empty)

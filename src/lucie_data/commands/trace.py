@@ -6,9 +6,12 @@ def cmd_trace(args) -> int:
     import json
 
     from ..report.trace import format_trace, trace
+    from ..writes import check_stdout_written, stdout_is_product
 
+    stdout_is_product()  # (rv60 F9: the lineage is all the command gives; lost, it fails, exit 2, before exit 1)
     t = trace(args.build, args.doc_id, mix=args.mix)
     print(json.dumps(t, indent=2, ensure_ascii=False, default=str) if args.json else format_trace(t), end="")
+    check_stdout_written("the lineage")
     # exit 1 when the mix folder holds a copy no mix wrote (as `report` exits 1 when the shards do not reconcile):
     # a script auditing documents one by one must not read that as fine (second auditor review)
     # (and when the document's source failed in the last build: what its folder holds is not output)
