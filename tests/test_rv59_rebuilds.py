@@ -165,7 +165,20 @@ def test_a_project_moved_or_copied_and_a_recipe_moved_rebuild_nothing(tmp_path, 
     capsys.readouterr()
     assert main(["build", str(old_pipe)]) == 0
     assert capsys.readouterr().out.count("up to date") == 2
-    assert key_file.read_text() != earlier and len(key_file.read_text()) == 64  # today's form, from now on
+    assert key_file.read_text() != earlier and key_file.read_text().startswith("v2:")  # today's form, from now on
+    # a stage's model file of the project, by its place in it (rv61: a KenLM or fastText model rebuilt every source
+    # using it after `cp -a`)
+    import lucie_data
+
+    model = Path(lucie_data.__file__).parent / "assets" / "lid.176.ftz"
+    shutil.copy2(model, copy / "lid.ftz")
+    (copy / "books" / "gsd.yaml").write_text(moved + "  - {type: language_id, model: ../lid.ftz}\n", encoding="utf-8")
+    assert main(["build", str(copy / "p.yaml")]) == 0
+    capsys.readouterr()
+    third = tmp_path / "third" / "proj"
+    shutil.copytree(copy, third, symlinks=True)
+    assert main(["build", str(third / "p.yaml")]) == 0
+    assert capsys.readouterr().out.count("up to date") == 2
     # and an input's content still rebuilds (its size or time is in the key, wherever the project is)
     (copy / "en_ud_pud.jsonl").write_text((copy / "en_ud_pud.jsonl").read_text(encoding="utf-8")[:-200] + "\n",
                                           encoding="utf-8")
@@ -192,9 +205,12 @@ def test_a_finished_build_copied_without_its_times_is_not_taken_for_a_stopped_on
     assert main(["report", str(build)]) == 0 and main(["mix", "build", str(build)]) == 0
     manifest = build / "manifest.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
-    assert all(len(s["build_key"]) == 64 for s in data["sources"])
-    for s in data["sources"]:  # an earlier version's manifest
+    assert all(s["build_key"].startswith("v2:") for s in data["sources"])
+    for s in data["sources"]:  # an earlier version's manifest, and keys (copied without their times)
         del s["build_key"]
+    for key in (build / "sources").glob("*/.build_key"):
+        key.write_text(key.read_text().removeprefix("v2:"))
+        os.utime(key, ns=(later, later))
     stat = manifest.stat()
     manifest.write_text(json.dumps(data), encoding="utf-8")
     os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -203,3 +219,12 @@ def test_a_finished_build_copied_without_its_times_is_not_taken_for_a_stopped_on
     assert stopped_since_manifest(build) == []
     (build / "sources" / "pud" / "ledger.json").unlink()  # and one a rebuild was writing when it stopped
     assert stopped_since_manifest(build) == ["pud"]
+    # rv61: under an earlier version's manifest, a source this version rebuilt (its key in today's form) and stopped
+    # after, with the same counts and recipe, is a stop too (it was taken for tampering); an earlier key is not
+    legacy = build / "sources" / "gsd" / ".build_key"
+    legacy.write_text("0" * 64)
+    os.utime(legacy, ns=(later, later))
+    assert stopped_since_manifest(build) == ["pud"]
+    legacy.write_text("v2:" + "0" * 64)
+    os.utime(legacy, ns=(later, later))
+    assert stopped_since_manifest(build) == ["gsd", "pud"]

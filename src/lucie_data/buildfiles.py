@@ -298,7 +298,9 @@ def stopped_since_manifest(build) -> list[str]:
         if entry is not None and isinstance(entry.get("build_key"), str):
             if key != entry["build_key"]:
                 out.append(name)
-        elif newer and (entry is None or not _matches_entry(key_file.parent, entry)):
+        elif newer and (entry is None or key.startswith("v2:") or not _matches_entry(key_file.parent, entry)):
+            # (a key in today's form after an earlier version's manifest: this version rebuilt or re-keyed the source
+            # after it, and stopped before its own manifest; rv61)
             out.append(name)
     return out
 

@@ -798,7 +798,25 @@ def source_build_key(src: LoadedSource, opts: RunOptions, legacy: bool = False) 
     licences: an edited sidecar must rebuild, rules 2 and 4), seed, task count, tokenizer, policy, version.
     ``legacy``: the key as versions before 2026-11-28 computed it (absolute paths, the recipe's `paths:` as written),
     which a folder they built still holds: taken as this key, so that upgrading rebuilds nothing by itself."""
-    return hashlib.sha256(json.dumps(build_key_payload(src, opts, legacy), sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(build_key_payload(src, opts, legacy), sort_keys=True).encode()).hexdigest()
+    # (today's keys say their form: a key on disk in it was written by this version, which tells a rebuild stopped
+    # after an earlier version's manifest from a folder copied without its times; buildfiles.stopped_since_manifest)
+    return digest if legacy else KEY_FORM + digest
+
+
+KEY_FORM = "v2:"
+
+
+def _relative_paths(value, base: Path):
+    """``value`` with every string that is an absolute path under ``base`` written relative to it (a model or
+    tokenizer file of the project, which the recipe loader makes absolute)."""
+    if isinstance(value, dict):
+        return {k: _relative_paths(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative_paths(v, base) for v in value]
+    if isinstance(value, str) and os.path.isabs(value) and Path(value).is_relative_to(base):
+        return Path(value).relative_to(base).as_posix()
+    return value
 
 
 def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False) -> dict:
@@ -811,10 +829,16 @@ def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False)
     files rebuilt its source, each to the same bytes (the documents record those relative paths, nothing else)."""
     recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
     base = None if legacy else _common_base(src)
-    if not legacy and isinstance(recipe.get("input"), dict):
-        recipe["input"] = {**recipe["input"], "paths": None}  # (the files they match are `inputs`)
+    options = opts.key()
+    if not legacy:
+        if isinstance(recipe.get("input"), dict):
+            recipe["input"] = {**recipe["input"], "paths": None}  # (the files they match are `inputs`)
+        # a stage's model and the tokenizer, files of the project, by their place in it (rv61: a KenLM model made every
+        # source using it rebuild after `cp -a` of the project); their content is keyed by `stage_files` / sha256
+        recipe["stages"] = _relative_paths(recipe.get("stages"), base)
+        options["tokenizer"] = _relative_paths(options.get("tokenizer"), base)
     payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs, base),
-               "options": opts.key(), "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT,
+               "options": options, "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT,
                "read": READ_FORMAT}
     if src.sidecar is not None:
         payload["sidecar"] = input_fingerprint([src.sidecar], base)
