@@ -1023,12 +1023,27 @@ def _only_descriptive_change(old: str | None, new: str) -> bool:
     try:
         a, b = json.loads(old or ""), json.loads(new)
         for d in (a, b):
-            d.pop("recipe_file", None)  # a project copied or moved elsewhere (third review: a false "edited")
-            for k in NOT_IN_DOCUMENTS:
+            home = os.path.dirname(d.pop("recipe_file", None) or "/")  # a project copied or moved elsewhere (third
+            for k in NOT_IN_DOCUMENTS:                                 # review: a false "edited")
                 d["recipe"].pop(k, None)
+            # `paths:` re-spelled to the same files (the build key says they are: rv61, a recipe moved into a subfolder
+            # was said "edited or damaged"), and a model file's absolute path, by its place from the recipe
+            if isinstance(d["recipe"].get("input"), dict):
+                d["recipe"]["input"].pop("paths", None)
+            d["recipe"]["stages"] = _paths_from(d["recipe"].get("stages"), home)
         return a == b
     except (ValueError, TypeError, KeyError, AttributeError):
         return False
+
+
+def _paths_from(value, home: str):
+    if isinstance(value, dict):
+        return {k: _paths_from(v, home) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_paths_from(v, home) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return os.path.relpath(value, home)
+    return value
 
 
 def resolved_recipe_text(src: LoadedSource) -> str:
