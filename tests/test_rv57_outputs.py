@@ -83,6 +83,10 @@ def test_a_report_that_cannot_be_written_whole_replaces_no_earlier_report(tmp_pa
     earlier = {f"provenance.{ext}": f"an earlier {ext} report\n".encode() for ext in sizes}
     for name, data in earlier.items():
         (rep / name).write_bytes(data)
+    # (rv61 N4: a report file that is a symlink was written in place through it, and left a fragment)
+    (tmp_path / "kept.html").write_bytes(earlier["provenance.html"])
+    (rep / "provenance.html").unlink()
+    (rep / "provenance.html").symlink_to(tmp_path / "kept.html")
 
     p = _run_with_file_size_limit((max(sizes["json"], sizes["md"]) + sizes["html"]) // 2, "report", build,
                                   "--output", rep, cwd=tmp_path)
@@ -90,11 +94,14 @@ def test_a_report_that_cannot_be_written_whole_replaces_no_earlier_report(tmp_pa
     assert f"error: cannot write the report into {rep} (File too large; no report file there was replaced)" \
         in p.stderr
     assert {f.name: f.read_bytes() for f in rep.iterdir()} == earlier  # no *.tmp, not one file replaced
+    assert (rep / "provenance.html").is_symlink() and not list(tmp_path.glob(".kept.html*"))
 
     p = _run_with_file_size_limit(sizes["html"] + 4096, "report", build, "--output", rep, cwd=tmp_path)
     assert p.returncode == 0, p.stderr  # with room, the three are replaced
     assert sorted(f.name for f in rep.iterdir()) == sorted(earlier)
     assert (rep / "provenance.json").read_text(encoding="utf-8") == to_json(report)
+    assert (rep / "provenance.html").is_symlink()  # the link kept, its file replaced
+    assert (tmp_path / "kept.html").read_text(encoding="utf-8") == to_html(report)
 
 
 @pytest.fixture

@@ -46,9 +46,15 @@ def replace_files(texts: dict[Path, str]) -> None:
     `/dev/fd/N`, `/dev/stdout`) is written in place through its path, as before rv57 F6. rv60 F4: the rename made
     `--json >(jq .)` fail, replaced a symlinked `--json link.json` by a file, and as root would have replaced the
     `/dev/stdout` link itself. A replaced file keeps its mode (rv60 F4: it lost it)."""
-    replaceable = {path: _replaceable(path) for path in texts}
-    replaced = [(path, text) for path, text in texts.items() if replaceable[path]]
-    in_place = [(path, text) for path, text in texts.items() if not replaceable[path]]
+    replaced, in_place = [], []
+    for path, text in texts.items():
+        target = _link_target(path)
+        if target is not None:  # a symlink to a regular file: that file replaced, the link kept (rv61 N4: written in
+            replaced.append((target, text))  # place, a full disk left it a 4 KiB fragment)
+        elif _replaceable(path):
+            replaced.append((path, text))
+        else:
+            in_place.append((path, text))
     temps: list[tuple[Path, int]] = []  # (temporary, its open descriptor, holding its lock until renamed)
     try:
         for path, text in replaced:
@@ -70,6 +76,18 @@ def replace_files(texts: dict[Path, str]) -> None:
     finally:
         for _, fd in temps:
             os.close(fd)
+
+
+def _link_target(path: Path) -> Path | None:
+    """The regular file a symlink ``path`` leads to, or None (not a link, or one to something else: a FIFO, a device,
+    `/dev/stdout`, or nothing yet, which is written in place through the link)."""
+    if not os.path.islink(path):
+        return None
+    real = Path(os.path.realpath(path))
+    try:
+        return real if stat.S_ISREG(os.lstat(real).st_mode) else None
+    except OSError:
+        return None
 
 
 def _replaceable(path: Path) -> bool:
