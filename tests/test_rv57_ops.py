@@ -29,13 +29,18 @@ def test_trace_while_a_build_writes_the_folder_says_so(tmp_path, capsys, hold_lo
     assert "status    KEPT" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("entry", [["-m", "lucie_data"],
-                                   ["-W", "ignore", "-c", "import sys; from lucie_data.cli import main; sys.exit(main())"]])
-def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path, entry):
+WRAPPER = "print('wrapper: start'); import sys; from lucie_data.cli import main; sys.exit(main())"
+
+
+@pytest.mark.parametrize(("entry", "folder"), [(["-m", "lucie_data"], "déjà vu"), (["lucie-data"], "été"),
+                                               (["-W", "ignore", "-c", WRAPPER], "plain")])
+def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path, entry, folder):
     """Under a non-UTF-8 locale (`LANG=en_US.ISO-8859-1`; here the C locale with Python's coercion and UTF-8 mode
     off, which reads ASCII) `build` stopped on a UnicodeEncodeError traceback at its first line (`→`), and with
-    PYTHONIOENCODING=utf-8 every source failed writing datatrove's task logs. It now runs in UTF-8 mode, and a
-    non-ASCII output path keeps its bytes."""
+    PYTHONIOENCODING=utf-8 every source failed writing datatrove's task logs. lucie-data's own program starts again
+    in UTF-8 mode, with its command line as given (rv60), and a non-ASCII output path keeps its bytes; a user's
+    program calling main() is not started again, which would run its own code twice (rv61), and runs in UTF-8 as far
+    as it can (its output, the files it opens)."""
     import os
 
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
@@ -43,12 +48,14 @@ def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path, entry):
     probe = subprocess.run([sys.executable, "-c", "import locale; print(locale.getpreferredencoding(False))"],
                            env=env, capture_output=True, text=True)
     assert probe.stdout.strip().lower() not in ("utf-8", "utf8"), probe.stdout  # (the setting does what it says)
-    out = tmp_path / "déjà vu"
-    # (rv60: the command line as given, interpreter options too; `-c` was started as `-m lucie_data`)
-    run = subprocess.run([sys.executable, *entry, "build", str(PUD), "--output", str(out)], env=env,
+    out = tmp_path / folder
+    # (`lucie-data`: the script pip installs beside the interpreter)
+    command = [str(Path(sys.executable).parent / "lucie-data")] if entry == ["lucie-data"] else [sys.executable, *entry]
+    run = subprocess.run([*command, "build", str(PUD), "--output", str(out), "--workers", "1"], env=env,
                          capture_output=True)
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
     assert b"Traceback" not in run.stderr and "→".encode() in run.stdout
+    assert run.stdout.count(b"wrapper: start") == (1 if "-c" in entry else 0)
     assert (out / "manifest.json").is_file() and (out / "sources" / "pud_en" / "ledger.json").is_file()
 
 

@@ -587,18 +587,45 @@ def _in_utf8() -> None:
     os.environ["PYTHONUTF8"] = "1"  # (its worker processes inherit it)
     os.environ["LUCIE_DATA_NO_UTF8_REEXEC"] = "1"  # (once: should UTF-8 mode not take, run as is)
     # the command line as given, interpreter options included (rv60: rebuilt from sys.argv, `python -m
-    # lucie_data.cli` and `python -c …` started something else); a program read from stdin cannot be read twice
+    # lucie_data.cli` and `python -c …` started something else), and only where the program is lucie-data's own: a
+    # script of the user's calling main() would run its own code twice, a program read from stdin or /dev/fd is
+    # gone (rv61). There, this process goes on in UTF-8 as far as it can: its output, and files it opens
     orig = list(getattr(sys, "orig_argv", None) or [])
-    if len(orig) < 2 or sys.argv[0] in ("", "-"):
-        for stream in (sys.stdout, sys.stderr):  # (this process's own output, at least)
+    if len(orig) < 2 or not _own_program():
+        for stream in (sys.stdout, sys.stderr):
             try:
                 stream.reconfigure(encoding="utf-8", errors="backslashreplace")
             except (AttributeError, ValueError):
                 pass
+        for name in ("C.UTF-8", "C.utf8", "en_US.UTF-8"):  # open()'s default encoding follows LC_CTYPE
+            try:
+                locale.setlocale(locale.LC_CTYPE, name)
+                break
+            except locale.Error:
+                continue
         return
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, "-X", "utf8", *orig[1:]])
+
+
+def _own_program() -> bool:
+    """Whether this process runs lucie-data's own program: `python -m lucie_data` (or `lucie_data.cli`), or the
+    `lucie-data` script pip installs (a few lines that import and call ``main``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name in ("lucie_data.__main__", "lucie_data.cli"):
+        return True
+    script = sys.argv[0] if sys.argv else ""
+    if not script or script == "-" or script.startswith(("/dev/", "/proc/")):
+        return False
+    try:
+        with open(script, "rb") as f:
+            head = f.read(2048)
+    except OSError:
+        return False
+    # (pip's script template: the import, argv[0] cleaned, main called; a user's wrapper is not taken for it)
+    return (len(head) < 2048 and b"from lucie_data.cli import main" in head and b"sys.argv[0] = re.sub(" in head
+            and b"sys.exit(main())" in head)
 
 
 def codecs_name(encoding: str) -> str:
