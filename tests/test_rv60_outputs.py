@@ -142,3 +142,18 @@ def test_mix_plan_json_dash_into_a_full_stdout_says_one_error(tmp_path):
     assert p.returncode == 2
     assert "error: --json -: cannot write the plan to the standard output (No space left on device)" in p.stderr
     assert "warning" not in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_mix_plan_refuses_two_outputs_in_one_file_and_takes_dev_stdout_as_stdout(tmp_path, monkeypatch, capsys):
+    """rv61: `--json F --markdown F` wrote F twice (the Markdown last) with exit 0, and `--json /dev/stdout > out.json`
+    mixed the tables and "wrote" lines into the JSON (the file opened anew at offset 0)."""
+    from lucie_data.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["mix", "plan", "--json", "p.out", "--markdown", "./p.out"]) == 2
+    err = capsys.readouterr().err
+    assert "--json and --markdown both name p.out, which can hold only one of them" in err
+    assert not (tmp_path / "p.out").exists()
+    assert main(["mix", "plan", "--json", "/dev/stdout"]) == 0
+    got = capsys.readouterr()
+    assert json.loads(got.out)["total_tokens_seen"] == 3_121_744_220_736 and "Mix plan" in got.err

@@ -7,6 +7,7 @@ published composition (3,121,744,220,736 tokens seen).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def _output_file(path: str | None, option: str, example: str) -> Path | str | No
     fail with a traceback once the plan is computed. ``-`` is stdout (:data:`STDOUT`); `./-` is a file of that name."""
     if not path:
         return None
-    if path == STDOUT:
+    if path in (STDOUT, "/dev/stdout"):  # (rv61: /dev/stdout, opened anew at offset 0, mixed the tables in)
         return STDOUT
     p = Path(path)
     if p.is_dir():
@@ -158,6 +159,13 @@ def cmd_plan(args) -> int:
         if len(dashes) > 1:  # (rv57 F5: one overwrote the other)
             raise MixError(f"{' and '.join(dashes)} are each `-` (stdout), which can hold only one of them: give the "
                            "others a file name, e.g. --json - --markdown plan.md")
+        files = [(o, v) for o, v in (("--json", json_out), ("--markdown", md_out), ("--weights-out", weights_out))
+                 if isinstance(v, Path)]
+        same = [(a, b, pa) for i, (a, pa) in enumerate(files) for b, pb in files[i + 1:]
+                if os.path.abspath(pa) == os.path.abspath(pb) or (pa.exists() and pb.exists() and pa.samefile(pb))]
+        if same:  # (rv61: `--json F --markdown F` wrote F twice, the Markdown last, exit 0)
+            a, b, pa = same[0]
+            raise MixError(f"{a} and {b} both name {pa}, which can hold only one of them: give each its own file")
         targets = _parse_targets(args.target)
         # targets from the command line replace the pipeline's; without any, its `mix: targets` apply (with its
         # max_epochs), on top of the weights, exactly as `mix build` does, so the plan shown is the one built
