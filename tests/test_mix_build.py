@@ -911,6 +911,29 @@ def test_a_mix_killed_between_the_two_renames_leaves_nothing_behind_on_rerun(mix
     _same_mix(out, mix[0])
 
 
+def test_a_mix_stranded_by_a_killed_swap_is_put_back_before_a_run_that_fails(mix, built, tmp_path, monkeypatch):
+    """rv61: the earlier mix stayed hidden in `.<out>.mix-old`, and a later run that failed deleted it without a word.
+    It is put back in its place first: a run failing after that leaves it as it was."""
+    import errno
+
+    import lucie_data.mix.build as mb
+
+    out = tmp_path / "m"
+    build_mix(built, load_mix_config(built, output=out))
+    os.replace(out, tmp_path / ".m.mix-old")
+
+    def disk_full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mb, "_swap_in", disk_full)
+    lines: list[str] = []
+    with pytest.raises(MixPlanError, match="no space is left"):
+        build_mix(built, load_mix_config(built, output=out), log=lines.append)
+    assert any("the earlier mix, set aside by a mix build stopped while replacing it, is back" in x for x in lines)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((".m", "m"))) == [".m.lock", "m"]
+    _same_mix(out, mix[0])
+
+
 def test_a_users_folders_beside_the_mix_are_left_alone(mix, built, tmp_path):
     """rv58: `<out>.old` and `<out>.partial` were the mix's own working names, deleted whatever they held: a user's
     `mv mymix mymix.old` (the previous release kept aside) went with the next `mix build`, and so did unrelated files

@@ -2143,6 +2143,12 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     lock = _lock_output(out)
     if lock is not None:
         locks.append(lock)
+    stranded = out.with_name(f".{out.name}.mix-old")
+    if not out.exists() and stranded.is_dir() and (stranded / PLAN_FILE).is_file():
+        # a run killed between its two renames left the earlier mix here, and no mix in `out` (rv61: hidden until a
+        # later run deleted it): back in its place first, so that a mix failing now leaves it as it was
+        os.replace(stranded, out)
+        log(f"{out}: the earlier mix, set aside by a mix build stopped while replacing it, is back in its place")
     tmp = partial_folder(out)
     try:
         if tmp.exists():
