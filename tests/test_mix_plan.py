@@ -256,11 +256,11 @@ def test_weights_keys_yaml_reads_as_other_types_are_named_as_written_at_their_li
                     f"  sources:\n    2024-01-01: 1\n  languages:\n    no: 2\n")
     issues = validate_paths([pipe])
     assert [(i.line, i.path, i.message) for i in issues] == [
-        (6, "mix.factors.None", f"the key `null` is read by YAML as null, not as a name: quote it (`'null': …`) {fix}"),
+        (6, "mix.factors.null", f"the key `null` is read by YAML as null, not as a name: quote it (`'null': …`) {fix}"),
         (8, "mix.sources.2024-01-01", "the key `2024-01-01` is read by YAML as a date, not as a name: quote it "
                                       f"(`'2024-01-01': …`) {fix}"),
         # (rv60: named `false`, with "quote it ('false': …)")
-        (10, "mix.languages.False", "a key is read by YAML as the boolean false (`yes`, `no`, `on`, `off`, `true` and "
+        (10, "mix.languages.no", "a key is read by YAML as the boolean false (`yes`, `no`, `on`, `off`, `true` and "
                                     "`false` are), not as a name: quote it if it is one (Norwegian: `'no'`), else remove it")]
 
 

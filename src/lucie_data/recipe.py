@@ -546,7 +546,9 @@ def _yaml_with_lines(text: str, duplicates: list | None = None) -> tuple[Any, di
                     # a key YAML reads as null, a boolean, a number or a date (`~: 1`, `2024-01-01: 2`): pydantic
                     # names it as str() of that value ("None"), so its line is found under that name too (rv56)
                     try:
-                        lines.setdefault(path + (str(yaml.safe_load(key)),), k.start_mark.line + 1)
+                        alias = path + (str(yaml.safe_load(key)),)
+                        lines.setdefault(alias, k.start_mark.line + 1)
+                        lines.setdefault((WRITTEN,) + alias, key)  # (the YAML path shows the key as written: rv61)
                     except yaml.YAMLError:
                         pass
                 walk(v, path + (key,))
@@ -741,11 +743,19 @@ def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
     return None
 
 
+WRITTEN = "\0written"  # lines[(WRITTEN, *path)]: a key YAML read as null, a boolean, a number or a date, as written
+
+
+def _as_written(loc: tuple, lines: dict) -> tuple:
+    """``loc`` with each such key as the file writes it (`mix.languages.no`, not `mix.languages.False`)."""
+    return tuple(lines.get((WRITTEN, *loc[:i + 1]), part) for i, part in enumerate(loc))
+
+
 def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int],
                            root: type[BaseModel] | None = None) -> list[ConfigIssue]:
     """One issue per pydantic error, with the YAML path and line; ``root`` (the validated model) lets an unknown
     key name the allowed ones."""
-    return [ConfigIssue(file, _fmt_path(loc), msg, _line_of(loc, lines))
+    return [ConfigIssue(file, _fmt_path(_as_written(loc, lines)), msg, _line_of(loc, lines))
             for loc, msg in validation_problems(exc, data, root)]
 
 
