@@ -3,6 +3,7 @@
 Texts: UD French GSD and English PUD sentences (/work/shared/corpora, CC-BY-SA-4.0 and CC-BY-SA-3.0; see its README)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,92 @@ def test_a_finished_build_copied_without_its_times_is_not_taken_for_a_stopped_on
     legacy.write_text("v2:" + "0" * 64)
     os.utime(legacy, ns=(later, later))
     assert stopped_since_manifest(build) == ["gsd", "pud"]
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder that shares only the filesystem root with tmp_path (recipes in $HOME, data on /scratch)."""
+    import shutil
+    import uuid
+
+    if not os.path.isdir("/dev/shm") or os.path.commonpath(["/dev/shm", str(tmp_path)]) != "/":
+        pytest.skip("needs /dev/shm beside the temporary folder")
+    folder = Path("/dev/shm") / f"lucie-test-{uuid.uuid4().hex}"
+    folder.mkdir()
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _one_source(proj: Path, data: str, stages: str = "") -> Path:
+    (proj / "pud.yaml").write_text("name: pud\ncategory: web\nlanguages: [en]\nlicense: CC-BY-SA-3.0\n"
+                                   f"input: {{type: jsonl, paths: [{data}]}}\nstages:\n  - type: normalize\n{stages}",
+                                   encoding="utf-8")
+    (proj / "p.yaml").write_text("name: p\nsources: [pud.yaml]\noutput_dir: build\nexecutor: {workers: 1, tasks: 1}\n",
+                                 encoding="utf-8")
+    return proj / "p.yaml"
+
+
+def test_a_stage_string_is_keyed_as_written_when_the_inputs_are_outside_the_project(tmp_path, outside, capsys):
+    """rv62 HIGH: with inputs outside the recipe's folders (the common folder "/"), every stage string under "/" lost
+    its slash in the key: a regex `/The` edited to `The` kept the key, and the build "up to date" kept 30 documents
+    where the edited recipe keeps 16. Only a stage's file fields are keyed by their place."""
+    lines = (SHARED / "en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:30]
+    (outside / "pud.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pipe = _one_source(tmp_path, str(outside / "pud.jsonl"), '  - {type: regex, pattern: "/The"}\n')
+    assert main(["build", str(pipe)]) == 0
+    (tmp_path / "pud.yaml").write_text((tmp_path / "pud.yaml").read_text(encoding="utf-8").replace('"/The"', '"The"'),
+                                       encoding="utf-8")
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    said = capsys.readouterr().out
+    assert "up to date" not in said and "30 read → 16 kept, 14 removed" in said, said
+
+
+def test_data_moved_from_outside_into_the_project_is_rebuilt_with_its_new_lineage(tmp_path, outside, capsys):
+    """rv62 HIGH: data moved (times kept) from /X/… outside the project into the project at X/… kept its key, since
+    both were keyed as `X/…`; the shards kept `source_file` `/X/…`, a file gone. Outside the project the key holds the
+    absolute path, as lineage does."""
+    import json
+    import shutil
+
+    import polars as pl
+
+    lines = (SHARED / "en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:30]
+    (outside / "pud.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pipe = _one_source(tmp_path, str(outside / "pud.jsonl"))
+    assert main(["build", str(pipe)]) == 0
+    inside = tmp_path / os.path.relpath(outside, "/")
+    inside.parent.mkdir(parents=True)
+    shutil.move(outside, inside)
+    outside.mkdir()  # (for the fixture's clean-up)
+    _one_source(tmp_path, os.path.relpath(inside / "pud.jsonl", tmp_path))
+    capsys.readouterr()
+    assert main(["build", str(pipe)]) == 0
+    assert "up to date" not in capsys.readouterr().out
+    (shard,) = (tmp_path / "build" / "sources" / "pud" / "data").glob("**/*.parquet")
+    lineage = json.loads(pl.read_parquet(shard)["metadata"][0])
+    assert lineage["source_file"] == os.path.relpath(inside / "pud.jsonl", tmp_path)
+
+
+def test_a_model_of_the_project_outside_the_recipes_folder_moves_with_it(tmp_path, capsys):
+    """rv62: inputs beside the recipe (`sources/`), the model in `models/`: the model, outside the recipe's and
+    inputs' common folder, was keyed by its absolute path, and `cp -a` of the project still rebuilt."""
+    import shutil
+
+    import lucie_data
+
+    proj = tmp_path / "proj"
+    (proj / "sources").mkdir(parents=True)
+    (proj / "models").mkdir()
+    shutil.copy2(Path(lucie_data.__file__).parent / "assets" / "lid.176.ftz", proj / "models" / "lid.ftz")
+    lines = (SHARED / "en_ud_pud.jsonl").read_text(encoding="utf-8").splitlines()[:30]
+    (proj / "sources" / "pud.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _one_source(proj / "sources", "pud.jsonl", "  - {type: language_id, model: ../models/lid.ftz}\n")
+    assert main(["build", str(proj / "sources" / "p.yaml")]) == 0
+    shutil.copytree(proj, tmp_path / "copy", symlinks=True)
+    capsys.readouterr()
+    assert main(["build", str(tmp_path / "copy" / "sources" / "p.yaml")]) == 0
+    assert "up to date" in capsys.readouterr().out
+    os.utime(tmp_path / "copy" / "models" / "lid.ftz", ns=(10**18, 10**18))  # (the model replaced: rebuilt)
+    assert main(["build", str(tmp_path / "copy" / "sources" / "p.yaml")]) == 0
+    assert "up to date" not in capsys.readouterr().out

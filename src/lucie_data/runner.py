@@ -807,16 +807,17 @@ def source_build_key(src: LoadedSource, opts: RunOptions, legacy: bool = False) 
 KEY_FORM = "v2:"
 
 
-def _relative_paths(value, base: Path):
-    """``value`` with every string that is an absolute path under ``base`` written relative to it (a model or
-    tokenizer file of the project, which the recipe loader makes absolute)."""
-    if isinstance(value, dict):
-        return {k: _relative_paths(v, base) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_relative_paths(v, base) for v in value]
-    if isinstance(value, str) and os.path.isabs(value) and Path(value).is_relative_to(base):
-        return Path(value).relative_to(base).as_posix()
-    return value
+def _key_path(value: str, base: Path | None) -> str:
+    """A local file a stage or the pipeline names (a model, a tokenizer), as the build key holds it: by its place from
+    ``base`` when they share more than the filesystem root (`../models/lid.bin`: the project moved or copied whole,
+    `cp -a`, rebuilds nothing; rv61, rv62), else as given."""
+    if base is None or not isinstance(value, str) or not os.path.isabs(value):
+        return value
+    try:
+        shared = os.path.commonpath([value, str(base)])
+    except ValueError:
+        return value
+    return os.path.relpath(value, base) if os.path.dirname(shared) != shared else value
 
 
 def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False) -> dict:
@@ -829,14 +830,25 @@ def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False)
     files rebuilt its source, each to the same bytes (the documents record those relative paths, nothing else)."""
     recipe = {k: v for k, v in json.loads(src.recipe.model_dump_json()).items() if k not in NOT_IN_DOCUMENTS}
     base = None if legacy else _common_base(src)
+    if base is not None and os.path.dirname(str(base)) == str(base):
+        # recipe and inputs share only the filesystem root: lineage records the inputs' absolute paths (readers
+        # `_rel`), and so does the key (rv62: data moved from /X/… into the project at X/… kept its key, and its
+        # shards the lineage of a file gone)
+        base = None
     options = opts.key()
     if not legacy:
         if isinstance(recipe.get("input"), dict):
             recipe["input"] = {**recipe["input"], "paths": None}  # (the files they match are `inputs`)
-        # a stage's model and the tokenizer, files of the project, by their place in it (rv61: a KenLM model made every
-        # source using it rebuild after `cp -a` of the project); their content is keyed by `stage_files` / sha256
-        recipe["stages"] = _relative_paths(recipe.get("stages"), base)
-        options["tokenizer"] = _relative_paths(options.get("tokenizer"), base)
+        # a stage's model and the tokenizer by their place from the project (rv61: a KenLM model made every source
+        # using it rebuild after `cp -a`); their content is keyed by `stage_files` / the tokenizer's sha256. Only
+        # those fields: rv62, every stage string under the base was rewritten, and with the base "/" a regex `/The`
+        # became `The`, the same key as the edited recipe's
+        for i, st in enumerate(src.recipe.stages):
+            for field, value in st.path_values():
+                if isinstance(recipe["stages"][i].get(field), str):
+                    recipe["stages"][i][field] = _key_path(value, base)
+        if opts.tokenizer and os.path.isfile(str(opts.tokenizer)):
+            options["tokenizer"] = _key_path(os.path.abspath(str(opts.tokenizer)), base)
     payload = {"recipe": recipe, "inputs": input_fingerprint(src.inputs, base),
                "options": options, "version": __version__, "layout": LAYOUT_VERSION, "work": WORK_FORMAT,
                "read": READ_FORMAT}
@@ -864,7 +876,9 @@ def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False)
         payload["stage_revisions"] = revisions
     files = stage_files(src)
     if files:  # (resume review: a model replaced under one path mixed two models in one build, or was "up to date")
-        payload["stage_files"] = input_fingerprint(files, base)
+        payload["stage_files"] = [{**e, "path": _key_path(str(f), base)}
+                                  for f, e in zip(files, input_fingerprint(files))] if not legacy else \
+            input_fingerprint(files)
     return payload
 
 
