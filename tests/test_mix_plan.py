@@ -354,3 +354,17 @@ def test_an_unknown_sources_key_lists_the_subsets_and_the_near_one():
     with pytest.raises(MixPlanError, match=r"not in the stats: AA; .*keys are subset names, <source>--<language>: "
                                            r"A, B, C\); did you mean 'A' for 'AA'\? A source the mix leaves out"):
         plan_mix(_STATS, {"factors": {"fr--web": 1, "en--web": 1}, "sources": {"AA": 2}})
+
+
+def test_a_recipes_own_keys_yaml_reads_as_other_types_are_named_as_written(tmp_path):
+    """rv62: in a source recipe, `no:` was named `[0]` at line 1, `~:` `input.None`, a stage's `yes:` `stages[0][1]`
+    (pydantic names a boolean key 0 or 1)."""
+    from lucie_data.recipe import load_source
+
+    (tmp_path / "x.jsonl").write_text('{"id": "1", "text": "Un texte."}\n', encoding="utf-8")
+    f = tmp_path / "s.yaml"
+    f.write_text("name: s\ncategory: web\nlanguages: [fr]\nlicense: CC0-1.0\nno: 1\n"
+                 "input: {type: jsonl, paths: [x.jsonl], ~: 2}\nstages:\n  - {type: min_length, min_chars: 2, yes: 3}\n",
+                 encoding="utf-8")
+    _, issues = load_source(f)
+    assert sorted((i.line, i.path) for i in issues) == [(5, "no"), (6, "input.~"), (8, "stages[0].yes")]

@@ -157,3 +157,36 @@ def test_mix_plan_refuses_two_outputs_in_one_file_and_takes_dev_stdout_as_stdout
     assert main(["mix", "plan", "--json", "/dev/stdout"]) == 0
     got = capsys.readouterr()
     assert json.loads(got.out)["total_tokens_seen"] == 3_121_744_220_736 and "Mix plan" in got.err
+
+
+def test_mix_plan_outputs_naming_one_file_through_a_link_are_refused_and_dev_fd_1_is_stdout(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """rv62: a dangling link to the other output got past the same-file check (the Markdown overwrote the JSON, exit
+    0), and `--json /dev/fd/1 > f` lost the tables."""
+    from lucie_data.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "alias.md").symlink_to("plan.json")  # (nothing there yet)
+    assert main(["mix", "plan", "--json", "plan.json", "--markdown", "alias.md"]) == 2
+    assert "--json and --markdown both name plan.json" in capsys.readouterr().err
+    assert main(["mix", "plan", "--json", "/dev/fd/1"]) == 0
+    got = capsys.readouterr()
+    assert json.loads(got.out)["total_tokens_seen"] == 3_121_744_220_736 and "Mix plan" in got.err
+
+
+def test_an_installers_lucie_data_script_of_another_template_starts_again_in_utf8(tmp_path):
+    """rv62: uv's script (another template than pip's) was not taken for lucie-data's own: under a non-UTF-8 locale it
+    ran on in the fallback, which refused an output folder named `été`."""
+    script = tmp_path / "bin" / "lucie-data"
+    script.parent.mkdir()
+    script.write_text(f"#!{sys.executable}\n# -*- coding: utf-8 -*-\nimport sys\nfrom lucie_data.cli import main\n"
+                      "if __name__ == \"__main__\":\n    if sys.argv[0].endswith(\"-script.pyw\"):\n"
+                      "        sys.argv[0] = sys.argv[0][:-11]\n    sys.exit(main())\n", encoding="utf-8")
+    script.chmod(0o755)
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    env.pop("LUCIE_DATA_NO_UTF8_REEXEC", None)
+    recipe = os.path.join(os.path.dirname(__file__), "..", "sources", "demo", "pud_en.yaml")
+    run = subprocess.run([str(script), "build", recipe, "--output", str(tmp_path / "été"), "--workers", "1"], env=env,
+                         capture_output=True)
+    assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
+    assert (tmp_path / "été" / "manifest.json").is_file()

@@ -623,9 +623,10 @@ def _own_program() -> bool:
             head = f.read(2048)
     except OSError:
         return False
-    # (pip's script template: the import, argv[0] cleaned, main called; a user's wrapper is not taken for it)
-    return (len(head) < 2048 and b"from lucie_data.cli import main" in head and b"sys.argv[0] = re.sub(" in head
-            and b"sys.exit(main())" in head)
+    # (the script an installer writes, named lucie-data: pip's and uv's templates differ, rv62; a user's wrapper of
+    # another name is not taken for it)
+    return (os.path.basename(script) in ("lucie-data", "lucie-data.exe") and len(head) < 2048
+            and b"from lucie_data.cli import main" in head)
 
 
 def codecs_name(encoding: str) -> str:

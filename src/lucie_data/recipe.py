@@ -595,8 +595,8 @@ def yaml_problem(e: yaml.YAMLError) -> tuple[int | None, str]:
 
 def _fmt_path(loc: tuple) -> str:
     out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    for part in loc:  # (a boolean is a key YAML read from `no:`, not a list index: rv62)
+        out += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) else (f".{part}" if out else str(part))
     return out
 
 
@@ -613,7 +613,9 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
             cur = cur[part] if part < len(cur) else None
         elif isinstance(cur, dict):
             if part in cur:
-                out.append(part)
+                actual = next((k for k in cur if k == part and type(k) is not type(part)), part)
+                # (pydantic names a boolean key 0 or 1: named as the key it is, `no:` not `[0]`; rv62)
+                out.append(str(actual) if isinstance(actual, bool) else part)
                 cur = cur[part]
             elif isinstance(part, str) and (key := next((k for k in cur if not isinstance(k, str) and str(k) == part),
                                                         _NO_KEY)) is not _NO_KEY:
@@ -740,6 +742,10 @@ def _line_of(loc: tuple, lines: dict[tuple, int]) -> int | None:
     for n in range(len(loc), -1, -1):
         if loc[:n] in lines:
             return lines[loc[:n]]
+        keyed = tuple(p if isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) else str(p)
+                      for p in loc[:n])  # (a key YAML read as null, a boolean…: its line is under str() of it)
+        if keyed in lines:
+            return lines[keyed]
     return None
 
 
@@ -748,7 +754,9 @@ WRITTEN = "\0written"  # lines[(WRITTEN, *path)]: a key YAML read as null, a boo
 
 def _as_written(loc: tuple, lines: dict) -> tuple:
     """``loc`` with each such key as the file writes it (`mix.languages.no`, not `mix.languages.False`)."""
-    return tuple(lines.get((WRITTEN, *loc[:i + 1]), part) for i, part in enumerate(loc))
+    def key(p):
+        return p if isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) else str(p)
+    return tuple(lines.get((WRITTEN, *map(key, loc[:i + 1])), part) for i, part in enumerate(loc))
 
 
 def issues_from_validation(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int],
@@ -1063,11 +1071,13 @@ class _Origins:
         """The issue of ``loc`` in the file it comes from, and the pipeline section it is in (None: the recipe)."""
         section = self.layer_of(loc)
         if section is None:
-            return ConfigIssue(str(self.path), _fmt_path(loc), msg, _line_of(loc, self.lines)), None
+            return ConfigIssue(str(self.path), _fmt_path(_as_written(loc, self.lines)), msg,
+                               _line_of(loc, self.lines)), None
         full = section + loc
         if self.pipeline_file is None:  # load_source(path, defaults, presets) without the pipeline's file
             return ConfigIssue(str(self.path), f"(pipeline) {_fmt_path(full)}", msg), section
-        return ConfigIssue(str(self.pipeline_file), _fmt_path(full), msg, _line_of(full, self.pipeline_lines)), section
+        return (ConfigIssue(str(self.pipeline_file), _fmt_path(_as_written(full, self.pipeline_lines)), msg,
+                            _line_of(full, self.pipeline_lines)), section)
 
 
 def _with_users(issue: ConfigIssue, section: tuple, recipes: list[str]) -> ConfigIssue:

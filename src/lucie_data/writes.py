@@ -49,8 +49,11 @@ def replace_files(texts: dict[Path, str]) -> None:
     replaced, in_place = [], []
     for path, text in texts.items():
         target = _link_target(path)
-        if target is not None:  # a symlink to a regular file: that file replaced, the link kept (rv61 N4: written in
-            replaced.append((target, text))  # place, a full disk left it a 4 KiB fragment)
+        if target is not None and os.access(target.parent, os.W_OK):  # a symlink to a regular file: that file
+            replaced.append((target, text))  # replaced, the link kept (rv61 N4: written in place, a full disk left it
+            # a 4 KiB fragment); in a folder this user cannot write, in place as before (rv62)
+        elif target is not None:
+            in_place.append((path, text))
         elif _replaceable(path):
             replaced.append((path, text))
         else:

@@ -87,7 +87,8 @@ def _output_file(path: str | None, option: str, example: str) -> Path | str | No
     fail with a traceback once the plan is computed. ``-`` is stdout (:data:`STDOUT`); `./-` is a file of that name."""
     if not path:
         return None
-    if path in (STDOUT, "/dev/stdout"):  # (rv61: /dev/stdout, opened anew at offset 0, mixed the tables in)
+    if path in (STDOUT, "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"):  # (rv61, rv62: opened anew at offset 0, the
+        # tables were mixed in, or lost)
         return STDOUT
     p = Path(path)
     if p.is_dir():
@@ -162,7 +163,7 @@ def cmd_plan(args) -> int:
         files = [(o, v) for o, v in (("--json", json_out), ("--markdown", md_out), ("--weights-out", weights_out))
                  if isinstance(v, Path)]
         same = [(a, b, pa) for i, (a, pa) in enumerate(files) for b, pb in files[i + 1:]
-                if os.path.abspath(pa) == os.path.abspath(pb) or (pa.exists() and pb.exists() and pa.samefile(pb))]
+                if os.path.realpath(pa) == os.path.realpath(pb) or (pa.exists() and pb.exists() and pa.samefile(pb))]
         if same:  # (rv61: `--json F --markdown F` wrote F twice, the Markdown last, exit 0)
             a, b, pa = same[0]
             raise MixError(f"{a} and {b} both name {pa}, which can hold only one of them: give each its own file")
