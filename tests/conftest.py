@@ -104,3 +104,43 @@ def hold_lock():
     for proc in holders:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount a real small file system (tmpfs) of the given size under tmp_path, for tests of a full disk: not a stand-in.
+    Skipped where mounting is not permitted (not root, a container without it); unmounted at the end."""
+    import subprocess
+
+    mounted = []
+
+    def mount(size: str = "3m") -> Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        if shutil.which("mount") is None or os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root and the mount command")
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({p.stderr.strip() or p.returncode})")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def fill(volume: Path, leave_kib: int = 0) -> Path:
+    """Fill ``volume`` but ``leave_kib`` KiB with one file, which is returned (delete it to free the space)."""
+    import errno
+
+    filler = volume / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        left = os.statvfs(volume).f_bavail * os.statvfs(volume).f_frsize - leave_kib * 1024
+        try:
+            while left > 0:
+                left -= f.write(b"\0" * min(left, 1 << 16))
+        except OSError as err:  # (the last block: full)
+            assert err.errno == errno.ENOSPC, err
+    return filler

@@ -9,6 +9,8 @@ import pytest
 
 from lucie_data.cli import main
 
+from .conftest import fill
+
 ROOT = Path(__file__).resolve().parents[1]
 PUD = ROOT / "sources" / "demo" / "pud_en.yaml"
 
@@ -59,38 +61,12 @@ def test_a_build_under_a_locale_that_is_not_utf8_runs_in_utf8(tmp_path, entry, f
     assert (out / "manifest.json").is_file() and (out / "sources" / "pud_en" / "ledger.json").is_file()
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A real 3 MiB file system (tmpfs), mounted for the test: a full disk, not a stand-in. Skipped where mounting is
-    not permitted (not root)."""
-    import os
-
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(mnt: Path, leave_kib: int) -> Path:
-    import os
-
-    st = os.statvfs(mnt)
-    filler = mnt / "filler"
-    with open(filler, "wb") as f:
-        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave_kib * 1024))
-    return filler
-
-
-def test_a_full_disk_stops_the_build_with_one_clear_line_and_the_rerun_finishes(small_disk, tmp_path, capsys):
+def test_a_full_disk_stops_the_build_with_one_clear_line_and_the_rerun_finishes(tmpfs, tmp_path, capsys):
     """rv57: every later source failed as "a defect, please report it", stderr filled with tracebacks, the manifest's
     write ended the command on one, and `.cache/sha256.json` was left empty. Now: one `error:` line, exit 1; freed,
     the rerun builds what the clean build builds."""
-    filler = _fill(small_disk, 300)
+    small_disk = tmpfs("3m")
+    filler = fill(small_disk, 300)
     out = small_disk / "b"
     assert main(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(out)]) == 1
     err = capsys.readouterr().err
@@ -106,11 +82,12 @@ def test_a_full_disk_stops_the_build_with_one_clear_line_and_the_rerun_finishes(
     assert shard_hashes(out) == shard_hashes(clean)
 
 
-def test_a_full_disk_during_mix_build_is_one_clear_line_and_leaves_nothing(small_disk, tmp_path, capsys):
+def test_a_full_disk_during_mix_build_is_one_clear_line_and_leaves_nothing(tmpfs, tmp_path, capsys):
     """rv57: a traceback and exit 1 (the code of a failed licence check), and the half-written mix left on the disk."""
     build_dir = tmp_path / "b"
     assert main(["build", str(ROOT / "pipelines" / "demo.yaml"), "--output", str(build_dir)]) == 0
-    _fill(small_disk, 600)
+    small_disk = tmpfs("3m")
+    fill(small_disk, 600)
     capsys.readouterr()
     assert main(["mix", "build", str(build_dir), "--output", str(small_disk / "m")]) == 2
     err = capsys.readouterr().err

@@ -1,13 +1,12 @@
 """rv57 (operations review): a command's outputs on a full volume, or on stdout (`-`)."""
 from __future__ import annotations
 
-import errno
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from .conftest import fill
 
 ROOT = Path(__file__).resolve().parents[1]
 PUD = ROOT / "sources" / "demo" / "pud_en.yaml"
@@ -104,39 +103,13 @@ def test_a_report_that_cannot_be_written_whole_replaces_no_earlier_report(tmp_pa
     assert (tmp_path / "kept.html").read_text(encoding="utf-8") == to_html(report)
 
 
-@pytest.fixture
-def full_volume(tmp_path):
-    """A 1 MiB tmpfs filled to its last byte (skipped where mount is not allowed: not root, a container)."""
-    import shutil
-
-    point = tmp_path / "full"
-    point.mkdir()
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command to make a small full volume")
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(point)], capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({p.stderr.strip() or p.returncode}): needs root")
-    try:
-        yield point
-    finally:
-        subprocess.run(["umount", str(point)], check=False)
-
-
-def _fill(volume: Path) -> None:
-    with open(volume / "filler", "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-        except OSError as err:
-            assert err.errno == errno.ENOSPC, err
-
-
-def test_mix_plan_files_on_a_full_disk_are_left_as_they_were(full_volume, tmp_path, capsys):
+def test_mix_plan_files_on_a_full_disk_are_left_as_they_were(tmpfs, tmp_path, capsys):
     """rv57 F6: `mix plan --json F` on a full disk left F empty (0 bytes, written in place), an earlier F too."""
+    full_volume = tmpfs("1m")  # (filled to its last byte below)
     from lucie_data.cli import main
 
     (full_volume / "plan.md").write_text("an earlier plan\n", encoding="utf-8")
-    _fill(full_volume)
+    fill(full_volume)
     capsys.readouterr()
     for option, name in (("--json", "p.json"), ("--markdown", "plan.md")):
         assert main(["mix", "plan", option, str(full_volume / name)]) == 2

@@ -268,6 +268,14 @@ def read_manifest(build, error: type[Exception] = BuildFileError, model: type[Ba
     return read_json_file(Path(build) / "manifest.json", MANIFEST_WHAT, MANIFEST_FIX, model, error)
 
 
+def read_build_key(key_file) -> str | None:
+    """A source folder's ``.build_key`` (None: none, or unreadable)."""
+    try:
+        return Path(key_file).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def stopped_since_manifest(build) -> list[str]:
     """Sources a build started (re)building after ``manifest.json`` was written: the last build stopped before writing
     its own (a build writes each rebuilt source's ``.build_key`` first, its manifest last), so the manifest describes an
@@ -290,10 +298,12 @@ def stopped_since_manifest(build) -> list[str]:
     out = []
     for key_file in sorted((build / "sources").glob("*/.build_key")):
         name, entry = key_file.parent.name, entries.get(key_file.parent.name)
+        key = read_build_key(key_file)
         try:
-            key = key_file.read_text(encoding="ascii").strip()
             newer = key_file.stat().st_mtime_ns > since
-        except (OSError, UnicodeDecodeError):
+        except OSError:
+            continue
+        if key is None:
             continue
         if entry is not None and isinstance(entry.get("build_key"), str):
             if key != entry["build_key"]:

@@ -143,14 +143,10 @@ class HashCache:
 
     def save(self) -> None:
         """Written whole or not at all (rv57: a full disk left it empty, in place)."""
+        from .writes import replace_files
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(self.data, sort_keys=True))
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            raise
+        replace_files({self.path: json.dumps(self.data, sort_keys=True)})
 
 
 _PREVIOUS: dict[str, tuple[tuple[int, int, int], tuple[dict[str, dict], int]]] = {}  # path -> (stat key, entries)
@@ -350,11 +346,10 @@ _AS_BUILT = ("recipe_sha256", "resolved_recipe_sha256", "resolved_recipe_file_sh
 _RUN_WIDE = ("license_policy", "token_counter")  # recorded per source since 2026-11; older manifests: top level only
 
 
-def _read_key(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="ascii").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
+def _build_key_of(out: Path, source: str) -> str | None:
+    from .buildfiles import read_build_key
+
+    return read_build_key(out / "sources" / source / ".build_key")
 
 
 def _newer(path: Path, mtime_ns: int | None) -> bool:
@@ -441,7 +436,7 @@ def write_manifest(out: Path, pipe, result) -> dict:
             **({"out_of_date": True} if src.name in getattr(result, "stale", ()) else {}),
             # the key its folder was built under: a later run that rebuilds it and stops before its own manifest
             # leaves another (buildfiles.stopped_since_manifest)
-            **({"build_key": key} if (key := _read_key(out / "sources" / src.name / ".build_key")) else {}),
+            **({"build_key": key} if (key := _build_key_of(out, src.name)) else {}),
         })
         # the earlier manifest describes a source left out of this run only if that source was not rebuilt after it
         # was written: a run that rebuilt it and stopped before its own manifest left a ledger newer than the

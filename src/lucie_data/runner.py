@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable
 from . import __version__
 from datatrove.executor.local import LocalPipelineExecutor
 
+from .buildfiles import read_build_key
 from .errors import BuildError, InputError
 from .ledger import LedgerUnreadable, compute_ledger, read_checks, read_checks_problems, read_ledger
 from .steps.base import KeptWriter, ProgressMeter, StageEnter, StageExit, WorkReader, WorkWriter
@@ -882,13 +883,6 @@ def build_key_payload(src: LoadedSource, opts: RunOptions, legacy: bool = False)
     return payload
 
 
-def _recorded_key(key_file: Path) -> str | None:
-    try:
-        return key_file.read_text().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def local_dataset_files(src: LoadedSource) -> list[Path]:
     """The files of an `hf_dataset` source's local dataset folder (resolved as its reader resolves it), sorted, but
     hidden ones; []
@@ -1073,8 +1067,9 @@ def run_source(src: LoadedSource, out: Path, opts: RunOptions,
     key = source_build_key(src, opts)
     key_file = source_dir / ".build_key"
     ledger_file = source_dir / "ledger.json"
-    recorded = _recorded_key(key_file)
-    same_key = recorded is not None and recorded in (key, source_build_key(src, opts, legacy=True))
+    recorded = read_build_key(key_file)
+    # (the earlier form computed only when today's does not match: it stats every input again)
+    same_key = recorded == key or (recorded is not None and recorded == source_build_key(src, opts, legacy=True))
     damaged = False
     if same_key:
         try:
@@ -1590,8 +1585,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
     if only:
         for src in pipe.sources:
             if src.name not in only and (out / "sources" / src.name / "ledger.json").exists():
-                recorded = _recorded_key(out / "sources" / src.name / ".build_key")
-                if recorded not in (source_build_key(src, opts), source_build_key(src, opts, legacy=True)):
+                recorded = read_build_key(out / "sources" / src.name / ".build_key")
+                if recorded != source_build_key(src, opts) and recorded != source_build_key(src, opts, legacy=True):
                     result.stale.append(src.name)
     for src in sources:
         on_event("source_start", {"source": src.name})

@@ -2143,7 +2143,7 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     lock = _lock_output(out)
     if lock is not None:
         locks.append(lock)
-    stranded = out.with_name(f".{out.name}.mix-old")
+    stranded = _set_aside_folder(out)
     if not out.exists() and stranded.is_dir() and (stranded / PLAN_FILE).is_file():
         # a run killed between its two renames left the earlier mix here, and no mix in `out` (rv61: hidden until a
         # later run deleted it): back in its place first, so that a mix failing now leaves it as it was
@@ -2439,6 +2439,11 @@ def partial_folder(out: Path) -> Path:
     return out.with_name(f".{out.name}.mix-partial")
 
 
+def _set_aside_folder(out: Path) -> Path:
+    """Where the earlier mix waits while the new one takes ``out``'s place (hidden, lucie-data's own: rv58)."""
+    return out.with_name(f".{out.name}.mix-old")
+
+
 def _swap_in(tmp: Path, out: Path, violations: list, shards: list, mix_plan: dict, log: Callable[[str], Any]) -> dict:
     """Put the written mix ``tmp`` in ``out``'s place (the earlier one deleted after), or aside as ``<out>.rejected``
     when its licence check failed."""
@@ -2458,7 +2463,7 @@ def _swap_in(tmp: Path, out: Path, violations: list, shards: list, mix_plan: dic
     rejected = out.with_name(out.name + ".rejected")
     if rejected.is_dir() and (rejected / PLAN_FILE).is_file():  # an earlier failed attempt: this one passed
         shutil.rmtree(rejected)
-    old = out.with_name(f".{out.name}.mix-old")
+    old = _set_aside_folder(out)
     if out.exists():
         if old.exists():
             shutil.rmtree(old)
