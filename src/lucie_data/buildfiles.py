@@ -268,6 +268,14 @@ def read_manifest(build, error: type[Exception] = BuildFileError, model: type[Ba
     return read_json_file(Path(build) / "manifest.json", MANIFEST_WHAT, MANIFEST_FIX, model, error)
 
 
+def is_build_manifest(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "lucie_data_version" in data and isinstance(data.get("pipeline"), dict)
+
+
 def read_build_key(key_file) -> str | None:
     """A source folder's ``.build_key`` (None: none, or unreadable)."""
     try:

@@ -84,3 +84,14 @@ class BuildFileError(InputError):
     JSON file cut short or edited by hand, a Parquet shard that does not read). The message names the file,
     says what is wrong and how to get a good one back; the CLI prints it with exit 2, without a traceback."""
 
+
+def disk_full(err: BaseException | None) -> bool:
+    """Whether ``err`` (or what caused it) is a full disk or an exhausted quota."""
+    import errno
+
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Callable
 from . import __version__
 from datatrove.executor.local import LocalPipelineExecutor
 
-from .buildfiles import read_build_key
-from .errors import BuildError, InputError
+from .buildfiles import is_build_manifest, read_build_key
+from .errors import BuildError, InputError, disk_full
 from .ledger import LedgerUnreadable, compute_ledger, read_checks, read_checks_problems, read_ledger
 from .steps.base import KeptWriter, ProgressMeter, StageEnter, StageExit, WorkReader, WorkWriter
 from .steps.filters import ReadGateFilter
@@ -1372,26 +1372,6 @@ SOURCE_ENTRIES = frozenset({".build_key", "data", "ledger.json", "ledger.tmp", "
                             "removed", "work"})
 
 
-def _is_build_manifest(path: Path) -> bool:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "lucie_data_version" in data and isinstance(data.get("pipeline"), dict)
-
-
-def _disk_full(err: BaseException | None) -> bool:
-    """Whether ``err`` (or what caused it) is a full disk or an exhausted quota."""
-    import errno
-
-    seen = 0
-    while err is not None and seen < 10:
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        err, seen = err.__cause__ or err.__context__, seen + 1
-    return False
-
-
 def _disk_full_error(out: Path, source: str | None, err: BaseException) -> BuildError:
     """rv57: a full disk failed every later source as "a defect, please report it", and the manifest's write then
     ended the command on a traceback. Nothing later can be written either: the build stops, and says how to go on."""
@@ -1424,7 +1404,7 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
     except OSError:
         return  # (unreadable: the lock says so with the fix)
     others = [e for e in entries if e not in _BUILD_SCAFFOLD]
-    if others and not ((out / PIPELINE_MARKER).is_file() or _is_build_manifest(out / "manifest.json")
+    if others and not ((out / PIPELINE_MARKER).is_file() or is_build_manifest(out / "manifest.json")
                        or any((out / "sources").glob("*/.build_key"))):  # (a build stopped before `.pipeline` was)
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise InputError(f"{out} is not a lucie-data build folder: it holds {shown}, but no .pipeline file and no "
@@ -1594,7 +1574,7 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
             res = run_source(src, out, opts, on_event)
         except BuildError as err:  # this source only (a field no record has, a failed task): the others are built
             # (new-user review: the first failing source stopped the build, the rest never ran, no manifest)
-            if _disk_full(err.__cause__):
+            if disk_full(err.__cause__):
                 raise _disk_full_error(out, src.name, err.__cause__) from None
             result.failed[src.name] = str(err)
             on_event("source_failed", {"source": src.name, "message": str(err)})
@@ -1604,7 +1584,7 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
         except Exception as err:  # noqa: BLE001 -- a defect (ours or a dependency's) met by this source: the others
             # are built and the manifest written all the same (review: an exception planning a dedup stopped the whole
             # build with a traceback, no manifest); the traceback goes to the build log, not the terminal
-            if _disk_full(err):
+            if disk_full(err):
                 raise _disk_full_error(out, src.name, err) from None
             import traceback
 
@@ -1621,7 +1601,7 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
     try:
         result.manifest = write_manifest(out, pipe, result)
     except OSError as err:
-        if _disk_full(err):
+        if disk_full(err):
             raise _disk_full_error(out, None, err) from None
         raise
     if result.failed:

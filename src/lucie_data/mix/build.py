@@ -1711,9 +1711,9 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
             shutil.rmtree(partial_folder(target), ignore_errors=True)
         raise
     except OSError as err:
-        from ..runner import _disk_full
+        from ..errors import disk_full
 
-        if not _disk_full(err):
+        if not disk_full(err):
             raise
         # rv57: a traceback, exit 1 (the code of a failed licence check), and the half-written mix left filling the
         # disk; the earlier mix, if any, is untouched (the new one replaces it only once whole)
@@ -2009,10 +2009,11 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
     # rv58: a mix in a build's sources/<source>/ was deleted without a word when that source was rebuilt (a source
     # folder is replaced whole); BUILD/mix, the default, is the build folder's own place for it
     resolved_build = build.resolve()
-    from ..runner import PIPELINE_MARKER, _is_build_manifest
+    from ..buildfiles import is_build_manifest
+    from ..runner import PIPELINE_MARKER
 
     builds = [a for a in target.parents if a.name == "sources" and (
-        (a.parent / PIPELINE_MARKER).is_file() or _is_build_manifest(a.parent / "manifest.json"))]
+        (a.parent / PIPELINE_MARKER).is_file() or is_build_manifest(a.parent / "manifest.json"))]
     if builds or target == resolved_build / "sources":
         where = builds[0] if builds else target
         raise MixPlanError(f"output {target} is inside {where}, the build's source folders, which a rebuild replaces "
