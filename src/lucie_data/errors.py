@@ -85,13 +85,13 @@ class BuildFileError(InputError):
     says what is wrong and how to get a good one back; the CLI prints it with exit 2, without a traceback."""
 
 
-def disk_full(err: BaseException | None) -> bool:
-    """Whether ``err`` (or what caused it) is a full disk or an exhausted quota."""
+def disk_full(err: BaseException | None) -> OSError | None:
+    """The full disk or exhausted quota behind ``err`` (itself or what caused it), or None."""
     import errno
 
     seen = 0
     while err is not None and seen < 10:
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
+            return err
         err, seen = err.__cause__ or err.__context__, seen + 1
-    return False
+    return None

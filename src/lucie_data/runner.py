@@ -1372,19 +1372,22 @@ SOURCE_ENTRIES = frozenset({".build_key", "data", "ledger.json", "ledger.tmp", "
                             "removed", "work"})
 
 
-def _disk_full_error(out: Path, source: str | None, err: BaseException) -> BuildError:
-    """rv57: a full disk failed every later source as "a defect, please report it", and the manifest's write then
-    ended the command on a traceback. Nothing later can be written either: the build stops, and says how to go on."""
+def _disk_full_error(out: Path, source: str | None, err: OSError) -> BuildError:
+    """rv57: a full disk (``err``, from :func:`~.errors.disk_full`) failed every later source as "a defect, please
+    report it", and the manifest's write then ended the command on a traceback. Nothing later can be written either:
+    the build stops, and says how to go on."""
     import errno
 
-    while err is not None and not (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)):
-        err = err.__cause__ or err.__context__
     what = "the disk quota is exceeded" if getattr(err, "errno", None) == errno.EDQUOT else "no space is left"
     where = f" ({err.filename})" if getattr(err, "filename", None) else ""
     return BuildError(f"{what} on the file system of {out}{where}" + (f", while building source {source!r}" if source
                       else ", while writing the manifest") + ": free space there (or build into another folder with "
                       "--output), then rerun the same command: finished sources and tasks are kept, and no shard "
                       "written in part is trusted")
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def check_folder_is_ours(out: Path, sources: list) -> None:
@@ -1406,8 +1409,7 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
     others = [e for e in entries if e not in _BUILD_SCAFFOLD]
     if others and not ((out / PIPELINE_MARKER).is_file() or is_build_manifest(out / "manifest.json")
                        or any((out / "sources").glob("*/.build_key"))):  # (a build stopped before `.pipeline` was)
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        raise InputError(f"{out} is not a lucie-data build folder: it holds {shown}, but no .pipeline file and no "
+        raise InputError(f"{out} is not a lucie-data build folder: it holds {_some(others)}, but no .pipeline file and no "
                          "manifest.json written by a build. A build writes manifest.json there and replaces "
                          "sources/<source>/ folders whole, which would delete or overwrite what is there. Build into a "
                          "new or empty folder (--output, or `output_dir:` in the pipeline)")
@@ -1421,8 +1423,7 @@ def check_folder_is_ours(out: Path, sources: list) -> None:
             continue
         foreign += [f"sources/{src.name}/{e}" for e in extra]
     if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise InputError(f"{out} holds {shown}, which no build wrote: a source folder is replaced whole when its "
+        raise InputError(f"{out} holds {_some(foreign)}, which no build wrote: a source folder is replaced whole when its "
                          "source is rebuilt, so these would be deleted. Move them out of the build folder (a mix: "
                          "`mix build --output` outside sources/), then build again")
 
@@ -1574,8 +1575,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
             res = run_source(src, out, opts, on_event)
         except BuildError as err:  # this source only (a field no record has, a failed task): the others are built
             # (new-user review: the first failing source stopped the build, the rest never ran, no manifest)
-            if disk_full(err.__cause__):
-                raise _disk_full_error(out, src.name, err.__cause__) from None
+            if full := disk_full(err.__cause__):
+                raise _disk_full_error(out, src.name, full) from None
             result.failed[src.name] = str(err)
             on_event("source_failed", {"source": src.name, "message": str(err)})
             continue
@@ -1584,8 +1585,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
         except Exception as err:  # noqa: BLE001 -- a defect (ours or a dependency's) met by this source: the others
             # are built and the manifest written all the same (review: an exception planning a dedup stopped the whole
             # build with a traceback, no manifest); the traceback goes to the build log, not the terminal
-            if disk_full(err):
-                raise _disk_full_error(out, src.name, err) from None
+            if full := disk_full(err):
+                raise _disk_full_error(out, src.name, full) from None
             import traceback
 
             from loguru import logger
@@ -1601,8 +1602,8 @@ def _build(pipe: LoadedPipeline, out: Path, sources: list, workers: int | None, 
     try:
         result.manifest = write_manifest(out, pipe, result)
     except OSError as err:
-        if disk_full(err):
-            raise _disk_full_error(out, None, err) from None
+        if full := disk_full(err):
+            raise _disk_full_error(out, None, full) from None
         raise
     if result.failed:
         others = "the others were built" if result.sources else "no source was built"  # (review: said when none was)

@@ -1718,8 +1718,9 @@ def build_mix(build: str | Path, config: MixConfig, *, log: Callable[[str], Any]
         # rv57: a traceback, exit 1 (the code of a failed licence check), and the half-written mix left filling the
         # disk; the earlier mix, if any, is untouched (the new one replaces it only once whole)
         shutil.rmtree(partial_folder(target), ignore_errors=True)
-        raise MixPlanError(f"no space is left on the file system of {target}: the mix was not written (what it had written is removed; an earlier mix there is "
-                           "as it was). Free space there, or give another --output, then run `mix build` again") from None
+        raise MixPlanError(f"no space is left on the file system of {target}: the mix was not written (what it had "
+                           "written is removed; an earlier mix there is as it was). Free space there, or give another "
+                           "--output, then run `mix build` again") from None
     finally:
         if paused:
             gc.enable()
@@ -1987,9 +1988,8 @@ def _build_mix(build: str | Path, config: MixConfig, log: Callable[[str], Any], 
         raise MixPlanError(f"a lucie-data build is writing {build} right now ({writing}): build the mix when it has "
                            "finished")
     target = Path(config.output).resolve()
-    from ..recipe import require_utf8_path
-
     from ..errors import InputError
+    from ..recipe import require_utf8_path
 
     try:
         require_utf8_path(target, "mix folder")

@@ -269,16 +269,10 @@ def _yaml_key_message(key: Any, written: str | None = None) -> str:
 
 def _written_key(parent: tuple, key: Any, lines: Mapping[tuple, int]) -> str | None:
     """The key as the file writes it (``~``, ``true``, ``2024-01-01``) of a mapping key YAML read as another type than
-    text: ``lines`` holds the written form, pydantic's location the value YAML made of it."""
-    for path in lines:
-        if len(path) == len(parent) + 1 and path[:-1] == parent and isinstance(path[-1], str):
-            try:
-                value = yaml.safe_load(path[-1])
-            except yaml.YAMLError:
-                continue
-            if type(value) is type(key) and value == key:
-                return path[-1]
-    return None
+    text, which the file's line table keeps (recipe._yaml_with_lines)."""
+    from ..recipe import WRITTEN  # (recipe imports this module)
+
+    return lines.get((WRITTEN, *parent, str(key)))
 
 
 def _error_lines(err: ValidationError, lines: Mapping[tuple, int] | None = None) -> list[tuple[tuple, str]]:
